@@ -1,0 +1,53 @@
+# `make demo` and `make test` work on a fresh Debian machine with Python 3.11; both idempotent.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+TORCH  := torch==2.14.1 torchvision==0.29.1
+
+.PHONY: demo test bench lint dot clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e .
+	touch $@
+
+# torch is large: it is installed once per venv, and only for tests and benchmarks.
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+$(VENV)/.installed-bench: $(VENV)/.installed-test
+	$(BIN)/pip install -q -e '.[bench]'
+	touch $@
+
+# graphviz's `dot` renders diagrams; install it from Debian's packages when we can.
+dot:
+	@command -v dot >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing graphviz (for the dot program)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null); \
+	  else \
+	    echo "netdsl: the 'dot' program is missing and this user cannot install it."; \
+	    echo "        install it with: sudo apt-get install graphviz   (or brew install graphviz)"; \
+	    echo "        until then, 'netdsl render -o x.dot' still writes .dot files"; \
+	  fi; }
+
+demo: $(VENV)/.installed dot
+	$(BIN)/netdsl check specs/*.net
+	$(BIN)/netdsl stats specs/resnet50.net --depth 1
+	$(BIN)/netdsl stats specs/lenet5.net
+
+test: $(VENV)/.installed-test dot
+	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check netdsl cli.py tests bench
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

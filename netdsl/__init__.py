@@ -1,0 +1,21 @@
+"""netdsl: a declarative language and compiler for neural-network architectures.
+
+`netdsl.load(spec)` parses and analyses a spec without PyTorch; `netdsl.build(spec)` lowers it
+to a `torch.nn.Module` (importing torch only then).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netdsl.errors import Diagnostic, NetdslError
+from netdsl.network import Network, load, load_file
+
+__version__ = "0.1.0"
+__all__ = ["Diagnostic", "NetdslError", "Network", "build", "load", "load_file"]
+
+
+def build(spec: Any, network: str | None = None, **params: Any) -> Any:
+    """Lower a spec (path, source text or loaded `Network`) to a torch.nn.Module."""
+    from netdsl.backends.pytorch import build as _build
+    return _build(spec, network, **params)

@@ -1,0 +1,60 @@
+"""Activation memory: total bytes of all activations, and the peak live bytes of an inference
+forward pass that frees each tensor right after its last use (the torch backend's schedule).
+
+Views (flatten, reshape) share their input's storage: they add no bytes and keep the storage
+alive as long as they are used. Network inputs are live from the start; outputs to the end.
+"""
+
+from __future__ import annotations
+
+from netdsl.ir import Graph
+
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
+
+
+def storage_of(graph: Graph) -> dict[str, str]:
+    """The node whose storage each node's tensor lives in (itself, or its base for views)."""
+    base: dict[str, str] = {}
+    for node in graph:
+        if node.op is not None and node.op.is_view:
+            base[node.name] = base[node.inputs[0]]
+        else:
+            base[node.name] = node.name
+    return base
+
+
+def last_uses(graph: Graph) -> dict[str, int]:
+    """For each storage, the position of the last node that reads it (outputs: the end)."""
+    order = {name: i for i, name in enumerate(graph.nodes)}
+    base = storage_of(graph)
+    last: dict[str, int] = {}
+    for node in graph:
+        for src in node.inputs:
+            last[base[src]] = max(last.get(base[src], -1), order[node.name])
+    for name in graph.outputs.values():
+        last[base[name]] = len(order)
+    for name in graph.nodes:
+        last.setdefault(base[name], order[name])
+    return last
+
+
+def peak_live_elements(graph: Graph) -> int:
+    """The largest number of activation elements alive at once during the forward pass."""
+    base = storage_of(graph)
+    last = last_uses(graph)
+    live = 0
+    peak = 0
+    frees: dict[int, int] = {}
+    for i, node in enumerate(graph):
+        if base[node.name] == node.name:
+            live += node.meta["elements"]
+            frees[last[node.name]] = frees.get(last[node.name], 0) + node.meta["elements"]
+        peak = max(peak, live)
+        live -= frees.pop(i, 0)
+    return peak
+
+
+def activation_elements(graph: Graph) -> int:
+    """Elements of every activation the pass produces (views excluded, inputs included)."""
+    base = storage_of(graph)
+    return sum(n.meta["elements"] for n in graph if base[n.name] == n.name)

@@ -1,0 +1,117 @@
+"""Receptive fields per spatial axis, composed along the graph from each operator's rule.
+
+For each node and axis: `size` (input pixels that can affect one output element), `stride`
+(the step in input pixels between neighbouring outputs) and `padding` (the effective padding:
+output element 0's field starts at input pixel -padding), as in Araujo et al., "Computing
+Receptive Fields of Convolutional Neural Networks" (Distill, 2019). Where paths merge, the field
+is their union, `min_size` is the smallest path's size, and `aligned` is false when the paths'
+centres disagree. After global pooling, flatten or linear every output sees everything: "global".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+from netdsl.ir import Graph, Node
+from netdsl.ops import receptive as rules
+
+
+@dataclass(frozen=True)
+class Axis:
+    size: Fraction
+    stride: Fraction
+    start: Fraction  # first input pixel seen by output element 0
+    min_size: Fraction
+
+    @property
+    def centre(self) -> Fraction:
+        return self.start + (self.size - 1) / 2
+
+
+@dataclass(frozen=True)
+class Field:
+    """The receptive field of one node: one `Axis` per spatial axis."""
+
+    axes: tuple[Axis, ...]
+    aligned: bool = True
+
+    def as_dict(self) -> dict[str, object]:
+        return {"size": [_num(a.size) for a in self.axes],
+                "stride": [_num(a.stride) for a in self.axes],
+                "padding": [_num(-a.start) for a in self.axes],
+                "min_size": [_num(a.min_size) for a in self.axes],
+                "aligned": self.aligned}
+
+
+GLOBAL = "global"
+
+
+def _num(x: Fraction) -> int | float:
+    return int(x) if x.denominator == 1 else float(x)
+
+
+def annotate_receptive_fields(graph: Graph) -> None:
+    """Fill meta['rf'] with a Field, "global", or None (no spatial axes)."""
+    for node in graph:
+        node.meta["rf"] = _field(graph, node)
+
+
+def _field(graph: Graph, node: Node) -> Field | str | None:
+    if node.op is None:
+        n = len(node.shape) - 1
+        one = Fraction(1)
+        return Field(tuple(Axis(one, one, Fraction(0), one) for _ in range(n))) if n > 0 else None
+    inputs = [graph[i].meta["rf"] for i in node.inputs]
+    if any(f == GLOBAL for f in inputs):
+        return GLOBAL
+    if any(f is None for f in inputs):
+        return None
+    ins = [graph[i].shape for i in node.inputs]
+    rule = node.op.receptive_field(ins, node.shape)
+    if rule == rules.GLOBAL:
+        return GLOBAL
+    if rule == rules.MERGE:
+        return _union([f for f in inputs if isinstance(f, Field)])
+    field = inputs[0]
+    assert isinstance(field, Field)
+    if rule == rules.IDENTITY:
+        return field
+    return Field(tuple(_apply(rule, i, a) for i, a in enumerate(field.axes)), field.aligned)
+
+
+def _apply(rule: rules.Rule, i: int, a: Axis) -> Axis:
+    if isinstance(rule, rules.Window):
+        k = rule.dilation[i] * (rule.kernel[i] - 1) + 1
+        grow = (k - 1) * a.stride
+        return Axis(a.size + grow, a.stride * rule.stride[i], a.start - rule.padding[i] * a.stride,
+                    a.min_size + grow)
+    if isinstance(rule, rules.Transposed):
+        k = rule.dilation[i] * (rule.kernel[i] - 1) + 1
+        s, p = rule.stride[i], rule.padding[i]
+        lo = math.ceil(Fraction(p - k + 1, s))  # input positions feeding output 0
+        hi = math.floor(Fraction(p, s))
+        lo = max(lo, hi - math.ceil(Fraction(k, s)) + 1)
+        grow = (hi - lo) * a.stride
+        return Axis(a.size + grow, a.stride / s, a.start + lo * a.stride, a.min_size + grow)
+    if isinstance(rule, rules.Resample):
+        scale = Fraction(rule.scale[i]).limit_denominator(1000)
+        grow = rule.extra * a.stride
+        return Axis(a.size + grow, a.stride / scale, a.start, a.min_size + grow)
+    if isinstance(rule, rules.Shift):
+        return Axis(a.size, a.stride, a.start + rule.offset[i] * a.stride, a.min_size)
+    raise AssertionError(rule)
+
+
+def _union(fields: list[Field]) -> Field:
+    aligned = all(f.aligned for f in fields)
+    axes = []
+    for parts in zip(*(f.axes for f in fields)):
+        start = min(a.start for a in parts)
+        end = max(a.start + a.size for a in parts)
+        stride = max(a.stride for a in parts)
+        aligned = aligned and len({a.centre for a in parts}) == 1 and \
+            len({a.stride for a in parts}) == 1
+        axes.append(Axis(end - start, stride, start, min(a.min_size for a in parts)))
+    return Field(tuple(axes), aligned)

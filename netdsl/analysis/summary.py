@@ -1,0 +1,152 @@
+"""Runs every analysis and assembles `Stats`: per-layer rows (blocks with subtotals) and totals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from netdsl.analysis.cost import COUNTS, annotate_costs
+from netdsl.analysis.memory import DTYPE_BYTES, activation_elements, peak_live_elements
+from netdsl.analysis.receptive_field import Field, annotate_receptive_fields
+from netdsl.ir import Graph
+
+
+@dataclass
+class Row:
+    """One line of the per-layer table: a layer, or a block/group with its subtotals."""
+
+    name: str
+    op: str
+    depth: int
+    is_block: bool
+    output: tuple[int, ...]
+    params: int
+    buffers: int
+    macs: int
+    flops: int
+    connections: int
+    rf: Any
+    summary: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        rf = self.rf.as_dict() if isinstance(self.rf, Field) else self.rf
+        return {"name": self.name, "op": self.op, "depth": self.depth, "block": self.is_block,
+                "output": list(self.output), "params": self.params, "buffers": self.buffers,
+                "macs": self.macs, "flops": self.flops, "connections": self.connections,
+                "rf": rf}
+
+
+@dataclass
+class Stats:
+    """Everything `netdsl stats` reports about one network."""
+
+    network: str
+    inputs: dict[str, tuple[int, ...]]
+    outputs: dict[str, tuple[int, ...]]
+    params: int
+    buffers: int
+    macs: int
+    flops: int
+    connections: int
+    activation_elements: int
+    activation_bytes: int
+    peak_activation_bytes: int
+    param_bytes: int
+    dtype: str
+    layers: list[Row] = field(default_factory=list)
+    by_op: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def trainable_params(self) -> int:
+        return self.params
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "network": self.network,
+            "inputs": {k: list(v) for k, v in self.inputs.items()},
+            "outputs": {k: list(v) for k, v in self.outputs.items()},
+            "params": self.params, "trainable_params": self.trainable_params,
+            "buffers": self.buffers, "macs": self.macs, "flops": self.flops,
+            "connections": self.connections, "activation_elements": self.activation_elements,
+            "activation_bytes": self.activation_bytes,
+            "peak_activation_bytes": self.peak_activation_bytes, "param_bytes": self.param_bytes,
+            "dtype": self.dtype, "by_op": self.by_op,
+            "layers": [r.as_dict() for r in self.layers],
+        }
+
+    def row(self, name: str) -> Row:
+        for r in self.layers:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+
+def analyse(graph: Graph) -> None:
+    """Fill every node's meta with costs and receptive fields (shapes are already there)."""
+    if graph.nodes and "params" not in next(iter(graph)).meta:
+        annotate_costs(graph)
+        annotate_receptive_fields(graph)
+
+
+def summarize(graph: Graph, dtype: str = "float32") -> Stats:
+    analyse(graph)
+    size = DTYPE_BYTES[dtype]
+    totals = {k: sum(n.meta[k] for n in graph) for k in COUNTS}
+    elements = activation_elements(graph)
+    stats = Stats(
+        network=graph.name,
+        inputs={n: graph[n].shape for n in graph.inputs},
+        outputs={k: graph[v].shape for k, v in graph.outputs.items()},
+        activation_elements=elements, activation_bytes=elements * size,
+        peak_activation_bytes=peak_live_elements(graph) * size,
+        param_bytes=(totals["params"] + totals["buffers"]) * size, dtype=dtype, **totals)
+    stats.layers = _rows(graph)
+    stats.by_op = _by_op(graph)
+    return stats
+
+
+def _rows(graph: Graph) -> list[Row]:
+    sub: dict[str, dict[str, int]] = {s: dict.fromkeys(COUNTS, 0) for s in graph.scopes}
+    for node in graph:
+        for s in node.scope:
+            acc = sub[s]
+            for k in COUNTS:
+                acc[k] += node.meta[k]
+    rows: list[Row] = []
+
+    def walk(names: list[str], depth: int) -> None:
+        for name in names:
+            if name in graph.scopes:
+                scope = graph.scopes[name]
+                out = graph[scope.output] if scope.output else None
+                rows.append(Row(name, scope.block or scope.kind, depth, True,
+                                out.shape if out else (), rf=out.meta["rf"] if out else None,
+                                summary=_call_text(scope), **sub[name]))
+                walk(scope.children, depth + 1)
+            else:
+                node = graph[name]
+                m = node.meta
+                rows.append(Row(name, node.op_name, depth, False, node.shape, m["params"],
+                                m["buffers"], m["macs"], m["flops"], m["connections"], m["rf"],
+                                node.op.summary() if node.op else "input"))
+
+    walk(graph.top, 1)
+    return rows
+
+
+def _call_text(scope: Any) -> str:
+    if scope.kind != "block":
+        return scope.kind
+    from netdsl.elaborate.values import show
+    args = ", ".join(f"{k}={show(v)}" for k, v in scope.args.items())
+    return f"{scope.block}({args})"
+
+
+def _by_op(graph: Graph) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for node in graph:
+        acc = out.setdefault(node.op_name, {"count": 0, **dict.fromkeys(COUNTS, 0)})
+        acc["count"] += 1
+        for k in COUNTS:
+            acc[k] += node.meta[k]
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]["flops"]))

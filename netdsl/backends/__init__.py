@@ -1,0 +1,1 @@
+"""Backends: tables and json (here), PyTorch modules and Python source, graphviz diagrams."""

@@ -1,0 +1,6 @@
+"""Command-line subcommands contributed by backends (compile, render, fmt). Each entry adds a
+subparser; the modules behind them are imported only when the command runs."""
+
+from __future__ import annotations
+
+ALL: list = []

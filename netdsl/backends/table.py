@@ -1,0 +1,133 @@
+"""Stats as a text table, markdown, csv or json."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from netdsl.analysis import Row, Stats
+from netdsl.analysis.receptive_field import Field
+
+_UNITS = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K"))
+
+
+def human(value: int | float) -> str:
+    """25557032 -> '25.6 M', 4089184256 -> '4.09 G', 0 -> '0'."""
+    for scale, unit in _UNITS:
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def human_bytes(value: int) -> str:
+    for scale, unit in ((2 ** 30, "GiB"), (2 ** 20, "MiB"), (2 ** 10, "KiB")):
+        if value >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value} B"
+
+
+def shape_text(shape: tuple[int, ...] | list[int]) -> str:
+    return "x".join(str(d) for d in shape) if shape else "-"
+
+
+def rf_text(rf: Any) -> str:
+    if rf is None:
+        return "-"
+    if rf == "global":
+        return "global"
+    assert isinstance(rf, Field)
+    d = rf.as_dict()
+    size = d["size"]
+    text = str(size[0]) if len(set(size)) == 1 else "x".join(str(s) for s in size)
+    stride = d["stride"]
+    text += f" /{stride[0]:g}" if len(set(stride)) == 1 else f" /{'x'.join(map(str, stride))}"
+    if not rf.aligned:
+        text += " (misaligned)"
+    return text
+
+
+def visible(stats: Stats, depth: int | None) -> list[Row]:
+    return [r for r in stats.layers if depth is None or r.depth <= depth]
+
+
+def _cells(row: Row) -> list[str]:
+    indent = "  " * (row.depth - 1)
+    op = row.summary if not row.is_block else row.summary
+    return [indent + row.name, op, shape_text(row.output), human(row.params) if row.params else
+            "", human(row.macs) if row.macs else "", rf_text(row.rf)]
+
+
+HEADER = ["layer", "op", "output", "params", "MACs", "receptive field"]
+
+
+def format_table(stats: Stats, depth: int | None = None) -> str:
+    rows = [_cells(r) for r in visible(stats, depth)]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(HEADER)]
+    right = {3, 4}
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    out = [f"network {stats.network}", line(HEADER), line(["-" * w for w in widths])]
+    out += [line(r) for r in rows]
+    out.append(line(["-" * w for w in widths]))
+    out += _totals(stats)
+    return "\n".join(out) + "\n"
+
+
+def _totals(stats: Stats) -> list[str]:
+    ins = ", ".join(f"{k} {shape_text(v)}" for k, v in stats.inputs.items())
+    outs = ", ".join(f"{k} {shape_text(v)}" for k, v in stats.outputs.items())
+    return [
+        f"inputs:       {ins}",
+        f"outputs:      {outs}",
+        f"params:       {stats.params:,} ({human(stats.params)}), buffers {stats.buffers:,}",
+        f"MACs:         {stats.macs:,} ({human(stats.macs)})",
+        f"FLOPs:        {stats.flops:,} ({human(stats.flops)})  [2 x MACs + elementwise]",
+        f"connections:  {stats.connections:,}",
+        f"activations:  {stats.activation_elements:,} elements, "
+        f"{human_bytes(stats.activation_bytes)} ({stats.dtype}); peak live "
+        f"{human_bytes(stats.peak_activation_bytes)}",
+        f"weights:      {human_bytes(stats.param_bytes)}",
+    ]
+
+
+def format_markdown(stats: Stats, depth: int | None = None) -> str:
+    out = [f"### {stats.network}", "", "| " + " | ".join(HEADER) + " |",
+           "|" + "|".join(["---", "---", "---", "---:", "---:", "---"]) + "|"]
+    for r in visible(stats, depth):
+        cells = _cells(r)
+        cells[0] = "&nbsp;" * 2 * (r.depth - 1) + f"`{r.name}`"
+        out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    out.append("")
+    out += [f"- {line}" for line in _totals(stats)]
+    return "\n".join(out) + "\n"
+
+
+def format_csv(stats: Stats, depth: int | None = None) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["name", "op", "depth", "block", "output", "params", "buffers", "macs",
+                     "flops", "connections", "rf_size", "rf_stride", "rf_padding"])
+    for r in visible(stats, depth):
+        rf = r.rf.as_dict() if isinstance(r.rf, Field) else None
+        writer.writerow([r.name, r.op, r.depth, int(r.is_block), shape_text(r.output), r.params,
+                         r.buffers, r.macs, r.flops, r.connections,
+                         "x".join(map(str, rf["size"])) if rf else (r.rf or ""),
+                         "x".join(map(str, rf["stride"])) if rf else "",
+                         "x".join(map(str, rf["padding"])) if rf else ""])
+    return buf.getvalue()
+
+
+def format_json(stats: Stats, depth: int | None = None) -> str:
+    data = stats.as_dict()
+    data["layers"] = [r.as_dict() for r in visible(stats, depth)]
+    return json.dumps(data, indent=1) + "\n"
+
+
+FORMATS = {"table": format_table, "markdown": format_markdown, "csv": format_csv,
+           "json": format_json}

@@ -1,0 +1,415 @@
+"""The expression evaluator: the language's own small interpreter, never Python's `eval`.
+
+Values are ints, floats, bools, strings, tuples (the language's lists), `Symbol`s (bare words
+such as `global`), `Function`s (`def` and builtins), `LayerRef`s (an operator or block used as a
+value, e.g. `act=relu6`) and `TensorValue`s (a labeled tensor or `in`, with `.c`, `.h`, `.w`).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from netdsl.errors import SpecError, did_you_mean
+from netdsl.ops.base import Symbol, format_shape
+from netdsl.syntax import ast
+
+MAX_INT_BITS = 256  # far beyond any real size; keeps `10 ** 10 ** 10` from exhausting memory
+MAX_SEQUENCE = 10_000_000
+
+
+@dataclass(frozen=True)
+class TensorValue:
+    """A tensor seen from an expression: its node and shape."""
+
+    node: str
+    shape: tuple[int, ...]
+    label: str
+
+    def attribute(self, attr: str) -> Any:
+        s = self.shape
+        spatial = s[1:]
+        table: dict[str, Callable[[], Any]] = {
+            "c": lambda: s[0],
+            "shape": lambda: s,
+            "rank": lambda: len(s),
+            "h": lambda: spatial[-2] if len(spatial) >= 2 else None,
+            "w": lambda: spatial[-1] if spatial else None,
+            "d": lambda: spatial[-3] if len(spatial) >= 3 else None,
+            "l": lambda: spatial[-1] if len(spatial) == 1 else None,
+        }
+        if attr not in table:
+            raise SpecError(f"a tensor has no attribute '{attr}'", "name",
+                            help=did_you_mean(attr, table) or "use c, h, w, d, l, shape or rank")
+        value = table[attr]()
+        if value is None:
+            raise SpecError(f"a tensor of shape {format_shape(s)} has no '{attr}'", "shape")
+        return value
+
+
+@dataclass(frozen=True)
+class LayerRef:
+    """An operator or block used as a value, possibly with arguments bound: `leaky_relu(0.2)`."""
+
+    name: str
+    args: tuple[Any, ...] = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Function:
+    """A value function: a builtin or a `def`."""
+
+    name: str
+    params: tuple[str, ...] = ()
+    body: ast.Expr | None = None
+    closure: "Env | None" = None
+    builtin: Callable[..., Any] | None = None
+
+
+@dataclass
+class Env:
+    """A scope of value bindings."""
+
+    vars: dict[str, Any] = field(default_factory=dict)
+    parent: "Env | None" = None
+
+    def lookup(self, name: str) -> Any:
+        env: Env | None = self
+        while env is not None:
+            if name in env.vars:
+                return env.vars[name]
+            env = env.parent
+        raise KeyError(name)
+
+    def names(self) -> set[str]:
+        out: set[str] = set()
+        env: Env | None = self
+        while env is not None:
+            out.update(env.vars)
+            env = env.parent
+        return out
+
+    def child(self, **values: Any) -> "Env":
+        return Env(dict(values), self)
+
+
+class Resolver:
+    """What names mean beyond value bindings: tensors, layers, `in`. The elaborator supplies it."""
+
+    def tensor(self, name: str) -> TensorValue | None:
+        return None
+
+    def block_input(self) -> TensorValue:
+        raise SpecError("`in` is only defined inside a block", "name")
+
+    def is_layer(self, name: str) -> bool:
+        return False
+
+    def layer_names(self) -> set[str]:
+        return set()
+
+
+def show(value: Any) -> str:
+    """A value as the language writes it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(show(v) for v in value) + "]"
+    if isinstance(value, Symbol):
+        return str(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, LayerRef):
+        return value.name
+    if isinstance(value, TensorValue):
+        return f"tensor {value.label} {format_shape(value.shape)}"
+    if isinstance(value, Function):
+        return f"function {value.name}"
+    return str(value)
+
+
+def type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, Symbol):
+        return "name"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, tuple):
+        return "list"
+    if isinstance(value, LayerRef):
+        return "layer"
+    if isinstance(value, TensorValue):
+        return "tensor"
+    return "function"
+
+
+def _check_int(value: Any, span: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and \
+            value.bit_length() > MAX_INT_BITS:
+        raise SpecError(f"the number has more than {MAX_INT_BITS} bits", "limit", span)
+    if isinstance(value, float) and math.isinf(value):
+        raise SpecError("the result is too large (infinite)", "value", span)
+    return value
+
+
+def _num(value: Any, what: str, span: Any) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SpecError(f"{what} needs a number, got {type_name(value)} {show(value)}", "type",
+                        span)
+    return value
+
+
+def _arith(op: str, a: Any, b: Any, span: Any) -> Any:
+    if op == "+" and isinstance(a, tuple) and isinstance(b, tuple):
+        if len(a) + len(b) > MAX_SEQUENCE:
+            raise SpecError("the list is too long", "limit", span)
+        return a + b
+    if op == "+" and isinstance(a, str) and isinstance(b, str) and \
+            not isinstance(a, Symbol) and not isinstance(b, Symbol):
+        return a + b
+    if op == "*" and isinstance(a, tuple) and isinstance(b, int) and not isinstance(b, bool):
+        if len(a) * max(b, 0) > MAX_SEQUENCE:
+            raise SpecError("the list is too long", "limit", span)
+        return a * b
+    a = _num(a, f"'{op}'", span)
+    b = _num(b, f"'{op}'", span)
+    try:
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            return _check_int(a * b, span)
+        if op == "/":
+            return a / b
+        if op == "//":
+            return a // b
+        if op == "%":
+            return a % b
+        if op == "**":
+            if isinstance(b, int) and isinstance(a, int) and abs(a) > 1 and \
+                    b * math.log2(abs(a)) > MAX_INT_BITS:
+                raise SpecError(f"{a} ** {b} is too large", "limit", span)
+            return _check_int(a ** b, span)
+    except ZeroDivisionError:
+        raise SpecError("division by zero", "value", span) from None
+    except OverflowError:
+        raise SpecError("the result is too large", "value", span) from None
+    raise AssertionError(op)
+
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+    ">": operator.gt, ">=": operator.ge,
+}
+
+
+class Evaluator:
+    """Evaluates expressions in an environment. `symbols` lets unbound bare words stand for
+    themselves (only in call arguments, where `global` or `same` are meaningful)."""
+
+    def __init__(self, resolver: Resolver | None = None):
+        self.resolver = resolver or Resolver()
+
+    def eval(self, expr: ast.Expr, env: Env, symbols: bool = False) -> Any:
+        method = getattr(self, "_" + type(expr).__name__, None)
+        if method is None:
+            raise SpecError("a layer is not a value here", "type", expr.span,
+                            help="layers go in chains; values in expressions")
+        return method(expr, env, symbols)
+
+    def truth(self, expr: ast.Expr, env: Env) -> bool:
+        value = self.eval(expr, env)
+        if not isinstance(value, bool):
+            raise SpecError(f"a condition must be true or false, got {type_name(value)} "
+                            f"{show(value)}", "type", expr.span)
+        return value
+
+    # ------------------------------------------------------------ leaves
+
+    def _Number(self, e: ast.Number, env: Env, symbols: bool) -> Any:
+        return e.value
+
+    def _String(self, e: ast.String, env: Env, symbols: bool) -> Any:
+        return e.value
+
+    def _Bool(self, e: ast.Bool, env: Env, symbols: bool) -> Any:
+        return e.value
+
+    def _Name(self, e: ast.Name, env: Env, symbols: bool) -> Any:
+        try:
+            return env.lookup(e.id)
+        except KeyError:
+            pass
+        tensor = self.resolver.tensor(e.id)
+        if tensor is not None:
+            return tensor
+        if self.resolver.is_layer(e.id):
+            return LayerRef(e.id)
+        if symbols:
+            return Symbol(e.id)
+        raise SpecError(f"unknown name '{e.id}'", "name", e.span,
+                        help=did_you_mean(e.id, env.names()))
+
+    def _BlockInput(self, e: ast.BlockInput, env: Env, symbols: bool) -> Any:
+        try:
+            return self.resolver.block_input()
+        except SpecError as exc:
+            exc.span = exc.span or e.span
+            raise
+
+    def _Attribute(self, e: ast.Attribute, env: Env, symbols: bool) -> Any:
+        base = self.eval(e.value, env)
+        if isinstance(base, TensorValue):
+            try:
+                return base.attribute(e.attr)
+            except SpecError as exc:
+                exc.span = e.span
+                raise
+        if hasattr(base, "attribute"):  # analysis records in `expect`
+            try:
+                return base.attribute(e.attr)
+            except SpecError as exc:
+                exc.span = e.span
+                raise
+        raise SpecError(f"{type_name(base)} {show(base)} has no attribute '{e.attr}'", "type",
+                        e.span)
+
+    def _Index(self, e: ast.Index, env: Env, symbols: bool) -> Any:
+        base = self.eval(e.value, env)
+        index = self.eval(e.index, env)
+        if not isinstance(base, (tuple, str)) or isinstance(base, Symbol):
+            raise SpecError(f"cannot index {type_name(base)} {show(base)}", "type", e.span)
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise SpecError(f"an index must be an int, got {type_name(index)}", "type",
+                            e.index.span)
+        if not -len(base) <= index < len(base):
+            raise SpecError(f"index {index} is out of range for a list of {len(base)}", "value",
+                            e.index.span)
+        return base[index]
+
+    def _ListExpr(self, e: ast.ListExpr, env: Env, symbols: bool) -> Any:
+        return tuple(self.eval(item, env, symbols) for item in e.items)
+
+    # ------------------------------------------------------------ operators
+
+    def _BinOp(self, e: ast.BinOp, env: Env, symbols: bool) -> Any:
+        return _arith(e.op, self.eval(e.left, env), self.eval(e.right, env), e.span)
+
+    def _Unary(self, e: ast.Unary, env: Env, symbols: bool) -> Any:
+        value = _num(self.eval(e.operand, env), f"unary '{e.op}'", e.span)
+        return -value if e.op == "-" else value
+
+    def _Compare(self, e: ast.Compare, env: Env, symbols: bool) -> Any:
+        values = [self.eval(x, env) for x in e.operands]
+        for op, a, b in zip(e.ops, values, values[1:]):
+            try:
+                if not _COMPARE[op](a, b):
+                    return False
+            except TypeError:
+                raise SpecError(f"cannot compare {type_name(a)} and {type_name(b)} with '{op}'",
+                                "type", e.span) from None
+        return True
+
+    def _BoolOp(self, e: ast.BoolOp, env: Env, symbols: bool) -> Any:
+        left = self.truth(e.left, env)
+        if e.op == "and":
+            return left and self.truth(e.right, env)
+        return left or self.truth(e.right, env)
+
+    def _Not(self, e: ast.Not, env: Env, symbols: bool) -> Any:
+        return not self.truth(e.operand, env)
+
+    def _Conditional(self, e: ast.Conditional, env: Env, symbols: bool) -> Any:
+        branch = e.then if self.truth(e.cond, env) else e.otherwise
+        return self.eval(branch, env, symbols)
+
+    # ------------------------------------------------------------ calls
+
+    def _Call(self, e: ast.Call, env: Env, symbols: bool) -> Any:
+        try:
+            func = env.lookup(e.func)
+        except KeyError:
+            func = None
+        if func is None and self.resolver.is_layer(e.func):
+            args, kwargs = self.arguments(e.args, env, symbols=True)
+            return LayerRef(e.func, tuple(args), tuple(kwargs.items()))
+        if func is None:
+            raise SpecError(f"unknown function '{e.func}'", "name", e.func_span,
+                            help=did_you_mean(e.func, {n for n in env.names()
+                                                       if isinstance(_safe(env, n), Function)}
+                                              | self.resolver.layer_names()))
+        if isinstance(func, LayerRef):
+            args, kwargs = self.arguments(e.args, env, symbols=True)
+            return LayerRef(func.name, func.args + tuple(args), func.kwargs + tuple(kwargs.items()))
+        if not isinstance(func, Function):
+            raise SpecError(f"'{e.func}' is a {type_name(func)}, not a function", "type",
+                            e.func_span)
+        args, kwargs = self.arguments(e.args, env, symbols)
+        return self.apply(func, args, kwargs, e)
+
+    def arguments(self, args: tuple[ast.Arg, ...], env: Env,
+                  symbols: bool = False) -> tuple[list[Any], dict[str, Any]]:
+        positional: list[Any] = []
+        keywords: dict[str, Any] = {}
+        for arg in args:
+            value = self.eval(single(arg.value), env, symbols)
+            if arg.name is None:
+                if keywords:
+                    raise SpecError("a positional argument follows a keyword argument", "arg",
+                                    arg.span)
+                positional.append(value)
+            elif arg.name in keywords:
+                raise SpecError(f"argument '{arg.name}' given twice", "arg", arg.span)
+            else:
+                keywords[arg.name] = value
+        return positional, keywords
+
+    def apply(self, func: Function, args: list[Any], kwargs: dict[str, Any], call: ast.Call) -> Any:
+        if func.builtin is not None:
+            try:
+                return _check_int(func.builtin(*args, **kwargs), call.span)
+            except SpecError as exc:
+                exc.span = exc.span or call.span
+                raise
+            except TypeError as exc:
+                raise SpecError(f"bad arguments to '{func.name}': {_plain(exc)}", "arg",
+                                call.span) from None
+            except (ValueError, ArithmeticError) as exc:
+                raise SpecError(f"'{func.name}': {_plain(exc)}", "value", call.span) from None
+        if kwargs or len(args) != len(func.params):
+            raise SpecError(f"'{func.name}' takes {len(func.params)} positional argument"
+                            f"{'s' if len(func.params) != 1 else ''} "
+                            f"({', '.join(func.params)}), got {len(args)}"
+                            f"{' and keywords' if kwargs else ''}", "arg", call.span)
+        assert func.body is not None and func.closure is not None
+        return self.eval(func.body, func.closure.child(**dict(zip(func.params, args))))
+
+
+def single(chain: ast.Chain) -> ast.Expr:
+    """The one plain expression of an argument chain; layers chains are not values."""
+    if len(chain.elements) != 1 or chain.elements[0].label is not None or \
+            isinstance(chain.elements[0].value, ast.Merge):
+        raise SpecError("a chain of layers is not a value here", "type", chain.span)
+    return chain.elements[0].value
+
+
+def _safe(env: Env, name: str) -> Any:
+    try:
+        return env.lookup(name)
+    except KeyError:
+        return None
+
+
+def _plain(exc: Exception) -> str:
+    return str(exc).replace("()", "")

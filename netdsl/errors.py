@@ -1,0 +1,157 @@
+"""Source spans, diagnostics and the one error type netdsl raises for bad input.
+
+Every phase reports problems as `Diagnostic`s carrying a `Span`; a phase that cannot go on raises
+`NetdslError` holding all diagnostics gathered so far. Rendering follows rustc/ruff:
+``path:line:col: error: message  [code]``, the source line, a caret under the span, notes, help.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Iterable
+
+# Error codes, registered once (as mypy's errorcodes.py does). The code is printed in brackets.
+ERROR_CODES: dict[str, str] = {
+    "syntax": "the text does not parse",
+    "name": "an unknown or ambiguous name (operator, block, value, tensor, label)",
+    "arg": "wrong arguments to an operator, block or function",
+    "type": "a value of the wrong type",
+    "value": "a value out of range, or an expression that cannot be evaluated",
+    "shape": "tensor shapes that do not fit the operator",
+    "label": "a duplicate or invalid label",
+    "import": "an import that cannot be resolved",
+    "recursion": "blocks that call themselves without end",
+    "limit": "a spec that expands past a configured limit",
+    "expect": "an `expect` statement that does not hold",
+    "io": "a file that cannot be read or written",
+    "usage": "a command-line argument that is not valid",
+}
+
+
+@dataclass(frozen=True)
+class Span:
+    """A region of a source file, 1-based lines and columns, end exclusive."""
+
+    path: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}"
+
+
+@dataclass
+class Diagnostic:
+    """One message for the user: what went wrong, where, and how to fix it."""
+
+    message: str
+    span: Span | None = None
+    code: str = "value"
+    severity: str = "error"
+    notes: list[tuple[Span | None, str]] = field(default_factory=list)
+    help: str | None = None
+
+    def __post_init__(self) -> None:
+        assert self.code in ERROR_CODES, self.code
+
+    def with_context(self, call_sites: Iterable[tuple[str, Span]]) -> "Diagnostic":
+        """Add 'in block X instantiated at ...' notes for the chain of block call sites."""
+        for block, site in call_sites:
+            self.notes.append((site, f"in block '{block}' instantiated at {site}"))
+        return self
+
+
+class NetdslError(Exception):
+    """Raised for any problem in the user's input; carries one or more diagnostics."""
+
+    def __init__(self, diagnostics: list[Diagnostic] | Diagnostic):
+        if isinstance(diagnostics, Diagnostic):
+            diagnostics = [diagnostics]
+        self.diagnostics = diagnostics
+        super().__init__("; ".join(d.message for d in diagnostics))
+
+
+class SpecError(Exception):
+    """A located problem raised deep inside elaboration; converted to a Diagnostic by the caller.
+
+    Unlike `NetdslError` it holds a single message and may lack a span until a caller that knows
+    the position fills it in.
+    """
+
+    def __init__(self, message: str, code: str = "value", span: Span | None = None,
+                 help: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.span = span
+        self.help = help
+
+    def diagnostic(self) -> Diagnostic:
+        return Diagnostic(self.message, self.span, self.code, help=self.help)
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    """A 'did you mean' hint for a misspelt name, or None when nothing is close."""
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=3, cutoff=0.6)
+    if not close:
+        return None
+    return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+
+
+class SourceCache:
+    """The text of every file read, so diagnostics can quote lines from any of them."""
+
+    def __init__(self) -> None:
+        self._texts: dict[str, str] = {}
+
+    def add(self, path: str, text: str) -> None:
+        self._texts[path] = text
+
+    def line(self, path: str, number: int) -> str | None:
+        text = self._texts.get(path)
+        if text is None:
+            return None
+        lines = text.splitlines()
+        if 1 <= number <= len(lines):
+            return lines[number - 1]
+        return None
+
+
+SOURCES = SourceCache()
+
+_MAX_QUOTED = 160
+
+
+def render(diag: Diagnostic, sources: SourceCache = SOURCES) -> str:
+    """Render a diagnostic as text: location, message, quoted line with caret, notes, help."""
+    where = f"{diag.span}: " if diag.span else ""
+    out = [f"{where}{diag.severity}: {diag.message}  [{diag.code}]"]
+    if diag.span:
+        out.extend(_quote(diag.span, sources))
+    for span, note in diag.notes:
+        out.append(f"note: {note}")
+    if diag.help:
+        out.append(f"help: {diag.help}")
+    return "\n".join(out)
+
+
+def _quote(span: Span, sources: SourceCache) -> list[str]:
+    line = sources.line(span.path, span.line)
+    if line is None:
+        return []
+    start = max(span.col - 1, 0)
+    if span.end_line == span.line:
+        width = max(span.end_col - span.col, 1)
+    else:
+        width = max(len(line) - start, 1)
+    if len(line) > _MAX_QUOTED:  # keep a 10 MB line from flooding the terminal
+        lo = max(start - 40, 0)
+        line = ("..." if lo else "") + line[lo:lo + _MAX_QUOTED] + "..."
+        start = start - lo + (3 if lo else 0)
+        width = min(width, _MAX_QUOTED - 40)
+    expanded = line.replace("\t", " ")
+    caret = " " * start + "^" + "~" * (width - 1)
+    return ["    " + expanded.rstrip(), "    " + caret]

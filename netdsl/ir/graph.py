@@ -1,0 +1,62 @@
+"""The graph IR: nodes in topological (creation) order over a networkx DiGraph, plus the scope
+tree that gives layers their dotted names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import networkx as nx
+
+from netdsl.ir.node import Node, Scope
+
+
+@dataclass(eq=False)
+class Expectation:
+    """An `expect` statement waiting for the analyses, with the values it may refer to."""
+
+    expr: Any
+    env: Any
+    labels: dict[str, str]
+
+
+@dataclass(eq=False)
+class Graph:
+    """A whole network after elaboration."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    nodes: dict[str, Node] = field(default_factory=dict)
+    scopes: dict[str, Scope] = field(default_factory=dict)
+    top: list[str] = field(default_factory=list)  # names directly in the network body
+    inputs: list[str] = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)  # output name -> node name
+    expectations: list[Expectation] = field(default_factory=list)
+    nx: nx.DiGraph = field(default_factory=nx.DiGraph)
+
+    def add(self, node: Node) -> Node:
+        self.nodes[node.name] = node
+        self.nx.add_node(node.name)
+        for index, src in enumerate(node.inputs):
+            self.nx.add_edge(src, node.name, index=index)
+        return node
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self.nodes.values())
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __getitem__(self, name: str) -> Node:
+        return self.nodes[name]
+
+    def users(self, name: str) -> list[str]:
+        return list(self.nx.successors(name))
+
+    def scope_nodes(self, scope: str) -> list[Node]:
+        """All nodes inside a scope, in order."""
+        prefix = scope + "."
+        return [n for n in self.nodes.values() if n.name.startswith(prefix)]
+
+    def output_nodes(self) -> list[Node]:
+        return [self.nodes[n] for n in self.outputs.values()]

@@ -1,0 +1,119 @@
+"""Activations. Each costs one FLOP per element (softmax: three), no parameters but PReLU's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netdsl.ops.base import Op, ShapeError, attr, numel
+
+
+@dataclass(frozen=True)
+class _Activation(Op):
+    family = "activation"
+
+
+@dataclass(frozen=True)
+class ReLU(_Activation):
+    """max(x, 0)."""
+
+    name = "relu"
+
+
+@dataclass(frozen=True)
+class ReLU6(_Activation):
+    """min(max(x, 0), 6) (MobileNet)."""
+
+    name = "relu6"
+
+
+@dataclass(frozen=True)
+class LeakyReLU(_Activation):
+    """x if x > 0 else slope * x."""
+
+    name = "leaky_relu"
+
+    slope: float = attr(0.01, kind="float")
+
+
+@dataclass(frozen=True)
+class PReLU(_Activation):
+    """Leaky ReLU with a learned slope: one shared, or one per channel with `channels=true`."""
+
+    name = "prelu"
+
+    channels: bool = attr(False, kind="bool", doc="one slope per channel")
+    init: float = attr(0.25, kind="float")
+
+    def params(self, inputs, out):
+        return inputs[0][0] if self.channels else 1
+
+
+@dataclass(frozen=True)
+class ELU(_Activation):
+    """Exponential linear unit."""
+
+    name = "elu"
+
+    alpha: float = attr(1.0, kind="float")
+
+
+@dataclass(frozen=True)
+class GELU(_Activation):
+    """Gaussian error linear unit."""
+
+    name = "gelu"
+
+    approximate: str = attr("none", kind="choice", choices=("none", "tanh"))
+
+
+@dataclass(frozen=True)
+class SiLU(_Activation):
+    """x * sigmoid(x) (Swish)."""
+
+    name = "silu"
+
+
+@dataclass(frozen=True)
+class Hardswish(_Activation):
+    """x * relu6(x + 3) / 6 (MobileNetV3)."""
+
+    name = "hardswish"
+
+
+@dataclass(frozen=True)
+class Hardsigmoid(_Activation):
+    """relu6(x + 3) / 6 (MobileNetV3)."""
+
+    name = "hardsigmoid"
+
+
+@dataclass(frozen=True)
+class Sigmoid(_Activation):
+    """1 / (1 + exp(-x))."""
+
+    name = "sigmoid"
+
+
+@dataclass(frozen=True)
+class Tanh(_Activation):
+    """Hyperbolic tangent."""
+
+    name = "tanh"
+
+
+@dataclass(frozen=True)
+class Softmax(_Activation):
+    """Softmax along an axis (0, the channels, by default; the batch is not counted)."""
+
+    name = "softmax"
+
+    axis: int = attr(0, kind="int", alias="dim")
+
+    def infer_shape(self, inputs):
+        (x,) = inputs
+        if not -len(x) <= self.axis < len(x):
+            raise ShapeError(f"axis {self.axis} is out of range for shape of rank {len(x)}")
+        return x
+
+    def flops(self, inputs, out):
+        return 3 * numel(out)

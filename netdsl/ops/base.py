@@ -1,0 +1,304 @@
+"""The operator base class: a signature from dataclass fields, and the rules every operator has.
+
+An operator class is a frozen dataclass whose fields are its attributes, in positional order,
+each declared with `attr(...)` (type, default, alias, doc). Subclasses register themselves by
+`name`. Rules take the input shapes (batch excluded) and the output shape:
+`infer_shape`, `params`, `buffers`, `macs`, `flops` (elementwise, non-MAC), `connections`, and
+`receptive_field` (a rule value from `netdsl.ops.receptive`). A rule that does not fit raises a
+plain `ShapeError`; the caller adds the node's name and position.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar, Sequence
+
+from netdsl.errors import SpecError, did_you_mean
+from netdsl.ops import receptive as rf
+
+Shape = tuple[int, ...]
+REQUIRED: Any = dataclasses.MISSING
+
+REGISTRY: dict[str, type["Op"]] = {}
+
+
+class ShapeError(Exception):
+    """A shape rule does not fit its inputs; the message says why, without position."""
+
+
+class Symbol(str):
+    """A bare word used as a value, such as `global` in `avgpool(global)` or `same`."""
+
+
+@dataclass(frozen=True)
+class TensorArg:
+    """An attribute that names another tensor; the tensor itself becomes an extra input."""
+
+    label: str
+
+
+def attr(default: Any = REQUIRED, *, kind: str = "int", alias: str | None = None,
+         choices: Sequence[str] = (), doc: str = "", keyword_only: bool = False) -> Any:
+    """Declare an operator attribute.
+
+    kinds: size (int >= 1), count (int >= 0), int, float, prob (0 <= p <= 1), bool, ints (an int
+    or one per spatial axis), padding (ints, 'same' or 'valid'), choice (one of `choices`),
+    table (list of lists of ints), shape (list of ints), tensor (another tensor), any.
+    """
+    meta = {"kind": kind, "alias": alias, "choices": tuple(choices), "doc": doc,
+            "keyword_only": keyword_only}
+    return dataclasses.field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Op:
+    """Base of all operators. Subclasses set `name`, `family` and a docstring."""
+
+    name: ClassVar[str] = ""
+    family: ClassVar[str] = "other"  # conv, linear, pool, norm, activation, merge, shape, ...
+    variadic: ClassVar[bool] = False  # positional arguments are extra input tensors (merges)
+    min_inputs: ClassVar[int] = 1
+    is_view: ClassVar[bool] = False  # output aliases the input's memory (flatten, reshape)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("name"):
+            REGISTRY[cls.name] = cls
+
+    # ------------------------------------------------------------ rules (overridden)
+
+    def infer_shape(self, inputs: list[Shape]) -> Shape:
+        return inputs[0]
+
+    def params(self, inputs: list[Shape], out: Shape) -> int:
+        return 0
+
+    def buffers(self, inputs: list[Shape], out: Shape) -> int:
+        return 0
+
+    def macs(self, inputs: list[Shape], out: Shape) -> int:
+        return 0
+
+    def flops(self, inputs: list[Shape], out: Shape) -> int:
+        """Elementwise floating-point work besides the MACs; one per output element by default."""
+        return numel(out)
+
+    def connections(self, inputs: list[Shape], out: Shape) -> int:
+        """LeNet's measure: output elements x (fan-in + 1 if there is a bias); 0 if no weights."""
+        return 0
+
+    def receptive_field(self, inputs: list[Shape], out: Shape) -> rf.Rule:
+        return rf.IDENTITY
+
+    def summary(self) -> str:
+        """A short description in the notation of papers, e.g. 'conv 3x3/2, 64'."""
+        return self.name
+
+    # ------------------------------------------------------------ signature
+
+    @classmethod
+    def fields(cls) -> list[dataclasses.Field]:
+        return [f for f in dataclasses.fields(cls) if f.init]
+
+    @classmethod
+    def signature(cls) -> str:
+        parts = []
+        for f in cls.fields():
+            if f.default is REQUIRED:
+                parts.append(f.name)
+            else:
+                parts.append(f"{f.name}={_show(f.default)}")
+            if f.metadata.get("alias"):
+                parts[-1] += f" (or {f.metadata['alias']}=)"
+        if cls.variadic:
+            parts.insert(0, "tensors...")
+        return f"{cls.name}({', '.join(parts)})"
+
+    @classmethod
+    def from_args(cls, args: list[Any], kwargs: dict[str, Any]) -> "Op":
+        """Build the operator from evaluated arguments, checking names, counts and types."""
+        fields = cls.fields()
+        by_name = {f.name: f for f in fields}
+        for f in fields:
+            if f.metadata.get("alias"):
+                by_name[f.metadata["alias"]] = f
+        positional = [f for f in fields if not f.metadata.get("keyword_only")]
+        if len(args) > len(positional):
+            raise SpecError(f"'{cls.name}' takes at most {len(positional)} positional "
+                            f"argument{'s' if len(positional) != 1 else ''}, got {len(args)}",
+                            "arg", help=f"signature: {cls.signature()}")
+        values: dict[str, Any] = {}
+        for f, value in zip(positional, args):
+            values[f.name] = value
+        for key, value in kwargs.items():
+            f = by_name.get(key)
+            if f is None:
+                hint = did_you_mean(key, by_name)
+                raise SpecError(f"'{cls.name}' has no parameter '{key}'", "arg",
+                                help=hint or f"signature: {cls.signature()}")
+            if f.name in values:
+                raise SpecError(f"'{cls.name}' got parameter '{f.name}' twice", "arg",
+                                help=f"signature: {cls.signature()}")
+            values[f.name] = value
+        for f in fields:
+            if f.name not in values:
+                if f.default is REQUIRED:
+                    raise SpecError(f"'{cls.name}' needs parameter '{f.name}'", "arg",
+                                    help=f"signature: {cls.signature()}")
+                continue
+            values[f.name] = coerce(cls.name, f, values[f.name])
+        op = cls(**values)
+        op.validate()
+        return op
+
+    def validate(self) -> None:
+        """Check relations between attributes; raise SpecError."""
+
+    def attributes(self) -> dict[str, Any]:
+        """The attribute values that differ from their defaults, in signature order."""
+        out = {}
+        for f in self.fields():
+            value = getattr(self, f.name)
+            if f.default is REQUIRED or value != f.default:
+                out[f.name] = value
+        return out
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, str) and not isinstance(value, Symbol) else str(value)
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, Symbol):
+        return f"the name '{value}'"
+    if isinstance(value, TensorArg):
+        return f"the tensor '{value.label}'"
+    return {int: "int", float: "float", str: "string", tuple: "list"}.get(type(value),
+                                                                           type(value).__name__)
+
+
+def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
+    """Check one attribute value against its declared kind; return the normalised value."""
+    kind = f.metadata.get("kind", "any")
+    where = f"'{op}' parameter '{f.name}'"
+    if value is None and f.default is None:
+        return None
+
+    def bad(expected: str) -> SpecError:
+        return SpecError(f"{where} must be {expected}, got {_type_name(value)}"
+                         f"{'' if isinstance(value, (Symbol, TensorArg)) else f' {_show(value)}'}",
+                         "type")
+
+    if kind == "any":
+        return value
+    if kind == "tensor":
+        if not isinstance(value, TensorArg):
+            raise bad("a tensor")
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad("a number")
+        return float(value)
+    if kind == "prob":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise bad("a probability between 0 and 1")
+        return float(value)
+    if kind in ("size", "count", "int"):
+        return _int(value, kind, bad)
+    if kind in ("ints", "padding"):
+        if kind == "padding" and isinstance(value, str) and value in ("same", "valid"):
+            return Symbol(value)
+        if isinstance(value, tuple):
+            if not value:
+                raise bad("an int or a list of ints")
+            return tuple(_int(v, "count" if kind == "padding" else "size", bad) for v in value)
+        return _int(value, "count" if kind == "padding" else "size", bad)
+    if kind == "choice":
+        if not isinstance(value, str) or value not in f.metadata["choices"]:
+            options = ", ".join(f.metadata["choices"])
+            raise bad(f"one of {options}")
+        return Symbol(value)
+    if kind == "table":
+        if not isinstance(value, tuple) or not all(isinstance(r, tuple) and r for r in value):
+            raise bad("a list of non-empty lists of channel indices")
+        return tuple(tuple(_int(i, "count", bad) for i in row) for row in value)
+    if kind == "shape":
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = (value,)
+        if not isinstance(value, tuple):
+            raise bad("a list of ints")
+        return tuple(_int(v, "int", bad) for v in value)
+    raise AssertionError(kind)
+
+
+def _int(value: Any, kind: str, bad: Any) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise bad({"size": "a positive int", "count": "an int >= 0"}.get(kind, "an int"))
+    if kind == "size" and value < 1:
+        raise bad("a positive int")
+    if kind == "count" and value < 0:
+        raise bad("an int >= 0")
+    return value
+
+
+# ---------------------------------------------------------------- helpers for rules
+
+
+def numel(shape: Sequence[int]) -> int:
+    return math.prod(shape)
+
+
+def per_axis(value: int | tuple[int, ...], n: int, what: str) -> tuple[int, ...]:
+    """Broadcast an int to one value per spatial axis; check a tuple's length."""
+    if isinstance(value, tuple):
+        if len(value) != n:
+            raise ShapeError(f"{what} has {len(value)} values for {n} spatial "
+                             f"ax{'is' if n == 1 else 'es'}")
+        return value
+    return (value,) * n
+
+
+def spatial(shape: Shape, op: str, ranks: tuple[int, ...] = (2, 3, 4)) -> int:
+    """The number of spatial axes of a (C, *spatial) input; raise if the rank does not fit."""
+    if len(shape) not in ranks:
+        wanted = " or ".join(f"{r - 1}" for r in ranks)
+        raise ShapeError(f"{op} needs an input with channels and {wanted} spatial "
+                         f"ax{'es' if ranks != (2,) else 'is'}, got shape {format_shape(shape)}")
+    return len(shape) - 1
+
+
+def window_out(length: int, kernel: int, stride: int, pad: int, dilation: int = 1,
+               ceil: bool = False) -> int:
+    """Output length of a sliding window, as torch computes it (including ceil_mode's rule)."""
+    span = length + 2 * pad - dilation * (kernel - 1) - 1
+    if span < 0:
+        raise ShapeError(f"kernel {kernel}"
+                         f"{f' (dilated to {dilation * (kernel - 1) + 1})' if dilation > 1 else ''}"
+                         f" is larger than the padded input {length + 2 * pad}")
+    out = (-(-span // stride) if ceil else span // stride) + 1
+    if ceil and (out - 1) * stride >= length + pad:
+        out -= 1
+    return out
+
+
+def format_shape(shape: Sequence[int]) -> str:
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def kxk(values: tuple[int, ...]) -> str:
+    """'3x3' for a kernel of 3 on two axes, '1x7' for a rectangular one."""
+    return "x".join(str(v) for v in values)

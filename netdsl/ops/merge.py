@@ -1,0 +1,92 @@
+"""Merges of several tensors: elementwise sum, broadcasting product, channel concatenation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netdsl.ops import receptive as rf
+from netdsl.ops.base import Op, Shape, ShapeError, attr, format_shape, numel
+
+
+def describe(inputs: list[Shape]) -> str:
+    return ", ".join(format_shape(s) for s in inputs)
+
+
+@dataclass(frozen=True)
+class _Merge(Op):
+    family = "merge"
+    variadic = True
+    min_inputs = 2
+
+    def receptive_field(self, inputs, out):
+        return rf.MERGE
+
+
+@dataclass(frozen=True)
+class Add(_Merge):
+    """Elementwise sum of tensors of one shape (residual connections)."""
+
+    name = "add"
+
+    def infer_shape(self, inputs):
+        first = inputs[0]
+        if any(s != first for s in inputs[1:]):
+            raise ShapeError(f"add needs tensors of one shape, got {describe(inputs)}")
+        return first
+
+    def flops(self, inputs, out):
+        return (len(inputs) - 1) * numel(out)
+
+    def summary(self):
+        return "+"
+
+
+@dataclass(frozen=True)
+class Mul(_Merge):
+    """Elementwise product with broadcasting (SE gating: [C, H, W] x [C, 1, 1])."""
+
+    name = "mul"
+
+    def infer_shape(self, inputs):
+        rank = max(len(s) for s in inputs)
+        padded = [(1,) * (rank - len(s)) + s for s in inputs]
+        out = []
+        for dims in zip(*padded):
+            sizes = {d for d in dims if d != 1}
+            if len(sizes) > 1:
+                raise ShapeError(f"mul cannot broadcast {describe(inputs)}")
+            out.append(sizes.pop() if sizes else 1)
+        return tuple(out)
+
+    def flops(self, inputs, out):
+        return (len(inputs) - 1) * numel(out)
+
+    def summary(self):
+        return "x"
+
+
+@dataclass(frozen=True)
+class Concat(_Merge):
+    """Concatenation along an axis, the channels by default."""
+
+    name = "concat"
+
+    axis: int = attr(0, kind="int", alias="dim", keyword_only=True)
+
+    def infer_shape(self, inputs):
+        rank = len(inputs[0])
+        axis = self.axis + rank if self.axis < 0 else self.axis
+        if not 0 <= axis < rank or any(len(s) != rank for s in inputs):
+            raise ShapeError(f"concat along axis {self.axis} needs tensors of one rank, got "
+                             f"{describe(inputs)}")
+        for i in range(rank):
+            if i != axis and len({s[i] for s in inputs}) > 1:
+                raise ShapeError(f"concat along axis {self.axis} needs the other axes to agree, "
+                                 f"got {describe(inputs)}")
+        return inputs[0][:axis] + (sum(s[axis] for s in inputs),) + inputs[0][axis + 1:]
+
+    def flops(self, inputs, out):
+        return 0
+
+    def summary(self):
+        return "concat"

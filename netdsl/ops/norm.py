@@ -1,0 +1,128 @@
+"""Normalisation: batch, layer, group and instance norm, and AlexNet's local response norm."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netdsl.ops.base import Op, ShapeError, attr, numel
+
+
+@dataclass(frozen=True)
+class BatchNorm(Op):
+    """Batch normalisation over the channel axis. Buffers: running mean and variance (C each)
+    and the scalar num_batches_tracked, as torch's state_dict holds them."""
+
+    name = "bn"
+    family = "norm"
+
+    eps: float = attr(1e-5, kind="float")
+    momentum: float = attr(0.1, kind="float")
+    affine: bool = attr(True, kind="bool")
+
+    def infer_shape(self, inputs):
+        (x,) = inputs
+        if len(x) > 4:
+            raise ShapeError(f"bn takes 1 to 3 spatial axes, got {len(x) - 1}")
+        return x
+
+    def params(self, inputs, out):
+        return 2 * inputs[0][0] if self.affine else 0
+
+    def buffers(self, inputs, out):
+        return 2 * inputs[0][0] + 1
+
+    def flops(self, inputs, out):
+        return 2 * numel(out)  # inference: one scale and one shift per element
+
+    def summary(self):
+        return "batchnorm"
+
+
+@dataclass(frozen=True)
+class LayerNorm(Op):
+    """Layer normalisation over the last `axes` axes."""
+
+    name = "layernorm"
+    family = "norm"
+
+    axes: int = attr(1, kind="size", doc="how many trailing axes are normalised")
+    eps: float = attr(1e-5, kind="float")
+    affine: bool = attr(True, kind="bool")
+
+    def infer_shape(self, inputs):
+        (x,) = inputs
+        if self.axes > len(x):
+            raise ShapeError(f"cannot normalise {self.axes} axes of a rank-{len(x)} tensor")
+        return x
+
+    def params(self, inputs, out):
+        return 2 * numel(inputs[0][-self.axes:]) if self.affine else 0
+
+    def flops(self, inputs, out):
+        return 5 * numel(out)
+
+
+@dataclass(frozen=True)
+class GroupNorm(Op):
+    """Group normalisation."""
+
+    name = "groupnorm"
+    family = "norm"
+
+    groups: int = attr(kind="size")
+    eps: float = attr(1e-5, kind="float")
+    affine: bool = attr(True, kind="bool")
+
+    def infer_shape(self, inputs):
+        (x,) = inputs
+        if x[0] % self.groups:
+            raise ShapeError(f"groups={self.groups} must divide the {x[0]} channels")
+        return x
+
+    def params(self, inputs, out):
+        return 2 * inputs[0][0] if self.affine else 0
+
+    def flops(self, inputs, out):
+        return 5 * numel(out)
+
+
+@dataclass(frozen=True)
+class InstanceNorm(Op):
+    """Instance normalisation (no affine parameters and no running statistics by default)."""
+
+    name = "instancenorm"
+    family = "norm"
+
+    eps: float = attr(1e-5, kind="float")
+    affine: bool = attr(False, kind="bool")
+
+    def infer_shape(self, inputs):
+        (x,) = inputs
+        if len(x) < 2:
+            raise ShapeError("instancenorm needs spatial axes")
+        return x
+
+    def params(self, inputs, out):
+        return 2 * inputs[0][0] if self.affine else 0
+
+    def flops(self, inputs, out):
+        return 5 * numel(out)
+
+
+@dataclass(frozen=True)
+class LocalResponseNorm(Op):
+    """Local response normalisation across `size` neighbouring channels (AlexNet)."""
+
+    name = "lrn"
+    family = "norm"
+
+    size: int = attr(5, kind="size")
+    alpha: float = attr(1e-4, kind="float")
+    beta: float = attr(0.75, kind="float")
+    k: float = attr(1.0, kind="float")
+
+    def flops(self, inputs, out):
+        return (self.size + 3) * numel(out)
+
+    def summary(self):
+        return f"lrn {self.size}"

@@ -1,0 +1,144 @@
+"""Pooling: max and average (windowed or `global`), adaptive max and average."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netdsl.errors import SpecError
+from netdsl.ops import receptive as rf
+from netdsl.ops.base import Op, Shape, ShapeError, attr, kxk, numel, per_axis, spatial, window_out
+
+
+@dataclass(frozen=True)
+class _Pool(Op):
+    family = "pool"
+    kind = ""
+
+    kernel: int | tuple[int, ...] | str = attr(kind="any", alias="k",
+                                               doc="window size, or `global`")
+    stride: int | tuple[int, ...] | None = attr(None, kind="ints", alias="s",
+                                                doc="defaults to the kernel")
+    padding: int | tuple[int, ...] = attr(0, kind="padding", alias="p")
+    ceil: bool = attr(False, kind="bool", doc="ceil_mode")
+
+    @property
+    def is_global(self) -> bool:
+        return self.kernel == "global"
+
+    def validate(self) -> None:
+        if isinstance(self.kernel, str):
+            if self.kernel != "global":
+                raise SpecError(f"'{self.name}' kernel must be a size or `global`, got "
+                                f"'{self.kernel}'", "type")
+        elif not (isinstance(self.kernel, int) and not isinstance(self.kernel, bool)
+                  and self.kernel > 0) and not (
+                isinstance(self.kernel, tuple) and all(isinstance(k, int) and k > 0
+                                                       for k in self.kernel)):
+            raise SpecError(f"'{self.name}' kernel must be a positive int, a list of them, or "
+                            f"`global`", "type")
+        if isinstance(self.padding, str):
+            raise SpecError(f"'{self.name}' takes numeric padding only", "arg")
+
+    def geometry(self, x: Shape):
+        n = spatial(x, self.name)
+        if self.is_global:
+            return x[1:], x[1:], (0,) * n, (1,) * n
+        k = per_axis(self.kernel, n, "kernel")
+        s = per_axis(self.stride, n, "stride") if self.stride is not None else k
+        p = per_axis(self.padding, n, "padding")
+        for ki, pi in zip(k, p):
+            if pi > ki // 2:
+                raise ShapeError(f"padding {pi} is more than half the kernel {ki}")
+        return k, s, p, (getattr(self, "dilation", 1),) * n
+
+    def infer_shape(self, inputs):
+        (x,) = inputs
+        k, s, p, d = self.geometry(x)
+        if self.is_global:
+            return (x[0],) + (1,) * len(k)
+        return (x[0],) + tuple(window_out(x[i + 1], k[i], s[i], p[i], d[i], self.ceil)
+                               for i in range(len(k)))
+
+    def flops(self, inputs, out):
+        return numel(out) * numel(self.geometry(inputs[0])[0])
+
+    def receptive_field(self, inputs, out):
+        if self.is_global:
+            return rf.GLOBAL
+        return rf.Window(*self.geometry(inputs[0]))
+
+    def summary(self):
+        if self.is_global:
+            return f"global {self.kind}pool"
+        k = self.kernel if isinstance(self.kernel, tuple) else (self.kernel,) * 2
+        s = self.stride if self.stride is not None else k
+        s = s if isinstance(s, tuple) else (s,) * 2
+        stride = f"/{s[0]}" if len(set(s)) == 1 and s[0] > 1 else ""
+        return f"{self.kind}pool {kxk(k)}{stride}"
+
+
+@dataclass(frozen=True)
+class MaxPool(_Pool):
+    """Max pooling; `indices=true` keeps the switches for a later `unpool` (SegNet)."""
+
+    name = "maxpool"
+    kind = "max"
+
+    dilation: int = attr(1, kind="size", alias="d")
+    indices: bool = attr(False, kind="bool", doc="return_indices")
+
+
+@dataclass(frozen=True)
+class AvgPool(_Pool):
+    """Average pooling."""
+
+    name = "avgpool"
+    kind = "avg"
+
+    count_include_pad: bool = attr(True, kind="bool")
+
+
+@dataclass(frozen=True)
+class _Adaptive(Op):
+    family = "pool"
+    kind = ""
+
+    size: int | tuple[int, ...] = attr(kind="ints", doc="output size")
+
+    def infer_shape(self, inputs):
+        (x,) = inputs
+        n = spatial(x, self.name)
+        return (x[0],) + per_axis(self.size, n, "size")
+
+    def flops(self, inputs, out):
+        return numel(inputs[0])  # every input element is read once
+
+    def receptive_field(self, inputs, out):
+        x = inputs[0]
+        if all(o == 1 for o in out[1:]):
+            return rf.GLOBAL
+        # windows of start floor(i*L/o) and end ceil((i+1)*L/o); exact when o divides L
+        k = tuple(-(-length // o) + (length % o != 0) for length, o in zip(x[1:], out[1:]))
+        s = tuple(max(length // o, 1) for length, o in zip(x[1:], out[1:]))
+        n = len(k)
+        return rf.Window(k, s, (0,) * n, (1,) * n)
+
+    def summary(self):
+        size = self.size if isinstance(self.size, tuple) else (self.size, self.size)
+        return f"adaptive {self.kind}pool {kxk(size)}"
+
+
+@dataclass(frozen=True)
+class AdaptiveAvgPool(_Adaptive):
+    """Adaptive average pooling to a fixed output size."""
+
+    name = "adaptive_avgpool"
+    kind = "avg"
+
+
+@dataclass(frozen=True)
+class AdaptiveMaxPool(_Adaptive):
+    """Adaptive max pooling to a fixed output size."""
+
+    name = "adaptive_maxpool"
+    kind = "max"

@@ -1,0 +1,47 @@
+"""Regularisers: no-ops at inference, kept so training code and state dicts match."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netdsl.ops.base import Op, ShapeError, attr
+
+
+@dataclass(frozen=True)
+class Dropout(Op):
+    """Zeroes elements with probability p while training."""
+
+    name = "dropout"
+    family = "regularize"
+
+    p: float = attr(0.5, kind="prob")
+
+    def flops(self, inputs, out):
+        return 0
+
+    def summary(self):
+        return f"dropout {self.p:g}"
+
+
+@dataclass(frozen=True)
+class Dropout2d(Dropout):
+    """Zeroes whole channels with probability p while training."""
+
+    name = "dropout2d"
+
+    def infer_shape(self, inputs):
+        (x,) = inputs
+        if len(x) < 2:
+            raise ShapeError("dropout2d needs channels and spatial axes")
+        return x
+
+
+@dataclass(frozen=True)
+class StochasticDepth(Dropout):
+    """Drops a residual branch per sample with probability p while training (an identity at
+    inference); the rate is recorded."""
+
+    name = "stochastic_depth"
+
+    p: float = attr(kind="prob")
+    mode: str = attr("row", kind="choice", choices=("row", "batch"))

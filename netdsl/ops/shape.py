@@ -1,0 +1,182 @@
+"""Operators that move elements without arithmetic: flatten, reshape, upsample, crop,
+channel shuffle."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from netdsl.errors import SpecError
+from netdsl.ops import receptive as rf
+from netdsl.ops.base import (Op, ShapeError, TensorArg, attr, format_shape, numel, per_axis,
+                             spatial)
+
+
+@dataclass(frozen=True)
+class Flatten(Op):
+    """Flattens the axes from `start` (0: everything but the batch) into one."""
+
+    name = "flatten"
+    family = "shape"
+    is_view = True
+
+    start: int = attr(0, kind="count")
+
+    def infer_shape(self, inputs):
+        (x,) = inputs
+        if self.start >= max(len(x), 1):
+            raise ShapeError(f"cannot flatten from axis {self.start} of shape {format_shape(x)}")
+        return x[:self.start] + (numel(x[self.start:]),)
+
+    def flops(self, inputs, out):
+        return 0
+
+    def receptive_field(self, inputs, out):
+        return rf.GLOBAL if len(inputs[0]) - self.start > 1 else rf.IDENTITY
+
+
+@dataclass(frozen=True)
+class Reshape(Op):
+    """Reshapes to `shape` (batch excluded); one entry may be -1."""
+
+    name = "reshape"
+    family = "shape"
+    is_view = True
+
+    shape: tuple[int, ...] = attr(kind="shape")
+
+    def infer_shape(self, inputs):
+        (x,) = inputs
+        total = numel(x)
+        unknown = [i for i, d in enumerate(self.shape) if d == -1]
+        if len(unknown) > 1 or any(d == 0 or d < -1 for d in self.shape):
+            raise ShapeError(f"reshape target {format_shape(self.shape)} is not valid")
+        known = numel(d for d in self.shape if d != -1)
+        if unknown:
+            if total % known:
+                raise ShapeError(f"cannot reshape {format_shape(x)} ({total} elements) to "
+                                 f"{format_shape(self.shape)}")
+            return tuple(total // known if d == -1 else d for d in self.shape)
+        if known != total:
+            raise ShapeError(f"cannot reshape {format_shape(x)} ({total} elements) to "
+                             f"{format_shape(self.shape)} ({known} elements)")
+        return self.shape
+
+    def flops(self, inputs, out):
+        return 0
+
+    def receptive_field(self, inputs, out):
+        return rf.IDENTITY if inputs[0][1:] == out[1:] else rf.GLOBAL
+
+
+@dataclass(frozen=True)
+class Upsample(Op):
+    """Upsampling by a `scale` factor or to a `size`, nearest or (bi)linear."""
+
+    name = "upsample"
+    family = "shape"
+
+    scale: float | tuple[float, ...] | None = attr(None, kind="any")
+    size: int | tuple[int, ...] | None = attr(None, kind="ints", keyword_only=True)
+    mode: str = attr("nearest", kind="choice", choices=("nearest", "bilinear", "linear",
+                                                         "trilinear", "bicubic"))
+    align_corners: bool | None = attr(None, kind="any", keyword_only=True)
+
+    def validate(self) -> None:
+        if (self.scale is None) == (self.size is None):
+            raise SpecError("'upsample' needs exactly one of scale and size", "arg",
+                            help="upsample(2) doubles the size; upsample(size=[28, 28]) sets it")
+        values = self.scale if isinstance(self.scale, tuple) else (self.scale,)
+        if self.scale is not None and not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in values):
+            raise SpecError("'upsample' scale must be a positive number or a list of them",
+                            "type")
+        if self.align_corners is not None and not isinstance(self.align_corners, bool):
+            raise SpecError("'upsample' align_corners must be true or false", "type")
+
+    def infer_shape(self, inputs):
+        (x,) = inputs
+        n = spatial(x, "upsample")
+        if self.size is not None:
+            return (x[0],) + per_axis(self.size, n, "size")
+        scale = per_axis(self.scale, n, "scale")
+        return (x[0],) + tuple(int(math.floor(d * s)) for d, s in zip(x[1:], scale))
+
+    def flops(self, inputs, out):
+        return 0 if self.mode == "nearest" else 4 * numel(out)
+
+    def receptive_field(self, inputs, out):
+        scale = tuple(o / i for o, i in zip(out[1:], inputs[0][1:]))
+        return rf.Resample(scale, 0 if self.mode == "nearest" else 1)
+
+    def summary(self):
+        if self.size is not None:
+            return f"upsample to {self.size}"
+        return f"upsample x{self.scale:g}" if not isinstance(self.scale, tuple) else \
+            f"upsample x{self.scale}"
+
+
+@dataclass(frozen=True)
+class Crop(Op):
+    """Center crop of the spatial axes to `size`, or to the size of the tensor `to`."""
+
+    name = "crop"
+    family = "shape"
+
+    to: TensorArg | None = attr(None, kind="tensor")
+    size: int | tuple[int, ...] | None = attr(None, kind="ints", keyword_only=True)
+
+    def validate(self) -> None:
+        if (self.to is None) == (self.size is None):
+            raise SpecError("'crop' needs exactly one of a tensor and size", "arg",
+                            help="crop(enc4) crops to enc4's size; crop(size=[56, 56]) to 56x56")
+
+    def target(self, inputs) -> tuple[int, ...]:
+        x = inputs[0]
+        n = spatial(x, "crop")
+        if self.to is not None:
+            ref = inputs[1]
+            if len(ref) != len(x):
+                raise ShapeError(f"cannot crop {format_shape(x)} to the size of "
+                                 f"{format_shape(ref)}")
+            return ref[1:]
+        return per_axis(self.size, n, "size")
+
+    def infer_shape(self, inputs):
+        x = inputs[0]
+        target = self.target(inputs)
+        if any(t > d for t, d in zip(target, x[1:])):
+            raise ShapeError(f"cannot crop {format_shape(x)} to the larger size "
+                             f"{format_shape(target)}")
+        return (x[0],) + tuple(target)
+
+    def flops(self, inputs, out):
+        return 0
+
+    def receptive_field(self, inputs, out):
+        return rf.Shift(tuple((d - t) // 2 for d, t in zip(inputs[0][1:], out[1:])))
+
+    def summary(self):
+        return f"crop to {self.to.label}" if self.to else f"crop {self.size}"
+
+
+@dataclass(frozen=True)
+class ChannelShuffle(Op):
+    """Interleaves the channels of `groups` groups (ShuffleNet)."""
+
+    name = "channel_shuffle"
+    family = "shape"
+
+    groups: int = attr(kind="size")
+
+    def infer_shape(self, inputs):
+        (x,) = inputs
+        if x[0] % self.groups:
+            raise ShapeError(f"groups={self.groups} must divide the {x[0]} channels")
+        return x
+
+    def flops(self, inputs, out):
+        return 0
+
+    def summary(self):
+        return f"shuffle g={self.groups}"
