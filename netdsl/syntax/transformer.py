@@ -166,6 +166,10 @@ class ToAst(Transformer):
     def attribute(self, meta, c):
         return ast.Attribute(self._span(meta), c[0], str(c[1]))
 
+    def output_attribute(self, meta, c):
+        # `output` is a keyword, yet `label.output` is a layer's output shape in expectations.
+        return ast.Attribute(self._span(meta), c[0], "output")
+
     def index(self, meta, c):
         return ast.Index(self._span(meta), c[0], c[1])
 
