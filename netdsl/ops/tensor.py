@@ -1,0 +1,84 @@
+"""Operators on whole tensors: taking a slice of an axis, and the matrix product.
+
+`slice` splits channels the way ShuffleNetV2's `x.chunk(2, dim=1)` and SKNet's per-branch
+attention weights need; `matmul` is GCNet's context pooling (a spatial softmax times the
+features), which no elementwise merge can express.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netdsl.ops import receptive as rf
+from netdsl.ops.base import Op, ShapeError, attr, format_shape, numel
+
+
+@dataclass(frozen=True)
+class Slice(Op):
+    """Elements start..stop-1 of one axis (0, the channels, by default), like x[:, start:stop]."""
+
+    name = "slice"
+    family = "shape"
+
+    start: int = attr(kind="count")
+    stop: int = attr(kind="int", doc="exclusive; negative counts from the end")
+    axis: int = attr(0, kind="count", alias="dim")
+
+    def _bounds(self, length: int) -> tuple[int, int]:
+        stop = self.stop + length if self.stop < 0 else self.stop
+        if not 0 <= self.start < stop <= length:
+            raise ShapeError(f"slice {self.start}:{self.stop} is empty or outside an axis of "
+                             f"length {length}")
+        return self.start, stop
+
+    def infer_shape(self, inputs):
+        (x,) = inputs
+        if self.axis >= len(x):
+            raise ShapeError(f"axis {self.axis} is out of range for shape {format_shape(x)}")
+        start, stop = self._bounds(x[self.axis])
+        return x[:self.axis] + (stop - start,) + x[self.axis + 1:]
+
+    def flops(self, inputs, out):
+        return 0
+
+    def receptive_field(self, inputs, out):
+        if self.axis == 0:
+            return rf.IDENTITY
+        offset = [0] * (len(inputs[0]) - 1)
+        offset[self.axis - 1] = self.start
+        return rf.Shift(tuple(offset))
+
+    def summary(self):
+        return f"slice {self.start}:{self.stop}" + (f" axis {self.axis}" if self.axis else "")
+
+
+@dataclass(frozen=True)
+class MatMul(Op):
+    """Matrix product of two tensors over their last two axes, leading axes equal:
+    [..., n, k] x [..., k, m] -> [..., n, m]. One multiply-accumulate per (n, k, m) triple."""
+
+    name = "matmul"
+    family = "linear"
+    variadic = True
+    min_inputs = 2
+
+    def infer_shape(self, inputs):
+        if len(inputs) != 2:
+            raise ShapeError(f"matmul takes two tensors, got {len(inputs)}")
+        a, b = inputs
+        if len(a) < 2 or len(b) < 2 or len(a) != len(b) or a[:-2] != b[:-2] or a[-1] != b[-2]:
+            raise ShapeError(f"matmul needs [..., n, k] and [..., k, m] with equal leading axes,"
+                             f" got {format_shape(a)} and {format_shape(b)}")
+        return a[:-1] + (b[-1],)
+
+    def macs(self, inputs, out):
+        return numel(out) * inputs[0][-1]
+
+    def flops(self, inputs, out):
+        return 0
+
+    def receptive_field(self, inputs, out):
+        return rf.GLOBAL  # every output mixes a whole axis of positions
+
+    def summary(self):
+        return "matmul"
