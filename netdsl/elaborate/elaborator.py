@@ -52,9 +52,11 @@ class Naming:
     counter: int = 0
     used: dict[str, Span | None] = field(default_factory=dict)
 
-    def take(self, label: str | None, span: Span | None) -> str:
+    def take(self, label: str | None, span: Span | None, position: bool = True) -> str:
+        """The dotted name of the next element; `position=False` for a network input, which is
+        not an element of the sequence (nn.Sequential numbers its first layer 0)."""
         local = label if label is not None else str(self.counter)
-        self.counter += 1
+        self.counter += position
         if local in self.used:
             first = self.used[local]
             raise SpecError(f"duplicate label '{local}'"
@@ -109,7 +111,10 @@ class Elaborator(Resolver):
     def network(self, name: str | None, overrides: dict[str, Any]) -> Graph:
         net = self._pick(name)
         self.graph = Graph(net.name)
-        bound = self._bind(net, [], dict(overrides), net.span, self.program.env)
+        try:  # a bad --set or load(..., name=value) is the user's error, located at the network
+            bound = self._bind(net, [], dict(overrides), net.span, self.program.env)
+        except SpecError as exc:
+            raise NetdslError(self._diagnostic(exc)) from None
         self.graph.params = dict(bound)
         self.frame = Frame(self.program.env.child(**bound))
         naming = Naming("", None)
@@ -219,7 +224,7 @@ class Elaborator(Resolver):
                 isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
             raise SpecError(f"an input shape must be a list of positive ints, got {show(shape)}",
                             "value", stmt.shape.span, help="e.g. input x: [3, 224, 224]")
-        name = naming.take(stmt.name, stmt.span)
+        name = naming.take(stmt.name, stmt.span, position=False)
         self._check_size(shape, stmt.span)
         node = Node(name, None, [], stmt.span, (), (), {"shape": shape})
         self._add(node, naming)
@@ -450,6 +455,10 @@ class Elaborator(Resolver):
                 return self.from_tensor(ast.From(value.span, (value.id,)))
             if isinstance(value, ast.BlockInput):
                 return self.block_input().node
+            if isinstance(value, ast.Attribute):  # a dotted label: concat(branch1.conv)
+                tensor = self.evaluator.eval(value, self.frame.env)
+                if isinstance(tensor, TensorValue):
+                    return tensor.node
         out = self.chain(chain, current, naming)
         assert out is not None
         return out

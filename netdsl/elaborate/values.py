@@ -20,6 +20,9 @@ MAX_INT_BITS = 256  # far beyond any real size; keeps `10 ** 10 ** 10` from exha
 MAX_SEQUENCE = 10_000_000
 
 
+TENSOR_ATTRIBUTES = ("c", "shape", "rank", "h", "w", "d", "l")
+
+
 @dataclass(frozen=True)
 class TensorValue:
     """A tensor seen from an expression: its node and shape."""
@@ -261,6 +264,21 @@ class Evaluator:
         raise SpecError(f"unknown name '{e.id}'", "name", e.span,
                         help=did_you_mean(e.id, env.names()))
 
+    def _dotted_tensor(self, e: ast.Attribute, env: Env) -> TensorValue | None:
+        """A label inside a labeled group by its dotted path (`concat(branch1.conv)`); the
+        tensor attributes (`enc4.c`, `.h`, `.shape`...) keep their meaning."""
+        if e.attr in TENSOR_ATTRIBUTES:
+            return None
+        parts = [e.attr]
+        value: ast.Expr = e.value
+        while isinstance(value, ast.Attribute):
+            parts.append(value.attr)
+            value = value.value
+        if not isinstance(value, ast.Name) or value.id in env.names():
+            return None
+        parts.append(value.id)
+        return self.resolver.tensor(".".join(reversed(parts)))
+
     def _BlockInput(self, e: ast.BlockInput, env: Env, symbols: bool) -> Any:
         try:
             return self.resolver.block_input()
@@ -269,6 +287,9 @@ class Evaluator:
             raise
 
     def _Attribute(self, e: ast.Attribute, env: Env, symbols: bool) -> Any:
+        labeled = self._dotted_tensor(e, env)
+        if labeled is not None:
+            return labeled
         base = self.eval(e.value, env)
         if isinstance(base, TensorValue):
             try:

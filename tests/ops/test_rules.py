@@ -1,0 +1,253 @@
+"""Each operator's shape, params, buffers and MACs rule against torch modules built by hand.
+
+The torch module is written here, not taken from netdsl's backend, and run on a zero tensor:
+its output shape, `sum(p.numel())`, buffer elements, and half of FlopCounterMode's count (torch
+counts 2 FLOPs per multiply-accumulate, bias excluded) are the references.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+import netdsl
+
+
+def layer(op: str, shape: tuple[int, ...], extra: str = "") -> dict:
+    """netdsl's row for one layer `l: OP` on an input of `shape` (batch excluded)."""
+    dims = ", ".join(str(d) for d in shape)
+    net = netdsl.load(f"network n {{\n input x: [{dims}]\n{extra}\n l: {op}\n}}\n")
+    return net.stats().row("l").as_dict()
+
+
+def reference(module: nn.Module, shape: tuple[int, ...]) -> dict:
+    """Output shape, params, buffers and MACs of a torch module on a zero batch of one."""
+    module.eval()
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        out = module(torch.zeros(1, *shape))
+    return {"output": list(out.shape[1:]),
+            "params": sum(p.numel() for p in module.parameters()),
+            "buffers": sum(b.numel() for b in module.buffers()),
+            "macs": counter.get_total_flops() // 2}
+
+
+def assert_matches(op: str, shape: tuple[int, ...], module: nn.Module, macs: bool = True) -> None:
+    ours, ref = layer(op, shape), reference(module, shape)
+    keys = ("output", "params", "buffers", "macs") if macs else ("output", "params", "buffers")
+    assert {k: ours[k] for k in keys} == {k: ref[k] for k in keys}
+
+
+CONVS = [
+    ("conv(8, 3)", (3, 10, 10), lambda: nn.Conv2d(3, 8, 3)),
+    ("conv(8, 3, s=2, p=1)", (3, 11, 11), lambda: nn.Conv2d(3, 8, 3, 2, 1)),
+    ("conv(8, 3, bias=false)", (4, 9, 9), lambda: nn.Conv2d(4, 8, 3, bias=False)),
+    ("conv(6, 3, g=3)", (6, 9, 9), lambda: nn.Conv2d(6, 6, 3, groups=3)),
+    ("conv(12, 3, g=4, d=2, p=2)", (8, 9, 9),
+     lambda: nn.Conv2d(8, 12, 3, padding=2, dilation=2, groups=4)),
+    ("conv(8, 3, groups=8, p=1)", (8, 7, 7), lambda: nn.Conv2d(8, 8, 3, padding=1, groups=8)),
+    ("conv(5, [1, 7], p=[0, 3])", (4, 9, 9), lambda: nn.Conv2d(4, 5, (1, 7), padding=(0, 3))),
+    ("conv(5, [7, 1], p=[3, 0])", (4, 9, 9), lambda: nn.Conv2d(4, 5, (7, 1), padding=(3, 0))),
+    ("conv(5, [3, 5], s=[2, 1])", (2, 11, 12), lambda: nn.Conv2d(2, 5, (3, 5), (2, 1))),
+    ("conv(4, 3, p=same)", (3, 10, 9), lambda: nn.Conv2d(3, 4, 3, padding="same")),
+    ("conv(4, 4, p=same)", (3, 10, 9), lambda: nn.Conv2d(3, 4, 4, padding="same")),
+    ("conv(4, 3, p=same, d=2)", (3, 10, 9),
+     lambda: nn.Conv2d(3, 4, 3, padding="same", dilation=2)),
+    ("conv(4, 3, p=valid)", (3, 10, 9), lambda: nn.Conv2d(3, 4, 3, padding="valid")),
+    ("conv(8, 5, s=3)", (3, 17), lambda: nn.Conv1d(3, 8, 5, 3)),
+    ("conv(4, 3, p=1)", (2, 5, 6, 7), lambda: nn.Conv3d(2, 4, 3, padding=1)),
+]
+
+
+@pytest.mark.parametrize("op, shape, make", CONVS, ids=[c[0] for c in CONVS])
+def test_conv(op, shape, make):
+    assert_matches(op, shape, make())
+
+
+TRANSPOSED = [
+    ("conv_transpose(4, 2, s=2)", (6, 5, 5), lambda: nn.ConvTranspose2d(6, 4, 2, 2)),
+    ("conv_transpose(4, 3, s=2, p=1, op=1)", (6, 5, 5),
+     lambda: nn.ConvTranspose2d(6, 4, 3, 2, 1, output_padding=1)),
+    ("conv_transpose(6, 3, g=3, bias=false)", (6, 4, 5),
+     lambda: nn.ConvTranspose2d(6, 6, 3, groups=3, bias=False)),
+    ("conv_transpose(4, 3, s=2, d=2, op=1)", (2, 4, 4),
+     lambda: nn.ConvTranspose2d(2, 4, 3, 2, dilation=2, output_padding=1)),
+    ("conv_transpose(3, [1, 5], s=[1, 2])", (2, 4, 4),
+     lambda: nn.ConvTranspose2d(2, 3, (1, 5), (1, 2))),
+    ("conv_transpose(3, 4, s=2, p=1)", (2, 7), lambda: nn.ConvTranspose1d(2, 3, 4, 2, 1)),
+]
+
+
+@pytest.mark.parametrize("op, shape, make", TRANSPOSED, ids=[c[0] for c in TRANSPOSED])
+def test_conv_transpose(op, shape, make):
+    assert_matches(op, shape, make())
+
+
+@pytest.mark.parametrize("op, shape, make", [
+    ("linear(7)", (12,), lambda: nn.Linear(12, 7)),
+    ("linear(7, bias=false)", (12,), lambda: nn.Linear(12, 7, bias=False)),
+    ("linear(5)", (3, 12), lambda: nn.Linear(12, 5)),
+])
+def test_linear(op, shape, make):
+    assert_matches(op, shape, make())
+
+
+POOLS = [
+    ("maxpool(2)", (3, 9, 9), lambda: nn.MaxPool2d(2)),
+    ("maxpool(3, s=2)", (3, 10, 10), lambda: nn.MaxPool2d(3, 2)),
+    ("maxpool(3, s=2, ceil=true)", (3, 10, 10), lambda: nn.MaxPool2d(3, 2, ceil_mode=True)),
+    ("maxpool(3, s=2, p=1, ceil=true)", (3, 14, 13),
+     lambda: nn.MaxPool2d(3, 2, 1, ceil_mode=True)),
+    ("maxpool(2, s=2, ceil=true)", (3, 5, 7), lambda: nn.MaxPool2d(2, 2, ceil_mode=True)),
+    ("maxpool(3, s=1, d=2)", (3, 9, 9), lambda: nn.MaxPool2d(3, 1, dilation=2)),
+    ("maxpool([1, 3], s=[1, 2])", (3, 9, 9), lambda: nn.MaxPool2d((1, 3), (1, 2))),
+    ("avgpool(3, s=2, p=1)", (3, 9, 8), lambda: nn.AvgPool2d(3, 2, 1)),
+    ("avgpool(3, s=2, p=1, count_include_pad=false)", (3, 9, 8),
+     lambda: nn.AvgPool2d(3, 2, 1, count_include_pad=False)),
+    ("avgpool(3, s=2, ceil=true)", (3, 8, 8), lambda: nn.AvgPool2d(3, 2, ceil_mode=True)),
+    ("avgpool(2)", (3, 7), lambda: nn.AvgPool1d(2)),
+    ("avgpool(global)", (5, 7, 6), lambda: nn.AdaptiveAvgPool2d(1)),
+    ("maxpool(global)", (5, 7, 6), lambda: nn.AdaptiveMaxPool2d(1)),
+    ("adaptive_avgpool(1)", (5, 7, 6), lambda: nn.AdaptiveAvgPool2d(1)),
+    ("adaptive_avgpool([3, 2])", (5, 7, 6), lambda: nn.AdaptiveAvgPool2d((3, 2))),
+    ("adaptive_maxpool(4)", (5, 7, 6), lambda: nn.AdaptiveMaxPool2d(4)),
+]
+
+
+@pytest.mark.parametrize("op, shape, make", POOLS, ids=[c[0] for c in POOLS])
+def test_pool(op, shape, make):
+    assert_matches(op, shape, make())
+
+
+def test_avgpool_count_include_pad_is_an_attribute_not_a_shape_change():
+    a = layer("avgpool(3, s=1, p=1, count_include_pad=false)", (2, 5, 5))
+    assert a["output"] == [2, 5, 5]
+
+
+NORMS = [
+    ("bn", (6, 4, 4), lambda: nn.BatchNorm2d(6)),
+    ("bn(affine=false)", (6, 4, 4), lambda: nn.BatchNorm2d(6, affine=False)),
+    ("bn", (6, 5), lambda: nn.BatchNorm1d(6)),
+    ("bn", (6,), lambda: nn.BatchNorm1d(6)),
+    ("bn", (6, 3, 3, 3), lambda: nn.BatchNorm3d(6)),
+    ("layernorm", (4, 10), lambda: nn.LayerNorm(10)),
+    ("layernorm(axes=2)", (4, 10), lambda: nn.LayerNorm((4, 10))),
+    ("layernorm(affine=false)", (4, 10), lambda: nn.LayerNorm(10, elementwise_affine=False)),
+    ("groupnorm(3)", (6, 4, 4), lambda: nn.GroupNorm(3, 6)),
+    ("groupnorm(2, affine=false)", (6, 4, 4), lambda: nn.GroupNorm(2, 6, affine=False)),
+    ("instancenorm", (6, 4, 4), lambda: nn.InstanceNorm2d(6)),
+    ("instancenorm(affine=true)", (6, 4, 4), lambda: nn.InstanceNorm2d(6, affine=True)),
+    ("lrn(5, alpha=0.0001, beta=0.75, k=2)", (6, 4, 4),
+     lambda: nn.LocalResponseNorm(5, 1e-4, 0.75, 2.0)),
+]
+
+
+@pytest.mark.parametrize("op, shape, make", NORMS, ids=[f"{c[0]}-{len(c[1])}" for c in NORMS])
+def test_norm(op, shape, make):
+    assert_matches(op, shape, make())
+
+
+def test_bn_buffers_count_num_batches_tracked():
+    """torch's state_dict holds running_mean, running_var and the scalar num_batches_tracked."""
+    bn = nn.BatchNorm2d(6)
+    assert layer("bn", (6, 4, 4))["buffers"] == sum(b.numel() for b in bn.buffers()) == 13
+
+
+ELEMENTWISE = [
+    ("relu", nn.ReLU), ("relu6", nn.ReLU6), ("leaky_relu(0.2)", lambda: nn.LeakyReLU(0.2)),
+    ("prelu", nn.PReLU), ("prelu(channels=true)", lambda: nn.PReLU(5)),
+    ("elu", nn.ELU), ("gelu", nn.GELU), ("silu", nn.SiLU), ("hardswish", nn.Hardswish),
+    ("hardsigmoid", nn.Hardsigmoid), ("sigmoid", nn.Sigmoid), ("tanh", nn.Tanh),
+    ("softmax", lambda: nn.Softmax(1)), ("dropout", nn.Dropout), ("dropout(0.2)",
+                                                                  lambda: nn.Dropout(0.2)),
+    ("dropout2d", nn.Dropout2d),
+    ("channel_shuffle(5)", lambda: nn.ChannelShuffle(5)),
+]
+
+
+@pytest.mark.parametrize("op, make", ELEMENTWISE, ids=[c[0] for c in ELEMENTWISE])
+def test_elementwise(op, make):
+    assert_matches(op, (5, 4, 3), make())
+
+
+def test_channel_shuffle_needs_divisible_channels():
+    with pytest.raises(netdsl.NetdslError):
+        layer("channel_shuffle(4)", (6, 2, 2))
+
+
+@pytest.mark.parametrize("op, shape, make", [
+    ("flatten", (3, 4, 5), lambda: nn.Flatten()),
+    ("flatten(1)", (3, 4, 5), lambda: nn.Flatten(2)),
+    ("reshape([4, -1])", (3, 4, 5), lambda: nn.Unflatten(1, (4, 15))),
+    ("upsample(2)", (3, 4, 5), lambda: nn.Upsample(scale_factor=2)),
+    ("upsample(2, mode=bilinear)", (3, 4, 5),
+     lambda: nn.Upsample(scale_factor=2, mode="bilinear")),
+    ("upsample(1.5)", (3, 4, 5), lambda: nn.Upsample(scale_factor=1.5)),
+    ("upsample(size=[7, 9])", (3, 4, 5), lambda: nn.Upsample(size=(7, 9))),
+    ("upsample([2, 3])", (3, 4, 5), lambda: nn.Upsample(scale_factor=(2, 3))),
+])
+def test_shape_ops(op, shape, make):
+    module = make()
+    if isinstance(module, nn.Unflatten):
+        module = nn.Sequential(nn.Flatten(), module)
+    assert_matches(op, shape, module)
+
+
+def test_reshape_rejects_wrong_element_count():
+    with pytest.raises(netdsl.NetdslError):
+        layer("reshape([7, -1])", (3, 4, 5))
+
+
+def test_crop_to_size_and_to_tensor():
+    assert layer("crop(size=[4, 6])", (3, 8, 9))["output"] == [3, 4, 6]
+    ours = layer("crop(small)", (3, 8, 9), "small: maxpool(2)\nfrom x")
+    assert ours["output"] == [3, 4, 4]
+
+
+def test_merges_against_torch():
+    """add/mul/concat: the output of torch's own operators on tensors of those shapes."""
+    a, b = torch.zeros(1, 4, 6, 6), torch.zeros(1, 4, 1, 1)
+    add = layer("add(from x -> relu)", (4, 6, 6))
+    assert add["output"] == list((a + a).shape[1:]) and add["params"] == 0
+    mul = layer("mul(se)", (4, 6, 6), "se: avgpool(global)\nfrom x")
+    assert mul["output"] == list((a * b).shape[1:])
+    cat = layer("concat(p)", (4, 6, 6), "p: conv(3, 1)\nfrom x")
+    assert cat["output"] == list(torch.cat([a, torch.zeros(1, 3, 6, 6)], 1).shape[1:])
+
+
+@pytest.mark.parametrize("op, extra", [
+    ("add(p)", "p: conv(3, 1)\nfrom x"),
+    ("concat(p)", "p: maxpool(2)\nfrom x"),
+    ("mul(p)", "p: conv(3, 1)\nfrom x"),
+])
+def test_merge_shape_errors_are_user_errors(op, extra):
+    with pytest.raises(netdsl.NetdslError):
+        layer(op, (4, 6, 6), extra)
+
+
+def test_subsample_is_lenet_s2():
+    """LeNet-5's S2: 6 maps of 28x28 -> 14x14, 12 params, 5,880 connections (LeCun 1998)."""
+    row = layer("subsample(2)", (6, 28, 28))
+    assert (row["output"], row["params"], row["connections"]) == ([6, 14, 14], 12, 5880)
+
+
+def test_connection_table_conv_counts_only_listed_maps():
+    """A conv whose output map 0 sees maps 0-2 and map 1 sees all 4: (3 + 4) * 25 + 2 params."""
+    row = layer("conv(2, 5, table=[[0, 1, 2], [0, 1, 2, 3]])", (4, 9, 9))
+    assert row["output"] == [2, 5, 5]
+    assert row["params"] == (3 + 4) * 25 + 2
+    assert row["macs"] == (3 + 4) * 25 * 5 * 5
+
+
+@pytest.mark.parametrize("op, shape", [
+    ("conv(8, 5)", (3, 4, 4)),          # kernel larger than the input
+    ("conv(8, 3, g=2)", (3, 8, 8)),     # groups do not divide the channels
+    ("maxpool(3, p=2)", (3, 8, 8)),     # padding more than half the kernel
+    ("conv(8, 3, s=2, p=same)", (3, 8, 8)),
+    ("linear(0)", (4,)),
+])
+def test_bad_layers_are_user_errors(op, shape):
+    with pytest.raises(netdsl.NetdslError):
+        layer(op, shape)
