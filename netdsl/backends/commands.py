@@ -4,3 +4,11 @@ subparser; the modules behind them are imported only when the command runs."""
 from __future__ import annotations
 
 ALL: list = []
+
+
+def _compile(subparsers, common) -> None:
+    from netdsl.backends.pytorch.command import add_compile
+    add_compile(subparsers, common)
+
+
+ALL.append(_compile)

@@ -1,0 +1,43 @@
+"""Serialized forms of a built module: TorchScript (traced), torch.export (.pt2) and ONNX.
+
+All three trace the module in eval mode on zero example inputs of the IR's input shapes with a
+batch of 1; the batch axis is kept dynamic where the format allows it.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+FORMATS = ("torchscript", "exported", "onnx")
+
+
+def example_inputs(network: Any, batch: int = 1) -> tuple[Any, ...]:
+    import torch
+    graph = network.graph
+    return tuple(torch.randn(batch, *graph[name].shape) for name in graph.inputs)
+
+
+def to_bytes(module: Any, network: Any, fmt: str) -> bytes:
+    """The bytes of `module` (a built network) in format `fmt`."""
+    import torch
+    module = module.eval()
+    inputs = example_inputs(network)
+    buffer = io.BytesIO()
+    if fmt == "torchscript":
+        with torch.no_grad():
+            scripted = torch.jit.trace(module, inputs)
+        torch.jit.save(scripted, buffer)
+    elif fmt == "exported":
+        program = torch.export.export(module, inputs)
+        torch.export.save(program, buffer)
+    elif fmt == "onnx":
+        names = list(network.graph.inputs)
+        outputs = list(network.graph.outputs)
+        axes = {name: {0: "batch"} for name in names + outputs}
+        with torch.no_grad():
+            torch.onnx.export(module, inputs, buffer, input_names=names, output_names=outputs,
+                              dynamic_axes=axes, dynamo=False)
+    else:
+        raise ValueError(f"unknown export format {fmt!r}")
+    return buffer.getvalue()

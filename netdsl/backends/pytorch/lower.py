@@ -1,0 +1,235 @@
+"""IR -> a tree of module plans: which scopes become classes or nn.Sequential, what each holds,
+and the straight-line forward of each class (with liveness, so dead tensors are released).
+
+Codegen renders the plans as Python source; `build` executes that source. A scope that is a
+plain chain (each step feeds the next, every layer has a module form) becomes an nn.Sequential,
+like torchvision's `layer1` or `features`; any other scope, and the network, becomes a class.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from netdsl.backends.pytorch.ops import Call, lowering
+from netdsl.errors import Diagnostic, NetdslError
+from netdsl.ir import Graph, Node
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_POSITION = re.compile(r"[0-9]+\Z")
+# attributes of torch.nn.Module that a child named by a label must not shadow
+_MODULE_ATTRIBUTES = frozenset("""T_destination add_module apply bfloat16 buffers call_super_init
+children compile cpu cuda double dump_patches eval extra_repr float forward get_buffer
+get_extra_state get_parameter get_submodule half ipu load_state_dict modules mtia named_buffers
+named_children named_modules named_parameters parameters register_backward_hook register_buffer
+register_forward_hook register_forward_pre_hook register_full_backward_hook
+register_full_backward_pre_hook register_load_state_dict_post_hook register_load_state_dict_pre_hook
+register_module register_parameter register_state_dict_post_hook register_state_dict_pre_hook
+requires_grad_ set_extra_state set_submodule share_memory smooth_l1_loss state_dict to to_empty
+train training type xpu zero_grad""".split())
+
+
+def is_identifier(name: str) -> bool:
+    return bool(_IDENTIFIER.match(name)) and not keyword.iskeyword(name)
+
+
+@dataclass
+class Child:
+    """One submodule: its local name and what constructs it."""
+
+    name: str
+    build: Call | SequentialPlan | ClassPlan
+
+
+@dataclass
+class SequentialPlan:
+    children: list[Child]
+
+
+@dataclass
+class Step:
+    """One statement of a forward: a node (leaf op) or a call of a child scope."""
+
+    node: Node | None
+    child: str | None  # local name of the submodule called
+    function: Call | None  # for a functional node
+    inputs: list[str]  # value (node) names
+    outputs: list[str]
+
+
+@dataclass
+class ClassPlan:
+    base_name: str  # CamelCase stem, e.g. Bottleneck
+    doc: str
+    children: list[Child]
+    inputs: list[str]
+    outputs: list[str]
+    steps: list[Step]
+    input_names: list[str] = field(default_factory=list)  # preferred variable names
+    class_name: str = ""  # set by codegen after deduplication
+
+
+def camel(name: str) -> str:
+    parts = re.split(r"[^A-Za-z0-9]+", name)
+    text = "".join(p[:1].upper() + p[1:] for p in parts if p)
+    return text if text and not text[0].isdigit() else "Block" + text
+
+
+def _fail(message: str) -> NetdslError:
+    return NetdslError(Diagnostic(message, None, "lower"))
+
+
+class Lowerer:
+    """Computes the plans of one graph."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.members: dict[str, set[str]] = {}
+        users: dict[str, list[str]] = {}
+        for node in graph:
+            for src in node.inputs:
+                users.setdefault(src, []).append(node.name)
+        self.users = users
+        self.outputs = set(graph.outputs.values())
+
+    # ------------------------------------------------------------ scope structure
+
+    def nodes_in(self, scope: str) -> set[str]:
+        if scope not in self.members:
+            self.members[scope] = {n.name for n in self.graph.scope_nodes(scope)}
+        return self.members[scope]
+
+    def interface(self, scope: str) -> tuple[list[str], list[str]]:
+        """External inputs (in order of first use) and outputs (in graph order) of a scope."""
+        inside = self.nodes_in(scope)
+        inputs: list[str] = []
+        outputs: list[str] = []
+        for node in self.graph.scope_nodes(scope):
+            for src in node.inputs:
+                if src not in inside and src not in inputs:
+                    inputs.append(src)
+            if node.name in self.outputs or any(u not in inside
+                                                for u in self.users.get(node.name, [])):
+                outputs.append(node.name)
+        return inputs, outputs
+
+    def shapes(self, node: Node) -> list[tuple[int, ...]]:
+        return [self.graph[src].shape for src in node.inputs]
+
+    def has_state(self, node: Node) -> bool:
+        shapes = self.shapes(node)
+        return bool(node.op.params(shapes, node.shape) or node.op.buffers(shapes, node.shape))
+
+    # ------------------------------------------------------------ plans
+
+    def network(self, source: str) -> ClassPlan:
+        g = self.graph
+        top = [t for t in g.top if not (t in g.nodes and g[t].is_input)]
+        steps, children = self.body("", top)
+        args = ", ".join(f"{k}={v!r}" for k, v in g.params.items())
+        doc = f"{g.name} from {source}" + (f" with {args}" if args else "") + "."
+        plan = ClassPlan(camel(g.name), doc, children, list(g.inputs),
+                         list(g.outputs.values()), steps, list(g.inputs))
+        return plan
+
+    def body(self, scope: str, names: list[str]) -> tuple[list[Step], list[Child]]:
+        steps: list[Step] = []
+        children: list[Child] = []
+        for name in names:
+            local = name[len(scope) + 1:] if scope else name
+            if not (is_identifier(local) or _POSITION.match(local)):
+                raise _fail(f"layer name '{name}' cannot name a torch submodule")
+            if name in self.graph.scopes:
+                inputs, outputs = self.interface(name)
+                children.append(Child(local, self.scope(name)))
+                steps.append(Step(None, local, None, inputs, outputs))
+                continue
+            node = self.graph[name]
+            rule = lowering(node.op)
+            if rule.function is None or self.has_state(node):
+                if rule.module is None:
+                    raise _fail(f"operator '{node.op_name}' has no module lowering")
+                children.append(Child(local, rule.module(node.op, self.shapes(node))))
+                steps.append(Step(node, local, None, list(node.inputs), [name]))
+            else:
+                call = rule.function(node.op, self.shapes(node))
+                steps.append(Step(node, None, call, list(node.inputs), [name]))
+        for child in children:
+            if child.name in _MODULE_ATTRIBUTES:
+                raise _fail(f"label '{child.name}' in '{scope or self.graph.name}' would shadow "
+                            f"the torch.nn.Module attribute of that name; rename it")
+        return steps, children
+
+    def scope(self, name: str) -> SequentialPlan | ClassPlan:
+        info = self.graph.scopes[name]
+        inputs, outputs = self.interface(name)
+        sequential = self.as_sequential(name, info.children, inputs, outputs)
+        if sequential is not None:
+            return sequential
+        steps, children = self.body(name, info.children)
+        local = name.rsplit(".", 1)[-1]
+        if info.kind == "block" and info.block:
+            args = ", ".join(f"{k}={_show(v)}" for k, v in info.args.items())
+            stem, doc = camel(info.block), f"{info.block}({args}) on {self.channels(inputs)}."
+        else:
+            stem = camel(local) if is_identifier(local) else camel(info.kind)
+            doc = f"The {info.kind} '{local}'."
+        names = [self.input_name(src, i) for i, src in enumerate(inputs)]
+        return ClassPlan(stem, doc, children, inputs, outputs, steps, names)
+
+    def channels(self, inputs: list[str]) -> str:
+        counts = [str(self.graph[src].shape[0]) for src in inputs]
+        return f"{', '.join(counts)} input channel{'s' if counts != ['1'] else ''}"
+
+    def input_name(self, src: str, index: int) -> str:
+        if index == 0:
+            return "x"
+        local = src.rsplit(".", 1)[-1]
+        return local if is_identifier(local) else f"x{index}"
+
+    def as_sequential(self, name: str, members: list[str], inputs: list[str],
+                      outputs: list[str]) -> SequentialPlan | None:
+        """The scope as an nn.Sequential, if it is a plain chain of one-in one-out steps."""
+        if len(inputs) != 1 or len(outputs) != 1:
+            return None
+        current = inputs[0]
+        children: list[Child] = []
+        for member in members:
+            local = member[len(name) + 1:]
+            if member in self.graph.scopes:
+                sub_in, sub_out = self.interface(member)
+                if sub_in != [current] or len(sub_out) != 1:
+                    return None
+                children.append(Child(local, self.scope(member)))
+                current = sub_out[0]
+                continue
+            node = self.graph[member]
+            rule = lowering(node.op)
+            if node.inputs != [current] or rule.module is None:
+                return None
+            children.append(Child(local, rule.module(node.op, self.shapes(node))))
+            current = member
+        if current != outputs[0]:
+            return None
+        # each value feeds only the next step
+        for member, after in zip(members, members[1:], strict=False):
+            last = self.graph.scopes[member].output if member in self.graph.scopes else member
+            within = self.nodes_in(after) if after in self.graph.scopes else {after}
+            if any(user not in within for user in self.users.get(last, [])):
+                return None
+        return SequentialPlan(children)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if hasattr(value, "name") and hasattr(value, "args"):  # a layer value
+        return str(value.name)
+    return repr(value)
+
+
+def plan(graph: Graph, source: str) -> ClassPlan:
+    """The class plan of a network (its children nest the plans of its scopes)."""
+    return Lowerer(graph).network(source)

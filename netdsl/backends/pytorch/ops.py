@@ -1,0 +1,289 @@
+"""THE lowering table: for every operator of `netdsl.ops.REGISTRY`, which torch.nn module and/or
+which functional call computes it, with which arguments.
+
+A row holds rules that turn the operator's attributes and input shapes (batch excluded) into a
+`Call`: plain data (a target such as "nn.Conv2d", positional and keyword literal values). Codegen
+renders Calls as source text, and `build` executes that same text, so the in-memory module and
+the generated file cannot disagree. Parameter-free operators lower to the function (no
+submodule) except inside an `nn.Sequential`, where the module form is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from netdsl.ops import REGISTRY, Op
+
+Shapes = list[tuple[int, ...]]
+
+
+@dataclass(frozen=True)
+class Call:
+    """`target(*args, **kwargs)`; values are Python literals, rendered with repr."""
+
+    target: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+Rule = Callable[[Any, Shapes], Call]
+
+
+@dataclass(frozen=True)
+class Lowering:
+    """How one operator becomes torch code.
+
+    `form` says how the function is applied to the input tensors: "call" fn(x, *args),
+    "infix" x0 <target> x1 ..., "cat" fn([x0, x1, ...], ...), "like" fn(x0, x1.shape[2:], ...)
+    (crop to another tensor's size), "reshape" x.reshape(batch, *args).
+    `training`: the function needs `training=self.training` (dropout and friends).
+    `helpers`: run-time definitions (netdsl.backends.pytorch.runtime) the calls use.
+    """
+
+    module: Rule | None = None
+    function: Rule | None = None
+    form: str = "call"
+    training: bool = False
+    helpers: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------- argument helpers
+
+
+def _n(shapes: Shapes) -> int:
+    """Spatial rank of the first input."""
+    return len(shapes[0]) - 1
+
+
+def _compact(value: Any) -> Any:
+    """(3, 3) -> 3; symbols and tuples to plain str and lists-as-tuples."""
+    if isinstance(value, tuple):
+        value = tuple(_compact(v) for v in value)
+        return value[0] if value and len(set(value)) == 1 and not isinstance(value[0], tuple) \
+            else value
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def _changed(**pairs: tuple[Any, Any]) -> dict[str, Any]:
+    """Keyword arguments whose value differs from torch's default: name=(value, default)."""
+    return {k: _compact(v) for k, (v, d) in pairs.items() if _compact(v) != d}
+
+
+def _axis(axis: int) -> int:
+    """An IR axis (batch excluded) as a torch dim."""
+    return axis + 1 if axis >= 0 else axis
+
+
+# ---------------------------------------------------------------- rules
+
+
+def _conv(op: Any, s: Shapes) -> Call:
+    if op.table is not None:
+        table = [list(row) for row in op.table]
+        return Call("TableConv", (table, _compact(op.kernel)),
+                    _changed(stride=(op.stride, 1), padding=(op.padding, 0),
+                             dilation=(op.dilation, 1), bias=(op.bias, True)))
+    return Call(f"nn.Conv{_n(s)}d", (s[0][0], op.out),
+                {"kernel_size": _compact(op.kernel),
+                 **_changed(stride=(op.stride, 1), padding=(op.padding, 0),
+                            dilation=(op.dilation, 1), groups=(op.groups, 1),
+                            bias=(op.bias, True))})
+
+
+def _conv_transpose(op: Any, s: Shapes) -> Call:
+    return Call(f"nn.ConvTranspose{_n(s)}d", (s[0][0], op.out),
+                {"kernel_size": _compact(op.kernel),
+                 **_changed(stride=(op.stride, 1), padding=(op.padding, 0),
+                            output_padding=(op.output_padding, 0), groups=(op.groups, 1),
+                            bias=(op.bias, True), dilation=(op.dilation, 1))})
+
+
+def _pool_kwargs(op: Any, average: bool) -> dict[str, Any]:
+    kwargs = {"kernel_size": _compact(op.kernel),
+              **_changed(stride=(op.stride if op.stride is not None else op.kernel, op.kernel),
+                         padding=(op.padding, 0), ceil_mode=(op.ceil, False))}
+    if average:
+        kwargs.update(_changed(count_include_pad=(op.count_include_pad, True)))
+    else:
+        kwargs.update(_changed(dilation=(op.dilation, 1)))
+    return kwargs
+
+
+def _pool(kind: str, functional: bool) -> Rule:
+    def rule(op: Any, s: Shapes) -> Call:
+        n = _n(s)
+        if op.is_global:
+            return Call(f"F.adaptive_{kind}_pool{n}d" if functional
+                        else f"nn.Adaptive{kind.capitalize()}Pool{n}d", (1,))
+        kwargs = _pool_kwargs(op, kind == "avg")
+        return Call(f"F.{kind}_pool{n}d" if functional else f"nn.{kind.capitalize()}Pool{n}d",
+                    (), kwargs)
+    return rule
+
+
+def _adaptive(kind: str, functional: bool) -> Rule:
+    def rule(op: Any, s: Shapes) -> Call:
+        n = _n(s)
+        return Call(f"F.adaptive_{kind}_pool{n}d" if functional
+                    else f"nn.Adaptive{kind.capitalize()}Pool{n}d", (_compact(op.size),))
+    return rule
+
+
+def _bn(op: Any, s: Shapes) -> Call:
+    n = max(len(s[0]) - 1, 1)
+    return Call(f"nn.BatchNorm{n}d", (s[0][0],),
+                _changed(eps=(op.eps, 1e-5), momentum=(op.momentum, 0.1), affine=(op.affine, True)))
+
+
+def _simple(target: str, **names: tuple[str, Any]) -> Rule:
+    """A call whose keywords come straight from attributes: kw=(attribute, torch default)."""
+    def rule(op: Any, s: Shapes) -> Call:
+        return Call(target, (), _changed(**{k: (getattr(op, a), d) for k, (a, d) in names.items()}))
+    return rule
+
+
+def _softmax(module: bool) -> Rule:
+    def rule(op: Any, s: Shapes) -> Call:
+        return Call("nn.Softmax" if module else "F.softmax", (), {"dim": _axis(op.axis)})
+    return rule
+
+
+def _flatten(module: bool) -> Rule:
+    def rule(op: Any, s: Shapes) -> Call:
+        if module:
+            return Call("nn.Flatten", (), _changed(start_dim=(op.start + 1, 1)))
+        return Call("torch.flatten", (op.start + 1,))
+    return rule
+
+
+def _upsample(module: bool) -> Rule:
+    def rule(op: Any, s: Shapes) -> Call:
+        kwargs: dict[str, Any] = {}
+        if op.size is not None:
+            kwargs["size"] = _compact(op.size)
+        else:
+            scale = op.scale
+            kwargs["scale_factor"] = tuple(float(v) for v in scale) if isinstance(scale, tuple) \
+                else float(scale)
+        kwargs.update(_changed(mode=(op.mode, "nearest"), align_corners=(op.align_corners, None)))
+        return Call("nn.Upsample" if module else "F.interpolate", (), kwargs)
+    return rule
+
+
+def _norm_fn(target: str) -> Rule:
+    def rule(op: Any, s: Shapes) -> Call:
+        if op.name == "layernorm":
+            return Call(target, (list(s[0][-op.axes:]),), _changed(eps=(op.eps, 1e-5)))
+        if op.name == "groupnorm":
+            return Call(target, (op.groups,), _changed(eps=(op.eps, 1e-5)))
+        return Call(target, (), _changed(eps=(op.eps, 1e-5)))
+    return rule
+
+
+def _dropout_module(op: Any, s: Shapes) -> Call:
+    if op.name == "dropout2d":
+        return Call(f"nn.Dropout{min(max(_n(s), 1), 3)}d", (), _changed(p=(op.p, 0.5)))
+    return Call("nn.Dropout", (), _changed(p=(op.p, 0.5)))
+
+
+def _dropout_fn(op: Any, s: Shapes) -> Call:
+    if op.name == "dropout2d":
+        return Call(f"F.dropout{min(max(_n(s), 1), 3)}d", (), _changed(p=(op.p, 0.5)))
+    return Call("F.dropout", (), _changed(p=(op.p, 0.5)))
+
+
+def _const(target: str) -> Rule:
+    def rule(op: Any, s: Shapes) -> Call:
+        return Call(target)
+    return rule
+
+
+def _narrow(op: Any, shape: tuple[int, ...]) -> tuple[int, int, int]:
+    """torch.narrow's (dim, start, length) for `slice(start, stop, axis)`."""
+    stop = op.stop + shape[op.axis] if op.stop < 0 else op.stop
+    return (_axis(op.axis), op.start, stop - op.start)
+
+
+LOWERINGS: dict[str, Lowering] = {
+    "conv": Lowering(module=_conv, helpers=("TableConv",)),
+    "conv_transpose": Lowering(module=_conv_transpose),
+    "subsample": Lowering(module=lambda op, s: Call("Subsample", (s[0][0],),
+                                                    _changed(kernel_size=(op.kernel, 2))),
+                          helpers=("Subsample",)),
+    "linear": Lowering(module=lambda op, s: Call("nn.Linear", (s[0][-1], op.out),
+                                                 _changed(bias=(op.bias, True)))),
+    "maxpool": Lowering(module=_pool("max", False), function=_pool("max", True)),
+    "avgpool": Lowering(module=_pool("avg", False), function=_pool("avg", True)),
+    "adaptive_avgpool": Lowering(module=_adaptive("avg", False), function=_adaptive("avg", True)),
+    "adaptive_maxpool": Lowering(module=_adaptive("max", False), function=_adaptive("max", True)),
+    "bn": Lowering(module=_bn),
+    "layernorm": Lowering(
+        module=lambda op, s: Call("nn.LayerNorm", (list(s[0][-op.axes:]),),
+                                  _changed(eps=(op.eps, 1e-5),
+                                           elementwise_affine=(op.affine, True))),
+        function=_norm_fn("F.layer_norm")),
+    "groupnorm": Lowering(
+        module=lambda op, s: Call("nn.GroupNorm", (op.groups, s[0][0]),
+                                  _changed(eps=(op.eps, 1e-5), affine=(op.affine, True))),
+        function=_norm_fn("F.group_norm")),
+    "instancenorm": Lowering(
+        module=lambda op, s: Call(f"nn.InstanceNorm{_n(s)}d", (s[0][0],),
+                                  _changed(eps=(op.eps, 1e-5), affine=(op.affine, False))),
+        function=_norm_fn("F.instance_norm")),
+    "lrn": Lowering(module=_simple("nn.LocalResponseNorm", size=("size", None),
+                                   alpha=("alpha", 1e-4), beta=("beta", 0.75), k=("k", 1.0)),
+                    function=_simple("F.local_response_norm", size=("size", None),
+                                     alpha=("alpha", 1e-4), beta=("beta", 0.75), k=("k", 1.0))),
+    "dropout": Lowering(module=_dropout_module, function=_dropout_fn, training=True),
+    "dropout2d": Lowering(module=_dropout_module, function=_dropout_fn, training=True),
+    "stochastic_depth": Lowering(
+        function=lambda op, s: Call("stochastic_depth", (op.p, str(op.mode))), training=True,
+        helpers=("stochastic_depth",)),
+    "relu": Lowering(module=_const("nn.ReLU"), function=_const("F.relu")),
+    "relu6": Lowering(module=_const("nn.ReLU6"), function=_const("F.relu6")),
+    "leaky_relu": Lowering(module=_simple("nn.LeakyReLU", negative_slope=("slope", 0.01)),
+                           function=_simple("F.leaky_relu", negative_slope=("slope", 0.01))),
+    "prelu": Lowering(module=lambda op, s: Call(
+        "nn.PReLU", (), _changed(num_parameters=(s[0][0] if op.channels else 1, 1),
+                                 init=(op.init, 0.25)))),
+    "elu": Lowering(module=_simple("nn.ELU", alpha=("alpha", 1.0)),
+                    function=_simple("F.elu", alpha=("alpha", 1.0))),
+    "gelu": Lowering(module=_simple("nn.GELU", approximate=("approximate", "none")),
+                     function=_simple("F.gelu", approximate=("approximate", "none"))),
+    "silu": Lowering(module=_const("nn.SiLU"), function=_const("F.silu")),
+    "hardswish": Lowering(module=_const("nn.Hardswish"), function=_const("F.hardswish")),
+    "hardsigmoid": Lowering(module=_const("nn.Hardsigmoid"), function=_const("F.hardsigmoid")),
+    "sigmoid": Lowering(module=_const("nn.Sigmoid"), function=_const("torch.sigmoid")),
+    "tanh": Lowering(module=_const("nn.Tanh"), function=_const("torch.tanh")),
+    "softmax": Lowering(module=_softmax(True), function=_softmax(False)),
+    "flatten": Lowering(module=_flatten(True), function=_flatten(False)),
+    "reshape": Lowering(function=lambda op, s: Call("reshape", tuple(op.shape)), form="reshape"),
+    "upsample": Lowering(module=_upsample(True), function=_upsample(False)),
+    "crop": Lowering(function=lambda op, s: Call("center_crop", () if op.to is not None
+                                                 else (list(_n(s) * [op.size]) if isinstance(
+                                                     op.size, int) else list(op.size),)),
+                     form="like", helpers=("center_crop",)),
+    "channel_shuffle": Lowering(module=lambda op, s: Call("nn.ChannelShuffle", (op.groups,)),
+                                function=lambda op, s: Call("channel_shuffle", (op.groups,)),
+                                helpers=("channel_shuffle",)),
+    "slice": Lowering(function=lambda op, s: Call("torch.narrow", _narrow(op, s[0]))),
+    "matmul": Lowering(function=_const("@"), form="infix"),
+    "add": Lowering(function=_const("+"), form="infix"),
+    "mul": Lowering(function=_const("*"), form="infix"),
+    "concat": Lowering(function=lambda op, s: Call("torch.cat", (),
+                                                   {"dim": _axis(op.axis)}), form="cat"),
+}
+
+
+def lowering(op: Op) -> Lowering:
+    """The row of an operator; a missing row is an internal error (the coverage test)."""
+    return LOWERINGS[op.name]
+
+
+def missing() -> list[str]:
+    """Registered operators without a lowering."""
+    return sorted(set(REGISTRY) - set(LOWERINGS))
