@@ -29,6 +29,9 @@ ERROR_CODES: dict[str, str] = {
 }
 
 
+_MAX_SITES = 6  # call-site notes shown for one diagnostic
+
+
 @dataclass(frozen=True)
 class Span:
     """A region of a source file, 1-based lines and columns, end exclusive."""
@@ -58,8 +61,21 @@ class Diagnostic:
         assert self.code in ERROR_CODES, self.code
 
     def with_context(self, call_sites: Iterable[tuple[str, Span]]) -> "Diagnostic":
-        """Add 'in block X instantiated at ...' notes for the chain of block call sites."""
-        for block, site in call_sites:
+        """Add 'in block X instantiated at ...' notes for the chain of block call sites.
+
+        A deep chain (a runaway recursion) keeps its innermost and outermost sites only.
+        """
+        sites = list(call_sites)
+        if len(sites) > _MAX_SITES:
+            hidden = len(sites) - _MAX_SITES
+            kept = sites[:_MAX_SITES - 2] + [None] + sites[-2:]
+        else:
+            kept, hidden = sites, 0
+        for entry in kept:
+            if entry is None:
+                self.notes.append((None, f"... {hidden} more block instantiations ..."))
+                continue
+            block, site = entry
             self.notes.append((site, f"in block '{block}' instantiated at {site}"))
         return self
 

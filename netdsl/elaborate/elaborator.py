@@ -10,6 +10,8 @@ merges, repeats, `if` and `for` are transparent and name their contents in the e
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
+from typing import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +83,10 @@ class Elaborator(Resolver):
         self.graph = Graph("")
         self.frame = Frame(program.env)
         self.shape_failed = False
+        # Expansion budget: every layer made in the first pass of a repeat or loop stands for
+        # `count` layers, so nested bombs are caught at their first layer, not after the work.
+        self.weight = 1
+        self.projected = 0
 
     # ------------------------------------------------------------ Resolver
 
@@ -127,6 +133,10 @@ class Elaborator(Resolver):
                 errors.append(self._diagnostic(exc))
                 if exc.code == "limit" or len(errors) >= MAX_ERRORS or current is None:
                     break
+            except RecursionError:
+                errors.append(Diagnostic("the statement is nested too deeply to evaluate",
+                                         stmt.span, "limit", help="split it into named values"))
+                break
         for name in self.input_overrides:
             errors.append(Diagnostic(f"--input names '{name}', which is not an input of "
                                      f"'{net.name}'", None, "usage",
@@ -185,9 +195,11 @@ class Elaborator(Resolver):
         elif isinstance(stmt, ast.If):
             return self.body(self._branch(stmt) or (), current, naming)
         elif isinstance(stmt, ast.For):
-            for value in self._iterate(stmt):
+            values = self._iterate(stmt)
+            for i, value in enumerate(values):
                 env.vars[stmt.var] = value
-                current = self.body(stmt.body, current, naming)
+                with self._repetition(i, len(values)):
+                    current = self.body(stmt.body, current, naming)
         elif isinstance(stmt, ast.Input):
             return self.input(stmt, naming)
         elif isinstance(stmt, ast.Output):
@@ -357,7 +369,8 @@ class Elaborator(Resolver):
         item = ast.Element(value.left.span, None, None, value.left)
         for i in range(count):
             before = len(self.graph)
-            current = self.element(item, current, inner)
+            with self._repetition(i, count):
+                current = self.element(item, current, inner)
             if i == 0:
                 self._check_budget((len(self.graph) - before) * (count - 1), value.span)
         if label is not None:
@@ -483,10 +496,26 @@ class Elaborator(Resolver):
     def _shape_help(self, inputs: list[str]) -> str:
         return "inputs: " + "; ".join(f"{i} {format_shape(self.graph[i].shape)}" for i in inputs)
 
+    @contextmanager
+    def _repetition(self, index: int, count: int) -> Iterator[None]:
+        """Weigh the layers of pass `index` of `count`: the first pass stands for all of them,
+        later ones were already counted."""
+        outer = self.weight
+        self.weight = outer * count if index == 0 else 0
+        try:
+            yield
+        finally:
+            self.weight = outer
+
     def _add(self, node: Node, naming: Naming) -> None:
         if len(self.graph) >= self.max_nodes:
             raise SpecError(f"the network expands to more than {self.max_nodes:,} layers",
                             "limit", node.span, help="raise the limit with --max-nodes")
+        self.projected += self.weight
+        if self.projected > self.max_nodes:
+            raise SpecError(f"the network would expand to more than {self.max_nodes:,} layers "
+                            f"(about {_about(self.projected)})", "limit", node.span,
+                            help="raise the limit with --max-nodes")
         self.graph.add(node)
         (naming.scope.children if naming.scope else self.graph.top).append(node.name)
 
@@ -620,9 +649,11 @@ class Elaborator(Resolver):
             elif isinstance(stmt, ast.If):
                 out.extend(self.paths(self._branch(stmt) or (), start, naming))
             elif isinstance(stmt, ast.For):
-                for value in self._iterate(stmt):
+                values = self._iterate(stmt)
+                for i, value in enumerate(values):
                     self.frame.env.vars[stmt.var] = value
-                    out.extend(self.paths(stmt.body, start, naming))
+                    with self._repetition(i, len(values)):
+                        out.extend(self.paths(stmt.body, start, naming))
             elif isinstance(stmt, (ast.Assign, ast.Def)):
                 self.statement(stmt, start, naming)
             else:
@@ -654,6 +685,10 @@ class Elaborator(Resolver):
         if scope is not None:
             scope.output = out
         return out
+
+
+def _about(n: int) -> str:
+    return f"{n:,}" if n < 10 ** 15 else f"{float(n):.1e}"
 
 
 def _param_text(p: ast.Param) -> str:

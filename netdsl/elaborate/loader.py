@@ -90,7 +90,12 @@ def _load(program: Program, module: ast.Module, stack: list[str]) -> None:
                 d.span = d.span or item.span
             raise
         program.imported_by[target] = item.span
-        child = parse(text, target)
+        try:
+            child = parse(text, target)
+        except NetdslError as exc:
+            for d in exc.diagnostics:
+                d.notes.extend(program.import_notes(d.span or Span(target, 1, 1, 1, 1)))
+            raise
         program.modules[tkey] = child
         _load(program, child, stack)
     program.modules[key] = module
@@ -125,7 +130,8 @@ def _define(program: Program) -> None:
             if name in origin:
                 first = origin[name]
                 errors.append(Diagnostic(f"'{name}' is defined twice", item.span, "name",
-                                         notes=[(first, f"first defined at {first}")]))
+                                         notes=[(first, f"first defined at {first}")]
+                                         + program.import_notes(item.span)))
                 continue
             origin[name] = item.span
             if isinstance(item, ast.BlockDef):
@@ -136,6 +142,11 @@ def _define(program: Program) -> None:
                 try:
                     program.env.vars[name] = evaluator.eval(item.value, program.env)
                 except SpecError as exc:
-                    errors.append(exc.diagnostic())
+                    diag = exc.diagnostic()
+                    diag.notes.extend(program.import_notes(diag.span))
+                    errors.append(diag)
+                except RecursionError:
+                    errors.append(Diagnostic(f"'{name}' is nested too deeply to evaluate",
+                                             item.span, "limit"))
     if errors:
         raise NetdslError(errors)

@@ -18,6 +18,7 @@ from netdsl.syntax import ast
 
 MAX_INT_BITS = 256  # far beyond any real size; keeps `10 ** 10 ** 10` from exhausting memory
 MAX_SEQUENCE = 10_000_000
+MAX_CALL_DEPTH = 100  # far below Python's own recursion limit, even for nested expressions
 
 
 TENSOR_ATTRIBUTES = ("c", "shape", "rank", "h", "w", "d", "l")
@@ -223,6 +224,7 @@ class Evaluator:
 
     def __init__(self, resolver: Resolver | None = None):
         self.resolver = resolver or Resolver()
+        self.depth = 0  # nested calls of `def` functions, bounded to catch endless recursion
 
     def eval(self, expr: ast.Expr, env: Env, symbols: bool = False) -> Any:
         method = getattr(self, "_" + type(expr).__name__, None)
@@ -414,7 +416,15 @@ class Evaluator:
                             f"({', '.join(func.params)}), got {len(args)}"
                             f"{' and keywords' if kwargs else ''}", "arg", call.span)
         assert func.body is not None and func.closure is not None
-        return self.eval(func.body, func.closure.child(**dict(zip(func.params, args))))
+        if self.depth >= MAX_CALL_DEPTH:
+            raise SpecError(f"'{func.name}' calls itself more than {MAX_CALL_DEPTH} deep",
+                            "recursion", call.span,
+                            help="a recursive def needs a condition that stops it")
+        self.depth += 1
+        try:
+            return self.eval(func.body, func.closure.child(**dict(zip(func.params, args))))
+        finally:
+            self.depth -= 1
 
 
 def single(chain: ast.Chain) -> ast.Expr:

@@ -100,7 +100,11 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
         raise NetdslError(_syntax_diagnostic(exc, path)) from None
     except RecursionError:
         raise NetdslError(Diagnostic("the file is nested too deeply to parse", None, "limit"))
-    return ToAst(path).transform_module(tree)
+    try:
+        return ToAst(path).transform_module(tree)
+    except RecursionError:  # e.g. an expression of 20,000 terms: its tree is that deep
+        raise NetdslError(Diagnostic("an expression is nested too deeply to parse", None,
+                                     "limit", help="split it into named values")) from None
 
 
 def _token_span(tok: Token, path: str) -> Span:
