@@ -1,0 +1,97 @@
+"""How long it takes to get a network's params and MACs: netdsl against the peers.
+
+netdsl in-process is `netdsl.load(path).stats()` from a fresh load every time; the netdsl command
+is `netdsl stats --format json` as a whole process. Each peer in-process builds the torchvision
+model and runs the tool (the user must build the model); each peer process is a `python -c` that
+imports torch, torchvision and the tool, builds and counts. Goals: the command >= 10x faster
+than the fastest peer process, in-process >= 50x faster than the fastest peer in-process.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import peers  # noqa: E402
+from deep_models import PREACT_SPEC  # noqa: E402
+from timing import ROOT, interleaved, ms, netdsl_command, process_case, table  # noqa: E402
+
+MODELS = ["resnet50", "resnet152", "densenet121", "efficientnet_b0", "preact_resnet1001"]
+IN_PROCESS_ROUNDS, PROCESS_ROUNDS = 5, 3
+COMMAND_GOAL, IN_PROCESS_GOAL = 10, 50
+
+
+def spec_path(model: str, scratch: Path) -> tuple[Path | None, str]:
+    """The zoo spec for a model; the deep one falls back to the benchmark's own spec."""
+    path = ROOT / "specs" / f"{model}.net"
+    if path.exists():
+        return path, f"specs/{path.name}"
+    if model == "preact_resnet1001":
+        path = scratch / "preact_resnet1001.net"
+        path.write_text(PREACT_SPEC)
+        return path, "bench/deep_models.py (no zoo spec yet)"
+    return None, "no spec in the zoo"
+
+
+def measure(model: str, path: Path, names: list[str]) -> dict[str, float]:
+    import netdsl
+    for peer in names:  # warm the imports: importing is the process column's business
+        peers.COUNTERS[peer](model)
+    inproc = {"netdsl": lambda: netdsl.load(path).stats()}
+    inproc |= {peer: (lambda p=peer: peers.COUNTERS[p](model)) for peer in names}
+    times = interleaved(inproc, IN_PROCESS_ROUNDS)
+    procs = {"netdsl": process_case([*netdsl_command(), "stats", str(path), "--format", "json",
+                                     "--max-nodes", "10000000"])}
+    procs |= {peer: process_case(peers.process_argv(peer, model)) for peer in names}
+    times |= {f"{name} process": t for name, t in interleaved(procs, PROCESS_ROUNDS).items()}
+    return times
+
+
+def report() -> str:
+    warnings.filterwarnings("ignore")
+    import torch
+    torch.set_num_threads(2)
+    names = peers.available()
+    summary, detail, notes = [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for model in MODELS:
+            path, source = spec_path(model, Path(tmp))
+            if path is None:
+                notes.append(f"- {model}: skipped, {source}.")
+                continue
+            print(f"stats_speed: {model}", file=sys.stderr)
+            t = measure(model, path, names)
+            best_in = min(names, key=lambda p: t[p])
+            best_proc = min(names, key=lambda p: t[f"{p} process"])
+            r_in, r_proc = t[best_in] / t["netdsl"], t[f"{best_proc} process"] / t["netdsl process"]
+            summary.append([model, ms(t["netdsl"]), f"{ms(t[best_in])} ({best_in})",
+                            f"{r_in:,.0f}x", _goal(r_in, IN_PROCESS_GOAL),
+                            ms(t["netdsl process"]), f"{ms(t[f'{best_proc} process'])} ({best_proc})",
+                            f"{r_proc:,.1f}x", _goal(r_proc, COMMAND_GOAL)])
+            for name in ["netdsl", *names]:
+                detail.append([model, name, ms(t[name]), ms(t[f"{name} process"])])
+            notes.append(f"- {model}: spec {source}")
+    return "\n\n".join([
+        "Median wall time to get params and MACs "
+        f"({IN_PROCESS_ROUNDS} interleaved rounds in-process, {PROCESS_ROUNDS} for processes; "
+        "torch limited to 2 threads). Ratio = fastest peer / netdsl.",
+        table(["model", "netdsl in-process", "fastest peer in-process", "ratio",
+               f"goal {IN_PROCESS_GOAL}x", "netdsl command", "fastest peer process", "ratio",
+               f"goal {COMMAND_GOAL}x"], summary),
+        "Every tool, in-process and as a whole process:",
+        table(["model", "tool", "in-process", "process"], detail),
+        "\n".join(notes),
+    ])
+
+
+def _goal(ratio: float, goal: float) -> str:
+    return "met" if ratio >= goal else f"missed ({ratio / goal:.0%} of goal)"
+
+
+if __name__ == "__main__":
+    print(report())
