@@ -12,6 +12,19 @@ def describe(inputs: list[Shape]) -> str:
     return ", ".join(format_shape(s) for s in inputs)
 
 
+def broadcast_shape(op: str, inputs: list[Shape]) -> Shape:
+    """The shape of an elementwise result under broadcasting (axes of size 1 stretch)."""
+    rank = max(len(s) for s in inputs)
+    padded = [(1,) * (rank - len(s)) + s for s in inputs]
+    out = []
+    for dims in zip(*padded):
+        sizes = {d for d in dims if d != 1}
+        if len(sizes) > 1:
+            raise ShapeError(f"{op} cannot broadcast {describe(inputs)}")
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class _Merge(Op):
     family = "merge"
@@ -24,11 +37,17 @@ class _Merge(Op):
 
 @dataclass(frozen=True)
 class Add(_Merge):
-    """Elementwise sum of tensors of one shape (residual connections)."""
+    """Elementwise sum of tensors of one shape (residual connections); with `broadcast=true`,
+    axes of size 1 stretch as in torch."""
 
     name = "add"
 
+    broadcast: bool = attr(False, kind="bool", keyword_only=True,
+                           doc="broadcast axes of size 1, as GCNet adds a [C, 1, 1] context")
+
     def infer_shape(self, inputs):
+        if self.broadcast:
+            return broadcast_shape("add", inputs)
         first = inputs[0]
         if any(s != first for s in inputs[1:]):
             raise ShapeError(f"add needs tensors of one shape, got {describe(inputs)}")
@@ -48,15 +67,7 @@ class Mul(_Merge):
     name = "mul"
 
     def infer_shape(self, inputs):
-        rank = max(len(s) for s in inputs)
-        padded = [(1,) * (rank - len(s)) + s for s in inputs]
-        out = []
-        for dims in zip(*padded):
-            sizes = {d for d in dims if d != 1}
-            if len(sizes) > 1:
-                raise ShapeError(f"mul cannot broadcast {describe(inputs)}")
-            out.append(sizes.pop() if sizes else 1)
-        return tuple(out)
+        return broadcast_shape("mul", inputs)
 
     def flops(self, inputs, out):
         return (len(inputs) - 1) * numel(out)

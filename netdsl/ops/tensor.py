@@ -1,4 +1,5 @@
-"""Operators on whole tensors: taking a slice of an axis, and the matrix product.
+"""Operators on whole tensors: a slice of an axis, the matrix product, and moving pixels
+between the channel and spatial axes (pixel shuffle).
 
 `slice` splits channels the way ShuffleNetV2's `x.chunk(2, dim=1)` and SKNet's per-branch
 attention weights need; `matmul` is GCNet's context pooling (a spatial softmax times the
@@ -82,3 +83,60 @@ class MatMul(Op):
 
     def summary(self):
         return "matmul"
+
+
+@dataclass(frozen=True)
+class PixelShuffle(Op):
+    """Rearranges [C * r * r, H, W] to [C, H * r, W * r] (Shi et al. 2016's sub-pixel layer;
+    torch.nn.PixelShuffle). Pure data movement."""
+
+    name = "pixel_shuffle"
+    family = "shape"
+
+    factor: int = attr(kind="size")
+
+    def infer_shape(self, inputs):
+        (x,) = inputs
+        r = self.factor
+        if len(x) != 3 or x[0] % (r * r):
+            raise ShapeError(f"pixel_shuffle({r}) needs [C * {r * r}, H, W], got "
+                             f"{format_shape(x)}")
+        return (x[0] // (r * r), x[1] * r, x[2] * r)
+
+    def flops(self, inputs, out):
+        return 0
+
+    def receptive_field(self, inputs, out):
+        return rf.Resample((float(self.factor),) * 2)
+
+    def summary(self):
+        return f"pixel shuffle x{self.factor}"
+
+
+@dataclass(frozen=True)
+class PixelUnshuffle(Op):
+    """Rearranges [C, H * r, W * r] to [C * r * r, H, W], the inverse of pixel_shuffle
+    (torch.nn.PixelUnshuffle). Pure data movement: each output sees one r x r window."""
+
+    name = "pixel_unshuffle"
+    family = "shape"
+
+    factor: int = attr(kind="size")
+
+    def infer_shape(self, inputs):
+        (x,) = inputs
+        r = self.factor
+        if len(x) != 3 or x[1] % r or x[2] % r:
+            raise ShapeError(f"pixel_unshuffle({r}) needs [C, H, W] with H and W divisible by "
+                             f"{r}, got {format_shape(x)}")
+        return (x[0] * r * r, x[1] // r, x[2] // r)
+
+    def flops(self, inputs, out):
+        return 0
+
+    def receptive_field(self, inputs, out):
+        r = self.factor
+        return rf.Window((r, r), (r, r), (0, 0), (1, 1))
+
+    def summary(self):
+        return f"pixel unshuffle /{self.factor}"
