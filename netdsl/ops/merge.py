@@ -17,7 +17,7 @@ def broadcast_shape(op: str, inputs: list[Shape]) -> Shape:
     rank = max(len(s) for s in inputs)
     padded = [(1,) * (rank - len(s)) + s for s in inputs]
     out = []
-    for dims in zip(*padded):
+    for dims in zip(*padded, strict=True):
         sizes = {d for d in dims if d != 1}
         if len(sizes) > 1:
             raise ShapeError(f"{op} cannot broadcast {describe(inputs)}")

@@ -293,7 +293,8 @@ class OctBottleneck(nn.Module):
             if i < 2:
                 out = tuple(t.relu() if t is not None else None for t in out)
         skip = self.down(pair) if self.down is not None else pair
-        return tuple((a + b).relu() if a is not None else None for a, b in zip(out, skip))
+        return tuple((a + b).relu() if a is not None else None
+                     for a, b in zip(out, skip, strict=True))
 
 
 class OctResNet50(nn.Module):
