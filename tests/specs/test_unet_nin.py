@@ -52,7 +52,7 @@ class ReferenceUNet(nn.Module):
             x = block(x if i == 0 else nn.functional.max_pool2d(x, 2))
             skips.append(x)
         x = self.center(nn.functional.max_pool2d(x, 2))
-        for up, decoder, skip in zip(self.ups, self.decoders, reversed(skips)):
+        for up, decoder, skip in zip(self.ups, self.decoders, reversed(skips), strict=True):
             x = up(x)
             x = decoder(torch.cat([_center_crop(skip, x.shape[-2:]), x], dim=1))
         return self.out(x)
