@@ -46,6 +46,9 @@ class Reference:
     output: tuple[int, ...]
     macs: int
     holders: dict[str, tuple[int, int]]  # module name -> (params, buffers) it holds directly
+    x: torch.Tensor | None = None
+    y: torch.Tensor | None = None
+    ours: torch.Tensor | None = None  # the netdsl-built module's output with these weights
 
 
 def _holders(model) -> dict[str, tuple[int, int]]:
@@ -62,21 +65,31 @@ def measure(model, side: int) -> Reference:
     from torch.utils.flop_counter import FlopCounterMode
 
     model.eval()
+    x = torch.randn(1, 3, side, side)
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        y = model(torch.randn(1, 3, side, side))
+        y = model(x)
     return Reference(
         params=sum(p.numel() for p in model.parameters()),
         buffers=sum(b.numel() for b in model.buffers()),
         output=tuple(y.shape[1:]), macs=counter.get_total_flops() // 2,
-        holders=_holders(model))
+        holders=_holders(model), x=x, y=y)
 
 
 @pytest.fixture(scope="module", params=sorted(TORCHVISION))
 def pair(request):
-    """(netdsl stats of the spec, torchvision's reference), built once per spec."""
+    """(spec name, netdsl stats of the spec, torchvision's reference), built once per spec.
+
+    The reference's weights are loaded (strict) into the module netdsl builds from the spec,
+    whose output on the reference's input is kept in `reference.ours`; the models are dropped.
+    """
     builder, kwargs, side = TORCHVISION[request.param]
     torch.manual_seed(0)
-    reference = measure(getattr(torchvision.models, builder)(**kwargs), side)
+    model = getattr(torchvision.models, builder)(**kwargs)
+    reference = measure(model, side)
+    ours = netdsl.build(SPECS / f"{request.param}.net").eval()
+    ours.load_state_dict(model.state_dict(), strict=True)
+    with torch.no_grad():
+        reference.ours = ours(reference.x)
     return request.param, netdsl.load(SPECS / f"{request.param}.net").stats(), reference
 
 
@@ -93,6 +106,11 @@ def test_output_shape_equals_a_forward_pass(pair):
 def test_macs_within_one_percent_of_flop_counter(pair):
     _, stats, ref = pair
     assert abs(stats.macs - ref.macs) / ref.macs < 0.01
+
+
+def test_torchvision_weights_load_strict_and_give_the_same_output(pair):
+    _, _, ref = pair
+    torch.testing.assert_close(ref.ours, ref.y, atol=1e-5, rtol=1e-4)
 
 
 def test_layers_holding_weights_are_named_as_torchvision_modules(pair):
