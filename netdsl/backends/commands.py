@@ -6,6 +6,14 @@ from __future__ import annotations
 ALL: list = []
 
 
+def _render(subparsers, common) -> None:
+    from netdsl.backends.graphviz.command import add_render
+    add_render(subparsers, common)
+
+
+ALL.append(_render)
+
+
 def _compile(subparsers, common) -> None:
     from netdsl.backends.pytorch.command import add_compile
     add_compile(subparsers, common)

@@ -1,0 +1,75 @@
+"""The diagram as a plain model, before any DOT text: boxes, clusters and edges.
+
+Kept apart from DOT emission so that the structure (what is collapsed, what is a run, which
+edges are skips) can be tested on its own and the emitter stays a straight translation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Box:
+    """One drawn node: a layer, a network input, a merge, or a collapsed block (or run of them).
+
+    `id` is the dotted name of the layer or of the (first) collapsed scope; `count` > 1 marks a
+    run of identical consecutive blocks drawn once, `last` naming the run's final block.
+    """
+
+    id: str
+    kind: str  # "input", "layer", "merge", "block"
+    family: str  # palette key: conv, linear, pool, norm, activation, merge, shape, ...
+    name: str  # the name as shown (relative to the enclosing cluster)
+    text: str  # operator in paper notation, or the block call
+    shape: tuple[int, ...]
+    params: int = 0
+    macs: int = 0
+    op: str = ""
+    cluster: str | None = None
+    count: int = 1
+    last: str | None = None
+    is_output: bool = False
+    compact: bool = False  # a shape-preserving layer drawn on one line (relu, bn, dropout)
+
+
+@dataclass
+class Cluster:
+    """A block, labeled group or merge drawn as a labelled frame around its contents."""
+
+    id: str
+    label: str
+    parent: str | None
+    level: int
+
+
+@dataclass
+class Edge:
+    src: str
+    dst: str
+    skip: bool = False  # a skip connection or a named-tensor reference
+    shape: tuple[int, ...] = ()
+
+
+@dataclass
+class Diagram:
+    name: str
+    title: str
+    depth: int  # scopes nested deeper than this are collapsed; large = everything expanded
+    boxes: list[Box] = field(default_factory=list)
+    clusters: dict[str, Cluster] = field(default_factory=dict)
+    edges: list[Edge] = field(default_factory=list)
+
+    def box(self, box_id: str) -> Box:
+        for b in self.boxes:
+            if b.id == box_id:
+                return b
+        raise KeyError(box_id)
+
+    def families(self) -> list[str]:
+        """Palette keys in use, in first-appearance order (for the legend)."""
+        seen: list[str] = []
+        for b in self.boxes:
+            if b.family not in seen:
+                seen.append(b.family)
+        return seen

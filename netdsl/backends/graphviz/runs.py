@@ -1,0 +1,61 @@
+"""Runs of identical consecutive blocks drawn as one box marked "x n".
+
+Two collapsed blocks belong to one run when they sit in the same frame, call the same block with
+the same arguments, and are chained: the first feeds only the second and the second is fed only
+by the first. ResNet's `bottleneck(256) * 35` and DenseNet's six to forty-eight dense layers
+become one box each, with the run's summed params and MACs and its last output shape.
+"""
+
+from __future__ import annotations
+
+from netdsl.backends.graphviz.diagram import Box, Diagram
+from netdsl.ir import Graph
+
+
+def collapse_runs(diagram: Diagram, graph: Graph) -> None:
+    outs: dict[str, list[str]] = {}
+    ins: dict[str, list[str]] = {}
+    for e in diagram.edges:
+        outs.setdefault(e.src, []).append(e.dst)
+        ins.setdefault(e.dst, []).append(e.src)
+    kept: list[Box] = []
+    merged: dict[str, str] = {}  # id of a box folded into a run -> the run's first box
+    for box in diagram.boxes:
+        head = kept[-1] if kept else None
+        tail = head.last or head.id if head else None
+        if head and tail and _same_block(graph, head, box) and outs.get(tail) == [box.id] \
+                and ins.get(box.id) == [tail]:
+            head.count += 1
+            head.last = box.id
+            head.params += box.params
+            head.macs += box.macs
+            head.shape = box.shape
+            head.is_output = head.is_output or box.is_output
+            merged[box.id] = head.id
+            continue
+        kept.append(box)
+    if not merged:
+        return
+    diagram.boxes = kept
+    _reroute(diagram, merged)
+
+
+def _same_block(graph: Graph, a: Box, b: Box) -> bool:
+    if a.kind != "block" or b.kind != "block" or a.cluster != b.cluster:
+        return False
+    sa, sb = graph.scopes[a.id], graph.scopes[b.id]
+    return sa.kind == sb.kind == "block" and sa.block == sb.block and sa.args == sb.args
+
+
+def _reroute(diagram: Diagram, merged: dict[str, str]) -> None:
+    """Edges inside a run disappear; edges leaving its last box leave from the run's box."""
+    edges = []
+    seen: set[tuple[str, str]] = set()
+    for e in diagram.edges:
+        src, dst = merged.get(e.src, e.src), merged.get(e.dst, e.dst)
+        if src == dst or (src, dst) in seen:
+            continue
+        seen.add((src, dst))
+        e.src, e.dst = src, dst
+        edges.append(e)
+    diagram.edges = edges

@@ -1,0 +1,151 @@
+"""Every spec's diagram against its IR: at full depth one box per layer and one edge per data
+dependency; collapsed depths and "x n" runs against torchvision's architectures."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import netdsl
+from netdsl.backends.graphviz import diagram_of, dot_of, render_bytes
+from tests.backends.graphviz.conftest import dot_clusters, dot_edges, dot_nodes, svg_counts
+from tests.conftest import SPECS, spec_paths
+
+SPEC_IDS = [p.stem for p in spec_paths()]
+ALL = 1_000_000
+
+
+@pytest.fixture(scope="module")
+def networks():
+    cache: dict[str, netdsl.Network] = {}
+
+    def get(name: str) -> netdsl.Network:
+        if name not in cache:
+            cache[name] = netdsl.load(SPECS / f"{name}.net")
+        return cache[name]
+    return get
+
+
+def runs(dot: str) -> list[int]:
+    """The "x n" marks of the collapsed runs, in order."""
+    return [int(n) for n in re.findall(r"\u00d7 (\d+)</b></font>", dot)]
+
+
+@pytest.mark.parametrize("name", SPEC_IDS)
+def test_full_depth_draws_every_layer_and_dependency(networks, name):
+    net = networks(name)
+    graph = net.graph
+    dot = dot_of(net, depth=ALL)
+    assert sorted(dot_nodes(dot)) == sorted(graph.nodes)
+    assert sorted(dot_edges(dot)) == sorted(graph.nx.edges)
+    # every scope is a frame labelled with its name (relative to its parent frame)
+    assert sorted(dot_clusters(dot)) == sorted(graph.scopes)
+    for scope in graph.scopes.values():
+        assert f"<b>{scope.name.rsplit('.', 1)[-1]}" in dot
+
+
+@pytest.mark.parametrize("name", SPEC_IDS)
+def test_default_svg_draws_what_the_dot_says(networks, name):
+    net = networks(name)
+    diagram = diagram_of(net)
+    dot = dot_of(net)
+    svg = render_bytes(dot, "svg").decode()
+    counts = svg_counts(svg)
+    assert counts["node"] == len(diagram.boxes) + 1  # + the legend
+    assert counts["edge"] == len(diagram.edges) == len(dot_edges(dot))
+    assert counts["cluster"] == len(diagram.clusters)
+    assert len(diagram.boxes) <= 90, "the default depth keeps diagrams readable"
+
+
+def test_resnet50_depth_1_collapses_the_four_stages(networks):
+    dot = dot_of(networks("resnet50"), depth=1)
+    # torchvision resnet50: x, conv1, bn1, relu, maxpool, layer1..4, avgpool, flatten, fc
+    nodes = dot_nodes(dot)
+    assert len(nodes) == 12
+    assert [n for n in nodes if n.startswith("layer")] == ["layer1", "layer2", "layer3", "layer4"]
+    assert len(dot_edges(dot)) == 11
+    assert dot_clusters(dot) == []
+    assert "256\u00d756\u00d756" in dot and "2048\u00d77\u00d77" in dot
+
+
+def test_resnet50_depth_2_shows_stages_as_frames_with_runs(networks):
+    dot = dot_of(networks("resnet50"), depth=2)
+    assert dot_clusters(dot) == ["layer1", "layer2", "layer3", "layer4"]
+    # torchvision layers [3, 4, 6, 3]: layer1's three blocks share arguments (width 64, stride
+    # 1); the other stages open with a stride-2 block followed by a run of the rest
+    assert runs(dot) == [3, 3, 5, 2]
+    assert len(dot_nodes(dot)) == 8 + 7
+    assert "layer3.1 \u2026 layer3.5" in dot
+
+
+def test_resnet152_default_depth_is_readable(networks):
+    net = networks("resnet152")
+    diagram = diagram_of(net)
+    assert diagram.depth == 2
+    # torchvision resnet152: layers [3, 8, 36, 3]
+    assert [b.count for b in diagram.boxes if b.count > 1] == [3, 7, 35, 2]
+    assert len(diagram.boxes) == 15
+
+
+def test_densenet121_runs_of_dense_layers(networks):
+    net = networks("densenet121")
+    diagram = diagram_of(net)
+    # torchvision densenet121: block_config (6, 12, 24, 16)
+    assert [b.count for b in diagram.boxes if b.count > 1] == [6, 12, 24, 16]
+    assert len(diagram.boxes) < 40
+    run = next(b for b in diagram.boxes if b.count == 24)
+    assert run.shape == (1024, 14, 14)  # 256 + 24 x 32 channels after the last dense layer
+
+
+def test_googlenet_inception_blocks_keep_branch_order(networks):
+    net = networks("googlenet")
+    diagram = diagram_of(net, depth=2)
+    inceptions = [c for c in diagram.clusters if c.startswith("inception")]
+    assert inceptions == ["inception3a", "inception3b", "inception4a", "inception4b",
+                          "inception4c", "inception4d", "inception4e", "inception5a",
+                          "inception5b"]
+    inside = [b.name for b in diagram.boxes if b.cluster == "inception3a"]
+    assert inside[:4] == ["branch1", "branch2", "branch3", "branch4"]
+    concat = [b for b in diagram.boxes if b.cluster == "inception3a" and b.kind == "merge"]
+    assert len(concat) == 1 and concat[0].shape == (256, 28, 28)  # 64 + 128 + 32 + 32
+
+
+def test_residual_identity_paths_are_skip_edges(networks):
+    diagram = diagram_of(networks("resnet18"), depth=ALL)
+    adds = [b.id for b in diagram.boxes if b.op == "add"]
+    assert len(adds) == 8  # torchvision resnet18: [2, 2, 2, 2] basic blocks
+    skips = [e for e in diagram.edges if e.skip]
+    # the identity path of each block without a 1x1 downsample (layer2-4 open with one) goes
+    # straight from the block's input to its add, around the two convolutions
+    plain = [a for a in adds if not a.startswith(("layer2.0", "layer3.0", "layer4.0"))]
+    assert len(plain) == 5
+    assert sorted(e.dst for e in skips) == sorted(plain)
+    dot = dot_of(networks("resnet18"), depth=ALL)
+    assert dot.count('style="dashed"') == 5
+    assert dot.count("shape=circle") == 8
+
+
+def test_labels_show_paper_notation_shapes_and_params(networks):
+    dot = dot_of(networks("resnet50"), depth=ALL)
+    assert "conv 7x7/2, 64" in dot and "maxpool 3x3/2" in dot and "linear 1000" in dot
+    assert "64\u00d7112\u00d7112 \u00b7 9.41 K params" in dot  # 64 x 3 x 7 x 7 = 9,408
+    assert "bottleneck(width=128, s=2)" in dot  # the block's call, defaults left out
+    no_shapes = dot_of(networks("resnet50"), depth=ALL, shapes=False)
+    assert "64\u00d7112\u00d7112 \u00b7" not in no_shapes and "9.41 K params" in no_shapes
+
+
+def test_lenet5_legend_lists_the_families_present(networks):
+    dot = dot_of(networks("lenet5"))
+    legend = next(line for line in dot.splitlines() if line.lstrip().startswith('"legend"'))
+    for text in ("convolution", "activation", "pooling", "linear"):
+        assert text in legend
+    assert "normalisation" not in legend and "merge" not in legend
+
+
+def test_dot_text_escapes_spec_text():
+    net = netdsl.load('block weird(s: str = "a\\"b<c>&") {\n relu\n}\n'
+                      'network n { input x: [4]\n w: weird(s="x\\"<y>&")\n}\n')
+    dot = dot_of(net, depth=1)
+    assert "&lt;y&gt;&amp;" in dot
+    render_bytes(dot, "svg")  # Graphviz accepts it
