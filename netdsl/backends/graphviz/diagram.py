@@ -48,6 +48,7 @@ class Edge:
     src: str
     dst: str
     skip: bool = False  # a skip connection or a named-tensor reference
+    ref: bool = False  # the tensor only lends its size (crop to another tensor)
     shape: tuple[int, ...] = ()
 
 

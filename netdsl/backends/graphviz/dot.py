@@ -41,7 +41,7 @@ def to_dot(diagram: Diagram, direction: str = "TB", shapes: bool = True,
     for edge in diagram.edges:
         lines.append("  " + _edge(edge))
     if legend:
-        lines += _legend(diagram)
+        lines += _legend(diagram, vertical=direction == "TB")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -102,11 +102,15 @@ def _edge(edge: Edge) -> str:
     attrs = [f"tooltip={quote(shape_text(edge.shape))}"] if edge.shape else []
     if edge.skip:
         attrs += [f'color="{palette.SKIP_EDGE}"', 'style="dashed"']
+    elif edge.ref:
+        attrs += [f'color="{palette.REF_EDGE}"', 'style="dotted"', 'arrowhead="odot"']
     text = f"{quote(edge.src)} -> {quote(edge.dst)}"
     return text + (f" [{', '.join(attrs)}];" if attrs else ";")
 
 
-def _legend(diagram: Diagram) -> list[str]:
+def _legend(diagram: Diagram, vertical: bool) -> list[str]:
+    """One swatch per family in use: a block of three columns beside a top-down diagram (so
+    it adds little width), a row above a left-to-right one."""
     cells = []
     for family in diagram.families():
         fill, border = palette.colours(family)
@@ -115,6 +119,11 @@ def _legend(diagram: Diagram) -> list[str]:
     if any(e.skip for e in diagram.edges):
         cells.append(f'<td border="0"><font point-size="8" color="{palette.SKIP_EDGE}">'
                      f'- - \u25b8 skip</font></td>')
-    table = ('<<table border="0" cellspacing="3" cellborder="1"><tr>' + "".join(cells)
-             + "</tr></table>>")
+    if any(e.ref for e in diagram.edges):
+        cells.append(f'<td border="0"><font point-size="8" color="{palette.REF_EDGE}">'
+                     f'\u00b7\u00b7\u00b7 size of</font></td>')
+    per_row = 3 if vertical else len(cells)
+    rows = "".join("<tr>" + "".join(cells[i:i + per_row]) + "</tr>"
+                   for i in range(0, len(cells), per_row))
+    table = f'<<table border="0" cellspacing="3" cellborder="1">{rows}</table>>'
     return [f'  {quote(LEGEND_ID)} [shape=plaintext, style="", label={table}];']

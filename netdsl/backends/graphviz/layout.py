@@ -164,22 +164,36 @@ def _add_edges(diagram: Diagram, graph: Graph, depth: int) -> None:
     seen: set[tuple[str, str]] = set()
     for node in graph:
         dst = representative(node, depth)
-        for name in node.inputs:
+        refs = _reference_inputs(node)
+        for index, name in enumerate(node.inputs):
             src = representative(graph[name], depth)
             if src != dst and (src, dst) not in seen:
                 seen.add((src, dst))
-                diagram.edges.append(Edge(src, dst, shape=graph[name].shape))
+                diagram.edges.append(Edge(src, dst, shape=graph[name].shape,
+                                          ref=index >= refs))
+
+
+def _reference_inputs(node: Node) -> int:
+    """Index of the first input that only lends its size (an attribute of kind tensor, such as
+    crop's `to`, appended after the data inputs); len(inputs) when there is none."""
+    op = node.op
+    if op is None:
+        return len(node.inputs)
+    count = sum(1 for f in op.fields()
+                if f.metadata.get("kind") == "tensor" and getattr(op, f.name) is not None)
+    return len(node.inputs) - count
 
 
 def _mark_skips(diagram: Diagram) -> None:
     """A skip is an edge from a box that feeds several, into a box fed by several, that jumps
-    over at least one box: the identity path of a residual, a DenseNet or U-Net concat."""
+    over at least one box: the identity path of a residual, a DenseNet concat, U-Net's encoder
+    tensor cropped for the decoder. A size-only reference does not count as feeding a box."""
     order = {b.id: i for i, b in enumerate(diagram.boxes)}
     fan_out: dict[str, int] = {}
     fan_in: dict[str, int] = {}
     for e in diagram.edges:
-        fan_out[e.src] = fan_out.get(e.src, 0) + 1
+        fan_out[e.src] = fan_out.get(e.src, 0) + (0 if e.ref else 1)
         fan_in[e.dst] = fan_in.get(e.dst, 0) + 1
     for e in diagram.edges:
-        e.skip = (fan_out[e.src] > 1 and fan_in[e.dst] > 1
+        e.skip = not e.ref and (fan_out[e.src] > 1 and fan_in[e.dst] > 1
                   and order[e.dst] - order[e.src] > 1)

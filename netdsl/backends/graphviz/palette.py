@@ -25,6 +25,7 @@ CLUSTER_FILLS = ("#f7f9fc", "#eef2f8", "#f7f9fc", "#eef2f8")
 CLUSTER_BORDER = "#8c9bb0"
 EDGE = "#4d4d4d"
 SKIP_EDGE = "#b8453b"
+REF_EDGE = "#8c8c8c"
 TEXT_MUTED = "#666666"
 
 
