@@ -30,6 +30,7 @@ class Box:
     count: int = 1
     last: str | None = None
     is_output: bool = False
+    wraps: str = ""  # a collapsed block shown as the one layer it wraps: the block's name
     compact: bool = False  # a shape-preserving layer drawn on one line (relu, bn, dropout)
 
 

@@ -61,6 +61,8 @@ def label(box: Box, shapes: bool = True) -> str:
     if box.count > 1:
         head += f'  <font point-size="12"><b>\u00d7 {box.count}</b></font>'
     name = box.name if box.count == 1 else f"{box.name} \u2026 {_tail(box)}"
+    if box.wraps:
+        name += f" \u00b7 {box.wraps}"
     rows = [_small(name, muted=True), head]
     figures = _figures(box, shapes)
     if figures:

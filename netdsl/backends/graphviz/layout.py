@@ -114,11 +114,13 @@ def _layer_box(graph: Graph, node: Node, cluster: str | None) -> Box:
 def _block_box(graph: Graph, scope: Scope, cluster: str | None, defaults: Any) -> Box:
     inside = graph.scope_nodes(scope.name)
     shape = graph[scope.output].shape if scope.output else inside[-1].shape
-    text = (call_text(scope, defaults) if scope.kind == "block"
-            else contents_text(graph, scope, defaults))
+    text = _part_text(graph, scope, defaults, 3)
+    # a block wrapping one layer (conv_bn) is shown as that layer, its block name beside
+    single = scope.kind == "block" and text != call_text(scope, defaults)
+    wraps = (scope.block or "") if single else ""
     return Box(scope.name, "block", "block", relative(scope.name, cluster), text, shape,
                sum(n.meta["params"] for n in inside), sum(n.meta["macs"] for n in inside),
-               op=scope.block or scope.kind, cluster=cluster)
+               op=scope.block or scope.kind, cluster=cluster, wraps=wraps)
 
 
 def call_text(scope: Scope, defaults: Any = None) -> str:
@@ -139,9 +141,7 @@ def contents_text(graph: Graph, scope: Scope, defaults: Any = None, limit: int =
     parts: list[str] = []
     for child in scope.children:
         if child in graph.scopes:
-            inner = graph.scopes[child]
-            parts.append(call_text(inner, defaults) if inner.kind == "block" else
-                         contents_text(graph, inner, defaults, limit))
+            parts.append(_part_text(graph, graph.scopes[child], defaults, limit))
         else:
             op = graph[child].op
             if op is not None and op.family not in COMPACT_FAMILIES:
@@ -171,6 +171,16 @@ def _add_edges(diagram: Diagram, graph: Graph, depth: int) -> None:
                 seen.add((src, dst))
                 diagram.edges.append(Edge(src, dst, shape=graph[name].shape,
                                           ref=index >= refs))
+
+
+def _part_text(graph: Graph, scope: Scope, defaults: Any, limit: int) -> str:
+    """A scope inside a collapsed group: a block wrapping a single layer (conv_bn: conv, bn,
+    relu) by that layer in paper notation, another block by its call, a group by its contents."""
+    inner = contents_text(graph, scope, defaults, limit)
+    if scope.kind != "block":
+        return inner
+    single = " \u2192 " not in inner and "\u2026" not in inner and inner != scope.kind
+    return inner if single else call_text(scope, defaults)
 
 
 def _reference_inputs(node: Node) -> int:
