@@ -1,0 +1,109 @@
+"""The built module behaves like a hand-written one: torch.compile(fullgraph=True) without graph
+breaks, any dtype and memory format the user moves it to, and TorchScript, torch.export and ONNX
+(checked by onnx.checker, run by onnxruntime) files that compute what torch computes."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+import torch
+
+import netdsl
+from netdsl.backends.pytorch.export import to_bytes
+from tests.conftest import SPECS
+
+SMALL = """
+block unit(width: int, s: int = 1) {
+    add {
+        { conv1: conv(width, 3, s=s, p=1, bias=false) -> bn1: bn -> relu
+          conv2: conv(width, 3, p=1, groups=2, bias=false) -> bn2: bn }
+        if s != 1 or in.c != width { downsample: { conv(width, 1, s=s, bias=false) -> bn } }
+        else { identity }
+    }
+    relu
+}
+network small(classes: int = 5) {
+    input x: [3, 16, 16]
+    stem: conv(8, 3, p=1) -> relu
+    a: unit(8)
+    b: unit(16, s=2)
+    mixed: concat {
+        conv(4, 1)
+        maxpool(3, s=1, p=1)
+    }
+    up: conv_transpose(8, 2, s=2) -> crop(a)
+    avgpool(global) -> flatten
+    dropout(0.1)
+    fc: linear(classes)
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def small():
+    network = netdsl.load(SMALL)
+    torch.manual_seed(0)
+    return network, netdsl.build(network).eval()
+
+
+def test_torch_compile_fullgraph(small) -> None:
+    network, model = small
+    x = torch.randn(2, 3, 16, 16)
+    compiled = torch.compile(model, fullgraph=True, backend="aot_eager")
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), model(x))
+
+
+def test_lenet_compiles_fullgraph() -> None:
+    model = netdsl.build(SPECS / "lenet5.net").eval()
+    x = torch.randn(2, 1, 32, 32)
+    with torch.no_grad():
+        out = torch.compile(model, fullgraph=True, backend="aot_eager")(x)
+        torch.testing.assert_close(out, model(x))
+
+
+def test_dtype_and_channels_last(small) -> None:
+    network, model = small
+    x = torch.randn(2, 3, 16, 16, dtype=torch.float64)
+    with torch.no_grad():
+        expected = model.double()(x)
+        moved = model.to(memory_format=torch.channels_last)
+        got = moved(x.to(memory_format=torch.channels_last))
+        half = model.to(torch.bfloat16)(x.to(torch.bfloat16))
+    model.float()
+    torch.testing.assert_close(got, expected)
+    assert half.dtype == torch.bfloat16
+    torch.testing.assert_close(half.double(), expected, atol=0.1, rtol=0.1)
+
+
+def test_torchscript_and_exported(small) -> None:
+    network, model = small
+    x = torch.randn(1, 3, 16, 16)
+    with torch.no_grad():
+        expected = model(x)
+        traced = torch.jit.load(io.BytesIO(to_bytes(model, network, "torchscript")))
+        torch.testing.assert_close(traced(x), expected, atol=1e-5, rtol=1e-5)
+        program = torch.export.load(io.BytesIO(to_bytes(model, network, "exported")))
+        torch.testing.assert_close(program.module()(x), expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("spec", ["lenet5", "small"])
+def test_onnx_runs_in_onnxruntime(spec, small) -> None:
+    if spec == "small":
+        network, model = small
+    else:
+        network = netdsl.load(SPECS / "lenet5.net")
+        model = netdsl.build(network).eval()
+    data = to_bytes(model, network, "onnx")
+    onnx.checker.check_model(onnx.load_from_string(data))
+    session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
+    name = network.graph.inputs[0]
+    x = torch.randn(3, *network.graph[name].shape)
+    (got,) = session.run(None, {name: x.numpy()})
+    with torch.no_grad():
+        expected = model(x).numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
