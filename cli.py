@@ -135,7 +135,7 @@ _EXTRA_COMMANDS: list[Callable[[Any, Callable[[argparse.ArgumentParser], None]],
 
 def _register_backends() -> None:
     from netdsl.backends import commands
-    _EXTRA_COMMANDS.extend(commands.ALL)
+    _EXTRA_COMMANDS.extend(c for c in commands.ALL if c not in _EXTRA_COMMANDS)  # main() re-entrant
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,3 +25,14 @@ def cli():
 
 def spec_paths() -> list[Path]:
     return sorted(SPECS.glob("*.net"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """One flag refreshes every golden file (diagnostics, generated code); defined once here."""
+    parser.addoption("--update-goldens", action="store_true", default=False,
+                     help="rewrite golden files from the current output instead of comparing")
+
+
+@pytest.fixture
+def update_goldens(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-goldens"))

@@ -10,8 +10,8 @@ merges, repeats, `if` and `for` are transparent and name their contents in the e
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +21,7 @@ from netdsl.elaborate.values import (Env, Evaluator, LayerRef, Resolver, TensorV
 from netdsl.errors import Diagnostic, NetdslError, Span, SpecError, did_you_mean
 from netdsl.ir import Expectation, Graph, Node, Scope
 from netdsl.ops import REGISTRY, Op, ShapeError, TensorArg
-from netdsl.ops.base import format_shape, numel
+from netdsl.ops.base import Symbol, format_shape, numel
 from netdsl.syntax import ast
 
 MAX_BLOCK_DEPTH = 64
@@ -456,9 +456,19 @@ class Elaborator(Resolver):
             operator = cls.from_args(args, kwargs)
         except SpecError as exc:
             exc.span = exc.span or span
+            exc.help = exc.help or self._symbol_help([*args, *kwargs.values()])
             raise
         name = naming.take(label, span)
         return self._node(name, operator, inputs, span, naming)
+
+    def _symbol_help(self, values: list[Any]) -> str | None:
+        """A bare word rejected by an operator was most likely a misspelt value name."""
+        for value in values:
+            if isinstance(value, Symbol):
+                hint = did_you_mean(value, self.frame.env.names() - set(REGISTRY))
+                if hint:
+                    return hint
+        return None
 
     def path(self, chain: ast.Chain, current: str, naming: Naming) -> str:
         """A tensor argument: a labeled tensor's name, or a chain run from the current tensor."""
@@ -466,6 +476,11 @@ class Elaborator(Resolver):
             value = chain.elements[0].value
             if isinstance(value, ast.Name) and self.frame.tensors.get(value.id) is not None:
                 return self.from_tensor(ast.From(value.span, (value.id,)))
+            if isinstance(value, ast.Name) and not self._is_layer_expr(value):
+                raise SpecError(f"unknown tensor or layer '{value.id}'", "name", value.span,
+                                help=did_you_mean(value.id, set(self.frame.tensors) |
+                                                  self.layer_names()) or
+                                "only tensors labeled earlier in this body can be named")
             if isinstance(value, ast.BlockInput):
                 return self.block_input().node
             if isinstance(value, ast.Attribute):  # a dotted label: concat(branch1.conv)
@@ -494,7 +509,13 @@ class Elaborator(Resolver):
         return name
 
     def _shape_help(self, inputs: list[str]) -> str:
-        return "inputs: " + "; ".join(f"{i} {format_shape(self.graph[i].shape)}" for i in inputs)
+        """Every path into a merge, by the layer it ends at, with its shape."""
+        parts = []
+        for n, i in enumerate(inputs, 1):
+            node = self.graph[i]
+            kind = node.op.name if node.op is not None else "input"
+            parts.append(f"path {n} ends at '{i}' ({kind}) {format_shape(node.shape)}")
+        return "; ".join(parts)
 
     @contextmanager
     def _repetition(self, index: int, count: int) -> Iterator[None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
@@ -87,17 +88,17 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
     """Parse the text of a .net file; raise NetdslError with located diagnostics on failure."""
     SOURCES.add(path, text)
     if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
+        at = text.index("\x00")
+        line = text[:at].count("\n") + 1
+        col = at - (text.rfind("\n", 0, at) + 1) + 1
         raise NetdslError(Diagnostic("the file contains a NUL byte: is it a binary file?",
-                                     Span(path, line, 1, line, 2), "syntax"))
+                                     Span(path, line, col, line, col + 1), "syntax"))
     try:
-        tree = _parser().parse(text + "\n")
+        tree = _parse_recovering(text, path)
     except _NestingError as exc:
         raise NetdslError(Diagnostic(
             f"brackets nested more than {MAX_NESTING} deep", _token_span(exc.tok, path), "limit",
             help="split the expression or the body into named blocks")) from None
-    except UnexpectedInput as exc:
-        raise NetdslError(_syntax_diagnostic(exc, path)) from None
     except RecursionError:
         raise NetdslError(Diagnostic("the file is nested too deeply to parse", None, "limit"))
     try:
@@ -107,37 +108,147 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
                                      "limit", help="split it into named values")) from None
 
 
+def _parse_recovering(text: str, path: str) -> lark.Tree:
+    """Parse; after a syntax error, blank out the line it is on and parse again, so that
+    several independent mistakes are reported at once. Recovery stops at a line whose brackets
+    do not balance (blanking it would only cause more errors), at the end of the file, and
+    after `MAX_SYNTAX_ERRORS`."""
+    lines = (text + "\n").split("\n")
+    errors: list[Diagnostic] = []
+    blanked: set[int] = set()
+    while True:
+        try:
+            tree = _parser().parse("\n".join(lines))
+        except UnexpectedInput as exc:
+            errors.append(_syntax_diagnostic(exc, path, text))
+            line = _error_line(exc)
+            if any(span and span.line != line for span, _ in errors[-1].notes):
+                raise NetdslError(errors) from None  # a bracket open since an earlier line
+            if (line is None or line in blanked or len(errors) >= MAX_SYNTAX_ERRORS
+                    or not 1 <= line <= len(lines) or not _balanced(lines[line - 1])):
+                raise NetdslError(errors) from None
+            blanked.add(line)
+            lines[line - 1] = ""
+            continue
+        if errors:
+            raise NetdslError(errors)
+        return tree
+
+
+MAX_SYNTAX_ERRORS = 10
+
+
+def _error_line(exc: UnexpectedInput) -> int | None:
+    if isinstance(exc, UnexpectedEOF):
+        return None
+    if isinstance(exc, UnexpectedToken):
+        if exc.token.type == "$END":
+            return None
+        if exc.token.type == "_NL":  # the statement before the newline is incomplete
+            return exc.token.line
+    return getattr(exc, "line", None)
+
+
+def _balanced(line: str) -> bool:
+    code = re.sub(r'"([^"\\]|\\.)*"|#.*', "", line)
+    return all(code.count(a) == code.count(b) for a, b in _OPEN.items())
+
+
 def _token_span(tok: Token, path: str) -> Span:
     line, col = tok.line or 1, tok.column or 1
     return Span(path, line, col, line, col + max(len(str(tok.value)), 1))
 
 
 _EXPECTED_NAMES = {
-    "RPAR": "')'", "RSQB": "']'", "RBRACE": "'}'", "LPAR": "'('", "LBRACE": "'{'",
-    "COMMA": "','", "COLON": "':'", "EQUAL": "'='", "NAME": "a name", "NUMBER": "a number",
-    "STRING": "a string", "_NL": "a new line", "$END": "end of file",
+    "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "_NL": "a new line",
+    "$END": "the end of the file", "__ANON_0": "'->'", "COMP_OP": "a comparison",
+    "ADD_OP": "'+' or '-'", "MUL_OP": "'*', '/', '//' or '%'", "POW_OP": "'**'",
 }
+# Tokens that can start an expression; when most are possible, say "an expression".
+_EXPRESSION_START = {"NAME", "NUMBER", "STRING", "LPAR", "LSQB", "LBRACE", "ADD_OP", "TRUE",
+                     "FALSE", "IN", "OUTPUT", "FROM", "NOT"}
 
 
-def _syntax_diagnostic(exc: UnexpectedInput, path: str) -> Diagnostic:
+def _expected(names: set[str]) -> str | None:
+    names = {n for n in names if not n.startswith("__IGNORE")}
+    shown: list[str] = []
+    if len(names & _EXPRESSION_START) >= 6:
+        names -= _EXPRESSION_START
+        shown.append("an expression")
+    literals = {t.name: t.pattern.value for t in _parser().terminals
+                if isinstance(t.pattern, lark.lexer.PatternStr)}
+    shown += sorted(_EXPECTED_NAMES.get(n) or f"'{literals.get(n, n.lower())}'" for n in names)
+    if not shown:
+        return None
+    if len(shown) > 7:
+        shown = shown[:7] + ["..."]
+    return "expected " + ", ".join(shown)
+
+
+def _syntax_diagnostic(exc: UnexpectedInput, path: str, text: str) -> Diagnostic:
     line = getattr(exc, "line", 1) or 1
     col = getattr(exc, "column", 1) or 1
     if isinstance(exc, UnexpectedCharacters):
         char = exc.char if exc.char.isprintable() else repr(exc.char)
+        if exc.char == '"':
+            return Diagnostic("a string is not closed on its line",
+                              Span(path, line, col, line, col + 1), "syntax",
+                              help='end it with "')
         return Diagnostic(f"unexpected character {char!r}", Span(path, line, col, line, col + 1),
                           "syntax", help=_char_help(exc.char))
-    if isinstance(exc, UnexpectedEOF):
-        return Diagnostic("unexpected end of file", None, "syntax",
-                          help="a '}' or ')' may be missing")
-    assert isinstance(exc, UnexpectedToken)
-    tok = exc.token
-    if tok.type == "$END":
-        return Diagnostic("unexpected end of file: a '}' or ')' is missing", None, "syntax")
+    tok = getattr(exc, "token", None)
+    if isinstance(exc, UnexpectedEOF) or tok is None or tok.type == "$END":
+        return _eof_diagnostic(text, path)
     shown = "end of line" if tok.type == "_NL" else repr(str(tok.value))
     span = _token_span(tok, path) if tok.type != "_NL" else Span(path, line, col, line, col + 1)
-    expected = sorted({_EXPECTED_NAMES.get(e, e) for e in exc.expected if not e.startswith("__")})
-    hint = "expected " + ", ".join(expected[:6]) if expected else None
-    return Diagnostic(f"unexpected {shown}", span, "syntax", help=hint)
+    hint = _expected(set(exc.expected))
+    opener = _unclosed(_text_before(text, line, col))
+    notes: list[tuple[Span | None, str]] = []
+    if opener is not None and opener[2] != "{" and tok.value not in (")", "]", "}"):
+        o_line, o_col, char = opener
+        where = Span(path, o_line, o_col, o_line, o_col + 1)
+        if o_line != line:
+            notes.append((where, f"the '{char}' at {where} is still open"))
+        hint = f"a ',' or '{_OPEN[char]}' may be missing"
+    elif tok.type in ("NAME", "NUMBER", "STRING") and "_NL" in exc.expected:
+        hint = "a new line or ';' may be missing before it"
+    return Diagnostic(f"unexpected {shown}", span, "syntax", notes=notes, help=hint)
+
+
+def _text_before(text: str, line: int, col: int) -> str:
+    lines = text.split("\n")
+    return "\n".join(lines[:line - 1] + [lines[line - 1][:col - 1] if line <= len(lines) else ""])
+
+
+def _eof_diagnostic(text: str, path: str) -> Diagnostic:
+    """The file ended inside brackets: point at the innermost one left open."""
+    opener = _unclosed(text)
+    if opener is None:
+        lines = text.splitlines() or [""]
+        n = len(lines)
+        end = len(lines[-1]) + 1
+        return Diagnostic("unexpected end of file: the last statement is incomplete",
+                          Span(path, n, end, n, end + 1), "syntax")
+    line, col, char = opener
+    return Diagnostic(f"unexpected end of file: this '{char}' is never closed",
+                      Span(path, line, col, line, col + 1), "syntax",
+                      help=f"add a '{_OPEN[char]}'")
+
+
+def _unclosed(text: str) -> tuple[int, int, str] | None:
+    stack: list[tuple[int, int, str]] = []
+    code = re.sub(r'"([^"\\\n]|\\.)*"|#[^\n]*', lambda m: " " * len(m.group()), text)
+    line, col = 1, 1
+    for ch in code:
+        if ch in _OPEN:
+            stack.append((line, col, ch))
+        elif ch in ")]}" and stack:
+            stack.pop()
+        if ch == "\n":
+            line, col = line + 1, 1
+        else:
+            col += 1
+    return stack[-1] if stack else None
 
 
 def _char_help(char: str) -> str | None:
