@@ -1,14 +1,16 @@
-"""The graph IR: nodes in topological (creation) order over a networkx DiGraph, plus the scope
-tree that gives layers their dotted names."""
+"""The graph IR: nodes in topological (creation) order, viewable as a networkx DiGraph, plus the
+scope tree that gives layers their dotted names."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from netdsl.ir.node import Node, Scope
+
+if TYPE_CHECKING:
+    import networkx
 
 
 @dataclass(eq=False)
@@ -32,14 +34,29 @@ class Graph:
     inputs: list[str] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)  # output name -> node name
     expectations: list[Expectation] = field(default_factory=list)
-    nx: nx.DiGraph = field(default_factory=nx.DiGraph)
+    _users: dict[str, dict[str, None]] = field(default_factory=dict, repr=False)
 
     def add(self, node: Node) -> Node:
         self.nodes[node.name] = node
-        self.nx.add_node(node.name)
-        for index, src in enumerate(node.inputs):
-            self.nx.add_edge(src, node.name, index=index)
+        self._users[node.name] = {}
+        for src in node.inputs:
+            self._users.setdefault(src, {})[node.name] = None
         return node
+
+    @property
+    def nx(self) -> networkx.DiGraph:
+        """The graph as a networkx DiGraph (edge attribute `index`: the input position).
+
+        Built on demand: importing networkx takes longer than a whole `netdsl stats`, so the
+        analyses work on `nodes` and `users` instead.
+        """
+        import networkx
+        digraph = networkx.DiGraph()
+        for node in self.nodes.values():
+            digraph.add_node(node.name)
+            for index, src in enumerate(node.inputs):
+                digraph.add_edge(src, node.name, index=index)
+        return digraph
 
     def __iter__(self) -> Iterator[Node]:
         return iter(self.nodes.values())
@@ -51,7 +68,7 @@ class Graph:
         return self.nodes[name]
 
     def users(self, name: str) -> list[str]:
-        return list(self.nx.successors(name))
+        return list(self._users.get(name, ()))
 
     def scope_nodes(self, scope: str) -> list[Node]:
         """All nodes inside a scope, in order."""
