@@ -17,7 +17,7 @@ from netdsl.backends.table import human
 from netdsl.ir import Graph, Node
 from netdsl.ir.node import Scope
 
-BOX_BUDGET = 90
+BOX_BUDGET = 65
 COMPACT_FAMILIES = ("activation", "norm", "regularize")
 
 

@@ -9,6 +9,7 @@ import pytest
 
 import netdsl
 from netdsl.backends.graphviz import diagram_of, dot_of, render_bytes
+from netdsl.backends.graphviz.layout import BOX_BUDGET
 from tests.backends.graphviz.conftest import dot_clusters, dot_edges, dot_nodes, svg_counts
 from tests.conftest import SPECS, spec_paths
 
@@ -55,7 +56,7 @@ def test_default_svg_draws_what_the_dot_says(networks, name):
     assert counts["node"] == len(diagram.boxes) + 1  # + the legend
     assert counts["edge"] == len(diagram.edges) == len(dot_edges(dot))
     assert counts["cluster"] == len(diagram.clusters)
-    assert len(diagram.boxes) <= 90, "the default depth keeps diagrams readable"
+    assert len(diagram.boxes) <= BOX_BUDGET == 65, "the default depth keeps diagrams readable"
 
 
 def test_resnet50_depth_1_collapses_the_four_stages(networks):
@@ -107,6 +108,11 @@ def test_googlenet_inception_blocks_keep_branch_order(networks):
                           "inception5b"]
     inside = [b.name for b in diagram.boxes if b.cluster == "inception3a"]
     assert inside[:4] == ["branch1", "branch2", "branch3", "branch4"]
+    texts = {b.name: b.text for b in diagram.boxes if b.cluster == "inception3a"}
+    # torchvision inception3a: 1x1 64 | 1x1 96 -> 3x3 128 | 1x1 16 -> 3x3 32 | pool -> 1x1 32
+    assert texts["branch1"] == "conv 1x1, 64"
+    assert texts["branch2"] == "conv 1x1, 96 \u2192 conv 3x3, 128"
+    assert texts["branch4"] == "maxpool 3x3 \u2192 conv 1x1, 32"
     concat = [b for b in diagram.boxes if b.cluster == "inception3a" and b.kind == "merge"]
     assert len(concat) == 1 and concat[0].shape == (256, 28, 28)  # 64 + 128 + 32 + 32
 
