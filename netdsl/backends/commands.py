@@ -20,3 +20,11 @@ def _compile(subparsers, common) -> None:
 
 
 ALL.append(_compile)
+
+
+def _fmt(subparsers, common) -> None:
+    from netdsl.syntax.fmt_command import add_fmt
+    add_fmt(subparsers, common)
+
+
+ALL.append(_fmt)

@@ -1,0 +1,134 @@
+"""`netdsl fmt`: canonical layout, comments kept, idempotent, meaning unchanged, safe writes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import netdsl
+from netdsl.errors import NetdslError
+from netdsl.syntax.formatter import format_source
+from tests.conftest import ROOT, SPECS, run_cli
+
+MESSY = """\
+# a header comment
+X = 2**3   # aligned comment
+
+
+block b(w: int=1, s = 2) {
+  out=w*X   # trailing
+  add {
+        { conv1: conv(w,1,bias = false)->bn1: bn -> relu
+          conv2: conv(out, 3, s=s, p=-1+2) }
+   if s!=1 or in.c != out { downsample: { conv(out, 1, s=s, bias=false) -> bn } } else { identity }
+  }
+  relu;relu
+  # a comment on its own line
+  conv(out,
+       1)
+     -> relu
+}
+network n(k: int = 3) {
+    input x: [3, 16, 16]
+    b(4, s=2)
+    residual(when = k > 1 and k < 5) { conv(32, k, p=k//2) }
+}
+"""
+
+CANONICAL = """\
+# a header comment
+X = 2 ** 3   # aligned comment
+
+block b(w: int = 1, s = 2) {
+    out = w * X   # trailing
+    add {
+        { conv1: conv(w, 1, bias=false) -> bn1: bn -> relu
+          conv2: conv(out, 3, s=s, p=-1 + 2) }
+        if s != 1 or in.c != out { downsample: { conv(out, 1, s=s, bias=false) -> bn } } else { identity }
+    }
+    relu; relu
+    # a comment on its own line
+    conv(out,
+         1)
+        -> relu
+}
+network n(k: int = 3) {
+    input x: [3, 16, 16]
+    b(4, s=2)
+    residual(when = k > 1 and k < 5) { conv(32, k, p=k // 2) }
+}
+"""
+
+
+def _ir(source: str) -> list[tuple]:
+    """What a spec means: every node's name, operator (with attributes), inputs and shape."""
+    graph = netdsl.load(source).graph
+    return [(n.name, repr(n.op), tuple(n.inputs), n.shape) for n in graph]
+
+
+def test_canonical_layout():
+    assert format_source(MESSY) == CANONICAL
+
+
+def test_idempotent_and_keeps_comments():
+    once = format_source(MESSY)
+    assert format_source(once) == once
+    comments = [line.split("#", 1)[1] for line in MESSY.splitlines() if "#" in line]
+    assert [line.split("#", 1)[1] for line in once.splitlines() if "#" in line] == comments
+
+
+def test_meaning_unchanged():
+    assert _ir(format_source(MESSY)) == _ir(MESSY)
+
+
+def test_refuses_invalid_spec():
+    with pytest.raises(NetdslError):
+        format_source("network n {\n    conv(8 3)\n}\n")
+
+
+@pytest.mark.parametrize("path", sorted(SPECS.glob("*.net")) + sorted(SPECS.glob("lib/*.net")),
+                         ids=lambda p: str(p.relative_to(SPECS)))
+def test_specs_are_formatted(path: Path):
+    text = path.read_text(encoding="utf-8")
+    assert format_source(text, str(path)) == text, f"run: netdsl fmt {path.relative_to(ROOT)}"
+
+
+def test_fmt_check_diff_and_rewrite(tmp_path: Path):
+    spec = tmp_path / "messy.net"
+    spec.write_text(MESSY)
+    checked = run_cli("fmt", "--check", str(spec))
+    assert checked.returncode == 1 and "would be reformatted" in checked.stderr
+    diff = run_cli("fmt", "--diff", str(spec))
+    assert diff.returncode == 1 and "+X = 2 ** 3" in diff.stdout and "-X = 2**3" in diff.stdout
+    assert spec.read_text() == MESSY  # --check and --diff change nothing
+    assert run_cli("fmt", str(spec)).returncode == 0
+    assert spec.read_text() == CANONICAL
+    assert run_cli("fmt", "--check", str(spec)).returncode == 0
+
+
+def test_fmt_bad_spec_is_a_user_error(tmp_path: Path):
+    spec = tmp_path / "bad.net"
+    spec.write_text("network n {\n    conv(8 3)\n}\n")
+    result = run_cli("fmt", str(spec))
+    assert result.returncode == 2 and "bad.net:2:12: error:" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert spec.read_text() == "network n {\n    conv(8 3)\n}\n"
+
+
+def test_fmt_failed_write_leaves_the_file_untouched(tmp_path: Path, monkeypatch):
+    """The new text goes to a temporary file renamed into place: a failing rename leaves the
+    original spec as it was and no temporary file behind."""
+    import cli
+
+    spec = tmp_path / "messy.net"
+    spec.write_text(MESSY)
+
+    def failing_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    assert cli.main(["fmt", str(spec)]) == 2
+    assert spec.read_text() == MESSY
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["messy.net"]
