@@ -76,7 +76,7 @@ def test_spec_text_cannot_inject_code(tmp_path: Path) -> None:
                 and getattr(n.func, "attr", None) == "system"]
     assert not [n for n in ast.walk(tree) if isinstance(n, ast.Raise)]
     module = import_source(source, tmp_path, "victim")  # importing runs nothing of the spec
-    assert "os.system('echo pwned')" in module.Tagged.__doc__  # kept, as a string only
+    assert "echo pwned" in module.Tagged.__doc__  # the text is kept, as a string only
     assert module.Victim()(__import__("torch").zeros(1, 3, 8, 8)).shape == (1, 3, 8, 8)
 
 
