@@ -95,3 +95,13 @@ def test_compile_refuses_to_overwrite_its_spec(tmp_path: Path) -> None:
     done = run_cli("compile", str(spec), "-o", str(spec))
     assert done.returncode == 2 and "refusing to overwrite" in done.stderr
     assert "Traceback" not in done.stderr and spec.read_text().startswith("network tiny")
+
+
+def test_writing_source_does_not_import_torch() -> None:
+    code = ("import sys, netdsl\n"
+            "from netdsl.backends.pytorch.codegen import generate\n"
+            "generate(netdsl.load('specs/resnet50.net'))\n"
+            "assert 'torch' not in sys.modules\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=SPECS.parent)
+    assert done.returncode == 0, done.stderr
