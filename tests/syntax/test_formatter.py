@@ -22,7 +22,7 @@ block b(w: int=1, s = 2) {
   add {
         { conv1: conv(w,1,bias = false)->bn1: bn -> relu
           conv2: conv(out, 3, s=s, p=-1+2) }
-   if s!=1 or in.c != out { downsample: { conv(out, 1, s=s, bias=false) -> bn } } else { identity }
+   if s!=1 or in.c != out { down: { conv(out, 1, s=s, bias=false) -> bn } } else { identity }
   }
   relu;relu
   # a comment on its own line
@@ -46,7 +46,7 @@ block b(w: int = 1, s = 2) {
     add {
         { conv1: conv(w, 1, bias=false) -> bn1: bn -> relu
           conv2: conv(out, 3, s=s, p=-1 + 2) }
-        if s != 1 or in.c != out { downsample: { conv(out, 1, s=s, bias=false) -> bn } } else { identity }
+        if s != 1 or in.c != out { down: { conv(out, 1, s=s, bias=false) -> bn } } else { identity }
     }
     relu; relu
     # a comment on its own line
