@@ -98,7 +98,8 @@ def _apply(rule: rules.Rule, i: int, a: Axis) -> Axis:
     if isinstance(rule, rules.Resample):
         scale = Fraction(rule.scale[i]).limit_denominator(1000)
         grow = rule.extra * a.stride
-        return Axis(a.size + grow, a.stride / scale, a.start, a.min_size + grow)
+        start = a.start - rule.before * a.stride if scale > 1 else a.start
+        return Axis(a.size + grow, a.stride / scale, start, a.min_size + grow)
     if isinstance(rule, rules.Shift):
         return Axis(a.size, a.stride, a.start + rule.offset[i] * a.stride, a.min_size)
     raise AssertionError(rule)

@@ -36,10 +36,13 @@ class Transposed(Rule):
 
 @dataclass(frozen=True)
 class Resample(Rule):
-    """Upsampling by `scale` per axis; `extra` more input pixels seen (1 for bilinear)."""
+    """Upsampling by `scale` per axis; `extra` more input pixels seen (1 for bilinear), of which
+    `before` lie before output 0's source pixel (bilinear without align_corners reads pixel -1,
+    clamped, for output 0)."""
 
     scale: tuple[float, ...]
     extra: int = 0
+    before: int = 0
 
 
 @dataclass(frozen=True)

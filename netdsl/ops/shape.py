@@ -107,7 +107,9 @@ class Upsample(Op):
 
     def receptive_field(self, inputs, out):
         scale = tuple(o / i for o, i in zip(out[1:], inputs[0][1:]))
-        return rf.Resample(scale, 0 if self.mode == "nearest" else 1)
+        if self.mode == "nearest":
+            return rf.Resample(scale)
+        return rf.Resample(scale, 1, 0 if self.align_corners else 1)
 
     def summary(self):
         if self.size is not None:

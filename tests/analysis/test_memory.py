@@ -1,0 +1,144 @@
+"""Activation memory: totals and the peak live bytes of a forward that frees each tensor after
+its last use, checked by hand on small graphs and against torch's own allocations.
+
+The torch measurement runs a hand-written forward (each tensor dropped after its last use, as
+netdsl's schedule does) under a dispatch mode that sees every tensor torch allocates: a storage
+counts from the op that creates it until the last tensor viewing it is garbage (CPython frees it
+at once), so its peak is the peak of live activation storage, parameters excluded.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import pytest
+import torch
+from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+
+import netdsl
+
+
+class LiveStorage(TorchDispatchMode):
+    """Bytes of tensor storage created by ops and still referenced; the peak of that sum."""
+
+    def __init__(self, ignore: set[int]):
+        super().__init__()
+        self.ignore = ignore  # parameter storages
+        self.holders: dict[int, int] = {}
+        self.sizes: dict[int, int] = {}
+        self.live = self.peak = 0
+
+    def _release(self, key: int) -> None:
+        self.holders[key] -= 1
+        if not self.holders[key]:
+            self.live -= self.sizes.pop(key)
+            del self.holders[key]
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in out if isinstance(out, (tuple, list)) else (out,):
+            if not isinstance(t, torch.Tensor):
+                continue
+            storage = t.untyped_storage()
+            key = storage.data_ptr()
+            if key in self.ignore:
+                continue
+            if key not in self.holders:
+                self.holders[key] = 0
+                self.sizes[key] = storage.nbytes()
+                self.live += storage.nbytes()
+            self.holders[key] += 1
+            weakref.finalize(t, self._release, key)
+        self.peak = max(self.peak, self.live)
+        return out
+
+
+def torch_peak(forward, modules: list[nn.Module], shape: tuple[int, ...], dtype=torch.float32):
+    ignore = {p.untyped_storage().data_ptr() for m in modules for p in m.parameters()}
+    ignore |= {b.untyped_storage().data_ptr() for m in modules for b in m.buffers()}
+    mode = LiveStorage(ignore)
+    with torch.no_grad(), mode:
+        box = [torch.zeros(1, *shape, dtype=dtype)]
+        out = forward(box)
+        del out
+    return mode.peak
+
+
+def stats(body: str, shape: tuple[int, ...], dtype: str = "float32"):
+    dims = ", ".join(map(str, shape))
+    return netdsl.load(f"network n {{\n input x: [{dims}]\n{body}\n}}\n").stats(dtype)
+
+
+def test_chain_by_hand():
+    """x 16 -> conv 32 -> relu 32 -> flatten (a view) -> linear 3 elements.
+
+    Alive while relu runs: conv's output and relu's (64); x was freed after conv."""
+    s = stats("conv(2, 1) -> relu -> flatten -> linear(3)", (1, 4, 4))
+    assert s.activation_elements == 16 + 32 + 32 + 3
+    assert s.activation_bytes == 4 * (16 + 32 + 32 + 3)
+    assert s.peak_activation_bytes == 4 * 64
+
+
+def test_residual_by_hand():
+    """x (32) stays alive until the add: conv 32 + relu 32 + x 32 = 96 at the relu."""
+    s = stats("conv(2, 1) -> relu\nadd(x)", (2, 4, 4))
+    assert s.peak_activation_bytes == 4 * 96
+
+
+def test_concat_branches_by_hand():
+    """Three 1x1 branches of x (8 each): x + b1 + b2 + b3 alive, then the concat (24)."""
+    s = stats("concat {\n conv(2, 1)\n conv(2, 1)\n conv(2, 1)\n}", (2, 2, 2))
+    # x 8, three branches of 8 = 32; at the concat: 24 out + 24 inputs (x freed after b3)
+    assert s.peak_activation_bytes == 4 * 48
+
+
+def test_dtype_scales_bytes():
+    f32 = stats("conv(2, 1) -> relu", (1, 4, 4))
+    f16 = stats("conv(2, 1) -> relu", (1, 4, 4), "float16")
+    assert f16.peak_activation_bytes * 2 == f32.peak_activation_bytes
+    assert f16.activation_bytes * 2 == f32.activation_bytes
+    assert f16.param_bytes * 2 == f32.param_bytes
+
+
+def test_chain_against_torch():
+    conv1, conv2, fc = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 4, 3, 2, 1), nn.Linear(64, 10)
+
+    def forward(box):
+        x = box.pop()
+        y = conv1(x)
+        del x
+        y = torch.relu(y)
+        y = nn.functional.max_pool2d(y, 2)
+        y = conv2(y)
+        y = torch.relu(y)
+        y = torch.flatten(y, 1)
+        return fc(y)
+
+    ours = stats("conv(8, 3, p=1) -> relu -> maxpool(2) -> conv(4, 3, s=2, p=1) -> relu -> "
+                 "flatten -> linear(10)", (3, 16, 16))
+    assert ours.peak_activation_bytes == torch_peak(forward, [conv1, conv2, fc], (3, 16, 16))
+
+
+def test_residual_net_against_torch():
+    conv1, conv2, conv3 = (nn.Conv2d(4, 4, 3, padding=1, bias=False) for _ in range(3))
+
+    def forward(box):
+        x = box.pop()
+        skip = x
+        y = conv1(x)
+        del x
+        y = torch.relu(y)
+        y = conv2(y)
+        y = y + skip
+        del skip
+        y = torch.relu(y)
+        skip = y
+        y = conv3(y)
+        y = torch.sigmoid(y)
+        y = y * skip
+        return y
+
+    ours = stats("conv(4, 3, p=1, bias=false) -> relu -> conv(4, 3, p=1, bias=false)\n"
+                 "add(x)\nb: relu\nconv(4, 3, p=1, bias=false) -> sigmoid\nmul(b)", (4, 10, 10))
+    assert ours.peak_activation_bytes == torch_peak(forward, [conv1, conv2, conv3], (4, 10, 10))

@@ -1,0 +1,122 @@
+"""Receptive fields against autograd: with positive weights and inputs, the input pixels whose
+gradient is non-zero for one output element are exactly its receptive field.
+
+For an output element j far from the borders, the field is [j*stride - padding, ... + size);
+measuring elements j and j+1 gives size, stride and the effective padding per axis.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import netdsl
+
+
+def positive(module: nn.Module) -> nn.Module:
+    with torch.no_grad():
+        for p in module.parameters():
+            p.fill_(0.1)
+    return module.eval()
+
+
+def measured_field(model: nn.Module, shape: tuple[int, ...], j: tuple[int, ...], step: int = 1):
+    """(size, stride, padding) per spatial axis, from the gradients of outputs j and j+step.
+
+    `step` > 1 averages the stride over outputs whose fields move in uneven steps (after a
+    transposed convolution, pairs of outputs share a field)."""
+    def extent(index: tuple[int, ...]) -> list[tuple[int, int]]:
+        x = torch.ones(1, *shape, requires_grad=True)
+        model(x)[(0, 0) + index].backward()
+        nz = x.grad[0].abs().sum(0).nonzero()
+        return [(int(nz[:, a].min()), int(nz[:, a].max())) for a in range(len(index))]
+
+    here = extent(j)
+    size = [hi - lo + 1 for lo, hi in here]
+    stride = []
+    for axis in range(len(j)):
+        other = list(j)
+        other[axis] += step
+        stride.append((extent(tuple(other))[axis][0] - here[axis][0]) // step)
+    padding = [j[a] * stride[a] - here[a][0] for a in range(len(j))]
+    assert all(lo > 0 for lo, _ in here) and all(hi < n - 1 for (_, hi), n in zip(here, shape[1:])), \
+        "the probe touches the border; use a larger input"
+    return size, stride, padding
+
+
+def field(spec_body: str, shape: tuple[int, ...]) -> dict:
+    dims = ", ".join(map(str, shape))
+    net = netdsl.load(f"network n {{\n input x: [{dims}]\n{spec_body}\n}}\n")
+    rf = net.stats().layers[-1].rf
+    return rf.as_dict() if not isinstance(rf, str) else rf
+
+
+class Residual(nn.Module):
+    def __init__(self, body: nn.Module):
+        super().__init__()
+        self.body = body
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+CASES = [
+    ("conv(2, 3, p=1) -> conv(2, 3, s=2, p=1) -> avgpool(2) -> conv(2, 3, d=2, p=2)",
+     lambda: nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.Conv2d(2, 2, 3, 2, 1),
+                           nn.AvgPool2d(2), nn.Conv2d(2, 2, 3, padding=2, dilation=2)),
+     (1, 64, 64), (8, 8), 1),
+    ("conv(2, [1, 7], p=[0, 3]) -> conv(2, [5, 1], s=[2, 1])",
+     lambda: nn.Sequential(nn.Conv2d(1, 2, (1, 7), padding=(0, 3)), nn.Conv2d(2, 2, (5, 1), (2, 1))),
+     (1, 40, 40), (8, 15), 1),
+    ("conv(2, 7, s=2, p=3) -> relu -> avgpool(3, s=2, p=1) -> conv(2, 3, p=1)",
+     lambda: nn.Sequential(nn.Conv2d(1, 2, 7, 2, 3), nn.ReLU(), nn.AvgPool2d(3, 2, 1),
+                           nn.Conv2d(2, 2, 3, padding=1)),
+     (1, 64, 64), (8, 8), 1),
+    ("conv(2, 3, s=2) -> conv_transpose(2, 2, s=2) -> conv(2, 3)",
+     lambda: nn.Sequential(nn.Conv2d(1, 2, 3, 2), nn.ConvTranspose2d(2, 2, 2, 2),
+                           nn.Conv2d(2, 2, 3)),
+     (1, 41, 41), (10, 10), 2),
+    ("conv(2, 3, s=2) -> upsample(2) -> conv(2, 3)",
+     lambda: nn.Sequential(nn.Conv2d(1, 2, 3, 2), nn.Upsample(scale_factor=2), nn.Conv2d(2, 2, 3)),
+     (1, 41, 41), (10, 10), 2),
+    ("conv(2, 3, s=2) -> upsample(2, mode=bilinear) -> conv(2, 3)",
+     lambda: nn.Sequential(nn.Conv2d(1, 2, 3, 2), nn.Upsample(scale_factor=2, mode="bilinear"),
+                           nn.Conv2d(2, 2, 3)),
+     (1, 41, 41), (10, 10), 2),
+]
+
+
+@pytest.mark.parametrize("body, make, shape, j, step", CASES, ids=[c[0] for c in CASES])
+def test_chains_match_autograd(body, make, shape, j, step):
+    size, stride, padding = measured_field(positive(make()), shape, j, step)
+    rf = field(body, shape)
+    assert (rf["size"], rf["stride"], rf["padding"]) == (size, stride, padding)
+    assert rf["aligned"]
+
+
+def test_residual_union_and_smallest_path():
+    body = "add {\n identity\n conv(1, 3, p=1) -> relu -> conv(1, 3, p=1)\n}"
+    model = positive(Residual(nn.Sequential(nn.Conv2d(1, 1, 3, padding=1), nn.ReLU(),
+                                            nn.Conv2d(1, 1, 3, padding=1))))
+    size, stride, padding = measured_field(model, (1, 21, 21), (10, 10))
+    rf = field(body, (1, 21, 21))
+    assert (rf["size"], rf["stride"], rf["padding"]) == (size, stride, padding) == \
+        ([5, 5], [1, 1], [2, 2])
+    assert rf["min_size"] == [1, 1] and rf["aligned"]
+
+
+def test_misaligned_paths_are_reported_not_a_crash():
+    """A valid 2x2 conv centres its field half a pixel off the identity's (cropped to fit)."""
+    rf = field("a: relu\nconv(1, 2)\nb: relu\nfrom a -> crop(size=[11, 11])\nadd(b)", (1, 12, 12))
+    assert rf["aligned"] is False
+    assert rf["size"] == [2, 2] and rf["min_size"] == [1, 1]
+    centred = field("a: relu\nconv(1, 3)\nb: relu\nfrom a -> crop(size=[10, 10])\nadd(b)",
+                    (1, 12, 12))
+    assert centred["aligned"] is True
+
+
+@pytest.mark.parametrize("tail", ["avgpool(global)", "flatten", "adaptive_avgpool(1)",
+                                  "flatten -> linear(4)"])
+def test_global_after_pooling_flatten_linear(tail):
+    assert field(f"conv(2, 3) -> {tail}", (1, 9, 9)) == "global"

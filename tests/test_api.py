@@ -1,0 +1,69 @@
+"""The Python API: netdsl.load from a path or source text, with parameter overrides."""
+
+from __future__ import annotations
+
+import pytest
+
+import netdsl
+from tests.conftest import SPECS
+
+SOURCE = """
+network tiny(classes: int = 10, width: int = 4) {
+    input x: [3, 8, 8]
+    conv1: conv(width, 3, p=1) -> relu
+    avgpool(global) -> flatten
+    fc: linear(classes)
+}
+"""
+
+
+def test_load_from_path_and_pathlike():
+    a = netdsl.load(SPECS / "resnet50.net")
+    b = netdsl.load(str(SPECS / "resnet50.net"))
+    assert a.stats().params == b.stats().params == 25_557_032
+    assert a.name == "resnet50" and len(a.graph) == len(b.graph)
+
+
+def test_load_from_source_text():
+    net = netdsl.load(SOURCE)
+    # conv 3->4 3x3 with bias, linear 4->10 with bias (torch's formulas for Conv2d and Linear)
+    assert net.stats().params == (3 * 4 * 9 + 4) + (4 * 10 + 10)
+    assert net.graph["conv1"].shape == (4, 8, 8)
+
+
+def test_params_override():
+    net = netdsl.load(SOURCE, classes=3, width=2)
+    assert net.stats().params == (3 * 2 * 9 + 2) + (2 * 3 + 3)
+    assert net.graph.output_nodes()[0].shape == (3,)
+
+
+def test_inputs_override():
+    net = netdsl.load(SOURCE, inputs={"x": (3, 16, 5)})
+    assert net.graph["conv1"].shape == (4, 16, 5)
+
+
+def test_resnet50_with_classes_override():
+    net = netdsl.load(SPECS / "resnet50.net", classes=10)
+    assert net.stats().row("fc").params == 2048 * 10 + 10
+
+
+def test_check_returns_failed_expectations():
+    assert netdsl.load(SPECS / "resnet50.net").check() == []
+    bad = netdsl.load(SOURCE.replace("fc: linear(classes)",
+                                     "fc: linear(classes)\n expect fc.params == 0"))
+    assert len(bad.check()) == 1
+
+
+def test_errors_are_netdsl_errors():
+    with pytest.raises(netdsl.NetdslError):
+        netdsl.load("network n {\n input x: [3]\n nosuch\n}")
+    with pytest.raises(netdsl.NetdslError):
+        netdsl.load(SOURCE, nosuch=1)
+    with pytest.raises(netdsl.NetdslError):
+        netdsl.load(SPECS / "nosuch.net")
+
+
+def test_stats_dtype_and_repr():
+    net = netdsl.load(SOURCE)
+    assert net.stats("float16").param_bytes * 2 == net.stats().param_bytes
+    assert "tiny" in repr(net)
