@@ -40,11 +40,11 @@ def test_core_and_cli_do_not_import_torch():
 
 def test_stats_command_does_not_import_torch():
     spec = str(ROOT / "specs" / "resnet50.net")
-    code = ("import runpy, sys; sys.argv = ['netdsl', 'stats', %r]; "
-            "sys.path.insert(0, %r)\n"
-            "try:\n    runpy.run_path(%r, run_name='__main__')\n"
+    code = ("import runpy, sys; sys.argv = ['netdsl', 'stats', {!r}]; "
+            "sys.path.insert(0, {!r})\n"
+            "try:\n    runpy.run_path({!r}, run_name='__main__')\n"
             "except SystemExit as e:\n    assert e.code == 0, e.code\n"
-            "assert 'torch' not in sys.modules, 'torch imported'\n") % (
+            "assert 'torch' not in sys.modules, 'torch imported'\n").format(
                 spec, str(ROOT), str(ROOT / "cli.py"))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, cwd=ROOT)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import weakref
 
-import pytest
 import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode

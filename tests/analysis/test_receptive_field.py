@@ -40,8 +40,8 @@ def measured_field(model: nn.Module, shape: tuple[int, ...], j: tuple[int, ...],
         other[axis] += step
         stride.append((extent(tuple(other))[axis][0] - here[axis][0]) // step)
     padding = [j[a] * stride[a] - here[a][0] for a in range(len(j))]
-    assert all(lo > 0 for lo, _ in here) and all(hi < n - 1 for (_, hi), n in zip(here, shape[1:])), \
-        "the probe touches the border; use a larger input"
+    inside = all(0 < lo and hi < n - 1 for (lo, hi), n in zip(here, shape[1:], strict=True))
+    assert inside, "the probe touches the border; use a larger input"
     return size, stride, padding
 
 
@@ -67,7 +67,8 @@ CASES = [
                            nn.AvgPool2d(2), nn.Conv2d(2, 2, 3, padding=2, dilation=2)),
      (1, 64, 64), (8, 8), 1),
     ("conv(2, [1, 7], p=[0, 3]) -> conv(2, [5, 1], s=[2, 1])",
-     lambda: nn.Sequential(nn.Conv2d(1, 2, (1, 7), padding=(0, 3)), nn.Conv2d(2, 2, (5, 1), (2, 1))),
+     lambda: nn.Sequential(nn.Conv2d(1, 2, (1, 7), padding=(0, 3)),
+                           nn.Conv2d(2, 2, (5, 1), (2, 1))),
      (1, 40, 40), (8, 15), 1),
     ("conv(2, 7, s=2, p=3) -> relu -> avgpool(3, s=2, p=1) -> conv(2, 3, p=1)",
      lambda: nn.Sequential(nn.Conv2d(1, 2, 7, 2, 3), nn.ReLU(), nn.AvgPool2d(3, 2, 1),
