@@ -192,3 +192,14 @@ def test_missing_import_is_a_located_error(tmp_path: Path):
 def test_user_errors(body):
     with pytest.raises(netdsl.NetdslError):
         graph(X + body)
+
+
+def test_labeled_repeat_and_residual_are_scopes_reachable_from_expect():
+    """stage: two 1x1 convs 3->3 (12 params each); r: a 3x3 conv 3->3 (84) plus the add."""
+    net = netdsl.load("block b { conv(3, 1) -> relu }\nnetwork n {\n" + X +
+                      "stage: b * 2\nr: residual(when = true) { conv(3, 3, p=1) }\n"
+                      "expect stage.params == 24 and r.params == 84\n"
+                      "expect stage.output == [3, 8, 8]\n}")
+    assert [n.name for n in net.graph if not n.is_input] == \
+        ["stage.0.0", "stage.0.1", "stage.1.0", "stage.1.1", "r.0", "r.1"]
+    assert net.check() == []
