@@ -8,6 +8,7 @@ Every phase reports problems as `Diagnostic`s carrying a `Span`; a phase that ca
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -144,14 +145,21 @@ _MAX_QUOTED = 160
 def render(diag: Diagnostic, sources: SourceCache = SOURCES) -> str:
     """Render a diagnostic as text: location, message, quoted line with caret, notes, help."""
     where = f"{diag.span}: " if diag.span else ""
-    out = [f"{where}{diag.severity}: {diag.message}  [{diag.code}]"]
+    out = [f"{where}{diag.severity}: {_short(diag.message)}  [{diag.code}]"]
     if diag.span:
         out.extend(_quote(diag.span, sources))
     for span, note in diag.notes:
         out.append(f"note: {note}")
     if diag.help:
-        out.append(f"help: {diag.help}")
+        out.append(f"help: {_short(diag.help)}")
     return "\n".join(out)
+
+
+def _short(text: str) -> str:
+    """Elide the middle of absurdly long words (a 10 MB name must not flood the terminal)."""
+    if len(text) <= _MAX_QUOTED:
+        return text
+    return re.sub(r"\S{60,}", lambda m: m.group()[:40] + "..." + m.group()[-10:], text)
 
 
 def _quote(span: Span, sources: SourceCache) -> list[str]:
