@@ -53,6 +53,7 @@ class _Open:
 def format_source(text: str, path: str = "<string>") -> str:
     """The canonical text of a spec; raises NetdslError if it does not parse."""
     parse(text, path)  # never reformat text that is not a valid spec
+    text = text.replace("\r\n", "\n")  # the canonical file has Unix line ends
     out = _Layout().run(_lines(text))
     if _significant(out) != _significant(text):  # pragma: no cover - a formatter bug
         raise AssertionError(f"formatting {path} changed its tokens")
@@ -60,7 +61,8 @@ def format_source(text: str, path: str = "<string>") -> str:
 
 
 def _significant(text: str) -> list[tuple[str, str]]:
-    return [(t.type, t.value) for t in _lexer().lex(text + "\n", dont_ignore=True)
+    return [(t.type, t.value.rstrip() if t.type == "COMMENT" else t.value)
+            for t in _lexer().lex(text + "\n", dont_ignore=True)
             if not t.type.startswith("__IGNORE") and t.type != "_NL"]
 
 
@@ -101,6 +103,7 @@ class _Layout:
         self.out: list[str] = []
         self.statement = 0  # column where the current statement starts
         self.spaced_equals = True  # whether the last '=' seen takes spaces
+        self.last: list[Token] = []  # the last two significant tokens laid out
 
     def run(self, lines: list[tuple[list[Token], int, bool]]) -> str:
         continued = False
@@ -114,10 +117,12 @@ class _Layout:
             if blanks and self.out and self.out[-1] != "":
                 self.out.append("")
             continuation = continued or previous_line_ends_arrow
+            carry = self.last if continuation or self._in_brackets() else []
             indent = self._indent(words[0], continuation)
             if not continuation and not self._in_brackets() and words[0].value not in _CLOSERS:
                 self.statement = indent
-            self.out.append(self._line(tokens, indent).rstrip())
+            line = self._line(tokens, indent, carry).rstrip()
+            self.out.append(line + " \\" if backslash else line)
             continued = backslash
             code = [t for t in words if t.type != "COMMENT"]
             previous_line_ends_arrow = bool(code) and code[-1].type in _BINARY | {"COMMA"} \
@@ -142,9 +147,10 @@ class _Layout:
             base += INDENT
         return base
 
-    def _line(self, tokens: list[Token], indent: int) -> str:
+    def _line(self, tokens: list[Token], indent: int, carry: list[Token]) -> str:
         text = " " * indent
-        seen: list[Token] = []  # the significant tokens of the line so far
+        seen: list[Token] = list(carry)  # significant tokens so far (a continued line: with
+        start = len(seen)  # the previous line's last ones, so a '-' there stays binary)
         gap = ""
         for i, tok in enumerate(tokens):
             if tok.type == "WS":
@@ -157,7 +163,7 @@ class _Layout:
                 continue
             if tok.type == "EQUAL":
                 self.spaced_equals = self._spaced_equals(tokens[i + 1:])
-            if seen and self._space(seen, tok):
+            if len(seen) > start and self._space(seen, tok):
                 text += " "
             if tok.value in _CLOSERS and self.stack:
                 self.statement = self.stack.pop().statement
@@ -168,6 +174,7 @@ class _Layout:
                 self._open(tok, tokens[i + 1:], len(text), seen)
             seen.append(tok)
             gap = ""
+        self.last = seen[-2:]
         return text
 
     def _open(self, tok: Token, rest: list[Token], column: int, seen: list[Token]) -> None:
