@@ -32,9 +32,20 @@ def write_atomic(path: str | Path, data: str | bytes, protect: Iterable[str | Pa
     try:
         with os.fdopen(fd, mode, **({} if isinstance(data, bytes) else {"encoding": "utf-8"})) as f:
             f.write(data)
+        os.chmod(tmp, _permissions(target))
         os.replace(tmp, target)
     except OSError as exc:
         raise NetdslError(Diagnostic(f"cannot write {path}: {exc.strerror}", None, "io")) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _permissions(target: Path) -> int:
+    """Keep an existing file's mode; a new one gets what the umask allows (mkstemp makes 0600)."""
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
