@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 TORCH  := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: demo test bench lint dot clean
+.PHONY: demo test bench lint dot clean zoo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ lint: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run_all.py
+
+zoo: $(VENV)/.installed-test
+	$(BIN)/python docs/make_zoo.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
