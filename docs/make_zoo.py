@@ -146,24 +146,24 @@ def agrees(ours: int, ref: Reference) -> bool:
 def receptive_field(network: netdsl.network.Network) -> str:
     """Size and stride of the last layer with a spatial field.
 
-    A squeeze-excitation or global-context gate multiplies each map by a function of the whole
-    image, so every layer after the first gate sees the whole input: such rows say "global".
+    After a squeeze-excitation or global-context gate the field keeps its spatial geometry and
+    is marked as also seeing global context.
     """
     last = None
     for node in network.graph:
         rf = node.meta["rf"]
-        gated = rf == GLOBAL and any(d > 1 for d in node.shape[1:])
-        if isinstance(rf, Field) or gated:
+        if isinstance(rf, Field):
             last = (f"{node.name}` ({node.op_name})", rf)
     if last is None:
         return "—"
     name, rf = last
     if rf == GLOBAL:
-        return f"global (gated) at `{name}"
+        return f"global at `{name}"
     d = rf.as_dict()
     size = "x".join(str(s) for s in d["size"])
     stride = "x".join(str(s) for s in d["stride"])
-    return f"{size} / {stride} at `{name}"
+    gate = " + global context" if rf.global_context else ""
+    return f"{size} / {stride}{gate} at `{name}"
 
 
 # ------------------------------------------------------------------ lines of code
@@ -260,8 +260,8 @@ in **Verdict**, even when the spec's tolerance lets `netdsl check` pass. **Check
 `netdsl check`: whether every `expect` of the spec holds (shape and per-layer expects included).
 
 **RF** is the theoretical receptive field (size / stride, in input pixels) of the last layer
-with a spatial field; "global (gated)" marks networks whose squeeze-excitation or
-global-context gates make every later output depend on the whole image.
+with a spatial field; "+ global context" marks networks whose squeeze-excitation or
+global-context gates also let every later output depend on the whole image.
 **Spec lines** counts the non-blank, non-comment lines of the spec file plus every file it
 imports (a `specs/lib` file holds a whole family's blocks). **torchvision lines** counts the same
 for the torchvision module that defines the model (docstrings included); that file too holds the

@@ -72,6 +72,9 @@ def _check(exp: Expectation, graph: Graph, stats: Stats) -> Diagnostic | None:
     try:
         ok = evaluator.eval(expr, env)
     except SpecError as exc:
+        if exc.message == "unknown name 'output'" and len(stats.outputs) > 1:
+            exc.message = f"the network has {len(stats.outputs)} outputs, so `output` is ambiguous"
+            exc.help = "name one: outputs[0] .. outputs[n - 1], or a labeled layer's .output"
         return exc.diagnostic()
     if ok is True:
         return None

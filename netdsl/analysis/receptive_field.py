@@ -6,6 +6,8 @@ output element 0's field starts at input pixel -padding), as in Araujo et al., "
 Receptive Fields of Convolutional Neural Networks" (Distill, 2019). Where paths merge, the field
 is their union, `min_size` is the smallest path's size, and `aligned` is false when the paths'
 centres disagree. After global pooling, flatten or linear every output sees everything: "global".
+A merge with a global path (an SE or GC gate) keeps its spatial paths' field, marked
+`global_context`.
 """
 
 from __future__ import annotations
@@ -36,13 +38,14 @@ class Field:
 
     axes: tuple[Axis, ...]
     aligned: bool = True
+    global_context: bool = False  # a merged path saw the whole input (SE/GC gates)
 
     def as_dict(self) -> dict[str, object]:
         return {"size": [_num(a.size) for a in self.axes],
                 "stride": [_num(a.stride) for a in self.axes],
                 "padding": [_num(-a.start) for a in self.axes],
                 "min_size": [_num(a.min_size) for a in self.axes],
-                "aligned": self.aligned}
+                "aligned": self.aligned, "global_context": self.global_context}
 
 
 GLOBAL = "global"
@@ -64,21 +67,25 @@ def _field(graph: Graph, node: Node) -> Field | str | None:
         one = Fraction(1)
         return Field(tuple(Axis(one, one, Fraction(0), one) for _ in range(n))) if n > 0 else None
     inputs = [graph[i].meta["rf"] for i in node.inputs]
-    if any(f == GLOBAL for f in inputs):
-        return GLOBAL
     if any(f is None for f in inputs):
         return None
     ins = [graph[i].shape for i in node.inputs]
     rule = node.op.receptive_field(ins, node.shape)
-    if rule == rules.GLOBAL:
-        return GLOBAL
     if rule == rules.MERGE:
-        return _union([f for f in inputs if isinstance(f, Field)])
+        # A gate (SE's channel weights, GC's context) sees everything; the spatial paths keep
+        # their geometry and the field notes the global context.
+        spatial = [f for f in inputs if isinstance(f, Field)]
+        if not spatial:
+            return GLOBAL
+        return _union(spatial, global_context=len(spatial) < len(inputs))
     field = inputs[0]
+    if rule == rules.GLOBAL or field == GLOBAL:
+        return GLOBAL
     assert isinstance(field, Field)
     if rule == rules.IDENTITY:
         return field
-    return Field(tuple(_apply(rule, i, a) for i, a in enumerate(field.axes)), field.aligned)
+    return Field(tuple(_apply(rule, i, a) for i, a in enumerate(field.axes)), field.aligned,
+                 field.global_context)
 
 
 def _apply(rule: rules.Rule, i: int, a: Axis) -> Axis:
@@ -105,8 +112,9 @@ def _apply(rule: rules.Rule, i: int, a: Axis) -> Axis:
     raise AssertionError(rule)
 
 
-def _union(fields: list[Field]) -> Field:
+def _union(fields: list[Field], global_context: bool = False) -> Field:
     aligned = all(f.aligned for f in fields)
+    global_context = global_context or any(f.global_context for f in fields)
     axes = []
     for parts in zip(*(f.axes for f in fields)):
         start = min(a.start for a in parts)
@@ -115,4 +123,4 @@ def _union(fields: list[Field]) -> Field:
         aligned = aligned and len({a.centre for a in parts}) == 1 and \
             len({a.stride for a in parts}) == 1
         axes.append(Axis(end - start, stride, start, min(a.min_size for a in parts)))
-    return Field(tuple(axes), aligned)
+    return Field(tuple(axes), aligned, global_context)

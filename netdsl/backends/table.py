@@ -45,6 +45,8 @@ def rf_text(rf: Any) -> str:
     text += f" /{stride[0]:g}" if len(set(stride)) == 1 else f" /{'x'.join(map(str, stride))}"
     if not rf.aligned:
         text += " (misaligned)"
+    if rf.global_context:
+        text += " +global"
     return text
 
 
@@ -52,9 +54,12 @@ def visible(stats: Stats, depth: int | None) -> list[Row]:
     return [r for r in stats.layers if depth is None or r.depth <= depth]
 
 
+_MAX_OP = 56
+
+
 def _cells(row: Row) -> list[str]:
     indent = "  " * (row.depth - 1)
-    op = row.summary if not row.is_block else row.summary
+    op = row.summary if len(row.summary) <= _MAX_OP else row.summary[:_MAX_OP - 3] + "..."
     return [indent + row.name, op, shape_text(row.output), human(row.params) if row.params else
             "", human(row.macs) if row.macs else "", rf_text(row.rf)]
 

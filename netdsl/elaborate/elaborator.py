@@ -4,7 +4,8 @@ resolves tensor names and gives every layer its dotted name, building the graph 
 Naming follows nn.Sequential and torchvision: within a scope every statement element takes the
 next position; an unlabeled layer is named by that position, a labeled one by its label. Block
 calls, labeled groups, labeled merges and labeled repeats open a new scope; unlabeled groups,
-merges, repeats, `if` and `for` are transparent and name their contents in the enclosing scope.
+merges, repeats, `if` and `for` are transparent and name their contents in the enclosing scope,
+as is an unlabeled call of an `inline block`.
 """
 
 from __future__ import annotations
@@ -572,19 +573,23 @@ class Elaborator(Resolver):
         more_args, more_kwargs = self.evaluator.arguments(arg_asts, self.frame.env, symbols=True)
         bound = self._bind(bdef, args + more_args, {**kwargs, **more_kwargs}, span,
                            self.program.env)
-        scope = self._open(label if label is not None else None, span, naming, "block",
-                           bdef.name, bound)
+        scope = None
+        inner = naming
+        if label is not None or not bdef.inline:
+            scope = self._open(label, span, naming, "block", bdef.name, bound)
+            inner = naming.inner(scope)
         outer = self.frame
-        self.frame = Frame(self.program.env.child(**bound), scope.name, current,
+        self.frame = Frame(self.program.env.child(**bound), inner.prefix, current,
                            outer.call_sites + ((bdef.name, span),))
         try:
-            out = self.body(bdef.body, current, naming.inner(scope))
+            out = self.body(bdef.body, current, inner)
         except SpecError as exc:
             exc.sites = getattr(exc, "sites", []) + [(bdef.name, span)]  # type: ignore[attr-defined]
             raise
         finally:
             self.frame = outer
-        scope.output = out
+        if scope is not None:
+            scope.output = out
         assert out is not None
         return out
 

@@ -220,6 +220,7 @@ class BlockDef(Node):
     params: tuple[Param, ...]
     body: tuple[Stmt, ...]
     is_network: bool = False
+    inline: bool = False  # an unlabeled call names its layers in the caller's scope
 
 
 @dataclass(frozen=True)

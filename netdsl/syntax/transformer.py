@@ -60,8 +60,9 @@ class ToAst(Transformer):
         return ast.Import(self._span(meta), _unescape(children[0]))
 
     def block_def(self, meta, children):
-        name, params, body = children
-        return ast.BlockDef(self._span(meta), str(name), params or (), body)
+        inline, name, params, body = children
+        return ast.BlockDef(self._span(meta), str(name), params or (), body,
+                            inline=inline is not None)
 
     def network_def(self, meta, children):
         name, params, body = children

@@ -124,3 +124,14 @@ def test_misaligned_paths_are_reported_not_a_crash():
                                   "flatten -> linear(4)"])
 def test_global_after_pooling_flatten_linear(tail):
     assert field(f"conv(2, 3) -> {tail}", (1, 9, 9)) == "global"
+
+
+def test_gate_keeps_the_spatial_field_and_notes_global_context():
+    """An SE gate multiplies every map by a function of the whole image; the field reported is
+    the spatial path's (equal to the same net without the gate), marked global_context."""
+    plain = field("conv(4, 3) -> conv(4, 3, s=2)", (3, 32, 32))
+    gated = field("conv(4, 3) -> conv(4, 3, s=2)\n"
+                  "mul { identity; avgpool(global) -> conv(4, 1) -> sigmoid }", (3, 32, 32))
+    assert (gated["size"], gated["stride"], gated["padding"]) == \
+        (plain["size"], plain["stride"], plain["padding"]) == ([5, 5], [2, 2], [0, 0])
+    assert gated["global_context"] and not plain["global_context"]
