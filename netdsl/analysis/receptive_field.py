@@ -29,7 +29,7 @@ class Axis:
 
     @property
     def centre(self) -> Fraction:
-        return self.start + (self.size - 1) / 2
+        return self.start + Fraction(self.size - 1, 2)
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class Field:
 GLOBAL = "global"
 
 
-def _num(x: Fraction) -> int | float:
+def _num(x: int | Fraction) -> int | float:
     return int(x) if x.denominator == 1 else float(x)
 
 
@@ -64,8 +64,8 @@ def annotate_receptive_fields(graph: Graph) -> None:
 def _field(graph: Graph, node: Node) -> Field | str | None:
     if node.op is None:
         n = len(node.shape) - 1
-        one = Fraction(1)
-        return Field(tuple(Axis(one, one, Fraction(0), one) for _ in range(n))) if n > 0 else None
+        # ints until an upsampling makes a stride fractional (Fractions are ten times slower)
+        return Field(tuple(Axis(1, 1, 0, 1) for _ in range(n))) if n > 0 else None
     inputs = [graph[i].meta["rf"] for i in node.inputs]
     if any(f is None for f in inputs):
         return None
@@ -101,7 +101,8 @@ def _apply(rule: rules.Rule, i: int, a: Axis) -> Axis:
         hi = math.floor(Fraction(p, s))
         lo = max(lo, hi - math.ceil(Fraction(k, s)) + 1)
         grow = (hi - lo) * a.stride
-        return Axis(a.size + grow, a.stride / s, a.start + lo * a.stride, a.min_size + grow)
+        return Axis(a.size + grow, Fraction(a.stride) / s, a.start + lo * a.stride,
+                    a.min_size + grow)
     if isinstance(rule, rules.Resample):
         scale = Fraction(rule.scale[i]).limit_denominator(1000)
         grow = rule.extra * a.stride
