@@ -363,10 +363,7 @@ class Elaborator(Resolver):
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise SpecError(f"a repeat count must be an int >= 0, got {show(count)}", "value",
                             value.right.span)
-        inner = naming
-        if label is not None:
-            scope = self._open(label, span, naming, "repeat")
-            inner = naming.inner(scope)
+        scope, inner = self._scoped(label, span, naming, "repeat")
         item = ast.Element(value.left.span, None, None, value.left)
         for i in range(count):
             before = len(self.graph)
@@ -374,7 +371,7 @@ class Elaborator(Resolver):
                 current = self.element(item, current, inner)
             if i == 0:
                 self._check_budget((len(self.graph) - before) * (count - 1), value.span)
-        if label is not None:
+        if scope is not None:
             scope.output = current
         if current is None:
             raise SpecError("nothing to repeat over: no input yet", "name", span)
@@ -552,6 +549,15 @@ class Elaborator(Resolver):
             raise SpecError(f"a tensor of shape {format_shape(shape)} has more elements than "
                             f"any device can hold", "limit", span)
 
+    def _scoped(self, label: str | None, span: Span, naming: Naming,
+                kind: str) -> tuple[Scope | None, Naming]:
+        """A new scope for a labeled group, merge or repeat; none for an unlabeled one, which is
+        transparent and names its contents in the enclosing scope."""
+        if label is None:
+            return None, naming
+        scope = self._open(label, span, naming, kind)
+        return scope, naming.inner(scope)
+
     def _open(self, label: str, span: Span, naming: Naming, kind: str, block: str | None = None,
               args: dict[str, Any] | None = None) -> Scope:
         name = naming.take(label, span)
@@ -573,9 +579,9 @@ class Elaborator(Resolver):
         more_args, more_kwargs = self.evaluator.arguments(arg_asts, self.frame.env, symbols=True)
         bound = self._bind(bdef, args + more_args, {**kwargs, **more_kwargs}, span,
                            self.program.env)
-        scope = None
+        scope: Scope | None = None
         inner = naming
-        if label is not None or not bdef.inline:
+        if label is not None or not bdef.inline:  # an unlabeled block call is named by position
             scope = self._open(label, span, naming, "block", bdef.name, bound)
             inner = naming.inner(scope)
         outer = self.frame
@@ -643,11 +649,7 @@ class Elaborator(Resolver):
         args, kwargs = self.evaluator.arguments(m.args, self.frame.env, symbols=True)
         if args:
             raise SpecError(f"'{m.func}' with a body takes keyword arguments only", "arg", span)
-        inner = naming
-        scope = None
-        if label is not None:
-            scope = self._open(label, span, naming, "merge")
-            inner = naming.inner(scope)
+        scope, inner = self._scoped(label, span, naming, "merge")
         paths = self.paths(m.body, current, inner)
         if not paths:
             raise SpecError(f"'{m.func}' has no paths", "arg", span)
@@ -698,11 +700,7 @@ class Elaborator(Resolver):
         if not isinstance(when, bool):
             raise SpecError(f"'residual' when must be true or false, got {show(when)}", "type",
                             span)
-        inner = naming
-        scope = None
-        if label is not None:
-            scope = self._open(label, span, naming, "merge")
-            inner = naming.inner(scope)
+        scope, inner = self._scoped(label, span, naming, "merge")
         out = self.body(m.body, current, inner)
         assert out is not None
         if when:
