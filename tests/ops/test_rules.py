@@ -251,3 +251,48 @@ def test_connection_table_conv_counts_only_listed_maps():
 def test_bad_layers_are_user_errors(op, shape):
     with pytest.raises(netdsl.NetdslError):
         layer(op, shape)
+
+
+class _Slice(nn.Module):
+    def __init__(self, start: int, stop: int, axis: int):
+        super().__init__()
+        self.index = (slice(None),) * (axis + 1) + (slice(start, stop),)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[self.index]
+
+
+@pytest.mark.parametrize("op, shape, make", [
+    ("slice(2, 5)", (6, 5, 5), lambda: _Slice(2, 5, 0)),
+    ("slice(1, -1, axis=2)", (6, 5, 5), lambda: _Slice(1, -1, 2)),
+    ("pixel_shuffle(2)", (8, 3, 5), lambda: nn.PixelShuffle(2)),
+    ("pixel_unshuffle(3)", (2, 6, 9), lambda: nn.PixelUnshuffle(3)),
+    ("stochastic_depth(0.2)", (4, 3, 3), nn.Identity),  # an identity at inference
+])
+def test_tensor_ops(op, shape, make):
+    assert_matches(op, shape, make())
+
+
+class _SelfMatmul(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, (1, 2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.matmul(x, self.conv(x))
+
+
+def test_matmul_of_two_paths_against_torch():
+    """`matmul { identity; path }` multiplies the last two axes: [4, 3, 3] @ [4, 3, 2]."""
+    assert_matches("matmul { identity; conv(4, [1, 2]) }", (4, 3, 3), _SelfMatmul())
+
+
+def test_every_operator_has_a_rule_test():
+    """Adding an operator means adding a row here: each registered name appears in a case."""
+    import re
+    from pathlib import Path
+
+    from netdsl.ops import REGISTRY
+    text = Path(__file__).read_text()
+    untested = [n for n in REGISTRY if not re.search(r"[\"' >{(]" + n + r"\b", text)]
+    assert untested == []
