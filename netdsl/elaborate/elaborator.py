@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netdsl.elaborate.loader import Program
-from netdsl.elaborate.values import (Env, Evaluator, LayerRef, Resolver, TensorValue, show,
-                                     single, type_name)
+from netdsl.elaborate.values import (Env, Evaluator, FollowOnError, LayerRef, Poisoned,
+                                     Resolver, TensorValue, show, single, type_name)
 from netdsl.errors import Diagnostic, NetdslError, Span, SpecError, did_you_mean
 from netdsl.ir import Expectation, Graph, Node, Scope
 from netdsl.ops import REGISTRY, Op, ShapeError, TensorArg
@@ -130,7 +130,11 @@ class Elaborator(Resolver):
         for stmt in net.body:
             try:
                 current = self.statement(stmt, current, naming)
+            except FollowOnError:
+                continue
             except SpecError as exc:
+                if isinstance(stmt, ast.Assign):
+                    self.frame.env.vars[stmt.name] = Poisoned()
                 errors.append(self._diagnostic(exc))
                 if exc.code == "limit" or len(errors) >= MAX_ERRORS or current is None:
                     break

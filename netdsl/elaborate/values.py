@@ -73,6 +73,15 @@ class Function:
     builtin: Callable[..., Any] | None = None
 
 
+class Poisoned:
+    """The value of a definition that failed: using it raises `FollowOnError`, not a second
+    report of the same mistake."""
+
+
+class FollowOnError(SpecError):
+    """A consequence of an error already reported; callers drop it."""
+
+
 @dataclass
 class Env:
     """A scope of value bindings."""
@@ -253,9 +262,13 @@ class Evaluator:
 
     def _Name(self, e: ast.Name, env: Env, symbols: bool) -> Any:
         try:
-            return env.lookup(e.id)
+            value = env.lookup(e.id)
         except KeyError:
             pass
+        else:
+            if isinstance(value, Poisoned):
+                raise FollowOnError(f"'{e.id}' could not be defined", "value", e.span)
+            return value
         tensor = self.resolver.tensor(e.id)
         if tensor is not None:
             return tensor
