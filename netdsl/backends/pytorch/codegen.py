@@ -188,12 +188,15 @@ class Writer:
 
     def targets_of(self, step: Step, dying: list[str], var: dict[str, str],
                    names: Names) -> list[str]:
-        """Reuse a dying input's variable for a one-output step (the idiom `x = f(x)`);
-        merges get a name of their own (`add`, `concat` or their label)."""
+        """Reuse a dying input's variable for a one-output step (the idiom `x = f(x)`); a
+        layer on a tensor that lives on starts `out`, as torchvision writes it; merges and
+        submodules get a name of their own (`add`, `concat`, `branch1`)."""
         merge = step.node is not None and step.node.op.variadic
         if len(step.outputs) == 1 and dying and not merge:
             return [var[dying[0]]]
         if step.node is not None:
+            if not merge:  # a layer branching off a live tensor starts a path: `out = ...`
+                return [names.fresh("out")]
             local = step.node.name.rsplit(".", 1)[-1]
             stem = local if is_identifier(local) else step.node.op_name
             return [names.fresh(stem)]
