@@ -38,10 +38,21 @@ def spec_path(model: str, scratch: Path) -> tuple[Path | None, str]:
     return None, "no spec in the zoo"
 
 
+def working(model: str, names: list[str]) -> list[str]:
+    """The peers that can count this model (torchscan fails on some, e.g. EfficientNet); running
+    each once also warms its imports, which are the process column's business."""
+    ok = []
+    for peer in names:
+        try:
+            peers.COUNTERS[peer](model)
+        except Exception:  # noqa: BLE001 - a peer's failure is reported, not fatal
+            continue
+        ok.append(peer)
+    return ok
+
+
 def measure(model: str, path: Path, names: list[str]) -> dict[str, float]:
     import netdsl
-    for peer in names:  # warm the imports: importing is the process column's business
-        peers.COUNTERS[peer](model)
     inproc = {"netdsl": lambda: netdsl.load(path).stats()}
     inproc |= {peer: (lambda p=peer: peers.COUNTERS[p](model)) for peer in names}
     times = interleaved(inproc, IN_PROCESS_ROUNDS)
@@ -56,7 +67,7 @@ def report() -> str:
     warnings.filterwarnings("ignore")
     import torch
     torch.set_num_threads(2)
-    names = peers.available()
+    everyone = peers.available()
     summary, detail, notes = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for model in MODELS:
@@ -65,6 +76,8 @@ def report() -> str:
                 notes.append(f"- {model}: skipped, {source}.")
                 continue
             print(f"stats_speed: {model}", file=sys.stderr)
+            names = working(model, everyone)
+            failed = sorted(set(everyone) - set(names))
             t = measure(model, path, names)
             best_in = min(names, key=lambda p: t[p])
             best_proc = min(names, key=lambda p: t[f"{p} process"])
@@ -76,7 +89,8 @@ def report() -> str:
                             f"{r_proc:,.1f}x", _goal(r_proc, COMMAND_GOAL)])
             for name in ["netdsl", *names]:
                 detail.append([model, name, ms(t[name]), ms(t[f"{name} process"])])
-            notes.append(f"- {model}: spec {source}")
+            notes.append(f"- {model}: spec {source}"
+                         + (f"; {', '.join(failed)} failed on this model" if failed else ""))
     return "\n\n".join([
         "Median wall time to get params and MACs "
         f"({IN_PROCESS_ROUNDS} interleaved rounds in-process, {PROCESS_ROUNDS} for processes; "

@@ -19,6 +19,10 @@ MODELS = {
     "resnet50": lambda: torchvision.models.resnet50(),
     "densenet121": lambda: torchvision.models.densenet121(),
     "mobilenet_v2": lambda: torchvision.models.mobilenet_v2(),
+    "mobilenet_v3_large": lambda: torchvision.models.mobilenet_v3_large(),
+    "mobilenet_v3_small": lambda: torchvision.models.mobilenet_v3_small(),
+    "shufflenet_v2_x1_0": lambda: torchvision.models.shufflenet_v2_x1_0(),
+    "efficientnet_b0": lambda: torchvision.models.efficientnet_b0(),
 }
 
 
