@@ -22,7 +22,7 @@ from netdsl.backends.pytorch.lower import (
     is_identifier,
     plan,
 )
-from netdsl.backends.pytorch.ops import Call, lowering
+from netdsl.backends.pytorch.ops import OVERWRITABLE, Call, lowering
 
 INDENT = "    "
 RUNTIME = Path(__file__).with_name("runtime.py")
@@ -162,16 +162,20 @@ class Writer:
             var[value] = names.fresh(stem)
             params.append(f"{var[value]}: torch.Tensor")
         last_use: dict[str, int] = {}
+        reads: dict[str, int] = {}
         for i, step in enumerate(p.steps):
             for src in step.inputs:
                 last_use[src] = i
+                reads[src] = reads.get(src, 0) + 1
         for out in p.outputs:
             last_use[out] = len(p.steps)
+        producer = {out: step for step in p.steps for out in step.outputs}
         result = "torch.Tensor" if len(p.outputs) == 1 else "tuple[torch.Tensor, ...]"
         lines = [f"{INDENT}def forward(self, {', '.join(params)}) -> {result}:"]
         for i, step in enumerate(p.steps):
             dying = [v for v in dict.fromkeys(step.inputs) if last_use.get(v) == i]
-            expr = self.expression(step, [var[v] for v in step.inputs])
+            expr = self.expression(step, [var[v] for v in step.inputs],
+                                   self.may_overwrite(step, dying, reads, producer))
             targets = self.targets_of(step, dying, var, names)
             lines.append(f"{INDENT * 2}{', '.join(targets)} = {expr}")
             for out, target in zip(step.outputs, targets, strict=True):
@@ -203,7 +207,21 @@ class Writer:
         stem = step.child if is_identifier(step.child) else "block"
         return [names.fresh(stem) for _ in step.outputs]
 
-    def expression(self, step: Step, args: list[str]) -> str:
+    @staticmethod
+    def may_overwrite(step: Step, dying: list[str], reads: dict[str, int],
+                      producer: dict[str, Step]) -> bool:
+        """Whether an activation may work in place: its one input is read by nothing else (so
+        no view of it lives on), was made in this forward (never the caller's tensor), by an
+        operator whose backward does not need its output."""
+        if step.node is None or step.child is not None or len(step.inputs) != 1:
+            return False
+        (src,) = step.inputs
+        made_by = producer.get(src)
+        return (lowering(step.node.op).inplace and dying == [src] and reads[src] == 1
+                and made_by is not None and made_by.node is not None
+                and made_by.node.op.name in OVERWRITABLE)
+
+    def expression(self, step: Step, args: list[str], inplace: bool = False) -> str:
         if step.child is not None:
             target = f"self.{step.child}" if is_identifier(step.child) \
                 else f"getattr(self, {step.child!r})"
@@ -212,6 +230,8 @@ class Writer:
         call = step.function
         self.targets.add(call.target)
         extra = ["training=self.training"] if rule.training else []
+        if inplace:
+            extra.append("inplace=True")
         if rule.form == "infix":
             return f" {call.target} ".join(args)
         if rule.form == "cat":

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from netdsl.backends.pytorch.ops import Call, lowering
+from netdsl.backends.pytorch.ops import OVERWRITABLE, Call, in_place, lowering
 from netdsl.errors import Diagnostic, NetdslError
 from netdsl.ir import Graph, Node
 
@@ -196,6 +196,7 @@ class Lowerer:
             return None
         current = inputs[0]
         children: list[Child] = []
+        previous: Node | None = None  # the leaf before, whose output only this step reads
         for member in members:
             local = member[len(name) + 1:]
             if member in self.graph.scopes:
@@ -203,14 +204,17 @@ class Lowerer:
                 if sub_in != [current] or len(sub_out) != 1:
                     return None
                 children.append(Child(local, self.scope(member)))
-                current = sub_out[0]
+                current, previous = sub_out[0], None
                 continue
             node = self.graph[member]
             rule = lowering(node.op)
             if node.inputs != [current] or rule.module is None:
                 return None
-            children.append(Child(local, rule.module(node.op, self.shapes(node))))
-            current = member
+            call = rule.module(node.op, self.shapes(node))
+            if rule.inplace and previous is not None and previous.op.name in OVERWRITABLE:
+                call = in_place(call)
+            children.append(Child(local, call))
+            current, previous = member, node
         if current != outputs[0]:
             return None
         # each value feeds only the next step

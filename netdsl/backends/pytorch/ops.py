@@ -40,6 +40,7 @@ class Lowering:
     (crop to another tensor's size), "reshape" x.reshape(batch, *args).
     `training`: the function needs `training=self.training` (dropout and friends).
     `helpers`: run-time definitions (netdsl.backends.pytorch.runtime) the calls use.
+    `inplace`: the function and the module accept `inplace=True`.
     """
 
     module: Rule | None = None
@@ -47,6 +48,17 @@ class Lowering:
     form: str = "call"
     training: bool = False
     helpers: tuple[str, ...] = ()
+    inplace: bool = False
+
+
+# Operators whose backward does not need their output, so the layer after them may overwrite
+# it in place, as torchvision's ReLU(inplace=True) does after a conv, a batch norm or an add.
+OVERWRITABLE = frozenset({"conv", "conv_transpose", "linear", "bn", "add", "concat"})
+
+
+def in_place(call: Call) -> Call:
+    """The same call with `inplace=True`."""
+    return Call(call.target, call.args, {**call.kwargs, "inplace": True})
 
 
 # ---------------------------------------------------------------- argument helpers
@@ -243,20 +255,23 @@ LOWERINGS: dict[str, Lowering] = {
     "stochastic_depth": Lowering(
         function=lambda op, s: Call("stochastic_depth", (op.p, str(op.mode))), training=True,
         helpers=("stochastic_depth",)),
-    "relu": Lowering(module=_const("nn.ReLU"), function=_const("F.relu")),
-    "relu6": Lowering(module=_const("nn.ReLU6"), function=_const("F.relu6")),
+    "relu": Lowering(module=_const("nn.ReLU"), function=_const("F.relu"), inplace=True),
+    "relu6": Lowering(module=_const("nn.ReLU6"), function=_const("F.relu6"), inplace=True),
     "leaky_relu": Lowering(module=_simple("nn.LeakyReLU", negative_slope=("slope", 0.01)),
-                           function=_simple("F.leaky_relu", negative_slope=("slope", 0.01))),
+                           function=_simple("F.leaky_relu", negative_slope=("slope", 0.01)),
+                           inplace=True),
     "prelu": Lowering(module=lambda op, s: Call(
         "nn.PReLU", (), _changed(num_parameters=(s[0][0] if op.channels else 1, 1),
                                  init=(op.init, 0.25)))),
     "elu": Lowering(module=_simple("nn.ELU", alpha=("alpha", 1.0)),
-                    function=_simple("F.elu", alpha=("alpha", 1.0))),
+                    function=_simple("F.elu", alpha=("alpha", 1.0)), inplace=True),
     "gelu": Lowering(module=_simple("nn.GELU", approximate=("approximate", "none")),
                      function=_simple("F.gelu", approximate=("approximate", "none"))),
-    "silu": Lowering(module=_const("nn.SiLU"), function=_const("F.silu")),
-    "hardswish": Lowering(module=_const("nn.Hardswish"), function=_const("F.hardswish")),
-    "hardsigmoid": Lowering(module=_const("nn.Hardsigmoid"), function=_const("F.hardsigmoid")),
+    "silu": Lowering(module=_const("nn.SiLU"), function=_const("F.silu"), inplace=True),
+    "hardswish": Lowering(module=_const("nn.Hardswish"), function=_const("F.hardswish"),
+                          inplace=True),
+    "hardsigmoid": Lowering(module=_const("nn.Hardsigmoid"), function=_const("F.hardsigmoid"),
+                            inplace=True),
     "sigmoid": Lowering(module=_const("nn.Sigmoid"), function=_const("torch.sigmoid")),
     "tanh": Lowering(module=_const("nn.Tanh"), function=_const("torch.tanh")),
     "softmax": Lowering(module=_softmax(True), function=_softmax(False)),

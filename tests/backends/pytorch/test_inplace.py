@@ -1,0 +1,47 @@
+"""Activations run in place only where nothing else can see their input: the outputs equal a
+hand-written computation, and training's backward pass still works."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+import netdsl
+from netdsl.backends.pytorch.codegen import generate
+from tests.conftest import SPECS
+
+
+def test_relu_after_a_shared_tensor_is_not_in_place():
+    """`a` feeds both the relu and the skip: an in-place relu would change the sum."""
+    net = netdsl.load("""network n {
+        input x: [3, 8, 8]
+        a: conv(4, 3, p=1)
+        add { relu; identity }
+    }""")
+    model = netdsl.build(net).eval()
+    x = torch.randn(2, 3, 8, 8)
+    a = F.conv2d(x, model.a.weight, model.a.bias, padding=1)
+    torch.testing.assert_close(model(x), F.relu(a) + a, rtol=0, atol=0)
+
+
+def test_a_block_never_overwrites_its_callers_tensor():
+    net = netdsl.load("""block act { relu }
+    network n {
+        input x: [3, 8, 8]
+        c: conv(4, 1)
+        add { act; identity }
+    }""")
+    model = netdsl.build(net).eval()
+    x = torch.randn(2, 3, 8, 8)
+    c = F.conv2d(x, model.c.weight, model.c.bias)
+    torch.testing.assert_close(model(x), F.relu(c) + c, rtol=0, atol=0)
+
+
+def test_resnet_relus_are_in_place_and_training_backward_works():
+    network = netdsl.load(SPECS / "resnet18.net", classes=10)
+    source = generate(network)
+    assert "out = F.relu(out, inplace=True)" in source
+    model = netdsl.build(network).train()
+    loss = model(torch.randn(2, 3, 64, 64)).square().mean()
+    loss.backward()  # autograd raises if an in-place op overwrote a tensor it saved
+    assert all(p.grad is not None for p in model.parameters())
