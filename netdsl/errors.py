@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 # Error codes, registered once (as mypy's errorcodes.py does). The code is printed in brackets.
 ERROR_CODES: dict[str, str] = {
@@ -61,7 +61,7 @@ class Diagnostic:
     def __post_init__(self) -> None:
         assert self.code in ERROR_CODES, self.code
 
-    def with_context(self, call_sites: Iterable[tuple[str, Span]]) -> "Diagnostic":
+    def with_context(self, call_sites: Iterable[tuple[str, Span]]) -> Diagnostic:
         """Add 'in block X instantiated at ...' notes for the chain of block call sites.
 
         A deep chain (a runaway recursion) keeps its innermost and outermost sites only.

@@ -17,8 +17,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netdsl.elaborate.loader import Program
-from netdsl.elaborate.values import (Env, Evaluator, FollowOnError, LayerRef, Poisoned,
-                                     Resolver, TensorValue, show, single, type_name)
+from netdsl.elaborate.values import (
+    Env,
+    Evaluator,
+    FollowOnError,
+    LayerRef,
+    Poisoned,
+    Resolver,
+    TensorValue,
+    show,
+    single,
+    type_name,
+)
 from netdsl.errors import Diagnostic, NetdslError, Span, SpecError, did_you_mean
 from netdsl.ir import Expectation, Graph, Node, Scope
 from netdsl.ops import REGISTRY, Op, ShapeError, TensorArg
@@ -68,7 +78,7 @@ class Naming:
         self.used[local] = span
         return f"{self.prefix}.{local}" if self.prefix else local
 
-    def inner(self, scope: Scope) -> "Naming":
+    def inner(self, scope: Scope) -> Naming:
         return Naming(scope.name, scope, self.scopes + (scope.name,))
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from netdsl.errors import SpecError, did_you_mean
 from netdsl.ops.base import Symbol, format_shape
@@ -69,7 +70,7 @@ class Function:
     name: str
     params: tuple[str, ...] = ()
     body: ast.Expr | None = None
-    closure: "Env | None" = None
+    closure: Env | None = None
     builtin: Callable[..., Any] | None = None
 
 
@@ -87,7 +88,7 @@ class Env:
     """A scope of value bindings."""
 
     vars: dict[str, Any] = field(default_factory=dict)
-    parent: "Env | None" = None
+    parent: Env | None = None
 
     def lookup(self, name: str) -> Any:
         env: Env | None = self
@@ -105,7 +106,7 @@ class Env:
             env = env.parent
         return out
 
-    def child(self, **values: Any) -> "Env":
+    def child(self, **values: Any) -> Env:
         return Env(dict(values), self)
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar
 
 from netdsl.errors import SpecError, did_you_mean
 from netdsl.ops import receptive as rf
@@ -21,7 +22,7 @@ from netdsl.ops import receptive as rf
 Shape = tuple[int, ...]
 REQUIRED: Any = dataclasses.MISSING
 
-REGISTRY: dict[str, type["Op"]] = {}
+REGISTRY: dict[str, type[Op]] = {}
 
 
 class ShapeError(Exception):
@@ -117,7 +118,7 @@ class Op:
         return f"{cls.name}({', '.join(parts)})"
 
     @classmethod
-    def from_args(cls, args: list[Any], kwargs: dict[str, Any]) -> "Op":
+    def from_args(cls, args: list[Any], kwargs: dict[str, Any]) -> Op:
         """Build the operator from evaluated arguments, checking names, counts and types."""
         fields = cls.fields()
         by_name = {f.name: f for f in fields}

@@ -7,8 +7,18 @@ from dataclasses import dataclass
 
 from netdsl.errors import SpecError
 from netdsl.ops import receptive as rf
-from netdsl.ops.base import (Op, Shape, ShapeError, Symbol, attr, kxk, numel, per_axis, spatial,
-                             window_out)
+from netdsl.ops.base import (
+    Op,
+    Shape,
+    ShapeError,
+    Symbol,
+    attr,
+    kxk,
+    numel,
+    per_axis,
+    spatial,
+    window_out,
+)
 
 
 def _padding(padding, kernel: tuple[int, ...], dilation: tuple[int, ...], n: int) -> tuple[int, ...]:

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 
 from netdsl.errors import SpecError
 from netdsl.ops import receptive as rf
-from netdsl.ops.base import (Op, ShapeError, TensorArg, attr, format_shape, numel, per_axis,
-                             spatial)
+from netdsl.ops.base import Op, ShapeError, TensorArg, attr, format_shape, numel, per_axis, spatial
 
 
 @dataclass(frozen=True)

@@ -43,14 +43,14 @@ class BlockInput(Node):
 
 @dataclass(frozen=True)
 class Attribute(Node):
-    value: "Expr"
+    value: Expr
     attr: str
 
 
 @dataclass(frozen=True)
 class Index(Node):
-    value: "Expr"
-    index: "Expr"
+    value: Expr
+    index: Expr
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Arg(Node):
     """One call argument; `value` is a chain, most often of a single plain expression."""
 
     name: str | None
-    value: "Chain"
+    value: Chain
 
 
 @dataclass(frozen=True)
@@ -72,52 +72,52 @@ class Call(Node):
 
 @dataclass(frozen=True)
 class ListExpr(Node):
-    items: tuple["Expr", ...]
+    items: tuple[Expr, ...]
 
 
 @dataclass(frozen=True)
 class BinOp(Node):
     op: str
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
 
 
 @dataclass(frozen=True)
 class Unary(Node):
     op: str
-    operand: "Expr"
+    operand: Expr
 
 
 @dataclass(frozen=True)
 class Compare(Node):
-    operands: tuple["Expr", ...]
+    operands: tuple[Expr, ...]
     ops: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class BoolOp(Node):
     op: str  # "and" | "or"
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
 
 
 @dataclass(frozen=True)
 class Not(Node):
-    operand: "Expr"
+    operand: Expr
 
 
 @dataclass(frozen=True)
 class Conditional(Node):
-    cond: "Expr"
-    then: "Expr"
-    otherwise: "Expr"
+    cond: Expr
+    then: Expr
+    otherwise: Expr
 
 
 @dataclass(frozen=True)
 class Group(Node):
     """`{ stmts }`: a sequence used as one layer."""
 
-    body: tuple["Stmt", ...]
+    body: tuple[Stmt, ...]
 
 
 @dataclass(frozen=True)
@@ -141,14 +141,14 @@ class Merge(Node):
     func: str
     func_span: Span
     args: tuple[Arg, ...]
-    body: tuple["Stmt", ...]
+    body: tuple[Stmt, ...]
 
 
 @dataclass(frozen=True)
 class Element(Node):
-    label: "str | Expr | None"  # a plain name, a computed label expression, or none
+    label: str | Expr | None  # a plain name, a computed label expression, or none
     label_span: Span | None
-    value: "Expr | Merge"
+    value: Expr | Merge
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,7 @@ class Chain(Node):
 @dataclass(frozen=True)
 class Input(Node):
     name: str
-    shape: "Expr"
+    shape: Expr
 
 
 @dataclass(frozen=True)
@@ -172,33 +172,33 @@ class Output(Node):
 
 @dataclass(frozen=True)
 class Expect(Node):
-    expr: "Expr"
+    expr: Expr
 
 
 @dataclass(frozen=True)
 class Assign(Node):
     name: str
-    value: "Expr"
+    value: Expr
 
 
 @dataclass(frozen=True)
 class Def(Node):
     name: str
     params: tuple[str, ...]
-    body: "Expr"
+    body: Expr
 
 
 @dataclass(frozen=True)
 class If(Node):
-    branches: tuple[tuple["Expr", tuple["Stmt", ...]], ...]
-    otherwise: tuple["Stmt", ...] | None
+    branches: tuple[tuple[Expr, tuple[Stmt, ...]], ...]
+    otherwise: tuple[Stmt, ...] | None
 
 
 @dataclass(frozen=True)
 class For(Node):
     var: str
-    iterable: "Expr"
-    body: tuple["Stmt", ...]
+    iterable: Expr
+    body: tuple[Stmt, ...]
 
 
 Stmt = Union[Input, Output, Expect, Assign, Def, If, For, Chain]
@@ -211,7 +211,7 @@ Stmt = Union[Input, Output, Expect, Assign, Def, If, For, Chain]
 class Param(Node):
     name: str
     type: str | None
-    default: "Expr | None"
+    default: Expr | None
 
 
 @dataclass(frozen=True)
