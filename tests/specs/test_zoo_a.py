@@ -9,14 +9,13 @@ relatives a plain torch rebuild of the published layer table.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 import torch
 import torchvision
 
 import netdsl
 from tests.conftest import SPECS
+from tests.specs.reference import holders, measure
 
 # spec -> (torchvision builder, keyword arguments, input side)
 TORCHVISION = {
@@ -35,44 +34,6 @@ TORCHVISION = {
     "densenet161": ("densenet161", {}, 224),
     "inception_v3": ("inception_v3", {"aux_logits": False, "init_weights": False}, 299),
 }
-
-
-@dataclass
-class Reference:
-    """What one torchvision model says about itself."""
-
-    params: int
-    buffers: int
-    output: tuple[int, ...]
-    macs: int
-    holders: dict[str, tuple[int, int]]  # module name -> (params, buffers) it holds directly
-    x: torch.Tensor | None = None
-    y: torch.Tensor | None = None
-    ours: torch.Tensor | None = None  # the netdsl-built module's output with these weights
-
-
-def _holders(model) -> dict[str, tuple[int, int]]:
-    out = {}
-    for name, module in model.named_modules():
-        p = sum(t.numel() for t in module.parameters(recurse=False))
-        b = sum(t.numel() for t in module.buffers(recurse=False))
-        if p or b:
-            out[name] = (p, b)
-    return out
-
-
-def measure(model, side: int) -> Reference:
-    from torch.utils.flop_counter import FlopCounterMode
-
-    model.eval()
-    x = torch.randn(1, 3, side, side)
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        y = model(x)
-    return Reference(
-        params=sum(p.numel() for p in model.parameters()),
-        buffers=sum(b.numel() for b in model.buffers()),
-        output=tuple(y.shape[1:]), macs=counter.get_total_flops() // 2,
-        holders=_holders(model), x=x, y=y)
 
 
 @pytest.fixture(scope="module", params=sorted(TORCHVISION))
@@ -126,7 +87,7 @@ def test_inception_v3_aux_head_matches_torchvision_aux_logits():
     assert stats.params == sum(p.numel() for p in model.parameters()) == 27_161_264
     assert stats.buffers == sum(b.numel() for b in model.buffers())
     ours = {r.name for r in stats.layers if not r.is_block and (r.params or r.buffers)}
-    assert ours == set(_holders(model))
+    assert ours == set(holders(model))
     assert {tuple(s) for s in stats.outputs.values()} == {(1000,)}
     assert len(stats.outputs) == 2
 

@@ -13,8 +13,6 @@ blocks against plain torch rebuilds of the papers' blocks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 import torch
 import torchvision
@@ -23,30 +21,10 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import netdsl
 from tests.conftest import SPECS
+from tests.specs.reference import Reference, measure
 
 TORCHVISION = ["mobilenet_v3_large", "mobilenet_v3_small", "shufflenet_v2_x1_0",
                "efficientnet_b0"]
-
-
-@dataclass
-class Reference:
-    """What one torchvision model says about itself."""
-
-    params: int
-    buffers: int
-    output: tuple[int, ...]
-    macs: int
-    holders: dict[str, tuple[int, int]]  # module name -> (params, buffers) it holds directly
-
-
-def _holders(model: nn.Module) -> dict[str, tuple[int, int]]:
-    out = {}
-    for name, module in model.named_modules():
-        p = sum(t.numel() for t in module.parameters(recurse=False))
-        b = sum(t.numel() for t in module.buffers(recurse=False))
-        if p or b:
-            out[name] = (p, b)
-    return out
 
 
 def _macs(model: nn.Module, *shape: int) -> tuple[int, torch.Tensor]:
@@ -55,18 +33,11 @@ def _macs(model: nn.Module, *shape: int) -> tuple[int, torch.Tensor]:
     return counter.get_total_flops() // 2, out
 
 
-def _reference(name: str) -> Reference:
-    model = getattr(torchvision.models, name)().eval()
-    macs, out = _macs(model, 3, 224, 224)
-    return Reference(params=sum(p.numel() for p in model.parameters()),
-                     buffers=sum(b.numel() for b in model.buffers()),
-                     output=tuple(out.shape[1:]), macs=macs, holders=_holders(model))
-
-
 @pytest.fixture(scope="module", params=TORCHVISION)
 def tv(request) -> tuple[Reference, netdsl.Network]:
     """Each torchvision model built and run once, with its spec loaded."""
-    return _reference(request.param), netdsl.load(SPECS / f"{request.param}.net")
+    reference = measure(getattr(torchvision.models, request.param)(), 224)
+    return reference, netdsl.load(SPECS / f"{request.param}.net")
 
 
 def test_params_and_buffers_equal_torchvision(tv):
