@@ -21,6 +21,7 @@ from netdsl.elaborate.values import (
     Env,
     Evaluator,
     FollowOnError,
+    Function,
     LayerRef,
     Poisoned,
     Resolver,
@@ -93,7 +94,6 @@ class Elaborator(Resolver):
         self.evaluator = Evaluator(self)
         self.graph = Graph("")
         self.frame = Frame(program.env)
-        self.shape_failed = False
         # Expansion budget: every layer made in the first pass of a repeat or loop stands for
         # `count` layers, so nested bombs are caught at their first layer, not after the work.
         self.weight = 1
@@ -205,7 +205,6 @@ class Elaborator(Resolver):
         if isinstance(stmt, ast.Assign):
             env.vars[stmt.name] = self.evaluator.eval(stmt.value, env)
         elif isinstance(stmt, ast.Def):
-            from netdsl.elaborate.values import Function
             env.vars[stmt.name] = Function(stmt.name, stmt.params, stmt.body, env)
         elif isinstance(stmt, ast.If):
             return self.body(self._branch(stmt) or (), current, naming)
@@ -256,7 +255,7 @@ class Elaborator(Resolver):
         node = Node(name, None, [], stmt.span, (), (), {"shape": shape})
         self._add(node, naming)
         self.graph.inputs.append(name)
-        self._bind_label(stmt.name, name)
+        self._bind_label(stmt.name, name, name)
         return name
 
     def output(self, stmt: ast.Output) -> None:
@@ -283,11 +282,7 @@ class Elaborator(Resolver):
                             help=f"to name the chain's result, wrap it: {label}: {{ from ... }}")
         out = self.layer(value, label, el.span, current, naming)
         if label is not None:
-            full = f"{naming.prefix}.{label}" if naming.prefix else label
-            if full not in self.graph.nodes and full in self.graph.scopes:
-                self.graph.scopes[full].output = out
-            self._bind_label(label, full if full in self.graph.nodes or
-                             full in self.graph.scopes else out, target=out)
+            self._bind_label(label, f"{naming.prefix}.{label}" if naming.prefix else label, out)
         return out
 
     def _label(self, el: ast.Element) -> str | None:
@@ -301,8 +296,8 @@ class Elaborator(Resolver):
                             el.label_span, help="letters, digits and '_', not starting with a digit")
         return str(text)
 
-    def _bind_label(self, label: str, full: str, target: str | None = None) -> None:
-        node = target or full
+    def _bind_label(self, label: str, full: str, node: str) -> None:
+        """Make the tensor `node` reachable by its label and by `full`'s path in this body."""
         tensors = self.frame.tensors
         relative = full[len(self.frame.root) + 1:] if self.frame.root else full
         tensors[relative] = node
@@ -380,11 +375,8 @@ class Elaborator(Resolver):
         scope, inner = self._scoped(label, span, naming, "repeat")
         item = ast.Element(value.left.span, None, None, value.left)
         for i in range(count):
-            before = len(self.graph)
             with self._repetition(i, count):
                 current = self.element(item, current, inner)
-            if i == 0:
-                self._check_budget((len(self.graph) - before) * (count - 1), value.span)
         if scope is not None:
             scope.output = current
         if current is None:
@@ -551,12 +543,6 @@ class Elaborator(Resolver):
                             help="raise the limit with --max-nodes")
         self.graph.add(node)
         (naming.scope.children if naming.scope else self.graph.top).append(node.name)
-
-    def _check_budget(self, more: int, span: Span) -> None:
-        if len(self.graph) + more > self.max_nodes:
-            raise SpecError(f"the network would expand to more than {self.max_nodes:,} layers "
-                            f"(about {len(self.graph) + more:,})", "limit", span,
-                            help="raise the limit with --max-nodes")
 
     def _check_size(self, shape: tuple[int, ...], span: Span) -> None:
         if numel(shape) > MAX_ELEMENTS:
