@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from netdsl.analysis.summary import Stats
-from netdsl.elaborate.values import Evaluator, Resolver, show
+from netdsl.elaborate.values import Evaluator, Resolver, Unavailable, show
 from netdsl.errors import Diagnostic, SpecError, did_you_mean
 from netdsl.ir import Expectation, Graph
 from netdsl.syntax import ast
@@ -50,8 +50,9 @@ def _totals(stats: Stats) -> dict[str, Any]:
         "params", "trainable_params", "buffers", "macs", "flops", "connections",
         "activation_elements", "activation_bytes", "peak_activation_bytes", "param_bytes")}
     totals["outputs"] = tuple(outputs)
-    if len(outputs) == 1:
-        totals["output"] = outputs[0]
+    totals["output"] = outputs[0] if len(outputs) == 1 else Unavailable(
+        f"the network has {len(outputs)} outputs, so `output` is ambiguous",
+        "name one: outputs[0] .. outputs[n - 1], or a labeled layer's .output")
     return totals
 
 
@@ -72,9 +73,6 @@ def _check(exp: Expectation, graph: Graph, stats: Stats) -> Diagnostic | None:
     try:
         ok = evaluator.eval(expr, env)
     except SpecError as exc:
-        if exc.message == "unknown name 'output'" and len(stats.outputs) > 1:
-            exc.message = f"the network has {len(stats.outputs)} outputs, so `output` is ambiguous"
-            exc.help = "name one: outputs[0] .. outputs[n - 1], or a labeled layer's .output"
         return exc.diagnostic()
     if ok is True:
         return None

@@ -79,6 +79,15 @@ class Poisoned:
     report of the same mistake."""
 
 
+@dataclass(frozen=True)
+class Unavailable:
+    """A name that exists but has no value here; using it says why (`output` in a network with
+    several outputs)."""
+
+    message: str
+    help: str | None = None
+
+
 class FollowOnError(SpecError):
     """A consequence of an error already reported; callers drop it."""
 
@@ -269,6 +278,8 @@ class Evaluator:
         else:
             if isinstance(value, Poisoned):
                 raise FollowOnError(f"'{e.id}' could not be defined", "value", e.span)
+            if isinstance(value, Unavailable):
+                raise SpecError(value.message, "name", e.span, help=value.help)
             return value
         tensor = self.resolver.tensor(e.id)
         if tensor is not None:
