@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -12,6 +13,7 @@ from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from netdsl.errors import SOURCES, Diagnostic, NetdslError, Span
+from netdsl.gc_pause import paused_gc
 from netdsl.syntax import ast
 from netdsl.syntax.transformer import ToAst
 
@@ -70,6 +72,10 @@ def _nesting_error(tok: Token) -> _NestingError:
     return _NestingError(tok)
 
 
+_TO_AST = ToAst()
+_PARSING = threading.Lock()  # guards _TO_AST.path, the file being parsed
+
+
 @lru_cache(maxsize=1)
 def _parser() -> lark.Lark:
     return lark.Lark(
@@ -78,7 +84,8 @@ def _parser() -> lark.Lark:
         parser="lalr",
         lexer="basic",  # the newline filter looks ahead, so the lexer must not depend on state
         postlex=NewlineFilter(),
-        propagate_positions=True,
+        transformer=_TO_AST,  # build the AST during the parse: no parse tree, no second pass
+        keep_all_tokens=True,  # so that spans include keywords and brackets
         maybe_placeholders=True,
         cache=True,
     )
@@ -94,21 +101,19 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
         raise NetdslError(Diagnostic("the file contains a NUL byte: is it a binary file?",
                                      Span(path, line, col, line, col + 1), "syntax"))
     try:
-        tree = _parse_recovering(text, path)
+        with _PARSING, paused_gc():
+            _TO_AST.path = path
+            return _parse_recovering(text, path)
     except _NestingError as exc:
         raise NetdslError(Diagnostic(
             f"brackets nested more than {MAX_NESTING} deep", _token_span(exc.tok, path), "limit",
             help="split the expression or the body into named blocks")) from None
-    except RecursionError:
-        raise NetdslError(Diagnostic("the file is nested too deeply to parse", None, "limit"))
-    try:
-        return ToAst(path).transform_module(tree)
-    except RecursionError:  # e.g. an expression of 20,000 terms: its tree is that deep
-        raise NetdslError(Diagnostic("an expression is nested too deeply to parse", None,
-                                     "limit", help="split it into named values")) from None
+    except RecursionError:  # e.g. `- - - ... 1` 20,000 times: its tree is that deep
+        raise NetdslError(Diagnostic("the file is nested too deeply to parse", None, "limit",
+                                     help="split expressions into named values")) from None
 
 
-def _parse_recovering(text: str, path: str) -> lark.Tree:
+def _parse_recovering(text: str, path: str) -> ast.Module:
     """Parse; after a syntax error, blank out the line it is on and parse again, so that
     several independent mistakes are reported at once. Recovery stops at a line whose brackets
     do not balance (blanking it would only cause more errors), at the end of the file, and
@@ -118,7 +123,7 @@ def _parse_recovering(text: str, path: str) -> lark.Tree:
     blanked: set[int] = set()
     while True:
         try:
-            tree = _parser().parse("\n".join(lines))
+            module = _parser().parse("\n".join(lines))
         except UnexpectedInput as exc:
             errors.append(_syntax_diagnostic(exc, path, text))
             line = _error_line(exc)
@@ -132,7 +137,7 @@ def _parse_recovering(text: str, path: str) -> lark.Tree:
             continue
         if errors:
             raise NetdslError(errors)
-        return tree
+        return module
 
 
 MAX_SYNTAX_ERRORS = 10
@@ -210,6 +215,8 @@ def _syntax_diagnostic(exc: UnexpectedInput, path: str, text: str) -> Diagnostic
         if o_line != line:
             notes.append((where, f"the '{char}' at {where} is still open"))
         hint = f"a ',' or '{_OPEN[char]}' may be missing"
+    elif tok.value in ("else", "elif"):
+        hint = f"'{tok.value}' must follow the closing '}}' of an 'if' or 'elif' body"
     elif tok.type in ("NAME", "NUMBER", "STRING") and "_NL" in exc.expected:
         hint = "a new line or ';' may be missing before it"
     return Diagnostic(f"unexpected {shown}", span, "syntax", notes=notes, help=hint)

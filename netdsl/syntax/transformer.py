@@ -1,12 +1,18 @@
-"""The lark parse tree -> `ast` dataclasses, with a span on every node."""
+"""Builds the `ast` while the LALR parser runs: lark calls one method per reduced rule.
+
+There is no intermediate parse tree. Each method gets its rule's children with every token kept
+(keywords and brackets included), so a node's span runs from its first token to its last, and
+expressions arrive as flat operator runs that `_Precedence` turns into trees.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from lark import Token, Transformer, Tree, v_args
+from lark import Token, Transformer
 
-from netdsl.errors import Span
+from netdsl.errors import Diagnostic, NetdslError, Span
 from netdsl.syntax import ast
 
 
@@ -19,6 +25,8 @@ def _number(text: str) -> int | float:
 
 def _unescape(text: str) -> str:
     body = text[1:-1]
+    if "\\" not in body:
+        return body
     out, i = [], 0
     escapes = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
     while i < len(body):
@@ -32,187 +40,309 @@ def _unescape(text: str) -> str:
     return "".join(out)
 
 
-@v_args(meta=True)
-class ToAst(Transformer):
-    """Builds the AST bottom-up; `meta` gives each rule's position."""
+class Part:
+    """A piece of syntax that is not a node of its own (a body, a parameter list, a label,
+    a dotted name) but still needs its span while its parent is built."""
 
-    def __init__(self, path: str):
-        super().__init__()
+    __slots__ = ("value", "span")
+
+    def __init__(self, value: Any, span: Span):
+        self.value = value
+        self.span = span
+
+
+def _is_syntax(child: Any) -> bool:
+    """An AST node or a Part: anything but a token or an absent optional."""
+    return child is not None and type(child) is not Token
+
+
+def _syntax(children: list) -> list:
+    return [c for c in children if c is not None and type(c) is not Token]
+
+
+_STATEMENTS = frozenset({ast.Input, ast.Output, ast.Expect, ast.Assign, ast.Def, ast.If, ast.For,
+                         ast.Chain})
+
+
+def _element(x: Any) -> ast.Element:
+    return x if type(x) is ast.Element else ast.Element(x.span, None, None, x)
+
+
+def _chain(x: Any) -> ast.Chain:
+    """A chain from what the grammar passes up: a chain, an element or a bare expression."""
+    if type(x) is ast.Chain:
+        return x
+    element = _element(x)
+    return ast.Chain(element.span, (element,))
+
+
+def _statements(children: list) -> tuple:
+    return tuple(c if type(c) in _STATEMENTS else _chain(c) for c in _syntax(children))
+
+
+def _tokens(children: list, kind: str) -> list[Token]:
+    return [c for c in children if type(c) is Token and c.type == kind]
+
+
+# Binding powers: a binary operator's left power decides whether it takes the operand before it;
+# its right power is the least an operator inside its right operand must bind with.
+_BINARY = {"or": (1, 1), "and": (2, 2), "+": (5, 5), "-": (5, 5), "*": (6, 6), "/": (6, 6),
+           "//": (6, 6), "%": (6, 6), "**": (8, 7)}  # '**' binds right: 2 ** 3 ** 2 = 2 ** 9
+_COMPARISON = 4  # comparisons chain, as in Python: a < b <= c
+_PREFIX = {"not": 3, "+": 7, "-": 7}  # -a ** 2 = -(a ** 2); not a == b = not (a == b)
+
+
+class _Precedence:
+    """A Pratt parser over one flat run `prefix* primary trailer* (binop prefix* primary
+    trailer*)*`, where a trailer is `. name` or `[ expr ]`."""
+
+    def __init__(self, items: list, path: str):
+        self.items = items
+        self.at = 0
         self.path = path
 
-    def transform_module(self, tree: Tree) -> ast.Module:
-        return self.transform(tree)
+    def parse(self, least: int) -> ast.Node:
+        left = self._operand(least)
+        items = self.items
+        while self.at < len(items):
+            op = items[self.at].value
+            if op in _BINARY:
+                power, right_power = _BINARY[op]
+                if power <= least:
+                    break
+                self.at += 1
+                right = self.parse(right_power)
+                kind = ast.BoolOp if op in ("and", "or") else ast.BinOp
+                left = kind(self._join(left, right), op, left, right)
+            else:
+                if _COMPARISON <= least:
+                    break
+                left = self._comparison(left)
+        return left
 
-    def _span(self, meta: Any) -> Span:
-        if getattr(meta, "empty", False):
+    def _operand(self, least: int) -> ast.Node:
+        item = self.items[self.at]
+        self.at += 1
+        if type(item) is not Token:
+            return self._trailers(item)
+        power = _PREFIX[item.value]
+        if power < least:
+            span = Span(self.path, item.line, item.column, item.end_line, item.end_column)
+            raise NetdslError(Diagnostic(f"'{item.value}' cannot follow an operator without "
+                                         "parentheses", span, "syntax",
+                                         help=f"write ({item.value} ...)"))
+        operand = self.parse(power)
+        span = Span(self.path, item.line, item.column, operand.span.end_line,
+                    operand.span.end_col)
+        if item.value == "not":
+            return ast.Not(span, operand)
+        return ast.Unary(span, item.value, operand)
+
+    def _trailers(self, value: ast.Node) -> ast.Node:
+        items = self.items
+        while self.at < len(items) and type(items[self.at]) is Token \
+                and items[self.at].type in ("DOT", "LSQB"):
+            if items[self.at].type == "DOT":
+                # `label.output` is a layer's output shape, though `output` is a keyword
+                name = items[self.at + 1]
+                value = ast.Attribute(self._join(value, name), value, str(name))
+                self.at += 2
+            else:
+                index, close = items[self.at + 1], items[self.at + 2]
+                value = ast.Index(self._join(value, close), value, index)
+                self.at += 3
+        return value
+
+    def _comparison(self, left: ast.Node) -> ast.Compare:
+        operands, ops = [left], []
+        while self.at < len(self.items) and self.items[self.at].type == "COMP_OP":
+            ops.append(self.items[self.at].value)
+            self.at += 1
+            operands.append(self.parse(_COMPARISON))
+        return ast.Compare(self._join(left, operands[-1]), tuple(operands), tuple(ops))
+
+    def _join(self, first: ast.Node, last: ast.Node | Token) -> Span:
+        a = first.span
+        if type(last) is Token:
+            return Span(self.path, a.line, a.col, last.end_line, last.end_column)
+        return Span(self.path, a.line, a.col, last.span.end_line, last.span.end_col)
+
+
+class ToAst(Transformer):
+    """The lark callbacks, one per rule (or alias) of grammar.lark. `path` is set per parse."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.path = "<string>"
+
+    def _span(self, children: list) -> Span:
+        """From the first token of the rule to the end of its last."""
+        first = last = None
+        for c in children:
+            if c is not None and not (type(c) is Token and c.type == "_NL"):
+                first = c
+                break
+        for c in reversed(children):
+            if c is not None and not (type(c) is Token and c.type == "_NL"):
+                last = c
+                break
+        if first is None:
             return Span(self.path, 1, 1, 1, 1)
-        return Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
+        if type(first) is Token:
+            line, col = first.line, first.column
+        else:
+            line, col = first.span.line, first.span.col
+        if type(last) is Token:
+            end_line, end_col = last.end_line, last.end_column
+        else:
+            end_line, end_col = last.span.end_line, last.span.end_col
+        return Span(self.path, line, col, end_line, end_col)
 
     def _tok_span(self, tok: Token) -> Span:
         return Span(self.path, tok.line, tok.column, tok.end_line, tok.end_column)
 
     # ------------------------------------------------------------ definitions
 
-    def module(self, meta, items):
-        return ast.Module(self._span(meta), self.path, tuple(items))
+    def module(self, c):
+        return ast.Module(self._span(c), self.path, tuple(_syntax(c)))
 
-    def import_stmt(self, meta, children):
-        return ast.Import(self._span(meta), _unescape(children[0]))
+    def import_stmt(self, c):
+        return ast.Import(self._span(c), _unescape(_tokens(c, "STRING")[0]))
 
-    def block_def(self, meta, children):
-        inline, name, params, body = children
-        return ast.BlockDef(self._span(meta), str(name), params or (), body,
-                            inline=inline is not None)
+    def block_def(self, c):
+        params, body = self._signature(c)
+        return ast.BlockDef(self._span(c), str(_tokens(c, "NAME")[0]), params, body,
+                            inline=bool(_tokens(c, "INLINE")))
 
-    def network_def(self, meta, children):
-        name, params, body = children
-        return ast.BlockDef(self._span(meta), str(name), params or (), body, is_network=True)
+    def network_def(self, c):
+        params, body = self._signature(c)
+        return ast.BlockDef(self._span(c), str(_tokens(c, "NAME")[0]), params, body,
+                            is_network=True)
 
-    def params(self, meta, children):
-        return tuple(c for c in children if c is not None)
+    def _signature(self, c: list) -> tuple[tuple, tuple]:
+        *params, body = _syntax(c)
+        return (params[0].value if params else ()), body.value
 
-    def param(self, meta, children):
-        name, type_, default = children
-        return ast.Param(self._span(meta), str(name), str(type_) if type_ else None, default)
+    def params(self, c):
+        return Part(tuple(_syntax(c)), self._span(c))
 
-    def body(self, meta, children):
-        return tuple(c for c in children if c is not None)
+    def param(self, c):
+        names = _tokens(c, "NAME")
+        default = _syntax(c)
+        return ast.Param(self._span(c), str(names[0]), str(names[1]) if len(names) > 1 else None,
+                         default[0] if default else None)
+
+    def body(self, c):
+        return Part(_statements(c), self._span(c))
 
     # ------------------------------------------------------------ statements
 
-    def input_stmt(self, meta, children):
-        return ast.Input(self._span(meta), str(children[0]), children[1])
+    def input_stmt(self, c):
+        return ast.Input(self._span(c), str(_tokens(c, "NAME")[0]), c[-1])
 
-    def output_stmt(self, meta, children):
-        return ast.Output(self._span(meta), tuple(children))
+    def output_stmt(self, c):
+        return ast.Output(self._span(c), tuple(p.value for p in _syntax(c)))
 
-    def expect_stmt(self, meta, children):
-        return ast.Expect(self._span(meta), children[0])
+    def expect_stmt(self, c):
+        return ast.Expect(self._span(c), c[-1])
 
-    def assign(self, meta, children):
-        return ast.Assign(self._span(meta), str(children[0]), children[1])
+    def assign(self, c):
+        return ast.Assign(self._span(c), str(c[0]), c[-1])
 
-    def def_stmt(self, meta, children):
-        name, *rest = children
-        *params, body = rest
-        return ast.Def(self._span(meta), str(name), tuple(str(p) for p in params if p is not None),
-                       body)
+    def def_stmt(self, c):
+        name, *params = _tokens(c, "NAME")
+        return ast.Def(self._span(c), str(name), tuple(str(p) for p in params), c[-1])
 
-    def if_stmt(self, meta, children):
-        otherwise = children[-1]
-        pairs = children[:-1]
-        branches = tuple((pairs[i], pairs[i + 1]) for i in range(0, len(pairs), 2))
-        return ast.If(self._span(meta), branches, otherwise)
+    def if_stmt(self, c):
+        parts = _syntax(c)  # cond, body, cond, body, ..., [else body]
+        otherwise = parts.pop().value if len(parts) % 2 else None
+        branches = tuple((parts[i], parts[i + 1].value) for i in range(0, len(parts), 2))
+        return ast.If(self._span(c), branches, otherwise)
 
-    def for_stmt(self, meta, children):
-        var, iterable, body = children
-        return ast.For(self._span(meta), str(var), iterable, body)
+    def for_stmt(self, c):
+        iterable, body = _syntax(c)
+        return ast.For(self._span(c), str(_tokens(c, "NAME")[0]), iterable, body.value)
 
-    def chain(self, meta, children):
-        return ast.Chain(self._span(meta), tuple(children))
+    def chain(self, c):
+        return ast.Chain(self._span(c), tuple(_element(x) for x in _syntax(c)))
 
-    def element(self, meta, children):
-        label, value = children
-        if label is None:
-            return ast.Element(self._span(meta), None, None, value)
-        text, span = label
-        return ast.Element(self._span(meta), text, span, value)
+    def labeled(self, c):
+        label = c[0]
+        return ast.Element(self._span(c), label.value, label.span, c[-1])
 
-    def label(self, meta, children):
-        (child,) = children
-        if isinstance(child, Token):
-            return str(child), self._tok_span(child)
-        return child, self._span(meta)
+    def label(self, c):
+        if len(c) == 1:
+            return Part(str(c[0]), self._tok_span(c[0]))
+        return Part(c[1], self._span(c))
 
-    def merge(self, meta, children):
-        if len(children) == 2:
-            name, body = children
-            args: tuple = ()
-        else:
-            name, args, body = children
-        return ast.Merge(self._span(meta), str(name), self._tok_span(name), args, body)
+    def merge(self, c):
+        name = c[0]
+        parts = _syntax(c)
+        args = parts[0] if len(parts) == 2 else ()
+        return ast.Merge(self._span(c), str(name), self._tok_span(name), args, parts[-1].value)
 
-    def args(self, meta, children):
-        return tuple(c for c in children if c is not None)
+    def args(self, c):
+        return tuple(_syntax(c))
 
-    def kwarg(self, meta, children):
-        return ast.Arg(self._span(meta), str(children[0]), children[1])
+    def kwarg(self, c):
+        return ast.Arg(self._span(c), str(c[0]), _chain(c[-1]))
 
-    def posarg(self, meta, children):
-        return ast.Arg(self._span(meta), None, children[0])
+    def posarg(self, c):
+        value = _chain(c[0])
+        return ast.Arg(value.span, None, value)
 
     # ------------------------------------------------------------ expressions
 
-    def conditional(self, meta, c):
-        return ast.Conditional(self._span(meta), c[1], c[0], c[2])
+    def opseq(self, c):
+        return _Precedence(c, self.path).parse(0)
 
-    def or_op(self, meta, c):
-        return ast.BoolOp(self._span(meta), "or", c[0], c[1])
+    def conditional(self, c):
+        then, cond, otherwise = _syntax(c)
+        return ast.Conditional(self._span(c), cond, then, otherwise)
 
-    def and_op(self, meta, c):
-        return ast.BoolOp(self._span(meta), "and", c[0], c[1])
+    def number(self, c):
+        return ast.Number(self._span(c), _number(str(c[0])))
 
-    def not_op(self, meta, c):
-        return ast.Not(self._span(meta), c[0])
+    def string(self, c):
+        return ast.String(self._span(c), _unescape(str(c[0])))
 
-    def compare(self, meta, c):
-        return ast.Compare(self._span(meta), tuple(c[0::2]), tuple(str(op) for op in c[1::2]))
+    def true(self, c):
+        return ast.Bool(self._span(c), True)
 
-    def binop(self, meta, c):
-        return ast.BinOp(self._span(meta), str(c[1]), c[0], c[2])
+    def false(self, c):
+        return ast.Bool(self._span(c), False)
 
-    def unary(self, meta, c):
-        return ast.Unary(self._span(meta), str(c[0]), c[1])
+    def name(self, c):
+        return ast.Name(self._span(c), str(c[0]))
 
-    def attribute(self, meta, c):
-        return ast.Attribute(self._span(meta), c[0], str(c[1]))
+    def output_ref(self, c):
+        return ast.Name(self._span(c), "output")
 
-    def output_attribute(self, meta, c):
-        # `output` is a keyword, yet `label.output` is a layer's output shape in expectations.
-        return ast.Attribute(self._span(meta), c[0], "output")
+    def block_input(self, c):
+        return ast.BlockInput(self._span(c))
 
-    def index(self, meta, c):
-        return ast.Index(self._span(meta), c[0], c[1])
+    def call(self, c):
+        name = c[0]
+        return ast.Call(self._span(c), str(name), self._tok_span(name), c[2] or ())
 
-    def number(self, meta, c):
-        return ast.Number(self._span(meta), _number(str(c[0])))
+    def list(self, c):
+        return ast.ListExpr(self._span(c), tuple(_syntax(c)))
 
-    def string(self, meta, c):
-        return ast.String(self._span(meta), _unescape(str(c[0])))
+    def tuple(self, c):
+        return ast.ListExpr(self._span(c), tuple(_syntax(c)))
 
-    def true(self, meta, c):
-        return ast.Bool(self._span(meta), True)
+    def paren(self, c):
+        """A parenthesized expression spans its parentheses."""
+        return replace(c[1], span=self._span(c))
 
-    def false(self, meta, c):
-        return ast.Bool(self._span(meta), False)
+    def group(self, c):
+        return ast.Group(self._span(c), _statements(c))
 
-    def name(self, meta, c):
-        return ast.Name(self._span(meta), str(c[0]))
+    def from_tensor(self, c):
+        return ast.From(self._span(c), c[1].value)
 
-    def output_ref(self, meta, c):
-        return ast.Name(self._span(meta), "output")
+    def dotted(self, c):
+        return Part(tuple(str(t) for t in _tokens(c, "NAME")), self._span(c))
 
-    def block_input(self, meta, c):
-        return ast.BlockInput(self._span(meta))
-
-    def call(self, meta, c):
-        name, args = c
-        return ast.Call(self._span(meta), str(name), self._tok_span(name), args or ())
-
-    def list(self, meta, c):
-        return ast.ListExpr(self._span(meta), tuple(x for x in c if x is not None))
-
-    def tuple(self, meta, c):
-        return ast.ListExpr(self._span(meta), tuple(x for x in c if x is not None))
-
-    def group(self, meta, c):
-        return ast.Group(self._span(meta), tuple(x for x in c if x is not None))
-
-    def from_tensor(self, meta, c):
-        return ast.From(self._span(meta), c[0])
-
-    def dotted(self, meta, c):
-        return tuple(str(t) for t in c)
-
-    def dotted_in(self, meta, c):
-        return ("in",)
+    def dotted_in(self, c):
+        return Part(("in",), self._span(c))
