@@ -15,13 +15,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import NamedTuple
 
-from netdsl.ir import Graph, Node
+from netdsl.ir import Node
+from netdsl.ir.graph import Graph
 from netdsl.ops import receptive as rules
+from netdsl.ops.base import Op, Shape
 
 
-@dataclass(frozen=True)
-class Axis:
+class Axis(NamedTuple):
+    """The field along one spatial axis; a tuple because every strided layer makes new ones."""
+
     size: Fraction
     stride: Fraction
     start: Fraction  # first input pixel seen by output element 0
@@ -30,6 +34,11 @@ class Axis:
     @property
     def centre(self) -> Fraction:
         return self.start + Fraction(self.size - 1, 2)
+
+    @property
+    def doubled_centre(self) -> Fraction:
+        """Twice the centre: compares like `centre` without making a Fraction of ints."""
+        return 2 * self.start + self.size - 1
 
 
 @dataclass(frozen=True)
@@ -57,32 +66,46 @@ def _num(x: int | Fraction) -> int | float:
 
 def annotate_receptive_fields(graph: Graph) -> None:
     """Fill meta['rf'] with a Field, "global", or None (no spatial axes)."""
-    for node in graph:
-        node.meta["rf"] = _field(graph, node)
+    nodes = graph.nodes
+    rule_of = RuleTable()
+    for node in nodes.values():
+        inputs = [nodes[i].meta for i in node.inputs]
+        node.meta["rf"] = _field(node, inputs, rule_of)
 
 
-def _field(graph: Graph, node: Node) -> Field | str | None:
+class RuleTable(dict[tuple[Op, tuple[Shape, ...]], rules.Rule]):
+    """Each operator's rule, asked once per distinct operator and input shapes of a graph (the
+    rule depends on nothing else, and a stage repeats the same layer on the same shapes)."""
+
+    def get_rule(self, op: Op, ins: tuple[Shape, ...], out: Shape) -> rules.Rule:
+        key = (op, ins)
+        rule = self.get(key)
+        if rule is None:
+            rule = self[key] = op.receptive_field(list(ins), out)
+        return rule
+
+
+def _field(node: Node, inputs: list[dict], rule_of: RuleTable) -> Field | str | None:
+    """`inputs` are the metas of the node's inputs, which already hold their fields."""
     if node.op is None:
         n = len(node.shape) - 1
         # ints until an upsampling makes a stride fractional (Fractions are ten times slower)
         return Field(tuple(Axis(1, 1, 0, 1) for _ in range(n))) if n > 0 else None
-    inputs = [graph[i].meta["rf"] for i in node.inputs]
-    if any(f is None for f in inputs):
+    fields = [meta["rf"] for meta in inputs]
+    if any(f is None for f in fields):
         return None
-    ins = [graph[i].shape for i in node.inputs]
-    rule = node.op.receptive_field(ins, node.shape)
-    if rule == rules.MERGE:
+    rule = rule_of.get_rule(node.op, tuple(meta["shape"] for meta in inputs), node.shape)
+    if rule is rules.MERGE:
         # A gate (SE's channel weights, GC's context) sees everything; the spatial paths keep
         # their geometry and the field notes the global context.
-        spatial = [f for f in inputs if isinstance(f, Field)]
+        spatial = [f for f in fields if isinstance(f, Field)]
         if not spatial:
             return GLOBAL
-        return _union(spatial, global_context=len(spatial) < len(inputs))
-    field = inputs[0]
-    if rule == rules.GLOBAL or field == GLOBAL:
+        return _union(spatial, global_context=len(spatial) < len(fields))
+    field = fields[0]
+    if rule is rules.GLOBAL or not isinstance(field, Field):  # the input is already GLOBAL
         return GLOBAL
-    assert isinstance(field, Field)
-    if rule == rules.IDENTITY:
+    if rule is rules.IDENTITY:
         return field
     return Field(tuple(_apply(rule, i, a) for i, a in enumerate(field.axes)), field.aligned,
                  field.global_context)
@@ -121,7 +144,7 @@ def _union(fields: list[Field], global_context: bool = False) -> Field:
         start = min(a.start for a in parts)
         end = max(a.start + a.size for a in parts)
         stride = max(a.stride for a in parts)
-        aligned = aligned and len({a.centre for a in parts}) == 1 and \
+        aligned = aligned and len({a.doubled_centre for a in parts}) == 1 and \
             len({a.stride for a in parts}) == 1
         axes.append(Axis(end - start, stride, start, min(a.min_size for a in parts)))
     return Field(tuple(axes), aligned, global_context)

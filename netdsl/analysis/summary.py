@@ -8,7 +8,7 @@ from typing import Any
 from netdsl.analysis.cost import COUNTS, annotate_costs
 from netdsl.analysis.memory import DTYPE_BYTES, activation_elements, peak_live_elements
 from netdsl.analysis.receptive_field import Field, annotate_receptive_fields
-from netdsl.ir import Graph
+from netdsl.ir import Graph, collection_paused
 
 
 @dataclass
@@ -89,6 +89,11 @@ def analyse(graph: Graph) -> None:
 
 
 def summarize(graph: Graph, dtype: str = "float32") -> Stats:
+    with collection_paused():
+        return _summarize(graph, dtype)
+
+
+def _summarize(graph: Graph, dtype: str) -> Stats:
     analyse(graph)
     size = DTYPE_BYTES[dtype]
     totals = {k: sum(n.meta[k] for n in graph) for k in COUNTS}

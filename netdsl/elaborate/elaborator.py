@@ -429,9 +429,8 @@ class Elaborator(Resolver):
            naming: Naming) -> str:
         current = self._need_input(current, span)
         inputs = [current]
-        positional_fields = [f for f in cls.fields() if not f.metadata.get("keyword_only")]
-        by_name = {f.name: f for f in cls.fields()}
-        by_name.update({f.metadata["alias"]: f for f in cls.fields() if f.metadata.get("alias")})
+        table = cls.parameters()
+        positional_fields, by_name = table.positional, table.by_name
         for arg in arg_asts:
             if arg.name is None and kwargs:
                 raise SpecError("a positional argument follows a keyword argument", "arg",

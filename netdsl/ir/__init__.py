@@ -1,6 +1,7 @@
 """The graph IR shared by every analysis and backend."""
 
+from netdsl.ir.collector import collection_paused
 from netdsl.ir.graph import Expectation, Graph
 from netdsl.ir.node import Node, Scope
 
-__all__ = ["Expectation", "Graph", "Node", "Scope"]
+__all__ = ["Expectation", "Graph", "Node", "Scope", "collection_paused"]

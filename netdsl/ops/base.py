@@ -54,6 +54,26 @@ def attr(default: Any = REQUIRED, *, kind: str = "int", alias: str | None = None
 
 
 @dataclass(frozen=True)
+class Parameters:
+    """An operator's attributes in signature order, the positional ones, and every attribute by
+    name and by alias."""
+
+    fields: tuple[dataclasses.Field, ...]
+    positional: tuple[dataclasses.Field, ...]
+    by_name: dict[str, dataclasses.Field]
+
+    @staticmethod
+    def of(op_class: type) -> Parameters:
+        fields = tuple(f for f in dataclasses.fields(op_class) if f.init)
+        by_name = {f.name: f for f in fields}
+        for f in fields:
+            if f.metadata.get("alias"):
+                by_name[f.metadata["alias"]] = f
+        positional = tuple(f for f in fields if not f.metadata.get("keyword_only"))
+        return Parameters(fields, positional, by_name)
+
+
+@dataclass(frozen=True)
 class Op:
     """Base of all operators. Subclasses set `name`, `family` and a docstring."""
 
@@ -62,6 +82,7 @@ class Op:
     variadic: ClassVar[bool] = False  # positional arguments are extra input tensors (merges)
     min_inputs: ClassVar[int] = 1
     is_view: ClassVar[bool] = False  # output aliases the input's memory (flatten, reshape)
+    _parameters: ClassVar[Parameters | None] = None  # per class, see `parameters()`
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -101,7 +122,18 @@ class Op:
 
     @classmethod
     def fields(cls) -> list[dataclasses.Field]:
-        return [f for f in dataclasses.fields(cls) if f.init]
+        return list(cls.parameters().fields)
+
+    @classmethod
+    def parameters(cls) -> Parameters:
+        """The signature as lookup tables; built on first use, as the class is complete only
+        after the dataclass decorator has run (and asking `dataclasses.fields` per layer costs
+        more than the rest of building the layer)."""
+        table = cls.__dict__.get("_parameters")
+        if table is None:
+            table = Parameters.of(cls)
+            cls._parameters = table
+        return table
 
     @classmethod
     def signature(cls) -> str:
@@ -120,12 +152,8 @@ class Op:
     @classmethod
     def from_args(cls, args: list[Any], kwargs: dict[str, Any]) -> Op:
         """Build the operator from evaluated arguments, checking names, counts and types."""
-        fields = cls.fields()
-        by_name = {f.name: f for f in fields}
-        for f in fields:
-            if f.metadata.get("alias"):
-                by_name[f.metadata["alias"]] = f
-        positional = [f for f in fields if not f.metadata.get("keyword_only")]
+        table = cls.parameters()
+        fields, by_name, positional = table.fields, table.by_name, table.positional
         if len(args) > len(positional):
             raise SpecError(f"'{cls.name}' takes at most {len(positional)} positional "
                             f"argument{'s' if len(positional) != 1 else ''}, got {len(args)}",
@@ -189,11 +217,11 @@ def _type_name(value: Any) -> str:
 def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
     """Check one attribute value against its declared kind; return the normalised value."""
     kind = f.metadata.get("kind", "any")
-    where = f"'{op}' parameter '{f.name}'"
     if value is None and f.default is None:
         return None
 
     def bad(expected: str) -> SpecError:
+        where = f"'{op}' parameter '{f.name}'"
         return SpecError(f"{where} must be {expected}, got {_type_name(value)}"
                          f"{'' if isinstance(value, (Symbol, TensorArg)) else f' {_show(value)}'}",
                          "type")

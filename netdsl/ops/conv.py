@@ -101,17 +101,23 @@ class Conv(Op):
             return [len(row) * kernel for row in self.table]
         return [x[0] // self.groups * kernel] * self.out
 
+    def weights(self, x: Shape) -> int:
+        """All weights, the sum of `fan_in` without listing one entry per output map."""
+        if self.table is not None:
+            return sum(self.fan_in(x))
+        return x[0] // self.groups * numel(self.geometry(x)[0]) * self.out
+
     def params(self, inputs, out):
-        return sum(self.fan_in(inputs[0])) + (self.out if self.bias else 0)
+        return self.weights(inputs[0]) + (self.out if self.bias else 0)
 
     def macs(self, inputs, out):
-        return sum(self.fan_in(inputs[0])) * numel(out[1:])
+        return self.weights(inputs[0]) * numel(out[1:])
 
     def flops(self, inputs, out):
         return numel(out) if self.bias else 0
 
     def connections(self, inputs, out):
-        return (sum(self.fan_in(inputs[0])) + (self.out if self.bias else 0)) * numel(out[1:])
+        return (self.weights(inputs[0]) + (self.out if self.bias else 0)) * numel(out[1:])
 
     def receptive_field(self, inputs, out):
         return rf.Window(*self.geometry(inputs[0]))

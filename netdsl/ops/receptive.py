@@ -67,6 +67,7 @@ class _Merge(Rule):
     """Several inputs aligned elementwise (add, mul, concat): the union of their fields."""
 
 
+# One instance each: operators return these, and the analysis tells them apart by identity.
 IDENTITY = _Identity()
 GLOBAL = _Global()
 MERGE = _Merge()
