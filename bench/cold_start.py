@@ -4,14 +4,23 @@ processes, next to `python -c "import torch"`, and proof that neither command im
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from timing import PYTHON, ROOT, interleaved, ms, netdsl_command, process_case, table  # noqa: E402
+from timing import (  # noqa: E402
+    PYTHON,
+    ROOT,
+    compile_bytecode,
+    interleaved,
+    ms,
+    netdsl_command,
+    process_case,
+    process_env,
+    table,
+)
 
 ROUNDS = 5
 SPEC = "specs/resnet50.net"
@@ -22,13 +31,14 @@ _PROBE = ("import sys; sys.argv = ['netdsl', {cmd!r}, {spec!r}]; import cli; "
 
 
 def imports_torch(command: str) -> bool:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = process_env()
     done = subprocess.run([PYTHON, "-c", _PROBE.format(cmd=command, spec=SPEC)], cwd=ROOT,
                           env=env, capture_output=True, text=True, check=True)
     return done.stdout.split()[-2] == "True"
 
 
 def report() -> str:
+    compile_bytecode()
     netdsl = netdsl_command()
     cases = {
         "python -c pass": process_case([PYTHON, "-c", "pass"]),

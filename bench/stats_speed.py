@@ -19,7 +19,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import peers  # noqa: E402
 from deep_models import PREACT_SPEC  # noqa: E402
-from timing import ROOT, interleaved, ms, netdsl_command, process_case, table  # noqa: E402
+from timing import (  # noqa: E402
+    ROOT,
+    compile_bytecode,
+    interleaved,
+    ms,
+    netdsl_command,
+    process_case,
+    table,
+)
 
 MODELS = ["resnet50", "resnet152", "densenet121", "efficientnet_b0", "preact_resnet1001"]
 IN_PROCESS_ROUNDS, PROCESS_ROUNDS = 3, 2
@@ -64,6 +72,7 @@ def measure(model: str, path: Path, names: list[str]) -> dict[str, float]:
 
 
 def report() -> str:
+    compile_bytecode()
     warnings.filterwarnings("ignore")
     import torch
     torch.set_num_threads(2)

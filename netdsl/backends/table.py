@@ -129,9 +129,25 @@ def format_csv(stats: Stats, depth: int | None = None) -> str:
 
 
 def format_json(stats: Stats, depth: int | None = None) -> str:
+    """One total, operator or layer per line: easy to read and to diff, and each line is
+    written by json's C encoder (the indenting encoder is pure Python, and took half the time of
+    `netdsl stats` on a 3,000-layer network)."""
     data = stats.as_dict()
     data["layers"] = [r.as_dict() for r in visible(stats, depth)]
-    return json.dumps(data, indent=1) + "\n"
+    return "{\n" + ",\n".join(f" {json.dumps(key)}: {_json_block(value)}"
+                               for key, value in data.items()) + "\n}\n"
+
+
+def _json_block(value: object) -> str:
+    """A list of objects or an object of objects one item per line; anything else inline."""
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        items = [json.dumps(v) for v in value]
+    elif isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+        items = [f"{json.dumps(k)}: {json.dumps(v)}" for k, v in value.items()]
+    else:
+        return json.dumps(value)
+    open_, close = "[]" if isinstance(value, list) else "{}"
+    return open_ + "\n" + ",\n".join("  " + item for item in items) + "\n " + close
 
 
 FORMATS = {"table": format_table, "markdown": format_markdown, "csv": format_csv,

@@ -21,8 +21,8 @@ _GRAMMAR = Path(__file__).with_name("grammar.lark")
 MAX_NESTING = 200
 
 # A newline right after one of these continues the statement on the next line.
-_CONTINUES_AFTER = {"", "{", "->", ",", "=", "+", "-", "*", "/", "//", "%", "**", "==", "!=", "<", ">",
-                    "<=", ">=", "and", "or", "not", ":"}
+_CONTINUES_AFTER = {"", "{", "->", ",", "=", "+", "-", "*", "/", "//", "%", "**", "==", "!=", "<",
+                    ">", "<=", ">=", "and", "or", "not", ":"}
 # A newline right before one of these continues the statement too.
 _CONTINUES_BEFORE = {"->", "else", "elif"}
 _OPEN = {"(": ")", "[": "]", "{": "}"}

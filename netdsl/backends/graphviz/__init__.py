@@ -1,19 +1,26 @@
 """Architecture diagrams through Graphviz: `netdsl render` and `Network._repr_svg_`.
 
 `diagram_of` builds the model (layout.py, runs.py), `dot_of` its DOT text (dot.py), and
-`render_bytes` draws it with the `dot` program (render.py). Never imports torch.
+`render_bytes` draws it with the `dot` program (render.py). Never imports torch. The modules
+load on first use, so that registering `netdsl render` costs other commands nothing.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from netdsl.backends.graphviz.diagram import Diagram
-from netdsl.backends.graphviz.dot import to_dot
-from netdsl.backends.graphviz.layout import build
-from netdsl.backends.graphviz.render import FORMATS, render_bytes
+if TYPE_CHECKING:
+    from netdsl.backends.graphviz.diagram import Diagram
 
 __all__ = ["FORMATS", "Diagram", "diagram_of", "dot_of", "render_bytes", "render_svg"]
+_LAZY = {"FORMATS": "render", "render_bytes": "render", "Diagram": "diagram"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def block_defaults(network: Any):
@@ -36,14 +43,17 @@ def block_defaults(network: Any):
 
 
 def diagram_of(network: Any, depth: int | None = None) -> Diagram:
+    from netdsl.backends.graphviz.layout import build
     return build(network.graph, depth, block_defaults(network))
 
 
 def dot_of(network: Any, depth: int | None = None, direction: str = "TB",
            shapes: bool = True) -> str:
+    from netdsl.backends.graphviz.dot import to_dot
     return to_dot(diagram_of(network, depth), direction, shapes)
 
 
 def render_svg(network: Any, depth: int | None = None, direction: str = "TB") -> str:
     """The diagram as SVG text (Jupyter's `_repr_svg_`)."""
+    from netdsl.backends.graphviz.render import render_bytes
     return render_bytes(dot_of(network, depth, direction), "svg").decode("utf-8")
