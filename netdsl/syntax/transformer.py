@@ -89,7 +89,8 @@ def _tokens(children: list, kind: str) -> list[Token]:
 _BINARY = {"or": (1, 1), "and": (2, 2), "+": (5, 5), "-": (5, 5), "*": (6, 6), "/": (6, 6),
            "//": (6, 6), "%": (6, 6), "**": (8, 7)}  # '**' binds right: 2 ** 3 ** 2 = 2 ** 9
 _COMPARISON = 4  # comparisons chain, as in Python: a < b <= c
-_PREFIX = {"not": 3, "+": 7, "-": 7}  # -a ** 2 = -(a ** 2); not a == b = not (a == b)
+_PREFIX = {"not": 3, "+": 7, "-": 7}
+_OPERATORS = frozenset({"ADD_OP", "MUL_OP", "POW_OP", "COMP_OP", "AND", "OR"})  # -a ** 2 = -(a ** 2); not a == b = not (a == b)
 
 
 class _Precedence:
@@ -104,7 +105,7 @@ class _Precedence:
     def parse(self, least: int) -> ast.Node:
         left = self._operand(least)
         items = self.items
-        while self.at < len(items):
+        while self.at < len(items) and items[self.at].type in _OPERATORS:
             op = items[self.at].value
             if op in _BINARY:
                 power, right_power = _BINARY[op]
@@ -293,12 +294,16 @@ class ToAst(Transformer):
 
     # ------------------------------------------------------------ expressions
 
-    def opseq(self, c):
-        return _Precedence(c, self.path).parse(0)
-
-    def conditional(self, c):
-        then, cond, otherwise = _syntax(c)
-        return ast.Conditional(self._span(c), cond, then, otherwise)
+    def expr(self, c):
+        """`run` or `run if run else expr`, each run a flat operator run."""
+        run = _Precedence(c, self.path)
+        value = run.parse(0)
+        if run.at == len(c):
+            return value
+        run.at += 1  # `if`
+        cond = run.parse(0)
+        otherwise = c[-1]  # after `else`
+        return ast.Conditional(self._span(c), cond, value, otherwise)
 
     def number(self, c):
         return ast.Number(self._span(c), _number(str(c[0])))
