@@ -23,38 +23,51 @@ def storage_of(graph: Graph) -> dict[str, str]:
     return base
 
 
-def last_uses(graph: Graph) -> dict[str, int]:
+def last_uses(graph: Graph, base: dict[str, str] | None = None) -> dict[str, int]:
     """For each storage, the position of the last node that reads it (outputs: the end)."""
-    order = {name: i for i, name in enumerate(graph.nodes)}
-    base = storage_of(graph)
+    base = base if base is not None else storage_of(graph)
     last: dict[str, int] = {}
-    for node in graph:
+    for position, node in enumerate(graph):
         for src in node.inputs:
-            last[base[src]] = max(last.get(base[src], -1), order[node.name])
+            last[base[src]] = position  # positions only grow: the latest reader wins
     for name in graph.outputs.values():
-        last[base[name]] = len(order)
-    for name in graph.nodes:
-        last.setdefault(base[name], order[name])
+        last[base[name]] = len(graph)
+    for position, name in enumerate(graph.nodes):
+        last.setdefault(base[name], position)
     return last
+
+
+def activation_memory(graph: Graph) -> tuple[int, int]:
+    """(elements of every activation, the largest number alive at once), from one storage map."""
+    base = storage_of(graph)
+    return _activation_elements(graph, base), _peak_live_elements(graph, base)
 
 
 def peak_live_elements(graph: Graph) -> int:
     """The largest number of activation elements alive at once during the forward pass."""
-    base = storage_of(graph)
-    last = last_uses(graph)
+    return _peak_live_elements(graph, storage_of(graph))
+
+
+def activation_elements(graph: Graph) -> int:
+    """Elements of every activation the pass produces (views excluded, inputs included)."""
+    return _activation_elements(graph, storage_of(graph))
+
+
+def _peak_live_elements(graph: Graph, base: dict[str, str]) -> int:
+    last = last_uses(graph, base)
     live = 0
     peak = 0
     frees: dict[int, int] = {}
     for i, node in enumerate(graph):
-        if base[node.name] == node.name:
-            live += node.meta["elements"]
-            frees[last[node.name]] = frees.get(last[node.name], 0) + node.meta["elements"]
+        name = node.name
+        if base[name] == name:
+            elements = node.meta["elements"]
+            live += elements
+            frees[last[name]] = frees.get(last[name], 0) + elements
         peak = max(peak, live)
         live -= frees.pop(i, 0)
     return peak
 
 
-def activation_elements(graph: Graph) -> int:
-    """Elements of every activation the pass produces (views excluded, inputs included)."""
-    base = storage_of(graph)
+def _activation_elements(graph: Graph, base: dict[str, str]) -> int:
     return sum(n.meta["elements"] for n in graph if base[n.name] == n.name)

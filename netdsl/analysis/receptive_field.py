@@ -17,10 +17,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import NamedTuple
 
-from netdsl.ir import Node
-from netdsl.ir.graph import Graph
 from netdsl.ops import receptive as rules
-from netdsl.ops.base import Op, Shape
+from netdsl.ops.base import Shape
 
 
 class Axis(NamedTuple):
@@ -64,37 +62,18 @@ def _num(x: int | Fraction) -> int | float:
     return int(x) if x.denominator == 1 else float(x)
 
 
-def annotate_receptive_fields(graph: Graph) -> None:
-    """Fill meta['rf'] with a Field, "global", or None (no spatial axes)."""
-    nodes = graph.nodes
-    rule_of = RuleTable()
-    for node in nodes.values():
-        inputs = [nodes[i].meta for i in node.inputs]
-        node.meta["rf"] = _field(node, inputs, rule_of)
+def input_field(shape: Shape) -> Field | None:
+    """A network input's field: each element sees itself; None without spatial axes."""
+    n = len(shape) - 1
+    # ints until an upsampling makes a stride fractional (Fractions are ten times slower)
+    return Field(tuple(Axis(1, 1, 0, 1) for _ in range(n))) if n > 0 else None
 
 
-class RuleTable(dict[tuple[Op, tuple[Shape, ...]], rules.Rule]):
-    """Each operator's rule, asked once per distinct operator and input shapes of a graph (the
-    rule depends on nothing else, and a stage repeats the same layer on the same shapes)."""
-
-    def get_rule(self, op: Op, ins: tuple[Shape, ...], out: Shape) -> rules.Rule:
-        key = (op, ins)
-        rule = self.get(key)
-        if rule is None:
-            rule = self[key] = op.receptive_field(list(ins), out)
-        return rule
-
-
-def _field(node: Node, inputs: list[dict], rule_of: RuleTable) -> Field | str | None:
-    """`inputs` are the metas of the node's inputs, which already hold their fields."""
-    if node.op is None:
-        n = len(node.shape) - 1
-        # ints until an upsampling makes a stride fractional (Fractions are ten times slower)
-        return Field(tuple(Axis(1, 1, 0, 1) for _ in range(n))) if n > 0 else None
-    fields = [meta["rf"] for meta in inputs]
-    if any(f is None for f in fields):
-        return None
-    rule = rule_of.get_rule(node.op, tuple(meta["shape"] for meta in inputs), node.shape)
+def compose(rule: rules.Rule, fields: list[Field | str | None]) -> Field | str | None:
+    """The field of an operator's output from its rule and its inputs' fields."""
+    for f in fields:
+        if f is None:
+            return None
     if rule is rules.MERGE:
         # A gate (SE's channel weights, GC's context) sees everything; the spatial paths keep
         # their geometry and the field notes the global context.

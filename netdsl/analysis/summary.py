@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from netdsl.analysis.cost import COUNTS, annotate_costs
-from netdsl.analysis.memory import DTYPE_BYTES, activation_elements, peak_live_elements
-from netdsl.analysis.receptive_field import Field, annotate_receptive_fields
+from netdsl.analysis.annotate import annotate
+from netdsl.analysis.cost import COUNTS, Counts
+from netdsl.analysis.memory import DTYPE_BYTES, activation_memory
+from netdsl.analysis.receptive_field import Field
 from netdsl.ir import Graph, collection_paused
 
 
@@ -84,8 +85,7 @@ class Stats:
 def analyse(graph: Graph) -> None:
     """Fill every node's meta with costs and receptive fields (shapes are already there)."""
     if graph.nodes and "params" not in next(iter(graph)).meta:
-        annotate_costs(graph)
-        annotate_receptive_fields(graph)
+        annotate(graph)
 
 
 def summarize(graph: Graph, dtype: str = "float32") -> Stats:
@@ -96,47 +96,54 @@ def summarize(graph: Graph, dtype: str = "float32") -> Stats:
 def _summarize(graph: Graph, dtype: str) -> Stats:
     analyse(graph)
     size = DTYPE_BYTES[dtype]
-    totals = {k: sum(n.meta[k] for n in graph) for k in COUNTS}
-    elements = activation_elements(graph)
+    by_op = _by_op(graph)
+    totals = {k: sum(acc[k] for acc in by_op.values()) for k in COUNTS}
+    elements, peak = activation_memory(graph)
     stats = Stats(
         network=graph.name,
         inputs={n: graph[n].shape for n in graph.inputs},
         outputs={k: graph[v].shape for k, v in graph.outputs.items()},
         activation_elements=elements, activation_bytes=elements * size,
-        peak_activation_bytes=peak_live_elements(graph) * size,
+        peak_activation_bytes=peak * size,
         param_bytes=(totals["params"] + totals["buffers"]) * size, dtype=dtype, **totals)
     stats.layers = _rows(graph)
-    stats.by_op = _by_op(graph)
+    stats.by_op = dict(sorted(by_op.items(), key=lambda kv: -kv[1]["flops"]))
     return stats
 
 
 def _rows(graph: Graph) -> list[Row]:
-    sub: dict[str, dict[str, int]] = {s: dict.fromkeys(COUNTS, 0) for s in graph.scopes}
-    for node in graph:
-        for s in node.scope:
-            acc = sub[s]
-            for k in COUNTS:
-                acc[k] += node.meta[k]
+    """The scope tree in order: each block's row, with its subtotals, before its contents."""
     rows: list[Row] = []
-
-    def walk(names: list[str], depth: int) -> None:
-        for name in names:
-            if name in graph.scopes:
-                scope = graph.scopes[name]
-                out = graph[scope.output] if scope.output else None
-                rows.append(Row(name, scope.block or scope.kind, depth, True,
-                                out.shape if out else (), rf=out.meta["rf"] if out else None,
-                                summary=_call_text(scope), **sub[name]))
-                walk(scope.children, depth + 1)
-            else:
-                node = graph[name]
-                m = node.meta
-                rows.append(Row(name, node.op_name, depth, False, node.shape, m["params"],
-                                m["buffers"], m["macs"], m["flops"], m["connections"], m["rf"],
-                                node.op.summary() if node.op else "input"))
-
-    walk(graph.top, 1)
+    _walk(graph, graph.top, 1, rows)
     return rows
+
+
+def _walk(graph: Graph, names: list[str], depth: int, rows: list[Row]) -> Counts:
+    """Append the rows of `names` and their contents; return the counts they add up to."""
+    params = buffers = macs = flops = connections = 0
+    for name in names:
+        scope = graph.scopes.get(name)
+        if scope is None:
+            node = graph.nodes[name]
+            m = node.meta
+            row = Row(name, node.op_name, depth, False, m["shape"], m["params"], m["buffers"],
+                      m["macs"], m["flops"], m["connections"], m["rf"],
+                      node.op.summary() if node.op else "input")
+            rows.append(row)
+        else:
+            at = len(rows)
+            rows.append(None)  # type: ignore[arg-type]  # filled once the subtotals are known
+            counts = _walk(graph, scope.children, depth + 1, rows)
+            out = graph[scope.output] if scope.output else None
+            row = rows[at] = Row(name, scope.block or scope.kind, depth, True,
+                                 out.shape if out else (), *counts,
+                                 rf=out.meta["rf"] if out else None, summary=_call_text(scope))
+        params += row.params
+        buffers += row.buffers
+        macs += row.macs
+        flops += row.flops
+        connections += row.connections
+    return params, buffers, macs, flops, connections
 
 
 def _call_text(scope: Any) -> str:
@@ -148,10 +155,14 @@ def _call_text(scope: Any) -> str:
 
 
 def _by_op(graph: Graph) -> dict[str, dict[str, int]]:
+    """Count and totals per operator, in order of first appearance."""
     out: dict[str, dict[str, int]] = {}
     for node in graph:
-        acc = out.setdefault(node.op_name, {"count": 0, **dict.fromkeys(COUNTS, 0)})
+        acc = out.get(node.op_name)
+        if acc is None:
+            acc = out[node.op_name] = {"count": 0, **dict.fromkeys(COUNTS, 0)}
         acc["count"] += 1
+        meta = node.meta
         for k in COUNTS:
-            acc[k] += node.meta[k]
-    return dict(sorted(out.items(), key=lambda kv: -kv[1]["flops"]))
+            acc[k] += meta[k]
+    return out

@@ -18,6 +18,7 @@ from typing import Any
 
 from netdsl.elaborate.loader import Program
 from netdsl.elaborate.values import (
+    UNBOUND,
     Env,
     Evaluator,
     FollowOnError,
@@ -334,9 +335,8 @@ class Elaborator(Resolver):
             expr, ast.Call) else None
         if name is None:
             return False
-        try:
-            bound = self.frame.env.lookup(name)
-        except KeyError:
+        bound = self.frame.env.find(name)
+        if bound is UNBOUND:
             return self.is_layer(name)
         return isinstance(bound, LayerRef)
 
@@ -388,11 +388,8 @@ class Elaborator(Resolver):
     def call(self, func: str, func_span: Span, arg_asts: tuple[ast.Arg, ...], args: list[Any],
              kwargs: dict[str, Any], label: str | None, span: Span, current: str | None,
              naming: Naming) -> str:
-        try:
-            bound = self.frame.env.lookup(func)
-        except KeyError:
-            bound = None
-        if bound is not None:
+        bound = self.frame.env.find(func)
+        if bound is not UNBOUND and bound is not None:
             if not isinstance(bound, LayerRef):
                 raise SpecError(f"'{func}' is {type_name(bound)} {show(bound)}, not a layer",
                                 "type", func_span)
@@ -439,7 +436,7 @@ class Elaborator(Resolver):
             field_ = by_name.get(arg.name) if arg.name else (
                 positional_fields[index] if index < len(positional_fields) else None)
             if (cls.variadic and arg.name is None) or (
-                    field_ is not None and field_.metadata.get("kind") == "tensor"):
+                    field_ is not None and field_.name in table.tensors):
                 node = self.path(arg.value, current, naming)
                 inputs.append(node)
                 value: Any = TensorArg(_describe(arg.value))
@@ -495,7 +492,8 @@ class Elaborator(Resolver):
         return out
 
     def _node(self, name: str, op: Op, inputs: list[str], span: Span, naming: Naming) -> str:
-        shapes = [self.graph[i].shape for i in inputs]
+        nodes = self.graph.nodes
+        shapes = [nodes[i].meta["shape"] for i in inputs]
         if len(inputs) < op.min_inputs:
             raise SpecError(f"'{op.name}' needs at least {op.min_inputs} inputs, got "
                             f"{len(inputs)}", "arg", span)
@@ -532,7 +530,7 @@ class Elaborator(Resolver):
             self.weight = outer
 
     def _add(self, node: Node, naming: Naming) -> None:
-        if len(self.graph) >= self.max_nodes:
+        if len(self.graph.nodes) >= self.max_nodes:
             raise SpecError(f"the network expands to more than {self.max_nodes:,} layers",
                             "limit", node.span, help="raise the limit with --max-nodes")
         self.projected += self.weight

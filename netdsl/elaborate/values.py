@@ -92,6 +92,9 @@ class FollowOnError(SpecError):
     """A consequence of an error already reported; callers drop it."""
 
 
+UNBOUND: Any = object()  # what `Env.find` returns for a name no scope binds
+
+
 @dataclass
 class Env:
     """A scope of value bindings."""
@@ -100,12 +103,21 @@ class Env:
     parent: Env | None = None
 
     def lookup(self, name: str) -> Any:
+        value = self.find(name)
+        if value is UNBOUND:
+            raise KeyError(name)
+        return value
+
+    def find(self, name: str) -> Any:
+        """The value bound to `name`, or UNBOUND. Without an exception: most names a chain
+        looks up are operators and blocks, which no scope binds."""
         env: Env | None = self
         while env is not None:
-            if name in env.vars:
-                return env.vars[name]
+            value = env.vars.get(name, UNBOUND)
+            if value is not UNBOUND:
+                return value
             env = env.parent
-        raise KeyError(name)
+        return UNBOUND
 
     def names(self) -> set[str]:
         out: set[str] = set()
@@ -244,9 +256,14 @@ class Evaluator:
     def __init__(self, resolver: Resolver | None = None):
         self.resolver = resolver or Resolver()
         self.depth = 0  # nested calls of `def` functions, bounded to catch endless recursion
+        self.methods: dict[type, Any] = {}  # expression class -> its `_Class` method
 
     def eval(self, expr: ast.Expr, env: Env, symbols: bool = False) -> Any:
-        method = getattr(self, "_" + type(expr).__name__, None)
+        method = self.methods.get(type(expr))
+        if method is None:
+            method = getattr(self, "_" + type(expr).__name__, None)
+            if method is not None:
+                self.methods[type(expr)] = method
         if method is None:
             raise SpecError("a layer is not a value here", "type", expr.span,
                             help="layers go in chains; values in expressions")
@@ -271,11 +288,8 @@ class Evaluator:
         return e.value
 
     def _Name(self, e: ast.Name, env: Env, symbols: bool) -> Any:
-        try:
-            value = env.lookup(e.id)
-        except KeyError:
-            pass
-        else:
+        value = env.find(e.id)
+        if value is not UNBOUND:
             if isinstance(value, Poisoned):
                 raise FollowOnError(f"'{e.id}' could not be defined", "value", e.span)
             if isinstance(value, Unavailable):

@@ -38,9 +38,12 @@ class Graph:
 
     def add(self, node: Node) -> Node:
         self.nodes[node.name] = node
-        self._users[node.name] = {}
+        users = self._users
         for src in node.inputs:
-            self._users.setdefault(src, {})[node.name] = None
+            if src in users:
+                users[src][node.name] = None
+            else:
+                users[src] = {node.name: None}
         return node
 
     @property

@@ -61,6 +61,7 @@ class Parameters:
     fields: tuple[dataclasses.Field, ...]
     positional: tuple[dataclasses.Field, ...]
     by_name: dict[str, dataclasses.Field]
+    tensors: frozenset[str]  # the attributes that name another tensor (kind "tensor")
 
     @staticmethod
     def of(op_class: type) -> Parameters:
@@ -70,7 +71,8 @@ class Parameters:
             if f.metadata.get("alias"):
                 by_name[f.metadata["alias"]] = f
         positional = tuple(f for f in fields if not f.metadata.get("keyword_only"))
-        return Parameters(fields, positional, by_name)
+        tensors = frozenset(f.name for f in fields if f.metadata.get("kind") == "tensor")
+        return Parameters(fields, positional, by_name, tensors)
 
 
 @dataclass(frozen=True)
@@ -158,9 +160,7 @@ class Op:
             raise SpecError(f"'{cls.name}' takes at most {len(positional)} positional "
                             f"argument{'s' if len(positional) != 1 else ''}, got {len(args)}",
                             "arg", help=f"signature: {cls.signature()}")
-        values: dict[str, Any] = {}
-        for f, value in zip(positional, args):
-            values[f.name] = value
+        values: dict[str, Any] = {f.name: value for f, value in zip(positional, args)}
         for key, value in kwargs.items():
             f = by_name.get(key)
             if f is None:
@@ -172,12 +172,13 @@ class Op:
                                 help=f"signature: {cls.signature()}")
             values[f.name] = value
         for f in fields:
-            if f.name not in values:
+            value = values.get(f.name, REQUIRED)
+            if value is REQUIRED:
                 if f.default is REQUIRED:
                     raise SpecError(f"'{cls.name}' needs parameter '{f.name}'", "arg",
                                     help=f"signature: {cls.signature()}")
                 continue
-            values[f.name] = coerce(cls.name, f, values[f.name])
+            values[f.name] = coerce(cls.name, f, value)
         op = cls(**values)
         op.validate()
         return op

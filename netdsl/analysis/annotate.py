@@ -1,0 +1,50 @@
+"""The analyses' pass over the graph: fills every node's meta with `elements`, its counts
+(`params`, `buffers`, `macs`, `flops`, `connections`) and its receptive field `rf`."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from netdsl.analysis.cost import COUNTS, NO_COUNTS, Counts, operator_counts
+from netdsl.analysis.receptive_field import compose, input_field
+from netdsl.ir import Graph
+from netdsl.ops import receptive as rules
+from netdsl.ops.base import Op, Shape, numel
+
+
+class Figures(NamedTuple):
+    """What an operator's rules say about one application."""
+
+    counts: Counts
+    rule: rules.Rule
+
+
+def annotate(graph: Graph) -> None:
+    """Fill the meta of every node, inputs before users (the nodes are in creation order).
+
+    A network repeats the same layer on the same shapes many times (every unit of a stage), so
+    the rules run once per distinct operator and input shapes of this graph: operators are
+    frozen values and their rules depend on nothing else.
+    """
+    nodes = graph.nodes
+    seen: dict[tuple[Op, tuple[Shape, ...]], Figures] = {}
+    for node in nodes.values():
+        meta = node.meta
+        out = meta["shape"]
+        meta["elements"] = numel(out)
+        op = node.op
+        if op is None:
+            meta.update(zip(COUNTS, NO_COUNTS, strict=True))
+            meta["rf"] = input_field(out)
+            continue
+        sources = [nodes[i].meta for i in node.inputs]
+        ins = tuple([source["shape"] for source in sources])
+        figures = seen.get((op, ins))
+        if figures is None:
+            figures = seen[op, ins] = _figures(op, list(ins), out)
+        meta.update(zip(COUNTS, figures.counts, strict=True))
+        meta["rf"] = compose(figures.rule, [source["rf"] for source in sources])
+
+
+def _figures(op: Op, ins: list[Shape], out: Shape) -> Figures:
+    return Figures(operator_counts(op, ins, out), op.receptive_field(ins, out))
