@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from netdsl.analysis.cost import COUNTS, NO_COUNTS, Counts, operator_counts
+from netdsl.analysis.cost import NO_COUNTS, Counts, operator_counts, set_counts
 from netdsl.analysis.receptive_field import compose, input_field
 from netdsl.ir import Graph
 from netdsl.ops import receptive as rules
@@ -34,7 +34,7 @@ def annotate(graph: Graph) -> None:
         meta["elements"] = numel(out)
         op = node.op
         if op is None:
-            meta.update(zip(COUNTS, NO_COUNTS, strict=True))
+            set_counts(meta, NO_COUNTS)
             meta["rf"] = input_field(out)
             continue
         sources = [nodes[i].meta for i in node.inputs]
@@ -42,7 +42,7 @@ def annotate(graph: Graph) -> None:
         figures = seen.get((op, ins))
         if figures is None:
             figures = seen[op, ins] = _figures(op, list(ins), out)
-        meta.update(zip(COUNTS, figures.counts, strict=True))
+        set_counts(meta, figures.counts)
         meta["rf"] = compose(figures.rule, [source["rf"] for source in sources])
 
 

@@ -8,12 +8,19 @@ merges). Buffers include BatchNorm's num_batches_tracked, as torch's state_dict 
 
 from __future__ import annotations
 
+from typing import Any
+
 from netdsl.ops.base import Op, Shape
 
 COUNTS = ("params", "buffers", "macs", "flops", "connections")
 NO_COUNTS = (0, 0, 0, 0, 0)  # a network input's
 
 Counts = tuple[int, int, int, int, int]
+
+
+def set_counts(meta: dict[str, Any], counts: Counts) -> None:
+    """Store `counts` in a node's meta under the names of `COUNTS`, in that order."""
+    meta["params"], meta["buffers"], meta["macs"], meta["flops"], meta["connections"] = counts
 
 
 def operator_counts(op: Op, ins: list[Shape], out: Shape) -> Counts:

@@ -86,7 +86,7 @@ def compose(rule: rules.Rule, fields: list[Field | str | None]) -> Field | str |
         return GLOBAL
     if rule is rules.IDENTITY:
         return field
-    return Field(tuple(_apply(rule, i, a) for i, a in enumerate(field.axes)), field.aligned,
+    return Field(tuple([_apply(rule, i, a) for i, a in enumerate(field.axes)]), field.aligned,
                  field.global_context)
 
 

@@ -34,7 +34,7 @@ from netdsl.elaborate.values import (
 from netdsl.errors import Diagnostic, NetdslError, Span, SpecError, did_you_mean
 from netdsl.ir import Expectation, Graph, Node, Scope
 from netdsl.ops import REGISTRY, Op, ShapeError, TensorArg
-from netdsl.ops.base import Symbol, format_shape, numel
+from netdsl.ops.base import Shape, Symbol, format_shape, numel
 from netdsl.syntax import ast
 
 MAX_BLOCK_DEPTH = 64
@@ -99,6 +99,9 @@ class Elaborator(Resolver):
         # `count` layers, so nested bombs are caught at their first layer, not after the work.
         self.weight = 1
         self.projected = 0
+        # Output shapes by operator and input shapes: a stage repeats the same layer on the same
+        # shapes, and an operator is a frozen value whose shape rule depends on nothing else.
+        self.shapes: dict[tuple[Op, tuple[Shape, ...]], Shape] = {}
 
     # ------------------------------------------------------------ Resolver
 
@@ -497,12 +500,15 @@ class Elaborator(Resolver):
         if len(inputs) < op.min_inputs:
             raise SpecError(f"'{op.name}' needs at least {op.min_inputs} inputs, got "
                             f"{len(inputs)}", "arg", span)
-        try:
-            shape = op.infer_shape(shapes)
-        except ShapeError as exc:
-            raise SpecError(f"{op.name} '{name}': {exc}", "shape", span,
-                            help=self._shape_help(inputs) if len(inputs) > 1 else
-                            f"its input has shape {format_shape(shapes[0])}") from None
+        key = (op, tuple(shapes))
+        shape = self.shapes.get(key)
+        if shape is None:
+            try:
+                shape = self.shapes[key] = op.infer_shape(shapes)
+            except ShapeError as exc:
+                raise SpecError(f"{op.name} '{name}': {exc}", "shape", span,
+                                help=self._shape_help(inputs) if len(inputs) > 1 else
+                                f"its input has shape {format_shape(shapes[0])}") from None
         self._check_size(shape, span)
         node = Node(name, op, inputs, span, self.frame.call_sites, naming.scopes,
                     {"shape": shape})

@@ -9,7 +9,7 @@ from netdsl.errors import Span
 from netdsl.ops.base import Op, Shape
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)  # slots: a big network has hundreds of thousands of nodes
 class Node:
     """`name` is the dotted layer name (`layer1.0.conv1`); `inputs` are node names, in order.
 

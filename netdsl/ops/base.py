@@ -62,6 +62,7 @@ class Parameters:
     positional: tuple[dataclasses.Field, ...]
     by_name: dict[str, dataclasses.Field]
     tensors: frozenset[str]  # the attributes that name another tensor (kind "tensor")
+    required: frozenset[str]  # the attributes without a default
 
     @staticmethod
     def of(op_class: type) -> Parameters:
@@ -72,7 +73,8 @@ class Parameters:
                 by_name[f.metadata["alias"]] = f
         positional = tuple(f for f in fields if not f.metadata.get("keyword_only"))
         tensors = frozenset(f.name for f in fields if f.metadata.get("kind") == "tensor")
-        return Parameters(fields, positional, by_name, tensors)
+        required = frozenset(f.name for f in fields if f.default is REQUIRED)
+        return Parameters(fields, positional, by_name, tensors, required)
 
 
 @dataclass(frozen=True)
@@ -171,14 +173,13 @@ class Op:
                 raise SpecError(f"'{cls.name}' got parameter '{f.name}' twice", "arg",
                                 help=f"signature: {cls.signature()}")
             values[f.name] = value
-        for f in fields:
+        for f in fields:  # in signature order, so the first attribute at fault is reported
             value = values.get(f.name, REQUIRED)
-            if value is REQUIRED:
-                if f.default is REQUIRED:
-                    raise SpecError(f"'{cls.name}' needs parameter '{f.name}'", "arg",
-                                    help=f"signature: {cls.signature()}")
-                continue
-            values[f.name] = coerce(cls.name, f, value)
+            if value is not REQUIRED:
+                values[f.name] = coerce(cls.name, f, value)
+            elif f.name in table.required:
+                raise SpecError(f"'{cls.name}' needs parameter '{f.name}'", "arg",
+                                help=f"signature: {cls.signature()}")
         op = cls(**values)
         op.validate()
         return op
@@ -215,9 +216,18 @@ def _type_name(value: Any) -> str:
                                                                            type(value).__name__)
 
 
+# The least plain int each integer kind takes as it is (None: any int): `coerce`'s fast path for
+# the most common attribute value; every other value, and an int out of range, takes the full path.
+_INT_FLOOR = {"size": 1, "count": 0, "int": None, "ints": 1, "padding": 0}
+
+
 def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
     """Check one attribute value against its declared kind; return the normalised value."""
     kind = f.metadata.get("kind", "any")
+    if type(value) is int and kind in _INT_FLOOR:
+        floor = _INT_FLOOR[kind]
+        if floor is None or value >= floor:
+            return value
     if value is None and f.default is None:
         return None
 
