@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import keyword
 import textwrap
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from netdsl.backends.pytorch.lower import (
     Step,
     is_identifier,
     plan,
+    show_value,
 )
 from netdsl.backends.pytorch.ops import OVERWRITABLE, Call, lowering
 
@@ -46,23 +48,23 @@ def literal(value: Any) -> str:
     raise TypeError(f"no literal for {type(value).__name__}")
 
 
-def render_call(call: Call, lead: list[str] = ()) -> str:
-    args = list(lead) + [literal(a) for a in call.args]
-    args += [f"{k}={literal(v)}" for k, v in call.kwargs.items()]
+def render_call(call: Call, lead: list[str] = (), lit: Callable[[Any], str] = literal) -> str:
+    args = list(lead) + [lit(a) for a in call.args]
+    args += [f"{k}={lit(v)}" for k, v in call.kwargs.items()]
     return f"{call.target}({', '.join(args)})"
 
 
-def wrapped_call(call: Call, depth: int) -> str:
+def wrapped_call(call: Call, depth: int, lit: Callable[[Any], str] = literal) -> str:
     """A long constructor call with one argument per line (and long lists one item per line)."""
     pad = INDENT * (depth + 1)
     items = []
     for value in call.args:
-        text = literal(value)
+        text = lit(value)
         if isinstance(value, list) and len(text) > 60:
             inner = "".join(f"{pad}{INDENT}{literal(v)},\n" for v in value)
             text = f"[\n{inner}{pad}]"
         items.append(f"{pad}{text},")
-    items += [f"{pad}{k}={literal(v)}," for k, v in call.kwargs.items()]
+    items += [f"{pad}{k}={lit(v)}," for k, v in call.kwargs.items()]
     return f"{call.target}(\n" + "\n".join(items) + f"\n{INDENT * depth})"
 
 
@@ -95,64 +97,147 @@ class Names:
 
 
 class Writer:
-    """Collects classes (deduplicated by body) and the helpers they use."""
+    """Collects the classes and the helpers they use.
+
+    Instantiations of one block whose classes differ only in integer constructor arguments
+    share one class; each argument that varies becomes a constructor parameter, named after the
+    input channels or the block's parameter it equals (`in_channels`, `planes`, `planes * 4`), as
+    torchvision writes `Bottleneck(inplanes, planes)`. Variation that no name explains keeps the
+    instantiations apart, as numbered classes (Bottleneck, Bottleneck2, ...).
+    """
 
     def __init__(self) -> None:
         self.classes: dict[str, str] = {}  # class name -> source
-        self.bodies: dict[str, str] = {}  # body -> class name
         self.targets: set[str] = set()
+        self.made: dict[int, tuple[str, list[int]]] = {}  # id(plan) -> its class, arguments
+        self.lit: Callable[[Any], str] = literal  # writes constructor arguments
+        self.cursor = 0  # position of the next integer constructor argument in a class
 
     # ------------------------------------------------------------ constructors
 
     def construct(self, build: Call | SequentialPlan | ClassPlan, depth: int) -> str:
         if isinstance(build, Call):
             self.targets.add(build.target)
-            return render_call(build)
+            return render_call(build, lit=self.lit)
         if isinstance(build, SequentialPlan):
             return self.sequential(build, depth)
-        return f"{self.define(build)}()"
+        name, args = self.made[id(build)]
+        return f"{name}({', '.join(self.lit(a) for a in args)})"
 
     def sequential(self, seq: SequentialPlan, depth: int) -> str:
         pad = INDENT * (depth + 1)
         positional = [c.name for c in seq.children] == [str(i) for i in range(len(seq.children))]
         if positional:
-            items = [f"{pad}{self.construct(c.build, depth + 1)}," for c in seq.children]
+            items = [f"{pad}{self.item(c, depth + 1, pad)}," for c in seq.children]
             return "nn.Sequential(\n" + "\n".join(items) + f"\n{INDENT * depth})"
         self.targets.add("OrderedDict")
-        items = [f"{pad}({c.name!r}, {self.construct(c.build, depth + 1)}),"
+        items = [f"{pad}({c.name!r}, {self.item(c, depth + 1, f'{pad}({c.name!r}, ')}),"
                  for c in seq.children]
         return "nn.Sequential(OrderedDict([\n" + "\n".join(items) + f"\n{INDENT * depth}]))"
 
+    def item(self, child: Child, depth: int, lead: str) -> str:
+        """A member of an nn.Sequential, wrapped when its line would pass 88 columns."""
+        start = self.cursor
+        value = self.construct(child.build, depth)
+        if isinstance(child.build, Call) and len(lead) + len(value) + 3 > 88:
+            self.cursor = start  # the same arguments again, one a line
+            return wrapped_call(child.build, depth, self.lit)
+        return value
+
     # ------------------------------------------------------------ classes
 
-    def define(self, p: ClassPlan) -> str:
-        body = self.class_body(p)
-        if body in self.bodies:
-            return self.bodies[body]
-        name, i = p.base_name, 1
+    def define_all(self, top: ClassPlan) -> str:
+        """Define the classes of every plan, inner classes first; the top class's name."""
+        plans = list(_class_plans(top))
+        height: dict[int, int] = {}
+        for p in plans:  # post-order: inner plans come first
+            height[id(p)] = 1 + max((height[id(c)] for c in _inner_plans(p)), default=-1)
+        for level in sorted(set(height.values())):
+            groups: dict[tuple[str, str], list[tuple[ClassPlan, list[int]]]] = {}
+            for p in (p for p in plans if height[id(p)] == level):
+                template, constants = self.template(p)
+                groups.setdefault((p.base_name, template), []).append((p, constants))
+            for members in groups.values():
+                self.share(members)
+        return self.made[id(top)][0]
+
+    def template(self, p: ClassPlan) -> tuple[str, list[int]]:
+        """The class body with its integer constructor arguments blanked, and those integers."""
+        constants: list[int] = []
+
+        def blank(value: Any) -> str:
+            if type(value) is int:
+                if self.cursor == len(constants):
+                    constants.append(value)
+                self.cursor += 1
+                return "\x00"
+            return literal(value)
+
+        return self.class_body(p, {}, lit=blank), constants
+
+    def share(self, members: list[tuple[ClassPlan, list[int]]]) -> None:
+        """One class for instantiations with the same template, if their differences have
+        names; else one class per distinct set of constants."""
+        columns = list(zip(*(c for _, c in members), strict=True))
+        varying = [i for i, column in enumerate(columns) if len(set(column)) > 1]
+        names = _parameters([p for p, _ in members], [columns[i] for i in varying])
+        if names is None:
+            distinct: dict[tuple[int, ...], list[tuple[ClassPlan, list[int]]]] = {}
+            for p, constants in members:
+                distinct.setdefault(tuple(constants), []).append((p, constants))
+            for same in distinct.values():
+                self.emit(same, {})
+            return
+        self.emit(members, dict(zip(varying, names, strict=True)))
+
+    def emit(self, members: list[tuple[ClassPlan, list[int]]], exprs: dict[int, str]) -> None:
+        """Write one class for `members`; `exprs` gives the parameter expression of each varying
+        constant, by position."""
+        first, constants = members[0]
+        params = list(dict.fromkeys(n for e in exprs.values() for n in _names_in(e)))
+        name, i = first.base_name, 1
         while name in self.classes or name in _RESERVED:
             i += 1
-            name = f"{p.base_name}{i}"
-        self.bodies[body] = name
-        self.classes[name] = f"class {name}(nn.Module):\n{body}"
-        return name
+            name = f"{first.base_name}{i}"
+        self.classes[name] = f"class {name}(nn.Module):\n" + self.class_body(
+            first, exprs, params, doc=_doc(first, params))
+        for p, values in members:
+            args = [_parameter_value(p, param, exprs, values) for param in params]
+            self.made[id(p)] = (name, args)
 
-    def class_body(self, p: ClassPlan) -> str:
-        lines = [f"{INDENT}{docstring(p.doc)}", "", f"{INDENT}def __init__(self) -> None:",
-                 f"{INDENT * 2}super().__init__()"]
-        for child in p.children:
-            lines += self.member(child)
+    def class_body(self, p: ClassPlan, exprs: dict[int, str], params: list[str] = (),
+                   lit: Callable[[Any], str] | None = None, doc: str | None = None) -> str:
+        """The class's source below its `class` line; the constant at position i of the
+        constructor arguments is written as `exprs[i]` when given."""
+        def constant(value: Any) -> str:
+            if type(value) is int:
+                self.cursor += 1
+                return exprs.get(self.cursor - 1, literal(value))
+            return literal(value)
+
+        self.lit, self.cursor = lit or constant, 0
+        try:
+            lines = [f"{INDENT}{docstring(doc if doc is not None else '')}", "",
+                     *_init_signature(params), f"{INDENT * 2}super().__init__()"]
+            for child in p.children:
+                lines += self.member(child)
+        finally:
+            self.lit = literal
         lines.append("")
         lines += self.forward(p)
         return "\n".join(lines) + "\n"
 
     def member(self, child: Child) -> list[str]:
-        value = self.construct(child.build, 2)
-        if isinstance(child.build, Call) and len(value) + len(child.name) > 80:
-            value = wrapped_call(child.build, 2)
         if is_identifier(child.name):
-            return [f"{INDENT * 2}self.{child.name} = {value}"]
-        return [f"{INDENT * 2}self.add_module({child.name!r}, {value})"]
+            lead, close = f"{INDENT * 2}self.{child.name} = ", ""
+        else:
+            lead, close = f"{INDENT * 2}self.add_module({child.name!r}, ", ")"
+        start = self.cursor
+        value = self.construct(child.build, 2)
+        if isinstance(child.build, Call) and len(lead + value + close) > 88:
+            self.cursor = start  # the same arguments again, one a line
+            value = wrapped_call(child.build, 2, self.lit)
+        return [lead + value + close]
 
     def forward(self, p: ClassPlan) -> list[str]:
         names = Names(set())
@@ -177,7 +262,7 @@ class Writer:
             expr = self.expression(step, [var[v] for v in step.inputs],
                                    self.may_overwrite(step, dying, reads, producer))
             targets = self.targets_of(step, dying, var, names)
-            lines.append(f"{INDENT * 2}{', '.join(targets)} = {expr}")
+            lines.append(_statement(f"{INDENT * 2}{', '.join(targets)} = ", expr))
             for out, target in zip(step.outputs, targets, strict=True):
                 var[out] = target
             gone = [var[v] for v in dying if var[v] not in targets]
@@ -245,6 +330,113 @@ class Writer:
         return text[:-1] + ", " + ", ".join(extra) + ")" if extra else text
 
 
+def _init_signature(params: list[str]) -> list[str]:
+    """`def __init__(self, a: int, ...) -> None:`, one parameter a line if it is long."""
+    line = f"{INDENT}def __init__(self{''.join(f', {n}: int' for n in params)}) -> None:"
+    if len(line) <= 88:
+        return [line]
+    return [f"{INDENT}def __init__(", f"{INDENT * 2}self,",
+            *(f"{INDENT * 2}{n}: int," for n in params), f"{INDENT}) -> None:"]
+
+
+def _statement(lead: str, expr: str) -> str:
+    """`lead + expr`, with a long call's arguments moved to the next line."""
+    line = lead + expr
+    head, paren, rest = expr.partition("(")
+    if len(line) <= 88 or not paren or not expr.endswith(")") or not head.isidentifier():
+        return line
+    return f"{lead}{head}(\n{INDENT * 3}{rest}"
+
+
+def _class_plans(p: ClassPlan) -> Iterator[ClassPlan]:
+    """Every class plan under and including `p`, inner ones first."""
+    for inner in _inner_plans(p):
+        yield from _class_plans(inner)
+    yield p
+
+
+def _inner_plans(p: ClassPlan | SequentialPlan) -> Iterator[ClassPlan]:
+    """The class plans directly among `p`'s children (through nn.Sequentials)."""
+    for child in p.children:
+        if isinstance(child.build, ClassPlan):
+            yield child.build
+        elif isinstance(child.build, SequentialPlan):
+            yield from _inner_plans(child.build)
+
+
+def _candidates(p: ClassPlan) -> dict[str, int]:
+    """What a constructor argument may be named after: the input's channels (or features) and
+    the block's integer parameters."""
+    found = {}
+    if len(p.in_shape) > 1:
+        found["in_channels"] = p.in_shape[0]
+    elif len(p.in_shape) == 1:
+        found["in_features"] = p.in_shape[0]
+    for key, value in p.args.items():
+        if type(value) is int and valid_name(key) and key not in _RESERVED:
+            found[key] = value
+    return found
+
+
+def _parameters(plans: list[ClassPlan], columns: list[tuple[int, ...]]) -> list[str] | None:
+    """An expression of named values for each varying column (`planes`, `planes * 4`,
+    `in_channels * t`), or None if some column has none."""
+    if not columns:
+        return []
+    if any(p.block is None for p in plans):
+        return None
+    candidates = [_candidates(p) for p in plans]
+    keys = [k for k in candidates[0] if all(k in c for c in candidates)]
+    named = {k: tuple(c[k] for c in candidates) for k in keys}
+    out = []
+    for column in columns:
+        expr = _explain(column, named)
+        if expr is None:
+            return None
+        out.append(expr)
+    return out
+
+
+def _explain(column: tuple[int, ...], named: dict[str, tuple[int, ...]]) -> str | None:
+    for key, values in named.items():
+        if values == column:
+            return key
+    for key, values in named.items():
+        if all(v and c % v == 0 for c, v in zip(column, values, strict=True)):
+            factors = {c // v for c, v in zip(column, values, strict=True)}
+            if len(factors) == 1 and factors != {1}:
+                return f"{key} * {factors.pop()}"
+    for a, av in named.items():
+        for b, bv in named.items():
+            if a < b and all(x * y == c for x, y, c in zip(av, bv, column, strict=True)):
+                return f"{a} * {b}"
+    return None
+
+
+def _names_in(expr: str) -> list[str]:
+    """The parameters in an expression (`planes * 4` -> planes; `in_channels * t` -> both)."""
+    return [part for part in expr.split(" * ") if valid_name(part)]
+
+
+def _parameter_value(p: ClassPlan, param: str, exprs: dict[int, str], values: list[int]) -> int:
+    """The value `p` passes for `param`: found from a constant written as exactly `param`."""
+    for position, expr in exprs.items():
+        if expr == param:
+            return values[position]
+    return _candidates(p)[param]
+
+
+def _doc(p: ClassPlan, params: list[str]) -> str:
+    """The docstring: the block call it stands for, by parameter where one varies."""
+    if p.block is None:
+        return p.doc
+    args = ", ".join(k if k in params else f"{k}={show_value(v)}" for k, v in p.args.items())
+    text = f"{p.block}({args})"
+    if "in_channels" in params or "in_features" in params or not p.in_shape:
+        return text + "."
+    return p.doc
+
+
 def helper_sources(targets: set[str]) -> list[str]:
     """The source of the run-time helpers used, cut from runtime.py without importing it."""
     text = RUNTIME.read_text(encoding="utf-8")
@@ -259,7 +451,7 @@ def generate(network: Any) -> str:
     """The standalone Python source of a loaded netdsl Network."""
     top = plan(network.graph, Path(network.source_path).name)
     writer = Writer()
-    top_name = writer.define(top)
+    top_name = writer.define_all(top)
     imports = ["import torch", "from torch import nn"]
     used = writer.targets
     if any(t.startswith("F.") for t in used) or "Subsample" in used:

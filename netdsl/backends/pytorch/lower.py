@@ -68,7 +68,11 @@ class ClassPlan:
     outputs: list[str]
     steps: list[Step]
     input_names: list[str] = field(default_factory=list)  # preferred variable names
-    class_name: str = ""  # set by codegen after deduplication
+    # for a block's class: the block, its arguments and its input channels, from which codegen
+    # names the constructor parameters of a class shared by several instantiations
+    block: str | None = None
+    args: dict[str, Any] = field(default_factory=dict)
+    in_shape: tuple[int, ...] = ()
 
 
 def camel(name: str) -> str:
@@ -171,13 +175,16 @@ class Lowerer:
         steps, children = self.body(name, info.children)
         local = name.rsplit(".", 1)[-1]
         if info.kind == "block" and info.block:
-            args = ", ".join(f"{k}={_show(v)}" for k, v in info.args.items())
+            args = ", ".join(f"{k}={show_value(v)}" for k, v in info.args.items())
             stem, doc = camel(info.block), f"{info.block}({args}) on {self.channels(inputs)}."
         else:
             stem = camel(local) if is_identifier(local) else camel(info.kind)
             doc = f"The {info.kind} '{local}'."
         names = [self.input_name(src, i) for i, src in enumerate(inputs)]
-        return ClassPlan(stem, doc, children, inputs, outputs, steps, names)
+        first = self.graph[inputs[0]].shape if len(inputs) == 1 else ()
+        return ClassPlan(stem, doc, children, inputs, outputs, steps, names,
+                         block=info.block if info.kind == "block" else None,
+                         args=dict(info.args), in_shape=tuple(first))
 
     def channels(self, inputs: list[str]) -> str:
         counts = [str(self.graph[src].shape[0]) for src in inputs]
@@ -226,7 +233,7 @@ class Lowerer:
         return SequentialPlan(children)
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if hasattr(value, "name") and hasattr(value, "args"):  # a layer value

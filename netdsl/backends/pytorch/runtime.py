@@ -17,8 +17,9 @@ from torch.nn import functional as F
 class TableConv(nn.Module):
     """A convolution in which output map i sees only the input maps in table[i].
 
-    Output maps are grouped by fan-in; each group gathers its input channels and runs one grouped
-    convolution, so the module holds exactly the table's weights (no masked dense kernel).
+    Output maps are grouped by fan-in; each group gathers its input channels and runs
+    one grouped convolution, so the module holds exactly the table's weights (no masked
+    dense kernel).
     """
 
     def __init__(self, table: list[list[int]], kernel_size: int, stride: int = 1,
@@ -32,9 +33,9 @@ class TableConv(nn.Module):
             rows = [i for i, row in enumerate(table) if len(row) == fan_in]
             self.gathers.append([c for i in rows for c in table[i]])
             maps += rows
-            convs.append(nn.Conv2d(fan_in * len(rows), len(rows), kernel_size, stride=stride,
-                                   padding=padding, dilation=dilation, groups=len(rows),
-                                   bias=bias))
+            convs.append(nn.Conv2d(fan_in * len(rows), len(rows), kernel_size,
+                                   stride=stride, padding=padding, dilation=dilation,
+                                   groups=len(rows), bias=bias))
         self.convs = nn.ModuleList(convs)
         self.order = [maps.index(i) for i in range(len(table))]
 
@@ -44,8 +45,8 @@ class TableConv(nn.Module):
 
 
 class Subsample(nn.Module):
-    """LeNet-5's trainable subsampling: the sum of each window times one weight, plus one bias,
-    per map."""
+    """LeNet-5's trainable subsampling: the sum of each window times one weight, plus
+    one bias, per map."""
 
     def __init__(self, channels: int, kernel_size: int = 2) -> None:
         super().__init__()
@@ -63,7 +64,7 @@ class Subsample(nn.Module):
 
 
 def center_crop(x: torch.Tensor, size: list[int]) -> torch.Tensor:
-    """Crop the spatial axes of x to `size`, keeping the centre (U-Net's skip connections)."""
+    """Crop the spatial axes of x to `size`, keeping the centre (U-Net's skips)."""
     for axis, length in enumerate(size):
         dim = axis + 2
         x = x.narrow(dim, (x.shape[dim] - length) // 2, length)
@@ -77,8 +78,10 @@ def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     return grouped.transpose(1, 2).reshape(x.shape)
 
 
-def stochastic_depth(x: torch.Tensor, p: float, mode: str, training: bool) -> torch.Tensor:
-    """Drop x per sample ("row") or as a whole ("batch") with probability p while training."""
+def stochastic_depth(x: torch.Tensor, p: float, mode: str,
+                     training: bool) -> torch.Tensor:
+    """Drop x per sample ("row") or as a whole ("batch") with probability p, in
+    training."""
     if not training or p == 0.0:
         return x
     keep = 1.0 - p

@@ -37,20 +37,70 @@ def test_generation_is_deterministic() -> None:
     assert first == second
 
 
-def test_resnet50_source_compiles_and_passes_ruff(tmp_path: Path) -> None:
-    path = tmp_path / "r50.py"
-    path.write_text(generate(netdsl.load(SPECS / "resnet50.net")), encoding="utf-8")
-    py_compile.compile(str(path), doraise=True)
+def test_every_spec_compiles_to_source_that_passes_ruff(tmp_path: Path) -> None:
+    for spec in sorted(SPECS.glob("*.net")):
+        path = tmp_path / f"{spec.stem}.py"
+        path.write_text(generate(netdsl.load(spec)), encoding="utf-8")
+        py_compile.compile(str(path), doraise=True)
     ruff = Path(sys.executable).with_name("ruff")
-    done = subprocess.run([str(ruff), "check", "--isolated", "--select", "E,F,W,B", str(path)],
-                          capture_output=True, text=True)
+    done = subprocess.run([str(ruff), "check", "--isolated", "--select", "E,F,W,B",
+                           str(tmp_path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout
-    tree = ast.parse(path.read_text())
+    tree = ast.parse((tmp_path / "resnet50.py").read_text())
     imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert imported <= {"torch", "torch.nn", "torch.nn.functional", "math", "collections"}
     classes = [n.name for n in tree.body if isinstance(n, ast.ClassDef)]
     assert classes[-1] == "Resnet50" and "Bottleneck" in classes
+
+
+def _classes(source: str) -> dict[str, ast.ClassDef]:
+    return {n.name: n for n in ast.parse(source).body if isinstance(n, ast.ClassDef)}
+
+
+def _init_params(cls: ast.ClassDef) -> list[str]:
+    init = next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
+    return [a.arg for a in init.args.args[1:]]
+
+
+def test_densenet_layers_share_one_class_taking_their_input_channels() -> None:
+    source = generate(netdsl.load(SPECS / "densenet121.net"))
+    classes = _classes(source)
+    assert list(classes) == ["DenseLayer", "Densenet121"]
+    assert _init_params(classes["DenseLayer"]) == ["in_channels"]
+    assert "nn.Conv2d(in_channels, 128, kernel_size=1, bias=False)" in source
+    # torchvision's denseblock1 layers see 64 + 32 * i channels
+    for i in range(6):
+        assert f"('denselayer{i + 1}', DenseLayer({64 + 32 * i}))" in source
+
+
+def test_resnet_bottlenecks_are_parametrized_by_channels_and_width() -> None:
+    source = generate(netdsl.load(SPECS / "resnet50.net"))
+    classes = _classes(source)
+    assert len(classes) == 4  # the stride-1 and stride-2 first blocks, the rest, the network
+    assert _init_params(classes["Bottleneck2"]) == ["in_channels", "width"]
+    assert "Bottleneck2(1024, 256)," in source and "Bottleneck3(512, 256)," in source
+    assert "self.conv3 = nn.Conv2d(width, in_channels * 2, kernel_size=1, bias=False)" in source
+
+
+def test_unexplained_differences_keep_separate_classes() -> None:
+    spec = """
+block unit() {
+    concat {
+        identity
+        conv(in.c * 3 - 1, 3, p=1)
+    }
+}
+network n {
+    input x: [3, 8, 8]
+    unit
+    unit
+}
+"""
+    classes = _classes(generate(netdsl.load(spec)))
+    # conv(3 -> 8), then conv(11 -> 32): 8 and 32 are no product of 3 and 11
+    assert list(classes) == ["Unit", "Unit2", "N"]
+    assert _init_params(classes["Unit"]) == _init_params(classes["Unit2"]) == []
 
 
 INJECTION = '''

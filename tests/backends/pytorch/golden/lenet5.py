@@ -11,8 +11,9 @@ from torch.nn import functional as F
 class TableConv(nn.Module):
     """A convolution in which output map i sees only the input maps in table[i].
 
-    Output maps are grouped by fan-in; each group gathers its input channels and runs one grouped
-    convolution, so the module holds exactly the table's weights (no masked dense kernel).
+    Output maps are grouped by fan-in; each group gathers its input channels and runs
+    one grouped convolution, so the module holds exactly the table's weights (no masked
+    dense kernel).
     """
 
     def __init__(self, table: list[list[int]], kernel_size: int, stride: int = 1,
@@ -26,9 +27,9 @@ class TableConv(nn.Module):
             rows = [i for i, row in enumerate(table) if len(row) == fan_in]
             self.gathers.append([c for i in rows for c in table[i]])
             maps += rows
-            convs.append(nn.Conv2d(fan_in * len(rows), len(rows), kernel_size, stride=stride,
-                                   padding=padding, dilation=dilation, groups=len(rows),
-                                   bias=bias))
+            convs.append(nn.Conv2d(fan_in * len(rows), len(rows), kernel_size,
+                                   stride=stride, padding=padding, dilation=dilation,
+                                   groups=len(rows), bias=bias))
         self.convs = nn.ModuleList(convs)
         self.order = [maps.index(i) for i in range(len(table))]
 
@@ -38,8 +39,8 @@ class TableConv(nn.Module):
 
 
 class Subsample(nn.Module):
-    """LeNet-5's trainable subsampling: the sum of each window times one weight, plus one bias,
-    per map."""
+    """LeNet-5's trainable subsampling: the sum of each window times one weight, plus
+    one bias, per map."""
 
     def __init__(self, channels: int, kernel_size: int = 2) -> None:
         super().__init__()
