@@ -38,23 +38,25 @@ def last_uses(graph: Graph, base: dict[str, str] | None = None) -> dict[str, int
 
 
 def activation_memory(graph: Graph) -> tuple[int, int]:
-    """(elements of every activation, the largest number alive at once), from one storage map."""
-    base = storage_of(graph)
-    return _activation_elements(graph, base), _peak_live_elements(graph, base)
+    """(elements of every activation, the largest number alive at once), in one walk."""
+    return _walk_forward(graph, storage_of(graph))
 
 
 def peak_live_elements(graph: Graph) -> int:
     """The largest number of activation elements alive at once during the forward pass."""
-    return _peak_live_elements(graph, storage_of(graph))
+    return _walk_forward(graph, storage_of(graph))[1]
 
 
 def activation_elements(graph: Graph) -> int:
     """Elements of every activation the pass produces (views excluded, inputs included)."""
-    return _activation_elements(graph, storage_of(graph))
+    return _walk_forward(graph, storage_of(graph))[0]
 
 
-def _peak_live_elements(graph: Graph, base: dict[str, str]) -> int:
+def _walk_forward(graph: Graph, base: dict[str, str]) -> tuple[int, int]:
+    """Run the schedule: allocate each storage, free it after its last use; return the total
+    allocated and the peak."""
     last = last_uses(graph, base)
+    total = 0
     live = 0
     peak = 0
     frees: dict[int, int] = {}
@@ -62,12 +64,9 @@ def _peak_live_elements(graph: Graph, base: dict[str, str]) -> int:
         name = node.name
         if base[name] == name:
             elements = node.meta["elements"]
+            total += elements
             live += elements
             frees[last[name]] = frees.get(last[name], 0) + elements
         peak = max(peak, live)
         live -= frees.pop(i, 0)
-    return peak
-
-
-def _activation_elements(graph: Graph, base: dict[str, str]) -> int:
-    return sum(n.meta["elements"] for n in graph if base[n.name] == n.name)
+    return total, peak

@@ -120,10 +120,25 @@ def _union(fields: list[Field], global_context: bool = False) -> Field:
     global_context = global_context or any(f.global_context for f in fields)
     axes = []
     for parts in zip(*(f.axes for f in fields)):
-        start = min(a.start for a in parts)
-        end = max(a.start + a.size for a in parts)
-        stride = max(a.stride for a in parts)
-        aligned = aligned and len({a.doubled_centre for a in parts}) == 1 and \
-            len({a.stride for a in parts}) == 1
-        axes.append(Axis(end - start, stride, start, min(a.min_size for a in parts)))
+        axis, axis_aligned = _union_axis(parts)
+        axes.append(axis)
+        aligned = aligned and axis_aligned
     return Field(tuple(axes), aligned, global_context)
+
+
+def _union_axis(parts: tuple[Axis, ...]) -> tuple[Axis, bool]:
+    """The union of the paths' fields along one axis, and whether they share centre and stride.
+
+    One loop rather than a comprehension per figure: a merge every few layers makes this a hot
+    path of deep networks. Ties keep the first path's value, as `min` and `max` do."""
+    first = parts[0]
+    start, end = first.start, first.start + first.size
+    stride, min_size = first.stride, first.min_size
+    aligned = True
+    for a in parts[1:]:
+        start = min(start, a.start)
+        end = max(end, a.start + a.size)
+        stride = max(stride, a.stride)
+        min_size = min(min_size, a.min_size)
+        aligned = aligned and a.doubled_centre == first.doubled_centre and a.stride == first.stride
+    return Axis(end - start, stride, start, min_size), aligned

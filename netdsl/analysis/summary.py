@@ -121,10 +121,11 @@ def _rows(graph: Graph) -> list[Row]:
 def _walk(graph: Graph, names: list[str], depth: int, rows: list[Row]) -> Counts:
     """Append the rows of `names` and their contents; return the counts they add up to."""
     params = buffers = macs = flops = connections = 0
+    scopes, nodes = graph.scopes, graph.nodes
     for name in names:
-        scope = graph.scopes.get(name)
+        scope = scopes.get(name)
         if scope is None:
-            node = graph.nodes[name]
+            node = nodes[name]
             m = node.meta
             row = Row(name, node.op_name, depth, False, m["shape"], m["params"], m["buffers"],
                       m["macs"], m["flops"], m["connections"], m["rf"],

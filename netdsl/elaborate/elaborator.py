@@ -11,8 +11,6 @@ as is an unlabeled call of an `inline block`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +80,23 @@ class Naming:
 
     def inner(self, scope: Scope) -> Naming:
         return Naming(scope.name, scope, self.scopes + (scope.name,))
+
+
+@dataclass
+class Repetition:
+    """While a pass of a repeat or loop runs, the weight of each layer it makes; see
+    `Elaborator._repetition`. (A plain class: a generator-based context manager costs more
+    than the pass of a small block.)"""
+
+    elaborator: Elaborator
+    outer: int
+    weight: int
+
+    def __enter__(self) -> None:
+        self.elaborator.weight = self.weight
+
+    def __exit__(self, *exc: object) -> None:
+        self.elaborator.weight = self.outer
 
 
 class Elaborator(Resolver):
@@ -431,6 +446,7 @@ class Elaborator(Resolver):
         inputs = [current]
         table = cls.parameters()
         positional_fields, by_name = table.positional, table.by_name
+        env = self.frame.env
         for arg in arg_asts:
             if arg.name is None and kwargs:
                 raise SpecError("a positional argument follows a keyword argument", "arg",
@@ -446,7 +462,7 @@ class Elaborator(Resolver):
                 if cls.variadic and arg.name is None:
                     continue
             else:
-                value = self.evaluator.eval(single(arg.value), self.frame.env, symbols=True)
+                value = self.evaluator.eval(single(arg.value), env, symbols=True)
                 if isinstance(value, TensorValue):
                     value = _tensor_misuse(value, arg)
             if arg.name is None:
@@ -524,16 +540,10 @@ class Elaborator(Resolver):
             parts.append(f"path {n} ends at '{i}' ({kind}) {format_shape(node.shape)}")
         return "; ".join(parts)
 
-    @contextmanager
-    def _repetition(self, index: int, count: int) -> Iterator[None]:
+    def _repetition(self, index: int, count: int) -> Repetition:
         """Weigh the layers of pass `index` of `count`: the first pass stands for all of them,
         later ones were already counted."""
-        outer = self.weight
-        self.weight = outer * count if index == 0 else 0
-        try:
-            yield
-        finally:
-            self.weight = outer
+        return Repetition(self, outer=self.weight, weight=self.weight * count if index == 0 else 0)
 
     def _add(self, node: Node, naming: Naming) -> None:
         if len(self.graph.nodes) >= self.max_nodes:
@@ -606,16 +616,16 @@ class Elaborator(Resolver):
               env: Env) -> dict[str, Any]:
         kind = "network" if bdef.is_network else "block"
         params = bdef.params
-        signature = f"{bdef.name}({', '.join(_param_text(p) for p in params)})"
         if len(args) > len(params):
             raise SpecError(f"{kind} '{bdef.name}' takes {len(params)} argument"
                             f"{'s' if len(params) != 1 else ''}, got {len(args)}", "arg", span,
-                            help=f"signature: {signature}")
+                            help=f"signature: {_signature(bdef)}")
         names = {p.name for p in params}
         for key in kwargs:
             if key not in names:
                 raise SpecError(f"{kind} '{bdef.name}' has no parameter '{key}'", "arg", span,
-                                help=did_you_mean(key, names) or f"signature: {signature}")
+                                help=did_you_mean(key, names) or
+                                f"signature: {_signature(bdef)}")
         bound: dict[str, Any] = {}
         scope = env.child()
         for i, p in enumerate(params):
@@ -629,7 +639,7 @@ class Elaborator(Resolver):
                 value = self.evaluator.eval(p.default, scope, symbols=True)
             else:
                 raise SpecError(f"{kind} '{bdef.name}' needs parameter '{p.name}'", "arg", span,
-                                help=f"signature: {signature}")
+                                help=f"signature: {_signature(bdef)}")
             if p.type is not None:
                 value = _check_type(bdef.name, p, value, span)
             bound[p.name] = value
@@ -716,6 +726,11 @@ class Elaborator(Resolver):
 
 def _about(n: int) -> str:
     return f"{n:,}" if n < 10 ** 15 else f"{float(n):.1e}"
+
+
+def _signature(bdef: ast.BlockDef) -> str:
+    """For the help of an argument error (built only then: blocks are called per unit)."""
+    return f"{bdef.name}({', '.join(_param_text(p) for p in bdef.params)})"
 
 
 def _param_text(p: ast.Param) -> str:

@@ -123,7 +123,7 @@ class Conv(Op):
         return rf.Window(*self.geometry(inputs[0]))
 
     def summary(self):
-        k, s, d = (_pair(v) for v in (self.kernel, self.stride, self.dilation))
+        k, s, d = _pair(self.kernel), _pair(self.stride), _pair(self.dilation)
         text = f"conv {kxk(k)}{_stride(s)}, {self.out}"
         if self.groups > 1:
             text += f", g={self.groups}"
