@@ -24,16 +24,18 @@ def storage_of(graph: Graph) -> dict[str, str]:
 
 
 def last_uses(graph: Graph, base: dict[str, str] | None = None) -> dict[str, int]:
-    """For each storage, the position of the last node that reads it (outputs: the end)."""
+    """For each storage, the position of the last node that reads it (outputs: the end).
+
+    One walk: positions only grow, so the latest reader overwrites; a storage is entered at
+    its own position when created, which stands if nothing reads it."""
     base = base if base is not None else storage_of(graph)
     last: dict[str, int] = {}
     for position, node in enumerate(graph):
         for src in node.inputs:
-            last[base[src]] = position  # positions only grow: the latest reader wins
+            last[base[src]] = position
+        last.setdefault(base[node.name], position)
     for name in graph.outputs.values():
         last[base[name]] = len(graph)
-    for position, name in enumerate(graph.nodes):
-        last.setdefault(base[name], position)
     return last
 
 
