@@ -9,6 +9,7 @@ from netdsl.analysis.annotate import annotate
 from netdsl.analysis.cost import COUNTS, Counts
 from netdsl.analysis.memory import DTYPE_BYTES, activation_memory
 from netdsl.analysis.receptive_field import Field
+from netdsl.elaborate.values import show
 from netdsl.ir import Graph, collection_paused
 
 
@@ -150,7 +151,6 @@ def _walk(graph: Graph, names: list[str], depth: int, rows: list[Row]) -> Counts
 def _call_text(scope: Any) -> str:
     if scope.kind != "block":
         return scope.kind
-    from netdsl.elaborate.values import show
     args = ", ".join(f"{k}={show(v)}" for k, v in scope.args.items())
     return f"{scope.block}({args})"
 
@@ -159,9 +159,10 @@ def _by_op(graph: Graph) -> dict[str, dict[str, int]]:
     """Count and totals per operator, in order of first appearance."""
     out: dict[str, dict[str, int]] = {}
     for node in graph:
-        acc = out.get(node.op_name)
+        op_name = node.op_name
+        acc = out.get(op_name)
         if acc is None:
-            acc = out[node.op_name] = {"count": 0, **dict.fromkeys(COUNTS, 0)}
+            acc = out[op_name] = {"count": 0, **dict.fromkeys(COUNTS, 0)}
         acc["count"] += 1
         meta = node.meta
         for k in COUNTS:

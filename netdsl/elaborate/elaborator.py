@@ -520,12 +520,13 @@ class Elaborator(Resolver):
         shape = self.shapes.get(key)
         if shape is None:
             try:
-                shape = self.shapes[key] = op.infer_shape(shapes)
+                shape = op.infer_shape(shapes)
             except ShapeError as exc:
                 raise SpecError(f"{op.name} '{name}': {exc}", "shape", span,
                                 help=self._shape_help(inputs) if len(inputs) > 1 else
                                 f"its input has shape {format_shape(shapes[0])}") from None
-        self._check_size(shape, span)
+            self._check_size(shape, span)
+            self.shapes[key] = shape  # only a shape that passed the size check
         node = Node(name, op, inputs, span, self.frame.call_sites, naming.scopes,
                     {"shape": shape})
         self._add(node, naming)

@@ -157,6 +157,10 @@ class Op:
     def from_args(cls, args: list[Any], kwargs: dict[str, Any]) -> Op:
         """Build the operator from evaluated arguments, checking names, counts and types."""
         table = cls.parameters()
+        if not args and not kwargs and not table.required:  # bare `relu`, `bn`: all defaults
+            op = cls()
+            op.validate()
+            return op
         fields, by_name, positional = table.fields, table.by_name, table.positional
         if len(args) > len(positional):
             raise SpecError(f"'{cls.name}' takes at most {len(positional)} positional "
