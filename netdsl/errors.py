@@ -148,7 +148,7 @@ def render(diag: Diagnostic, sources: SourceCache = SOURCES) -> str:
     out = [f"{where}{diag.severity}: {_short(diag.message)}  [{diag.code}]"]
     if diag.span:
         out.extend(_quote(diag.span, sources))
-    for span, note in diag.notes:
+    for _, note in diag.notes:
         out.append(f"note: {note}")
     if diag.help:
         out.append(f"help: {_short(diag.help)}")

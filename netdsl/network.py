@@ -9,7 +9,8 @@ from typing import Any
 from netdsl.analysis import Stats, check_expectations, summarize
 from netdsl.elaborate import Program, elaborate, load_program, read_source
 from netdsl.errors import Diagnostic
-from netdsl.ir import Graph, collection_paused
+from netdsl.gc_pause import paused_gc
+from netdsl.ir import Graph
 
 
 class Network:
@@ -74,6 +75,6 @@ def load_file(path: str | Path, network: str | None = None, *, max_nodes: int = 
 
 def _instantiate(text: str, path: str, network: str | None, max_nodes: int,
                  inputs: dict[str, tuple[int, ...]] | None, params: dict[str, Any]) -> Network:
-    with collection_paused():  # the syntax tree, like the graph, is many small lasting objects
+    with paused_gc():  # the syntax tree, like the graph, is many small lasting objects
         program = load_program(text, path)
         return Network(program, elaborate(program, network, params, max_nodes, inputs), path)

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def run_cli(*args: str, cwd: Path | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess:
     """Run `netdsl ARGS` in a fresh interpreter, as a user would."""
     return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True,
                           text=True, cwd=cwd or ROOT, timeout=timeout)

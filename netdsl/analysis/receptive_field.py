@@ -119,7 +119,7 @@ def _union(fields: list[Field], global_context: bool = False) -> Field:
     aligned = all(f.aligned for f in fields)
     global_context = global_context or any(f.global_context for f in fields)
     axes = []
-    for parts in zip(*(f.axes for f in fields)):
+    for parts in zip(*(f.axes for f in fields), strict=True):
         axis, axis_aligned = _union_axis(parts)
         axes.append(axis)
         aligned = aligned and axis_aligned

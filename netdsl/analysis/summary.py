@@ -10,7 +10,8 @@ from netdsl.analysis.cost import COUNTS, Counts
 from netdsl.analysis.memory import DTYPE_BYTES, activation_memory
 from netdsl.analysis.receptive_field import Field
 from netdsl.elaborate.values import show
-from netdsl.ir import Graph, collection_paused
+from netdsl.gc_pause import paused_gc
+from netdsl.ir import Graph
 
 
 @dataclass
@@ -90,7 +91,7 @@ def analyse(graph: Graph) -> None:
 
 
 def summarize(graph: Graph, dtype: str = "float32") -> Stats:
-    with collection_paused():
+    with paused_gc():
         return _summarize(graph, dtype)
 
 

@@ -75,7 +75,7 @@ def format_table(stats: Stats, depth: int | None = None) -> str:
 
     def line(cells: list[str]) -> str:
         return "  ".join(c.rjust(w) if i in right else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+                         for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
 
     out = [f"network {stats.network}", line(HEADER), line(["-" * w for w in widths])]
     out += [line(r) for r in rows]

@@ -6,13 +6,15 @@ from typing import Any
 
 from netdsl.elaborate.elaborator import Elaborator
 from netdsl.elaborate.loader import Program, load_program, read_source
-from netdsl.ir import Graph, collection_paused
+from netdsl.gc_pause import paused_gc
+from netdsl.ir import Graph
 
 
-def elaborate(program: Program, network: str | None = None, params: dict[str, Any] | None = None,
-              max_nodes: int = 1_000_000, inputs: dict[str, tuple[int, ...]] | None = None) -> Graph:
+def elaborate(program: Program, network: str | None = None,
+              params: dict[str, Any] | None = None, max_nodes: int = 1_000_000,
+              inputs: dict[str, tuple[int, ...]] | None = None) -> Graph:
     """Instantiate one network of `program` as a graph; `inputs` override input shapes."""
-    with collection_paused():
+    with paused_gc():
         return Elaborator(program, max_nodes, inputs).network(network, params or {})
 
 

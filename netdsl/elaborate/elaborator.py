@@ -312,7 +312,8 @@ class Elaborator(Resolver):
         text = self.evaluator.eval(el.label, self.frame.env)
         if not isinstance(text, str) or not _IDENTIFIER.match(text):
             raise SpecError(f"a computed label must be a name, got {show(text)}", "label",
-                            el.label_span, help="letters, digits and '_', not starting with a digit")
+                            el.label_span,
+                            help="letters, digits and '_', not starting with a digit")
         return str(text)
 
     def _bind_label(self, label: str, full: str, node: str) -> None:

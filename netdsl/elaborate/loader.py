@@ -47,7 +47,8 @@ def read_source(path: str) -> str:
                                          f"{MAX_FILE_BYTES // 1_000_000} MB", None, "limit"))
         data = p.read_bytes()
     except IsADirectoryError:
-        raise NetdslError(Diagnostic(f"{path} is a directory, not a spec file", None, "io"))
+        raise NetdslError(Diagnostic(f"{path} is a directory, not a spec file", None,
+                                     "io")) from None
     except OSError as exc:
         raise NetdslError(Diagnostic(f"cannot read {path}: {exc.strerror}", None, "io")) from None
     try:

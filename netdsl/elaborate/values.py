@@ -11,6 +11,7 @@ import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from netdsl.errors import SpecError, did_you_mean
@@ -374,7 +375,7 @@ class Evaluator:
 
     def _Compare(self, e: ast.Compare, env: Env, symbols: bool) -> Any:
         values = [self.eval(x, env) for x in e.operands]
-        for op, a, b in zip(e.ops, values, values[1:]):
+        for op, (a, b) in zip(e.ops, pairwise(values), strict=True):
             try:
                 if not _COMPARE[op](a, b):
                     return False
@@ -461,7 +462,8 @@ class Evaluator:
                             help="a recursive def needs a condition that stops it")
         self.depth += 1
         try:
-            return self.eval(func.body, func.closure.child(**dict(zip(func.params, args))))
+            bound = dict(zip(func.params, args, strict=True))
+            return self.eval(func.body, func.closure.child(**bound))
         finally:
             self.depth -= 1
 

@@ -1,7 +1,6 @@
 """The graph IR shared by every analysis and backend."""
 
-from netdsl.ir.collector import collection_paused
 from netdsl.ir.graph import Expectation, Graph
 from netdsl.ir.node import Node, Scope
 
-__all__ = ["Expectation", "Graph", "Node", "Scope", "collection_paused"]
+__all__ = ["Expectation", "Graph", "Node", "Scope"]

@@ -39,7 +39,8 @@ class Node:
         return "input" if self.op is None else self.op.name
 
     def __repr__(self) -> str:
-        return f"Node({self.name!r}, {self.op_name}, inputs={self.inputs}, shape={self.meta.get('shape')})"
+        return (f"Node({self.name!r}, {self.op_name}, inputs={self.inputs}, "
+                f"shape={self.meta.get('shape')})")
 
 
 @dataclass(eq=False)

@@ -166,7 +166,7 @@ class Op:
             raise SpecError(f"'{cls.name}' takes at most {len(positional)} positional "
                             f"argument{'s' if len(positional) != 1 else ''}, got {len(args)}",
                             "arg", help=f"signature: {cls.signature()}")
-        values: dict[str, Any] = {f.name: value for f, value in zip(positional, args)}
+        values: dict[str, Any] = {f.name: value for f, value in zip(positional, args, strict=False)}
         for key, value in kwargs.items():
             f = by_name.get(key)
             if f is None:

@@ -21,12 +21,13 @@ from netdsl.ops.base import (
 )
 
 
-def _padding(padding, kernel: tuple[int, ...], dilation: tuple[int, ...], n: int) -> tuple[int, ...]:
+def _padding(padding, kernel: tuple[int, ...], dilation: tuple[int, ...],
+             n: int) -> tuple[int, ...]:
     """Left padding per axis; 'same' pads (d*(k-1))//2 before, the rest after, as torch does."""
     if padding == "valid":
         return (0,) * n
     if padding == "same":
-        return tuple(d * (k - 1) // 2 for k, d in zip(kernel, dilation))
+        return tuple(d * (k - 1) // 2 for k, d in zip(kernel, dilation, strict=True))
     return per_axis(padding, n, "padding")
 
 

@@ -46,7 +46,7 @@ class _Pool(Op):
         k = per_axis(self.kernel, n, "kernel")
         s = per_axis(self.stride, n, "stride") if self.stride is not None else k
         p = per_axis(self.padding, n, "padding")
-        for ki, pi in zip(k, p):
+        for ki, pi in zip(k, p, strict=True):
             if pi > ki // 2:
                 raise ShapeError(f"padding {pi} is more than half the kernel {ki}")
         return k, s, p, (getattr(self, "dilation", 1),) * n
@@ -118,8 +118,9 @@ class _Adaptive(Op):
         if all(o == 1 for o in out[1:]):
             return rf.GLOBAL
         # windows of start floor(i*L/o) and end ceil((i+1)*L/o); exact when o divides L
-        k = tuple(-(-length // o) + (length % o != 0) for length, o in zip(x[1:], out[1:]))
-        s = tuple(max(length // o, 1) for length, o in zip(x[1:], out[1:]))
+        sizes = list(zip(x[1:], out[1:], strict=True))
+        k = tuple(-(-length // o) + (length % o != 0) for length, o in sizes)
+        s = tuple(max(length // o, 1) for length, o in sizes)
         n = len(k)
         return rf.Window(k, s, (0,) * n, (1,) * n)
 

@@ -99,13 +99,13 @@ class Upsample(Op):
         if self.size is not None:
             return (x[0],) + per_axis(self.size, n, "size")
         scale = per_axis(self.scale, n, "scale")
-        return (x[0],) + tuple(int(math.floor(d * s)) for d, s in zip(x[1:], scale))
+        return (x[0],) + tuple(int(math.floor(d * s)) for d, s in zip(x[1:], scale, strict=True))
 
     def flops(self, inputs, out):
         return 0 if self.mode == "nearest" else 4 * numel(out)
 
     def receptive_field(self, inputs, out):
-        scale = tuple(o / i for o, i in zip(out[1:], inputs[0][1:]))
+        scale = tuple(o / i for o, i in zip(out[1:], inputs[0][1:], strict=True))
         if self.mode == "nearest":
             return rf.Resample(scale)
         return rf.Resample(scale, 1, 0 if self.align_corners else 1)
@@ -146,7 +146,7 @@ class Crop(Op):
     def infer_shape(self, inputs):
         x = inputs[0]
         target = self.target(inputs)
-        if any(t > d for t, d in zip(target, x[1:])):
+        if any(t > d for t, d in zip(target, x[1:], strict=True)):
             raise ShapeError(f"cannot crop {format_shape(x)} to the larger size "
                              f"{format_shape(target)}")
         return (x[0],) + tuple(target)
@@ -155,7 +155,7 @@ class Crop(Op):
         return 0
 
     def receptive_field(self, inputs, out):
-        return rf.Shift(tuple((d - t) // 2 for d, t in zip(inputs[0][1:], out[1:])))
+        return rf.Shift(tuple((d - t) // 2 for d, t in zip(inputs[0][1:], out[1:], strict=True)))
 
     def summary(self):
         return f"crop to {self.to.label}" if self.to else f"crop {self.size}"

@@ -89,8 +89,8 @@ def _tokens(children: list, kind: str) -> list[Token]:
 _BINARY = {"or": (1, 1), "and": (2, 2), "+": (5, 5), "-": (5, 5), "*": (6, 6), "/": (6, 6),
            "//": (6, 6), "%": (6, 6), "**": (8, 7)}  # '**' binds right: 2 ** 3 ** 2 = 2 ** 9
 _COMPARISON = 4  # comparisons chain, as in Python: a < b <= c
-_PREFIX = {"not": 3, "+": 7, "-": 7}
-_OPERATORS = frozenset({"ADD_OP", "MUL_OP", "POW_OP", "COMP_OP", "AND", "OR"})  # -a ** 2 = -(a ** 2); not a == b = not (a == b)
+_PREFIX = {"not": 3, "+": 7, "-": 7}  # -a ** 2 = -(a ** 2); not a == b = not (a == b)
+_OPERATORS = frozenset({"ADD_OP", "MUL_OP", "POW_OP", "COMP_OP", "AND", "OR"})
 
 
 class _Precedence:
