@@ -63,7 +63,8 @@ class Stats:
     def trainable_params(self) -> int:
         return self.params
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, rows: list[Row] | None = None) -> dict[str, Any]:
+        """Totals and `rows` (default: every layer) as JSON-ready values."""
         return {
             "network": self.network,
             "inputs": {k: list(v) for k, v in self.inputs.items()},
@@ -74,7 +75,7 @@ class Stats:
             "activation_bytes": self.activation_bytes,
             "peak_activation_bytes": self.peak_activation_bytes, "param_bytes": self.param_bytes,
             "dtype": self.dtype, "by_op": self.by_op,
-            "layers": [r.as_dict() for r in self.layers],
+            "layers": [r.as_dict() for r in (self.layers if rows is None else rows)],
         }
 
     def row(self, name: str) -> Row:

@@ -132,8 +132,7 @@ def format_json(stats: Stats, depth: int | None = None) -> str:
     """One total, operator or layer per line: easy to read and to diff, and each line is
     written by json's C encoder (the indenting encoder is pure Python, and took half the time of
     `netdsl stats` on a 3,000-layer network)."""
-    data = stats.as_dict()
-    data["layers"] = [r.as_dict() for r in visible(stats, depth)]
+    data = stats.as_dict(visible(stats, depth))
     return "{\n" + ",\n".join(f" {json.dumps(key)}: {_json_block(value)}"
                                for key, value in data.items()) + "\n}\n"
 
