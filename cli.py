@@ -7,6 +7,7 @@ internal error (a short "this is a bug" line; the traceback only with --debug).
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import traceback
 from collections.abc import Callable
@@ -164,5 +165,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+def run() -> None:
+    """The console entry point: `main`, then exit without the collector's final walk over every
+    object the command built (15-30 ms after a 3,000-layer network; the process ends anyway)."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -48,10 +48,13 @@ class Field:
     global_context: bool = False  # a merged path saw the whole input (SE/GC gates)
 
     def as_dict(self) -> dict[str, object]:
-        return {"size": [_num(a.size) for a in self.axes],
-                "stride": [_num(a.stride) for a in self.axes],
-                "padding": [_num(-a.start) for a in self.axes],
-                "min_size": [_num(a.min_size) for a in self.axes],
+        size, stride, padding, min_size = [], [], [], []
+        for a in self.axes:
+            size.append(_num(a.size))
+            stride.append(_num(a.stride))
+            padding.append(_num(-a.start))
+            min_size.append(_num(a.min_size))
+        return {"size": size, "stride": stride, "padding": padding, "min_size": min_size,
                 "aligned": self.aligned, "global_context": self.global_context}
 
 
@@ -59,6 +62,8 @@ GLOBAL = "global"
 
 
 def _num(x: int | Fraction) -> int | float:
+    if type(x) is int:
+        return x
     return int(x) if x.denominator == 1 else float(x)
 
 

