@@ -104,20 +104,45 @@ def _apply(rule: rules.Rule, i: int, a: Axis) -> Axis:
     if isinstance(rule, rules.Transposed):
         k = rule.dilation[i] * (rule.kernel[i] - 1) + 1
         s, p = rule.stride[i], rule.padding[i]
-        lo = math.ceil(Fraction(p - k + 1, s))  # input positions feeding output 0
-        hi = math.floor(Fraction(p, s))
-        lo = max(lo, hi - math.ceil(Fraction(k, s)) + 1)
-        grow = (hi - lo) * a.stride
-        return Axis(a.size + grow, Fraction(a.stride) / s, a.start + lo * a.stride,
-                    a.min_size + grow)
+        # output o = q*s + r reads inputs ceil((o+p-k+1)/s) .. floor((o+p)/s)
+        return _phases(a, s, [(-((k - 1 - p - r) // s), (r + p) // s) for r in range(s)])
     if isinstance(rule, rules.Resample):
         scale = Fraction(rule.scale[i]).limit_denominator(1000)
+        if scale.denominator == 1 and scale > 1 and rule.before == rule.extra:
+            s = int(scale)
+            # nearest: output q*s + r reads input q; bilinear (half-pixel centres) reads the
+            # two inputs around q + (r + 0.5)/s - 0.5, one if that is a whole number
+            return _phases(a, s, [_bilinear(r, s) if rule.extra else (0, 0) for r in range(s)])
         grow = rule.extra * a.stride
         start = a.start - rule.before * a.stride if scale > 1 else a.start
         return Axis(a.size + grow, a.stride / scale, start, a.min_size + grow)
     if isinstance(rule, rules.Shift):
         return Axis(a.size, a.stride, a.start + rule.offset[i] * a.stride, a.min_size)
     raise AssertionError(rule)
+
+
+def _phases(a: Axis, s: int, windows: list[tuple[int, int]]) -> Axis:
+    """The field after an upsampling by s whose output q*s + r reads inputs q+lo .. q+hi, with
+    (lo, hi) = windows[r]. Output o's field is the union over the s phases, placed at o/s:
+    every output's field lies inside it, and phases that are mirror images keep the centre
+    where it is (the original U-Net's crops are centred). `min_size` is the smallest phase."""
+    first = last = smallest = None
+    for r, (lo, hi) in enumerate(windows):
+        if hi < lo:  # a phase that reads nothing (kernel smaller than the stride)
+            continue
+        start, end = lo - Fraction(r, s), hi - Fraction(r, s)
+        first = start if first is None else min(first, start)
+        last = end if last is None else max(last, end)
+        smallest = hi - lo if smallest is None else min(smallest, hi - lo)
+    return Axis(a.size + (last - first) * a.stride, Fraction(a.stride) / s,
+                a.start + first * a.stride, a.min_size + smallest * a.stride)
+
+
+def _bilinear(r: int, s: int) -> tuple[int, int]:
+    """The inputs, relative to q, that bilinear upsampling by s reads for output q*s + r."""
+    source = Fraction(2 * r + 1, 2 * s) - Fraction(1, 2)
+    lo = math.floor(source)
+    return lo, lo if source == lo else lo + 1
 
 
 def _union(fields: list[Field], global_context: bool = False) -> Field:

@@ -22,24 +22,33 @@ def positive(module: nn.Module) -> nn.Module:
 
 
 def measured_field(model: nn.Module, shape: tuple[int, ...], j: tuple[int, ...], step: int = 1):
-    """(size, stride, padding) per spatial axis, from the gradients of outputs j and j+step.
+    """(size, stride, padding) per spatial axis, from the gradients of outputs j .. j+step.
 
-    `step` > 1 averages the stride over outputs whose fields move in uneven steps (after a
-    transposed convolution, pairs of outputs share a field)."""
+    After an upsampling by `step` (a transposed convolution, nearest or bilinear upsampling),
+    neighbouring outputs read different windows (pairs of outputs share a field): the field is
+    the union over the `step` phases j .. j+step-1, each placed at its own output's position,
+    and the stride is averaged over `step` outputs."""
     def extent(index: tuple[int, ...]) -> list[tuple[int, int]]:
         x = torch.ones(1, *shape, requires_grad=True)
         model(x)[(0, 0) + index].backward()
         nz = x.grad[0].abs().sum(0).nonzero()
         return [(int(nz[:, a].min()), int(nz[:, a].max())) for a in range(len(index))]
 
-    here = extent(j)
-    size = [hi - lo + 1 for lo, hi in here]
-    stride = []
-    for axis in range(len(j)):
+    def moved(axis: int, by: int) -> tuple[int, ...]:
         other = list(j)
-        other[axis] += step
-        stride.append((extent(tuple(other))[axis][0] - here[axis][0]) // step)
-    padding = [j[a] * stride[a] - here[a][0] for a in range(len(j))]
+        other[axis] += by
+        return tuple(other)
+
+    here = extent(j)
+    size, stride, padding = [], [], []
+    for axis in range(len(j)):
+        step_stride = (extent(moved(axis, step))[axis][0] - here[axis][0]) // step
+        phases = [extent(moved(axis, d))[axis] for d in range(step)]
+        lo = min(first - d * step_stride for d, (first, _) in enumerate(phases))
+        hi = max(last - d * step_stride for d, (_, last) in enumerate(phases))
+        size.append(hi - lo + 1)
+        stride.append(step_stride)
+        padding.append(j[axis] * step_stride - lo)
     inside = all(0 < lo and hi < n - 1 for (lo, hi), n in zip(here, shape[1:], strict=True))
     assert inside, "the probe touches the border; use a larger input"
     return size, stride, padding
@@ -78,6 +87,32 @@ CASES = [
      lambda: nn.Sequential(nn.Conv2d(1, 2, 3, 2), nn.ConvTranspose2d(2, 2, 2, 2),
                            nn.Conv2d(2, 2, 3)),
      (1, 41, 41), (10, 10), 2),
+    ("conv(2, 3, s=2) -> conv_transpose(2, 3, s=2, p=1) -> conv(2, 3)",
+     lambda: nn.Sequential(nn.Conv2d(1, 2, 3, 2), nn.ConvTranspose2d(2, 2, 3, 2, 1),
+                           nn.Conv2d(2, 2, 3)),
+     (1, 41, 41), (10, 10), 2),
+    ("conv(2, 3, s=2) -> conv_transpose(2, 4, s=2, p=1) -> conv(2, 3)",
+     lambda: nn.Sequential(nn.Conv2d(1, 2, 3, 2), nn.ConvTranspose2d(2, 2, 4, 2, 1),
+                           nn.Conv2d(2, 2, 3)),
+     (1, 41, 41), (10, 10), 2),
+    ("conv(2, 3, s=3) -> upsample(3) -> conv(2, 3)",
+     lambda: nn.Sequential(nn.Conv2d(1, 2, 3, 3), nn.Upsample(scale_factor=3), nn.Conv2d(2, 2, 3)),
+     (1, 46, 46), (12, 12), 3),
+    ("conv(2, 3, s=3) -> upsample(3, mode=bilinear) -> conv(2, 3)",
+     lambda: nn.Sequential(nn.Conv2d(1, 2, 3, 3), nn.Upsample(scale_factor=3, mode="bilinear"),
+                           nn.Conv2d(2, 2, 3)),
+     (1, 46, 46), (12, 12), 3),
+    ("conv(2, 3, s=2) -> conv(2, 3, s=2) -> upsample(2) -> conv(2, 3) -> upsample(2) -> conv(2, 3)",
+     lambda: nn.Sequential(nn.Conv2d(1, 2, 3, 2), nn.Conv2d(2, 2, 3, 2),
+                           nn.Upsample(scale_factor=2), nn.Conv2d(2, 2, 3),
+                           nn.Upsample(scale_factor=2), nn.Conv2d(2, 2, 3)),
+     (1, 90, 90), (20, 20), 4),
+    ("conv(2, 3, s=2) -> conv(2, 3, s=2) -> conv_transpose(2, 3, s=2, p=1) -> "
+     "conv_transpose(2, 4, s=2, p=1) -> conv(2, 3)",
+     lambda: nn.Sequential(nn.Conv2d(1, 2, 3, 2), nn.Conv2d(2, 2, 3, 2),
+                           nn.ConvTranspose2d(2, 2, 3, 2, 1), nn.ConvTranspose2d(2, 2, 4, 2, 1),
+                           nn.Conv2d(2, 2, 3)),
+     (1, 90, 90), (20, 20), 4),
     ("conv(2, 3) -> adaptive_avgpool(6)",
      lambda: nn.Sequential(nn.Conv2d(1, 2, 3), nn.AdaptiveAvgPool2d(6)),
      (1, 38, 38), (2, 2), 1),
@@ -135,3 +170,13 @@ def test_gate_keeps_the_spatial_field_and_notes_global_context():
     assert (gated["size"], gated["stride"], gated["padding"]) == \
         (plain["size"], plain["stride"], plain["padding"]) == ([5, 5], [2, 2], [0, 0])
     assert gated["global_context"] and not plain["global_context"]
+
+
+def test_unet_skips_are_centred_on_the_upsampled_path():
+    """U-Net's crops are chosen so that each skip lines up with the up-convolution's output:
+    with the phase union, every merge of the original U-Net is aligned."""
+    from tests.conftest import SPECS
+    stats = netdsl.load(SPECS / "unet.net").stats()
+    merges = [r for r in stats.layers if r.op == "concat"]
+    assert len(merges) == 4 and all(r.rf.aligned for r in merges)
+    assert all(r.rf.aligned for r in stats.layers if not isinstance(r.rf, str))
