@@ -78,8 +78,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     from netdsl.backends.table import FORMATS
+    from netdsl.gc_pause import paused_gc
     net = _load(args)
-    text = FORMATS[args.format](net.stats(args.dtype), args.depth)
+    with paused_gc():  # thousands of row dicts and lists, none of them garbage yet
+        text = FORMATS[args.format](net.stats(args.dtype), args.depth)
     sys.stdout.write(text)
     return EXIT_OK
 
