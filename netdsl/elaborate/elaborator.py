@@ -117,6 +117,7 @@ class Elaborator(Resolver):
         # Output shapes by operator and input shapes: a stage repeats the same layer on the same
         # shapes, and an operator is a frozen value whose shape rule depends on nothing else.
         self.shapes: dict[tuple[Op, tuple[Shape, ...]], Shape] = {}
+        self.ops: dict[tuple, Op] = {}  # operators are immutable: one per distinct call
 
     # ------------------------------------------------------------ Resolver
 
@@ -472,12 +473,17 @@ class Elaborator(Resolver):
                 raise SpecError(f"argument '{arg.name}' given twice", "arg", arg.span)
             else:
                 kwargs[arg.name] = value
-        try:
-            operator = cls.from_args(args, kwargs)
-        except SpecError as exc:
-            exc.span = exc.span or span
-            exc.help = exc.help or self._symbol_help([*args, *kwargs.values()])
-            raise
+        key = _call_key(cls, args, kwargs)
+        operator = self.ops.get(key) if key is not None else None
+        if operator is None:
+            try:
+                operator = cls.from_args(args, kwargs)
+            except SpecError as exc:
+                exc.span = exc.span or span
+                exc.help = exc.help or self._symbol_help([*args, *kwargs.values()])
+                raise
+            if key is not None:
+                self.ops[key] = operator
         name = naming.take(label, span)
         return self._node(name, operator, inputs, span, naming)
 
@@ -724,6 +730,26 @@ class Elaborator(Resolver):
         if scope is not None:
             scope.output = out
         return out
+
+
+# Argument types that compare equal only to values of the same type once the type is in the key
+# (1, 1.0 and true are equal in Python but not as arguments: a float channel count is an error).
+_SCALARS = frozenset({int, float, bool, str, Symbol, type(None)})
+
+
+def _call_key(cls: type[Op], args: list[Any], kwargs: dict[str, Any]) -> tuple | None:
+    """What makes two operator calls the same operator; None when an argument is not a plain
+    scalar (a list, a tensor), and the call is built on its own."""
+    key: list[Any] = [cls]
+    for value in args:
+        if type(value) not in _SCALARS:
+            return None
+        key += (type(value), value)
+    for name, value in kwargs.items():
+        if type(value) not in _SCALARS:
+            return None
+        key += (name, type(value), value)
+    return tuple(key)
 
 
 def _about(n: int) -> str:
