@@ -32,7 +32,7 @@ from timing import (  # noqa: E402
 )
 
 MODELS = ["resnet50", "resnet152", "densenet121", "efficientnet_b0", "preact_resnet1001"]
-IN_PROCESS_ROUNDS, PROCESS_ROUNDS = 3, 2
+IN_PROCESS_ROUNDS, PROCESS_ROUNDS = 5, 2
 COMMAND_GOAL, IN_PROCESS_GOAL = 10, 50
 
 
