@@ -45,27 +45,27 @@ class SpecLexer(BasicLexer):
         super().__init__(conf, comparator)
         if conf.callbacks:
             raise ValueError("SpecLexer applies no terminal callbacks")
-        names = [t for t in self.terminals if t.pattern.type == "re"]
+        patterns = [t for t in self.terminals if t.pattern.type == "re"]
         self._keywords: dict[str, str] = {}
         kept = []
         for t in self.terminals:
             value = t.pattern.value
             if t.pattern.type == "str" and any(re.fullmatch(n.pattern.to_regexp(), value)
-                                               for n in names):
+                                               for n in patterns):
                 self._keywords[value] = t.name
             else:
                 kept.append(t)
         pattern = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in kept)
         self._match = re.compile(pattern, conf.g_regex_flags).match
-        self._multiline = self.newline_types
 
     def lex(self, state: LexerState, parser_state: Any) -> Iterator[Token]:
         text = state.text.text
         match, keywords, ignore, multiline = (self._match, self._keywords, self.ignore_types,
-                                              self._multiline)
+                                              self.newline_types)
         new = str.__new__
         pos, end, line, line_start = 0, len(text), 1, 0
-        parens = depth = 0  # all brackets / only () and [], inside which newlines never matter
+        depth = 0  # open brackets of every kind
+        parens = 0  # open () and [], inside which newlines never matter
         pending: Token | None = None  # a newline that ends the statement unless what follows
         previous = ""  # continues it; the last token's text, or "<atom>" for a name or literal
         while pos < end:
@@ -91,7 +91,7 @@ class SpecLexer(BasicLexer):
             tok.line, tok.column, tok.end_line = start_line, column, line
             tok.end_column = pos - line_start + 1
             if kind == "_NL":
-                if (parens == 0 and pending is None and previous not in _CONTINUES_AFTER):
+                if parens == 0 and pending is None and previous not in _CONTINUES_AFTER:
                     pending = tok
                 continue
             if pending is not None:

@@ -79,12 +79,13 @@ class _Tables:
         actions, states, values = self.actions, [self.start], []
         token = None
         for token in self.lexer.lex(LexerState(TextSlice.cast_from(text)), None):
-            result = self._feed(token, actions, states, values)
+            self._feed(token, actions, states, values)
         end = Token.new_borrow_pos("$END", "", token) if token else Token("$END", "", 0, 1, 1)
-        result = self._feed(end, actions, states, values)
-        return result
+        return self._feed(end, actions, states, values)
 
     def _feed(self, token: Token, actions: dict, states: list, values: list) -> Any:
+        """Reduce as far as the token allows, then shift it; at the end marker, reduce to the
+        module and return it."""
         kind = token.type
         while True:
             try:
