@@ -17,11 +17,11 @@ from functools import lru_cache
 import lark
 from lark import Token
 
+from netdsl.syntax.lexer import BRACKETS
 from netdsl.syntax.parser import _GRAMMAR, parse
 
 INDENT = 4
-_OPENERS = {"(": ")", "[": "]", "{": "}"}
-_CLOSERS = {")", "]", "}"}
+_CLOSERS = frozenset(BRACKETS.values())
 _BINARY = {"ADD_OP", "MUL_OP", "POW_OP", "COMP_OP", "__ANON_0", "AND", "OR", "EQUAL"}
 _WORDS = {"IMPORT", "BLOCK", "NETWORK", "INPUT", "OUTPUT", "EXPECT", "DEF", "ELIF", "ELSE",
           "IF", "FOR", "IN", "OR", "AND", "NOT", "TRUE", "FALSE", "FROM", "NAME", "NUMBER",
@@ -170,7 +170,7 @@ class _Layout:
             if tok.type == "SEMI" or (seen and seen[-1].type == "SEMI"):
                 self.statement = len(text)
             text += tok.value
-            if tok.value in _OPENERS:
+            if tok.value in BRACKETS:
                 self._open(tok, tokens[i + 1:], len(text), seen)
             seen.append(tok)
             gap = ""
@@ -194,7 +194,7 @@ class _Layout:
             return True
         depth = 0
         for tok in rest:
-            if tok.value in _OPENERS:
+            if tok.value in BRACKETS:
                 depth += 1
             elif tok.value in _CLOSERS:
                 if depth == 0:

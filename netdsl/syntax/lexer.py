@@ -23,8 +23,9 @@ _CONTINUES_AFTER = frozenset({"", "{", "->", ",", "=", "+", "-", "*", "/", "//",
                               "!=", "<", ">", "<=", ">=", "and", "or", "not", ":"})
 # A newline right before one of these continues the statement too.
 _CONTINUES_BEFORE = frozenset({"->", "else", "elif"})
-_OPENERS = frozenset("([{")
-_CLOSERS = frozenset(")]}")
+BRACKETS = {"(": ")", "[": "]", "{": "}"}
+_OPENERS = frozenset(BRACKETS)
+_CLOSERS = frozenset(BRACKETS.values())
 _ATOMS = frozenset({"STRING", "NAME", "NUMBER"})
 
 

@@ -22,12 +22,10 @@ from lark.utils import TextSlice
 from netdsl.errors import SOURCES, Diagnostic, NetdslError, Span
 from netdsl.gc_pause import paused_gc
 from netdsl.syntax import ast
-from netdsl.syntax.lexer import MAX_NESTING, NestingError, SpecLexer
+from netdsl.syntax.lexer import BRACKETS, MAX_NESTING, NestingError, SpecLexer
 from netdsl.syntax.transformer import ToAst
 
 _GRAMMAR = Path(__file__).with_name("grammar.lark")
-_OPEN = {"(": ")", "[": "]", "{": "}"}
-
 _TO_AST = ToAst()
 _PARSING = threading.Lock()  # guards _TO_AST.path, the file being parsed
 
@@ -179,7 +177,7 @@ def _error_line(exc: UnexpectedInput) -> int | None:
 
 def _balanced(line: str) -> bool:
     code = re.sub(r'"([^"\\]|\\.)*"|#.*', "", line)
-    return all(code.count(a) == code.count(b) for a, b in _OPEN.items())
+    return all(code.count(a) == code.count(b) for a, b in BRACKETS.items())
 
 
 def _token_span(tok: Token, path: str) -> Span:
@@ -237,7 +235,7 @@ def _syntax_diagnostic(exc: UnexpectedInput, path: str, text: str) -> Diagnostic
         where = Span(path, o_line, o_col, o_line, o_col + 1)
         if o_line != line:
             notes.append((where, f"the '{char}' at {where} is still open"))
-        hint = f"a ',' or '{_OPEN[char]}' may be missing"
+        hint = f"a ',' or '{BRACKETS[char]}' may be missing"
     elif tok.value in ("else", "elif"):
         hint = f"'{tok.value}' must follow the closing '}}' of an 'if' or 'elif' body"
     elif tok.type in ("NAME", "NUMBER", "STRING") and "_NL" in exc.expected:
@@ -262,7 +260,7 @@ def _eof_diagnostic(text: str, path: str) -> Diagnostic:
     line, col, char = opener
     return Diagnostic(f"unexpected end of file: this '{char}' is never closed",
                       Span(path, line, col, line, col + 1), "syntax",
-                      help=f"add a '{_OPEN[char]}'")
+                      help=f"add a '{BRACKETS[char]}'")
 
 
 def _unclosed(text: str) -> tuple[int, int, str] | None:
@@ -270,7 +268,7 @@ def _unclosed(text: str) -> tuple[int, int, str] | None:
     code = re.sub(r'"([^"\\\n]|\\.)*"|#[^\n]*', lambda m: " " * len(m.group()), text)
     line, col = 1, 1
     for ch in code:
-        if ch in _OPEN:
+        if ch in BRACKETS:
             stack.append((line, col, ch))
         elif ch in ")]}" and stack:
             stack.pop()
