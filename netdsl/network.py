@@ -10,21 +10,32 @@ from netdsl.analysis import Stats, check_expectations, summarize
 from netdsl.elaborate import Program, elaborate, load_program, read_source
 from netdsl.errors import Diagnostic
 from netdsl.gc_pause import paused_gc
-from netdsl.ir import Graph
+from netdsl.ir import Definition, Graph
+from netdsl.ir.flatten import flatten
 
 
 class Network:
-    """One elaborated network: `.graph` (the IR), `.stats()`, `.check()`."""
+    """One elaborated network: `.top` (the hierarchy of definitions), `.graph` (the flat layer
+    graph derived from it), `.stats()`, `.check()`."""
 
-    def __init__(self, program: Program, graph: Graph, source_path: str):
+    def __init__(self, program: Program, top: Definition, source_path: str):
         self.program = program
-        self.graph = graph
+        self.top = top
         self.source_path = source_path
         self._stats: dict[str, Stats] = {}
+        self._graph: Graph | None = None
 
     @property
     def name(self) -> str:
-        return self.graph.name
+        return self.top.name
+
+    @property
+    def graph(self) -> Graph:
+        """The flat layer graph, built on first use."""
+        if self._graph is None:
+            with paused_gc():
+                self._graph = flatten(self.top, self.top.expectations)
+        return self._graph
 
     def stats(self, dtype: str = "float32") -> Stats:
         if dtype not in self._stats:
