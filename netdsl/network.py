@@ -39,12 +39,12 @@ class Network:
 
     def stats(self, dtype: str = "float32") -> Stats:
         if dtype not in self._stats:
-            self._stats[dtype] = summarize(self.graph, dtype)
+            self._stats[dtype] = summarize(self.top, dtype)
         return self._stats[dtype]
 
     def check(self) -> list[Diagnostic]:
         """The `expect` statements that do not hold."""
-        return check_expectations(self.graph, self.stats())
+        return check_expectations(self.top.expectations, self.stats())
 
     def _repr_svg_(self) -> str:
         from netdsl.backends.graphviz import render_svg
@@ -52,7 +52,7 @@ class Network:
 
     def __repr__(self) -> str:
         s = self.stats()
-        return f"<Network {self.name}: {len(self.graph)} layers, {s.params:,} params>"
+        return f"<Network {self.name}: {self.top.meta['layers']:,} layers, {s.params:,} params>"
 
 
 def _is_path(spec: str | os.PathLike[str]) -> bool:

@@ -67,7 +67,7 @@ class Builder:
             self.check_size(shape, span)
             self.shapes[key] = shape  # only a shape that passed the size check
         node = Node(name, op, inputs, span, self.el.frame.call_sites, naming.scopes,
-                    {"shape": shape})
+                    {"shape": shape, "in": key[1]})
         self.count(1, span)
         definition.add(node)
         self.place(name, naming)

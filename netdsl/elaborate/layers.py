@@ -22,7 +22,7 @@ from netdsl.elaborate.values import (
     type_name,
 )
 from netdsl.errors import SpecError, did_you_mean
-from netdsl.ir import Instance
+from netdsl.ir import Call, Instance
 from netdsl.ops import REGISTRY, Op, TensorArg
 from netdsl.ops.base import Symbol
 from netdsl.syntax import ast
@@ -158,14 +158,46 @@ class Layers:
         scope, inner = el.builder.scoped(site.label, site.span, site.naming, "repeat")
         item = ast.Element(value.left.span, None, None, value.left)
         current = site.current
+        last: Call | None = None
         for i in range(count):
             with el.builder.repetition(i, count):
+                if last is not None and last.definition.inputs[0] == el.frame.definition.values[
+                        current]:
+                    current = self.again(last, current, inner)
+                    continue
+                before = len(el.frame.definition.items)
                 current = self.element(item, current, inner)
+                last = self.single_call(before, current)
         if scope is not None:
             scope.output = current if isinstance(current, str) else None
         if current is None:
             raise SpecError("nothing to repeat over: no input yet", "name", site.span)
         return current
+
+    def single_call(self, before: int, current: Current) -> Call | None:
+        """The one call a pass of a repeat made, if it made exactly one plain call from the
+        previous tensor to `current` (so the next pass, on the same shape, is that call again)."""
+        items = self.el.frame.definition.items
+        if len(items) != before + 1 or not isinstance(current, str):
+            return None
+        call = next(reversed(items.values()))
+        if not isinstance(call, Call) or call.shared is not None or call.outputs != [current] \
+                or len(call.definition.inputs) != 1:
+            return None
+        return call
+
+    def again(self, last: Call, current: str, naming: Any) -> str:
+        """The next pass of a repeat whose element is a plain block call on an input of the
+        shape it had: the same definition, called on `current` (arguments cannot differ: the
+        element and its environment are the same)."""
+        name = naming.take(None, last.span)
+        definition = last.definition
+        call = Call(name, definition, [current],
+                    [current if ref.startswith("$") else f"{name}.{ref}"
+                     for ref in definition.outputs], last.span,
+                    call_sites=last.call_sites)
+        self.el.builder.add_call(call, naming, reused=True)
+        return call.outputs[0]
 
     # ------------------------------------------------------------ by what a name means
 

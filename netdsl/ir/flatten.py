@@ -44,6 +44,8 @@ class _Flattener:
                 continue
             node = Node(prefix + item.name, item.op, [flat(i) for i in item.inputs], item.span,
                         sites, enclosing, {"shape": item.meta["shape"]}, item.shared)
+            if "in" in item.meta:
+                node.meta["in"] = item.meta["in"]
             self.graph.add(node)
 
     def call(self, call: Call, prefix: str, flat: Callable[[str], str],
