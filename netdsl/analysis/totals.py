@@ -22,7 +22,7 @@ PARAMS, BUFFERS = 0, 1  # positions in a counts list
 
 @dataclass
 class Totals:
-    """One call's figures. `counts` follows `cost.COUNTS`; `by_op[op]` is [applications, *counts]."""
+    """One call's figures: `counts` as `cost.COUNTS`; `by_op[op]` is [applications, *counts]."""
 
     counts: list[int] = field(default_factory=lambda: [0] * len(COUNTS))
     elements: int = 0
