@@ -63,7 +63,18 @@ class Blocks:
                     [self.outer(ref, name, binding) for ref in definition.outputs], site.span,
                     call_sites=el.frame.call_sites)
         el.builder.add_call(call, site.naming, reused)
-        return call.outputs[0] if len(call.outputs) == 1 else tuple(call.outputs)
+        return self.result(call, site)
+
+    def result(self, call: Call, site: Site) -> Any:
+        """A call's output(s); a label on a call with several outputs also names each of them
+        by the block's output names (`fpn.p3`)."""
+        if len(call.outputs) == 1:
+            return call.outputs[0]
+        if site.label is not None:
+            full = site.naming.full(site.label)
+            for name, ref in zip(call.definition.output_names, call.outputs, strict=True):
+                self.el.frame.tensors[f"{full}.{name}"] = ref
+        return tuple(call.outputs)
 
     @staticmethod
     def outer(ref: str, call: str, binding: Binding) -> str:
@@ -297,8 +308,10 @@ def check_type(block: str, p: ast.Param, value: Any, span: Span) -> Any:
     elif p.type != "tensor" and isinstance(value, TensorValue):
         ok = False
     if not ok:
-        raise SpecError(f"'{block}' parameter '{p.name}' must be {_expected(p.type)}, got "
-                        f"{type_name(value)} {show(value)}", "type", span)
+        got = f"the tensor '{value.label}'" if isinstance(value, TensorValue) else \
+            f"{type_name(value)} {show(value)}"
+        raise SpecError(f"'{block}' parameter '{p.name}' must be {_expected(p.type)}, got {got}",
+                        "type", span)
     return float(value) if p.type == "float" else value
 
 

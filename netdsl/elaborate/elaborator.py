@@ -55,11 +55,11 @@ class Elaborator(Resolver):
         if ref is AMBIGUOUS:
             raise SpecError(f"the label '{name}' names several tensors", "name",
                             help="use its dotted name, e.g. 'branch1.conv'")
-        if not isinstance(ref, str):
-            raise SpecError(f"'{name}' names {len(ref)} tensors", "name",
-                            help=f"name one: {name}.0 .. {name}.{len(ref) - 1}, or unpack them: "
-                                 "a, b = ...")
-        return TensorValue(ref, self.frame.definition.shape(ref), name)
+        shape = self.frame.definition.shape
+        if not isinstance(ref, str):  # a label of several tensors is the list of them
+            return tuple(TensorValue(r, shape(r), f"{name}[{i}]")  # type: ignore[return-value]
+                         for i, r in enumerate(ref))
+        return TensorValue(ref, shape(ref), name)
 
     def block_input(self) -> TensorValue:
         ref = self.frame.block_input

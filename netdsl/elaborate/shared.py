@@ -60,7 +60,7 @@ class Shared:
                     site.span, instance, el.frame.call_sites)
         el.builder.add_call(call, site.naming, reused)
         instance.first = instance.first or call
-        return call.outputs[0] if len(call.outputs) == 1 else tuple(call.outputs)
+        return el.blocks.result(call, site)
 
     @staticmethod
     def declared(instance: Instance, bdef: ast.BlockDef) -> LayerRef:

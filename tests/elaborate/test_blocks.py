@@ -1,0 +1,102 @@
+"""Blocks as modules: tensor parameters, several outputs, lists of tensors, reuse of one
+definition per distinct instantiation. Shapes are worked out by hand in the comments."""
+
+from __future__ import annotations
+
+import pytest
+
+import netdsl
+from tests.elaborate.helpers import graph
+
+X = "input x: [3, 8, 8]\n"
+FUSE = """
+block fuse(a: tensor, b: tensor, c: int = 4) {
+    from a -> conv(c, 1) -> add(from b -> conv(c, 1))
+}
+"""
+SPLIT = """
+block split(c: int) {
+    lo: conv(c, 1)
+    from in -> hi: conv(c, 3, s=2, p=1)
+    output lo, hi
+}
+"""
+
+
+def test_a_block_takes_several_tensors_by_parameter():
+    g = graph(X + "p: conv(2, 1)\nq: conv(5, 3, p=1)\nf: fuse(p, q, c=6)", FUSE)
+    # conv 2->6 and conv 5->6 (1x1) summed: [6, 8, 8]
+    assert g["f.0"].inputs == ["p"] and g["f.1"].inputs == ["q"]
+    assert g["f.2"].op_name == "add" and g["f.2"].inputs == ["f.0", "f.1"]
+    assert g["f.2"].shape == (6, 8, 8)
+
+
+def test_a_missing_first_tensor_parameter_is_the_current_tensor():
+    g = graph(X + "q: conv(5, 1)\nfrom x -> f: fuse(b=q)", FUSE)
+    assert g["f.0"].inputs == ["x"] and g["f.1"].inputs == ["q"]
+
+
+def test_a_tensor_given_to_a_value_parameter_is_an_error():
+    with pytest.raises(netdsl.NetdslError, match="'c' must be int, got the tensor 'p'"):
+        graph(X + "p: conv(2, 1)\nfuse(x, p, c=p)", FUSE)
+    with pytest.raises(netdsl.NetdslError, match="'w' is not a tensor parameter"):
+        graph(X + "p: conv(2, 1)\nb(p)", "block b(w) { conv(w, 1) }")
+
+
+def test_several_outputs_are_named_by_the_label_and_the_block_outputs():
+    g = graph(X + "s: split(4)\nfrom s.hi -> conv(1, 1)\noutput s.lo, s.hi", SPLIT)
+    # lo: 1x1 keeps 8x8; hi: 3x3/2 p=1 gives 4x4
+    assert g["s.lo"].shape == (4, 8, 8) and g["s.hi"].shape == (4, 4, 4)
+    assert g.outputs == {"s.lo": "s.lo", "s.hi": "s.hi"}
+    assert g["1"].inputs == ["s.hi"]
+
+
+def test_a_label_of_several_tensors_is_their_list():
+    g = graph(X + "s: split(4)\nfor t in s { from t -> conv(2, 1) }\nconcat(s[1])", SPLIT)
+    assert [g[n].inputs for n in ("1", "2")] == [["s.lo"], ["s.hi"]]
+    assert g["3"].inputs == ["2", "s.hi"] and g["3"].shape == (6, 4, 4)
+
+
+def test_a_merge_of_a_block_with_several_outputs_takes_them_all():
+    g = graph(X + "s: split(4)\nfrom s.lo -> upsample(1)\nfrom s.hi -> upsample(2)\n"
+              "concat(from s.lo)", SPLIT)
+    assert g["3"].shape == (8, 8, 8)
+
+
+def test_for_over_a_list_of_tensors():
+    g = graph(X + "a: conv(2, 1)\nb: conv(3, 1)\nfor t in [a, b] { from t -> relu }")
+    assert [(n.name, n.inputs) for n in g if n.op_name == "relu"] == [("2", ["a"]), ("3", ["b"])]
+
+
+def test_in_is_not_defined_in_a_block_with_tensor_parameters():
+    head = "block b(t: tensor) { from t -> conv(in.c, 1) }"
+    with pytest.raises(netdsl.NetdslError, match="tensor parameters"):
+        graph(X + "b(x)", head)
+
+
+def test_a_repeat_reuses_the_definition_and_names_like_a_loop():
+    head = "block unit() { add { identity\n conv(3, 3, p=1) -> relu } }"
+    repeated = netdsl.load(f"{head}\nnetwork n {{\n{X}unit * 4\n}}\n")
+    written = netdsl.load(f"{head}\nnetwork n {{\n{X}unit\nunit\nunit\nunit\n}}\n")
+    assert [(n.name, n.inputs, n.shape) for n in repeated.graph] == \
+        [(n.name, n.inputs, n.shape) for n in written.graph]
+    definitions = {id(c.definition) for c in repeated.top.calls()}
+    assert len(definitions) == 1 and len(repeated.top.calls()) == 4
+
+
+def test_a_block_called_on_another_shape_is_another_definition():
+    head = "block b() { conv(4, 3, p=1) }"
+    net = netdsl.load(f"{head}\nnetwork n {{\n{X}b\nb\nmaxpool(2)\nb\n}}\n")
+    calls = net.top.calls()
+    # on 3 channels, then twice on 4 channels: 8x8 and (after pooling) 4x4
+    assert [c.definition.inputs for c in calls] == [[(3, 8, 8)], [(4, 8, 8)], [(4, 4, 4)]]
+    assert len({id(c.definition) for c in calls}) == 3
+
+
+def test_math_builtins_for_width_formulas():
+    # RegNet's quantised widths: round(log(w / w0) / log(wm))
+    net = netdsl.load("network n(w0: int = 24, wm: float = 2.5) {\n" + X +
+                      "k = round(log(96 / w0) / log(wm))\nconv(int(w0 * wm ** k), 1)\n}\n")
+    assert net.graph["0"].shape == (150, 8, 8)  # log(4)/log(2.5) = 1.51 -> 2; 24 * 6.25
+    assert netdsl.load("network n {\n" + X + "conv(int(exp(log2(8))), 1)\n}\n").graph["0"] \
+        .shape == (20, 8, 8)  # exp(3) = 20.09
