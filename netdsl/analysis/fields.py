@@ -43,16 +43,35 @@ def call_fields(call: Call, inputs: list[Any]) -> list[Any]:
     callee = call.definition
     if len(callee.inputs) == 1:
         rel = relative(callee)
-        return [compose_relative(inputs[0], rel[ref]) for ref in callee.outputs]
+        base = inputs[0]
+        if call.count > 1:  # a run: its members' input fields, then the last one's outputs
+            base = compose_relative(base, power(rel[callee.outputs[0]], call.count - 1))
+        return [compose_relative(base, rel[ref]) for ref in callee.outputs]
     inner = walk(callee, inputs)
     return [inner[ref] for ref in callee.outputs]
 
 
-def inside(call: Call, inputs: list[Any]) -> Any:
-    """A function giving the field of any reference inside a call, for the per-layer rows."""
+def power(step: Any, times: int) -> Any:
+    """A relative field applied `times` times in a row (a run), by repeated squaring: the
+    composition of relative fields is associative."""
+    result = None
+    while times:
+        if times & 1:
+            result = step if result is None else compose_relative(result, step)
+        times >>= 1
+        if times:
+            step = compose_relative(step, step)
+    return result
+
+
+def inside(call: Call, inputs: list[Any], member: int = 0) -> Any:
+    """A function giving the field of any reference inside a call (member `member` of a
+    run), for the per-layer rows."""
     callee = call.definition
     if len(callee.inputs) == 1:
         rel, base = relative(callee), inputs[0]
+        if member:
+            base = compose_relative(base, power(rel[callee.outputs[0]], member))
         return lambda ref: compose_relative(base, rel[ref])
     return walk(callee, inputs).__getitem__
 

@@ -141,10 +141,7 @@ class _Schedule:
         peak = live
         for i, item in enumerate(self.items):
             if isinstance(item, Call):
-                storages = list(dict.fromkeys(self.base[r] for r in item.inputs))
-                held = sum(self.size[s] for s in storages)
-                dying = tuple(self.last[self.base[r]] == i for r in item.inputs)
-                peak = max(peak, live - held + peak_elements(item.definition, dying))
+                peak = max(peak, self.call_peak(i, item, live))
                 for ref in item.outputs:
                     if self.base.get(ref) == ref and ref in self.size:
                         live += self.size[ref]
@@ -152,6 +149,21 @@ class _Schedule:
                 live += self.size[item.name]
             peak = max(peak, live)
             live -= frees.pop(i, 0)
+        return peak
+
+
+    def call_peak(self, i: int, call: Call, live: int) -> int:
+        """The peak during a call (each call of a run: the second and later ones take the
+        previous output, which dies in them)."""
+        storages = list(dict.fromkeys(self.base[r] for r in call.inputs))
+        held = sum(self.size[s] for s in storages)
+        dying = tuple(self.last[self.base[r]] == i for r in call.inputs)
+        peak = live - held + peak_elements(call.definition, dying)
+        if call.count > 1 and output_aliases(call.definition) == [None]:
+            # after the first call its dying inputs are gone and its output is held; each
+            # later call holds the previous output instead, which dies in it
+            freed = sum(self.size[s] for s in storages if self.last[s] == i)
+            peak = max(peak, live - freed + peak_elements(call.definition, (True,)))
         return peak
 
 

@@ -168,13 +168,16 @@ class _Rows:
         counts = list(totals(callee).counts)
         if not weights:
             counts[:BUFFERS + 1] = [0] * (BUFFERS + 1)
-        out = item.outputs[0] if item.outputs else None
-        rows.append(Row(prefix + item.name, callee.block or callee.name, depth, True,
-                        d.values[out] if out else (), *counts,
-                        rf=field_of(out) if out else None, summary=call_text(callee)))
-        inner = inside(item, [field_of(r) for r in item.inputs])
-        self.definition(callee, f"{prefix}{item.name}.", callee.top, depth + 1, inner, rows)
-        return counts
+        inputs = [field_of(r) for r in item.inputs]
+        for k in range(item.count):  # each call of a run is a row of its own
+            inner = inside(item, inputs, k)
+            out = callee.outputs[0] if callee.outputs else None
+            name = item.member(k)
+            rows.append(Row(prefix + name, callee.block or callee.name, depth, True,
+                            callee.values[out] if out else (), *counts,
+                            rf=inner(out) if out else None, summary=call_text(callee)))
+            self.definition(callee, f"{prefix}{name}.", callee.top, depth + 1, inner, rows)
+        return [c * item.count for c in counts]
 
 
 def call_text(d: Definition) -> str:

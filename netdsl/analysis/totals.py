@@ -28,19 +28,20 @@ class Totals:
     elements: int = 0
     by_op: dict[str, list[int]] = field(default_factory=dict)
 
-    def add(self, other: Totals, weights: bool = True) -> None:
-        """Add one call of `other`; without its weights for a shared module's application."""
+    def add(self, other: Totals, weights: bool = True, times: int = 1) -> None:
+        """Add `times` calls of `other`; without its weights for a shared module's
+        application."""
         for i, value in enumerate(other.counts):
             if weights or i > BUFFERS:
-                self.counts[i] += value
-        self.elements += other.elements
+                self.counts[i] += value * times
+        self.elements += other.elements * times
         for op, row in other.by_op.items():
             mine = self.by_op.get(op)
             if mine is None:
                 mine = self.by_op[op] = [0] * (len(COUNTS) + 1)
             for i, value in enumerate(row):
                 if weights or i - 1 > BUFFERS:
-                    mine[i] += value
+                    mine[i] += value * times
 
     def add_weights(self, other: Totals) -> None:
         """Add only the weights of `other` (a shared module's, once)."""
@@ -55,10 +56,21 @@ def totals(d: Definition) -> Totals:
     if found is not None:
         return found
     out = Totals()
+    calls: dict[tuple[int, bool], list] = {}  # the calls of each definition, counted once
     for item in d.items.values():
-        out.add(item_totals(item), weights=item.shared is None)
         if item.shared is not None:
             check_weights(item)
+        if isinstance(item, Call):
+            key = (id(item.definition), item.shared is None)
+            entry = calls.get(key)
+            if entry is None:
+                calls[key] = [item.definition, item.count]
+            else:
+                entry[1] += item.count
+        else:
+            out.add(item_totals(item), weights=item.shared is None)
+    for (_, weights), (definition, times) in calls.items():
+        out.add(totals(definition), weights, times)
     for instance in d.instances:
         if instance.first is not None:
             out.add_weights(item_totals(instance.first))

@@ -93,6 +93,22 @@ class Builder:
         definition.add(call)
         self.place(call.name, naming)
 
+    def extend_run(self, call: Call, more: int, naming: Naming) -> str:
+        """Apply `call`'s definition `more` times again after it, as one run; return the last
+        output. (A pass after the first of a repeat weighs nothing: the first charged them.)"""
+        layers = call.definition.meta.get("layers", 0)
+        definition = self.el.frame.definition
+        definition.meta["layers"] = definition.meta.get("layers", 0) + layers * more
+        self.charge(layers * more, call.span)
+        naming.counter += more
+        call.count += more
+        last = call.member(call.count - 1)
+        call.outputs = [call.inputs[int(ref[1:])] if ref.startswith("$") else f"{last}.{ref}"
+                        for ref in call.definition.outputs]
+        for ref, shape in zip(call.outputs, call.definition.output_shapes(), strict=True):
+            definition.values[ref] = shape
+        return call.outputs[0]
+
     def place(self, name: str, naming: Naming) -> None:
         (naming.scope.children if naming.scope else self.el.frame.definition.top).append(name)
 

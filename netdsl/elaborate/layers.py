@@ -161,10 +161,10 @@ class Layers:
         last: Call | None = None
         for i in range(count):
             with el.builder.repetition(i, count):
-                if last is not None and last.definition.inputs[0] == el.frame.definition.values[
-                        current]:
-                    current = self.again(last, current, inner)
-                    continue
+                if last is not None and last.definition.output_shapes() == \
+                        last.definition.inputs:
+                    current = el.builder.extend_run(last, count - i, inner)
+                    break
                 before = len(el.frame.definition.items)
                 current = self.element(item, current, inner)
                 last = self.single_call(before, current)
@@ -175,29 +175,18 @@ class Layers:
         return current
 
     def single_call(self, before: int, current: Current) -> Call | None:
-        """The one call a pass of a repeat made, if it made exactly one plain call from the
-        previous tensor to `current` (so the next pass, on the same shape, is that call again)."""
+        """The one call a pass of a repeat made, if it made exactly one plain positional call
+        from the previous tensor to `current`: when its definition keeps the shape, the other
+        passes are that call again (the element and its environment are the same), a run."""
         items = self.el.frame.definition.items
         if len(items) != before + 1 or not isinstance(current, str):
             return None
         call = next(reversed(items.values()))
         if not isinstance(call, Call) or call.shared is not None or call.outputs != [current] \
-                or len(call.definition.inputs) != 1:
+                or len(call.definition.inputs) != 1 or \
+                not call.name.rpartition(".")[2].isdigit():
             return None
         return call
-
-    def again(self, last: Call, current: str, naming: Any) -> str:
-        """The next pass of a repeat whose element is a plain block call on an input of the
-        shape it had: the same definition, called on `current` (arguments cannot differ: the
-        element and its environment are the same)."""
-        name = naming.take(None, last.span)
-        definition = last.definition
-        call = Call(name, definition, [current],
-                    [current if ref.startswith("$") else f"{name}.{ref}"
-                     for ref in definition.outputs], last.span,
-                    call_sites=last.call_sites)
-        self.el.builder.add_call(call, naming, reused=True)
-        return call.outputs[0]
 
     # ------------------------------------------------------------ by what a name means
 

@@ -66,7 +66,13 @@ class Instance:
 @dataclass(eq=False, slots=True)
 class Call:
     """An application of a definition: `inputs` are references in the caller, `outputs` the
-    references under which the caller sees the callee's outputs (in the callee's order)."""
+    references under which the caller sees the callee's outputs (in the callee's order).
+
+    A *run* (`count` > 1) is the same definition applied `count` times in a row, each call on
+    the previous one's output (a repeat `unit * n` once the shape is steady): its members are
+    named by consecutive positions from `name` (`layer1.1` .. `layer1.110`) and `outputs` are
+    the last member's.
+    """
 
     name: str
     definition: Definition
@@ -76,10 +82,35 @@ class Call:
     shared: Instance | None = None
     call_sites: tuple[tuple[str, Span], ...] = ()
     scope: tuple[str, ...] = ()  # the caller's local scopes that enclose the call
+    count: int = 1
 
     @property
     def is_input(self) -> bool:
         return False
+
+    def members(self) -> list[str]:
+        """The name of each call of a run (the one name of a plain call)."""
+        return [self.member(k) for k in range(self.count)]
+
+    def member(self, k: int) -> str:
+        """The name of call `k` of a run."""
+        if k == 0:
+            return self.name
+        prefix, _, first = self.name.rpartition(".")
+        return f"{prefix}.{int(first) + k}" if prefix else str(int(first) + k)
+
+    def member_of(self, ref: str) -> str | None:
+        """The rest of `ref` below the member of this call it names, or None."""
+        if self.count == 1:
+            return ref[len(self.name) + 1:] if ref.startswith(self.name + ".") else None
+        prefix, _, first = self.name.rpartition(".")
+        lead = f"{prefix}." if prefix else ""
+        if not ref.startswith(lead):
+            return None
+        position, dot, rest = ref[len(lead):].partition(".")
+        if dot and position.isdigit() and int(first) <= int(position) < int(first) + self.count:
+            return rest
+        return None
 
 
 @dataclass(eq=False)
@@ -124,8 +155,10 @@ class Definition:
         if isinstance(item, Node):
             return item
         for call in self.items.values():
-            if isinstance(call, Call) and ref.startswith(call.name + "."):
-                return call.definition.producer(ref[len(call.name) + 1:])
+            if isinstance(call, Call):
+                rest = call.member_of(ref)
+                if rest is not None:
+                    return call.definition.producer(rest)
         return None
 
     def calls(self) -> list[Call]:

@@ -51,10 +51,14 @@ class _Flattener:
     def call(self, call: Call, prefix: str, flat: Callable[[str], str],
              enclosing: tuple[str, ...], sites: tuple) -> None:
         callee = call.definition
-        name = prefix + call.name
-        self.graph.scopes[name] = Scope(name, "block", callee.block, dict(callee.args), call.span,
-                                        [f"{name}.{c}" for c in callee.top],
-                                        flat(call.outputs[0]) if call.outputs else None)
-        ports = {f"${i}": flat(ref) for i, ref in enumerate(call.inputs)}
+        inputs = [flat(ref) for ref in call.inputs]
         here = sites + ((callee.block or callee.name, call.span),)
-        self.definition(callee, name + ".", ports, enclosing + (name,), here)
+        for k in range(call.count):  # each call of a run on the previous one's output
+            name = prefix + call.member(k)
+            ports = {f"${i}": ref for i, ref in enumerate(inputs)}
+            outputs = [ports[r] if is_port(r) else f"{name}.{r}" for r in callee.outputs]
+            self.graph.scopes[name] = Scope(name, "block", callee.block, dict(callee.args),
+                                            call.span, [f"{name}.{c}" for c in callee.top],
+                                            outputs[0] if outputs else None)
+            self.definition(callee, name + ".", ports, enclosing + (name,), here)
+            inputs = outputs

@@ -37,8 +37,9 @@ def test_each_distinct_block_instantiation_is_one_definition():
     stages = [c for c in net.top.calls() if c.definition.block == "stage"]
     assert [c.name for c in stages] == ["layer1", "layer2", "layer3", "layer4"]
     layer3 = stages[2].definition
-    units = [c.definition for c in layer3.calls()]
-    # the first unit downsamples; the other five are one definition, elaborated once
-    assert len(units) == 6 and units[0] is not units[1]
-    assert all(u is units[1] for u in units[1:])
+    first, rest = layer3.calls()
+    # the first unit downsamples; the other five are one definition, elaborated once and
+    # applied as a run of five calls named 1 .. 5
+    assert first.definition is not rest.definition and first.count == 1
+    assert rest.count == 5 and rest.members() == ["1", "2", "3", "4", "5"]
     assert net.top.meta["layers"] == len(net.graph)

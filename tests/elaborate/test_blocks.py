@@ -74,14 +74,15 @@ def test_in_is_not_defined_in_a_block_with_tensor_parameters():
         graph(X + "b(x)", head)
 
 
-def test_a_repeat_reuses_the_definition_and_names_like_a_loop():
+def test_a_repeat_is_one_run_of_one_definition_named_like_a_loop():
     head = "block unit() { add { identity\n conv(3, 3, p=1) -> relu } }"
     repeated = netdsl.load(f"{head}\nnetwork n {{\n{X}unit * 4\n}}\n")
     written = netdsl.load(f"{head}\nnetwork n {{\n{X}unit\nunit\nunit\nunit\n}}\n")
     assert [(n.name, n.inputs, n.shape) for n in repeated.graph] == \
         [(n.name, n.inputs, n.shape) for n in written.graph]
-    definitions = {id(c.definition) for c in repeated.top.calls()}
-    assert len(definitions) == 1 and len(repeated.top.calls()) == 4
+    (run,) = repeated.top.calls()
+    assert run.count == 4 and run.members() == ["0", "1", "2", "3"]
+    assert len({id(c.definition) for c in written.top.calls()}) == 1
 
 
 def test_a_block_called_on_another_shape_is_another_definition():
