@@ -212,19 +212,20 @@ class Blocks:
         kind = "network" if bdef.is_network else "block"
         values: dict[str, Any] = {}
         scope = self.el.program.env.child()
-        first_tensor = True
+        current = site.current
+        pending = [current] if isinstance(current, str) else list(current or ())
+        shape = self.el.frame.definition.values.get
         for p in bdef.params:
             if p.name in given:
                 value = given[p.name]
-            elif p.type == "tensor" and first_tensor and isinstance(site.current, str):
-                value = TensorValue(site.current, self.el.frame.definition.shape(site.current),
-                                    "the current tensor")
+            elif p.type == "tensor" and pending:  # the current tensor(s), in order
+                ref = pending.pop(0)
+                value = TensorValue(ref, shape(ref), "the current tensor")
             elif p.default is not None:
                 value = self.el.evaluator.eval(p.default, scope, symbols=True)
             else:
                 raise SpecError(f"{kind} '{bdef.name}' needs parameter '{p.name}'", "arg",
                                 site.span, help=f"signature: {signature(bdef)}")
-            first_tensor = first_tensor and p.type != "tensor"
             if p.type is not None:
                 value = check_type(bdef.name, p, value, site.span)
             values[p.name] = value

@@ -227,9 +227,13 @@ class Layers:
     def op(self, cls: type[Op], arg_asts: tuple[ast.Arg, ...], preset: LayerRef,
            site: Site, name: str | None = None) -> Current:
         """Apply an operator; `name` overrides the naming by label or position (a shared
-        operator's applications)."""
-        current = self.need_input(site)
-        inputs = [current]
+        operator's applications). A merge applied to several tensors takes them all."""
+        if cls.variadic and isinstance(site.current, tuple):
+            inputs = list(site.current)
+            current = inputs[-1]
+        else:
+            current = self.need_input(site)
+            inputs = [current]
         args, kwargs = list(preset.args), dict(preset.kwargs)
         table = cls.parameters()
         env = self.el.frame.env

@@ -63,6 +63,20 @@ def test_a_merge_of_a_block_with_several_outputs_takes_them_all():
     assert g["3"].shape == (8, 8, 8)
 
 
+def test_a_merge_after_several_outputs_takes_them_all():
+    head = "block two(c: int) {\n a: conv(c, 1)\n from in -> b: conv(c, 3, p=1)\n output a, b\n}"
+    g = graph(X + "two(4) -> add -> relu", head)
+    assert g["1"].op_name == "add" and g["1"].inputs == ["0.a", "0.b"] and g["2"].inputs == ["1"]
+    with pytest.raises(netdsl.NetdslError, match="takes one tensor but is applied to 2"):
+        graph(X + "two(4) -> relu", head)
+
+
+def test_missing_tensor_parameters_take_the_current_tensors_in_order():
+    head = "block two(c: int) {\n a: conv(c, 1)\n from in -> b: conv(c, 3, p=1)\n output a, b\n}"
+    g = graph(X + "two(6) -> f: fuse(c=2)", head + FUSE)
+    assert g["f.0"].inputs == ["0.a"] and g["f.1"].inputs == ["0.b"]
+
+
 def test_for_over_a_list_of_tensors():
     g = graph(X + "a: conv(2, 1)\nb: conv(3, 1)\nfor t in [a, b] { from t -> relu }")
     assert [(n.name, n.inputs) for n in g if n.op_name == "relu"] == [("2", ["a"]), ("3", ["b"])]
