@@ -1,8 +1,7 @@
-"""Text -> syntax tree: lark's LALR tables over `SpecLexer`'s tokens, and located syntax errors.
+"""Text -> syntax tree: lark's LALR parser over `SpecLexer`'s tokens, and located syntax errors.
 
-lark builds the tables and the error information; the loop that runs them is ours because
-lark's general one (asserts, attribute look-ups and a rule comparison per step) took a third
-of `netdsl.load(...).stats()` on EfficientNet-B0; this one takes a quarter of that."""
+Only lark's public interface: a custom lexer class, and a transformer applied during the parse,
+so the syntax tree is built as rules are reduced, without a parse tree or a second pass."""
 
 from __future__ import annotations
 
@@ -10,14 +9,10 @@ import re
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import lark
 from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-from lark.lexer import LexerState
-from lark.parsers.lalr_analysis import Shift
-from lark.utils import TextSlice
 
 from netdsl.errors import SOURCES, Diagnostic, NetdslError, Span
 from netdsl.gc_pause import paused_gc
@@ -45,71 +40,10 @@ def _parser() -> lark.Lark:
     )
 
 
-class _Tables:
-    """lark's LALR tables in the form the loop in `run` reads fastest: per state, per token
-    type, either the next state (a shift, an int) or a reduction (rule length, rule name,
-    callback). Built once, like the tables themselves."""
-
-    def __init__(self, lark_parser: lark.Lark):
-        frontend = lark_parser.parser
-        lalr = frontend.parser.parser
-        table = lalr.parse_table
-        self.lexer = frontend.lexer
-        self.start = table.start_states["module"]
-        self.end = table.end_states["module"]
-        self.raw = table.states
-        reductions: dict = {}
-        self.actions: dict = {}
-        for state, row in table.states.items():
-            self.actions[state] = actions = {}
-            for kind, (action, arg) in row.items():
-                if action is Shift:
-                    actions[kind] = arg
-                    continue
-                if arg not in reductions:
-                    reductions[arg] = (len(arg.expansion), arg.origin.name, lalr.callbacks[arg])
-                actions[kind] = reductions[arg]
-        if any(isinstance(key, str) for key in lalr.callbacks):
-            raise ValueError("the LALR loop applies no terminal callbacks")
-
-    def run(self, text: str) -> ast.Module:
-        """Lex and parse `text`; raise lark's UnexpectedToken or UnexpectedCharacters."""
-        actions, states, values = self.actions, [self.start], []
-        token = None
-        for token in self.lexer.lex(LexerState(TextSlice.cast_from(text)), None):
-            self._feed(token, actions, states, values)
-        end = Token.new_borrow_pos("$END", "", token) if token else Token("$END", "", 0, 1, 1)
-        return self._feed(end, actions, states, values)
-
-    def _feed(self, token: Token, actions: dict, states: list, values: list) -> Any:
-        """Reduce as far as the token allows, then shift it; at the end marker, reduce to the
-        module and return it."""
-        kind = token.type
-        while True:
-            try:
-                arg = actions[states[-1]][kind]
-            except KeyError:
-                expected = {s for s in self.raw[states[-1]] if s.isupper()}
-                raise UnexpectedToken(token, expected) from None
-            if type(arg) is int:
-                states.append(arg)
-                values.append(token)
-                return None
-            size, origin, callback = arg
-            if size:
-                children = values[-size:]
-                del states[-size:], values[-size:]
-            else:
-                children = []
-            states.append(actions[states[-1]][origin])
-            values.append(callback(children))
-            if kind == "$END" and states[-1] == self.end:
-                return values[-1]
-
-
 @lru_cache(maxsize=1)
-def _tables() -> _Tables:
-    return _Tables(_parser())
+def spec_lexer() -> SpecLexer:
+    """The parser's lexer, for callers that want its tokens without a parse (the formatter)."""
+    return SpecLexer(_parser().lexer_conf)
 
 
 def parse(text: str, path: str = "<string>") -> ast.Module:
@@ -144,7 +78,7 @@ def _parse_recovering(text: str, path: str) -> ast.Module:
     blanked: set[int] = set()
     while True:
         try:
-            module = _tables().run("\n".join(lines))
+            module = _parser().parse("\n".join(lines))
         except UnexpectedInput as exc:
             errors.append(_syntax_diagnostic(exc, path, text))
             line = _error_line(exc)
@@ -202,7 +136,7 @@ def _expected(names: set[str]) -> str | None:
         names -= _EXPRESSION_START
         shown.append("an expression")
     literals = {t.name: t.pattern.value for t in _parser().terminals
-                if isinstance(t.pattern, lark.lexer.PatternStr)}
+                if t.pattern.type == "str"}
     shown += sorted(_EXPECTED_NAMES.get(n) or f"'{literals.get(n, n.lower())}'" for n in names)
     if not shown:
         return None
