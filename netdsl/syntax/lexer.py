@@ -66,13 +66,14 @@ class SpecLexer(Lexer):
             raise ValueError("SpecLexer applies no terminal callbacks")
         terminals = sorted(conf.terminals, key=_precedence)
         patterns = [t for t in terminals if t.pattern.type == "re"]
-        self._keywords: dict[str, str] = {}
+        self.keywords: dict[str, str] = {}  # the text of each keyword -> its token type
+        self.literals = {t.name: t.pattern.value for t in terminals if t.pattern.type == "str"}
         kept = []
         for t in terminals:
             value = t.pattern.value
             if t.pattern.type == "str" and any(re.fullmatch(n.pattern.to_regexp(), value)
                                                for n in patterns):
-                self._keywords[value] = t.name
+                self.keywords[value] = t.name
             else:
                 kept.append(t)
         pattern = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in kept)
@@ -90,7 +91,7 @@ class SpecLexer(Lexer):
         return self._scan(text, None, True)
 
     def _scan(self, text: str, parser_state: Any, layout: bool) -> Iterator[Token]:
-        match, keywords, ignore = self._match, self._keywords, self._ignore
+        match, keywords, ignore = self._match, self.keywords, self._ignore
         new = str.__new__
         pos, end, line, line_start = 0, len(text), 1, 0
         stack: list[str] = []  # the open brackets

@@ -1,4 +1,4 @@
-"""Text -> syntax tree: lark's LALR parser over `SpecLexer`'s tokens, and located syntax errors.
+"""Text -> syntax tree: lark's LALR parser over `SpecLexer`'s tokens; recovery after syntax errors.
 
 Only lark's public interface: a custom lexer class, and a transformer applied during the parse,
 so the syntax tree is built as rules are reduced, without a parse tree or a second pass."""
@@ -11,13 +11,13 @@ from functools import lru_cache
 from pathlib import Path
 
 import lark
-from lark import Token
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from netdsl.errors import SOURCES, Diagnostic, NetdslError, Span
 from netdsl.gc_pause import paused_gc
 from netdsl.syntax import ast
 from netdsl.syntax.lexer import BRACKETS, MAX_NESTING, NestingError, SpecLexer
+from netdsl.syntax.mistakes import syntax_diagnostic, token_span
 from netdsl.syntax.transformer import ToAst
 
 _GRAMMAR = Path(__file__).with_name("grammar.lark")
@@ -61,7 +61,7 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
             return _parse_recovering(text, path)
     except NestingError as exc:
         raise NetdslError(Diagnostic(
-            f"brackets nested more than {MAX_NESTING} deep", _token_span(exc.tok, path), "limit",
+            f"brackets nested more than {MAX_NESTING} deep", token_span(exc.tok, path), "limit",
             help="split the expression or the body into named blocks")) from None
     except RecursionError:  # e.g. `- - - ... 1` 20,000 times: its tree is that deep
         raise NetdslError(Diagnostic("the file is nested too deeply to parse", None, "limit",
@@ -80,7 +80,7 @@ def _parse_recovering(text: str, path: str) -> ast.Module:
         try:
             module = _parser().parse("\n".join(lines))
         except UnexpectedInput as exc:
-            errors.append(_syntax_diagnostic(exc, path, text))
+            errors.append(syntax_diagnostic(exc, path, text, spec_lexer()))
             line = _error_line(exc)
             if any(span and span.line != line for span, _ in errors[-1].notes):
                 raise NetdslError(errors) from None  # a bracket open since an earlier line
@@ -112,110 +112,3 @@ def _error_line(exc: UnexpectedInput) -> int | None:
 def _balanced(line: str) -> bool:
     code = re.sub(r'"([^"\\]|\\.)*"|#.*', "", line)
     return all(code.count(a) == code.count(b) for a, b in BRACKETS.items())
-
-
-def _token_span(tok: Token, path: str) -> Span:
-    line, col = tok.line or 1, tok.column or 1
-    return Span(path, line, col, line, col + max(len(str(tok.value)), 1))
-
-
-_EXPECTED_NAMES = {
-    "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "_NL": "a new line",
-    "$END": "the end of the file", "__ANON_0": "'->'", "COMP_OP": "a comparison",
-    "ADD_OP": "'+' or '-'", "MUL_OP": "'*', '/', '//' or '%'", "POW_OP": "'**'",
-}
-# Tokens that can start an expression; when most are possible, say "an expression".
-_EXPRESSION_START = {"NAME", "NUMBER", "STRING", "LPAR", "LSQB", "LBRACE", "ADD_OP", "TRUE",
-                     "FALSE", "IN", "OUTPUT", "FROM", "NOT"}
-
-
-def _expected(names: set[str]) -> str | None:
-    names = {n for n in names if not n.startswith("__IGNORE")}
-    shown: list[str] = []
-    if len(names & _EXPRESSION_START) >= 6:
-        names -= _EXPRESSION_START
-        shown.append("an expression")
-    literals = {t.name: t.pattern.value for t in _parser().terminals
-                if t.pattern.type == "str"}
-    shown += sorted(_EXPECTED_NAMES.get(n) or f"'{literals.get(n, n.lower())}'" for n in names)
-    if not shown:
-        return None
-    if len(shown) > 7:
-        shown = shown[:7] + ["..."]
-    return "expected " + ", ".join(shown)
-
-
-def _syntax_diagnostic(exc: UnexpectedInput, path: str, text: str) -> Diagnostic:
-    line = getattr(exc, "line", 1) or 1
-    col = getattr(exc, "column", 1) or 1
-    if isinstance(exc, UnexpectedCharacters):
-        char = exc.char if exc.char.isprintable() else repr(exc.char)
-        if exc.char == '"':
-            return Diagnostic("a string is not closed on its line",
-                              Span(path, line, col, line, col + 1), "syntax",
-                              help='end it with "')
-        return Diagnostic(f"unexpected character {char!r}", Span(path, line, col, line, col + 1),
-                          "syntax", help=_char_help(exc.char))
-    tok = getattr(exc, "token", None)
-    if isinstance(exc, UnexpectedEOF) or tok is None or tok.type == "$END":
-        return _eof_diagnostic(text, path)
-    shown = "end of line" if tok.type == "_NL" else repr(str(tok.value))
-    span = _token_span(tok, path) if tok.type != "_NL" else Span(path, line, col, line, col + 1)
-    hint = _expected(set(exc.expected))
-    opener = _unclosed(_text_before(text, line, col))
-    notes: list[tuple[Span | None, str]] = []
-    if opener is not None and opener[2] != "{" and tok.value not in (")", "]", "}"):
-        o_line, o_col, char = opener
-        where = Span(path, o_line, o_col, o_line, o_col + 1)
-        if o_line != line:
-            notes.append((where, f"the '{char}' at {where} is still open"))
-        hint = f"a ',' or '{BRACKETS[char]}' may be missing"
-    elif tok.value in ("else", "elif"):
-        hint = f"'{tok.value}' must follow the closing '}}' of an 'if' or 'elif' body"
-    elif tok.type in ("NAME", "NUMBER", "STRING") and "_NL" in exc.expected:
-        hint = "a new line or ';' may be missing before it"
-    return Diagnostic(f"unexpected {shown}", span, "syntax", notes=notes, help=hint)
-
-
-def _text_before(text: str, line: int, col: int) -> str:
-    lines = text.split("\n")
-    return "\n".join(lines[:line - 1] + [lines[line - 1][:col - 1] if line <= len(lines) else ""])
-
-
-def _eof_diagnostic(text: str, path: str) -> Diagnostic:
-    """The file ended inside brackets: point at the innermost one left open."""
-    opener = _unclosed(text)
-    if opener is None:
-        lines = text.splitlines() or [""]
-        n = len(lines)
-        end = len(lines[-1]) + 1
-        return Diagnostic("unexpected end of file: the last statement is incomplete",
-                          Span(path, n, end, n, end + 1), "syntax")
-    line, col, char = opener
-    return Diagnostic(f"unexpected end of file: this '{char}' is never closed",
-                      Span(path, line, col, line, col + 1), "syntax",
-                      help=f"add a '{BRACKETS[char]}'")
-
-
-def _unclosed(text: str) -> tuple[int, int, str] | None:
-    stack: list[tuple[int, int, str]] = []
-    code = re.sub(r'"([^"\\\n]|\\.)*"|#[^\n]*', lambda m: " " * len(m.group()), text)
-    line, col = 1, 1
-    for ch in code:
-        if ch in BRACKETS:
-            stack.append((line, col, ch))
-        elif ch in ")]}" and stack:
-            stack.pop()
-        if ch == "\n":
-            line, col = line + 1, 1
-        else:
-            col += 1
-    return stack[-1] if stack else None
-
-
-def _char_help(char: str) -> str | None:
-    if char == "'":
-        return "strings use double quotes"
-    if char in "@$`?!":
-        return f"'{char}' has no meaning in the language"
-    return None
