@@ -29,6 +29,9 @@ _EXPRESSION_START = {"NAME", "NUMBER", "STRING", "LPAR", "LSQB", "LBRACE", "ADD_
                      "FALSE", "IN", "OUTPUT", "FROM", "NOT"}
 # Keywords that can only start a statement; when all are possible, say "a statement".
 _STATEMENT_START = {"INPUT", "EXPECT", "DEF", "IF", "FOR", "SHARED"}
+# What may follow an operand; when all binary operators are possible, say "an operator".
+_BINARY = {"ADD_OP", "MUL_OP", "POW_OP", "COMP_OP", "AND", "OR"}
+_AFTER_OPERAND = _BINARY | {"DOT", "LSQB"}
 MAX_SHOWN = 7
 
 
@@ -188,6 +191,9 @@ def _expected(m: _Mistake) -> str | None:
         else:
             shown.append("an expression")
         names -= _EXPRESSION_START
+    if names >= _BINARY:
+        names -= _AFTER_OPERAND
+        shown.append("an operator")
     literals = m.lexer.literals
     shown += sorted(_EXPECTED_NAMES.get(n) or f"'{literals.get(n, n.lower())}'" for n in names)
     if not shown:
