@@ -17,8 +17,10 @@ from netdsl.syntax import ast
 
 
 def _number(text: str) -> int | float:
+    if text.isdigit():  # most numbers in a spec
+        return int(text)
     text = text.replace("_", "")
-    if any(c in text for c in ".eE"):
+    if "." in text or "e" in text or "E" in text:
         return float(text)
     return int(text)
 
