@@ -84,6 +84,8 @@ class SpecLexer(Lexer):
 
     def lex(self, state: LexerState, parser_state: Any) -> Iterator[Token]:
         """The tokens the parser reads."""
+        if not state.text.is_complete_text():
+            raise TypeError("SpecLexer lexes whole texts, not slices")
         return self._scan(state.text.text, parser_state, False)
 
     def layout(self, text: str) -> Iterator[Token]:
