@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 import netdsl
 from netdsl.elaborate import elaborate, load_program
 from netdsl.errors import NetdslError
-from netdsl.syntax.formatter import _lexer, format_source
+from netdsl.syntax.formatter import format_source
+from netdsl.syntax.parser import spec_lexer
 from tests.conftest import SPECS
 
 ALL_SPECS = sorted(SPECS.glob("*.net")) + sorted(SPECS.glob("lib/*.net"))
@@ -38,7 +39,7 @@ def _run(text: str, path: str) -> None:
 
 
 def _tokens(text: str) -> list[str]:
-    return [t.value for t in _lexer().lex(text + "\n", dont_ignore=True)]
+    return [t.value for t in spec_lexer().layout(text + "\n")]
 
 
 @FUZZ
@@ -86,7 +87,7 @@ def test_fmt_restores_specs_from_scrambled_whitespace(spec: Path):
     text = spec.read_text(encoding="utf-8")
     rng = random.Random(spec.name)
     out = []
-    lexed = list(_lexer().lex(text + "\n", dont_ignore=True))
+    lexed = list(spec_lexer().layout(text + "\n"))
     for k, tok in enumerate(lexed):
         nxt = lexed[k + 1] if k + 1 < len(lexed) else None
         if tok.type == "__IGNORE_0" and not (nxt is not None and nxt.type == "COMMENT"):

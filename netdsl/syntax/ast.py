@@ -1,7 +1,7 @@
 """The syntax tree of a .net file: plain dataclasses, each carrying the span it was parsed from.
 
 Nothing changes a node after the parser makes it. They are not declared frozen only because
-frozen dataclasses take twice as long to define, and every command imports these 33 classes
+frozen dataclasses take twice as long to define, and every command imports these 36 classes
 at start-up (6 ms of about 75).
 """
 
@@ -132,8 +132,19 @@ class From(Node):
     path: tuple[str, ...]
 
 
+@dataclass
+class Comprehension(Node):
+    """`[element for var in iterable if condition]`; the element may be a chain
+    (`[from p -> head for p in levels]`)."""
+
+    element: Chain
+    var: str
+    iterable: Expr
+    condition: Expr | None
+
+
 Expr = Union[Number, String, Bool, Name, BlockInput, Attribute, Index, Call, ListExpr, BinOp,
-             Unary, Compare, BoolOp, Not, Conditional, Group, From]
+             Unary, Compare, BoolOp, Not, Conditional, Group, From, Comprehension]
 
 
 # ---------------------------------------------------------------- chains
@@ -187,6 +198,24 @@ class Assign(Node):
 
 
 @dataclass
+class Unpack(Node):
+    """`p3, p4, p5 = fpn(c3, c4, c5)`: two or more names for the tensors a chain gives."""
+
+    names: tuple[str, ...]
+    name_spans: tuple[Span, ...]
+    value: Chain
+
+
+@dataclass
+class Shared(Node):
+    """`shared head: retina_head(256, 9)`: one module instance, called by name at later sites."""
+
+    name: str
+    name_span: Span
+    value: Expr
+
+
+@dataclass
 class Def(Node):
     name: str
     params: tuple[str, ...]
@@ -206,7 +235,7 @@ class For(Node):
     body: tuple[Stmt, ...]
 
 
-Stmt = Union[Input, Output, Expect, Assign, Def, If, For, Chain]
+Stmt = Union[Input, Output, Expect, Assign, Unpack, Shared, Def, If, For, Chain]
 
 
 # ---------------------------------------------------------------- definitions

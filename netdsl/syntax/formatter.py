@@ -4,39 +4,29 @@ The formatter works on tokens, not on the syntax tree, so it keeps every comment
 author's line breaks and can only change whitespace: indentation (4 spaces per open brace;
 continuation lines inside brackets align after the bracket, as in the specs), spaces between
 tokens (`a -> b`, `k=v` in calls, `x: int = 1` in parameter lists, `a + b`), at most one blank
-line, no trailing spaces, one final newline. The lexer of the language is context-free, so the
-same tokens in the same lines mean the same program; `format_source` re-lexes its own output and
-fails loudly if the tokens ever differ.
+line, no trailing spaces, one final newline. It reads the parser's own tokens (whitespace,
+comments and newlines included, see `SpecLexer.layout`), so the same tokens in the same lines
+mean the same program; `format_source` re-lexes its own output and fails loudly if the tokens
+ever differ.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
-import lark
 from lark import Token
 
 from netdsl.syntax.lexer import BRACKETS
-from netdsl.syntax.parser import _GRAMMAR, parse
+from netdsl.syntax.parser import parse, spec_lexer
 
 INDENT = 4
 _CLOSERS = frozenset(BRACKETS.values())
 _BINARY = {"ADD_OP", "MUL_OP", "POW_OP", "COMP_OP", "__ANON_0", "AND", "OR", "EQUAL"}
-_WORDS = {"IMPORT", "BLOCK", "NETWORK", "INPUT", "OUTPUT", "EXPECT", "DEF", "ELIF", "ELSE",
-          "IF", "FOR", "IN", "OR", "AND", "NOT", "TRUE", "FALSE", "FROM", "NAME", "NUMBER",
-          "STRING"}
 _COMPOUND = {"AND", "OR", "NOT"}
 # After these a '+' or '-' is a sign, not a subtraction.
 _BEFORE_UNARY = {"ADD_OP", "MUL_OP", "POW_OP", "COMP_OP", "__ANON_0", "EQUAL", "COMMA", "COLON",
                  "LPAR", "LSQB", "LBRACE", "IF", "ELIF", "ELSE", "IN", "NOT", "AND", "OR",
                  "EXPECT", "_NL", None}
-
-
-@lru_cache(maxsize=1)
-def _lexer() -> lark.Lark:
-    """A plain lexer of the grammar: no newline filter, so comments and newlines survive."""
-    return lark.Lark(_GRAMMAR.read_text(), start="module", parser="lalr", lexer="basic")
 
 
 @dataclass
@@ -62,7 +52,7 @@ def format_source(text: str, path: str = "<string>") -> str:
 
 def _significant(text: str) -> list[tuple[str, str]]:
     return [(t.type, t.value.rstrip() if t.type == "COMMENT" else t.value)
-            for t in _lexer().lex(text + "\n", dont_ignore=True)
+            for t in spec_lexer().layout(text + "\n")
             if not t.type.startswith("__IGNORE") and t.type != "_NL"]
 
 
@@ -72,7 +62,7 @@ def _lines(text: str) -> list[tuple[list[Token], int, bool]]:
     lines: list[tuple[list[Token], int, bool]] = []
     current: list[Token] = []
     blanks = 0
-    for tok in _lexer().lex(text + "\n", dont_ignore=True):
+    for tok in spec_lexer().layout(text + "\n"):
         if tok.type == "__IGNORE_1":  # backslash-newline
             lines.append((current, blanks, True))
             current, blanks = [], 0
@@ -216,7 +206,7 @@ class _Layout:
         if t == "LPAR":
             return p != "NAME"
         if t == "LSQB":
-            return p not in ("NAME", "RPAR", "RSQB")
+            return p not in ("NAME", "RPAR", "RSQB", "PATH_INDEX")
         if p == "ADD_OP":  # a sign binds to its operand
             before = seen[-2].type if len(seen) >= 2 else None
             return before not in _BEFORE_UNARY

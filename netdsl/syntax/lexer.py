@@ -1,10 +1,19 @@
 """Text -> tokens for the LALR parser: lark's terminals, matched in one tight loop.
 
-lark's basic lexer re-checks every NAME against the keyword regex, counts lines through a helper
-object and builds each token through two constructors; on a spec that is half of the parse.
-This lexer takes the same terminals in lark's own order of precedence (so it accepts exactly the
-same language), turns keywords into a dictionary lookup, and folds in the newline filter: a
-newline ends a statement unless the statement plainly continues (see `grammar.lark`).
+A custom lexer through lark's public interface (`Lark(..., lexer=SpecLexer)`). lark's basic
+lexer re-checks every NAME against the keyword regex, counts lines through a helper object and
+builds each token through two constructors; this one takes the same terminals in lark's
+documented order of precedence, turns keywords into a dictionary lookup, and adds what a
+context-free lexer cannot do:
+
+- the newline filter: a newline ends a statement unless the statement plainly continues (see
+  `grammar.lark`); inside `(` or `[` newlines never matter, inside a `{` opened within them
+  they separate statements again (a stack of open brackets);
+- path indices: `.12` glued to a name, `)`, `]` or an earlier index (`features.12.rf`) is a
+  dot and the index `12`, not the float `.12`.
+
+`SpecLexer.layout` gives every token, whitespace and comments included and newlines unfiltered,
+for the formatter: the same tokens the parser reads, so formatting cannot change their meaning.
 """
 
 from __future__ import annotations
@@ -13,8 +22,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from lark.common import LexerConf
 from lark.exceptions import UnexpectedCharacters
-from lark.lexer import BasicLexer, LexerState, Token
+from lark.lexer import Lexer, LexerState, TerminalDef, Token
 
 MAX_NESTING = 200
 
@@ -24,9 +34,10 @@ _CONTINUES_AFTER = frozenset({"", "{", "->", ",", "=", "+", "-", "*", "/", "//",
 # A newline right before one of these continues the statement too.
 _CONTINUES_BEFORE = frozenset({"->", "else", "elif"})
 BRACKETS = {"(": ")", "[": "]", "{": "}"}
-_OPENERS = frozenset(BRACKETS)
 _CLOSERS = frozenset(BRACKETS.values())
-_ATOMS = frozenset({"STRING", "NAME", "NUMBER"})
+PATH_INDEX = "PATH_INDEX"  # the token type of `12` in `features.12`, declared in grammar.lark
+_PATH_ENDS = frozenset({"NAME", "RPAR", "RSQB", PATH_INDEX})  # what a path index may follow
+_DIGITS = re.compile(r"\d+")
 
 
 class NestingError(Exception):
@@ -37,77 +48,130 @@ class NestingError(Exception):
         self.tok = tok
 
 
-class SpecLexer(BasicLexer):
-    """lark's terminals and precedence, one master regex, keywords by lookup, newlines filtered."""
+def _precedence(terminal: TerminalDef) -> tuple:
+    """lark's documented order among terminals that match at one place: priority, the longest
+    possible match, the longest definition, then the name."""
+    pattern = terminal.pattern
+    return -terminal.priority, -pattern.max_width, -len(pattern.value), terminal.name
+
+
+class SpecLexer(Lexer):
+    """lark's terminals and precedence, one master regex, keywords by lookup, newlines filtered,
+    path indices split from floats."""
 
     __future_interface__ = 2  # lark passes (lexer_state, parser_state) to `lex`
 
-    def __init__(self, conf: Any, comparator: Any = None) -> None:
-        super().__init__(conf, comparator)
+    def __init__(self, conf: LexerConf) -> None:
         if conf.callbacks:
             raise ValueError("SpecLexer applies no terminal callbacks")
-        patterns = [t for t in self.terminals if t.pattern.type == "re"]
-        self._keywords: dict[str, str] = {}
+        terminals = sorted(conf.terminals, key=_precedence)
+        patterns = [t for t in terminals if t.pattern.type == "re"]
+        self.keywords: dict[str, str] = {}  # the text of each keyword -> its token type
+        self.literals = {t.name: t.pattern.value for t in terminals if t.pattern.type == "str"}
         kept = []
-        for t in self.terminals:
+        for t in terminals:
             value = t.pattern.value
             if t.pattern.type == "str" and any(re.fullmatch(n.pattern.to_regexp(), value)
                                                for n in patterns):
-                self._keywords[value] = t.name
+                self.keywords[value] = t.name
             else:
                 kept.append(t)
         pattern = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in kept)
         self._match = re.compile(pattern, conf.g_regex_flags).match
+        self._ignore = frozenset(conf.ignore)
+        self._allowed = {t.name for t in kept} - self._ignore
+        self._terminals_by_name = conf.terminals_by_name
 
     def lex(self, state: LexerState, parser_state: Any) -> Iterator[Token]:
-        text = state.text.text
-        match, keywords, ignore, multiline = (self._match, self._keywords, self.ignore_types,
-                                              self.newline_types)
+        """The tokens the parser reads."""
+        if not state.text.is_complete_text():
+            raise TypeError("SpecLexer lexes whole texts, not slices")
+        return self._scan(state.text.text, parser_state, False)
+
+    def layout(self, text: str) -> Iterator[Token]:
+        """Every token, whitespace and comments included, newlines unfiltered."""
+        return self._scan(text, None, True)
+
+    def _scan(self, text: str, parser_state: Any, layout: bool) -> Iterator[Token]:
+        match, keywords, ignore = self._match, self.keywords, self._ignore
         new = str.__new__
         pos, end, line, line_start = 0, len(text), 1, 0
-        depth = 0  # open brackets of every kind
-        parens = 0  # open () and [], inside which newlines never matter
+        stack: list[str] = []  # the open brackets
+        dropping = False  # the innermost open bracket is `(` or `[`: newlines do not matter
         pending: Token | None = None  # a newline that ends the statement unless what follows
-        previous = ""  # continues it; the last token's text, or "<atom>" for a name or literal
+        last = ""  # continues it; the last token's text
+        path_end = -1  # where the last name, `)`, `]` or path index ended
         while pos < end:
             m = match(text, pos)
             if m is None:
                 raise UnexpectedCharacters(text, pos, line, pos - line_start + 1,
-                                           allowed=self.scanner.allowed_types - ignore,
-                                           state=parser_state,
-                                           terminals_by_name=self.terminals_by_name)
+                                           allowed=self._allowed, state=parser_state,
+                                           terminals_by_name=self._terminals_by_name)
             value = m.group()
             kind = m.lastgroup
             if kind == "NAME":
                 kind = keywords.get(value, kind)
+            elif kind == "NUMBER" and pos == path_end and value[0] == ".":
+                dot, index = _path_index(new, text, pos, line, pos - line_start + 1)
+                yield dot
+                yield index
+                pos = path_end = index.end_pos
+                last = index.value
+                continue
             start, column, start_line = pos, pos - line_start + 1, line
-            pos = m.end()
-            if kind in multiline and "\n" in value:
+            pos = start + len(value)
+            if "\n" in value:
                 line += value.count("\n")
                 line_start = start + value.rindex("\n") + 1
             if kind in ignore:
+                if layout:
+                    yield _token(new, kind, value, start, pos, start_line, column, line,
+                                 pos - line_start + 1)
                 continue
-            tok = new(Token, value)
+            tok = new(Token, value)  # as `_token` does, inline: this is the lexer's hot path
             tok.type, tok.value, tok.start_pos, tok.end_pos = kind, value, start, pos
             tok.line, tok.column, tok.end_line = start_line, column, line
             tok.end_column = pos - line_start + 1
             if kind == "_NL":
-                if parens == 0 and pending is None and previous not in _CONTINUES_AFTER:
+                if layout:
+                    yield tok
+                elif not dropping and pending is None and last not in _CONTINUES_AFTER:
                     pending = tok
                 continue
             if pending is not None:
                 if value not in _CONTINUES_BEFORE:
                     yield pending
                 pending = None
-            if value in _OPENERS:
-                depth += 1
-                parens += value != "{"
-                if depth > MAX_NESTING:
+            if value in BRACKETS:
+                stack.append(value)
+                dropping = value != "{"
+                if len(stack) > MAX_NESTING:
                     raise NestingError(tok)
-            elif value in _CLOSERS:
-                depth -= 1
-                parens = max(parens - (value != "}"), 0)
-            previous = "<atom>" if kind in _ATOMS else value
+            elif value in _CLOSERS and stack:
+                stack.pop()
+                dropping = bool(stack) and stack[-1] != "{"
+            if kind in _PATH_ENDS:
+                path_end = pos
+            last = value
             yield tok
         if pending is not None:
             yield pending
+
+
+def _path_index(new: Any, text: str, pos: int, line: int, column: int) -> tuple[Token, Token]:
+    """`.12` right after a name, `)`, `]` or a path index: the dot and the index `12`."""
+    digits = _DIGITS.match(text, pos + 1).group()
+    end = pos + 1 + len(digits)
+    dot = _token(new, "DOT", ".", pos, pos + 1, line, column, line, column + 1)
+    return dot, _token(new, PATH_INDEX, digits, pos + 1, end, line, column + 1, line,
+                       column + 1 + len(digits))
+
+
+def _token(new: Any, kind: str, value: str, start: int, end: int, line: int, column: int,
+           end_line: int, end_column: int) -> Token:
+    """A lark Token built directly: its constructor's argument handling costs as much as the
+    rest of the lexer's work on a token."""
+    tok = new(Token, value)
+    tok.type, tok.value, tok.start_pos, tok.end_pos = kind, value, start, end
+    tok.line, tok.column, tok.end_line, tok.end_column = line, column, end_line, end_column
+    return tok

@@ -1,8 +1,7 @@
-"""Text -> syntax tree: lark's LALR tables over `SpecLexer`'s tokens, and located syntax errors.
+"""Text -> syntax tree: lark's LALR parser over `SpecLexer`'s tokens; recovery after syntax errors.
 
-lark builds the tables and the error information; the loop that runs them is ours because
-lark's general one (asserts, attribute look-ups and a rule comparison per step) took a third
-of `netdsl.load(...).stats()` on EfficientNet-B0; this one takes a quarter of that."""
+Only lark's public interface: a custom lexer class, and a transformer applied during the parse,
+so the syntax tree is built as rules are reduced, without a parse tree or a second pass."""
 
 from __future__ import annotations
 
@@ -10,19 +9,15 @@ import re
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import lark
-from lark import Token
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-from lark.lexer import LexerState
-from lark.parsers.lalr_analysis import Shift
-from lark.utils import TextSlice
+from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from netdsl.errors import SOURCES, Diagnostic, NetdslError, Span
 from netdsl.gc_pause import paused_gc
 from netdsl.syntax import ast
 from netdsl.syntax.lexer import BRACKETS, MAX_NESTING, NestingError, SpecLexer
+from netdsl.syntax.mistakes import syntax_diagnostic, token_span
 from netdsl.syntax.transformer import ToAst
 
 _GRAMMAR = Path(__file__).with_name("grammar.lark")
@@ -45,71 +40,10 @@ def _parser() -> lark.Lark:
     )
 
 
-class _Tables:
-    """lark's LALR tables in the form the loop in `run` reads fastest: per state, per token
-    type, either the next state (a shift, an int) or a reduction (rule length, rule name,
-    callback). Built once, like the tables themselves."""
-
-    def __init__(self, lark_parser: lark.Lark):
-        frontend = lark_parser.parser
-        lalr = frontend.parser.parser
-        table = lalr.parse_table
-        self.lexer = frontend.lexer
-        self.start = table.start_states["module"]
-        self.end = table.end_states["module"]
-        self.raw = table.states
-        reductions: dict = {}
-        self.actions: dict = {}
-        for state, row in table.states.items():
-            self.actions[state] = actions = {}
-            for kind, (action, arg) in row.items():
-                if action is Shift:
-                    actions[kind] = arg
-                    continue
-                if arg not in reductions:
-                    reductions[arg] = (len(arg.expansion), arg.origin.name, lalr.callbacks[arg])
-                actions[kind] = reductions[arg]
-        if any(isinstance(key, str) for key in lalr.callbacks):
-            raise ValueError("the LALR loop applies no terminal callbacks")
-
-    def run(self, text: str) -> ast.Module:
-        """Lex and parse `text`; raise lark's UnexpectedToken or UnexpectedCharacters."""
-        actions, states, values = self.actions, [self.start], []
-        token = None
-        for token in self.lexer.lex(LexerState(TextSlice.cast_from(text)), None):
-            self._feed(token, actions, states, values)
-        end = Token.new_borrow_pos("$END", "", token) if token else Token("$END", "", 0, 1, 1)
-        return self._feed(end, actions, states, values)
-
-    def _feed(self, token: Token, actions: dict, states: list, values: list) -> Any:
-        """Reduce as far as the token allows, then shift it; at the end marker, reduce to the
-        module and return it."""
-        kind = token.type
-        while True:
-            try:
-                arg = actions[states[-1]][kind]
-            except KeyError:
-                expected = {s for s in self.raw[states[-1]] if s.isupper()}
-                raise UnexpectedToken(token, expected) from None
-            if type(arg) is int:
-                states.append(arg)
-                values.append(token)
-                return None
-            size, origin, callback = arg
-            if size:
-                children = values[-size:]
-                del states[-size:], values[-size:]
-            else:
-                children = []
-            states.append(actions[states[-1]][origin])
-            values.append(callback(children))
-            if kind == "$END" and states[-1] == self.end:
-                return values[-1]
-
-
 @lru_cache(maxsize=1)
-def _tables() -> _Tables:
-    return _Tables(_parser())
+def spec_lexer() -> SpecLexer:
+    """The parser's lexer, for callers that want its tokens without a parse (the formatter)."""
+    return SpecLexer(_parser().lexer_conf)
 
 
 def parse(text: str, path: str = "<string>") -> ast.Module:
@@ -127,7 +61,7 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
             return _parse_recovering(text, path)
     except NestingError as exc:
         raise NetdslError(Diagnostic(
-            f"brackets nested more than {MAX_NESTING} deep", _token_span(exc.tok, path), "limit",
+            f"brackets nested more than {MAX_NESTING} deep", token_span(exc.tok, path), "limit",
             help="split the expression or the body into named blocks")) from None
     except RecursionError:  # e.g. `- - - ... 1` 20,000 times: its tree is that deep
         raise NetdslError(Diagnostic("the file is nested too deeply to parse", None, "limit",
@@ -144,9 +78,9 @@ def _parse_recovering(text: str, path: str) -> ast.Module:
     blanked: set[int] = set()
     while True:
         try:
-            module = _tables().run("\n".join(lines))
+            module = _parser().parse("\n".join(lines))
         except UnexpectedInput as exc:
-            errors.append(_syntax_diagnostic(exc, path, text))
+            errors.append(syntax_diagnostic(exc, path, text, spec_lexer()))
             line = _error_line(exc)
             if any(span and span.line != line for span, _ in errors[-1].notes):
                 raise NetdslError(errors) from None  # a bracket open since an earlier line
@@ -178,110 +112,3 @@ def _error_line(exc: UnexpectedInput) -> int | None:
 def _balanced(line: str) -> bool:
     code = re.sub(r'"([^"\\]|\\.)*"|#.*', "", line)
     return all(code.count(a) == code.count(b) for a, b in BRACKETS.items())
-
-
-def _token_span(tok: Token, path: str) -> Span:
-    line, col = tok.line or 1, tok.column or 1
-    return Span(path, line, col, line, col + max(len(str(tok.value)), 1))
-
-
-_EXPECTED_NAMES = {
-    "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "_NL": "a new line",
-    "$END": "the end of the file", "__ANON_0": "'->'", "COMP_OP": "a comparison",
-    "ADD_OP": "'+' or '-'", "MUL_OP": "'*', '/', '//' or '%'", "POW_OP": "'**'",
-}
-# Tokens that can start an expression; when most are possible, say "an expression".
-_EXPRESSION_START = {"NAME", "NUMBER", "STRING", "LPAR", "LSQB", "LBRACE", "ADD_OP", "TRUE",
-                     "FALSE", "IN", "OUTPUT", "FROM", "NOT"}
-
-
-def _expected(names: set[str]) -> str | None:
-    names = {n for n in names if not n.startswith("__IGNORE")}
-    shown: list[str] = []
-    if len(names & _EXPRESSION_START) >= 6:
-        names -= _EXPRESSION_START
-        shown.append("an expression")
-    literals = {t.name: t.pattern.value for t in _parser().terminals
-                if isinstance(t.pattern, lark.lexer.PatternStr)}
-    shown += sorted(_EXPECTED_NAMES.get(n) or f"'{literals.get(n, n.lower())}'" for n in names)
-    if not shown:
-        return None
-    if len(shown) > 7:
-        shown = shown[:7] + ["..."]
-    return "expected " + ", ".join(shown)
-
-
-def _syntax_diagnostic(exc: UnexpectedInput, path: str, text: str) -> Diagnostic:
-    line = getattr(exc, "line", 1) or 1
-    col = getattr(exc, "column", 1) or 1
-    if isinstance(exc, UnexpectedCharacters):
-        char = exc.char if exc.char.isprintable() else repr(exc.char)
-        if exc.char == '"':
-            return Diagnostic("a string is not closed on its line",
-                              Span(path, line, col, line, col + 1), "syntax",
-                              help='end it with "')
-        return Diagnostic(f"unexpected character {char!r}", Span(path, line, col, line, col + 1),
-                          "syntax", help=_char_help(exc.char))
-    tok = getattr(exc, "token", None)
-    if isinstance(exc, UnexpectedEOF) or tok is None or tok.type == "$END":
-        return _eof_diagnostic(text, path)
-    shown = "end of line" if tok.type == "_NL" else repr(str(tok.value))
-    span = _token_span(tok, path) if tok.type != "_NL" else Span(path, line, col, line, col + 1)
-    hint = _expected(set(exc.expected))
-    opener = _unclosed(_text_before(text, line, col))
-    notes: list[tuple[Span | None, str]] = []
-    if opener is not None and opener[2] != "{" and tok.value not in (")", "]", "}"):
-        o_line, o_col, char = opener
-        where = Span(path, o_line, o_col, o_line, o_col + 1)
-        if o_line != line:
-            notes.append((where, f"the '{char}' at {where} is still open"))
-        hint = f"a ',' or '{BRACKETS[char]}' may be missing"
-    elif tok.value in ("else", "elif"):
-        hint = f"'{tok.value}' must follow the closing '}}' of an 'if' or 'elif' body"
-    elif tok.type in ("NAME", "NUMBER", "STRING") and "_NL" in exc.expected:
-        hint = "a new line or ';' may be missing before it"
-    return Diagnostic(f"unexpected {shown}", span, "syntax", notes=notes, help=hint)
-
-
-def _text_before(text: str, line: int, col: int) -> str:
-    lines = text.split("\n")
-    return "\n".join(lines[:line - 1] + [lines[line - 1][:col - 1] if line <= len(lines) else ""])
-
-
-def _eof_diagnostic(text: str, path: str) -> Diagnostic:
-    """The file ended inside brackets: point at the innermost one left open."""
-    opener = _unclosed(text)
-    if opener is None:
-        lines = text.splitlines() or [""]
-        n = len(lines)
-        end = len(lines[-1]) + 1
-        return Diagnostic("unexpected end of file: the last statement is incomplete",
-                          Span(path, n, end, n, end + 1), "syntax")
-    line, col, char = opener
-    return Diagnostic(f"unexpected end of file: this '{char}' is never closed",
-                      Span(path, line, col, line, col + 1), "syntax",
-                      help=f"add a '{BRACKETS[char]}'")
-
-
-def _unclosed(text: str) -> tuple[int, int, str] | None:
-    stack: list[tuple[int, int, str]] = []
-    code = re.sub(r'"([^"\\\n]|\\.)*"|#[^\n]*', lambda m: " " * len(m.group()), text)
-    line, col = 1, 1
-    for ch in code:
-        if ch in BRACKETS:
-            stack.append((line, col, ch))
-        elif ch in ")]}" and stack:
-            stack.pop()
-        if ch == "\n":
-            line, col = line + 1, 1
-        else:
-            col += 1
-    return stack[-1] if stack else None
-
-
-def _char_help(char: str) -> str | None:
-    if char == "'":
-        return "strings use double quotes"
-    if char in "@$`?!":
-        return f"'{char}' has no meaning in the language"
-    return None

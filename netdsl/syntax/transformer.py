@@ -17,8 +17,10 @@ from netdsl.syntax import ast
 
 
 def _number(text: str) -> int | float:
+    if text.isdigit():  # most numbers in a spec
+        return int(text)
     text = text.replace("_", "")
-    if any(c in text for c in ".eE"):
+    if "." in text or "e" in text or "E" in text:
         return float(text)
     return int(text)
 
@@ -60,8 +62,8 @@ def _syntax(children: list) -> list:
     return [c for c in children if c is not None and type(c) is not Token]
 
 
-_STATEMENTS = frozenset({ast.Input, ast.Output, ast.Expect, ast.Assign, ast.Def, ast.If, ast.For,
-                         ast.Chain})
+_STATEMENTS = frozenset({ast.Input, ast.Output, ast.Expect, ast.Assign, ast.Unpack, ast.Shared,
+                         ast.Def, ast.If, ast.For, ast.Chain})
 
 
 def _element(x: Any) -> ast.Element:
@@ -144,7 +146,8 @@ class _Precedence:
         while self.at < len(items) and type(items[self.at]) is Token \
                 and items[self.at].type in ("DOT", "LSQB"):
             if items[self.at].type == "DOT":
-                # `label.output` is a layer's output shape, though `output` is a keyword
+                # a name, `output` (a layer's output shape, though a keyword) or a path
+                # index (`features.12`)
                 name = items[self.at + 1]
                 value = ast.Attribute(self._join(value, name), value, str(name))
                 self.at += 2
@@ -250,6 +253,15 @@ class ToAst(Transformer):
     def assign(self, c):
         return ast.Assign(self._span(c), str(c[0]), c[-1])
 
+    def unpack(self, c):
+        names = _tokens(c, "NAME")
+        return ast.Unpack(self._span(c), tuple(str(n) for n in names),
+                          tuple(self._tok_span(n) for n in names), _chain(c[-1]))
+
+    def shared_stmt(self, c):
+        name = c[1]
+        return ast.Shared(self._span(c), str(name), self._tok_span(name), c[-1])
+
     def def_stmt(self, c):
         name, *params = _tokens(c, "NAME")
         return ast.Def(self._span(c), str(name), tuple(str(p) for p in params), c[-1])
@@ -272,8 +284,12 @@ class ToAst(Transformer):
         return ast.Element(self._span(c), label.value, label.span, c[-1])
 
     def label(self, c):
+        """A name, a quoted name (`"block1-0"`: the same label, spelled as a string) or a
+        computed label in parentheses."""
         if len(c) == 1:
-            return Part(str(c[0]), self._tok_span(c[0]))
+            tok = c[0]
+            text = _unescape(str(tok)) if tok.type == "STRING" else str(tok)
+            return Part(text, self._tok_span(tok))
         return Part(c[1], self._span(c))
 
     def merge(self, c):
@@ -304,6 +320,10 @@ class ToAst(Transformer):
         cond = run.parse(0)
         otherwise = c[-1]  # after `else`
         return ast.Conditional(self._span(c), cond, value, otherwise)
+
+    def test(self, c):
+        """A flat operator run without `if else`."""
+        return _Precedence(c, self.path).parse(0)
 
     def number(self, c):
         return ast.Number(self._span(c), _number(str(c[0])))
@@ -336,6 +356,10 @@ class ToAst(Transformer):
     def tuple(self, c):
         return ast.ListExpr(self._span(c), tuple(_syntax(c)))
 
+    def comprehension(self, c):
+        # [ element for NAME in iterable (if condition | placeholders) ]
+        return ast.Comprehension(self._span(c), _chain(c[1]), str(c[3]), c[5], c[7])
+
     def paren(self, c):
         """A parenthesized expression spans its parentheses."""
         return replace(c[1], span=self._span(c))
@@ -347,7 +371,9 @@ class ToAst(Transformer):
         return ast.From(self._span(c), c[1].value)
 
     def dotted(self, c):
-        return Part(tuple(str(t) for t in _tokens(c, "NAME")), self._span(c))
+        """`a.b.12`: its names and path indices."""
+        return Part(tuple(str(t) for t in c if type(t) is Token and t.type != "DOT"),
+                    self._span(c))
 
     def dotted_in(self, c):
         return Part(("in",), self._span(c))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 import netdsl
 from netdsl.errors import NetdslError
 from netdsl.syntax.formatter import format_source
+from netdsl.syntax.parser import parse
 from tests.conftest import ROOT, SPECS, run_cli
 
 MESSY = """\
@@ -144,3 +146,69 @@ def test_fmt_failed_write_leaves_the_file_untouched(tmp_path: Path, monkeypatch)
 def test_layout_details(source: str, expected: str):
     assert format_source(source) == expected
     assert format_source(expected) == expected
+
+
+CONSTRUCTS = """\
+block fpn(c3: tensor,c4:tensor, width: int=256) {
+  inner = [from c -> conv(width,1) for c in [c3,c4]]   # lateral convolutions
+  p3,p4 = from c3->relu   # two outputs
+  shared head:retina_head(256,9)
+  "block1-0" : conv(8,3)->"block1-1":relu
+  concat({ conv(3,1)
+           relu })
+  wide = [ w*2 for w in [8,16] if w>8 ]
+  picks = [from p->head->flatten
+           for p in [p3,p4]]
+  for t in [p3,p4] { from t->conv(8,1) }
+  expect features.12.rf==3 and features.0[1]==1
+  output features.12,a.b.3
+}
+"""
+
+CONSTRUCTS_CANONICAL = """\
+block fpn(c3: tensor, c4: tensor, width: int = 256) {
+    inner = [from c -> conv(width, 1) for c in [c3, c4]]   # lateral convolutions
+    p3, p4 = from c3 -> relu   # two outputs
+    shared head: retina_head(256, 9)
+    "block1-0": conv(8, 3) -> "block1-1": relu
+    concat({ conv(3, 1)
+             relu })
+    wide = [w * 2 for w in [8, 16] if w > 8]
+    picks = [from p -> head -> flatten
+             for p in [p3, p4]]
+    for t in [p3, p4] { from t -> conv(8, 1) }
+    expect features.12.rf == 3 and features.0[1] == 1
+    output features.12, a.b.3
+}
+"""
+
+
+def _tree(node: object) -> object:
+    """A syntax tree without its spans: what the text says, wherever it is written."""
+    if isinstance(node, (list, tuple)):
+        return tuple(_tree(n) for n in node)
+    if dataclasses.is_dataclass(node):
+        return (type(node).__name__,) + tuple(
+            (f.name, _tree(getattr(node, f.name))) for f in dataclasses.fields(node)
+            if f.name not in ("span", "name_span", "name_spans", "label_span", "func_span"))
+    return node
+
+
+def test_new_constructs_canonical_idempotent_and_same_tree():
+    once = format_source(CONSTRUCTS)
+    assert once == CONSTRUCTS_CANONICAL
+    assert format_source(once) == once
+    assert _tree(parse(once)) == _tree(parse(CONSTRUCTS))
+    comments = [line.split("#", 1)[1] for line in CONSTRUCTS.splitlines() if "#" in line]
+    assert [line.split("#", 1)[1] for line in once.splitlines() if "#" in line] == comments
+
+
+@pytest.mark.parametrize("source", [
+    "X = [a  for a in [1,2]]\n",
+    'network n {\n    "0":conv(8, 3)\n    a , b = f(x)\n}\n',
+    "network n {\n    shared  h :conv(8, 3)\n    expect h.0.params== 3\n}\n",
+])
+def test_new_constructs_keep_their_tokens(source):
+    once = format_source(source)
+    assert format_source(once) == once
+    assert _tree(parse(once)) == _tree(parse(source))

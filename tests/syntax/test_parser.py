@@ -85,3 +85,32 @@ def test_unclosed_body_is_an_end_of_file_error():
     with pytest.raises(NetdslError) as info:
         parse("network n {\n input x: [3]\n", "f.net")
     assert "end of file" in info.value.diagnostics[0].message
+
+
+def test_a_group_inside_parentheses_separates_its_statements_by_newlines():
+    """Inside `(` or `[` newlines do not matter; inside a `{` opened there they separate
+    statements again, and after its `}` they stop mattering again."""
+    (chain,) = body_of("network n {\n concat({ conv(3, 1)\n          relu }\n"
+                       "        , { tanh\n sigmoid })\n}")
+    first, second = chain.elements[0].value.args
+    assert [len(a.value.elements[0].value.body) for a in (first, second)] == [2, 2]
+    inner = first.value.elements[0].value.body
+    assert [type(s.elements[0].value).__name__ for s in inner] == ["Call", "Name"]
+
+
+def test_brackets_nested_in_a_group_inside_a_call():
+    (chain,) = body_of("network n {\n concat({ conv(3,\n 1)\n add { identity\n relu }\n"
+                       " [1,\n 2] })\n}")
+    (arg,) = chain.elements[0].value.args
+    group = arg.value.elements[0].value
+    assert [type(s.elements[0].value).__name__ for s in group.body] == ["Call", "Merge",
+                                                                        "ListExpr"]
+    assert len(group.body[1].elements[0].value.body) == 2  # the merge's two paths
+
+
+def test_a_missing_newline_in_a_group_inside_a_call_is_still_reported():
+    with pytest.raises(NetdslError) as info:
+        parse("network n {\n concat({ conv(3, 1) relu })\n}", "f.net")
+    diagnostic = info.value.diagnostics[0]
+    assert (diagnostic.span.line, diagnostic.span.col) == (2, 22)
+    assert diagnostic.help == "a new line or ';' may be missing before it"
