@@ -58,7 +58,7 @@ def annotate(graph: Graph) -> None:
         meta["in"] = tuple([source["shape"] for source in sources])
         figures = node_figures(node)
         counts = figures.counts
-        if node.shared is not None and "#" in node.name.rsplit(".", 1)[-1]:
-            counts = (0, 0, *counts[2:])  # a shared module's weights count at its first use
+        if "#" in node.name:  # in a shared module's later application: its weights counted
+            counts = (0, 0, *counts[2:])
         set_counts(meta, counts)
         meta["rf"] = compose(figures.rule, [source["rf"] for source in sources])

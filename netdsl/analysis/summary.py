@@ -128,34 +128,35 @@ class _Rows:
     def walk(self) -> Iterator[Row]:
         fields = top_fields(self.top)
         rows: list[Row] = []
-        self.definition(self.top, "", self.top.top, 1, fields.__getitem__, rows)
+        self.definition(self.top, "", self.top.top, 1, fields.__getitem__, rows, True)
         return iter(rows)
 
     def definition(self, d: Definition, prefix: str, names: list[str], depth: int,
-                   field_of: Callable[[str], Any], rows: list[Row]) -> list[int]:
+                   field_of: Callable[[str], Any], rows: list[Row], weights: bool) -> list[int]:
         """Append the rows of `names` (children of a body or scope of `d`); return the counts
-        they add up to."""
+        they add up to. Without `weights` inside a shared module's later applications."""
         sums = [0] * len(COUNTS)
         for name in names:
             scope = d.scopes.get(name)
             if scope is not None:
                 at = len(rows)
                 rows.append(None)  # type: ignore[arg-type]  # filled once the subtotals are known
-                counts = self.definition(d, prefix, scope.children, depth + 1, field_of, rows)
+                counts = self.definition(d, prefix, scope.children, depth + 1, field_of, rows,
+                                         weights)
                 out = scope.output
                 rows[at] = Row(prefix + name, scope.kind, depth, True,
                                d.values[out] if out else (), *counts,
                                rf=field_of(out) if out else None, summary=scope.kind)
             else:
                 item = d.items[name]
-                counts = self.item(d, item, prefix, depth, field_of, rows)
+                counts = self.item(d, item, prefix, depth, field_of, rows, weights)
             for i, value in enumerate(counts):
                 sums[i] += value
         return sums
 
     def item(self, d: Definition, item: Node | Call, prefix: str, depth: int,
-             field_of: Callable[[str], Any], rows: list[Row]) -> list[int]:
-        weights = item.shared is None or item.shared.first is item
+             field_of: Callable[[str], Any], rows: list[Row], weights: bool) -> list[int]:
+        weights = weights and (item.shared is None or item.shared.first is item)
         if isinstance(item, Node):
             counts = list(node_figures(item).counts)
             if not weights:
@@ -176,7 +177,8 @@ class _Rows:
             rows.append(Row(prefix + name, callee.block or callee.name, depth, True,
                             callee.values[out] if out else (), *counts,
                             rf=inner(out) if out else None, summary=call_text(callee)))
-            self.definition(callee, f"{prefix}{name}.", callee.top, depth + 1, inner, rows)
+            self.definition(callee, f"{prefix}{name}.", callee.top, depth + 1, inner, rows,
+                            weights)
         return [c * item.count for c in counts]
 
 

@@ -45,6 +45,7 @@ class Elaborator(Resolver):
         self.shared = Shared(self)
         self.expectations: list[Expectation] = []
         self.frame = Frame(program.env, Definition("", None, {}, None, []))
+        self.naming = Naming("", None)  # the scope of the statement being elaborated
 
     # ------------------------------------------------------------ Resolver
 
@@ -76,6 +77,26 @@ class Elaborator(Resolver):
 
     def layer_names(self) -> set[str]:
         return set(REGISTRY) | set(self.program.blocks) | set(CONSTRUCTS)
+
+    def tensor_at(self, path: ast.From) -> Any:
+        return self.layers.tensor_value(self.layers.from_tensor(path))
+
+    def applies_layers(self, chain: ast.Chain) -> bool:
+        elements = chain.elements
+        return len(elements) > 1 or elements[0].label is not None or \
+            self.layers.applies_layers(elements[0].value)
+
+    def apply_chain(self, chain: ast.Chain, env: Any, index: int, count: int) -> Any:
+        """A comprehension's item that applies layers, named in the statement's scope."""
+        frame = self.frame
+        outer = frame.env
+        frame.env = env
+        try:
+            with self.builder.repetition(index, count):
+                out = self.layers.chain(chain, None, self.naming)
+        finally:
+            frame.env = outer
+        return self.layers.tensor_value(out)
 
     # ------------------------------------------------------------ networks
 

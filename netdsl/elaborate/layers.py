@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from netdsl.elaborate.elaborator import Elaborator
 
 _LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_NOT_IN_LABELS = frozenset(".#$ \t\n\r\f\v")
 _NO_ARGS = LayerRef("")
 
 
@@ -64,6 +65,10 @@ class Layers:
         if el.label is None:
             return None
         if isinstance(el.label, str):
+            if not el.label or set(el.label) & _NOT_IN_LABELS:
+                raise SpecError(f"the label {show(el.label)} cannot name a layer", "label",
+                                el.label_span, help="a quoted label may not be empty or hold "
+                                "'.', '#', '$' or spaces (they separate or mark layer names)")
             return el.label
         text = self.el.evaluator.eval(el.label, self.el.frame.env)
         if not isinstance(text, str) or not _LABEL.match(text):
@@ -137,8 +142,62 @@ class Layers:
     def _Call(self, value: ast.Call, site: Site) -> Current:
         return self.apply(value.func, value.func_span, value.args, _NO_ARGS, site)
 
+    def _Comprehension(self, value: ast.Comprehension, site: Site) -> Current:
+        """A list of tensors as an element: a label names the list and opens a scope whose
+        items take positions, as a labeled repeat's do."""
+        el = self.el
+        scope, inner = el.builder.scoped(site.label, site.span, site.naming, "list")
+        outer = el.naming
+        el.naming = inner
+        try:
+            made = el.evaluator.eval(value, el.frame.env)
+        finally:
+            el.naming = outer
+        refs = self.references(made, value.span)
+        if scope is not None:
+            scope.output = refs[-1] if refs else None
+        return refs[0] if len(refs) == 1 and site.label is None else refs
+
+    def references(self, value: Any, span: Any) -> tuple[str, ...]:
+        """The references of a tensor or a list of tensors."""
+        items = value if isinstance(value, tuple) else (value,)
+        if not all(isinstance(t, TensorValue) for t in items):
+            raise SpecError(f"expected tensors, got {show(value)}", "type", span,
+                            help="a list item that applies layers makes a tensor: "
+                                 "[from t -> conv(8, 1) for t in xs]")
+        return tuple(t.node for t in items)
+
+    def tensor_value(self, out: Current) -> Any:
+        """What a chain made, as a value: a tensor or a list of them."""
+        shape = self.el.frame.definition.values
+        if isinstance(out, str):
+            return TensorValue(out, shape[out], out)
+        return tuple(TensorValue(r, shape[r], r) for r in out or ())
+
+    def applies_layers(self, value: Any) -> bool:
+        """Whether an expression, used as a value, applies layers: `from`, a group or a merge,
+        a comprehension of such items, or a layer called with tensor arguments."""
+        if isinstance(value, (ast.From, ast.Group, ast.Merge)) or _from_base(value):
+            return True
+        if isinstance(value, ast.Comprehension):
+            return self.el.applies_layers(value.element)
+        if isinstance(value, ast.Call) and self.is_layer_expr(value):
+            return any(self.is_tensor_arg(arg.value) for arg in value.args)
+        return False
+
+    def is_tensor_arg(self, chain: ast.Chain) -> bool:
+        if len(chain.elements) > 1:
+            return True
+        value = chain.elements[0].value
+        if isinstance(value, (ast.From, ast.BlockInput)):
+            return True
+        return isinstance(value, ast.Name) and self.tensor_named(value.id) is not None
+
     def _value(self, value: ast.Expr, site: Site) -> Current:
         result = self.el.evaluator.eval(value, self.el.frame.env)
+        if _from_base(value):  # `from levels[0]`: start at a tensor picked from a list
+            return self.references(result, value.span)[0] if isinstance(result, TensorValue) \
+                else self.references(result, value.span)
         if isinstance(result, LayerRef):
             return self.apply(result.name, site.span, (), result, site)
         if isinstance(result, Instance):
@@ -325,17 +384,18 @@ class Layers:
         dotted = ".".join(value.path)
         if dotted == "in":
             return self.el.block_input().node
-        found = self.el.frame.tensors.get(dotted)
-        if found is AMBIGUOUS:
-            raise SpecError(f"the label '{dotted}' names several tensors", "name", value.span,
-                            help="use its dotted name, e.g. from branch1.conv")
-        if found is None:
-            bound = self.el.frame.env.find(dotted) if len(value.path) == 1 else UNBOUND
+        if len(value.path) == 1:  # a name bound by `=` to a tensor or a list of them
+            bound = self.el.frame.env.find(dotted)
             if isinstance(bound, TensorValue):
                 return bound.node
             if isinstance(bound, tuple) and bound and all(isinstance(t, TensorValue)
                                                           for t in bound):
                 return tuple(t.node for t in bound)
+        found = self.el.frame.tensors.get(dotted)
+        if found is AMBIGUOUS:
+            raise SpecError(f"the label '{dotted}' names several tensors", "name", value.span,
+                            help="use its dotted name, e.g. from branch1.conv")
+        if found is None:
             raise SpecError(f"unknown tensor '{dotted}'", "name", value.span,
                             help=did_you_mean(dotted, self.el.frame.tensors) or
                             "only tensors labeled earlier in this body can be named")
@@ -367,16 +427,18 @@ class Layers:
         return out
 
     def tensor_named(self, name: str) -> str | None:
-        """The reference a plain name gives as a tensor: a label, or a value holding one."""
-        found = self.el.frame.tensors.get(name)
-        if found is not None and found is not AMBIGUOUS and isinstance(found, str):
-            return found
-        if found is not None:
-            return self.from_tensor(ast.From(None, (name,)))  # type: ignore[arg-type]
+        """The reference a plain name gives as one tensor: a name bound to it by `=`, or a
+        label; None if the name means no tensor."""
         bound = self.el.frame.env.find(name)
         if isinstance(bound, TensorValue):
             return bound.node
-        return None
+        found = self.el.frame.tensors.get(name)
+        if found is None or bound is not UNBOUND:
+            return None
+        if found is AMBIGUOUS or not isinstance(found, str):
+            raise SpecError(f"'{name}' names several tensors", "name",
+                            help="use a dotted name (branch1.conv) or an index (outputs[0])")
+        return found
 
 
 # Argument types that compare equal only to values of the same type once the type is in the key
@@ -397,6 +459,13 @@ def _call_key(cls: type[Op], args: list[Any], kwargs: dict[str, Any]) -> tuple |
             return None
         key += (name, type(value), value)
     return tuple(key)
+
+
+def _from_base(value: Any) -> bool:
+    """Whether an expression indexes or reaches into a `from`: `from levels[0]`."""
+    while isinstance(value, (ast.Index, ast.Attribute)):
+        value = value.value
+    return isinstance(value, ast.From)
 
 
 def _describe(chain: ast.Chain) -> str:

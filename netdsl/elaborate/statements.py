@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from netdsl.elaborate.frame import AMBIGUOUS, Current
+from netdsl.elaborate.frame import AMBIGUOUS, Current, Site
 from netdsl.elaborate.naming import Naming
 from netdsl.elaborate.values import Function, LayerRef, TensorValue, show, type_name
 from netdsl.errors import Span, SpecError, did_you_mean
@@ -32,7 +32,12 @@ class Statements:
         method = self.kinds.get(type(stmt))
         if method is None:
             method = self.kinds[type(stmt)] = getattr(self, "_" + type(stmt).__name__)
-        return method(stmt, current, naming)
+        outer = self.el.naming
+        self.el.naming = naming  # where layers that an expression applies are named
+        try:
+            return method(stmt, current, naming)
+        finally:
+            self.el.naming = outer
 
     # ------------------------------------------------------------ values
 
@@ -40,6 +45,13 @@ class Statements:
         return self.el.layers.chain(stmt, current, naming)
 
     def _Assign(self, stmt: ast.Assign, current: Current, naming: Naming) -> Current:
+        """`x = value`; `x = from a -> ...` (a right side that applies layers) names the
+        tensor(s) it makes."""
+        layers = self.el.layers
+        if layers.applies_layers(stmt.value):
+            out = layers.layer(stmt.value, Site(None, stmt.span, naming, current))
+            self.el.frame.env.vars[stmt.name] = layers.tensor_value(out)
+            return out
         env = self.el.frame.env
         env.vars[stmt.name] = self.el.evaluator.eval(stmt.value, env)
         return current
@@ -53,8 +65,7 @@ class Statements:
         """`a, b = <chain>`: the tensors a layer chain makes, or the items of a list value."""
         names = stmt.names
         elements = stmt.value.elements
-        if len(elements) == 1 and elements[0].label is None and \
-                not self._is_layer(elements[0].value):
+        if not self.el.applies_layers(stmt.value) and not self._is_layer(elements[0].value):
             values = self.el.evaluator.eval(elements[0].value, self.el.frame.env)
             if not isinstance(values, tuple) or len(values) != len(names):
                 raise SpecError(f"{len(names)} names need a list of {len(names)}, got "
@@ -62,13 +73,18 @@ class Statements:
             for name, value in zip(names, values, strict=True):
                 self.el.frame.env.vars[name] = value
             return current
-        out = self.el.layers.chain(stmt.value, current, naming)
+        layers = self.el.layers
+        env = self.el.frame.env
+        out = layers.chain(stmt.value, current, naming)
+        if len(names) == 1:  # one name for what the chain made: a tensor or their list
+            env.vars[names[0]] = layers.tensor_value(out)
+            return out
         refs = (out,) if isinstance(out, str) else out or ()
         if len(refs) != len(names):
             raise SpecError(f"{len(names)} names for {len(refs)} tensor"
                             f"{'s' if len(refs) != 1 else ''}", "value", stmt.value.span)
         for name, ref in zip(names, refs, strict=True):
-            self.el.frame.bind_label(name, name, ref)
+            env.vars[name] = layers.tensor_value(ref)
         return out
 
     def _is_layer(self, value: Any) -> bool:

@@ -115,3 +115,77 @@ def test_math_builtins_for_width_formulas():
     assert net.graph["0"].shape == (150, 8, 8)  # log(4)/log(2.5) = 1.51 -> 2; 24 * 6.25
     assert netdsl.load("network n {\n" + X + "conv(int(exp(log2(8))), 1)\n}\n").graph["0"] \
         .shape == (20, 8, 8)  # exp(3) = 20.09
+
+
+HEAD = """
+block head(c: int = 8) {
+    conv(c, 3, p=1) -> relu
+    cls: conv(2, 1)
+}
+"""
+LEVELS = X + "a: conv(8, 1)\nb: maxpool(2)\n"
+
+
+def test_a_shared_module_has_one_set_of_weights_and_runs_at_every_call():
+    net = netdsl.load(HEAD + "network n {\n" + LEVELS +
+                      "shared h: head(8)\nouts = [from t -> h for t in [a, b]]\noutput outs\n}\n")
+    s = net.stats()
+    head = (8 * 8 * 9 + 8) + (8 * 2 + 2)  # 3x3 conv 8->8 and 1x1 conv 8->2, with biases
+    assert s.params == (3 * 8 + 8) + head  # a, then the head once
+    # MACs at both levels: 8x8 and 4x4 positions
+    assert s.macs == 3 * 8 * 64 + (8 * 8 * 9 + 8 * 2) * (64 + 16)
+    assert s.outputs == {"outs.0": (2, 8, 8), "outs.1": (2, 4, 4)}
+    assert [(r.name, r.params) for r in s.layers if r.is_block] == [("h", head), ("h#2", 0)]
+    assert [n.inputs for n in net.graph if n.name in ("h.0", "h#2.0")] == [["a"], ["b"]]
+
+
+def test_a_shared_module_needs_the_same_weights_at_every_call():
+    # on 1 channel the head has 1*8*9+8 + 8*2+2 = 98 weights; on 8 channels 602
+    with pytest.raises(netdsl.NetdslError, match="needs 98 weights here but 602"):
+        netdsl.load(HEAD + "network n {\n" + X + "a: conv(8, 1)\nc: conv(1, 1)\n"
+                    "shared h: head(8)\nfrom a -> h\nfrom c -> h\n}\n").stats()
+
+
+def test_a_shared_operator_and_an_unused_shared_module():
+    net = netdsl.load("network n {\n" + LEVELS + "shared proj: conv(4, 1)\n"
+                      "p = from a -> proj\nq = from b -> proj\noutput p, q\n}\n")
+    assert net.stats().params == (3 * 8 + 8) + (8 * 4 + 4)
+    assert [n.name for n in net.graph if n.op_name == "conv"] == ["a", "proj", "proj#2"]
+    with pytest.raises(netdsl.NetdslError, match="'h' is never applied"):
+        netdsl.load(HEAD + "network n {\n" + X + "shared h: head(8)\nrelu\n}\n")
+
+
+def test_comprehensions_of_values_and_of_tensors():
+    g = graph(X + "widths = [w * 2 for w in [1, 2, 3, 4] if w % 2 == 0]\n"
+                  "convs = [from x -> conv(w, 1) for w in widths]\n"
+                  "from convs[1] -> concat(convs[0])")
+    # widths [4, 8]: two 1x1 convs on x named by position, then concat of the last and first
+    assert [(n.name, n.shape[0]) for n in g if n.op_name == "conv"] == [("0", 4), ("1", 8)]
+    assert g["2"].inputs == ["1", "0"] and g["2"].shape == (12, 8, 8)
+
+
+def test_a_labeled_comprehension_is_a_scope_and_its_label_the_list():
+    g = graph(X + "a: conv(4, 1)\nb: conv(6, 1)\n"
+                  "heads: [from t -> conv(2, 1) -> relu for t in [a, b]]\n"
+                  "from heads[1] -> concat(heads[0])")
+    names = [n.name for n in g if n.name.startswith("heads.")]
+    assert names == ["heads.0", "heads.1", "heads.2", "heads.3"]  # items take positions
+    assert g["3"].inputs == ["heads.3", "heads.1"]
+
+
+def test_names_bound_to_tensors_and_destructuring():
+    net = netdsl.load("network n {\n" + X + "t = from x -> conv(4, 1)\n"
+                      "p = from x -> conv(2, 1)\nq = from t -> conv(2, 1)\n"
+                      "u, v = [p, q]\nlast = from u -> add(v)\n"
+                      "i, j = (1, 2)\nconv(i + j, 1)\n}\n")
+    g = net.graph
+    assert g["0"].inputs == ["x"] and g["1"].inputs == ["x"] and g["2"].inputs == ["0"]
+    assert g["3"].inputs == ["1", "2"]  # last = p + q
+    assert g["4"].shape == (3, 8, 8) and g["4"].inputs == ["3"]  # the chain goes on from last
+
+
+def test_quoted_labels_and_their_limits():
+    g = graph(X + '"block1-0": conv(4, 1)')
+    assert g["block1-0"].shape == (4, 8, 8)
+    with pytest.raises(netdsl.NetdslError, match="cannot name a layer"):
+        graph(X + '"a.b": conv(4, 1)')
