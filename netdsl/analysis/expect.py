@@ -37,10 +37,10 @@ class _ExpectResolver(Resolver):
         self.labels = labels
 
     def tensor(self, name: str) -> Any:
+        """A label of the body the `expect` is in, or any layer by its dotted name
+        (`features.12`)."""
         target = self.labels.get(name)
-        if target is None:
-            return None
-        row = self._row(name) or self._row(target)
+        row = self._row(name) or (self._row(target) if target else None)
         return LayerRecord(name, row) if row else None
 
     def _row(self, name: str) -> Any:

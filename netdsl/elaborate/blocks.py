@@ -143,12 +143,14 @@ class Blocks:
         return values
 
     def inline(self, bdef: ast.BlockDef, binding: Binding, site: Site) -> Any:
-        """An unlabeled call of an `inline block`: its layers join the caller's scope."""
+        """An unlabeled call of an `inline block`: its layers and labels join the caller's
+        scope (its values do not)."""
         el = self.el
         outer = el.frame
         env = el.program.env.child(**binding.values)
         el.frame = Frame(env, outer.definition, outer.path, site.current,
-                         outer.call_sites + ((bdef.name, site.span),), ports=outer.ports)
+                         outer.call_sites + ((bdef.name, site.span),), outer.tensors,
+                         outer.ports)
         try:
             return el.statements.body(bdef.body, site.current, site.naming)
         except SpecError as exc:

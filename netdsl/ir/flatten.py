@@ -16,7 +16,7 @@ def flatten(top: Definition, expectations: list[Expectation] | None = None) -> G
     graph = Graph(top.name, params=dict(top.args))
     graph.inputs = list(top.network_inputs)
     _Flattener(graph).definition(top, "", {}, (), ())
-    graph.top = list(top.top)
+    graph.top = _members(top, top.top)
     graph.outputs = dict(zip(top.output_names, top.outputs, strict=True))
     graph.expectations = list(expectations or ())
     return graph
@@ -35,7 +35,7 @@ class _Flattener:
         for local, scope in d.scopes.items():
             self.graph.scopes[prefix + local] = Scope(
                 prefix + local, scope.kind, scope.block, scope.args, scope.span,
-                [prefix + c for c in scope.children],
+                [prefix + c for c in _members(d, scope.children)],
                 flat(scope.output) if scope.output else None)
         for item in d.items.values():
             enclosing = outer_scopes + tuple(prefix + s for s in item.scope)
@@ -58,7 +58,17 @@ class _Flattener:
             ports = {f"${i}": ref for i, ref in enumerate(inputs)}
             outputs = [ports[r] if is_port(r) else f"{name}.{r}" for r in callee.outputs]
             self.graph.scopes[name] = Scope(name, "block", callee.block, dict(callee.args),
-                                            call.span, [f"{name}.{c}" for c in callee.top],
+                                            call.span,
+                                            [f"{name}.{c}" for c in _members(callee, callee.top)],
                                             outputs[0] if outputs else None)
             self.definition(callee, name + ".", ports, enclosing + (name,), here)
             inputs = outputs
+
+
+def _members(d: Definition, names: list[str]) -> list[str]:
+    """Child names with each run expanded into the names of its calls."""
+    out: list[str] = []
+    for name in names:
+        item = d.items.get(name)
+        out.extend(item.members() if isinstance(item, Call) else (name,))
+    return out

@@ -189,3 +189,12 @@ def test_quoted_labels_and_their_limits():
     assert g["block1-0"].shape == (4, 8, 8)
     with pytest.raises(netdsl.NetdslError, match="cannot name a layer"):
         graph(X + '"a.b": conv(4, 1)')
+
+
+def test_expect_reaches_any_layer_by_its_dotted_name():
+    net = netdsl.load("network n {\n" + X + "features: { conv(4, 3) -> relu -> conv(2, 1) }\n"
+                      "expect features.0.params == 3 * 4 * 9 + 4\n"
+                      "expect features.2.output == [2, 6, 6]\n"
+                      "expect features.0.params == 1\n}\n")
+    assert [d.message for d in net.check()] == [
+        "expectation failed: got 112, expected == 1 (+11100.00%)"]
