@@ -88,7 +88,7 @@ def child(path: str) -> None:
     seconds = time.perf_counter() - start
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     assert not failures and stats.params > 0
-    print(json.dumps({"seconds": seconds, "layers": len(net.graph), "peak_kb": peak_kb,
+    print(json.dumps({"seconds": seconds, "layers": net.top.meta["layers"], "peak_kb": peak_kb,
                       "growth_kb": peak_kb - base_kb}))
 
 

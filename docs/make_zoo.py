@@ -150,10 +150,9 @@ def receptive_field(network: netdsl.network.Network) -> str:
     is marked as also seeing global context.
     """
     last = None
-    for node in network.graph:
-        rf = node.meta["rf"]
-        if isinstance(rf, Field):
-            last = (f"{node.name}` ({node.op_name})", rf)
+    for row in network.stats().layers:
+        if not row.is_block and isinstance(row.rf, Field):
+            last = (f"{row.name}` ({row.op})", row.rf)
     if last is None:
         return "—"
     name, rf = last

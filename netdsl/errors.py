@@ -105,6 +105,9 @@ class SpecError(Exception):
         self.code = code
         self.span = span
         self.help = help
+        # the chain of block calls (outermost first) the error happened in; set once, by the
+        # innermost block it escapes from
+        self.call_sites: tuple[tuple[str, Span], ...] | None = None
 
     def diagnostic(self) -> Diagnostic:
         return Diagnostic(self.message, self.span, self.code, help=self.help)

@@ -10,30 +10,41 @@ from netdsl.analysis import Stats, check_expectations, summarize
 from netdsl.elaborate import Program, elaborate, load_program, read_source
 from netdsl.errors import Diagnostic
 from netdsl.gc_pause import paused_gc
-from netdsl.ir import Graph
+from netdsl.ir import Definition, Graph
+from netdsl.ir.flatten import flatten
 
 
 class Network:
-    """One elaborated network: `.graph` (the IR), `.stats()`, `.check()`."""
+    """One elaborated network: `.top` (the hierarchy of definitions), `.graph` (the flat layer
+    graph derived from it), `.stats()`, `.check()`."""
 
-    def __init__(self, program: Program, graph: Graph, source_path: str):
+    def __init__(self, program: Program, top: Definition, source_path: str):
         self.program = program
-        self.graph = graph
+        self.top = top
         self.source_path = source_path
         self._stats: dict[str, Stats] = {}
+        self._graph: Graph | None = None
 
     @property
     def name(self) -> str:
-        return self.graph.name
+        return self.top.name
+
+    @property
+    def graph(self) -> Graph:
+        """The flat layer graph, built on first use."""
+        if self._graph is None:
+            with paused_gc():
+                self._graph = flatten(self.top, self.top.expectations)
+        return self._graph
 
     def stats(self, dtype: str = "float32") -> Stats:
         if dtype not in self._stats:
-            self._stats[dtype] = summarize(self.graph, dtype)
+            self._stats[dtype] = summarize(self.top, dtype)
         return self._stats[dtype]
 
     def check(self) -> list[Diagnostic]:
         """The `expect` statements that do not hold."""
-        return check_expectations(self.graph, self.stats())
+        return check_expectations(self.top.expectations, self.stats())
 
     def _repr_svg_(self) -> str:
         from netdsl.backends.graphviz import render_svg
@@ -41,7 +52,7 @@ class Network:
 
     def __repr__(self) -> str:
         s = self.stats()
-        return f"<Network {self.name}: {len(self.graph)} layers, {s.params:,} params>"
+        return f"<Network {self.name}: {self.top.meta['layers']:,} layers, {s.params:,} params>"
 
 
 def _is_path(spec: str | os.PathLike[str]) -> bool:

@@ -1,5 +1,7 @@
-"""The analyses' pass over the graph: fills every node's meta with `elements`, its counts
-(`params`, `buffers`, `macs`, `flops`, `connections`) and its receptive field `rf`."""
+"""Each operator application's figures from its operator's rules: counts (`cost.COUNTS`) and
+the receptive-field rule. A network applies the same operator to the same shapes many times
+(every unit of a stage), so the rules run once per distinct operator and input shapes:
+operators are frozen values and their rules depend on nothing else."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from typing import NamedTuple
 
 from netdsl.analysis.cost import NO_COUNTS, Counts, operator_counts, set_counts
 from netdsl.analysis.receptive_field import compose, input_field
-from netdsl.ir import Graph
+from netdsl.ir import Graph, Node
 from netdsl.ops import receptive as rules
 from netdsl.ops.base import Op, Shape, numel
 
@@ -19,32 +21,44 @@ class Figures(NamedTuple):
     rule: rules.Rule
 
 
-def annotate(graph: Graph) -> None:
-    """Fill the meta of every node, inputs before users (the nodes are in creation order).
+_INPUT = Figures(NO_COUNTS, rules.IDENTITY)
+_SEEN: dict[tuple[Op, tuple[Shape, ...]], Figures] = {}
+_MAX_SEEN = 200_000  # a long-lived process (an editor's server) must not grow without end
 
-    A network repeats the same layer on the same shapes many times (every unit of a stage), so
-    the rules run once per distinct operator and input shapes of this graph: operators are
-    frozen values and their rules depend on nothing else.
-    """
+
+def node_figures(node: Node) -> Figures:
+    """The figures of one node (its input shapes are in `meta["in"]`), memoised."""
+    op = node.op
+    if op is None:
+        return _INPUT
+    key = (op, node.meta["in"])
+    figures = _SEEN.get(key)
+    if figures is None:
+        if len(_SEEN) >= _MAX_SEEN:
+            _SEEN.clear()
+        ins = list(key[1])
+        figures = _SEEN[key] = Figures(operator_counts(op, ins, node.meta["shape"]),
+                                       op.receptive_field(ins, node.meta["shape"]))
+    return figures
+
+
+def annotate(graph: Graph) -> None:
+    """Fill the meta of every node of a flat graph with `elements`, its counts and `rf`,
+    inputs before users (the nodes are in creation order)."""
     nodes = graph.nodes
-    seen: dict[tuple[Op, tuple[Shape, ...]], Figures] = {}
     for node in nodes.values():
         meta = node.meta
         out = meta["shape"]
         meta["elements"] = numel(out)
-        op = node.op
-        if op is None:
+        if node.op is None:
             set_counts(meta, NO_COUNTS)
             meta["rf"] = input_field(out)
             continue
         sources = [nodes[i].meta for i in node.inputs]
-        ins = tuple([source["shape"] for source in sources])
-        figures = seen.get((op, ins))
-        if figures is None:
-            figures = seen[op, ins] = _figures(op, list(ins), out)
-        set_counts(meta, figures.counts)
+        meta["in"] = tuple([source["shape"] for source in sources])
+        figures = node_figures(node)
+        counts = figures.counts
+        if "#" in node.name:  # in a shared module's later application: its weights counted
+            counts = (0, 0, *counts[2:])
+        set_counts(meta, counts)
         meta["rf"] = compose(figures.rule, [source["rf"] for source in sources])
-
-
-def _figures(op: Op, ins: list[Shape], out: Shape) -> Figures:
-    return Figures(operator_counts(op, ins, out), op.receptive_field(ins, out))

@@ -7,7 +7,7 @@ from typing import Any
 from netdsl.analysis.summary import Stats
 from netdsl.elaborate.values import Evaluator, Resolver, Unavailable, show
 from netdsl.errors import Diagnostic, SpecError, did_you_mean
-from netdsl.ir import Expectation, Graph
+from netdsl.ir import Expectation
 from netdsl.syntax import ast
 
 
@@ -32,16 +32,22 @@ class LayerRecord:
 
 
 class _ExpectResolver(Resolver):
-    def __init__(self, graph: Graph, stats: Stats, labels: dict[str, str]):
-        self.rows = {r.name: r for r in stats.layers}
+    def __init__(self, stats: Stats, labels: dict[str, str]):
+        self.stats = stats
         self.labels = labels
 
     def tensor(self, name: str) -> Any:
+        """A label of the body the `expect` is in, or any layer by its dotted name
+        (`features.12`)."""
         target = self.labels.get(name)
-        if target is None:
-            return None
-        row = self.rows.get(name) or self.rows.get(target)
+        row = self._row(name) or (self._row(target) if target else None)
         return LayerRecord(name, row) if row else None
+
+    def _row(self, name: str) -> Any:
+        try:
+            return self.stats.row(name)
+        except KeyError:
+            return None
 
 
 def _totals(stats: Stats) -> dict[str, Any]:
@@ -56,18 +62,18 @@ def _totals(stats: Stats) -> dict[str, Any]:
     return totals
 
 
-def check_expectations(graph: Graph, stats: Stats) -> list[Diagnostic]:
+def check_expectations(expectations: list[Expectation], stats: Stats) -> list[Diagnostic]:
     """One diagnostic per `expect` that does not hold."""
     problems = []
-    for exp in graph.expectations:
-        problem = _check(exp, graph, stats)
+    for exp in expectations:
+        problem = _check(exp, stats)
         if problem:
             problems.append(problem)
     return problems
 
 
-def _check(exp: Expectation, graph: Graph, stats: Stats) -> Diagnostic | None:
-    evaluator = Evaluator(_ExpectResolver(graph, stats, exp.labels))
+def _check(exp: Expectation, stats: Stats) -> Diagnostic | None:
+    evaluator = Evaluator(_ExpectResolver(stats, exp.labels))
     env = exp.env.child(**_totals(stats))
     expr = exp.expr.expr
     try:

@@ -7,7 +7,8 @@ alive as long as they are used. Network inputs are live from the start; outputs 
 
 from __future__ import annotations
 
-from netdsl.ir import Graph
+from netdsl.ir import Call, Definition, Graph, Node, port
+from netdsl.ops.base import numel
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
 
@@ -72,3 +73,112 @@ def _walk_forward(graph: Graph, base: dict[str, str]) -> tuple[int, int]:
         peak = max(peak, live)
         live -= frees.pop(i, 0)
     return total, peak
+
+
+# ---------------------------------------------------------------- over definitions
+
+
+def peak_elements(d: Definition, dying: tuple[bool, ...] = ()) -> int:
+    """The peak of live activation elements during one call of `d`, its inputs included while
+    they live. `dying[j]`: the caller reads input j no more, so it is freed after its last use
+    inside `d`; otherwise it outlives the call. A block's outputs live until it returns (as a
+    module's forward returns them). Kept per `dying` in `d.meta`."""
+    memo = d.meta.setdefault("peak", {})
+    found = memo.get(dying)
+    if found is None:
+        found = memo[dying] = _Schedule(d, dying).run()
+    return found
+
+
+class _Schedule:
+    """One call of a definition: storages, their last uses, and the walk."""
+
+    def __init__(self, d: Definition, dying: tuple[bool, ...]):
+        self.d = d
+        self.items = list(d.items.values())
+        self.base: dict[str, str] = {}  # reference -> the storage it lives in
+        self.size: dict[str, int] = {}  # storage -> elements
+        self.last: dict[str, int] = {}  # storage -> position of its last reader
+        end = len(self.items)
+        for j, shape in enumerate(d.inputs):
+            ref = port(j)
+            self.base[ref] = ref
+            self.size[ref] = numel(shape)
+        for i, item in enumerate(self.items):
+            for ref in item.inputs:
+                self.last[self.base[ref]] = i
+            self.storages(i, item)
+        for ref in d.outputs:
+            self.last[self.base[ref]] = end
+        for j in range(len(d.inputs)):
+            if j >= len(dying) or not dying[j] or port(j) not in self.last:
+                self.last[port(j)] = end
+
+    def storages(self, i: int, item: Node | Call) -> None:
+        if isinstance(item, Call):
+            aliases = output_aliases(item.definition)
+            for ref, alias in zip(item.outputs, aliases, strict=True):
+                if ref in self.base:
+                    continue  # an output that is one of the caller's own tensors
+                if alias is not None:
+                    self.base[ref] = self.base[item.inputs[alias]]
+                else:
+                    self.base[ref] = ref
+                    self.size[ref] = numel(self.d.values[ref])
+                    self.last.setdefault(ref, i)
+        elif item.op is not None and item.op.is_view:
+            self.base[item.name] = self.base[item.inputs[0]]
+        else:
+            self.base[item.name] = item.name
+            self.size[item.name] = numel(item.meta["shape"])
+            self.last.setdefault(item.name, i)
+
+    def run(self) -> int:
+        frees: dict[int, int] = {}
+        for storage, position in self.last.items():
+            frees[position] = frees.get(position, 0) + self.size[storage]
+        live = sum(self.size[port(j)] for j in range(len(self.d.inputs)))
+        peak = live
+        for i, item in enumerate(self.items):
+            if isinstance(item, Call):
+                peak = max(peak, self.call_peak(i, item, live))
+                for ref in item.outputs:
+                    if self.base.get(ref) == ref and ref in self.size:
+                        live += self.size[ref]
+            elif self.base[item.name] == item.name:
+                live += self.size[item.name]
+            peak = max(peak, live)
+            live -= frees.pop(i, 0)
+        return peak
+
+
+    def call_peak(self, i: int, call: Call, live: int) -> int:
+        """The peak during a call (each call of a run: the second and later ones take the
+        previous output, which dies in them)."""
+        storages = list(dict.fromkeys(self.base[r] for r in call.inputs))
+        held = sum(self.size[s] for s in storages)
+        dying = tuple(self.last[self.base[r]] == i for r in call.inputs)
+        peak = live - held + peak_elements(call.definition, dying)
+        if call.count > 1 and output_aliases(call.definition) == [None]:
+            # after the first call its dying inputs are gone and its output is held; each
+            # later call holds the previous output instead, which dies in it
+            freed = sum(self.size[s] for s in storages if self.last[s] == i)
+            peak = max(peak, live - freed + peak_elements(call.definition, (True,)))
+        return peak
+
+
+def output_aliases(d: Definition) -> list[int | None]:
+    """For each output of `d`, the input whose storage it is (a view of it, or the input
+    itself), else None (kept in `d.meta`)."""
+    found = d.meta.get("aliases")
+    if found is None:
+        base: dict[str, int] = {port(j): j for j in range(len(d.inputs))}
+        for item in d.items.values():
+            if isinstance(item, Call):
+                for ref, alias in zip(item.outputs, output_aliases(item.definition), strict=True):
+                    if alias is not None and item.inputs[alias] in base:
+                        base.setdefault(ref, base[item.inputs[alias]])
+            elif item.op is not None and item.op.is_view and item.inputs[0] in base:
+                base[item.name] = base[item.inputs[0]]
+        found = d.meta["aliases"] = [base.get(ref) for ref in d.outputs]
+    return found

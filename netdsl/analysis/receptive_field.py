@@ -172,3 +172,29 @@ def _union_axis(parts: tuple[Axis, ...]) -> tuple[Axis, bool]:
         min_size = min(min_size, a.min_size)
         aligned = aligned and a.doubled_centre == first.doubled_centre and a.stride == first.stride
     return Axis(end - start, stride, start, min_size), aligned
+
+
+# ---------------------------------------------------------------- over definitions
+
+
+def compose_relative(base: Field | str | None, rel: Field | str | None) -> Field | str | None:
+    """The field of a tensor whose field relative to a block's input is `rel` (computed from an
+    input that sees only itself), when that input's own field is `base`.
+
+    Every rule maps an input field affinely (sizes and starts grow by multiples of the input's
+    stride), so composing relative fields equals walking the layers again: a block's fields are
+    computed once per definition and placed at each call.
+    """
+    if base is None:
+        return None
+    if not isinstance(base, Field):  # a field that is already global stays global
+        return GLOBAL
+    if rel is None:
+        return None
+    if not isinstance(rel, Field):
+        return GLOBAL
+    axes = tuple([Axis(b.size + (r.size - 1) * b.stride, b.stride * r.stride,
+                       b.start + r.start * b.stride, b.min_size + (r.min_size - 1) * b.stride)
+                  for b, r in zip(base.axes, rel.axes, strict=True)])
+    return Field(axes, base.aligned and rel.aligned,
+                 base.global_context or rel.global_context)

@@ -1,17 +1,22 @@
-"""Runs every analysis and assembles `Stats`: per-layer rows (blocks with subtotals) and totals."""
+"""Runs every analysis and assembles `Stats`: totals, per operator, and per-layer rows (blocks
+with subtotals). Totals come from each distinct definition once; the rows, one per layer of
+the flat network, are made only when asked for."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from netdsl.analysis.annotate import annotate
-from netdsl.analysis.cost import COUNTS, Counts
-from netdsl.analysis.memory import DTYPE_BYTES, activation_memory
+from netdsl.analysis.annotate import node_figures
+from netdsl.analysis.cost import COUNTS
+from netdsl.analysis.fields import inside, top_fields
+from netdsl.analysis.memory import DTYPE_BYTES, peak_elements
 from netdsl.analysis.receptive_field import Field
+from netdsl.analysis.totals import BUFFERS, totals
 from netdsl.elaborate.values import show
 from netdsl.gc_pause import paused_gc
-from netdsl.ir import Graph
+from netdsl.ir import Call, Definition, Node
 
 
 @dataclass
@@ -41,7 +46,7 @@ class Row:
 
 @dataclass
 class Stats:
-    """Everything `netdsl stats` reports about one network."""
+    """Everything `netdsl stats` reports about one network. `layers` is made on first use."""
 
     network: str
     inputs: dict[str, tuple[int, ...]]
@@ -56,8 +61,18 @@ class Stats:
     peak_activation_bytes: int
     param_bytes: int
     dtype: str
-    layers: list[Row] = field(default_factory=list)
     by_op: dict[str, dict[str, int]] = field(default_factory=dict)
+    rows: Callable[[], list[Row]] | None = field(default=None, repr=False)
+    _layers: list[Row] | None = field(default=None, repr=False)
+    _by_name: dict[str, Row] | None = field(default=None, repr=False)
+
+    @property
+    def layers(self) -> list[Row]:
+        """Every layer and block of the flat network, in order, blocks before their contents."""
+        if self._layers is None:
+            with paused_gc():
+                self._layers = self.rows() if self.rows else []
+        return self._layers
 
     @property
     def trainable_params(self) -> int:
@@ -79,94 +94,102 @@ class Stats:
         }
 
     def row(self, name: str) -> Row:
-        for r in self.layers:
-            if r.name == name:
-                return r
-        raise KeyError(name)
+        if self._by_name is None:
+            self._by_name = {r.name: r for r in self.layers}
+        return self._by_name[name]
 
 
-def analyse(graph: Graph) -> None:
-    """Fill every node's meta with costs and receptive fields (shapes are already there)."""
+def summarize(top: Definition, dtype: str = "float32") -> Stats:
+    """The stats of a network from its top definition."""
+    with paused_gc():
+        size = DTYPE_BYTES[dtype]
+        total = totals(top)
+        counts = dict(zip(COUNTS, total.counts, strict=True))
+        by_op = {op: {"count": row[0], **dict(zip(COUNTS, row[1:], strict=True))}
+                 for op, row in total.by_op.items()}
+        return Stats(
+            network=top.name,
+            inputs={n: top.values[n] for n in top.network_inputs},
+            outputs={n: top.values[r] for n, r in zip(top.output_names, top.outputs,
+                                                      strict=True)},
+            activation_elements=total.elements, activation_bytes=total.elements * size,
+            peak_activation_bytes=peak_elements(top) * size,
+            param_bytes=(counts["params"] + counts["buffers"]) * size, dtype=dtype,
+            by_op=dict(sorted(by_op.items(), key=lambda kv: -kv[1]["flops"])),
+            rows=lambda: list(_Rows(top).walk()), **counts)
+
+
+class _Rows:
+    """The per-layer rows of a network, walking the hierarchy with each call's prefix."""
+
+    def __init__(self, top: Definition):
+        self.top = top
+
+    def walk(self) -> Iterator[Row]:
+        fields = top_fields(self.top)
+        rows: list[Row] = []
+        self.definition(self.top, "", self.top.top, 1, fields.__getitem__, rows, True)
+        return iter(rows)
+
+    def definition(self, d: Definition, prefix: str, names: list[str], depth: int,
+                   field_of: Callable[[str], Any], rows: list[Row], weights: bool) -> list[int]:
+        """Append the rows of `names` (children of a body or scope of `d`); return the counts
+        they add up to. Without `weights` inside a shared module's later applications."""
+        sums = [0] * len(COUNTS)
+        for name in names:
+            scope = d.scopes.get(name)
+            if scope is not None:
+                at = len(rows)
+                rows.append(None)  # type: ignore[arg-type]  # filled once the subtotals are known
+                counts = self.definition(d, prefix, scope.children, depth + 1, field_of, rows,
+                                         weights)
+                out = scope.output
+                rows[at] = Row(prefix + name, scope.kind, depth, True,
+                               d.values[out] if out else (), *counts,
+                               rf=field_of(out) if out else None, summary=scope.kind)
+            else:
+                item = d.items[name]
+                counts = self.item(d, item, prefix, depth, field_of, rows, weights)
+            for i, value in enumerate(counts):
+                sums[i] += value
+        return sums
+
+    def item(self, d: Definition, item: Node | Call, prefix: str, depth: int,
+             field_of: Callable[[str], Any], rows: list[Row], weights: bool) -> list[int]:
+        weights = weights and (item.shared is None or item.shared.first is item)
+        if isinstance(item, Node):
+            counts = list(node_figures(item).counts)
+            if not weights:
+                counts[:BUFFERS + 1] = [0] * (BUFFERS + 1)
+            rows.append(Row(prefix + item.name, item.op_name, depth, False, item.meta["shape"],
+                            *counts, rf=field_of(item.name),
+                            summary=item.op.summary() if item.op else "input"))
+            return counts
+        callee = item.definition
+        counts = list(totals(callee).counts)
+        if not weights:
+            counts[:BUFFERS + 1] = [0] * (BUFFERS + 1)
+        inputs = [field_of(r) for r in item.inputs]
+        for k in range(item.count):  # each call of a run is a row of its own
+            inner = inside(item, inputs, k)
+            out = callee.outputs[0] if callee.outputs else None
+            name = item.member(k)
+            rows.append(Row(prefix + name, callee.block or callee.name, depth, True,
+                            callee.values[out] if out else (), *counts,
+                            rf=inner(out) if out else None, summary=call_text(callee)))
+            self.definition(callee, f"{prefix}{name}.", callee.top, depth + 1, inner, rows,
+                            weights)
+        return [c * item.count for c in counts]
+
+
+def call_text(d: Definition) -> str:
+    """A block call as the table shows it: `stage(unit=bottleneck, width=64, n=3, s=1)`."""
+    args = ", ".join(f"{k}={show(v)}" for k, v in d.args.items())
+    return f"{d.block}({args})"
+
+
+def analyse(graph: Any) -> None:
+    """Fill every node's meta of a flat graph with costs and receptive fields."""
+    from netdsl.analysis.annotate import annotate
     if graph.nodes and "params" not in next(iter(graph)).meta:
         annotate(graph)
-
-
-def summarize(graph: Graph, dtype: str = "float32") -> Stats:
-    with paused_gc():
-        return _summarize(graph, dtype)
-
-
-def _summarize(graph: Graph, dtype: str) -> Stats:
-    analyse(graph)
-    size = DTYPE_BYTES[dtype]
-    by_op = _by_op(graph)
-    totals = {k: sum(acc[k] for acc in by_op.values()) for k in COUNTS}
-    elements, peak = activation_memory(graph)
-    stats = Stats(
-        network=graph.name,
-        inputs={n: graph[n].shape for n in graph.inputs},
-        outputs={k: graph[v].shape for k, v in graph.outputs.items()},
-        activation_elements=elements, activation_bytes=elements * size,
-        peak_activation_bytes=peak * size,
-        param_bytes=(totals["params"] + totals["buffers"]) * size, dtype=dtype, **totals)
-    stats.layers = _rows(graph)
-    stats.by_op = dict(sorted(by_op.items(), key=lambda kv: -kv[1]["flops"]))
-    return stats
-
-
-def _rows(graph: Graph) -> list[Row]:
-    """The scope tree in order: each block's row, with its subtotals, before its contents."""
-    rows: list[Row] = []
-    _walk(graph, graph.top, 1, rows)
-    return rows
-
-
-def _walk(graph: Graph, names: list[str], depth: int, rows: list[Row]) -> Counts:
-    """Append the rows of `names` and their contents; return the counts they add up to."""
-    params = buffers = macs = flops = connections = 0
-    scopes, nodes = graph.scopes, graph.nodes
-    for name in names:
-        scope = scopes.get(name)
-        if scope is None:
-            node = nodes[name]
-            m = node.meta
-            row = Row(name, node.op_name, depth, False, m["shape"], m["params"], m["buffers"],
-                      m["macs"], m["flops"], m["connections"], m["rf"],
-                      node.op.summary() if node.op else "input")
-            rows.append(row)
-        else:
-            at = len(rows)
-            rows.append(None)  # type: ignore[arg-type]  # filled once the subtotals are known
-            counts = _walk(graph, scope.children, depth + 1, rows)
-            out = graph[scope.output] if scope.output else None
-            row = rows[at] = Row(name, scope.block or scope.kind, depth, True,
-                                 out.shape if out else (), *counts,
-                                 rf=out.meta["rf"] if out else None, summary=_call_text(scope))
-        params += row.params
-        buffers += row.buffers
-        macs += row.macs
-        flops += row.flops
-        connections += row.connections
-    return params, buffers, macs, flops, connections
-
-
-def _call_text(scope: Any) -> str:
-    if scope.kind != "block":
-        return scope.kind
-    args = ", ".join(f"{k}={show(v)}" for k, v in scope.args.items())
-    return f"{scope.block}({args})"
-
-
-def _by_op(graph: Graph) -> dict[str, dict[str, int]]:
-    """Count and totals per operator, in order of first appearance."""
-    out: dict[str, dict[str, int]] = {}
-    for node in graph:
-        op_name = node.op_name
-        acc = out.get(op_name)
-        if acc is None:
-            acc = out[op_name] = {"count": 0, **dict.fromkeys(COUNTS, 0)}
-        acc["count"] += 1
-        meta = node.meta
-        for k in COUNTS:
-            acc[k] += meta[k]
-    return out

@@ -88,6 +88,26 @@ def _sqrt(value: Any) -> float:
     return math.sqrt(value)
 
 
+def _log(value: Any, base: Any = None) -> float:
+    """Natural logarithm, or to `base` (RegNet's widths: round(log(w / w0) / log(wm)))."""
+    value = _number("log", value)
+    if value <= 0:
+        raise SpecError("'log' of a number <= 0", "value")
+    if base is None:
+        return math.log(value)
+    base = _number("log", base)
+    if base <= 0 or base == 1:
+        raise SpecError("'log' needs a base > 0 other than 1", "value")
+    return math.log(value, base)
+
+
+def _exp(value: Any) -> float:
+    value = _number("exp", value)
+    if value > 700:  # beyond what a float holds
+        raise SpecError(f"'exp' of {value} is too large", "value")
+    return math.exp(value)
+
+
 BUILTINS: dict[str, Any] = {
     "min": _extreme("min", min),
     "max": _extreme("max", max),
@@ -99,6 +119,10 @@ BUILTINS: dict[str, Any] = {
     "int": _to_int,
     "float": lambda x: float(_number("float", x)),
     "sqrt": _sqrt,
+    "log": _log,
+    "log2": lambda x: _log(x, 2),
+    "log10": lambda x: _log(x, 10),
+    "exp": _exp,
     "str": _str,
     "len": _len,
     "sum": _sum,

@@ -147,6 +147,19 @@ class Resolver:
     def layer_names(self) -> set[str]:
         return set()
 
+    def tensor_at(self, path: ast.From) -> Any:
+        """The tensor (or list of tensors) `from path` names."""
+        raise SpecError("there are no tensors here", "name", path.span)
+
+    def applies_layers(self, chain: ast.Chain) -> bool:
+        """Whether a chain makes tensors (layers applied) rather than a value."""
+        return False
+
+    def apply_chain(self, chain: ast.Chain, env: Env, index: int, count: int) -> Any:
+        """The tensor(s) a chain makes, pass `index` of `count` (a comprehension's item)."""
+        raise SpecError("layers are not values here", "type", chain.span,
+                        help="layers go in a network's or a block's body")
+
 
 def show(value: Any) -> str:
     """A value as the language writes it."""
@@ -363,6 +376,28 @@ class Evaluator:
 
     def _ListExpr(self, e: ast.ListExpr, env: Env, symbols: bool) -> Any:
         return tuple(self.eval(item, env, symbols) for item in e.items)
+
+    def _From(self, e: ast.From, env: Env, symbols: bool) -> Any:
+        """`from name` used in an expression (`from levels[0] -> conv(8, 1)`): the tensor."""
+        return self.resolver.tensor_at(e)
+
+    def _Comprehension(self, e: ast.Comprehension, env: Env, symbols: bool) -> Any:
+        """`[item for x in xs if c]`; an item that applies layers makes tensors (the
+        resolver applies it), any other is a value."""
+        items = self.eval(e.iterable, env)
+        if not isinstance(items, tuple):
+            raise SpecError(f"a comprehension needs a list, got {type_name(items)} {show(items)}",
+                            "type", e.iterable.span, help="[f(i) for i in range(n)]")
+        chosen = []
+        for item in items:
+            inner = env.child(**{e.var: item})
+            if e.condition is None or self.truth(e.condition, inner):
+                chosen.append(inner)
+        element = e.element
+        if not self.resolver.applies_layers(element):
+            return tuple(self.eval(single(element), inner, symbols) for inner in chosen)
+        return tuple(self.resolver.apply_chain(element, inner, i, len(chosen))
+                     for i, inner in enumerate(chosen))
 
     # ------------------------------------------------------------ operators
 

@@ -25,6 +25,7 @@ class Node:
     call_sites: tuple[tuple[str, Span], ...] = ()
     scope: tuple[str, ...] = ()
     meta: dict[str, Any] = field(default_factory=dict)
+    shared: Any = None  # the shared module (`ir.Instance`) this node applies, if any
 
     @property
     def is_input(self) -> bool:

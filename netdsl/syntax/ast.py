@@ -199,7 +199,8 @@ class Assign(Node):
 
 @dataclass
 class Unpack(Node):
-    """`p3, p4, p5 = fpn(c3, c4, c5)`: two or more names for the tensors a chain gives."""
+    """`p3, p4, p5 = fpn(c3, c4, c5)`: names for the tensors a chain gives (one name when the
+    right side is a chain of layers: `t = from x -> conv(8, 1)`)."""
 
     names: tuple[str, ...]
     name_spans: tuple[Span, ...]

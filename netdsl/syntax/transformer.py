@@ -251,7 +251,14 @@ class ToAst(Transformer):
         return ast.Expect(self._span(c), c[-1])
 
     def assign(self, c):
-        return ast.Assign(self._span(c), str(c[0]), c[-1])
+        """`x = value`; a right side that is a chain of layers binds the tensor it makes, as a
+        destructuring of one name does."""
+        value = c[-1]
+        if isinstance(value, (ast.Chain, ast.Merge, ast.Element)):
+            name = c[0]
+            return ast.Unpack(self._span(c), (str(name),), (self._tok_span(name),),
+                              _chain(value))
+        return ast.Assign(self._span(c), str(c[0]), value)
 
     def unpack(self, c):
         names = _tokens(c, "NAME")

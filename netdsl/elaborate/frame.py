@@ -1,0 +1,69 @@
+"""What the elaborator carries while it builds one definition, and one value per call site."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from netdsl.elaborate.naming import Naming
+from netdsl.elaborate.values import Env
+from netdsl.errors import Span
+from netdsl.ir import Definition
+
+# The tensor(s) a chain has reached: one reference, several (after a block with several
+# outputs), or none yet (before a network's first input).
+Current = Union[str, tuple[str, ...], None]
+
+AMBIGUOUS: Any = object()  # a short label that names several tensors of one body
+
+
+@dataclass
+class Frame:
+    """One body being instantiated: the network's, or a block's as a new definition."""
+
+    env: Env
+    definition: Definition
+    path: str = ""  # dotted name of the definition's first call, for `expect` and messages
+    block_input: str | None = None  # the reference `in` stands for
+    call_sites: tuple[tuple[str, Span], ...] = ()
+    tensors: dict[str, Any] = field(default_factory=dict)  # label -> reference(s)
+    ports: list[tuple[str, str]] = field(default_factory=list)  # (flat name, kind) per port
+
+    def flat(self, ref: str) -> str:
+        """A reference as the user sees it: the dotted name of the layer in the network."""
+        if ref.startswith("$"):
+            return self.ports[int(ref[1:])][0]
+        return f"{self.path}.{ref}" if self.path else ref
+
+    def kind(self, ref: str) -> str:
+        """What makes the tensor `ref`: an operator's name, `input` or a block's output."""
+        if ref.startswith("$"):
+            return self.ports[int(ref[1:])][1]
+        node = self.definition.producer(ref)
+        if node is None:
+            return "block output"
+        return node.op.name if node.op is not None else "input"
+
+    def bind_label(self, label: str, full: str, ref: Current) -> None:
+        """Make the tensor `ref` reachable by its label and by its local dotted name."""
+        tensors = self.tensors
+        tensors[full] = ref
+        if label != full:
+            tensors[label] = AMBIGUOUS if label in tensors and tensors[label] != ref else ref
+
+
+@dataclass
+class Site:
+    """One element being applied: its label, position, naming scope and the tensor(s) it
+    takes. The value every layer rule receives instead of a chain of positional arguments."""
+
+    label: str | None
+    span: Span
+    naming: Naming
+    current: Current
+
+    def with_current(self, current: Current) -> Site:
+        return Site(self.label, self.span, self.naming, current)
+
+    def unlabeled(self) -> Site:
+        return Site(None, self.span, self.naming, self.current)

@@ -1,0 +1,222 @@
+"""Statements of a body: values, functions, `if`, `for`, inputs, outputs, expectations,
+destructuring, shared modules and chains. One method per statement class."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from netdsl.elaborate.frame import AMBIGUOUS, Current, Site
+from netdsl.elaborate.naming import Naming
+from netdsl.elaborate.values import Function, LayerRef, TensorValue, show, type_name
+from netdsl.errors import Span, SpecError, did_you_mean
+from netdsl.ir import Expectation, Instance
+from netdsl.syntax import ast
+
+if TYPE_CHECKING:
+    from netdsl.elaborate.elaborator import Elaborator
+
+
+class Statements:
+    """The statement half of the elaborator."""
+
+    def __init__(self, elaborator: Elaborator):
+        self.el = elaborator
+        self.kinds: dict[type, Any] = {}
+
+    def body(self, stmts: tuple[ast.Stmt, ...], current: Current, naming: Naming) -> Current:
+        for stmt in stmts:
+            current = self.statement(stmt, current, naming)
+        return current
+
+    def statement(self, stmt: ast.Stmt, current: Current, naming: Naming) -> Current:
+        method = self.kinds.get(type(stmt))
+        if method is None:
+            method = self.kinds[type(stmt)] = getattr(self, "_" + type(stmt).__name__)
+        outer = self.el.naming
+        self.el.naming = naming  # where layers that an expression applies are named
+        try:
+            return method(stmt, current, naming)
+        finally:
+            self.el.naming = outer
+
+    # ------------------------------------------------------------ values
+
+    def _Chain(self, stmt: ast.Chain, current: Current, naming: Naming) -> Current:
+        return self.el.layers.chain(stmt, current, naming)
+
+    def _Assign(self, stmt: ast.Assign, current: Current, naming: Naming) -> Current:
+        """`x = value`; `x = from a -> ...` (a right side that applies layers) names the
+        tensor(s) it makes."""
+        layers = self.el.layers
+        if layers.applies_layers(stmt.value):
+            out = layers.layer(stmt.value, Site(None, stmt.span, naming, current))
+            self.el.frame.env.vars[stmt.name] = layers.tensor_value(out)
+            return out
+        env = self.el.frame.env
+        env.vars[stmt.name] = self.el.evaluator.eval(stmt.value, env)
+        return current
+
+    def _Def(self, stmt: ast.Def, current: Current, naming: Naming) -> Current:
+        env = self.el.frame.env
+        env.vars[stmt.name] = Function(stmt.name, stmt.params, stmt.body, env)
+        return current
+
+    def _Unpack(self, stmt: Any, current: Current, naming: Naming) -> Current:
+        """`a, b = <chain>`: the tensors a layer chain makes, or the items of a list value."""
+        names = stmt.names
+        elements = stmt.value.elements
+        if not self.el.applies_layers(stmt.value) and not self._is_layer(elements[0].value):
+            values = self.el.evaluator.eval(elements[0].value, self.el.frame.env)
+            if not isinstance(values, tuple) or len(values) != len(names):
+                raise SpecError(f"{len(names)} names need a list of {len(names)}, got "
+                                f"{type_name(values)} {show(values)}", "value", stmt.value.span)
+            for name, value in zip(names, values, strict=True):
+                self.el.frame.env.vars[name] = value
+            return current
+        layers = self.el.layers
+        env = self.el.frame.env
+        out = layers.chain(stmt.value, current, naming)
+        if len(names) == 1:  # one name for what the chain made: a tensor or their list
+            env.vars[names[0]] = layers.tensor_value(out)
+            return out
+        refs = (out,) if isinstance(out, str) else out or ()
+        if len(refs) != len(names):
+            raise SpecError(f"{len(names)} names for {len(refs)} tensor"
+                            f"{'s' if len(refs) != 1 else ''}", "value", stmt.value.span)
+        for name, ref in zip(names, refs, strict=True):
+            env.vars[name] = layers.tensor_value(ref)
+        return out
+
+    def _is_layer(self, value: Any) -> bool:
+        return isinstance(value, ast.From) or self.el.layers.is_layer_expr(value) or (
+            isinstance(value, ast.BinOp) and value.op == "*"
+            and self.el.layers.is_layer_expr(value.left))
+
+    # ------------------------------------------------------------ control flow
+
+    def _If(self, stmt: ast.If, current: Current, naming: Naming) -> Current:
+        return self.body(self.branch(stmt) or (), current, naming)
+
+    def branch(self, stmt: ast.If) -> tuple[ast.Stmt, ...] | None:
+        for cond, body in stmt.branches:
+            if self.el.evaluator.truth(cond, self.el.frame.env):
+                return body
+        return stmt.otherwise
+
+    def _For(self, stmt: ast.For, current: Current, naming: Naming) -> Current:
+        values = self.iterate(stmt)
+        env = self.el.frame.env
+        for i, value in enumerate(values):
+            env.vars[stmt.var] = value
+            with self.el.builder.repetition(i, len(values)):
+                current = self.body(stmt.body, current, naming)
+        return current
+
+    def iterate(self, stmt: ast.For) -> tuple[Any, ...]:
+        values = self.el.evaluator.eval(stmt.iterable, self.el.frame.env)
+        if not isinstance(values, tuple):
+            raise SpecError(f"'for' needs a list, got {type_name(values)} {show(values)}",
+                            "type", stmt.iterable.span, help="for i in range(n) { ... }")
+        return values
+
+    def paths(self, stmts: tuple[ast.Stmt, ...], start: str, naming: Naming) -> list[str]:
+        """Each chain statement of a merge body is one path from `start` (a block with several
+        outputs gives several)."""
+        out: list[str] = []
+        for stmt in stmts:
+            if isinstance(stmt, ast.Chain):
+                result = self.el.layers.chain(stmt, start, naming)
+                out.extend((result,) if isinstance(result, str) else result or ())
+            elif isinstance(stmt, ast.If):
+                out.extend(self.paths(self.branch(stmt) or (), start, naming))
+            elif isinstance(stmt, ast.For):
+                values = self.iterate(stmt)
+                for i, value in enumerate(values):
+                    self.el.frame.env.vars[stmt.var] = value
+                    with self.el.builder.repetition(i, len(values)):
+                        out.extend(self.paths(stmt.body, start, naming))
+            elif isinstance(stmt, (ast.Assign, ast.Def)):
+                self.statement(stmt, start, naming)
+            else:
+                raise SpecError("only paths, values, `if` and `for` go inside a merge", "name",
+                                stmt.span)
+        return out
+
+    # ------------------------------------------------------------ interface
+
+    def _Input(self, stmt: ast.Input, current: Current, naming: Naming) -> Current:
+        el = self.el
+        if el.frame.call_sites:
+            raise SpecError("inputs are declared in networks, not in blocks", "name", stmt.span,
+                            help="a block's inputs are `in`, or its parameters typed `tensor`")
+        declared = el.evaluator.eval(stmt.shape, el.frame.env)
+        shape = el.input_shape(stmt, declared)
+        if not isinstance(shape, tuple) or not shape or not all(
+                isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
+            raise SpecError(f"an input shape must be a list of positive ints, got {show(shape)}",
+                            "value", stmt.shape.span, help="e.g. input x: [3, 224, 224]")
+        name = naming.take(stmt.name, stmt.span, position=False)
+        el.builder.input(name, shape, stmt.span, naming)
+        el.frame.definition.network_inputs.append(name)
+        el.frame.bind_label(stmt.name, name, name)
+        return name
+
+    def _Output(self, stmt: ast.Output, current: Current, naming: Naming) -> Current:
+        outputs: list[tuple[str, str]] = []
+        for path in stmt.names:
+            outputs += self.resolve_output(".".join(path), stmt.span)
+        definition = self.el.frame.definition
+        for name, ref in outputs:
+            if name in definition.output_names:
+                raise SpecError(f"'{name}' is an output twice", "name", stmt.span)
+            definition.output_names.append(name)
+            definition.outputs.append(ref)
+        return current
+
+    def resolve_output(self, dotted: str, span: Span) -> list[tuple[str, str]]:
+        """An output's name(s) and reference(s): a label, or a value holding tensors."""
+        frame = self.el.frame
+        found = frame.tensors.get(dotted)
+        if found is not None and found is not AMBIGUOUS:
+            if isinstance(found, str):
+                return [(dotted, found)]
+            return [(f"{dotted}.{i}", ref) for i, ref in enumerate(found)]
+        bound = frame.env.find(dotted)
+        if isinstance(bound, TensorValue):
+            return [(dotted, bound.node)]
+        if isinstance(bound, tuple) and bound and all(isinstance(t, TensorValue) for t in bound):
+            return [(f"{dotted}.{i}", t.node) for i, t in enumerate(bound)]
+        raise SpecError(f"unknown tensor '{dotted}' in output", "name", span,
+                        help=did_you_mean(dotted, frame.tensors))
+
+    def set_outputs(self, current: Current, span: Span) -> None:
+        """A body without `output` returns what it ends at."""
+        definition = self.el.frame.definition
+        if current is None:
+            raise SpecError("the body makes no tensor to return", "name", span)
+        refs = (current,) if isinstance(current, str) else current
+        for i, ref in enumerate(refs):
+            definition.outputs.append(ref)
+            definition.output_names.append(ref if len(refs) == 1 else str(i))
+
+    def _Expect(self, stmt: ast.Expect, current: Current, naming: Naming) -> Current:
+        frame = self.el.frame
+        prefix = f"{frame.path}." if frame.path else ""
+        labels = {k: prefix + v for k, v in frame.tensors.items()
+                  if isinstance(v, str) and v is not AMBIGUOUS and not v.startswith("$")}
+        self.el.expectations.append(Expectation(stmt, frame.env, labels))
+        return current
+
+    def _Shared(self, stmt: Any, current: Current, naming: Naming) -> Current:
+        """`shared name: layer(args)`: one module, applied wherever `name` is used."""
+        el = self.el
+        target = el.evaluator.eval(stmt.value, el.frame.env)
+        if not isinstance(target, LayerRef):
+            raise SpecError(f"'shared' needs a block or an operator, got {type_name(target)} "
+                            f"{show(target)}", "type", stmt.value.span,
+                            help=f"e.g. shared {stmt.name}: conv(256, 3, p=1)")
+        local = naming.take(stmt.name, stmt.span, position=False)
+        instance = Instance(local, target, {}, stmt.span, el.frame.definition)
+        el.frame.definition.instances.append(instance)
+        el.frame.env.vars[stmt.name] = instance
+        return current
