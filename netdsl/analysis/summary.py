@@ -130,9 +130,10 @@ def _walk(graph: Graph, names: list[str], depth: int, rows: list[Row]) -> Counts
         if scope is None:
             node = nodes[name]
             m = node.meta
+            op = node.op
             row = Row(name, node.op_name, depth, False, m["shape"], m["params"], m["buffers"],
                       m["macs"], m["flops"], m["connections"], m["rf"],
-                      node.op.summary() if node.op else "input")
+                      op.summary([nodes[i].shape for i in node.inputs]) if op else "input")
             rows.append(row)
         else:
             at = len(rows)

@@ -151,3 +151,4 @@ def _json_block(value: object) -> str:
 
 FORMATS = {"table": format_table, "markdown": format_markdown, "csv": format_csv,
            "json": format_json}
+SUFFIXES = {"table": ".txt", "markdown": ".md", "csv": ".csv", "json": ".json"}
