@@ -31,7 +31,8 @@ def describe(docstring: str, width: int = MAX_WIDTH) -> str:
     """A docstring's paragraphs, each wrapped to `width` and indented."""
     paragraphs = inspect.cleandoc(docstring).split("\n\n")
     return "\n\n".join(textwrap.fill(" ".join(p.split()), width, initial_indent=INDENT,
-                                     subsequent_indent=INDENT) for p in paragraphs if p.strip())
+                                     subsequent_indent=INDENT, break_on_hyphens=False)
+                       for p in paragraphs if p.strip())
 
 
 COMMAND = Command("ops", "list the operators, their signatures and descriptions", arguments, run)
