@@ -128,17 +128,12 @@ def test_bad_loading_options_are_user_errors(netdsl, two, command, option):
     assert done.stdout == ""
 
 
-def _expect(tmp_path, line: str, params: str = "", shape: str = "3, 8, 8") -> str:
-    path = tmp_path / "expect.net"
-    path.write_text(f"network n({params}) {{\n    input x: [{shape}]\n    conv(c, 3)\n"
-                    f"    {line}\n}}\n")
-    return str(path)
-
-
 def test_check_sees_set_and_input(netdsl, tmp_path):
-    spec = _expect(tmp_path, "expect output == [8, 14, 14]", "c: int = 4")
-    assert_user_error(netdsl("check", spec), f"{spec}:4:")
-    assert netdsl("check", spec, "--set", "c=8", "--input", "3x16x16").returncode == 0
+    spec = tmp_path / "expect.net"
+    spec.write_text("network n(c: int = 4) {\n    input x: [3, 8, 8]\n    conv(c, 3)\n"
+                    "    expect output == [8, 14, 14]\n}\n")
+    assert_user_error(netdsl("check", str(spec)), f"{spec}:4:")
+    assert netdsl("check", str(spec), "--set", "c=8", "--input", "3x16x16").returncode == 0
 
 
 def test_check_counts_bytes_in_dtype(netdsl, tmp_path):
