@@ -40,6 +40,9 @@ def parser() -> argparse.ArgumentParser:
         p = sub.add_parser(command.name, help=command.help,
                            description=command.description or command.help)
         command.arguments(p)
+        # also after the command (`netdsl stats x.net --debug`); unset here, the top's value
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks of internal errors")
         p.set_defaults(run=command.run)
     return top
 

@@ -3,6 +3,7 @@ status of every kind of ending, and no traceback for anything the user did."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
@@ -70,3 +71,22 @@ def test_broken_pipe_is_not_an_error():
                           shell=True, capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.stdout == "network resnet152\n"
     assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+
+
+@pytest.fixture
+def planted_bug(monkeypatch):
+    """`check` replaced by a command that crashes, as a bug in netdsl would."""
+    def broken(args):
+        raise ZeroDivisionError("a planted bug")
+    monkeypatch.setattr(app, "COMMANDS", tuple(
+        dataclasses.replace(c, run=broken) if c.name == "check" else c for c in app.COMMANDS))
+
+
+@pytest.mark.parametrize("argv", [["check", LENET], ["--debug", "check", LENET],
+                                  ["check", LENET, "--debug"]])
+def test_internal_errors_exit_1_with_a_traceback_only_with_debug(netdsl, planted_bug, argv):
+    done = netdsl(*argv)
+    assert done.returncode == 1
+    assert "internal error: ZeroDivisionError: a planted bug" in done.stderr
+    assert "this is a bug in netdsl" in done.stderr
+    assert ("Traceback" in done.stderr) == ("--debug" in argv)
