@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 TORCH  := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: demo test bench lint dot clean zoo
+.PHONY: demo test test-fast bench lint dot clean zoo readme
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ demo: $(VENV)/.installed dot
 test: $(VENV)/.installed-test dot
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
 
+# everything but the tests marked slow (full-size models in torch, the DDP processes)
+test-fast: $(VENV)/.installed-test dot
+	$(BIN)/python -m pytest -n 2 -p no:cacheprovider -m "not slow"
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check netdsl cli.py tests bench
 
@@ -53,6 +57,9 @@ bench: $(VENV)/.installed-bench
 
 zoo: $(VENV)/.installed-test
 	$(BIN)/python docs/make_zoo.py
+
+readme: $(VENV)/.installed
+	$(BIN)/python docs/make_readme.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

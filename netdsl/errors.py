@@ -90,6 +90,12 @@ class NetdslError(Exception):
         self.diagnostics = diagnostics
         super().__init__("; ".join(d.message for d in diagnostics))
 
+    def __str__(self) -> str:
+        """Every diagnostic as the command line prints it (path:line:col, the quoted line, notes
+        and help), so a Python caller printing the error sees where and what to do. Rendered
+        when asked: callers may still locate a diagnostic after raising (imports do)."""
+        return "\n".join(render(d) for d in self.diagnostics)
+
 
 class SpecError(Exception):
     """A located problem raised deep inside elaboration; converted to a Diagnostic by the caller.
@@ -113,9 +119,19 @@ class SpecError(Exception):
         return Diagnostic(self.message, self.span, self.code, help=self.help)
 
 
+# Names other tools use for ours (torch's `batchnorm` for netdsl's `bn`), each to ours; filled by
+# the operator classes from their `aliases`.
+OTHER_NAMES: dict[str, str] = {}
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
-    """A 'did you mean' hint for a misspelt name, or None when nothing is close."""
-    close = difflib.get_close_matches(name, sorted(set(candidates)), n=3, cutoff=0.6)
+    """A 'did you mean' hint for a misspelt name or another tool's name for one of `candidates`,
+    or None when nothing is close."""
+    names = set(candidates)
+    ours = OTHER_NAMES.get(name.lower())
+    if ours in names:
+        return f"did you mean '{ours}'?"
+    close = difflib.get_close_matches(name, sorted(names), n=3, cutoff=0.6)
     if not close:
         return None
     return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"

@@ -8,7 +8,7 @@ from typing import Any
 
 from netdsl.analysis import Stats, check_expectations, summarize
 from netdsl.elaborate import Program, elaborate, load_program, read_source
-from netdsl.errors import Diagnostic
+from netdsl.errors import Diagnostic, NetdslError, did_you_mean
 from netdsl.gc_pause import paused_gc
 from netdsl.ir import Definition, Graph
 from netdsl.ir.flatten import flatten
@@ -42,9 +42,9 @@ class Network:
             self._stats[dtype] = summarize(self.top, dtype)
         return self._stats[dtype]
 
-    def check(self) -> list[Diagnostic]:
-        """The `expect` statements that do not hold."""
-        return check_expectations(self.top.expectations, self.stats())
+    def check(self, dtype: str = "float32") -> list[Diagnostic]:
+        """The `expect` statements that do not hold (byte counts in elements of `dtype`)."""
+        return check_expectations(self.top.expectations, self.stats(dtype))
 
     def _repr_svg_(self) -> str:
         from netdsl.backends.graphviz import render_svg
@@ -56,9 +56,11 @@ class Network:
 
 
 def _is_path(spec: str | os.PathLike[str]) -> bool:
+    """A `Path` is a path; a string is source text when it holds a newline or a `{` (no network
+    can be written without braces), and a path otherwise."""
     if isinstance(spec, os.PathLike):
         return True
-    return "\n" not in spec and "{" not in spec and spec.endswith(".net")
+    return "\n" not in spec and "{" not in spec
 
 
 def load(spec: str | os.PathLike[str], network: str | None = None, *,
@@ -66,22 +68,53 @@ def load(spec: str | os.PathLike[str], network: str | None = None, *,
          **params: Any) -> Network:
     """Load a spec from a path or from source text and instantiate one of its networks.
 
+    `spec` is a path when it is a `Path` (any `os.PathLike`), or a string with neither a newline
+    nor a `{`: `load("specs/resnet50.net")` reads the file, `load("network n { ... }")` parses
+    the text. A path that names no file is an error that suggests the file meant
+    (`specs/resnet50` -> `specs/resnet50.net`).
     `params` override the network's parameters (`load("resnet50.net", classes=10)`), `inputs`
     the shapes of its inputs by name (`inputs={"x": (3, 299, 299)}`).
     Raises `NetdslError` with located diagnostics for any problem in the spec.
     """
     if _is_path(spec):
-        path = str(spec)
-        text = read_source(path)
+        if isinstance(spec, str):
+            _existing(spec, otherwise="a string is read as source text when it holds a newline "
+                                      "or a '{'")
+        return load_file(spec, network, max_nodes=max_nodes, inputs=inputs, **params)
+    return load_source(str(spec), network, max_nodes=max_nodes, inputs=inputs, **params)
+
+
+def load_file(path: str | os.PathLike[str], network: str | None = None, *,
+              max_nodes: int = 1_000_000, inputs: dict[str, tuple[int, ...]] | None = None,
+              **params: Any) -> Network:
+    """`load` for a path, whatever its suffix."""
+    text = read_source(_existing(str(path)))
+    return _instantiate(text, str(path), network, max_nodes, inputs, params)
+
+
+def load_source(text: str, network: str | None = None, *, source_name: str = "<string>",
+                max_nodes: int = 1_000_000, inputs: dict[str, tuple[int, ...]] | None = None,
+                **params: Any) -> Network:
+    """`load` for source text. `source_name` stands for the file in diagnostics (`<stdin>`);
+    the text's imports are relative to the working directory."""
+    return _instantiate(text, source_name, network, max_nodes, inputs, params)
+
+
+def _existing(path: str, otherwise: str | None = None) -> str:
+    """`path` if something is there (reading it reports anything else), else a clear error that
+    suggests the spec file meant (or says `otherwise`)."""
+    if os.path.lexists(path):
+        return path
+    candidate = path + ".net"
+    if Path(candidate).is_file():
+        hint = f"did you mean '{candidate}'?"
     else:
-        path, text = "<string>", str(spec)
-    return _instantiate(text, path, network, max_nodes, inputs, params)
-
-
-def load_file(path: str | Path, network: str | None = None, *, max_nodes: int = 1_000_000,
-              inputs: dict[str, tuple[int, ...]] | None = None, **params: Any) -> Network:
-    """`load` for a path that need not end in .net."""
-    return _instantiate(read_source(str(path)), str(path), network, max_nodes, inputs, params)
+        folder = Path(path).parent
+        specs = [str(folder / p.name) for p in folder.glob("*.net")] if folder.is_dir() else []
+        hint = did_you_mean(path, specs)
+    raise NetdslError(Diagnostic(
+        f"no such spec file: {path}", None, "io",
+        help=hint or otherwise))
 
 
 def _instantiate(text: str, path: str, network: str | None, max_nodes: int,

@@ -67,3 +67,38 @@ def test_stats_dtype_and_repr():
     net = netdsl.load(SOURCE)
     assert net.stats("float16").param_bytes * 2 == net.stats().param_bytes
     assert "tiny" in repr(net)
+
+
+def test_a_path_without_its_suffix_names_the_file_meant(monkeypatch):
+    """Once `load("specs/resnet50")` parsed the path as source text: "unexpected '/'"."""
+    monkeypatch.chdir(SPECS.parent)
+    with pytest.raises(netdsl.NetdslError) as caught:
+        netdsl.load("specs/resnet50")
+    (diag,) = caught.value.diagnostics
+    assert diag.message == "no such spec file: specs/resnet50" and diag.code == "io"
+    assert diag.help == "did you mean 'specs/resnet50.net'?"
+    with pytest.raises(netdsl.NetdslError, match="did you mean 'specs/resnet50.net'"):
+        netdsl.load("specs/resnet5.net")  # a near miss in the same folder
+
+
+def test_a_string_is_a_path_unless_it_holds_a_newline_or_a_brace(tmp_path):
+    with pytest.raises(netdsl.NetdslError) as caught:
+        netdsl.load("network n")
+    assert caught.value.diagnostics[0].message == "no such spec file: network n"
+    assert "newline" in caught.value.diagnostics[0].help
+    one_line = "network n { input x: [3, 8, 8]; conv(4, 3) }"
+    assert netdsl.load(one_line).stats().params == 3 * 4 * 9 + 4  # torch's Conv2d count
+    named = tmp_path / "spec"  # a path need not end in .net
+    named.write_text(one_line)
+    assert netdsl.load(str(named)).stats().params == 3 * 4 * 9 + 4
+
+
+def test_str_of_an_error_says_where_and_what_to_do(tmp_path):
+    spec = tmp_path / "bad.net"
+    spec.write_text("network n {\n    input x: [3, 8, 8]\n    conv(64, 3, groups=2)\n}\n")
+    with pytest.raises(netdsl.NetdslError) as caught:
+        netdsl.load(spec)
+    text = str(caught.value)
+    assert text.startswith(f"{spec}:3:5: error: ")
+    assert "\n        conv(64, 3, groups=2)\n        ^~~~" in text  # the line, a caret
+    assert "\nhelp: " in text

@@ -163,7 +163,8 @@ class _Rows:
                 counts[:BUFFERS + 1] = [0] * (BUFFERS + 1)
             rows.append(Row(prefix + item.name, item.op_name, depth, False, item.meta["shape"],
                             *counts, rf=field_of(item.name),
-                            summary=item.op.summary() if item.op else "input"))
+                            summary=item.op.summary(list(item.meta["in"])) if item.op
+                            else "input"))
             return counts
         callee = item.definition
         counts = list(totals(callee).counts)

@@ -1,10 +1,11 @@
-"""Stats as a text table, markdown, csv or json."""
+"""Stats as a text table, markdown, csv or json.
+
+The table is for the eye: params and MACs abbreviated (9.41 K). Markdown, csv and json are for
+documents and programs: every figure an exact integer."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
+from collections.abc import Callable
 from typing import Any
 
 from netdsl.analysis import Row, Stats
@@ -39,15 +40,19 @@ def rf_text(rf: Any) -> str:
         return "global"
     assert isinstance(rf, Field)
     d = rf.as_dict()
-    size = d["size"]
-    text = str(size[0]) if len(set(size)) == 1 else "x".join(str(s) for s in size)
-    stride = d["stride"]
-    text += f" /{stride[0]:g}" if len(set(stride)) == 1 else f" /{'x'.join(map(str, stride))}"
+    text = f"{_per_axis(d['size'])} /{_per_axis(d['stride'])}"
     if not rf.aligned:
         text += " (misaligned)"
     if rf.global_context:
         text += " +global"
     return text
+
+
+def _per_axis(values: list[int | float]) -> str:
+    """One figure when every axis agrees, else one per axis ('3x7'); a fraction (after a resize
+    by a non-integer factor) rounded to three significant digits, where JSON keeps it whole."""
+    shown = [str(v) if isinstance(v, int) else f"{v:.3g}" for v in values]
+    return shown[0] if len(set(shown)) == 1 else "x".join(shown)
 
 
 def visible(stats: Stats, depth: int | None) -> list[Row]:
@@ -57,11 +62,16 @@ def visible(stats: Stats, depth: int | None) -> list[Row]:
 _MAX_OP = 56
 
 
-def _cells(row: Row) -> list[str]:
+def _exact(value: int) -> str:
+    return f"{value:,}"
+
+
+def _cells(row: Row, figure: Callable[[int], str] = human) -> list[str]:
+    """A row's cells; `figure` writes params and MACs (abbreviated for the eye, or exact)."""
     indent = "  " * (row.depth - 1)
     op = row.summary if len(row.summary) <= _MAX_OP else row.summary[:_MAX_OP - 3] + "..."
-    return [indent + row.name, op, shape_text(row.output), human(row.params) if row.params else
-            "", human(row.macs) if row.macs else "", rf_text(row.rf)]
+    return [indent + row.name, op, shape_text(row.output), figure(row.params) if row.params else
+            "", figure(row.macs) if row.macs else "", rf_text(row.rf)]
 
 
 HEADER = ["layer", "op", "output", "params", "MACs", "receptive field"]
@@ -105,7 +115,7 @@ def format_markdown(stats: Stats, depth: int | None = None) -> str:
     out = [f"### {stats.network}", "", "| " + " | ".join(HEADER) + " |",
            "|" + "|".join(["---", "---", "---", "---:", "---:", "---"]) + "|"]
     for r in visible(stats, depth):
-        cells = _cells(r)
+        cells = _cells(r, _exact)
         cells[0] = "&nbsp;" * 2 * (r.depth - 1) + f"`{r.name}`"
         out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     out.append("")
@@ -114,6 +124,8 @@ def format_markdown(stats: Stats, depth: int | None = None) -> str:
 
 
 def format_csv(stats: Stats, depth: int | None = None) -> str:
+    import csv  # here, as json below: every command imports this module, few write these formats
+    import io
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["name", "op", "depth", "block", "output", "params", "buffers", "macs",
@@ -132,6 +144,7 @@ def format_json(stats: Stats, depth: int | None = None) -> str:
     """One total, operator or layer per line: easy to read and to diff, and each line is
     written by json's C encoder (the indenting encoder is pure Python, and took half the time of
     `netdsl stats` on a 3,000-layer network)."""
+    import json
     data = stats.as_dict(visible(stats, depth))
     return "{\n" + ",\n".join(f" {json.dumps(key)}: {_json_block(value)}"
                                for key, value in data.items()) + "\n}\n"
@@ -139,6 +152,7 @@ def format_json(stats: Stats, depth: int | None = None) -> str:
 
 def _json_block(value: object) -> str:
     """A list of objects or an object of objects one item per line; anything else inline."""
+    import json
     if isinstance(value, list) and value and isinstance(value[0], dict):
         items = [json.dumps(v) for v in value]
     elif isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
@@ -151,3 +165,4 @@ def _json_block(value: object) -> str:
 
 FORMATS = {"table": format_table, "markdown": format_markdown, "csv": format_csv,
            "json": format_json}
+SUFFIXES = {"table": ".txt", "markdown": ".md", "csv": ".csv", "json": ".json"}

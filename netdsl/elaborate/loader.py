@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from netdsl.elaborate.builtins import builtin_env
 from netdsl.elaborate.values import Env, Evaluator, Function
@@ -51,6 +52,21 @@ def read_source(path: str) -> str:
                                      "io")) from None
     except OSError as exc:
         raise NetdslError(Diagnostic(f"cannot read {path}: {exc.strerror}", None, "io")) from None
+    return decode_source(data, path)
+
+
+def read_stream(stream: BinaryIO, path: str) -> str:
+    """The text of a spec read from an open stream (`-`: standard input), named `path` in
+    diagnostics; like a file, at most MAX_FILE_BYTES."""
+    data = stream.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise NetdslError(Diagnostic(f"{path}: the input is larger than "
+                                     f"{MAX_FILE_BYTES // 1_000_000} MB", None, "limit"))
+    return decode_source(data, path)
+
+
+def decode_source(data: bytes, path: str) -> str:
+    """The text of spec bytes read from `path` (a file, or `<stdin>`); bad UTF-8 is located."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from netdsl.errors import SpecError, did_you_mean
+from netdsl.errors import OTHER_NAMES, SpecError, did_you_mean
 from netdsl.ops import receptive as rf
 
 Shape = tuple[int, ...]
@@ -86,12 +86,16 @@ class Op:
     variadic: ClassVar[bool] = False  # positional arguments are extra input tensors (merges)
     min_inputs: ClassVar[int] = 1
     is_view: ClassVar[bool] = False  # output aliases the input's memory (flatten, reshape)
+    # Other names for this operator (torch's, the papers'), never accepted: an unknown name
+    # equal to one gets "did you mean '<name>'?"
+    aliases: ClassVar[tuple[str, ...]] = ()
     _parameters: ClassVar[Parameters | None] = None  # per class, see `parameters()`
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.__dict__.get("name"):
             REGISTRY[cls.name] = cls
+            OTHER_NAMES.update(dict.fromkeys(cls.aliases, cls.name))
 
     # ------------------------------------------------------------ rules (overridden)
 
@@ -118,8 +122,9 @@ class Op:
     def receptive_field(self, inputs: list[Shape], out: Shape) -> rf.Rule:
         return rf.IDENTITY
 
-    def summary(self) -> str:
-        """A short description in the notation of papers, e.g. 'conv 3x3/2, 64'."""
+    def summary(self, inputs: list[Shape]) -> str:
+        """A short description in the notation of papers for inputs of these shapes, e.g.
+        'conv 3x3/2, 64' (the rank of the input decides how many sizes a kernel shows)."""
         return self.name
 
     # ------------------------------------------------------------ signature

@@ -31,10 +31,6 @@ def _padding(padding, kernel: tuple[int, ...], dilation: tuple[int, ...],
     return per_axis(padding, n, "padding")
 
 
-def _pair(value: int | tuple[int, ...]) -> tuple[int, ...]:
-    return value if isinstance(value, tuple) else (value, value)
-
-
 def _stride(s: tuple[int, ...]) -> str:
     """'/2' for stride 2 on every axis, '/1x2' for uneven strides, '' for stride 1."""
     if len(set(s)) > 1:
@@ -123,13 +119,13 @@ class Conv(Op):
     def receptive_field(self, inputs, out):
         return rf.Window(*self.geometry(inputs[0]))
 
-    def summary(self):
-        k, s, d = _pair(self.kernel), _pair(self.stride), _pair(self.dilation)
+    def summary(self, inputs):
+        k, s, _, d = self.geometry(inputs[0])
         text = f"conv {kxk(k)}{_stride(s)}, {self.out}"
         if self.groups > 1:
             text += f", g={self.groups}"
         if max(d) > 1:
-            text += f", dil {d[0]}"
+            text += f", dil {d[0] if len(set(d)) == 1 else kxk(d)}"
         if self.table is not None:
             text += ", table"
         return text
@@ -141,6 +137,7 @@ class ConvTranspose(Op):
 
     name = "conv_transpose"
     family = "conv"
+    aliases = ("upconv", "deconv")
 
     out: int = attr(kind="size", doc="output channels")
     kernel: int | tuple[int, ...] = attr(kind="ints", alias="k")
@@ -196,8 +193,9 @@ class ConvTranspose(Op):
         k, s, p, d, _ = self.geometry(inputs[0])
         return rf.Transposed(k, s, p, d)
 
-    def summary(self):
-        return f"upconv {kxk(_pair(self.kernel))}{_stride(_pair(self.stride))}, {self.out}"
+    def summary(self, inputs):
+        k, s, *_ = self.geometry(inputs[0])
+        return f"upconv {kxk(k)}{_stride(s)}, {self.out}"
 
 
 @dataclass(frozen=True)
@@ -232,5 +230,5 @@ class Subsample(Op):
         n = len(out) - 1
         return rf.Window((self.kernel,) * n, (self.kernel,) * n, (0,) * n, (1,) * n)
 
-    def summary(self):
-        return f"subsample {self.kernel}x{self.kernel}"
+    def summary(self, inputs):
+        return f"subsample {kxk((self.kernel,) * (len(inputs[0]) - 1))}"

@@ -14,6 +14,7 @@ class Linear(Op):
 
     name = "linear"
     family = "linear"
+    aliases = ("dense", "fc")
 
     out: int = attr(kind="size", doc="output features")
     bias: bool = attr(True, kind="bool")
@@ -39,5 +40,5 @@ class Linear(Op):
     def receptive_field(self, inputs, out):
         return rf.GLOBAL
 
-    def summary(self):
+    def summary(self, inputs):
         return f"linear {self.out}"

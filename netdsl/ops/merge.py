@@ -56,7 +56,7 @@ class Add(_Merge):
     def flops(self, inputs, out):
         return (len(inputs) - 1) * numel(out)
 
-    def summary(self):
+    def summary(self, inputs):
         return "+"
 
 
@@ -72,7 +72,7 @@ class Mul(_Merge):
     def flops(self, inputs, out):
         return (len(inputs) - 1) * numel(out)
 
-    def summary(self):
+    def summary(self, inputs):
         return "x"
 
 
@@ -99,5 +99,5 @@ class Concat(_Merge):
     def flops(self, inputs, out):
         return 0
 
-    def summary(self):
+    def summary(self, inputs):
         return "concat"

@@ -14,6 +14,7 @@ class BatchNorm(Op):
 
     name = "bn"
     family = "norm"
+    aliases = ("batchnorm", "batch_norm")
 
     eps: float = attr(1e-5, kind="float")
     momentum: float = attr(0.1, kind="float")
@@ -33,9 +34,6 @@ class BatchNorm(Op):
 
     def flops(self, inputs, out):
         return 2 * numel(out)  # inference: one scale and one shift per element
-
-    def summary(self):
-        return "batchnorm"
 
 
 @dataclass(frozen=True)
@@ -124,5 +122,5 @@ class LocalResponseNorm(Op):
     def flops(self, inputs, out):
         return (self.size + 3) * numel(out)
 
-    def summary(self):
+    def summary(self, inputs):
         return f"lrn {self.size}"

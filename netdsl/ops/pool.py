@@ -67,13 +67,14 @@ class _Pool(Op):
             return rf.GLOBAL
         return rf.Window(*self.geometry(inputs[0]))
 
-    def summary(self):
+    def summary(self, inputs):
         if self.is_global:
             return f"global {self.kind}pool"
-        k = self.kernel if isinstance(self.kernel, tuple) else (self.kernel,) * 2
-        s = self.stride if self.stride is not None else k
-        s = s if isinstance(s, tuple) else (s,) * 2
-        stride = f"/{s[0]}" if len(set(s)) == 1 and s[0] > 1 else ""
+        k, s, _, _ = self.geometry(inputs[0])
+        if len(set(s)) > 1:
+            stride = f"/{kxk(s)}"
+        else:
+            stride = f"/{s[0]}" if s[0] > 1 else ""
         return f"{self.kind}pool {kxk(k)}{stride}"
 
 
@@ -124,8 +125,8 @@ class _Adaptive(Op):
         n = len(k)
         return rf.Window(k, s, (0,) * n, (1,) * n)
 
-    def summary(self):
-        size = self.size if isinstance(self.size, tuple) else (self.size, self.size)
+    def summary(self, inputs):
+        size = per_axis(self.size, len(inputs[0]) - 1, "size")
         return f"adaptive {self.kind}pool {kxk(size)}"
 
 

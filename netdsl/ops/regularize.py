@@ -19,7 +19,7 @@ class Dropout(Op):
     def flops(self, inputs, out):
         return 0
 
-    def summary(self):
+    def summary(self, inputs):
         return f"dropout {self.p:g}"
 
 

@@ -110,7 +110,7 @@ class Upsample(Op):
             return rf.Resample(scale)
         return rf.Resample(scale, 1, 0 if self.align_corners else 1)
 
-    def summary(self):
+    def summary(self, inputs):
         if self.size is not None:
             return f"upsample to {self.size}"
         return f"upsample x{self.scale:g}" if not isinstance(self.scale, tuple) else \
@@ -157,7 +157,7 @@ class Crop(Op):
     def receptive_field(self, inputs, out):
         return rf.Shift(tuple((d - t) // 2 for d, t in zip(inputs[0][1:], out[1:], strict=True)))
 
-    def summary(self):
+    def summary(self, inputs):
         return f"crop to {self.to.label}" if self.to else f"crop {self.size}"
 
 
@@ -179,5 +179,5 @@ class ChannelShuffle(Op):
     def flops(self, inputs, out):
         return 0
 
-    def summary(self):
+    def summary(self, inputs):
         return f"shuffle g={self.groups}"

@@ -49,7 +49,7 @@ class Slice(Op):
         offset[self.axis - 1] = self.start
         return rf.Shift(tuple(offset))
 
-    def summary(self):
+    def summary(self, inputs):
         return f"slice {self.start}:{self.stop}" + (f" axis {self.axis}" if self.axis else "")
 
 
@@ -81,7 +81,7 @@ class MatMul(Op):
     def receptive_field(self, inputs, out):
         return rf.GLOBAL  # every output mixes a whole axis of positions
 
-    def summary(self):
+    def summary(self, inputs):
         return "matmul"
 
 
@@ -109,7 +109,7 @@ class PixelShuffle(Op):
     def receptive_field(self, inputs, out):
         return rf.Resample((float(self.factor),) * 2)
 
-    def summary(self):
+    def summary(self, inputs):
         return f"pixel shuffle x{self.factor}"
 
 
@@ -138,5 +138,5 @@ class PixelUnshuffle(Op):
         r = self.factor
         return rf.Window((r, r), (r, r), (0, 0), (1, 1))
 
-    def summary(self):
+    def summary(self, inputs):
         return f"pixel unshuffle /{self.factor}"

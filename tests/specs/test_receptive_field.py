@@ -137,7 +137,9 @@ def prepared():
     return get
 
 
-@pytest.mark.parametrize(("spec", "layer"), CASES, ids=[f"{s}:{n}" for s, n in CASES])
+@pytest.mark.parametrize(("spec", "layer"), [
+    pytest.param(s, n, id=f"{s}:{n}", marks=() if s == "lenet5" else pytest.mark.slow)
+    for s, n in CASES])
 def test_receptive_field_equals_gradient_support(prepared, spec: str, layer: str):
     model = prepared(spec)
     shape = MODELS[spec][1]

@@ -20,6 +20,8 @@ from torch.utils.flop_counter import FlopCounterMode
 import netdsl
 from tests.conftest import SPECS, run_cli
 
+pytestmark = pytest.mark.slow  # every test builds or runs full-size torchvision models
+
 
 @dataclass(frozen=True)
 class Reference:

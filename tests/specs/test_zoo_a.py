@@ -36,7 +36,8 @@ TORCHVISION = {
 }
 
 
-@pytest.fixture(scope="module", params=sorted(TORCHVISION))
+@pytest.fixture(scope="module", params=[pytest.param(name, marks=pytest.mark.slow)
+                                        for name in sorted(TORCHVISION)])
 def pair(request):
     """(spec name, netdsl stats of the spec, torchvision's reference), built once per spec.
 
@@ -81,6 +82,7 @@ def test_layers_holding_weights_are_named_as_torchvision_modules(pair):
     assert ours == ref.holders
 
 
+@pytest.mark.slow
 def test_inception_v3_aux_head_matches_torchvision_aux_logits():
     model = torchvision.models.inception_v3(aux_logits=True, init_weights=False)
     stats = netdsl.load(SPECS / "inception_v3.net", aux=True).stats()
@@ -113,6 +115,7 @@ def _alexnet_like(first, second, grouped: int, lrn_after_pool: bool, side: int):
         nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(), nn.Linear(4096, 1000))
 
 
+@pytest.mark.slow
 def test_alexnet_caffe_matches_the_bvlc_model_and_a_torch_rebuild():
     stats = netdsl.load(SPECS / "alexnet_caffe.net").stats()
     rebuild = measure(_alexnet_like({"kernel_size": 11, "stride": 4},
@@ -124,6 +127,7 @@ def test_alexnet_caffe_matches_the_bvlc_model_and_a_torch_rebuild():
     assert stats.row("pool5").output == (256, 6, 6)
 
 
+@pytest.mark.slow
 def test_zfnet_matches_the_papers_layer_sizes_and_published_params():
     stats = netdsl.load(SPECS / "zfnet.net").stats()
     rebuild = measure(_alexnet_like({"kernel_size": 7, "stride": 2, "padding": 1},

@@ -33,7 +33,8 @@ def _macs(model: nn.Module, *shape: int) -> tuple[int, torch.Tensor]:
     return counter.get_total_flops() // 2, out
 
 
-@pytest.fixture(scope="module", params=TORCHVISION)
+@pytest.fixture(scope="module", params=[pytest.param(name, marks=pytest.mark.slow)
+                                        for name in TORCHVISION])
 def tv(request) -> tuple[Reference, netdsl.Network]:
     """Each torchvision model built and run once, with its spec loaded."""
     reference = measure(getattr(torchvision.models, request.param)(), 224)
@@ -67,6 +68,7 @@ def test_layers_holding_weights_are_named_as_torchvision(tv):
     assert ours == ref.holders
 
 
+@pytest.mark.slow
 def test_efficientnet_records_torchvision_stochastic_depth_rates():
     model = torchvision.models.efficientnet_b0()
     rates = {n: m.p for n, m in model.named_modules()
@@ -289,6 +291,7 @@ class OctResNet50(nn.Module):
 
 
 @pytest.mark.parametrize("alpha", [0.25, 0.5])
+@pytest.mark.slow
 def test_oct_resnet50_matches_torch_rebuild(alpha):
     """Params equal ResNet-50's (OctConv splits kernels, adds none), MACs equal FlopCounterMode's
     count of a plain torch Oct-ResNet-50; at alpha 0.5 they are d-li14/octconv.pytorch's

@@ -101,9 +101,9 @@ def test_fmt_check_diff_and_rewrite(tmp_path: Path):
     spec = tmp_path / "messy.net"
     spec.write_text(MESSY)
     checked = run_cli("fmt", "--check", str(spec))
-    assert checked.returncode == 1 and "would be reformatted" in checked.stderr
+    assert checked.returncode == 3 and "would be reformatted" in checked.stderr
     diff = run_cli("fmt", "--diff", str(spec))
-    assert diff.returncode == 1 and "+X = 2 ** 3" in diff.stdout and "-X = 2**3" in diff.stdout
+    assert diff.returncode == 3 and "+X = 2 ** 3" in diff.stdout and "-X = 2**3" in diff.stdout
     assert spec.read_text() == MESSY  # --check and --diff change nothing
     assert run_cli("fmt", str(spec)).returncode == 0
     assert spec.read_text() == CANONICAL

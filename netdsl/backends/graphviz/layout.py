@@ -106,9 +106,14 @@ def _layer_box(graph: Graph, node: Node, cluster: str | None) -> Box:
     op = node.op
     kind = "merge" if op.family == "merge" else "layer"
     same = len(node.inputs) == 1 and graph[node.inputs[0]].shape == node.shape
-    return Box(node.name, kind, op.family, name, op.summary(), node.shape, node.meta["params"],
-               node.meta["macs"], op=op.name, cluster=cluster,
+    return Box(node.name, kind, op.family, name, _summary(graph, node), node.shape,
+               node.meta["params"], node.meta["macs"], op=op.name, cluster=cluster,
                compact=same and op.family in COMPACT_FAMILIES)
+
+
+def _summary(graph: Graph, node: Node) -> str:
+    """The layer's operator in the notation of papers, for its inputs' rank."""
+    return node.op.summary([graph[i].shape for i in node.inputs])
 
 
 def _block_box(graph: Graph, scope: Scope, cluster: str | None, defaults: Any) -> Box:
@@ -143,9 +148,9 @@ def contents_text(graph: Graph, scope: Scope, defaults: Any = None, limit: int =
         if child in graph.scopes:
             parts.append(_part_text(graph, graph.scopes[child], defaults, limit))
         else:
-            op = graph[child].op
-            if op is not None and op.family not in COMPACT_FAMILIES:
-                parts.append(op.summary())
+            node = graph[child]
+            if node.op is not None and node.op.family not in COMPACT_FAMILIES:
+                parts.append(_summary(graph, node))
     if not parts:
         return scope.kind
     if len(parts) > limit:

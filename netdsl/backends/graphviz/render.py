@@ -7,6 +7,7 @@ import shutil
 from netdsl.errors import Diagnostic, NetdslError
 
 FORMATS = ("svg", "png", "pdf", "dot")
+BINARY_FORMATS = ("png", "pdf")  # the others are text
 INSTALL_HELP = ("install Graphviz, which provides `dot`: `sudo apt-get install graphviz` "
                 "(Debian/Ubuntu), `brew install graphviz` (macOS), `conda install -c conda-forge "
                 "graphviz`, or https://graphviz.org/download/; or write a .dot file "

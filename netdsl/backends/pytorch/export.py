@@ -9,7 +9,8 @@ from __future__ import annotations
 import io
 from typing import Any
 
-FORMATS = ("torchscript", "exported", "onnx")
+SUFFIXES = {"torchscript": ".pt", "exported": ".pt2", "onnx": ".onnx"}  # each format's usual one
+FORMATS = tuple(SUFFIXES)
 
 
 def example_inputs(network: Any, batch: int = 1) -> tuple[Any, ...]:

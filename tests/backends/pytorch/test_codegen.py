@@ -142,7 +142,7 @@ def test_compile_command(tmp_path: Path) -> None:
 def test_compile_refuses_to_overwrite_its_spec(tmp_path: Path) -> None:
     spec = tmp_path / "tiny.net"
     spec.write_text("network tiny {\n    input x: [3, 8, 8]\n    conv(4, 3)\n}\n")
-    done = run_cli("compile", str(spec), "-o", str(spec))
+    done = run_cli("compile", str(spec), "-o", str(spec), "--format", "py")
     assert done.returncode == 2 and "refusing to overwrite" in done.stderr
     assert "Traceback" not in done.stderr and spec.read_text().startswith("network tiny")
 

@@ -8,12 +8,15 @@ import os
 import socket
 from pathlib import Path
 
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
 import netdsl
 from tests.conftest import SPECS
+
+pytestmark = pytest.mark.slow  # two processes training a model
 
 
 def _free_port() -> int:

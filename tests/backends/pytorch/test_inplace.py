@@ -3,6 +3,7 @@ hand-written computation, and training's backward pass still works."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -37,6 +38,7 @@ def test_a_block_never_overwrites_its_callers_tensor():
     torch.testing.assert_close(model(x), F.relu(c) + c, rtol=0, atol=0)
 
 
+@pytest.mark.slow  # a full-size ResNet-18, trained one step
 def test_resnet_relus_are_in_place_and_training_backward_works():
     network = netdsl.load(SPECS / "resnet18.net", classes=10)
     source = generate(network)

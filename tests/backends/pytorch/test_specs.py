@@ -33,7 +33,9 @@ def small(path):
     return native
 
 
-@pytest.mark.parametrize("path", SPECS, ids=[p.stem for p in SPECS])
+@pytest.mark.parametrize("path", [  # every spec but LeNet-5 is a full-size model
+    pytest.param(p, id=p.stem, marks=() if p.stem == "lenet5" else pytest.mark.slow)
+    for p in SPECS])
 def test_spec_lowers_exactly(path, tmp_path) -> None:
     network = small(path)
     stats = network.stats()

@@ -11,6 +11,8 @@ import netdsl
 from tests.backends.pytorch.conftest import generated_model
 from tests.conftest import SPECS
 
+pytestmark = pytest.mark.slow  # full-size torchvision models, built twice and run
+
 MODELS = {
     "alexnet": lambda: torchvision.models.alexnet(),
     "vgg16": lambda: torchvision.models.vgg16(),

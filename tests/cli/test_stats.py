@@ -1,4 +1,5 @@
-"""`netdsl check` and `netdsl stats` as a user runs them: exit codes, formats, options.
+"""`netdsl check` and `netdsl stats` in fresh processes, as a user runs them: exit codes,
+formats, options.
 
 References: torchvision's resnet50 (parameter counts, module shapes on a real forward), and
 the shape formula of torch's convolution for the --input case.
@@ -31,6 +32,7 @@ def r50_json():
     return json.loads(done.stdout)
 
 
+@pytest.mark.slow  # torchvision's resnet50
 def test_json_totals_match_torchvision(r50_json, resnet50):
     params = sum(p.numel() for p in resnet50.parameters())
     buffers = sum(b.numel() for b in resnet50.buffers())
@@ -44,6 +46,7 @@ def test_json_totals_match_torchvision(r50_json, resnet50):
         assert key in r50_json
 
 
+@pytest.mark.slow  # torchvision's resnet50
 def test_json_layers_match_torchvision_modules(r50_json, resnet50):
     """Every leaf row with params names a torchvision module with that many params; blocks too."""
     modules = dict(resnet50.named_modules())

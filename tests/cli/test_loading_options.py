@@ -1,0 +1,149 @@
+"""The loading options (--network, --set, --input, --max-nodes, --dtype) mean the same in every
+command that loads a network (check, stats, compile, render), and reach what each one writes.
+
+References: torch's Conv2d parameter count and output length, and torch.nn.Linear's in_features,
+for what the options change.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from netdsl.cli import app
+from tests.cli.conftest import assert_user_error
+
+LOADING = ("check", "stats", "compile", "render")
+OPTIONS = ("--network", "--set", "--input", "--max-nodes", "--dtype")
+
+TWO = """\
+network small(c: int = 4) {
+    input x: [3, 8, 8]
+    conv(c, 3)
+    relu
+    flatten
+    fc: linear(10)
+}
+
+network other {
+    input y: [5]
+    linear(2)
+}
+"""
+
+# how each command is run so that what it writes lands on standard output
+WRITES = {"check": [], "stats": ["--format", "json"], "compile": ["-o", "-"],
+          "render": ["-o", "-", "--format", "dot"]}
+
+
+@pytest.fixture
+def two(tmp_path):
+    path = tmp_path / "two.net"
+    path.write_text(TWO)
+    return str(path)
+
+
+def _subparsers():
+    parser = app.parser()
+    (action,) = [a for a in parser._actions if a.dest == "command"]
+    return action.choices
+
+
+def test_every_loading_command_declares_every_loading_option():
+    subparsers = _subparsers()
+    for command in LOADING:
+        flags = {s for a in subparsers[command]._actions for s in a.option_strings}
+        assert set(OPTIONS) <= flags, (command, set(OPTIONS) - flags)
+
+
+def torch_conv_params(cin: int, cout: int, k: int) -> int:
+    return sum(p.numel() for p in torch.nn.Conv2d(cin, cout, k).parameters())
+
+
+@pytest.mark.parametrize("command", LOADING)
+def test_network_picks_the_network(netdsl, two, command):
+    assert_user_error(netdsl(command, two, *WRITES[command]), "several networks",
+                      "--network NAME")
+    done = netdsl(command, two, *WRITES[command], "--network", "other")
+    assert done.returncode == 0, done.stderr
+    expected = {"check": "", "stats": '"network": "other"', "compile": "class Other(nn.Module)",
+                "render": 'digraph "other"'}[command]
+    assert expected in done.stdout
+    assert_user_error(netdsl(command, two, *WRITES[command], "--network", "othre"),
+                      "did you mean 'other'?")
+
+
+@pytest.mark.parametrize("command", ["stats", "compile", "render"])
+def test_set_and_input_reach_the_output(netdsl, two, command):
+    done = netdsl(command, two, *WRITES[command], "--network", "small", "--set", "c=8",
+                  "--input", "3x16x16")
+    assert done.returncode == 0, done.stderr
+    side = torch.nn.Conv2d(3, 8, 3)(torch.zeros(1, 3, 16, 16)).shape[-1]  # 14
+    if command == "stats":
+        data = json.loads(done.stdout)
+        assert data["inputs"] == {"x": [3, 16, 16]}
+        conv = {r["name"]: r for r in data["layers"]}["0"]
+        assert conv["params"] == torch_conv_params(3, 8, 3)
+        assert conv["output"] == [8, side, side]
+    elif command == "compile":
+        assert "nn.Conv2d(3, 8, kernel_size=3)" in done.stdout
+        assert f"nn.Linear({8 * side * side}, 10)" in done.stdout
+    else:
+        assert "conv 3x3, 8" in done.stdout and "3\u00d716\u00d716" in done.stdout
+        assert f"8\u00d7{side}\u00d7{side}" in done.stdout
+
+
+@pytest.mark.parametrize("command", LOADING)
+def test_max_nodes_is_a_located_limit(netdsl, tmp_path, command):
+    path = tmp_path / "deep.net"
+    path.write_text("network n {\n    input x: [3, 8, 8]\n    relu * 50\n}\n")
+    assert netdsl(command, str(path), *WRITES[command], "--max-nodes", "100").returncode == 0
+    done = netdsl(command, str(path), *WRITES[command], "--max-nodes", "20")
+    assert_user_error(done, f"{path}:3:", "more than 20 layers")
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize("command", LOADING)
+@pytest.mark.parametrize("value", ["0", "-5", "many"])
+def test_max_nodes_must_be_positive(netdsl, two, command, value):
+    assert_user_error(netdsl(command, two, "--max-nodes", value), "--max-nodes",
+                      "expected a whole number >= 1")
+
+
+@pytest.mark.parametrize("command", LOADING)
+def test_dtype_is_accepted_and_checked(netdsl, two, command):
+    done = netdsl(command, two, *WRITES[command], "--network", "other", "--dtype", "float16")
+    assert done.returncode == 0, done.stderr
+    assert_user_error(netdsl(command, two, "--dtype", "float13"), "invalid choice", "float16")
+
+
+@pytest.mark.parametrize("command", LOADING)
+@pytest.mark.parametrize("option", [["--set", "c"], ["--set", "nosuch=1"],
+                                    ["--input", "3xax2"], ["--input", "z=3x8x8"]])
+def test_bad_loading_options_are_user_errors(netdsl, two, command, option):
+    done = netdsl(command, two, *WRITES[command], "--network", "small", *option)
+    assert_user_error(done)
+    assert done.stdout == ""
+
+
+def test_check_sees_set_and_input(netdsl, tmp_path):
+    spec = tmp_path / "expect.net"
+    spec.write_text("network n(c: int = 4) {\n    input x: [3, 8, 8]\n    conv(c, 3)\n"
+                    "    expect output == [8, 14, 14]\n}\n")
+    assert_user_error(netdsl("check", str(spec)), f"{spec}:4:")
+    assert netdsl("check", str(spec), "--set", "c=8", "--input", "3x16x16").returncode == 0
+
+
+def test_check_counts_bytes_in_dtype(netdsl, tmp_path):
+    """`expect activation_bytes` is in elements of --dtype: torch's float16 has 2 bytes."""
+    spec = tmp_path / "bytes.net"
+    spec.write_text("network n {\n    input x: [3, 8, 8]\n    conv(4, 3)\n}\n")
+    elements = json.loads(netdsl("stats", str(spec), "--format", "json").stdout)[
+        "activation_elements"]
+    half = torch.zeros(0, dtype=torch.float16).element_size()
+    spec.write_text(spec.read_text().replace(
+        "}\n", f"    expect activation_bytes == {elements * half}\n}}\n"))
+    assert_user_error(netdsl("check", str(spec)), "activation_bytes")
+    assert netdsl("check", str(spec), "--dtype", "float16").returncode == 0
