@@ -45,7 +45,7 @@ def attr(default: Any = REQUIRED, *, kind: str = "int", alias: str | None = None
     """Declare an operator attribute.
 
     kinds: size (int >= 1), count (int >= 0), int, float, prob (0 <= p <= 1), bool, ints (an int
-    or one per spatial axis), padding (ints, 'same' or 'valid'), choice (one of `choices`),
+    or one per spatial axis), padding (see `netdsl.ops.padding`), choice (one of `choices`),
     table (list of lists of ints), shape (list of ints), tensor (another tensor), any.
     """
     meta = {"kind": kind, "alias": alias, "choices": tuple(choices), "doc": doc,
@@ -261,14 +261,14 @@ def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
         return float(value)
     if kind in ("size", "count", "int"):
         return _int(value, kind, bad)
-    if kind in ("ints", "padding"):
-        if kind == "padding" and isinstance(value, str) and value in ("same", "valid"):
-            return Symbol(value)
+    if kind == "padding":
+        return _padding(value, bad)
+    if kind == "ints":
         if isinstance(value, tuple):
             if not value:
                 raise bad("an int or a list of ints")
-            return tuple(_int(v, "count" if kind == "padding" else "size", bad) for v in value)
-        return _int(value, "count" if kind == "padding" else "size", bad)
+            return tuple(_int(v, "size", bad) for v in value)
+        return _int(value, "size", bad)
     if kind == "choice":
         if not isinstance(value, str) or value not in f.metadata["choices"]:
             options = ", ".join(f.metadata["choices"])
@@ -285,6 +285,26 @@ def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
             raise bad("a list of ints")
         return tuple(_int(v, "int", bad) for v in value)
     raise AssertionError(kind)
+
+
+def _padding(value: Any, bad: Any) -> Any:
+    """An int, `same`, `valid`, or one entry per axis: an int or a [before, after] pair."""
+    expected = "an int, same, valid, or per axis an int or a [before, after] pair"
+    if isinstance(value, str) and value in ("same", "valid"):
+        return Symbol(value)
+    if not isinstance(value, tuple):
+        return _int(value, "count", bad)
+    if not value:
+        raise bad(expected)
+    sides = []
+    for side in value:
+        if isinstance(side, tuple):
+            if len(side) != 2:
+                raise bad(expected)
+            sides.append(tuple(_int(v, "count", bad) for v in side))
+        else:
+            sides.append(_int(side, "count", bad))
+    return tuple(sides)
 
 
 def _int(value: Any, kind: str, bad: Any) -> int:

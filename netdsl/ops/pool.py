@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from netdsl.errors import SpecError
 from netdsl.ops import receptive as rf
-from netdsl.ops.base import Op, Shape, ShapeError, attr, kxk, numel, per_axis, spatial, window_out
+from netdsl.ops.base import Op, Shape, ShapeError, attr, kxk, numel, per_axis, spatial
+from netdsl.ops.padding import Pads, resolve, window_length
 
 
 @dataclass(frozen=True)
@@ -36,28 +37,36 @@ class _Pool(Op):
                                                        for k in self.kernel)):
             raise SpecError(f"'{self.name}' kernel must be a positive int, a list of them, or "
                             f"`global`", "type")
-        if isinstance(self.padding, str):
-            raise SpecError(f"'{self.name}' takes numeric padding only", "arg")
+        if self.padding == "same" and self.ceil:
+            raise SpecError(f"'{self.name}' with padding 'same' has no ceil mode", "arg",
+                            help="same padding already gives ceil(size / stride) positions")
+        if self.is_global and self.padding != 0:
+            raise SpecError(f"global '{self.name}' takes no padding", "arg")
 
-    def geometry(self, x: Shape):
+    def geometry(self, x: Shape) -> tuple[tuple[int, ...], tuple[int, ...], Pads,
+                                          tuple[int, ...]]:
+        """Kernel, stride, pads and dilation per spatial axis on an input of shape `x`."""
         n = spatial(x, self.name)
         if self.is_global:
-            return x[1:], x[1:], (0,) * n, (1,) * n
+            return x[1:], x[1:], Pads((0,) * n, (0,) * n), (1,) * n
         k = per_axis(self.kernel, n, "kernel")
         s = per_axis(self.stride, n, "stride") if self.stride is not None else k
-        p = per_axis(self.padding, n, "padding")
-        for ki, pi in zip(k, p, strict=True):
-            if pi > ki // 2:
-                raise ShapeError(f"padding {pi} is more than half the kernel {ki}")
-        return k, s, p, (getattr(self, "dilation", 1),) * n
+        d = (getattr(self, "dilation", 1),) * n
+        pads = resolve(self.padding, x, k, s, d)
+        if self.padding != "same":
+            for ki, before, after in zip(k, pads.before, pads.after, strict=True):
+                if max(before, after) > ki // 2:  # torch's rule: no window all padding
+                    raise ShapeError(f"padding {max(before, after)} is more than half the "
+                                     f"kernel {ki}")
+        return k, s, pads, d
 
     def infer_shape(self, inputs):
         (x,) = inputs
         k, s, p, d = self.geometry(x)
         if self.is_global:
             return (x[0],) + (1,) * len(k)
-        return (x[0],) + tuple(window_out(x[i + 1], k[i], s[i], p[i], d[i], self.ceil)
-                               for i in range(len(k)))
+        return (x[0],) + tuple(window_length(x[i + 1], k[i], s[i], p.before[i], p.after[i], d[i],
+                                             self.ceil) for i in range(len(k)))
 
     def flops(self, inputs, out):
         return numel(out) * numel(self.geometry(inputs[0])[0])
@@ -65,7 +74,8 @@ class _Pool(Op):
     def receptive_field(self, inputs, out):
         if self.is_global:
             return rf.GLOBAL
-        return rf.Window(*self.geometry(inputs[0]))
+        k, s, p, d = self.geometry(inputs[0])
+        return rf.Window(k, s, p.before, d)
 
     def summary(self):
         if self.is_global:

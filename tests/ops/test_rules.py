@@ -66,6 +66,35 @@ def test_conv(op, shape, make):
     assert_matches(op, shape, make())
 
 
+def _padded(pads: tuple[int, ...], layer: nn.Module, value: float = 0.0) -> nn.Module:
+    """A layer after nn.ConstantPad2d/1d (pads in its order: left, right, top, bottom)."""
+    pad = nn.ConstantPad1d(pads, value) if len(pads) == 2 else nn.ConstantPad2d(pads, value)
+    return nn.Sequential(pad, layer)
+
+
+# TensorFlow's SAME (tf.nn.convolution's documentation): out = ceil(L / s), total padding
+# max((out - 1) * s + (k - 1) * d + 1 - L, 0), the odd pixel after. Worked by hand per case:
+# L=10, k=3, s=2: out 5, total 1 -> (0, 1); L=11: out 6, total 2 -> (1, 1);
+# L=9, k=4, s=2: out 5, total 3 -> (1, 2); L=12, k=3, s=2, d=2: out 6, total 3 -> (1, 2).
+PADDED_CONVS = [
+    ("conv(4, 3, s=2, p=same)", (3, 10, 11),
+     lambda: _padded((1, 1, 0, 1), nn.Conv2d(3, 4, 3, 2))),
+    ("conv(4, 4, s=2, p=same)", (3, 9, 9), lambda: _padded((1, 2, 1, 2), nn.Conv2d(3, 4, 4, 2))),
+    ("conv(4, 3, s=2, d=2, p=same)", (2, 12, 12),
+     lambda: _padded((1, 2, 1, 2), nn.Conv2d(2, 4, 3, 2, dilation=2))),
+    ("conv(4, 3, s=2, p=same)", (3, 10), lambda: _padded((0, 1), nn.Conv1d(3, 4, 3, 2))),
+    ("conv(4, 3, s=2, p=[[0, 1], [1, 0]])", (3, 10, 10),
+     lambda: _padded((1, 0, 0, 1), nn.Conv2d(3, 4, 3, 2))),
+    ("conv(4, [2, 3], p=[[0, 1], 1])", (3, 8, 8),
+     lambda: _padded((1, 1, 0, 1), nn.Conv2d(3, 4, (2, 3)))),
+]
+
+
+@pytest.mark.parametrize("op, shape, make", PADDED_CONVS, ids=[c[0] for c in PADDED_CONVS])
+def test_asymmetric_and_tensorflow_same_padding(op, shape, make):
+    assert_matches(op, shape, make())
+
+
 TRANSPOSED = [
     ("conv_transpose(4, 2, s=2)", (6, 5, 5), lambda: nn.ConvTranspose2d(6, 4, 2, 2)),
     ("conv_transpose(4, 3, s=2, p=1, op=1)", (6, 5, 5),
@@ -118,6 +147,24 @@ POOLS = [
 
 @pytest.mark.parametrize("op, shape, make", POOLS, ids=[c[0] for c in POOLS])
 def test_pool(op, shape, make):
+    assert_matches(op, shape, make())
+
+
+PADDED_POOLS = [  # SAME worked as in PADDED_CONVS; max pooling pads with -inf (TF ignores it)
+    ("maxpool(3, s=2, p=same)", (3, 10, 11),
+     lambda: _padded((1, 1, 0, 1), nn.MaxPool2d(3, 2), float("-inf"))),
+    ("maxpool(2, s=2, p=same)", (3, 9, 8),
+     lambda: _padded((0, 0, 0, 1), nn.MaxPool2d(2, 2), float("-inf"))),
+    ("avgpool(3, s=2, p=same)", (3, 10, 10), lambda: _padded((0, 1, 0, 1), nn.AvgPool2d(3, 2))),
+    ("avgpool(2, s=1, p=[[0, 1], [1, 0]])", (3, 6, 6),
+     lambda: _padded((1, 0, 0, 1), nn.AvgPool2d(2, 1))),
+    ("maxpool(2, s=1, p=same)", (3, 6, 7),
+     lambda: _padded((0, 1, 0, 1), nn.MaxPool2d(2, 1), float("-inf"))),
+]
+
+
+@pytest.mark.parametrize("op, shape, make", PADDED_POOLS, ids=[c[0] for c in PADDED_POOLS])
+def test_pool_asymmetric_and_tensorflow_same_padding(op, shape, make):
     assert_matches(op, shape, make())
 
 
@@ -245,7 +292,10 @@ def test_connection_table_conv_counts_only_listed_maps():
     ("conv(8, 5)", (3, 4, 4)),          # kernel larger than the input
     ("conv(8, 3, g=2)", (3, 8, 8)),     # groups do not divide the channels
     ("maxpool(3, p=2)", (3, 8, 8)),     # padding more than half the kernel
-    ("conv(8, 3, s=2, p=same)", (3, 8, 8)),
+    ("maxpool(3, p=[[0, 2], 1])", (3, 8, 8)),  # on one side
+    ("maxpool(3, s=2, p=same, ceil=true)", (3, 8, 8)),
+    ("conv(8, 3, p=[[0, 1, 2], 1])", (3, 8, 8)),
+    ("conv_transpose(8, 3, p=[[0, 1], 1])", (3, 8, 8)),
     ("linear(0)", (4,)),
 ])
 def test_bad_layers_are_user_errors(op, shape):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import keyword
+import math
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,7 +29,8 @@ from netdsl.backends.pytorch.ops import OVERWRITABLE, Call, lowering
 
 INDENT = "    "
 RUNTIME = Path(__file__).with_name("runtime.py")
-HELPERS = ("TableConv", "Subsample", "center_crop", "channel_shuffle", "stochastic_depth")
+HELPERS = ("TableConv", "Subsample", "center_crop", "channel_shuffle", "stochastic_depth",
+           "pad_same", "avg_pool_valid")
 _RESERVED = {"self", "torch", "nn", "F", "OrderedDict", "super", *HELPERS}
 
 
@@ -36,6 +38,8 @@ def literal(value: Any) -> str:
     """A Python literal for a value of the table (ints, floats, bools, str, None, lists)."""
     if isinstance(value, bool) or value is None:
         return repr(value)
+    if isinstance(value, float) and math.isinf(value):
+        return f'float("{value}")'
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, str):
@@ -307,6 +311,9 @@ class Writer:
                 and made_by.node.op.name in OVERWRITABLE)
 
     def expression(self, step: Step, args: list[str], inplace: bool = False) -> str:
+        if step.pad is not None:
+            self.targets.add(step.pad.target)
+            args = [render_call(step.pad, args[:1]), *args[1:]]
         if step.child is not None:
             target = f"self.{step.child}" if is_identifier(step.child) \
                 else f"getattr(self, {step.child!r})"
@@ -438,13 +445,20 @@ def _doc(p: ClassPlan, params: list[str]) -> str:
 
 
 def helper_sources(targets: set[str]) -> list[str]:
-    """The source of the run-time helpers used, cut from runtime.py without importing it."""
+    """The source of the run-time helpers used, and of the helpers they call, cut from
+    runtime.py without importing it."""
     text = RUNTIME.read_text(encoding="utf-8")
-    out = []
-    for item in ast.parse(text).body:
-        if isinstance(item, (ast.ClassDef, ast.FunctionDef)) and item.name in targets:
-            out.append(ast.get_source_segment(text, item))
-    return out
+    sources = {item.name: ast.get_source_segment(text, item) for item in ast.parse(text).body
+               if isinstance(item, (ast.ClassDef, ast.FunctionDef))}
+    wanted = {name for name in sources if name in targets}
+    pending = list(wanted)
+    while pending:
+        called = {n.id for n in ast.walk(ast.parse(sources[pending.pop()]))
+                  if isinstance(n, ast.Name)}
+        for name in called & sources.keys() - wanted:
+            wanted.add(name)
+            pending.append(name)
+    return [src for name, src in sources.items() if name in wanted]
 
 
 def generate(network: Any) -> str:

@@ -57,6 +57,7 @@ class Step:
     function: Call | None  # for a functional node
     inputs: list[str]  # value (node) names
     outputs: list[str]
+    pad: Call | None = None  # pads the first input before the layer (see ops.Lowering.pad)
 
 
 @dataclass
@@ -152,14 +153,17 @@ class Lowerer:
                 continue
             node = self.graph[name]
             rule = lowering(node.op)
+            shapes = self.shapes(node)
+            pad = rule.pad(node.op, shapes) if rule.pad else None
             if rule.function is None or self.has_state(node):
-                if rule.module is None:
+                module = rule.module(node.op, shapes) if rule.module else None
+                if module is None:
                     raise _fail(f"operator '{node.op_name}' has no module lowering")
-                children.append(Child(local, rule.module(node.op, self.shapes(node))))
-                steps.append(Step(node, local, None, list(node.inputs), [name]))
+                children.append(Child(local, module))
+                steps.append(Step(node, local, None, list(node.inputs), [name], pad))
             else:
-                call = rule.function(node.op, self.shapes(node))
-                steps.append(Step(node, None, call, list(node.inputs), [name]))
+                call = rule.function(node.op, shapes)
+                steps.append(Step(node, None, call, list(node.inputs), [name], pad))
         for child in children:
             if child.name in _MODULE_ATTRIBUTES:
                 raise _fail(f"label '{child.name}' in '{scope or self.graph.name}' would shadow "
@@ -217,7 +221,11 @@ class Lowerer:
             rule = lowering(node.op)
             if node.inputs != [current] or rule.module is None:
                 return None
+            if rule.pad is not None and rule.pad(node.op, self.shapes(node)) is not None:
+                return None  # the input is padded in a forward first
             call = rule.module(node.op, self.shapes(node))
+            if call is None:
+                return None
             if rule.inplace and previous is not None and previous.op.name in OVERWRITABLE:
                 call = in_place(call)
             children.append(Child(local, call))

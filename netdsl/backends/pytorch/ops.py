@@ -41,6 +41,11 @@ class Lowering:
     `training`: the function needs `training=self.training` (dropout and friends).
     `helpers`: run-time definitions (netdsl.backends.pytorch.runtime) the calls use.
     `inplace`: the function and the module accept `inplace=True`.
+    `pad`: padding torch's layer cannot do itself (asymmetric, or TensorFlow's SAME at a stride
+    > 1), as a call applied to the first input before the module or function: its Call's
+    target takes the tensor first (`F.pad(x, [0, 1, 0, 1])`, `pad_same(x, 3, 2)`); None when
+    the layer pads by itself. The module then has padding 0, so its state dict is unchanged.
+    A module rule may return None for an instance that has no module form.
     """
 
     module: Rule | None = None
@@ -49,6 +54,7 @@ class Lowering:
     training: bool = False
     helpers: tuple[str, ...] = ()
     inplace: bool = False
+    pad: Callable[[Any, Shapes], Call | None] | None = None
 
 
 # Operators whose backward does not need their output, so the layer after them may overwrite
@@ -90,18 +96,57 @@ def _axis(axis: int) -> int:
     return axis + 1 if axis >= 0 else axis
 
 
+# ---------------------------------------------------------------- padding
+
+
+def _native_padding(op: Any, s: Shapes) -> Any:
+    """The `padding=` torch's own layer takes for this op, or None when the input must be
+    padded first (asymmetric pads, or SAME at a stride > 1, which depends on the input size)."""
+    pads = _pads(op, s)
+    if pads.dynamic:
+        return None
+    if op.name == "conv" and op.padding in ("same", "valid"):
+        return str(op.padding)  # torch's conv takes both words, even kernels included
+    return pads.before if pads.symmetric else None
+
+
+def _pads(op: Any, s: Shapes) -> Any:
+    return op.geometry(s[0])[2]
+
+
+def _pad_first(op: Any, s: Shapes) -> Call | None:
+    """The call that pads the input before the layer, if torch's layer cannot."""
+    if _native_padding(op, s) is not None:
+        return None
+    fill = {"value": float("-inf")} if op.name == "maxpool" else {}
+    k, stride, pads, d = op.geometry(s[0])
+    if pads.dynamic:
+        return Call("pad_same", (_compact(k), _compact(stride)),
+                    {**_changed(dilation=(d, 1)), **fill})
+    flat = [side for b, a in zip(reversed(pads.before), reversed(pads.after), strict=True)
+            for side in (b, a)]  # F.pad's order: the last axis first
+    return Call("F.pad", (flat,), fill)
+
+
+def _padding_arg(op: Any, s: Shapes) -> Any:
+    """The module's `padding=`: torch's own, or 0 when `_pad_first` pads the input."""
+    native = _native_padding(op, s)
+    return 0 if native is None else native
+
+
 # ---------------------------------------------------------------- rules
 
 
 def _conv(op: Any, s: Shapes) -> Call:
+    padding = _padding_arg(op, s)
     if op.table is not None:
         table = [list(row) for row in op.table]
         return Call("TableConv", (table, _compact(op.kernel)),
-                    _changed(stride=(op.stride, 1), padding=(op.padding, 0),
+                    _changed(stride=(op.stride, 1), padding=(padding, 0),
                              dilation=(op.dilation, 1), bias=(op.bias, True)))
     return Call(f"nn.Conv{_n(s)}d", (s[0][0], op.out),
                 {"kernel_size": _compact(op.kernel),
-                 **_changed(stride=(op.stride, 1), padding=(op.padding, 0),
+                 **_changed(stride=(op.stride, 1), padding=(padding, 0),
                             dilation=(op.dilation, 1), groups=(op.groups, 1),
                             bias=(op.bias, True))})
 
@@ -114,10 +159,10 @@ def _conv_transpose(op: Any, s: Shapes) -> Call:
                             bias=(op.bias, True), dilation=(op.dilation, 1))})
 
 
-def _pool_kwargs(op: Any, average: bool) -> dict[str, Any]:
+def _pool_kwargs(op: Any, s: Shapes, average: bool) -> dict[str, Any]:
     kwargs = {"kernel_size": _compact(op.kernel),
               **_changed(stride=(op.stride if op.stride is not None else op.kernel, op.kernel),
-                         padding=(op.padding, 0), ceil_mode=(op.ceil, False))}
+                         padding=(_padding_arg(op, s), 0), ceil_mode=(op.ceil, False))}
     if average:
         kwargs.update(_changed(count_include_pad=(op.count_include_pad, True)))
     else:
@@ -125,16 +170,36 @@ def _pool_kwargs(op: Any, average: bool) -> dict[str, Any]:
     return kwargs
 
 
+def _excludes_added_padding(op: Any, s: Shapes) -> bool:
+    """An average that must not count padding which torch's own layer cannot add."""
+    return op.name == "avgpool" and not op.count_include_pad and not op.is_global \
+        and _native_padding(op, s) is None
+
+
 def _pool(kind: str, functional: bool) -> Rule:
-    def rule(op: Any, s: Shapes) -> Call:
+    def rule(op: Any, s: Shapes) -> Call | None:
         n = _n(s)
         if op.is_global:
             return Call(f"F.adaptive_{kind}_pool{n}d" if functional
                         else f"nn.Adaptive{kind.capitalize()}Pool{n}d", (1,))
-        kwargs = _pool_kwargs(op, kind == "avg")
+        if _excludes_added_padding(op, s):
+            if not functional:
+                return None
+            k, stride, pads, _ = op.geometry(s[0])
+            flat = None if pads.dynamic else [side for b, a in zip(
+                reversed(pads.before), reversed(pads.after), strict=True) for side in (b, a)]
+            return Call("avg_pool_valid", (_compact(k), _compact(stride), flat),
+                        _changed(ceil_mode=(op.ceil, False)))
+        kwargs = _pool_kwargs(op, s, kind == "avg")
         return Call(f"F.{kind}_pool{n}d" if functional else f"nn.{kind.capitalize()}Pool{n}d",
                     (), kwargs)
     return rule
+
+
+def _pool_pad(op: Any, s: Shapes) -> Call | None:
+    if op.is_global or _excludes_added_padding(op, s):
+        return None
+    return _pad_first(op, s)
 
 
 def _adaptive(kind: str, functional: bool) -> Rule:
@@ -221,15 +286,17 @@ def _narrow(op: Any, shape: tuple[int, ...]) -> tuple[int, int, int]:
 
 
 LOWERINGS: dict[str, Lowering] = {
-    "conv": Lowering(module=_conv, helpers=("TableConv",)),
+    "conv": Lowering(module=_conv, helpers=("TableConv", "pad_same"), pad=_pad_first),
     "conv_transpose": Lowering(module=_conv_transpose),
     "subsample": Lowering(module=lambda op, s: Call("Subsample", (s[0][0],),
                                                     _changed(kernel_size=(op.kernel, 2))),
                           helpers=("Subsample",)),
     "linear": Lowering(module=lambda op, s: Call("nn.Linear", (s[0][-1], op.out),
                                                  _changed(bias=(op.bias, True)))),
-    "maxpool": Lowering(module=_pool("max", False), function=_pool("max", True)),
-    "avgpool": Lowering(module=_pool("avg", False), function=_pool("avg", True)),
+    "maxpool": Lowering(module=_pool("max", False), function=_pool("max", True), pad=_pool_pad,
+                        helpers=("pad_same",)),
+    "avgpool": Lowering(module=_pool("avg", False), function=_pool("avg", True), pad=_pool_pad,
+                        helpers=("pad_same", "avg_pool_valid")),
     "adaptive_avgpool": Lowering(module=_adaptive("avg", False), function=_adaptive("avg", True)),
     "adaptive_maxpool": Lowering(module=_adaptive("max", False), function=_adaptive("max", True)),
     "bn": Lowering(module=_bn),
