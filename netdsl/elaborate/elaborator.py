@@ -460,7 +460,7 @@ class Elaborator(Resolver):
                     field_ is not None and field_.name in table.tensors):
                 node = self.path(arg.value, current, naming)
                 inputs.append(node)
-                value: Any = TensorArg(_describe(arg.value))
+                value: Any = self._tensor_arg(_describe(arg.value), node)
                 if cls.variadic and arg.name is None:
                     continue
             else:
@@ -486,6 +486,12 @@ class Elaborator(Resolver):
                 self.ops[key] = operator
         name = naming.take(label, span)
         return self._node(name, operator, inputs, span, naming)
+
+    def _tensor_arg(self, label: str, node: str) -> TensorArg:
+        """A tensor argument, with the operator that made it and that operator's input shape."""
+        made = self.graph[node]
+        source_input = self.graph[made.inputs[0]].shape if made.inputs else None
+        return TensorArg(label, made.op, source_input)
 
     def _symbol_help(self, values: list[Any]) -> str | None:
         """A bare word rejected by an operator was most likely a misspelt value name."""

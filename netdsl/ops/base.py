@@ -35,9 +35,15 @@ class Symbol(str):
 
 @dataclass(frozen=True)
 class TensorArg:
-    """An attribute that names another tensor; the tensor itself becomes an extra input."""
+    """An attribute that names another tensor; the tensor itself becomes an extra input.
+
+    `source` is the operator that made the tensor (None for a network input) and
+    `source_input` the shape of that operator's first input: `unpool(pool1)` takes its window
+    and its output size from the max pooling it undoes."""
 
     label: str
+    source: Op | None = None
+    source_input: Shape | None = None
 
 
 def attr(default: Any = REQUIRED, *, kind: str = "int", alias: str | None = None,

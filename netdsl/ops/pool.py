@@ -1,4 +1,5 @@
-"""Pooling: max and average (windowed or `global`), adaptive max and average."""
+"""Pooling: max and average (windowed or `global`), adaptive max and average, and max
+unpooling with a max pooling's switches."""
 
 from __future__ import annotations
 
@@ -6,7 +7,18 @@ from dataclasses import dataclass
 
 from netdsl.errors import SpecError
 from netdsl.ops import receptive as rf
-from netdsl.ops.base import Op, Shape, ShapeError, attr, kxk, numel, per_axis, spatial
+from netdsl.ops.base import (
+    Op,
+    Shape,
+    ShapeError,
+    TensorArg,
+    attr,
+    format_shape,
+    kxk,
+    numel,
+    per_axis,
+    spatial,
+)
 from netdsl.ops.padding import Pads, resolve, window_length
 
 
@@ -96,6 +108,61 @@ class MaxPool(_Pool):
 
     dilation: int = attr(1, kind="size", alias="d")
     indices: bool = attr(False, kind="bool", doc="return_indices")
+
+    def infer_shape(self, inputs):
+        if self.indices:
+            pads = self.geometry(inputs[0])[2]
+            if pads.dynamic or not pads.symmetric:
+                raise ShapeError("indices=true needs symmetric padding: the switches of a "
+                                 "padded copy would point outside the input")
+        return super().infer_shape(inputs)
+
+
+@dataclass(frozen=True)
+class Unpool(Op):
+    """Max unpooling (SegNet, DeconvNet): each value goes back where the labeled
+    `maxpool(..., indices=true)` found its maximum, zeros elsewhere, at that pool's input size."""
+
+    name = "unpool"
+    family = "pool"
+
+    pool: TensorArg = attr(kind="tensor", doc="a labeled maxpool(..., indices=true)")
+
+    def validate(self) -> None:
+        source = self.pool.source
+        if isinstance(source, MaxPool) and source.indices:
+            return
+        made = f"a {source.name}" if source is not None else "a network input"
+        hint = "label a maxpool(..., indices=true) and write unpool(label)"
+        if isinstance(source, MaxPool):
+            made = "a maxpool without indices=true"
+            hint = f"keep its switches: {self.pool.label}: maxpool(..., indices=true)"
+        raise SpecError(f"'unpool' needs the switches of a max pooling, but "
+                        f"'{self.pool.label}' is {made}", "arg", help=hint)
+
+    def window(self) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...],
+                              tuple[int, ...]]:
+        """The pool's kernel, stride, padding and dilation per spatial axis."""
+        assert isinstance(self.pool.source, MaxPool) and self.pool.source_input is not None
+        k, s, pads, d = self.pool.source.geometry(self.pool.source_input)
+        return k, s, pads.before, d
+
+    def infer_shape(self, inputs):
+        x, pooled = inputs
+        if x != pooled:
+            raise ShapeError(f"unpool needs a tensor shaped as the pooled map "
+                             f"{format_shape(pooled)} of '{self.pool.label}', got "
+                             f"{format_shape(x)}")
+        return self.pool.source_input
+
+    def flops(self, inputs, out):
+        return 0  # a scatter into zeros
+
+    def receptive_field(self, inputs, out):
+        return rf.Unpool(*self.window())
+
+    def summary(self):
+        return f"unpool with {self.pool.label}"
 
 
 @dataclass(frozen=True)

@@ -219,6 +219,32 @@ def test_elementwise(op, make):
     assert_matches(op, (5, 4, 3), make())
 
 
+class _PoolUnpool(nn.Module):
+    """Max pooling with its switches, then max unpooling to the pooled input's size."""
+
+    def __init__(self, kernel: int, stride: int, padding: int = 0, ceil: bool = False):
+        super().__init__()
+        self.pool = nn.MaxPool2d(kernel, stride, padding, return_indices=True, ceil_mode=ceil)
+        self.unpool = nn.MaxUnpool2d(kernel, stride, padding)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pooled, indices = self.pool(x)
+        return self.unpool(pooled, indices, output_size=x.shape[2:])
+
+
+@pytest.mark.parametrize("pool, shape, make", [
+    ("maxpool(2, s=2, indices=true)", (3, 9, 11), lambda: _PoolUnpool(2, 2)),
+    ("maxpool(3, s=2, p=1, indices=true)", (3, 10, 7), lambda: _PoolUnpool(3, 2, 1)),
+    ("maxpool(2, s=2, ceil=true, indices=true)", (3, 9, 9), lambda: _PoolUnpool(2, 2, ceil=True)),
+])
+def test_unpool_restores_the_pooled_input_size(pool, shape, make):
+    """The row of `unpool(p)`; the reference's MACs (none) are those of pooling and unpooling."""
+    ours = layer("unpool(p)", shape, f"p: {pool}")
+    ref = reference(make(), shape)
+    assert {k: ours[k] for k in ("output", "params", "buffers", "macs")} == \
+        {k: ref[k] for k in ("output", "params", "buffers", "macs")}
+
+
 def test_channel_shuffle_needs_divisible_channels():
     with pytest.raises(netdsl.NetdslError):
         layer("channel_shuffle(4)", (6, 2, 2))

@@ -249,7 +249,8 @@ class Writer:
         params = []
         for value, stem in zip(p.inputs, p.input_names, strict=True):
             var[value] = names.fresh(stem)
-            params.append(f"{var[value]}: torch.Tensor")
+            kind = "torch.Size" if value.endswith(":size") else "torch.Tensor"
+            params.append(f"{var[value]}: {kind}")
         last_use: dict[str, int] = {}
         reads: dict[str, int] = {}
         for i, step in enumerate(p.steps):
@@ -261,12 +262,20 @@ class Writer:
         producer = {out: step for step in p.steps for out in step.outputs}
         result = "torch.Tensor" if len(p.outputs) == 1 else "tuple[torch.Tensor, ...]"
         lines = [f"{INDENT}def forward(self, {', '.join(params)}) -> {result}:"]
+        if len(lines[0]) > 88:
+            lines = [f"{INDENT}def forward(", f"{INDENT * 2}self,",
+                     *(f"{INDENT * 2}{param}," for param in params), f"{INDENT}) -> {result}:"]
         for i, step in enumerate(p.steps):
             dying = [v for v in dict.fromkeys(step.inputs) if last_use.get(v) == i]
             expr = self.expression(step, [var[v] for v in step.inputs],
                                    self.may_overwrite(step, dying, reads, producer))
             targets = self.targets_of(step, dying, var, names)
-            lines.append(_statement(f"{INDENT * 2}{', '.join(targets)} = ", expr))
+            returned = targets
+            if step.node is not None and step.outputs[-1].endswith(":size"):
+                # the pooled input's size, kept for max unpooling, before the pool replaces it
+                lines.append(f"{INDENT * 2}{targets[-1]} = {var[step.inputs[0]]}.shape[2:]")
+                returned = targets[:-1]
+            lines.append(_statement(f"{INDENT * 2}{', '.join(returned)} = ", expr))
             for out, target in zip(step.outputs, targets, strict=True):
                 var[out] = target
             gone = [var[v] for v in dying if var[v] not in targets]
@@ -285,6 +294,13 @@ class Writer:
         layer on a tensor that lives on starts `out`, as torchvision writes it; merges and
         submodules get a name of their own (`add`, `concat`, `branch1`)."""
         merge = step.node is not None and step.node.op.variadic
+        if step.node is not None and len(step.outputs) > 1:  # `x, pool1_indices = ...`
+            first = self.targets_of(Step(step.node, step.child, step.function, step.inputs,
+                                         step.outputs[:1]), dying, var, names)
+            local = step.node.name.rsplit(".", 1)[-1]
+            stem = local if is_identifier(local) else step.node.op_name
+            return first + [names.fresh(f"{stem}_{out.rsplit(':', 1)[1]}")
+                            for out in step.outputs[1:]]
         if len(step.outputs) == 1 and dying and not merge:
             return [var[dying[0]]]
         if step.node is not None:
@@ -333,6 +349,9 @@ class Writer:
             return f"{args[0]}.reshape({args[0]}.shape[0], {dims})"
         if rule.form == "like" and len(args) == 2:
             return render_call(call, [args[0], f"list({args[1]}.shape[2:])"])
+        if rule.form == "unpool":  # the values, the pool's indices, its input's size
+            text = render_call(call, args[:2])
+            return f"{text[:-1]}, output_size={args[2]})"
         text = render_call(call, args[:1])
         return text[:-1] + ", " + ", ".join(extra) + ")" if extra else text
 

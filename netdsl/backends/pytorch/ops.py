@@ -46,6 +46,11 @@ class Lowering:
     target takes the tensor first (`F.pad(x, [0, 1, 0, 1])`, `pad_same(x, 3, 2)`); None when
     the layer pads by itself. The module then has padding 0, so its state dict is unchanged.
     A module rule may return None for an instance that has no module form.
+    `results`: the values a step yields besides its output, by name: "indices" (returned by
+    the call after the output, as return_indices=True does) and "size" (the first input's
+    spatial size, taken before the call); `reads`: what the step passes instead of its inputs,
+    as (input position, result name or "" for the tensor itself) pairs. Max unpooling reads the
+    pooled map's "indices" and "size" where its second input is the max pooling.
     """
 
     module: Rule | None = None
@@ -55,6 +60,8 @@ class Lowering:
     helpers: tuple[str, ...] = ()
     inplace: bool = False
     pad: Callable[[Any, Shapes], Call | None] | None = None
+    results: Callable[[Any], tuple[str, ...]] = lambda op: ()
+    reads: tuple[tuple[int, str], ...] | None = None
 
 
 # Operators whose backward does not need their output, so the layer after them may overwrite
@@ -166,7 +173,7 @@ def _pool_kwargs(op: Any, s: Shapes, average: bool) -> dict[str, Any]:
     if average:
         kwargs.update(_changed(count_include_pad=(op.count_include_pad, True)))
     else:
-        kwargs.update(_changed(dilation=(op.dilation, 1)))
+        kwargs.update(_changed(dilation=(op.dilation, 1), return_indices=(op.indices, False)))
     return kwargs
 
 
@@ -180,8 +187,9 @@ def _pool(kind: str, functional: bool) -> Rule:
     def rule(op: Any, s: Shapes) -> Call | None:
         n = _n(s)
         if op.is_global:
+            indices = _changed(return_indices=(getattr(op, "indices", False), False))
             return Call(f"F.adaptive_{kind}_pool{n}d" if functional
-                        else f"nn.Adaptive{kind.capitalize()}Pool{n}d", (1,))
+                        else f"nn.Adaptive{kind.capitalize()}Pool{n}d", (1,), indices)
         if _excludes_added_padding(op, s):
             if not functional:
                 return None
@@ -200,6 +208,15 @@ def _pool_pad(op: Any, s: Shapes) -> Call | None:
     if op.is_global or _excludes_added_padding(op, s):
         return None
     return _pad_first(op, s)
+
+
+def _unpool(functional: bool) -> Rule:
+    def rule(op: Any, s: Shapes) -> Call:
+        k, stride, padding, _ = op.window()
+        return Call(f"F.max_unpool{_n(s)}d" if functional else f"nn.MaxUnpool{_n(s)}d", (),
+                    {"kernel_size": _compact(k),
+                     **_changed(stride=(stride, _compact(k)), padding=(padding, 0))})
+    return rule
 
 
 def _adaptive(kind: str, functional: bool) -> Rule:
@@ -294,7 +311,10 @@ LOWERINGS: dict[str, Lowering] = {
     "linear": Lowering(module=lambda op, s: Call("nn.Linear", (s[0][-1], op.out),
                                                  _changed(bias=(op.bias, True)))),
     "maxpool": Lowering(module=_pool("max", False), function=_pool("max", True), pad=_pool_pad,
-                        helpers=("pad_same",)),
+                        helpers=("pad_same",),
+                        results=lambda op: ("indices", "size") if op.indices else ()),
+    "unpool": Lowering(module=_unpool(False), function=_unpool(True), form="unpool",
+                       reads=((0, ""), (1, "indices"), (1, "size"))),
     "avgpool": Lowering(module=_pool("avg", False), function=_pool("avg", True), pad=_pool_pad,
                         helpers=("pad_same", "avg_pool_valid")),
     "adaptive_avgpool": Lowering(module=_adaptive("avg", False), function=_adaptive("avg", True)),
