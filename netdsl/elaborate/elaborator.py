@@ -32,7 +32,7 @@ from netdsl.elaborate.values import (
 from netdsl.errors import Diagnostic, NetdslError, Span, SpecError, did_you_mean
 from netdsl.ir import Expectation, Graph, Node, Scope
 from netdsl.ops import REGISTRY, Op, ShapeError, TensorArg
-from netdsl.ops.base import Shape, Symbol, format_shape, numel
+from netdsl.ops.base import Shape, Symbol, format_shape, known_as, numel
 from netdsl.syntax import ast
 
 MAX_BLOCK_DEPTH = 64
@@ -433,7 +433,7 @@ class Elaborator(Resolver):
             raise SpecError(f"'{func}' is a network; only blocks can be called", "name",
                             func_span, help=f"declare it as: block {func}(...) {{ ... }}")
         raise SpecError(f"unknown operator or block '{func}'", "name", func_span,
-                        help=did_you_mean(func, self.layer_names()))
+                        help=known_as(func) or did_you_mean(func, self.layer_names()))
 
     def _need_input(self, current: str | None, span: Span) -> str:
         if current is None:

@@ -51,8 +51,9 @@ def attr(default: Any = REQUIRED, *, kind: str = "int", alias: str | None = None
     """Declare an operator attribute.
 
     kinds: size (int >= 1), count (int >= 0), int, float, prob (0 <= p <= 1), bool, ints (an int
-    or one per spatial axis), padding (see `netdsl.ops.padding`), choice (one of `choices`),
-    table (list of lists of ints), shape (list of ints), tensor (another tensor), any.
+    or one per spatial axis), counts (the same, >= 0), padding (see `netdsl.ops.padding`),
+    choice (one of `choices`), table (list of lists of ints), shape (list of ints), tensor
+    (another tensor), any.
     """
     meta = {"kind": kind, "alias": alias, "choices": tuple(choices), "doc": doc,
             "keyword_only": keyword_only}
@@ -92,6 +93,7 @@ class Op:
     variadic: ClassVar[bool] = False  # positional arguments are extra input tensors (merges)
     min_inputs: ClassVar[int] = 1
     is_view: ClassVar[bool] = False  # output aliases the input's memory (flatten, reshape)
+    known_as: ClassVar[tuple[str, ...]] = ()  # other libraries' names for it, for hints
     _parameters: ClassVar[Parameters | None] = None  # per class, see `parameters()`
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -207,6 +209,14 @@ class Op:
         return out
 
 
+def known_as(name: str) -> str | None:
+    """A hint naming the operator that other libraries call `name` (`deconv`, `normalize`)."""
+    for op in REGISTRY.values():
+        if name.lower() in op.known_as:
+            return f"did you mean '{op.name}'? ({name} elsewhere)"
+    return None
+
+
 def _show(value: Any) -> str:
     if value is None:
         return "none"
@@ -228,7 +238,7 @@ def _type_name(value: Any) -> str:
 
 # The least plain int each integer kind takes as it is (None: any int): `coerce`'s fast path for
 # the most common attribute value; every other value, and an int out of range, takes the full path.
-_INT_FLOOR = {"size": 1, "count": 0, "int": None, "ints": 1, "padding": 0}
+_INT_FLOOR = {"size": 1, "count": 0, "int": None, "ints": 1, "counts": 0, "padding": 0}
 
 
 def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
@@ -269,12 +279,13 @@ def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
         return _int(value, kind, bad)
     if kind == "padding":
         return _padding(value, bad)
-    if kind == "ints":
+    if kind in ("ints", "counts"):
+        each = "size" if kind == "ints" else "count"
         if isinstance(value, tuple):
             if not value:
                 raise bad("an int or a list of ints")
-            return tuple(_int(v, "size", bad) for v in value)
-        return _int(value, "size", bad)
+            return tuple(_int(v, each, bad) for v in value)
+        return _int(value, each, bad)
     if kind == "choice":
         if not isinstance(value, str) or value not in f.metadata["choices"]:
             options = ", ".join(f.metadata["choices"])

@@ -131,6 +131,7 @@ class ConvTranspose(Op):
 
     name = "conv_transpose"
     family = "conv"
+    known_as = ("deconv", "deconvolution", "upconv", "convtranspose", "conv_transpose2d")
 
     out: int = attr(kind="size", doc="output channels")
     kernel: int | tuple[int, ...] = attr(kind="ints", alias="k")

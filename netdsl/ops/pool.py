@@ -125,6 +125,7 @@ class Unpool(Op):
 
     name = "unpool"
     family = "pool"
+    known_as = ("maxunpool", "max_unpool", "max_unpool2d", "unpooling")
 
     pool: TensorArg = attr(kind="tensor", doc="a labeled maxpool(..., indices=true)")
 

@@ -119,13 +119,16 @@ class Upsample(Op):
 
 @dataclass(frozen=True)
 class Crop(Op):
-    """Center crop of the spatial axes to `size`, or to the size of the tensor `to`."""
+    """Crop of the spatial axes to `size`, or to the size of the tensor `to`: centred, or from
+    `offset` (Caffe's crop layer: FCN-8s crops at offsets 5, 9 and 31)."""
 
     name = "crop"
     family = "shape"
 
     to: TensorArg | None = attr(None, kind="tensor")
     size: int | tuple[int, ...] | None = attr(None, kind="ints", keyword_only=True)
+    offset: int | tuple[int, ...] | None = attr(None, kind="counts", keyword_only=True,
+                                               doc="first kept pixel per axis; none: centred")
 
     def validate(self) -> None:
         if (self.to is None) == (self.size is None):
@@ -143,22 +146,34 @@ class Crop(Op):
             return ref[1:]
         return per_axis(self.size, n, "size")
 
+    def offsets(self, inputs, out) -> tuple[int, ...]:
+        """The first kept pixel per spatial axis."""
+        if self.offset is None:
+            return tuple((d - t) // 2 for d, t in zip(inputs[0][1:], out[1:], strict=True))
+        return per_axis(self.offset, len(out) - 1, "offset")
+
     def infer_shape(self, inputs):
         x = inputs[0]
         target = self.target(inputs)
         if any(t > d for t, d in zip(target, x[1:], strict=True)):
             raise ShapeError(f"cannot crop {format_shape(x)} to the larger size "
                              f"{format_shape(target)}")
-        return (x[0],) + tuple(target)
+        out = (x[0],) + tuple(target)
+        for o, t, d in zip(self.offsets(inputs, out), target, x[1:], strict=True):
+            if o + t > d:
+                raise ShapeError(f"a crop of {t} from offset {o} passes the end of an axis of "
+                                 f"{d}")
+        return out
 
     def flops(self, inputs, out):
         return 0
 
     def receptive_field(self, inputs, out):
-        return rf.Shift(tuple((d - t) // 2 for d, t in zip(inputs[0][1:], out[1:], strict=True)))
+        return rf.Shift(self.offsets(inputs, out))
 
     def summary(self):
-        return f"crop to {self.to.label}" if self.to else f"crop {self.size}"
+        at = f" at {self.offset}" if self.offset is not None else ""
+        return (f"crop to {self.to.label}" if self.to else f"crop {self.size}") + at
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torchvision
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -202,6 +203,23 @@ def test_bn_buffers_count_num_batches_tracked():
     assert layer("bn", (6, 4, 4))["buffers"] == sum(b.numel() for b in bn.buffers()) == 13
 
 
+class _L2Norm(nn.Module):
+    """x / max(||x||, 1e-12) over the channels, times a learned per-channel weight if given."""
+
+    def __init__(self, channels: int = 0):
+        super().__init__()
+        self.weight = nn.Parameter(torch.full((channels,), 20.0)) if channels else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        norm = x.pow(2).sum(1, keepdim=True).sqrt().clamp_min(1e-12)
+        return x / norm * (self.weight.view(1, -1, 1, 1) if self.weight is not None else 1)
+
+
+class _Scale(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * 0.01
+
+
 ELEMENTWISE = [
     ("relu", nn.ReLU), ("relu6", nn.ReLU6), ("leaky_relu(0.2)", lambda: nn.LeakyReLU(0.2)),
     ("prelu", nn.PReLU), ("prelu(channels=true)", lambda: nn.PReLU(5)),
@@ -211,6 +229,7 @@ ELEMENTWISE = [
                                                                   lambda: nn.Dropout(0.2)),
     ("dropout2d", nn.Dropout2d),
     ("channel_shuffle(5)", lambda: nn.ChannelShuffle(5)),
+    ("l2norm", _L2Norm), ("l2norm(20)", lambda: _L2Norm(5)), ("scale(0.01)", _Scale),
 ]
 
 
@@ -277,6 +296,66 @@ def test_crop_to_size_and_to_tensor():
     assert layer("crop(size=[4, 6])", (3, 8, 9))["output"] == [3, 4, 6]
     ours = layer("crop(small)", (3, 8, 9), "small: maxpool(2)\nfrom x")
     assert ours["output"] == [3, 4, 4]
+
+
+class _Crop(nn.Module):
+    """Caffe's crop by hand: rows from `top`, columns from `left`."""
+
+    def __init__(self, top: int, left: int, h: int, w: int):
+        super().__init__()
+        self.box = (top, left, h, w)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        top, left, h, w = self.box
+        return x[:, :, top:top + h, left:left + w]
+
+
+@pytest.mark.parametrize("op, shape, make", [
+    ("crop(size=[4, 6], offset=[1, 2])", (3, 8, 9), lambda: _Crop(1, 2, 4, 6)),
+    ("crop(size=5, offset=3)", (3, 8, 9), lambda: _Crop(3, 3, 5, 5)),
+    ("crop(size=5, offset=0)", (3, 8, 9), lambda: _Crop(0, 0, 5, 5)),
+])
+def test_crop_from_an_offset(op, shape, make):
+    assert_matches(op, shape, make())
+
+
+@pytest.mark.parametrize("op", ["crop(size=5, offset=4)", "crop(size=[5, 5], offset=[1, 5])"])
+def test_crop_past_the_end_is_a_user_error(op):
+    with pytest.raises(netdsl.NetdslError):
+        layer(op, (3, 8, 9))
+
+
+def _roi_row(op: str) -> dict:
+    net = netdsl.load(f"network n {{\n input x: [4, 16, 20]\n input boxes: [3, 4]\n"
+                      f" from x -> l: {op}\n}}\n")
+    return net.stats().row("l").as_dict()
+
+
+@pytest.mark.parametrize("op, call", [
+    ("roi_align(boxes, 7, scale=0.5)",
+     lambda x, b: torchvision.ops.roi_align(x, b, 7, spatial_scale=0.5)),
+    ("roi_align(boxes, [3, 5], scale=0.25, sampling=2, aligned=true)",
+     lambda x, b: torchvision.ops.roi_align(x, b, (3, 5), 0.25, 2, aligned=True)),
+    ("roi_pool(boxes, 7, scale=0.0625)",
+     lambda x, b: torchvision.ops.roi_pool(x, b, 7, spatial_scale=0.0625)),
+])
+def test_roi_pooling_gives_one_map_per_box(op, call):
+    """torchvision's own operators on one image with 3 boxes: [3, C, h, w], no weights, and no
+    multiply-accumulates in FlopCounterMode's count (netdsl counts none either)."""
+    boxes = [torch.tensor([[0.0, 0.0, 8.0, 8.0], [2.0, 3.0, 30.0, 20.0], [5.0, 5.0, 6.0, 9.0]])]
+    counter = FlopCounterMode(display=False)
+    with counter:
+        out = call(torch.zeros(1, 4, 16, 20), boxes)
+    ours = _roi_row(op)
+    assert ours["output"] == list(out.shape)  # the 3 boxes of the one image
+    assert (ours["params"], ours["buffers"], ours["macs"]) == (0, 0, counter.get_total_flops())
+
+
+@pytest.mark.parametrize("op", ["roi_align(x, 7)", "roi_pool(boxes, 7)"])
+def test_roi_pooling_needs_boxes_and_a_map(op):
+    """Boxes shaped [N, 4] and a [C, H, W] map: `x` as the boxes, or the boxes as the map, fail."""
+    with pytest.raises(netdsl.NetdslError):
+        netdsl.load(f"network n {{\n input x: [4, 16, 20]\n input boxes: [3, 4]\n l: {op}\n}}\n")
 
 
 def test_merges_against_torch():

@@ -30,8 +30,8 @@ from netdsl.backends.pytorch.ops import OVERWRITABLE, Call, lowering
 INDENT = "    "
 RUNTIME = Path(__file__).with_name("runtime.py")
 HELPERS = ("TableConv", "Subsample", "center_crop", "channel_shuffle", "stochastic_depth",
-           "pad_same", "avg_pool_valid")
-_RESERVED = {"self", "torch", "nn", "F", "OrderedDict", "super", *HELPERS}
+           "pad_same", "avg_pool_valid", "crop_at", "L2Norm")
+_RESERVED = {"self", "torch", "torchvision", "nn", "F", "OrderedDict", "super", *HELPERS}
 
 
 def literal(value: Any) -> str:
@@ -349,6 +349,9 @@ class Writer:
             return f"{args[0]}.reshape({args[0]}.shape[0], {dims})"
         if rule.form == "like" and len(args) == 2:
             return render_call(call, [args[0], f"list({args[1]}.shape[2:])"])
+        if rule.form == "roi":  # boxes [batch, N, 4]: a list of per-image boxes, N maps each
+            text = render_call(call, [args[0], f"list({args[1]})"])
+            return f"{text}.unflatten(0, {args[1]}.shape[:2])"
         if rule.form == "unpool":  # the values, the pool's indices, its input's size
             text = render_call(call, args[:2])
             return f"{text[:-1]}, output_size={args[2]})"
@@ -369,7 +372,8 @@ def _statement(lead: str, expr: str) -> str:
     """`lead + expr`, with a long call's arguments moved to the next line."""
     line = lead + expr
     head, paren, rest = expr.partition("(")
-    if len(line) <= 88 or not paren or not expr.endswith(")") or not head.isidentifier():
+    dotted = head.replace(".", "_").isidentifier()  # f or torchvision.ops.roi_align
+    if len(line) <= 88 or not paren or not expr.endswith(")") or not dotted:
         return line
     return f"{lead}{head}(\n{INDENT * 3}{rest}"
 
@@ -487,8 +491,11 @@ def generate(network: Any) -> str:
     top_name = writer.define_all(top)
     imports = ["import torch", "from torch import nn"]
     used = writer.targets
-    if any(t.startswith("F.") for t in used) or "Subsample" in used:
+    if any(t.startswith("F.") for t in used) or used & {"Subsample", "L2Norm", "pad_same",
+                                                            "avg_pool_valid"}:
         imports.append("from torch.nn import functional as F")
+    if any(t.startswith("torchvision.") for t in used):
+        imports.insert(1, "import torchvision")
     if "OrderedDict" in used:
         imports.insert(0, "from collections import OrderedDict\n")
     if "Subsample" in used:

@@ -37,7 +37,9 @@ class Lowering:
 
     `form` says how the function is applied to the input tensors: "call" fn(x, *args),
     "infix" x0 <target> x1 ..., "cat" fn([x0, x1, ...], ...), "like" fn(x0, x1.shape[2:], ...)
-    (crop to another tensor's size), "reshape" x.reshape(batch, *args).
+    (crop to another tensor's size), "reshape" x.reshape(batch, *args), "unpool" fn(x0,
+    indices, ..., output_size=size), "roi" fn(x0, list(boxes), ...) with the boxes of each
+    image unflattened from the batch axis.
     `training`: the function needs `training=self.training` (dropout and friends).
     `helpers`: run-time definitions (netdsl.backends.pytorch.runtime) the calls use.
     `inplace`: the function and the module accept `inplace=True`.
@@ -296,6 +298,32 @@ def _const(target: str) -> Rule:
     return rule
 
 
+def _crop(op: Any, s: Shapes) -> Call:
+    """center_crop(x, size), or crop_at(x, size, offset); the size is another tensor's when
+    the crop is to a tensor (form "like")."""
+    size = () if op.to is not None else (list(_n(s) * [op.size]) if isinstance(op.size, int)
+                                          else list(op.size),)
+    if op.offset is None:
+        return Call("center_crop", size)
+    offset = list(_n(s) * [op.offset]) if isinstance(op.offset, int) else list(op.offset)
+    return Call("crop_at", (*size, offset))
+
+
+def _roi(target: str) -> Rule:
+    def rule(op: Any, s: Shapes) -> Call:
+        kwargs = {"output_size": _compact(op.size), "spatial_scale": op.scale}
+        if op.name == "roi_align":
+            kwargs.update(_changed(sampling_ratio=(op.sampling, -1), aligned=(op.aligned, False)))
+        return Call(target, (), kwargs)
+    return rule
+
+
+def _l2norm(op: Any, s: Shapes) -> Call | None:
+    if op.scale is None:
+        return None  # no weights: the function
+    return Call("L2Norm", (s[0][0],), _changed(scale=(op.scale, 1.0), eps=(op.eps, 1e-12)))
+
+
 def _narrow(op: Any, shape: tuple[int, ...]) -> tuple[int, int, int]:
     """torch.narrow's (dim, start, length) for `slice(start, stop, axis)`."""
     stop = op.stop + shape[op.axis] if op.stop < 0 else op.stop
@@ -365,10 +393,12 @@ LOWERINGS: dict[str, Lowering] = {
     "flatten": Lowering(module=_flatten(True), function=_flatten(False)),
     "reshape": Lowering(function=lambda op, s: Call("reshape", tuple(op.shape)), form="reshape"),
     "upsample": Lowering(module=_upsample(True), function=_upsample(False)),
-    "crop": Lowering(function=lambda op, s: Call("center_crop", () if op.to is not None
-                                                 else (list(_n(s) * [op.size]) if isinstance(
-                                                     op.size, int) else list(op.size),)),
-                     form="like", helpers=("center_crop",)),
+    "crop": Lowering(function=_crop, form="like", helpers=("center_crop", "crop_at")),
+    "l2norm": Lowering(module=_l2norm, function=lambda op, s: Call(
+        "F.normalize", (), {"dim": 1, **_changed(eps=(op.eps, 1e-12))}), helpers=("L2Norm",)),
+    "scale": Lowering(function=lambda op, s: Call("torch.mul", (op.factor,))),
+    "roi_align": Lowering(function=_roi("torchvision.ops.roi_align"), form="roi"),
+    "roi_pool": Lowering(function=_roi("torchvision.ops.roi_pool"), form="roi"),
     "channel_shuffle": Lowering(module=lambda op, s: Call("nn.ChannelShuffle", (op.groups,)),
                                 function=lambda op, s: Call("channel_shuffle", (op.groups,)),
                                 helpers=("channel_shuffle",)),

@@ -1,5 +1,6 @@
 """Run-time pieces that torch.nn lacks: LeNet-5's connection-table convolution and trainable
-subsampling, TensorFlow's SAME padding, center cropping, channel shuffle and stochastic depth.
+subsampling, TensorFlow's SAME padding, cropping, L2 normalisation with a learned scale,
+channel shuffle and stochastic depth.
 
 Each definition here uses only `torch`, `nn` and `F`, because codegen copies the source of the
 ones a network uses into the standalone model file (so the file imports only torch).
@@ -103,6 +104,27 @@ def avg_pool_valid(x: torch.Tensor, kernel_size: int | list[int], stride: int | 
         x, ones = F.pad(x, pads), F.pad(ones, pads)
     return pool(x, kernel_size, stride, ceil_mode=ceil_mode) / pool(
         ones, kernel_size, stride, ceil_mode=ceil_mode)
+
+
+def crop_at(x: torch.Tensor, size: list[int], offset: list[int]) -> torch.Tensor:
+    """Crop the spatial axes of x to `size` from `offset` (Caffe's crop layer)."""
+    for axis, (length, start) in enumerate(zip(size, offset, strict=True)):
+        x = x.narrow(axis + 2, start, length)
+    return x
+
+
+class L2Norm(nn.Module):
+    """L2 normalisation over the channels at each position, times a learned per-channel
+    weight that starts at `scale` (ParseNet; SSD's conv4_3 starts it at 20)."""
+
+    def __init__(self, channels: int, scale: float = 1.0, eps: float = 1e-12) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.full((channels,), float(scale)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = [1, -1] + [1] * (x.dim() - 2)
+        return F.normalize(x, dim=1, eps=self.eps) * self.weight.view(shape)
 
 
 def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
