@@ -203,3 +203,19 @@ def test_labeled_repeat_and_residual_are_scopes_reachable_from_expect():
     assert [n.name for n in net.graph if not n.is_input] == \
         ["stage.0.0", "stage.0.1", "stage.1.0", "stage.1.1", "r.0", "r.1"]
     assert net.check() == []
+
+
+def _aliases() -> list[tuple[str, str]]:
+    from netdsl.ops import REGISTRY
+    return [(alias, op.name) for op in REGISTRY.values() for alias in op.known_as]
+
+
+@pytest.mark.parametrize("alias, op", _aliases())
+def test_other_libraries_names_hint_at_the_operator(alias: str, op: str):
+    """`deconv`, `normalize`, `max_unpool2d`: the hint names the operator, not a look-alike
+    (`l2norm` once suggested layernorm, `transpose` conv_transpose)."""
+    with pytest.raises(netdsl.NetdslError) as caught:
+        graph(X + f"{alias}(4)")
+    (diag,) = caught.value.diagnostics
+    assert diag.message == f"unknown operator or block '{alias}'"
+    assert diag.help.startswith(f"did you mean '{op}'?")
