@@ -70,7 +70,8 @@ class Reshape(Op):
 
 @dataclass(frozen=True)
 class Upsample(Op):
-    """Upsampling by a `scale` factor or to a `size`, nearest or (bi)linear."""
+    """Upsampling by a `scale` factor, to a `size`, or to the size of the tensor `to` (as
+    torchvision's segmentation heads return to the input's size), nearest or (bi)linear."""
 
     name = "upsample"
     family = "shape"
@@ -80,11 +81,14 @@ class Upsample(Op):
     mode: str = attr("nearest", kind="choice", choices=("nearest", "bilinear", "linear",
                                                          "trilinear", "bicubic"))
     align_corners: bool | None = attr(None, kind="any", keyword_only=True)
+    to: TensorArg | None = attr(None, kind="tensor", keyword_only=True,
+                                doc="upsample to this tensor's spatial size")
 
     def validate(self) -> None:
-        if (self.scale is None) == (self.size is None):
-            raise SpecError("'upsample' needs exactly one of scale and size", "arg",
-                            help="upsample(2) doubles the size; upsample(size=[28, 28]) sets it")
+        if (self.scale is not None) + (self.size is not None) + (self.to is not None) != 1:
+            raise SpecError("'upsample' needs exactly one of scale, size and to", "arg",
+                            help="upsample(2) doubles the size; upsample(size=[28, 28]) sets "
+                                 "it; upsample(to=image) takes image's")
         values = self.scale if isinstance(self.scale, tuple) else (self.scale,)
         if self.scale is not None and not all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in values):
@@ -94,8 +98,14 @@ class Upsample(Op):
             raise SpecError("'upsample' align_corners must be true or false", "type")
 
     def infer_shape(self, inputs):
-        (x,) = inputs
+        x = inputs[0]
         n = spatial(x, "upsample")
+        if self.to is not None:
+            ref = inputs[1]
+            if len(ref) != len(x):
+                raise ShapeError(f"cannot upsample {format_shape(x)} to the size of "
+                                 f"{format_shape(ref)}")
+            return (x[0],) + ref[1:]
         if self.size is not None:
             return (x[0],) + per_axis(self.size, n, "size")
         scale = per_axis(self.scale, n, "scale")
@@ -111,6 +121,8 @@ class Upsample(Op):
         return rf.Resample(scale, 1, 0 if self.align_corners else 1)
 
     def summary(self):
+        if self.to is not None:
+            return f"upsample to {self.to.label}"
         if self.size is not None:
             return f"upsample to {self.size}"
         return f"upsample x{self.scale:g}" if not isinstance(self.scale, tuple) else \

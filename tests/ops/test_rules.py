@@ -287,6 +287,13 @@ def test_shape_ops(op, shape, make):
     assert_matches(op, shape, module)
 
 
+def test_upsample_to_another_tensors_size():
+    """torchvision's segmentation heads: F.interpolate(x, size=input.shape[-2:])."""
+    ours = layer("upsample(to=x, mode=bilinear)", (3, 13, 11), "conv(5, 3, s=4)")
+    out = nn.functional.interpolate(torch.zeros(1, 5, 3, 3), size=(13, 11), mode="bilinear")
+    assert (ours["output"], ours["params"], ours["macs"]) == (list(out.shape[1:]), 0, 0)
+
+
 def test_reshape_rejects_wrong_element_count():
     with pytest.raises(netdsl.NetdslError):
         layer("reshape([7, -1])", (3, 4, 5))

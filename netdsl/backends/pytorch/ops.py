@@ -258,10 +258,10 @@ def _flatten(module: bool) -> Rule:
 
 def _upsample(module: bool) -> Rule:
     def rule(op: Any, s: Shapes) -> Call:
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {}  # upsample(to=t): t's size, passed by the form "like"
         if op.size is not None:
             kwargs["size"] = _compact(op.size)
-        else:
+        elif op.scale is not None:
             scale = op.scale
             kwargs["scale_factor"] = tuple(float(v) for v in scale) if isinstance(scale, tuple) \
                 else float(scale)
@@ -392,7 +392,7 @@ LOWERINGS: dict[str, Lowering] = {
     "softmax": Lowering(module=_softmax(True), function=_softmax(False)),
     "flatten": Lowering(module=_flatten(True), function=_flatten(False)),
     "reshape": Lowering(function=lambda op, s: Call("reshape", tuple(op.shape)), form="reshape"),
-    "upsample": Lowering(module=_upsample(True), function=_upsample(False)),
+    "upsample": Lowering(module=_upsample(True), function=_upsample(False), form="like"),
     "crop": Lowering(function=_crop, form="like", helpers=("center_crop", "crop_at")),
     "l2norm": Lowering(module=_l2norm, function=lambda op, s: Call(
         "F.normalize", (), {"dim": 1, **_changed(eps=(op.eps, 1e-12))}), helpers=("L2Norm",)),
