@@ -47,16 +47,18 @@ class TensorArg:
 
 
 def attr(default: Any = REQUIRED, *, kind: str = "int", alias: str | None = None,
-         choices: Sequence[str] = (), doc: str = "", keyword_only: bool = False) -> Any:
+         choices: Sequence[str] = (), doc: str = "", keyword_only: bool = False,
+         size_only: bool = False) -> Any:
     """Declare an operator attribute.
 
     kinds: size (int >= 1), count (int >= 0), int, float, prob (0 <= p <= 1), bool, ints (an int
     or one per spatial axis), counts (the same, >= 0), padding (see `netdsl.ops.padding`),
     choice (one of `choices`), table (list of lists of ints), shape (list of ints), tensor
-    (another tensor), any.
+    (another tensor), any. `size_only`: a tensor attribute whose values are not read, only its
+    size (crop's and upsample's `to`), which diagrams draw as a reference, not as data.
     """
     meta = {"kind": kind, "alias": alias, "choices": tuple(choices), "doc": doc,
-            "keyword_only": keyword_only}
+            "keyword_only": keyword_only, "size_only": size_only}
     return dataclasses.field(default=default, metadata=meta)
 
 

@@ -81,7 +81,7 @@ class Upsample(Op):
     mode: str = attr("nearest", kind="choice", choices=("nearest", "bilinear", "linear",
                                                          "trilinear", "bicubic"))
     align_corners: bool | None = attr(None, kind="any", keyword_only=True)
-    to: TensorArg | None = attr(None, kind="tensor", keyword_only=True,
+    to: TensorArg | None = attr(None, kind="tensor", keyword_only=True, size_only=True,
                                 doc="upsample to this tensor's spatial size")
 
     def validate(self) -> None:
@@ -137,7 +137,7 @@ class Crop(Op):
     name = "crop"
     family = "shape"
 
-    to: TensorArg | None = attr(None, kind="tensor")
+    to: TensorArg | None = attr(None, kind="tensor", size_only=True)
     size: int | tuple[int, ...] | None = attr(None, kind="ints", keyword_only=True)
     offset: int | tuple[int, ...] | None = attr(None, kind="counts", keyword_only=True,
                                                doc="first kept pixel per axis; none: centred")
