@@ -131,8 +131,9 @@ class LocalResponseNorm(Op):
 
 @dataclass(frozen=True)
 class L2Norm(Op):
-    """L2 normalisation over the channels at each position, times a learned per-channel scale
-    starting at `scale` when one is given (SSD's conv4_3: 20)."""
+    """L2 normalisation over the channels, times a learned per-channel scale if one is given.
+
+    The scale starts at `scale` (SSD's conv4_3: 20; ParseNet)."""
 
     name = "l2norm"
     family = "norm"

@@ -120,8 +120,10 @@ class MaxPool(_Pool):
 
 @dataclass(frozen=True)
 class Unpool(Op):
-    """Max unpooling (SegNet, DeconvNet): each value goes back where the labeled
-    `maxpool(..., indices=true)` found its maximum, zeros elsewhere, at that pool's input size."""
+    """Max unpooling with a labeled `maxpool(..., indices=true)`'s switches (SegNet, DeconvNet).
+
+    Each value goes back where that pooling found its maximum, zeros elsewhere, at the pooling's
+    input size."""
 
     name = "unpool"
     family = "pool"

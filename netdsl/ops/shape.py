@@ -70,8 +70,9 @@ class Reshape(Op):
 
 @dataclass(frozen=True)
 class Upsample(Op):
-    """Upsampling by a `scale` factor, to a `size`, or to the size of the tensor `to` (as
-    torchvision's segmentation heads return to the input's size), nearest or (bi)linear."""
+    """Upsampling by a `scale` factor, to a `size` or to the tensor `to`'s size; nearest or linear.
+
+    `to` is how torchvision's segmentation heads return to the input's size."""
 
     name = "upsample"
     family = "shape"
@@ -131,8 +132,9 @@ class Upsample(Op):
 
 @dataclass(frozen=True)
 class Crop(Op):
-    """Crop of the spatial axes to `size`, or to the size of the tensor `to`: centred, or from
-    `offset` (Caffe's crop layer: FCN-8s crops at offsets 5, 9 and 31)."""
+    """Crop of the spatial axes to `size` or to the tensor `to`'s size, centred or from `offset`.
+
+    Offsets are Caffe's crop layer's (FCN-8s crops at 5, 9 and 31)."""
 
     name = "crop"
     family = "shape"
