@@ -224,6 +224,8 @@ def _show(value: Any) -> str:
         return "none"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, tuple):  # the language's lists
+        return "[" + ", ".join(_show(v) for v in value) + "]"
     return repr(value) if isinstance(value, str) and not isinstance(value, Symbol) else str(value)
 
 
