@@ -44,9 +44,13 @@ PUBLISHED_DECIMALS = 3
 
 
 def zoo_models() -> list[str]:
+    """The zoo specs torchvision has: classification, then segmentation models."""
     import torchvision
-    known = set(torchvision.models.list_models(module=torchvision.models))
-    return sorted(p.stem for p in (ROOT / "specs").glob("*.net") if p.stem in known)
+    found = []
+    for module in (torchvision.models, torchvision.models.segmentation):
+        known = set(torchvision.models.list_models(module=module))
+        found += sorted(p.stem for p in (ROOT / "specs").glob("*.net") if p.stem in known)
+    return found
 
 
 def published(model: str) -> tuple[float | None, int | None]:
@@ -129,18 +133,25 @@ def _notes(model: str, counts: dict[str, tuple[int, int]], pub_macs: float | Non
         parts = [f"{tool} {_g(macs)} G ({(macs - netdsl_macs) / 1e6:+,.1f} M)"
                  if tool != "netdsl" else f"netdsl {_g(macs)} G (the spec and torchvision's "
                  "model differ)" for tool, macs in off]
-        out.append(f"- {model} MACs, published {_g(pub_macs)} G: {'; '.join(parts)}.")
+        out.append(f"- {model} MACs, published {_g(pub_macs)} G: {'; '.join(parts)}"
+                   f"{_aux(model)}.")
     wrong = sorted({tool for tool, (_, params) in counts.items()
                     if params != netdsl_params or (pub_params and params != pub_params)})
     if wrong:
         agreed = {params for _, params in counts.values()}
         text = (f"every tool counts {netdsl_params:,}" if agreed == {netdsl_params}
                 else ", ".join(f"{t} {counts[t][1]:,}" for t in wrong))
-        why = (": torchvision's published count includes the auxiliary classifier heads, which "
-               "the spec and the measured model leave off" if model in peers.TORCHVISION_KWARGS
-               else "")
-        out.append(f"- {model} params, published {pub_params:,}: {text}{why}.")
+        out.append(f"- {model} params, published {pub_params:,}: {text}{_aux(model)}.")
     return out
+
+
+def _aux(model: str) -> str:
+    """Why a published figure is larger, for the models measured without auxiliary heads."""
+    kwargs = peers.TORCHVISION_KWARGS.get(model, {})
+    if kwargs.get("aux_logits") is False or kwargs.get("aux_loss") is False:
+        return (": torchvision's published figure includes the auxiliary classifier heads, which "
+                "the spec and the measured model leave off")
+    return ""
 
 
 if __name__ == "__main__":

@@ -18,8 +18,12 @@ PEERS = ["torchinfo", "fvcore", "ptflops", "torchscan", "FlopCounterMode", "thop
 TORCHVISION_KWARGS: dict[str, dict[str, Any]] = {
     "googlenet": {"aux_logits": False, "init_weights": False},
     "inception_v3": {"aux_logits": False, "init_weights": False},
+    "fcn_resnet50": {"aux_loss": False, "weights_backbone": None},
+    "deeplabv3_resnet50": {"aux_loss": False, "weights_backbone": None},
 }
-INPUT_SIZES = {"inception_v3": (3, 299, 299), "preact_resnet1001": (3, 32, 32)}
+# torchvision's segmentation models are published at their 520x520 evaluation size
+INPUT_SIZES = {"inception_v3": (3, 299, 299), "preact_resnet1001": (3, 32, 32),
+               "fcn_resnet50": (3, 520, 520), "deeplabv3_resnet50": (3, 520, 520)}
 
 
 def input_size(model: str) -> tuple[int, int, int]:

@@ -45,6 +45,7 @@ class Row:
     macs: int
     output: str
     field: str
+    dense: bool  # spatial or several outputs: the segmentation and detection table
     refs: dict[str, Reference]
     failures: int
     expects: int
@@ -173,13 +174,29 @@ def code_lines(path: Path) -> int:
     return sum(1 for t in (s.strip() for s in lines) if t and not t.startswith("#"))
 
 
+def output_fields(network: netdsl.network.Network) -> str:
+    """Size / stride of each output's receptive field, by output name."""
+    cells = []
+    for name, node in network.graph.outputs.items():
+        rf = network.graph[node].meta["rf"]
+        if isinstance(rf, Field):
+            d = rf.as_dict()
+            text = f"{'x'.join(map(str, d['size']))} / {'x'.join(map(str, d['stride']))}"
+            text += " + global context" if rf.global_context else ""
+        else:
+            text = "global" if rf == GLOBAL else "—"
+        cells.append(f"`{name}` {text}" if len(network.graph.outputs) > 1 else text)
+    return "; ".join(cells)
+
+
 def torchvision_file(name: str) -> Path | None:
     import torchvision.models as models
-    builder = getattr(models, name, None)
-    if builder is None or not inspect.isfunction(builder):
-        return None
-    # builders are wrapped by registration decorators: name the module, not the wrapper's file
-    return Path(inspect.getfile(sys.modules[builder.__module__]))
+    for module in (models, models.segmentation, models.detection):
+        builder = getattr(module, name, None)
+        if builder is not None and inspect.isfunction(builder):
+            # builders are wrapped by registration decorators: name the module, not the wrapper
+            return Path(inspect.getfile(sys.modules[builder.__module__]))
+    return None
 
 
 def citation(path: Path) -> str:
@@ -207,7 +224,9 @@ def spec_row(path: Path) -> Row:
     failures = network.check()
     modules = [Path(m) for m in network.program.modules]
     tv = torchvision_file(network.name)
-    return Row(network.name, stats.params, stats.macs, output, receptive_field(network),
+    dense = len(outputs) > 1 or any(len(shape) > 1 for shape in outputs)
+    field = output_fields(network) if dense else receptive_field(network)
+    return Row(network.name, stats.params, stats.macs, output, field, dense,
                references(network), len(failures), len(network.graph.expectations),
                sum(code_lines(m) for m in modules),
                f"{code_lines(tv)} ({tv.name})" if tv else "—", citation(path))
@@ -269,13 +288,33 @@ helpers in other files that are not counted; "—" when torchvision has no such 
 """
 
 
+DENSE = """\
+## Segmentation and detection
+
+The networks whose outputs keep space (segmentation maps, detection grids), or that have
+several outputs, with the same columns; **RF** here is each output's receptive field (size /
+stride), named by output. Detection specs end at their heads' raw outputs: box decoding and
+non-maximum suppression are outside the network, as the papers draw them.
+"""
+
+
 def render(rows: list[Row]) -> str:
     import torchvision
-    head = ["Network", "Params", "Ref. params", "Δ", "MACs", "Ref. MACs", "Δ", "Ref. source",
-            "Output", "RF", "Check", "Verdict", "Spec lines", "torchvision lines"]
     version = torchvision.__version__.split("+")[0]  # the same files in CPU and CUDA builds
-    lines = [INTRO, f"torchvision version for the line counts: {version}.\n",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = [INTRO, f"torchvision version for the line counts: {version}.\n"]
+    lines += table([r for r in rows if not r.dense])
+    lines += ["", DENSE]
+    lines += table([r for r in rows if r.dense], output="Outputs")
+    lines += ["", "## Sources", "", "The first line of each spec's header comment.", ""]
+    lines += [f"- `{r.name}`: {r.citation}" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def table(rows: list[Row], output: str = "Output") -> list[str]:
+    """The markdown lines of one table of the zoo."""
+    head = ["Network", "Params", "Ref. params", "Δ", "MACs", "Ref. MACs", "Δ", "Ref. source",
+            output, "RF", "Check", "Verdict", "Spec lines", "torchvision lines"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         sources = "; ".join(dict.fromkeys(ref.source for ref in r.refs.values() if ref.source))
         cells = [
@@ -289,9 +328,7 @@ def render(rows: list[Row]) -> str:
             str(r.spec_lines), r.reference_lines,
         ]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "## Sources", "", "The first line of each spec's header comment.", ""]
-    lines += [f"- `{r.name}`: {r.citation}" for r in rows]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def build() -> str:

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from netdsl.analysis.receptive_field import GLOBAL, Field
 from netdsl.analysis.summary import Stats
-from netdsl.elaborate.values import Evaluator, Resolver, Unavailable, show
+from netdsl.elaborate.values import (
+    TENSOR_ATTRIBUTES,
+    Evaluator,
+    Resolver,
+    TensorValue,
+    Unavailable,
+    show,
+)
 from netdsl.errors import Diagnostic, SpecError, did_you_mean
 from netdsl.ir import Expectation
 from netdsl.syntax import ast
 
 
 class LayerRecord:
-    """A labeled layer or block seen from `expect`: `c3.params`, `c3.connections`, ..."""
+    """A labeled layer or block seen from `expect`: `c3.params`, `c3.connections`, its output
+    tensor's `c`, `h`, `w`, ... and its receptive field `c3.rf` (a `FieldRecord`)."""
 
     def __init__(self, label: str, row: Any):
         self.label = label
@@ -21,14 +31,48 @@ class LayerRecord:
     def attribute(self, attr: str) -> Any:
         values = {"params": self.row.params, "buffers": self.row.buffers, "macs": self.row.macs,
                   "flops": self.row.flops, "connections": self.row.connections,
-                  "output": self.row.output, "shape": self.row.output}
+                  "output": self.row.output}
         if attr == "rf":
-            rf = self.row.rf
-            return rf if isinstance(rf, str) else tuple(rf.as_dict()["size"])
+            return FieldRecord(self.label, self.row.rf)
+        if attr in TENSOR_ATTRIBUTES:
+            return TensorValue(self.row.name, tuple(self.row.output), self.label).attribute(attr)
         if attr not in values:
+            known = [*values, "rf", *TENSOR_ATTRIBUTES]
             raise SpecError(f"a layer has no figure '{attr}'", "name",
-                            help=did_you_mean(attr, values) or f"figures: {', '.join(values)}, rf")
+                            help=did_you_mean(attr, known) or f"figures: {', '.join(known)}")
         return values[attr]
+
+
+@dataclass(frozen=True)
+class FieldRecord:
+    """A receptive field seen from `expect`: `conv5.rf.size`, `.stride`, `.padding` (one value
+    per spatial axis, as `netdsl stats` reports them), `.min_size`, `.aligned`,
+    `.global_context`, and `.global`, true when every output sees the whole input."""
+
+    label: str
+    field: Field | str | None
+
+    def attribute(self, attr: str) -> Any:
+        names = ("size", "stride", "padding", "min_size", "aligned", "global_context", "global")
+        if attr not in names:
+            raise SpecError(f"a receptive field has no figure '{attr}'", "name",
+                            help=did_you_mean(attr, names) or f"figures: {', '.join(names)}")
+        if attr == "global":
+            return self.field == GLOBAL
+        if not isinstance(self.field, Field):
+            what = "global: every output sees the whole input" if self.field == GLOBAL else \
+                "not spatial"
+            raise SpecError(f"the receptive field of '{self.label}' is {what}", "value",
+                            help=f"test it with {self.label}.rf.global")
+        value = self.field.as_dict()[attr]
+        return tuple(value) if isinstance(value, list) else value
+
+    def __str__(self) -> str:
+        if not isinstance(self.field, Field):
+            return f"the receptive field {self.field}"
+        d = self.field.as_dict()
+        return (f"the receptive field size {show(tuple(d['size']))}, stride "
+                f"{show(tuple(d['stride']))}, padding {show(tuple(d['padding']))}")
 
 
 class _ExpectResolver(Resolver):
@@ -86,12 +130,16 @@ def _check(exp: Expectation, stats: Stats) -> Diagnostic | None:
         return Diagnostic(f"an expectation must be true or false, got {show(ok)}", expr.span,
                           "type")
     detail = ""
+    hint = None
     if isinstance(expr, ast.Compare):
         left, right = (evaluator.eval(e, env) for e in expr.operands[:2])
         detail = f": got {_fmt(left)}, expected {expr.ops[0]} {_fmt(right)}"
         if isinstance(left, int) and isinstance(right, int) and right:
             detail += f" ({(left - right) / right:+.2%})"
-    return Diagnostic(f"expectation failed{detail}", expr.span, "expect")
+        if isinstance(left, FieldRecord) or isinstance(right, FieldRecord):
+            record = left if isinstance(left, FieldRecord) else right
+            hint = f"compare one figure of it: {record.label}.rf.size, .stride or .padding"
+    return Diagnostic(f"expectation failed{detail}", expr.span, "expect", help=hint)
 
 
 def _fmt(value: Any) -> str:

@@ -87,6 +87,10 @@ def compose(rule: rules.Rule, fields: list[Field | str | None]) -> Field | str |
             return GLOBAL
         return _union(spatial, global_context=len(spatial) < len(fields))
     field = fields[0]
+    if isinstance(rule, rules.Unpool):  # the values' and the switches' fields, placed back
+        if not all(isinstance(f, Field) for f in fields):
+            return GLOBAL
+        field = _union(fields)  # type: ignore[arg-type]
     if rule is rules.GLOBAL or not isinstance(field, Field):  # the input is already GLOBAL
         return GLOBAL
     if rule is rules.IDENTITY:

@@ -305,8 +305,9 @@ class Layers:
                 table.positional[index] if index < len(table.positional) else None)
             if (cls.variadic and arg.name is None) or (
                     field_ is not None and field_.name in table.tensors):
-                inputs.append(self.path(arg.value, site.with_current(current)))
-                value: Any = TensorArg(_describe(arg.value))
+                ref = self.path(arg.value, site.with_current(current))
+                inputs.append(ref)
+                value: Any = self.tensor_arg(_describe(arg.value), ref)
                 if cls.variadic and arg.name is None:
                     continue
             else:
@@ -323,6 +324,14 @@ class Layers:
         if name is None:
             name = site.naming.take(site.label, site.span)
         return self.el.builder.node(name, operator, inputs, site.span, site.naming)
+
+    def tensor_arg(self, label: str, ref: str) -> TensorArg:
+        """A tensor argument, with the operator that made it and that operator's input shape
+        (`unpool(pool1)` takes its window and output size from the pooling it undoes)."""
+        made = self.el.frame.definition.producer(ref)
+        if made is None or made.op is None:
+            return TensorArg(label)
+        return TensorArg(label, made.op, made.meta["in"][0] if made.meta.get("in") else None)
 
     def build_op(self, cls: type[Op], args: list[Any], kwargs: dict[str, Any],
                  site: Site) -> Op:

@@ -35,21 +35,30 @@ class Symbol(str):
 
 @dataclass(frozen=True)
 class TensorArg:
-    """An attribute that names another tensor; the tensor itself becomes an extra input."""
+    """An attribute that names another tensor; the tensor itself becomes an extra input.
+
+    `source` is the operator that made the tensor (None for a network input) and
+    `source_input` the shape of that operator's first input: `unpool(pool1)` takes its window
+    and its output size from the max pooling it undoes."""
 
     label: str
+    source: Op | None = None
+    source_input: Shape | None = None
 
 
 def attr(default: Any = REQUIRED, *, kind: str = "int", alias: str | None = None,
-         choices: Sequence[str] = (), doc: str = "", keyword_only: bool = False) -> Any:
+         choices: Sequence[str] = (), doc: str = "", keyword_only: bool = False,
+         size_only: bool = False) -> Any:
     """Declare an operator attribute.
 
     kinds: size (int >= 1), count (int >= 0), int, float, prob (0 <= p <= 1), bool, ints (an int
-    or one per spatial axis), padding (ints, 'same' or 'valid'), choice (one of `choices`),
-    table (list of lists of ints), shape (list of ints), tensor (another tensor), any.
+    or one per spatial axis), counts (the same, >= 0), padding (see `netdsl.ops.padding`),
+    choice (one of `choices`), table (list of lists of ints), shape (list of ints), tensor
+    (another tensor), any. `size_only`: a tensor attribute whose values are not read, only its
+    size (crop's and upsample's `to`), which diagrams draw as a reference, not as data.
     """
     meta = {"kind": kind, "alias": alias, "choices": tuple(choices), "doc": doc,
-            "keyword_only": keyword_only}
+            "keyword_only": keyword_only, "size_only": size_only}
     return dataclasses.field(default=default, metadata=meta)
 
 
@@ -86,16 +95,16 @@ class Op:
     variadic: ClassVar[bool] = False  # positional arguments are extra input tensors (merges)
     min_inputs: ClassVar[int] = 1
     is_view: ClassVar[bool] = False  # output aliases the input's memory (flatten, reshape)
-    # Other names for this operator (torch's, the papers'), never accepted: an unknown name
-    # equal to one gets "did you mean '<name>'?"
-    aliases: ClassVar[tuple[str, ...]] = ()
+    # Other tools' names for this operator (torch's, other libraries', the papers'), never
+    # accepted: an unknown name equal to one gets "did you mean '<name>'?"
+    known_as: ClassVar[tuple[str, ...]] = ()
     _parameters: ClassVar[Parameters | None] = None  # per class, see `parameters()`
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.__dict__.get("name"):
             REGISTRY[cls.name] = cls
-            OTHER_NAMES.update(dict.fromkeys(cls.aliases, cls.name))
+            OTHER_NAMES.update(dict.fromkeys(cls.known_as, cls.name))
 
     # ------------------------------------------------------------ rules (overridden)
 
@@ -211,6 +220,8 @@ def _show(value: Any) -> str:
         return "none"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, tuple):  # the language's lists
+        return "[" + ", ".join(_show(v) for v in value) + "]"
     return repr(value) if isinstance(value, str) and not isinstance(value, Symbol) else str(value)
 
 
@@ -227,7 +238,7 @@ def _type_name(value: Any) -> str:
 
 # The least plain int each integer kind takes as it is (None: any int): `coerce`'s fast path for
 # the most common attribute value; every other value, and an int out of range, takes the full path.
-_INT_FLOOR = {"size": 1, "count": 0, "int": None, "ints": 1, "padding": 0}
+_INT_FLOOR = {"size": 1, "count": 0, "int": None, "ints": 1, "counts": 0, "padding": 0}
 
 
 def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
@@ -266,14 +277,15 @@ def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
         return float(value)
     if kind in ("size", "count", "int"):
         return _int(value, kind, bad)
-    if kind in ("ints", "padding"):
-        if kind == "padding" and isinstance(value, str) and value in ("same", "valid"):
-            return Symbol(value)
+    if kind == "padding":
+        return _padding(value, bad)
+    if kind in ("ints", "counts"):
+        each = "size" if kind == "ints" else "count"
         if isinstance(value, tuple):
             if not value:
                 raise bad("an int or a list of ints")
-            return tuple(_int(v, "count" if kind == "padding" else "size", bad) for v in value)
-        return _int(value, "count" if kind == "padding" else "size", bad)
+            return tuple(_int(v, each, bad) for v in value)
+        return _int(value, each, bad)
     if kind == "choice":
         if not isinstance(value, str) or value not in f.metadata["choices"]:
             options = ", ".join(f.metadata["choices"])
@@ -290,6 +302,26 @@ def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
             raise bad("a list of ints")
         return tuple(_int(v, "int", bad) for v in value)
     raise AssertionError(kind)
+
+
+def _padding(value: Any, bad: Any) -> Any:
+    """An int, `same`, `valid`, or one entry per axis: an int or a [before, after] pair."""
+    expected = "an int, same, valid, or per axis an int or a [before, after] pair"
+    if isinstance(value, str) and value in ("same", "valid"):
+        return Symbol(value)
+    if not isinstance(value, tuple):
+        return _int(value, "count", bad)
+    if not value:
+        raise bad(expected)
+    sides = []
+    for side in value:
+        if isinstance(side, tuple):
+            if len(side) != 2:
+                raise bad(expected)
+            sides.append(tuple(_int(v, "count", bad) for v in side))
+        else:
+            sides.append(_int(side, "count", bad))
+    return tuple(sides)
 
 
 def _int(value: Any, kind: str, bad: Any) -> int:

@@ -19,16 +19,7 @@ from netdsl.ops.base import (
     spatial,
     window_out,
 )
-
-
-def _padding(padding, kernel: tuple[int, ...], dilation: tuple[int, ...],
-             n: int) -> tuple[int, ...]:
-    """Left padding per axis; 'same' pads (d*(k-1))//2 before, the rest after, as torch does."""
-    if padding == "valid":
-        return (0,) * n
-    if padding == "same":
-        return tuple(d * (k - 1) // 2 for k, d in zip(kernel, dilation, strict=True))
-    return per_axis(padding, n, "padding")
+from netdsl.ops.padding import Pads, is_pair, resolve, window_length
 
 
 def _stride(s: tuple[int, ...]) -> str:
@@ -57,8 +48,6 @@ class Conv(Op):
                                                      doc="connection table")
 
     def validate(self) -> None:
-        if self.padding == "same" and self.stride not in (1, (1,), (1, 1), (1, 1, 1)):
-            raise SpecError("'conv' with padding 'same' needs stride 1 (as in torch)", "arg")
         if self.table is not None:
             if self.groups != 1:
                 raise SpecError("'conv' with a connection table cannot also have groups", "arg")
@@ -67,12 +56,14 @@ class Conv(Op):
                                 f"{self.out} output maps", "arg",
                                 help="give one list of input maps per output map")
 
-    def geometry(self, shape: Shape) -> tuple[tuple[int, ...], ...]:
+    def geometry(self, shape: Shape) -> tuple[tuple[int, ...], tuple[int, ...], Pads,
+                                              tuple[int, ...]]:
+        """Kernel, stride, pads and dilation per spatial axis on an input of `shape`."""
         n = spatial(shape, "conv")
         k = per_axis(self.kernel, n, "kernel")
         s = per_axis(self.stride, n, "stride")
         d = per_axis(self.dilation, n, "dilation")
-        return k, s, _padding(self.padding, k, d, n), d
+        return k, s, resolve(self.padding, shape, k, s, d), d
 
     def infer_shape(self, inputs: list[Shape]) -> Shape:
         (x,) = inputs
@@ -86,10 +77,8 @@ class Conv(Op):
             if bad:
                 raise ShapeError(f"the connection table names input map {max(bad)} but the "
                                  f"input has {cin} channels")
-        if self.padding == "same":
-            return (self.out,) + x[1:]
-        return (self.out,) + tuple(window_out(x[i + 1], k[i], s[i], p[i], d[i])
-                                   for i in range(len(k)))
+        return (self.out,) + tuple(window_length(x[i + 1], k[i], s[i], p.before[i], p.after[i],
+                                                 d[i]) for i in range(len(k)))
 
     def fan_in(self, x: Shape) -> list[int]:
         """Weights per output map."""
@@ -117,7 +106,8 @@ class Conv(Op):
         return (self.weights(inputs[0]) + (self.out if self.bias else 0)) * numel(out[1:])
 
     def receptive_field(self, inputs, out):
-        return rf.Window(*self.geometry(inputs[0]))
+        k, s, p, d = self.geometry(inputs[0])
+        return rf.Window(k, s, p.before, d)
 
     def summary(self, inputs):
         k, s, _, d = self.geometry(inputs[0])
@@ -137,7 +127,7 @@ class ConvTranspose(Op):
 
     name = "conv_transpose"
     family = "conv"
-    aliases = ("upconv", "deconv")
+    known_as = ("deconv", "deconvolution", "upconv", "convtranspose", "conv_transpose2d")
 
     out: int = attr(kind="size", doc="output channels")
     kernel: int | tuple[int, ...] = attr(kind="ints", alias="k")
@@ -149,8 +139,11 @@ class ConvTranspose(Op):
     dilation: int | tuple[int, ...] = attr(1, kind="ints", alias="d")
 
     def validate(self) -> None:
-        if isinstance(self.padding, Symbol) or isinstance(self.output_padding, Symbol):
-            raise SpecError("'conv_transpose' takes numeric padding only", "arg")
+        for value in (self.padding, self.output_padding):
+            if isinstance(value, Symbol) or (isinstance(value, tuple)
+                                             and any(is_pair(v) for v in value)):
+                raise SpecError("'conv_transpose' takes symmetric numeric padding only", "arg",
+                                help="an int, or one int per spatial axis")
 
     def geometry(self, shape: Shape):
         n = spatial(shape, "conv_transpose")

@@ -14,7 +14,7 @@ class Linear(Op):
 
     name = "linear"
     family = "linear"
-    aliases = ("dense", "fc")
+    known_as = ("dense", "fc")
 
     out: int = attr(kind="size", doc="output features")
     bias: bool = attr(True, kind="bool")

@@ -1,4 +1,5 @@
-"""Normalisation: batch, layer, group and instance norm, and AlexNet's local response norm."""
+"""Normalisation: batch, layer, group and instance norm, AlexNet's local response norm, L2
+normalisation over the channels (ParseNet, SSD), and scaling by a constant (FCN-8s)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ class BatchNorm(Op):
 
     name = "bn"
     family = "norm"
-    aliases = ("batchnorm", "batch_norm")
+    known_as = ("batchnorm", "batch_norm", "batchnorm2d")
 
     eps: float = attr(1e-5, kind="float")
     momentum: float = attr(0.1, kind="float")
@@ -124,3 +125,40 @@ class LocalResponseNorm(Op):
 
     def summary(self, inputs):
         return f"lrn {self.size}"
+
+
+@dataclass(frozen=True)
+class L2Norm(Op):
+    """L2 normalisation over the channels, times a learned per-channel scale if one is given.
+
+    The scale starts at `scale` (SSD's conv4_3: 20; ParseNet)."""
+
+    name = "l2norm"
+    family = "norm"
+    known_as = ("normalize", "l2_normalize", "l2normalize", "l2_norm")
+
+    scale: float | None = attr(None, kind="float", doc="initial learned scale; none: no scale")
+    eps: float = attr(1e-12, kind="float", doc="the norm's floor, as F.normalize")
+
+    def params(self, inputs, out):
+        return inputs[0][0] if self.scale is not None else 0
+
+    def flops(self, inputs, out):
+        # a square and an add per element for the norm, a divide, and the scale's multiply
+        return (3 + (self.scale is not None)) * numel(out)
+
+    def summary(self, inputs):
+        return "l2norm" + (" + scale" if self.scale is not None else "")
+
+
+@dataclass(frozen=True)
+class Scale(Op):
+    """Multiplication by a constant (FCN-8s at-once scales pool3 by 0.0001, pool4 by 0.01)."""
+
+    name = "scale"
+    family = "norm"
+
+    factor: float = attr(kind="float")
+
+    def summary(self, inputs):
+        return f"x{self.factor:g}"

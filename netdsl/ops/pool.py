@@ -1,4 +1,5 @@
-"""Pooling: max and average (windowed or `global`), adaptive max and average."""
+"""Pooling: max and average (windowed or `global`), adaptive max and average, and max
+unpooling with a max pooling's switches."""
 
 from __future__ import annotations
 
@@ -6,7 +7,19 @@ from dataclasses import dataclass
 
 from netdsl.errors import SpecError
 from netdsl.ops import receptive as rf
-from netdsl.ops.base import Op, Shape, ShapeError, attr, kxk, numel, per_axis, spatial, window_out
+from netdsl.ops.base import (
+    Op,
+    Shape,
+    ShapeError,
+    TensorArg,
+    attr,
+    format_shape,
+    kxk,
+    numel,
+    per_axis,
+    spatial,
+)
+from netdsl.ops.padding import Pads, resolve, window_length
 
 
 @dataclass(frozen=True)
@@ -36,28 +49,36 @@ class _Pool(Op):
                                                        for k in self.kernel)):
             raise SpecError(f"'{self.name}' kernel must be a positive int, a list of them, or "
                             f"`global`", "type")
-        if isinstance(self.padding, str):
-            raise SpecError(f"'{self.name}' takes numeric padding only", "arg")
+        if self.padding == "same" and self.ceil:
+            raise SpecError(f"'{self.name}' with padding 'same' has no ceil mode", "arg",
+                            help="same padding already gives ceil(size / stride) positions")
+        if self.is_global and self.padding != 0:
+            raise SpecError(f"global '{self.name}' takes no padding", "arg")
 
-    def geometry(self, x: Shape):
+    def geometry(self, x: Shape) -> tuple[tuple[int, ...], tuple[int, ...], Pads,
+                                          tuple[int, ...]]:
+        """Kernel, stride, pads and dilation per spatial axis on an input of shape `x`."""
         n = spatial(x, self.name)
         if self.is_global:
-            return x[1:], x[1:], (0,) * n, (1,) * n
+            return x[1:], x[1:], Pads((0,) * n, (0,) * n), (1,) * n
         k = per_axis(self.kernel, n, "kernel")
         s = per_axis(self.stride, n, "stride") if self.stride is not None else k
-        p = per_axis(self.padding, n, "padding")
-        for ki, pi in zip(k, p, strict=True):
-            if pi > ki // 2:
-                raise ShapeError(f"padding {pi} is more than half the kernel {ki}")
-        return k, s, p, (getattr(self, "dilation", 1),) * n
+        d = (getattr(self, "dilation", 1),) * n
+        pads = resolve(self.padding, x, k, s, d)
+        if self.padding != "same":
+            for ki, before, after in zip(k, pads.before, pads.after, strict=True):
+                if max(before, after) > ki // 2:  # torch's rule: no window all padding
+                    raise ShapeError(f"padding {max(before, after)} is more than half the "
+                                     f"kernel {ki}")
+        return k, s, pads, d
 
     def infer_shape(self, inputs):
         (x,) = inputs
         k, s, p, d = self.geometry(x)
         if self.is_global:
             return (x[0],) + (1,) * len(k)
-        return (x[0],) + tuple(window_out(x[i + 1], k[i], s[i], p[i], d[i], self.ceil)
-                               for i in range(len(k)))
+        return (x[0],) + tuple(window_length(x[i + 1], k[i], s[i], p.before[i], p.after[i], d[i],
+                                             self.ceil) for i in range(len(k)))
 
     def flops(self, inputs, out):
         return numel(out) * numel(self.geometry(inputs[0])[0])
@@ -65,7 +86,8 @@ class _Pool(Op):
     def receptive_field(self, inputs, out):
         if self.is_global:
             return rf.GLOBAL
-        return rf.Window(*self.geometry(inputs[0]))
+        k, s, p, d = self.geometry(inputs[0])
+        return rf.Window(k, s, p.before, d)
 
     def summary(self, inputs):
         if self.is_global:
@@ -87,6 +109,64 @@ class MaxPool(_Pool):
 
     dilation: int = attr(1, kind="size", alias="d")
     indices: bool = attr(False, kind="bool", doc="return_indices")
+
+    def infer_shape(self, inputs):
+        if self.indices:
+            pads = self.geometry(inputs[0])[2]
+            if pads.dynamic or not pads.symmetric:
+                raise ShapeError("indices=true needs symmetric padding: the switches of a "
+                                 "padded copy would point outside the input")
+        return super().infer_shape(inputs)
+
+
+@dataclass(frozen=True)
+class Unpool(Op):
+    """Max unpooling with a labeled `maxpool(..., indices=true)`'s switches (SegNet, DeconvNet).
+
+    Each value goes back where that pooling found its maximum, zeros elsewhere, at the pooling's
+    input size."""
+
+    name = "unpool"
+    family = "pool"
+    known_as = ("maxunpool", "max_unpool", "max_unpool2d", "unpooling")
+
+    pool: TensorArg = attr(kind="tensor", doc="a labeled maxpool(..., indices=true)")
+
+    def validate(self) -> None:
+        source = self.pool.source
+        if isinstance(source, MaxPool) and source.indices:
+            return
+        made = f"a {source.name}" if source is not None else "a network input"
+        hint = "label a maxpool(..., indices=true) and write unpool(label)"
+        if isinstance(source, MaxPool):
+            made = "a maxpool without indices=true"
+            hint = f"keep its switches: {self.pool.label}: maxpool(..., indices=true)"
+        raise SpecError(f"'unpool' needs the switches of a max pooling, but "
+                        f"'{self.pool.label}' is {made}", "arg", help=hint)
+
+    def window(self) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...],
+                              tuple[int, ...]]:
+        """The pool's kernel, stride, padding and dilation per spatial axis."""
+        assert isinstance(self.pool.source, MaxPool) and self.pool.source_input is not None
+        k, s, pads, d = self.pool.source.geometry(self.pool.source_input)
+        return k, s, pads.before, d
+
+    def infer_shape(self, inputs):
+        x, pooled = inputs
+        if x != pooled:
+            raise ShapeError(f"unpool needs a tensor shaped as the pooled map "
+                             f"{format_shape(pooled)} of '{self.pool.label}', got "
+                             f"{format_shape(x)}")
+        return self.pool.source_input
+
+    def flops(self, inputs, out):
+        return 0  # a scatter into zeros
+
+    def receptive_field(self, inputs, out):
+        return rf.Unpool(*self.window())
+
+    def summary(self, inputs):
+        return f"unpool with {self.pool.label}"
 
 
 @dataclass(frozen=True)

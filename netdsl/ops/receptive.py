@@ -35,6 +35,14 @@ class Transposed(Rule):
 
 
 @dataclass(frozen=True)
+class Unpool(Transposed):
+    """Max unpooling: output o receives the value of input q only if o lies in pooling window q,
+    and whether it does depends on the switches, which the pooled map chose inside that window.
+    So both the values (input 0) and the pooled map (input 1) reach o through the transposed
+    window: the field is their union, then a transposed convolution's."""
+
+
+@dataclass(frozen=True)
 class Resample(Rule):
     """Upsampling by `scale` per axis; `extra` more input pixels seen (1 for bilinear), of which
     `before` lie before output 0's source pixel (bilinear without align_corners reads pixel -1,

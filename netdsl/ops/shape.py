@@ -70,7 +70,9 @@ class Reshape(Op):
 
 @dataclass(frozen=True)
 class Upsample(Op):
-    """Upsampling by a `scale` factor or to a `size`, nearest or (bi)linear."""
+    """Upsampling by a `scale` factor, to a `size` or to the tensor `to`'s size; nearest or linear.
+
+    `to` is how torchvision's segmentation heads return to the input's size."""
 
     name = "upsample"
     family = "shape"
@@ -80,11 +82,14 @@ class Upsample(Op):
     mode: str = attr("nearest", kind="choice", choices=("nearest", "bilinear", "linear",
                                                          "trilinear", "bicubic"))
     align_corners: bool | None = attr(None, kind="any", keyword_only=True)
+    to: TensorArg | None = attr(None, kind="tensor", keyword_only=True, size_only=True,
+                                doc="upsample to this tensor's spatial size")
 
     def validate(self) -> None:
-        if (self.scale is None) == (self.size is None):
-            raise SpecError("'upsample' needs exactly one of scale and size", "arg",
-                            help="upsample(2) doubles the size; upsample(size=[28, 28]) sets it")
+        if (self.scale is not None) + (self.size is not None) + (self.to is not None) != 1:
+            raise SpecError("'upsample' needs exactly one of scale, size and to", "arg",
+                            help="upsample(2) doubles the size; upsample(size=[28, 28]) sets "
+                                 "it; upsample(to=image) takes image's")
         values = self.scale if isinstance(self.scale, tuple) else (self.scale,)
         if self.scale is not None and not all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in values):
@@ -94,8 +99,14 @@ class Upsample(Op):
             raise SpecError("'upsample' align_corners must be true or false", "type")
 
     def infer_shape(self, inputs):
-        (x,) = inputs
+        x = inputs[0]
         n = spatial(x, "upsample")
+        if self.to is not None:
+            ref = inputs[1]
+            if len(ref) != len(x):
+                raise ShapeError(f"cannot upsample {format_shape(x)} to the size of "
+                                 f"{format_shape(ref)}")
+            return (x[0],) + ref[1:]
         if self.size is not None:
             return (x[0],) + per_axis(self.size, n, "size")
         scale = per_axis(self.scale, n, "scale")
@@ -111,6 +122,8 @@ class Upsample(Op):
         return rf.Resample(scale, 1, 0 if self.align_corners else 1)
 
     def summary(self, inputs):
+        if self.to is not None:
+            return f"upsample to {self.to.label}"
         if self.size is not None:
             return f"upsample to {self.size}"
         return f"upsample x{self.scale:g}" if not isinstance(self.scale, tuple) else \
@@ -119,13 +132,17 @@ class Upsample(Op):
 
 @dataclass(frozen=True)
 class Crop(Op):
-    """Center crop of the spatial axes to `size`, or to the size of the tensor `to`."""
+    """Crop of the spatial axes to `size` or to the tensor `to`'s size, centred or from `offset`.
+
+    Offsets are Caffe's crop layer's (FCN-8s crops at 5, 9 and 31)."""
 
     name = "crop"
     family = "shape"
 
-    to: TensorArg | None = attr(None, kind="tensor")
+    to: TensorArg | None = attr(None, kind="tensor", size_only=True)
     size: int | tuple[int, ...] | None = attr(None, kind="ints", keyword_only=True)
+    offset: int | tuple[int, ...] | None = attr(None, kind="counts", keyword_only=True,
+                                               doc="first kept pixel per axis; none: centred")
 
     def validate(self) -> None:
         if (self.to is None) == (self.size is None):
@@ -143,22 +160,34 @@ class Crop(Op):
             return ref[1:]
         return per_axis(self.size, n, "size")
 
+    def offsets(self, inputs, out) -> tuple[int, ...]:
+        """The first kept pixel per spatial axis."""
+        if self.offset is None:
+            return tuple((d - t) // 2 for d, t in zip(inputs[0][1:], out[1:], strict=True))
+        return per_axis(self.offset, len(out) - 1, "offset")
+
     def infer_shape(self, inputs):
         x = inputs[0]
         target = self.target(inputs)
         if any(t > d for t, d in zip(target, x[1:], strict=True)):
             raise ShapeError(f"cannot crop {format_shape(x)} to the larger size "
                              f"{format_shape(target)}")
-        return (x[0],) + tuple(target)
+        out = (x[0],) + tuple(target)
+        for o, t, d in zip(self.offsets(inputs, out), target, x[1:], strict=True):
+            if o + t > d:
+                raise ShapeError(f"a crop of {t} from offset {o} passes the end of an axis of "
+                                 f"{d}")
+        return out
 
     def flops(self, inputs, out):
         return 0
 
     def receptive_field(self, inputs, out):
-        return rf.Shift(tuple((d - t) // 2 for d, t in zip(inputs[0][1:], out[1:], strict=True)))
+        return rf.Shift(self.offsets(inputs, out))
 
     def summary(self, inputs):
-        return f"crop to {self.to.label}" if self.to else f"crop {self.size}"
+        at = f" at {self.offset}" if self.offset is not None else ""
+        return (f"crop to {self.to.label}" if self.to else f"crop {self.size}") + at
 
 
 @dataclass(frozen=True)

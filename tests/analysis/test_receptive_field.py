@@ -21,29 +21,39 @@ def positive(module: nn.Module) -> nn.Module:
     return module.eval()
 
 
-def measured_field(model: nn.Module, shape: tuple[int, ...], j: tuple[int, ...], step: int = 1):
-    """(size, stride, padding) per spatial axis, from the gradients of outputs j .. j+step.
+Extent = list[tuple[int, int]]  # first and last input pixel per spatial axis
+
+
+def gradient_extent(model: nn.Module, shape: tuple[int, ...], index: tuple[int, ...]) -> Extent:
+    """The input pixels whose gradient is non-zero for output `index` (channel 0)."""
+    x = torch.ones(1, *shape, requires_grad=True)
+    model(x)[(0, 0) + index].backward()
+    return _span(x.grad[0].abs().sum(0) > 0)
+
+
+def _span(support: torch.Tensor) -> Extent:
+    nz = support.nonzero()
+    return [(int(nz[:, a].min()), int(nz[:, a].max())) for a in range(support.dim())]
+
+
+def measured_field(model: nn.Module, shape: tuple[int, ...], j: tuple[int, ...], step: int = 1,
+                   extent=gradient_extent):
+    """(size, stride, padding) per spatial axis, from the extents of outputs j .. j+step.
 
     After an upsampling by `step` (a transposed convolution, nearest or bilinear upsampling),
     neighbouring outputs read different windows (pairs of outputs share a field): the field is
     the union over the `step` phases j .. j+step-1, each placed at its own output's position,
     and the stride is averaged over `step` outputs."""
-    def extent(index: tuple[int, ...]) -> list[tuple[int, int]]:
-        x = torch.ones(1, *shape, requires_grad=True)
-        model(x)[(0, 0) + index].backward()
-        nz = x.grad[0].abs().sum(0).nonzero()
-        return [(int(nz[:, a].min()), int(nz[:, a].max())) for a in range(len(index))]
-
     def moved(axis: int, by: int) -> tuple[int, ...]:
         other = list(j)
         other[axis] += by
         return tuple(other)
 
-    here = extent(j)
+    here = extent(model, shape, j)
     size, stride, padding = [], [], []
     for axis in range(len(j)):
-        step_stride = (extent(moved(axis, step))[axis][0] - here[axis][0]) // step
-        phases = [extent(moved(axis, d))[axis] for d in range(step)]
+        step_stride = (extent(model, shape, moved(axis, step))[axis][0] - here[axis][0]) // step
+        phases = [extent(model, shape, moved(axis, d))[axis] for d in range(step)]
         lo = min(first - d * step_stride for d, (first, _) in enumerate(phases))
         hi = max(last - d * step_stride for d, (_, last) in enumerate(phases))
         size.append(hi - lo + 1)
@@ -113,6 +123,15 @@ CASES = [
                            nn.ConvTranspose2d(2, 2, 3, 2, 1), nn.ConvTranspose2d(2, 2, 4, 2, 1),
                            nn.Conv2d(2, 2, 3)),
      (1, 90, 90), (20, 20), 4),
+    ("conv(2, 3, s=2, p=same) -> conv(2, 4, s=2, p=same) -> avgpool(3, s=2, p=same)",
+     # TF SAME on 40: (0, 1); then on 20 with k=4: (1, 2); then on 10 with k=3: (0, 1)
+     lambda: nn.Sequential(nn.ZeroPad2d((0, 1, 0, 1)), nn.Conv2d(1, 2, 3, 2),
+                           nn.ZeroPad2d((1, 2, 1, 2)), nn.Conv2d(2, 2, 4, 2),
+                           nn.ZeroPad2d((0, 1, 0, 1)), nn.AvgPool2d(3, 2)),
+     (1, 40, 40), (2, 2), 1),
+    ("conv(2, 3, p=[[2, 0], [0, 2]]) -> conv(2, 3, s=2)",
+     lambda: nn.Sequential(nn.ZeroPad2d((0, 2, 2, 0)), nn.Conv2d(1, 2, 3), nn.Conv2d(2, 2, 3, 2)),
+     (1, 30, 30), (6, 6), 1),
     ("conv(2, 3) -> adaptive_avgpool(6)",
      lambda: nn.Sequential(nn.Conv2d(1, 2, 3), nn.AdaptiveAvgPool2d(6)),
      (1, 38, 38), (2, 2), 1),
@@ -180,3 +199,90 @@ def test_unet_skips_are_centred_on_the_upsampled_path():
     merges = [r for r in stats.layers if r.op == "concat"]
     assert len(merges) == 4 and all(r.rf.aligned for r in merges)
     assert all(r.rf.aligned for r in stats.layers if not isinstance(r.rf, str))
+
+
+# ---------------------------------------------------------------- max unpooling
+#
+# Which input pixels can affect output o of `unpool(p)`? Its value is input q of the values
+# tensor when the switch of pooling window q points at o, else zero; a switch can point only
+# inside its window, and points at o for some input (a peak at o). So o reads, through the
+# values, every q whose window holds o: a transposed convolution's geometry. And the switches
+# themselves are a function of the pooled map's own field: whether o is zero changes with those
+# pixels too. netdsl's field is the union of both, through the transposed window. Max pooling
+# routes gradients to one pixel, so "can affect" is measured over many random inputs: the union
+# of the gradient supports (the values' path) or of the pixels whose change moves output o (both
+# paths, without autograd).
+
+class SwitchNet(nn.Module):
+    """conv -> maxpool with switches -> conv -> unpool with those switches -> conv."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1, self.conv2, self.conv3 = (nn.Conv2d(1, 2, 3), nn.Conv2d(2, 2, 3, padding=1),
+                                              nn.Conv2d(2, 2, 3))
+        self.pool = nn.MaxPool2d(3, 2, 1, return_indices=True)
+        self.unpool = nn.MaxUnpool2d(3, 2, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv1(x)
+        pooled, indices = self.pool(x)
+        return self.conv3(self.unpool(self.conv2(pooled), indices, output_size=x.shape[2:]))
+
+
+def gradient_union_extent(model: nn.Module, shape: tuple[int, ...],
+                          index: tuple[int, ...]) -> Extent:
+    """The union over 512 random inputs of the pixels whose gradient reaches output `index`."""
+    torch.manual_seed(0)
+    x = torch.randn(512, *shape, requires_grad=True)
+    model(x)[(slice(None), 0) + index].sum().backward()  # samples do not mix: one backward
+    return _span(x.grad.abs().sum((0, 1)) > 0)
+
+
+def test_unpool_values_reach_the_transposed_window_autograd():
+    torch.manual_seed(1)
+    model = SwitchNet().eval()
+    size, stride, padding = measured_field(model, (1, 32, 32), (12, 12), 2, gradient_union_extent)
+    rf = field("conv(2, 3) -> p: maxpool(3, s=2, p=1, indices=true) -> conv(2, 3, p=1)\n"
+               "unpool(p) -> conv(2, 3)", (1, 32, 32))
+    assert (rf["size"], rf["stride"], rf["padding"]) == (size, stride, padding)
+
+
+class SwitchesOnly(nn.Module):
+    """Values from a 2x2 average (a small field), switches from a 5x5 conv's max pool."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 1, 5, padding=2)
+        self.pool = nn.MaxPool2d(2, 2, return_indices=True)
+        self.unpool = nn.MaxUnpool2d(2, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _, indices = self.pool(self.conv(x))
+        return self.unpool(nn.functional.avg_pool2d(x, 2), indices, output_size=x.shape[2:])
+
+
+def change_extent(model: nn.Module, shape: tuple[int, ...], index: tuple[int, ...]) -> Extent:
+    """The input pixels whose change moves output `index`, over 20 random inputs: each input
+    and, in one batch, its copies with one pixel changed."""
+    torch.manual_seed(0)
+    pixels = shape[1] * shape[2]
+    moved = torch.zeros(pixels, dtype=torch.bool)
+    with torch.no_grad():
+        for _ in range(20):
+            base = torch.randn(1, *shape)
+            batch = base.repeat(pixels, 1, 1, 1)
+            batch.view(pixels, -1)[torch.arange(pixels), torch.arange(pixels)] += \
+                4 * torch.randn(pixels)
+            out = model(torch.cat([base, batch]))[(slice(None), 0) + index]
+            moved |= out[1:] != out[0]
+    return _span(moved.view(shape[1:]))
+
+
+def test_unpool_switches_widen_the_field_by_perturbation():
+    model = SwitchesOnly().eval()
+    size, stride, padding = measured_field(model, (1, 24, 24), (10, 10), 2, change_extent)
+    rf = field("a: avgpool(2)\nfrom x -> conv(1, 5, p=2) -> p: maxpool(2, indices=true)\n"
+               "from a -> unpool(p)", (1, 24, 24))
+    assert (rf["size"], rf["stride"], rf["padding"]) == (size, stride, padding)
+    assert rf["size"] == [7, 7]  # the switches' 6 pixels (conv 5 over a 2-pixel window),
+    # as the union of output 2q's and 2q+1's fields placed at their own positions

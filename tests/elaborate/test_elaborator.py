@@ -162,6 +162,20 @@ def test_expect_statements_hold_and_fail():
     assert diag.span.line == 4 and "112" in diag.message
 
 
+def test_expect_reads_receptive_fields_and_tensor_sizes():
+    """`x.rf` is a record of the figures `netdsl stats` reports (size, stride and padding per
+    axis); `x.c`, `x.h`, `x.w` are the labeled layer's output sizes, as in a body."""
+    spec = ("network n {\n input x: [3, 64, 48]\n c1: conv(8, 3, s=2, p=1)\n"
+            " c2: conv(8, 3, s=2, p=1)\n g: avgpool(global)\n"
+            " expect c2.rf.size == [7, 7] and c2.rf.stride == [4, 4] and c2.rf.padding == [3, 3]\n"
+            " expect c2.rf.min_size == [7, 7] and c2.rf.aligned and not c2.rf.global\n"
+            " expect c2.c == 8 and c2.h == 16 and c2.w == 12 and x.c == 3 and g.rf.global\n}\n")
+    net = netdsl.load(spec)
+    rf = net.stats().row("c2").rf.as_dict()
+    assert (rf["size"], rf["stride"], rf["padding"]) == ([7, 7], [4, 4], [3, 3])
+    assert net.check() == []
+
+
 def test_imports_are_relative_to_the_importing_file(tmp_path: Path):
     (tmp_path / "lib").mkdir()
     (tmp_path / "lib" / "blocks.net").write_text('import "more.net"\n'
@@ -203,3 +217,19 @@ def test_labeled_repeat_and_residual_are_scopes_reachable_from_expect():
     assert [n.name for n in net.graph if not n.is_input] == \
         ["stage.0.0", "stage.0.1", "stage.1.0", "stage.1.1", "r.0", "r.1"]
     assert net.check() == []
+
+
+def _aliases() -> list[tuple[str, str]]:
+    from netdsl.ops import REGISTRY
+    return [(alias, op.name) for op in REGISTRY.values() for alias in op.known_as]
+
+
+@pytest.mark.parametrize("alias, op", _aliases())
+def test_other_libraries_names_hint_at_the_operator(alias: str, op: str):
+    """`deconv`, `normalize`, `max_unpool2d`: the hint names the operator, not a look-alike
+    (`l2norm` once suggested layernorm, `transpose` conv_transpose)."""
+    with pytest.raises(netdsl.NetdslError) as caught:
+        graph(X + f"{alias}(4)")
+    (diag,) = caught.value.diagnostics
+    assert diag.message == f"unknown operator or block '{alias}'"
+    assert diag.help.startswith(f"did you mean '{op}'?")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torchvision
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -63,6 +64,35 @@ CONVS = [
 
 @pytest.mark.parametrize("op, shape, make", CONVS, ids=[c[0] for c in CONVS])
 def test_conv(op, shape, make):
+    assert_matches(op, shape, make())
+
+
+def _padded(pads: tuple[int, ...], layer: nn.Module, value: float = 0.0) -> nn.Module:
+    """A layer after nn.ConstantPad2d/1d (pads in its order: left, right, top, bottom)."""
+    pad = nn.ConstantPad1d(pads, value) if len(pads) == 2 else nn.ConstantPad2d(pads, value)
+    return nn.Sequential(pad, layer)
+
+
+# TensorFlow's SAME (tf.nn.convolution's documentation): out = ceil(L / s), total padding
+# max((out - 1) * s + (k - 1) * d + 1 - L, 0), the odd pixel after. Worked by hand per case:
+# L=10, k=3, s=2: out 5, total 1 -> (0, 1); L=11: out 6, total 2 -> (1, 1);
+# L=9, k=4, s=2: out 5, total 3 -> (1, 2); L=12, k=3, s=2, d=2: out 6, total 3 -> (1, 2).
+PADDED_CONVS = [
+    ("conv(4, 3, s=2, p=same)", (3, 10, 11),
+     lambda: _padded((1, 1, 0, 1), nn.Conv2d(3, 4, 3, 2))),
+    ("conv(4, 4, s=2, p=same)", (3, 9, 9), lambda: _padded((1, 2, 1, 2), nn.Conv2d(3, 4, 4, 2))),
+    ("conv(4, 3, s=2, d=2, p=same)", (2, 12, 12),
+     lambda: _padded((1, 2, 1, 2), nn.Conv2d(2, 4, 3, 2, dilation=2))),
+    ("conv(4, 3, s=2, p=same)", (3, 10), lambda: _padded((0, 1), nn.Conv1d(3, 4, 3, 2))),
+    ("conv(4, 3, s=2, p=[[0, 1], [1, 0]])", (3, 10, 10),
+     lambda: _padded((1, 0, 0, 1), nn.Conv2d(3, 4, 3, 2))),
+    ("conv(4, [2, 3], p=[[0, 1], 1])", (3, 8, 8),
+     lambda: _padded((1, 1, 0, 1), nn.Conv2d(3, 4, (2, 3)))),
+]
+
+
+@pytest.mark.parametrize("op, shape, make", PADDED_CONVS, ids=[c[0] for c in PADDED_CONVS])
+def test_asymmetric_and_tensorflow_same_padding(op, shape, make):
     assert_matches(op, shape, make())
 
 
@@ -121,6 +151,24 @@ def test_pool(op, shape, make):
     assert_matches(op, shape, make())
 
 
+PADDED_POOLS = [  # SAME worked as in PADDED_CONVS; max pooling pads with -inf (TF ignores it)
+    ("maxpool(3, s=2, p=same)", (3, 10, 11),
+     lambda: _padded((1, 1, 0, 1), nn.MaxPool2d(3, 2), float("-inf"))),
+    ("maxpool(2, s=2, p=same)", (3, 9, 8),
+     lambda: _padded((0, 0, 0, 1), nn.MaxPool2d(2, 2), float("-inf"))),
+    ("avgpool(3, s=2, p=same)", (3, 10, 10), lambda: _padded((0, 1, 0, 1), nn.AvgPool2d(3, 2))),
+    ("avgpool(2, s=1, p=[[0, 1], [1, 0]])", (3, 6, 6),
+     lambda: _padded((1, 0, 0, 1), nn.AvgPool2d(2, 1))),
+    ("maxpool(2, s=1, p=same)", (3, 6, 7),
+     lambda: _padded((0, 1, 0, 1), nn.MaxPool2d(2, 1), float("-inf"))),
+]
+
+
+@pytest.mark.parametrize("op, shape, make", PADDED_POOLS, ids=[c[0] for c in PADDED_POOLS])
+def test_pool_asymmetric_and_tensorflow_same_padding(op, shape, make):
+    assert_matches(op, shape, make())
+
+
 def test_avgpool_count_include_pad_is_an_attribute_not_a_shape_change():
     a = layer("avgpool(3, s=1, p=1, count_include_pad=false)", (2, 5, 5))
     assert a["output"] == [2, 5, 5]
@@ -155,6 +203,23 @@ def test_bn_buffers_count_num_batches_tracked():
     assert layer("bn", (6, 4, 4))["buffers"] == sum(b.numel() for b in bn.buffers()) == 13
 
 
+class _L2Norm(nn.Module):
+    """x / max(||x||, 1e-12) over the channels, times a learned per-channel weight if given."""
+
+    def __init__(self, channels: int = 0):
+        super().__init__()
+        self.weight = nn.Parameter(torch.full((channels,), 20.0)) if channels else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        norm = x.pow(2).sum(1, keepdim=True).sqrt().clamp_min(1e-12)
+        return x / norm * (self.weight.view(1, -1, 1, 1) if self.weight is not None else 1)
+
+
+class _Scale(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * 0.01
+
+
 ELEMENTWISE = [
     ("relu", nn.ReLU), ("relu6", nn.ReLU6), ("leaky_relu(0.2)", lambda: nn.LeakyReLU(0.2)),
     ("prelu", nn.PReLU), ("prelu(channels=true)", lambda: nn.PReLU(5)),
@@ -164,12 +229,39 @@ ELEMENTWISE = [
                                                                   lambda: nn.Dropout(0.2)),
     ("dropout2d", nn.Dropout2d),
     ("channel_shuffle(5)", lambda: nn.ChannelShuffle(5)),
+    ("l2norm", _L2Norm), ("l2norm(20)", lambda: _L2Norm(5)), ("scale(0.01)", _Scale),
 ]
 
 
 @pytest.mark.parametrize("op, make", ELEMENTWISE, ids=[c[0] for c in ELEMENTWISE])
 def test_elementwise(op, make):
     assert_matches(op, (5, 4, 3), make())
+
+
+class _PoolUnpool(nn.Module):
+    """Max pooling with its switches, then max unpooling to the pooled input's size."""
+
+    def __init__(self, kernel: int, stride: int, padding: int = 0, ceil: bool = False):
+        super().__init__()
+        self.pool = nn.MaxPool2d(kernel, stride, padding, return_indices=True, ceil_mode=ceil)
+        self.unpool = nn.MaxUnpool2d(kernel, stride, padding)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pooled, indices = self.pool(x)
+        return self.unpool(pooled, indices, output_size=x.shape[2:])
+
+
+@pytest.mark.parametrize("pool, shape, make", [
+    ("maxpool(2, s=2, indices=true)", (3, 9, 11), lambda: _PoolUnpool(2, 2)),
+    ("maxpool(3, s=2, p=1, indices=true)", (3, 10, 7), lambda: _PoolUnpool(3, 2, 1)),
+    ("maxpool(2, s=2, ceil=true, indices=true)", (3, 9, 9), lambda: _PoolUnpool(2, 2, ceil=True)),
+])
+def test_unpool_restores_the_pooled_input_size(pool, shape, make):
+    """The row of `unpool(p)`; the reference's MACs (none) are those of pooling and unpooling."""
+    ours = layer("unpool(p)", shape, f"p: {pool}")
+    ref = reference(make(), shape)
+    assert {k: ours[k] for k in ("output", "params", "buffers", "macs")} == \
+        {k: ref[k] for k in ("output", "params", "buffers", "macs")}
 
 
 def test_channel_shuffle_needs_divisible_channels():
@@ -195,6 +287,13 @@ def test_shape_ops(op, shape, make):
     assert_matches(op, shape, module)
 
 
+def test_upsample_to_another_tensors_size():
+    """torchvision's segmentation heads: F.interpolate(x, size=input.shape[-2:])."""
+    ours = layer("upsample(to=x, mode=bilinear)", (3, 13, 11), "conv(5, 3, s=4)")
+    out = nn.functional.interpolate(torch.zeros(1, 5, 3, 3), size=(13, 11), mode="bilinear")
+    assert (ours["output"], ours["params"], ours["macs"]) == (list(out.shape[1:]), 0, 0)
+
+
 def test_reshape_rejects_wrong_element_count():
     with pytest.raises(netdsl.NetdslError):
         layer("reshape([7, -1])", (3, 4, 5))
@@ -204,6 +303,66 @@ def test_crop_to_size_and_to_tensor():
     assert layer("crop(size=[4, 6])", (3, 8, 9))["output"] == [3, 4, 6]
     ours = layer("crop(small)", (3, 8, 9), "small: maxpool(2)\nfrom x")
     assert ours["output"] == [3, 4, 4]
+
+
+class _Crop(nn.Module):
+    """Caffe's crop by hand: rows from `top`, columns from `left`."""
+
+    def __init__(self, top: int, left: int, h: int, w: int):
+        super().__init__()
+        self.box = (top, left, h, w)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        top, left, h, w = self.box
+        return x[:, :, top:top + h, left:left + w]
+
+
+@pytest.mark.parametrize("op, shape, make", [
+    ("crop(size=[4, 6], offset=[1, 2])", (3, 8, 9), lambda: _Crop(1, 2, 4, 6)),
+    ("crop(size=5, offset=3)", (3, 8, 9), lambda: _Crop(3, 3, 5, 5)),
+    ("crop(size=5, offset=0)", (3, 8, 9), lambda: _Crop(0, 0, 5, 5)),
+])
+def test_crop_from_an_offset(op, shape, make):
+    assert_matches(op, shape, make())
+
+
+@pytest.mark.parametrize("op", ["crop(size=5, offset=4)", "crop(size=[5, 5], offset=[1, 5])"])
+def test_crop_past_the_end_is_a_user_error(op):
+    with pytest.raises(netdsl.NetdslError):
+        layer(op, (3, 8, 9))
+
+
+def _roi_row(op: str) -> dict:
+    net = netdsl.load(f"network n {{\n input x: [4, 16, 20]\n input boxes: [3, 4]\n"
+                      f" from x -> l: {op}\n}}\n")
+    return net.stats().row("l").as_dict()
+
+
+@pytest.mark.parametrize("op, call", [
+    ("roi_align(boxes, 7, scale=0.5)",
+     lambda x, b: torchvision.ops.roi_align(x, b, 7, spatial_scale=0.5)),
+    ("roi_align(boxes, [3, 5], scale=0.25, sampling=2, aligned=true)",
+     lambda x, b: torchvision.ops.roi_align(x, b, (3, 5), 0.25, 2, aligned=True)),
+    ("roi_pool(boxes, 7, scale=0.0625)",
+     lambda x, b: torchvision.ops.roi_pool(x, b, 7, spatial_scale=0.0625)),
+])
+def test_roi_pooling_gives_one_map_per_box(op, call):
+    """torchvision's own operators on one image with 3 boxes: [3, C, h, w], no weights, and no
+    multiply-accumulates in FlopCounterMode's count (netdsl counts none either)."""
+    boxes = [torch.tensor([[0.0, 0.0, 8.0, 8.0], [2.0, 3.0, 30.0, 20.0], [5.0, 5.0, 6.0, 9.0]])]
+    counter = FlopCounterMode(display=False)
+    with counter:
+        out = call(torch.zeros(1, 4, 16, 20), boxes)
+    ours = _roi_row(op)
+    assert ours["output"] == list(out.shape)  # the 3 boxes of the one image
+    assert (ours["params"], ours["buffers"], ours["macs"]) == (0, 0, counter.get_total_flops())
+
+
+@pytest.mark.parametrize("op", ["roi_align(x, 7)", "roi_pool(boxes, 7)"])
+def test_roi_pooling_needs_boxes_and_a_map(op):
+    """Boxes shaped [N, 4] and a [C, H, W] map: `x` as the boxes, or the boxes as the map, fail."""
+    with pytest.raises(netdsl.NetdslError):
+        netdsl.load(f"network n {{\n input x: [4, 16, 20]\n input boxes: [3, 4]\n l: {op}\n}}\n")
 
 
 def test_merges_against_torch():
@@ -245,7 +404,10 @@ def test_connection_table_conv_counts_only_listed_maps():
     ("conv(8, 5)", (3, 4, 4)),          # kernel larger than the input
     ("conv(8, 3, g=2)", (3, 8, 8)),     # groups do not divide the channels
     ("maxpool(3, p=2)", (3, 8, 8)),     # padding more than half the kernel
-    ("conv(8, 3, s=2, p=same)", (3, 8, 8)),
+    ("maxpool(3, p=[[0, 2], 1])", (3, 8, 8)),  # on one side
+    ("maxpool(3, s=2, p=same, ceil=true)", (3, 8, 8)),
+    ("conv(8, 3, p=[[0, 1, 2], 1])", (3, 8, 8)),
+    ("conv_transpose(8, 3, p=[[0, 1], 1])", (3, 8, 8)),
     ("linear(0)", (4,)),
 ])
 def test_bad_layers_are_user_errors(op, shape):

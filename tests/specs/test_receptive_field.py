@@ -110,6 +110,8 @@ MODELS = {
     "resnet50": (torchvision.models.resnet50, (3, 160, 160)),
     "googlenet": (lambda: torchvision.models.googlenet(
         aux_logits=False, transform_input=False, init_weights=False), (3, 160, 160)),
+    "deeplabv3_resnet50": (lambda: torchvision.models.segmentation.deeplabv3_resnet50(
+        weights=None, weights_backbone=None, aux_loss=False), (3, 160, 160)),
 }
 
 # (spec, layer): layers of several depths, down to the last spatial one. Images are as small as
@@ -121,6 +123,9 @@ CASES = [
     ("vgg16", "features.16"), ("vgg16", "features.28"),
     ("resnet50", "layer1"), ("resnet50", "layer2"), ("resnet50", "layer3"),
     ("googlenet", "inception3b"), ("googlenet", "inception4c"), ("googlenet", "inception5b"),
+    # dilated stages (stride 8) and the rate-36 ASPP branch
+    ("deeplabv3_resnet50", "backbone.layer3"), ("deeplabv3_resnet50", "backbone.layer4"),
+    ("deeplabv3_resnet50", "classifier.0.convs.3"),
 ]
 
 

@@ -189,13 +189,13 @@ def _part_text(graph: Graph, scope: Scope, defaults: Any, limit: int) -> str:
 
 
 def _reference_inputs(node: Node) -> int:
-    """Index of the first input that only lends its size (an attribute of kind tensor, such as
-    crop's `to`, appended after the data inputs); len(inputs) when there is none."""
+    """Index of the first input that only lends its size (a tensor attribute marked size_only,
+    such as crop's `to`, appended after the data inputs); len(inputs) when there is none."""
     op = node.op
     if op is None:
         return len(node.inputs)
     count = sum(1 for f in op.fields()
-                if f.metadata.get("kind") == "tensor" and getattr(op, f.name) is not None)
+                if f.metadata.get("size_only") and getattr(op, f.name) is not None)
     return len(node.inputs) - count
 
 

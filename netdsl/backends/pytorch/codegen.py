@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import keyword
+import math
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,14 +29,17 @@ from netdsl.backends.pytorch.ops import OVERWRITABLE, Call, lowering
 
 INDENT = "    "
 RUNTIME = Path(__file__).with_name("runtime.py")
-HELPERS = ("TableConv", "Subsample", "center_crop", "channel_shuffle", "stochastic_depth")
-_RESERVED = {"self", "torch", "nn", "F", "OrderedDict", "super", *HELPERS}
+HELPERS = ("TableConv", "Subsample", "center_crop", "channel_shuffle", "stochastic_depth",
+           "pad_same", "avg_pool_valid", "crop_at", "L2Norm")
+_RESERVED = {"self", "torch", "torchvision", "nn", "F", "OrderedDict", "super", *HELPERS}
 
 
 def literal(value: Any) -> str:
     """A Python literal for a value of the table (ints, floats, bools, str, None, lists)."""
     if isinstance(value, bool) or value is None:
         return repr(value)
+    if isinstance(value, float) and math.isinf(value):
+        return f'float("{value}")'
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, str):
@@ -245,7 +249,8 @@ class Writer:
         params = []
         for value, stem in zip(p.inputs, p.input_names, strict=True):
             var[value] = names.fresh(stem)
-            params.append(f"{var[value]}: torch.Tensor")
+            kind = "torch.Size" if value.endswith(":size") else "torch.Tensor"
+            params.append(f"{var[value]}: {kind}")
         last_use: dict[str, int] = {}
         reads: dict[str, int] = {}
         for i, step in enumerate(p.steps):
@@ -257,12 +262,20 @@ class Writer:
         producer = {out: step for step in p.steps for out in step.outputs}
         result = "torch.Tensor" if len(p.outputs) == 1 else "tuple[torch.Tensor, ...]"
         lines = [f"{INDENT}def forward(self, {', '.join(params)}) -> {result}:"]
+        if len(lines[0]) > 88:
+            lines = [f"{INDENT}def forward(", f"{INDENT * 2}self,",
+                     *(f"{INDENT * 2}{param}," for param in params), f"{INDENT}) -> {result}:"]
         for i, step in enumerate(p.steps):
             dying = [v for v in dict.fromkeys(step.inputs) if last_use.get(v) == i]
             expr = self.expression(step, [var[v] for v in step.inputs],
                                    self.may_overwrite(step, dying, reads, producer))
             targets = self.targets_of(step, dying, var, names)
-            lines.append(_statement(f"{INDENT * 2}{', '.join(targets)} = ", expr))
+            returned = targets
+            if step.node is not None and step.outputs[-1].endswith(":size"):
+                # the pooled input's size, kept for max unpooling, before the pool replaces it
+                lines.append(f"{INDENT * 2}{targets[-1]} = {var[step.inputs[0]]}.shape[2:]")
+                returned = targets[:-1]
+            lines.append(_statement(f"{INDENT * 2}{', '.join(returned)} = ", expr))
             for out, target in zip(step.outputs, targets, strict=True):
                 var[out] = target
             gone = [var[v] for v in dying if var[v] not in targets]
@@ -281,6 +294,13 @@ class Writer:
         layer on a tensor that lives on starts `out`, as torchvision writes it; merges and
         submodules get a name of their own (`add`, `concat`, `branch1`)."""
         merge = step.node is not None and step.node.op.variadic
+        if step.node is not None and len(step.outputs) > 1:  # `x, pool1_indices = ...`
+            first = self.targets_of(Step(step.node, step.child, step.function, step.inputs,
+                                         step.outputs[:1]), dying, var, names)
+            local = step.node.name.rsplit(".", 1)[-1]
+            stem = local if is_identifier(local) else step.node.op_name
+            return first + [names.fresh(f"{stem}_{out.rsplit(':', 1)[1]}")
+                            for out in step.outputs[1:]]
         if len(step.outputs) == 1 and dying and not merge:
             return [var[dying[0]]]
         if step.node is not None:
@@ -307,6 +327,9 @@ class Writer:
                 and made_by.node.op.name in OVERWRITABLE)
 
     def expression(self, step: Step, args: list[str], inplace: bool = False) -> str:
+        if step.pad is not None:
+            self.targets.add(step.pad.target)
+            args = [render_call(step.pad, args[:1]), *args[1:]]
         if step.child is not None:
             target = f"self.{step.child}" if is_identifier(step.child) \
                 else f"getattr(self, {step.child!r})"
@@ -326,6 +349,12 @@ class Writer:
             return f"{args[0]}.reshape({args[0]}.shape[0], {dims})"
         if rule.form == "like" and len(args) == 2:
             return render_call(call, [args[0], f"list({args[1]}.shape[2:])"])
+        if rule.form == "roi":  # boxes [batch, N, 4]: a list of per-image boxes, N maps each
+            text = render_call(call, [args[0], f"list({args[1]})"])
+            return f"{text}.unflatten(0, {args[1]}.shape[:2])"
+        if rule.form == "unpool":  # the values, the pool's indices, its input's size
+            text = render_call(call, args[:2])
+            return f"{text[:-1]}, output_size={args[2]})"
         text = render_call(call, args[:1])
         return text[:-1] + ", " + ", ".join(extra) + ")" if extra else text
 
@@ -343,7 +372,8 @@ def _statement(lead: str, expr: str) -> str:
     """`lead + expr`, with a long call's arguments moved to the next line."""
     line = lead + expr
     head, paren, rest = expr.partition("(")
-    if len(line) <= 88 or not paren or not expr.endswith(")") or not head.isidentifier():
+    dotted = head.replace(".", "_").isidentifier()  # f or torchvision.ops.roi_align
+    if len(line) <= 88 or not paren or not expr.endswith(")") or not dotted:
         return line
     return f"{lead}{head}(\n{INDENT * 3}{rest}"
 
@@ -438,13 +468,20 @@ def _doc(p: ClassPlan, params: list[str]) -> str:
 
 
 def helper_sources(targets: set[str]) -> list[str]:
-    """The source of the run-time helpers used, cut from runtime.py without importing it."""
+    """The source of the run-time helpers used, and of the helpers they call, cut from
+    runtime.py without importing it."""
     text = RUNTIME.read_text(encoding="utf-8")
-    out = []
-    for item in ast.parse(text).body:
-        if isinstance(item, (ast.ClassDef, ast.FunctionDef)) and item.name in targets:
-            out.append(ast.get_source_segment(text, item))
-    return out
+    sources = {item.name: ast.get_source_segment(text, item) for item in ast.parse(text).body
+               if isinstance(item, (ast.ClassDef, ast.FunctionDef))}
+    wanted = {name for name in sources if name in targets}
+    pending = list(wanted)
+    while pending:
+        called = {n.id for n in ast.walk(ast.parse(sources[pending.pop()]))
+                  if isinstance(n, ast.Name)}
+        for name in called & sources.keys() - wanted:
+            wanted.add(name)
+            pending.append(name)
+    return [src for name, src in sources.items() if name in wanted]
 
 
 def generate(network: Any) -> str:
@@ -454,8 +491,11 @@ def generate(network: Any) -> str:
     top_name = writer.define_all(top)
     imports = ["import torch", "from torch import nn"]
     used = writer.targets
-    if any(t.startswith("F.") for t in used) or "Subsample" in used:
+    if any(t.startswith("F.") for t in used) or used & {"Subsample", "L2Norm", "pad_same",
+                                                            "avg_pool_valid"}:
         imports.append("from torch.nn import functional as F")
+    if any(t.startswith("torchvision.") for t in used):
+        imports.insert(1, "import torchvision")
     if "OrderedDict" in used:
         imports.insert(0, "from collections import OrderedDict\n")
     if "Subsample" in used:

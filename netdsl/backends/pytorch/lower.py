@@ -57,6 +57,7 @@ class Step:
     function: Call | None  # for a functional node
     inputs: list[str]  # value (node) names
     outputs: list[str]
+    pad: Call | None = None  # pads the first input before the layer (see ops.Lowering.pad)
 
 
 @dataclass
@@ -93,7 +94,7 @@ class Lowerer:
         self.members: dict[str, set[str]] = {}
         users: dict[str, list[str]] = {}
         for node in graph:
-            for src in node.inputs:
+            for src in reads(node):
                 users.setdefault(src, []).append(node.name)
         self.users = users
         self.outputs = set(graph.outputs.values())
@@ -111,12 +112,13 @@ class Lowerer:
         inputs: list[str] = []
         outputs: list[str] = []
         for node in self.graph.scope_nodes(scope):
-            for src in node.inputs:
-                if src not in inside and src not in inputs:
+            for src in reads(node):
+                if src.partition(":")[0] not in inside and src not in inputs:
                     inputs.append(src)
-            if node.name in self.outputs or any(u not in inside
-                                                for u in self.users.get(node.name, [])):
-                outputs.append(node.name)
+            for value in produces(node):
+                if value in self.outputs or any(u not in inside
+                                                for u in self.users.get(value, [])):
+                    outputs.append(value)
         return inputs, outputs
 
     def shapes(self, node: Node) -> list[tuple[int, ...]]:
@@ -152,14 +154,17 @@ class Lowerer:
                 continue
             node = self.graph[name]
             rule = lowering(node.op)
+            shapes = self.shapes(node)
+            pad = rule.pad(node.op, shapes) if rule.pad else None
             if rule.function is None or self.has_state(node):
-                if rule.module is None:
+                module = rule.module(node.op, shapes) if rule.module else None
+                if module is None:
                     raise _fail(f"operator '{node.op_name}' has no module lowering")
-                children.append(Child(local, rule.module(node.op, self.shapes(node))))
-                steps.append(Step(node, local, None, list(node.inputs), [name]))
+                children.append(Child(local, module))
+                steps.append(Step(node, local, None, reads(node), produces(node), pad))
             else:
-                call = rule.function(node.op, self.shapes(node))
-                steps.append(Step(node, None, call, list(node.inputs), [name]))
+                call = rule.function(node.op, shapes)
+                steps.append(Step(node, None, call, reads(node), produces(node), pad))
         for child in children:
             if child.name in _MODULE_ATTRIBUTES:
                 raise _fail(f"label '{child.name}' in '{scope or self.graph.name}' would shadow "
@@ -181,19 +186,19 @@ class Lowerer:
             stem = camel(local) if is_identifier(local) else camel(info.kind)
             doc = f"The {info.kind} '{local}'."
         names = [self.input_name(src, i) for i, src in enumerate(inputs)]
-        first = self.graph[inputs[0]].shape if len(inputs) == 1 else ()
+        first = self.graph[inputs[0]].shape if len(inputs) == 1 and ":" not in inputs[0] else ()
         return ClassPlan(stem, doc, children, inputs, outputs, steps, names,
                          block=info.block if info.kind == "block" else None,
                          args=dict(info.args), in_shape=tuple(first))
 
     def channels(self, inputs: list[str]) -> str:
-        counts = [str(self.graph[src].shape[0]) for src in inputs]
+        counts = [str(self.graph[src].shape[0]) for src in inputs if ":" not in src]
         return f"{', '.join(counts)} input channel{'s' if counts != ['1'] else ''}"
 
     def input_name(self, src: str, index: int) -> str:
         if index == 0:
             return "x"
-        local = src.rsplit(".", 1)[-1]
+        local = src.rsplit(".", 1)[-1].replace(":", "_")
         return local if is_identifier(local) else f"x{index}"
 
     def as_sequential(self, name: str, members: list[str], inputs: list[str],
@@ -215,9 +220,13 @@ class Lowerer:
                 continue
             node = self.graph[member]
             rule = lowering(node.op)
-            if node.inputs != [current] or rule.module is None:
+            if node.inputs != [current] or rule.module is None or rule.results(node.op):
                 return None
+            if rule.pad is not None and rule.pad(node.op, self.shapes(node)) is not None:
+                return None  # the input is padded in a forward first
             call = rule.module(node.op, self.shapes(node))
+            if call is None:
+                return None
             if rule.inplace and previous is not None and previous.op.name in OVERWRITABLE:
                 call = in_place(call)
             children.append(Child(local, call))
@@ -231,6 +240,22 @@ class Lowerer:
             if any(user not in within for user in self.users.get(last, [])):
                 return None
         return SequentialPlan(children)
+
+
+def reads(node: Node) -> list[str]:
+    """The values a node's step reads: its inputs, or what its lowering's `reads` names
+    (`pool1:indices`, `pool1:size` for max unpooling)."""
+    rule = lowering(node.op) if node.op is not None else None
+    if rule is None or rule.reads is None:
+        return list(node.inputs)
+    return [node.inputs[i] + (f":{result}" if result else "") for i, result in rule.reads]
+
+
+def produces(node: Node) -> list[str]:
+    """The values a node's step yields: its output, then its lowering's other `results`."""
+    if node.op is None:
+        return [node.name]
+    return [node.name] + [f"{node.name}:{r}" for r in lowering(node.op).results(node.op)]
 
 
 def show_value(value: Any) -> str:

@@ -37,10 +37,22 @@ class Lowering:
 
     `form` says how the function is applied to the input tensors: "call" fn(x, *args),
     "infix" x0 <target> x1 ..., "cat" fn([x0, x1, ...], ...), "like" fn(x0, x1.shape[2:], ...)
-    (crop to another tensor's size), "reshape" x.reshape(batch, *args).
+    (crop to another tensor's size), "reshape" x.reshape(batch, *args), "unpool" fn(x0,
+    indices, ..., output_size=size), "roi" fn(x0, list(boxes), ...) with the boxes of each
+    image unflattened from the batch axis.
     `training`: the function needs `training=self.training` (dropout and friends).
     `helpers`: run-time definitions (netdsl.backends.pytorch.runtime) the calls use.
     `inplace`: the function and the module accept `inplace=True`.
+    `pad`: padding torch's layer cannot do itself (asymmetric, or TensorFlow's SAME at a stride
+    > 1), as a call applied to the first input before the module or function: its Call's
+    target takes the tensor first (`F.pad(x, [0, 1, 0, 1])`, `pad_same(x, 3, 2)`); None when
+    the layer pads by itself. The module then has padding 0, so its state dict is unchanged.
+    A module rule may return None for an instance that has no module form.
+    `results`: the values a step yields besides its output, by name: "indices" (returned by
+    the call after the output, as return_indices=True does) and "size" (the first input's
+    spatial size, taken before the call); `reads`: what the step passes instead of its inputs,
+    as (input position, result name or "" for the tensor itself) pairs. Max unpooling reads the
+    pooled map's "indices" and "size" where its second input is the max pooling.
     """
 
     module: Rule | None = None
@@ -49,6 +61,9 @@ class Lowering:
     training: bool = False
     helpers: tuple[str, ...] = ()
     inplace: bool = False
+    pad: Callable[[Any, Shapes], Call | None] | None = None
+    results: Callable[[Any], tuple[str, ...]] = lambda op: ()
+    reads: tuple[tuple[int, str], ...] | None = None
 
 
 # Operators whose backward does not need their output, so the layer after them may overwrite
@@ -90,18 +105,57 @@ def _axis(axis: int) -> int:
     return axis + 1 if axis >= 0 else axis
 
 
+# ---------------------------------------------------------------- padding
+
+
+def _native_padding(op: Any, s: Shapes) -> Any:
+    """The `padding=` torch's own layer takes for this op, or None when the input must be
+    padded first (asymmetric pads, or SAME at a stride > 1, which depends on the input size)."""
+    pads = _pads(op, s)
+    if pads.dynamic:
+        return None
+    if op.name == "conv" and op.padding in ("same", "valid"):
+        return str(op.padding)  # torch's conv takes both words, even kernels included
+    return pads.before if pads.symmetric else None
+
+
+def _pads(op: Any, s: Shapes) -> Any:
+    return op.geometry(s[0])[2]
+
+
+def _pad_first(op: Any, s: Shapes) -> Call | None:
+    """The call that pads the input before the layer, if torch's layer cannot."""
+    if _native_padding(op, s) is not None:
+        return None
+    fill = {"value": float("-inf")} if op.name == "maxpool" else {}
+    k, stride, pads, d = op.geometry(s[0])
+    if pads.dynamic:
+        return Call("pad_same", (_compact(k), _compact(stride)),
+                    {**_changed(dilation=(d, 1)), **fill})
+    flat = [side for b, a in zip(reversed(pads.before), reversed(pads.after), strict=True)
+            for side in (b, a)]  # F.pad's order: the last axis first
+    return Call("F.pad", (flat,), fill)
+
+
+def _padding_arg(op: Any, s: Shapes) -> Any:
+    """The module's `padding=`: torch's own, or 0 when `_pad_first` pads the input."""
+    native = _native_padding(op, s)
+    return 0 if native is None else native
+
+
 # ---------------------------------------------------------------- rules
 
 
 def _conv(op: Any, s: Shapes) -> Call:
+    padding = _padding_arg(op, s)
     if op.table is not None:
         table = [list(row) for row in op.table]
         return Call("TableConv", (table, _compact(op.kernel)),
-                    _changed(stride=(op.stride, 1), padding=(op.padding, 0),
+                    _changed(stride=(op.stride, 1), padding=(padding, 0),
                              dilation=(op.dilation, 1), bias=(op.bias, True)))
     return Call(f"nn.Conv{_n(s)}d", (s[0][0], op.out),
                 {"kernel_size": _compact(op.kernel),
-                 **_changed(stride=(op.stride, 1), padding=(op.padding, 0),
+                 **_changed(stride=(op.stride, 1), padding=(padding, 0),
                             dilation=(op.dilation, 1), groups=(op.groups, 1),
                             bias=(op.bias, True))})
 
@@ -114,26 +168,56 @@ def _conv_transpose(op: Any, s: Shapes) -> Call:
                             bias=(op.bias, True), dilation=(op.dilation, 1))})
 
 
-def _pool_kwargs(op: Any, average: bool) -> dict[str, Any]:
+def _pool_kwargs(op: Any, s: Shapes, average: bool) -> dict[str, Any]:
     kwargs = {"kernel_size": _compact(op.kernel),
               **_changed(stride=(op.stride if op.stride is not None else op.kernel, op.kernel),
-                         padding=(op.padding, 0), ceil_mode=(op.ceil, False))}
+                         padding=(_padding_arg(op, s), 0), ceil_mode=(op.ceil, False))}
     if average:
         kwargs.update(_changed(count_include_pad=(op.count_include_pad, True)))
     else:
-        kwargs.update(_changed(dilation=(op.dilation, 1)))
+        kwargs.update(_changed(dilation=(op.dilation, 1), return_indices=(op.indices, False)))
     return kwargs
 
 
+def _excludes_added_padding(op: Any, s: Shapes) -> bool:
+    """An average that must not count padding which torch's own layer cannot add."""
+    return op.name == "avgpool" and not op.count_include_pad and not op.is_global \
+        and _native_padding(op, s) is None
+
+
 def _pool(kind: str, functional: bool) -> Rule:
-    def rule(op: Any, s: Shapes) -> Call:
+    def rule(op: Any, s: Shapes) -> Call | None:
         n = _n(s)
         if op.is_global:
+            indices = _changed(return_indices=(getattr(op, "indices", False), False))
             return Call(f"F.adaptive_{kind}_pool{n}d" if functional
-                        else f"nn.Adaptive{kind.capitalize()}Pool{n}d", (1,))
-        kwargs = _pool_kwargs(op, kind == "avg")
+                        else f"nn.Adaptive{kind.capitalize()}Pool{n}d", (1,), indices)
+        if _excludes_added_padding(op, s):
+            if not functional:
+                return None
+            k, stride, pads, _ = op.geometry(s[0])
+            flat = None if pads.dynamic else [side for b, a in zip(
+                reversed(pads.before), reversed(pads.after), strict=True) for side in (b, a)]
+            return Call("avg_pool_valid", (_compact(k), _compact(stride), flat),
+                        _changed(ceil_mode=(op.ceil, False)))
+        kwargs = _pool_kwargs(op, s, kind == "avg")
         return Call(f"F.{kind}_pool{n}d" if functional else f"nn.{kind.capitalize()}Pool{n}d",
                     (), kwargs)
+    return rule
+
+
+def _pool_pad(op: Any, s: Shapes) -> Call | None:
+    if op.is_global or _excludes_added_padding(op, s):
+        return None
+    return _pad_first(op, s)
+
+
+def _unpool(functional: bool) -> Rule:
+    def rule(op: Any, s: Shapes) -> Call:
+        k, stride, padding, _ = op.window()
+        return Call(f"F.max_unpool{_n(s)}d" if functional else f"nn.MaxUnpool{_n(s)}d", (),
+                    {"kernel_size": _compact(k),
+                     **_changed(stride=(stride, _compact(k)), padding=(padding, 0))})
     return rule
 
 
@@ -174,10 +258,10 @@ def _flatten(module: bool) -> Rule:
 
 def _upsample(module: bool) -> Rule:
     def rule(op: Any, s: Shapes) -> Call:
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {}  # upsample(to=t): t's size, passed by the form "like"
         if op.size is not None:
             kwargs["size"] = _compact(op.size)
-        else:
+        elif op.scale is not None:
             scale = op.scale
             kwargs["scale_factor"] = tuple(float(v) for v in scale) if isinstance(scale, tuple) \
                 else float(scale)
@@ -214,6 +298,32 @@ def _const(target: str) -> Rule:
     return rule
 
 
+def _crop(op: Any, s: Shapes) -> Call:
+    """center_crop(x, size), or crop_at(x, size, offset); the size is another tensor's when
+    the crop is to a tensor (form "like")."""
+    size = () if op.to is not None else (list(_n(s) * [op.size]) if isinstance(op.size, int)
+                                          else list(op.size),)
+    if op.offset is None:
+        return Call("center_crop", size)
+    offset = list(_n(s) * [op.offset]) if isinstance(op.offset, int) else list(op.offset)
+    return Call("crop_at", (*size, offset))
+
+
+def _roi(target: str) -> Rule:
+    def rule(op: Any, s: Shapes) -> Call:
+        kwargs = {"output_size": _compact(op.size), "spatial_scale": op.scale}
+        if op.name == "roi_align":
+            kwargs.update(_changed(sampling_ratio=(op.sampling, -1), aligned=(op.aligned, False)))
+        return Call(target, (), kwargs)
+    return rule
+
+
+def _l2norm(op: Any, s: Shapes) -> Call | None:
+    if op.scale is None:
+        return None  # no weights: the function
+    return Call("L2Norm", (s[0][0],), _changed(scale=(op.scale, 1.0), eps=(op.eps, 1e-12)))
+
+
 def _narrow(op: Any, shape: tuple[int, ...]) -> tuple[int, int, int]:
     """torch.narrow's (dim, start, length) for `slice(start, stop, axis)`."""
     stop = op.stop + shape[op.axis] if op.stop < 0 else op.stop
@@ -221,15 +331,20 @@ def _narrow(op: Any, shape: tuple[int, ...]) -> tuple[int, int, int]:
 
 
 LOWERINGS: dict[str, Lowering] = {
-    "conv": Lowering(module=_conv, helpers=("TableConv",)),
+    "conv": Lowering(module=_conv, helpers=("TableConv", "pad_same"), pad=_pad_first),
     "conv_transpose": Lowering(module=_conv_transpose),
     "subsample": Lowering(module=lambda op, s: Call("Subsample", (s[0][0],),
                                                     _changed(kernel_size=(op.kernel, 2))),
                           helpers=("Subsample",)),
     "linear": Lowering(module=lambda op, s: Call("nn.Linear", (s[0][-1], op.out),
                                                  _changed(bias=(op.bias, True)))),
-    "maxpool": Lowering(module=_pool("max", False), function=_pool("max", True)),
-    "avgpool": Lowering(module=_pool("avg", False), function=_pool("avg", True)),
+    "maxpool": Lowering(module=_pool("max", False), function=_pool("max", True), pad=_pool_pad,
+                        helpers=("pad_same",),
+                        results=lambda op: ("indices", "size") if op.indices else ()),
+    "unpool": Lowering(module=_unpool(False), function=_unpool(True), form="unpool",
+                       reads=((0, ""), (1, "indices"), (1, "size"))),
+    "avgpool": Lowering(module=_pool("avg", False), function=_pool("avg", True), pad=_pool_pad,
+                        helpers=("pad_same", "avg_pool_valid")),
     "adaptive_avgpool": Lowering(module=_adaptive("avg", False), function=_adaptive("avg", True)),
     "adaptive_maxpool": Lowering(module=_adaptive("max", False), function=_adaptive("max", True)),
     "bn": Lowering(module=_bn),
@@ -277,11 +392,13 @@ LOWERINGS: dict[str, Lowering] = {
     "softmax": Lowering(module=_softmax(True), function=_softmax(False)),
     "flatten": Lowering(module=_flatten(True), function=_flatten(False)),
     "reshape": Lowering(function=lambda op, s: Call("reshape", tuple(op.shape)), form="reshape"),
-    "upsample": Lowering(module=_upsample(True), function=_upsample(False)),
-    "crop": Lowering(function=lambda op, s: Call("center_crop", () if op.to is not None
-                                                 else (list(_n(s) * [op.size]) if isinstance(
-                                                     op.size, int) else list(op.size),)),
-                     form="like", helpers=("center_crop",)),
+    "upsample": Lowering(module=_upsample(True), function=_upsample(False), form="like"),
+    "crop": Lowering(function=_crop, form="like", helpers=("center_crop", "crop_at")),
+    "l2norm": Lowering(module=_l2norm, function=lambda op, s: Call(
+        "F.normalize", (), {"dim": 1, **_changed(eps=(op.eps, 1e-12))}), helpers=("L2Norm",)),
+    "scale": Lowering(function=lambda op, s: Call("torch.mul", (op.factor,))),
+    "roi_align": Lowering(function=_roi("torchvision.ops.roi_align"), form="roi"),
+    "roi_pool": Lowering(function=_roi("torchvision.ops.roi_pool"), form="roi"),
     "channel_shuffle": Lowering(module=lambda op, s: Call("nn.ChannelShuffle", (op.groups,)),
                                 function=lambda op, s: Call("channel_shuffle", (op.groups,)),
                                 helpers=("channel_shuffle",)),

@@ -1,5 +1,6 @@
 """Run-time pieces that torch.nn lacks: LeNet-5's connection-table convolution and trainable
-subsampling, center cropping, channel shuffle and stochastic depth.
+subsampling, TensorFlow's SAME padding, cropping, L2 normalisation with a learned scale,
+channel shuffle and stochastic depth.
 
 Each definition here uses only `torch`, `nn` and `F`, because codegen copies the source of the
 ones a network uses into the standalone model file (so the file imports only torch).
@@ -69,6 +70,61 @@ def center_crop(x: torch.Tensor, size: list[int]) -> torch.Tensor:
         dim = axis + 2
         x = x.narrow(dim, (x.shape[dim] - length) // 2, length)
     return x
+
+
+def pad_same(x: torch.Tensor, kernel_size: int | list[int], stride: int | list[int],
+             dilation: int | list[int] = 1, value: float = 0.0) -> torch.Tensor:
+    """Pad the spatial axes of x as TensorFlow's SAME does, from x's own size (timm's
+    Conv2dSame): a window of stride s then gives ceil(size / s) outputs, and an odd total
+    puts its extra pixel after (bottom, right)."""
+    sizes = x.shape[2:]
+    n = len(sizes)
+    kernel_size = [kernel_size] * n if isinstance(kernel_size, int) else kernel_size
+    stride = [stride] * n if isinstance(stride, int) else stride
+    dilation = [dilation] * n if isinstance(dilation, int) else dilation
+    pads: list[int] = []
+    for size, k, s, d in zip(reversed(sizes), reversed(kernel_size), reversed(stride),
+                             reversed(dilation), strict=True):
+        total = max((-(size // -s) - 1) * s + (k - 1) * d + 1 - size, 0)
+        pads += [total // 2, total - total // 2]
+    return F.pad(x, pads, value=value)
+
+
+def avg_pool_valid(x: torch.Tensor, kernel_size: int | list[int], stride: int | list[int],
+                   pads: list[int] | None, ceil_mode: bool = False) -> torch.Tensor:
+    """Average pooling over padding that torch's own layer cannot add (`pads` in F.pad's order,
+    or None for TensorFlow's SAME), dividing each window by its pixels inside the input
+    (count_include_pad=False, as TensorFlow's average pooling does)."""
+    n = x.dim() - 2
+    pool = (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)[n - 1]
+    ones = torch.ones((1, 1, *x.shape[2:]), dtype=x.dtype, device=x.device)
+    if pads is None:
+        x, ones = pad_same(x, kernel_size, stride), pad_same(ones, kernel_size, stride)
+    else:
+        x, ones = F.pad(x, pads), F.pad(ones, pads)
+    return pool(x, kernel_size, stride, ceil_mode=ceil_mode) / pool(
+        ones, kernel_size, stride, ceil_mode=ceil_mode)
+
+
+def crop_at(x: torch.Tensor, size: list[int], offset: list[int]) -> torch.Tensor:
+    """Crop the spatial axes of x to `size` from `offset` (Caffe's crop layer)."""
+    for axis, (length, start) in enumerate(zip(size, offset, strict=True)):
+        x = x.narrow(axis + 2, start, length)
+    return x
+
+
+class L2Norm(nn.Module):
+    """L2 normalisation over the channels at each position, times a learned per-channel
+    weight that starts at `scale` (ParseNet; SSD's conv4_3 starts it at 20)."""
+
+    def __init__(self, channels: int, scale: float = 1.0, eps: float = 1e-12) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.full((channels,), float(scale)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = [1, -1] + [1] * (x.dim() - 2)
+        return F.normalize(x, dim=1, eps=self.eps) * self.weight.view(shape)
 
 
 def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
