@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from netdsl.ops import receptive as rf
 from netdsl.ops.base import Op, ShapeError, attr, numel
 
 
@@ -60,6 +61,9 @@ class LayerNorm(Op):
 
     def flops(self, inputs, out):
         return 5 * numel(out)
+
+    def receptive_field(self, inputs, out):
+        return rf.mix(tuple(range(-self.axes, 0)), inputs[0])
 
 
 @dataclass(frozen=True)

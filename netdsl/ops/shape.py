@@ -31,7 +31,7 @@ class Flatten(Op):
         return 0
 
     def receptive_field(self, inputs, out):
-        return rf.GLOBAL if len(inputs[0]) - self.start > 1 else rf.IDENTITY
+        return rf.regroup(inputs[0], out)
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class Reshape(Op):
         return 0
 
     def receptive_field(self, inputs, out):
-        return rf.IDENTITY if inputs[0][1:] == out[1:] else rf.GLOBAL
+        return rf.regroup(inputs[0], out)
 
 
 @dataclass(frozen=True)

@@ -296,3 +296,44 @@ def test_every_operator_has_a_rule_test():
     text = Path(__file__).read_text()
     untested = [n for n in REGISTRY if not re.search(r"[\"' >{(]" + n + r"\b", text)]
     assert untested == []
+
+
+# ---------------------------------------------------------------- tokens and channels last
+
+
+class _Lambda(nn.Module):
+    """A parameter-free torch expression as a module (the reference for layout operators)."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fn(x)
+
+
+LAYOUT = [
+    ("permute([1, 2, 0])", (3, 4, 5), lambda: _Lambda(lambda x: x.permute(0, 2, 3, 1))),
+    ("permute([1, 0])", (6, 5), lambda: _Lambda(lambda x: x.permute(0, 2, 1))),
+    ("transpose(0, 1)", (6, 5), lambda: _Lambda(lambda x: x.transpose(1, 2))),
+    ("transpose(-1, 0)", (3, 4, 5), lambda: _Lambda(lambda x: x.transpose(-1, 1))),
+    ("select(0)", (7, 5), lambda: _Lambda(lambda x: x[:, 0])),
+    ("select(-1, axis=1)", (7, 5, 3), lambda: _Lambda(lambda x: x[:, :, -1])),
+    ("flatten(1)", (8, 3, 4), lambda: _Lambda(lambda x: x.flatten(2))),
+]
+
+
+@pytest.mark.parametrize("op, shape, make", LAYOUT, ids=[c[0] for c in LAYOUT])
+def test_layout_ops(op, shape, make):
+    assert_matches(op, shape, make())
+
+
+@pytest.mark.parametrize("op, shape", [
+    ("permute([0, 0, 1])", (3, 4, 5)),   # not a permutation
+    ("permute([1, 0])", (3, 4, 5)),      # wrong rank
+    ("transpose(0, 3)", (3, 4, 5)),      # axis out of range
+    ("select(7)", (7, 5)),               # index out of range
+])
+def test_bad_layout_ops_are_user_errors(op, shape):
+    with pytest.raises(netdsl.NetdslError):
+        layer(op, shape)

@@ -28,7 +28,8 @@ from netdsl.backends.pytorch.ops import OVERWRITABLE, Call, lowering
 
 INDENT = "    "
 RUNTIME = Path(__file__).with_name("runtime.py")
-HELPERS = ("TableConv", "Subsample", "center_crop", "channel_shuffle", "stochastic_depth")
+HELPERS = ("TableConv", "Subsample", "center_crop", "channel_shuffle", "stochastic_depth",
+           "Permute")
 _RESERVED = {"self", "torch", "nn", "F", "OrderedDict", "super", *HELPERS}
 
 

@@ -90,6 +90,11 @@ def _axis(axis: int) -> int:
     return axis + 1 if axis >= 0 else axis
 
 
+def _dims(order: tuple[int, ...]) -> list[int]:
+    """A permutation of the IR's axes as torch dims, the batch first."""
+    return [0] + [a + 1 for a in order]
+
+
 # ---------------------------------------------------------------- rules
 
 
@@ -286,6 +291,14 @@ LOWERINGS: dict[str, Lowering] = {
                                 function=lambda op, s: Call("channel_shuffle", (op.groups,)),
                                 helpers=("channel_shuffle",)),
     "slice": Lowering(function=lambda op, s: Call("torch.narrow", _narrow(op, s[0]))),
+    "permute": Lowering(module=lambda op, s: Call("Permute", (_dims(op.order),)),
+                        function=lambda op, s: Call("torch.permute", (_dims(op.order),)),
+                        helpers=("Permute",)),
+    "transpose": Lowering(
+        module=lambda op, s: Call("Permute", (_dims(op.order(len(s[0]))),)),
+        function=lambda op, s: Call("torch.transpose", (_axis(op.first), _axis(op.second))),
+        helpers=("Permute",)),
+    "select": Lowering(function=lambda op, s: Call("torch.select", (_axis(op.axis), op.index))),
     "matmul": Lowering(function=_const("@"), form="infix"),
     "pixel_shuffle": Lowering(module=lambda op, s: Call("nn.PixelShuffle", (op.factor,)),
                               function=lambda op, s: Call("F.pixel_shuffle", (op.factor,))),

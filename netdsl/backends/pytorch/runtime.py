@@ -1,5 +1,5 @@
 """Run-time pieces that torch.nn lacks: LeNet-5's connection-table convolution and trainable
-subsampling, center cropping, channel shuffle and stochastic depth.
+subsampling, center cropping, channel shuffle, stochastic depth, and a permutation module.
 
 Each definition here uses only `torch`, `nn` and `F`, because codegen copies the source of the
 ones a network uses into the standalone model file (so the file imports only torch).
@@ -61,6 +61,18 @@ class Subsample(nn.Module):
         window = self.kernel_size * self.kernel_size
         total = F.avg_pool2d(x, self.kernel_size) * window
         return total * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+
+
+class Permute(nn.Module):
+    """Reorders the axes of x, the batch's included (as torchvision.ops.Permute), so that an
+    nn.Sequential can move between channels first and channels last."""
+
+    def __init__(self, dims: list[int]) -> None:
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.permute(x, self.dims)
 
 
 def center_crop(x: torch.Tensor, size: list[int]) -> torch.Tensor:
