@@ -37,6 +37,8 @@ def annotate(graph: Graph) -> None:
             set_counts(meta, NO_COUNTS)
             meta["rf"] = input_field(out)
             continue
+        if op.stored:
+            meta["elements"] = 0  # a parameter, not an activation
         sources = [nodes[i].meta for i in node.inputs]
         ins = tuple([source["shape"] for source in sources])
         figures = seen.get((op, ins))

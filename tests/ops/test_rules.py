@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 import netdsl
@@ -23,10 +24,14 @@ def layer(op: str, shape: tuple[int, ...], extra: str = "") -> dict:
 
 
 def reference(module: nn.Module, shape: tuple[int, ...]) -> dict:
-    """Output shape, params, buffers and MACs of a torch module on a zero batch of one."""
+    """Output shape, params, buffers and MACs of a torch module on a zero batch of one.
+
+    Attention runs torch's math kernel, whose products FlopCounterMode sees (the fused CPU
+    kernel's it does not count), with autograd on, which keeps nn.MultiheadAttention off its
+    fused inference path (also uncounted)."""
     module.eval()
     counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
+    with sdpa_kernel(SDPBackend.MATH), counter:
         out = module(torch.zeros(1, *shape))
     return {"output": list(out.shape[1:]),
             "params": sum(p.numel() for p in module.parameters()),
@@ -337,3 +342,109 @@ def test_layout_ops(op, shape, make):
 def test_bad_layout_ops_are_user_errors(op, shape):
     with pytest.raises(netdsl.NetdslError):
         layer(op, shape)
+
+
+class _Parameter(nn.Module):
+    """A learned tensor used as torchvision uses class tokens (expanded to the batch) and layer
+    scales (broadcast)."""
+
+    def __init__(self, shape: tuple[int, ...], batch: bool):
+        super().__init__()
+        self.batch = batch
+        self.value = nn.Parameter(torch.zeros((1, *shape) if batch else shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.batch:
+            return self.value.expand(x.shape[0], *self.value.shape[1:])
+        return self.value.expand(x.shape[0], *self.value.shape)
+
+
+@pytest.mark.parametrize("op, shape, make", [
+    ("parameter([1, 6], batch=true)", (4, 6), lambda: _Parameter((1, 6), True)),
+    ("parameter([5, 1, 1], value=0.000001)", (5, 3, 3), lambda: _Parameter((5, 1, 1), False)),
+    ("parameter([7, 6], batch=true, std=0.02)", (7, 6), lambda: _Parameter((7, 6), True)),
+])
+def test_parameter(op, shape, make):
+    assert_matches(op, shape, make())
+
+
+def test_parameter_is_no_activation_and_sees_nothing():
+    net = netdsl.load("network n {\n input x: [4, 6]\n add { identity; "
+                      "p: parameter([4, 6], batch=true) }\n}\n")
+    stats = net.stats()
+    assert stats.activation_elements == 2 * 24  # the input and the sum; the parameter is stored
+    assert stats.row("p").rf == "constant"
+
+
+class _SelfAttention(nn.Module):
+    """nn.MultiheadAttention as torchvision's ViT calls it (and GPT's causal mask)."""
+
+    def __init__(self, dim: int, heads: int, causal: bool = False, bias: bool = True):
+        super().__init__()
+        self.causal = causal
+        self.attention = nn.MultiheadAttention(dim, heads, bias=bias, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.causal:
+            mask = nn.Transformer.generate_square_subsequent_mask(x.shape[1])
+            return self.attention(x, x, x, attn_mask=mask, is_causal=True,
+                                  need_weights=False)[0]
+        return self.attention(x, x, x, need_weights=False)[0]
+
+
+class _WindowAttention(nn.Module):
+    """torchvision's Swin window attention on one [H, W, C] map."""
+
+    def __init__(self, dim: int, window: int, shift: int, heads: int):
+        super().__init__()
+        from torchvision.models.swin_transformer import ShiftedWindowAttention
+        self.attention = ShiftedWindowAttention(dim, [window, window], [shift, shift], heads)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.attention(x)
+
+
+ATTENTION = [
+    ("attention(2)", (5, 8), lambda: _SelfAttention(8, 2)),
+    ("attention(4, bias=false)", (9, 16), lambda: _SelfAttention(16, 4, bias=False)),
+    ("attention(1, causal=true)", (6, 4), lambda: _SelfAttention(4, 1, causal=True)),
+    ("window_attention(2, 4)", (8, 8, 6), lambda: _WindowAttention(6, 4, 0, 2)),
+    ("window_attention(2, 4, shift=2)", (8, 12, 6), lambda: _WindowAttention(6, 4, 2, 2)),
+    ("window_attention(3, 3, shift=1)", (7, 5, 6), lambda: _WindowAttention(6, 3, 1, 3)),
+    ("window_attention(1, 7, shift=3)", (7, 7, 4), lambda: _WindowAttention(4, 7, 3, 1)),
+]
+
+
+@pytest.mark.parametrize("op, shape, make", ATTENTION, ids=[c[0] for c in ATTENTION])
+def test_attention(op, shape, make):
+    assert_matches(op, shape, make())
+
+
+@pytest.mark.parametrize("op, shape", [
+    ("attention(3)", (5, 8)),                 # heads do not divide the width
+    ("attention(2)", (4, 5, 8)),              # not a sequence
+    ("window_attention(2, 4)", (8, 8)),       # not a channels-last map
+    ("window_attention(2, 4, shift=4)", (8, 8, 6)),  # shift not inside the window
+])
+def test_bad_attention_is_a_user_error(op, shape):
+    with pytest.raises(netdsl.NetdslError):
+        layer(op, shape)
+
+
+class _Embedding(nn.Module):
+    """nn.Embedding on the zero batch read as token ids."""
+
+    def __init__(self, vocab: int, dim: int):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.embedding(x.long())
+
+
+@pytest.mark.parametrize("op, shape, make", [
+    ("embedding(50, 8)", (7,), lambda: _Embedding(50, 8)),
+    ("embedding(10, 3)", (4, 5), lambda: _Embedding(10, 3)),
+])
+def test_embedding(op, shape, make):
+    assert_matches(op, shape, make())

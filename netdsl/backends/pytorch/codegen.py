@@ -29,7 +29,7 @@ from netdsl.backends.pytorch.ops import OVERWRITABLE, Call, lowering
 INDENT = "    "
 RUNTIME = Path(__file__).with_name("runtime.py")
 HELPERS = ("TableConv", "Subsample", "center_crop", "channel_shuffle", "stochastic_depth",
-           "Permute")
+           "Permute", "causal_mask", "ShiftedWindowAttention")
 _RESERVED = {"self", "torch", "nn", "F", "OrderedDict", "super", *HELPERS}
 
 
@@ -50,9 +50,14 @@ def literal(value: Any) -> str:
 
 
 def render_call(call: Call, lead: list[str] = (), lit: Callable[[Any], str] = literal) -> str:
-    args = list(lead) + [lit(a) for a in call.args]
-    args += [f"{k}={lit(v)}" for k, v in call.kwargs.items()]
+    args = list(lead) + [argument(a, lit) for a in call.args]
+    args += [f"{k}={argument(v, lit)}" for k, v in call.kwargs.items()]
     return f"{call.target}({', '.join(args)})"
+
+
+def argument(value: Any, lit: Callable[[Any], str]) -> str:
+    """An argument: a literal, or a nested call (`nn.Parameter(torch.zeros(1, 1, 768))`)."""
+    return render_call(value, lit=lit) if isinstance(value, Call) else lit(value)
 
 
 def wrapped_call(call: Call, depth: int, lit: Callable[[Any], str] = literal) -> str:
@@ -60,12 +65,12 @@ def wrapped_call(call: Call, depth: int, lit: Callable[[Any], str] = literal) ->
     pad = INDENT * (depth + 1)
     items = []
     for value in call.args:
-        text = lit(value)
+        text = argument(value, lit)
         if isinstance(value, list) and len(text) > 60:
             inner = "".join(f"{pad}{INDENT}{literal(v)},\n" for v in value)
             text = f"[\n{inner}{pad}]"
         items.append(f"{pad}{text},")
-    items += [f"{pad}{k}={lit(v)}," for k, v in call.kwargs.items()]
+    items += [f"{pad}{k}={argument(v, lit)}," for k, v in call.kwargs.items()]
     return f"{call.target}(\n" + "\n".join(items) + f"\n{INDENT * depth})"
 
 
@@ -231,6 +236,8 @@ class Writer:
     def member(self, child: Child) -> list[str]:
         if is_identifier(child.name):
             lead, close = f"{INDENT * 2}self.{child.name} = ", ""
+        elif isinstance(child.build, Call) and child.build.target == "nn.Parameter":
+            lead, close = f"{INDENT * 2}self.register_parameter({child.name!r}, ", ")"
         else:
             lead, close = f"{INDENT * 2}self.add_module({child.name!r}, ", ")"
         start = self.cursor
@@ -285,6 +292,8 @@ class Writer:
         if len(step.outputs) == 1 and dying and not merge:
             return [var[dying[0]]]
         if step.node is not None:
+            if step.apply is not None and is_identifier(step.child):  # `class_token = ...`
+                return [names.fresh(step.child)]
             if not merge:  # a layer branching off a live tensor starts a path: `out = ...`
                 return [names.fresh("out")]
             local = step.node.name.rsplit(".", 1)[-1]
@@ -311,6 +320,10 @@ class Writer:
         if step.child is not None:
             target = f"self.{step.child}" if is_identifier(step.child) \
                 else f"getattr(self, {step.child!r})"
+            if step.apply is not None:
+                text = step.apply.format(module=target, x=args[0])
+                self.targets.update(h for h in lowering(step.node.op).helpers if h in text)
+                return text
             return f"{target}({', '.join(args)})"
         rule = lowering(step.node.op)
         call = step.function

@@ -57,6 +57,7 @@ class Step:
     function: Call | None  # for a functional node
     inputs: list[str]  # value (node) names
     outputs: list[str]
+    apply: str | None = None  # how the child is used: a template of {module} and {x}
 
 
 @dataclass
@@ -155,8 +156,10 @@ class Lowerer:
             if rule.function is None or self.has_state(node):
                 if rule.module is None:
                     raise _fail(f"operator '{node.op_name}' has no module lowering")
-                children.append(Child(local, rule.module(node.op, self.shapes(node))))
-                steps.append(Step(node, local, None, list(node.inputs), [name]))
+                shapes = self.shapes(node)
+                children.append(Child(local, rule.module(node.op, shapes)))
+                apply = rule.apply(node.op, shapes) if rule.apply is not None else None
+                steps.append(Step(node, local, None, list(node.inputs), [name], apply))
             else:
                 call = rule.function(node.op, self.shapes(node))
                 steps.append(Step(node, None, call, list(node.inputs), [name]))
@@ -215,7 +218,7 @@ class Lowerer:
                 continue
             node = self.graph[member]
             rule = lowering(node.op)
-            if node.inputs != [current] or rule.module is None:
+            if node.inputs != [current] or rule.module is None or rule.apply is not None:
                 return None
             call = rule.module(node.op, self.shapes(node))
             if rule.inplace and previous is not None and previous.op.name in OVERWRITABLE:

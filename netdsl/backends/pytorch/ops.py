@@ -41,6 +41,9 @@ class Lowering:
     `training`: the function needs `training=self.training` (dropout and friends).
     `helpers`: run-time definitions (netdsl.backends.pytorch.runtime) the calls use.
     `inplace`: the function and the module accept `inplace=True`.
+    `apply`: how forward uses the module child, as a template of `{module}` (the child, e.g.
+    `self.class_token`) and `{x}` (the input's variable); None for `{module}({x})`. A child made
+    by an `nn.Parameter` call is a parameter of the enclosing module, named by the label.
     """
 
     module: Rule | None = None
@@ -49,6 +52,7 @@ class Lowering:
     training: bool = False
     helpers: tuple[str, ...] = ()
     inplace: bool = False
+    apply: Callable[[Any, Shapes], str] | None = None
 
 
 # Operators whose backward does not need their output, so the layer after them may overwrite
@@ -219,6 +223,45 @@ def _const(target: str) -> Rule:
     return rule
 
 
+def _parameter(op: Any, s: Shapes) -> Call:
+    """nn.Parameter(initial tensor), the tensor made as torchvision makes class tokens (zeros),
+    position embeddings (normal) and layer scales (a constant)."""
+    dims = op.stored_shape()
+    if op.std:
+        init = Call("nn.init.normal_", (Call("torch.empty", dims),),
+                    _changed(mean=(op.value, 0.0), std=(op.std, None)))
+    elif op.value in (0.0, 1.0):
+        init = Call("torch.zeros" if op.value == 0.0 else "torch.ones", dims)
+    else:
+        init = Call("nn.init.constant_", (Call("torch.empty", dims), op.value))
+    return Call("nn.Parameter", (init,))
+
+
+def _expanded(op: Any, s: Shapes) -> str:
+    """A parameter with a batch axis is expanded to the input's batch (a view, no copy)."""
+    if not op.batch:
+        return "{module}"
+    return "{module}.expand({x}.shape[0]" + ", -1" * len(op.shape) + ")"
+
+
+def _attention(op: Any, s: Shapes) -> Call:
+    return Call("nn.MultiheadAttention", (s[0][-1], op.heads),
+                {**_changed(dropout=(op.dropout, 0.0), bias=(op.bias, True)), "batch_first": True})
+
+
+def _self_attention(op: Any, s: Shapes) -> str:
+    """Queries, keys and values are the input; the weights are not returned (the fused
+    kernel), as torchvision's ViT calls it."""
+    mask = "attn_mask=causal_mask({x}), is_causal=True, " if op.causal else ""
+    return "{module}({x}, {x}, {x}, " + mask + "need_weights=False)[0]"
+
+
+def _window_attention(op: Any, s: Shapes) -> Call:
+    pair = lambda v: list(v) if isinstance(v, tuple) else [v, v]  # noqa: E731
+    return Call("ShiftedWindowAttention", (s[0][-1], pair(op.window), pair(op.shift), op.heads),
+                _changed(bias=(op.bias, True), dropout=(op.dropout, 0.0)))
+
+
 def _narrow(op: Any, shape: tuple[int, ...]) -> tuple[int, int, int]:
     """torch.narrow's (dim, start, length) for `slice(start, stop, axis)`."""
     stop = op.stop + shape[op.axis] if op.stop < 0 else op.stop
@@ -304,6 +347,10 @@ LOWERINGS: dict[str, Lowering] = {
                               function=lambda op, s: Call("F.pixel_shuffle", (op.factor,))),
     "pixel_unshuffle": Lowering(module=lambda op, s: Call("nn.PixelUnshuffle", (op.factor,)),
                                 function=lambda op, s: Call("F.pixel_unshuffle", (op.factor,))),
+    "parameter": Lowering(module=_parameter, apply=_expanded),
+    "embedding": Lowering(module=lambda op, s: Call("nn.Embedding", (op.vocab, op.dim))),
+    "attention": Lowering(module=_attention, apply=_self_attention, helpers=("causal_mask",)),
+    "window_attention": Lowering(module=_window_attention, helpers=("ShiftedWindowAttention",)),
     "add": Lowering(function=_const("+"), form="infix"),
     "mul": Lowering(function=_const("*"), form="infix"),
     "concat": Lowering(function=lambda op, s: Call("torch.cat", (),

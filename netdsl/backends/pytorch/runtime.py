@@ -75,6 +75,85 @@ class Permute(nn.Module):
         return torch.permute(x, self.dims)
 
 
+def causal_mask(x: torch.Tensor) -> torch.Tensor:
+    """True where token i would attend to a later token: the mask of causal attention over
+    the tokens of x [N, tokens, dim]."""
+    length = x.shape[1]
+    return torch.ones(length, length, dtype=torch.bool, device=x.device).triu(1)
+
+
+class ShiftedWindowAttention(nn.Module):
+    """Multi-head self-attention within windows of a channels-last map x [N, H, W, C], the
+    windows shifted cyclically by `shift`, with a learned bias per relative position in a
+    window (Liu et al. 2021, Swin Transformer); names of the weights as torchvision's.
+
+    The map is padded to whole windows; where one window covers an axis it is not shifted; the
+    positions a shift wraps around attend only among themselves (a mask of -100)."""
+
+    def __init__(self, dim: int, window: list[int], shift: list[int], heads: int,
+                 bias: bool = True, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.window, self.shift, self.heads, self.dropout = window, shift, heads, dropout
+        self.qkv = nn.Linear(dim, 3 * dim, bias=bias)
+        self.proj = nn.Linear(dim, dim, bias=bias)
+        rows, cols = window
+        self.relative_position_bias_table = nn.Parameter(
+            torch.zeros((2 * rows - 1) * (2 * cols - 1), heads))
+        nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+        r, c = torch.meshgrid(torch.arange(rows), torch.arange(cols), indexing="ij")
+        r, c = r.flatten(), c.flatten()
+        dr = r[:, None] - r[None, :] + rows - 1  # row offset between two tokens, from 0
+        dc = c[:, None] - c[None, :] + cols - 1
+        self.register_buffer("relative_position_index", (dr * (2 * cols - 1) + dc).flatten())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, height, width, dim = x.shape
+        rows, cols = self.window
+        x = F.pad(x, (0, 0, 0, -width % cols, 0, -height % rows))
+        ph, pw = x.shape[1], x.shape[2]
+        shift = [self.shift[0] if rows < ph else 0, self.shift[1] if cols < pw else 0]
+        if any(shift):
+            x = torch.roll(x, (-shift[0], -shift[1]), dims=(1, 2))
+        tokens = rows * cols
+        windows = x.view(n, ph // rows, rows, pw // cols, cols, dim).transpose(2, 3)
+        windows = windows.reshape(-1, tokens, dim)
+        qkv = self.qkv(windows).reshape(-1, tokens, 3, self.heads, dim // self.heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        scores = (q * (dim // self.heads) ** -0.5) @ k.transpose(-2, -1)
+        bias = self.relative_position_bias_table[self.relative_position_index]
+        scores = scores + bias.view(tokens, tokens, -1).permute(2, 0, 1)
+        if any(shift):
+            mask = self.shift_mask((ph, pw), shift, x)
+            scores = scores.view(n, -1, self.heads, tokens, tokens) + mask[None, :, None]
+            scores = scores.view(-1, self.heads, tokens, tokens)
+        weights = F.dropout(scores.softmax(-1), self.dropout, self.training)
+        out = self.proj((weights @ v).transpose(1, 2).reshape(-1, tokens, dim))
+        out = out.view(n, ph // rows, pw // cols, rows, cols, dim).transpose(2, 3)
+        out = out.reshape(n, ph, pw, dim)
+        if any(shift):
+            out = torch.roll(out, (shift[0], shift[1]), dims=(1, 2))
+        return out[:, :height, :width].contiguous()
+
+    def shift_mask(self, size: tuple[int, int], shift: list[int],
+                   like: torch.Tensor) -> torch.Tensor:
+        """[windows, tokens, tokens]: -100 between positions of a window that the shift
+        brought together from opposite edges of the map, else 0."""
+        labels = []
+        for length, window, by in zip(size, self.window, shift, strict=True):
+            region = torch.zeros(length, device=like.device)
+            if by:
+                region[length - window:length - by] = 1
+                region[length - by:] = 2
+            labels.append(region)
+        grid = labels[0][:, None] * 3 + labels[1][None, :]
+        rows, cols = self.window
+        grid = grid.view(size[0] // rows, rows, size[1] // cols, cols).transpose(1, 2)
+        grid = grid.reshape(-1, rows * cols)
+        apart = grid[:, None, :] != grid[:, :, None]
+        return torch.zeros(apart.shape, dtype=like.dtype, device=like.device).masked_fill(
+            apart, -100.0)
+
+
 def center_crop(x: torch.Tensor, size: list[int]) -> torch.Tensor:
     """Crop the spatial axes of x to `size`, keeping the centre (U-Net's skips)."""
     for axis, length in enumerate(size):
