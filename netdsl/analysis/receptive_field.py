@@ -107,8 +107,8 @@ def compose(rule: rules.Rule, fields: list[Field | str | None]) -> Field | str |
     """The field of an operator's output from its rule and its inputs' fields."""
     if rule is rules.CONSTANT:
         return CONSTANT
-    if rule is rules.MERGE:
-        return _merge(fields)
+    if type(rule) is rules.Merge:
+        return _merge(fields, rule.gates)
     field = fields[0]
     if type(rule) is rules.Embed:
         return _embed(rule, field)
@@ -130,10 +130,14 @@ def compose(rule: rules.Rule, fields: list[Field | str | None]) -> Field | str |
                  field.global_context)
 
 
-def _merge(fields: list[Field | str | None]) -> Field | str | None:
+def _merge(fields: list[Field | str | None],
+           gates: tuple[int, ...] | None) -> Field | str | None:
     """Several inputs aligned elementwise: the union of their fields. A gate (SE's channel
     weights, GC's context) sees everything; the spatial paths keep their geometry and the field
-    notes the global context. A parameter (ViT's class token) adds nothing."""
+    notes the global context. A global input that is no gate (attention's output, added to its
+    input) makes the union global. A parameter (ViT's class token) adds nothing."""
+    if gates is not None and any(f == GLOBAL and i not in gates for i, f in enumerate(fields)):
+        return GLOBAL
     fields = [f for f in fields if f != CONSTANT]
     if not fields:
         return CONSTANT

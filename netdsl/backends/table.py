@@ -35,8 +35,8 @@ def shape_text(shape: tuple[int, ...] | list[int]) -> str:
 def rf_text(rf: Any) -> str:
     if rf is None:
         return "-"
-    if rf == "global":
-        return "global"
+    if isinstance(rf, str):  # "global", or "constant" (a parameter's)
+        return rf
     assert isinstance(rf, Field)
     d = rf.as_dict()
     size = d["size"]

@@ -112,3 +112,33 @@ class Select(Op):
 
     def summary(self):
         return f"select {self.index}" + (f" of axis {self.axis}" if self.axis else "")
+
+
+@dataclass(frozen=True)
+class PatchMerge(Op):
+    """Gathers each r x r patch of a channels-last map [H, W, C] into the channels, giving
+    [H / r, W / r, r * r * C] in Swin's order (the row offset varies fastest); odd sizes are
+    padded with zeros first, as torchvision's PatchMerging does."""
+
+    name = "patch_merge"
+    family = "shape"
+
+    factor: int = attr(2, kind="size")
+
+    def infer_shape(self, inputs):
+        (x,) = inputs
+        if len(x) != 3:
+            raise ShapeError(f"patch_merge needs a channels-last map [H, W, C], got "
+                             f"{format_shape(x)}")
+        r = self.factor
+        return (-(-x[0] // r), -(-x[1] // r), r * r * x[2])
+
+    def flops(self, inputs, out):
+        return 0
+
+    def receptive_field(self, inputs, out):
+        r = self.factor
+        return rf.OnAxes(rf.Window((r, r), (r, r), (0, 0), (1, 1)), (0, 1))
+
+    def summary(self):
+        return f"patch merge {self.factor}x{self.factor}"

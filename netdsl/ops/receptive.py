@@ -63,14 +63,21 @@ class _Global(Rule):
 
 
 @dataclass(frozen=True)
-class _Merge(Rule):
-    """Several inputs aligned elementwise (add, mul, concat): the union of their fields."""
+class Merge(Rule):
+    """Several inputs aligned elementwise (add, mul, concat): the union of their fields.
+
+    A global input among `gates` (a broadcast one, such as an SE gate [C, 1, 1]) leaves the
+    other inputs' field, marked global context; any other global input makes the output global
+    (a residual around attention). `gates` None: every global input is a gate (concat, where
+    the global input's channels are apart from the others')."""
+
+    gates: tuple[int, ...] | None = None
 
 
 # One instance each: operators return these, and the analysis tells them apart by identity.
 IDENTITY = _Identity()
 GLOBAL = _Global()
-MERGE = _Merge()
+MERGE = Merge()
 
 
 # ---------------------------------------------------------------- tensors that are not images

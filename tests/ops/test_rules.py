@@ -448,3 +448,37 @@ class _Embedding(nn.Module):
 ])
 def test_embedding(op, shape, make):
     assert_matches(op, shape, make())
+
+
+class _LayerNorm2d(nn.Module):
+    """Layer norm over the channels of each position, written with torch's own LayerNorm."""
+
+    def __init__(self, channels: int, affine: bool = True):
+        super().__init__()
+        self.norm = nn.LayerNorm(channels, elementwise_affine=affine)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize("op, shape, make", [
+    ("layernorm2d", (6, 4, 5), lambda: _LayerNorm2d(6)),
+    ("layernorm2d(affine=false)", (6, 4, 5), lambda: _LayerNorm2d(6, affine=False)),
+    ("layernorm(eps=0.000001)", (5, 7, 6), lambda: nn.LayerNorm(6, eps=1e-6)),  # channels last
+])
+def test_channel_norms(op, shape, make):
+    assert_matches(op, shape, make())
+
+
+class _PatchMerging(nn.Module):
+    """torchvision's Swin patch merging without its norm and linear layer: its padding and
+    channel order."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from torchvision.models.swin_transformer import _patch_merging_pad
+        return _patch_merging_pad(x)
+
+
+@pytest.mark.parametrize("op, shape", [("patch_merge", (8, 6, 3)), ("patch_merge(2)", (7, 5, 4))])
+def test_patch_merge(op, shape):
+    assert_matches(op, shape, _PatchMerging())

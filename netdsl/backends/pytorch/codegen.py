@@ -29,7 +29,7 @@ from netdsl.backends.pytorch.ops import OVERWRITABLE, Call, lowering
 INDENT = "    "
 RUNTIME = Path(__file__).with_name("runtime.py")
 HELPERS = ("TableConv", "Subsample", "center_crop", "channel_shuffle", "stochastic_depth",
-           "Permute", "causal_mask", "ShiftedWindowAttention")
+           "Permute", "causal_mask", "ShiftedWindowAttention", "LayerNorm2d", "patch_merge")
 _RESERVED = {"self", "torch", "nn", "F", "OrderedDict", "super", *HELPERS}
 
 

@@ -286,6 +286,11 @@ LOWERINGS: dict[str, Lowering] = {
                                   _changed(eps=(op.eps, 1e-5),
                                            elementwise_affine=(op.affine, True))),
         function=_norm_fn("F.layer_norm")),
+    "layernorm2d": Lowering(
+        module=lambda op, s: Call("LayerNorm2d", (s[0][0],),
+                                  _changed(eps=(op.eps, 1e-5),
+                                           elementwise_affine=(op.affine, True))),
+        helpers=("LayerNorm2d",)),
     "groupnorm": Lowering(
         module=lambda op, s: Call("nn.GroupNorm", (op.groups, s[0][0]),
                                   _changed(eps=(op.eps, 1e-5), affine=(op.affine, True))),
@@ -341,6 +346,8 @@ LOWERINGS: dict[str, Lowering] = {
         module=lambda op, s: Call("Permute", (_dims(op.order(len(s[0]))),)),
         function=lambda op, s: Call("torch.transpose", (_axis(op.first), _axis(op.second))),
         helpers=("Permute",)),
+    "patch_merge": Lowering(function=lambda op, s: Call("patch_merge", (op.factor,)),
+                            helpers=("patch_merge",)),
     "select": Lowering(function=lambda op, s: Call("torch.select", (_axis(op.axis), op.index))),
     "matmul": Lowering(function=_const("@"), form="infix"),
     "pixel_shuffle": Lowering(module=lambda op, s: Call("nn.PixelShuffle", (op.factor,)),

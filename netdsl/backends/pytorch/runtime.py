@@ -1,5 +1,7 @@
 """Run-time pieces that torch.nn lacks: LeNet-5's connection-table convolution and trainable
-subsampling, center cropping, channel shuffle, stochastic depth, and a permutation module.
+subsampling, center cropping, channel shuffle, stochastic depth, a permutation module,
+ConvNeXt's channels-first layer norm, the causal mask of GPT's attention, and Swin's shifted
+window attention.
 
 Each definition here uses only `torch`, `nn` and `F`, because codegen copies the source of the
 ones a network uses into the standalone model file (so the file imports only torch).
@@ -73,6 +75,16 @@ class Permute(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.permute(x, self.dims)
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """Layer norm over the channels of each position of x [N, C, H, W] (ConvNeXt): the map
+    is made channels last for F.layer_norm and put back."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias,
+                         self.eps)
+        return x.permute(0, 3, 1, 2)
 
 
 def causal_mask(x: torch.Tensor) -> torch.Tensor:
@@ -152,6 +164,14 @@ class ShiftedWindowAttention(nn.Module):
         apart = grid[:, None, :] != grid[:, :, None]
         return torch.zeros(apart.shape, dtype=like.dtype, device=like.device).masked_fill(
             apart, -100.0)
+
+
+def patch_merge(x: torch.Tensor, factor: int) -> torch.Tensor:
+    """Gather each factor x factor patch of a channels-last map x [N, H, W, C] into the
+    channels, the row offset fastest (Swin's patch merging); odd sizes padded with zeros."""
+    x = F.pad(x, (0, 0, 0, -x.shape[2] % factor, 0, -x.shape[1] % factor))
+    parts = [x[:, row::factor, col::factor] for col in range(factor) for row in range(factor)]
+    return torch.cat(parts, -1)
 
 
 def center_crop(x: torch.Tensor, size: list[int]) -> torch.Tensor:
