@@ -68,6 +68,8 @@ CASES = [
     Case("swin_t", torchvision.models.swin_t, _swin_small,
          dict(image=40, embed_dim=8, depths=(2, 2), num_heads=(2, 4), window=4, classes=10),
          small_side=40),
+    Case("efficientnet_v2_s", torchvision.models.efficientnet_v2_s,
+         torchvision.models.efficientnet_v2_s, dict(image=64), small_side=64),
 ]
 
 
