@@ -61,6 +61,7 @@ class Field:
     aligned: bool = True
     global_context: bool = False  # a merged path saw the whole input (SE/GC gates)
     layout: Layout | None = None
+    causal: bool = False  # one axis of tokens: each sees every token up to itself (GPT)
 
     def carried(self) -> Layout:
         """The layout, spelt out also for channels first."""
@@ -78,6 +79,8 @@ class Field:
                                   "global_context": self.global_context}
         if self.layout is not None:
             out["layout"] = [list(axes) for axes in self.layout]
+        if self.causal:
+            out["causal"] = True
         return out
 
 
@@ -124,7 +127,7 @@ def compose(rule: rules.Rule, fields: list[Field | str | None]) -> Field | str |
     relayout = _RELAYOUT.get(type(rule))
     if relayout is not None:
         return relayout(rule, field)
-    if field.layout is not None:  # a channels-first operator on another layout
+    if field.layout is not None or field.causal:  # a channels-first operator on another layout
         return _on_axes(rule, tuple(range(1, _rank(rule) + 1)), field, channels=True)
     return Field(tuple([_apply(rule, i, a) for i, a in enumerate(field.axes)]), field.aligned,
                  field.global_context)
@@ -149,6 +152,9 @@ def _merge(fields: list[Field | str | None],
         return GLOBAL
     if any(f.layout != spatial[0].layout for f in spatial[1:]):
         return None
+    causal = _causal_union(spatial)
+    if causal is not None:
+        return causal
     return _union(spatial, global_context=len(spatial) < len(fields))
 
 
@@ -184,7 +190,7 @@ def _on_axes(rule: rules.Rule, tensor_axes: tuple[int, ...], field: Field,
             return None
         if grid:
             axes[grid[0]] = _apply(rule, i, axes[grid[0]])
-    return replace(field, axes=tuple(axes))
+    return replace(field, axes=tuple(axes), causal=False)
 
 
 def _embed(rule: rules.Embed, field: Field | str | None) -> Field | str | None:
@@ -216,15 +222,25 @@ def _regroup(rule: rules.Regroup, field: Field) -> Field | None:
     return _relaid(field, tuple(new))
 
 
-def _select(rule: rules.Select, field: Field) -> Field:
-    """The chosen element's grid axes are carried by no axis any more."""
+def _select(rule: rules.Select, field: Field) -> Field | str:
+    """The chosen element's grid axes are carried by no axis any more. The last token of a
+    causal sequence has seen every token."""
     layout = field.carried()
+    if field.causal and layout[rule.axis]:
+        if rule.index == rule.length - 1:
+            return GLOBAL
+        field = replace(field, causal=False)
     return _relaid(field, layout[:rule.axis] + layout[rule.axis + 1:])
 
 
 def _attend(rule: rules.Attend, field: Field) -> Field | str | None:
     """Each output reads a neighbourhood along some tensor axes: the union over the outputs.
     Global when every grid axis is read whole by every output."""
+    if _is_causal(rule, field):
+        if field.causal:  # tokens that saw all tokens before them, read up to itself: the same
+            return field
+        return replace(field, axes=(_spread(field.axes[0], rule.lo[0], 0, 1),), causal=True,
+                       aligned=True)
     layout = field.carried()
     axes = list(field.axes)
     covered: set[int] = set()
@@ -243,7 +259,31 @@ def _attend(rule: rules.Attend, field: Field) -> Field | str | None:
         return GLOBAL
     if unknown or any(len(layout[t]) > 1 for t in rule.axes):
         return None
-    return replace(field, axes=tuple(axes))
+    changed = any(layout[t] for t in rule.axes)
+    return replace(field, axes=tuple(axes), causal=field.causal and not changed)
+
+
+def _is_causal(rule: rules.Attend, field: Field) -> bool:
+    """Causal attention over the one grid axis of a token sequence whose tokens see nothing
+    after themselves: token i then sees every token up to i (the field's bound is i - (T - 1)
+    .. i, clipped at 0), and a second such layer sees no more."""
+    if len(field.axes) != 1 or len(rule.axes) != 1 or field.layout is None:
+        return False
+    (t,), (length,), (lo,), (hi,) = rule.axes, rule.lengths, rule.lo, rule.hi
+    axis = field.axes[0]
+    return (field.layout[t] == (0,) and lo == 1 - length and hi == 0 and axis.stride == 1
+            and (field.causal or axis.start + axis.size - 1 <= 0))
+
+
+def _causal_union(fields: list[Field]) -> Field | None:
+    """A causal field merged with fields that see nothing after their token (a residual) is
+    that causal field; None when no input is causal that way."""
+    causal = next((f for f in fields if f.causal), None)
+    if causal is None:
+        return None
+    ahead = [f for f in fields if f is not causal and (
+        len(f.axes) != 1 or not (f.causal or f.axes[0].start + f.axes[0].size - 1 <= 0))]
+    return None if ahead else causal
 
 
 def _spread(a: Axis, lo: int, hi: int, least: int) -> Axis:

@@ -38,6 +38,8 @@ def rf_text(rf: Any) -> str:
     if isinstance(rf, str):  # "global", or "constant" (a parameter's)
         return rf
     assert isinstance(rf, Field)
+    if rf.causal:
+        return "causal"
     d = rf.as_dict()
     size = d["size"]
     text = str(size[0]) if len(set(size)) == 1 else "x".join(str(s) for s in size)

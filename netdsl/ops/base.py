@@ -271,6 +271,8 @@ def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
             return tuple(_int(v, "count" if kind == "padding" else "size", bad) for v in value)
         return _int(value, "count" if kind == "padding" else "size", bad)
     if kind == "choice":
+        if _bare_layer_name(value) in f.metadata["choices"]:  # gelu(approximate=tanh)
+            value = _bare_layer_name(value)
         if not isinstance(value, str) or value not in f.metadata["choices"]:
             options = ", ".join(f.metadata["choices"])
             raise bad(f"one of {options}")
@@ -286,6 +288,14 @@ def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
             raise bad("a list of ints")
         return tuple(_int(v, "int", bad) for v in value)
     raise AssertionError(kind)
+
+
+def _bare_layer_name(value: Any) -> str | None:
+    """The name of an operator used as a bare word without arguments (`tanh`), which is also
+    the spelling of a choice; None for anything else."""
+    if isinstance(value, str) or getattr(value, "args", True) or getattr(value, "kwargs", True):
+        return None
+    return getattr(value, "name", None)
 
 
 def _int(value: Any, kind: str, bad: Any) -> int:

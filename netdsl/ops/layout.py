@@ -108,7 +108,9 @@ class Select(Op):
         return 0
 
     def receptive_field(self, inputs, out):
-        return rf.Select(_axis(self.axis, len(inputs[0]), "axis"))
+        axis = _axis(self.axis, len(inputs[0]), "axis")
+        length = inputs[0][axis]
+        return rf.Select(axis, self.index % length, length)
 
     def summary(self):
         return f"select {self.index}" + (f" of axis {self.axis}" if self.axis else "")

@@ -108,9 +108,11 @@ class Regroup(Rule):
 
 @dataclass(frozen=True)
 class Select(Rule):
-    """One index of `axis` is taken and the axis removed."""
+    """Element `index` of `axis` (of `length`) is taken and the axis removed."""
 
     axis: int
+    index: int
+    length: int
 
 
 @dataclass(frozen=True)

@@ -84,16 +84,22 @@ def test_attention_over_all_tokens_is_global():
 
 def test_causal_attention_reads_the_tokens_before():
     """Token i reads tokens 0..i: the window i - (T - 1) .. i clipped at 0, i.e. size T and
-    padding T - 1; token 0 reads only itself (min_size 1). Tokens are ids embedded first."""
+    padding T - 1; token 0 reads only itself (min_size 1). Tokens are ids embedded first. A
+    second causal layer after a residual reads no more (the field is marked causal)."""
     tokens = 9
     model = nn.Sequential(_Embed(), _Attend(4, causal=True))
     constant(model)
     for i in (0, 4, 8):
         seen = read(model, (tokens, 4), (i,)).any(1)
         assert seen.nonzero().flatten().tolist() == list(range(i + 1))
-    rf = field("embedding(50, 4) -> attention(2, causal=true)", (tokens,))
-    assert (rf["size"], rf["stride"], rf["padding"], rf["min_size"]) == \
-        ([tokens], [1], [tokens - 1], [1])
+    one = "embedding(50, 4) -> attention(2, causal=true)"
+    rf = field(one, (tokens,))
+    assert (rf["size"], rf["stride"], rf["padding"], rf["min_size"], rf["causal"]) == \
+        ([tokens], [1], [tokens - 1], [1], True)
+    two = field(f"{one}\nadd {{ identity; attention(2, causal=true) -> linear(4) }}", (tokens,))
+    assert two == rf
+    assert field(f"{one}\nselect(-1)", (tokens,)) == "global"  # the last token saw them all
+    assert field(f"{one}\nattention(2)", (tokens,)) == "global"
 
 
 class _Embed(nn.Module):
