@@ -1,5 +1,6 @@
 """The analyses' pass over the graph: fills every node's meta with `elements`, its counts
-(`params`, `buffers`, `macs`, `flops`, `connections`) and its receptive field `rf`."""
+(`params`, `buffers`, `macs`, `flops`, `connections`), its receptive field `rf`, and, for an
+operator that materialises temporaries, `workspace` (elements)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class Figures(NamedTuple):
 
     counts: Counts
     rule: rules.Rule
+    workspace: int
 
 
 def annotate(graph: Graph) -> None:
@@ -46,7 +48,10 @@ def annotate(graph: Graph) -> None:
             figures = seen[op, ins] = _figures(op, list(ins), out)
         set_counts(meta, figures.counts)
         meta["rf"] = compose(figures.rule, [source["rf"] for source in sources])
+        if figures.workspace:
+            meta["workspace"] = figures.workspace
 
 
 def _figures(op: Op, ins: list[Shape], out: Shape) -> Figures:
-    return Figures(operator_counts(op, ins, out), op.receptive_field(ins, out))
+    return Figures(operator_counts(op, ins, out), op.receptive_field(ins, out),
+                   op.workspace(ins, out))

@@ -3,6 +3,9 @@ forward pass that frees each tensor right after its last use (the torch backend'
 
 Views (flatten, reshape) share their input's storage: they add no bytes and keep the storage
 alive as long as they are used. Network inputs are live from the start; outputs to the end.
+Parameters used as tensors (a class token) are stored, not activations. An operator's
+workspace (the attention matrices of Swin's window attention) counts among the activations
+and is alive, with the operator's inputs and output, while it runs.
 """
 
 from __future__ import annotations
@@ -64,11 +67,14 @@ def _walk_forward(graph: Graph, base: dict[str, str]) -> tuple[int, int]:
     frees: dict[int, int] = {}
     for i, node in enumerate(graph):
         name = node.name
+        meta = node.meta
         if base[name] == name:
-            elements = node.meta["elements"]
+            elements = meta["elements"]
             total += elements
             live += elements
             frees[last[name]] = frees.get(last[name], 0) + elements
-        peak = max(peak, live)
+        workspace = meta.get("workspace", 0)
+        total += workspace
+        peak = max(peak, live + workspace)
         live -= frees.pop(i, 0)
     return total, peak

@@ -12,6 +12,7 @@ from netdsl.analysis.receptive_field import Field
 from netdsl.elaborate.values import show
 from netdsl.gc_pause import paused_gc
 from netdsl.ir import Graph
+from netdsl.ops import REGISTRY
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Stats:
     dtype: str
     layers: list[Row] = field(default_factory=list)
     by_op: dict[str, dict[str, int]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what the figures leave out, and why
 
     @property
     def trainable_params(self) -> int:
@@ -74,7 +76,7 @@ class Stats:
             "connections": self.connections, "activation_elements": self.activation_elements,
             "activation_bytes": self.activation_bytes,
             "peak_activation_bytes": self.peak_activation_bytes, "param_bytes": self.param_bytes,
-            "dtype": self.dtype, "by_op": self.by_op,
+            "dtype": self.dtype, "by_op": self.by_op, "notes": self.notes,
             "layers": [r.as_dict() for r in (self.layers if rows is None else rows)],
         }
 
@@ -111,7 +113,19 @@ def _summarize(graph: Graph, dtype: str) -> Stats:
         param_bytes=(totals["params"] + totals["buffers"]) * size, dtype=dtype, **totals)
     stats.layers = _rows(graph)
     stats.by_op = dict(sorted(by_op.items(), key=lambda kv: -kv[1]["flops"]))
+    stats.notes = _notes(by_op)
     return stats
+
+
+def _notes(by_op: dict[str, dict[str, int]]) -> list[str]:
+    """The memory notes of the operators used, with how many layers each concerns."""
+    out = []
+    for name, acc in by_op.items():
+        note = REGISTRY[name].memory_note if name in REGISTRY else None
+        if note:
+            layers = acc["count"]
+            out.append(f"{name} ({layers} layer{'s' if layers != 1 else ''}): {note}")
+    return out
 
 
 def _rows(graph: Graph) -> list[Row]:

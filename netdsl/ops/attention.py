@@ -8,7 +8,8 @@ FlopCounterMode's formula compute the full products). Elementwise FLOPs: bias ad
 scaling of q, the softmax (3 per score), Swin's position bias (1 per score).
 
 Memory: `attention` is lowered to torch's fused scaled_dot_product_attention, which need not
-materialise the [heads, tokens, tokens] matrix: none is counted (`memory_note` says so).
+materialise the [heads, tokens, tokens] matrix: none is counted (`memory_note` says so, and
+`netdsl stats` prints it).
 `window_attention` computes its scores explicitly, as torchvision does: one [heads, window
 tokens, window tokens] matrix per window is counted as the operator's workspace.
 """
@@ -65,9 +66,8 @@ class Attention(Op):
             return rf.Attend((0,), (t,), (1 - t,), (0,), (1,))
         return rf.mix((0,), inputs[0])
 
-    def memory_note(self) -> str:
-        return ("attention matrices not materialised by the fused kernel "
-                "(scaled_dot_product_attention), not counted")
+    memory_note = ("[heads, tokens, tokens] matrices not counted: the fused kernel "
+                   "(scaled_dot_product_attention) need not materialise them")
 
     def summary(self):
         return f"attention {self.heads} heads" + (", causal" if self.causal else "")

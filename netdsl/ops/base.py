@@ -3,8 +3,10 @@
 An operator class is a frozen dataclass whose fields are its attributes, in positional order,
 each declared with `attr(...)` (type, default, alias, doc). Subclasses register themselves by
 `name`. Rules take the input shapes (batch excluded) and the output shape:
-`infer_shape`, `params`, `buffers`, `macs`, `flops` (elementwise, non-MAC), `connections`, and
-`receptive_field` (a rule value from `netdsl.ops.receptive`). A rule that does not fit raises a
+`infer_shape`, `params`, `buffers`, `macs`, `flops` (elementwise, non-MAC), `connections`,
+`workspace` (temporaries the operator materialises while it runs, such as an attention
+matrix) and `receptive_field` (a rule value from `netdsl.ops.receptive`); `memory_note` says
+what the memory figures leave out for the operator. A rule that does not fit raises a
 plain `ShapeError`; the caller adds the node's name and position.
 """
 
@@ -87,6 +89,7 @@ class Op:
     min_inputs: ClassVar[int] = 1
     is_view: ClassVar[bool] = False  # output aliases the input's memory (flatten, reshape)
     stored: ClassVar[bool] = False  # output is a stored parameter, no activation
+    memory_note: ClassVar[str | None] = None  # what the memory figures leave out for it
     _parameters: ClassVar[Parameters | None] = None  # per class, see `parameters()`
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -111,6 +114,11 @@ class Op:
     def flops(self, inputs: list[Shape], out: Shape) -> int:
         """Elementwise floating-point work besides the MACs; one per output element by default."""
         return numel(out)
+
+    def workspace(self, inputs: list[Shape], out: Shape) -> int:
+        """Elements of the temporaries the operator materialises while it runs (alive with its
+        inputs and output, freed when it returns); 0 for most."""
+        return 0
 
     def connections(self, inputs: list[Shape], out: Shape) -> int:
         """LeNet's measure: output elements x (fan-in + 1 if there is a bias); 0 if no weights."""
