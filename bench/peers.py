@@ -19,7 +19,9 @@ TORCHVISION_KWARGS: dict[str, dict[str, Any]] = {
     "googlenet": {"aux_logits": False, "init_weights": False},
     "inception_v3": {"aux_logits": False, "init_weights": False},
 }
-INPUT_SIZES = {"inception_v3": (3, 299, 299), "preact_resnet1001": (3, 32, 32)}
+# torchvision publishes EfficientNetV2-S's GFLOPS at its evaluation size, 384 x 384.
+INPUT_SIZES = {"inception_v3": (3, 299, 299), "preact_resnet1001": (3, 32, 32),
+               "efficientnet_v2_s": (3, 384, 384)}
 
 
 def input_size(model: str) -> tuple[int, int, int]:
