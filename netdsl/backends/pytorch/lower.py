@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from netdsl.analysis import analyse
 from netdsl.backends.pytorch.ops import OVERWRITABLE, Call, in_place, lowering
 from netdsl.errors import Diagnostic, NetdslError
 from netdsl.ir import Graph, Node
@@ -190,6 +191,12 @@ class Lowerer:
                          args=dict(info.args), in_shape=tuple(first))
 
     def channels(self, inputs: list[str]) -> str:
+        """What a block's class works on: its input channels, or the input's shape when that
+        is not channels first (a token sequence, a channels-last map)."""
+        if any(_laid_out(self.graph[src]) for src in inputs):
+            shapes = ", ".join("[" + ", ".join(map(str, self.graph[src].shape)) + "]"
+                               for src in inputs)
+            return f"input{'s' if len(inputs) > 1 else ''} {shapes}"
         counts = [str(self.graph[src].shape[0]) for src in inputs]
         return f"{', '.join(counts)} input channel{'s' if counts != ['1'] else ''}"
 
@@ -244,6 +251,13 @@ def show_value(value: Any) -> str:
     return repr(value)
 
 
+def _laid_out(node: Node) -> bool:
+    """Whether a tensor is not channels first, as its receptive field's layout records."""
+    rf = node.meta.get("rf")
+    return getattr(rf, "layout", None) is not None
+
+
 def plan(graph: Graph, source: str) -> ClassPlan:
     """The class plan of a network (its children nest the plans of its scopes)."""
+    analyse(graph)  # the layouts of the tensors, for the classes' docstrings
     return Lowerer(graph).network(source)
