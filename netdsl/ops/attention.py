@@ -90,6 +90,10 @@ class WindowAttention(Op):
     def validate(self) -> None:
         if isinstance(self.shift, str):
             raise SpecError("'window_attention' shift must be an int or a list of ints", "type")
+        for name, value in (("window", self.window), ("shift", self.shift)):
+            if isinstance(value, tuple) and len(value) != 2:
+                raise SpecError(f"'window_attention' {name} takes one value, or two (rows and "
+                                f"columns), got {len(value)}", "arg")
         windows, shifts = per_axis(self.window, 2, "window"), per_axis(self.shift, 2, "shift")
         if any(s >= w for s, w in zip(shifts, windows, strict=True)):
             raise SpecError(f"'window_attention' shift {self.shift} must be smaller than the "

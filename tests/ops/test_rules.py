@@ -425,6 +425,12 @@ def test_attention(op, shape, make):
     ("attention(2)", (4, 5, 8)),              # not a sequence
     ("window_attention(2, 4)", (8, 8)),       # not a channels-last map
     ("window_attention(2, 4, shift=4)", (8, 8, 6)),  # shift not inside the window
+    ("window_attention(2, [3, 3, 3])", (8, 8, 6)),   # a window of three axes
+    ("window_attention(2, 4, shift=same)", (8, 8, 6)),
+    ("parameter([0, 3])", (8, 6)),
+    ("embedding(0, 3)", (8,)),
+    ("patch_merge", (8, 6)),                  # not a channels-last map
+    ("layernorm2d", (8, 6)),
 ])
 def test_bad_attention_is_a_user_error(op, shape):
     with pytest.raises(netdsl.NetdslError):
