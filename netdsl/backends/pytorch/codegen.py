@@ -354,12 +354,41 @@ def _init_signature(params: list[str]) -> list[str]:
 
 
 def _statement(lead: str, expr: str) -> str:
-    """`lead + expr`, with a long call's arguments moved to the next line."""
+    """`lead + expr`, with a long call's arguments moved to the next line, or one a line
+    when they do not fit there either (`self.attn(...)[0]` keeps its index after them)."""
     line = lead + expr
-    head, paren, rest = expr.partition("(")
-    if len(line) <= 88 or not paren or not expr.endswith(")") or not head.isidentifier():
+    if len(line) <= 88:
         return line
-    return f"{lead}{head}(\n{INDENT * 3}{rest}"
+    head, paren, rest = expr.partition("(")
+    call = _call_of(expr) if paren and _is_dotted(head) else None
+    if call is None:
+        return line
+    args, tail = call
+    if len(INDENT * 3) + len(rest) <= 88:
+        return f"{lead}{head}(\n{INDENT * 3}{rest}"
+    inner = "".join(f"{INDENT * 3}{arg},\n" for arg in args)
+    return f"{lead}{head}(\n{inner}{INDENT * 2}){tail}"
+
+
+def _call_of(expr: str) -> tuple[list[str], str] | None:
+    """The source of each argument of a call expression, and what follows the call (an
+    index such as `[0]`); None if `expr` is not a call."""
+    try:
+        node = ast.parse(expr, mode="eval").body
+    except SyntaxError:
+        return None
+    tail = ""
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Call):
+        tail = expr[node.value.end_col_offset:]
+        node = node.value
+    if not isinstance(node, ast.Call):
+        return None
+    args = [ast.get_source_segment(expr, a) for a in [*node.args, *node.keywords]]
+    return [a for a in args if a is not None], tail
+
+
+def _is_dotted(name: str) -> bool:
+    return all(part.isidentifier() for part in name.split("."))
 
 
 def _class_plans(p: ClassPlan) -> Iterator[ClassPlan]:
