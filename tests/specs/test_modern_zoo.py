@@ -115,3 +115,15 @@ def test_full_model_matches_torchvision(case: Case, tmp_path) -> None:
     network = netdsl.load(SPECS / f"{case.spec}.net")
     assert network.check() == []
     agree(case, case.full(), network, 224, tmp_path)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.small is not c.full],
+                         ids=lambda c: c.spec)
+def test_small_configuration_compiles_fullgraph(case: Case) -> None:
+    """Attention, window attention, parameters and layout operators trace without graph
+    breaks (torch.compile(fullgraph=True)) and compute what the module computes."""
+    model = netdsl.build(SPECS / f"{case.spec}.net", **case.small_params).eval()
+    x = torch.randn(2, 3, case.small_side, case.small_side)
+    with torch.no_grad():
+        compiled = torch.compile(model, fullgraph=True, backend="aot_eager")
+        torch.testing.assert_close(compiled(x), model(x))
