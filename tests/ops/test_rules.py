@@ -164,6 +164,7 @@ ELEMENTWISE = [
     ("relu", nn.ReLU), ("relu6", nn.ReLU6), ("leaky_relu(0.2)", lambda: nn.LeakyReLU(0.2)),
     ("prelu", nn.PReLU), ("prelu(channels=true)", lambda: nn.PReLU(5)),
     ("elu", nn.ELU), ("gelu", nn.GELU), ("silu", nn.SiLU), ("hardswish", nn.Hardswish),
+    ("gelu(approximate=tanh)", lambda: nn.GELU(approximate="tanh")),
     ("hardsigmoid", nn.Hardsigmoid), ("sigmoid", nn.Sigmoid), ("tanh", nn.Tanh),
     ("softmax", lambda: nn.Softmax(1)), ("dropout", nn.Dropout), ("dropout(0.2)",
                                                                   lambda: nn.Dropout(0.2)),
@@ -325,6 +326,8 @@ LAYOUT = [
     ("select(0)", (7, 5), lambda: _Lambda(lambda x: x[:, 0])),
     ("select(-1, axis=1)", (7, 5, 3), lambda: _Lambda(lambda x: x[:, :, -1])),
     ("flatten(1)", (8, 3, 4), lambda: _Lambda(lambda x: x.flatten(2))),
+    ("flatten(0, 1)", (8, 3, 4), lambda: _Lambda(lambda x: x.flatten(1, 2))),
+    ("flatten(1, end=-2)", (8, 3, 4, 5), lambda: _Lambda(lambda x: x.flatten(2, -2))),
 ]
 
 

@@ -175,9 +175,11 @@ def _softmax(module: bool) -> Rule:
 
 def _flatten(module: bool) -> Rule:
     def rule(op: Any, s: Shapes) -> Call:
+        end = _axis(op.end)
         if module:
-            return Call("nn.Flatten", (), _changed(start_dim=(op.start + 1, 1)))
-        return Call("torch.flatten", (op.start + 1,))
+            return Call("nn.Flatten", (), _changed(start_dim=(op.start + 1, 1),
+                                                   end_dim=(end, -1)))
+        return Call("torch.flatten", (op.start + 1,) if end == -1 else (op.start + 1, end))
     return rule
 
 

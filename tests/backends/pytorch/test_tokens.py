@@ -27,6 +27,12 @@ def test_layout_modules_inside_a_sequential():
     torch.testing.assert_close(model(x), expected)
 
 
+def test_flatten_of_chosen_axes_in_both_forms():
+    model = built("s: { flatten(0, 1) }\nflatten(1, -1)", (2, 3, 4, 5))
+    x = torch.randn(2, 2, 3, 4, 5)
+    torch.testing.assert_close(model(x), x.flatten(1, 2).flatten(2, -1))
+
+
 def test_layout_functions_in_a_forward():
     """flatten, permute, select and transpose as calls; the class token prepended."""
     model = built("conv(4, 2, s=2) -> flatten(1) -> permute([1, 0])\n"
