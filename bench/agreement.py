@@ -22,8 +22,9 @@ from timing import ROOT, table  # noqa: E402
 # What each tool counts beyond conv/linear multiply-accumulates, read from the tools' sources
 # (torchinfo 1.8, fvcore 0.1.5, thop 0.1.1, ptflops 0.7.5 pytorch backend, torchscan 0.2).
 TOOL_RULES = {
-    "netdsl": "conv/linear/matmul MACs only; bias adds, norms, pools, activations and merges "
-              "are in `flops`, not `macs`.",
+    "netdsl": "conv/linear/matmul MACs only, and attention's projections and its two "
+              "products (q k^T and the weighted sum of v); bias adds, norms, pools, "
+              "activations and merges are in `flops`, not `macs`.",
     "torchinfo": "per module: conv = weight elements x output positions, plus the bias once per "
                  "output position; linear = weight + bias elements; batch norm adds its 2C "
                  "parameters once (not per element).",
@@ -37,7 +38,11 @@ TOOL_RULES = {
     "torchscan": "module formulas: conv/linear MACs with bias adds, batch norm, pooling and "
                  "activations each counted per element.",
     "FlopCounterMode": "torch's own aten-level counter: conv, mm, addmm, bmm only (FLOPs / 2 "
-                       "= MACs); bias adds, norms, pools, activations are free.",
+                       "= MACs); bias adds, norms, pools, activations are free. Run as here "
+                       "(inference, no autograd), it does not see inside torch's fused "
+                       "attention: nn.MultiheadAttention's inference path is uncounted, "
+                       "projections included (ViT-B/16: 11.27 G of 17.56 G); with autograd on "
+                       "and torch's math attention kernel it counts 17.56 G, as netdsl does.",
 }
 # torchvision publishes GFLOPS with 3 decimals: a count agrees if it rounds to the same.
 PUBLISHED_DECIMALS = 3
@@ -63,7 +68,8 @@ def published(model: str) -> tuple[float | None, int | None]:
 
 def measure(model: str, names: list[str]) -> dict[str, tuple[int, int]]:
     import netdsl
-    stats = netdsl.load(ROOT / "specs" / f"{model}.net").stats()
+    stats = netdsl.load(ROOT / "specs" / f"{model}.net",
+                        inputs={"": peers.input_size(model)}).stats()
     counts = {"netdsl": (stats.macs, stats.params)}
     net = peers.build_model(model)
     for peer in names:

@@ -21,9 +21,11 @@ TORCHVISION_KWARGS: dict[str, dict[str, Any]] = {
     "fcn_resnet50": {"aux_loss": False, "weights_backbone": None},
     "deeplabv3_resnet50": {"aux_loss": False, "weights_backbone": None},
 }
-# torchvision's segmentation models are published at their 520x520 evaluation size
+# torchvision publishes its segmentation models' figures at 520x520 and EfficientNetV2-S's at
+# its evaluation size, 384 x 384.
 INPUT_SIZES = {"inception_v3": (3, 299, 299), "preact_resnet1001": (3, 32, 32),
-               "fcn_resnet50": (3, 520, 520), "deeplabv3_resnet50": (3, 520, 520)}
+               "fcn_resnet50": (3, 520, 520), "deeplabv3_resnet50": (3, 520, 520),
+               "efficientnet_v2_s": (3, 384, 384)}
 
 
 def input_size(model: str) -> tuple[int, int, int]:

@@ -160,6 +160,8 @@ def receptive_field(network: netdsl.network.Network) -> str:
     if rf == GLOBAL:
         return f"global at `{name}"
     d = rf.as_dict()
+    if rf.causal:
+        return f"causal ({d['size'][0]} tokens) at `{name}"
     size = "x".join(str(s) for s in d["size"])
     stride = "x".join(str(s) for s in d["stride"])
     gate = " + global context" if rf.global_context else ""
@@ -178,7 +180,7 @@ def output_fields(network: netdsl.network.Network) -> str:
     """Size / stride of each output's receptive field, by output name."""
     cells = []
     for name, node in network.graph.outputs.items():
-        rf = network.graph[node].meta["rf"]
+        rf = network.stats().row(node).rf
         if isinstance(rf, Field):
             d = rf.as_dict()
             text = f"{'x'.join(map(str, d['size']))} / {'x'.join(map(str, d['stride']))}"
@@ -279,7 +281,10 @@ in **Verdict**, even when the spec's tolerance lets `netdsl check` pass. **Check
 
 **RF** is the theoretical receptive field (size / stride, in input pixels) of the last layer
 with a spatial field; "+ global context" marks networks whose squeeze-excitation or
-global-context gates also let every later output depend on the whole image.
+global-context gates also let every later output depend on the whole image. A transformer's
+field is its patch's until the first attention over all tokens makes it global (Swin's
+windows widen it layer by layer first); "causal" is GPT's, each token seeing every token
+before it.
 **Spec lines** counts the non-blank, non-comment lines of the spec file plus every file it
 imports (a `specs/lib` file holds a whole family's blocks). **torchvision lines** counts the same
 for the torchvision module that defines the model (docstrings included); that file too holds the

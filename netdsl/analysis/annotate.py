@@ -1,5 +1,5 @@
-"""Each operator application's figures from its operator's rules: counts (`cost.COUNTS`) and
-the receptive-field rule. A network applies the same operator to the same shapes many times
+"""Each operator application's figures from its operator's rules: counts (`cost.COUNTS`), the
+receptive-field rule and the workspace (elements of temporaries it materialises while it runs). A network applies the same operator to the same shapes many times
 (every unit of a stage), so the rules run once per distinct operator and input shapes:
 operators are frozen values and their rules depend on nothing else."""
 
@@ -19,9 +19,10 @@ class Figures(NamedTuple):
 
     counts: Counts
     rule: rules.Rule
+    workspace: int
 
 
-_INPUT = Figures(NO_COUNTS, rules.IDENTITY)
+_INPUT = Figures(NO_COUNTS, rules.IDENTITY, 0)
 _SEEN: dict[tuple[Op, tuple[Shape, ...]], Figures] = {}
 _MAX_SEEN = 200_000  # a long-lived process (an editor's server) must not grow without end
 
@@ -37,14 +38,15 @@ def node_figures(node: Node) -> Figures:
         if len(_SEEN) >= _MAX_SEEN:
             _SEEN.clear()
         ins = list(key[1])
-        figures = _SEEN[key] = Figures(operator_counts(op, ins, node.meta["shape"]),
-                                       op.receptive_field(ins, node.meta["shape"]))
+        out = node.meta["shape"]
+        figures = _SEEN[key] = Figures(operator_counts(op, ins, out),
+                                       op.receptive_field(ins, out), op.workspace(ins, out))
     return figures
 
 
 def annotate(graph: Graph) -> None:
-    """Fill the meta of every node of a flat graph with `elements`, its counts and `rf`,
-    inputs before users (the nodes are in creation order)."""
+    """Fill the meta of every node of a flat graph with `elements`, its counts, `rf` and
+    `workspace`, inputs before users (the nodes are in creation order)."""
     nodes = graph.nodes
     for node in nodes.values():
         meta = node.meta
@@ -54,9 +56,13 @@ def annotate(graph: Graph) -> None:
             set_counts(meta, NO_COUNTS)
             meta["rf"] = input_field(out)
             continue
+        if node.op.stored:
+            meta["elements"] = 0  # a parameter, not an activation
         sources = [nodes[i].meta for i in node.inputs]
         meta["in"] = tuple([source["shape"] for source in sources])
         figures = node_figures(node)
+        if figures.workspace:
+            meta["workspace"] = figures.workspace
         counts = figures.counts
         if "#" in node.name:  # in a shared module's later application: its weights counted
             counts = (0, 0, *counts[2:])

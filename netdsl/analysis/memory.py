@@ -3,10 +3,14 @@ forward pass that frees each tensor right after its last use (the torch backend'
 
 Views (flatten, reshape) share their input's storage: they add no bytes and keep the storage
 alive as long as they are used. Network inputs are live from the start; outputs to the end.
+Parameters used as tensors (a class token) are stored, not activations. An operator's
+workspace (the attention matrices of Swin's window attention) counts among the activations
+and is alive, with the operator's inputs and output, while it runs.
 """
 
 from __future__ import annotations
 
+from netdsl.analysis.annotate import node_figures
 from netdsl.ir import Call, Definition, Graph, Node, port
 from netdsl.ops.base import numel
 
@@ -65,12 +69,15 @@ def _walk_forward(graph: Graph, base: dict[str, str]) -> tuple[int, int]:
     frees: dict[int, int] = {}
     for i, node in enumerate(graph):
         name = node.name
+        meta = node.meta
         if base[name] == name:
-            elements = node.meta["elements"]
+            elements = meta["elements"]
             total += elements
             live += elements
             frees[last[name]] = frees.get(last[name], 0) + elements
-        peak = max(peak, live)
+        workspace = meta.get("workspace", 0)
+        total += workspace
+        peak = max(peak, live + workspace)
         live -= frees.pop(i, 0)
     return total, peak
 
@@ -130,7 +137,8 @@ class _Schedule:
             self.base[item.name] = self.base[item.inputs[0]]
         else:
             self.base[item.name] = item.name
-            self.size[item.name] = numel(item.meta["shape"])
+            stored = item.op is not None and item.op.stored  # a parameter, not an activation
+            self.size[item.name] = 0 if stored else numel(item.meta["shape"])
             self.last.setdefault(item.name, i)
 
     def run(self) -> int:
@@ -145,8 +153,10 @@ class _Schedule:
                 for ref in item.outputs:
                     if self.base.get(ref) == ref and ref in self.size:
                         live += self.size[ref]
-            elif self.base[item.name] == item.name:
-                live += self.size[item.name]
+            else:
+                if self.base[item.name] == item.name:
+                    live += self.size[item.name]
+                peak = max(peak, live + node_figures(item).workspace)
             peak = max(peak, live)
             live -= frees.pop(i, 0)
         return peak

@@ -8,12 +8,19 @@ is their union, `min_size` is the smallest path's size, and `aligned` is false w
 centres disagree. After global pooling, flatten or linear every output sees everything: "global".
 A merge with a global path (an SE or GC gate) keeps its spatial paths' field, marked
 `global_context`.
+
+Tensors that are not channels-first images (token sequences, channels-last maps) keep their
+field per *grid axis*, the network input's spatial axes, with a layout saying which tensor axes
+carry which grid axes (see `netdsl.ops.receptive`): a token of ViT's flattened 14 x 14 patch
+grid keeps its patch's field along both image axes. A parameter's output sees nothing
+("constant") and adds nothing to a merge. Where a layout cannot be followed (a split of a
+flattened axis, a convolution over a token axis) the field is not computed (None).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import NamedTuple
 
@@ -39,13 +46,26 @@ class Axis(NamedTuple):
         return 2 * self.start + self.size - 1
 
 
+Layout = tuple[tuple[int, ...], ...]
+
+
 @dataclass(frozen=True)
 class Field:
-    """The receptive field of one node: one `Axis` per spatial axis."""
+    """The receptive field of one node: one `Axis` per grid axis (the input's spatial axes).
+
+    `layout` gives, per tensor axis, the grid axes it carries (row-major when several are
+    flattened into it); None for channels first, the layout of every image network, where axis
+    0 carries none and axis i + 1 carries grid axis i."""
 
     axes: tuple[Axis, ...]
     aligned: bool = True
     global_context: bool = False  # a merged path saw the whole input (SE/GC gates)
+    layout: Layout | None = None
+    causal: bool = False  # one axis of tokens: each sees every token up to itself (GPT)
+
+    def carried(self) -> Layout:
+        """The layout, spelt out also for channels first."""
+        return self.layout if self.layout is not None else channels_first(len(self.axes))
 
     def as_dict(self) -> dict[str, object]:
         size, stride, padding, min_size = [], [], [], []
@@ -54,11 +74,23 @@ class Field:
             stride.append(_num(a.stride))
             padding.append(_num(-a.start))
             min_size.append(_num(a.min_size))
-        return {"size": size, "stride": stride, "padding": padding, "min_size": min_size,
-                "aligned": self.aligned, "global_context": self.global_context}
+        out: dict[str, object] = {"size": size, "stride": stride, "padding": padding,
+                                  "min_size": min_size, "aligned": self.aligned,
+                                  "global_context": self.global_context}
+        if self.layout is not None:
+            out["layout"] = [list(axes) for axes in self.layout]
+        if self.causal:
+            out["causal"] = True
+        return out
 
 
 GLOBAL = "global"
+CONSTANT = "constant"  # a parameter's output: it sees no input at all
+
+
+def channels_first(n: int) -> Layout:
+    """The layout of a [C, *spatial] tensor with n spatial axes."""
+    return ((),) + tuple((i,) for i in range(n))
 
 
 def _num(x: int | Fraction) -> int | float:
@@ -76,17 +108,18 @@ def input_field(shape: Shape) -> Field | None:
 
 def compose(rule: rules.Rule, fields: list[Field | str | None]) -> Field | str | None:
     """The field of an operator's output from its rule and its inputs' fields."""
+    if rule is rules.CONSTANT:
+        return CONSTANT
+    if type(rule) is rules.Merge:
+        return _merge(fields, rule.gates)
+    field = fields[0]
+    if type(rule) is rules.Embed:
+        return _embed(rule, field)
     for f in fields:
         if f is None:
             return None
-    if rule is rules.MERGE:
-        # A gate (SE's channel weights, GC's context) sees everything; the spatial paths keep
-        # their geometry and the field notes the global context.
-        spatial = [f for f in fields if isinstance(f, Field)]
-        if not spatial:
-            return GLOBAL
-        return _union(spatial, global_context=len(spatial) < len(fields))
-    field = fields[0]
+    if field == CONSTANT:  # anything computed from a parameter alone
+        return CONSTANT
     if isinstance(rule, rules.Unpool):  # the values' and the switches' fields, placed back
         if not all(isinstance(f, Field) for f in fields):
             return GLOBAL
@@ -95,8 +128,180 @@ def compose(rule: rules.Rule, fields: list[Field | str | None]) -> Field | str |
         return GLOBAL
     if rule is rules.IDENTITY:
         return field
+    relayout = _RELAYOUT.get(type(rule))
+    if relayout is not None:
+        return relayout(rule, field)
+    if field.layout is not None or field.causal:  # a channels-first operator on another layout
+        return _on_axes(rule, tuple(range(1, _rank(rule) + 1)), field, channels=True)
     return Field(tuple([_apply(rule, i, a) for i, a in enumerate(field.axes)]), field.aligned,
                  field.global_context)
+
+
+def _merge(fields: list[Field | str | None],
+           gates: tuple[int, ...] | None) -> Field | str | None:
+    """Several inputs aligned elementwise: the union of their fields. A gate (SE's channel
+    weights, GC's context) sees everything; the spatial paths keep their geometry and the field
+    notes the global context. A global input that is no gate (attention's output, added to its
+    input) makes the union global. A parameter (ViT's class token) adds nothing."""
+    if gates is not None and any(f == GLOBAL and i not in gates for i, f in enumerate(fields)):
+        return GLOBAL
+    fields = [f for f in fields if f != CONSTANT]
+    if not fields:
+        return CONSTANT
+    for f in fields:
+        if f is None:
+            return None
+    spatial = [f for f in fields if isinstance(f, Field)]
+    if not spatial:
+        return GLOBAL
+    if any(f.layout != spatial[0].layout for f in spatial[1:]):
+        return None
+    causal = _causal_union(spatial)
+    if causal is not None:
+        return causal
+    return _union(spatial, global_context=len(spatial) < len(fields))
+
+
+def _rank(rule: rules.Rule) -> int:
+    """How many axes a channels-first geometric rule describes."""
+    if isinstance(rule, (rules.Window, rules.Transposed)):
+        return len(rule.kernel)
+    if isinstance(rule, rules.Resample):
+        return len(rule.scale)
+    if isinstance(rule, rules.Shift):
+        return len(rule.offset)
+    raise AssertionError(rule)
+
+
+def _relaid(field: Field, layout: Layout, axes: tuple[Axis, ...] | None = None) -> Field:
+    """The field with a new layout (None again when it is channels first)."""
+    standard = layout == channels_first(len(field.axes))
+    return replace(field, axes=field.axes if axes is None else axes,
+                   layout=None if standard else layout)
+
+
+def _on_axes(rule: rules.Rule, tensor_axes: tuple[int, ...], field: Field,
+             channels: bool = False) -> Field | None:
+    """A geometric rule whose axis i is tensor axis `tensor_axes[i]`; None when such an axis
+    carries several grid axes, or (`channels`) when the channel axis carries one."""
+    layout = field.carried()
+    if channels and layout[0]:
+        return None
+    axes = list(field.axes)
+    for i, t in enumerate(tensor_axes):
+        grid = layout[t]
+        if len(grid) > 1:
+            return None
+        if grid:
+            axes[grid[0]] = _apply(rule, i, axes[grid[0]])
+    return replace(field, axes=tuple(axes), causal=False)
+
+
+def _embed(rule: rules.Embed, field: Field | str | None) -> Field | str | None:
+    """Token ids become vectors: the ids' axes are positions, each token sees itself."""
+    if field is None:
+        start = Axis(1, 1, 0, 1)
+        return Field((start,) * rule.rank, layout=tuple((i,) for i in range(rule.rank)) + ((),))
+    if not isinstance(field, Field):
+        return field
+    return _relaid(field, field.carried() + ((),))
+
+
+def _permute(rule: rules.Permute, field: Field) -> Field:
+    layout = field.carried()
+    return _relaid(field, tuple(layout[i] for i in rule.order))
+
+
+def _regroup(rule: rules.Regroup, field: Field) -> Field | None:
+    """Merged axes carry all their grid axes; a split of an axis that carries positions is not
+    followed (None)."""
+    layout = field.carried()
+    new: list[tuple[int, ...]] = [()] * rule.rank
+    for old_axes, new_axes in rule.groups:
+        carried = tuple(g for a in old_axes for g in layout[a])
+        if len(new_axes) == 1:
+            new[new_axes[0]] = carried
+        elif carried:
+            return None
+    return _relaid(field, tuple(new))
+
+
+def _select(rule: rules.Select, field: Field) -> Field | str:
+    """The chosen element's grid axes are carried by no axis any more. The last token of a
+    causal sequence has seen every token."""
+    layout = field.carried()
+    if field.causal and layout[rule.axis]:
+        if rule.index == rule.length - 1:
+            return GLOBAL
+        field = replace(field, causal=False)
+    return _relaid(field, layout[:rule.axis] + layout[rule.axis + 1:])
+
+
+def _attend(rule: rules.Attend, field: Field) -> Field | str | None:
+    """Each output reads a neighbourhood along some tensor axes: the union over the outputs.
+    Global when every grid axis is read whole by every output."""
+    if _is_causal(rule, field):
+        if field.causal:  # tokens that saw all tokens before them, read up to itself: the same
+            return field
+        return replace(field, axes=(_spread(field.axes[0], rule.lo[0], 0, 1),), causal=True,
+                       aligned=True)
+    layout = field.carried()
+    axes = list(field.axes)
+    covered: set[int] = set()
+    unknown = False
+    for t, length, lo, hi, least in zip(rule.axes, rule.lengths, rule.lo, rule.hi, rule.least,
+                                         strict=True):
+        grid = layout[t]
+        whole = lo == -(length - 1) and hi == length - 1 and least == length
+        if whole:
+            covered.update(grid)
+        if len(grid) == 1:
+            axes[grid[0]] = _spread(axes[grid[0]], lo, hi, least)
+        elif grid:
+            unknown = unknown or not whole  # a flattened axis read in part: not followed
+    if len(covered) == len(axes):
+        return GLOBAL
+    if unknown or any(len(layout[t]) > 1 for t in rule.axes):
+        return None
+    changed = any(layout[t] for t in rule.axes)
+    return replace(field, axes=tuple(axes), causal=field.causal and not changed)
+
+
+def _is_causal(rule: rules.Attend, field: Field) -> bool:
+    """Causal attention over the one grid axis of a token sequence whose tokens see nothing
+    after themselves: token i then sees every token up to i (the field's bound is i - (T - 1)
+    .. i, clipped at 0), and a second such layer sees no more."""
+    if len(field.axes) != 1 or len(rule.axes) != 1 or field.layout is None:
+        return False
+    (t,), (length,), (lo,), (hi,) = rule.axes, rule.lengths, rule.lo, rule.hi
+    axis = field.axes[0]
+    return (field.layout[t] == (0,) and lo == 1 - length and hi == 0 and axis.stride == 1
+            and (field.causal or axis.start + axis.size - 1 <= 0))
+
+
+def _causal_union(fields: list[Field]) -> Field | None:
+    """A causal field merged with fields that see nothing after their token (a residual) is
+    that causal field; None when no input is causal that way."""
+    causal = next((f for f in fields if f.causal), None)
+    if causal is None:
+        return None
+    ahead = [f for f in fields if f is not causal and (
+        len(f.axes) != 1 or not (f.causal or f.axes[0].start + f.axes[0].size - 1 <= 0))]
+    return None if ahead else causal
+
+
+def _spread(a: Axis, lo: int, hi: int, least: int) -> Axis:
+    """The field after each output reads inputs i + lo .. i + hi (at least `least` of them)."""
+    return Axis(a.size + (hi - lo) * a.stride, a.stride, a.start + lo * a.stride,
+                a.min_size + (least - 1) * a.stride)
+
+
+def _channels_last(rule: rules.OnAxes, field: Field) -> Field | None:
+    return _on_axes(rule.rule, rule.axes, field)
+
+
+_RELAYOUT = {rules.Permute: _permute, rules.Regroup: _regroup, rules.Select: _select,
+             rules.Attend: _attend, rules.OnAxes: _channels_last}
 
 
 def _apply(rule: rules.Rule, i: int, a: Axis) -> Axis:
@@ -157,7 +362,7 @@ def _union(fields: list[Field], global_context: bool = False) -> Field:
         axis, axis_aligned = _union_axis(parts)
         axes.append(axis)
         aligned = aligned and axis_aligned
-    return Field(tuple(axes), aligned, global_context)
+    return Field(tuple(axes), aligned, global_context, fields[0].layout)
 
 
 def _union_axis(parts: tuple[Axis, ...]) -> tuple[Axis, bool]:

@@ -17,6 +17,7 @@ from netdsl.analysis.totals import BUFFERS, totals
 from netdsl.elaborate.values import show
 from netdsl.gc_pause import paused_gc
 from netdsl.ir import Call, Definition, Node
+from netdsl.ops import REGISTRY
 
 
 @dataclass
@@ -62,6 +63,7 @@ class Stats:
     param_bytes: int
     dtype: str
     by_op: dict[str, dict[str, int]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what the figures leave out, and why
     rows: Callable[[], list[Row]] | None = field(default=None, repr=False)
     _layers: list[Row] | None = field(default=None, repr=False)
     _by_name: dict[str, Row] | None = field(default=None, repr=False)
@@ -89,7 +91,7 @@ class Stats:
             "connections": self.connections, "activation_elements": self.activation_elements,
             "activation_bytes": self.activation_bytes,
             "peak_activation_bytes": self.peak_activation_bytes, "param_bytes": self.param_bytes,
-            "dtype": self.dtype, "by_op": self.by_op,
+            "dtype": self.dtype, "by_op": self.by_op, "notes": self.notes,
             "layers": [r.as_dict() for r in (self.layers if rows is None else rows)],
         }
 
@@ -116,7 +118,18 @@ def summarize(top: Definition, dtype: str = "float32") -> Stats:
             peak_activation_bytes=peak_elements(top) * size,
             param_bytes=(counts["params"] + counts["buffers"]) * size, dtype=dtype,
             by_op=dict(sorted(by_op.items(), key=lambda kv: -kv[1]["flops"])),
-            rows=lambda: list(_Rows(top).walk()), **counts)
+            notes=_notes(by_op), rows=lambda: list(_Rows(top).walk()), **counts)
+
+
+def _notes(by_op: dict[str, dict[str, int]]) -> list[str]:
+    """The memory notes of the operators used, with how many layers each concerns."""
+    out = []
+    for name, acc in by_op.items():
+        note = REGISTRY[name].memory_note if name in REGISTRY else None
+        if note:
+            layers = acc["count"]
+            out.append(f"{name} ({layers} layer{'s' if layers != 1 else ''}): {note}")
+    return out
 
 
 class _Rows:

@@ -83,8 +83,10 @@ def item_totals(item: Node | Call) -> Totals:
         return totals(item.definition)
     figures = node_figures(item)
     out = Totals(list(figures.counts))
-    if item.op is None or not item.op.is_view:
+    op = item.op
+    if op is None or not (op.is_view or op.stored):  # views share, parameters are stored
         out.elements = numel(item.meta["shape"])
+    out.elements += figures.workspace
     if item.op is not None:
         out.by_op[item.op.name] = [1, *figures.counts]
     return out

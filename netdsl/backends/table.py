@@ -36,9 +36,11 @@ def shape_text(shape: tuple[int, ...] | list[int]) -> str:
 def rf_text(rf: Any) -> str:
     if rf is None:
         return "-"
-    if rf == "global":
-        return "global"
+    if isinstance(rf, str):  # "global", or "constant" (a parameter's)
+        return rf
     assert isinstance(rf, Field)
+    if rf.causal:
+        return "causal"
     d = rf.as_dict()
     text = f"{_per_axis(d['size'])} /{_per_axis(d['stride'])}"
     if not rf.aligned:
@@ -102,13 +104,26 @@ def _totals(stats: Stats) -> list[str]:
         f"outputs:      {outs}",
         f"params:       {stats.params:,} ({human(stats.params)}), buffers {stats.buffers:,}",
         f"MACs:         {stats.macs:,} ({human(stats.macs)})",
+        *_macs_by_op(stats),
         f"FLOPs:        {stats.flops:,} ({human(stats.flops)})  [2 x MACs + elementwise]",
         f"connections:  {stats.connections:,}",
         f"activations:  {stats.activation_elements:,} elements, "
         f"{human_bytes(stats.activation_bytes)} ({stats.dtype}); peak live "
         f"{human_bytes(stats.peak_activation_bytes)}",
         f"weights:      {human_bytes(stats.param_bytes)}",
+        *(f"note:         {note}" for note in stats.notes),
     ]
+
+
+def _macs_by_op(stats: Stats) -> list[str]:
+    """Each operator's share of the MACs, largest first (attention's in a transformer), when
+    more than one operator has any."""
+    shares = sorted(((acc["macs"], op) for op, acc in stats.by_op.items() if acc["macs"]),
+                    reverse=True)
+    if len(shares) < 2:
+        return []
+    parts = [f"{op} {human(macs)} ({100 * macs / stats.macs:.1f}%)" for macs, op in shares]
+    return [f"  by op:      {', '.join(parts)}"]
 
 
 def format_markdown(stats: Stats, depth: int | None = None) -> str:

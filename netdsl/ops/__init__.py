@@ -2,7 +2,10 @@
 
 from netdsl.ops import (
     activation,
+    attention,
     conv,
+    layout,
+    learned,
     linear,
     merge,
     norm,
@@ -14,6 +17,6 @@ from netdsl.ops import (
 )
 from netdsl.ops.base import REGISTRY, Op, Shape, ShapeError, Symbol, TensorArg
 
-__all__ = ["REGISTRY", "Op", "Shape", "ShapeError", "Symbol", "TensorArg", "activation", "conv",
-           "linear", "merge", "norm", "pool", "regularize", "roi", "shape",
-           "tensor"]
+__all__ = ["REGISTRY", "Op", "Shape", "ShapeError", "Symbol", "TensorArg", "activation",
+           "attention", "conv", "layout", "learned", "linear", "merge", "norm", "pool",
+           "regularize", "roi", "shape", "tensor"]

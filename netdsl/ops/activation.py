@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from netdsl.ops import receptive as rf
 from netdsl.ops.base import Op, ShapeError, attr, numel
 
 
@@ -117,3 +118,6 @@ class Softmax(_Activation):
 
     def flops(self, inputs, out):
         return 3 * numel(out)
+
+    def receptive_field(self, inputs, out):
+        return rf.mix((self.axis,), inputs[0])

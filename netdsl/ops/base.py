@@ -3,8 +3,10 @@
 An operator class is a frozen dataclass whose fields are its attributes, in positional order,
 each declared with `attr(...)` (type, default, alias, doc). Subclasses register themselves by
 `name`. Rules take the input shapes (batch excluded) and the output shape:
-`infer_shape`, `params`, `buffers`, `macs`, `flops` (elementwise, non-MAC), `connections`, and
-`receptive_field` (a rule value from `netdsl.ops.receptive`). A rule that does not fit raises a
+`infer_shape`, `params`, `buffers`, `macs`, `flops` (elementwise, non-MAC), `connections`,
+`workspace` (temporaries the operator materialises while it runs, such as an attention
+matrix) and `receptive_field` (a rule value from `netdsl.ops.receptive`); `memory_note` says
+what the memory figures leave out for the operator. A rule that does not fit raises a
 plain `ShapeError`; the caller adds the node's name and position.
 """
 
@@ -98,6 +100,8 @@ class Op:
     # Other tools' names for this operator (torch's, other libraries', the papers'), never
     # accepted: an unknown name equal to one gets "did you mean '<name>'?"
     known_as: ClassVar[tuple[str, ...]] = ()
+    stored: ClassVar[bool] = False  # output is a stored parameter, no activation
+    memory_note: ClassVar[str | None] = None  # what the memory figures leave out for it
     _parameters: ClassVar[Parameters | None] = None  # per class, see `parameters()`
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -123,6 +127,11 @@ class Op:
     def flops(self, inputs: list[Shape], out: Shape) -> int:
         """Elementwise floating-point work besides the MACs; one per output element by default."""
         return numel(out)
+
+    def workspace(self, inputs: list[Shape], out: Shape) -> int:
+        """Elements of the temporaries the operator materialises while it runs (alive with its
+        inputs and output, freed when it returns); 0 for most."""
+        return 0
 
     def connections(self, inputs: list[Shape], out: Shape) -> int:
         """LeNet's measure: output elements x (fan-in + 1 if there is a bias); 0 if no weights."""
@@ -287,6 +296,8 @@ def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
             return tuple(_int(v, each, bad) for v in value)
         return _int(value, each, bad)
     if kind == "choice":
+        if _bare_layer_name(value) in f.metadata["choices"]:  # gelu(approximate=tanh)
+            value = _bare_layer_name(value)
         if not isinstance(value, str) or value not in f.metadata["choices"]:
             options = ", ".join(f.metadata["choices"])
             raise bad(f"one of {options}")
@@ -322,6 +333,14 @@ def _padding(value: Any, bad: Any) -> Any:
         else:
             sides.append(_int(side, "count", bad))
     return tuple(sides)
+
+
+def _bare_layer_name(value: Any) -> str | None:
+    """The name of an operator used as a bare word without arguments (`tanh`), which is also
+    the spelling of a choice; None for anything else."""
+    if isinstance(value, str) or getattr(value, "args", True) or getattr(value, "kwargs", True):
+        return None
+    return getattr(value, "name", None)
 
 
 def _int(value: Any, kind: str, bad: Any) -> int:

@@ -38,7 +38,7 @@ class Linear(Op):
         return self.params(inputs, out) * numel(out[:-1])
 
     def receptive_field(self, inputs, out):
-        return rf.GLOBAL
+        return rf.mix((-1,), inputs[0])
 
     def summary(self, inputs):
         return f"linear {self.out}"

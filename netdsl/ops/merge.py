@@ -35,6 +35,12 @@ class _Merge(Op):
         return rf.MERGE
 
 
+def _elementwise(inputs: list[Shape], out: Shape) -> rf.Merge:
+    """The merge rule of add and mul: broadcast inputs are the gates."""
+    size = numel(out)
+    return rf.Merge(tuple(i for i, s in enumerate(inputs) if numel(s) < size))
+
+
 @dataclass(frozen=True)
 class Add(_Merge):
     """Elementwise sum of tensors of one shape (residual connections); with `broadcast=true`,
@@ -56,6 +62,9 @@ class Add(_Merge):
     def flops(self, inputs, out):
         return (len(inputs) - 1) * numel(out)
 
+    def receptive_field(self, inputs, out):
+        return _elementwise(inputs, out)
+
     def summary(self, inputs):
         return "+"
 
@@ -71,6 +80,9 @@ class Mul(_Merge):
 
     def flops(self, inputs, out):
         return (len(inputs) - 1) * numel(out)
+
+    def receptive_field(self, inputs, out):
+        return _elementwise(inputs, out)
 
     def summary(self, inputs):
         return "x"

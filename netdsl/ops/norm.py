@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from netdsl.ops import receptive as rf
 from netdsl.ops.base import Op, ShapeError, attr, numel
 
 
@@ -59,6 +60,36 @@ class LayerNorm(Op):
 
     def flops(self, inputs, out):
         return 5 * numel(out)
+
+    def receptive_field(self, inputs, out):
+        return rf.mix(tuple(range(-self.axes, 0)), inputs[0])
+
+
+@dataclass(frozen=True)
+class LayerNorm2d(Op):
+    """Layer normalisation over the channels of each position of a [C, H, W] map (ConvNeXt;
+    torchvision's LayerNorm2d): layernorm on the channels-last map, in place."""
+
+    name = "layernorm2d"
+    family = "norm"
+
+    eps: float = attr(1e-5, kind="float")
+    affine: bool = attr(True, kind="bool")
+
+    def infer_shape(self, inputs):
+        (x,) = inputs
+        if len(x) != 3:
+            raise ShapeError(f"layernorm2d needs a map [C, H, W], got rank {len(x)}")
+        return x
+
+    def params(self, inputs, out):
+        return 2 * inputs[0][0] if self.affine else 0
+
+    def flops(self, inputs, out):
+        return 5 * numel(out)
+
+    def summary(self, inputs):
+        return "layernorm2d"
 
 
 @dataclass(frozen=True)

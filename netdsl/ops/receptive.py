@@ -67,15 +67,135 @@ class _Identity(Rule):
 
 @dataclass(frozen=True)
 class _Global(Rule):
-    """Every output sees the whole input (global pooling, flatten, linear)."""
+    """Every output sees the whole input (global pooling)."""
 
 
 @dataclass(frozen=True)
-class _Merge(Rule):
-    """Several inputs aligned elementwise (add, mul, concat): the union of their fields."""
+class Merge(Rule):
+    """Several inputs aligned elementwise (add, mul, concat): the union of their fields.
+
+    A global input among `gates` (a broadcast one, such as an SE gate [C, 1, 1]) leaves the
+    other inputs' field, marked global context; any other global input makes the output global
+    (a residual around attention). `gates` None: every global input is a gate (concat, where
+    the global input's channels are apart from the others')."""
+
+    gates: tuple[int, ...] | None = None
 
 
 # One instance each: operators return these, and the analysis tells them apart by identity.
 IDENTITY = _Identity()
 GLOBAL = _Global()
-MERGE = _Merge()
+MERGE = Merge()
+
+
+# ---------------------------------------------------------------- tensors that are not images
+#
+# A field is kept per *grid axis*: the spatial axes of the network's input. A tensor's layout
+# says which of its axes carry which grid axes: channels first ([C, H, W]: axis 0 carries none,
+# axis i + 1 carries grid axis i) until a layout operator moves them, as permute ([H, W, C]),
+# flatten ([C, H * W]: one axis carries grid axes 0 and 1) and reshape do. The rules below name
+# tensor axes (batch excluded, counted from 0); `netdsl.analysis.receptive_field` maps them to
+# grid axes through the layout.
+
+
+@dataclass(frozen=True)
+class Permute(Rule):
+    """Output axis i is input axis order[i]."""
+
+    order: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Regroup(Rule):
+    """A reshape that merges or splits runs of neighbouring axes: `groups` pairs the input axes
+    with the output axes they become (axes of size 1 are in no group)."""
+
+    groups: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]
+    rank: int  # of the output
+
+
+@dataclass(frozen=True)
+class Select(Rule):
+    """Element `index` of `axis` (of `length`) is taken and the axis removed."""
+
+    axis: int
+    index: int
+    length: int
+
+
+@dataclass(frozen=True)
+class Embed(Rule):
+    """Each input element becomes a vector on a new last axis; the input's axes are positions
+    (a sequence of token ids)."""
+
+    rank: int  # of the input
+
+
+@dataclass(frozen=True)
+class Attend(Rule):
+    """Output position i along tensor axis `axes[k]` reads input positions i + lo[k] .. i + hi[k]
+    at most, and every output reads at least `least[k]` of them: attention within windows
+    (Swin), causal attention (lo = -(length - 1), hi = 0), or every position (`mix`: linear on
+    the last axis, softmax along one, layer norm over trailing axes, attention over the tokens).
+    The field is the union over the outputs, as after an upsampling, with the smallest output's
+    as `min_size`; global when every grid axis is read whole."""
+
+    axes: tuple[int, ...]
+    lengths: tuple[int, ...]  # of those axes
+    lo: tuple[int, ...]
+    hi: tuple[int, ...]
+    least: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class OnAxes(Rule):
+    """A geometric rule (`Window`, ...) over chosen tensor axes instead of channels first's
+    axes 1..n: a channels-last operator such as Swin's patch merging."""
+
+    rule: Rule
+    axes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class _Constant(Rule):
+    """The output depends on no input element: a learned parameter."""
+
+
+CONSTANT = _Constant()
+
+
+def regroup(before: tuple[int, ...], after: tuple[int, ...]) -> Regroup | None:
+    """The grouping of a reshape from `before` to `after` (as torch's view pairs runs of axes
+    with equal products); None when the element counts differ."""
+    old = [i for i, d in enumerate(before) if d != 1]
+    new = [i for i, d in enumerate(after) if d != 1]
+    groups: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+    i = j = 0
+    while i < len(old) and j < len(new):
+        take_old, take_new = [old[i]], [new[j]]
+        a, b = before[old[i]], after[new[j]]
+        i, j = i + 1, j + 1
+        while a != b:
+            if a < b and i < len(old):
+                a *= before[old[i]]
+                take_old.append(old[i])
+                i += 1
+            elif b < a and j < len(new):
+                b *= after[new[j]]
+                take_new.append(new[j])
+                j += 1
+            else:
+                return None
+        groups.append((tuple(take_old), tuple(take_new)))
+    if i < len(old) or j < len(new):
+        return None
+    return Regroup(tuple(groups), len(after))
+
+
+def mix(axes: tuple[int, ...], shape: tuple[int, ...]) -> Attend:
+    """Every output reads the whole of each of `axes` (negative: from the end) of a tensor of
+    `shape`."""
+    axes = tuple(a + len(shape) if a < 0 else a for a in axes)
+    lengths = tuple(shape[a] for a in axes)
+    return Attend(axes, lengths, tuple(1 - n for n in lengths), tuple(n - 1 for n in lengths),
+                  lengths)

@@ -45,3 +45,6 @@ class StochasticDepth(Dropout):
 
     p: float = attr(kind="prob")
     mode: str = attr("row", kind="choice", choices=("row", "batch"))
+
+    def summary(self, inputs):
+        return f"stochastic depth {self.p:.3g}"

@@ -13,25 +13,29 @@ from netdsl.ops.base import Op, ShapeError, TensorArg, attr, format_shape, numel
 
 @dataclass(frozen=True)
 class Flatten(Op):
-    """Flattens the axes from `start` (0: everything but the batch) into one."""
+    """Flattens the axes from `start` to `end` (by default: every axis but the batch) into
+    one."""
 
     name = "flatten"
     family = "shape"
     is_view = True
 
     start: int = attr(0, kind="count")
+    end: int = attr(-1, kind="int", doc="the last axis flattened; negative counts from the end")
 
     def infer_shape(self, inputs):
         (x,) = inputs
-        if self.start >= max(len(x), 1):
-            raise ShapeError(f"cannot flatten from axis {self.start} of shape {format_shape(x)}")
-        return x[:self.start] + (numel(x[self.start:]),)
+        end = self.end + len(x) if self.end < 0 else self.end
+        if not self.start <= end < max(len(x), 1):
+            raise ShapeError(f"cannot flatten axes {self.start} to {self.end} of shape "
+                             f"{format_shape(x)}")
+        return x[:self.start] + (numel(x[self.start:end + 1]),) + x[end + 1:]
 
     def flops(self, inputs, out):
         return 0
 
     def receptive_field(self, inputs, out):
-        return rf.GLOBAL if len(inputs[0]) - self.start > 1 else rf.IDENTITY
+        return rf.regroup(inputs[0], out)
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,7 @@ class Reshape(Op):
         return 0
 
     def receptive_field(self, inputs, out):
-        return rf.IDENTITY if inputs[0][1:] == out[1:] else rf.GLOBAL
+        return rf.regroup(inputs[0], out)
 
 
 @dataclass(frozen=True)

@@ -43,11 +43,7 @@ class Slice(Op):
         return 0
 
     def receptive_field(self, inputs, out):
-        if self.axis == 0:
-            return rf.IDENTITY
-        offset = [0] * (len(inputs[0]) - 1)
-        offset[self.axis - 1] = self.start
-        return rf.Shift(tuple(offset))
+        return rf.OnAxes(rf.Shift((self.start,)), (self.axis,))
 
     def summary(self, inputs):
         return f"slice {self.start}:{self.stop}" + (f" axis {self.axis}" if self.axis else "")

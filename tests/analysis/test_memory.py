@@ -141,3 +141,49 @@ def test_residual_net_against_torch():
     ours = stats("conv(4, 3, p=1, bias=false) -> relu -> conv(4, 3, p=1, bias=false)\n"
                  "add(x)\nb: relu\nconv(4, 3, p=1, bias=false) -> sigmoid\nmul(b)", (4, 10, 10))
     assert ours.peak_activation_bytes == torch_peak(forward, [conv1, conv2, conv3], (4, 10, 10))
+
+
+class Shapes(TorchDispatchMode):
+    """The shape of every tensor torch makes."""
+
+    def __init__(self):
+        super().__init__()
+        self.made: list[tuple[int, ...]] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in out if isinstance(out, (tuple, list)) else (out,):
+            if isinstance(t, torch.Tensor):
+                self.made.append(tuple(t.shape))
+        return out
+
+
+def test_window_attention_workspace_is_the_attention_matrix_torchvision_makes():
+    """Swin's scores, windows x heads x tokens x tokens, exist as a tensor in torchvision's
+    forward; netdsl counts one such matrix as the operator's workspace, alive while it runs."""
+    from torchvision.models.swin_transformer import ShiftedWindowAttention
+    attention = ShiftedWindowAttention(8, [4, 4], [2, 2], 2).eval()
+    seen = Shapes()
+    with torch.no_grad(), seen:
+        attention(torch.zeros(1, 8, 12, 8))
+    scores = (6, 2, 16, 16)  # 2 x 3 windows, 2 heads, 16 tokens a window
+    assert scores in seen.made
+    body = "permute([1, 2, 0]) -> window_attention(2, 4, shift=2)"
+    with_attention = netdsl.load(f"network n {{\n input x: [8, 8, 12]\n{body}\n}}\n").stats()
+    without = netdsl.load("network n {\n input x: [8, 8, 12]\npermute([1, 2, 0]) -> relu\n}\n")
+    counted = with_attention.activation_elements - without.stats().activation_elements
+    assert counted == 6 * 2 * 16 * 16
+
+
+def test_fused_attention_makes_no_attention_matrix_and_none_is_counted():
+    """nn.MultiheadAttention as lowered (need_weights=False) runs torch's fused kernel: no
+    [heads, tokens, tokens] tensor is made on this machine; netdsl counts none and says so."""
+    attention = nn.MultiheadAttention(16, 2, batch_first=True).eval()
+    seen = Shapes()
+    x = torch.zeros(1, 10, 16)
+    with torch.no_grad(), seen:
+        attention(x, x, x, need_weights=False)
+    assert not [s for s in seen.made if s[-2:] == (10, 10)]
+    stats = netdsl.load("network n {\n input x: [10, 16]\n attention(2)\n}\n").stats()
+    assert stats.activation_elements == 2 * 10 * 16
+    assert stats.notes and stats.notes[0].startswith("attention (1 layer): [heads, tokens")

@@ -174,10 +174,22 @@ def test_misaligned_paths_are_reported_not_a_crash():
     assert centred["aligned"] is True
 
 
-@pytest.mark.parametrize("tail", ["avgpool(global)", "flatten", "adaptive_avgpool(1)",
+@pytest.mark.parametrize("tail", ["avgpool(global)", "adaptive_avgpool(1)",
                                   "flatten -> linear(4)"])
-def test_global_after_pooling_flatten_linear(tail):
+def test_global_after_pooling_and_linear(tail):
     assert field(f"conv(2, 3) -> {tail}", (1, 9, 9)) == "global"
+
+
+def test_flatten_keeps_each_elements_field():
+    """Element (c, i, j) of a flattened map depends on the pixels conv's field at (i, j) reads,
+    not on the whole image (autograd: 3 x 3 pixels); the linear layer after it mixes them."""
+    conv = positive(nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten()))
+    x = torch.ones(1, 1, 9, 9, requires_grad=True)
+    conv(x)[0, 7 * 3 + 4].backward()  # channel 0, position (3, 4)
+    rows, cols = x.grad[0, 0].nonzero().unbind(1)
+    rf = field("conv(2, 3) -> flatten", (1, 9, 9))
+    assert rf["size"] == [int(rows.max() - rows.min()) + 1, int(cols.max() - cols.min()) + 1]
+    assert rf["size"] == [3, 3] and rf["layout"] == [[0, 1]]
 
 
 def test_gate_keeps_the_spatial_field_and_notes_global_context():

@@ -11,6 +11,7 @@ import pytest
 import torch
 import torchvision
 from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 import netdsl
@@ -24,10 +25,14 @@ def layer(op: str, shape: tuple[int, ...], extra: str = "") -> dict:
 
 
 def reference(module: nn.Module, shape: tuple[int, ...]) -> dict:
-    """Output shape, params, buffers and MACs of a torch module on a zero batch of one."""
+    """Output shape, params, buffers and MACs of a torch module on a zero batch of one.
+
+    Attention runs torch's math kernel, whose products FlopCounterMode sees (the fused CPU
+    kernel's it does not count), with autograd on, which keeps nn.MultiheadAttention off its
+    fused inference path (also uncounted)."""
     module.eval()
     counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
+    with sdpa_kernel(SDPBackend.MATH), counter:
         out = module(torch.zeros(1, *shape))
     return {"output": list(out.shape[1:]),
             "params": sum(p.numel() for p in module.parameters()),
@@ -224,6 +229,7 @@ ELEMENTWISE = [
     ("relu", nn.ReLU), ("relu6", nn.ReLU6), ("leaky_relu(0.2)", lambda: nn.LeakyReLU(0.2)),
     ("prelu", nn.PReLU), ("prelu(channels=true)", lambda: nn.PReLU(5)),
     ("elu", nn.ELU), ("gelu", nn.GELU), ("silu", nn.SiLU), ("hardswish", nn.Hardswish),
+    ("gelu(approximate=tanh)", lambda: nn.GELU(approximate="tanh")),
     ("hardsigmoid", nn.Hardsigmoid), ("sigmoid", nn.Sigmoid), ("tanh", nn.Tanh),
     ("softmax", lambda: nn.Softmax(1)), ("dropout", nn.Dropout), ("dropout(0.2)",
                                                                   lambda: nn.Dropout(0.2)),
@@ -458,3 +464,192 @@ def test_every_operator_has_a_rule_test():
     text = Path(__file__).read_text()
     untested = [n for n in REGISTRY if not re.search(r"[\"' >{(]" + n + r"\b", text)]
     assert untested == []
+
+
+# ---------------------------------------------------------------- tokens and channels last
+
+
+class _Lambda(nn.Module):
+    """A parameter-free torch expression as a module (the reference for layout operators)."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fn(x)
+
+
+LAYOUT = [
+    ("permute([1, 2, 0])", (3, 4, 5), lambda: _Lambda(lambda x: x.permute(0, 2, 3, 1))),
+    ("permute([1, 0])", (6, 5), lambda: _Lambda(lambda x: x.permute(0, 2, 1))),
+    ("transpose(0, 1)", (6, 5), lambda: _Lambda(lambda x: x.transpose(1, 2))),
+    ("transpose(-1, 0)", (3, 4, 5), lambda: _Lambda(lambda x: x.transpose(-1, 1))),
+    ("select(0)", (7, 5), lambda: _Lambda(lambda x: x[:, 0])),
+    ("select(-1, axis=1)", (7, 5, 3), lambda: _Lambda(lambda x: x[:, :, -1])),
+    ("flatten(1)", (8, 3, 4), lambda: _Lambda(lambda x: x.flatten(2))),
+    ("flatten(0, 1)", (8, 3, 4), lambda: _Lambda(lambda x: x.flatten(1, 2))),
+    ("flatten(1, end=-2)", (8, 3, 4, 5), lambda: _Lambda(lambda x: x.flatten(2, -2))),
+]
+
+
+@pytest.mark.parametrize("op, shape, make", LAYOUT, ids=[c[0] for c in LAYOUT])
+def test_layout_ops(op, shape, make):
+    assert_matches(op, shape, make())
+
+
+@pytest.mark.parametrize("op, shape", [
+    ("permute([0, 0, 1])", (3, 4, 5)),   # not a permutation
+    ("permute([1, 0])", (3, 4, 5)),      # wrong rank
+    ("transpose(0, 3)", (3, 4, 5)),      # axis out of range
+    ("select(7)", (7, 5)),               # index out of range
+])
+def test_bad_layout_ops_are_user_errors(op, shape):
+    with pytest.raises(netdsl.NetdslError):
+        layer(op, shape)
+
+
+class _Parameter(nn.Module):
+    """A learned tensor used as torchvision uses class tokens (expanded to the batch) and layer
+    scales (broadcast)."""
+
+    def __init__(self, shape: tuple[int, ...], batch: bool):
+        super().__init__()
+        self.batch = batch
+        self.value = nn.Parameter(torch.zeros((1, *shape) if batch else shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.batch:
+            return self.value.expand(x.shape[0], *self.value.shape[1:])
+        return self.value.expand(x.shape[0], *self.value.shape)
+
+
+@pytest.mark.parametrize("op, shape, make", [
+    ("parameter([1, 6], batch=true)", (4, 6), lambda: _Parameter((1, 6), True)),
+    ("parameter([5, 1, 1], value=0.000001)", (5, 3, 3), lambda: _Parameter((5, 1, 1), False)),
+    ("parameter([7, 6], batch=true, std=0.02)", (7, 6), lambda: _Parameter((7, 6), True)),
+])
+def test_parameter(op, shape, make):
+    assert_matches(op, shape, make())
+
+
+def test_parameter_is_no_activation_and_sees_nothing():
+    net = netdsl.load("network n {\n input x: [4, 6]\n add { identity; "
+                      "p: parameter([4, 6], batch=true) }\n}\n")
+    stats = net.stats()
+    assert stats.activation_elements == 2 * 24  # the input and the sum; the parameter is stored
+    assert stats.row("p").rf == "constant"
+
+
+class _SelfAttention(nn.Module):
+    """nn.MultiheadAttention as torchvision's ViT calls it (and GPT's causal mask)."""
+
+    def __init__(self, dim: int, heads: int, causal: bool = False, bias: bool = True):
+        super().__init__()
+        self.causal = causal
+        self.attention = nn.MultiheadAttention(dim, heads, bias=bias, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.causal:
+            mask = nn.Transformer.generate_square_subsequent_mask(x.shape[1])
+            return self.attention(x, x, x, attn_mask=mask, is_causal=True,
+                                  need_weights=False)[0]
+        return self.attention(x, x, x, need_weights=False)[0]
+
+
+class _WindowAttention(nn.Module):
+    """torchvision's Swin window attention on one [H, W, C] map."""
+
+    def __init__(self, dim: int, window: int, shift: int, heads: int):
+        super().__init__()
+        from torchvision.models.swin_transformer import ShiftedWindowAttention
+        self.attention = ShiftedWindowAttention(dim, [window, window], [shift, shift], heads)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.attention(x)
+
+
+ATTENTION = [
+    ("attention(2)", (5, 8), lambda: _SelfAttention(8, 2)),
+    ("attention(4, bias=false)", (9, 16), lambda: _SelfAttention(16, 4, bias=False)),
+    ("attention(1, causal=true)", (6, 4), lambda: _SelfAttention(4, 1, causal=True)),
+    ("window_attention(2, 4)", (8, 8, 6), lambda: _WindowAttention(6, 4, 0, 2)),
+    ("window_attention(2, 4, shift=2)", (8, 12, 6), lambda: _WindowAttention(6, 4, 2, 2)),
+    ("window_attention(3, 3, shift=1)", (7, 5, 6), lambda: _WindowAttention(6, 3, 1, 3)),
+    ("window_attention(1, 7, shift=3)", (7, 7, 4), lambda: _WindowAttention(4, 7, 3, 1)),
+]
+
+
+@pytest.mark.parametrize("op, shape, make", ATTENTION, ids=[c[0] for c in ATTENTION])
+def test_attention(op, shape, make):
+    assert_matches(op, shape, make())
+
+
+@pytest.mark.parametrize("op, shape", [
+    ("attention(3)", (5, 8)),                 # heads do not divide the width
+    ("attention(2)", (4, 5, 8)),              # not a sequence
+    ("window_attention(2, 4)", (8, 8)),       # not a channels-last map
+    ("window_attention(2, 4, shift=4)", (8, 8, 6)),  # shift not inside the window
+    ("window_attention(2, [3, 3, 3])", (8, 8, 6)),   # a window of three axes
+    ("window_attention(2, 4, shift=same)", (8, 8, 6)),
+    ("parameter([0, 3])", (8, 6)),
+    ("embedding(0, 3)", (8,)),
+    ("patch_merge", (8, 6)),                  # not a channels-last map
+    ("layernorm2d", (8, 6)),
+])
+def test_bad_attention_is_a_user_error(op, shape):
+    with pytest.raises(netdsl.NetdslError):
+        layer(op, shape)
+
+
+class _Embedding(nn.Module):
+    """nn.Embedding on the zero batch read as token ids."""
+
+    def __init__(self, vocab: int, dim: int):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.embedding(x.long())
+
+
+@pytest.mark.parametrize("op, shape, make", [
+    ("embedding(50, 8)", (7,), lambda: _Embedding(50, 8)),
+    ("embedding(10, 3)", (4, 5), lambda: _Embedding(10, 3)),
+])
+def test_embedding(op, shape, make):
+    assert_matches(op, shape, make())
+
+
+class _LayerNorm2d(nn.Module):
+    """Layer norm over the channels of each position, written with torch's own LayerNorm."""
+
+    def __init__(self, channels: int, affine: bool = True):
+        super().__init__()
+        self.norm = nn.LayerNorm(channels, elementwise_affine=affine)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize("op, shape, make", [
+    ("layernorm2d", (6, 4, 5), lambda: _LayerNorm2d(6)),
+    ("layernorm2d(affine=false)", (6, 4, 5), lambda: _LayerNorm2d(6, affine=False)),
+    ("layernorm(eps=0.000001)", (5, 7, 6), lambda: nn.LayerNorm(6, eps=1e-6)),  # channels last
+])
+def test_channel_norms(op, shape, make):
+    assert_matches(op, shape, make())
+
+
+class _PatchMerging(nn.Module):
+    """torchvision's Swin patch merging without its norm and linear layer: its padding and
+    channel order."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from torchvision.models.swin_transformer import _patch_merging_pad
+        return _patch_merging_pad(x)
+
+
+@pytest.mark.parametrize("op, shape", [("patch_merge", (8, 6, 3)), ("patch_merge(2)", (7, 5, 4))])
+def test_patch_merge(op, shape):
+    assert_matches(op, shape, _PatchMerging())

@@ -30,7 +30,8 @@ from netdsl.backends.pytorch.ops import OVERWRITABLE, Call, lowering
 INDENT = "    "
 RUNTIME = Path(__file__).with_name("runtime.py")
 HELPERS = ("TableConv", "Subsample", "center_crop", "channel_shuffle", "stochastic_depth",
-           "pad_same", "avg_pool_valid", "crop_at", "L2Norm")
+           "pad_same", "avg_pool_valid", "crop_at", "L2Norm",
+           "Permute", "causal_mask", "ShiftedWindowAttention", "LayerNorm2d", "patch_merge")
 _RESERVED = {"self", "torch", "torchvision", "nn", "F", "OrderedDict", "super", *HELPERS}
 
 
@@ -53,9 +54,14 @@ def literal(value: Any) -> str:
 
 
 def render_call(call: Call, lead: list[str] = (), lit: Callable[[Any], str] = literal) -> str:
-    args = list(lead) + [lit(a) for a in call.args]
-    args += [f"{k}={lit(v)}" for k, v in call.kwargs.items()]
+    args = list(lead) + [argument(a, lit) for a in call.args]
+    args += [f"{k}={argument(v, lit)}" for k, v in call.kwargs.items()]
     return f"{call.target}({', '.join(args)})"
+
+
+def argument(value: Any, lit: Callable[[Any], str]) -> str:
+    """An argument: a literal, or a nested call (`nn.Parameter(torch.zeros(1, 1, 768))`)."""
+    return render_call(value, lit=lit) if isinstance(value, Call) else lit(value)
 
 
 def wrapped_call(call: Call, depth: int, lit: Callable[[Any], str] = literal) -> str:
@@ -63,12 +69,12 @@ def wrapped_call(call: Call, depth: int, lit: Callable[[Any], str] = literal) ->
     pad = INDENT * (depth + 1)
     items = []
     for value in call.args:
-        text = lit(value)
+        text = argument(value, lit)
         if isinstance(value, list) and len(text) > 60:
             inner = "".join(f"{pad}{INDENT}{literal(v)},\n" for v in value)
             text = f"[\n{inner}{pad}]"
         items.append(f"{pad}{text},")
-    items += [f"{pad}{k}={lit(v)}," for k, v in call.kwargs.items()]
+    items += [f"{pad}{k}={argument(v, lit)}," for k, v in call.kwargs.items()]
     return f"{call.target}(\n" + "\n".join(items) + f"\n{INDENT * depth})"
 
 
@@ -234,6 +240,8 @@ class Writer:
     def member(self, child: Child) -> list[str]:
         if is_identifier(child.name):
             lead, close = f"{INDENT * 2}self.{child.name} = ", ""
+        elif isinstance(child.build, Call) and child.build.target == "nn.Parameter":
+            lead, close = f"{INDENT * 2}self.register_parameter({child.name!r}, ", ")"
         else:
             lead, close = f"{INDENT * 2}self.add_module({child.name!r}, ", ")"
         start = self.cursor
@@ -304,6 +312,8 @@ class Writer:
         if len(step.outputs) == 1 and dying and not merge:
             return [var[dying[0]]]
         if step.node is not None:
+            if step.apply is not None and is_identifier(step.child):  # `class_token = ...`
+                return [names.fresh(step.child)]
             if not merge:  # a layer branching off a live tensor starts a path: `out = ...`
                 return [names.fresh("out")]
             local = step.node.name.rsplit(".", 1)[-1]
@@ -333,6 +343,10 @@ class Writer:
         if step.child is not None:
             target = f"self.{step.child}" if is_identifier(step.child) \
                 else f"getattr(self, {step.child!r})"
+            if step.apply is not None:
+                text = step.apply.format(module=target, x=args[0])
+                self.targets.update(h for h in lowering(step.node.op).helpers if h in text)
+                return text
             return f"{target}({', '.join(args)})"
         rule = lowering(step.node.op)
         call = step.function
@@ -369,13 +383,41 @@ def _init_signature(params: list[str]) -> list[str]:
 
 
 def _statement(lead: str, expr: str) -> str:
-    """`lead + expr`, with a long call's arguments moved to the next line."""
+    """`lead + expr`, with a long call's arguments moved to the next line, or one a line
+    when they do not fit there either (`self.attn(...)[0]` keeps its index after them)."""
     line = lead + expr
-    head, paren, rest = expr.partition("(")
-    dotted = head.replace(".", "_").isidentifier()  # f or torchvision.ops.roi_align
-    if len(line) <= 88 or not paren or not expr.endswith(")") or not dotted:
+    if len(line) <= 88:
         return line
-    return f"{lead}{head}(\n{INDENT * 3}{rest}"
+    head, paren, rest = expr.partition("(")
+    call = _call_of(expr) if paren and _is_dotted(head) else None
+    if call is None:
+        return line
+    args, tail = call
+    if len(INDENT * 3) + len(rest) <= 88:
+        return f"{lead}{head}(\n{INDENT * 3}{rest}"
+    inner = "".join(f"{INDENT * 3}{arg},\n" for arg in args)
+    return f"{lead}{head}(\n{inner}{INDENT * 2}){tail}"
+
+
+def _call_of(expr: str) -> tuple[list[str], str] | None:
+    """The source of each argument of a call expression, and what follows the call (an
+    index such as `[0]`); None if `expr` is not a call."""
+    try:
+        node = ast.parse(expr, mode="eval").body
+    except SyntaxError:
+        return None
+    tail = ""
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Call):
+        tail = expr[node.value.end_col_offset:]
+        node = node.value
+    if not isinstance(node, ast.Call):
+        return None
+    args = [ast.get_source_segment(expr, a) for a in [*node.args, *node.keywords]]
+    return [a for a in args if a is not None], tail
+
+
+def _is_dotted(name: str) -> bool:
+    return all(part.isidentifier() for part in name.split("."))
 
 
 def _class_plans(p: ClassPlan) -> Iterator[ClassPlan]:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from netdsl.analysis import analyse
 from netdsl.backends.pytorch.ops import OVERWRITABLE, Call, in_place, lowering
 from netdsl.errors import Diagnostic, NetdslError
 from netdsl.ir import Graph, Node
@@ -58,6 +59,7 @@ class Step:
     inputs: list[str]  # value (node) names
     outputs: list[str]
     pad: Call | None = None  # pads the first input before the layer (see ops.Lowering.pad)
+    apply: str | None = None  # how the child is used: a template of {module} and {x}
 
 
 @dataclass
@@ -161,7 +163,9 @@ class Lowerer:
                 if module is None:
                     raise _fail(f"operator '{node.op_name}' has no module lowering")
                 children.append(Child(local, module))
-                steps.append(Step(node, local, None, reads(node), produces(node), pad))
+                apply = rule.apply(node.op, shapes) if rule.apply is not None else None
+                steps.append(Step(node, local, None, reads(node), produces(node), pad,
+                                  apply))
             else:
                 call = rule.function(node.op, shapes)
                 steps.append(Step(node, None, call, reads(node), produces(node), pad))
@@ -192,6 +196,12 @@ class Lowerer:
                          args=dict(info.args), in_shape=tuple(first))
 
     def channels(self, inputs: list[str]) -> str:
+        """What a block's class works on: its input channels, or the input's shape when that
+        is not channels first (a token sequence, a channels-last map)."""
+        if any(_laid_out(self.graph[src]) for src in inputs):
+            shapes = ", ".join("[" + ", ".join(map(str, self.graph[src].shape)) + "]"
+                               for src in inputs)
+            return f"input{'s' if len(inputs) > 1 else ''} {shapes}"
         counts = [str(self.graph[src].shape[0]) for src in inputs if ":" not in src]
         return f"{', '.join(counts)} input channel{'s' if counts != ['1'] else ''}"
 
@@ -220,7 +230,8 @@ class Lowerer:
                 continue
             node = self.graph[member]
             rule = lowering(node.op)
-            if node.inputs != [current] or rule.module is None or rule.results(node.op):
+            if node.inputs != [current] or rule.module is None or rule.results(node.op) \
+                    or rule.apply is not None:
                 return None
             if rule.pad is not None and rule.pad(node.op, self.shapes(node)) is not None:
                 return None  # the input is padded in a forward first
@@ -266,6 +277,13 @@ def show_value(value: Any) -> str:
     return repr(value)
 
 
+def _laid_out(node: Node) -> bool:
+    """Whether a tensor is not channels first, as its receptive field's layout records."""
+    rf = node.meta.get("rf")
+    return getattr(rf, "layout", None) is not None
+
+
 def plan(graph: Graph, source: str) -> ClassPlan:
     """The class plan of a network (its children nest the plans of its scopes)."""
+    analyse(graph)  # the layouts of the tensors, for the classes' docstrings
     return Lowerer(graph).network(source)

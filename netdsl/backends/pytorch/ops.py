@@ -53,6 +53,9 @@ class Lowering:
     spatial size, taken before the call); `reads`: what the step passes instead of its inputs,
     as (input position, result name or "" for the tensor itself) pairs. Max unpooling reads the
     pooled map's "indices" and "size" where its second input is the max pooling.
+    `apply`: how forward uses the module child, as a template of `{module}` (the child, e.g.
+    `self.class_token`) and `{x}` (the input's variable); None for `{module}({x})`. A child made
+    by an `nn.Parameter` call is a parameter of the enclosing module, named by the label.
     """
 
     module: Rule | None = None
@@ -64,6 +67,7 @@ class Lowering:
     pad: Callable[[Any, Shapes], Call | None] | None = None
     results: Callable[[Any], tuple[str, ...]] = lambda op: ()
     reads: tuple[tuple[int, str], ...] | None = None
+    apply: Callable[[Any, Shapes], str] | None = None
 
 
 # Operators whose backward does not need their output, so the layer after them may overwrite
@@ -141,6 +145,9 @@ def _padding_arg(op: Any, s: Shapes) -> Any:
     """The module's `padding=`: torch's own, or 0 when `_pad_first` pads the input."""
     native = _native_padding(op, s)
     return 0 if native is None else native
+def _dims(order: tuple[int, ...]) -> list[int]:
+    """A permutation of the IR's axes as torch dims, the batch first."""
+    return [0] + [a + 1 for a in order]
 
 
 # ---------------------------------------------------------------- rules
@@ -250,9 +257,11 @@ def _softmax(module: bool) -> Rule:
 
 def _flatten(module: bool) -> Rule:
     def rule(op: Any, s: Shapes) -> Call:
+        end = _axis(op.end)
         if module:
-            return Call("nn.Flatten", (), _changed(start_dim=(op.start + 1, 1)))
-        return Call("torch.flatten", (op.start + 1,))
+            return Call("nn.Flatten", (), _changed(start_dim=(op.start + 1, 1),
+                                                   end_dim=(end, -1)))
+        return Call("torch.flatten", (op.start + 1,) if end == -1 else (op.start + 1, end))
     return rule
 
 
@@ -322,6 +331,43 @@ def _l2norm(op: Any, s: Shapes) -> Call | None:
     if op.scale is None:
         return None  # no weights: the function
     return Call("L2Norm", (s[0][0],), _changed(scale=(op.scale, 1.0), eps=(op.eps, 1e-12)))
+def _parameter(op: Any, s: Shapes) -> Call:
+    """nn.Parameter(initial tensor), the tensor made as torchvision makes class tokens (zeros),
+    position embeddings (normal) and layer scales (a constant)."""
+    dims = op.stored_shape()
+    if op.std:
+        init = Call("nn.init.normal_", (Call("torch.empty", dims),),
+                    _changed(mean=(op.value, 0.0), std=(op.std, None)))
+    elif op.value in (0.0, 1.0):
+        init = Call("torch.zeros" if op.value == 0.0 else "torch.ones", dims)
+    else:
+        init = Call("nn.init.constant_", (Call("torch.empty", dims), op.value))
+    return Call("nn.Parameter", (init,))
+
+
+def _expanded(op: Any, s: Shapes) -> str:
+    """A parameter with a batch axis is expanded to the input's batch (a view, no copy)."""
+    if not op.batch:
+        return "{module}"
+    return "{module}.expand({x}.shape[0]" + ", -1" * len(op.shape) + ")"
+
+
+def _attention(op: Any, s: Shapes) -> Call:
+    return Call("nn.MultiheadAttention", (s[0][-1], op.heads),
+                {**_changed(dropout=(op.dropout, 0.0), bias=(op.bias, True)), "batch_first": True})
+
+
+def _self_attention(op: Any, s: Shapes) -> str:
+    """Queries, keys and values are the input; the weights are not returned (the fused
+    kernel), as torchvision's ViT calls it."""
+    mask = "attn_mask=causal_mask({x}), is_causal=True, " if op.causal else ""
+    return "{module}({x}, {x}, {x}, " + mask + "need_weights=False)[0]"
+
+
+def _window_attention(op: Any, s: Shapes) -> Call:
+    pair = lambda v: list(v) if isinstance(v, tuple) else [v, v]  # noqa: E731
+    return Call("ShiftedWindowAttention", (s[0][-1], pair(op.window), pair(op.shift), op.heads),
+                _changed(bias=(op.bias, True), dropout=(op.dropout, 0.0)))
 
 
 def _narrow(op: Any, shape: tuple[int, ...]) -> tuple[int, int, int]:
@@ -353,6 +399,11 @@ LOWERINGS: dict[str, Lowering] = {
                                   _changed(eps=(op.eps, 1e-5),
                                            elementwise_affine=(op.affine, True))),
         function=_norm_fn("F.layer_norm")),
+    "layernorm2d": Lowering(
+        module=lambda op, s: Call("LayerNorm2d", (s[0][0],),
+                                  _changed(eps=(op.eps, 1e-5),
+                                           elementwise_affine=(op.affine, True))),
+        helpers=("LayerNorm2d",)),
     "groupnorm": Lowering(
         module=lambda op, s: Call("nn.GroupNorm", (op.groups, s[0][0]),
                                   _changed(eps=(op.eps, 1e-5), affine=(op.affine, True))),
@@ -403,11 +454,25 @@ LOWERINGS: dict[str, Lowering] = {
                                 function=lambda op, s: Call("channel_shuffle", (op.groups,)),
                                 helpers=("channel_shuffle",)),
     "slice": Lowering(function=lambda op, s: Call("torch.narrow", _narrow(op, s[0]))),
+    "permute": Lowering(module=lambda op, s: Call("Permute", (_dims(op.order),)),
+                        function=lambda op, s: Call("torch.permute", (_dims(op.order),)),
+                        helpers=("Permute",)),
+    "transpose": Lowering(
+        module=lambda op, s: Call("Permute", (_dims(op.order(len(s[0]))),)),
+        function=lambda op, s: Call("torch.transpose", (_axis(op.first), _axis(op.second))),
+        helpers=("Permute",)),
+    "patch_merge": Lowering(function=lambda op, s: Call("patch_merge", (op.factor,)),
+                            helpers=("patch_merge",)),
+    "select": Lowering(function=lambda op, s: Call("torch.select", (_axis(op.axis), op.index))),
     "matmul": Lowering(function=_const("@"), form="infix"),
     "pixel_shuffle": Lowering(module=lambda op, s: Call("nn.PixelShuffle", (op.factor,)),
                               function=lambda op, s: Call("F.pixel_shuffle", (op.factor,))),
     "pixel_unshuffle": Lowering(module=lambda op, s: Call("nn.PixelUnshuffle", (op.factor,)),
                                 function=lambda op, s: Call("F.pixel_unshuffle", (op.factor,))),
+    "parameter": Lowering(module=_parameter, apply=_expanded),
+    "embedding": Lowering(module=lambda op, s: Call("nn.Embedding", (op.vocab, op.dim))),
+    "attention": Lowering(module=_attention, apply=_self_attention, helpers=("causal_mask",)),
+    "window_attention": Lowering(module=_window_attention, helpers=("ShiftedWindowAttention",)),
     "add": Lowering(function=_const("+"), form="infix"),
     "mul": Lowering(function=_const("*"), form="infix"),
     "concat": Lowering(function=lambda op, s: Call("torch.cat", (),

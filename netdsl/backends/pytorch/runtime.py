@@ -1,6 +1,7 @@
 """Run-time pieces that torch.nn lacks: LeNet-5's connection-table convolution and trainable
 subsampling, TensorFlow's SAME padding, cropping, L2 normalisation with a learned scale,
-channel shuffle and stochastic depth.
+channel shuffle, stochastic depth, a permutation module, ConvNeXt's channels-first layer
+norm, the causal mask of GPT's attention, and Swin's shifted window attention.
 
 Each definition here uses only `torch`, `nn` and `F`, because codegen copies the source of the
 ones a network uses into the standalone model file (so the file imports only torch).
@@ -62,6 +63,120 @@ class Subsample(nn.Module):
         window = self.kernel_size * self.kernel_size
         total = F.avg_pool2d(x, self.kernel_size) * window
         return total * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+
+
+class Permute(nn.Module):
+    """Reorders the axes of x, the batch's included (as torchvision.ops.Permute), so
+    that an nn.Sequential can move between channels first and channels last."""
+
+    def __init__(self, dims: list[int]) -> None:
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.permute(x, self.dims)
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """Layer norm over the channels of each position of x [N, C, H, W] (ConvNeXt):
+    the map is made channels last for F.layer_norm and put back."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+def causal_mask(x: torch.Tensor) -> torch.Tensor:
+    """True where token i would attend to a later token: the mask of causal
+    attention over the tokens of x [N, tokens, dim]."""
+    length = x.shape[1]
+    return torch.ones(length, length, dtype=torch.bool, device=x.device).triu(1)
+
+
+class ShiftedWindowAttention(nn.Module):
+    """Multi-head self-attention within windows of a channels-last map x [N, H, W, C],
+    the windows shifted cyclically by `shift`, with a learned bias per relative
+    position in a window (Liu et al. 2021, Swin Transformer); the weights are named
+    as torchvision's.
+
+    The map is padded to whole windows; where one window covers an axis it is not
+    shifted; the positions a shift wraps around attend only among themselves (a mask
+    of -100)."""
+
+    def __init__(self, dim: int, window: list[int], shift: list[int], heads: int,
+                 bias: bool = True, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.window, self.shift, self.heads = window, shift, heads
+        self.dropout = dropout
+        self.qkv = nn.Linear(dim, 3 * dim, bias=bias)
+        self.proj = nn.Linear(dim, dim, bias=bias)
+        rows, cols = window
+        self.relative_position_bias_table = nn.Parameter(
+            torch.zeros((2 * rows - 1) * (2 * cols - 1), heads))
+        nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+        r, c = torch.meshgrid(torch.arange(rows), torch.arange(cols), indexing="ij")
+        r, c = r.flatten(), c.flatten()
+        dr = r[:, None] - r[None, :] + rows - 1  # row offset of two tokens, from 0
+        dc = c[:, None] - c[None, :] + cols - 1
+        index = (dr * (2 * cols - 1) + dc).flatten()
+        self.register_buffer("relative_position_index", index)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, height, width, dim = x.shape
+        rows, cols = self.window
+        x = F.pad(x, (0, 0, 0, -width % cols, 0, -height % rows))
+        ph, pw = x.shape[1], x.shape[2]
+        shift = [self.shift[0] if rows < ph else 0, self.shift[1] if cols < pw else 0]
+        if any(shift):
+            x = torch.roll(x, (-shift[0], -shift[1]), dims=(1, 2))
+        tokens, heads = rows * cols, self.heads
+        windows = x.view(n, ph // rows, rows, pw // cols, cols, dim).transpose(2, 3)
+        windows = windows.reshape(-1, tokens, dim)
+        qkv = self.qkv(windows).reshape(-1, tokens, 3, heads, dim // heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        scores = (q * (dim // heads) ** -0.5) @ k.transpose(-2, -1)
+        bias = self.relative_position_bias_table[self.relative_position_index]
+        scores = scores + bias.view(tokens, tokens, -1).permute(2, 0, 1)
+        if any(shift):
+            mask = self.shift_mask((ph, pw), shift, x)
+            scores = scores.view(n, -1, heads, tokens, tokens) + mask[None, :, None]
+            scores = scores.view(-1, heads, tokens, tokens)
+        weights = F.dropout(scores.softmax(-1), self.dropout, self.training)
+        out = self.proj((weights @ v).transpose(1, 2).reshape(-1, tokens, dim))
+        out = out.view(n, ph // rows, pw // cols, rows, cols, dim).transpose(2, 3)
+        out = out.reshape(n, ph, pw, dim)
+        if any(shift):
+            out = torch.roll(out, (shift[0], shift[1]), dims=(1, 2))
+        return out[:, :height, :width].contiguous()
+
+    def shift_mask(self, size: tuple[int, int], shift: list[int],
+                   like: torch.Tensor) -> torch.Tensor:
+        """[windows, tokens, tokens]: -100 between positions of a window that the
+        shift brought together from opposite edges of the map, else 0."""
+        labels = []
+        for length, window, by in zip(size, self.window, shift, strict=True):
+            region = torch.zeros(length, device=like.device)
+            if by:
+                region[length - window:length - by] = 1
+                region[length - by:] = 2
+            labels.append(region)
+        grid = labels[0][:, None] * 3 + labels[1][None, :]
+        rows, cols = self.window
+        grid = grid.view(size[0] // rows, rows, size[1] // cols, cols).transpose(1, 2)
+        grid = grid.reshape(-1, rows * cols)
+        apart = grid[:, None, :] != grid[:, :, None]
+        mask = torch.zeros(apart.shape, dtype=like.dtype, device=like.device)
+        return mask.masked_fill(apart, -100.0)
+
+
+def patch_merge(x: torch.Tensor, factor: int) -> torch.Tensor:
+    """Gather each factor x factor patch of a channels-last map x [N, H, W, C] into
+    the channels, the row offset fastest (Swin's patch merging); odd sizes are padded
+    with zeros."""
+    x = F.pad(x, (0, 0, 0, -x.shape[2] % factor, 0, -x.shape[1] % factor))
+    offsets = [(row, col) for col in range(factor) for row in range(factor)]
+    return torch.cat([x[:, row::factor, col::factor] for row, col in offsets], -1)
 
 
 def center_crop(x: torch.Tensor, size: list[int]) -> torch.Tensor:

@@ -155,3 +155,11 @@ def test_dot_text_escapes_spec_text():
     dot = dot_of(net, depth=1)
     assert "&lt;y&gt;&amp;" in dot
     render_bytes(dot, "svg")  # Graphviz accepts it
+
+
+def test_vit_encoder_layers_collapse_to_one_run(networks):
+    """torchvision's names put ViT-B/16's twelve layers at encoder.layers.encoder_layer_i:
+    drawn to depth 3, they are one box marked x 12 (GPT-2's twelve, under h, at depth 2)."""
+    dot = dot_of(networks("vit_b_16"), depth=3)
+    assert runs(dot) == [12]
+    assert runs(dot_of(networks("gpt2_small"), depth=2)) == [12]
