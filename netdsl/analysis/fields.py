@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from netdsl.analysis.annotate import node_figures
-from netdsl.analysis.receptive_field import compose, compose_relative, input_field
+from netdsl.analysis.receptive_field import Field, compose, compose_relative, input_field
 from netdsl.ir import Call, Definition, port
 
 Fields = dict[str, Any]  # reference -> Field, GLOBAL or None
@@ -30,24 +30,49 @@ def walk(d: Definition, inputs: list[Any]) -> Fields:
     return fields
 
 
-def relative(d: Definition) -> Fields:
-    """The fields of a one-input definition relative to its input (kept in `d.meta`)."""
-    found = d.meta.get("fields")
+def relative(d: Definition) -> Fields | None:
+    """The fields of a one-input definition relative to its input (kept in `d.meta`); None
+    when they cannot be placed by composition (a causal field depends on where it starts)."""
+    if "fields" not in d.meta:
+        fields = walk(d, [input_field(d.inputs[0])])
+        causal = any(isinstance(f, Field) and f.causal for f in fields.values())
+        d.meta["fields"] = None if causal else fields
+    return d.meta["fields"]
+
+
+def _relative_for(callee: Definition, inputs: list[Any]) -> Fields | None:
+    """The callee's relative fields, if its one input's field is a channels-first image
+    field (the layout its relative walk assumes); None: walk it from the input's field."""
+    if len(callee.inputs) != 1:
+        return None
+    base = inputs[0]
+    if not isinstance(base, Field) or base.layout is not None or base.causal:
+        return None
+    return relative(callee)
+
+
+def walked(d: Definition, inputs: list[Any]) -> Fields:
+    """`walk`, kept per distinct input fields (after attention every call sees `global`)."""
+    memo = d.meta.setdefault("walks", {})
+    key = tuple(inputs)
+    found = memo.get(key)
     if found is None:
-        found = d.meta["fields"] = walk(d, [input_field(d.inputs[0])])
+        found = memo[key] = walk(d, inputs)
     return found
 
 
 def call_fields(call: Call, inputs: list[Any]) -> list[Any]:
     """The fields of a call's outputs, from its inputs' fields."""
     callee = call.definition
-    if len(callee.inputs) == 1:
-        rel = relative(callee)
+    rel = _relative_for(callee, inputs)
+    if rel is not None:
         base = inputs[0]
         if call.count > 1:  # a run: its members' input fields, then the last one's outputs
             base = compose_relative(base, power(rel[callee.outputs[0]], call.count - 1))
         return [compose_relative(base, rel[ref]) for ref in callee.outputs]
-    inner = walk(callee, inputs)
+    for _ in range(call.count - 1):  # a run, one call after the other
+        inputs = [walked(callee, inputs)[callee.outputs[0]]]
+    inner = walked(callee, inputs)
     return [inner[ref] for ref in callee.outputs]
 
 
@@ -68,12 +93,15 @@ def inside(call: Call, inputs: list[Any], member: int = 0) -> Any:
     """A function giving the field of any reference inside a call (member `member` of a
     run), for the per-layer rows."""
     callee = call.definition
-    if len(callee.inputs) == 1:
-        rel, base = relative(callee), inputs[0]
+    rel = _relative_for(callee, inputs)
+    if rel is not None:
+        base = inputs[0]
         if member:
             base = compose_relative(base, power(rel[callee.outputs[0]], member))
         return lambda ref: compose_relative(base, rel[ref])
-    return walk(callee, inputs).__getitem__
+    for _ in range(member):
+        inputs = [walked(callee, inputs)[callee.outputs[0]]]
+    return walked(callee, inputs).__getitem__
 
 
 def top_fields(top: Definition) -> Fields:

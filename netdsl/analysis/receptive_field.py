@@ -392,10 +392,14 @@ def compose_relative(base: Field | str | None, rel: Field | str | None) -> Field
 
     Every rule maps an input field affinely (sizes and starts grow by multiples of the input's
     stride), so composing relative fields equals walking the layers again: a block's fields are
-    computed once per definition and placed at each call.
+    computed once per definition and placed at each call. `base` is a channels-first field
+    (the analysis walks a definition from any other field instead), and `rel` the field of
+    a walk from an input of that layout.
     """
     if base is None:
         return None
+    if rel == CONSTANT:  # a parameter, whatever the input
+        return CONSTANT
     if not isinstance(base, Field):  # a field that is already global stays global
         return GLOBAL
     if rel is None:
@@ -406,4 +410,4 @@ def compose_relative(base: Field | str | None, rel: Field | str | None) -> Field
                        b.start + r.start * b.stride, b.min_size + (r.min_size - 1) * b.stride)
                   for b, r in zip(base.axes, rel.axes, strict=True)])
     return Field(axes, base.aligned and rel.aligned,
-                 base.global_context or rel.global_context)
+                 base.global_context or rel.global_context, rel.layout)
