@@ -1,7 +1,8 @@
 """Each operator application's figures from its operator's rules: counts (`cost.COUNTS`), the
-receptive-field rule and the workspace (elements of temporaries it materialises while it runs). A network applies the same operator to the same shapes many times
-(every unit of a stage), so the rules run once per distinct operator and input shapes:
-operators are frozen values and their rules depend on nothing else."""
+receptive-field rule and the workspace (elements of temporaries it materialises while it runs).
+A network applies the same operator to the same shapes many times (every unit of a stage), so
+the rules run once per distinct operator and input shapes: operators are frozen values and
+their rules depend on nothing else."""
 
 from __future__ import annotations
 
