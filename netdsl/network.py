@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from netdsl.analysis import Stats, check_expectations, summarize
 from netdsl.elaborate import Program, elaborate, load_program, read_source
-from netdsl.errors import Diagnostic
+from netdsl.elaborate.budget import Budget
+from netdsl.elaborate.values import language_value
+from netdsl.errors import Diagnostic, NetdslError, Span, SpecError
 from netdsl.gc_pause import paused_gc
 from netdsl.ir import Graph
+from netdsl.limits import MAX_NODES, MAX_STEPS
 
 
 class Network:
@@ -26,6 +30,12 @@ class Network:
     def name(self) -> str:
         return self.graph.name
 
+    @property
+    def files(self) -> list[str]:
+        """Every file read to load the network (the spec and its imports), as real paths: what
+        a command must never write over."""
+        return self.program.files
+
     def stats(self, dtype: str = "float32") -> Stats:
         if dtype not in self._stats:
             self._stats[dtype] = summarize(self.graph, dtype)
@@ -33,7 +43,7 @@ class Network:
 
     def check(self) -> list[Diagnostic]:
         """The `expect` statements that do not hold."""
-        return check_expectations(self.graph, self.stats())
+        return check_expectations(self.graph, self.stats(), self.program.budget)
 
     def _repr_svg_(self) -> str:
         from netdsl.backends.graphviz import render_svg
@@ -51,12 +61,14 @@ def _is_path(spec: str | os.PathLike[str]) -> bool:
 
 
 def load(spec: str | os.PathLike[str], network: str | None = None, *,
-         max_nodes: int = 1_000_000, inputs: dict[str, tuple[int, ...]] | None = None,
-         **params: Any) -> Network:
+         max_nodes: int = MAX_NODES, max_steps: int = MAX_STEPS, include: Sequence[str] = (),
+         inputs: dict[str, tuple[int, ...]] | None = None, **params: Any) -> Network:
     """Load a spec from a path or from source text and instantiate one of its networks.
 
     `params` override the network's parameters (`load("resnet50.net", classes=10)`), `inputs`
-    the shapes of its inputs by name (`inputs={"x": (3, 299, 299)}`).
+    the shapes of its inputs by name (`inputs={"x": (3, 299, 299)}`). The work a spec may cause
+    is bounded: `max_nodes` layers, `max_steps` steps of evaluation (see netdsl.limits).
+    Imports may read .net files under the spec's folder, the bundled library and `include`.
     Raises `NetdslError` with located diagnostics for any problem in the spec.
     """
     if _is_path(spec):
@@ -64,17 +76,28 @@ def load(spec: str | os.PathLike[str], network: str | None = None, *,
         text = read_source(path)
     else:
         path, text = "<string>", str(spec)
-    return _instantiate(text, path, network, max_nodes, inputs, params)
+    return _instantiate(text, path, network, (max_nodes, max_steps, tuple(include)), inputs,
+                        params)
 
 
-def load_file(path: str | Path, network: str | None = None, *, max_nodes: int = 1_000_000,
+def load_file(path: str | Path, network: str | None = None, *, max_nodes: int = MAX_NODES,
+              max_steps: int = MAX_STEPS, include: Sequence[str] = (),
               inputs: dict[str, tuple[int, ...]] | None = None, **params: Any) -> Network:
     """`load` for a path that need not end in .net."""
-    return _instantiate(read_source(str(path)), str(path), network, max_nodes, inputs, params)
+    return _instantiate(read_source(str(path)), str(path), network,
+                        (max_nodes, max_steps, tuple(include)), inputs, params)
 
 
-def _instantiate(text: str, path: str, network: str | None, max_nodes: int,
+def _instantiate(text: str, path: str, network: str | None, limits: tuple[int, int, tuple],
                  inputs: dict[str, tuple[int, ...]] | None, params: dict[str, Any]) -> Network:
+    max_nodes, max_steps, include = limits
+    try:
+        params = {name: language_value(value) for name, value in params.items()}
+    except SpecError as exc:
+        raise NetdslError(Diagnostic(exc.message, Span.file(path), exc.code)) from None
+    except RecursionError:
+        raise NetdslError(Diagnostic("a parameter is a list nested too deeply", Span.file(path),
+                                     "limit")) from None
     with paused_gc():  # the syntax tree, like the graph, is many small lasting objects
-        program = load_program(text, path)
+        program = load_program(text, path, Budget(max_steps), include)
         return Network(program, elaborate(program, network, params, max_nodes, inputs), path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from netdsl.analysis.summary import Stats
+from netdsl.elaborate.budget import Budget
 from netdsl.elaborate.values import Evaluator, Resolver, Unavailable, show
 from netdsl.errors import Diagnostic, SpecError, did_you_mean
 from netdsl.ir import Expectation, Graph
@@ -56,36 +57,52 @@ def _totals(stats: Stats) -> dict[str, Any]:
     return totals
 
 
-def check_expectations(graph: Graph, stats: Stats) -> list[Diagnostic]:
-    """One diagnostic per `expect` that does not hold."""
+def check_expectations(graph: Graph, stats: Stats,
+                       budget: Budget | None = None) -> list[Diagnostic]:
+    """One diagnostic per `expect` that does not hold; evaluating them spends `budget` (the
+    load's), and a spent budget ends the checking with its own error."""
+    budget = budget or Budget()
     problems = []
     for exp in graph.expectations:
-        problem = _check(exp, graph, stats)
+        problem = _check(exp, graph, stats, budget)
         if problem:
             problems.append(problem)
+            if problem.code == "limit":
+                break
     return problems
 
 
-def _check(exp: Expectation, graph: Graph, stats: Stats) -> Diagnostic | None:
-    evaluator = Evaluator(_ExpectResolver(graph, stats, exp.labels))
+def _check(exp: Expectation, graph: Graph, stats: Stats, budget: Budget) -> Diagnostic | None:
+    evaluator = Evaluator(_ExpectResolver(graph, stats, exp.labels), budget)
     env = exp.env.child(**_totals(stats))
     expr = exp.expr.expr
     try:
         ok = evaluator.eval(expr, env)
     except SpecError as exc:
         return exc.diagnostic()
+    except RecursionError:
+        return Diagnostic("the expectation is nested too deeply to evaluate", exp.expr.span,
+                          "limit", help="split it into named values")
     if ok is True:
         return None
     if ok is not False:
         return Diagnostic(f"an expectation must be true or false, got {show(ok)}", expr.span,
                           "type")
-    detail = ""
-    if isinstance(expr, ast.Compare):
+    return Diagnostic(f"expectation failed{_detail(expr, evaluator, env)}", expr.span, "expect")
+
+
+def _detail(expr: ast.Expr, evaluator: Evaluator, env: Any) -> str:
+    """': got X, expected == Y (+1.00%)' for a comparison that failed."""
+    if not isinstance(expr, ast.Compare):
+        return ""
+    try:
         left, right = (evaluator.eval(e, env) for e in expr.operands[:2])
-        detail = f": got {_fmt(left)}, expected {expr.ops[0]} {_fmt(right)}"
-        if isinstance(left, int) and isinstance(right, int) and right:
-            detail += f" ({(left - right) / right:+.2%})"
-    return Diagnostic(f"expectation failed{detail}", expr.span, "expect")
+    except (SpecError, RecursionError):  # a spent budget: the failure alone is reported
+        return ""
+    detail = f": got {_fmt(left)}, expected {expr.ops[0]} {_fmt(right)}"
+    if isinstance(left, int) and isinstance(right, int) and right:
+        detail += f" ({(left - right) / right:+.2%})"
+    return detail
 
 
 def _fmt(value: Any) -> str:

@@ -8,10 +8,11 @@ from netdsl.elaborate.elaborator import Elaborator
 from netdsl.elaborate.loader import Program, load_program, read_source
 from netdsl.gc_pause import paused_gc
 from netdsl.ir import Graph
+from netdsl.limits import MAX_NODES
 
 
 def elaborate(program: Program, network: str | None = None,
-              params: dict[str, Any] | None = None, max_nodes: int = 1_000_000,
+              params: dict[str, Any] | None = None, max_nodes: int = MAX_NODES,
               inputs: dict[str, tuple[int, ...]] | None = None) -> Graph:
     """Instantiate one network of `program` as a graph; `inputs` override input shapes."""
     with paused_gc():

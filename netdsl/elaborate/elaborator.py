@@ -31,6 +31,8 @@ from netdsl.elaborate.values import (
 )
 from netdsl.errors import Diagnostic, NetdslError, Span, SpecError, did_you_mean
 from netdsl.ir import Expectation, Graph, Node, Scope
+from netdsl.limits import MAX_NODES
+from netdsl.names import checked_label
 from netdsl.ops import REGISTRY, Op, ShapeError, TensorArg
 from netdsl.ops.base import Shape, Symbol, format_shape, numel
 from netdsl.syntax import ast
@@ -102,12 +104,12 @@ class Repetition:
 class Elaborator(Resolver):
     """Builds the `Graph` of one network of a `Program`."""
 
-    def __init__(self, program: Program, max_nodes: int = 1_000_000,
+    def __init__(self, program: Program, max_nodes: int = MAX_NODES,
                  inputs: dict[str, tuple[int, ...]] | None = None):
         self.program = program
         self.input_overrides = dict(inputs or {})
         self.max_nodes = max_nodes
-        self.evaluator = Evaluator(self)
+        self.evaluator = Evaluator(self, program.budget)
         self.graph = Graph("")
         self.frame = Frame(program.env)
         # Expansion budget: every layer made in the first pass of a repeat or loop stands for
@@ -231,6 +233,7 @@ class Elaborator(Resolver):
         elif isinstance(stmt, ast.For):
             values = self._iterate(stmt)
             for i, value in enumerate(values):
+                self.program.budget.iterate(stmt.span, "for")
                 env.vars[stmt.var] = value
                 with self._repetition(i, len(values)):
                     current = self.body(stmt.body, current, naming)
@@ -239,6 +242,7 @@ class Elaborator(Resolver):
         elif isinstance(stmt, ast.Output):
             self.output(stmt)
         elif isinstance(stmt, ast.Expect):
+            self.program.budget.expectation(len(self.frame.tensors), stmt.span)
             self.graph.expectations.append(
                 Expectation(stmt, env, {k: v for k, v in self.frame.tensors.items()
                                         if v is not _AMBIGUOUS}))
@@ -295,7 +299,7 @@ class Elaborator(Resolver):
         return current
 
     def element(self, el: ast.Element, current: str | None, naming: Naming) -> str:
-        label = self._label(el)
+        label = checked_label(self._label(el), el.label_span)
         value = el.value
         if label is not None and isinstance(value, ast.From):
             raise SpecError("a label on `from` names nothing new", "label", el.label_span,
@@ -395,6 +399,7 @@ class Elaborator(Resolver):
         scope, inner = self._scoped(label, span, naming, "repeat")
         item = ast.Element(value.left.span, None, None, value.left)
         for i in range(count):
+            self.program.budget.iterate(span, "repeat")
             with self._repetition(i, count):
                 current = self.element(item, current, inner)
         if scope is not None:
@@ -562,6 +567,7 @@ class Elaborator(Resolver):
             raise SpecError(f"the network would expand to more than {self.max_nodes:,} layers "
                             f"(about {_about(self.projected)})", "limit", node.span,
                             help="raise the limit with --max-nodes")
+        self.program.budget.layer(node.name, node.span)
         self.graph.add(node)
         (naming.scope.children if naming.scope else self.graph.top).append(node.name)
 
@@ -582,6 +588,7 @@ class Elaborator(Resolver):
     def _open(self, label: str, span: Span, naming: Naming, kind: str, block: str | None = None,
               args: dict[str, Any] | None = None) -> Scope:
         name = naming.take(label, span)
+        self.program.budget.scope(name, span)
         scope = Scope(name, kind, block, args or {}, span)
         self.graph.scopes[name] = scope
         (naming.scope.children if naming.scope else self.graph.top).append(name)
@@ -700,6 +707,7 @@ class Elaborator(Resolver):
             elif isinstance(stmt, ast.For):
                 values = self._iterate(stmt)
                 for i, value in enumerate(values):
+                    self.program.budget.iterate(stmt.span, "for")
                     self.frame.env.vars[stmt.var] = value
                     with self._repetition(i, len(values)):
                         out.extend(self.paths(stmt.body, start, naming))
