@@ -29,6 +29,7 @@ ERROR_CODES: dict[str, str] = {
     "limit": "a spec that expands past a configured limit",
     "expect": "an `expect` statement that does not hold",
     "io": "a file that cannot be read or written",
+    "lower": "a network that cannot be lowered to PyTorch",
     "usage": "a command-line argument that is not valid",
 }
 

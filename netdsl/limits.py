@@ -9,7 +9,7 @@ them; `netdsl.elaborate.budget` does the accounting.
 from __future__ import annotations
 
 # Adjustable: the defaults of the work budget.
-MAX_STEPS = 2_000_000  # evaluation steps, calls, loop and repeat passes, list items, characters
+MAX_STEPS = 1_000_000  # evaluation steps, calls, loop and repeat passes, list items, characters
 MAX_NODES = 100_000  # layers of one network (the largest zoo network has about 3,000)
 STEPS_OPTION = "--max-steps"
 NODES_OPTION = "--max-nodes"

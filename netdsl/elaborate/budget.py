@@ -27,7 +27,7 @@ from netdsl.limits import (
 STEPS_HELP = (f"if the spec is meant to do this much work, raise the budget with {STEPS_OPTION} N "
               f"(netdsl.load(..., max_steps=N))")
 _NAME_CHARS_PER_STEP = 16  # a layer or scope name costs one step per this many characters
-_SCOPE_STEPS = 4  # a scope is a few small objects (its record, its naming table)
+_SCOPE_STEPS = 16  # a scope: its record, a frame, a naming table, the call that made it
 
 
 class Budget:
@@ -38,7 +38,8 @@ class Budget:
             raise ValueError(f"max_steps must be a positive int, got {max_steps!r}")
         self.limit = max_steps
         self.left = max_steps  # Evaluator.eval decrements it directly: its hottest line
-        self.loop: tuple[str, Span] | None = None  # the loop or repeat whose pass began last
+        self.loops: dict[int, tuple[str, Span, int]] = {}  # id(span) -> (kind, span, left
+        # when its first pass began): a loop that spent half the budget is what ran away
         self.call: tuple[str, Span] | None = None  # the outermost `def` call in progress
         self._nested: dict[int, tuple[tuple, int, int]] = {}  # id -> (list, items, depth)
 
@@ -51,7 +52,8 @@ class Budget:
 
     def iterate(self, span: Span, kind: str) -> None:
         """One pass of a `for` loop ("for") or a repeat ("repeat") at `span`."""
-        self.loop = (kind, span)
+        if id(span) not in self.loops:
+            self.loops[id(span)] = (kind, span, self.left)
         self.left -= 1
         if self.left < 0:
             self.exhausted(span)
@@ -69,14 +71,17 @@ class Budget:
         self.charge(1 + tensors, span)
 
     def exhausted(self, span: Span | None) -> NoReturn:
-        """Raise the located error: at the outermost `def` call in progress, else at the loop
-        or repeat that contains the point where the budget ran out, else at that point."""
+        """Raise the located error: at the outermost `def` call in progress, else at the latest
+        loop or repeat begun of those that spent half the budget or more, else where the budget
+        ran out."""
         self.left = min(self.left, -1)
         what, where = "evaluating this", span
+        runaway = [(kind, at) for kind, at, first in self.loops.values()
+                   if first - self.left >= self.limit // 2]
         if self.call is not None:
             what, where = f"the call of '{self.call[0]}'", self.call[1]
-        elif self.loop is not None and (span is None or _inside(span, self.loop[1])):
-            kind, where = self.loop
+        elif runaway:
+            kind, where = runaway[-1]
             what = "this `for` loop" if kind == "for" else "this repeat"
         exc = SpecError(f"{what} runs past the work budget of {self.limit:,} steps", "limit",
                         where, help=STEPS_HELP)
@@ -143,13 +148,6 @@ class Budget:
             self.charge(self.measure(value)[0], span)
         elif type(value) is str:
             self.charge(len(value), span)
-
-
-def _inside(point: Span, outer: Span) -> bool:
-    if point.path != outer.path:
-        return False
-    return (outer.line, outer.col) <= (point.line, point.col) and \
-        (point.end_line, point.end_col) <= (outer.end_line, outer.end_col)
 
 
 def _count(n: int) -> str:

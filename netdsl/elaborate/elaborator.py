@@ -167,6 +167,7 @@ class Elaborator(Resolver):
             except SpecError as exc:
                 if isinstance(stmt, ast.Assign):
                     self.frame.env.vars[stmt.name] = Poisoned()
+                exc.span = exc.span or stmt.span  # every message is located
                 errors.append(self._diagnostic(exc))
                 if exc.code == "limit" or len(errors) >= MAX_ERRORS or current is None:
                     break
@@ -176,7 +177,7 @@ class Elaborator(Resolver):
                 break
         for name in self.input_overrides:
             errors.append(Diagnostic(f"--input names '{name}', which is not an input of "
-                                     f"'{net.name}'", None, "usage",
+                                     f"'{net.name}'", net.span, "usage",
                                      help=f"inputs: {', '.join(self.graph.inputs)}"))
         if errors:
             raise NetdslError(errors)
@@ -196,13 +197,14 @@ class Elaborator(Resolver):
                 return nets[own[0]]
             if not own:
                 raise NetdslError(Diagnostic(f"{self.program.root.path} defines no network",
-                                             None, "name",
+                                             Span.file(self.program.root.path), "name",
                                              help="add one: network name { input x: [...] ... }"))
             raise NetdslError(Diagnostic(
-                f"{self.program.root.path} defines several networks: {', '.join(own)}", None,
-                "usage", help="choose one with --network NAME"))
+                f"{self.program.root.path} defines several networks: {', '.join(own)}",
+                Span.file(self.program.root.path), "usage", help="choose one with --network NAME"))
         if name not in nets:
-            raise NetdslError(Diagnostic(f"no network named '{name}'", None, "name",
+            raise NetdslError(Diagnostic(f"no network named '{_shown(name)}'",
+                                         Span.file(self.program.root.path), "name",
                                          help=did_you_mean(name, nets) or
                                          f"networks: {', '.join(sorted(nets)) or 'none'}"))
         return nets[name]
@@ -758,6 +760,10 @@ def _call_key(cls: type[Op], args: list[Any], kwargs: dict[str, Any]) -> tuple |
             return None
         key += (name, type(value), value)
     return tuple(key)
+
+
+def _shown(name: str) -> str:
+    return name if len(name) <= 80 else name[:60] + "..."
 
 
 def _about(n: int) -> str:

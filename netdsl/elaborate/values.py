@@ -23,6 +23,8 @@ from netdsl.ops.base import Symbol, format_shape
 from netdsl.syntax import ast
 
 SHOWN = 200  # characters of a value quoted in a message
+CALL_STEPS = 4  # a call of a `def` costs this many steps besides its expressions' (a scope,
+# its bindings): so that a step takes about as long whatever the spec does
 
 
 TENSOR_ATTRIBUTES = ("c", "shape", "rank", "h", "w", "d", "l")
@@ -130,7 +132,7 @@ class Env:
             env = env.parent
         return out
 
-    def child(self, **values: Any) -> Env:
+    def child(self, /, **values: Any) -> Env:  # `/`: a parameter may be named `self`
         return Env(dict(values), self)
 
 
@@ -543,6 +545,7 @@ class Evaluator:
                             "recursion", call.span,
                             help="a recursive def needs a condition that stops it")
         budget = self.budget
+        budget.charge(CALL_STEPS, call.span)
         outermost = self.depth == 0 and budget.call is None
         if outermost:  # a runaway recursion is reported at the call the spec wrote
             budget.call = (func.name, call.span)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from netdsl.errors import SpecError, did_you_mean
+from netdsl.limits import TORCH_INT_MAX
 from netdsl.ops import receptive as rf
 
 Shape = tuple[int, ...]
@@ -228,7 +229,7 @@ _INT_FLOOR = {"size": 1, "count": 0, "int": None, "ints": 1, "padding": 0}
 def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
     """Check one attribute value against its declared kind; return the normalised value."""
     kind = f.metadata.get("kind", "any")
-    if type(value) is int and kind in _INT_FLOOR:
+    if type(value) is int and kind in _INT_FLOOR and -TORCH_INT_MAX <= value <= TORCH_INT_MAX:
         floor = _INT_FLOOR[kind]
         if floor is None or value >= floor:
             return value
@@ -242,6 +243,9 @@ def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
                          "type")
 
     if kind == "any":
+        ints = [v for v in (value if isinstance(value, tuple) else (value,)) if type(v) is int]
+        if any(not -TORCH_INT_MAX <= v <= TORCH_INT_MAX for v in ints):
+            raise bad("made of ints that fit in 64 bits, as torch's")
         return value
     if kind == "tensor":
         if not isinstance(value, TensorArg):
@@ -296,6 +300,8 @@ def _int(value: Any, kind: str, bad: Any) -> int:
         raise bad("a positive int")
     if kind == "count" and value < 0:
         raise bad("an int >= 0")
+    if not -TORCH_INT_MAX <= value <= TORCH_INT_MAX:
+        raise bad("an int that fits in 64 bits, as torch's")
     return value
 
 

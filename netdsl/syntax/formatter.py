@@ -209,6 +209,8 @@ class _Layout:
     def _space(self, seen: list[Token], tok: Token) -> bool:
         prev = seen[-1]
         p, t = prev.type, tok.type
+        if p == "NUMBER" and t == "DOT":  # `2 .c`: without the space, `2.c` lexes as `2.` `c`
+            return True
         if p in ("LPAR", "LSQB", "DOT") or t in ("RPAR", "RSQB", "COMMA", "COLON", "DOT", "SEMI"):
             return False
         if t == "EQUAL" or p == "EQUAL":

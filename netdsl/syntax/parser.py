@@ -130,8 +130,8 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
             f"brackets nested more than {MAX_NESTING} deep", _token_span(exc.tok, path), "limit",
             help="split the expression or the body into named blocks")) from None
     except RecursionError:  # e.g. `- - - ... 1` 20,000 times: its tree is that deep
-        raise NetdslError(Diagnostic("the file is nested too deeply to parse", None, "limit",
-                                     help="split expressions into named values")) from None
+        raise NetdslError(Diagnostic("the file is nested too deeply to parse", Span.file(path),
+                                     "limit", help="split expressions into named values")) from None
 
 
 def _parse_recovering(text: str, path: str) -> ast.Module:

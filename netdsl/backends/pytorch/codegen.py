@@ -25,6 +25,7 @@ from netdsl.backends.pytorch.lower import (
     show_value,
 )
 from netdsl.backends.pytorch.ops import OVERWRITABLE, Call, lowering
+from netdsl.names import is_free_name
 
 INDENT = "    "
 RUNTIME = Path(__file__).with_name("runtime.py")
@@ -87,7 +88,8 @@ class Names:
         self.taken = set(taken)
 
     def fresh(self, stem: str) -> str:
-        stem = stem if is_identifier(stem) and stem not in _RESERVED else "x"
+        if not is_free_name(stem) or stem in _RESERVED:  # `list = ...` would break `list(...)`
+            stem = stem + "_" if is_free_name(stem + "_") else "x"
         name, i = stem, 1
         while name in self.taken:
             i += 1
@@ -196,7 +198,7 @@ class Writer:
         first, constants = members[0]
         params = list(dict.fromkeys(n for e in exprs.values() for n in _names_in(e)))
         name, i = first.base_name, 1
-        while name in self.classes or name in _RESERVED:
+        while name in self.classes or name in _RESERVED or not is_free_name(name):
             i += 1
             name = f"{first.base_name}{i}"
         self.classes[name] = f"class {name}(nn.Module):\n" + self.class_body(

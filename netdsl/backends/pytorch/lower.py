@@ -8,7 +8,6 @@ like torchvision's `layer1` or `features`; any other scope, and the network, bec
 
 from __future__ import annotations
 
-import keyword
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,25 +15,9 @@ from typing import Any
 from netdsl.backends.pytorch.ops import OVERWRITABLE, Call, in_place, lowering
 from netdsl.errors import Diagnostic, NetdslError
 from netdsl.ir import Graph, Node
+from netdsl.names import MODULE_ATTRIBUTES, is_identifier
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _POSITION = re.compile(r"[0-9]+\Z")
-# attributes of torch.nn.Module that a child named by a label must not shadow
-_MODULE_ATTRIBUTES = frozenset("""T_destination add_module apply bfloat16 buffers call_super_init
-children compile cpu cuda double dump_patches eval extra_repr float forward get_buffer
-get_extra_state get_parameter get_submodule half ipu load_state_dict modules mtia named_buffers
-named_children named_modules named_parameters parameters register_backward_hook register_buffer
-register_forward_hook register_forward_pre_hook register_full_backward_hook
-register_full_backward_pre_hook register_load_state_dict_post_hook register_load_state_dict_pre_hook
-register_module register_parameter register_state_dict_post_hook register_state_dict_pre_hook
-requires_grad_ set_extra_state set_submodule share_memory smooth_l1_loss state_dict to to_empty
-train training type xpu zero_grad""".split())
-
-
-def is_identifier(name: str) -> bool:
-    return bool(_IDENTIFIER.match(name)) and not keyword.iskeyword(name)
-
-
 @dataclass
 class Child:
     """One submodule: its local name and what constructs it."""
@@ -81,8 +64,8 @@ def camel(name: str) -> str:
     return text if text and not text[0].isdigit() else "Block" + text
 
 
-def _fail(message: str) -> NetdslError:
-    return NetdslError(Diagnostic(message, None, "lower"))
+def _fail(message: str, span: Any = None) -> NetdslError:
+    return NetdslError(Diagnostic(message, span, "lower"))
 
 
 class Lowerer:
@@ -119,6 +102,12 @@ class Lowerer:
                 outputs.append(node.name)
         return inputs, outputs
 
+    def span(self, name: str) -> Any:
+        """Where the layer or scope `name` was written."""
+        if name in self.graph.scopes:
+            return self.graph.scopes[name].span
+        return self.graph[name].span if name in self.graph.nodes else None
+
     def shapes(self, node: Node) -> list[tuple[int, ...]]:
         return [self.graph[src].shape for src in node.inputs]
 
@@ -144,7 +133,7 @@ class Lowerer:
         for name in names:
             local = name[len(scope) + 1:] if scope else name
             if not (is_identifier(local) or _POSITION.match(local)):
-                raise _fail(f"layer name '{name}' cannot name a torch submodule")
+                raise _fail(f"layer name '{name}' cannot name a torch submodule", self.span(name))
             if name in self.graph.scopes:
                 inputs, outputs = self.interface(name)
                 children.append(Child(local, self.scope(name)))
@@ -154,16 +143,17 @@ class Lowerer:
             rule = lowering(node.op)
             if rule.function is None or self.has_state(node):
                 if rule.module is None:
-                    raise _fail(f"operator '{node.op_name}' has no module lowering")
+                    raise _fail(f"operator '{node.op_name}' has no module lowering", node.span)
                 children.append(Child(local, rule.module(node.op, self.shapes(node))))
                 steps.append(Step(node, local, None, list(node.inputs), [name]))
             else:
                 call = rule.function(node.op, self.shapes(node))
                 steps.append(Step(node, None, call, list(node.inputs), [name]))
         for child in children:
-            if child.name in _MODULE_ATTRIBUTES:
+            if child.name in MODULE_ATTRIBUTES:  # `netdsl check` refuses such labels already
                 raise _fail(f"label '{child.name}' in '{scope or self.graph.name}' would shadow "
-                            f"the torch.nn.Module attribute of that name; rename it")
+                            f"the torch.nn.Module attribute of that name; rename it",
+                            self.span(f"{scope}.{child.name}" if scope else child.name))
         return steps, children
 
     def scope(self, name: str) -> SequentialPlan | ClassPlan:
