@@ -10,7 +10,7 @@ from __future__ import annotations
 
 # Adjustable: the defaults of the work budget.
 MAX_STEPS = 1_000_000  # evaluation steps, calls, loop and repeat passes, list items, characters
-MAX_NODES = 100_000  # layers of one network (the largest zoo network has about 3,000)
+MAX_NODES = 25_000  # layers of one network (the largest zoo network has about 3,000)
 STEPS_OPTION = "--max-steps"
 NODES_OPTION = "--max-nodes"
 
@@ -25,6 +25,6 @@ TORCH_INT_MAX = 2 ** 63 - 1  # operator attributes must fit torch's 64-bit integ
 # Fixed: files and messages.
 MAX_FILE_BYTES = 50_000_000  # one spec file
 MAX_ERRORS = 50  # diagnostics shown for one command; the rest are counted ("N more errors")
-MAX_DIAGRAM_BOXES = 2_000  # boxes a diagram may hand to Graphviz's `dot`
-DOT_SECONDS = 60  # Graphviz's `dot` is stopped after this long
+MAX_LAYOUT = 3_000  # boxes plus edge segments a diagram may hand to Graphviz's `dot`
+DOT_SECONDS = 30  # Graphviz's `dot` is stopped after this long
 MAX_IMPORT_DEPTH = 64  # files importing files
