@@ -196,11 +196,11 @@ class Elaborator(Resolver):
             if len(own) == 1:
                 return nets[own[0]]
             if not own:
-                raise NetdslError(Diagnostic(f"{self.program.root.path} defines no network",
+                raise NetdslError(Diagnostic("the file defines no network",
                                              Span.file(self.program.root.path), "name",
                                              help="add one: network name { input x: [...] ... }"))
             raise NetdslError(Diagnostic(
-                f"{self.program.root.path} defines several networks: {', '.join(own)}",
+                f"the file defines several networks: {', '.join(own)}",
                 Span.file(self.program.root.path), "usage", help="choose one with --network NAME"))
         if name not in nets:
             raise NetdslError(Diagnostic(f"no network named '{_shown(name)}'",

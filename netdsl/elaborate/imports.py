@@ -31,6 +31,7 @@ class ImportPolicy:
 
     roots: tuple[Path, ...]
     include: tuple[Path, ...] = ()
+    home: str = "."  # the spec's folder as the user wrote it, for messages
 
     @staticmethod
     def for_spec(path: str, include: tuple[str, ...] | list[str] = ()) -> ImportPolicy:
@@ -38,7 +39,8 @@ class ImportPolicy:
         home = Path.cwd() if path.startswith("<") else Path(path).parent
         extra = tuple(Path(os.path.realpath(d)) for d in include)
         roots = (Path(os.path.realpath(home)), Path(os.path.realpath(LIBRARY)), *extra)
-        return ImportPolicy(roots, extra)
+        return ImportPolicy(roots, extra, "the current folder" if path.startswith("<")
+                            else str(home))
 
     def resolve(self, importer: str, item: ast.Import) -> str:
         """The path of the file `item` imports; a located error if there is none it may read."""
@@ -57,8 +59,8 @@ class ImportPolicy:
         if not any(self.allows(Path(os.path.realpath(c))) for c in candidates):
             raise NetdslError(Diagnostic(
                 f'cannot import "{_shown(name)}": it is outside the folders imports may read',
-                item.span, "import", help=f"a spec may import {SUFFIX} files under "
-                f"{self.roots[0]} and the bundled library; to allow another folder, add "
+                item.span, "import", help=f"a spec may import {SUFFIX} files under its folder "
+                f"({self.home}) and the bundled library; to allow another folder, add "
                 f"{INCLUDE_HELP}"))
         raise NetdslError(Diagnostic(f'cannot find the imported file "{_shown(name)}"', item.span,
                                      "import", help=f"imports are relative to the importing "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import reprlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -207,7 +208,13 @@ def _show(value: Any) -> str:
         return "none"
     if isinstance(value, bool):
         return "true" if value else "false"
-    return repr(value) if isinstance(value, str) and not isinstance(value, Symbol) else str(value)
+    if isinstance(value, Symbol):
+        return _SHORT.repr(str(value))[1:-1]
+    return _SHORT.repr(value)  # a list of a million values is shown by its first few
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxtuple, _SHORT.maxstring, _SHORT.maxlong = 3, 12, 80, 80
 
 
 def _type_name(value: Any) -> str:
