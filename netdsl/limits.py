@@ -13,6 +13,9 @@ MAX_STEPS = 1_000_000  # evaluation steps, calls, loop and repeat passes, list i
 MAX_NODES = 25_000  # layers of one network (the largest zoo network has about 3,000)
 STEPS_OPTION = "--max-steps"
 NODES_OPTION = "--max-nodes"
+STEPS_HELP = (f"if the spec is meant to do this much work, raise the budget with {STEPS_OPTION} N "
+              f"(netdsl.load(..., max_steps=N))")
+TOKEN_STEPS = 4  # a token parsed costs as much as a few evaluation steps
 
 # Fixed: values.
 MAX_INT_BITS = 256  # far beyond any real size; keeps `10 ** 10 ** 10` from exhausting memory
@@ -24,7 +27,7 @@ TORCH_INT_MAX = 2 ** 63 - 1  # operator attributes must fit torch's 64-bit integ
 
 # Fixed: files and messages.
 MAX_FILE_BYTES = 50_000_000  # one spec file
-MAX_ERRORS = 50  # diagnostics shown for one command; the rest are counted ("N more errors")
+MAX_ERRORS = 20  # diagnostics a phase gathers, and a command shows ("N more errors not shown")
 MAX_LAYOUT = 3_000  # boxes plus edge segments a diagram may hand to Graphviz's `dot`
 DOT_SECONDS = 30  # Graphviz's `dot` is stopped after this long
 MAX_IMPORT_DEPTH = 64  # files importing files

@@ -9,6 +9,7 @@ from netdsl.elaborate.budget import Budget
 from netdsl.elaborate.values import Evaluator, Resolver, Unavailable, show
 from netdsl.errors import Diagnostic, SpecError, did_you_mean
 from netdsl.ir import Expectation, Graph
+from netdsl.limits import MAX_ERRORS
 from netdsl.syntax import ast
 
 
@@ -67,7 +68,7 @@ def check_expectations(graph: Graph, stats: Stats,
         problem = _check(exp, graph, stats, budget)
         if problem:
             problems.append(problem)
-            if problem.code == "limit":
+            if problem.code == "limit" or len(problems) >= MAX_ERRORS:
                 break
     return problems
 

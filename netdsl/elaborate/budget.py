@@ -1,11 +1,11 @@
 """The work budget: one count of everything a spec makes netdsl do while it is loaded.
 
 Layers are bounded by `--max-nodes`; everything else a spec can ask for costs steps of one
-budget, bounded by `--max-steps`: an evaluation step (one expression node), a pass of a `for`
-loop or a repeat, each item of a list and character of a string made or used by name, a layer
-name or scope made, an `expect` recorded. Work that makes no layers (`nop * 100_000_000`,
-`f(n - 1) + f(n - 1)`) therefore ends with a located error too, as does memory: every object
-that stays alive was paid for by steps.
+budget, bounded by `--max-steps`: a token parsed, an evaluation step (one expression node), a
+pass of a `for` loop or a repeat, each item of a list and character of a string made or used by
+name, a layer name or scope made, an `expect` recorded. Work that makes no layers
+(`nop * 100_000_000`, `f(n - 1) + f(n - 1)`) therefore ends with a located error too, as does
+memory: every object that stays alive was paid for by steps.
 
 Values are bounded as they are made: a list holds at most `MAX_VALUE_ITEMS` values counting
 those of nested lists (so `str`, `==` or hashing a list shared many times over cannot explode)
@@ -17,15 +17,9 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 from netdsl.errors import Span, SpecError
-from netdsl.limits import (
-    MAX_STEPS,
-    MAX_VALUE_DEPTH,
-    MAX_VALUE_ITEMS,
-    STEPS_OPTION,
-)
+from netdsl.limits import MAX_STEPS, MAX_VALUE_DEPTH, MAX_VALUE_ITEMS, STEPS_HELP, TOKEN_STEPS
+from netdsl.syntax.parser import TokenLimit
 
-STEPS_HELP = (f"if the spec is meant to do this much work, raise the budget with {STEPS_OPTION} N "
-              f"(netdsl.load(..., max_steps=N))")
 _NAME_CHARS_PER_STEP = 16  # a layer or scope name costs one step per this many characters
 _SCOPE_STEPS = 16  # a scope: its record, a frame, a naming table, the call that made it
 
@@ -57,6 +51,14 @@ class Budget:
         self.left -= 1
         if self.left < 0:
             self.exhausted(span)
+
+    def tokens(self) -> TokenLimit:
+        """The parser's share: as many tokens as the steps left pay for."""
+        return TokenLimit(max(self.left, 0) // TOKEN_STEPS)
+
+    def parsed(self, limit: TokenLimit) -> None:
+        """Pay for the tokens a parse read."""
+        self.left -= (limit.tokens - limit.left) * TOKEN_STEPS
 
     def layer(self, name: str, span: Span | None) -> None:
         """A layer (its name is kept for the life of the network)."""

@@ -11,7 +11,7 @@ from netdsl.elaborate.imports import ImportPolicy
 from netdsl.elaborate.values import Env, Evaluator, Function
 from netdsl.errors import Diagnostic, NetdslError, Span, SpecError
 from netdsl.files import read_spec
-from netdsl.limits import MAX_IMPORT_DEPTH
+from netdsl.limits import MAX_ERRORS, MAX_IMPORT_DEPTH
 from netdsl.ops import REGISTRY
 from netdsl.syntax import ast
 from netdsl.syntax.parser import parse
@@ -60,8 +60,11 @@ def load_program(source: str, path: str, budget: Budget | None = None,
     """Parse `source` (the text of `path`) and everything it imports, then evaluate globals.
 
     Imports may read `.net` files under `path`'s folder, the bundled library and `include`."""
-    root = parse(source, path)
-    program = Program(root, budget=budget or Budget())
+    budget = budget or Budget()
+    limit = budget.tokens()
+    root = parse(source, path, limit)
+    budget.parsed(limit)
+    program = Program(root, budget=budget)
     _load(program, root, [], ImportPolicy.for_spec(path, include))
     _define(program)
     return program
@@ -93,12 +96,14 @@ def _load(program: Program, module: ast.Module, stack: list[str], policy: Import
                     d.span = item.span
             raise
         program.imported_by[target] = item.span
+        limit = program.budget.tokens()
         try:
-            child = parse(text, target)
+            child = parse(text, target, limit)
         except NetdslError as exc:
             for d in exc.diagnostics:
                 d.notes.extend(program.import_notes(d.span or Span(target, 1, 1, 1, 1)))
             raise
+        program.budget.parsed(limit)
         program.modules[tkey] = child
         _load(program, child, stack, policy)
     program.modules[key] = module
@@ -160,8 +165,10 @@ def _define(program: Program) -> None:
                 except RecursionError:
                     errors.append(Diagnostic(f"'{name}' is nested too deeply to evaluate",
                                              item.span, "limit"))
+            if len(errors) >= MAX_ERRORS:  # as compilers do: enough to act on
+                break
         else:
             continue
-        break  # out of the budget
+        break  # out of the budget, or enough errors
     if errors:
         raise NetdslError(errors)

@@ -21,6 +21,7 @@ from lark.utils import TextSlice
 
 from netdsl.errors import SOURCES, Diagnostic, NetdslError, Span
 from netdsl.gc_pause import paused_gc
+from netdsl.limits import MAX_STEPS, STEPS_HELP, TOKEN_STEPS
 from netdsl.syntax import ast
 from netdsl.syntax.lexer import BRACKETS, MAX_NESTING, NestingError, SpecLexer
 from netdsl.syntax.transformer import ToAst
@@ -72,12 +73,20 @@ class _Tables:
         if any(isinstance(key, str) for key in lalr.callbacks):
             raise ValueError("the LALR loop applies no terminal callbacks")
 
-    def run(self, text: str) -> ast.Module:
-        """Lex and parse `text`; raise lark's UnexpectedToken or UnexpectedCharacters."""
+    def run(self, text: str, limit: TokenLimit) -> ast.Module:
+        """Lex and parse `text`, spending `limit`; raise lark's UnexpectedToken or
+        UnexpectedCharacters, or TooManyTokens."""
         actions, states, values = self.actions, [self.start], []
         token = None
-        for token in self.lexer.lex(LexerState(TextSlice.cast_from(text)), None):
-            self._feed(token, actions, states, values)
+        left = limit.left
+        try:
+            for token in self.lexer.lex(LexerState(TextSlice.cast_from(text)), None):
+                left -= 1
+                if left < 0:
+                    raise TooManyTokens(token)
+                self._feed(token, actions, states, values)
+        finally:
+            limit.left = max(left, 0)
         end = Token.new_borrow_pos("$END", "", token) if token else Token("$END", "", 0, 1, 1)
         return self._feed(end, actions, states, values)
 
@@ -112,8 +121,26 @@ def _tables() -> _Tables:
     return _Tables(_parser())
 
 
-def parse(text: str, path: str = "<string>") -> ast.Module:
-    """Parse the text of a .net file; raise NetdslError with located diagnostics on failure."""
+class TokenLimit:
+    """The tokens a parse may still read: the work budget's share for parsing (a token costs
+    `TOKEN_STEPS` steps), spent by every parse of a load, retries after errors included."""
+
+    def __init__(self, tokens: int = MAX_STEPS // TOKEN_STEPS):
+        self.tokens = self.left = tokens
+
+
+class TooManyTokens(Exception):
+    """The parse read all the tokens its `TokenLimit` allowed; `tok` is the next one."""
+
+    def __init__(self, tok: Token):
+        super().__init__(tok)
+        self.tok = tok
+
+
+def parse(text: str, path: str = "<string>", limit: TokenLimit | None = None) -> ast.Module:
+    """Parse the text of a .net file; raise NetdslError with located diagnostics on failure.
+    The parse reads at most `limit`'s tokens (by default, the default work budget's)."""
+    limit = limit or TokenLimit()
     SOURCES.add(path, text)
     if "\x00" in text:
         at = text.index("\x00")
@@ -124,7 +151,11 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
     try:
         with _PARSING, paused_gc():
             _TO_AST.path = path
-            return _parse_recovering(text, path)
+            return _parse_recovering(text, path, limit)
+    except TooManyTokens as exc:
+        raise NetdslError(Diagnostic(
+            f"the spec is longer than the work budget allows ({limit.tokens:,} tokens)",
+            _token_span(exc.tok, path), "limit", help=STEPS_HELP)) from None
     except NestingError as exc:
         raise NetdslError(Diagnostic(
             f"brackets nested more than {MAX_NESTING} deep", _token_span(exc.tok, path), "limit",
@@ -134,7 +165,7 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
                                      "limit", help="split expressions into named values")) from None
 
 
-def _parse_recovering(text: str, path: str) -> ast.Module:
+def _parse_recovering(text: str, path: str, limit: TokenLimit) -> ast.Module:
     """Parse; after a syntax error, blank out the line it is on and parse again, so that
     several independent mistakes are reported at once. Recovery stops at a line whose brackets
     do not balance (blanking it would only cause more errors), at the end of the file, and
@@ -144,7 +175,7 @@ def _parse_recovering(text: str, path: str) -> ast.Module:
     blanked: set[int] = set()
     while True:
         try:
-            module = _tables().run("\n".join(lines))
+            module = _tables().run("\n".join(lines), limit)
         except UnexpectedInput as exc:
             errors.append(_syntax_diagnostic(exc, path, text))
             line = _error_line(exc)
