@@ -54,7 +54,7 @@ class ImportPolicy:
             real = Path(os.path.realpath(candidate))
             if not self.allows(real):
                 continue
-            if real.exists():
+            if os.path.exists(real):  # False for any error, a name too long included
                 return str(candidate)
         if not any(self.allows(Path(os.path.realpath(c))) for c in candidates):
             raise NetdslError(Diagnostic(

@@ -207,7 +207,7 @@ def _error_line(exc: UnexpectedInput) -> int | None:
 
 
 def _balanced(line: str) -> bool:
-    code = re.sub(r'"([^"\\]|\\.)*"|#.*', "", line)
+    code = re.sub(r'"[^"\\]*(?:\\.[^"\\]*)*"|#.*', "", line)
     return all(code.count(a) == code.count(b) for a, b in BRACKETS.items())
 
 
@@ -296,7 +296,7 @@ def _eof_diagnostic(text: str, path: str) -> Diagnostic:
 
 def _unclosed(text: str) -> tuple[int, int, str] | None:
     stack: list[tuple[int, int, str]] = []
-    code = re.sub(r'"([^"\\\n]|\\.)*"|#[^\n]*', lambda m: " " * len(m.group()), text)
+    code = re.sub(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"|#[^\n]*', lambda m: " " * len(m.group()), text)
     line, col = 1, 1
     for ch in code:
         if ch in BRACKETS:

@@ -86,14 +86,18 @@ class Names:
 
     def __init__(self, taken: set[str]):
         self.taken = set(taken)
+        self.suffix: dict[str, int] = {}  # stem -> the last number tried (5,000 `out`s: linear)
 
     def fresh(self, stem: str) -> str:
         if not is_free_name(stem) or stem in _RESERVED:  # `list = ...` would break `list(...)`
             stem = stem + "_" if is_free_name(stem + "_") else "x"
-        name, i = stem, 1
+        name, i = stem, self.suffix.get(stem, 1)
+        if i > 1:
+            name = f"{stem}_{i}"
         while name in self.taken:
             i += 1
             name = f"{stem}_{i}"
+        self.suffix[stem] = i
         self.taken.add(name)
         return name
 
