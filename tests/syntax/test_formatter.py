@@ -144,3 +144,15 @@ def test_fmt_failed_write_leaves_the_file_untouched(tmp_path: Path, monkeypatch)
 def test_layout_details(source: str, expected: str):
     assert format_source(source) == expected
     assert format_source(expected) == expected
+
+
+@pytest.mark.parametrize("text", ["x = 2 .c\n", "x = 2. .c\n", "y = 1 .e5\n"])
+def test_a_number_before_a_dot_keeps_its_space(text: str):
+    """`2 .c` formatted as `2.c` would lex as `2.` `c`: a different program."""
+    assert format_source(text) == text
+
+
+def test_fmt_refuses_a_literal_longer_than_python_can_print():
+    with pytest.raises(NetdslError) as info:
+        format_source("X = " + "9" * 5000 + "\n")
+    assert info.value.diagnostics[0].span.line == 1
