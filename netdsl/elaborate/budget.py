@@ -21,6 +21,7 @@ from netdsl.limits import MAX_STEPS, MAX_VALUE_DEPTH, MAX_VALUE_ITEMS, STEPS_HEL
 from netdsl.syntax.parser import TokenLimit
 
 _NAME_CHARS_PER_STEP = 16  # a layer or scope name costs one step per this many characters
+_BLOCK_STEPS = 16  # a block call: about as long as 16 evaluation steps
 _SCOPE_STEPS = 16  # a scope: its record, a frame, a naming table, the call that made it
 
 
@@ -63,6 +64,10 @@ class Budget:
     def layer(self, name: str, span: Span | None) -> None:
         """A layer (its name is kept for the life of the network)."""
         self.charge(1 + len(name) // _NAME_CHARS_PER_STEP, span)
+
+    def block(self, name: str, span: Span | None) -> None:
+        """A block call: its arguments bound, a frame, its body walked (even an empty one)."""
+        self.charge(_BLOCK_STEPS, span)
 
     def scope(self, name: str, span: Span | None) -> None:
         """A block instance, labeled group, merge or repeat."""

@@ -606,6 +606,7 @@ class Elaborator(Resolver):
             raise SpecError(f"blocks nested more than {MAX_BLOCK_DEPTH} deep: '{bdef.name}' "
                             f"calls itself without end?", "recursion", span,
                             help="a recursive block needs a condition that stops it")
+        self.program.budget.block(bdef.name, span)
         more_args, more_kwargs = self.evaluator.arguments(arg_asts, self.frame.env, symbols=True)
         bound = self._bind(bdef, args + more_args, {**kwargs, **more_kwargs}, span,
                            self.program.env)

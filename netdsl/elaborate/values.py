@@ -23,7 +23,7 @@ from netdsl.ops.base import Symbol, format_shape
 from netdsl.syntax import ast
 
 SHOWN = 200  # characters of a value quoted in a message
-CALL_STEPS = 4  # a call of a `def` costs this many steps besides its expressions' (a scope,
+CALL_STEPS = 8  # a call of a `def` costs this many steps besides its expressions' (a scope,
 # its bindings): so that a step takes about as long whatever the spec does
 
 
