@@ -90,11 +90,10 @@ class Budget:
         elif runaway:
             kind, where = runaway[-1]
             what = "this `for` loop" if kind == "for" else "this repeat"
-        exc = SpecError(f"{what} runs past the work budget of {self.limit:,} steps", "limit",
-                        where, help=STEPS_HELP)
-        if span is not None and where is not None and span != where:
-            exc.budget_point = span  # type: ignore[attr-defined]
-        raise exc
+        notes = [(span, f"the budget ran out at {span}")] \
+            if span is not None and where is not None and span != where else []
+        raise SpecError(f"{what} runs past the work budget of {self.limit:,} steps", "limit",
+                        where, help=STEPS_HELP, notes=notes)
 
     # ------------------------------------------------------------ values
 
