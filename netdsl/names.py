@@ -25,6 +25,7 @@ from __future__ import annotations
 import builtins
 import keyword
 import re
+from functools import lru_cache
 from typing import Any
 
 from netdsl.errors import SpecError
@@ -56,6 +57,7 @@ def is_identifier(name: str) -> bool:
     return bool(_IDENTIFIER.match(name)) and not keyword.iskeyword(name)
 
 
+@lru_cache(maxsize=4096)  # a network repeats its labels (conv1, bn1) in every block instance
 def label_error(label: str) -> tuple[str, str] | None:
     """Why `label` cannot name a layer (message, help), or None if it can."""
     if not label:

@@ -63,7 +63,9 @@ class Budget:
 
     def layer(self, name: str, span: Span | None) -> None:
         """A layer (its name is kept for the life of the network)."""
-        self.charge(1 + len(name) // _NAME_CHARS_PER_STEP, span)
+        self.left -= 1 + len(name) // _NAME_CHARS_PER_STEP
+        if self.left < 0:
+            self.exhausted(span)
 
     def block(self, name: str, span: Span | None) -> None:
         """A block call: its arguments bound, a frame, its body walked (even an empty one)."""
