@@ -416,8 +416,9 @@ def _call_of(expr: str) -> tuple[list[str], str] | None:
     if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Call):
         tail = expr[node.value.end_col_offset:]
         node = node.value
-    if not isinstance(node, ast.Call):
-        return None
+    if not isinstance(node, ast.Call) or \
+            ast.get_source_segment(expr, node.func) != expr.partition("(")[0]:
+        return None  # not a call of a plain name (a method of a call's result)
     args = [ast.get_source_segment(expr, a) for a in [*node.args, *node.keywords]]
     return [a for a in args if a is not None], tail
 
