@@ -43,10 +43,10 @@ HOSTILE = {
     "empty": (b"", "empty.net: error: the file defines no network", "[name]"),
     "nested_repeat_bomb": (("block a {\n    relu * 1000\n}\nblock b {\n    a * 1000\n}\n"
                             + NET.format(body="    b * 1000")).encode(),
-                           "would expand to more than 1,000,000 layers", "[limit]"),
+                           "would expand to more than 25,000 layers", "[limit]"),
     "exponential_recursion": (("block h(n: int) {\n    if n > 0 { h(n - 1) * 2 } else { relu }\n"
                                "}\n" + NET.format(body="    h(60)")).encode(),
-                              "would expand to more than 1,000,000 layers", "[limit]"),
+                              "would expand to more than 25,000 layers", "[limit]"),
 }
 
 
