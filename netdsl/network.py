@@ -48,8 +48,11 @@ class Network:
         return self.program.files
 
     def stats(self, dtype: str = "float32") -> Stats:
+        """Totals, per-operator figures and (made on first use) per-layer rows; byte counts in
+        elements of `dtype`."""
         if dtype not in self._stats:
-            self._stats[dtype] = summarize(self.top, dtype)
+            with paused_gc():
+                self._stats[dtype] = summarize(self.top, dtype)
         return self._stats[dtype]
 
     def check(self, dtype: str = "float32") -> list[Diagnostic]:

@@ -14,7 +14,6 @@ import lark
 from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from netdsl.errors import SOURCES, Diagnostic, NetdslError, Span
-from netdsl.gc_pause import paused_gc
 from netdsl.limits import STEPS_HELP
 from netdsl.syntax import ast
 from netdsl.syntax.lexer import (
@@ -67,7 +66,7 @@ def parse(text: str, path: str = "<string>", limit: TokenLimit | None = None) ->
         raise NetdslError(Diagnostic("the file contains a NUL byte: is it a binary file?",
                                      Span(path, line, col, line, col + 1), "syntax"))
     try:
-        with _PARSING, paused_gc(), token_limit(limit):
+        with _PARSING, token_limit(limit):
             _TO_AST.path = path
             return _parse_recovering(text, path)
     except TooManyTokens as exc:
