@@ -1,306 +1,523 @@
-"""THE lowering table: for every operator of `netdsl.ops.REGISTRY`, which torch.nn module and/or
-which functional call computes it, with which arguments.
+"""THE lowering table: one row per operator of `netdsl.ops.REGISTRY`, saying which torch.nn
+module and which function compute it, how its attributes map to torch's arguments, whether it
+may run in place, whether the layer after it may overwrite its output, and which run-time
+helpers (netdsl.backends.pytorch.runtime) it uses.
 
-A row holds rules that turn the operator's attributes and input shapes (batch excluded) into a
-`Call`: plain data (a target such as "nn.Conv2d", positional and keyword literal values). Codegen
-renders Calls as source text, and `build` executes that same text, so the in-memory module and
-the generated file cannot disagree. Parameter-free operators lower to the function (no
-submodule) except inside an `nn.Sequential`, where the module form is used.
+A row is plain data: `Arg`s map attributes (or the input's channels and features) to torch's
+arguments, with torch's default so that a constant equal to it is left out. Attribute values
+are `Py` expressions, constants or not: `stride=s` stays `stride=s` in a class that takes `s`.
+The few irregular operators add a `rule` (module construction) or an `apply` (function
+application) beside their data. Codegen reads rows through `construct`, `invoke` and
+`factory`, and has no per-operator case of its own.
 """
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from netdsl.backends.pytorch import shapes
+from netdsl.backends.pytorch.pyexpr import (
+    Py,
+    attr,
+    binop,
+    call,
+    lit,
+    literal_node,
+    subscript,
+)
 from netdsl.ops import REGISTRY, Op
 
-Shapes = list[tuple[int, ...]]
+REQUIRED: Any = object()
+
+
+class Input:
+    """What a lowering may ask of its (first) input: the number of spatial axes, and the size
+    of an axis as an expression of the generated constructor (channels are axis 0)."""
+
+    rank: int = 2
+
+    def dim(self, axis: int) -> Py:  # pragma: no cover - implemented by the translator
+        raise NotImplementedError
+
+    def channels(self) -> Py:
+        return self.dim(0)
+
+    def features(self) -> Py:
+        return self.dim(-1)
 
 
 @dataclass(frozen=True)
-class Call:
-    """`target(*args, **kwargs)`; values are Python literals, rendered with repr."""
+class Arg:
+    """One torch argument: its name, the attribute (or `@channels`, `@features`) it comes from,
+    torch's default (a constant equal to it is left out), how the value converts, and whether it
+    is written positionally."""
 
-    target: str
-    args: tuple[Any, ...] = ()
-    kwargs: dict[str, Any] = field(default_factory=dict)
+    name: str
+    source: str
+    default: Any = REQUIRED
+    positional: bool = False
+    convert: str = ""  # "axis": an IR axis (batch excluded) as a torch dim; "float"
 
 
-Rule = Callable[[Any, Shapes], Call]
+def pos(name: str, source: str | None = None, convert: str = "") -> Arg:
+    return Arg(name, source or name, positional=True, convert=convert)
+
+
+def kw(name: str, source: str | None = None, default: Any = REQUIRED, convert: str = "") -> Arg:
+    return Arg(name, source or name, default, convert=convert)
+
+
+Rule = Callable[[dict[str, Py], Input], Py | None]
+Apply = Callable[[dict[str, Py], list[Py], Input], Py]
 
 
 @dataclass(frozen=True)
 class Lowering:
     """How one operator becomes torch code.
 
-    `form` says how the function is applied to the input tensors: "call" fn(x, *args),
-    "infix" x0 <target> x1 ..., "cat" fn([x0, x1, ...], ...), "like" fn(x0, x1.shape[2:], ...)
-    (crop to another tensor's size), "reshape" x.reshape(batch, *args).
-    `training`: the function needs `training=self.training` (dropout and friends).
-    `helpers`: run-time definitions (netdsl.backends.pytorch.runtime) the calls use.
-    `inplace`: the function and the module accept `inplace=True`.
+    `module`/`function` name the torch module class and function ("{n}" is the number of
+    spatial axes); `args` serve both (the function gets the input first). `inplace`: both take
+    `inplace=True`. `overwritable`: the output is fresh and its backward does not need it, so
+    the layer after may work in place (torchvision's ReLU(inplace=True) after a conv or an
+    add). `training`: the function takes `training=self.training`. `helpers`: the run-time
+    definitions its code may name. `shape`: the output's symbolic shape. `rule`/`apply`:
+    irregular construction or application, given the same attributes.
     """
 
-    module: Rule | None = None
-    function: Rule | None = None
-    form: str = "call"
+    module: str | None = None
+    function: str | None = None
+    args: tuple[Arg, ...] = ()
+    inplace: bool = False
+    overwritable: bool = False
     training: bool = False
     helpers: tuple[str, ...] = ()
-    inplace: bool = False
+    shape: shapes.Rule = shapes.same
+    rule: Rule | None = None
+    apply: Apply | None = None
 
 
-# Operators whose backward does not need their output, so the layer after them may overwrite
-# it in place, as torchvision's ReLU(inplace=True) does after a conv, a batch norm or an add.
-OVERWRITABLE = frozenset({"conv", "conv_transpose", "linear", "bn", "add", "concat"})
+# ---------------------------------------------------------------- values of arguments
 
 
-def in_place(call: Call) -> Call:
-    """The same call with `inplace=True`."""
-    return Call(call.target, call.args, {**call.kwargs, "inplace": True})
-
-
-# ---------------------------------------------------------------- argument helpers
-
-
-def _n(shapes: Shapes) -> int:
-    """Spatial rank of the first input."""
-    return len(shapes[0]) - 1
-
-
-def _compact(value: Any) -> Any:
-    """(3, 3) -> 3; symbols and tuples to plain str and lists-as-tuples."""
-    if isinstance(value, tuple):
-        value = tuple(_compact(v) for v in value)
-        return value[0] if value and len(set(value)) == 1 and not isinstance(value[0], tuple) \
-            else value
-    if isinstance(value, str):
-        return str(value)
+def compact(value: Py) -> Py:
+    """(3, 3) -> 3: a per-axis value written once when every axis has it."""
+    c = value.const
+    if isinstance(c, tuple) and c and len(set(c)) == 1 and not isinstance(c[0], tuple):
+        return lit(c[0])
     return value
 
 
-def _changed(**pairs: tuple[Any, Any]) -> dict[str, Any]:
-    """Keyword arguments whose value differs from torch's default: name=(value, default)."""
-    return {k: _compact(v) for k, (v, d) in pairs.items() if _compact(v) != d}
+def _convert(value: Py, how: str) -> Py:
+    if how == "axis":
+        if type(value.const) is int:
+            return lit(value.const + 1 if value.const >= 0 else value.const)
+        return binop("+", value, lit(1))
+    if how == "float":
+        c = value.const
+        if isinstance(c, tuple):
+            return Py(literal_node(tuple(float(v) for v in c)), tuple(float(v) for v in c))
+        if isinstance(c, (int, float)) and not isinstance(c, bool):
+            return Py(literal_node(float(c)), float(c))
+        return call("float", [value])
+    return compact(value)
 
 
-def _axis(axis: int) -> int:
-    """An IR axis (batch excluded) as a torch dim."""
-    return axis + 1 if axis >= 0 else axis
+def _value(arg: Arg, attrs: dict[str, Py], x: Input) -> Py:
+    if arg.source == "@channels":
+        return x.channels()
+    if arg.source == "@features":
+        return x.features()
+    return _convert(attrs[arg.source], arg.convert)
 
 
-# ---------------------------------------------------------------- rules
+def _is_default(value: Py, default: Any) -> bool:
+    return default is not REQUIRED and value.known and type(value.const) is type(default) \
+        and value.const == default
 
 
-def _conv(op: Any, s: Shapes) -> Call:
-    if op.table is not None:
-        table = [list(row) for row in op.table]
-        return Call("TableConv", (table, _compact(op.kernel)),
-                    _changed(stride=(op.stride, 1), padding=(op.padding, 0),
-                             dilation=(op.dilation, 1), bias=(op.bias, True)))
-    return Call(f"nn.Conv{_n(s)}d", (s[0][0], op.out),
-                {"kernel_size": _compact(op.kernel),
-                 **_changed(stride=(op.stride, 1), padding=(op.padding, 0),
-                            dilation=(op.dilation, 1), groups=(op.groups, 1),
-                            bias=(op.bias, True))})
+def arguments(args: tuple[Arg, ...], attrs: dict[str, Py], x: Input,
+              keywords: bool = False) -> tuple[list[Py], dict[str, Py]]:
+    """Positional and keyword torch arguments; with `keywords`, all by name (for a partial)."""
+    positional: list[Py] = []
+    named: dict[str, Py] = {}
+    for arg in args:
+        value = _value(arg, attrs, x)
+        if arg.positional and not keywords:
+            positional.append(value)
+        elif not _is_default(value, arg.default):
+            named[arg.name] = value
+    return positional, named
 
 
-def _conv_transpose(op: Any, s: Shapes) -> Call:
-    return Call(f"nn.ConvTranspose{_n(s)}d", (s[0][0], op.out),
-                {"kernel_size": _compact(op.kernel),
-                 **_changed(stride=(op.stride, 1), padding=(op.padding, 0),
-                            output_padding=(op.output_padding, 0), groups=(op.groups, 1),
-                            bias=(op.bias, True), dilation=(op.dilation, 1))})
+def target(text: str, x: Input) -> str:
+    return text.replace("{n}", str(x.rank))
 
 
-def _pool_kwargs(op: Any, average: bool) -> dict[str, Any]:
-    kwargs = {"kernel_size": _compact(op.kernel),
-              **_changed(stride=(op.stride if op.stride is not None else op.kernel, op.kernel),
-                         padding=(op.padding, 0), ceil_mode=(op.ceil, False))}
-    if average:
-        kwargs.update(_changed(count_include_pad=(op.count_include_pad, True)))
-    else:
-        kwargs.update(_changed(dilation=(op.dilation, 1)))
-    return kwargs
+# ---------------------------------------------------------------- what codegen calls
 
 
-def _pool(kind: str, functional: bool) -> Rule:
-    def rule(op: Any, s: Shapes) -> Call:
-        n = _n(s)
-        if op.is_global:
-            return Call(f"F.adaptive_{kind}_pool{n}d" if functional
-                        else f"nn.Adaptive{kind.capitalize()}Pool{n}d", (1,))
-        kwargs = _pool_kwargs(op, kind == "avg")
-        return Call(f"F.{kind}_pool{n}d" if functional else f"nn.{kind.capitalize()}Pool{n}d",
-                    (), kwargs)
-    return rule
+def lowering(op: str | Op) -> Lowering:
+    """The row of an operator; a missing row is an internal error (the coverage test)."""
+    return LOWERINGS[op if isinstance(op, str) else op.name]
 
 
-def _adaptive(kind: str, functional: bool) -> Rule:
-    def rule(op: Any, s: Shapes) -> Call:
-        n = _n(s)
-        return Call(f"F.adaptive_{kind}_pool{n}d" if functional
-                    else f"nn.Adaptive{kind.capitalize()}Pool{n}d", (_compact(op.size),))
-    return rule
+def construct(op: str, attrs: dict[str, Py], x: Input, inplace: bool = False) -> Py | None:
+    """The module that computes `op` on input `x` (None when it has no module form)."""
+    row = lowering(op)
+    if row.rule is not None:
+        made = row.rule(attrs, x)
+        if made is not None:
+            return _inplace(made, inplace)
+    if row.module is None:
+        return None
+    positional, named = arguments(row.args, attrs, x)
+    return _inplace(call(target(row.module, x), positional, named), inplace)
 
 
-def _bn(op: Any, s: Shapes) -> Call:
-    n = max(len(s[0]) - 1, 1)
-    return Call(f"nn.BatchNorm{n}d", (s[0][0],),
-                _changed(eps=(op.eps, 1e-5), momentum=(op.momentum, 0.1), affine=(op.affine, True)))
+def invoke(op: str, attrs: dict[str, Py], inputs: list[Py], x: Input, training: Py,
+           inplace: bool = False) -> Py:
+    """The expression that applies `op`'s function form to the input tensors."""
+    row = lowering(op)
+    if row.apply is not None:
+        return row.apply(attrs, inputs, x)
+    assert row.function is not None, op
+    positional, named = arguments(row.args, attrs, x)
+    if row.training:
+        named["training"] = training
+    result = call(target(row.function, x), [inputs[0], *positional], named)
+    return _inplace(result, inplace)
 
 
-def _simple(target: str, **names: tuple[str, Any]) -> Rule:
-    """A call whose keywords come straight from attributes: kw=(attribute, torch default)."""
-    def rule(op: Any, s: Shapes) -> Call:
-        return Call(target, (), _changed(**{k: (getattr(op, a), d) for k, (a, d) in names.items()}))
-    return rule
+def factory(op: str, attrs: dict[str, Py], given: set[str], x: Input) -> Py:
+    """The module class, or a partial of it, for an operator used as a value (`act=relu6`,
+    `act=leaky_relu(0.2)`): the attributes the spec gave are bound by name; what comes from
+    the input (channels) is left for the caller."""
+    row = lowering(op)
+    assert row.module is not None, op
+    bound = {a.name: _convert(attrs[a.source], a.convert) for a in row.args
+             if a.source in given}
+    cls = target(row.module, x)
+    return call("partial", [Py(_dotted(cls))], bound) if bound else Py(_dotted(cls))
 
 
-def _softmax(module: bool) -> Rule:
-    def rule(op: Any, s: Shapes) -> Call:
-        return Call("nn.Softmax" if module else "F.softmax", (), {"dim": _axis(op.axis)})
-    return rule
+def needs_input(op: str) -> tuple[str, ...]:
+    """The input facts an operator's module takes first (`@channels` for bn), in order."""
+    return tuple(a.source for a in lowering(op).args if a.source.startswith("@"))
 
 
-def _flatten(module: bool) -> Rule:
-    def rule(op: Any, s: Shapes) -> Call:
+def _dotted(text: str) -> Any:
+    from netdsl.backends.pytorch.pyexpr import dotted
+    return dotted(text)
+
+
+def _inplace(value: Py, inplace: bool) -> Py:
+    if not inplace:
+        return value
+    node = value.node
+    import ast
+    assert isinstance(node, ast.Call)
+    node.keywords.append(ast.keyword("inplace", ast.Constant(True)))
+    return value
+
+
+# ---------------------------------------------------------------- irregular operators
+
+
+def _conv_table(attrs: dict[str, Py], x: Input) -> Py | None:
+    """A connection table (LeNet-5's C3) is its own module."""
+    table = attrs["table"]
+    if table.known and table.const is None:
+        return None
+    positional, named = arguments(CONV_ARGS[2:], attrs, x)
+    named.pop("groups", None)
+    return call("TableConv", [table, *positional], named)
+
+
+def _global(kind: str, module: bool) -> Rule:
+    """`maxpool(global)` is an adaptive pooling to 1."""
+    def rule(attrs: dict[str, Py], x: Input) -> Py | None:
+        if attrs["kernel"].const != "global":
+            return None
         if module:
-            return Call("nn.Flatten", (), _changed(start_dim=(op.start + 1, 1)))
-        return Call("torch.flatten", (op.start + 1,))
+            return call(f"nn.Adaptive{kind.capitalize()}Pool{x.rank}d", [lit(1)])
+        return None
     return rule
 
 
-def _upsample(module: bool) -> Rule:
-    def rule(op: Any, s: Shapes) -> Call:
-        kwargs: dict[str, Any] = {}
-        if op.size is not None:
-            kwargs["size"] = _compact(op.size)
+def _pool_apply(kind: str) -> Apply:
+    def apply(attrs: dict[str, Py], inputs: list[Py], x: Input) -> Py:
+        if attrs["kernel"].const == "global":
+            return call(f"F.adaptive_{kind}_pool{x.rank}d", [inputs[0], lit(1)])
+        row = lowering(f"{kind}pool")
+        positional, named = arguments(row.args, _pool_stride(attrs), x)
+        return call(f"F.{kind}_pool{x.rank}d", [inputs[0], *positional], named)
+    return apply
+
+
+def _pool_stride(attrs: dict[str, Py]) -> dict[str, Py]:
+    """torch's stride defaults to the kernel, as the spec's does: left out when it is."""
+    stride = attrs["stride"]
+    if stride.known and (stride.const is None or stride.const == attrs["kernel"].const):
+        return {**attrs, "stride": lit(None)}
+    return attrs
+
+
+def _pool_module(kind: str) -> Rule:
+    glob = _global(kind, True)
+
+    def rule(attrs: dict[str, Py], x: Input) -> Py | None:
+        made = glob(attrs, x)
+        if made is not None:
+            return made
+        row = lowering(f"{kind}pool")
+        positional, named = arguments(row.args, _pool_stride(attrs), x)
+        return call(f"nn.{kind.capitalize()}Pool{x.rank}d", positional, named)
+    return rule
+
+
+def _batchnorm_rank(attrs: dict[str, Py], x: Input) -> Py:
+    positional, named = arguments(lowering("bn").args, attrs, x)
+    return call(f"nn.BatchNorm{max(x.rank, 1)}d", positional, named)
+
+
+def _dropout_nd(module: bool) -> Any:
+    def make(attrs: dict[str, Py], *rest: Any) -> Py:
+        x: Input = rest[-1]
+        n = min(max(x.rank, 1), 3)
+        positional, named = arguments(DROPOUT_ARGS, attrs, x)
+        if module:
+            return call(f"nn.Dropout{n}d", positional, named)
+        inputs = rest[0]
+        return call(f"F.dropout{n}d", [inputs[0], *positional],
+                    {**named, "training": Py(_dotted("self.training"))})
+    return make
+
+
+def _trailing(attrs: dict[str, Py], x: Input) -> Py:
+    """The normalised shape of a layer norm: the last `axes` axes of the input."""
+    axes = attrs["axes"].const
+    rank = x.rank + 1
+    dims = [x.dim(i) for i in range(rank - axes, rank)]
+    from netdsl.backends.pytorch.pyexpr import tuple_of
+    return dims[0] if len(dims) == 1 else tuple_of(dims)
+
+
+def _layernorm(attrs: dict[str, Py], x: Input) -> Py:
+    named = arguments(NORM_ARGS, attrs, x)[1]
+    affine = attrs["affine"]
+    if not (affine.known and affine.const is True):
+        named["elementwise_affine"] = affine
+    return call("nn.LayerNorm", [_trailing(attrs, x)], named)
+
+
+def _layernorm_apply(attrs: dict[str, Py], inputs: list[Py], x: Input) -> Py:
+    axes = attrs["axes"].const
+    shape = subscript(attr(inputs[0], "shape"), Py(_slice(-axes)))
+    return call("F.layer_norm", [inputs[0], shape], arguments(NORM_ARGS, attrs, x)[1])
+
+
+def _slice(start: int | None, stop: int | None = None) -> Any:
+    import ast
+    return ast.Slice(None if start is None else literal_node(start),
+                     None if stop is None else literal_node(stop))
+
+
+def _prelu(attrs: dict[str, Py], x: Input) -> Py:
+    channels = attrs["channels"]
+    named: dict[str, Py] = {}
+    if not (channels.known and channels.const is False):
+        count = x.channels()
+        named["num_parameters"] = count if channels.known else \
+            Py(_ifexp(channels, count, lit(1)))
+    init = attrs["init"]
+    if not (init.known and init.const == 0.25):
+        named["init"] = init
+    return call("nn.PReLU", [], named)
+
+
+def _ifexp(test: Py, then: Py, otherwise: Py) -> Any:
+    import ast
+    return ast.IfExp(test.node, then.node, otherwise.node)
+
+
+def _upsample(module: bool) -> Any:
+    def make(attrs: dict[str, Py], *rest: Any) -> Py:
+        x: Input = rest[-1]
+        named: dict[str, Py] = {}
+        size = attrs["size"]
+        if not (size.known and size.const is None):
+            named["size"] = compact(size)
         else:
-            scale = op.scale
-            kwargs["scale_factor"] = tuple(float(v) for v in scale) if isinstance(scale, tuple) \
-                else float(scale)
-        kwargs.update(_changed(mode=(op.mode, "nearest"), align_corners=(op.align_corners, None)))
-        return Call("nn.Upsample" if module else "F.interpolate", (), kwargs)
-    return rule
+            named["scale_factor"] = _convert(attrs["scale"], "float")
+        mode, corners = attrs["mode"], attrs["align_corners"]
+        if not _is_default(mode, "nearest"):
+            named["mode"] = mode
+        if not (corners.known and corners.const is None):
+            named["align_corners"] = corners
+        if module:
+            return call("nn.Upsample", [], named)
+        return call("F.interpolate", [rest[0][0]], named)
+    return make
 
 
-def _norm_fn(target: str) -> Rule:
-    def rule(op: Any, s: Shapes) -> Call:
-        if op.name == "layernorm":
-            return Call(target, (list(s[0][-op.axes:]),), _changed(eps=(op.eps, 1e-5)))
-        if op.name == "groupnorm":
-            return Call(target, (op.groups,), _changed(eps=(op.eps, 1e-5)))
-        return Call(target, (), _changed(eps=(op.eps, 1e-5)))
-    return rule
+def _upsample_apply(attrs: dict[str, Py], inputs: list[Py], x: Input) -> Py:
+    return _upsample(False)(attrs, inputs, x)
 
 
-def _dropout_module(op: Any, s: Shapes) -> Call:
-    if op.name == "dropout2d":
-        return Call(f"nn.Dropout{min(max(_n(s), 1), 3)}d", (), _changed(p=(op.p, 0.5)))
-    return Call("nn.Dropout", (), _changed(p=(op.p, 0.5)))
+def _crop(attrs: dict[str, Py], inputs: list[Py], x: Input) -> Py:
+    """Centre crop to another tensor's spatial size (U-Net's skips) or to a given size."""
+    if len(inputs) > 1:
+        size = subscript(attr(inputs[1], "shape"), Py(_slice(2)))
+    else:
+        given = attrs["size"]
+        size = lit(tuple([given.const] * x.rank)) if type(given.const) is int else given
+    return call("center_crop", [inputs[0], size])
 
 
-def _dropout_fn(op: Any, s: Shapes) -> Call:
-    if op.name == "dropout2d":
-        return Call(f"F.dropout{min(max(_n(s), 1), 3)}d", (), _changed(p=(op.p, 0.5)))
-    return Call("F.dropout", (), _changed(p=(op.p, 0.5)))
+def _reshape(attrs: dict[str, Py], inputs: list[Py], x: Input) -> Py:
+    """`x.reshape(batch, *shape)`: the batch is the input's, the rest as the spec gives."""
+    shape = attrs["shape"]
+    batch = subscript(attr(inputs[0], "shape"), lit(0))
+    if isinstance(shape.const, tuple):
+        dims = [lit(d) for d in shape.const]
+    elif isinstance(shape.node, ast.Tuple):
+        dims = [Py(e) for e in shape.node.elts]
+    else:
+        dims = [Py(ast.Starred(shape.node, ast.Load()))]
+    return call(attr(inputs[0], "reshape"), [batch, *dims])
 
 
-def _const(target: str) -> Rule:
-    def rule(op: Any, s: Shapes) -> Call:
-        return Call(target)
-    return rule
+def _narrow(attrs: dict[str, Py], inputs: list[Py], x: Input) -> Py:
+    """`slice(start, stop, axis)` as Python slicing, which takes a negative stop as it is."""
+    import ast
+    axis = attrs["axis"].const
+    index = [ast.Slice(None, None)] * (axis + 1)
+    index.append(ast.Slice(_node(attrs["start"], 0), attrs["stop"].node))
+    return Py(ast.Subscript(inputs[0].node, ast.Tuple(index, ast.Load()), ast.Load()))
 
 
-def _narrow(op: Any, shape: tuple[int, ...]) -> tuple[int, int, int]:
-    """torch.narrow's (dim, start, length) for `slice(start, stop, axis)`."""
-    stop = op.stop + shape[op.axis] if op.stop < 0 else op.stop
-    return (_axis(op.axis), op.start, stop - op.start)
+def _node(value: Py, omit: Any) -> Any:
+    return None if value.known and value.const == omit else value.node
 
+
+def _infix(symbol: str) -> Apply:
+    def apply(attrs: dict[str, Py], inputs: list[Py], x: Input) -> Py:
+        result = inputs[0]
+        for other in inputs[1:]:
+            result = binop(symbol, result, other)
+        return result
+    return apply
+
+
+def _concat(attrs: dict[str, Py], inputs: list[Py], x: Input) -> Py:
+    import ast
+    items = Py(ast.List([i.node for i in inputs], ast.Load()))
+    return call("torch.cat", [items, _convert(attrs["axis"], "axis")])
+
+
+def _flatten_apply(attrs: dict[str, Py], inputs: list[Py], x: Input) -> Py:
+    return call("torch.flatten", [inputs[0], _convert(attrs["start"], "axis")])
+
+
+def _const_args(*args: Arg) -> tuple[Arg, ...]:
+    return args
+
+
+CONV_ARGS = (pos("in_channels", "@channels"), pos("out_channels", "out"),
+             pos("kernel_size", "kernel"), kw("stride", default=1), kw("padding", default=0),
+             kw("dilation", default=1), kw("groups", default=1), kw("bias", default=True))
+POOL_ARGS = (pos("kernel_size", "kernel"), kw("stride", default=None),
+             kw("padding", default=0), kw("ceil_mode", "ceil", False))
+NORM_ARGS = (kw("eps", default=1e-5),)
+DROPOUT_ARGS = (kw("p", default=0.5),)
+ACTIVATION = dict(inplace=True)
 
 LOWERINGS: dict[str, Lowering] = {
-    "conv": Lowering(module=_conv, helpers=("TableConv",)),
-    "conv_transpose": Lowering(module=_conv_transpose),
-    "subsample": Lowering(module=lambda op, s: Call("Subsample", (s[0][0],),
-                                                    _changed(kernel_size=(op.kernel, 2))),
-                          helpers=("Subsample",)),
-    "linear": Lowering(module=lambda op, s: Call("nn.Linear", (s[0][-1], op.out),
-                                                 _changed(bias=(op.bias, True)))),
-    "maxpool": Lowering(module=_pool("max", False), function=_pool("max", True)),
-    "avgpool": Lowering(module=_pool("avg", False), function=_pool("avg", True)),
-    "adaptive_avgpool": Lowering(module=_adaptive("avg", False), function=_adaptive("avg", True)),
-    "adaptive_maxpool": Lowering(module=_adaptive("max", False), function=_adaptive("max", True)),
-    "bn": Lowering(module=_bn),
-    "layernorm": Lowering(
-        module=lambda op, s: Call("nn.LayerNorm", (list(s[0][-op.axes:]),),
-                                  _changed(eps=(op.eps, 1e-5),
-                                           elementwise_affine=(op.affine, True))),
-        function=_norm_fn("F.layer_norm")),
-    "groupnorm": Lowering(
-        module=lambda op, s: Call("nn.GroupNorm", (op.groups, s[0][0]),
-                                  _changed(eps=(op.eps, 1e-5), affine=(op.affine, True))),
-        function=_norm_fn("F.group_norm")),
-    "instancenorm": Lowering(
-        module=lambda op, s: Call(f"nn.InstanceNorm{_n(s)}d", (s[0][0],),
-                                  _changed(eps=(op.eps, 1e-5), affine=(op.affine, False))),
-        function=_norm_fn("F.instance_norm")),
-    "lrn": Lowering(module=_simple("nn.LocalResponseNorm", size=("size", None),
-                                   alpha=("alpha", 1e-4), beta=("beta", 0.75), k=("k", 1.0)),
-                    function=_simple("F.local_response_norm", size=("size", None),
-                                     alpha=("alpha", 1e-4), beta=("beta", 0.75), k=("k", 1.0))),
-    "dropout": Lowering(module=_dropout_module, function=_dropout_fn, training=True),
-    "dropout2d": Lowering(module=_dropout_module, function=_dropout_fn, training=True),
-    "stochastic_depth": Lowering(
-        function=lambda op, s: Call("stochastic_depth", (op.p, str(op.mode))), training=True,
-        helpers=("stochastic_depth",)),
-    "relu": Lowering(module=_const("nn.ReLU"), function=_const("F.relu"), inplace=True),
-    "relu6": Lowering(module=_const("nn.ReLU6"), function=_const("F.relu6"), inplace=True),
-    "leaky_relu": Lowering(module=_simple("nn.LeakyReLU", negative_slope=("slope", 0.01)),
-                           function=_simple("F.leaky_relu", negative_slope=("slope", 0.01)),
-                           inplace=True),
-    "prelu": Lowering(module=lambda op, s: Call(
-        "nn.PReLU", (), _changed(num_parameters=(s[0][0] if op.channels else 1, 1),
-                                 init=(op.init, 0.25)))),
-    "elu": Lowering(module=_simple("nn.ELU", alpha=("alpha", 1.0)),
-                    function=_simple("F.elu", alpha=("alpha", 1.0)), inplace=True),
-    "gelu": Lowering(module=_simple("nn.GELU", approximate=("approximate", "none")),
-                     function=_simple("F.gelu", approximate=("approximate", "none"))),
-    "silu": Lowering(module=_const("nn.SiLU"), function=_const("F.silu"), inplace=True),
-    "hardswish": Lowering(module=_const("nn.Hardswish"), function=_const("F.hardswish"),
-                          inplace=True),
-    "hardsigmoid": Lowering(module=_const("nn.Hardsigmoid"), function=_const("F.hardsigmoid"),
-                            inplace=True),
-    "sigmoid": Lowering(module=_const("nn.Sigmoid"), function=_const("torch.sigmoid")),
-    "tanh": Lowering(module=_const("nn.Tanh"), function=_const("torch.tanh")),
-    "softmax": Lowering(module=_softmax(True), function=_softmax(False)),
-    "flatten": Lowering(module=_flatten(True), function=_flatten(False)),
-    "reshape": Lowering(function=lambda op, s: Call("reshape", tuple(op.shape)), form="reshape"),
-    "upsample": Lowering(module=_upsample(True), function=_upsample(False)),
-    "crop": Lowering(function=lambda op, s: Call("center_crop", () if op.to is not None
-                                                 else (list(_n(s) * [op.size]) if isinstance(
-                                                     op.size, int) else list(op.size),)),
-                     form="like", helpers=("center_crop",)),
-    "channel_shuffle": Lowering(module=lambda op, s: Call("nn.ChannelShuffle", (op.groups,)),
-                                function=lambda op, s: Call("channel_shuffle", (op.groups,)),
-                                helpers=("channel_shuffle",)),
-    "slice": Lowering(function=lambda op, s: Call("torch.narrow", _narrow(op, s[0]))),
-    "matmul": Lowering(function=_const("@"), form="infix"),
-    "pixel_shuffle": Lowering(module=lambda op, s: Call("nn.PixelShuffle", (op.factor,)),
-                              function=lambda op, s: Call("F.pixel_shuffle", (op.factor,))),
-    "pixel_unshuffle": Lowering(module=lambda op, s: Call("nn.PixelUnshuffle", (op.factor,)),
-                                function=lambda op, s: Call("F.pixel_unshuffle", (op.factor,))),
-    "add": Lowering(function=_const("+"), form="infix"),
-    "mul": Lowering(function=_const("*"), form="infix"),
-    "concat": Lowering(function=lambda op, s: Call("torch.cat", (),
-                                                   {"dim": _axis(op.axis)}), form="cat"),
+    "conv": Lowering("nn.Conv{n}d", args=CONV_ARGS, rule=_conv_table, overwritable=True,
+                     helpers=("TableConv",), shape=shapes.window),
+    "conv_transpose": Lowering(
+        "nn.ConvTranspose{n}d", overwritable=True, shape=shapes.resized,
+        args=(pos("in_channels", "@channels"), pos("out_channels", "out"),
+              pos("kernel_size", "kernel"), kw("stride", default=1), kw("padding", default=0),
+              kw("output_padding", default=0), kw("groups", default=1),
+              kw("bias", default=True), kw("dilation", default=1))),
+    "subsample": Lowering("Subsample", args=(pos("channels", "@channels"),
+                                             kw("kernel_size", "kernel", 2)),
+                          helpers=("Subsample",), shape=shapes.resized),
+    "linear": Lowering("nn.Linear", overwritable=True, shape=shapes.linear,
+                       args=(pos("in_features", "@features"), pos("out_features", "out"),
+                             kw("bias", default=True))),
+    "maxpool": Lowering("nn.MaxPool{n}d", "F.max_pool{n}d", shape=shapes.pool,
+                        args=(*POOL_ARGS, kw("dilation", default=1),
+                              kw("return_indices", "indices", False)),
+                        rule=_pool_module("max"), apply=_pool_apply("max")),
+    "avgpool": Lowering("nn.AvgPool{n}d", "F.avg_pool{n}d", shape=shapes.pool,
+                        args=(*POOL_ARGS, kw("count_include_pad", default=True)),
+                        rule=_pool_module("avg"), apply=_pool_apply("avg")),
+    "adaptive_avgpool": Lowering("nn.AdaptiveAvgPool{n}d", "F.adaptive_avg_pool{n}d",
+                                 args=(pos("output_size", "size"),), shape=shapes.adaptive),
+    "adaptive_maxpool": Lowering("nn.AdaptiveMaxPool{n}d", "F.adaptive_max_pool{n}d",
+                                 args=(pos("output_size", "size"),), shape=shapes.adaptive),
+    "bn": Lowering("nn.BatchNorm{n}d", overwritable=True, rule=_batchnorm_rank,
+                   args=(pos("num_features", "@channels"), kw("eps", default=1e-5),
+                         kw("momentum", default=0.1), kw("affine", default=True))),
+    "layernorm": Lowering("nn.LayerNorm", "F.layer_norm", args=NORM_ARGS, rule=_layernorm,
+                          apply=_layernorm_apply),
+    "groupnorm": Lowering("nn.GroupNorm", "F.group_norm",
+                          args=(pos("num_groups", "groups"), pos("num_channels", "@channels"),
+                                kw("eps", default=1e-5), kw("affine", default=True)),
+                          apply=lambda a, i, x: call("F.group_norm", [i[0], a["groups"]],
+                                                     arguments(NORM_ARGS, a, x)[1])),
+    "instancenorm": Lowering("nn.InstanceNorm{n}d", "F.instance_norm",
+                             args=(pos("num_features", "@channels"), kw("eps", default=1e-5),
+                                   kw("affine", default=False)),
+                             apply=lambda a, i, x: call("F.instance_norm", [i[0]],
+                                                        arguments(NORM_ARGS, a, x)[1])),
+    "lrn": Lowering("nn.LocalResponseNorm", "F.local_response_norm",
+                    args=(pos("size"), kw("alpha", default=1e-4), kw("beta", default=0.75),
+                          kw("k", default=1.0))),
+    "dropout": Lowering("nn.Dropout", "F.dropout", args=DROPOUT_ARGS, training=True),
+    "dropout2d": Lowering("nn.Dropout{n}d", "F.dropout{n}d", args=DROPOUT_ARGS, training=True,
+                          rule=_dropout_nd(True), apply=_dropout_nd(False)),
+    "stochastic_depth": Lowering("StochasticDepth", "stochastic_depth", training=True,
+                                 args=(pos("p"), kw("mode", default="row")),
+                                 helpers=("StochasticDepth", "stochastic_depth")),
+    "relu": Lowering("nn.ReLU", "F.relu", **ACTIVATION),
+    "relu6": Lowering("nn.ReLU6", "F.relu6", **ACTIVATION),
+    "leaky_relu": Lowering("nn.LeakyReLU", "F.leaky_relu",
+                           args=(kw("negative_slope", "slope", 0.01),), **ACTIVATION),
+    "prelu": Lowering("nn.PReLU", rule=_prelu),
+    "elu": Lowering("nn.ELU", "F.elu", args=(kw("alpha", default=1.0),), **ACTIVATION),
+    "gelu": Lowering("nn.GELU", "F.gelu", args=(kw("approximate", default="none"),)),
+    "silu": Lowering("nn.SiLU", "F.silu", **ACTIVATION),
+    "hardswish": Lowering("nn.Hardswish", "F.hardswish", **ACTIVATION),
+    "hardsigmoid": Lowering("nn.Hardsigmoid", "F.hardsigmoid", **ACTIVATION),
+    "sigmoid": Lowering("nn.Sigmoid", "torch.sigmoid"),
+    "tanh": Lowering("nn.Tanh", "torch.tanh"),
+    "softmax": Lowering("nn.Softmax", "F.softmax", args=(kw("dim", "axis", convert="axis"),)),
+    "flatten": Lowering("nn.Flatten", "torch.flatten", shape=shapes.flatten,
+                        args=(kw("start_dim", "start", 1, convert="axis"),),
+                        apply=_flatten_apply),
+    "reshape": Lowering(apply=_reshape, shape=shapes.reshape),
+    "upsample": Lowering("nn.Upsample", "F.interpolate", rule=_upsample(True),
+                         apply=_upsample_apply, shape=shapes.resized),
+    "crop": Lowering(apply=_crop, helpers=("center_crop",), shape=shapes.resized),
+    "channel_shuffle": Lowering("nn.ChannelShuffle", "channel_shuffle",
+                                args=(pos("groups"),), helpers=("channel_shuffle",)),
+    "slice": Lowering(apply=_narrow, shape=shapes.narrow),
+    "matmul": Lowering(apply=_infix("@"), shape=shapes.matmul),
+    "pixel_shuffle": Lowering("nn.PixelShuffle", "F.pixel_shuffle",
+                              args=(pos("upscale_factor", "factor"),), shape=shapes.shuffle),
+    "pixel_unshuffle": Lowering("nn.PixelUnshuffle", "F.pixel_unshuffle",
+                                args=(pos("downscale_factor", "factor"),),
+                                shape=shapes.unshuffle),
+    "add": Lowering(apply=_infix("+"), overwritable=True, shape=shapes.broadcast),
+    "mul": Lowering(apply=_infix("*"), shape=shapes.broadcast),
+    "concat": Lowering(apply=_concat, overwritable=True, shape=shapes.concat),
 }
-
-
-def lowering(op: Op) -> Lowering:
-    """The row of an operator; a missing row is an internal error (the coverage test)."""
-    return LOWERINGS[op.name]
 
 
 def missing() -> list[str]:

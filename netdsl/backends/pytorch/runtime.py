@@ -88,3 +88,26 @@ def stochastic_depth(x: torch.Tensor, p: float, mode: str,
     shape = [x.shape[0]] + [1] * (x.dim() - 1) if mode == "row" else [1] * x.dim()
     noise = torch.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(keep)
     return x * noise / keep if keep > 0.0 else x * noise
+
+
+class StochasticDepth(nn.Module):
+    """Drops its input per sample ("row") or as a whole ("batch") with probability p while
+    training (Huang et al. 2016), as torchvision.ops.StochasticDepth."""
+
+    def __init__(self, p: float, mode: str = "row") -> None:
+        super().__init__()
+        self.p = p
+        self.mode = mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return stochastic_depth(x, self.p, self.mode, self.training)
+
+
+def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
+    """Round `value` to the nearest multiple of `divisor`, not going below 90% of it (the
+    rule of the MobileNet and EfficientNet reference code)."""
+    new = max(divisor if min_value is None else min_value,
+              int(value + divisor / 2) // divisor * divisor)
+    if new < 0.9 * value:
+        new += divisor
+    return new
