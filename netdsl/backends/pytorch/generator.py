@@ -6,6 +6,7 @@ and the builtins it calls as small functions, and the run-time helpers its opera
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,7 @@ class Generator:
         self.keys: dict[str, frozenset[str]] = {}
         self.size_dependent = False
         self.candidates: dict[tuple[str, str], list[Any]] = {}
+        self.class_names: dict[str, list[str]] = {}
 
     @property
     def module_names(self) -> set[str]:
@@ -117,7 +119,7 @@ class Generator:
                 attrs[table.by_name[key].name] = P.lit(value)
             given = set(attrs)
             for f in table.fields:
-                attrs.setdefault(f.name, P.lit(None if f.default is lowering.REQUIRED
+                attrs.setdefault(f.name, P.lit(None if f.default is dataclasses.MISSING
                                                else f.default))
             x = lowering.Input()
             x.rank = rank
@@ -142,9 +144,21 @@ class Generator:
 
     # ------------------------------------------------------------ classes
 
-    def class_name(self, bdef: syn.BlockDef) -> str:
-        stem = _camel(bdef.name)
-        return self.module.reserve(stem)
+    def variant_name(self, bdef: syn.BlockDef) -> str:
+        """`Bottleneck` for a block's first class, `Bottleneck2` ... for its specialisations;
+        a name that a failed attempt reserved is given again."""
+        names = self.class_names.setdefault(bdef.name, [])
+        index = len(self.variants.get(bdef.name, []))
+        while len(names) <= index:
+            stem = _camel(bdef.name)
+            names.append(self.module.reserve(stem if not names else f"{stem}{len(names) + 1}"))
+        return names[index]
+
+    def reason(self, name: str, binding: dict[str, Any]) -> str:
+        """The comment above a specialised class: for which values, and why."""
+        values = ", ".join(f"{k}={_show(v)}" for k, v in binding.items())
+        whys = sorted({why for _, why in getattr(self, "reasons", {}).get(name, [])})
+        return f"`{name}` with {values}: {'; '.join(whys)}"
 
     def variant(self, bdef: syn.BlockDef, args: dict[str, Value], rank: int,
                 probe: bool = False) -> ClassInfo:
@@ -175,9 +189,9 @@ class Generator:
                         return info
                     if probe:
                         return info
-            info = ClassInfo(self.class_name(bdef) if not self.variants.get(name) else
-                             self.module.reserve(_camel(name) + str(len(self.variants[name]) + 1)),
-                             bdef, binding, rank)
+            info = ClassInfo(self.variant_name(bdef), bdef, binding, rank)
+            if binding:
+                info.why = self.reason(name, binding)
             self.variants.setdefault(name, []).append(info)
             try:
                 self.translate(info)
@@ -253,6 +267,14 @@ class Generator:
         else:
             top.size_check = None
         return render.module(self, top)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, LayerRef):
+        return value.name
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
 
 
 def _camel(name: str) -> str:

@@ -139,12 +139,26 @@ def binop(op: str, left: Py, right: Py, const: Any = UNKNOWN) -> Py:
     if const is not UNKNOWN and _foldable(const):
         return Py(literal_node(const), const, deps)
     if op == "*" and _is(right, 1) or op in ("+", "-") and _is(right, 0) or \
-            op in ("//", "/") and _is(right, 1) and op == "//":
+            op == "//" and _is(right, 1):
         return Py(left.node, const if const is not UNKNOWN else left.const, deps)
+    if op == "//" and type(right.const) is int and right.const > 0:
+        factor = _constant_factor(left.node)
+        if factor is not None and factor[1] % right.const == 0:  # (x * 4) // 4 -> x
+            rest, k = factor
+            return binop("*", Py(rest, UNKNOWN, left.deps), lit(k // right.const))
     if op == "*" and _is(left, 1) or op == "+" and _is(left, 0):
         return Py(right.node, const if const is not UNKNOWN else right.const, deps)
     node = ast.BinOp(left.node, _BINOPS[op](), right.node)
     return Py(node, const, deps)
+
+
+def _constant_factor(node: ast.expr) -> tuple[ast.expr, int] | None:
+    """`x * 4` or `4 * x` as (x, 4)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        for const, rest in ((node.right, node.left), (node.left, node.right)):
+            if isinstance(const, ast.Constant) and type(const.value) is int:
+                return rest, const.value
+    return None
 
 
 def _is(py: Py, value: int) -> bool:

@@ -119,7 +119,8 @@ def _global_expr(gen: Generator, func: Any) -> str:
 def render_class(info: ClassInfo) -> str:
     lines: list[str] = []
     if info.why:
-        lines.append(f"# {info.why}")
+        lines += textwrap.wrap(info.why, writer.WIDTH, initial_indent="# ",
+                               subsequent_indent="# ", break_long_words=False)
     lines.append(f"class {info.name}({info.base}):")
     params = ["self"]
     if not info.is_network:
@@ -137,6 +138,7 @@ def render_class(info: ClassInfo) -> str:
         stores.append(ast.Assign([ast.Attribute(ast.Name("self", ast.Load()), "out_channels",
                                                 ast.Store())], info.out_expr))
     ctor = _prune_locals(ctor, stores)
+    ctor = _dict_literals(ctor)
     head, ctor = _super_call(info, ctor)
     body = head + ctor + stores
     lines += writer.statements(body, 2)
@@ -204,6 +206,40 @@ def _prune_locals(ctor: list[ast.stmt], tail: list[ast.stmt]) -> list[ast.stmt]:
         ctor = prune(ctor)
         if not changed:
             return ctor
+
+
+def _dict_literals(ctor: list[ast.stmt]) -> list[ast.stmt]:
+    """`self.h = nn.ModuleDict()` and the items set right after it as one dict literal."""
+    out: list[ast.stmt] = []
+    for stmt in ctor:
+        if isinstance(stmt, ast.If):
+            stmt.body = _dict_literals(stmt.body)
+            stmt.orelse = _dict_literals(stmt.orelse)
+        if out and _is_item(stmt, out[-1]):
+            target = stmt.targets[0]  # type: ignore[attr-defined]
+            out[-1].value.args[0].keys.append(target.slice)  # type: ignore[attr-defined]
+            out[-1].value.args[0].values.append(stmt.value)  # type: ignore[attr-defined]
+            continue
+        if _is_new_dict(stmt):
+            stmt.value.args = [ast.Dict([], [])]  # type: ignore[attr-defined]
+        out.append(stmt)
+    for stmt in out:
+        if _is_new_dict(stmt) and not stmt.value.args[0].keys:  # type: ignore[attr-defined]
+            stmt.value.args = []  # type: ignore[attr-defined]
+    return out
+
+
+def _is_new_dict(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call) and \
+        ast.unparse(stmt.value.func) == "nn.ModuleDict"
+
+
+def _is_item(stmt: ast.stmt, previous: ast.stmt) -> bool:
+    """`self.h["1"] = ...` right after `self.h = nn.ModuleDict({...})`."""
+    if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript)):
+        return False
+    return _is_new_dict(previous) and \
+        ast.unparse(stmt.targets[0].value) == ast.unparse(previous.targets[0])  # type: ignore
 
 
 def render_forward(info: ClassInfo) -> list[str]:

@@ -634,7 +634,7 @@ class ClassTranslator:
              start: Tensor | None) -> Tensor:
         """One tensor from the branches' tensors: channels agreed on (or a running variable),
         and in a forward one variable every branch assigns."""
-        shape = self.join_shapes([e.shape for e in ends], ctors)
+        shape = self.join_shapes([e.shape for e in ends], ctors, fresh=hint == "identity")
         if scope.fwd is None:
             return Tensor(shape)
         vars_ = [e.var for e in ends]
@@ -662,7 +662,8 @@ class ClassTranslator:
             scope.fwd.append(_assign(target, ast.Name(hoisted, ast.Load())))
         return Tensor(shape, target, owned=True, fresh=False)
 
-    def join_shapes(self, shapes: list[Shape], ctors: list[list[ast.stmt]]) -> Shape:
+    def join_shapes(self, shapes: list[Shape], ctors: list[list[ast.stmt]],
+                    fresh: bool = False) -> Shape:
         first = shapes[0]
         if any(len(s) != len(first) for s in shapes):
             raise Unsupported("branches that end in tensors of different ranks")
@@ -672,7 +673,8 @@ class ClassTranslator:
             if all(d is not None for d in dims) and all(P.same(d, dims[0]) for d in dims):
                 out.append(dims[0])
             elif axis == 0 and all(d is not None for d in dims):
-                var = self.locals.reserve("channels", "channels")
+                # a merge path's channels are a value of their own; the flow's, the running one
+                var = self.locals.reserve("channels", None if fresh else "channels")
                 for ctor, d in zip(ctors, dims, strict=True):
                     if not (isinstance(d.node, ast.Name) and d.node.id == var):
                         ctor.append(_assign(var, d.node))
@@ -745,7 +747,9 @@ class ClassTranslator:
         inner_flow = flow.fork(replace(start, shape=(P.name(placeholder),) + start.shape[1:]))
         self._loop_body(body, inner, inner_flow, env)
         end = inner_flow.current.shape[0] if inner_flow.current else None
-        if end is not None and end.is_name(placeholder):
+        same = end is not None and start.shape[0] is not None and \
+            placeholder not in P.names_in(end.node) and P.same(end, start.shape[0])
+        if end is not None and (end.is_name(placeholder) or same):
             # the channels do not change: the body reads the channels from before the loop
             _substitute(trial_ctor, placeholder, start.shape[0])
             scope.ctor.append(ast.For(target, iterable.node, trial_ctor or [ast.Pass()], []))
@@ -790,7 +794,7 @@ class ClassTranslator:
         current = flow.current
         assert current is not None
         if scope.fwd is not None and label in self.referenced and current.var is not None:
-            if current.owned or current.var != label:
+            if current.owned:
                 var = self.fnames.reserve(label)
                 self.label_vars.add(var)
                 if current.var != var:
@@ -904,12 +908,14 @@ class ClassTranslator:
             raise Unsupported("a computed label on a group that is not a chain")
         self.check_child(label)
         attr = scope.owner.ref(label)
-        scope.ctor.append(ast.Assign([_store(attr)], P.call("nn.ModuleDict").node))
-        scope.registered.append(label)
+        start = len(scope.ctor)
         scope.take()
         owner = ModuleOwner(attr, is_dict=True)
         inner = Scope("module", owner, scope.ctor, scope.fwd)
         fill(inner, flow)
+        if inner.registered:  # a group of layers without parameters needs no container
+            scope.ctor.insert(start, ast.Assign([_store(attr)], P.call("nn.ModuleDict").node))
+            scope.registered.append(label)
 
     def repeat(self, value: syn.BinOp, label: str | Py | None, el: syn.Element, scope: Scope,
                flow: Flow, env: Env) -> None:
@@ -1191,7 +1197,8 @@ class ClassTranslator:
             return
         stateful = self.stateful(func, attrs, span)
         runtime = any(RT in v.deps for v in attrs.values())
-        if not runtime and (stateful or label is not None or
+        has_module = row.module is not None or row.rule is not None
+        if not runtime and (stateful or label is not None and has_module or
                             (row.function is None and row.apply is None)):
             inplace = row.inplace and len(inputs) == 1 and inputs[0].fresh and inputs[0].owned
             module = lowering.construct(func, attrs, x, inplace)
@@ -1512,7 +1519,7 @@ class ClassTranslator:
             flow.current = replace(current, shape=shape)
             return
         if not isinstance(label, str):
-            raise Specialize(factory.deps, "its layer parameter may be identity")
+            raise Specialize(factory.deps, "a layer it names may be identity, which takes no position")
         attr = scope.owner.ref(label)
         self.check_child(label)
         scope.take()
