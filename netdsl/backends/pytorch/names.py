@@ -24,6 +24,7 @@ BUILTIN_NAMES = frozenset("""abs all any bool dict enumerate float getattr int i
 max min range round str sum super tuple zip print type ValueError None True False
 torch nn F Tensor math partial OrderedDict Callable""".split())
 
+AMBIGUOUS = frozenset({"l", "O", "I"})  # pycodestyle E741: read as 1 and 0
 _INVALID = re.compile(r"[^0-9A-Za-z_]")
 
 
@@ -40,7 +41,7 @@ class Namespace:
         base = _INVALID.sub("_", stem) or "x"
         if base[0].isdigit():
             base = "_" + base
-        if keyword.iskeyword(base):
+        if keyword.iskeyword(base) or base in AMBIGUOUS:
             base += "_"
         name, i = base, 1
         while name in self.taken:

@@ -7,7 +7,9 @@ its source), so no list of them is kept by hand.
 from __future__ import annotations
 
 import ast
+import io
 import textwrap
+import tokenize
 from typing import TYPE_CHECKING, Any
 
 from netdsl.backends.pytorch import writer
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from netdsl.backends.pytorch.generator import Generator
 
 INDENT = writer.INDENT
+SINGLE, DOUBLE, BACKSLASH = chr(39), chr(34), chr(92)
 IMPORTS = {
     "math": "import math",
     "OrderedDict": "from collections import OrderedDict",
@@ -46,7 +49,25 @@ def module(gen: Generator, top: ClassInfo) -> str:
     if constants:
         parts.append("\n".join(constants))
     parts += functions + classes
-    return "\n\n\n".join(p.rstrip("\n") for p in parts if p) + "\n"
+    return double_quotes("\n\n\n".join(p.rstrip("\n") for p in parts if p) + "\n")
+
+
+def double_quotes(text: str) -> str:
+    """String literals in double quotes, as black writes them (`ast.unparse` uses single)."""
+    lines = text.splitlines(keepends=True)
+    edits = []
+    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        if tok.type != tokenize.STRING or tok.start[0] != tok.end[0]:
+            continue
+        prefix = tok.string[:len(tok.string) - len(tok.string.lstrip("rbfuRBFU"))]
+        body = tok.string[len(prefix):]
+        if body[:1] == SINGLE and body[:3] != SINGLE * 3 and DOUBLE not in body and \
+                BACKSLASH not in body:
+            edits.append((tok.start, tok.end, prefix + DOUBLE + body[1:-1] + DOUBLE))
+    for (row, col), (_, end), new in reversed(edits):
+        line = lines[row - 1]
+        lines[row - 1] = line[:col] + new + line[end:]
+    return "".join(lines)
 
 
 def _wrap_constant(line: str) -> str:
@@ -58,7 +79,8 @@ def _wrap_constant(line: str) -> str:
 
 def _docstring(text: str) -> str:
     if text.isprintable() and '"' not in text and "\\" not in text and text.isascii():
-        lines = textwrap.wrap(text, 84, break_long_words=False, break_on_hyphens=False)
+        lines = textwrap.wrap(text, writer.WIDTH - 6, break_long_words=False,
+                              break_on_hyphens=False)
         return '"""' + "\n".join(lines) + '"""'
     return repr(text)
 
@@ -137,7 +159,7 @@ def render_class(info: ClassInfo) -> str:
     if info.exports and info.out_expr is not None:
         stores.append(ast.Assign([ast.Attribute(ast.Name("self", ast.Load()), "out_channels",
                                                 ast.Store())], info.out_expr))
-    ctor = _prune_locals(ctor, stores)
+    ctor = _prune_locals(_list_literals(ctor), stores)
     ctor = _dict_literals(ctor)
     head, ctor = _super_call(info, ctor)
     body = head + ctor + stores
@@ -156,10 +178,11 @@ def _super_call(info: ClassInfo, ctor: list[ast.stmt]) -> tuple[list[ast.stmt], 
     if info.base != "nn.Sequential":
         return [ast.Expr(super_call)], ctor
     i = 0
-    prefix: list[ast.stmt] = []
     while i < len(ctor) and not _touches_self(ctor[i]):
-        prefix.append(ctor[i])
         i += 1
+    if i == len(ctor) or not _is_self_append(ctor[i]):
+        return [ast.Expr(super_call)], ctor
+    prefix = ctor[:i]
     while i < len(ctor) and _is_self_append(ctor[i]):
         super_call.args.append(ctor[i].value.args[0])  # type: ignore[attr-defined]
         i += 1
@@ -206,6 +229,31 @@ def _prune_locals(ctor: list[ast.stmt], tail: list[ast.stmt]) -> list[ast.stmt]:
         ctor = prune(ctor)
         if not changed:
             return ctor
+
+
+def _list_literals(ctor: list[ast.stmt]) -> list[ast.stmt]:
+    """`layers = []` and the appends right after it as one list literal; `x = x` dropped."""
+    out: list[ast.stmt] = []
+    for stmt in ctor:
+        for field in ("body", "orelse"):
+            if isinstance(stmt, (ast.If, ast.For)) and getattr(stmt, field, None):
+                setattr(stmt, field, _list_literals(getattr(stmt, field)) or [ast.Pass()])
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Name) and \
+                isinstance(stmt.targets[0], ast.Name) and stmt.targets[0].id == stmt.value.id:
+            continue
+        if out and isinstance(out[-1], ast.Assign) and isinstance(out[-1].value, ast.List) and \
+                isinstance(out[-1].targets[0], ast.Name) and \
+                _appends_to(stmt, out[-1].targets[0].id):
+            out[-1].value.elts.append(stmt.value.args[0])  # type: ignore[attr-defined]
+            continue
+        out.append(stmt)
+    return out
+
+
+def _appends_to(stmt: ast.stmt, name: str) -> bool:
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and \
+        isinstance(stmt.value.func, ast.Attribute) and stmt.value.func.attr == "append" and \
+        isinstance(stmt.value.func.value, ast.Name) and stmt.value.func.value.id == name
 
 
 def _dict_literals(ctor: list[ast.stmt]) -> list[ast.stmt]:
@@ -273,11 +321,12 @@ def _size_check(info: ClassInfo) -> list[ast.stmt]:
     out = []
     for var, size in (info.size_check or {}).items():
         text = "x".join(str(s) for s in size)
-        got = f"tuple({var}.shape[2:])"
-        out += ast.parse(
-            f"if {var}.shape[2:] != {tuple(size)!r}:\n"
-            f"    raise ValueError(f'{info.name} is built for {text} inputs, got {{{got}}}')"
-        ).body
+        message = ast.JoinedStr([
+            ast.Constant(f"{info.name} is built for {text} inputs, got "),
+            ast.FormattedValue(ast.parse(f"list({var}.shape[2:])", mode="eval").body, -1, None)])
+        test = ast.parse(f"{var}.shape[2:] != {tuple(size)!r}", mode="eval").body
+        out.append(ast.If(test, [ast.Raise(ast.Call(ast.Name("ValueError", ast.Load()),
+                                                    [message], []), None)], []))
     return out
 
 

@@ -91,8 +91,8 @@ def stochastic_depth(x: torch.Tensor, p: float, mode: str,
 
 
 class StochasticDepth(nn.Module):
-    """Drops its input per sample ("row") or as a whole ("batch") with probability p while
-    training (Huang et al. 2016), as torchvision.ops.StochasticDepth."""
+    """Drops its input per sample ("row") or as a whole ("batch") with probability p
+    while training (Huang et al. 2016), as torchvision.ops.StochasticDepth."""
 
     def __init__(self, p: float, mode: str = "row") -> None:
         super().__init__()
@@ -104,8 +104,8 @@ class StochasticDepth(nn.Module):
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
-    """Round `value` to the nearest multiple of `divisor`, not going below 90% of it (the
-    rule of the MobileNet and EfficientNet reference code)."""
+    """Round `value` to the nearest multiple of `divisor`, not below 90% of it (the rule
+    of the MobileNet and EfficientNet reference code)."""
     new = max(divisor if min_value is None else min_value,
               int(value + divisor / 2) // divisor * divisor)
     if new < 0.9 * value:

@@ -957,6 +957,12 @@ class ClassTranslator:
                 return
             attrs = self.op_attrs(m.func, m.args, (), {}, env, inner_flow, "ctor")[0]
             self.apply_op(m.func, attrs, {}, paths, None, inner, inner_flow, span)
+            result = inner_flow.current
+            if entry.owned and entry.var not in self.info.inputs and result is not None and \
+                    result.var != entry.var and inner.fwd:
+                # the merge's result takes the name of the tensor it branched from
+                _retarget_last(inner.fwd, result.var, entry.var)  # type: ignore[arg-type]
+                inner_flow.current = replace(result, var=entry.var)
 
         if label is None:
             fill(scope, flow)
@@ -1006,20 +1012,16 @@ class ClassTranslator:
         return out
 
     def path_hint(self, chain: syn.Chain, index: int) -> str:
-        """A merge path's variable: its label when it is one labeled layer (`branch1`), else
-        `out` for the first, the stem of its first label for others (`branch5x5_1` ->
-        `branch5x5`, as torchvision names them)."""
+        """A merge path's variable: named after the block or group its first label names
+        (`branch1`; `branch5x5_1` -> `branch5x5`, as torchvision names them), else `out`."""
         first = chain.elements[0]
         if len(chain.elements) == 1 and isinstance(first.label, str):
             return first.label
-        label = _first_label(chain)
-        if label is not None:
-            m = _STEM.match(label)
-            if m:
-                return m.group(1)
-            if "out" in self.fnames.taken:
-                return label
-        return "out"
+        label = _first_label(chain, self.gen.program.blocks)
+        if label is None:
+            return "out"
+        m = _STEM.match(label)
+        return m.group(1) if m else label
 
     def residual(self, m: syn.Merge, label: str | Py | None, scope: Scope, flow: Flow,
                  env: Env) -> None:
@@ -1581,14 +1583,20 @@ def _put(value: Py | None, mapping: dict[str, Py | None], axis: int | None,
     return P.substitute(value, put)
 
 
-def _first_label(chain: syn.Chain) -> str | None:
+def _first_label(chain: syn.Chain, blocks: Any) -> str | None:
+    """The first label in a path on a block call or a group (not on a single operator)."""
     for el in chain.elements:
-        if isinstance(el.label, str):
+        value = el.value
+        name = value.id if isinstance(value, syn.Name) else \
+            value.func if isinstance(value, syn.Call) else None
+        if isinstance(el.label, str) and (isinstance(value, syn.Group) or name in blocks):
             return el.label
-        if isinstance(el.value, syn.Group):
-            for stmt in el.value.body:
+        if isinstance(el.label, str):
+            return None
+        if isinstance(value, syn.Group):
+            for stmt in value.body:
                 if isinstance(stmt, syn.Chain):
-                    found = _first_label(stmt)
+                    found = _first_label(stmt, blocks)
                     if found is not None:
                         return found
     return None

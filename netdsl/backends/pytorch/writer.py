@@ -60,6 +60,8 @@ def _broken(stmt: ast.stmt, pad: str) -> list[str]:
         lead, value = "return ", stmt.value
     elif isinstance(stmt, ast.Expr):
         lead, value = "", stmt.value
+    elif isinstance(stmt, ast.Raise) and stmt.exc is not None:
+        lead, value = "raise ", stmt.exc
     else:
         return [pad + ast.unparse(stmt)]
     return _lines(value, len(pad) + len(lead), pad + lead, pad)
@@ -79,6 +81,11 @@ def _lines(node: ast.expr, column: int, lead: str, pad: str) -> list[str]:
         nodes = list(node.args) + [k.value for k in node.keywords]
         names = [""] * len(node.args) + [f"{k.arg}=" for k in node.keywords]
         return _bracketed(lead + head, ")", items, nodes, names, pad)
+    if isinstance(node, ast.Dict):
+        items = [f"{ast.unparse(k)}: {ast.unparse(v)}" for k, v in zip(node.keys, node.values,
+                                                                       strict=True)]
+        labels = [f"{ast.unparse(k)}: " for k in node.keys]
+        return _bracketed(lead + "{", "}", items, list(node.values), labels, pad)
     if isinstance(node, (ast.List, ast.Tuple)):
         opener, closer = ("[", "]") if isinstance(node, ast.List) else ("(", ")")
         items = [ast.unparse(e) for e in node.elts]
@@ -100,7 +107,7 @@ def _bracketed(opening: str, closer: str, items: list[str], nodes: list[ast.expr
         if len(inner) + len(text) + 1 <= WIDTH:
             lines.append(f"{inner}{text},")
         else:
-            body = _lines(node, len(inner) + len(label), inner + label, inner)
+            body = _lines(node, len(inner) + len(label) + 1, inner + label, inner)
             body[-1] += ","
             lines += body
     lines.append(pad + closer)
