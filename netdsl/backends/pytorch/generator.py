@@ -34,6 +34,9 @@ PYTHON_BUILTINS = {"min": "min", "max": "max", "round": "round", "abs": "abs", "
                    "make_divisible": "make_divisible"}
 
 
+RUNTIME_BUILTINS = frozenset({"make_divisible"})  # builtins written by a run-time helper
+
+
 class _Layers(Resolver):
     def __init__(self, program: Any):
         self.program = program
@@ -63,6 +66,7 @@ class Generator:
         self.size_dependent = False
         self.candidates: dict[tuple[str, str], list[Any]] = {}
         self.class_names: dict[str, list[str]] = {}
+        self.helpers: set[str] = set()  # run-time helpers the rows used declare
 
     @property
     def module_names(self) -> set[str]:
@@ -81,6 +85,8 @@ class Generator:
         return BUILTINS[name](*args, **kwargs)
 
     def builtin_name(self, name: str) -> str:
+        if name in RUNTIME_BUILTINS:
+            self.helpers.add(name)
         return PYTHON_BUILTINS[name]
 
     def global_value(self, name: str) -> Value | None:
@@ -123,6 +129,7 @@ class Generator:
                                                else f.default))
             x = lowering.Input()
             x.rank = rank
+            self.helpers.update(lowering.lowering(ref.name).helpers)
             return lowering.factory(ref.name, attrs, given, x)
         bdef = self.program.blocks[ref.name]
         params = [p.name for p in bdef.params]

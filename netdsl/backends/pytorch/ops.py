@@ -1,14 +1,19 @@
 """THE lowering table: one row per operator of `netdsl.ops.REGISTRY`, saying which torch.nn
 module and which function compute it, how its attributes map to torch's arguments, whether it
-may run in place, whether the layer after it may overwrite its output, and which run-time
-helpers (netdsl.backends.pytorch.runtime) it uses.
+holds state, may run in place or lets the next layer overwrite its output, and which run-time
+helpers (netdsl.backends.pytorch.runtime) its code names.
 
-A row is plain data: `Arg`s map attributes (or the input's channels and features) to torch's
-arguments, with torch's default so that a constant equal to it is left out. Attribute values
+A row is plain data. `Arg`s map attributes (or the input's channels or features) to torch's
+arguments, with torch's default, so that a constant equal to it is left out. Attribute values
 are `Py` expressions, constants or not: `stride=s` stays `stride=s` in a class that takes `s`.
-The few irregular operators add a `rule` (module construction) or an `apply` (function
-application) beside their data. Codegen reads rows through `construct`, `invoke` and
-`factory`, and has no per-operator case of its own.
+The few irregular operators add a `rule` (how the module is built) or an `apply` (how the
+function is applied) beside their data. The generator reads rows through `construct`, `invoke`,
+`factory` and the fields; it has no per-operator case of its own.
+
+How the operators to come fit: one holding an nn.Parameter directly (a class token) has a
+`rule` that returns `nn.Parameter(...)` and an `apply` that is given that attribute as `state`;
+two outputs (max pooling with its indices) are an `apply` or module returning a tuple that the
+generator unpacks; attention, permute or embedding are ordinary rows.
 """
 
 from __future__ import annotations
@@ -24,9 +29,11 @@ from netdsl.backends.pytorch.pyexpr import (
     attr,
     binop,
     call,
+    dotted,
     lit,
     literal_node,
     subscript,
+    tuple_of,
 )
 from netdsl.ops import REGISTRY, Op
 
@@ -35,12 +42,12 @@ REQUIRED: Any = object()
 
 class Input:
     """What a lowering may ask of its (first) input: the number of spatial axes, and the size
-    of an axis as an expression of the generated constructor (channels are axis 0)."""
+    of an axis as an expression of the generated constructor (the channels are axis 0)."""
 
     rank: int = 2
 
-    def dim(self, axis: int) -> Py:  # pragma: no cover - implemented by the translator
-        raise NotImplementedError
+    def dim(self, axis: int) -> Py:
+        raise NotImplementedError("the translator knows the input's sizes")
 
     def channels(self) -> Py:
         return self.dim(0)
@@ -52,14 +59,14 @@ class Input:
 @dataclass(frozen=True)
 class Arg:
     """One torch argument: its name, the attribute (or `@channels`, `@features`) it comes from,
-    torch's default (a constant equal to it is left out), how the value converts, and whether it
-    is written positionally."""
+    torch's default (a constant equal to it is left out), how the value converts ("axis": an IR
+    axis as a torch dim; "float"), and whether it is written positionally."""
 
     name: str
     source: str
     default: Any = REQUIRED
     positional: bool = False
-    convert: str = ""  # "axis": an IR axis (batch excluded) as a torch dim; "float"
+    convert: str = ""
 
 
 def pos(name: str, source: str | None = None, convert: str = "") -> Arg:
@@ -71,35 +78,47 @@ def kw(name: str, source: str | None = None, default: Any = REQUIRED, convert: s
 
 
 Rule = Callable[[dict[str, Py], Input], Py | None]
-Apply = Callable[[dict[str, Py], list[Py], Input], Py]
+Apply = Callable[..., Py]  # (attrs, inputs, input, state=None) -> the forward expression
 
 
 @dataclass(frozen=True)
 class Lowering:
     """How one operator becomes torch code.
 
-    `module`/`function` name the torch module class and function ("{n}" is the number of
-    spatial axes); `args` serve both (the function gets the input first). `inplace`: both take
-    `inplace=True`. `overwritable`: the output is fresh and its backward does not need it, so
-    the layer after may work in place (torchvision's ReLU(inplace=True) after a conv or an
-    add). `training`: the function takes `training=self.training`. `helpers`: the run-time
-    definitions its code may name. `shape`: the output's symbolic shape. `rule`/`apply`:
-    irregular construction or application, given the same attributes.
+    `module` / `function`: the torch module class and function ("{n}" is the number of
+    spatial axes); `args` serve both (the function gets the input first). `state`: the layer
+    holds parameters or buffers (True), never (False), or when the named attribute is true
+    ("affine"); a layer with state is a module, one without is a function call in a forward.
+    `inplace`: both forms take `inplace=True`. `overwritable`: the output is fresh and its
+    backward does not need it, so the next layer may work in place on it (torchvision's
+    ReLU(inplace=True) after a conv or an add). `training`: the function takes
+    `training=self.training`. `identity_when`: (attribute, value) with which the layer does
+    nothing (a drop rate of 0), so no call is written. `helpers`: the run-time definitions its
+    code names. `shape`: its output's symbolic shape. `rule` / `apply`: irregular construction
+    or application.
     """
 
     module: str | None = None
     function: str | None = None
     args: tuple[Arg, ...] = ()
+    state: bool | str = False
     inplace: bool = False
     overwritable: bool = False
     training: bool = False
+    identity_when: tuple[str, Any] | None = None
     helpers: tuple[str, ...] = ()
     shape: shapes.Rule = shapes.same
     rule: Rule | None = None
     apply: Apply | None = None
 
+    def has_module(self) -> bool:
+        return self.module is not None or self.rule is not None
 
-# ---------------------------------------------------------------- values of arguments
+    def has_function(self) -> bool:
+        return self.function is not None or self.apply is not None
+
+
+# ---------------------------------------------------------------- argument values
 
 
 def compact(value: Py) -> Py:
@@ -110,7 +129,7 @@ def compact(value: Py) -> Py:
     return value
 
 
-def _convert(value: Py, how: str) -> Py:
+def convert(value: Py, how: str) -> Py:
     if how == "axis":
         if type(value.const) is int:
             return lit(value.const + 1 if value.const >= 0 else value.const)
@@ -125,29 +144,26 @@ def _convert(value: Py, how: str) -> Py:
     return compact(value)
 
 
-def _value(arg: Arg, attrs: dict[str, Py], x: Input) -> Py:
-    if arg.source == "@channels":
-        return x.channels()
-    if arg.source == "@features":
-        return x.features()
-    return _convert(attrs[arg.source], arg.convert)
-
-
-def _is_default(value: Py, default: Any) -> bool:
+def is_default(value: Py, default: Any) -> bool:
     return default is not REQUIRED and value.known and type(value.const) is type(default) \
         and value.const == default
 
 
 def arguments(args: tuple[Arg, ...], attrs: dict[str, Py], x: Input,
               keywords: bool = False) -> tuple[list[Py], dict[str, Py]]:
-    """Positional and keyword torch arguments; with `keywords`, all by name (for a partial)."""
+    """Positional and keyword torch arguments; with `keywords`, all by name (a partial)."""
     positional: list[Py] = []
     named: dict[str, Py] = {}
     for arg in args:
-        value = _value(arg, attrs, x)
+        if arg.source == "@channels":
+            value = x.channels()
+        elif arg.source == "@features":
+            value = x.features()
+        else:
+            value = convert(attrs[arg.source], arg.convert)
         if arg.positional and not keywords:
             positional.append(value)
-        elif not _is_default(value, arg.default):
+        elif not is_default(value, arg.default):
             named[arg.name] = value
     return positional, named
 
@@ -156,7 +172,7 @@ def target(text: str, x: Input) -> str:
     return text.replace("{n}", str(x.rank))
 
 
-# ---------------------------------------------------------------- what codegen calls
+# ---------------------------------------------------------------- what the generator calls
 
 
 def lowering(op: str | Op) -> Lowering:
@@ -164,43 +180,59 @@ def lowering(op: str | Op) -> Lowering:
     return LOWERINGS[op if isinstance(op, str) else op.name]
 
 
+def holds_state(op: str, attrs: dict[str, Py]) -> bool:
+    """Whether the layer has parameters or buffers (so must be a module)."""
+    state = lowering(op).state
+    if isinstance(state, str):
+        value = attrs[state]
+        return not (value.known and value.const is False)
+    return state
+
+
+def does_nothing(op: str, attrs: dict[str, Py]) -> bool:
+    """A layer that is an identity with these attributes (dropout with p = 0)."""
+    when = lowering(op).identity_when
+    if when is None:
+        return False
+    value = attrs[when[0]]
+    return value.known and value.const == when[1]
+
+
 def construct(op: str, attrs: dict[str, Py], x: Input, inplace: bool = False) -> Py | None:
     """The module that computes `op` on input `x` (None when it has no module form)."""
     row = lowering(op)
-    if row.rule is not None:
-        made = row.rule(attrs, x)
-        if made is not None:
-            return _inplace(made, inplace)
-    if row.module is None:
-        return None
-    positional, named = arguments(row.args, attrs, x)
-    return _inplace(call(target(row.module, x), positional, named), inplace)
+    made = row.rule(attrs, x) if row.rule is not None else None
+    if made is None:
+        if row.module is None:
+            return None
+        positional, named = arguments(row.args, attrs, x)
+        made = call(target(row.module, x), positional, named)
+    return with_inplace(made) if inplace else made
 
 
 def invoke(op: str, attrs: dict[str, Py], inputs: list[Py], x: Input, training: Py,
-           inplace: bool = False) -> Py:
+           inplace: bool = False, state: Py | None = None) -> Py:
     """The expression that applies `op`'s function form to the input tensors."""
     row = lowering(op)
     if row.apply is not None:
-        return row.apply(attrs, inputs, x)
+        return row.apply(attrs, inputs, x, state=state)
     assert row.function is not None, op
     positional, named = arguments(row.args, attrs, x)
     if row.training:
         named["training"] = training
     result = call(target(row.function, x), [inputs[0], *positional], named)
-    return _inplace(result, inplace)
+    return with_inplace(result) if inplace else result
 
 
 def factory(op: str, attrs: dict[str, Py], given: set[str], x: Input) -> Py:
     """The module class, or a partial of it, for an operator used as a value (`act=relu6`,
-    `act=leaky_relu(0.2)`): the attributes the spec gave are bound by name; what comes from
-    the input (channels) is left for the caller."""
+    `act=leaky_relu(0.2)`): the attributes the spec gave bound by name; what comes from the
+    input (the channels) left for the caller."""
     row = lowering(op)
     assert row.module is not None, op
-    bound = {a.name: _convert(attrs[a.source], a.convert) for a in row.args
-             if a.source in given}
-    cls = target(row.module, x)
-    return call("partial", [Py(_dotted(cls))], bound) if bound else Py(_dotted(cls))
+    bound = {a.name: convert(attrs[a.source], a.convert) for a in row.args if a.source in given}
+    cls = Py(dotted(target(row.module, x)))
+    return call("partial", [cls], bound) if bound else cls
 
 
 def needs_input(op: str) -> tuple[str, ...]:
@@ -208,16 +240,8 @@ def needs_input(op: str) -> tuple[str, ...]:
     return tuple(a.source for a in lowering(op).args if a.source.startswith("@"))
 
 
-def _dotted(text: str) -> Any:
-    from netdsl.backends.pytorch.pyexpr import dotted
-    return dotted(text)
-
-
-def _inplace(value: Py, inplace: bool) -> Py:
-    if not inplace:
-        return value
+def with_inplace(value: Py) -> Py:
     node = value.node
-    import ast
     assert isinstance(node, ast.Call)
     node.keywords.append(ast.keyword("inplace", ast.Constant(True)))
     return value
@@ -227,34 +251,13 @@ def _inplace(value: Py, inplace: bool) -> Py:
 
 
 def _conv_table(attrs: dict[str, Py], x: Input) -> Py | None:
-    """A connection table (LeNet-5's C3) is its own module."""
+    """A connection table (LeNet-5's C3) is a module of its own."""
     table = attrs["table"]
     if table.known and table.const is None:
         return None
     positional, named = arguments(CONV_ARGS[2:], attrs, x)
     named.pop("groups", None)
     return call("TableConv", [table, *positional], named)
-
-
-def _global(kind: str, module: bool) -> Rule:
-    """`maxpool(global)` is an adaptive pooling to 1."""
-    def rule(attrs: dict[str, Py], x: Input) -> Py | None:
-        if attrs["kernel"].const != "global":
-            return None
-        if module:
-            return call(f"nn.Adaptive{kind.capitalize()}Pool{x.rank}d", [lit(1)])
-        return None
-    return rule
-
-
-def _pool_apply(kind: str) -> Apply:
-    def apply(attrs: dict[str, Py], inputs: list[Py], x: Input) -> Py:
-        if attrs["kernel"].const == "global":
-            return call(f"F.adaptive_{kind}_pool{x.rank}d", [inputs[0], lit(1)])
-        row = lowering(f"{kind}pool")
-        positional, named = arguments(row.args, _pool_stride(attrs), x)
-        return call(f"F.{kind}_pool{x.rank}d", [inputs[0], *positional], named)
-    return apply
 
 
 def _pool_stride(attrs: dict[str, Py]) -> dict[str, Py]:
@@ -266,42 +269,45 @@ def _pool_stride(attrs: dict[str, Py]) -> dict[str, Py]:
 
 
 def _pool_module(kind: str) -> Rule:
-    glob = _global(kind, True)
-
-    def rule(attrs: dict[str, Py], x: Input) -> Py | None:
-        made = glob(attrs, x)
-        if made is not None:
-            return made
-        row = lowering(f"{kind}pool")
-        positional, named = arguments(row.args, _pool_stride(attrs), x)
+    """`maxpool(global)` is an adaptive pooling to 1."""
+    def rule(attrs: dict[str, Py], x: Input) -> Py:
+        if attrs["kernel"].const == "global":
+            return call(f"nn.Adaptive{kind.capitalize()}Pool{x.rank}d", [lit(1)])
+        positional, named = arguments(lowering(f"{kind}pool").args, _pool_stride(attrs), x)
         return call(f"nn.{kind.capitalize()}Pool{x.rank}d", positional, named)
     return rule
 
 
-def _batchnorm_rank(attrs: dict[str, Py], x: Input) -> Py:
+def _pool_apply(kind: str) -> Apply:
+    def apply(attrs: dict[str, Py], inputs: list[Py], x: Input, state: Py | None = None) -> Py:
+        if attrs["kernel"].const == "global":
+            return call(f"F.adaptive_{kind}_pool{x.rank}d", [inputs[0], lit(1)])
+        positional, named = arguments(lowering(f"{kind}pool").args, _pool_stride(attrs), x)
+        return call(f"F.{kind}_pool{x.rank}d", [inputs[0], *positional], named)
+    return apply
+
+
+def _batchnorm(attrs: dict[str, Py], x: Input) -> Py:
     positional, named = arguments(lowering("bn").args, attrs, x)
     return call(f"nn.BatchNorm{max(x.rank, 1)}d", positional, named)
 
 
-def _dropout_nd(module: bool) -> Any:
-    def make(attrs: dict[str, Py], *rest: Any) -> Py:
-        x: Input = rest[-1]
-        n = min(max(x.rank, 1), 3)
-        positional, named = arguments(DROPOUT_ARGS, attrs, x)
-        if module:
-            return call(f"nn.Dropout{n}d", positional, named)
-        inputs = rest[0]
-        return call(f"F.dropout{n}d", [inputs[0], *positional],
-                    {**named, "training": Py(_dotted("self.training"))})
-    return make
+def _dropout_nd(attrs: dict[str, Py], x: Input) -> Py:
+    positional, named = arguments(DROPOUT_ARGS, attrs, x)
+    return call(f"nn.Dropout{min(max(x.rank, 1), 3)}d", positional, named)
+
+
+def _dropout_nd_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
+                      state: Py | None = None) -> Py:
+    positional, named = arguments(DROPOUT_ARGS, attrs, x)
+    named["training"] = Py(dotted("self.training"))
+    return call(f"F.dropout{min(max(x.rank, 1), 3)}d", [inputs[0], *positional], named)
 
 
 def _trailing(attrs: dict[str, Py], x: Input) -> Py:
-    """The normalised shape of a layer norm: the last `axes` axes of the input."""
-    axes = attrs["axes"].const
+    """A layer norm's normalised shape: the input's last `axes` axes."""
     rank = x.rank + 1
-    dims = [x.dim(i) for i in range(rank - axes, rank)]
-    from netdsl.backends.pytorch.pyexpr import tuple_of
+    dims = [x.dim(i) for i in range(rank - attrs["axes"].const, rank)]
     return dims[0] if len(dims) == 1 else tuple_of(dims)
 
 
@@ -313,71 +319,70 @@ def _layernorm(attrs: dict[str, Py], x: Input) -> Py:
     return call("nn.LayerNorm", [_trailing(attrs, x)], named)
 
 
-def _layernorm_apply(attrs: dict[str, Py], inputs: list[Py], x: Input) -> Py:
-    axes = attrs["axes"].const
-    shape = subscript(attr(inputs[0], "shape"), Py(_slice(-axes)))
+def _layernorm_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
+                     state: Py | None = None) -> Py:
+    shape = subscript(attr(inputs[0], "shape"), Py(ast.Slice(literal_node(-attrs["axes"].const),
+                                                             None)))
     return call("F.layer_norm", [inputs[0], shape], arguments(NORM_ARGS, attrs, x)[1])
 
 
-def _slice(start: int | None, stop: int | None = None) -> Any:
-    import ast
-    return ast.Slice(None if start is None else literal_node(start),
-                     None if stop is None else literal_node(stop))
+def _groupnorm_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
+                     state: Py | None = None) -> Py:
+    return call("F.group_norm", [inputs[0], attrs["groups"]], arguments(NORM_ARGS, attrs, x)[1])
+
+
+def _instancenorm_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
+                        state: Py | None = None) -> Py:
+    return call("F.instance_norm", [inputs[0]], arguments(NORM_ARGS, attrs, x)[1])
 
 
 def _prelu(attrs: dict[str, Py], x: Input) -> Py:
-    channels = attrs["channels"]
+    per_channel = attrs["channels"]
     named: dict[str, Py] = {}
-    if not (channels.known and channels.const is False):
+    if not (per_channel.known and per_channel.const is False):
         count = x.channels()
-        named["num_parameters"] = count if channels.known else \
-            Py(_ifexp(channels, count, lit(1)))
-    init = attrs["init"]
-    if not (init.known and init.const == 0.25):
-        named["init"] = init
+        named["num_parameters"] = count if per_channel.known else \
+            Py(ast.IfExp(per_channel.node, count.node, ast.Constant(1)))
+    if not is_default(attrs["init"], 0.25):
+        named["init"] = attrs["init"]
     return call("nn.PReLU", [], named)
 
 
-def _ifexp(test: Py, then: Py, otherwise: Py) -> Any:
-    import ast
-    return ast.IfExp(test.node, then.node, otherwise.node)
+def _resize(attrs: dict[str, Py]) -> dict[str, Py]:
+    named: dict[str, Py] = {}
+    size = attrs["size"]
+    if not (size.known and size.const is None):
+        named["size"] = compact(size)
+    else:
+        named["scale_factor"] = convert(attrs["scale"], "float")
+    if not is_default(attrs["mode"], "nearest"):
+        named["mode"] = attrs["mode"]
+    corners = attrs["align_corners"]
+    if not (corners.known and corners.const is None):
+        named["align_corners"] = corners
+    return named
 
 
-def _upsample(module: bool) -> Any:
-    def make(attrs: dict[str, Py], *rest: Any) -> Py:
-        x: Input = rest[-1]
-        named: dict[str, Py] = {}
-        size = attrs["size"]
-        if not (size.known and size.const is None):
-            named["size"] = compact(size)
-        else:
-            named["scale_factor"] = _convert(attrs["scale"], "float")
-        mode, corners = attrs["mode"], attrs["align_corners"]
-        if not _is_default(mode, "nearest"):
-            named["mode"] = mode
-        if not (corners.known and corners.const is None):
-            named["align_corners"] = corners
-        if module:
-            return call("nn.Upsample", [], named)
-        return call("F.interpolate", [rest[0][0]], named)
-    return make
+def _upsample(attrs: dict[str, Py], x: Input) -> Py:
+    return call("nn.Upsample", [], _resize(attrs))
 
 
-def _upsample_apply(attrs: dict[str, Py], inputs: list[Py], x: Input) -> Py:
-    return _upsample(False)(attrs, inputs, x)
+def _interpolate(attrs: dict[str, Py], inputs: list[Py], x: Input,
+                 state: Py | None = None) -> Py:
+    return call("F.interpolate", [inputs[0]], _resize(attrs))
 
 
-def _crop(attrs: dict[str, Py], inputs: list[Py], x: Input) -> Py:
+def _crop(attrs: dict[str, Py], inputs: list[Py], x: Input, state: Py | None = None) -> Py:
     """Centre crop to another tensor's spatial size (U-Net's skips) or to a given size."""
     if len(inputs) > 1:
-        size = subscript(attr(inputs[1], "shape"), Py(_slice(2)))
+        size = subscript(attr(inputs[1], "shape"), Py(ast.Slice(ast.Constant(2), None)))
     else:
         given = attrs["size"]
         size = lit(tuple([given.const] * x.rank)) if type(given.const) is int else given
     return call("center_crop", [inputs[0], size])
 
 
-def _reshape(attrs: dict[str, Py], inputs: list[Py], x: Input) -> Py:
+def _reshape(attrs: dict[str, Py], inputs: list[Py], x: Input, state: Py | None = None) -> Py:
     """`x.reshape(batch, *shape)`: the batch is the input's, the rest as the spec gives."""
     shape = attrs["shape"]
     batch = subscript(attr(inputs[0], "shape"), lit(0))
@@ -390,21 +395,16 @@ def _reshape(attrs: dict[str, Py], inputs: list[Py], x: Input) -> Py:
     return call(attr(inputs[0], "reshape"), [batch, *dims])
 
 
-def _narrow(attrs: dict[str, Py], inputs: list[Py], x: Input) -> Py:
+def _narrow(attrs: dict[str, Py], inputs: list[Py], x: Input, state: Py | None = None) -> Py:
     """`slice(start, stop, axis)` as Python slicing, which takes a negative stop as it is."""
-    import ast
-    axis = attrs["axis"].const
-    index = [ast.Slice(None, None)] * (axis + 1)
-    index.append(ast.Slice(_node(attrs["start"], 0), attrs["stop"].node))
+    start = attrs["start"]
+    index: list[ast.expr] = [ast.Slice(None, None)] * (attrs["axis"].const + 1)
+    index.append(ast.Slice(None if start.const == 0 else start.node, attrs["stop"].node))
     return Py(ast.Subscript(inputs[0].node, ast.Tuple(index, ast.Load()), ast.Load()))
 
 
-def _node(value: Py, omit: Any) -> Any:
-    return None if value.known and value.const == omit else value.node
-
-
 def _infix(symbol: str) -> Apply:
-    def apply(attrs: dict[str, Py], inputs: list[Py], x: Input) -> Py:
+    def apply(attrs: dict[str, Py], inputs: list[Py], x: Input, state: Py | None = None) -> Py:
         result = inputs[0]
         for other in inputs[1:]:
             result = binop(symbol, result, other)
@@ -412,18 +412,14 @@ def _infix(symbol: str) -> Apply:
     return apply
 
 
-def _concat(attrs: dict[str, Py], inputs: list[Py], x: Input) -> Py:
-    import ast
+def _concat(attrs: dict[str, Py], inputs: list[Py], x: Input, state: Py | None = None) -> Py:
     items = Py(ast.List([i.node for i in inputs], ast.Load()))
-    return call("torch.cat", [items, _convert(attrs["axis"], "axis")])
+    return call("torch.cat", [items, convert(attrs["axis"], "axis")])
 
 
-def _flatten_apply(attrs: dict[str, Py], inputs: list[Py], x: Input) -> Py:
-    return call("torch.flatten", [inputs[0], _convert(attrs["start"], "axis")])
-
-
-def _const_args(*args: Arg) -> tuple[Arg, ...]:
-    return args
+def _flatten_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
+                   state: Py | None = None) -> Py:
+    return call("torch.flatten", [inputs[0], convert(attrs["start"], "axis")])
 
 
 CONV_ARGS = (pos("in_channels", "@channels"), pos("out_channels", "out"),
@@ -433,21 +429,21 @@ POOL_ARGS = (pos("kernel_size", "kernel"), kw("stride", default=None),
              kw("padding", default=0), kw("ceil_mode", "ceil", False))
 NORM_ARGS = (kw("eps", default=1e-5),)
 DROPOUT_ARGS = (kw("p", default=0.5),)
-ACTIVATION = dict(inplace=True)
+ACTIVATION = {"inplace": True}
+REGULARIZER = {"training": True, "identity_when": ("p", 0.0)}
 
 LOWERINGS: dict[str, Lowering] = {
-    "conv": Lowering("nn.Conv{n}d", args=CONV_ARGS, rule=_conv_table, overwritable=True,
-                     helpers=("TableConv",), shape=shapes.window),
+    "conv": Lowering("nn.Conv{n}d", args=CONV_ARGS, state=True, overwritable=True,
+                     rule=_conv_table, helpers=("TableConv",), shape=shapes.window),
     "conv_transpose": Lowering(
-        "nn.ConvTranspose{n}d", overwritable=True, shape=shapes.resized,
+        "nn.ConvTranspose{n}d", state=True, overwritable=True, shape=shapes.resized,
         args=(pos("in_channels", "@channels"), pos("out_channels", "out"),
               pos("kernel_size", "kernel"), kw("stride", default=1), kw("padding", default=0),
               kw("output_padding", default=0), kw("groups", default=1),
               kw("bias", default=True), kw("dilation", default=1))),
-    "subsample": Lowering("Subsample", args=(pos("channels", "@channels"),
-                                             kw("kernel_size", "kernel", 2)),
-                          helpers=("Subsample",), shape=shapes.resized),
-    "linear": Lowering("nn.Linear", overwritable=True, shape=shapes.linear,
+    "subsample": Lowering("Subsample", state=True, shape=shapes.resized, helpers=("Subsample",),
+                          args=(pos("channels", "@channels"), kw("kernel_size", "kernel", 2))),
+    "linear": Lowering("nn.Linear", state=True, overwritable=True, shape=shapes.linear,
                        args=(pos("in_features", "@features"), pos("out_features", "out"),
                              kw("bias", default=True))),
     "maxpool": Lowering("nn.MaxPool{n}d", "F.max_pool{n}d", shape=shapes.pool,
@@ -461,35 +457,34 @@ LOWERINGS: dict[str, Lowering] = {
                                  args=(pos("output_size", "size"),), shape=shapes.adaptive),
     "adaptive_maxpool": Lowering("nn.AdaptiveMaxPool{n}d", "F.adaptive_max_pool{n}d",
                                  args=(pos("output_size", "size"),), shape=shapes.adaptive),
-    "bn": Lowering("nn.BatchNorm{n}d", overwritable=True, rule=_batchnorm_rank,
+    "bn": Lowering("nn.BatchNorm{n}d", state=True, overwritable=True, rule=_batchnorm,
                    args=(pos("num_features", "@channels"), kw("eps", default=1e-5),
                          kw("momentum", default=0.1), kw("affine", default=True))),
-    "layernorm": Lowering("nn.LayerNorm", "F.layer_norm", args=NORM_ARGS, rule=_layernorm,
-                          apply=_layernorm_apply),
-    "groupnorm": Lowering("nn.GroupNorm", "F.group_norm",
+    "layernorm": Lowering("nn.LayerNorm", "F.layer_norm", args=NORM_ARGS, state="affine",
+                          rule=_layernorm, apply=_layernorm_apply),
+    "groupnorm": Lowering("nn.GroupNorm", "F.group_norm", state="affine",
                           args=(pos("num_groups", "groups"), pos("num_channels", "@channels"),
                                 kw("eps", default=1e-5), kw("affine", default=True)),
-                          apply=lambda a, i, x: call("F.group_norm", [i[0], a["groups"]],
-                                                     arguments(NORM_ARGS, a, x)[1])),
-    "instancenorm": Lowering("nn.InstanceNorm{n}d", "F.instance_norm",
+                          apply=_groupnorm_apply),
+    "instancenorm": Lowering("nn.InstanceNorm{n}d", "F.instance_norm", state="affine",
                              args=(pos("num_features", "@channels"), kw("eps", default=1e-5),
                                    kw("affine", default=False)),
-                             apply=lambda a, i, x: call("F.instance_norm", [i[0]],
-                                                        arguments(NORM_ARGS, a, x)[1])),
+                             apply=_instancenorm_apply),
     "lrn": Lowering("nn.LocalResponseNorm", "F.local_response_norm",
                     args=(pos("size"), kw("alpha", default=1e-4), kw("beta", default=0.75),
                           kw("k", default=1.0))),
-    "dropout": Lowering("nn.Dropout", "F.dropout", args=DROPOUT_ARGS, training=True),
-    "dropout2d": Lowering("nn.Dropout{n}d", "F.dropout{n}d", args=DROPOUT_ARGS, training=True,
-                          rule=_dropout_nd(True), apply=_dropout_nd(False)),
-    "stochastic_depth": Lowering("StochasticDepth", "stochastic_depth", training=True,
+    "dropout": Lowering("nn.Dropout", "F.dropout", args=DROPOUT_ARGS, **REGULARIZER),
+    "dropout2d": Lowering("nn.Dropout{n}d", "F.dropout{n}d", args=DROPOUT_ARGS,
+                          rule=_dropout_nd, apply=_dropout_nd_apply, **REGULARIZER),
+    "stochastic_depth": Lowering("StochasticDepth", "stochastic_depth",
                                  args=(pos("p"), kw("mode", default="row")),
-                                 helpers=("StochasticDepth", "stochastic_depth")),
+                                 helpers=("StochasticDepth", "stochastic_depth"),
+                                 **REGULARIZER),
     "relu": Lowering("nn.ReLU", "F.relu", **ACTIVATION),
     "relu6": Lowering("nn.ReLU6", "F.relu6", **ACTIVATION),
     "leaky_relu": Lowering("nn.LeakyReLU", "F.leaky_relu",
                            args=(kw("negative_slope", "slope", 0.01),), **ACTIVATION),
-    "prelu": Lowering("nn.PReLU", rule=_prelu),
+    "prelu": Lowering("nn.PReLU", state=True, rule=_prelu),
     "elu": Lowering("nn.ELU", "F.elu", args=(kw("alpha", default=1.0),), **ACTIVATION),
     "gelu": Lowering("nn.GELU", "F.gelu", args=(kw("approximate", default="none"),)),
     "silu": Lowering("nn.SiLU", "F.silu", **ACTIVATION),
@@ -502,8 +497,8 @@ LOWERINGS: dict[str, Lowering] = {
                         args=(kw("start_dim", "start", 1, convert="axis"),),
                         apply=_flatten_apply),
     "reshape": Lowering(apply=_reshape, shape=shapes.reshape),
-    "upsample": Lowering("nn.Upsample", "F.interpolate", rule=_upsample(True),
-                         apply=_upsample_apply, shape=shapes.resized),
+    "upsample": Lowering("nn.Upsample", "F.interpolate", rule=_upsample, apply=_interpolate,
+                         shape=shapes.resized),
     "crop": Lowering(apply=_crop, helpers=("center_crop",), shape=shapes.resized),
     "channel_shuffle": Lowering("nn.ChannelShuffle", "channel_shuffle",
                                 args=(pos("groups"),), helpers=("channel_shuffle",)),

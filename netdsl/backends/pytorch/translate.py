@@ -1046,8 +1046,9 @@ class ClassTranslator:
             shape = result.shape  # what the body makes: what the block makes without the sum
             if when.const is True:
                 inner.take()
-            added = lowering.invoke("add", {}, [P.name(entry.var), P.name(result.var)],
-                                    Input(self, entry), P.lit(False))
+            added = lowering.invoke("add", {"broadcast": P.lit(False)},
+                                    [P.name(entry.var), P.name(result.var)], Input(self, entry),
+                                    P.lit(False))
             target = result.var if result.owned else self.fnames.reserve(inner_flow.hint)
             if when.const is True:
                 inner.fwd.append(_assign(target, added.node))  # type: ignore[union-attr]
@@ -1194,20 +1195,20 @@ class ClassTranslator:
                 raise NotChain
             if SIZE in module.deps:
                 self.size_dependent = True
+            self.gen.helpers.update(row.helpers)
             self.register(label, module, scope, overwritable=row.overwritable)
             flow.current = Tensor(shape)
             return
-        stateful = self.stateful(func, attrs, span)
         runtime = any(RT in v.deps for v in attrs.values())
-        has_module = row.module is not None or row.rule is not None
-        if not runtime and (stateful or label is not None and has_module or
-                            (row.function is None and row.apply is None)):
+        if not runtime and (lowering.holds_state(func, attrs) or not row.has_function() or
+                            label is not None and row.has_module()):
             inplace = row.inplace and len(inputs) == 1 and inputs[0].fresh and inputs[0].owned
             module = lowering.construct(func, attrs, x, inplace)
             if module is None:
                 raise Unsupported(f"'{func}' has no module form")
             if SIZE in module.deps:
                 self.size_dependent = True
+            self.gen.helpers.update(row.helpers)
             name = self.register(label, module, scope)
             ref = scope.owner.ref(name)
             self.apply_call(Py(ref), inputs, shape, scope, flow,
@@ -1215,7 +1216,7 @@ class ClassTranslator:
             return
         if take:
             scope.take()
-        if _is_noop(func, attrs):
+        if lowering.does_nothing(func, attrs):
             flow.current = replace(inputs[0], shape=shape)
             return
         fattrs = attrs
@@ -1229,17 +1230,8 @@ class ClassTranslator:
         training = Py(ast.Attribute(ast.Name("self", ast.Load()), "training", ast.Load()))
         vars_ = [P.name(t.var) for t in inputs]  # type: ignore[arg-type]
         result = lowering.invoke(func, fattrs, vars_, x, training, inplace)
+        self.gen.helpers.update(row.helpers)
         self.assign_result(result, inputs, shape, scope, flow, row.overwritable)
-
-    def stateful(self, func: str, attrs: dict[str, Py], span: Any) -> bool:
-        nodes = self.gen.facts.layers_at(span) if span is not None else []
-        found = [n for n in nodes if n.op is not None and n.op.name == func]
-        if found:
-            g = self.gen.facts.graph
-            return any(n.op.params([g[i].shape for i in n.inputs], n.shape) or
-                       n.op.buffers([g[i].shape for i in n.inputs], n.shape) for n in found)
-        row = lowering.lowering(func)
-        return row.function is None and row.apply is None
 
     def out_shape(self, func: str, attrs: dict[str, Py], inputs: list[Tensor],
                   span: Any) -> Shape:
@@ -1731,14 +1723,6 @@ def _forget(env: Env, body: Any) -> None:
             found = env.find(node.name)
             if found is not None and found.py is not None and found.py.known:
                 found.py = Py(found.py.node, UNKNOWN, found.py.deps)
-
-
-def _is_noop(func: str, attrs: dict[str, Py]) -> bool:
-    """A regulariser with a rate of 0 at construction does nothing: no call is written."""
-    if func in ("dropout", "dropout2d", "stochastic_depth"):
-        p = attrs["p"]
-        return p.known and p.const == 0
-    return False
 
 
 def _is_param(value: Py) -> bool:
