@@ -78,8 +78,8 @@ def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     return grouped.transpose(1, 2).reshape(x.shape)
 
 
-def stochastic_depth(x: torch.Tensor, p: float, mode: str,
-                     training: bool) -> torch.Tensor:
+def stochastic_depth(x: torch.Tensor, p: float, mode: str = "row",
+                     training: bool = False) -> torch.Tensor:
     """Drop x per sample ("row") or as a whole ("batch") with probability p, in
     training."""
     if not training or p == 0.0:
@@ -100,7 +100,7 @@ class StochasticDepth(nn.Module):
         self.mode = mode
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return stochastic_depth(x, self.p, self.mode, self.training)
+        return stochastic_depth(x, self.p, self.mode, training=self.training)
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:

@@ -1188,7 +1188,7 @@ class ClassTranslator:
             if len(inputs) > 1:
                 raise NotChain
             inplace = row.inplace and self.previous_overwritable(scope)
-            if any(RT in v.deps for v in attrs.values()):
+            if any(v.deps & {RT, SIZE} for v in attrs.values()):
                 raise NotChain
             module = lowering.construct(func, attrs, x, inplace)
             if module is None:
@@ -1199,7 +1199,8 @@ class ClassTranslator:
             self.register(label, module, scope, overwritable=row.overwritable)
             flow.current = Tensor(shape)
             return
-        runtime = any(RT in v.deps for v in attrs.values())
+        # an attribute read from a tensor's size is the forward's to compute, not baked in
+        runtime = any(v.deps & {RT, SIZE} for v in attrs.values())
         if not runtime and (lowering.holds_state(func, attrs) or not row.has_function() or
                             label is not None and row.has_module()):
             inplace = row.inplace and len(inputs) == 1 and inputs[0].fresh and inputs[0].owned
