@@ -23,6 +23,7 @@ SECTIONS = [
     ("stats_speed.py", "Time to params and MACs: netdsl against the peers"),
     ("scaling.py", "Scaling to 100,000 layers"),
     ("agreement.py", "Agreement of the counts"),
+    ("codegen.py", "Compiled code: classes and lines against the specs and torchvision"),
     ("forward.py", "Forward latency of the compiled module against torchvision"),
 ]
 PEER_PACKAGES = ["torchinfo", "fvcore", "thop", "ptflops", "torchscan"]

@@ -9,10 +9,9 @@ axes of a layer norm).
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from math import prod
-
-import ast
 
 from netdsl.backends.pytorch.pyexpr import Py, binop, lit, simplify
 

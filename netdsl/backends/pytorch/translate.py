@@ -30,7 +30,6 @@ from netdsl.backends.pytorch.names import MODULE_ATTRIBUTES, Namespace
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
 from netdsl.backends.pytorch.shapes import Shape
 from netdsl.backends.pytorch.values import (
-    IDENTITY,
     Env,
     NotChain,
     RuntimeOnly,
@@ -927,7 +926,7 @@ class ClassTranslator:
                 self.loop(ast.Name("_", ast.Store()), P.call("range", [count]), item, inner,
                           inner_flow, env)
                 return
-            if not (type(count.const) is int):
+            if type(count.const) is not int:
                 raise Specialize(count.deps - {IN, SIZE}, "a forward repeats a layer that many "
                                                           "times")
             for _ in range(count.const):
@@ -1408,11 +1407,10 @@ class ClassTranslator:
         if not owner.sequential:
             return P.attr(Py(owner.ref(name)), "out_channels")
         target = owner.target  # type: ignore[attr-defined]
-        var = self.locals.reserve("channels", "channels")
         if name and _is_identifier(name) and not getattr(owner, "is_list", False):
-            child = P.dotted(f"{target}.{name}")
-        else:
-            child = ast.Subscript(ast.Name(target, ast.Load()), P.lit(-1).node, ast.Load())
+            return P.attr(Py(P.dotted(f"{target}.{name}")), "out_channels")
+        var = self.locals.reserve("channels", "channels")
+        child = ast.Subscript(ast.Name(target, ast.Load()), P.lit(-1).node, ast.Load())
         scope.ctor.append(_assign(var, ast.Attribute(child, "out_channels", ast.Load())))
         return P.name(var)
 

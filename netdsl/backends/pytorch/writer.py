@@ -89,10 +89,35 @@ def _lines(node: ast.expr, column: int, lead: str, pad: str) -> list[str]:
     if isinstance(node, (ast.List, ast.Tuple)):
         opener, closer = ("[", "]") if isinstance(node, ast.List) else ("(", ")")
         items = [ast.unparse(e) for e in node.elts]
+        if all(_literal(e) for e in node.elts):
+            return _packed(lead + opener, closer, items, pad)
         return _bracketed(lead + opener, closer, items, list(node.elts), [""] * len(items), pad)
     if isinstance(node, ast.BoolOp | ast.BinOp | ast.Compare | ast.IfExp):
         return [lead + "(", pad + INDENT + text, pad + ")"]
     return [lead + text]
+
+
+def _literal(node: ast.expr) -> bool:
+    """A constant, or a list or tuple of them (a row of a table)."""
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return all(isinstance(e, ast.Constant) for e in node.elts)
+    return isinstance(node, ast.Constant)
+
+
+def _packed(opening: str, closer: str, items: list[str], pad: str) -> list[str]:
+    """A table's rows, as many to a line as fit (as the spec writes its tables)."""
+    inner = pad + INDENT
+    lines = [opening]
+    current = ""
+    for text in items:
+        piece = text + ","
+        if current and len(inner) + len(current) + 1 + len(piece) > WIDTH:
+            lines.append(inner + current)
+            current = ""
+        current = f"{current} {piece}" if current else piece
+    lines.append(inner + current)
+    lines.append(pad + closer)
+    return lines
 
 
 def _bracketed(opening: str, closer: str, items: list[str], nodes: list[ast.expr],

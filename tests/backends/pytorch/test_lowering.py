@@ -15,7 +15,6 @@ from netdsl.ops import REGISTRY
 from tests.ops.test_rules import CASES, Case, case_spec
 
 
-
 def _unlabeled(case: Case) -> str:
     dims = ", ".join(str(d) for d in case.shape)
     return f"network n {{\n input x: [{dims}]\n{case.extra}\n from x -> {case.call}\n}}\n"
