@@ -82,7 +82,7 @@ def release(body: list[ast.stmt], params: list[str], keep: set[str]) -> list[ast
     (U-Net's skips), unless the statement rebinds it or the forward ends there."""
     live = ranges(body, params)
     dying: dict[int, list[str]] = {}
-    for name, (start, end) in live.items():
+    for name, (_, end) in live.items():
         if name in keep or name in params or end < 0:
             continue
         dying.setdefault(end, []).append(name)

@@ -52,8 +52,3 @@ class Namespace:
             self.keys[(stem, key)] = name
         return name
 
-    def owner(self, name: str) -> str | None:
-        for (stem, key), value in self.keys.items():
-            if value == name:
-                return key
-        return None

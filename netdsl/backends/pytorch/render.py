@@ -203,34 +203,35 @@ def _is_self_append(stmt: ast.stmt) -> bool:
 
 def _prune_locals(ctor: list[ast.stmt], tail: list[ast.stmt]) -> list[ast.stmt]:
     """Drop assignments to constructor locals that nothing reads (values only a dropped
-    branch or a folded constant used)."""
+    branch or a folded constant used), until none is left."""
     while True:
         loads = {n.id for s in ctor + tail for n in ast.walk(s)
                  if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-        changed = False
+        pruned = _prune(ctor, loads)
+        if len(_flat(pruned)) == len(_flat(ctor)):
+            return pruned
+        ctor = pruned
 
-        def prune(stmts: list[ast.stmt]) -> list[ast.stmt]:
-            nonlocal changed
-            out = []
-            for s in stmts:
-                if isinstance(s, ast.Assign) and len(s.targets) == 1 and \
-                        isinstance(s.targets[0], ast.Name) and s.targets[0].id not in loads:
-                    changed = True
-                    continue
-                if isinstance(s, ast.FunctionDef) and s.name not in loads:
-                    changed = True
-                    continue
-                if isinstance(s, ast.If):
-                    s.body = prune(s.body) or [ast.Pass()]
-                    s.orelse = prune(s.orelse)
-                elif isinstance(s, ast.For):
-                    s.body = prune(s.body) or [ast.Pass()]
-                out.append(s)
-            return out
 
-        ctor = prune(ctor)
-        if not changed:
-            return ctor
+def _prune(stmts: list[ast.stmt], loads: set[str]) -> list[ast.stmt]:
+    out = []
+    for s in stmts:
+        if isinstance(s, ast.Assign) and len(s.targets) == 1 and \
+                isinstance(s.targets[0], ast.Name) and s.targets[0].id not in loads:
+            continue
+        if isinstance(s, ast.FunctionDef) and s.name not in loads:
+            continue
+        if isinstance(s, ast.If):
+            s.body = _prune(s.body, loads) or [ast.Pass()]
+            s.orelse = _prune(s.orelse, loads)
+        elif isinstance(s, ast.For):
+            s.body = _prune(s.body, loads) or [ast.Pass()]
+        out.append(s)
+    return out
+
+
+def _flat(stmts: list[ast.stmt]) -> list[ast.AST]:
+    return [n for s in stmts for n in ast.walk(s) if isinstance(n, ast.stmt)]
 
 
 def _list_literals(ctor: list[ast.stmt]) -> list[ast.stmt]:

@@ -3,6 +3,7 @@ values, and how each is read by the generated constructor and by the generated f
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,3 +72,10 @@ class Env:
 
 
 IDENTITY = LayerRef("identity")
+
+# Dependencies a value may carry besides block parameters:
+IN = "@in"  # the block's input channels
+RT = "@rt"  # only the forward knows it (a size read from a tensor)
+SPATIAL = "@sz"  # a block input's spatial size, a placeholder its callers fill in
+SIZE = "@size"  # a size of the input the network was built with
+RUNTIME = Py(ast.Name("RUNTIME", ast.Load()), UNKNOWN, frozenset({RT}))
