@@ -313,14 +313,14 @@ def blocks_reached(program: Any, network: str) -> list[str]:
     """The blocks a network's text names, directly or through the blocks it names (as calls
     or as values, in every branch), in first-reached order; inline blocks, whose unlabeled
     calls open no scope of their own, are passed through but not listed."""
-    from netdsl.backends.pytorch.translate import _walk_stmts
+    from netdsl.backends.pytorch.syntax import walk
     seen: list[str] = []
     pending = [program.networks[network]]
     visited: set[str] = set()
     while pending:
         bdef = pending.pop(0)
         defaults = tuple(p.default for p in bdef.params if p.default is not None)
-        nodes = list(_walk_stmts(bdef.body + defaults))
+        nodes = list(walk(bdef.body + defaults))
         local = {p.name for p in bdef.params} | {  # names that shadow a block's
             n.name if isinstance(n, (syn.Assign, syn.Def)) else n.var for n in nodes
             if isinstance(n, (syn.Assign, syn.Def, syn.For))}

@@ -68,13 +68,9 @@ class Resnet50(nn.Sequential):
         self.append(nn.ReLU(inplace=True))
         self.append(nn.MaxPool2d(3, stride=2, padding=1))
         self.layer1 = Stage(64, Bottleneck, 64, n=3)
-        channels = self.layer1.out_channels
-        self.layer2 = Stage(channels, Bottleneck, 128, n=4, s=2)
-        channels = self.layer2.out_channels
-        self.layer3 = Stage(channels, Bottleneck, 256, n=6, s=2)
-        channels = self.layer3.out_channels
-        self.layer4 = Stage(channels, Bottleneck, 512, n=3, s=2)
-        channels = self.layer4.out_channels
+        self.layer2 = Stage(self.layer1.out_channels, Bottleneck, 128, n=4, s=2)
+        self.layer3 = Stage(self.layer2.out_channels, Bottleneck, 256, n=6, s=2)
+        self.layer4 = Stage(self.layer3.out_channels, Bottleneck, 512, n=3, s=2)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.append(nn.Flatten())
-        self.fc = nn.Linear(channels, classes)
+        self.fc = nn.Linear(self.layer4.out_channels, classes)
