@@ -142,8 +142,11 @@ class ControlFlow:
         # a variable every branch ends in: one made in a branch, renamed; an older one, copied
         made = [v for v, f in zip(vars_, fwds, strict=True) if f and assigns(f, v)
                 and not _defined_before(v, scope)]
-        target = made[0] if made else self.fnames.reserve(hint)
-        if not made:
+        kept = any(not f for f in fwds)  # a branch that leaves the tensor as it was
+        if made and not (hint == "identity" and kept):
+            target = made[0]
+        else:  # torchvision's `identity = x; if ...: identity = self.downsample(x)`
+            target = self.fnames.reserve(hint)
             self.temps[target] = hint
         hoisted = None
         for var, fwd in zip(vars_, fwds, strict=True):

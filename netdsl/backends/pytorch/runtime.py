@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 from torch.nn import functional as F
 
 
@@ -39,7 +39,7 @@ class TableConv(nn.Module):
         self.convs = nn.ModuleList(convs)
         self.order = [maps.index(i) for i in range(len(table))]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: Tensor) -> Tensor:
         parts = [conv(x[:, self.gathers[i]]) for i, conv in enumerate(self.convs)]
         return torch.cat(parts, dim=1)[:, self.order]
 
@@ -57,13 +57,13 @@ class Subsample(nn.Module):
         nn.init.uniform_(self.weight, -bound, bound)
         nn.init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: Tensor) -> Tensor:
         window = self.kernel_size * self.kernel_size
         total = F.avg_pool2d(x, self.kernel_size) * window
         return total * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
 
 
-def center_crop(x: torch.Tensor, size: list[int]) -> torch.Tensor:
+def center_crop(x: Tensor, size: list[int]) -> Tensor:
     """Crop the spatial axes of x to `size`, keeping the centre (U-Net's skips)."""
     for axis, length in enumerate(size):
         dim = axis + 2
@@ -71,15 +71,15 @@ def center_crop(x: torch.Tensor, size: list[int]) -> torch.Tensor:
     return x
 
 
-def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
+def channel_shuffle(x: Tensor, groups: int) -> Tensor:
     """Interleave the channels of `groups` groups (ShuffleNet)."""
     batch, channels = x.shape[0], x.shape[1]
     grouped = x.reshape(batch, groups, channels // groups, *x.shape[2:])
     return grouped.transpose(1, 2).reshape(x.shape)
 
 
-def stochastic_depth(x: torch.Tensor, p: float, mode: str = "row",
-                     training: bool = False) -> torch.Tensor:
+def stochastic_depth(x: Tensor, p: float, mode: str = "row",
+                     training: bool = False) -> Tensor:
     """Drop x per sample ("row") or as a whole ("batch") with probability p, in
     training."""
     if not training or p == 0.0:
@@ -99,7 +99,7 @@ class StochasticDepth(nn.Module):
         self.p = p
         self.mode = mode
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: Tensor) -> Tensor:
         return stochastic_depth(x, self.p, self.mode, training=self.training)
 
 
