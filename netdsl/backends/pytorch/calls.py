@@ -175,7 +175,7 @@ class Calls:
             inplace = row.inplace and self.previous_overwritable(scope)
             if any(v.deps & {RT, SIZE} for v in attrs.values()):
                 raise NotChain
-            module = lowering.construct(func, attrs, x, inplace)
+            module = self.module_of(func, attrs, x, inplace)
             if module is None:
                 raise NotChain
             if SIZE in module.deps:
@@ -189,7 +189,7 @@ class Calls:
         if not runtime and (lowering.holds_state(func, attrs) or not row.has_function() or
                             label is not None and row.has_module()):
             inplace = row.inplace and len(inputs) == 1 and inputs[0].fresh and inputs[0].owned
-            module = lowering.construct(func, attrs, x, inplace)
+            module = self.module_of(func, attrs, x, inplace)
             if module is None:
                 raise Unsupported(f"'{func}' has no module form")
             if SIZE in module.deps:
@@ -218,6 +218,13 @@ class Calls:
         result = lowering.invoke(func, fattrs, vars_, x, training, inplace)
         self.gen.helpers.update(row.helpers)
         self.assign_result(result, inputs, shape, scope, flow, row.overwritable)
+
+    def module_of(self, func: str, attrs: dict[str, Py], x: Input, inplace: bool) -> Py | None:
+        """The layer's module; `nn.Identity()` for one that does nothing with these
+        attributes (a drop rate of 0), which keeps its place in the naming."""
+        if lowering.does_nothing(func, attrs):
+            return P.call("nn.Identity")
+        return lowering.construct(func, attrs, x, inplace)
 
     def out_shape(self, func: str, attrs: dict[str, Py], inputs: list[Tensor],
                   span: Any) -> Shape:

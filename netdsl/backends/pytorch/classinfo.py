@@ -46,6 +46,7 @@ class ClassInfo:
     in_progress: bool = True
     out_expr: ast.expr | None = None  # what `self.out_channels` is set to
     size_check: dict[str, tuple[int, ...]] | None = None
+    stores: list[tuple[str, ast.expr]] = field(default_factory=list)  # self.<attr> = value
 
     @property
     def is_network(self) -> bool:

@@ -72,7 +72,7 @@ class ControlFlow:
             fwd: list[ast.stmt] | None = [] if scope.fwd is not None else None
             inner = scope.nested(ctor, fwd)
             inner.registered = []
-            branch_flow = flow.fork(self.entry(start, scope) if paths is None else start)
+            branch_flow = flow.fork(start)
             branch_flow.labels = flow.labels
             branch_env = env.child()
             if paths is not None:

@@ -18,10 +18,7 @@ class Facts:
 
     def __init__(self, graph: Graph):
         self.graph = graph
-        self._by_span: dict[Span, list[Node]] = defaultdict(list)
-        for node in graph:
-            if node.span is not None and node.op is not None:
-                self._by_span[node.span].append(node)
+        self._by_span: dict[Span, list[Node]] | None = None  # built when first asked
         self._instances: dict[str, list[Scope]] = defaultdict(list)
         for scope in graph.scopes.values():
             if scope.kind == "block" and scope.block:
@@ -39,21 +36,18 @@ class Facts:
     def input_shapes(self) -> dict[str, tuple[int, ...]]:
         return {name: self.graph[name].shape for name in self.graph.inputs}
 
-    def blocks_used(self) -> list[str]:
-        """Blocks with at least one instance that opens a scope, in first-use order."""
-        return list(self._instances)
-
     def arguments(self, block: str, param: str) -> list[Any]:
         """The values every instance of `block` took for `param`."""
         return [s.args[param] for s in self._instances.get(block, []) if param in s.args]
 
     def layers_at(self, span: Span) -> list[Node]:
         """The layers that the spec element at `span` made, in every instance and pass."""
+        if self._by_span is None:
+            self._by_span = defaultdict(list)
+            for node in self.graph:
+                if node.span is not None and node.op is not None:
+                    self._by_span[node.span].append(node)
         return self._by_span.get(span, [])
-
-    def input_ranks(self, span: Span) -> set[int]:
-        """Spatial axes of the first input of the layers made at `span`."""
-        return {len(self.graph[n.inputs[0]].shape) - 1 for n in self.layers_at(span) if n.inputs}
 
     def input_sizes(self, span: Span, axis: int) -> set[int]:
         """The sizes of one axis of the first input of the layers made at `span`."""
@@ -62,16 +56,4 @@ class Facts:
             shape = self.graph[node.inputs[0]].shape
             if -len(shape) <= axis < len(shape):
                 out.add(shape[axis])
-        return out
-
-    def state_dict_shapes(self) -> dict[str, int]:
-        """Layer name -> parameters it holds, for the layers that hold any."""
-        out = {}
-        for node in self.graph:
-            if node.op is None:
-                continue
-            shapes = [self.graph[i].shape for i in node.inputs]
-            params = node.op.params(shapes, node.shape)
-            if params:
-                out[node.name] = params
         return out

@@ -135,6 +135,7 @@ class Scope:
     counter: int = 0
     dynamic: frozenset[str] | None = None
     registered: list[str] = field(default_factory=list)
+    last_overwritable: bool = False  # the last layer of a chain lets the next work in place
 
     def nested(self, ctor: list[ast.stmt], fwd: list[ast.stmt] | None) -> Scope:
         return Scope(self.mode, self.owner, ctor, fwd, self.counter, self.dynamic,

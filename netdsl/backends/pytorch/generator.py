@@ -64,7 +64,6 @@ class Generator:
         self.variants: dict[str, list[ClassInfo]] = {}
         self.keys: dict[str, frozenset[str]] = {}
         self.size_dependent = False
-        self.candidates: dict[tuple[str, str], list[Any]] = {}
         self.class_names: dict[str, list[str]] = {}
         self.helpers: set[str] = set()  # run-time helpers the rows used declare
 
@@ -106,9 +105,6 @@ class Generator:
         py_name = self.global_names[name]
         self.functions.setdefault(name, py_name)
         return py_name
-
-    def extra_candidates(self, block: str, param: str) -> list[Any]:
-        return self.candidates.get((block, param), [])
 
     def layer_factory(self, ref: LayerRef, rank: int) -> Py:
         """A layer used as a value, as Python: None for identity, an nn class or a partial of
@@ -240,7 +236,6 @@ class Generator:
             if translator.size_dependent:
                 self.size_dependent = True
             info.in_progress = False
-            info.translator = translator  # type: ignore[attr-defined]
             self.classes.append(info)
             return
         raise Unsupported(f"block '{info.bdef.name}'")

@@ -157,7 +157,7 @@ def render_class(info: ClassInfo) -> str:
     lines += writer.signature("__init__", params, "None")
     ctor = list(info.ctor)
     stores = [ast.Assign([ast.Attribute(ast.Name("self", ast.Load()), attr, ast.Store())], value)
-              for attr, value in getattr(info, "stores", [])]
+              for attr, value in info.stores]
     if info.exports and info.out_expr is not None:
         stores.append(ast.Assign([ast.Attribute(ast.Name("self", ast.Load()), "out_channels",
                                                 ast.Store())], info.out_expr))

@@ -132,7 +132,7 @@ class Scoping:
             name: str | Py | None = label
             scope.ctor.append(owner.register(name, module))
             scope.take()
-            scope.last_overwritable = overwritable  # type: ignore[attr-defined]
+            scope.last_overwritable = overwritable
             return label if isinstance(label, str) else ""
         if label is None:
             if scope.dynamic:
@@ -187,4 +187,4 @@ class Scoping:
         return P.name(var)
 
     def previous_overwritable(self, scope: Scope) -> bool:
-        return getattr(scope, "last_overwritable", False)
+        return scope.last_overwritable

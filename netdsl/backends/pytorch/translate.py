@@ -74,6 +74,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         self.referenced = referenced_labels(self.bdef.body)
         self.uses_input = uses_block_input(self.bdef.body)
         self.lenient = False
+        self.late_defaults: list[tuple[str, Py]] = []
         self.temps: dict[str, str] = {}  # forward temporaries and the name they would like
         self.label_vars: set[str] = set()
         self.multi = {label for label, n in label_counts(self.bdef.body).items() if n > 1}
@@ -104,6 +105,9 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
             scope = Scope(self.mode, owner, ctor, fwd)
             flow = Flow(entry, block_input=entry.shared())
             info.inputs = [x]
+        for name, value in self.late_defaults:
+            ctor.append(ast.If(ast.Compare(ast.Name(name, ast.Load()), [ast.Is()],
+                                           [ast.Constant(None)]), [assign(name, value.node)], []))
         self.body(self.bdef.body, scope, flow, env)
         if flow.current is None:
             raise Unsupported("the body has no input")
@@ -117,8 +121,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
             held = set(self.label_vars) - set(info.inputs)
             fwd[:] = liveness.release(fwd, info.inputs, all_names(fwd) - held)
         self.finish_out(flow.current)
-        info.ctor = self.store_lines() + ctor if False else ctor
-        self.info.stores = self.store_values  # type: ignore[attr-defined]
+        info.stores = self.store_values
 
     def bind_params(self, env: Env) -> None:
         """Parameters: those bound by specialisation are constants; the rest are the
@@ -135,6 +138,11 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
             if p.default is not None:
                 default_value = self.expr(p.default, env, None, "ctor")
                 default = self.default_node(p, default_value, info)
+                if not info.is_network and default_value.py is not None and \
+                        default_value.py.deps & {q.spec for q in info.params}:
+                    # a default of earlier parameters: None, computed in the constructor
+                    self.late_defaults.append((py_name, default_value.py))
+                    default = ast.Constant(None)
             if info.is_network and p.name in self.gen.facts.params:
                 loaded = self.gen.facts.params[p.name]
                 if default is None or not _equal(default_value.const, loaded):
@@ -144,7 +152,10 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
                 layers = self.candidates(p, env)
             py = P.name(py_name, frozenset({p.name}))
             env.vars[p.name] = Value(py, layers=layers)
-            info.params.append(Param(p.name, py_name, default, _hint(p.type, layers)))
+            hint = _hint(p.type, layers)
+            if any(name == py_name for name, _ in self.late_defaults) and hint:
+                hint += " | None"
+            info.params.append(Param(p.name, py_name, default, hint))
 
     def default_node(self, p: syn.Param, value: Value, info: ClassInfo) -> ast.expr:
         if value.layers is not None:
@@ -158,8 +169,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         """The layers a layer-typed parameter stands for: every instance's argument and the
         default."""
         found: list[LayerRef] = []
-        for value in self.gen.facts.arguments(self.bdef.name, p.name) + self.gen.extra_candidates(
-                self.bdef.name, p.name):
+        for value in self.gen.facts.arguments(self.bdef.name, p.name):
             if isinstance(value, LayerRef) and value not in found:
                 found.append(value)
         if p.default is not None:
@@ -188,9 +198,6 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
             info.out = out
         else:
             info.out = None
-
-    def store_lines(self) -> list[ast.stmt]:
-        return []
 
     def body(self, stmts: tuple[syn.Stmt, ...], scope: Scope, flow: Flow, env: Env) -> None:
         for stmt in stmts:
@@ -270,9 +277,6 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         flow.labels[stmt.name] = tensor.shared()
         if len(self.info.inputs) > 1 and scope.mode == "chain":
             raise NotChain
-
-    def entry(self, start: Tensor | None, scope: Scope) -> Tensor | None:
-        return start
 
     def element(self, el: syn.Element, scope: Scope, flow: Flow, env: Env) -> None:
         label = self.label_of(el, env, flow)

@@ -8,8 +8,8 @@ import torch
 from torch import Tensor, nn
 
 
-def stochastic_depth(x: torch.Tensor, p: float, mode: str = "row",
-                     training: bool = False) -> torch.Tensor:
+def stochastic_depth(x: Tensor, p: float, mode: str = "row",
+                     training: bool = False) -> Tensor:
     """Drop x per sample ("row") or as a whole ("batch") with probability p, in
     training."""
     if not training or p == 0.0:
@@ -29,7 +29,7 @@ class StochasticDepth(nn.Module):
         self.p = p
         self.mode = mode
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: Tensor) -> Tensor:
         return stochastic_depth(x, self.p, self.mode, training=self.training)
 
 

@@ -40,10 +40,10 @@ class Bottleneck(nn.Module):
         out = F.relu(out, inplace=True)
         out = self.conv3(out)
         out = self.bn3(out)
-        downsample = x
+        identity = x
         if self.downsample is not None:
-            downsample = self.downsample(x)
-        out = out + downsample
+            identity = self.downsample(x)
+        out = out + identity
         return F.relu(out, inplace=True)
 
 

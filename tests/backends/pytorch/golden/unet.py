@@ -6,7 +6,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 
-def center_crop(x: torch.Tensor, size: list[int]) -> torch.Tensor:
+def center_crop(x: Tensor, size: list[int]) -> Tensor:
     """Crop the spatial axes of x to `size`, keeping the centre (U-Net's skips)."""
     for axis, length in enumerate(size):
         dim = axis + 2
