@@ -313,6 +313,8 @@ class Calls:
                   current: Tensor) -> Shape:
         """The shape a block call makes: the class's output shape with the call's arguments
         and the input's sizes put in (None where the forward alone knows it)."""
+        if info.in_progress:  # a block calling itself: only the built module knows
+            return (None,) * len(current.shape)
         mapping: dict[str, Py | None] = {p.py: bound[p.spec][0].py for p in info.params}
         mapping[info.channels] = current.shape[0]
         channels = _put(info.out, mapping, None)
