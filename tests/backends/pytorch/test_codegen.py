@@ -19,7 +19,7 @@ from netdsl.backends.pytorch import module_namespace
 from netdsl.backends.pytorch.codegen import generate, network_class
 from netdsl.backends.pytorch.generator import RUNTIME as RUNTIME_FILE
 from netdsl.backends.pytorch.generator import blocks_reached
-from tests.backends.pytorch.conftest import import_source
+from tests.backends.pytorch.conftest import assert_state_matches_ir, import_source
 from tests.conftest import SPECS, run_cli
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -180,6 +180,64 @@ def test_a_specialised_class_says_why() -> None:
     classes = _classes(source)
     assert {"XceptionDown", "XceptionDown2"} <= set(classes)
     assert "# `xception_down` with pre_relu=false: the positions that name its layers" in source
+
+
+# Constructs the zoo has few of: a block calling itself, several inputs and outputs, 1-D and
+# 3-D layers, labeled repeats, a residual that is there for some instances only.
+CONSTRUCTS = {
+    "recursion": """block hourglass(n: int, c: int) {
+    add {
+        { maxpool(2) -> conv(c, 3, p=1) -> relu
+          if n > 1 { hourglass(n - 1, c) } else { conv(c, 3, p=1) -> relu }
+          conv(c, 3, p=1) -> upsample(2) }
+        { conv(c, 3, p=1) -> relu }
+    }
+}
+network hg(depth: int = 3) {
+    input x: [8, 32, 32]
+    stem: conv(16, 3, p=1)
+    hg: hourglass(depth, 16)
+    out: conv(4, 1)
+}
+""",
+    "inputs_and_outputs": """block act { relu }
+network two {
+    input a: [3, 16]
+    input b: [5, 16]
+    pa: conv(4, 3, p=1)
+    from b -> pb: conv(4, 3, p=1) -> act
+    sum: add(pa)
+    cat: concat(dim=1) { from pa; from pb }
+    flat: { from cat -> flatten -> linear(7) }
+    rep: act * 2
+    output sum, flat, rep
+}
+""",
+    "volumes": """block res3(c: int) {
+    residual(when = in.c == c) { conv(c, 3, p=1) -> bn -> relu }
+}
+network v {
+    input x: [2, 8, 8, 8]
+    conv(4, 1)
+    res3(4) * 2
+    l: res3(6) * 2
+    adaptive_avgpool(1) -> flatten -> dropout(0.0) -> linear(3)
+}
+""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONSTRUCTS))
+def test_constructs_lower_exactly(name: str) -> None:
+    network = netdsl.load(CONSTRUCTS[name])
+    model = netdsl.build(network).eval()
+    assert_state_matches_ir(model, network)
+    graph = network.graph
+    inputs = [torch.randn(2, *graph[n].shape) for n in graph.inputs]
+    with torch.no_grad():
+        out = model(*inputs)
+    outs = out if isinstance(out, tuple) else (out,)
+    assert [tuple(o.shape[1:]) for o in outs] == [graph[n].shape for n in graph.outputs.values()]
 
 
 INJECTION = '''
