@@ -53,6 +53,10 @@ class Flow:
                     list(self.outputs))
 
 
+class NamedChild(Exception):
+    """A chain being built as a list met a labeled layer: it needs a Sequential by name."""
+
+
 class Owner:
     """Where a scope's children are registered, and how a forward reads one."""
 
@@ -81,7 +85,8 @@ class SequentialOwner(Owner):
         if name is None:
             return _expr(ast.Call(ast.Attribute(self.base, "append", ast.Load()),
                                   [module.node], []))
-        assert not self.is_list
+        if self.is_list:
+            raise NamedChild
         if isinstance(name, str) and is_identifier(name):
             return ast.Assign([ast.Attribute(self.base, name, ast.Store())], module.node)
         key = lit(name).node if isinstance(name, str) else name.node

@@ -10,6 +10,7 @@ rounded repr such as 0.037500000000000006. `ast.unparse` places the parentheses.
 from __future__ import annotations
 
 import ast
+import copy
 import keyword
 from dataclasses import dataclass, field
 from typing import Any
@@ -138,8 +139,8 @@ def binop(op: str, left: Py, right: Py, const: Any = UNKNOWN) -> Py:
         const = _apply(op, left.const, right.const)
     if const is not UNKNOWN and _foldable(const):
         return Py(literal_node(const), const, deps)
-    if op == "*" and _is(right, 1) or op in ("+", "-") and _is(right, 0) or \
-            op == "//" and _is(right, 1):
+    neutral = {"*": 1, "//": 1, "+": 0, "-": 0}.get(op)
+    if neutral is not None and _is(right, neutral):  # x * 1, x // 1, x + 0, x - 0
         return Py(left.node, const if const is not UNKNOWN else left.const, deps)
     if op == "//" and type(right.const) is int and right.const > 0:
         factor = _constant_factor(left.node)
@@ -262,7 +263,6 @@ class _Substitute(ast.NodeTransformer):
 def substitute(value: Py, mapping: dict[str, Py]) -> Py:
     """`value` with names replaced (a callee's output channels in its caller's terms), then
     simplified; constant when every name it reads became one."""
-    import copy
     nodes = {k: v.node for k, v in mapping.items()}
     node = _Substitute(nodes).visit(copy.deepcopy(value.node))
     deps = frozenset().union(*(mapping[n].deps for n in names_in(value.node) if n in mapping))
@@ -334,7 +334,7 @@ def _polynomial(node: ast.expr) -> dict[tuple[str, ...], int] | None:
 
 def _from_polynomial(poly: dict[tuple[str, ...], int]) -> ast.expr:
     terms = [(k, v) for k, v in poly.items() if v != 0]
-    terms.sort(key=lambda kv: (len(kv[0]) == 0, ))  # names first, the constant last
+    terms.sort(key=lambda kv: len(kv[0]) == 0)  # names first, the constant last
     node: ast.expr | None = None
     for monomial, coef in terms:
         factors: list[ast.expr] = [ast.Name(n, ast.Load()) for n in monomial]

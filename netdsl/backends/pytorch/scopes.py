@@ -7,7 +7,14 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from netdsl.backends.pytorch import pyexpr as P
-from netdsl.backends.pytorch.flow import Flow, ModuleOwner, Scope, SequentialOwner, Tensor
+from netdsl.backends.pytorch.flow import (
+    Flow,
+    ModuleOwner,
+    NamedChild,
+    Scope,
+    SequentialOwner,
+    Tensor,
+)
 from netdsl.backends.pytorch.names import MODULE_ATTRIBUTES
 from netdsl.backends.pytorch.pyexpr import Py
 from netdsl.backends.pytorch.pystmt import (
@@ -73,41 +80,36 @@ class Scoping:
 
     def sequential(self, label: str | Py, start: Tensor | None, flow: Flow,
                    fill: Any) -> tuple[tuple[list[ast.stmt], Py], Tensor]:
-        """A labeled chain as one nn.Sequential expression (built in a list when the
-        constructor chooses or repeats its layers)."""
+        """A labeled chain as one nn.Sequential: `nn.Sequential(a, b)`, or built in a list
+        when the constructor chooses or repeats its layers; with named layers, an
+        OrderedDict or a Sequential filled by name."""
         base = label if isinstance(label, str) and P.is_identifier(label) else "layers"
-        var = self.locals.reserve("layers" if base == "layers" else base, "seq")
+        var = self.locals.reserve(base, "seq")
+        try:
+            ctor, end = self._filled(SequentialOwner(var, is_list=True), start, flow, fill)
+        except NamedChild:
+            ctor, end = self._filled(SequentialOwner(var), start, flow, fill)
+            if all(is_named_registration(s) or is_append(s, var) for s in ctor):
+                pairs = ast.List([ast.Tuple([ast.Constant(k), v], ast.Load())
+                                  for k, v in numbered([registration_pair(s) for s in ctor])],
+                                 ast.Load())
+                return ([], P.call("nn.Sequential", [P.call("OrderedDict", [Py(pairs)])])), end
+            return ([assign(var, P.call("nn.Sequential").node)] + ctor, P.name(var)), end
+        if all(is_append(s, var) for s in ctor):
+            items = [Py(s.value.args[0]) for s in ctor]  # type: ignore[attr-defined]
+            return ([], P.call("nn.Sequential", items)), end
+        starred = Py(ast.Starred(ast.Name(var, ast.Load()), ast.Load()))
+        return ([assign(var, ast.List([], ast.Load()))] + ctor,
+                P.call("nn.Sequential", [starred])), end
+
+    def _filled(self, owner: SequentialOwner, start: Tensor | None, flow: Flow,
+                fill: Any) -> tuple[list[ast.stmt], Tensor]:
         ctor: list[ast.stmt] = []
-        labeled = False
-        owner = SequentialOwner(var, is_list=True)
-        inner = Scope("chain", owner, ctor, None)
         inner_flow = flow.fork(start)
         inner_flow.labels = dict(flow.labels)
-        try:
-            fill(inner, inner_flow)
-        except AssertionError:
-            labeled = True
-        if labeled or any(is_named_registration(s) for s in ctor):
-            owner = SequentialOwner(var)
-            ctor = []
-            inner = Scope("chain", owner, ctor, None)
-            inner_flow = flow.fork(start)
-            inner_flow.labels = dict(flow.labels)
-            fill(inner, inner_flow)
-            if all(is_named_registration(s) or is_append(s, var) for s in ctor):
-                items = [registration_pair(s) for s in ctor]
-                pairs = ast.List([ast.Tuple([ast.Constant(k), v], ast.Load())
-                                  for k, v in numbered(items)], ast.Load())
-                module = P.call("nn.Sequential", [P.call("OrderedDict", [Py(pairs)])])
-                return ([], module), inner_flow.current
-            setup = [assign(var, P.call("nn.Sequential").node)]
-            return (setup + ctor, P.name(var)), inner_flow.current
-        if all(is_append(s, var) for s in ctor):
-            items = [s.value.args[0] for s in ctor]  # type: ignore[attr-defined]
-            return ([], P.call("nn.Sequential", [Py(i) for i in items])), inner_flow.current
-        setup = [assign(var, ast.List([], ast.Load()))]
-        starred = Py(ast.Starred(ast.Name(var, ast.Load()), ast.Load()))
-        return (setup + ctor, P.call("nn.Sequential", [starred])), inner_flow.current
+        fill(Scope("chain", owner, ctor, None), inner_flow)
+        assert inner_flow.current is not None
+        return ctor, inner_flow.current
 
     def namespace(self, label: str | Py, scope: Scope, flow: Flow, fill: Any) -> None:
         """A labeled non-chain scope in a module: its layers in a ModuleDict."""

@@ -47,8 +47,7 @@ def expression(node: ast.expr, column: int) -> str:
     text = ast.unparse(node)
     if column + len(text) <= WIDTH:
         return text
-    pad = " " * 0
-    return "\n".join(_lines(node, column, pad, INDENT * (column // len(INDENT))))
+    return "\n".join(_lines(node, column, "", INDENT * (column // len(INDENT))))
 
 
 def _broken(stmt: ast.stmt, pad: str) -> list[str]:
@@ -147,14 +146,11 @@ def signature(name: str, params: list[str], returns: str, depth: int = 1) -> lis
         return [line]
     inner = pad + INDENT
     lines = [f"{pad}def {name}("]
-    current = inner
+    current = ""
     for p in params:
-        piece = p + ","
-        if current != inner and len(current) + 1 + len(piece) > WIDTH:
-            lines.append(current)
-            current = inner
-        current = piece if current == inner and False else (
-            current + (" " if current != inner else "") + piece)
-    lines.append(current)
-    lines.append(f"{pad}) -> {returns}:")
+        if current and len(inner) + len(current) + 1 + len(p) + 1 > WIDTH:
+            lines.append(inner + current)
+            current = ""
+        current = f"{current} {p}," if current else f"{p},"
+    lines += [inner + current, f"{pad}) -> {returns}:"]
     return lines
