@@ -204,7 +204,9 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
             self.statement(stmt, scope, flow, env)
 
     def statement(self, stmt: syn.Stmt, scope: Scope, flow: Flow, env: Env) -> None:
-        method = getattr(self, "_s_" + type(stmt).__name__)
+        method = getattr(self, "_s_" + type(stmt).__name__, None)
+        if method is None:
+            raise Unsupported(f"the statement {type(stmt).__name__} in generated code")
         method(stmt, scope, flow, env)
 
     def _s_Chain(self, stmt: syn.Chain, scope: Scope, flow: Flow, env: Env) -> None:
