@@ -24,6 +24,7 @@ SECTIONS = [
     ("scaling.py", "Scaling to 100,000 layers"),
     ("definitions.py", "Blocks as definitions: stats against the flat elaboration"),
     ("agreement.py", "Agreement of the counts"),
+    ("codegen.py", "Compiled code: classes and lines against the specs and torchvision"),
     ("forward.py", "Forward latency of the compiled module against torchvision"),
 ]
 PEER_PACKAGES = ["torchinfo", "fvcore", "thop", "ptflops", "torchscan"]

@@ -104,6 +104,7 @@ class Op:
     known_as: ClassVar[tuple[str, ...]] = ()
     stored: ClassVar[bool] = False  # output is a stored parameter, no activation
     memory_note: ClassVar[str | None] = None  # what the memory figures leave out for it
+    symbol: ClassVar[str | None] = None  # drawn in place of the name in diagrams ("+")
     _parameters: ClassVar[Parameters | None] = None  # per class, see `parameters()`
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -47,6 +47,7 @@ class Add(_Merge):
     axes of size 1 stretch as in torch."""
 
     name = "add"
+    symbol = "+"
 
     broadcast: bool = attr(False, kind="bool", keyword_only=True,
                            doc="broadcast axes of size 1, as GCNet adds a [C, 1, 1] context")
@@ -74,6 +75,7 @@ class Mul(_Merge):
     """Elementwise product with broadcasting (SE gating: [C, H, W] x [C, 1, 1])."""
 
     name = "mul"
+    symbol = "\u00d7"
 
     def infer_shape(self, inputs):
         return broadcast_shape("mul", inputs)

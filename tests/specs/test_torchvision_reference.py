@@ -134,3 +134,32 @@ def test_googlenet_aux_heads_match_torchvision():
     assert stats.params == sum(p.numel() for p in model.parameters())
     assert stats.buffers == sum(b.numel() for b in model.buffers())
     assert sorted(stats.outputs) == ["aux1", "aux2", "fc"]
+
+
+# Every torchvision model of the zoo, built as its spec follows it.
+TORCHVISION = {
+    "alexnet": {}, "vgg11": {}, "vgg13": {}, "vgg16": {}, "vgg16_bn": {}, "vgg19": {},
+    "googlenet": {"aux_logits": False, "transform_input": False, "init_weights": False},
+    "inception_v3": {"aux_logits": False, "transform_input": False, "init_weights": False},
+    "resnet18": {}, "resnet34": {}, "resnet50": {}, "resnet101": {}, "resnet152": {},
+    "resnext50_32x4d": {}, "wide_resnet50_2": {}, "densenet121": {}, "densenet161": {},
+    "densenet169": {}, "densenet201": {}, "mobilenet_v2": {}, "mobilenet_v3_large": {},
+    "mobilenet_v3_small": {}, "shufflenet_v2_x1_0": {}, "efficientnet_b0": {},
+}
+SECOND_SIZE = {"inception_v3": 342}  # 299 -> 342; the others 224 -> 256
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(TORCHVISION))
+def test_outputs_equal_torchvision_at_a_second_input_size(name: str) -> None:
+    """The module built from the spec (loaded at its own input size) takes torchvision's
+    weights strictly and, at another input size, computes torchvision's outputs: no size of
+    the input it was loaded with is baked into it."""
+    torch.manual_seed(0)
+    reference = getattr(torchvision.models, name)(**TORCHVISION[name]).eval()
+    model = netdsl.build(SPECS / f"{name}.net").eval()
+    model.load_state_dict(reference.state_dict(), strict=True)
+    side = SECOND_SIZE.get(name, 256)
+    x = torch.randn(1, 3, side, side)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=0)

@@ -11,8 +11,8 @@ from html import escape as _html_escape
 from netdsl.backends.graphviz.diagram import Box
 from netdsl.backends.graphviz.palette import TEXT_MUTED
 from netdsl.backends.table import human
+from netdsl.ops import REGISTRY
 
-MERGE_SYMBOLS = {"add": "+", "mul": "\u00d7"}
 SMALL = 8
 
 
@@ -82,7 +82,8 @@ def _tail(box: Box) -> str:
 
 
 def merge_label(box: Box, shapes: bool) -> str:
-    symbol = MERGE_SYMBOLS.get(box.op)
+    cls = REGISTRY.get(box.op)
+    symbol = cls.symbol if cls is not None else None
     if symbol:
         return f'<<font point-size="14"><b>{symbol}</b></font>>'
     rows = [f"<b>{escape(box.op or box.text)}</b>"]

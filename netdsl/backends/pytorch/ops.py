@@ -1,488 +1,781 @@
-"""THE lowering table: for every operator of `netdsl.ops.REGISTRY`, which torch.nn module and/or
-which functional call computes it, with which arguments.
+"""THE lowering table: one row per operator of `netdsl.ops.REGISTRY`, saying which torch.nn
+module and which function compute it, how its attributes map to torch's arguments, whether it
+holds state, may run in place or lets the next layer overwrite its output, and which run-time
+helpers (netdsl.backends.pytorch.runtime) its code names.
 
-A row holds rules that turn the operator's attributes and input shapes (batch excluded) into a
-`Call`: plain data (a target such as "nn.Conv2d", positional and keyword literal values). Codegen
-renders Calls as source text, and `build` executes that same text, so the in-memory module and
-the generated file cannot disagree. Parameter-free operators lower to the function (no
-submodule) except inside an `nn.Sequential`, where the module form is used.
+A row is plain data. `Arg`s map attributes (or the input's channels or features) to torch's
+arguments, with torch's default, so that a constant equal to it is left out. Attribute values
+are `Py` expressions, constants or not: `stride=s` stays `stride=s` in a class that takes `s`.
+The few irregular operators add a `rule` (how the module is built) or an `apply` (how the
+function is applied) beside their data. The generator reads rows through `construct`, `invoke`,
+`factory` and the fields; it has no per-operator case of its own.
+
+How the operators to come fit: one holding an nn.Parameter directly (a class token) has a
+`rule` that returns `nn.Parameter(...)` and an `apply` that is given that attribute as `state`;
+two outputs (max pooling with its indices) are an `apply` or module returning a tuple that the
+generator unpacks; attention, permute or embedding are ordinary rows.
 """
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from netdsl.backends.pytorch import shapes
+from netdsl.backends.pytorch.pyexpr import (
+    Py,
+    attr,
+    binop,
+    call,
+    dotted,
+    lit,
+    literal_node,
+    subscript,
+    tuple_of,
+)
 from netdsl.ops import REGISTRY, Op
+from netdsl.ops.padding import resolve
 
-Shapes = list[tuple[int, ...]]
+REQUIRED: Any = object()
+
+
+class Input:
+    """What a lowering may ask of its (first) input: the number of spatial axes, and the size
+    of an axis as an expression of the generated constructor (the channels are axis 0)."""
+
+    rank: int = 2
+
+    def dim(self, axis: int) -> Py:
+        raise NotImplementedError("the translator knows the input's sizes")
+
+    def channels(self) -> Py:
+        return self.dim(0)
+
+    def features(self) -> Py:
+        return self.dim(-1)
 
 
 @dataclass(frozen=True)
-class Call:
-    """`target(*args, **kwargs)`; values are Python literals, rendered with repr."""
+class Arg:
+    """One torch argument: its name, the attribute (or `@channels`, `@features`) it comes from,
+    torch's default (a constant equal to it is left out), how the value converts ("axis": an IR
+    axis as a torch dim; "float"), and whether it is written positionally."""
 
-    target: str
-    args: tuple[Any, ...] = ()
-    kwargs: dict[str, Any] = field(default_factory=dict)
+    name: str
+    source: str
+    default: Any = REQUIRED
+    positional: bool = False
+    convert: str = ""
 
 
-Rule = Callable[[Any, Shapes], Call]
+def pos(name: str, source: str | None = None, convert: str = "") -> Arg:
+    return Arg(name, source or name, positional=True, convert=convert)
+
+
+def kw(name: str, source: str | None = None, default: Any = REQUIRED, convert: str = "") -> Arg:
+    return Arg(name, source or name, default, convert=convert)
+
+
+Rule = Callable[[dict[str, Py], Input], Py | None]
+Apply = Callable[..., Py]  # (attrs, inputs, input, state=None) -> the forward expression
+# (attrs, input) -> None when torch's layer pads by itself, else (the attributes the module or
+# function then takes, how the forward pads its first input)
+Pad = Callable[[dict[str, Py], "Input"],
+               "tuple[dict[str, Py], Callable[[Py], Py] | None] | None"]
 
 
 @dataclass(frozen=True)
 class Lowering:
     """How one operator becomes torch code.
 
-    `form` says how the function is applied to the input tensors: "call" fn(x, *args),
-    "infix" x0 <target> x1 ..., "cat" fn([x0, x1, ...], ...), "like" fn(x0, x1.shape[2:], ...)
-    (crop to another tensor's size), "reshape" x.reshape(batch, *args), "unpool" fn(x0,
-    indices, ..., output_size=size), "roi" fn(x0, list(boxes), ...) with the boxes of each
-    image unflattened from the batch axis.
-    `training`: the function needs `training=self.training` (dropout and friends).
-    `helpers`: run-time definitions (netdsl.backends.pytorch.runtime) the calls use.
-    `inplace`: the function and the module accept `inplace=True`.
-    `pad`: padding torch's layer cannot do itself (asymmetric, or TensorFlow's SAME at a stride
-    > 1), as a call applied to the first input before the module or function: its Call's
-    target takes the tensor first (`F.pad(x, [0, 1, 0, 1])`, `pad_same(x, 3, 2)`); None when
-    the layer pads by itself. The module then has padding 0, so its state dict is unchanged.
-    A module rule may return None for an instance that has no module form.
-    `results`: the values a step yields besides its output, by name: "indices" (returned by
-    the call after the output, as return_indices=True does) and "size" (the first input's
-    spatial size, taken before the call); `reads`: what the step passes instead of its inputs,
-    as (input position, result name or "" for the tensor itself) pairs. Max unpooling reads the
-    pooled map's "indices" and "size" where its second input is the max pooling.
-    `apply`: how forward uses the module child, as a template of `{module}` (the child, e.g.
-    `self.class_token`) and `{x}` (the input's variable); None for `{module}({x})`. A child made
-    by an `nn.Parameter` call is a parameter of the enclosing module, named by the label.
+    `module` / `function`: the torch module class and function ("{n}" is the number of
+    spatial axes); `args` serve both (the function gets the input first). `state`: the layer
+    holds parameters or buffers (True), never (False), or when the named attribute is true
+    ("affine"); a layer with state is a module, one without is a function call in a forward.
+    `inplace`: both forms take `inplace=True`. `overwritable`: the output is fresh and its
+    backward does not need it, so the next layer may work in place on it (torchvision's
+    ReLU(inplace=True) after a conv or an add). `training`: the function takes
+    `training=self.training`. `identity_when`: (attribute, value) with which the layer does
+    nothing (a drop rate of 0), so no call is written. `helpers`: the run-time definitions its
+    code names. `shape`: its output's symbolic shape. `rule` / `apply`: irregular construction
+    or application; with `applies_module`, the forward applies the module child through `apply`
+    (given as `state`: attention's `self.attn(x, x, x, need_weights=False)[0]`, a parameter's
+    `self.cls_token`), so the layer is never a member of an nn.Sequential. `pad`: padding
+    torch's layer cannot add itself (asymmetric pairs, TensorFlow's SAME at a stride > 1), done
+    by the forward on the input first, with the layer's own padding 0 (its state dict is
+    torch's).
     """
 
-    module: Rule | None = None
-    function: Rule | None = None
-    form: str = "call"
-    training: bool = False
-    helpers: tuple[str, ...] = ()
+    module: str | None = None
+    function: str | None = None
+    args: tuple[Arg, ...] = ()
+    state: bool | str | Callable[[dict[str, Py]], bool] = False
     inplace: bool = False
-    pad: Callable[[Any, Shapes], Call | None] | None = None
-    results: Callable[[Any], tuple[str, ...]] = lambda op: ()
-    reads: tuple[tuple[int, str], ...] | None = None
-    apply: Callable[[Any, Shapes], str] | None = None
+    overwritable: bool = False
+    training: bool = False
+    identity_when: tuple[str, Any] | None = None
+    helpers: tuple[str, ...] = ()
+    shape: shapes.Rule = shapes.same
+    rule: Rule | None = None
+    apply: Apply | None = None
+    pad: Pad | None = None
+    applies_module: bool = False
+
+    def has_module(self) -> bool:
+        return self.module is not None or self.rule is not None
+
+    def has_function(self) -> bool:
+        return self.function is not None or self.apply is not None
 
 
-# Operators whose backward does not need their output, so the layer after them may overwrite
-# it in place, as torchvision's ReLU(inplace=True) does after a conv, a batch norm or an add.
-OVERWRITABLE = frozenset({"conv", "conv_transpose", "linear", "bn", "add", "concat"})
+# ---------------------------------------------------------------- argument values
 
 
-def in_place(call: Call) -> Call:
-    """The same call with `inplace=True`."""
-    return Call(call.target, call.args, {**call.kwargs, "inplace": True})
-
-
-# ---------------------------------------------------------------- argument helpers
-
-
-def _n(shapes: Shapes) -> int:
-    """Spatial rank of the first input."""
-    return len(shapes[0]) - 1
-
-
-def _compact(value: Any) -> Any:
-    """(3, 3) -> 3; symbols and tuples to plain str and lists-as-tuples."""
-    if isinstance(value, tuple):
-        value = tuple(_compact(v) for v in value)
-        return value[0] if value and len(set(value)) == 1 and not isinstance(value[0], tuple) \
-            else value
-    if isinstance(value, str):
-        return str(value)
+def compact(value: Py) -> Py:
+    """(3, 3) -> 3: a per-axis value written once when every axis has it."""
+    c = value.const
+    if isinstance(c, tuple) and c and len(set(c)) == 1 and not isinstance(c[0], tuple):
+        return lit(c[0])
     return value
 
 
-def _changed(**pairs: tuple[Any, Any]) -> dict[str, Any]:
-    """Keyword arguments whose value differs from torch's default: name=(value, default)."""
-    return {k: _compact(v) for k, (v, d) in pairs.items() if _compact(v) != d}
+def convert(value: Py, how: str) -> Py:
+    if how == "axis":
+        if type(value.const) is int:
+            return lit(value.const + 1 if value.const >= 0 else value.const)
+        return binop("+", value, lit(1))
+    if how == "float":
+        c = value.const
+        if isinstance(c, tuple):
+            return Py(literal_node(tuple(float(v) for v in c)), tuple(float(v) for v in c))
+        if isinstance(c, (int, float)) and not isinstance(c, bool):
+            return Py(literal_node(float(c)), float(c))
+        return call("float", [value])
+    return compact(value)
 
 
-def _axis(axis: int) -> int:
-    """An IR axis (batch excluded) as a torch dim."""
-    return axis + 1 if axis >= 0 else axis
+def is_default(value: Py, default: Any) -> bool:
+    return default is not REQUIRED and value.known and type(value.const) is type(default) \
+        and value.const == default
+
+
+def arguments(args: tuple[Arg, ...], attrs: dict[str, Py], x: Input,
+              keywords: bool = False) -> tuple[list[Py], dict[str, Py]]:
+    """Positional and keyword torch arguments; with `keywords`, all by name (a partial)."""
+    positional: list[Py] = []
+    named: dict[str, Py] = {}
+    for arg in args:
+        if arg.source == "@channels":
+            value = x.channels()
+        elif arg.source == "@features":
+            value = x.features()
+        else:
+            value = convert(attrs[arg.source], arg.convert)
+        if arg.positional and not keywords:
+            positional.append(value)
+        elif not is_default(value, arg.default):
+            named[arg.name] = value
+    return positional, named
+
+
+def target(text: str, x: Input) -> str:
+    return text.replace("{n}", str(x.rank))
+
+
+# ---------------------------------------------------------------- what the generator calls
+
+
+def lowering(op: str | Op) -> Lowering:
+    """The row of an operator; a missing row is an internal error (the coverage test)."""
+    return LOWERINGS[op if isinstance(op, str) else op.name]
+
+
+def holds_state(op: str, attrs: dict[str, Py]) -> bool:
+    """Whether the layer has parameters or buffers (so must be a module)."""
+    state = lowering(op).state
+    if callable(state):
+        return state(attrs)
+    if isinstance(state, str):
+        value = attrs[state]
+        return not (value.known and value.const is False)
+    return state
+
+
+def does_nothing(op: str, attrs: dict[str, Py]) -> bool:
+    """A layer that is an identity with these attributes (dropout with p = 0)."""
+    when = lowering(op).identity_when
+    if when is None:
+        return False
+    value = attrs[when[0]]
+    return value.known and value.const == when[1]
+
+
+def construct(op: str, attrs: dict[str, Py], x: Input, inplace: bool = False) -> Py | None:
+    """The module that computes `op` on input `x` (None when it has no module form)."""
+    row = lowering(op)
+    made = row.rule(attrs, x) if row.rule is not None else None
+    if made is None:
+        if row.module is None:
+            return None
+        positional, named = arguments(row.args, attrs, x)
+        made = call(target(row.module, x), positional, named)
+    return with_inplace(made) if inplace else made
+
+
+def invoke(op: str, attrs: dict[str, Py], inputs: list[Py], x: Input, training: Py,
+           inplace: bool = False, state: Py | None = None) -> Py:
+    """The expression that applies `op`'s function form to the input tensors."""
+    row = lowering(op)
+    if row.apply is not None:
+        return row.apply(attrs, inputs, x, state=state)
+    assert row.function is not None, op
+    positional, named = arguments(row.args, attrs, x)
+    if row.training:
+        named["training"] = training
+    result = call(target(row.function, x), [inputs[0], *positional], named)
+    return with_inplace(result) if inplace else result
+
+
+def factory(op: str, attrs: dict[str, Py], given: set[str], x: Input) -> Py:
+    """The module class, or a partial of it, for an operator used as a value (`act=relu6`,
+    `act=leaky_relu(0.2)`): the attributes the spec gave bound by name; what comes from the
+    input (the channels) left for the caller."""
+    row = lowering(op)
+    assert row.module is not None, op
+    bound = {a.name: convert(attrs[a.source], a.convert) for a in row.args if a.source in given}
+    cls = Py(dotted(target(row.module, x)))
+    return call("partial", [cls], bound) if bound else cls
+
+
+def needs_input(op: str) -> tuple[str, ...]:
+    """The input facts an operator's module takes first (`@channels` for bn), in order."""
+    return tuple(a.source for a in lowering(op).args if a.source.startswith("@"))
+
+
+def with_inplace(value: Py) -> Py:
+    node = value.node
+    assert isinstance(node, ast.Call)
+    node.keywords.append(ast.keyword("inplace", ast.Constant(True)))
+    return value
+
+
+# ---------------------------------------------------------------- irregular operators
+
+
+def _conv_table(attrs: dict[str, Py], x: Input) -> Py | None:
+    """A connection table (LeNet-5's C3) is a module of its own."""
+    table = attrs["table"]
+    if table.known and table.const is None:
+        return None
+    positional, named = arguments(CONV_ARGS[2:], attrs, x)
+    named.pop("groups", None)
+    return call("TableConv", [table, *positional], named)
+
+
+def _pool_stride(attrs: dict[str, Py]) -> dict[str, Py]:
+    """torch's stride defaults to the kernel, as the spec's does: left out when it is."""
+    stride = attrs["stride"]
+    if stride.known and (stride.const is None or stride.const == attrs["kernel"].const):
+        return {**attrs, "stride": lit(None)}
+    return attrs
+
+
+def _pool_module(kind: str) -> Rule:
+    """`maxpool(global)` is an adaptive pooling to 1."""
+    def rule(attrs: dict[str, Py], x: Input) -> Py | None:
+        if attrs["kernel"].const == "global":
+            return call(f"nn.Adaptive{kind.capitalize()}Pool{x.rank}d", [lit(1)])
+        if kind == "avg" and _valid_average(attrs, x):
+            return None
+        positional, named = arguments(lowering(f"{kind}pool").args, _pool_stride(attrs), x)
+        return call(f"nn.{kind.capitalize()}Pool{x.rank}d", positional, named)
+    return rule
+
+
+def _pool_apply(kind: str) -> Apply:
+    def apply(attrs: dict[str, Py], inputs: list[Py], x: Input, state: Py | None = None) -> Py:
+        if attrs["kernel"].const == "global":
+            return call(f"F.adaptive_{kind}_pool{x.rank}d", [inputs[0], lit(1)])
+        if kind == "avg" and _valid_average(attrs, x):
+            return _avg_pool_valid(attrs, inputs, x)
+        positional, named = arguments(lowering(f"{kind}pool").args, _pool_stride(attrs), x)
+        return call(f"F.{kind}_pool{x.rank}d", [inputs[0], *positional], named)
+    return apply
+
+
+def _batchnorm(attrs: dict[str, Py], x: Input) -> Py:
+    positional, named = arguments(lowering("bn").args, attrs, x)
+    return call(f"nn.BatchNorm{max(x.rank, 1)}d", positional, named)
+
+
+def _dropout_nd(attrs: dict[str, Py], x: Input) -> Py:
+    positional, named = arguments(DROPOUT_ARGS, attrs, x)
+    return call(f"nn.Dropout{min(max(x.rank, 1), 3)}d", positional, named)
+
+
+def _dropout_nd_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
+                      state: Py | None = None) -> Py:
+    positional, named = arguments(DROPOUT_ARGS, attrs, x)
+    named["training"] = Py(dotted("self.training"))
+    return call(f"F.dropout{min(max(x.rank, 1), 3)}d", [inputs[0], *positional], named)
+
+
+def _trailing(attrs: dict[str, Py], x: Input) -> Py:
+    """A layer norm's normalised shape: the input's last `axes` axes."""
+    rank = x.rank + 1
+    dims = [x.dim(i) for i in range(rank - attrs["axes"].const, rank)]
+    return dims[0] if len(dims) == 1 else tuple_of(dims)
+
+
+def _layernorm(attrs: dict[str, Py], x: Input) -> Py:
+    named = arguments(NORM_ARGS, attrs, x)[1]
+    affine = attrs["affine"]
+    if not (affine.known and affine.const is True):
+        named["elementwise_affine"] = affine
+    return call("nn.LayerNorm", [_trailing(attrs, x)], named)
+
+
+def _layernorm_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
+                     state: Py | None = None) -> Py:
+    shape = subscript(attr(inputs[0], "shape"), Py(ast.Slice(literal_node(-attrs["axes"].const),
+                                                             None)))
+    return call("F.layer_norm", [inputs[0], shape], arguments(NORM_ARGS, attrs, x)[1])
+
+
+def _groupnorm_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
+                     state: Py | None = None) -> Py:
+    return call("F.group_norm", [inputs[0], attrs["groups"]], arguments(NORM_ARGS, attrs, x)[1])
+
+
+def _instancenorm_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
+                        state: Py | None = None) -> Py:
+    return call("F.instance_norm", [inputs[0]], arguments(NORM_ARGS, attrs, x)[1])
+
+
+def _prelu(attrs: dict[str, Py], x: Input) -> Py:
+    per_channel = attrs["channels"]
+    named: dict[str, Py] = {}
+    if not (per_channel.known and per_channel.const is False):
+        count = x.channels()
+        named["num_parameters"] = count if per_channel.known else \
+            Py(ast.IfExp(per_channel.node, count.node, ast.Constant(1)))
+    if not is_default(attrs["init"], 0.25):
+        named["init"] = attrs["init"]
+    return call("nn.PReLU", [], named)
+
+
+def _resize(attrs: dict[str, Py], inputs: list[Py] = ()) -> dict[str, Py]:
+    named: dict[str, Py] = {}
+    size = attrs["size"]
+    if len(inputs) > 1:  # upsample(to=t): t's spatial size, read at run time
+        named["size"] = subscript(attr(inputs[1], "shape"), Py(ast.Slice(ast.Constant(2), None)))
+    elif not (size.known and size.const is None):
+        named["size"] = compact(size)
+    else:
+        named["scale_factor"] = convert(attrs["scale"], "float")
+    if not is_default(attrs["mode"], "nearest"):
+        named["mode"] = attrs["mode"]
+    corners = attrs["align_corners"]
+    if not (corners.known and corners.const is None):
+        named["align_corners"] = corners
+    return named
+
+
+def _upsample(attrs: dict[str, Py], x: Input) -> Py | None:
+    if attrs["to"].const is not None:
+        return None  # the size of another tensor: only the function form takes it
+    return call("nn.Upsample", [], _resize(attrs))
+
+
+def _interpolate(attrs: dict[str, Py], inputs: list[Py], x: Input,
+                 state: Py | None = None) -> Py:
+    return call("F.interpolate", [inputs[0]], _resize(attrs, inputs))
+
+
+def _crop(attrs: dict[str, Py], inputs: list[Py], x: Input, state: Py | None = None) -> Py:
+    """Centre crop to another tensor's spatial size (U-Net's skips) or to a given size."""
+    if len(inputs) > 1:
+        size = call("list", [subscript(attr(inputs[1], "shape"),
+                                       Py(ast.Slice(ast.Constant(2), None)))])
+    else:
+        size = _per_axis_list(attrs["size"], x.rank)
+    offset = attrs["offset"]
+    if offset.known and offset.const is None:
+        return call("center_crop", [inputs[0], size])
+    return call("crop_at", [inputs[0], size, _per_axis_list(offset, x.rank)])
+
+
+def _per_axis_list(value: Py, rank: int) -> Py:
+    """A per-axis attribute as the list a helper takes: `5` -> `[5, 5]`."""
+    if type(value.const) is int:
+        return Py(literal_node((value.const,) * rank, lists=True), (value.const,) * rank)
+    if isinstance(value.const, tuple):
+        return Py(literal_node(value.const, lists=True), value.const)
+    return call("list", [value])
+
+
+def _reshape(attrs: dict[str, Py], inputs: list[Py], x: Input, state: Py | None = None) -> Py:
+    """`x.reshape(batch, *shape)`: the batch is the input's, the rest as the spec gives."""
+    shape = attrs["shape"]
+    batch = subscript(attr(inputs[0], "shape"), lit(0))
+    if isinstance(shape.const, tuple):
+        dims = [lit(d) for d in shape.const]
+    elif isinstance(shape.node, ast.Tuple):
+        dims = [Py(e) for e in shape.node.elts]
+    else:
+        dims = [Py(ast.Starred(shape.node, ast.Load()))]
+    return call(attr(inputs[0], "reshape"), [batch, *dims])
+
+
+def _narrow(attrs: dict[str, Py], inputs: list[Py], x: Input, state: Py | None = None) -> Py:
+    """`slice(start, stop, axis)` as Python slicing, which takes a negative stop as it is."""
+    start = attrs["start"]
+    index: list[ast.expr] = [ast.Slice(None, None)] * (attrs["axis"].const + 1)
+    index.append(ast.Slice(None if start.const == 0 else start.node, attrs["stop"].node))
+    return Py(ast.Subscript(inputs[0].node, ast.Tuple(index, ast.Load()), ast.Load()))
+
+
+def _infix(symbol: str) -> Apply:
+    def apply(attrs: dict[str, Py], inputs: list[Py], x: Input, state: Py | None = None) -> Py:
+        result = inputs[0]
+        for other in inputs[1:]:
+            result = binop(symbol, result, other)
+        return result
+    return apply
+
+
+def _concat(attrs: dict[str, Py], inputs: list[Py], x: Input, state: Py | None = None) -> Py:
+    items = Py(ast.List([i.node for i in inputs], ast.Load()))
+    return call("torch.cat", [items, convert(attrs["axis"], "axis")])
+
+
+def _flatten_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
+                   state: Py | None = None) -> Py:
+    end = convert(attrs["end"], "axis")
+    args = [inputs[0], convert(attrs["start"], "axis")]
+    return call("torch.flatten", args if is_default(end, -1) else [*args, end])
+
 
 
 # ---------------------------------------------------------------- padding
 
 
-def _native_padding(op: Any, s: Shapes) -> Any:
-    """The `padding=` torch's own layer takes for this op, or None when the input must be
-    padded first (asymmetric pads, or SAME at a stride > 1, which depends on the input size)."""
-    pads = _pads(op, s)
-    if pads.dynamic:
-        return None
-    if op.name == "conv" and op.padding in ("same", "valid"):
-        return str(op.padding)  # torch's conv takes both words, even kernels included
-    return pads.before if pads.symmetric else None
+def _ints(value: Py, n: int) -> tuple[int, ...] | None:
+    c = value.const
+    if type(c) is int:
+        return (c,) * n
+    if isinstance(c, tuple) and len(c) == n and all(type(v) is int for v in c):
+        return c
+    return None
 
 
-def _pads(op: Any, s: Shapes) -> Any:
-    return op.geometry(s[0])[2]
+def _padding(fill: float | None = None, native_words: bool = False) -> Pad:
+    """Padding torch's layer cannot add: asymmetric [before, after] pairs (F.pad first) and
+    TensorFlow's SAME at a stride > 1 (pad_same, from the input's own size); `fill` for max
+    pooling (-inf). Constant attributes only; a symmetric or symbolic padding is torch's."""
+    def rule(attrs: dict[str, Py], x: Input
+             ) -> tuple[dict[str, Py], Callable[[Py], Py] | None] | None:
+        value = attrs["padding"]
+        if not value.known or _ints(value, x.rank) is not None:
+            return None
+        n = x.rank
+        stride = attrs["stride"] if attrs["stride"].const is not None else attrs["kernel"]
+        kernel, step = _ints(attrs["kernel"], n), _ints(stride, n)
+        dilation = _ints(attrs.get("dilation", lit(1)), n)
+        if kernel is None or step is None or dilation is None:
+            raise NotImplementedError("padding pairs or SAME need constant windows")
+        pads = resolve(value.const, (0,) + (64,) * n, kernel, step, dilation)
+        extra = {} if fill is None else {"value": Py(ast.Call(ast.Name("float", ast.Load()),
+                                                              [ast.Constant(str(fill))], []))}
+        if pads.dynamic:
+            named = {} if set(dilation) == {1} else {"dilation": compact(lit(dilation))}
+            return {**attrs, "padding": lit(0)}, lambda t: call(
+                "pad_same", [t, compact(lit(kernel)), compact(lit(step))], {**named, **extra})
+        if native_words and value.const in ("same", "valid"):
+            return None
+        if pads.symmetric:
+            return {**attrs, "padding": compact(lit(pads.before))}, None
+        flat = tuple(side for b, a in zip(reversed(pads.before), reversed(pads.after),
+                                          strict=True) for side in (b, a))
+        return {**attrs, "padding": lit(0)}, lambda t: call(
+            "F.pad", [t, Py(literal_node(flat, lists=True), flat)], extra)
+    return rule
 
 
-def _pad_first(op: Any, s: Shapes) -> Call | None:
-    """The call that pads the input before the layer, if torch's layer cannot."""
-    if _native_padding(op, s) is not None:
-        return None
-    fill = {"value": float("-inf")} if op.name == "maxpool" else {}
-    k, stride, pads, d = op.geometry(s[0])
-    if pads.dynamic:
-        return Call("pad_same", (_compact(k), _compact(stride)),
-                    {**_changed(dilation=(d, 1)), **fill})
-    flat = [side for b, a in zip(reversed(pads.before), reversed(pads.after), strict=True)
-            for side in (b, a)]  # F.pad's order: the last axis first
-    return Call("F.pad", (flat,), fill)
+def _valid_average(attrs: dict[str, Py], x: Input) -> bool:
+    """An average that must not count padding which torch's own layer cannot add (TensorFlow's
+    average pooling): no module form, `avg_pool_valid` in a forward."""
+    if attrs["count_include_pad"].const is not False or attrs["kernel"].const == "global":
+        return False
+    padded = _padding()(attrs, x)
+    return padded is not None and padded[1] is not None
 
 
-def _padding_arg(op: Any, s: Shapes) -> Any:
-    """The module's `padding=`: torch's own, or 0 when `_pad_first` pads the input."""
-    native = _native_padding(op, s)
-    return 0 if native is None else native
-def _dims(order: tuple[int, ...]) -> list[int]:
+def _avg_pool_valid(attrs: dict[str, Py], inputs: list[Py], x: Input) -> Py:
+    n = x.rank
+    stride = attrs["stride"] if attrs["stride"].const is not None else attrs["kernel"]
+    kernel, step = _ints(attrs["kernel"], n), _ints(stride, n)
+    pads = resolve(attrs["padding"].const, (0,) + (64,) * n, kernel, step, (1,) * n)
+    flat = None if pads.dynamic else tuple(
+        side for b, a in zip(reversed(pads.before), reversed(pads.after), strict=True)
+        for side in (b, a))
+    named = {} if attrs["ceil"].const is False else {"ceil_mode": attrs["ceil"]}
+    return call("avg_pool_valid", [inputs[0], compact(lit(kernel)), compact(lit(step)),
+                                   Py(literal_node(flat, lists=True), flat)], named)
+
+
+# ---------------------------------------------------------------- tokens, layouts, parameters
+
+
+def _dims(order: Py) -> Py:
     """A permutation of the IR's axes as torch dims, the batch first."""
-    return [0] + [a + 1 for a in order]
+    if not isinstance(order.const, tuple):
+        raise NotImplementedError("a permutation known only at run time")
+    dims = (0, *(a + 1 for a in order.const))
+    return Py(literal_node(dims, lists=True), dims)
 
 
-# ---------------------------------------------------------------- rules
+def _permute_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
+                   state: Py | None = None) -> Py:
+    return call(attr(inputs[0], "permute"), [_dims(attrs["order"])])
 
 
-def _conv(op: Any, s: Shapes) -> Call:
-    padding = _padding_arg(op, s)
-    if op.table is not None:
-        table = [list(row) for row in op.table]
-        return Call("TableConv", (table, _compact(op.kernel)),
-                    _changed(stride=(op.stride, 1), padding=(padding, 0),
-                             dilation=(op.dilation, 1), bias=(op.bias, True)))
-    return Call(f"nn.Conv{_n(s)}d", (s[0][0], op.out),
-                {"kernel_size": _compact(op.kernel),
-                 **_changed(stride=(op.stride, 1), padding=(padding, 0),
-                            dilation=(op.dilation, 1), groups=(op.groups, 1),
-                            bias=(op.bias, True))})
+def _transpose_order(attrs: dict[str, Py], x: Input) -> Py:
+    rank = x.rank + 1
+    first, second = (attrs[k].const % rank for k in ("first", "second"))
+    order = list(range(rank))
+    order[first], order[second] = second, first
+    return call("Permute", [_dims(lit(tuple(order)))])
 
 
-def _conv_transpose(op: Any, s: Shapes) -> Call:
-    return Call(f"nn.ConvTranspose{_n(s)}d", (s[0][0], op.out),
-                {"kernel_size": _compact(op.kernel),
-                 **_changed(stride=(op.stride, 1), padding=(op.padding, 0),
-                            output_padding=(op.output_padding, 0), groups=(op.groups, 1),
-                            bias=(op.bias, True), dilation=(op.dilation, 1))})
+def _transpose_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
+                     state: Py | None = None) -> Py:
+    return call(attr(inputs[0], "transpose"), [convert(attrs["first"], "axis"),
+                                               convert(attrs["second"], "axis")])
 
 
-def _pool_kwargs(op: Any, s: Shapes, average: bool) -> dict[str, Any]:
-    kwargs = {"kernel_size": _compact(op.kernel),
-              **_changed(stride=(op.stride if op.stride is not None else op.kernel, op.kernel),
-                         padding=(_padding_arg(op, s), 0), ceil_mode=(op.ceil, False))}
-    if average:
-        kwargs.update(_changed(count_include_pad=(op.count_include_pad, True)))
+def _select_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
+                  state: Py | None = None) -> Py:
+    return call(attr(inputs[0], "select"), [convert(attrs["axis"], "axis"), attrs["index"]])
+
+
+def _parameter(attrs: dict[str, Py], x: Input) -> Py:
+    """nn.Parameter(initial tensor), made as torchvision makes class tokens (zeros), position
+    embeddings (normal) and layer scales (a constant)."""
+    shape, batch = attrs["shape"].const, attrs["batch"].const
+    dims = [lit(d) for d in ((1, *shape) if batch else shape)]
+    value, std = attrs["value"], attrs["std"]
+    if not (std.known and std.const == 0):
+        named = {} if is_default(value, 0.0) or value.const == 0 else {"mean": value}
+        init = call("nn.init.normal_", [call("torch.empty", dims)], {**named, "std": std})
+    elif value.known and value.const in (0, 1):
+        init = call("torch.zeros" if value.const == 0 else "torch.ones", dims)
     else:
-        kwargs.update(_changed(dilation=(op.dilation, 1), return_indices=(op.indices, False)))
-    return kwargs
+        init = call("nn.init.constant_", [call("torch.empty", dims), value])
+    return call("nn.Parameter", [init])
 
 
-def _excludes_added_padding(op: Any, s: Shapes) -> bool:
-    """An average that must not count padding which torch's own layer cannot add."""
-    return op.name == "avgpool" and not op.count_include_pad and not op.is_global \
-        and _native_padding(op, s) is None
-
-
-def _pool(kind: str, functional: bool) -> Rule:
-    def rule(op: Any, s: Shapes) -> Call | None:
-        n = _n(s)
-        if op.is_global:
-            indices = _changed(return_indices=(getattr(op, "indices", False), False))
-            return Call(f"F.adaptive_{kind}_pool{n}d" if functional
-                        else f"nn.Adaptive{kind.capitalize()}Pool{n}d", (1,), indices)
-        if _excludes_added_padding(op, s):
-            if not functional:
-                return None
-            k, stride, pads, _ = op.geometry(s[0])
-            flat = None if pads.dynamic else [side for b, a in zip(
-                reversed(pads.before), reversed(pads.after), strict=True) for side in (b, a)]
-            return Call("avg_pool_valid", (_compact(k), _compact(stride), flat),
-                        _changed(ceil_mode=(op.ceil, False)))
-        kwargs = _pool_kwargs(op, s, kind == "avg")
-        return Call(f"F.{kind}_pool{n}d" if functional else f"nn.{kind.capitalize()}Pool{n}d",
-                    (), kwargs)
-    return rule
-
-
-def _pool_pad(op: Any, s: Shapes) -> Call | None:
-    if op.is_global or _excludes_added_padding(op, s):
-        return None
-    return _pad_first(op, s)
-
-
-def _unpool(functional: bool) -> Rule:
-    def rule(op: Any, s: Shapes) -> Call:
-        k, stride, padding, _ = op.window()
-        return Call(f"F.max_unpool{_n(s)}d" if functional else f"nn.MaxUnpool{_n(s)}d", (),
-                    {"kernel_size": _compact(k),
-                     **_changed(stride=(stride, _compact(k)), padding=(padding, 0))})
-    return rule
-
-
-def _adaptive(kind: str, functional: bool) -> Rule:
-    def rule(op: Any, s: Shapes) -> Call:
-        n = _n(s)
-        return Call(f"F.adaptive_{kind}_pool{n}d" if functional
-                    else f"nn.Adaptive{kind.capitalize()}Pool{n}d", (_compact(op.size),))
-    return rule
-
-
-def _bn(op: Any, s: Shapes) -> Call:
-    n = max(len(s[0]) - 1, 1)
-    return Call(f"nn.BatchNorm{n}d", (s[0][0],),
-                _changed(eps=(op.eps, 1e-5), momentum=(op.momentum, 0.1), affine=(op.affine, True)))
-
-
-def _simple(target: str, **names: tuple[str, Any]) -> Rule:
-    """A call whose keywords come straight from attributes: kw=(attribute, torch default)."""
-    def rule(op: Any, s: Shapes) -> Call:
-        return Call(target, (), _changed(**{k: (getattr(op, a), d) for k, (a, d) in names.items()}))
-    return rule
-
-
-def _softmax(module: bool) -> Rule:
-    def rule(op: Any, s: Shapes) -> Call:
-        return Call("nn.Softmax" if module else "F.softmax", (), {"dim": _axis(op.axis)})
-    return rule
-
-
-def _flatten(module: bool) -> Rule:
-    def rule(op: Any, s: Shapes) -> Call:
-        end = _axis(op.end)
-        if module:
-            return Call("nn.Flatten", (), _changed(start_dim=(op.start + 1, 1),
-                                                   end_dim=(end, -1)))
-        return Call("torch.flatten", (op.start + 1,) if end == -1 else (op.start + 1, end))
-    return rule
-
-
-def _upsample(module: bool) -> Rule:
-    def rule(op: Any, s: Shapes) -> Call:
-        kwargs: dict[str, Any] = {}  # upsample(to=t): t's size, passed by the form "like"
-        if op.size is not None:
-            kwargs["size"] = _compact(op.size)
-        elif op.scale is not None:
-            scale = op.scale
-            kwargs["scale_factor"] = tuple(float(v) for v in scale) if isinstance(scale, tuple) \
-                else float(scale)
-        kwargs.update(_changed(mode=(op.mode, "nearest"), align_corners=(op.align_corners, None)))
-        return Call("nn.Upsample" if module else "F.interpolate", (), kwargs)
-    return rule
-
-
-def _norm_fn(target: str) -> Rule:
-    def rule(op: Any, s: Shapes) -> Call:
-        if op.name == "layernorm":
-            return Call(target, (list(s[0][-op.axes:]),), _changed(eps=(op.eps, 1e-5)))
-        if op.name == "groupnorm":
-            return Call(target, (op.groups,), _changed(eps=(op.eps, 1e-5)))
-        return Call(target, (), _changed(eps=(op.eps, 1e-5)))
-    return rule
-
-
-def _dropout_module(op: Any, s: Shapes) -> Call:
-    if op.name == "dropout2d":
-        return Call(f"nn.Dropout{min(max(_n(s), 1), 3)}d", (), _changed(p=(op.p, 0.5)))
-    return Call("nn.Dropout", (), _changed(p=(op.p, 0.5)))
-
-
-def _dropout_fn(op: Any, s: Shapes) -> Call:
-    if op.name == "dropout2d":
-        return Call(f"F.dropout{min(max(_n(s), 1), 3)}d", (), _changed(p=(op.p, 0.5)))
-    return Call("F.dropout", (), _changed(p=(op.p, 0.5)))
-
-
-def _const(target: str) -> Rule:
-    def rule(op: Any, s: Shapes) -> Call:
-        return Call(target)
-    return rule
-
-
-def _crop(op: Any, s: Shapes) -> Call:
-    """center_crop(x, size), or crop_at(x, size, offset); the size is another tensor's when
-    the crop is to a tensor (form "like")."""
-    size = () if op.to is not None else (list(_n(s) * [op.size]) if isinstance(op.size, int)
-                                          else list(op.size),)
-    if op.offset is None:
-        return Call("center_crop", size)
-    offset = list(_n(s) * [op.offset]) if isinstance(op.offset, int) else list(op.offset)
-    return Call("crop_at", (*size, offset))
-
-
-def _roi(target: str) -> Rule:
-    def rule(op: Any, s: Shapes) -> Call:
-        kwargs = {"output_size": _compact(op.size), "spatial_scale": op.scale}
-        if op.name == "roi_align":
-            kwargs.update(_changed(sampling_ratio=(op.sampling, -1), aligned=(op.aligned, False)))
-        return Call(target, (), kwargs)
-    return rule
-
-
-def _l2norm(op: Any, s: Shapes) -> Call | None:
-    if op.scale is None:
-        return None  # no weights: the function
-    return Call("L2Norm", (s[0][0],), _changed(scale=(op.scale, 1.0), eps=(op.eps, 1e-12)))
-def _parameter(op: Any, s: Shapes) -> Call:
-    """nn.Parameter(initial tensor), the tensor made as torchvision makes class tokens (zeros),
-    position embeddings (normal) and layer scales (a constant)."""
-    dims = op.stored_shape()
-    if op.std:
-        init = Call("nn.init.normal_", (Call("torch.empty", dims),),
-                    _changed(mean=(op.value, 0.0), std=(op.std, None)))
-    elif op.value in (0.0, 1.0):
-        init = Call("torch.zeros" if op.value == 0.0 else "torch.ones", dims)
-    else:
-        init = Call("nn.init.constant_", (Call("torch.empty", dims), op.value))
-    return Call("nn.Parameter", (init,))
-
-
-def _expanded(op: Any, s: Shapes) -> str:
+def _parameter_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
+                     state: Py | None = None) -> Py:
     """A parameter with a batch axis is expanded to the input's batch (a view, no copy)."""
-    if not op.batch:
-        return "{module}"
-    return "{module}.expand({x}.shape[0]" + ", -1" * len(op.shape) + ")"
+    assert state is not None
+    if not attrs["batch"].const:
+        return state
+    batch = subscript(attr(inputs[0], "shape"), lit(0))
+    return call(attr(state, "expand"), [batch, *[lit(-1)] * len(attrs["shape"].const)])
 
 
-def _attention(op: Any, s: Shapes) -> Call:
-    return Call("nn.MultiheadAttention", (s[0][-1], op.heads),
-                {**_changed(dropout=(op.dropout, 0.0), bias=(op.bias, True)), "batch_first": True})
+def _attention(attrs: dict[str, Py], x: Input) -> Py:
+    positional, named = arguments(lowering("attention").args, attrs, x)
+    return call("nn.MultiheadAttention", positional, {**named, "batch_first": lit(True)})
 
 
-def _self_attention(op: Any, s: Shapes) -> str:
+def _attention_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
+                     state: Py | None = None) -> Py:
     """Queries, keys and values are the input; the weights are not returned (the fused
     kernel), as torchvision's ViT calls it."""
-    mask = "attn_mask=causal_mask({x}), is_causal=True, " if op.causal else ""
-    return "{module}({x}, {x}, {x}, " + mask + "need_weights=False)[0]"
+    assert state is not None
+    t = inputs[0]
+    named: dict[str, Py] = {}
+    if attrs["causal"].const:
+        named = {"attn_mask": call("causal_mask", [t]), "is_causal": lit(True)}
+    result = call(state, [t, t, t], {**named, "need_weights": lit(False)})
+    return subscript(result, lit(0))
 
 
-def _window_attention(op: Any, s: Shapes) -> Call:
-    pair = lambda v: list(v) if isinstance(v, tuple) else [v, v]  # noqa: E731
-    return Call("ShiftedWindowAttention", (s[0][-1], pair(op.window), pair(op.shift), op.heads),
-                _changed(bias=(op.bias, True), dropout=(op.dropout, 0.0)))
+def _pair(value: Py) -> Py:
+    c = value.const
+    pair = c if isinstance(c, tuple) else (c, c)
+    return Py(literal_node(pair, lists=True), pair)
 
 
-def _narrow(op: Any, shape: tuple[int, ...]) -> tuple[int, int, int]:
-    """torch.narrow's (dim, start, length) for `slice(start, stop, axis)`."""
-    stop = op.stop + shape[op.axis] if op.stop < 0 else op.stop
-    return (_axis(op.axis), op.start, stop - op.start)
+def _window_attention(attrs: dict[str, Py], x: Input) -> Py:
+    named = arguments((kw("bias", default=True), kw("dropout", default=0.0)), attrs, x)[1]
+    return call("ShiftedWindowAttention", [x.features(), _pair(attrs["window"]),
+                                           _pair(attrs["shift"]), attrs["heads"]], named)
 
+
+def _l2norm(attrs: dict[str, Py], x: Input) -> Py | None:
+    if attrs["scale"].const is None:
+        return None  # no weights: the function
+    return call("L2Norm", *arguments(lowering("l2norm").args, attrs, x))
+
+
+def _l2norm_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
+                  state: Py | None = None) -> Py:
+    named = {"dim": lit(1)}
+    if not is_default(attrs["eps"], 1e-12):
+        named["eps"] = attrs["eps"]
+    return call("F.normalize", [inputs[0]], named)
+
+
+def _roi(target: str) -> Apply:
+    """boxes [batch, N, 4]: a list of per-image boxes to torchvision.ops, N maps per image."""
+    def apply(attrs: dict[str, Py], inputs: list[Py], x: Input, state: Py | None = None) -> Py:
+        named = {"output_size": compact(attrs["size"]), "spatial_scale": attrs["scale"]}
+        if "sampling" in attrs and not is_default(attrs["sampling"], -1):
+            named["sampling_ratio"] = attrs["sampling"]
+        if "aligned" in attrs and not is_default(attrs["aligned"], False):
+            named["aligned"] = attrs["aligned"]
+        pooled = call(target, [inputs[0], call("list", [inputs[1]])], named)
+        return call(attr(pooled, "unflatten"), [lit(0), subscript(
+            attr(inputs[1], "shape"), Py(ast.Slice(None, ast.Constant(2))))])
+    return apply
+
+
+def _unpool_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
+                  state: Py | None = None) -> Py:
+    raise NotImplementedError("unpool reads a pool's switches")
+
+
+CONV_ARGS = (pos("in_channels", "@channels"), pos("out_channels", "out"),
+             pos("kernel_size", "kernel"), kw("stride", default=1), kw("padding", default=0),
+             kw("dilation", default=1), kw("groups", default=1), kw("bias", default=True))
+POOL_ARGS = (pos("kernel_size", "kernel"), kw("stride", default=None),
+             kw("padding", default=0), kw("ceil_mode", "ceil", False))
+NORM_ARGS = (kw("eps", default=1e-5),)
+DROPOUT_ARGS = (kw("p", default=0.5),)
+ACTIVATION = {"inplace": True}
+REGULARIZER = {"training": True, "identity_when": ("p", 0.0)}
 
 LOWERINGS: dict[str, Lowering] = {
-    "conv": Lowering(module=_conv, helpers=("TableConv", "pad_same"), pad=_pad_first),
-    "conv_transpose": Lowering(module=_conv_transpose),
-    "subsample": Lowering(module=lambda op, s: Call("Subsample", (s[0][0],),
-                                                    _changed(kernel_size=(op.kernel, 2))),
-                          helpers=("Subsample",)),
-    "linear": Lowering(module=lambda op, s: Call("nn.Linear", (s[0][-1], op.out),
-                                                 _changed(bias=(op.bias, True)))),
-    "maxpool": Lowering(module=_pool("max", False), function=_pool("max", True), pad=_pool_pad,
-                        helpers=("pad_same",),
-                        results=lambda op: ("indices", "size") if op.indices else ()),
-    "unpool": Lowering(module=_unpool(False), function=_unpool(True), form="unpool",
-                       reads=((0, ""), (1, "indices"), (1, "size"))),
-    "avgpool": Lowering(module=_pool("avg", False), function=_pool("avg", True), pad=_pool_pad,
+    "conv": Lowering("nn.Conv{n}d", args=CONV_ARGS, state=True, overwritable=True,
+                     rule=_conv_table, helpers=("TableConv", "pad_same"), shape=shapes.window,
+                     pad=_padding(native_words=True)),
+    "conv_transpose": Lowering(
+        "nn.ConvTranspose{n}d", state=True, overwritable=True, shape=shapes.resized,
+        args=(pos("in_channels", "@channels"), pos("out_channels", "out"),
+              pos("kernel_size", "kernel"), kw("stride", default=1), kw("padding", default=0),
+              kw("output_padding", default=0), kw("groups", default=1),
+              kw("bias", default=True), kw("dilation", default=1))),
+    "subsample": Lowering("Subsample", state=True, shape=shapes.resized, helpers=("Subsample",),
+                          args=(pos("channels", "@channels"), kw("kernel_size", "kernel", 2))),
+    "linear": Lowering("nn.Linear", state=True, overwritable=True, shape=shapes.linear,
+                       args=(pos("in_features", "@features"), pos("out_features", "out"),
+                             kw("bias", default=True))),
+    "maxpool": Lowering("nn.MaxPool{n}d", "F.max_pool{n}d", shape=shapes.pool,
+                        args=(*POOL_ARGS, kw("dilation", default=1),
+                              kw("return_indices", "indices", False)),
+                        rule=_pool_module("max"), apply=_pool_apply("max"),
+                        pad=_padding(fill=float("-inf")), helpers=("pad_same",)),
+    "avgpool": Lowering("nn.AvgPool{n}d", "F.avg_pool{n}d", shape=shapes.pool,
+                        args=(*POOL_ARGS, kw("count_include_pad", default=True)),
+                        rule=_pool_module("avg"), apply=_pool_apply("avg"), pad=_padding(),
                         helpers=("pad_same", "avg_pool_valid")),
-    "adaptive_avgpool": Lowering(module=_adaptive("avg", False), function=_adaptive("avg", True)),
-    "adaptive_maxpool": Lowering(module=_adaptive("max", False), function=_adaptive("max", True)),
-    "bn": Lowering(module=_bn),
-    "layernorm": Lowering(
-        module=lambda op, s: Call("nn.LayerNorm", (list(s[0][-op.axes:]),),
-                                  _changed(eps=(op.eps, 1e-5),
-                                           elementwise_affine=(op.affine, True))),
-        function=_norm_fn("F.layer_norm")),
-    "layernorm2d": Lowering(
-        module=lambda op, s: Call("LayerNorm2d", (s[0][0],),
-                                  _changed(eps=(op.eps, 1e-5),
-                                           elementwise_affine=(op.affine, True))),
-        helpers=("LayerNorm2d",)),
-    "groupnorm": Lowering(
-        module=lambda op, s: Call("nn.GroupNorm", (op.groups, s[0][0]),
-                                  _changed(eps=(op.eps, 1e-5), affine=(op.affine, True))),
-        function=_norm_fn("F.group_norm")),
-    "instancenorm": Lowering(
-        module=lambda op, s: Call(f"nn.InstanceNorm{_n(s)}d", (s[0][0],),
-                                  _changed(eps=(op.eps, 1e-5), affine=(op.affine, False))),
-        function=_norm_fn("F.instance_norm")),
-    "lrn": Lowering(module=_simple("nn.LocalResponseNorm", size=("size", None),
-                                   alpha=("alpha", 1e-4), beta=("beta", 0.75), k=("k", 1.0)),
-                    function=_simple("F.local_response_norm", size=("size", None),
-                                     alpha=("alpha", 1e-4), beta=("beta", 0.75), k=("k", 1.0))),
-    "dropout": Lowering(module=_dropout_module, function=_dropout_fn, training=True),
-    "dropout2d": Lowering(module=_dropout_module, function=_dropout_fn, training=True),
-    "stochastic_depth": Lowering(
-        function=lambda op, s: Call("stochastic_depth", (op.p, str(op.mode))), training=True,
-        helpers=("stochastic_depth",)),
-    "relu": Lowering(module=_const("nn.ReLU"), function=_const("F.relu"), inplace=True),
-    "relu6": Lowering(module=_const("nn.ReLU6"), function=_const("F.relu6"), inplace=True),
-    "leaky_relu": Lowering(module=_simple("nn.LeakyReLU", negative_slope=("slope", 0.01)),
-                           function=_simple("F.leaky_relu", negative_slope=("slope", 0.01)),
-                           inplace=True),
-    "prelu": Lowering(module=lambda op, s: Call(
-        "nn.PReLU", (), _changed(num_parameters=(s[0][0] if op.channels else 1, 1),
-                                 init=(op.init, 0.25)))),
-    "elu": Lowering(module=_simple("nn.ELU", alpha=("alpha", 1.0)),
-                    function=_simple("F.elu", alpha=("alpha", 1.0)), inplace=True),
-    "gelu": Lowering(module=_simple("nn.GELU", approximate=("approximate", "none")),
-                     function=_simple("F.gelu", approximate=("approximate", "none"))),
-    "silu": Lowering(module=_const("nn.SiLU"), function=_const("F.silu"), inplace=True),
-    "hardswish": Lowering(module=_const("nn.Hardswish"), function=_const("F.hardswish"),
-                          inplace=True),
-    "hardsigmoid": Lowering(module=_const("nn.Hardsigmoid"), function=_const("F.hardsigmoid"),
-                            inplace=True),
-    "sigmoid": Lowering(module=_const("nn.Sigmoid"), function=_const("torch.sigmoid")),
-    "tanh": Lowering(module=_const("nn.Tanh"), function=_const("torch.tanh")),
-    "softmax": Lowering(module=_softmax(True), function=_softmax(False)),
-    "flatten": Lowering(module=_flatten(True), function=_flatten(False)),
-    "reshape": Lowering(function=lambda op, s: Call("reshape", tuple(op.shape)), form="reshape"),
-    "upsample": Lowering(module=_upsample(True), function=_upsample(False), form="like"),
-    "crop": Lowering(function=_crop, form="like", helpers=("center_crop", "crop_at")),
-    "l2norm": Lowering(module=_l2norm, function=lambda op, s: Call(
-        "F.normalize", (), {"dim": 1, **_changed(eps=(op.eps, 1e-12))}), helpers=("L2Norm",)),
-    "scale": Lowering(function=lambda op, s: Call("torch.mul", (op.factor,))),
-    "roi_align": Lowering(function=_roi("torchvision.ops.roi_align"), form="roi"),
-    "roi_pool": Lowering(function=_roi("torchvision.ops.roi_pool"), form="roi"),
-    "channel_shuffle": Lowering(module=lambda op, s: Call("nn.ChannelShuffle", (op.groups,)),
-                                function=lambda op, s: Call("channel_shuffle", (op.groups,)),
-                                helpers=("channel_shuffle",)),
-    "slice": Lowering(function=lambda op, s: Call("torch.narrow", _narrow(op, s[0]))),
-    "permute": Lowering(module=lambda op, s: Call("Permute", (_dims(op.order),)),
-                        function=lambda op, s: Call("torch.permute", (_dims(op.order),)),
+    "adaptive_avgpool": Lowering("nn.AdaptiveAvgPool{n}d", "F.adaptive_avg_pool{n}d",
+                                 args=(pos("output_size", "size"),), shape=shapes.adaptive),
+    "adaptive_maxpool": Lowering("nn.AdaptiveMaxPool{n}d", "F.adaptive_max_pool{n}d",
+                                 args=(pos("output_size", "size"),), shape=shapes.adaptive),
+    "bn": Lowering("nn.BatchNorm{n}d", state=True, overwritable=True, rule=_batchnorm,
+                   args=(pos("num_features", "@channels"), kw("eps", default=1e-5),
+                         kw("momentum", default=0.1), kw("affine", default=True))),
+    "layernorm": Lowering("nn.LayerNorm", "F.layer_norm", args=NORM_ARGS, state="affine",
+                          rule=_layernorm, apply=_layernorm_apply),
+    "groupnorm": Lowering("nn.GroupNorm", "F.group_norm", state="affine",
+                          args=(pos("num_groups", "groups"), pos("num_channels", "@channels"),
+                                kw("eps", default=1e-5), kw("affine", default=True)),
+                          apply=_groupnorm_apply),
+    "instancenorm": Lowering("nn.InstanceNorm{n}d", "F.instance_norm", state="affine",
+                             args=(pos("num_features", "@channels"), kw("eps", default=1e-5),
+                                   kw("affine", default=False)),
+                             apply=_instancenorm_apply),
+    "lrn": Lowering("nn.LocalResponseNorm", "F.local_response_norm",
+                    args=(pos("size"), kw("alpha", default=1e-4), kw("beta", default=0.75),
+                          kw("k", default=1.0))),
+    "dropout": Lowering("nn.Dropout", "F.dropout", args=DROPOUT_ARGS, **REGULARIZER),
+    "dropout2d": Lowering("nn.Dropout{n}d", "F.dropout{n}d", args=DROPOUT_ARGS,
+                          rule=_dropout_nd, apply=_dropout_nd_apply, **REGULARIZER),
+    "stochastic_depth": Lowering("StochasticDepth", "stochastic_depth",
+                                 args=(pos("p"), kw("mode", default="row")),
+                                 helpers=("StochasticDepth", "stochastic_depth"),
+                                 **REGULARIZER),
+    "relu": Lowering("nn.ReLU", "F.relu", **ACTIVATION),
+    "relu6": Lowering("nn.ReLU6", "F.relu6", **ACTIVATION),
+    "leaky_relu": Lowering("nn.LeakyReLU", "F.leaky_relu",
+                           args=(kw("negative_slope", "slope", 0.01),), **ACTIVATION),
+    "prelu": Lowering("nn.PReLU", state=True, rule=_prelu),
+    "elu": Lowering("nn.ELU", "F.elu", args=(kw("alpha", default=1.0),), **ACTIVATION),
+    "gelu": Lowering("nn.GELU", "F.gelu", args=(kw("approximate", default="none"),)),
+    "silu": Lowering("nn.SiLU", "F.silu", **ACTIVATION),
+    "hardswish": Lowering("nn.Hardswish", "F.hardswish", **ACTIVATION),
+    "hardsigmoid": Lowering("nn.Hardsigmoid", "F.hardsigmoid", **ACTIVATION),
+    "sigmoid": Lowering("nn.Sigmoid", "torch.sigmoid"),
+    "tanh": Lowering("nn.Tanh", "torch.tanh"),
+    "softmax": Lowering("nn.Softmax", "F.softmax", args=(kw("dim", "axis", convert="axis"),)),
+    "flatten": Lowering("nn.Flatten", "torch.flatten", shape=shapes.flatten,
+                        args=(kw("start_dim", "start", 1, convert="axis"),
+                              kw("end_dim", "end", -1, convert="axis")),
+                        apply=_flatten_apply),
+    "reshape": Lowering(apply=_reshape, shape=shapes.reshape),
+    "upsample": Lowering("nn.Upsample", "F.interpolate", rule=_upsample, apply=_interpolate,
+                         shape=shapes.resized),
+    "crop": Lowering(apply=_crop, helpers=("center_crop", "crop_at"), shape=shapes.resized),
+    "l2norm": Lowering("L2Norm", "F.normalize", rule=_l2norm, apply=_l2norm_apply,
+                       state=lambda attrs: attrs["scale"].const is not None,
+                       args=(pos("channels", "@channels"), kw("scale", default=1.0),
+                             kw("eps", default=1e-12)), helpers=("L2Norm",)),
+    "scale": Lowering(apply=lambda attrs, inputs, x, state=None: binop("*", inputs[0],
+                                                                       attrs["factor"])),
+    "roi_align": Lowering(apply=_roi("torchvision.ops.roi_align"), shape=shapes.roi),
+    "roi_pool": Lowering(apply=_roi("torchvision.ops.roi_pool"), shape=shapes.roi),
+    "unpool": Lowering(apply=_unpool_apply, shape=shapes.resized),
+    "layernorm2d": Lowering("LayerNorm2d", state="affine", helpers=("LayerNorm2d",),
+                            args=(pos("num_channels", "@channels"), kw("eps", default=1e-5),
+                                  kw("elementwise_affine", "affine", True))),
+    "permute": Lowering(apply=_permute_apply, shape=shapes.permute,
+                        rule=lambda attrs, x: call("Permute", [_dims(attrs["order"])]),
                         helpers=("Permute",)),
-    "transpose": Lowering(
-        module=lambda op, s: Call("Permute", (_dims(op.order(len(s[0]))),)),
-        function=lambda op, s: Call("torch.transpose", (_axis(op.first), _axis(op.second))),
-        helpers=("Permute",)),
-    "patch_merge": Lowering(function=lambda op, s: Call("patch_merge", (op.factor,)),
-                            helpers=("patch_merge",)),
-    "select": Lowering(function=lambda op, s: Call("torch.select", (_axis(op.axis), op.index))),
-    "matmul": Lowering(function=_const("@"), form="infix"),
-    "pixel_shuffle": Lowering(module=lambda op, s: Call("nn.PixelShuffle", (op.factor,)),
-                              function=lambda op, s: Call("F.pixel_shuffle", (op.factor,))),
-    "pixel_unshuffle": Lowering(module=lambda op, s: Call("nn.PixelUnshuffle", (op.factor,)),
-                                function=lambda op, s: Call("F.pixel_unshuffle", (op.factor,))),
-    "parameter": Lowering(module=_parameter, apply=_expanded),
-    "embedding": Lowering(module=lambda op, s: Call("nn.Embedding", (op.vocab, op.dim))),
-    "attention": Lowering(module=_attention, apply=_self_attention, helpers=("causal_mask",)),
-    "window_attention": Lowering(module=_window_attention, helpers=("ShiftedWindowAttention",)),
-    "add": Lowering(function=_const("+"), form="infix"),
-    "mul": Lowering(function=_const("*"), form="infix"),
-    "concat": Lowering(function=lambda op, s: Call("torch.cat", (),
-                                                   {"dim": _axis(op.axis)}), form="cat"),
+    "transpose": Lowering(apply=_transpose_apply, shape=shapes.transpose,
+                          rule=_transpose_order, helpers=("Permute",)),
+    "select": Lowering(apply=_select_apply, shape=shapes.select),
+    "patch_merge": Lowering(apply=lambda attrs, inputs, x, state=None: call(
+        "patch_merge", [inputs[0], attrs["factor"]]), shape=shapes.patch_merge,
+        helpers=("patch_merge",)),
+    "parameter": Lowering(rule=_parameter, apply=_parameter_apply, state=True,
+                          applies_module=True, shape=shapes.parameter),
+    "embedding": Lowering("nn.Embedding", state=True, shape=shapes.embedding,
+                          args=(pos("num_embeddings", "vocab"), pos("embedding_dim", "dim"))),
+    "attention": Lowering(rule=_attention, apply=_attention_apply, state=True,
+                          applies_module=True, helpers=("causal_mask",),
+                          args=(pos("embed_dim", "@features"), pos("num_heads", "heads"),
+                                kw("dropout", default=0.0), kw("bias", default=True))),
+    "window_attention": Lowering(rule=_window_attention, state=True,
+                                 helpers=("ShiftedWindowAttention",)),
+    "channel_shuffle": Lowering("nn.ChannelShuffle", "channel_shuffle",
+                                args=(pos("groups"),), helpers=("channel_shuffle",)),
+    "slice": Lowering(apply=_narrow, shape=shapes.narrow),
+    "matmul": Lowering(apply=_infix("@"), shape=shapes.matmul),
+    "pixel_shuffle": Lowering("nn.PixelShuffle", "F.pixel_shuffle",
+                              args=(pos("upscale_factor", "factor"),), shape=shapes.shuffle),
+    "pixel_unshuffle": Lowering("nn.PixelUnshuffle", "F.pixel_unshuffle",
+                                args=(pos("downscale_factor", "factor"),),
+                                shape=shapes.unshuffle),
+    "add": Lowering(apply=_infix("+"), overwritable=True, shape=shapes.broadcast),
+    "mul": Lowering(apply=_infix("*"), shape=shapes.broadcast),
+    "concat": Lowering(apply=_concat, overwritable=True, shape=shapes.concat),
 }
-
-
-def lowering(op: Op) -> Lowering:
-    """The row of an operator; a missing row is an internal error (the coverage test)."""
-    return LOWERINGS[op.name]
 
 
 def missing() -> list[str]:

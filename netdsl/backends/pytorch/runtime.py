@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 from torch.nn import functional as F
 
 
@@ -41,7 +41,7 @@ class TableConv(nn.Module):
         self.convs = nn.ModuleList(convs)
         self.order = [maps.index(i) for i in range(len(table))]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: Tensor) -> Tensor:
         parts = [conv(x[:, self.gathers[i]]) for i, conv in enumerate(self.convs)]
         return torch.cat(parts, dim=1)[:, self.order]
 
@@ -59,7 +59,7 @@ class Subsample(nn.Module):
         nn.init.uniform_(self.weight, -bound, bound)
         nn.init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: Tensor) -> Tensor:
         window = self.kernel_size * self.kernel_size
         total = F.avg_pool2d(x, self.kernel_size) * window
         return total * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
@@ -73,7 +73,7 @@ class Permute(nn.Module):
         super().__init__()
         self.dims = dims
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: Tensor) -> Tensor:
         return torch.permute(x, self.dims)
 
 
@@ -81,13 +81,13 @@ class LayerNorm2d(nn.LayerNorm):
     """Layer norm over the channels of each position of x [N, C, H, W] (ConvNeXt):
     the map is made channels last for F.layer_norm and put back."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: Tensor) -> Tensor:
         x = x.permute(0, 2, 3, 1)
         x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
         return x.permute(0, 3, 1, 2)
 
 
-def causal_mask(x: torch.Tensor) -> torch.Tensor:
+def causal_mask(x: Tensor) -> Tensor:
     """True where token i would attend to a later token: the mask of causal
     attention over the tokens of x [N, tokens, dim]."""
     length = x.shape[1]
@@ -122,7 +122,7 @@ class ShiftedWindowAttention(nn.Module):
         index = (dr * (2 * cols - 1) + dc).flatten()
         self.register_buffer("relative_position_index", index)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: Tensor) -> Tensor:
         n, height, width, dim = x.shape
         rows, cols = self.window
         x = F.pad(x, (0, 0, 0, -width % cols, 0, -height % rows))
@@ -151,7 +151,7 @@ class ShiftedWindowAttention(nn.Module):
         return out[:, :height, :width].contiguous()
 
     def shift_mask(self, size: tuple[int, int], shift: list[int],
-                   like: torch.Tensor) -> torch.Tensor:
+                   like: Tensor) -> Tensor:
         """[windows, tokens, tokens]: -100 between positions of a window that the
         shift brought together from opposite edges of the map, else 0."""
         labels = []
@@ -170,7 +170,7 @@ class ShiftedWindowAttention(nn.Module):
         return mask.masked_fill(apart, -100.0)
 
 
-def patch_merge(x: torch.Tensor, factor: int) -> torch.Tensor:
+def patch_merge(x: Tensor, factor: int) -> Tensor:
     """Gather each factor x factor patch of a channels-last map x [N, H, W, C] into
     the channels, the row offset fastest (Swin's patch merging); odd sizes are padded
     with zeros."""
@@ -179,7 +179,7 @@ def patch_merge(x: torch.Tensor, factor: int) -> torch.Tensor:
     return torch.cat([x[:, row::factor, col::factor] for row, col in offsets], -1)
 
 
-def center_crop(x: torch.Tensor, size: list[int]) -> torch.Tensor:
+def center_crop(x: Tensor, size: list[int]) -> Tensor:
     """Crop the spatial axes of x to `size`, keeping the centre (U-Net's skips)."""
     for axis, length in enumerate(size):
         dim = axis + 2
@@ -187,8 +187,8 @@ def center_crop(x: torch.Tensor, size: list[int]) -> torch.Tensor:
     return x
 
 
-def pad_same(x: torch.Tensor, kernel_size: int | list[int], stride: int | list[int],
-             dilation: int | list[int] = 1, value: float = 0.0) -> torch.Tensor:
+def pad_same(x: Tensor, kernel_size: int | list[int], stride: int | list[int],
+             dilation: int | list[int] = 1, value: float = 0.0) -> Tensor:
     """Pad the spatial axes of x as TensorFlow's SAME does, from x's own size (timm's
     Conv2dSame): a window of stride s then gives ceil(size / s) outputs, and an odd total
     puts its extra pixel after (bottom, right)."""
@@ -205,8 +205,8 @@ def pad_same(x: torch.Tensor, kernel_size: int | list[int], stride: int | list[i
     return F.pad(x, pads, value=value)
 
 
-def avg_pool_valid(x: torch.Tensor, kernel_size: int | list[int], stride: int | list[int],
-                   pads: list[int] | None, ceil_mode: bool = False) -> torch.Tensor:
+def avg_pool_valid(x: Tensor, kernel_size: int | list[int], stride: int | list[int],
+                   pads: list[int] | None, ceil_mode: bool = False) -> Tensor:
     """Average pooling over padding that torch's own layer cannot add (`pads` in F.pad's order,
     or None for TensorFlow's SAME), dividing each window by its pixels inside the input
     (count_include_pad=False, as TensorFlow's average pooling does)."""
@@ -221,7 +221,7 @@ def avg_pool_valid(x: torch.Tensor, kernel_size: int | list[int], stride: int | 
         ones, kernel_size, stride, ceil_mode=ceil_mode)
 
 
-def crop_at(x: torch.Tensor, size: list[int], offset: list[int]) -> torch.Tensor:
+def crop_at(x: Tensor, size: list[int], offset: list[int]) -> Tensor:
     """Crop the spatial axes of x to `size` from `offset` (Caffe's crop layer)."""
     for axis, (length, start) in enumerate(zip(size, offset, strict=True)):
         x = x.narrow(axis + 2, start, length)
@@ -237,20 +237,20 @@ class L2Norm(nn.Module):
         self.eps = eps
         self.weight = nn.Parameter(torch.full((channels,), float(scale)))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: Tensor) -> Tensor:
         shape = [1, -1] + [1] * (x.dim() - 2)
         return F.normalize(x, dim=1, eps=self.eps) * self.weight.view(shape)
 
 
-def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
+def channel_shuffle(x: Tensor, groups: int) -> Tensor:
     """Interleave the channels of `groups` groups (ShuffleNet)."""
     batch, channels = x.shape[0], x.shape[1]
     grouped = x.reshape(batch, groups, channels // groups, *x.shape[2:])
     return grouped.transpose(1, 2).reshape(x.shape)
 
 
-def stochastic_depth(x: torch.Tensor, p: float, mode: str,
-                     training: bool) -> torch.Tensor:
+def stochastic_depth(x: Tensor, p: float, mode: str = "row",
+                     training: bool = False) -> Tensor:
     """Drop x per sample ("row") or as a whole ("batch") with probability p, in
     training."""
     if not training or p == 0.0:
@@ -259,3 +259,26 @@ def stochastic_depth(x: torch.Tensor, p: float, mode: str,
     shape = [x.shape[0]] + [1] * (x.dim() - 1) if mode == "row" else [1] * x.dim()
     noise = torch.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(keep)
     return x * noise / keep if keep > 0.0 else x * noise
+
+
+class StochasticDepth(nn.Module):
+    """Drops its input per sample ("row") or as a whole ("batch") with probability p
+    while training (Huang et al. 2016), as torchvision.ops.StochasticDepth."""
+
+    def __init__(self, p: float, mode: str = "row") -> None:
+        super().__init__()
+        self.p = p
+        self.mode = mode
+
+    def forward(self, x: Tensor) -> Tensor:
+        return stochastic_depth(x, self.p, self.mode, training=self.training)
+
+
+def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
+    """Round `value` to the nearest multiple of `divisor`, not below 90% of it (the rule
+    of the MobileNet and EfficientNet reference code)."""
+    new = max(divisor if min_value is None else min_value,
+              int(value + divisor / 2) // divisor * divisor)
+    if new < 0.9 * value:
+        new += divisor
+    return new

@@ -1,34 +1,15 @@
 """Fixtures for the PyTorch backend tests: generated model files imported as modules, and the
---update-goldens option (also NETDSL_UPDATE_GOLDENS=1) that rewrites golden files."""
+comparison of a built module's parameters and buffers with the IR's layers."""
 
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from pathlib import Path
 from types import ModuleType
-
-import pytest
+from typing import Any
 
 from netdsl.backends.pytorch.codegen import generate, network_class
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    try:
-        parser.addoption("--update-goldens", action="store_true", default=False,
-                         help="rewrite golden files from the current output")
-    except ValueError:  # another conftest already added it
-        pass
-
-
-@pytest.fixture
-def update_goldens(request: pytest.FixtureRequest) -> bool:
-    try:
-        flag = request.config.getoption("--update-goldens")
-    except ValueError:
-        flag = False
-    return bool(flag) or os.environ.get("NETDSL_UPDATE_GOLDENS") == "1"
 
 
 def import_source(source: str, folder: Path, stem: str) -> ModuleType:
@@ -42,8 +23,40 @@ def import_source(source: str, folder: Path, stem: str) -> ModuleType:
     return module
 
 
-def generated_model(network, folder: Path, stem: str):
+def generated_model(network: Any, folder: Path, stem: str) -> Any:
     """An instance of the network class of the generated file for a loaded network."""
     source = generate(network)
     module = import_source(source, folder, stem)
     return getattr(module, network_class(source))()
+
+
+def ir_state(network: Any) -> dict[str, tuple[int, int]]:
+    """Per layer of the IR that holds any: (parameters, buffers), by the operators' rules."""
+    graph = network.graph
+    out = {}
+    for node in graph:
+        if node.op is None:
+            continue
+        shapes = [graph[i].shape for i in node.inputs]
+        params, buffers = node.op.params(shapes, node.shape), node.op.buffers(shapes, node.shape)
+        if params or buffers:
+            out[node.name] = (params, buffers)
+    return out
+
+
+def module_state(model: Any, layers: list[str]) -> dict[str, tuple[int, int]]:
+    """The same figures counted by torch: the elements of the tensors named under each layer
+    (`layer1.0.conv1.weight` belongs to `layer1.0.conv1`). Every tensor must belong to one."""
+    counts = {name: [0, 0] for name in layers}
+    for kind, tensors in ((0, model.named_parameters()), (1, model.named_buffers())):
+        for name, tensor in tensors:
+            owner = max((lay for lay in layers if name.startswith(lay + ".")), key=len,
+                        default=None)
+            assert owner is not None, f"{name} belongs to no layer of the IR"
+            counts[owner][kind] += tensor.numel()
+    return {name: (p, b) for name, (p, b) in counts.items()}
+
+
+def assert_state_matches_ir(model: Any, network: Any) -> None:
+    expected = ir_state(network)
+    assert module_state(model, list(expected)) == expected

@@ -4,7 +4,7 @@
 import math
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 from torch.nn import functional as F
 
 
@@ -33,7 +33,7 @@ class TableConv(nn.Module):
         self.convs = nn.ModuleList(convs)
         self.order = [maps.index(i) for i in range(len(table))]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: Tensor) -> Tensor:
         parts = [conv(x[:, self.gathers[i]]) for i, conv in enumerate(self.convs)]
         return torch.cat(parts, dim=1)[:, self.order]
 
@@ -51,58 +51,40 @@ class Subsample(nn.Module):
         nn.init.uniform_(self.weight, -bound, bound)
         nn.init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: Tensor) -> Tensor:
         window = self.kernel_size * self.kernel_size
         total = F.avg_pool2d(x, self.kernel_size) * window
         return total * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
 
 
-class Lenet5(nn.Module):
-    """lenet5 from lenet5.net with classes=10."""
+C3_TABLE = [
+    [0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 5], [0, 4, 5], [0, 1, 5], [0, 1, 2, 3],
+    [1, 2, 3, 4], [2, 3, 4, 5], [0, 3, 4, 5], [0, 1, 4, 5], [0, 1, 2, 5], [0, 1, 3, 4],
+    [1, 2, 4, 5], [0, 2, 3, 5], [0, 1, 2, 3, 4, 5],
+]
 
-    def __init__(self) -> None:
+
+class Lenet5(nn.Sequential):
+    def __init__(self, classes: int = 10) -> None:
         super().__init__()
-        self.c1 = nn.Conv2d(1, 6, kernel_size=5)
+        self.c1 = nn.Conv2d(1, 6, 5)
+        self.append(nn.Tanh())
         self.s2 = Subsample(6)
-        self.c3 = TableConv(
-            [
-                [0, 1, 2],
-                [1, 2, 3],
-                [2, 3, 4],
-                [3, 4, 5],
-                [0, 4, 5],
-                [0, 1, 5],
-                [0, 1, 2, 3],
-                [1, 2, 3, 4],
-                [2, 3, 4, 5],
-                [0, 3, 4, 5],
-                [0, 1, 4, 5],
-                [0, 1, 2, 5],
-                [0, 1, 3, 4],
-                [1, 2, 4, 5],
-                [0, 2, 3, 5],
-                [0, 1, 2, 3, 4, 5],
-            ],
-            5,
-        )
+        self.append(nn.Tanh())
+        self.c3 = TableConv(C3_TABLE, 5)
+        self.append(nn.Tanh())
         self.s4 = Subsample(16)
-        self.c5 = nn.Conv2d(16, 120, kernel_size=5)
+        self.append(nn.Tanh())
+        self.c5 = nn.Conv2d(16, 120, 5)
+        self.append(nn.Tanh())
+        self.append(nn.Flatten())
         self.f6 = nn.Linear(120, 84)
-        self.out = nn.Linear(84, 10)
+        self.append(nn.Tanh())
+        self.out = nn.Linear(84, classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.c1(x)
-        x = torch.tanh(x)
-        x = self.s2(x)
-        x = torch.tanh(x)
-        x = self.c3(x)
-        x = torch.tanh(x)
-        x = self.s4(x)
-        x = torch.tanh(x)
-        x = self.c5(x)
-        x = torch.tanh(x)
-        x = torch.flatten(x, 1)
-        x = self.f6(x)
-        x = torch.tanh(x)
-        x = self.out(x)
-        return x
+    def forward(self, x: Tensor) -> Tensor:
+        if x.shape[2:] != (32, 32):
+            raise ValueError(
+                f"Lenet5 is built for 32x32 inputs, got {list(x.shape[2:])}"
+            )
+        return super().forward(x)

@@ -1,0 +1,500 @@
+"""Operator, block and layer-value calls: the modules they construct and how a forward
+applies them."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from netdsl.backends.pytorch import ops as lowering
+from netdsl.backends.pytorch import pyexpr as P
+from netdsl.backends.pytorch.classinfo import ClassInfo
+from netdsl.backends.pytorch.expressions import coerce_attribute
+from netdsl.backends.pytorch.flow import Flow, Scope, Tensor
+from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
+from netdsl.backends.pytorch.pystmt import (
+    store_target,
+)
+from netdsl.backends.pytorch.shapes import Shape
+from netdsl.backends.pytorch.syntax import dotted_path, single
+from netdsl.backends.pytorch.values import (
+    RT,
+    SIZE,
+    SPATIAL,
+    Env,
+    NotChain,
+    Specialize,
+    Unsupported,
+    Value,
+)
+from netdsl.elaborate.values import LayerRef
+from netdsl.ops import REGISTRY
+from netdsl.ops.base import REQUIRED
+from netdsl.syntax import ast as syn
+
+if TYPE_CHECKING:
+    pass
+
+
+
+class Input(lowering.Input):
+    """The lowering's view of the first input of a layer."""
+
+    def __init__(self, translator: Any, tensor: Tensor, span: Any = None):
+        self.translator = translator
+        self.tensor = tensor
+        self.rank = tensor.rank
+        self.span = span
+
+    def dim(self, axis: int) -> Py:
+        value = self.tensor.shape[axis]
+        if value is None or SPATIAL in value.deps:
+            value = self.translator.built_size(self.span, axis)
+        if SIZE in value.deps:
+            self.translator.size_dependent = True
+        return value
+
+
+class Calls:
+    """Operator, block and layer-value calls: the modules they construct and how a forward"""
+
+    def call(self, value: syn.Expr, label: str | Py | None, span: Any, scope: Scope, flow: Flow,
+             env: Env) -> None:
+        if isinstance(value, syn.Name):
+            func, arg_asts = value.id, ()
+        elif isinstance(value, syn.Call):
+            func, arg_asts = value.func, value.args
+        else:
+            layer = self.expr(value, env, flow, "ctor")
+            if layer.layers is None:
+                raise Unsupported("a value where a layer was expected")
+            self.layer_call(layer, (), label, span, scope, flow, env)
+            return
+        bound = env.find(func)
+        if bound is not None and bound.layers is not None:
+            self.layer_call(bound, arg_asts, label, span, scope, flow, env)
+            return
+        self.direct_call(func, arg_asts, (), {}, label, span, scope, flow, env)
+
+    def direct_call(self, func: str, arg_asts: tuple[syn.Arg, ...], args: tuple[Any, ...],
+                    kwargs: dict[str, Any], label: str | Py | None, span: Any, scope: Scope,
+                    flow: Flow, env: Env) -> None:
+        if func == "identity":
+            return
+        if func in self.gen.program.blocks:
+            self.block_call(self.gen.program.blocks[func], arg_asts, args, kwargs, label, span,
+                            scope, flow, env)
+            return
+        if func not in REGISTRY:
+            raise Unsupported(f"the layer '{func}'")
+        attrs, given, tensors = self.op_attrs(func, arg_asts, args, kwargs, env, flow, "ctor")
+        inputs = [flow.current] + [self.tensor_path(t, scope, flow, env) for t in tensors]
+        self.apply_op(func, attrs, given, inputs, label, scope, flow, span,
+                      arg_asts=arg_asts, args=args, kwargs=kwargs, env=env)
+
+    def tensor_path(self, chain: syn.Chain, scope: Scope, flow: Flow, env: Env) -> Tensor:
+        """A tensor argument: a label, `in`, or a chain run from the current tensor."""
+        if scope.fwd is None:
+            raise NotChain
+        if len(chain.elements) == 1 and chain.elements[0].label is None:
+            v = chain.elements[0].value
+            if isinstance(v, syn.Name) and v.id in flow.labels:
+                return flow.labels[v.id]
+            if isinstance(v, syn.BlockInput):
+                assert flow.block_input is not None
+                return flow.block_input
+            path = dotted_path(v)
+            if path is not None and path in flow.labels:
+                return flow.labels[path]
+        sub = flow.fork(flow.current.shared() if flow.current else None, hint="out")
+        sub.labels = flow.labels
+        self._s_Chain(chain, scope, sub, env)
+        assert sub.current is not None
+        return sub.current
+
+    def op_attrs(self, func: str, arg_asts: tuple[syn.Arg, ...], args: tuple[Any, ...],
+                 kwargs: dict[str, Any], env: Env, flow: Flow, where: str,
+                 ) -> tuple[dict[str, Py], set[str], list[syn.Chain]]:
+        """An operator call's attributes by field, with the op's defaults; tensor arguments
+        apart."""
+        cls = REGISTRY[func]
+        table = cls.parameters()
+        values: dict[str, Py] = {}
+        tensors: list[syn.Chain] = []
+        index = 0
+        for value in args:
+            values[table.positional[index].name] = self.const_py(value)
+            index += 1
+        for key, value in kwargs.items():
+            values[table.by_name[key].name] = self.const_py(value)
+        for a in arg_asts:
+            if a.name is None:
+                if cls.variadic:
+                    tensors.append(a.value)
+                    continue
+                f = table.positional[index]
+                index += 1
+            else:
+                f = table.by_name[a.name]
+            if f.name in table.tensors:
+                tensors.append(a.value)
+                values[f.name] = P.lit(True)
+                continue
+            self.lenient = True
+            try:
+                v = self.lenient_expr(single(a.value), env, flow, where)
+            finally:
+                self.lenient = False
+            values[f.name] = coerce_attribute(f, v.py)
+        given = set(values)
+        for f in table.fields:
+            if f.name not in values:
+                default = None if f.default is REQUIRED else f.default
+                values[f.name] = P.lit(default)
+        return values, given, tensors
+
+    def const_py(self, value: Any) -> Py:
+        if isinstance(value, LayerRef):
+            return self.gen.layer_factory(value, self.info.rank)
+        return P.lit(value)
+
+    def apply_op(self, func: str, attrs: dict[str, Py], given: set[str], inputs: list[Tensor],
+                 label: str | Py | None, scope: Scope, flow: Flow, span: Any, take: bool = True,
+                 arg_asts: tuple[syn.Arg, ...] = (), args: tuple[Any, ...] = (),
+                 kwargs: dict[str, Any] | None = None, env: Env | None = None) -> None:
+        row = lowering.lowering(func)
+        cls = REGISTRY[func]
+        for name, f in ((f.name, f) for f in cls.parameters().fields):
+            attrs.setdefault(name, P.lit(None if f.default is REQUIRED else f.default))
+        shape = self.out_shape(func, attrs, inputs, span)
+        x = Input(self, inputs[0], span)
+        pad = None
+        if row.pad is not None:
+            try:
+                padded = row.pad(attrs, x)
+            except NotImplementedError as exc:
+                raise Unsupported(f"'{func}': {exc}") from None
+            if padded is not None:
+                attrs, pad = padded
+        if scope.mode == "chain":
+            if len(inputs) > 1 or pad is not None or row.applies_module:
+                raise NotChain
+            inplace = row.inplace and self.previous_overwritable(scope)
+            if any(v.deps & {RT, SIZE} for v in attrs.values()):
+                raise NotChain
+            module = self.module_of(func, attrs, x, inplace)
+            if module is None:
+                raise NotChain
+            if SIZE in module.deps:
+                self.size_dependent = True
+            self.gen.helpers.update(row.helpers)
+            self.register(label, module, scope, overwritable=row.overwritable)
+            flow.current = Tensor(shape)
+            return
+        vars_ = [P.name(t.var) for t in inputs]  # type: ignore[arg-type]
+        if pad is not None:
+            vars_[0] = pad(vars_[0])
+        # an attribute read from a tensor's size is the forward's to compute, not baked in
+        runtime = any(v.deps & {RT, SIZE} for v in attrs.values())
+        stateful = lowering.holds_state(func, attrs)
+        if not runtime and (stateful or not row.has_function() or
+                            label is not None and row.has_module() and len(inputs) == 1):
+            inplace = row.inplace and len(inputs) == 1 and inputs[0].fresh and inputs[0].owned \
+                and pad is None
+            try:
+                module = self.module_of(func, attrs, x, inplace)
+            except NotImplementedError as exc:
+                raise Unsupported(f"'{func}': {exc}") from None
+            if module is None and (stateful or not row.has_function()):
+                raise Unsupported(f"'{func}' has no module form")
+            if module is not None:
+                if SIZE in module.deps:
+                    self.size_dependent = True
+                self.gen.helpers.update(row.helpers)
+                name = self.register(label, module, scope)
+                ref = Py(scope.owner.ref(name))
+                if row.applies_module:
+                    result = row.apply(attrs, vars_, x, state=ref)
+                else:
+                    result = P.call(ref, vars_)
+                self.assign_result(result, inputs, shape, scope, flow, row.overwritable)
+                return
+        if take:
+            scope.take()
+        if lowering.does_nothing(func, attrs):
+            flow.current = replace(inputs[0], shape=shape)
+            return
+        fattrs = attrs
+        if env is not None and (arg_asts or args or kwargs) and pad is None:
+            fattrs = self.op_attrs(func, arg_asts, args, kwargs or {}, env, flow, "fwd")[0]
+            for name, f in ((f.name, f) for f in cls.parameters().fields):
+                fattrs.setdefault(name, P.lit(None if f.default is REQUIRED else f.default))
+        elif any(not v.known for v in attrs.values()):
+            fattrs = {k: (v if v.known else self.store(k, v)) for k, v in attrs.items()}
+        inplace = row.inplace and len(inputs) == 1 and inputs[0].fresh and inputs[0].owned \
+            and pad is None
+        training = Py(ast.Attribute(ast.Name("self", ast.Load()), "training", ast.Load()))
+        try:
+            result = lowering.invoke(func, fattrs, vars_, x, training, inplace)
+        except NotImplementedError as exc:
+            raise Unsupported(f"'{func}': {exc}") from None
+        self.gen.helpers.update(row.helpers)
+        self.assign_result(result, inputs, shape, scope, flow, row.overwritable)
+
+    def module_of(self, func: str, attrs: dict[str, Py], x: Input, inplace: bool) -> Py | None:
+        """The layer's module; `nn.Identity()` for one that does nothing with these
+        attributes (a drop rate of 0), which keeps its place in the naming."""
+        if lowering.does_nothing(func, attrs):
+            return P.call("nn.Identity")
+        return lowering.construct(func, attrs, x, inplace)
+
+    def out_shape(self, func: str, attrs: dict[str, Py], inputs: list[Tensor],
+                  span: Any) -> Shape:
+        row = lowering.lowering(func)
+        return row.shape(attrs, [t.shape for t in inputs])
+
+    def built_size(self, span: Any, axis: int) -> Py:
+        """A size the constructor needs but only the input knows: the size the network was
+        built with, when every instance of the layer saw the same one."""
+        sizes = self.gen.facts.input_sizes(span, axis) if span is not None else set()
+        if len(sizes) != 1:
+            raise Unsupported("a layer whose construction depends on its input's size, which "
+                              "differs between its instances")
+        size = sizes.pop()
+        return Py(ast.Constant(size), 1 if size == 1 else UNKNOWN, frozenset({SIZE}))
+
+    def block_call(self, bdef: syn.BlockDef, arg_asts: tuple[syn.Arg, ...], args: tuple[Any, ...],
+                   kwargs: dict[str, Any], label: str | Py | None, span: Any, scope: Scope,
+                   flow: Flow, env: Env) -> None:
+        bound = self.bind_call(bdef, arg_asts, args, kwargs, env, flow)
+        current = flow.current
+        assert current is not None
+        if bdef.inline and label is None:
+            self.inline(bdef, bound, scope, flow)
+            return
+        info = self.gen.variant(bdef, {k: v for k, (v, _) in bound.items()}, current.rank)
+        module = self.instantiate(info, bound, current)
+        shape = self.block_out(info, bound, current)
+        self.apply_module(module, label, shape, scope, flow, info)
+
+    def bind_call(self, bdef: syn.BlockDef, arg_asts: tuple[syn.Arg, ...], args: tuple[Any, ...],
+                  kwargs: dict[str, Any], env: Env, flow: Flow
+                  ) -> dict[str, tuple[Value, str | None]]:
+        """The call's arguments by parameter name: the value, and how the spec gave it
+        ("pos", "kw", or None for a default)."""
+        params = [p.name for p in bdef.params]
+        out: dict[str, tuple[Value, str | None]] = {}
+        index = 0
+        for value in args:
+            out[params[index]] = (self.constant_value(value), "pos")
+            index += 1
+        for key, value in kwargs.items():
+            out[key] = (self.constant_value(value), "kw")
+        for a in arg_asts:
+            v = self.expr(single(a.value), env, flow, "ctor")
+            if a.name is None:
+                out[params[index]] = (v, "pos")
+                index += 1
+            else:
+                out[a.name] = (v, "kw")
+        defaults = Env()
+        for p in bdef.params:
+            if p.name in out:
+                defaults.vars[p.name] = out[p.name][0]
+            elif p.default is not None:
+                v = self.expr(p.default, defaults, None, "ctor")
+                out[p.name] = (v, None)
+                defaults.vars[p.name] = v
+        return out
+
+    def instantiate(self, info: ClassInfo, bound: dict[str, tuple[Value, str | None]],
+                    current: Tensor) -> Py:
+        """`Block(in_channels, arg, ..., key=arg)`: the spec's arguments as the spec gave
+        them, positionally while they line up with the class's parameters."""
+        channels = current.shape[0]
+        if channels is None:
+            raise Unsupported("a block on a tensor whose channels only the forward knows")
+        positional: list[Py] = [channels]
+        named: dict[str, Py] = {}
+        in_line = True
+        py_names = {p.spec: p.py for p in info.params}
+        for p in info.bdef.params:
+            value, how = bound.get(p.name, (None, None))
+            if p.name not in py_names or how is None:
+                in_line = False  # a positional argument cannot skip a parameter
+                continue
+            assert value is not None and value.py is not None
+            if how == "pos" and in_line:
+                positional.append(value.py)
+            else:
+                in_line = False
+                named[py_names[p.name]] = value.py
+        return P.call(info.name, positional, named)
+
+    def block_out(self, info: ClassInfo, bound: dict[str, tuple[Value, bool]],
+                  current: Tensor) -> Shape:
+        """The shape a block call makes: the class's output shape with the call's arguments
+        and the input's sizes put in (None where the forward alone knows it)."""
+        if info.in_progress:  # a block calling itself: only the built module knows
+            return (None,) * len(current.shape)
+        mapping: dict[str, Py | None] = {p.py: bound[p.spec][0].py for p in info.params}
+        mapping[info.channels] = current.shape[0]
+        channels = _put(info.out, mapping, None)
+        spatial = []
+        for axis, dim in enumerate(info.out_shape):
+            sizes = {f"__size{i}__": d for i, d in enumerate(current.shape[1:])}
+            spatial.append(_put(dim, {**mapping, **sizes}, axis, len(info.out_shape)))
+        return (channels, *spatial)
+
+    def apply_module(self, module: Py, label: str | Py | None, shape: Shape, scope: Scope,
+                     flow: Flow, info: ClassInfo | None, candidates_out: bool = False) -> None:
+        current = flow.current
+        assert current is not None
+        if SIZE in module.deps:
+            self.size_dependent = True
+        name = self.register(label, module, scope)
+        dynamic_out = shape[0] is None
+        if dynamic_out:
+            if info is not None:
+                info.exports = True
+            shape = (self.child_channels(name, scope),) + shape[1:]
+        if scope.fwd is not None:
+            self.apply_call(Py(scope.owner.ref(name)), [current], shape, scope, flow,
+                            overwritable=False)
+        else:
+            flow.current = Tensor(shape)
+
+    def inline(self, bdef: syn.BlockDef, bound: dict[str, tuple[Value, bool]], scope: Scope,
+               flow: Flow) -> None:
+        """An unlabeled call of an inline block: its body in the caller's scope."""
+        env = Env()
+        for p in bdef.params:
+            env.vars[p.name] = bound[p.name][0]
+        inner_flow = flow.fork(flow.current)
+        inner_flow.labels = {}
+        inner_flow.block_input = flow.current.shared() if flow.current else None
+        inner_flow.outputs = flow.outputs
+        self.body(bdef.body, scope, inner_flow, env)
+        flow.current = inner_flow.current
+
+    def layer_call(self, value: Value, arg_asts: tuple[syn.Arg, ...], label: str | Py | None,
+                   span: Any, scope: Scope, flow: Flow, env: Env) -> None:
+        """A call of a layer-valued name (`act`, `unit(width, s)`)."""
+        layers = value.layers or ()
+        if len(layers) == 1 and value.py is not None and (value.py.known or
+                                                          not _is_param(value.py)):
+            ref = layers[0]
+            self.direct_call(ref.name, arg_asts, ref.args, dict(ref.kwargs), label, span,
+                             scope, flow, env)
+            return
+        real = [r for r in layers if r.name != "identity"]
+        if not real:
+            return
+        kinds = {"block" if r.name in self.gen.program.blocks else "op" for r in real}
+        if len(kinds) > 1:
+            raise Specialize(value.py.deps if value.py else frozenset(),
+                             "its layer parameter takes operators and blocks")
+        current = flow.current
+        assert current is not None and value.py is not None
+        optional = len(real) < len(layers)
+        factory = value.py
+        if kinds == {"op"}:
+            needs = {lowering.needs_input(r.name) for r in real}
+            if len(needs) > 1 or arg_asts:
+                raise Specialize(factory.deps, "its layer parameter's layers take different "
+                                               "arguments")
+            x = Input(self, current)
+            call_args = [x.channels() if n == "@channels" else x.features()
+                         for n in needs.pop()]
+            rows = [lowering.lowering(r.name) for r in real]
+            inplace_ok = all(r.inplace for r in rows)
+            if scope.mode == "chain":
+                inplace = inplace_ok and self.previous_overwritable(scope)
+            else:
+                inplace = inplace_ok and current.fresh and current.owned
+            module = P.call(factory, call_args, {"inplace": P.lit(True)} if inplace else {})
+            preserves = all(row.shape is lowering.shapes.same for row in rows)
+            shape = current.shape if preserves else (None,) * len(current.shape)
+            overwritable = False
+        else:
+            infos = [self.gen.variant(self.gen.program.blocks[r.name], {}, current.rank,
+                                      probe=True) for r in real]
+            channels = current.shape[0]
+            if channels is None:
+                raise Unsupported("a block on a tensor whose channels only the forward knows")
+            args = [self.py(single(a.value), env, flow, "ctor") for a in arg_asts
+                    if a.name is None]
+            kwargs = {a.name: self.py(single(a.value), env, flow, "ctor") for a in arg_asts
+                      if a.name}
+            module = P.call(factory, [channels, *args], kwargs)
+            preserves = all(i.out is not None and i.out.is_name(i.channels) for i in infos)
+            shape = current.shape if preserves else (None,) + (None,) * current.rank
+            if not preserves:
+                for i in infos:
+                    i.exports = True
+            overwritable = False
+        if optional:
+            self.optional_module(factory, module, label, shape, scope, flow)
+            return
+        if scope.mode == "chain":
+            self.register(label, module, scope, overwritable=overwritable)
+            if shape[0] is None:
+                name = label if isinstance(label, str) else ""
+                shape = (self.child_channels(name, scope),) + shape[1:]
+            flow.current = Tensor(shape)
+            return
+        self.apply_module(module, label, shape, scope, flow, None)
+
+    def optional_module(self, factory: Py, module: Py, label: str | Py | None, shape: Shape,
+                        scope: Scope, flow: Flow) -> None:
+        """A layer parameter that may be `identity` (None): registered only when given."""
+        current = flow.current
+        assert current is not None
+        test = Py(ast.Compare(factory.node, [ast.IsNot()], [ast.Constant(None)]))
+        if scope.mode == "chain":
+            inner: list[ast.stmt] = []
+            nested = scope.nested(inner, None)
+            self.register(label, module, nested)
+            scope.ctor.append(ast.If(test.node, inner, []))
+            flow.current = replace(current, shape=shape)
+            return
+        if not isinstance(label, str):
+            raise Specialize(factory.deps, "a layer it names may be identity, which takes no "
+                                           "position")
+        attr = scope.owner.ref(label)
+        self.check_child(label)
+        scope.take()
+        scope.registered.append(label)
+        scope.ctor.append(ast.Assign([store_target(attr)], ast.IfExp(
+            test.node, module.node, P.call("nn.Identity").node)))
+        self.apply_call(Py(attr), [current], shape, scope, flow, overwritable=False)
+
+
+def _put(value: Py | None, mapping: dict[str, Py | None], axis: int | None,
+         n: int = 0) -> Py | None:
+    """A callee's expression in the caller's terms; None if it needs what the caller does not
+    know. A per-axis argument (`k=[1, 7]`) puts in its value for `axis`."""
+    if value is None:
+        return None
+    names = set(P.names_in(value.node))
+    put: dict[str, Py] = {}
+    for name in names:
+        if name not in mapping:
+            if name.startswith("__size"):
+                return None
+            continue
+        given = mapping[name]
+        if given is None:
+            return None
+        if isinstance(given.const, tuple):
+            if axis is None or len(given.const) != n:
+                return None
+            given = P.lit(given.const[axis])
+        put[name] = given
+    return P.substitute(value, put)
+
+
+def _is_param(value: Py) -> bool:
+    return isinstance(value.node, ast.Name) and bool(value.deps)
+

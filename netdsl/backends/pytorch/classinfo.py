@@ -1,0 +1,53 @@
+"""What the generator knows of one generated class, for its callers and for writing it."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any
+
+from netdsl.backends.pytorch.pyexpr import Py
+from netdsl.syntax import ast as syn
+
+
+@dataclass
+class Param:
+    """A constructor parameter: the spec's name, the Python name, its default and hint."""
+
+    spec: str
+    py: str
+    default: ast.expr | None
+    hint: str | None
+
+
+@dataclass
+class ClassInfo:
+    """One class: a block (or the network) translated once, or once per specialisation.
+
+    `out` is the block's output channels as an expression of its parameters (and
+    `in_channels`), which a caller substitutes its arguments into; None when only the built
+    module knows them (`self.out_channels`, which `exports` then writes).
+    """
+
+    name: str
+    bdef: syn.BlockDef
+    binding: dict[str, Any]
+    rank: int
+    params: list[Param] = field(default_factory=list)
+    channels: str = "in_channels"
+    out: Py | None = None
+    out_shape: tuple[Py | None, ...] = ()  # spatial sizes, of the input's (`SIZES`) and params
+    exports: bool = False
+    base: str = "nn.Module"
+    ctor: list[ast.stmt] = field(default_factory=list)
+    fwd: list[ast.stmt] | None = None
+    inputs: list[str] = field(default_factory=list)
+    why: str | None = None
+    in_progress: bool = True
+    out_expr: ast.expr | None = None  # what `self.out_channels` is set to
+    size_check: dict[str, tuple[int, ...]] | None = None
+    stores: list[tuple[str, ast.expr]] = field(default_factory=list)  # self.<attr> = value
+
+    @property
+    def is_network(self) -> bool:
+        return self.bdef.is_network

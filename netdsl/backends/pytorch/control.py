@@ -1,0 +1,313 @@
+"""A block's `if` and `for` at construction time, and what a forward reads back of them."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from netdsl.backends.pytorch import pyexpr as P
+from netdsl.backends.pytorch.flow import Flow, Scope, Tensor
+from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
+from netdsl.backends.pytorch.pystmt import (
+    assign,
+    assigns,
+    if_chain,
+    rename,
+    returns,
+    self_attr,
+    substitute_name,
+)
+from netdsl.backends.pytorch.shapes import Shape
+from netdsl.backends.pytorch.syntax import walk
+from netdsl.backends.pytorch.values import (
+    IN,
+    SIZE,
+    Env,
+    Specialize,
+    Unsupported,
+    Value,
+)
+from netdsl.syntax import ast as syn
+
+if TYPE_CHECKING:
+    pass
+
+
+
+class ControlFlow:
+    """A block's `if` and `for` at construction time, and what a forward reads back of them."""
+
+    def _s_If(self, stmt: syn.If, scope: Scope, flow: Flow, env: Env) -> None:
+        tests: list[Py] = []
+        bodies: list[tuple[syn.Stmt, ...]] = []
+        for cond, body in stmt.branches:
+            test = self.py(cond, env, flow, "ctor")
+            if test.known and isinstance(test.const, bool):
+                if test.const:
+                    tests.append(P.lit(True))
+                    bodies.append(body)
+                    break
+                continue
+            tests.append(test)
+            bodies.append(body)
+        else:
+            tests.append(P.lit(True))
+            bodies.append(stmt.otherwise or ())
+        if tests and tests[0].const is True:
+            self.body(bodies[0], scope, flow, env)
+            return
+        self.branches(tests, bodies, scope, flow, env, paths=None)
+
+    def branches(self, tests: list[Py], bodies: list[tuple[syn.Stmt, ...]], scope: Scope,
+                 flow: Flow, env: Env, paths: Tensor | None) -> list[Tensor] | None:
+        """Translate an `if` whose branches are chosen at construction time: the constructor
+        gets a Python `if`; a forward, an `if` on what the constructor recorded. With `paths`
+        (the entry of a merge), each branch yields merge paths instead of a current tensor."""
+        start = flow.current
+        results = []
+        envs: list[Env] = []
+        for body in bodies:
+            ctor: list[ast.stmt] = []
+            fwd: list[ast.stmt] | None = [] if scope.fwd is not None else None
+            inner = scope.nested(ctor, fwd)
+            inner.registered = []
+            branch_flow = flow.fork(start)
+            branch_flow.labels = flow.labels
+            branch_env = env.child()
+            if paths is not None:
+                ends = self.paths(body, paths, inner, branch_flow, branch_env)
+            else:
+                self.body(body, inner, branch_flow, branch_env)
+                ends = [branch_flow.current]
+            if len(branch_flow.outputs) > len(flow.outputs) and fwd is not None:
+                fwd.append(returns(branch_flow.outputs))  # an `output` in the branch
+                ends = []
+            results.append((ctor, fwd, inner, branch_flow, ends))
+            envs.append(branch_env)
+        _merge_envs(env, envs)
+        counters = {r[2].counter for r in results}
+        if len(counters) > 1:
+            deps = frozenset().union(*(t.deps for t in tests))
+            scope.dynamic = (scope.dynamic or frozenset()) | deps
+            scope.counter = max(counters)
+        else:
+            scope.counter = counters.pop()
+            if any(r[2].dynamic for r in results):
+                scope.dynamic = frozenset().union(*(r[2].dynamic or frozenset() for r in results))
+        registered = [r[2].registered for r in results]
+        for names in registered:
+            scope.registered.extend(names)
+        # the tensors after the `if` (of the branches that go on)
+        returned = [r for r in results if not r[4] and paths is None]
+        going = [r for r in results if r not in returned]
+        if not going:
+            raise Unsupported("every branch ends in an `output`")
+        counts = {len(r[4]) for r in going}
+        if len(counts) > 1:
+            raise Specialize(frozenset().union(*(t.deps for t in tests)) - {IN, SIZE},
+                             "the number of paths of a merge depends on it")
+        n = counts.pop()
+        ends: list[Tensor] = []
+        for i in range(n):
+            ends.append(self.join([r[4][i] for r in going], [r[0] for r in going],
+                                  [r[1] for r in going], scope,
+                                  hint="identity" if paths is not None else flow.hint,
+                                  start=start))
+        # the constructor
+        ctor_if = if_chain(tests, [r[0] for r in results])
+        if scope.fwd is not None:
+            fwd_bodies = [r[1] for r in results]
+            if any(fwd_bodies):
+                ftests = self.forward_tests(tests, registered, scope, ctor_if)
+                scope.fwd.extend(if_chain(ftests, fwd_bodies))
+        scope.ctor.extend(ctor_if)
+        if paths is not None:
+            return ends
+        flow.current = ends[0]
+        return None
+
+    def join(self, ends: list[Tensor], ctors: list[list[ast.stmt]],
+             fwds: list[list[ast.stmt] | None], scope: Scope, hint: str,
+             start: Tensor | None) -> Tensor:
+        """One tensor from the branches' tensors: channels agreed on (or a running variable),
+        and in a forward one variable every branch assigns."""
+        shape = self.join_shapes([e.shape for e in ends], ctors, fresh=hint == "identity")
+        if scope.fwd is None:
+            return Tensor(shape)
+        vars_ = [e.var for e in ends]
+        if len(set(vars_)) == 1:
+            same = ends[0]
+            return replace(same, shape=shape, fresh=all(e.fresh for e in ends))
+        # a variable every branch ends in: one made in a branch, renamed; an older one, copied
+        made = [v for v, f in zip(vars_, fwds, strict=True) if f and assigns(f, v)
+                and not _defined_before(v, scope)]
+        kept = any(not f for f in fwds)  # a branch that leaves the tensor as it was
+        if made and not (hint == "identity" and kept):
+            target = made[0]
+        else:  # torchvision's `identity = x; if ...: identity = self.downsample(x)`
+            target = self.fnames.reserve(hint)
+            self.temps[target] = hint
+        hoisted = None
+        for var, fwd in zip(vars_, fwds, strict=True):
+            assert fwd is not None
+            if var == target:
+                continue
+            if fwd and assigns(fwd, var) and not _defined_before(var, scope):
+                rename(fwd, var, target)
+            elif hoisted is None and not fwd:
+                hoisted = var
+            else:
+                fwd.append(assign(target, ast.Name(var, ast.Load())))
+        if hoisted is not None:
+            scope.fwd.append(assign(target, ast.Name(hoisted, ast.Load())))
+        return Tensor(shape, target, owned=True, fresh=False)
+
+    def join_shapes(self, shapes: list[Shape], ctors: list[list[ast.stmt]],
+                    fresh: bool = False) -> Shape:
+        first = shapes[0]
+        if any(len(s) != len(first) for s in shapes):
+            raise Unsupported("branches that end in tensors of different ranks")
+        out: list[Py | None] = []
+        for axis in range(len(first)):
+            dims = [s[axis] for s in shapes]
+            if all(d is not None for d in dims) and all(P.same(d, dims[0]) for d in dims):
+                out.append(dims[0])
+            elif axis == 0 and all(d is not None for d in dims):
+                # a merge path's channels are a value of their own; the flow's, the running one
+                var = self.locals.reserve("channels", None if fresh else "channels")
+                for ctor, d in zip(ctors, dims, strict=True):
+                    if not (isinstance(d.node, ast.Name) and d.node.id == var):
+                        ctor.append(assign(var, d.node))
+                out.append(P.name(var, frozenset().union(*(d.deps for d in dims))))
+            else:
+                out.append(None)
+        return tuple(out)
+
+    def forward_tests(self, tests: list[Py], registered: list[list[str]], scope: Scope,
+                      ctor_if: list[ast.stmt]) -> list[Py]:
+        """How the forward tells which branch the constructor took."""
+        out = []
+        for i, test in enumerate(tests):
+            if test.const is True:
+                out.append(test)
+                continue
+            names = registered[i]
+            others = [n for j, r in enumerate(registered) if j != i for n in r]
+            if len(tests) <= 2 and len(names) == 1 and not others and names[0] not in self.multi \
+                    and P.is_identifier(names[0]) and i == 0:
+                label = names[0]
+                ctor_if.insert(0, ast.Assign([self_attr(label, ast.Store())],
+                                             ast.Constant(None)))
+                out.append(Py(ast.Compare(self_attr(label), [ast.IsNot()],
+                                          [ast.Constant(None)])))
+                continue
+            out.append(self.flag(test, names))
+        return out
+
+    def flag(self, test: Py, names: list[str]) -> Py:
+        """A constructor-time condition as the forward reads it: a parameter or value it names
+        (stored: `self.s == 1`), or a flag of its own."""
+        free = [n for n in P.names_in(test.node)]
+        if len(set(free)) == 1 and free[0] not in ("in_channels", "in_features"):
+            var = free[0]
+            stored = self.store(var, P.name(var))
+            return P.substitute(test, {var: stored})
+        key = f"use_{names[0]}" if names else "use_branch"
+        return self.store(key, test)
+
+    def flag_named(self, test: Py, key: str) -> Py:
+        free = set(P.names_in(test.node))
+        if len(free) == 1 and not free & {"in_channels", "in_features"}:
+            var = free.pop()
+            return P.substitute(test, {var: self.store(var, P.name(var))})
+        return self.store(key, test)
+
+    def _s_For(self, stmt: syn.For, scope: Scope, flow: Flow, env: Env) -> None:
+        iterable = self.expr(stmt.iterable, env, flow, "ctor")
+        if iterable.py is None:
+            raise Unsupported("a loop over values known only when the network runs")
+        if scope.mode == "module" or scope.fwd is not None:
+            self.unroll(stmt, iterable.py, scope, flow, env)
+            return
+        var = self.locals.reserve(stmt.var, "loop")
+        inner_env = env.child()
+        inner_env.vars[stmt.var] = Value(P.name(var, iterable.py.deps))
+        self.loop(ast.Name(var, ast.Store()), iterable.py, stmt.body, scope, flow, inner_env)
+
+    def unroll(self, stmt: syn.For, iterable: Py, scope: Scope, flow: Flow, env: Env) -> None:
+        if not iterable.known or not isinstance(iterable.const, tuple):
+            raise Specialize(iterable.deps - {IN, SIZE}, "a forward loops over it")
+        for value in iterable.const:
+            env.vars[stmt.var] = self.constant_value(value)
+            self.body(stmt.body, scope, flow, env)
+
+    def loop(self, target: ast.expr, iterable: Py, body: tuple[syn.Stmt, ...] | syn.Element,
+             scope: Scope, flow: Flow, env: Env) -> None:
+        """A constructor loop (in a chain); the channels it changes become a running
+        variable."""
+        _forget(env, body)
+        start = flow.current
+        assert start is not None
+        placeholder = "__channels__"
+        trial_ctor: list[ast.stmt] = []
+        inner = scope.nested(trial_ctor, None)
+        inner_flow = flow.fork(replace(start, shape=(P.name(placeholder),) + start.shape[1:]))
+        self._loop_body(body, inner, inner_flow, env)
+        end = inner_flow.current.shape[0] if inner_flow.current else None
+        same = end is not None and start.shape[0] is not None and \
+            placeholder not in P.names_in(end.node) and P.same(end, start.shape[0])
+        if end is not None and (end.is_name(placeholder) or same):
+            # the channels do not change: the body reads the channels from before the loop
+            substitute_name(trial_ctor, placeholder, start.shape[0])
+            scope.ctor.append(ast.For(target, iterable.node, trial_ctor or [ast.Pass()], []))
+            flow.current = replace(start, shape=(start.shape[0],) + inner_flow.current.shape[1:])
+            return
+        var = self.locals.reserve("channels", "channels")
+        if end is not None and not end.is_name(var):
+            trial_ctor.append(assign(var, end.node))
+        substitute_name(trial_ctor, placeholder, P.name(var))
+        if start.shape[0] is None or not start.shape[0].is_name(var):
+            scope.ctor.append(assign(var, start.shape[0].node))
+        scope.ctor.append(ast.For(target, iterable.node, trial_ctor, []))
+        flow.current = replace(start, shape=(P.name(var, (end.deps if end else frozenset())),)
+                               + tuple(None for _ in start.shape[1:]))
+
+    def _loop_body(self, body: Any, scope: Scope, flow: Flow, env: Env) -> None:
+        if isinstance(body, syn.Element):
+            self.element(body, scope, flow, env)
+        else:
+            self.body(body, scope, flow, env)
+
+
+def _merge_envs(env: Env, branches: list[Env]) -> None:
+    """After an `if`: a value a branch assigned is the variable every branch assigns (its
+    value no longer a constant); the layers it may hold, all of theirs."""
+    names = {n for b in branches for n in b.vars}
+    for name in names:
+        values = [b.vars[name] for b in branches if name in b.vars]
+        first = values[0]
+        if first.py is None or first.function is not None:
+            env.vars[name] = first
+            continue
+        deps = frozenset().union(*(v.py.deps for v in values if v.py is not None))
+        layers = None
+        if any(v.layers is not None for v in values):
+            layers = tuple(r for v in values for r in (v.layers or ()))
+        env.vars[name] = Value(Py(first.py.node, UNKNOWN, deps), layers=layers,
+                               runtime=first.runtime)
+
+
+def _forget(env: Env, body: Any) -> None:
+    """Values a loop or a branch assigns are no longer constants where they are read after
+    (the loop's next pass, the code after the `if`)."""
+    for node in walk(body if isinstance(body, tuple) else (body,)):
+        if isinstance(node, syn.Assign):
+            found = env.find(node.name)
+            if found is not None and found.py is not None and found.py.known:
+                found.py = Py(found.py.node, UNKNOWN, found.py.deps)
+
+
+def _defined_before(var: str | None, scope: Scope) -> bool:
+    return scope.fwd is not None and assigns(scope.fwd, var)
+

@@ -1,0 +1,288 @@
+"""Spec expressions as Python: in the constructor, or in the forward (where a constructor
+value is read back from an attribute and a size from a tensor)."""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Any
+
+from netdsl.backends.pytorch import pyexpr as P
+from netdsl.backends.pytorch.flow import Flow, Tensor
+from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
+from netdsl.backends.pytorch.syntax import dotted_path, single
+from netdsl.backends.pytorch.values import (
+    RUNTIME,
+    SPATIAL,
+    Env,
+    RuntimeOnly,
+    Unsupported,
+    Value,
+)
+from netdsl.elaborate.values import LayerRef
+from netdsl.errors import SpecError
+from netdsl.ops import REGISTRY
+from netdsl.ops.base import Symbol
+from netdsl.syntax import ast as syn
+
+if TYPE_CHECKING:
+    pass
+
+
+
+class Expressions:
+    """Spec expressions as Python: in the constructor, or in the forward (where a constructor"""
+
+    def constant_value(self, value: Any) -> Value:
+        if isinstance(value, LayerRef):
+            return Value(self.gen.layer_factory(value, self.info.rank), layers=(value,))
+        return Value(P.lit(value))
+
+    def store(self, key: str, value: Py) -> Py:
+        """The attribute the forward reads a constructor value from (`self.s`)."""
+        if value.known and P._foldable(value.const):
+            return P.lit(value.const)
+        if key not in self.stores:
+            attribute = self.attrs.reserve(key)
+            self.stores[key] = attribute
+            self.store_values.append((attribute, value.node))
+        return Py(ast.Attribute(ast.Name("self", ast.Load()), self.stores[key], ast.Load()))
+
+    def read(self, name: str, value: Value, where: str) -> Value:
+        if where == "fwd":
+            if value.runtime is not None:
+                return Value(value.runtime)
+            if value.py is None:
+                raise Unsupported(f"'{name}' has no value in the forward")
+            if value.layers is not None:
+                return value
+            return Value(self.store(name, value.py))
+        if value.py is None:
+            raise RuntimeOnly(f"'{name}' is known only when the network runs")
+        return value
+
+    def expr(self, e: syn.Expr, env: Env, flow: Flow | None, where: str) -> Value:
+        method = getattr(self, "_e_" + type(e).__name__, None)
+        if method is None:
+            raise Unsupported(f"a {type(e).__name__} as a value")
+        return method(e, env, flow, where)
+
+    def lenient_expr(self, e: syn.Expr, env: Env, flow: Flow | None, where: str) -> Value:
+        """In an operator's attributes, a part only the forward knows stands for itself
+        (`RUNTIME`), so that the rest (a reshape's rank and constant sizes) is still known."""
+        if not self.lenient or where != "ctor":
+            return self.expr(e, env, flow, where)
+        try:
+            value = self.expr(e, env, flow, where)
+        except RuntimeOnly:
+            return Value(RUNTIME)
+        return value if value.py is not None else Value(RUNTIME)
+
+    def py(self, e: syn.Expr, env: Env, flow: Flow | None, where: str = "ctor") -> Py:
+        value = self.expr(e, env, flow, where)
+        if value.py is None:
+            raise RuntimeOnly("a value that is known only when the network runs")
+        return value.py
+
+    def _e_Number(self, e: syn.Number, env: Env, flow: Flow | None, where: str) -> Value:
+        return Value(P.lit(e.value))
+
+    def _e_String(self, e: syn.String, env: Env, flow: Flow | None, where: str) -> Value:
+        return Value(P.lit(e.value))
+
+    def _e_Bool(self, e: syn.Bool, env: Env, flow: Flow | None, where: str) -> Value:
+        return Value(P.lit(e.value))
+
+    def _e_Name(self, e: syn.Name, env: Env, flow: Flow | None, where: str) -> Value:
+        value = env.find(e.id)
+        if value is not None:
+            return self.read(e.id, value, where)
+        found = self.gen.global_value(e.id)
+        if found is not None:
+            return found
+        if flow is not None and e.id in flow.labels:
+            raise Unsupported(f"the tensor '{e.id}' as a value")
+        if e.id == "identity" or e.id in REGISTRY or e.id in self.gen.program.blocks:
+            ref = LayerRef(e.id)
+            return Value(self.gen.layer_factory(ref, self._rank(flow)), layers=(ref,))
+        return Value(P.lit(Symbol(e.id)))
+
+    def _rank(self, flow: Flow | None) -> int:
+        if flow is not None and flow.current is not None:
+            return flow.current.rank
+        return self.info.rank
+
+    def _e_BlockInput(self, e: syn.BlockInput, env: Env, flow: Flow | None, where: str) -> Value:
+        raise Unsupported("`in` as a value")
+
+    def _e_Attribute(self, e: syn.Attribute, env: Env, flow: Flow | None, where: str) -> Value:
+        tensor, var = self.tensor_of(e.value, flow)
+        if tensor is None:
+            raise Unsupported(f"the attribute '{e.attr}'")
+        if where == "fwd":
+            if e.attr == "c" and isinstance(e.value, syn.BlockInput):
+                return Value(self.store("in_channels", tensor.shape[0]))
+            assert var is not None
+            shape = P.attr(P.name(var), "shape")
+            axis = {"c": 1, "h": -2, "w": -1, "d": -3, "l": -1}.get(e.attr)
+            if axis is not None:
+                return Value(P.subscript(shape, P.lit(axis)))
+            if e.attr == "shape":
+                return Value(Py(ast.Subscript(shape.node, ast.Slice(ast.Constant(1), None),
+                                              ast.Load())))
+            if e.attr == "rank":
+                return Value(P.lit(tensor.rank + 1))
+            raise Unsupported(f"the tensor attribute '{e.attr}'")
+        dims = tensor.shape
+        index = {"c": 0, "h": -2, "w": -1, "d": -3, "l": -1}.get(e.attr)
+        if index is not None:
+            value = dims[index]
+            if value is None or SPATIAL in value.deps:
+                return Value(None, runtime=None)
+            return Value(value)
+        if e.attr == "shape":
+            if any(d is None or SPATIAL in d.deps for d in dims):
+                return Value(None)
+            return Value(P.tuple_of(list(dims)))  # type: ignore[arg-type]
+        if e.attr == "rank":
+            return Value(P.lit(tensor.rank + 1))
+        raise Unsupported(f"the tensor attribute '{e.attr}'")
+
+    def tensor_of(self, e: syn.Expr, flow: Flow | None) -> tuple[Tensor | None, str | None]:
+        if flow is None:
+            return None, None
+        if isinstance(e, syn.BlockInput):
+            t = flow.block_input
+            return t, t.var if t is not None else None
+        path = dotted_path(e)
+        if path is not None and path in flow.labels:
+            t = flow.labels[path]
+            return t, t.var
+        return None, None
+
+    def _e_Index(self, e: syn.Index, env: Env, flow: Flow | None, where: str) -> Value:
+        base = self.py(e.value, env, flow, where)
+        index = self.py(e.index, env, flow, where)
+        return Value(P.subscript(base, index))
+
+    def _e_ListExpr(self, e: syn.ListExpr, env: Env, flow: Flow | None, where: str) -> Value:
+        items = [self.lenient_expr(i, env, flow, where) for i in e.items]
+        if any(i.layers is not None for i in items):
+            raise Unsupported("a list of layers")
+        return Value(P.tuple_of([i.py for i in items]))  # type: ignore[misc]
+
+    def _e_BinOp(self, e: syn.BinOp, env: Env, flow: Flow | None, where: str) -> Value:
+        left = self.py(e.left, env, flow, where)
+        right = self.py(e.right, env, flow, where)
+        const = UNKNOWN
+        if left.known and right.known:
+            const = _spec_arith(e.op, left.const, right.const)
+        return Value(P.binop(e.op, left, right, const))
+
+    def _e_Unary(self, e: syn.Unary, env: Env, flow: Flow | None, where: str) -> Value:
+        operand = self.py(e.operand, env, flow, where)
+        if e.op == "+":
+            return Value(operand)
+        if operand.known and isinstance(operand.const, (int, float)):
+            return Value(P.folded(ast.UnaryOp(ast.USub(), operand.node), -operand.const,
+                                  operand.deps))
+        return Value(Py(ast.UnaryOp(ast.USub(), operand.node), UNKNOWN, operand.deps))
+
+    def _e_Compare(self, e: syn.Compare, env: Env, flow: Flow | None, where: str) -> Value:
+        operands = [self.py(o, env, flow, where) for o in e.operands]
+        return Value(P.compare(list(e.ops), operands))
+
+    def _e_BoolOp(self, e: syn.BoolOp, env: Env, flow: Flow | None, where: str) -> Value:
+        left = self.py(e.left, env, flow, where)
+        if left.known and isinstance(left.const, bool):
+            if e.op == "and" and not left.const:
+                return Value(P.lit(False))
+            if e.op == "or" and left.const:
+                return Value(P.lit(True))
+        right = self.py(e.right, env, flow, where)
+        return Value(P.boolop(e.op, left, right))
+
+    def _e_Not(self, e: syn.Not, env: Env, flow: Flow | None, where: str) -> Value:
+        return Value(P.negate(self.py(e.operand, env, flow, where)))
+
+    def _e_Conditional(self, e: syn.Conditional, env: Env, flow: Flow | None,
+                       where: str) -> Value:
+        test = self.py(e.cond, env, flow, where)
+        if test.known and isinstance(test.const, bool):
+            return self.expr(e.then if test.const else e.otherwise, env, flow, where)
+        then = self.expr(e.then, env, flow, where)
+        otherwise = self.expr(e.otherwise, env, flow, where)
+        if then.layers is not None or otherwise.layers is not None:
+            layers = (then.layers or ()) + (otherwise.layers or ())
+            return Value(P.conditional(test, then.py, otherwise.py), layers=layers)
+        return Value(P.conditional(test, then.py, otherwise.py))  # type: ignore[arg-type]
+
+    def _e_Call(self, e: syn.Call, env: Env, flow: Flow | None, where: str) -> Value:
+        bound = env.find(e.func)
+        if bound is not None and bound.function is not None:
+            args = [self.py(single(a.value), env, flow, where) for a in e.args]
+            name = bound.py.text() if bound.py is not None else e.func
+            return Value(P.call(name, args))
+        if bound is not None and bound.layers is not None:
+            return self.layer_value(e, bound, env, flow)
+        glob = self.gen.global_function(e.func)
+        if glob is not None:
+            args = [self.py(single(a.value), env, flow, where) for a in e.args]
+            return Value(P.call(glob, args))
+        if e.func in self.gen.BUILTINS:
+            return self.builtin(e, env, flow, where)
+        if e.func == "identity" or e.func in REGISTRY or e.func in self.gen.program.blocks:
+            return self.layer_value(e, None, env, flow)
+        raise Unsupported(f"the function '{e.func}'")
+
+    def builtin(self, e: syn.Call, env: Env, flow: Flow | None, where: str) -> Value:
+        args = [self.py(single(a.value), env, flow, where) for a in e.args if a.name is None]
+        kwargs = {a.name: self.py(single(a.value), env, flow, where) for a in e.args if a.name}
+        const = UNKNOWN
+        if all(a.known for a in args) and all(v.known for v in kwargs.values()):
+            try:
+                const = self.gen.apply_builtin(e.func, [a.const for a in args],
+                                               {k: v.const for k, v in kwargs.items()})
+            except SpecError:
+                const = UNKNOWN
+        func = self.gen.builtin_name(e.func)
+        made = P.call(func, args, kwargs)
+        return Value(P.folded(made.node, const, made.deps))
+
+    def layer_value(self, e: syn.Call, bound: Value | None, env: Env, flow: Flow | None) -> Value:
+        """`leaky_relu(0.2)`, `bottleneck(groups=32)`: a layer with arguments bound."""
+        args, kwargs = [], {}
+        for a in e.args:
+            value = self.expr(single(a.value), env, flow, "ctor")
+            const = value.layers[0] if value.layers is not None and len(value.layers) == 1 \
+                else value.const
+            if const is UNKNOWN:
+                raise Unsupported("a layer value with arguments known only at construction")
+            if a.name is None:
+                args.append(const)
+            else:
+                kwargs[a.name] = const
+        if bound is None:
+            ref = LayerRef(e.func, tuple(args), tuple(kwargs.items()))
+        else:
+            assert bound.layers is not None
+            if len(bound.layers) != 1:
+                raise Unsupported("arguments bound to a layer parameter")
+            base = bound.layers[0]
+            ref = LayerRef(base.name, base.args + tuple(args), base.kwargs + tuple(kwargs.items()))
+        return Value(self.gen.layer_factory(ref, self._rank(flow)), layers=(ref,))
+
+
+def coerce_attribute(f: Any, value: Py) -> Py:
+    kind = f.metadata.get("kind")
+    if kind in ("float", "prob") and type(value.const) is int:
+        return P.lit(float(value.const))
+    return value
+
+
+def _spec_arith(op: str, a: Any, b: Any) -> Any:
+    from netdsl.elaborate.values import _arith
+    try:
+        return _arith(op, a, b, None)
+    except SpecError:
+        return UNKNOWN
+

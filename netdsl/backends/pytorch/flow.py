@@ -1,0 +1,152 @@
+"""The tensors of a body while it is translated, and where a scope's layers are registered.
+
+A `Tensor` is what the translator knows of one tensor: its symbolic shape (`shapes`), and in a
+forward the variable that holds it. A `Scope` is one naming scope of the spec (a block, a
+labeled group) as generated code: an nn.Sequential being filled (`chain`), or a module whose
+forward wires its children (`module`); its `Owner` says how a child is registered and read.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field, replace
+
+from netdsl.backends.pytorch.pyexpr import Py, dotted, is_identifier, lit
+from netdsl.backends.pytorch.shapes import Shape
+
+
+@dataclass
+class Tensor:
+    """One tensor: shape, and in a forward its variable.
+
+    `owned`: no one else reads the variable, so the next layer may rebind it (`x = f(x)`).
+    `fresh`: made in this forward by a layer whose backward does not need its output, and read
+    by nothing else: an activation may overwrite it in place.
+    """
+
+    shape: Shape
+    var: str | None = None
+    owned: bool = False
+    fresh: bool = False
+
+    @property
+    def rank(self) -> int:
+        """Spatial axes (a [C, H, W] tensor has 2)."""
+        return len(self.shape) - 1
+
+    def shared(self) -> Tensor:
+        return replace(self, owned=False, fresh=False)
+
+
+@dataclass
+class Flow:
+    """The current tensor, the labeled tensors a body can name, and the block's input."""
+
+    current: Tensor | None
+    labels: dict[str, Tensor] = field(default_factory=dict)
+    block_input: Tensor | None = None
+    hint: str = "x"  # the name of a new variable in this flow
+    outputs: list[tuple[str, Tensor]] = field(default_factory=list)
+
+    def fork(self, current: Tensor | None, hint: str | None = None) -> Flow:
+        return Flow(current, self.labels, self.block_input, hint or self.hint,
+                    list(self.outputs))
+
+
+class NamedChild(Exception):
+    """A chain being built as a list met a labeled layer: it needs a Sequential by name."""
+
+
+class Owner:
+    """Where a scope's children are registered, and how a forward reads one."""
+
+    base: ast.expr
+    sequential: bool = False
+
+    def register(self, name: str | Py | None, module: Py) -> ast.stmt:
+        raise NotImplementedError
+
+    def ref(self, name: str) -> ast.expr:
+        raise NotImplementedError
+
+
+class SequentialOwner(Owner):
+    """An nn.Sequential (the class itself or a local), filled in order: a positional child is
+    appended (named by its position, as the spec names it); a labeled one is named."""
+
+    sequential = True
+
+    def __init__(self, target: str, is_list: bool = False):
+        self.base = dotted(target)
+        self.target = target
+        self.is_list = is_list
+
+    def register(self, name: str | Py | None, module: Py) -> ast.stmt:
+        if name is None:
+            return _expr(ast.Call(ast.Attribute(self.base, "append", ast.Load()),
+                                  [module.node], []))
+        if self.is_list:
+            raise NamedChild
+        if isinstance(name, str) and is_identifier(name):
+            return ast.Assign([ast.Attribute(self.base, name, ast.Store())], module.node)
+        key = lit(name).node if isinstance(name, str) else name.node
+        return _expr(ast.Call(ast.Attribute(self.base, "add_module", ast.Load()),
+                              [key, module.node], []))
+
+    def ref(self, name: str) -> ast.expr:
+        raise AssertionError("a chain is not wired by a forward")
+
+
+class ModuleOwner(Owner):
+    """Children as attributes of `self` (`self.conv1`, `getattr(self, "3")`), or of a
+    ModuleDict attribute that holds a labeled group's layers (`self.select["0"]`)."""
+
+    def __init__(self, base: ast.expr, is_dict: bool = False):
+        self.base = base
+        self.is_dict = is_dict
+
+    def register(self, name: str | Py | None, module: Py) -> ast.stmt:
+        assert isinstance(name, str)
+        if is_identifier(name):
+            return ast.Assign([ast.Attribute(self.base, name, ast.Store())], module.node)
+        if self.is_dict:
+            return ast.Assign([ast.Subscript(self.base, ast.Constant(name), ast.Store())],
+                              module.node)
+        return _expr(ast.Call(ast.Attribute(self.base, "add_module", ast.Load()),
+                              [ast.Constant(name), module.node], []))
+
+    def ref(self, name: str) -> ast.expr:
+        if is_identifier(name):
+            return ast.Attribute(self.base, name, ast.Load())
+        if self.is_dict:
+            return ast.Subscript(self.base, ast.Constant(name), ast.Load())
+        return ast.Call(ast.Name("getattr", ast.Load()), [self.base, ast.Constant(name)], [])
+
+
+def _expr(node: ast.expr) -> ast.stmt:
+    return ast.Expr(node)
+
+
+@dataclass
+class Scope:
+    """One naming scope being generated: its mode, owner, the statements of the constructor
+    and (in a module) of the forward at the current nesting, and the position of the next
+    element. A position that depends on an `if` before it is `dynamic` (its parameters)."""
+
+    mode: str  # "chain" or "module"
+    owner: Owner
+    ctor: list[ast.stmt]
+    fwd: list[ast.stmt] | None
+    counter: int = 0
+    dynamic: frozenset[str] | None = None
+    registered: list[str] = field(default_factory=list)
+    last_overwritable: bool = False  # the last layer of a chain lets the next work in place
+
+    def nested(self, ctor: list[ast.stmt], fwd: list[ast.stmt] | None) -> Scope:
+        return Scope(self.mode, self.owner, ctor, fwd, self.counter, self.dynamic,
+                     self.registered)
+
+    def take(self) -> int:
+        position = self.counter
+        self.counter += 1
+        return position

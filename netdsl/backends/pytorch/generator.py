@@ -1,0 +1,332 @@
+"""The generated module: one class per spec block used (once per specialisation where a block
+needs it), then the network's class; the spec's global tables as module constants, its `def`s
+and the builtins it calls as small functions, and the run-time helpers its operators use.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any
+
+from netdsl.backends.pytorch import ops as lowering
+from netdsl.backends.pytorch import pyexpr as P
+from netdsl.backends.pytorch import render
+from netdsl.backends.pytorch.classinfo import ClassInfo
+from netdsl.backends.pytorch.facts import Facts
+from netdsl.backends.pytorch.names import Namespace
+from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
+from netdsl.backends.pytorch.translate import ClassTranslator
+from netdsl.backends.pytorch.values import Env, NotChain, Specialize, Unsupported, Value
+from netdsl.elaborate.builtins import BUILTINS
+from netdsl.elaborate.values import Evaluator, Function, LayerRef, Resolver
+from netdsl.errors import Diagnostic, NetdslError
+from netdsl.ops import REGISTRY
+from netdsl.syntax import ast as syn
+
+RUNTIME = Path(__file__).with_name("runtime.py")
+# spec builtins and the Python that computes them in generated code
+PYTHON_BUILTINS = {"min": "min", "max": "max", "round": "round", "abs": "abs", "int": "int",
+                   "float": "float", "len": "len", "sum": "sum", "range": "range", "str": "str",
+                   "ceil": "math.ceil", "floor": "math.floor", "sqrt": "math.sqrt",
+                   "make_divisible": "make_divisible"}
+
+
+RUNTIME_BUILTINS = frozenset({"make_divisible"})  # builtins written by a run-time helper
+
+
+class _Layers(Resolver):
+    def __init__(self, program: Any):
+        self.program = program
+
+    def is_layer(self, name: str) -> bool:
+        return name == "identity" or name in REGISTRY or name in self.program.blocks
+
+
+class Generator:
+    """Translates a loaded network into the source of a Python module."""
+
+    BUILTINS = frozenset(BUILTINS)
+
+    def __init__(self, network: Any):
+        self.network = network
+        self.program = network.program
+        self.facts = Facts(network.graph)
+        self.source_name = Path(network.source_path).name
+        self.globals: dict[str, str] = {}  # spec global -> Python name, in first-use order
+        self.functions: dict[str, str] = {}  # spec global def -> Python name
+        self.module = Namespace(_runtime_names() | {"make_divisible", "partial"})
+        self.global_names = {name: self.module.reserve(name, "global")
+                             for name in self._program_globals()}
+        self.classes: list[ClassInfo] = []
+        self.variants: dict[str, list[ClassInfo]] = {}
+        self.keys: dict[str, frozenset[str]] = {}
+        self.size_dependent = False
+        self.class_names: dict[str, list[str]] = {}
+        self.helpers: set[str] = set()  # run-time helpers the rows used declare
+
+    @property
+    def module_names(self) -> set[str]:
+        return set(self.module.taken)
+
+    def _program_globals(self) -> list[str]:
+        return [n for n, v in self.program.env.vars.items()
+                if not (isinstance(v, Function) and v.builtin is not None)]
+
+    # ------------------------------------------------------------ values
+
+    def evaluate(self, expr: syn.Expr) -> Any:
+        return Evaluator(_Layers(self.program)).eval(expr, self.program.env, symbols=True)
+
+    def apply_builtin(self, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        return BUILTINS[name](*args, **kwargs)
+
+    def builtin_name(self, name: str) -> str:
+        if name in RUNTIME_BUILTINS:
+            self.helpers.add(name)
+        return PYTHON_BUILTINS[name]
+
+    def global_value(self, name: str) -> Value | None:
+        value = self.program.env.vars.get(name)
+        if value is None or isinstance(value, Function):
+            return None
+        if isinstance(value, LayerRef):
+            return Value(self.layer_factory(value, 2), layers=(value,))
+        py_name = self.global_names[name]
+        self.globals.setdefault(name, py_name)
+        return Value(P.name(py_name, frozenset(), value))
+
+    def global_function(self, name: str) -> str | None:
+        value = self.program.env.vars.get(name)
+        if not isinstance(value, Function) or value.builtin is not None:
+            return None
+        py_name = self.global_names[name]
+        self.functions.setdefault(name, py_name)
+        return py_name
+
+    def layer_factory(self, ref: LayerRef, rank: int) -> Py:
+        """A layer used as a value, as Python: None for identity, an nn class or a partial of
+        it for an operator, a generated class or a partial of it for a block."""
+        if ref.name == "identity":
+            return P.lit(None)
+        if ref.name in REGISTRY:
+            cls = REGISTRY[ref.name]
+            table = cls.parameters()
+            attrs: dict[str, Py] = {}
+            for f, value in zip(table.positional, ref.args, strict=False):
+                attrs[f.name] = P.lit(value)
+            for key, value in ref.kwargs:
+                attrs[table.by_name[key].name] = P.lit(value)
+            given = set(attrs)
+            for f in table.fields:
+                attrs.setdefault(f.name, P.lit(None if f.default is dataclasses.MISSING
+                                               else f.default))
+            x = lowering.Input()
+            x.rank = rank
+            self.helpers.update(lowering.lowering(ref.name).helpers)
+            return lowering.factory(ref.name, attrs, given, x)
+        bdef = self.program.blocks[ref.name]
+        params = [p.name for p in bdef.params]
+        args = {params[i]: Value(self._const(v, rank)) for i, v in enumerate(ref.args)}
+        args.update({k: Value(self._const(v, rank)) for k, v in ref.kwargs})
+        for key, value in args.items():
+            if isinstance(value.py.const, LayerRef) or key:
+                pass
+        info = self.variant(bdef, args, rank)
+        bound = {p.py: args[p.spec].py for p in info.params if p.spec in args}
+        cls = P.name(info.name)
+        return P.call("partial", [cls], bound) if bound else cls
+
+    def _const(self, value: Any, rank: int) -> Py:
+        if isinstance(value, LayerRef):
+            made = self.layer_factory(value, rank)
+            return Py(made.node, value)
+        return P.lit(value)
+
+    # ------------------------------------------------------------ classes
+
+    def variant_name(self, bdef: syn.BlockDef) -> str:
+        """`Bottleneck` for a block's first class, `Bottleneck2` ... for its specialisations;
+        a name that a failed attempt reserved is given again."""
+        names = self.class_names.setdefault(bdef.name, [])
+        index = len(self.variants.get(bdef.name, []))
+        while len(names) <= index:
+            stem = _camel(bdef.name)
+            names.append(self.module.reserve(stem if not names else f"{stem}{len(names) + 1}"))
+        return names[index]
+
+    def reason(self, name: str, binding: dict[str, Any]) -> str:
+        """The comment above a specialised class: for which values, and why."""
+        values = ", ".join(f"{k}={_show(v)}" for k, v in binding.items())
+        whys = sorted({why for _, why in getattr(self, "reasons", {}).get(name, [])})
+        return f"`{name}` with {values}: {'; '.join(whys)}"
+
+    def variant(self, bdef: syn.BlockDef, args: dict[str, Value], rank: int,
+                probe: bool = False) -> ClassInfo:
+        """The class of a call of `bdef` with `args` on an input of `rank` spatial axes."""
+        name = bdef.name
+        params = {p.name for p in bdef.params}
+        while True:
+            keys = self.keys.get(name, frozenset())
+            binding = {}
+            for key in sorted(keys):
+                value = args.get(key)
+                const = _layer_or_const(value) if value is not None else UNKNOWN
+                if const is UNKNOWN and value is None:
+                    const = self._default(bdef, key)
+                if const is UNKNOWN:
+                    deps = value.py.deps if value is not None and value.py is not None \
+                        else frozenset()
+                    if probe:
+                        break
+                    raise Specialize(deps, f"'{name}' is written once per value of '{key}'")
+                binding[key] = const
+            for info in self.variants.get(name, []):
+                if info.rank == rank and all(_equal(info.binding.get(k), v)
+                                             for k, v in binding.items()) and \
+                        set(info.binding) <= set(binding) | set(info.binding):
+                    if all(k in binding and _equal(binding[k], v)
+                           for k, v in info.binding.items()):
+                        return info
+                    if probe:
+                        return info
+            info = ClassInfo(self.variant_name(bdef), bdef, binding, rank)
+            if binding:
+                info.why = self.reason(name, binding)
+            self.variants.setdefault(name, []).append(info)
+            try:
+                self.translate(info)
+            except Specialize as exc:
+                self.variants[name].remove(info)
+                new = exc.names & params
+                if not new - keys:
+                    raise Unsupported(f"block '{name}': {exc.why}") from None
+                self.keys[name] = keys | new
+                self._why(name, exc)
+                continue
+            except BaseException:
+                self.variants[name].remove(info)
+                raise
+            return info
+
+    def _why(self, name: str, exc: Specialize) -> None:
+        self.reasons = getattr(self, "reasons", {})
+        self.reasons.setdefault(name, []).append((sorted(exc.names), exc.why))
+
+    def _default(self, bdef: syn.BlockDef, key: str) -> Any:
+        for p in bdef.params:
+            if p.name == key and p.default is not None:
+                try:
+                    return self.evaluate(p.default)
+                except Exception:  # noqa: BLE001 - a default that needs other parameters
+                    return UNKNOWN
+        return UNKNOWN
+
+    def translate(self, info: ClassInfo) -> None:
+        channels = "in_features" if info.rank == 0 else "in_channels"
+        info.channels = channels
+        for mode in ("chain", "module"):
+            try:
+                translator = ClassTranslator(self, info, mode)
+                translator.run()
+            except NotChain:
+                continue
+            if translator.size_dependent:
+                self.size_dependent = True
+            info.in_progress = False
+            self.classes.append(info)
+            return
+        raise Unsupported(f"block '{info.bdef.name}'")
+
+    def network_class(self) -> ClassInfo:
+        bdef = self.program.networks[self.facts.name]
+        binding: dict[str, Any] = {}
+        while True:
+            info = ClassInfo(self.module.reserve(_camel(bdef.name), "network"), bdef, binding,
+                             rank=0)
+            try:
+                self.translate(info)
+                return info
+            except Specialize as exc:
+                new = {n for n in exc.names if n in self.facts.params} - set(binding)
+                if not new:
+                    raise Unsupported(f"network '{bdef.name}': {exc.why}") from None
+                for n in new:
+                    binding[n] = self.facts.params[n]
+
+    # ------------------------------------------------------------ the module
+
+    def run(self) -> str:
+        try:
+            top = self.network_class()
+        except Unsupported as exc:
+            raise NetdslError(Diagnostic(f"cannot compile '{self.facts.name}' to PyTorch: {exc}",
+                                         None, "value")) from None
+        if self.size_dependent:
+            top.size_check = top.size_check or {}
+        else:
+            top.size_check = None
+        return render.module(self, top)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, LayerRef):
+        return value.name
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
+
+
+def _camel(name: str) -> str:
+    parts = re.split(r"[^A-Za-z0-9]+", name)
+    text = "".join(p[:1].upper() + p[1:] for p in parts if p)
+    return text if text and not text[0].isdigit() else "Block" + text
+
+
+def _runtime_names() -> set[str]:
+    tree = ast.parse(RUNTIME.read_text(encoding="utf-8"))
+    return {n.name for n in tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
+
+
+def _layer_or_const(value: Value) -> Any:
+    if value.layers is not None and len(value.layers) == 1 and value.py is not None and \
+            (value.py.known or not value.py.deps):
+        return value.layers[0]
+    return value.const
+
+
+def _equal(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
+
+
+__all__ = ["Generator", "Env"]
+
+
+def blocks_reached(program: Any, network: str) -> list[str]:
+    """The blocks a network's text names, directly or through the blocks it names (as calls
+    or as values, in every branch), in first-reached order; inline blocks, whose unlabeled
+    calls open no scope of their own, are passed through but not listed."""
+    from netdsl.backends.pytorch.syntax import walk
+    seen: list[str] = []
+    pending = [program.networks[network]]
+    visited: set[str] = set()
+    while pending:
+        bdef = pending.pop(0)
+        defaults = tuple(p.default for p in bdef.params if p.default is not None)
+        nodes = list(walk(bdef.body + defaults))
+        local = {p.name for p in bdef.params} | {  # names that shadow a block's
+            n.name if isinstance(n, (syn.Assign, syn.Def)) else n.var for n in nodes
+            if isinstance(n, (syn.Assign, syn.Def, syn.For))}
+        for node in nodes:
+            name = node.id if isinstance(node, syn.Name) else \
+                node.func if isinstance(node, syn.Call) else None
+            block = program.blocks.get(name) if name not in local else None
+            if block is None or name in visited:
+                continue
+            visited.add(name)
+            pending.append(block)
+            if not block.inline:
+                seen.append(name)
+    return seen

@@ -1,0 +1,97 @@
+"""Passes over a generated forward: temporaries share a name once the earlier one is dead
+(`x = self.layer1(x)` rather than `x_2 = self.layer1(x_1)`), a value returned right after it
+is computed is returned directly, and a long-lived skip tensor is deleted after its last use
+so that the forward holds no more memory than the spec's peak-activation figure assumes.
+"""
+
+from __future__ import annotations
+
+import ast
+
+
+def _names(node: ast.AST, ctx: type) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ctx)}
+
+
+def ranges(body: list[ast.stmt], params: list[str]) -> dict[str, list[int]]:
+    """Per variable, [first definition, last use] over the top-level statements (a nested
+    `if` counts as one statement); parameters are defined before the first."""
+    out: dict[str, list[int]] = {p: [-1, -1] for p in params}
+    for i, stmt in enumerate(body):
+        for name in _names(stmt, ast.Load):
+            if name in out:
+                out[name][1] = max(out[name][1], i)
+        for name in _names(stmt, ast.Store):
+            if name not in out:
+                out[name] = [i, i]
+            else:
+                out[name][1] = max(out[name][1], i)
+    return out
+
+
+def coalesce(body: list[ast.stmt], params: list[str], temps: dict[str, str]) -> None:
+    """Rename each temporary to the first name of its kind (`x`, `out`) when that one is dead
+    by the time the temporary is made."""
+    live = ranges(body, params)
+    owners: dict[str, str] = {}  # hint -> the name temporaries of that hint take
+    for var in sorted(temps, key=lambda v: live.get(v, [10 ** 9])[0]):
+        if var not in live:
+            continue
+        hint = temps[var]
+        target = owners.get(hint, hint if hint in live else None)
+        if target is None or target == var:
+            owners[hint] = var
+            continue
+        start, end = live[var]
+        if live[target][1] <= start and not _bound_inside(body, target, start):
+            _rename(body, var, target)
+            live[target][1] = max(live[target][1], end)
+            del live[var]
+        owners.setdefault(hint, target)
+
+
+def _bound_inside(body: list[ast.stmt], name: str, index: int) -> bool:
+    return False
+
+
+def _rename(body: list[ast.stmt], old: str, new: str) -> None:
+    for stmt in body:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and node.id == old:
+                node.id = new
+
+
+def inline_returns(body: list[ast.stmt]) -> list[ast.stmt]:
+    """`v = expr; return v` as `return expr`."""
+    out: list[ast.stmt] = []
+    for s in body:
+        if isinstance(s, ast.If):
+            s.body = inline_returns(s.body)
+            s.orelse = inline_returns(s.orelse)
+        if isinstance(s, ast.Return) and isinstance(s.value, ast.Name) and out and \
+                isinstance(out[-1], ast.Assign) and len(out[-1].targets) == 1 and \
+                isinstance(out[-1].targets[0], ast.Name) and \
+                out[-1].targets[0].id == s.value.id:
+            s = ast.Return(out.pop().value)
+        out.append(s)
+    return out
+
+
+def release(body: list[ast.stmt], params: list[str], keep: set[str]) -> list[ast.stmt]:
+    """`del a, b` after the statement that last reads a tensor held while others are made
+    (U-Net's skips), unless the statement rebinds it or the forward ends there."""
+    live = ranges(body, params)
+    dying: dict[int, list[str]] = {}
+    for name, (_, end) in live.items():
+        if name in keep or name in params or end < 0:
+            continue
+        dying.setdefault(end, []).append(name)
+    out: list[ast.stmt] = []
+    for i, stmt in enumerate(body):
+        out.append(stmt)
+        names = [n for n in dying.get(i, []) if n not in _names(stmt, ast.Store)]
+        later = body[i + 1:]
+        if names and later and not isinstance(later[0], ast.Return) and \
+                any(isinstance(s, (ast.Assign, ast.If)) for s in later):
+            out.append(ast.Delete([ast.Name(n, ast.Del()) for n in sorted(names)]))
+    return out

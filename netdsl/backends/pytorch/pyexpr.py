@@ -1,0 +1,356 @@
+"""Python expressions of generated code, as `ast` trees with what is known of them while
+translating: their value when it is a translation-time constant, and the block parameters it
+depends on (what a class would have to be specialised on to make it a constant).
+
+Integer arithmetic on constants folds (`64 * 4` is written 256); float arithmetic does not, so
+a float reads as the spec wrote it or as the generated constructor computes it, never as a
+rounded repr such as 0.037500000000000006. `ast.unparse` places the parentheses.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import keyword
+from dataclasses import dataclass, field
+from typing import Any
+
+from netdsl.ops.base import Symbol
+
+UNKNOWN: Any = type("Unknown", (), {"__repr__": lambda self: "UNKNOWN"})()
+
+
+@dataclass(frozen=True)
+class Py:
+    """A Python expression; `const` is its value when known at translation time."""
+
+    node: ast.expr
+    const: Any = UNKNOWN
+    deps: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def known(self) -> bool:
+        return self.const is not UNKNOWN
+
+    def text(self) -> str:
+        return ast.unparse(self.node)
+
+    def is_name(self, name: str | None = None) -> bool:
+        return isinstance(self.node, ast.Name) and (name is None or self.node.id == name)
+
+    def __repr__(self) -> str:
+        return f"Py({self.text()})"
+
+
+def is_identifier(name: str) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name)
+
+
+# ---------------------------------------------------------------- building
+
+
+def literal_node(value: Any, lists: bool = False) -> ast.expr:
+    """The literal of a spec value: language lists become tuples (lists with `lists`), bare
+    words strings; every string goes through ast.Constant, so no spec text can become code."""
+    if isinstance(value, Symbol):
+        return ast.Constant(str(value))
+    if value is None or isinstance(value, (bool, int, float, str)):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+            return ast.UnaryOp(ast.USub(), ast.Constant(-value))
+        return ast.Constant(value)
+    if isinstance(value, (tuple, list)):
+        items = [literal_node(v, lists) for v in value]
+        return ast.List(items, ast.Load()) if lists else ast.Tuple(items, ast.Load())
+    raise TypeError(f"no literal for {type(value).__name__}")
+
+
+def lit(value: Any) -> Py:
+    return Py(literal_node(value), value)
+
+
+def name(identifier: str, deps: frozenset[str] = frozenset(), const: Any = UNKNOWN) -> Py:
+    return Py(ast.Name(identifier, ast.Load()), const, deps)
+
+
+def dotted(text: str) -> ast.expr:
+    """`nn.Conv2d` as an attribute chain."""
+    parts = text.split(".")
+    node: ast.expr = ast.Name(parts[0], ast.Load())
+    for part in parts[1:]:
+        node = ast.Attribute(node, part, ast.Load())
+    return node
+
+
+def attr(base: Py | ast.expr, attribute: str) -> Py:
+    node = base.node if isinstance(base, Py) else base
+    deps = base.deps if isinstance(base, Py) else frozenset()
+    return Py(ast.Attribute(node, attribute, ast.Load()), UNKNOWN, deps)
+
+
+def call(func: str | Py | ast.expr, args: list[Py] = (), kwargs: dict[str, Py] | None = None,
+         ) -> Py:
+    kwargs = kwargs or {}
+    node = dotted(func) if isinstance(func, str) else func.node if isinstance(func, Py) else func
+    deps = frozenset().union(*(a.deps for a in args), *(v.deps for v in kwargs.values()))
+    if isinstance(func, Py):
+        deps |= func.deps
+    return Py(ast.Call(node, [a.node for a in args],
+                       [ast.keyword(k, v.node) for k, v in kwargs.items()]), UNKNOWN, deps)
+
+
+def subscript(base: Py, index: Py) -> Py:
+    const = UNKNOWN
+    if base.known and index.known:
+        try:
+            const = base.const[index.const]
+        except (TypeError, IndexError, KeyError):
+            const = UNKNOWN
+    if const is not UNKNOWN and _foldable(const):
+        return Py(literal_node(const), const, base.deps | index.deps)
+    return Py(ast.Subscript(base.node, index.node, ast.Load()), const, base.deps | index.deps)
+
+
+_BINOPS: dict[str, type[ast.operator]] = {
+    "+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "//": ast.FloorDiv, "%": ast.Mod,
+    "**": ast.Pow, "@": ast.MatMult,
+}
+
+
+def _foldable(value: Any) -> bool:
+    """Constants written as their value: ints, bools, strings, None and lists of them."""
+    if isinstance(value, float):
+        return False
+    if isinstance(value, tuple):
+        return all(_foldable(v) for v in value)
+    return value is None or isinstance(value, (bool, int, str))
+
+
+def folded(node: ast.expr, const: Any, deps: frozenset[str]) -> Py:
+    """`node` with value `const`: written as the literal when that reads as well."""
+    if const is not UNKNOWN and _foldable(const):
+        return Py(literal_node(const), const, deps)
+    return Py(node, const, deps)
+
+
+def binop(op: str, left: Py, right: Py, const: Any = UNKNOWN) -> Py:
+    """`left op right`, simplified where one side is a neutral constant."""
+    deps = left.deps | right.deps
+    if const is UNKNOWN and left.known and right.known and op in _BINOPS and op != "@":
+        const = _apply(op, left.const, right.const)
+    if const is not UNKNOWN and _foldable(const):
+        return Py(literal_node(const), const, deps)
+    neutral = {"*": 1, "//": 1, "+": 0, "-": 0}.get(op)
+    if neutral is not None and _is(right, neutral):  # x * 1, x // 1, x + 0, x - 0
+        return Py(left.node, const if const is not UNKNOWN else left.const, deps)
+    if op == "//" and type(right.const) is int and right.const > 0:
+        factor = _constant_factor(left.node)
+        if factor is not None and factor[1] % right.const == 0:  # (x * 4) // 4 -> x
+            rest, k = factor
+            return binop("*", Py(rest, UNKNOWN, left.deps), lit(k // right.const))
+    if op == "*" and _is(left, 1) or op == "+" and _is(left, 0):
+        return Py(right.node, const if const is not UNKNOWN else right.const, deps)
+    node = ast.BinOp(left.node, _BINOPS[op](), right.node)
+    return Py(node, const, deps)
+
+
+def _constant_factor(node: ast.expr) -> tuple[ast.expr, int] | None:
+    """`x * 4` or `4 * x` as (x, 4)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        for const, rest in ((node.right, node.left), (node.left, node.right)):
+            if isinstance(const, ast.Constant) and type(const.value) is int:
+                return rest, const.value
+    return None
+
+
+def _is(py: Py, value: int) -> bool:
+    return type(py.const) is int and py.const == value
+
+
+def _apply(op: str, a: Any, b: Any) -> Any:
+    """Integer-exact Python arithmetic on known values (UNKNOWN when it does not apply)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return UNKNOWN
+    try:
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            return a * b
+        if op == "/":
+            return a / b
+        if op == "//":
+            return a // b
+        if op == "%":
+            return a % b
+        if op == "**":
+            return a ** b if abs(b) < 64 else UNKNOWN
+    except (TypeError, ZeroDivisionError, OverflowError):
+        return UNKNOWN
+    return UNKNOWN
+
+
+def compare(ops: list[str], operands: list[Py]) -> Py:
+    table = {"==": ast.Eq, "!=": ast.NotEq, "<": ast.Lt, "<=": ast.LtE, ">": ast.Gt,
+             ">=": ast.GtE}
+    deps = frozenset().union(*(o.deps for o in operands))
+    const: Any = UNKNOWN
+    if all(o.known for o in operands):
+        try:
+            const = all(_COMPARE[op](a.const, b.const)
+                        for op, a, b in zip(ops, operands, operands[1:], strict=False))
+        except TypeError:
+            const = UNKNOWN
+    node = ast.Compare(operands[0].node, [table[o]() for o in ops], [o.node for o in operands[1:]])
+    return folded(node, const, deps)
+
+
+_COMPARE = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+            "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+
+def boolop(op: str, left: Py, right: Py) -> Py:
+    deps = left.deps | right.deps
+    if left.known and isinstance(left.const, bool):
+        if op == "and":
+            return right if left.const else lit(False)
+        return lit(True) if left.const else right
+    if right.known and isinstance(right.const, bool):
+        if op == "and" and right.const or op == "or" and not right.const:
+            return left
+    node = ast.BoolOp(ast.And() if op == "and" else ast.Or(), [left.node, right.node])
+    return Py(node, UNKNOWN, deps)
+
+
+def negate(value: Py) -> Py:
+    if value.known and isinstance(value.const, bool):
+        return lit(not value.const)
+    node = value.node
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return Py(node.operand, UNKNOWN, value.deps)
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        flip = {ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Lt: ast.GtE, ast.GtE: ast.Lt,
+                ast.Gt: ast.LtE, ast.LtE: ast.Gt}
+        return Py(ast.Compare(node.left, [flip[type(node.ops[0])]()], node.comparators),
+                  UNKNOWN, value.deps)
+    return Py(ast.UnaryOp(ast.Not(), node), UNKNOWN, value.deps)
+
+
+def conditional(test: Py, then: Py, otherwise: Py) -> Py:
+    if test.known and isinstance(test.const, bool):
+        return then if test.const else otherwise
+    return Py(ast.IfExp(test.node, then.node, otherwise.node), UNKNOWN,
+              test.deps | then.deps | otherwise.deps)
+
+
+def tuple_of(items: list[Py]) -> Py:
+    const = tuple(i.const for i in items) if all(i.known for i in items) else UNKNOWN
+    return folded(ast.Tuple([i.node for i in items], ast.Load()), const,
+                  frozenset().union(*(i.deps for i in items)))
+
+
+# ---------------------------------------------------------------- rewriting
+
+
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, mapping: dict[str, ast.expr]):
+        self.mapping = mapping
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        return self.mapping.get(node.id, node)
+
+
+def substitute(value: Py, mapping: dict[str, Py]) -> Py:
+    """`value` with names replaced (a callee's output channels in its caller's terms), then
+    simplified; constant when every name it reads became one."""
+    nodes = {k: v.node for k, v in mapping.items()}
+    node = _Substitute(nodes).visit(copy.deepcopy(value.node))
+    deps = frozenset().union(*(mapping[n].deps for n in names_in(value.node) if n in mapping))
+    return simplify(Py(node, UNKNOWN, deps))
+
+
+def names_in(node: ast.AST) -> list[str]:
+    return [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
+
+
+def simplify(value: Py) -> Py:
+    """Fold integer constants bottom up; write a sum of integer multiples of the same names
+    once (`base * 8 + base * 8` as `base * 16`)."""
+    node, const = _fold(value.node)
+    if const is not UNKNOWN and _foldable(const):
+        return Py(literal_node(const), const, value.deps)
+    poly = _polynomial(node)
+    if poly is not None:
+        node = _from_polynomial(poly)
+    return Py(node, const if const is not UNKNOWN else value.const, value.deps)
+
+
+def _fold(node: ast.expr) -> tuple[ast.expr, Any]:
+    if isinstance(node, ast.Constant):
+        return node, node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner, c = _fold(node.operand)
+        if type(c) is int:
+            return literal_node(-c), -c
+        return ast.UnaryOp(ast.USub(), inner), UNKNOWN
+    if isinstance(node, ast.BinOp):
+        left, a = _fold(node.left)
+        right, b = _fold(node.right)
+        op = next(k for k, v in _BINOPS.items() if isinstance(node.op, v))
+        result = binop(op, Py(left, a), Py(right, b))
+        return result.node, result.const
+    if isinstance(node, ast.Tuple):
+        parts = [_fold(e) for e in node.elts]
+        const = tuple(c for _, c in parts) if all(c is not UNKNOWN for _, c in parts) \
+            else UNKNOWN
+        return ast.Tuple([n for n, _ in parts], ast.Load()), const
+    return node, UNKNOWN
+
+
+def _polynomial(node: ast.expr) -> dict[tuple[str, ...], int] | None:
+    """A sum of integer multiples of products of names, or None."""
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return {(): node.value}
+    if isinstance(node, ast.Name):
+        return {(node.id,): 1}
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
+        a, b = _polynomial(node.left), _polynomial(node.right)
+        if a is None or b is None:
+            return None
+        if isinstance(node.op, ast.Mult):
+            out: dict[tuple[str, ...], int] = {}
+            for ka, va in a.items():
+                for kb, vb in b.items():
+                    key = tuple(sorted(ka + kb))
+                    out[key] = out.get(key, 0) + va * vb
+            return out
+        sign = 1 if isinstance(node.op, ast.Add) else -1
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = out.get(k, 0) + sign * v
+        return out
+    return None
+
+
+def _from_polynomial(poly: dict[tuple[str, ...], int]) -> ast.expr:
+    terms = [(k, v) for k, v in poly.items() if v != 0]
+    terms.sort(key=lambda kv: len(kv[0]) == 0)  # names first, the constant last
+    node: ast.expr | None = None
+    for monomial, coef in terms:
+        factors: list[ast.expr] = [ast.Name(n, ast.Load()) for n in monomial]
+        magnitude = abs(coef)
+        if magnitude != 1 or not factors:
+            factors.append(ast.Constant(magnitude))
+        term = factors[0]
+        for f in factors[1:]:
+            term = ast.BinOp(term, ast.Mult(), f)
+        if node is None:
+            node = term if coef > 0 else ast.UnaryOp(ast.USub(), term)
+        else:
+            node = ast.BinOp(node, ast.Add() if coef > 0 else ast.Sub(), term)
+    return node if node is not None else ast.Constant(0)
+
+
+def same(a: Py, b: Py) -> bool:
+    """Whether two expressions are written the same (after simplification)."""
+    return ast.dump(simplify(a).node) == ast.dump(simplify(b).node)

@@ -1,0 +1,110 @@
+"""Statements of generated code as `ast` trees: building them, and the rewrites the translator
+makes once a branch or a loop is written (renaming a variable, putting in a value)."""
+
+from __future__ import annotations
+
+import ast
+import copy
+
+from netdsl.backends.pytorch import pyexpr as P
+from netdsl.backends.pytorch.flow import Tensor
+from netdsl.backends.pytorch.pyexpr import Py
+
+
+def assign(name: str, value: ast.expr) -> ast.stmt:
+    return ast.Assign([ast.Name(name, ast.Store())], value)
+
+
+def self_attr(name: str, ctx: ast.expr_context | None = None) -> ast.expr:
+    return ast.Attribute(ast.Name("self", ast.Load()), name, ctx or ast.Load())
+
+
+def store_target(node: ast.expr) -> ast.expr:
+    node = copy.deepcopy(node)
+    node.ctx = ast.Store()  # type: ignore[attr-defined]
+    return node
+
+
+def if_chain(tests: list[Py], bodies: list[list[ast.stmt]]) -> list[ast.stmt]:
+    """`if / elif / else` from tests (the last may be True: the else), dropping empty
+    branches at the end and negating a lone test whose branch is empty."""
+    pairs = list(zip(tests, bodies, strict=True))
+    while pairs and not pairs[-1][1]:
+        pairs.pop()
+    if not pairs:
+        return []
+    if len(pairs) == 2 and not pairs[0][1] and pairs[1][0].const is True:
+        return [ast.If(P.negate(pairs[0][0]).node, pairs[1][1], [])]
+    orelse: list[ast.stmt] = []
+    for test, body in reversed(pairs):
+        if test.const is True:
+            orelse = body
+            continue
+        orelse = [ast.If(test.node, body or [ast.Pass()], orelse)]
+    return orelse
+
+
+def all_names(body: list[ast.stmt]) -> set[str]:
+    return {n.id for s in body for n in ast.walk(s) if isinstance(n, ast.Name)}
+
+
+def returns(outputs: list[tuple[str, Tensor]]) -> ast.stmt:
+    values = [ast.Name(t.var, ast.Load()) for _, t in outputs]
+    return ast.Return(values[0] if len(values) == 1 else ast.Tuple(values, ast.Load()))
+
+
+def assigns(stmts: list[ast.stmt], var: str | None) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == var and isinstance(n.ctx, ast.Store)
+               for s in stmts for n in ast.walk(s))
+
+
+def rename(stmts: list[ast.stmt], old: str | None, new: str | None) -> None:
+    for s in stmts:
+        for n in ast.walk(s):
+            if isinstance(n, ast.Name) and n.id == old:
+                n.id = new  # type: ignore[assignment]
+
+
+def retarget_last(stmts: list[ast.stmt], old: str | None, new: str) -> None:
+    """The last statement that assigned `old` assigns `new` (a label's variable)."""
+    for s in reversed(stmts):
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and \
+                s.targets[0].id == old:
+            s.targets[0].id = new
+            return
+    stmts.append(assign(new, ast.Name(old, ast.Load())))  # type: ignore[arg-type]
+
+
+def substitute_name(stmts: list[ast.stmt], name: str, value: Py) -> None:
+    class Sub(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.expr:
+            return copy.deepcopy(value.node) if node.id == name else node
+    for i, s in enumerate(stmts):
+        stmts[i] = Sub().visit(s)
+
+
+def is_append(stmt: ast.stmt, var: str) -> bool:
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and \
+        isinstance(stmt.value.func, ast.Attribute) and stmt.value.func.attr == "append" and \
+        isinstance(stmt.value.func.value, ast.Name) and stmt.value.func.value.id == var
+
+
+def is_named_registration(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Attribute) or (
+        isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and
+        isinstance(stmt.value.func, ast.Attribute) and stmt.value.func.attr == "add_module" and
+        isinstance(stmt.value.args[0], ast.Constant))
+
+
+def registration_pair(stmt: ast.stmt) -> tuple[str | None, ast.expr]:
+    if isinstance(stmt, ast.Assign):
+        return stmt.targets[0].attr, stmt.value  # type: ignore[attr-defined]
+    call = stmt.value  # type: ignore[attr-defined]
+    if call.func.attr == "append":
+        return None, call.args[0]
+    return call.args[0].value, call.args[1]
+
+
+def numbered(items: list[tuple[str | None, ast.expr]]) -> list[tuple[str, ast.expr]]:
+    return [(k if k is not None else str(i), v) for i, (k, v) in enumerate(items)]
+

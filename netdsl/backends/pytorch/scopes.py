@@ -1,0 +1,192 @@
+"""Where layers are registered and how a forward reads and names their results."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from netdsl.backends.pytorch import pyexpr as P
+from netdsl.backends.pytorch.flow import (
+    Flow,
+    ModuleOwner,
+    NamedChild,
+    Scope,
+    SequentialOwner,
+    Tensor,
+)
+from netdsl.backends.pytorch.names import MODULE_ATTRIBUTES
+from netdsl.backends.pytorch.pyexpr import Py
+from netdsl.backends.pytorch.pystmt import (
+    assign,
+    is_append,
+    is_named_registration,
+    numbered,
+    registration_pair,
+    retarget_last,
+    store_target,
+)
+from netdsl.backends.pytorch.shapes import Shape
+from netdsl.backends.pytorch.values import (
+    IN,
+    SIZE,
+    NotChain,
+    Specialize,
+    Unsupported,
+)
+
+if TYPE_CHECKING:
+    pass
+
+
+
+class Scoping:
+    """Where layers are registered and how a forward reads and names their results."""
+
+    def bind_label(self, label: str, flow: Flow, scope: Scope) -> None:
+        current = flow.current
+        assert current is not None
+        if scope.fwd is not None and label in self.referenced and current.var is not None:
+            if current.owned:
+                var = self.fnames.reserve(label)
+                self.label_vars.add(var)
+                if current.var != var:
+                    retarget_last(scope.fwd, current.var, var)
+                current = replace(current, var=var, owned=False, fresh=False)
+                flow.current = current
+        flow.labels[label] = current.shared()
+
+    def child_scope(self, label: str | Py, scope: Scope, flow: Flow, fill: Any) -> None:
+        """A labeled group, merge or repeat: an nn.Sequential when it is a chain, else (in a
+        module) a ModuleDict of its layers wired by the enclosing forward."""
+        start = flow.current
+        try:
+            made, end = self.sequential(label, start, flow, fill)
+        except NotChain:
+            if scope.fwd is None:
+                raise
+            self.namespace(label, scope, flow, fill)
+            return
+        made_ctor, module = made
+        scope.ctor.extend(made_ctor)
+        self.register(label, module, scope)
+        if scope.fwd is not None:
+            ref = scope.owner.ref(label) if isinstance(label, str) else None
+            if ref is None:
+                raise Unsupported("a computed label in a forward")
+            self.apply_call(Py(ref), [start], end.shape, scope, flow, overwritable=False)
+        else:
+            flow.current = end
+
+    def sequential(self, label: str | Py, start: Tensor | None, flow: Flow,
+                   fill: Any) -> tuple[tuple[list[ast.stmt], Py], Tensor]:
+        """A labeled chain as one nn.Sequential: `nn.Sequential(a, b)`, or built in a list
+        when the constructor chooses or repeats its layers; with named layers, an
+        OrderedDict or a Sequential filled by name."""
+        base = label if isinstance(label, str) and P.is_identifier(label) else "layers"
+        var = self.locals.reserve(base, "seq")
+        try:
+            ctor, end = self._filled(SequentialOwner(var, is_list=True), start, flow, fill)
+        except NamedChild:
+            ctor, end = self._filled(SequentialOwner(var), start, flow, fill)
+            if all(is_named_registration(s) or is_append(s, var) for s in ctor):
+                pairs = ast.List([ast.Tuple([ast.Constant(k), v], ast.Load())
+                                  for k, v in numbered([registration_pair(s) for s in ctor])],
+                                 ast.Load())
+                return ([], P.call("nn.Sequential", [P.call("OrderedDict", [Py(pairs)])])), end
+            return ([assign(var, P.call("nn.Sequential").node)] + ctor, P.name(var)), end
+        if all(is_append(s, var) for s in ctor):
+            items = [Py(s.value.args[0]) for s in ctor]  # type: ignore[attr-defined]
+            return ([], P.call("nn.Sequential", items)), end
+        starred = Py(ast.Starred(ast.Name(var, ast.Load()), ast.Load()))
+        return ([assign(var, ast.List([], ast.Load()))] + ctor,
+                P.call("nn.Sequential", [starred])), end
+
+    def _filled(self, owner: SequentialOwner, start: Tensor | None, flow: Flow,
+                fill: Any) -> tuple[list[ast.stmt], Tensor]:
+        ctor: list[ast.stmt] = []
+        inner_flow = flow.fork(start)
+        inner_flow.labels = dict(flow.labels)
+        fill(Scope("chain", owner, ctor, None), inner_flow)
+        assert inner_flow.current is not None
+        return ctor, inner_flow.current
+
+    def namespace(self, label: str | Py, scope: Scope, flow: Flow, fill: Any) -> None:
+        """A labeled non-chain scope in a module: its layers in a ModuleDict."""
+        if not isinstance(label, str):
+            raise Unsupported("a computed label on a group that is not a chain")
+        self.check_child(label)
+        attr = scope.owner.ref(label)
+        start = len(scope.ctor)
+        scope.take()
+        owner = ModuleOwner(attr, is_dict=True)
+        inner = Scope("module", owner, scope.ctor, scope.fwd)
+        fill(inner, flow)
+        if inner.registered:  # a group of layers without parameters needs no container
+            scope.ctor.insert(start, ast.Assign([store_target(attr)], P.call("nn.ModuleDict").node))
+            scope.registered.append(label)
+
+    def register(self, label: str | Py | None, module: Py, scope: Scope,
+                 overwritable: bool = False) -> str:
+        """Register a child module under its label or position; its name."""
+        owner = scope.owner
+        if owner.sequential:
+            name: str | Py | None = label
+            scope.ctor.append(owner.register(name, module))
+            scope.take()
+            scope.last_overwritable = overwritable
+            return label if isinstance(label, str) else ""
+        if label is None:
+            if scope.dynamic:
+                raise Specialize(scope.dynamic, "the positions that name its layers depend on it")
+            name = str(scope.take())
+        elif isinstance(label, str):
+            name = label
+            scope.take()
+        else:
+            raise Specialize(label.deps - {IN, SIZE}, "a computed label names a layer")
+        self.check_child(name)
+        scope.ctor.append(owner.register(name, module))
+        scope.registered.append(name)
+        return name
+
+    def check_child(self, name: str) -> None:
+        if name in MODULE_ATTRIBUTES:
+            raise Unsupported(f"the label '{name}' would shadow the torch.nn.Module attribute "
+                              f"of that name; rename it")
+
+    def apply_call(self, func: Py, inputs: list[Tensor], shape: Shape, scope: Scope, flow: Flow,
+                   overwritable: bool) -> None:
+        result = P.call(func, [P.name(t.var) for t in inputs])  # type: ignore[arg-type]
+        self.assign_result(result, inputs, shape, scope, flow, overwritable)
+
+    def assign_result(self, value: Py, inputs: list[Tensor], shape: Shape, scope: Scope,
+                      flow: Flow, overwritable: bool) -> None:
+        """`var = value` in the forward: the first input's variable when no one else reads it
+        (`x = f(x)`), else a new one."""
+        assert scope.fwd is not None
+        first = inputs[0]
+        if first.owned and first.var is not None:
+            var = first.var
+        else:
+            var = self.fnames.reserve(flow.hint)
+            self.temps[var] = flow.hint
+        scope.fwd.append(assign(var, value.node))
+        flow.current = Tensor(shape, var, owned=True, fresh=overwritable)
+
+    def child_channels(self, name: str, scope: Scope) -> Py:
+        """The output channels of a child just registered, as the constructor reads them:
+        `self.layer1.out_channels`, or in a Sequential being filled a running variable."""
+        owner = scope.owner
+        if not owner.sequential:
+            return P.attr(Py(owner.ref(name)), "out_channels")
+        target = owner.target  # type: ignore[attr-defined]
+        if name and P.is_identifier(name) and not getattr(owner, "is_list", False):
+            return P.attr(Py(P.dotted(f"{target}.{name}")), "out_channels")
+        var = self.locals.reserve("channels", "channels")
+        child = ast.Subscript(ast.Name(target, ast.Load()), P.lit(-1).node, ast.Load())
+        scope.ctor.append(assign(var, ast.Attribute(child, "out_channels", ast.Load())))
+        return P.name(var)
+
+    def previous_overwritable(self, scope: Scope) -> bool:
+        return scope.last_overwritable

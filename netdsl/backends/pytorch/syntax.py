@@ -1,0 +1,107 @@
+"""Questions the translator asks of a block's syntax before it writes code: which labels name
+tensors read again later, whether the block reads its input after its first layer, the
+operands of an argument."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netdsl.backends.pytorch.values import Unsupported
+from netdsl.syntax import ast as syn
+
+
+def walk(stmts: tuple[syn.Stmt, ...]):
+    """Every node of a body's syntax, not entering other blocks."""
+    stack: list[Any] = list(stmts)
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, syn.Node):
+            for value in vars(node).values():
+                if isinstance(value, syn.Node):
+                    stack.append(value)
+                elif isinstance(value, tuple):
+                    stack.extend(v for v in value if isinstance(v, (syn.Node, tuple)))
+        elif isinstance(node, tuple):
+            stack.extend(v for v in node if isinstance(v, (syn.Node, tuple)))
+
+
+def labels(stmts: tuple[syn.Stmt, ...]) -> set[str]:
+    return {n.label for n in walk(stmts) if isinstance(n, syn.Element)
+            and isinstance(n.label, str)}
+
+
+def label_counts(stmts: tuple[syn.Stmt, ...]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for n in walk(stmts):
+        if isinstance(n, syn.Element) and isinstance(n.label, str):
+            counts[n.label] = counts.get(n.label, 0) + 1
+    return counts
+
+
+def referenced_labels(stmts: tuple[syn.Stmt, ...]) -> set[str]:
+    """Labels a body names as tensors after making them (from, merge arguments, .h)."""
+    named = labels(stmts)
+    out = set()
+    for n in walk(stmts):
+        if isinstance(n, syn.From):
+            out.add(".".join(n.path))
+            out.add(n.path[0])
+        elif isinstance(n, syn.Name) and n.id in named:
+            out.add(n.id)
+        elif isinstance(n, syn.Output):
+            for path in n.names:
+                out.add(".".join(path))
+                out.add(path[0])
+    return out
+
+
+def uses_block_input(stmts: tuple[syn.Stmt, ...]) -> bool:
+    """Whether the body reads `in` as a tensor (from in, a merge argument, its sizes)."""
+    for n in walk(stmts):
+        if isinstance(n, syn.From) and n.path == ("in",):
+            return True
+        if isinstance(n, syn.Attribute) and isinstance(n.value, syn.BlockInput) and \
+                n.attr != "c":
+            return True
+        if isinstance(n, syn.Element) and isinstance(n.value, syn.BlockInput):
+            return True
+    return False
+
+
+def first_label(chain: syn.Chain, blocks: Any) -> str | None:
+    """The first label in a path on a block call or a group (not on a single operator)."""
+    for el in chain.elements:
+        value = el.value
+        name = value.id if isinstance(value, syn.Name) else \
+            value.func if isinstance(value, syn.Call) else None
+        if isinstance(el.label, str) and (isinstance(value, syn.Group) or name in blocks):
+            return el.label
+        if isinstance(el.label, str):
+            return None
+        if isinstance(value, syn.Group):
+            for stmt in value.body:
+                if isinstance(stmt, syn.Chain):
+                    found = first_label(stmt, blocks)
+                    if found is not None:
+                        return found
+    return None
+
+
+def dotted_path(e: syn.Expr) -> str | None:
+    parts = []
+    while isinstance(e, syn.Attribute):
+        parts.append(e.attr)
+        e = e.value
+    if isinstance(e, syn.Name):
+        parts.append(e.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def single(chain: syn.Chain) -> syn.Expr:
+    if len(chain.elements) != 1 or chain.elements[0].label is not None or \
+            isinstance(chain.elements[0].value, syn.Merge):
+        raise Unsupported("a chain of layers as a value")
+    return chain.elements[0].value  # type: ignore[return-value]
+

@@ -1,0 +1,378 @@
+"""One spec block (or the network) -> one Python class, translated from its syntax tree.
+
+The block's parameters become the constructor's, with `in_channels` first; its value
+statements, `if` and `for` become constructor-time Python that chooses and builds submodules;
+repeats become loops. A body that is a plain chain of layers becomes an nn.Sequential subclass
+(no forward of its own); any other body gets a forward that mirrors it, with the spec's labels
+as variable names and constructor-time choices read back from attributes
+(`if self.downsample is not None`). Layer names follow the spec's naming rules, so state dicts
+line up with the elaborated network's layer names.
+
+Where a class cannot be written once for every value of some parameters (the position that
+names a layer depends on them, say), translation raises `Specialize` and the generator writes
+one class per value, with a comment saying why.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Any
+
+from netdsl.backends.pytorch import liveness
+from netdsl.backends.pytorch import pyexpr as P
+from netdsl.backends.pytorch.calls import Calls
+from netdsl.backends.pytorch.classinfo import ClassInfo, Param
+from netdsl.backends.pytorch.control import ControlFlow
+from netdsl.backends.pytorch.expressions import Expressions
+from netdsl.backends.pytorch.flow import Flow, ModuleOwner, Scope, SequentialOwner, Tensor
+from netdsl.backends.pytorch.merges import Merges
+from netdsl.backends.pytorch.names import MODULE_ATTRIBUTES, Namespace
+from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
+from netdsl.backends.pytorch.pystmt import all_names, assign, returns
+from netdsl.backends.pytorch.scopes import Scoping
+from netdsl.backends.pytorch.shapes import Shape
+from netdsl.backends.pytorch.syntax import (
+    label_counts,
+    labels,
+    referenced_labels,
+    uses_block_input,
+)
+from netdsl.backends.pytorch.values import (
+    IN,
+    SIZE,
+    SPATIAL,
+    Env,
+    NotChain,
+    RuntimeOnly,
+    Specialize,
+    Unsupported,
+    Value,
+)
+from netdsl.elaborate.values import LayerRef
+from netdsl.errors import SpecError
+from netdsl.ops import REGISTRY
+from netdsl.syntax import ast as syn
+
+if TYPE_CHECKING:
+    from netdsl.backends.pytorch.generator import Generator
+
+class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
+    """Translates one block definition, with some parameters bound, into `info`."""
+
+    def __init__(self, gen: Generator, info: ClassInfo, mode: str):
+        self.gen = gen
+        self.info = info
+        self.bdef = info.bdef
+        self.mode = mode
+        self.attrs = Namespace(MODULE_ATTRIBUTES | labels(self.bdef.body))
+        self.locals = Namespace(gen.module_names | {"self", "in_channels", "in_features"})
+        self.fnames = Namespace(gen.module_names | {"self"})
+        self.stores: dict[str, str] = {}  # value store key -> attribute
+        self.store_values: list[tuple[str, ast.expr]] = []
+        self.flags: dict[str, str] = {}
+        self.size_dependent = False
+        self.referenced = referenced_labels(self.bdef.body)
+        self.uses_input = uses_block_input(self.bdef.body)
+        self.lenient = False
+        self.late_defaults: list[tuple[str, Py]] = []
+        self.temps: dict[str, str] = {}  # forward temporaries and the name they would like
+        self.label_vars: set[str] = set()
+        self.multi = {label for label, n in label_counts(self.bdef.body).items() if n > 1}
+
+    def run(self) -> None:
+        info = self.info
+        info.inputs = []
+        info.size_check = None
+        env = Env()
+        self.bind_params(env)
+        ctor: list[ast.stmt] = []
+        if info.is_network:
+            fwd: list[ast.stmt] | None = [] if self.mode == "module" else None
+            owner = SequentialOwner("self") if self.mode == "chain" else \
+                ModuleOwner(ast.Name("self", ast.Load()))
+            scope = Scope(self.mode, owner, ctor, fwd)
+            flow = Flow(None)
+        else:
+            channels = P.name(info.channels, frozenset({IN}))
+            shape: Shape = (channels,) + tuple(P.name(f"__size{i}__", frozenset({SPATIAL}))
+                                               for i in range(info.rank))
+            x = "x"
+            self.fnames.reserve(x)
+            entry = Tensor(shape, x, owned=not self.uses_input)
+            fwd = [] if self.mode == "module" else None
+            owner = SequentialOwner("self") if self.mode == "chain" else \
+                ModuleOwner(ast.Name("self", ast.Load()))
+            scope = Scope(self.mode, owner, ctor, fwd)
+            flow = Flow(entry, block_input=entry.shared())
+            info.inputs = [x]
+        for name, value in self.late_defaults:
+            ctor.append(ast.If(ast.Compare(ast.Name(name, ast.Load()), [ast.Is()],
+                                           [ast.Constant(None)]), [assign(name, value.node)], []))
+        self.body(self.bdef.body, scope, flow, env)
+        if flow.current is None:
+            raise Unsupported("the body has no input")
+        info.base = "nn.Sequential" if self.mode == "chain" else "nn.Module"
+        info.ctor = ctor
+        info.fwd = fwd
+        if fwd is not None:
+            fwd.append(returns(flow.outputs or [("", flow.current)]))
+            liveness.coalesce(fwd, info.inputs, self.temps)
+            fwd[:] = liveness.inline_returns(fwd)
+            held = set(self.label_vars) - set(info.inputs)
+            fwd[:] = liveness.release(fwd, info.inputs, all_names(fwd) - held)
+        self.finish_out(flow.current)
+        info.stores = self.store_values
+
+    def bind_params(self, env: Env) -> None:
+        """Parameters: those bound by specialisation are constants; the rest are the
+        constructor's, with their spec defaults."""
+        info = self.info
+        info.params = []
+        for p in self.bdef.params:
+            if p.name in info.binding:
+                value = info.binding[p.name]
+                env.vars[p.name] = self.constant_value(value)
+                continue
+            py_name = self.locals.reserve(p.name)
+            default = None
+            if p.default is not None:
+                default_value = self.expr(p.default, env, None, "ctor")
+                default = self.default_node(p, default_value, info)
+                if not info.is_network and default_value.py is not None and \
+                        default_value.py.deps & {q.spec for q in info.params}:
+                    # a default of earlier parameters: None, computed in the constructor
+                    self.late_defaults.append((py_name, default_value.py))
+                    default = ast.Constant(None)
+            if info.is_network and p.name in self.gen.facts.params:
+                loaded = self.gen.facts.params[p.name]
+                if default is None or not _equal(default_value.const, loaded):
+                    default = self.default_node(p, self.constant_value(loaded), info)
+            layers = None
+            if p.type == "layer":
+                layers = self.candidates(p, env)
+            py = P.name(py_name, frozenset({p.name}))
+            env.vars[p.name] = Value(py, layers=layers)
+            hint = _hint(p.type, layers)
+            if any(name == py_name for name, _ in self.late_defaults) and hint:
+                hint += " | None"
+            info.params.append(Param(p.name, py_name, default, hint))
+
+    def default_node(self, p: syn.Param, value: Value, info: ClassInfo) -> ast.expr:
+        if value.layers is not None:
+            return value.py.node if value.py is not None else ast.Constant(None)
+        assert value.py is not None
+        if isinstance(value.py.const, tuple):
+            return P.literal_node(value.py.const)
+        return value.py.node
+
+    def candidates(self, p: syn.Param, env: Env) -> tuple[LayerRef, ...]:
+        """The layers a layer-typed parameter stands for: every instance's argument and the
+        default."""
+        found: list[LayerRef] = []
+        for value in self.gen.facts.arguments(self.bdef.name, p.name):
+            if isinstance(value, LayerRef) and value not in found:
+                found.append(value)
+        if p.default is not None:
+            try:
+                value = self.gen.evaluate(p.default)
+            except SpecError:
+                value = None
+            if isinstance(value, LayerRef) and value not in found:
+                found.append(value)
+        return tuple(found)
+
+    def finish_out(self, current: Tensor) -> None:
+        """The block's output channels as an expression of its parameters, when they are one."""
+        info = self.info
+        if info.is_network:
+            return
+        info.out_shape = tuple(current.shape[1:])
+        out = current.shape[0] if current.shape else None
+        if out is None:
+            info.out = None
+            return
+        info.out_expr = out.node
+        names = set(P.names_in(out.node))
+        params = {p.py for p in info.params} | {info.channels}
+        if names <= params and not out.deps & {SIZE} and not _has_attribute(out.node):
+            info.out = out
+        else:
+            info.out = None
+
+    def body(self, stmts: tuple[syn.Stmt, ...], scope: Scope, flow: Flow, env: Env) -> None:
+        for stmt in stmts:
+            self.statement(stmt, scope, flow, env)
+
+    def statement(self, stmt: syn.Stmt, scope: Scope, flow: Flow, env: Env) -> None:
+        method = getattr(self, "_s_" + type(stmt).__name__, None)
+        if method is None:
+            raise Unsupported(f"the statement {type(stmt).__name__} in generated code")
+        method(stmt, scope, flow, env)
+
+    def _s_Chain(self, stmt: syn.Chain, scope: Scope, flow: Flow, env: Env) -> None:
+        for element in stmt.elements:
+            self.element(element, scope, flow, env)
+
+    def _s_Expect(self, stmt: syn.Expect, scope: Scope, flow: Flow, env: Env) -> None:
+        pass
+
+    def _s_Assign(self, stmt: syn.Assign, scope: Scope, flow: Flow, env: Env) -> None:
+        try:
+            value = self.expr(stmt.value, env, flow, "ctor")
+        except RuntimeOnly:
+            value = Value(None)
+        if value.py is not None and SIZE not in value.py.deps:
+            local = self.locals.reserve(stmt.name, "value")
+            scope.ctor.append(assign(local, value.py.node))
+            env.vars[stmt.name] = Value(P.name(local, value.py.deps, value.py.const),
+                                        layers=value.layers)
+            return
+        if scope.fwd is None:
+            raise NotChain
+        runtime = self.expr(stmt.value, env, flow, "fwd")
+        assert runtime.py is not None
+        local = self.fnames.reserve(stmt.name, "value")
+        scope.fwd.append(assign(local, runtime.py.node))
+        env.vars[stmt.name] = Value(value.py, runtime=P.name(local))
+
+    def _s_Def(self, stmt: syn.Def, scope: Scope, flow: Flow, env: Env) -> None:
+        local = self.locals.reserve(stmt.name)
+        inner = env.child()
+        params = [self.locals.reserve(p) for p in stmt.params]
+        for p, py_name in zip(stmt.params, params, strict=True):
+            inner.vars[p] = Value(P.name(py_name))
+        body = self.py(stmt.body, inner, flow, "ctor")
+        func = ast.FunctionDef(local, ast.arguments([], [ast.arg(p) for p in params], None, [],
+                                                    [], None, []),
+                               [ast.Return(body.node)], [], None, None)
+        func.lineno = 0  # type: ignore[attr-defined]
+        scope.ctor.append(func)
+        env.vars[stmt.name] = Value(P.name(local), function=stmt)
+
+    def _s_Output(self, stmt: syn.Output, scope: Scope, flow: Flow, env: Env) -> None:
+        if scope.fwd is None:
+            raise NotChain
+        for path in stmt.names:
+            dotted = ".".join(path)
+            tensor = flow.labels.get(dotted)
+            if tensor is None:
+                raise Unsupported(f"the output '{dotted}'")
+            flow.outputs.append((dotted, tensor))
+
+    def _s_Input(self, stmt: syn.Input, scope: Scope, flow: Flow, env: Env) -> None:
+        shapes = self.gen.facts.input_shapes()
+        concrete = shapes[stmt.name]
+        spec = self.expr(stmt.shape, env, flow, "ctor").py
+        channels: Py = P.lit(concrete[0])
+        if spec is not None and isinstance(spec.node, ast.Tuple) and spec.node.elts:
+            first = Py(spec.node.elts[0], spec.const[0] if spec.known else UNKNOWN, spec.deps)
+            if not first.known or first.const == concrete[0]:
+                channels = first
+        sizes = tuple(Py(ast.Constant(d), d, frozenset({SIZE})) for d in concrete[1:])
+        var = self.fnames.reserve(stmt.name)
+        tensor = Tensor((channels, *sizes), var, owned=stmt.name not in self.referenced)
+        self.info.inputs.append(var)
+        if self.info.size_check is None:
+            self.info.size_check = {}
+        self.info.size_check[var] = concrete[1:]
+        flow.current = tensor
+        flow.labels[stmt.name] = tensor.shared()
+        if len(self.info.inputs) > 1 and scope.mode == "chain":
+            raise NotChain
+
+    def element(self, el: syn.Element, scope: Scope, flow: Flow, env: Env) -> None:
+        label = self.label_of(el, env, flow)
+        value = el.value
+        if isinstance(value, syn.Merge):
+            self.merge(value, label, el.span, scope, flow, env)
+        elif isinstance(value, syn.Group):
+            self.group(value.body, label, scope, flow, env)
+        elif isinstance(value, syn.From):
+            self.from_(value, flow, scope)
+        elif isinstance(value, syn.BinOp) and value.op == "*" and self.is_layer_expr(value.left,
+                                                                                    env):
+            self.repeat(value, label, el, scope, flow, env)
+        else:
+            self.call(value, label, el.span, scope, flow, env)
+        if isinstance(label, str):
+            self.bind_label(label, flow, scope)
+
+    def label_of(self, el: syn.Element, env: Env, flow: Flow) -> str | Py | None:
+        if el.label is None or isinstance(el.label, str):
+            return el.label
+        value = self.py(el.label, env, flow, "ctor")
+        if value.known and isinstance(value.const, str):
+            return str(value.const)
+        return value
+
+    def is_layer_expr(self, e: syn.Expr, env: Env) -> bool:
+        if isinstance(e, (syn.Group, syn.Merge)):
+            return True
+        name = e.id if isinstance(e, syn.Name) else e.func if isinstance(e, syn.Call) else None
+        if name is None:
+            return False
+        bound = env.find(name)
+        if bound is not None:
+            return bound.layers is not None
+        return name == "identity" or name in REGISTRY or name in self.gen.program.blocks
+
+    def from_(self, value: syn.From, flow: Flow, scope: Scope) -> None:
+        if scope.fwd is None:
+            raise NotChain
+        dotted = ".".join(value.path)
+        if dotted == "in":
+            flow.current = flow.block_input
+        else:
+            tensor = flow.labels.get(dotted)
+            if tensor is None:
+                raise Unsupported(f"the tensor '{dotted}'")
+            flow.current = tensor.shared()
+
+    def group(self, body: tuple[syn.Stmt, ...], label: str | Py | None, scope: Scope, flow: Flow,
+              env: Env) -> None:
+        if label is None:
+            self.body(body, scope, flow, env)
+            return
+        self.child_scope(label, scope, flow,
+                         lambda inner, inner_flow: self.body(body, inner, inner_flow, env))
+
+    def repeat(self, value: syn.BinOp, label: str | Py | None, el: syn.Element, scope: Scope,
+               flow: Flow, env: Env) -> None:
+        count = self.py(value.right, env, flow, "ctor")
+        item = syn.Element(value.left.span, None, None, value.left)
+
+        def fill(inner: Scope, inner_flow: Flow) -> None:
+            if inner.fwd is None and inner.mode == "chain":
+                self.loop(ast.Name("_", ast.Store()), P.call("range", [count]), item, inner,
+                          inner_flow, env)
+                return
+            if type(count.const) is not int:
+                raise Specialize(count.deps - {IN, SIZE}, "a forward repeats a layer that many "
+                                                          "times")
+            for _ in range(count.const):
+                self.element(item, inner, inner_flow, env)
+
+        if label is None:
+            fill(scope, flow)
+        else:
+            self.child_scope(label, scope, flow, fill)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _hint(kind: str | None, layers: Any) -> str | None:
+    if layers is not None:
+        return "Callable[..., nn.Module] | None" if any(
+            r.name == "identity" for r in layers) else "Callable[..., nn.Module]"
+    return {"int": "int", "float": "float", "bool": "bool", "str": "str",
+            "list": "tuple"}.get(kind or "")
+
+
+def _has_attribute(node: ast.AST) -> bool:
+    return any(isinstance(n, (ast.Attribute, ast.Subscript)) for n in ast.walk(node))
+
+
+def _equal(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
+

@@ -1,0 +1,156 @@
+"""Renders generated statements (`ast` trees) as source lines of at most 88 columns: a line
+that is too long breaks inside its outermost call or list, arguments packed or one a line, as
+black would write it."""
+
+from __future__ import annotations
+
+import ast
+
+INDENT = "    "
+WIDTH = 88
+
+
+def statements(body: list[ast.stmt], depth: int) -> list[str]:
+    lines: list[str] = []
+    for stmt in body:
+        lines += statement(stmt, depth)
+    return lines
+
+
+def statement(stmt: ast.stmt, depth: int) -> list[str]:
+    ast.fix_missing_locations(stmt)
+    pad = INDENT * depth
+    if isinstance(stmt, ast.If):
+        lines = [f"{pad}if {expression(stmt.test, len(pad) + 3)}:"]
+        lines += statements(stmt.body, depth + 1) or [f"{pad}{INDENT}pass"]
+        orelse = stmt.orelse
+        while len(orelse) == 1 and isinstance(orelse[0], ast.If):
+            inner = orelse[0]
+            lines.append(f"{pad}elif {expression(inner.test, len(pad) + 5)}:")
+            lines += statements(inner.body, depth + 1) or [f"{pad}{INDENT}pass"]
+            orelse = inner.orelse
+        if orelse:
+            lines.append(f"{pad}else:")
+            lines += statements(orelse, depth + 1)
+        return lines
+    if isinstance(stmt, ast.For):
+        head = f"{pad}for {ast.unparse(stmt.target)} in {expression(stmt.iter, len(pad) + 8)}:"
+        return [head] + statements(stmt.body, depth + 1)
+    text = ast.unparse(stmt)
+    if len(pad) + len(text) <= WIDTH:
+        return [pad + text]
+    return _broken(stmt, pad)
+
+
+def expression(node: ast.expr, column: int) -> str:
+    """An expression starting at `column`, broken over lines when too long."""
+    text = ast.unparse(node)
+    if column + len(text) <= WIDTH:
+        return text
+    return "\n".join(_lines(node, column, "", INDENT * (column // len(INDENT))))
+
+
+def _broken(stmt: ast.stmt, pad: str) -> list[str]:
+    """A long simple statement: `lead = value` with the value broken."""
+    if isinstance(stmt, ast.Assign):
+        lead = " = ".join(ast.unparse(t) for t in stmt.targets) + " = "
+        value = stmt.value
+    elif isinstance(stmt, ast.Return) and stmt.value is not None:
+        lead, value = "return ", stmt.value
+    elif isinstance(stmt, ast.Expr):
+        lead, value = "", stmt.value
+    elif isinstance(stmt, ast.Raise) and stmt.exc is not None:
+        lead, value = "raise ", stmt.exc
+    else:
+        return [pad + ast.unparse(stmt)]
+    return _lines(value, len(pad) + len(lead), pad + lead, pad)
+
+
+def _lines(node: ast.expr, column: int, lead: str, pad: str) -> list[str]:
+    """`node` written after `lead` (which ends at `column`), continuation lines at `pad`."""
+    text = ast.unparse(node)
+    if column + len(text) <= WIDTH:
+        return [lead + text]
+    if isinstance(node, ast.Call):
+        head = ast.unparse(node.func) + "("
+        items = [ast.unparse(a) if not isinstance(a, ast.Starred) else ast.unparse(a)
+                 for a in node.args]
+        items += [f"{k.arg}={ast.unparse(k.value)}" if k.arg else f"**{ast.unparse(k.value)}"
+                  for k in node.keywords]
+        nodes = list(node.args) + [k.value for k in node.keywords]
+        names = [""] * len(node.args) + [f"{k.arg}=" for k in node.keywords]
+        return _bracketed(lead + head, ")", items, nodes, names, pad)
+    if isinstance(node, ast.Dict):
+        items = [f"{ast.unparse(k)}: {ast.unparse(v)}" for k, v in zip(node.keys, node.values,
+                                                                       strict=True)]
+        labels = [f"{ast.unparse(k)}: " for k in node.keys]
+        return _bracketed(lead + "{", "}", items, list(node.values), labels, pad)
+    if isinstance(node, (ast.List, ast.Tuple)):
+        opener, closer = ("[", "]") if isinstance(node, ast.List) else ("(", ")")
+        items = [ast.unparse(e) for e in node.elts]
+        if all(_literal(e) for e in node.elts):
+            return _packed(lead + opener, closer, items, pad)
+        return _bracketed(lead + opener, closer, items, list(node.elts), [""] * len(items), pad)
+    if isinstance(node, ast.BoolOp | ast.BinOp | ast.Compare | ast.IfExp):
+        return [lead + "(", pad + INDENT + text, pad + ")"]
+    return [lead + text]
+
+
+def _literal(node: ast.expr) -> bool:
+    """A constant, or a list or tuple of them (a row of a table)."""
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return all(isinstance(e, ast.Constant) for e in node.elts)
+    return isinstance(node, ast.Constant)
+
+
+def _packed(opening: str, closer: str, items: list[str], pad: str) -> list[str]:
+    """A table's rows, as many to a line as fit (as the spec writes its tables)."""
+    inner = pad + INDENT
+    lines = [opening]
+    current = ""
+    for text in items:
+        piece = text + ","
+        if current and len(inner) + len(current) + 1 + len(piece) > WIDTH:
+            lines.append(inner + current)
+            current = ""
+        current = f"{current} {piece}" if current else piece
+    lines.append(inner + current)
+    lines.append(pad + closer)
+    return lines
+
+
+def _bracketed(opening: str, closer: str, items: list[str], nodes: list[ast.expr],
+               names: list[str], pad: str) -> list[str]:
+    """Items packed on one continuation line if they fit, else one per line."""
+    inner = pad + INDENT
+    packed = ", ".join(items)
+    if len(inner) + len(packed) <= WIDTH:
+        return [opening, inner + packed, pad + closer]
+    lines = [opening]
+    for text, node, label in zip(items, nodes, names, strict=True):
+        if len(inner) + len(text) + 1 <= WIDTH:
+            lines.append(f"{inner}{text},")
+        else:
+            body = _lines(node, len(inner) + len(label) + 1, inner + label, inner)
+            body[-1] += ","
+            lines += body
+    lines.append(pad + closer)
+    return lines
+
+
+def signature(name: str, params: list[str], returns: str, depth: int = 1) -> list[str]:
+    """`def name(self, ...) -> returns:`, parameters packed on continuation lines if long."""
+    pad = INDENT * depth
+    line = f"{pad}def {name}({', '.join(params)}) -> {returns}:"
+    if len(line) <= WIDTH:
+        return [line]
+    inner = pad + INDENT
+    lines = [f"{pad}def {name}("]
+    current = ""
+    for p in params:
+        if current and len(inner) + len(current) + 1 + len(p) + 1 > WIDTH:
+            lines.append(inner + current)
+            current = ""
+        current = f"{current} {p}," if current else f"{p},"
+    lines += [inner + current, f"{pad}) -> {returns}:"]
+    return lines
