@@ -280,9 +280,10 @@ def coerce_attribute(f: Any, value: Py) -> Py:
 
 
 def _spec_arith(op: str, a: Any, b: Any) -> Any:
+    from netdsl.elaborate.budget import Budget
     from netdsl.elaborate.values import _arith
     try:
-        return _arith(op, a, b, None)
+        return _arith(op, a, b, None, Budget())
     except SpecError:
         return UNKNOWN
 

@@ -20,6 +20,7 @@ from netdsl.backends.pytorch.names import Namespace
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
 from netdsl.backends.pytorch.translate import ClassTranslator
 from netdsl.backends.pytorch.values import Env, NotChain, Specialize, Unsupported, Value
+from netdsl.elaborate.budget import Budget
 from netdsl.elaborate.builtins import BUILTINS
 from netdsl.elaborate.values import Evaluator, Function, LayerRef, Resolver
 from netdsl.errors import Diagnostic, NetdslError
@@ -31,7 +32,8 @@ RUNTIME = Path(__file__).with_name("runtime.py")
 PYTHON_BUILTINS = {"min": "min", "max": "max", "round": "round", "abs": "abs", "int": "int",
                    "float": "float", "len": "len", "sum": "sum", "range": "range", "str": "str",
                    "ceil": "math.ceil", "floor": "math.floor", "sqrt": "math.sqrt",
-                   "make_divisible": "make_divisible"}
+                   "log": "math.log", "log2": "math.log2", "log10": "math.log10",
+                   "exp": "math.exp", "make_divisible": "make_divisible"}
 
 
 RUNTIME_BUILTINS = frozenset({"make_divisible"})  # builtins written by a run-time helper
@@ -78,10 +80,11 @@ class Generator:
     # ------------------------------------------------------------ values
 
     def evaluate(self, expr: syn.Expr) -> Any:
-        return Evaluator(_Layers(self.program)).eval(expr, self.program.env, symbols=True)
+        return Evaluator(_Layers(self.program), Budget()).eval(expr, self.program.env,
+                                                               symbols=True)
 
     def apply_builtin(self, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        return BUILTINS[name](*args, **kwargs)
+        return BUILTINS[name](Budget(), *args, **kwargs)
 
     def builtin_name(self, name: str) -> str:
         if name in RUNTIME_BUILTINS:

@@ -564,8 +564,9 @@ def _select_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
 def _parameter(attrs: dict[str, Py], x: Input) -> Py:
     """nn.Parameter(initial tensor), made as torchvision makes class tokens (zeros), position
     embeddings (normal) and layer scales (a constant)."""
-    shape, batch = attrs["shape"].const, attrs["batch"].const
-    dims = [lit(d) for d in ((1, *shape) if batch else shape)]
+    dims = shapes.items(attrs["shape"])
+    if attrs["batch"].const:
+        dims = [lit(1), *dims]
     value, std = attrs["value"], attrs["std"]
     if not (std.known and std.const == 0):
         named = {} if is_default(value, 0.0) or value.const == 0 else {"mean": value}
@@ -584,7 +585,7 @@ def _parameter_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
     if not attrs["batch"].const:
         return state
     batch = subscript(attr(inputs[0], "shape"), lit(0))
-    return call(attr(state, "expand"), [batch, *[lit(-1)] * len(attrs["shape"].const)])
+    return call(attr(state, "expand"), [batch, *[lit(-1)] * len(shapes.items(attrs["shape"]))])
 
 
 def _attention(attrs: dict[str, Py], x: Input) -> Py:

@@ -89,7 +89,12 @@ class Scoping:
             ctor, end = self._filled(SequentialOwner(var, is_list=True), start, flow, fill)
         except NamedChild:
             ctor, end = self._filled(SequentialOwner(var), start, flow, fill)
-            if all(is_named_registration(s) or is_append(s, var) for s in ctor):
+            reads_itself = any(var in P.names_in(arg) for s in ctor for arg in (
+                [s.value] if isinstance(s, ast.Assign) else
+                s.value.args if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)
+                else []))
+            if not reads_itself and all(is_named_registration(s) or is_append(s, var)
+                                        for s in ctor):
                 pairs = ast.List([ast.Tuple([ast.Constant(k), v], ast.Load())
                                   for k, v in numbered([registration_pair(s) for s in ctor])],
                                  ast.Load())

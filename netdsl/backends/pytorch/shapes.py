@@ -143,8 +143,17 @@ def patch_merge(attrs: dict[str, Py], inputs: list[Shape]) -> Shape:
     return (None,) * (len(x) - 1) + (c,)
 
 
+def items(value: Py) -> list[Py]:
+    """The items of a list attribute, constant or written as a tuple of expressions."""
+    if isinstance(value.const, tuple):
+        return [lit(d) for d in value.const]
+    if isinstance(value.node, ast.Tuple):
+        return [Py(e, deps=value.deps) for e in value.node.elts]
+    raise NotImplementedError("a list whose length only the constructor knows")
+
+
 def parameter(attrs: dict[str, Py], inputs: list[Shape]) -> Shape:
-    return tuple(lit(d) for d in attrs["shape"].const)
+    return tuple(items(attrs["shape"]))
 
 
 def embedding(attrs: dict[str, Py], inputs: list[Shape]) -> Shape:

@@ -41,7 +41,7 @@ def label_counts(stmts: tuple[syn.Stmt, ...]) -> dict[str, int]:
 
 def referenced_labels(stmts: tuple[syn.Stmt, ...]) -> set[str]:
     """Labels a body names as tensors after making them (from, merge arguments, .h)."""
-    named = labels(stmts)
+    named = labels(stmts) | {n.name for n in walk(stmts) if isinstance(n, syn.Input)}
     out = set()
     for n in walk(stmts):
         if isinstance(n, syn.From):

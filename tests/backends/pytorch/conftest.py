@@ -50,8 +50,8 @@ def module_state(model: Any, layers: list[str]) -> dict[str, tuple[int, int]]:
     counts = {name: [0, 0] for name in layers}
     for kind, tensors in ((0, model.named_parameters()), (1, model.named_buffers())):
         for name, tensor in tensors:
-            owner = max((lay for lay in layers if name.startswith(lay + ".")), key=len,
-                        default=None)
+            owner = max((lay for lay in layers if name == lay or name.startswith(lay + ".")),
+                        key=len, default=None)  # a parameter op's tensor is named by its label
             assert owner is not None, f"{name} belongs to no layer of the IR"
             counts[owner][kind] += tensor.numel()
     return {name: (p, b) for name, (p, b) in counts.items()}
