@@ -141,6 +141,11 @@ class Calls:
                 tensors.append(a.value)
                 values[f.name] = P.lit(True)
                 continue
+            bare = single(a.value)
+            if isinstance(bare, syn.Name) and f.metadata.get("kind") == "choice" and \
+                    bare.id in f.metadata["choices"] and env.find(bare.id) is None:
+                values[f.name] = P.lit(bare.id)  # gelu(approximate=tanh): a bare word
+                continue
             self.lenient = True
             try:
                 v = self.lenient_expr(single(a.value), env, flow, where)
@@ -167,6 +172,9 @@ class Calls:
         cls = REGISTRY[func]
         for name, f in ((f.name, f) for f in cls.parameters().fields):
             attrs.setdefault(name, P.lit(None if f.default is REQUIRED else f.default))
+        if any(v.deps & {RT, SIZE} for v in attrs.values()) and (
+                lowering.holds_state(func, attrs) or not row.has_function()):
+            attrs = self.built_attrs(func, attrs, span)
         shape = self.out_shape(func, attrs, inputs, span)
         x = Input(self, inputs[0], span)
         pad = None
@@ -198,6 +206,7 @@ class Calls:
         # an attribute read from a tensor's size is the forward's to compute, not baked in
         runtime = any(v.deps & {RT, SIZE} for v in attrs.values())
         stateful = lowering.holds_state(func, attrs)
+
         if not runtime and (stateful or not row.has_function() or
                             label is not None and row.has_module() and len(inputs) == 1):
             inplace = row.inplace and len(inputs) == 1 and inputs[0].fresh and inputs[0].owned \
@@ -241,6 +250,23 @@ class Calls:
             raise Unsupported(f"'{func}': {exc}") from None
         self.gen.helpers.update(row.helpers)
         self.assign_result(result, inputs, shape, scope, flow, row.overwritable)
+
+    def built_attrs(self, func: str, attrs: dict[str, Py], span: Any) -> dict[str, Py]:
+        """A layer with state built from a value of the input's size (ViT's position
+        embedding over `in.shape`): the values the network was built with, which the network
+        then checks its input against."""
+        nodes = self.gen.facts.layers_at(span) if span is not None else []
+        out = dict(attrs)
+        for key, value in attrs.items():
+            if not value.deps & {RT, SIZE}:
+                continue
+            built = {repr(getattr(n.op, key)) for n in nodes if n.op.name == func}
+            if len(built) != 1:
+                raise Unsupported(f"a '{func}' layer built from its input's size, which differs "
+                                  f"between its instances")
+            out[key] = P.lit(getattr(next(n.op for n in nodes if n.op.name == func), key))
+        self.size_dependent = True
+        return out
 
     def module_of(self, func: str, attrs: dict[str, Py], x: Input, inplace: bool) -> Py | None:
         """The layer's module; `nn.Identity()` for one that does nothing with these

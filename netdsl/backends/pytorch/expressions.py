@@ -11,6 +11,7 @@ from netdsl.backends.pytorch.flow import Flow, Tensor
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
 from netdsl.backends.pytorch.syntax import dotted_path, single
 from netdsl.backends.pytorch.values import (
+    RT,
     RUNTIME,
     SPATIAL,
     Env,
@@ -141,6 +142,11 @@ class Expressions:
             return Value(value)
         if e.attr == "shape":
             if any(d is None or SPATIAL in d.deps for d in dims):
+                if not self.lenient and where == "ctor":
+                    # the known axes stay readable (`in.shape[-1]`); the others only the
+                    # forward knows
+                    return Value(P.tuple_of([RUNTIME if d is None or SPATIAL in d.deps else d
+                                             for d in dims]))
                 return Value(None)
             return Value(P.tuple_of(list(dims)))  # type: ignore[arg-type]
         if e.attr == "rank":
@@ -162,6 +168,15 @@ class Expressions:
     def _e_Index(self, e: syn.Index, env: Env, flow: Flow | None, where: str) -> Value:
         base = self.py(e.value, env, flow, where)
         index = self.py(e.index, env, flow, where)
+        if isinstance(base.node, ast.Tuple) and type(index.const) is int and \
+                -len(base.node.elts) <= index.const < len(base.node.elts):
+            item = base.node.elts[index.const]
+            if isinstance(item, ast.Name) and item.id == "RUNTIME":
+                raise RuntimeOnly("a size that is known only when the network runs")
+            const = base.const[index.const] if isinstance(base.const, tuple) else UNKNOWN
+            return Value(Py(item, const, base.deps - {RT}))
+        if RT in base.deps:
+            raise RuntimeOnly("a size that is known only when the network runs")
         return Value(P.subscript(base, index))
 
     def _e_ListExpr(self, e: syn.ListExpr, env: Env, flow: Flow | None, where: str) -> Value:
