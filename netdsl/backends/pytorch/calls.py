@@ -168,6 +168,18 @@ class Calls:
                  label: str | Py | None, scope: Scope, flow: Flow, span: Any, take: bool = True,
                  arg_asts: tuple[syn.Arg, ...] = (), args: tuple[Any, ...] = (),
                  kwargs: dict[str, Any] | None = None, env: Env | None = None) -> None:
+        self._apply_op(func, attrs, given, inputs, label, scope, flow, span, take, arg_asts,
+                       args, kwargs, env)
+        if flow.current is not None:  # where the channels went (permute, transpose)
+            axis = lowering.lowering(func).channel_axis(attrs, inputs[0].caxis,
+                                                        len(inputs[0].shape))
+            flow.current = replace(flow.current, caxis=axis if 0 <= axis < len(
+                flow.current.shape) else 0)
+
+    def _apply_op(self, func: str, attrs: dict[str, Py], given: set[str], inputs: list[Tensor],
+                  label: str | Py | None, scope: Scope, flow: Flow, span: Any, take: bool,
+                  arg_asts: tuple[syn.Arg, ...], args: tuple[Any, ...],
+                  kwargs: dict[str, Any] | None, env: Env | None) -> None:
         row = lowering.lowering(func)
         cls = REGISTRY[func]
         for name, f in ((f.name, f) for f in cls.parameters().fields):
@@ -303,6 +315,7 @@ class Calls:
         module = self.instantiate(info, bound, current)
         shape = self.block_out(info, bound, current)
         self.apply_module(module, label, shape, scope, flow, info)
+        flow.current = replace(flow.current, caxis=info.out_axis)
 
     def bind_call(self, bdef: syn.BlockDef, arg_asts: tuple[syn.Arg, ...], args: tuple[Any, ...],
                   kwargs: dict[str, Any], env: Env, flow: Flow
@@ -338,7 +351,7 @@ class Calls:
                     current: Tensor) -> Py:
         """`Block(in_channels, arg, ..., key=arg)`: the spec's arguments as the spec gave
         them, positionally while they line up with the class's parameters."""
-        channels = current.shape[0]
+        channels = current.shape[info.channel_axis] if current.shape else None
         if channels is None:
             raise Unsupported("a block on a tensor whose channels only the forward knows")
         positional: list[Py] = [channels]
@@ -365,13 +378,16 @@ class Calls:
         if info.in_progress:  # a block calling itself: only the built module knows
             return (None,) * len(current.shape)
         mapping: dict[str, Py | None] = {p.py: bound[p.spec][0].py for p in info.params}
-        mapping[info.channels] = current.shape[0]
+        at = info.channel_axis
+        mapping[info.channels] = current.shape[at]
         channels = _put(info.out, mapping, None)
         spatial = []
+        sizes = {f"__size{i}__": d
+                 for i, d in enumerate(current.shape[:at] + current.shape[at + 1:])}
         for axis, dim in enumerate(info.out_shape):
-            sizes = {f"__size{i}__": d for i, d in enumerate(current.shape[1:])}
             spatial.append(_put(dim, {**mapping, **sizes}, axis, len(info.out_shape)))
-        return (channels, *spatial)
+        spatial.insert(info.out_axis, channels)
+        return tuple(spatial)
 
     def apply_module(self, module: Py, label: str | Py | None, shape: Shape, scope: Scope,
                      flow: Flow, info: ClassInfo | None, candidates_out: bool = False) -> None:
@@ -380,16 +396,16 @@ class Calls:
         if SIZE in module.deps:
             self.size_dependent = True
         name = self.register(label, module, scope)
-        dynamic_out = shape[0] is None
-        if dynamic_out:
+        at = info.out_axis if info is not None else 0
+        if shape and shape[at] is None:
             if info is not None:
                 info.exports = True
-            shape = (self.child_channels(name, scope),) + shape[1:]
+            shape = shape[:at] + (self.child_channels(name, scope),) + shape[at + 1:]
         if scope.fwd is not None:
             self.apply_call(Py(scope.owner.ref(name)), [current], shape, scope, flow,
                             overwritable=False)
         else:
-            flow.current = Tensor(shape)
+            flow.current = Tensor(shape, caxis=current.caxis)
 
     def inline(self, bdef: syn.BlockDef, bound: dict[str, tuple[Value, bool]], scope: Scope,
                flow: Flow) -> None:
@@ -468,7 +484,7 @@ class Calls:
             if shape[0] is None:
                 name = label if isinstance(label, str) else ""
                 shape = (self.child_channels(name, scope),) + shape[1:]
-            flow.current = Tensor(shape)
+            flow.current = Tensor(shape, caxis=current.caxis)
             return
         self.apply_module(module, label, shape, scope, flow, None)
 

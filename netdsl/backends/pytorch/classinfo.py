@@ -33,6 +33,8 @@ class ClassInfo:
     bdef: syn.BlockDef
     binding: dict[str, Any]
     rank: int
+    channel_axis: int = 0  # the input's channels: 0, or its last axis (channels last)
+    out_axis: int = 0  # the same of its output
     params: list[Param] = field(default_factory=list)
     channels: str = "in_channels"
     out: Py | None = None

@@ -132,9 +132,10 @@ class ControlFlow:
              start: Tensor | None) -> Tensor:
         """One tensor from the branches' tensors: channels agreed on (or a running variable),
         and in a forward one variable every branch assigns."""
-        shape = self.join_shapes([e.shape for e in ends], ctors, fresh=hint == "identity")
+        shape = self.join_shapes([e.shape for e in ends], ctors, fresh=hint == "identity",
+                                 caxis=ends[0].caxis)
         if scope.fwd is None:
-            return Tensor(shape)
+            return Tensor(shape, caxis=ends[0].caxis)
         vars_ = [e.var for e in ends]
         if len(set(vars_)) == 1:
             same = ends[0]
@@ -161,10 +162,10 @@ class ControlFlow:
                 fwd.append(assign(target, ast.Name(var, ast.Load())))
         if hoisted is not None:
             scope.fwd.append(assign(target, ast.Name(hoisted, ast.Load())))
-        return Tensor(shape, target, owned=True, fresh=False)
+        return Tensor(shape, target, owned=True, fresh=False, caxis=ends[0].caxis)
 
     def join_shapes(self, shapes: list[Shape], ctors: list[list[ast.stmt]],
-                    fresh: bool = False) -> Shape:
+                    fresh: bool = False, caxis: int = 0) -> Shape:
         first = shapes[0]
         if any(len(s) != len(first) for s in shapes):
             raise Unsupported("branches that end in tensors of different ranks")
@@ -173,7 +174,7 @@ class ControlFlow:
             dims = [s[axis] for s in shapes]
             if all(d is not None for d in dims) and all(P.same(d, dims[0]) for d in dims):
                 out.append(dims[0])
-            elif axis == 0 and all(d is not None for d in dims):
+            elif axis == caxis and all(d is not None for d in dims):
                 # a merge path's channels are a value of their own; the flow's, the running one
                 var = self.locals.reserve("channels", None if fresh else "channels")
                 for ctor, d in zip(ctors, dims, strict=True):
@@ -250,28 +251,34 @@ class ControlFlow:
         start = flow.current
         assert start is not None
         placeholder = "__channels__"
+        axis = start.caxis if start.caxis < len(start.shape) else 0
+
+        def put(shape: tuple, value: Py | None) -> tuple:
+            return shape[:axis] + (value,) + shape[axis + 1:]
+
         trial_ctor: list[ast.stmt] = []
         inner = scope.nested(trial_ctor, None)
-        inner_flow = flow.fork(replace(start, shape=(P.name(placeholder),) + start.shape[1:]))
+        inner_flow = flow.fork(replace(start, shape=put(start.shape, P.name(placeholder))))
         self._loop_body(body, inner, inner_flow, env)
-        end = inner_flow.current.shape[0] if inner_flow.current else None
-        same = end is not None and start.shape[0] is not None and \
-            placeholder not in P.names_in(end.node) and P.same(end, start.shape[0])
+        first = start.shape[axis]
+        end = inner_flow.current.shape[axis] if inner_flow.current else None
+        same = end is not None and first is not None and \
+            placeholder not in P.names_in(end.node) and P.same(end, first)
         if end is not None and (end.is_name(placeholder) or same):
             # the channels do not change: the body reads the channels from before the loop
-            substitute_name(trial_ctor, placeholder, start.shape[0])
+            substitute_name(trial_ctor, placeholder, first)
             scope.ctor.append(ast.For(target, iterable.node, trial_ctor or [ast.Pass()], []))
-            flow.current = replace(start, shape=(start.shape[0],) + inner_flow.current.shape[1:])
+            flow.current = replace(start, shape=put(inner_flow.current.shape, first))
             return
         var = self.locals.reserve("channels", "channels")
         if end is not None and not end.is_name(var):
             trial_ctor.append(assign(var, end.node))
         substitute_name(trial_ctor, placeholder, P.name(var))
-        if start.shape[0] is None or not start.shape[0].is_name(var):
-            scope.ctor.append(assign(var, start.shape[0].node))
+        if first is None or not first.is_name(var):
+            scope.ctor.append(assign(var, first.node))
         scope.ctor.append(ast.For(target, iterable.node, trial_ctor, []))
-        flow.current = replace(start, shape=(P.name(var, (end.deps if end else frozenset())),)
-                               + tuple(None for _ in start.shape[1:]))
+        channels = P.name(var, (end.deps if end else frozenset()))
+        flow.current = replace(start, shape=put((None,) * len(start.shape), channels))
 
     def _loop_body(self, body: Any, scope: Scope, flow: Flow, env: Env) -> None:
         if isinstance(body, syn.Element):

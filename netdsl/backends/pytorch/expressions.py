@@ -142,7 +142,7 @@ class Expressions:
             return Value(value)
         if e.attr == "shape":
             if any(d is None or SPATIAL in d.deps for d in dims):
-                if not self.lenient and where == "ctor":
+                if where == "ctor":
                     # the known axes stay readable (`in.shape[-1]`); the others only the
                     # forward knows
                     return Value(P.tuple_of([RUNTIME if d is None or SPATIAL in d.deps else d

@@ -20,6 +20,8 @@ class Facts:
         self.graph = graph
         self._by_span: dict[Span, list[Node]] | None = None  # built when first asked
         self._instances: dict[str, list[Scope]] = defaultdict(list)
+        self._axes: dict[tuple[str, bool], int] = {}
+        self._analysed = False
         for scope in graph.scopes.values():
             if scope.kind == "block" and scope.block:
                 self._instances[scope.block].append(scope)
@@ -39,6 +41,42 @@ class Facts:
     def arguments(self, block: str, param: str) -> list[Any]:
         """The values every instance of `block` took for `param`."""
         return [s.args[param] for s in self._instances.get(block, []) if param in s.args]
+
+    def channel_axis(self, block: str, output: bool = False) -> int:
+        """The axis of a block's input (or output) that carries its channels: 0 (channels first) unless
+        every instance's input is a map laid out channels last (Swin's [H, W, C]), whose
+        last axis carries no axis of the image, as the receptive-field analysis records."""
+        key = (block, output)
+        if key not in self._axes:
+            self._axes[key] = self._channel_axis(block, output)
+        return self._axes[key]
+
+    def _channel_axis(self, block: str, output: bool) -> int:
+        found = set()
+        for scope in self._instances.get(block, []):
+            source = scope.output if output else self._input_of(scope)
+            if source is None:
+                return 0
+            if not self._analysed:
+                from netdsl.analysis import analyse
+                analyse(self.graph)
+                self._analysed = True
+            rf = self.graph[source].meta.get("rf")
+            layout = getattr(rf, "layout", None)
+            shape = self.graph[source].shape
+            if layout is None:  # channels first, or a field that lost its layout (global)
+                continue
+            free = [i for i, carried in enumerate(layout) if not carried]
+            found.add(free[0] if len(shape) >= 3 and free == [len(shape) - 1] else 0)
+        return found.pop() if len(found) == 1 else 0
+
+    def _input_of(self, scope: Scope) -> str | None:
+        inside = {n.name for n in self.graph.scope_nodes(scope.name)}
+        for node in self.graph.scope_nodes(scope.name):
+            for src in node.inputs:
+                if src not in inside:
+                    return src
+        return None
 
     def layers_at(self, span: Span) -> list[Node]:
         """The layers that the spec element at `span` made, in every instance and pass."""

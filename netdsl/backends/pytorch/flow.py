@@ -28,6 +28,7 @@ class Tensor:
     var: str | None = None
     owned: bool = False
     fresh: bool = False
+    caxis: int = 0  # the axis of its channels: 0, or the last of a channels-last map
 
     @property
     def rank(self) -> int:

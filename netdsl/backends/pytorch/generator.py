@@ -195,7 +195,9 @@ class Generator:
                         return info
                     if probe:
                         return info
-            info = ClassInfo(self.variant_name(bdef), bdef, binding, rank)
+            info = ClassInfo(self.variant_name(bdef), bdef, binding, rank,
+                             channel_axis=self.facts.channel_axis(name),
+                             out_axis=self.facts.channel_axis(name, output=True))
             if binding:
                 info.why = self.reason(name, binding)
             self.variants.setdefault(name, []).append(info)

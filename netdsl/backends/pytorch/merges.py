@@ -150,13 +150,15 @@ class Merges:
             target = result.var if result.owned else self.fnames.reserve(inner_flow.hint)
             if when.const is True:
                 inner.fwd.append(assign(target, added.node))  # type: ignore[union-attr]
-                inner_flow.current = Tensor(shape, target, owned=True, fresh=True)
+                inner_flow.current = Tensor(shape, target, owned=True, fresh=True,
+                                            caxis=entry.caxis)
                 return
             test = self.flag_named(when, "use_residual")
             if not result.owned:
                 inner.fwd.append(assign(target, ast.Name(result.var, ast.Load())))  # type: ignore
             inner.fwd.append(ast.If(test.node, [assign(target, added.node)], []))  # type: ignore
-            inner_flow.current = Tensor(shape, target, owned=True, fresh=False)
+            inner_flow.current = Tensor(shape, target, owned=True, fresh=False,
+                                        caxis=entry.caxis)
 
         if label is None:
             fill(scope, flow)

@@ -25,6 +25,7 @@ from typing import Any
 
 from netdsl.backends.pytorch import shapes
 from netdsl.backends.pytorch.pyexpr import (
+    UNKNOWN,
     Py,
     attr,
     binop,
@@ -102,8 +103,8 @@ class Lowering:
     code names. `shape`: its output's symbolic shape. `rule` / `apply`: irregular construction
     or application; with `applies_module`, the forward applies the module child through `apply`
     (given as `state`: attention's `self.attn(x, x, x, need_weights=False)[0]`, a parameter's
-    `self.cls_token`), so the layer is never a member of an nn.Sequential. `pad`: padding
-    torch's layer cannot add itself (asymmetric pairs, TensorFlow's SAME at a stride > 1), done
+    `self.cls_token`), so the layer is never a member of an nn.Sequential. `moves`: where the
+    channels go (permute, transpose). `pad`: padding torch's layer cannot add itself (asymmetric pairs, TensorFlow's SAME at a stride > 1), done
     by the forward on the input first, with the layer's own padding 0 (its state dict is
     torch's).
     """
@@ -122,6 +123,11 @@ class Lowering:
     apply: Apply | None = None
     pad: Pad | None = None
     applies_module: bool = False
+    moves: Callable[[dict[str, Py], int, int], int] | None = None
+
+    def channel_axis(self, attrs: dict[str, Py], axis: int, rank: int) -> int:
+        """The axis of the output that carries the channels the input carried at `axis`."""
+        return axis if self.moves is None else self.moves(attrs, axis, rank)
 
     def has_module(self) -> bool:
         return self.module is not None or self.rule is not None
@@ -537,6 +543,16 @@ def _dims(order: Py) -> Py:
     return Py(literal_node(dims, lists=True), dims)
 
 
+def _permuted(attrs: dict[str, Py], axis: int, rank: int) -> int:
+    order = attrs["order"].const
+    return order.index(axis) if isinstance(order, tuple) and axis in order else 0
+
+
+def _transposed(attrs: dict[str, Py], axis: int, rank: int) -> int:
+    first, second = (attrs[k].const % rank for k in ("first", "second"))
+    return second if axis == first else first if axis == second else axis
+
+
 def _permute_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
                    state: Py | None = None) -> Py:
     return call(attr(inputs[0], "permute"), [_dims(attrs["order"])])
@@ -607,9 +623,15 @@ def _attention_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
 
 
 def _pair(value: Py) -> Py:
+    """A per-axis pair as the list torchvision's window attention takes: `7` -> `[7, 7]`."""
     c = value.const
-    pair = c if isinstance(c, tuple) else (c, c)
-    return Py(literal_node(pair, lists=True), pair)
+    if isinstance(c, tuple):
+        return Py(literal_node(c, lists=True), c)
+    if value.known:
+        return Py(literal_node((c, c), lists=True), (c, c))
+    if isinstance(value.node, ast.Tuple):
+        return Py(ast.List(list(value.node.elts), ast.Load()), UNKNOWN, value.deps)
+    return Py(ast.List([value.node, value.node], ast.Load()), UNKNOWN, value.deps)
 
 
 def _window_attention(attrs: dict[str, Py], x: Input) -> Py:
@@ -745,10 +767,10 @@ LOWERINGS: dict[str, Lowering] = {
     "layernorm2d": Lowering("LayerNorm2d", state="affine", helpers=("LayerNorm2d",),
                             args=(pos("num_channels", "@channels"), kw("eps", default=1e-5),
                                   kw("elementwise_affine", "affine", True))),
-    "permute": Lowering(apply=_permute_apply, shape=shapes.permute,
+    "permute": Lowering(apply=_permute_apply, shape=shapes.permute, moves=_permuted,
                         rule=lambda attrs, x: call("Permute", [_dims(attrs["order"])]),
                         helpers=("Permute",)),
-    "transpose": Lowering(apply=_transpose_apply, shape=shapes.transpose,
+    "transpose": Lowering(apply=_transpose_apply, shape=shapes.transpose, moves=_transposed,
                           rule=_transpose_order, helpers=("Permute",)),
     "select": Lowering(apply=_select_apply, shape=shapes.select),
     "patch_merge": Lowering(apply=lambda attrs, inputs, x, state=None: call(

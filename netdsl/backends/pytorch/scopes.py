@@ -177,7 +177,7 @@ class Scoping:
             var = self.fnames.reserve(flow.hint)
             self.temps[var] = flow.hint
         scope.fwd.append(assign(var, value.node))
-        flow.current = Tensor(shape, var, owned=True, fresh=overwritable)
+        flow.current = Tensor(shape, var, owned=True, fresh=overwritable, caxis=first.caxis)
 
     def child_channels(self, name: str, scope: Scope) -> Py:
         """The output channels of a child just registered, as the constructor reads them:

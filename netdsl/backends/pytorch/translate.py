@@ -94,11 +94,12 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
             flow = Flow(None)
         else:
             channels = P.name(info.channels, frozenset({IN}))
-            shape: Shape = (channels,) + tuple(P.name(f"__size{i}__", frozenset({SPATIAL}))
-                                               for i in range(info.rank))
+            sizes = [P.name(f"__size{i}__", frozenset({SPATIAL})) for i in range(info.rank)]
+            sizes.insert(info.channel_axis, channels)
+            shape: Shape = tuple(sizes)
             x = "x"
             self.fnames.reserve(x)
-            entry = Tensor(shape, x, owned=not self.uses_input)
+            entry = Tensor(shape, x, owned=not self.uses_input, caxis=info.channel_axis)
             fwd = [] if self.mode == "module" else None
             owner = SequentialOwner("self") if self.mode == "chain" else \
                 ModuleOwner(ast.Name("self", ast.Load()))
@@ -186,8 +187,9 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         info = self.info
         if info.is_network:
             return
-        info.out_shape = tuple(current.shape[1:])
-        out = current.shape[0] if current.shape else None
+        axis = info.out_axis
+        info.out_shape = tuple(current.shape[:axis] + current.shape[axis + 1:])
+        out = current.shape[axis] if current.shape else None
         if out is None:
             info.out = None
             return
