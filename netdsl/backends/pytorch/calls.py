@@ -13,9 +13,7 @@ from netdsl.backends.pytorch.classinfo import ClassInfo
 from netdsl.backends.pytorch.expressions import coerce_attribute
 from netdsl.backends.pytorch.flow import Flow, Scope, Tensor
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
-from netdsl.backends.pytorch.pystmt import (
-    store_target,
-)
+from netdsl.backends.pytorch.pystmt import assign, store_target
 from netdsl.backends.pytorch.shapes import Shape
 from netdsl.backends.pytorch.syntax import dotted_path, single
 from netdsl.backends.pytorch.values import (
@@ -89,6 +87,9 @@ class Calls:
         if func not in REGISTRY:
             raise Unsupported(f"the layer '{func}'")
         attrs, given, tensors = self.op_attrs(func, arg_asts, args, kwargs, env, flow, "ctor")
+        if lowering.lowering(func).reads is not None:
+            self.read_results(func, tensors, scope, flow, span)
+            return
         inputs = [flow.current] + [self.tensor_path(t, scope, flow, env) for t in tensors]
         self.apply_op(func, attrs, given, inputs, label, scope, flow, span,
                       arg_asts=arg_asts, args=args, kwargs=kwargs, env=env)
@@ -198,7 +199,7 @@ class Calls:
             if padded is not None:
                 attrs, pad = padded
         if scope.mode == "chain":
-            if len(inputs) > 1 or pad is not None or row.applies_module:
+            if len(inputs) > 1 or pad is not None or row.applies_module or row.results(attrs):
                 raise NotChain
             inplace = row.inplace and self.previous_overwritable(scope)
             if any(v.deps & {RT, SIZE} for v in attrs.values()):
@@ -239,7 +240,7 @@ class Calls:
                     result = row.apply(attrs, vars_, x, state=ref)
                 else:
                     result = P.call(ref, vars_)
-                self.assign_result(result, inputs, shape, scope, flow, row.overwritable)
+                self.assign_op_result(row, attrs, label, result, inputs, shape, scope, flow)
                 return
         if take:
             scope.take()
@@ -261,7 +262,52 @@ class Calls:
         except NotImplementedError as exc:
             raise Unsupported(f"'{func}': {exc}") from None
         self.gen.helpers.update(row.helpers)
-        self.assign_result(result, inputs, shape, scope, flow, row.overwritable)
+        self.assign_op_result(row, attrs, label, result, inputs, shape, scope, flow)
+
+    def assign_op_result(self, row: lowering.Lowering, attrs: dict[str, Py],
+                         label: str | Py | None, result: Py, inputs: list[Tensor], shape: Shape,
+                         scope: Scope, flow: Flow) -> None:
+        """`x = f(x)`; for a layer with results (a max pooling's switches), the input's size
+        taken before and `x, indices = f(x)`, kept for the layers that read them."""
+        results = row.results(attrs)
+        if not results:
+            self.assign_result(result, inputs, shape, scope, flow, row.overwritable)
+            return
+        if not isinstance(label, str) or scope.fwd is None:
+            raise Unsupported("a max pooling with indices=true needs a label")
+        first = inputs[0]
+        size = self.fnames.reserve(f"{label}_size")
+        spatial = Py(ast.Slice(ast.Constant(2), None))
+        scope.fwd.append(assign(size, P.subscript(P.attr(P.name(first.var), "shape"),
+                                                  spatial).node))
+        self.assign_result(result, inputs, shape, scope, flow, False)
+        indices = self.fnames.reserve(f"{label}_indices")
+        last = scope.fwd[-1]
+        assert isinstance(last, ast.Assign)
+        last.targets = [ast.Tuple([last.targets[0], ast.Name(indices, ast.Store())],
+                                  ast.Store())]
+        self.label_vars.update({size, indices})
+        self.switches[label] = (indices, size, attrs)
+
+    def read_results(self, func: str, tensors: list[syn.Chain], scope: Scope, flow: Flow,
+                     span: Any) -> None:
+        """An operator that reads another layer's results (unpool's switches)."""
+        if scope.fwd is None:
+            raise NotChain
+        path = dotted_path(single(tensors[0])) if tensors else None
+        found = self.switches.get(path) if path is not None else None
+        if found is None:
+            raise Unsupported(f"'{func}' of a tensor that is no labeled max pooling with "
+                              f"indices=true in the same block")
+        indices, size, pool_attrs = found
+        current = flow.current
+        assert current is not None and current.var is not None
+        result = lowering.invoke(func, pool_attrs, [P.name(current.var), P.name(indices),
+                                                    P.name(size)], Input(self, current, span),
+                                 P.lit(False))
+        shape = lowering.lowering(func).shape({}, [current.shape])
+        scope.take()
+        self.assign_result(result, [current], shape, scope, flow, False)
 
     def built_attrs(self, func: str, attrs: dict[str, Py], span: Any) -> dict[str, Py]:
         """A layer with state built from a value of the input's size (ViT's position

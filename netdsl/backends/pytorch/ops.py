@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from netdsl.backends.pytorch import pyexpr as P
 from netdsl.backends.pytorch import shapes
 from netdsl.backends.pytorch.pyexpr import (
     UNKNOWN,
@@ -104,7 +105,10 @@ class Lowering:
     or application; with `applies_module`, the forward applies the module child through `apply`
     (given as `state`: attention's `self.attn(x, x, x, need_weights=False)[0]`, a parameter's
     `self.cls_token`), so the layer is never a member of an nn.Sequential. `moves`: where the
-    channels go (permute, transpose). `pad`: padding torch's layer cannot add itself (asymmetric pairs, TensorFlow's SAME at a stride > 1), done
+    channels go (permute, transpose). `results`: what a call gives besides its output
+    ("indices", returned after it, and "size", its input's spatial size taken before it: a
+    labeled max pooling with `indices=true`); `reads`: the tensor attribute whose layer's
+    results (and attributes) the operator takes instead of the tensor (unpool's `pool`). `pad`: padding torch's layer cannot add itself (asymmetric pairs, TensorFlow's SAME at a stride > 1), done
     by the forward on the input first, with the layer's own padding 0 (its state dict is
     torch's).
     """
@@ -123,6 +127,8 @@ class Lowering:
     apply: Apply | None = None
     pad: Pad | None = None
     applies_module: bool = False
+    results: Callable[[dict[str, Py]], tuple[str, ...]] = lambda attrs: ()
+    reads: str | None = None
     moves: Callable[[dict[str, Py], int, int], int] | None = None
 
     def channel_axis(self, attrs: dict[str, Py], axis: int, rank: int) -> int:
@@ -670,7 +676,15 @@ def _roi(target: str) -> Apply:
 
 def _unpool_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
                   state: Py | None = None) -> Py:
-    raise NotImplementedError("unpool reads a pool's switches")
+    """Max unpooling by a pool's switches (`inputs`: the values, the pool's indices and its
+    input's size), with the pool's window (`attrs`: the pool's attributes)."""
+    kernel = attrs["kernel"]
+    stride = attrs["stride"] if attrs["stride"].const is not None else kernel
+    named = {} if P.same(stride, kernel) else {"stride": compact(stride)}
+    if not is_default(attrs["padding"], 0):
+        named["padding"] = compact(attrs["padding"])
+    return call(f"F.max_unpool{x.rank}d", [inputs[0], inputs[1], compact(kernel)],
+                {**named, "output_size": inputs[2]})
 
 
 CONV_ARGS = (pos("in_channels", "@channels"), pos("out_channels", "out"),
@@ -702,7 +716,9 @@ LOWERINGS: dict[str, Lowering] = {
                         args=(*POOL_ARGS, kw("dilation", default=1),
                               kw("return_indices", "indices", False)),
                         rule=_pool_module("max"), apply=_pool_apply("max"),
-                        pad=_padding(fill=float("-inf")), helpers=("pad_same",)),
+                        pad=_padding(fill=float("-inf")), helpers=("pad_same",),
+                        results=lambda attrs: ("indices", "size") if attrs["indices"].const
+                        else ()),
     "avgpool": Lowering("nn.AvgPool{n}d", "F.avg_pool{n}d", shape=shapes.pool,
                         args=(*POOL_ARGS, kw("count_include_pad", default=True)),
                         rule=_pool_module("avg"), apply=_pool_apply("avg"), pad=_padding(),
@@ -763,7 +779,7 @@ LOWERINGS: dict[str, Lowering] = {
                                                                        attrs["factor"])),
     "roi_align": Lowering(apply=_roi("torchvision.ops.roi_align"), shape=shapes.roi),
     "roi_pool": Lowering(apply=_roi("torchvision.ops.roi_pool"), shape=shapes.roi),
-    "unpool": Lowering(apply=_unpool_apply, shape=shapes.resized),
+    "unpool": Lowering(apply=_unpool_apply, shape=shapes.unpooled, reads="pool"),
     "layernorm2d": Lowering("LayerNorm2d", state="affine", helpers=("LayerNorm2d",),
                             args=(pos("num_channels", "@channels"), kw("eps", default=1e-5),
                                   kw("elementwise_affine", "affine", True))),

@@ -68,9 +68,12 @@ def rename(stmts: list[ast.stmt], old: str | None, new: str | None) -> None:
 def retarget_last(stmts: list[ast.stmt], old: str | None, new: str) -> None:
     """The last statement that assigned `old` assigns `new` (a label's variable)."""
     for s in reversed(stmts):
-        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and \
-                s.targets[0].id == old:
-            s.targets[0].id = new
+        target = s.targets[0] if isinstance(s, ast.Assign) else None
+        if isinstance(target, ast.Tuple) and target.elts and \
+                isinstance(target.elts[0], ast.Name) and target.elts[0].id == old:
+            target = target.elts[0]  # `x, indices = self.pool(x)`
+        if isinstance(target, ast.Name) and target.id == old:
+            target.id = new
             return
     stmts.append(assign(new, ast.Name(old, ast.Load())))  # type: ignore[arg-type]
 

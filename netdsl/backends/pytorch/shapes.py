@@ -90,6 +90,12 @@ def resized(attrs: dict[str, Py], inputs: list[Shape]) -> Shape:
     return (_channels(attrs, x),) + (None,) * (len(x) - 1)
 
 
+def unpooled(attrs: dict[str, Py], inputs: list[Shape]) -> Shape:
+    """The size of the pool's input, which only the forward knows here."""
+    x = inputs[0]
+    return (x[0],) + (None,) * (len(x) - 1)
+
+
 def linear(attrs: dict[str, Py], inputs: list[Shape]) -> Shape:
     return inputs[0][:-1] + (attrs["out"],)
 

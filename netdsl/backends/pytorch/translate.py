@@ -75,6 +75,8 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         self.uses_input = uses_block_input(self.bdef.body)
         self.lenient = False
         self.late_defaults: list[tuple[str, Py]] = []
+        self.switches: dict[str, tuple[str, str, dict[str, Py]]] = {}  # pool label -> its
+        # indices' and input size's variables, and its attributes
         self.temps: dict[str, str] = {}  # forward temporaries and the name they would like
         self.label_vars: set[str] = set()
         self.multi = {label for label, n in label_counts(self.bdef.body).items() if n > 1}
