@@ -266,11 +266,14 @@ class _PoolUnpool(nn.Module):
         return self.unpool(pooled, indices, output_size=x.shape[2:])
 
 
-@pytest.mark.parametrize("pool, shape, make", [
+UNPOOLS = [
     ("maxpool(2, s=2, indices=true)", (3, 9, 11), lambda: _PoolUnpool(2, 2)),
     ("maxpool(3, s=2, p=1, indices=true)", (3, 10, 7), lambda: _PoolUnpool(3, 2, 1)),
     ("maxpool(2, s=2, ceil=true, indices=true)", (3, 9, 9), lambda: _PoolUnpool(2, 2, ceil=True)),
-])
+]
+
+
+@pytest.mark.parametrize("pool, shape, make", UNPOOLS, ids=[c[0] for c in UNPOOLS])
 def test_unpool_restores_the_pooled_input_size(pool, shape, make):
     """The row of `unpool(p)`; the reference's MACs (none) are those of pooling and unpooling."""
     ours = layer("unpool(p)", shape, f"p: {pool}")
@@ -332,11 +335,14 @@ class _Crop(nn.Module):
         return x[:, :, top:top + h, left:left + w]
 
 
-@pytest.mark.parametrize("op, shape, make", [
+CROP_OFFSETS = [
     ("crop(size=[4, 6], offset=[1, 2])", (3, 8, 9), lambda: _Crop(1, 2, 4, 6)),
     ("crop(size=5, offset=3)", (3, 8, 9), lambda: _Crop(3, 3, 5, 5)),
     ("crop(size=5, offset=0)", (3, 8, 9), lambda: _Crop(0, 0, 5, 5)),
-])
+]
+
+
+@pytest.mark.parametrize("op, shape, make", CROP_OFFSETS, ids=[c[0] for c in CROP_OFFSETS])
 def test_crop_from_an_offset(op, shape, make):
     assert_matches(op, shape, make())
 
@@ -575,11 +581,14 @@ class _Parameter(nn.Module):
         return self.value.expand(x.shape[0], *self.value.shape)
 
 
-@pytest.mark.parametrize("op, shape, make", [
+PARAMETERS = [
     ("parameter([1, 6], batch=true)", (4, 6), lambda: _Parameter((1, 6), True)),
     ("parameter([5, 1, 1], value=0.000001)", (5, 3, 3), lambda: _Parameter((5, 1, 1), False)),
     ("parameter([7, 6], batch=true, std=0.02)", (7, 6), lambda: _Parameter((7, 6), True)),
-])
+]
+
+
+@pytest.mark.parametrize("op, shape, make", PARAMETERS, ids=[c[0] for c in PARAMETERS])
 def test_parameter(op, shape, make):
     assert_matches(op, shape, make())
 
@@ -664,10 +673,13 @@ class _Embedding(nn.Module):
         return self.embedding(x.long())
 
 
-@pytest.mark.parametrize("op, shape, make", [
+EMBEDDINGS = [
     ("embedding(50, 8)", (7,), lambda: _Embedding(50, 8)),
     ("embedding(10, 3)", (4, 5), lambda: _Embedding(10, 3)),
-])
+]
+
+
+@pytest.mark.parametrize("op, shape, make", EMBEDDINGS, ids=[c[0] for c in EMBEDDINGS])
 def test_embedding(op, shape, make):
     assert_matches(op, shape, make())
 
@@ -683,11 +695,14 @@ class _LayerNorm2d(nn.Module):
         return self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
 
-@pytest.mark.parametrize("op, shape, make", [
+CHANNEL_NORMS = [
     ("layernorm2d", (6, 4, 5), lambda: _LayerNorm2d(6)),
     ("layernorm2d(affine=false)", (6, 4, 5), lambda: _LayerNorm2d(6, affine=False)),
     ("layernorm(eps=0.000001)", (5, 7, 6), lambda: nn.LayerNorm(6, eps=1e-6)),  # channels last
-])
+]
+
+
+@pytest.mark.parametrize("op, shape, make", CHANNEL_NORMS, ids=[c[0] for c in CHANNEL_NORMS])
 def test_channel_norms(op, shape, make):
     assert_matches(op, shape, make())
 
@@ -701,9 +716,13 @@ class _PatchMerging(nn.Module):
         return _patch_merging_pad(x)
 
 
-@pytest.mark.parametrize("op, shape", [("patch_merge", (8, 6, 3)), ("patch_merge(2)", (7, 5, 4))])
-def test_patch_merge(op, shape):
-    assert_matches(op, shape, _PatchMerging())
+PATCH_MERGES = [("patch_merge", (8, 6, 3), _PatchMerging), ("patch_merge(2)", (7, 5, 4),
+                                                            _PatchMerging)]
+
+
+@pytest.mark.parametrize("op, shape, make", PATCH_MERGES, ids=[c[0] for c in PATCH_MERGES])
+def test_patch_merge(op, shape, make):
+    assert_matches(op, shape, make())
 
 
 class Case(NamedTuple):
@@ -724,9 +743,34 @@ OTHERS = [
     Case("crop(size=[4, 6])", (3, 8, 9), lambda: _CenterCrop((4, 6))),
     Case("subsample(2)", (6, 28, 28), lambda: _Subsample(6)),
 ]
+class _RoiAlign(nn.Module):
+    """torchvision.ops.roi_align of the boxes given beside the map, one list per image."""
+
+    def __init__(self, target: str, **options: object):
+        super().__init__()
+        self.target, self.options = target, options
+
+    def forward(self, x: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
+        pooled = getattr(torchvision.ops, self.target)(x, list(boxes), **self.options)
+        return pooled.unflatten(0, boxes.shape[:2])
+
+
+# cases of two inputs: the map `x` and `boxes` [3, 4] per image
+ROIS = [
+    Case("roi_align(boxes, 7, scale=0.5)", (4, 16, 20),
+         lambda: _RoiAlign("roi_align", output_size=7, spatial_scale=0.5),
+         "input boxes: [3, 4]\nfrom x"),
+    Case("roi_pool(boxes, 3, scale=0.25)", (4, 16, 20),
+         lambda: _RoiAlign("roi_pool", output_size=3, spatial_scale=0.25),
+         "input boxes: [3, 4]\nfrom x"),
+]
 CASES: list[Case] = [
-    *(Case(*c) for c in CONVS + TRANSPOSED + LINEARS + POOLS + NORMS + SHAPE_OPS + TENSOR_OPS),
+    *(Case(*c) for c in CONVS + PADDED_CONVS + TRANSPOSED + LINEARS + POOLS + PADDED_POOLS
+      + NORMS + SHAPE_OPS + TENSOR_OPS + CROP_OFFSETS + LAYOUT + ATTENTION + PARAMETERS
+      + EMBEDDINGS + CHANNEL_NORMS + PATCH_MERGES),
     *(Case(op, (5, 4, 3), make) for op, make in ELEMENTWISE),
+    *(Case("unpool(p)", shape, make, f"p: {pool}") for pool, shape, make in UNPOOLS),
+    *ROIS,
     *OTHERS,
 ]
 

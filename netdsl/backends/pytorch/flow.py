@@ -110,6 +110,9 @@ class ModuleOwner(Owner):
         assert isinstance(name, str)
         if is_identifier(name):
             return ast.Assign([ast.Attribute(self.base, name, ast.Store())], module.node)
+        if _is_parameter(module) and not self.is_dict:  # a parameter named by its position
+            return _expr(ast.Call(ast.Attribute(self.base, "register_parameter", ast.Load()),
+                                  [ast.Constant(name), module.node], []))
         if self.is_dict:
             return ast.Assign([ast.Subscript(self.base, ast.Constant(name), ast.Store())],
                               module.node)
@@ -122,6 +125,12 @@ class ModuleOwner(Owner):
         if self.is_dict:
             return ast.Subscript(self.base, ast.Constant(name), ast.Load())
         return ast.Call(ast.Name("getattr", ast.Load()), [self.base, ast.Constant(name)], [])
+
+
+def _is_parameter(module: Py) -> bool:
+    node = module.node
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+        node.func.attr == "Parameter"
 
 
 def _expr(node: ast.expr) -> ast.stmt:

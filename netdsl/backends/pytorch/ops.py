@@ -227,10 +227,13 @@ def does_nothing(op: str, attrs: dict[str, Py]) -> bool:
 def construct(op: str, attrs: dict[str, Py], x: Input, inplace: bool = False) -> Py | None:
     """The module that computes `op` on input `x` (None when it has no module form)."""
     row = lowering(op)
-    made = row.rule(attrs, x) if row.rule is not None else None
-    if made is None:
-        if row.module is None:
+    if row.rule is not None:  # its answer is final: None when these attributes have no module
+        made = row.rule(attrs, x)
+        if made is None:
             return None
+    elif row.module is None:
+        return None
+    else:
         positional, named = arguments(row.args, attrs, x)
         made = call(target(row.module, x), positional, named)
     return with_inplace(made) if inplace else made
@@ -280,7 +283,8 @@ def _conv_table(attrs: dict[str, Py], x: Input) -> Py | None:
     """A connection table (LeNet-5's C3) is a module of its own."""
     table = attrs["table"]
     if table.known and table.const is None:
-        return None
+        positional, named = arguments(CONV_ARGS, attrs, x)
+        return call(target("nn.Conv{n}d", x), positional, named)
     positional, named = arguments(CONV_ARGS[2:], attrs, x)
     named.pop("groups", None)
     return call("TableConv", [table, *positional], named)

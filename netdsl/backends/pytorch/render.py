@@ -30,6 +30,7 @@ IMPORTS = {
     "nn": "from torch import nn",
     "Tensor": "from torch import Tensor",
     "F": "from torch.nn import functional as F",
+    "torchvision": "import torchvision",
 }
 
 
@@ -95,6 +96,8 @@ def _imports(used: set[str]) -> str:
         torch.append(f"from torch import {', '.join(names)}")
     if "F" in used:
         torch.append(IMPORTS["F"])
+    if "torchvision" in used:
+        torch.append("import torchvision")
     stdlib.sort(key=lambda s: (s.startswith("from"), s))
     blocks = ["\n".join(sorted(stdlib, key=_isort)), "\n".join(torch)]
     return "\n\n".join(b for b in blocks if b)
