@@ -68,7 +68,7 @@ def test_network_picks_the_network(netdsl, two, command):
                       "--network NAME")
     done = netdsl(command, two, *WRITES[command], "--network", "other")
     assert done.returncode == 0, done.stderr
-    expected = {"check": "", "stats": '"network": "other"', "compile": "class Other(nn.Module)",
+    expected = {"check": "", "stats": '"network": "other"', "compile": "class Other(",
                 "render": 'digraph "other"'}[command]
     assert expected in done.stdout
     assert_user_error(netdsl(command, two, *WRITES[command], "--network", "othre"),
@@ -87,9 +87,10 @@ def test_set_and_input_reach_the_output(netdsl, two, command):
         conv = {r["name"]: r for r in data["layers"]}["0"]
         assert conv["params"] == torch_conv_params(3, 8, 3)
         assert conv["output"] == [8, side, side]
-    elif command == "compile":
-        assert "nn.Conv2d(3, 8, kernel_size=3)" in done.stdout
-        assert f"nn.Linear({8 * side * side}, 10)" in done.stdout
+    elif command == "compile":  # the set value is the class's default; the input its size
+        assert "c: int = 8" in done.stdout and "nn.Conv2d(3, c, 3)" in done.stdout
+        assert f"nn.Linear(c * {side} * {side}, 10)" in done.stdout
+        assert "(16, 16)" in done.stdout
     else:
         assert "conv 3x3, 8" in done.stdout and "3\u00d716\u00d716" in done.stdout
         assert f"8\u00d7{side}\u00d7{side}" in done.stdout

@@ -267,7 +267,8 @@ class ControlFlow:
         if end is not None and (end.is_name(placeholder) or same):
             # the channels do not change: the body reads the channels from before the loop
             substitute_name(trial_ctor, placeholder, first)
-            scope.ctor.append(ast.For(target, iterable.node, trial_ctor or [ast.Pass()], []))
+            scope.ctor.append(ast.For(_used(target, trial_ctor), iterable.node,
+                                      trial_ctor or [ast.Pass()], []))
             flow.current = replace(start, shape=put(inner_flow.current.shape, first))
             return
         var = self.locals.reserve("channels", "channels")
@@ -276,7 +277,7 @@ class ControlFlow:
         substitute_name(trial_ctor, placeholder, P.name(var))
         if first is None or not first.is_name(var):
             scope.ctor.append(assign(var, first.node))
-        scope.ctor.append(ast.For(target, iterable.node, trial_ctor, []))
+        scope.ctor.append(ast.For(_used(target, trial_ctor), iterable.node, trial_ctor, []))
         channels = P.name(var, (end.deps if end else frozenset()))
         flow.current = replace(start, shape=put((None,) * len(start.shape), channels))
 
@@ -285,6 +286,14 @@ class ControlFlow:
             self.element(body, scope, flow, env)
         else:
             self.body(body, scope, flow, env)
+
+
+def _used(target: ast.expr, body: list[ast.stmt]) -> ast.expr:
+    """A loop variable the body does not read is written `_`."""
+    if isinstance(target, ast.Name) and not any(
+            isinstance(n, ast.Name) and n.id == target.id for s in body for n in ast.walk(s)):
+        return ast.Name("_", ast.Store())
+    return target
 
 
 def _merge_envs(env: Env, branches: list[Env]) -> None:

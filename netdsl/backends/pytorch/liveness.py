@@ -61,6 +61,20 @@ def _rename(body: list[ast.stmt], old: str, new: str) -> None:
                 node.id = new
 
 
+def drop_unread(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Assignments in a forward that nothing reads, of values that call nothing (a size the
+    constructor needed, `d = x.shape[-1]`)."""
+    out: list[ast.stmt] = []
+    for i, s in enumerate(body):
+        if isinstance(s, ast.Assign) and len(s.targets) == 1 and \
+                isinstance(s.targets[0], ast.Name) and \
+                not any(isinstance(n, ast.Call) for n in ast.walk(s.value)) and \
+                not any(s.targets[0].id in _names(later, ast.Load) for later in body[i + 1:]):
+            continue
+        out.append(s)
+    return out
+
+
 def inline_returns(body: list[ast.stmt]) -> list[ast.stmt]:
     """`v = expr; return v` as `return expr`."""
     out: list[ast.stmt] = []

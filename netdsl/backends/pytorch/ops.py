@@ -520,6 +520,14 @@ def _padding(fill: float | None = None, native_words: bool = False) -> Pad:
     return rule
 
 
+def _average_padding(attrs: dict[str, Py], x: Input
+                     ) -> tuple[dict[str, Py], Callable[[Py], Py] | None] | None:
+    """An average pooling's padding; one that must not count it is `avg_pool_valid`'s."""
+    if _valid_average(attrs, x):
+        return None
+    return _padding()(attrs, x)
+
+
 def _valid_average(attrs: dict[str, Py], x: Input) -> bool:
     """An average that must not count padding which torch's own layer cannot add (TensorFlow's
     average pooling): no module form, `avg_pool_valid` in a forward."""
@@ -725,7 +733,7 @@ LOWERINGS: dict[str, Lowering] = {
                         else ()),
     "avgpool": Lowering("nn.AvgPool{n}d", "F.avg_pool{n}d", shape=shapes.pool,
                         args=(*POOL_ARGS, kw("count_include_pad", default=True)),
-                        rule=_pool_module("avg"), apply=_pool_apply("avg"), pad=_padding(),
+                        rule=_pool_module("avg"), apply=_pool_apply("avg"), pad=_average_padding,
                         helpers=("pad_same", "avg_pool_valid")),
     "adaptive_avgpool": Lowering("nn.AdaptiveAvgPool{n}d", "F.adaptive_avg_pool{n}d",
                                  args=(pos("output_size", "size"),), shape=shapes.adaptive),

@@ -119,6 +119,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         info.fwd = fwd
         if fwd is not None:
             fwd.append(returns(flow.outputs or [("", flow.current)]))
+            fwd[:] = liveness.drop_unread(fwd)
             liveness.coalesce(fwd, info.inputs, self.temps)
             fwd[:] = liveness.inline_returns(fwd)
             held = set(self.label_vars) - set(info.inputs)

@@ -91,9 +91,50 @@ def _lines(node: ast.expr, column: int, lead: str, pad: str) -> list[str]:
         if all(_literal(e) for e in node.elts):
             return _packed(lead + opener, closer, items, pad)
         return _bracketed(lead + opener, closer, items, list(node.elts), [""] * len(items), pad)
-    if isinstance(node, ast.BoolOp | ast.BinOp | ast.Compare | ast.IfExp):
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Call):
+        index = f"[{ast.unparse(node.slice)}]"  # `self.attn(...)[0]`
+        lines = _lines(node.value, column, lead, pad)
+        lines[-1] += index
+        return lines
+    if isinstance(node, ast.BinOp):
+        return _operator_lines(node, lead, pad)
+    if isinstance(node, ast.BoolOp | ast.Compare | ast.IfExp):
         return [lead + "(", pad + INDENT + text, pad + ")"]
     return [lead + text]
+
+
+_SAME_LEVEL = ((ast.Add, ast.Sub), (ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.MatMult))
+
+
+def _chain(node: ast.BinOp) -> list[tuple[str, ast.expr]]:
+    """The operands of a left-leaning chain of operators of one precedence (`a + b - c`)."""
+    level = next((ops for ops in _SAME_LEVEL if isinstance(node.op, ops)), (type(node.op),))
+    parts: list[tuple[str, ast.expr]] = []
+    current: ast.expr = node
+    while isinstance(current, ast.BinOp) and isinstance(current.op, level):
+        symbol = ast.unparse(ast.BinOp(ast.Name("a"), current.op, ast.Name("b")))[2:-2]
+        parts.append((symbol, current.right))
+        current = current.left
+    parts.append(("", current))
+    return parts[::-1]
+
+
+def _operator_lines(node: ast.BinOp, lead: str, pad: str) -> list[str]:
+    """A long arithmetic expression in parentheses, one operand a line, each after its
+    operator (as black breaks it); an operand that is itself an expression is parenthesised."""
+    inner = pad + INDENT
+    lines = [lead + "("]
+    for symbol, operand in _chain(node):
+        prefix = inner + (f"{symbol} " if symbol else "")
+        text = ast.unparse(operand)
+        if isinstance(operand, ast.BinOp | ast.BoolOp | ast.Compare | ast.IfExp):
+            text = f"({text})"
+        if len(prefix) + len(text) <= WIDTH or not isinstance(operand, ast.BinOp):
+            lines.append(prefix + text)
+        else:
+            lines += _operator_lines(operand, prefix, inner)
+    lines.append(pad + ")")
+    return lines
 
 
 def _literal(node: ast.expr) -> bool:

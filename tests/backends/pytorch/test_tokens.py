@@ -52,5 +52,5 @@ def test_parameters_broadcast_and_unlabeled_ones_are_registered_by_position():
     assert dict(model.named_parameters())["0"].shape == (3, 1, 1)
     x = torch.randn(2, 3, 2, 2)
     torch.testing.assert_close(model(x), x * 0.5)
-    assert "register_parameter('0'" in generate(netdsl.load(
+    assert 'register_parameter("0"' in generate(netdsl.load(
         "network n {\n input x: [3, 2, 2]\n mul { identity; parameter([3, 1, 1]) }\n}\n"))
