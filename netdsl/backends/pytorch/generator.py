@@ -249,8 +249,10 @@ class Generator:
         bdef = self.program.networks[self.facts.name]
         binding: dict[str, Any] = {}
         while True:
+            shapes = list(self.facts.input_shapes().values())
+            rank = len(shapes[0]) - 1 if shapes else 0  # of layer values the body names
             info = ClassInfo(self.module.reserve(_camel(bdef.name), "network"), bdef, binding,
-                             rank=0)
+                             rank=rank)
             try:
                 self.translate(info)
                 return info

@@ -108,9 +108,9 @@ def test_a_block_is_one_class_taking_its_parameters() -> None:
     classes = _classes(source)
     assert list(classes) == ["Bottleneck", "Stage", "Resnet50"]
     assert _init_params(classes["Bottleneck"]) == ["in_channels", "width", "s", "groups",
-                                                   "base_width"]
+                                                   "base_width", "d"]
     assert _assigned(source, "Bottleneck", "self.conv2") == \
-        "nn.Conv2d(mid, mid, 3, stride=s, padding=1, groups=groups, bias=False)"
+        "nn.Conv2d(mid, mid, 3, stride=s, padding=d, dilation=d, groups=groups, bias=False)"
     assert "if s != 1 or in_channels != out:" in source  # the spec's `if`, at construction
     assert "if self.downsample is not None:" in source  # read back by the forward
     assert "self.layer1 = Stage(64, Bottleneck, 64, n=3)" in source

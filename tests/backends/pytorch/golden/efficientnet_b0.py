@@ -52,7 +52,7 @@ B0 = [
 class ConvBnAct(nn.Sequential):
     def __init__(
         self, in_channels: int, c: int, k: int, s: int = 1, groups: int = 1,
-        act: Callable[..., nn.Module] | None = nn.ReLU6,
+        act: Callable[..., nn.Module] | None = nn.ReLU6, d: int = 1, eps: float = 1e-05,
     ) -> None:
         super().__init__(
             nn.Conv2d(
@@ -60,11 +60,12 @@ class ConvBnAct(nn.Sequential):
                 c,
                 k,
                 stride=s,
-                padding=(k - 1) // 2,
+                padding=(k - 1) // 2 * d,
+                dilation=d,
                 groups=groups,
                 bias=False,
             ),
-            nn.BatchNorm2d(c),
+            nn.BatchNorm2d(c, eps=eps),
         )
         if act is not None:
             self.append(act(inplace=True))
@@ -94,22 +95,26 @@ class SqueezeExcite(nn.Module):
 class Mbconv(nn.Module):
     def __init__(
         self, in_channels: int, t: int, k: int, out: int, s: int = 1, drop: float = 0.0,
+        eps: float = 1e-05,
     ) -> None:
         super().__init__()
         hidden = make_divisible(in_channels * t, 8)
         squeeze = max(1, in_channels // 4)
         block = []
         if t != 1:
-            block.append(ConvBnAct(in_channels, hidden, 1, act=nn.SiLU))
+            block.append(ConvBnAct(in_channels, hidden, 1, act=nn.SiLU, eps=eps))
             channels = hidden
         else:
             channels = in_channels
-        block.append(ConvBnAct(channels, hidden, k, s=s, groups=hidden, act=nn.SiLU))
+        block.append(
+            ConvBnAct(channels, hidden, k, s=s, groups=hidden, act=nn.SiLU, eps=eps)
+        )
         block.append(SqueezeExcite(hidden, squeeze, act=nn.SiLU))
-        block.append(ConvBnAct(hidden, out, 1, act=None))
+        block.append(ConvBnAct(hidden, out, 1, act=None, eps=eps))
         self.block = nn.Sequential(*block)
         self.stochastic_depth = StochasticDepth(drop)
         self.use_residual = s == 1 and in_channels == out
+        self.out_channels = out
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.block(x)
@@ -122,22 +127,24 @@ class Mbconv(nn.Module):
 class MbconvStage(nn.Sequential):
     def __init__(
         self, in_channels: int, t: int, k: int, out: int, n: int, s: int, first: int,
-        total: int, drop: float = 0.2,
+        total: int, drop: float = 0.2, unit: Callable[..., nn.Module] = Mbconv,
+        eps: float = 1e-05,
     ) -> None:
         super().__init__()
         channels = in_channels
         for j in range(n):
             self.append(
-                Mbconv(
+                unit(
                     channels,
                     t,
                     k,
                     out,
                     s=s if j == 0 else 1,
                     drop=drop * (first + j) / total,
+                    eps=eps,
                 ),
             )
-            channels = out
+            channels = self[-1].out_channels
         self.out_channels = channels
 
 

@@ -26,7 +26,7 @@ MOBILENET_V2 = [
 class ConvBnAct(nn.Sequential):
     def __init__(
         self, in_channels: int, c: int, k: int, s: int = 1, groups: int = 1,
-        act: Callable[..., nn.Module] = nn.ReLU6,
+        act: Callable[..., nn.Module] = nn.ReLU6, d: int = 1, eps: float = 1e-05,
     ) -> None:
         super().__init__(
             nn.Conv2d(
@@ -34,11 +34,12 @@ class ConvBnAct(nn.Sequential):
                 c,
                 k,
                 stride=s,
-                padding=(k - 1) // 2,
+                padding=(k - 1) // 2 * d,
+                dilation=d,
                 groups=groups,
                 bias=False,
             ),
-            nn.BatchNorm2d(c),
+            nn.BatchNorm2d(c, eps=eps),
             act(inplace=True),
         )
 

@@ -10,7 +10,7 @@ from torch.nn import functional as F
 class Bottleneck(nn.Module):
     def __init__(
         self, in_channels: int, width: int, s: int = 1, groups: int = 1,
-        base_width: int = 64,
+        base_width: int = 64, d: int = 1,
     ) -> None:
         super().__init__()
         out = width * 4
@@ -18,7 +18,7 @@ class Bottleneck(nn.Module):
         self.conv1 = nn.Conv2d(in_channels, mid, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(mid)
         self.conv2 = nn.Conv2d(
-            mid, mid, 3, stride=s, padding=1, groups=groups, bias=False
+            mid, mid, 3, stride=s, padding=d, dilation=d, groups=groups, bias=False
         )
         self.bn2 = nn.BatchNorm2d(mid)
         self.conv3 = nn.Conv2d(mid, out, 1, bias=False)
