@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import reprlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from netdsl.errors import OTHER_NAMES, SpecError, did_you_mean
 from netdsl.limits import TORCH_INT_MAX
+from netdsl.notation import shape_text, value_text
 from netdsl.ops import receptive as rf
 
 Shape = tuple[int, ...]
@@ -36,6 +36,9 @@ class ShapeError(Exception):
 class Symbol(str):
     """A bare word used as a value, such as `global` in `avgpool(global)` or `same`."""
 
+    def notation(self) -> str:
+        return str(self)
+
 
 @dataclass(frozen=True)
 class TensorArg:
@@ -50,6 +53,19 @@ class TensorArg:
     source_input: Shape | None = None
 
 
+@dataclass(frozen=True)
+class TiedWeight:
+    """An attribute that shares another layer's weight (GPT-2's output layer uses the token
+    embedding's): `label` names that layer in the same body, `shape` is its weight's shape.
+    The layer's own weight is then not a parameter of its own."""
+
+    label: str
+    shape: Shape
+
+    def notation(self) -> str:
+        return self.label
+
+
 def attr(default: Any = REQUIRED, *, kind: str = "int", alias: str | None = None,
          choices: Sequence[str] = (), doc: str = "", keyword_only: bool = False,
          size_only: bool = False) -> Any:
@@ -58,8 +74,9 @@ def attr(default: Any = REQUIRED, *, kind: str = "int", alias: str | None = None
     kinds: size (int >= 1), count (int >= 0), int, float, prob (0 <= p <= 1), bool, ints (an int
     or one per spatial axis), counts (the same, >= 0), padding (see `netdsl.ops.padding`),
     choice (one of `choices`), table (list of lists of ints), shape (list of ints), tensor
-    (another tensor), any. `size_only`: a tensor attribute whose values are not read, only its
-    size (crop's and upsample's `to`), which diagrams draw as a reference, not as data.
+    (another tensor), weight (another layer's weight, shared), any. `size_only`: a tensor
+    attribute whose values are not read, only its size (crop's and upsample's `to`), which
+    diagrams draw as a reference, not as data.
     """
     meta = {"kind": kind, "alias": alias, "choices": tuple(choices), "doc": doc,
             "keyword_only": keyword_only, "size_only": size_only}
@@ -75,6 +92,7 @@ class Parameters:
     positional: tuple[dataclasses.Field, ...]
     by_name: dict[str, dataclasses.Field]
     tensors: frozenset[str]  # the attributes that name another tensor (kind "tensor")
+    weights: frozenset[str]  # the attributes that share another layer's weight (kind "weight")
     required: frozenset[str]  # the attributes without a default
 
     @staticmethod
@@ -86,8 +104,9 @@ class Parameters:
                 by_name[f.metadata["alias"]] = f
         positional = tuple(f for f in fields if not f.metadata.get("keyword_only"))
         tensors = frozenset(f.name for f in fields if f.metadata.get("kind") == "tensor")
+        weights = frozenset(f.name for f in fields if f.metadata.get("kind") == "weight")
         required = frozenset(f.name for f in fields if f.default is REQUIRED)
-        return Parameters(fields, positional, by_name, tensors, required)
+        return Parameters(fields, positional, by_name, tensors, weights, required)
 
 
 @dataclass(frozen=True)
@@ -140,6 +159,10 @@ class Op:
         """LeNet's measure: output elements x (fan-in + 1 if there is a bias); 0 if no weights."""
         return 0
 
+    def weight_shape(self, inputs: list[Shape]) -> Shape | None:
+        """The shape of the layer's `weight`, which another layer may share; None: none."""
+        return None
+
     def receptive_field(self, inputs: list[Shape], out: Shape) -> rf.Rule:
         return rf.IDENTITY
 
@@ -172,7 +195,7 @@ class Op:
             if f.default is REQUIRED:
                 parts.append(f.name)
             else:
-                parts.append(f"{f.name}={_show(f.default)}")
+                parts.append(f"{f.name}={_shown(f.default)}")
             if f.metadata.get("alias"):
                 parts[-1] += f" (or {f.metadata['alias']}=)"
         if cls.variadic:
@@ -227,21 +250,6 @@ class Op:
         return out
 
 
-def _show(value: Any) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Symbol):
-        return _SHORT.repr(str(value))[1:-1]
-    if isinstance(value, tuple):  # the language's lists, a long one shown by its first items
-        items = [_show(v) for v in value[:_SHORT.maxtuple]]
-        return "[" + ", ".join(items) + (", ..." if len(value) > _SHORT.maxtuple else "") + "]"
-    return _SHORT.repr(value)
-
-
-_SHORT = reprlib.Repr()
-_SHORT.maxlevel, _SHORT.maxtuple, _SHORT.maxstring, _SHORT.maxlong = 3, 12, 80, 80
 
 
 def _type_name(value: Any) -> str:
@@ -260,6 +268,9 @@ def _type_name(value: Any) -> str:
 _INT_FLOOR = {"size": 1, "count": 0, "int": None, "ints": 1, "counts": 0, "padding": 0}
 
 
+_UNQUOTED = (Symbol, TensorArg, TiedWeight)  # named in a message by their kind only
+
+
 def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
     """Check one attribute value against its declared kind; return the normalised value."""
     kind = f.metadata.get("kind", "any")
@@ -273,7 +284,7 @@ def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
     def bad(expected: str) -> SpecError:
         where = f"'{op}' parameter '{f.name}'"
         return SpecError(f"{where} must be {expected}, got {_type_name(value)}"
-                         f"{'' if isinstance(value, (Symbol, TensorArg)) else f' {_show(value)}'}",
+                         f"{'' if isinstance(value, _UNQUOTED) else f' {_shown(value)}'}",
                          "type")
 
     if kind == "any":
@@ -284,6 +295,10 @@ def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
     if kind == "tensor":
         if not isinstance(value, TensorArg):
             raise bad("a tensor")
+        return value
+    if kind == "weight":
+        if not isinstance(value, TiedWeight):
+            raise bad("the label of an earlier layer with a weight")
         return value
     if kind == "bool":
         if not isinstance(value, bool):
@@ -392,7 +407,8 @@ def spatial(shape: Shape, op: str, ranks: tuple[int, ...] = (2, 3, 4)) -> int:
     if len(shape) not in ranks:
         wanted = " or ".join(f"{r - 1}" for r in ranks)
         raise ShapeError(f"{op} needs an input with channels and {wanted} spatial "
-                         f"ax{'es' if ranks != (2,) else 'is'}, got shape {format_shape(shape)}")
+                         f"ax{'es' if ranks != (2,) else 'is'}, got shape "
+                         f"{shape_text(shape, 'list')}")
     return len(shape) - 1
 
 
@@ -410,10 +426,11 @@ def window_out(length: int, kernel: int, stride: int, pad: int, dilation: int = 
     return out
 
 
-def format_shape(shape: Sequence[int]) -> str:
-    return "[" + ", ".join(str(d) for d in shape) + "]"
-
-
 def kxk(values: tuple[int, ...]) -> str:
     """'3x3' for a kernel of 3 on two axes, '1x7' for a rectangular one."""
     return "x".join(str(v) for v in values)
+
+
+def _shown(value: Any) -> str:
+    """A value in an operator's signature or message, short."""
+    return value_text(value, limit=80)

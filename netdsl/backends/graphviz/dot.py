@@ -10,7 +10,8 @@ import hashlib
 
 from netdsl.backends.graphviz import palette
 from netdsl.backends.graphviz.diagram import Box, Diagram, Edge
-from netdsl.backends.graphviz.labels import escape, label, shape_text, tooltip
+from netdsl.backends.graphviz.labels import escape, label, tooltip
+from netdsl.notation import shape_text
 
 FONT = "Helvetica"
 LEGEND_ID = "legend"
@@ -109,7 +110,7 @@ def _node(box: Box, shapes: bool) -> str:
 
 
 def _edge(edge: Edge) -> str:
-    attrs = [f"tooltip={quote(shape_text(edge.shape))}"] if edge.shape else []
+    attrs = [f"tooltip={quote(shape_text(edge.shape, 'times'))}"] if edge.shape else []
     if edge.skip:
         attrs += [f'color="{palette.SKIP_EDGE}"', 'style="dashed"']
     elif edge.ref:

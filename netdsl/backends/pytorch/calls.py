@@ -142,6 +142,9 @@ class Calls:
                 tensors.append(a.value)
                 values[f.name] = P.lit(True)
                 continue
+            if f.metadata.get("kind") == "weight":  # a tie: the network's class sets it
+                values[f.name] = P.lit(None)
+                continue
             bare = single(a.value)
             if isinstance(bare, syn.Name) and f.metadata.get("kind") == "choice" and \
                     bare.id in f.metadata["choices"] and env.find(bare.id) is None:

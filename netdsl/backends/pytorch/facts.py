@@ -78,6 +78,12 @@ class Facts:
                     return src
         return None
 
+    def ties(self) -> list[tuple[str, str, str]]:
+        """(layer, attribute, layer): each weight one layer shares with another, by the
+        flat names that are also the compiled module's paths."""
+        return [(node.name, attribute, target) for node in self.graph
+                for attribute, target in node.meta.get("ties", {}).items()]
+
     def layers_at(self, span: Span) -> list[Node]:
         """The layers that the spec element at `span` made, in every instance and pass."""
         if self._by_span is None:

@@ -112,6 +112,10 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
             ctor.append(ast.If(ast.Compare(ast.Name(name, ast.Load()), [ast.Is()],
                                            [ast.Constant(None)]), [assign(name, value.node)], []))
         self.body(self.bdef.body, scope, flow, env)
+        if info.is_network:
+            ctor += [ast.Assign([_module_path(layer, attribute, ast.Store())],
+                                _module_path(target, attribute, ast.Load()))
+                     for layer, attribute, target in self.gen.facts.ties()]
         if flow.current is None:
             raise Unsupported("the body has no input")
         info.base = "nn.Sequential" if self.mode == "chain" else "nn.Module"
@@ -364,6 +368,21 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _module_path(name: str, attribute: str, ctx: ast.expr_context) -> ast.expr:
+    """`self.h[0].mlp.weight`: a tensor of a submodule by its dotted name, as Python reaches
+    it (`self.lm_head.weight = self.wte.weight` ties a weight once the modules exist)."""
+    node: ast.expr = ast.Name("self", ast.Load())
+    for part in name.split("."):
+        if part.isdigit():
+            node = ast.Subscript(node, ast.Constant(int(part)), ast.Load())
+        elif P.is_identifier(part):
+            node = ast.Attribute(node, part, ast.Load())
+        else:
+            node = ast.Call(ast.Attribute(node, "get_submodule", ast.Load()),
+                            [ast.Constant(part)], [])
+    return ast.Attribute(node, attribute, ctx)
 
 
 def _hint(kind: str | None, layers: Any) -> str | None:
