@@ -270,7 +270,10 @@ class Generator:
             top = self.network_class()
         except Unsupported as exc:
             raise NetdslError(Diagnostic(f"cannot compile '{self.facts.name}' to PyTorch: {exc}",
-                                         None, "value")) from None
+                                         exc.span, "value",
+                                         help="the generator cannot write this construct "
+                                              "yet; `netdsl stats` and `render` still work"),
+                              ) from None
         if self.size_dependent:
             top.size_check = top.size_check or {}
         else:

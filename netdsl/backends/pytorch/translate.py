@@ -214,9 +214,14 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
 
     def statement(self, stmt: syn.Stmt, scope: Scope, flow: Flow, env: Env) -> None:
         method = getattr(self, "_s_" + type(stmt).__name__, None)
-        if method is None:
-            raise Unsupported(f"the statement {type(stmt).__name__} in generated code")
-        method(stmt, scope, flow, env)
+        try:
+            if method is None:
+                raise Unsupported(f"the statement {type(stmt).__name__} in generated code")
+            method(stmt, scope, flow, env)
+        except Unsupported as exc:
+            if exc.span is None:
+                exc.span = stmt.span
+            raise
 
     def _s_Chain(self, stmt: syn.Chain, scope: Scope, flow: Flow, env: Env) -> None:
         for element in stmt.elements:

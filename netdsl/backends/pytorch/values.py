@@ -26,7 +26,10 @@ class NotChain(Exception):
 
 
 class Unsupported(Exception):
-    """A construct the generator cannot write; the message says which."""
+    """A construct the generator cannot write; the message says which, `span` where (the
+    innermost statement being translated when it was raised)."""
+
+    span: Any = None
 
 
 class RuntimeOnly(Unsupported):
