@@ -73,7 +73,42 @@ class Calls:
         if bound is not None and bound.layers is not None:
             self.layer_call(bound, arg_asts, label, span, scope, flow, env)
             return
+        if func in self.shared and bound is None:
+            self.shared_call(func, arg_asts, label, span, scope, flow, env)
+            return
         self.direct_call(func, arg_asts, (), {}, label, span, scope, flow, env)
+
+    def shared_call(self, name: str, arg_asts: tuple[syn.Arg, ...], label: str | Py | None,
+                    span: Any, scope: Scope, flow: Flow, env: Env) -> None:
+        """A call of a shared module: its first makes `self.<name>`; every call applies it."""
+        if label is not None:
+            raise Unsupported(f"a label on a call of the shared module '{name}'")
+        decl = self.shared[name]
+        if name not in self.shared_made:
+            value = decl.value
+            func = value.id if isinstance(value, syn.Name) else \
+                value.func if isinstance(value, syn.Call) else None
+            if func is None or func not in self.gen.program.blocks:
+                raise Unsupported("a shared module that is not a block")
+            decl_args = value.args if isinstance(value, syn.Call) else ()
+            self.shared_made[name] = self.bind_call(
+                self.gen.program.blocks[func], decl_args + arg_asts, (), {}, env, flow,
+                tensors=scope)
+        bdef, bound, tensors = self.shared_made[name]
+        current = flow.current
+        assert current is not None
+        inputs = [t if t is not None else current for t in tensors(flow, scope, env)]
+        info = self.gen.variant(bdef, {k: v for k, (v, _) in bound.items()}, current.rank)
+        several = inputs if info.channel_params else None
+        inputs = inputs or [current]
+        shape = self.block_out(info, bound, inputs[0], several)
+        if name not in scope.registered:
+            self.check_child(name)
+            scope.ctor.append(scope.owner.register(name, self.instantiate(info, bound, current,
+                                                                          several)))
+            scope.registered.append(name)
+        self.apply_call(Py(scope.owner.ref(name)), inputs, shape, scope, flow, False)
+        self.several_outputs(info, name, scope, flow)
 
     def direct_call(self, func: str, arg_asts: tuple[syn.Arg, ...], args: tuple[Any, ...],
                     kwargs: dict[str, Any], label: str | Py | None, span: Any, scope: Scope,
@@ -354,25 +389,66 @@ class Calls:
     def block_call(self, bdef: syn.BlockDef, arg_asts: tuple[syn.Arg, ...], args: tuple[Any, ...],
                    kwargs: dict[str, Any], label: str | Py | None, span: Any, scope: Scope,
                    flow: Flow, env: Env) -> None:
-        bound = self.bind_call(bdef, arg_asts, args, kwargs, env, flow)
+        bdef_, bound, tensors = self.bind_call(bdef, arg_asts, args, kwargs, env, flow,
+                                               tensors=scope)
         current = flow.current
         assert current is not None
         if bdef.inline and label is None:
+            if any(p.type in ("tensor", "tensors") for p in bdef.params):
+                raise Unsupported("an inline block with tensor parameters")
             self.inline(bdef, bound, scope, flow)
             return
         info = self.gen.variant(bdef, {k: v for k, (v, _) in bound.items()}, current.rank)
-        module = self.instantiate(info, bound, current)
-        shape = self.block_out(info, bound, current)
-        self.apply_module(module, label, shape, scope, flow, info)
+        if info.channel_params:  # a block of tensor parameters: called on them
+            inputs = [t if t is not None else current for t in tensors(flow, scope, env)]
+            module = self.instantiate(info, bound, current, inputs)
+            shape = self.block_out(info, bound, inputs[0], inputs)
+            name = self.register(label, module, scope)
+            self.apply_call(Py(scope.owner.ref(name)), inputs, shape, scope, flow, False)
+        else:
+            module = self.instantiate(info, bound, current)
+            shape = self.block_out(info, bound, current)
+            self.apply_module(module, label, shape, scope, flow, info)
         flow.current = replace(flow.current, caxis=info.out_axis)
+        self.several_outputs(info, label if isinstance(label, str) else None, scope, flow)
+
+    def several_outputs(self, info: ClassInfo, label: str | None, scope: Scope,
+                        flow: Flow) -> None:
+        """`lo, hi = self.s(x)`: a call of several outputs, each named `<label>.<output>`."""
+        if not info.out_names:
+            flow.results = None
+            return
+        if scope.fwd is None:
+            raise NotChain
+        last = scope.fwd[-1]
+        assert isinstance(last, ast.Assign) and flow.current is not None
+        results = []
+        targets = []
+        for name, channels in zip(info.out_names, info.outs, strict=True):
+            var = self.fnames.reserve(f"{label}_{name}" if label else name)
+            self.label_vars.add(var)
+            targets.append(ast.Name(var, ast.Store()))
+            if channels is None:
+                raise Unsupported(f"the output '{name}' of '{info.bdef.name}', whose channels "
+                                  f"only the forward knows")
+            mapping = dict(self._last_mapping)
+            shape = (_put(channels, mapping, None),) + (None,) * flow.current.rank
+            tensor = Tensor(shape, var)
+            results.append(tensor)
+            if label:
+                flow.labels[f"{label}.{name}"] = tensor
+        last.targets = [ast.Tuple(targets, ast.Store())]
+        flow.results = results
+        flow.current = results[0]
 
     def bind_call(self, bdef: syn.BlockDef, arg_asts: tuple[syn.Arg, ...], args: tuple[Any, ...],
-                  kwargs: dict[str, Any], env: Env, flow: Flow
-                  ) -> dict[str, tuple[Value, str | None]]:
+                  kwargs: dict[str, Any], env: Env, flow: Flow, tensors: Any = None) -> Any:
         """The call's arguments by parameter name: the value, and how the spec gave it
         ("pos", "kw", or None for a default)."""
         params = [p.name for p in bdef.params]
+        kinds = {p.name: p.type for p in bdef.params}
         out: dict[str, tuple[Value, str | None]] = {}
+        chains: dict[str, syn.Chain] = {}
         index = 0
         for value in args:
             out[params[index]] = (self.constant_value(value), "pos")
@@ -380,12 +456,18 @@ class Calls:
         for key, value in kwargs.items():
             out[key] = (self.constant_value(value), "kw")
         for a in arg_asts:
-            v = self.expr(single(a.value), env, flow, "ctor")
-            if a.name is None:
-                out[params[index]] = (v, "pos")
+            name = a.name
+            if name is None:
+                while index < len(params) and kinds[params[index]] == "tensor" and \
+                        not self._is_tensor_arg(a.value, flow):
+                    index += 1  # a missing first tensor is the current one
+                name = params[index]
                 index += 1
-            else:
-                out[a.name] = (v, "kw")
+            if kinds.get(name) == "tensor":
+                chains[name] = a.value
+                continue
+            v = self.expr(single(a.value), env, flow, "ctor")
+            out[name] = (v, "pos" if a.name is None else "kw")
         defaults = Env()
         for p in bdef.params:
             if p.name in out:
@@ -394,16 +476,36 @@ class Calls:
                 v = self.expr(p.default, defaults, None, "ctor")
                 out[p.name] = (v, None)
                 defaults.vars[p.name] = v
-        return out
+        if tensors is None:
+            return out
+        wanted = [p.name for p in bdef.params if p.type == "tensor"]
+
+        def tensor_args(flow: Flow, scope: Scope, env: Env) -> list[Tensor | None]:
+            return [self.tensor_path(chains[n], scope, flow, env) if n in chains else None
+                    for n in wanted]
+        return bdef, {k: v for k, v in out.items() if kinds.get(k) not in ("tensor", "tensors")
+                      }, tensor_args
+
+    def _is_tensor_arg(self, chain: syn.Chain, flow: Flow) -> bool:
+        """Whether a positional argument names a tensor (a label, `in`, a chain of layers)."""
+        if len(chain.elements) != 1 or chain.elements[0].label is not None:
+            return True
+        value = chain.elements[0].value
+        path = dotted_path(value)
+        return isinstance(value, (syn.From, syn.BlockInput)) or (
+            path is not None and path in flow.labels)
 
     def instantiate(self, info: ClassInfo, bound: dict[str, tuple[Value, str | None]],
-                    current: Tensor) -> Py:
+                    current: Tensor, inputs: list[Tensor] | None = None) -> Py:
         """`Block(in_channels, arg, ..., key=arg)`: the spec's arguments as the spec gave
         them, positionally while they line up with the class's parameters."""
-        channels = current.shape[info.channel_axis] if current.shape else None
-        if channels is None:
-            raise Unsupported("a block on a tensor whose channels only the forward knows")
-        positional: list[Py] = [channels]
+        positional: list[Py] = []
+        for tensor in inputs or [current]:
+            axis = info.channel_axis if inputs is None else tensor.caxis
+            channels = tensor.shape[axis] if tensor.shape else None
+            if channels is None:
+                raise Unsupported("a block on a tensor whose channels only the forward knows")
+            positional.append(channels)
         named: dict[str, Py] = {}
         in_line = True
         py_names = {p.spec: p.py for p in info.params}
@@ -421,7 +523,7 @@ class Calls:
         return P.call(info.name, positional, named)
 
     def block_out(self, info: ClassInfo, bound: dict[str, tuple[Value, bool]],
-                  current: Tensor) -> Shape:
+                  current: Tensor, inputs: list[Tensor] | None = None) -> Shape:
         """The shape a block call makes: the class's output shape with the call's arguments
         and the input's sizes put in (None where the forward alone knows it)."""
         if info.in_progress:  # a block calling itself: only the built module knows
@@ -429,6 +531,9 @@ class Calls:
         mapping: dict[str, Py | None] = {p.py: bound[p.spec][0].py for p in info.params}
         at = info.channel_axis
         mapping[info.channels] = current.shape[at]
+        for name, tensor in zip(info.channel_params, inputs or [], strict=False):
+            mapping[name] = tensor.shape[tensor.caxis] if tensor.shape else None
+        self._last_mapping = mapping
         channels = _put(info.out, mapping, None)
         spatial = []
         sizes = {f"__size{i}__": d

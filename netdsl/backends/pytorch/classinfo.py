@@ -35,6 +35,9 @@ class ClassInfo:
     rank: int
     channel_axis: int = 0  # the input's channels: 0, or its last axis (channels last)
     out_axis: int = 0  # the same of its output
+    channel_params: list[str] = field(default_factory=list)  # one per tensor input
+    outs: list[Py | None] = field(default_factory=list)  # channels of each of several outputs
+    out_names: list[str] = field(default_factory=list)
     params: list[Param] = field(default_factory=list)
     channels: str = "in_channels"
     out: Py | None = None

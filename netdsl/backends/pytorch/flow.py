@@ -48,6 +48,7 @@ class Flow:
     block_input: Tensor | None = None
     hint: str = "x"  # the name of a new variable in this flow
     outputs: list[tuple[str, Tensor]] = field(default_factory=list)
+    results: list[Tensor] | None = None  # the tensors of the last call of several outputs
 
     def fork(self, current: Tensor | None, hint: str | None = None) -> Flow:
         return Flow(current, self.labels, self.block_input, hint or self.hint,

@@ -151,7 +151,7 @@ def render_class(info: ClassInfo) -> str:
     lines.append(f"class {info.name}({info.base}):")
     params = ["self"]
     if not info.is_network:
-        params.append(f"{info.channels}: int")
+        params += [f"{c}: int" for c in info.channel_params or [info.channels]]
     for p in info.params:
         text = p.py + (f": {p.hint}" if p.hint else "")
         if p.default is not None:

@@ -78,6 +78,9 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         self.switches: dict[str, tuple[str, str, dict[str, Py]]] = {}  # pool label -> its
         # indices' and input size's variables, and its attributes
         self.temps: dict[str, str] = {}  # forward temporaries and the name they would like
+        self.shared: dict[str, syn.Shared] = {}  # shared modules declared, by name
+        self.shared_made: dict[str, Any] = {}  # name -> how a later call applies it
+        self.outputs: list[tuple[str, Tensor]] = []
         self.label_vars: set[str] = set()
         self.multi = {label for label, n in label_counts(self.bdef.body).items() if n > 1}
 
@@ -99,15 +102,23 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
             sizes = [P.name(f"__size{i}__", frozenset({SPATIAL})) for i in range(info.rank)]
             sizes.insert(info.channel_axis, channels)
             shape: Shape = tuple(sizes)
+            tensors = self.tensor_inputs()
+            if tensors and self.mode == "chain":
+                raise NotChain
             x = "x"
-            self.fnames.reserve(x)
-            entry = Tensor(shape, x, owned=not self.uses_input, caxis=info.channel_axis)
+            if not tensors:
+                self.fnames.reserve(x)
+            entry = tensors[0] if tensors else Tensor(shape, x, owned=not self.uses_input,
+                                                      caxis=info.channel_axis)
             fwd = [] if self.mode == "module" else None
             owner = SequentialOwner("self") if self.mode == "chain" else \
                 ModuleOwner(ast.Name("self", ast.Load()))
             scope = Scope(self.mode, owner, ctor, fwd)
             flow = Flow(entry, block_input=entry.shared())
-            info.inputs = [x]
+            info.inputs = [t.var for t in tensors] if tensors else [x]
+            for p, t in zip([p for p in self.bdef.params if p.type == "tensor"], tensors,
+                            strict=False):
+                flow.labels[p.name] = t.shared()
         for name, value in self.late_defaults:
             ctor.append(ast.If(ast.Compare(ast.Name(name, ast.Load()), [ast.Is()],
                                            [ast.Constant(None)]), [assign(name, value.node)], []))
@@ -128,8 +139,25 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
             fwd[:] = liveness.inline_returns(fwd)
             held = set(self.label_vars) - set(info.inputs)
             fwd[:] = liveness.release(fwd, info.inputs, all_names(fwd) - held)
+        self.outputs = flow.outputs
         self.finish_out(flow.current)
         info.stores = self.store_values
+
+    def tensor_inputs(self) -> list[Tensor]:
+        """A block's tensor parameters as the forward's inputs; the constructor takes each
+        one's channels (`a_channels`)."""
+        params = [p for p in self.bdef.params if p.type in ("tensor", "tensors")]
+        if any(p.type == "tensors" for p in params):
+            raise Unsupported("a block parameter that is a list of tensors (`tensors`)")
+        self.info.channel_params = []
+        tensors = []
+        for p in params:
+            channels = self.locals.reserve(f"{p.name}_channels")
+            self.info.channel_params.append(channels)
+            var = self.fnames.reserve(p.name)
+            shape = (P.name(channels, frozenset({IN})),) + (None,) * self.info.rank
+            tensors.append(Tensor(shape, var, owned=p.name not in self.referenced))
+        return tensors
 
     def bind_params(self, env: Env) -> None:
         """Parameters: those bound by specialisation are constants; the rest are the
@@ -137,6 +165,8 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         info = self.info
         info.params = []
         for p in self.bdef.params:
+            if p.type in ("tensor", "tensors"):
+                continue
             if p.name in info.binding:
                 value = info.binding[p.name]
                 env.vars[p.name] = self.constant_value(value)
@@ -194,6 +224,9 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         info = self.info
         if info.is_network:
             return
+        info.out_names = [name for name, _ in self.outputs] if len(self.outputs) > 1 else []
+        info.outs = [self.channels_of(t.shape[t.caxis] if t.shape else None)
+                     for _, t in self.outputs] if len(self.outputs) > 1 else []
         axis = info.out_axis
         info.out_shape = tuple(current.shape[:axis] + current.shape[axis + 1:])
         out = current.shape[axis] if current.shape else None
@@ -207,6 +240,40 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
             info.out = out
         else:
             info.out = None
+
+    def channels_of(self, out: Py | None) -> Py | None:
+        """Channels as an expression of the constructor's parameters, or None."""
+        if out is None:
+            return None
+        params = {p.py for p in self.info.params} | {self.info.channels} | set(
+            self.info.channel_params)
+        if set(P.names_in(out.node)) <= params and not out.deps & {SIZE}:
+            return out
+        return None
+
+    def _s_Shared(self, stmt: syn.Shared, scope: Scope, flow: Flow, env: Env) -> None:
+        """`shared head: retina_head(9)`: made at its first call, called again at the rest."""
+        if scope.fwd is None:
+            raise NotChain
+        self.shared[stmt.name] = stmt
+
+    def _s_Unpack(self, stmt: syn.Unpack, scope: Scope, flow: Flow, env: Env) -> None:
+        """`t = from c4 -> conv(256, 1)`, `p3, p4 = fpn(c3, c4)`: names for what a chain
+        makes; the chain goes on from it."""
+        if scope.fwd is None:
+            raise NotChain
+        sub = flow.fork(flow.current.shared() if flow.current else None)
+        sub.labels = flow.labels
+        sub.results = None
+        self._s_Chain(stmt.value, scope, sub, env)
+        made = sub.results if len(stmt.names) > 1 else [sub.current]
+        if made is None or len(made) != len(stmt.names):
+            raise Unsupported(f"{len(stmt.names)} names for what this chain makes")
+        for name, tensor in zip(stmt.names, made, strict=True):
+            flow.current = tensor
+            self.referenced.add(name)
+            self.bind_label(name, flow, scope)
+        flow.current = flow.labels[stmt.names[-1]]
 
     def body(self, stmts: tuple[syn.Stmt, ...], scope: Scope, flow: Flow, env: Env) -> None:
         for stmt in stmts:
