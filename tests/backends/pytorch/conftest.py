@@ -35,7 +35,7 @@ def ir_state(network: Any) -> dict[str, tuple[int, int]]:
     graph = network.graph
     out = {}
     for node in graph:
-        if node.op is None:
+        if node.op is None or "#" in node.name:  # a shared module's later calls own nothing
             continue
         shapes = [graph[i].shape for i in node.inputs]
         params, buffers = node.op.params(shapes, node.shape), node.op.buffers(shapes, node.shape)
