@@ -11,8 +11,8 @@ from html import escape as _html_escape
 from netdsl.backends.graphviz.diagram import Box
 from netdsl.backends.graphviz.palette import TEXT_MUTED
 from netdsl.backends.table import human
-from netdsl.ops import REGISTRY
 from netdsl.notation import shape_text
+from netdsl.ops import REGISTRY
 
 SMALL = 8
 

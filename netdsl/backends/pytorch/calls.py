@@ -424,7 +424,11 @@ class Calls:
         assert isinstance(last, ast.Assign) and flow.current is not None
         results = []
         targets = []
-        for name, channels in zip(info.out_names, info.outs, strict=True):
+        module = scope.owner.ref(label) if label else None
+        for index, (name, channels) in enumerate(zip(info.out_names, info.outs, strict=True)):
+            if channels is None and info.outs_expr is not None and module is not None:
+                channels = Py(ast.Subscript(ast.Attribute(module, "out_channels", ast.Load()),
+                                            ast.Constant(index), ast.Load()))
             var = self.fnames.reserve(f"{label}_{name}" if label else name)
             self.label_vars.add(var)
             targets.append(ast.Name(var, ast.Store()))
@@ -432,7 +436,8 @@ class Calls:
                 raise Unsupported(f"the output '{name}' of '{info.bdef.name}', whose channels "
                                   f"only the forward knows")
             mapping = dict(self._last_mapping)
-            shape = (_put(channels, mapping, None),) + (None,) * flow.current.rank
+            shape = (_put(channels, mapping, None) if channels.deps or P.names_in(
+                channels.node) != ["self"] else channels,) + (None,) * flow.current.rank
             tensor = Tensor(shape, var)
             results.append(tensor)
             if label:
@@ -568,7 +573,7 @@ class Calls:
         for p in bdef.params:
             env.vars[p.name] = bound[p.name][0]
         inner_flow = flow.fork(flow.current)
-        inner_flow.labels = {}
+        inner_flow.labels = flow.labels  # an inline block's labels are the caller's
         inner_flow.block_input = flow.current.shared() if flow.current else None
         inner_flow.outputs = flow.outputs
         self.body(bdef.body, scope, inner_flow, env)

@@ -38,6 +38,7 @@ class ClassInfo:
     channel_params: list[str] = field(default_factory=list)  # one per tensor input
     outs: list[Py | None] = field(default_factory=list)  # channels of each of several outputs
     out_names: list[str] = field(default_factory=list)
+    outs_expr: list[ast.expr] | None = None  # `self.out_channels` of several outputs
     params: list[Param] = field(default_factory=list)
     channels: str = "in_channels"
     out: Py | None = None

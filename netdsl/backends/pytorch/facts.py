@@ -43,9 +43,10 @@ class Facts:
         return [s.args[param] for s in self._instances.get(block, []) if param in s.args]
 
     def channel_axis(self, block: str, output: bool = False) -> int:
-        """The axis of a block's input (or output) that carries its channels: 0 (channels first) unless
-        every instance's input is a map laid out channels last (Swin's [H, W, C]), whose
-        last axis carries no axis of the image, as the receptive-field analysis records."""
+        """The axis of a block's input (or output) that carries its channels: 0 (channels
+        first) unless every instance's input is a map laid out channels last (Swin's
+        [H, W, C]), whose last axis carries no axis of the image, as the receptive-field
+        analysis records."""
         key = (block, output)
         if key not in self._axes:
             self._axes[key] = self._channel_axis(block, output)

@@ -108,9 +108,10 @@ class Lowering:
     channels go (permute, transpose). `results`: what a call gives besides its output
     ("indices", returned after it, and "size", its input's spatial size taken before it: a
     labeled max pooling with `indices=true`); `reads`: the tensor attribute whose layer's
-    results (and attributes) the operator takes instead of the tensor (unpool's `pool`). `pad`: padding torch's layer cannot add itself (asymmetric pairs, TensorFlow's SAME at a stride > 1), done
-    by the forward on the input first, with the layer's own padding 0 (its state dict is
-    torch's).
+    results (and attributes) the operator takes instead of the tensor (unpool's `pool`).
+    `pad`: padding torch's layer cannot add itself (asymmetric pairs, TensorFlow's SAME at a
+    stride > 1), done by the forward on the input first, with the layer's own padding 0 (its
+    state dict is torch's).
     """
 
     module: str | None = None

@@ -161,7 +161,11 @@ def render_class(info: ClassInfo) -> str:
     ctor = list(info.ctor)
     stores = [ast.Assign([ast.Attribute(ast.Name("self", ast.Load()), attr, ast.Store())], value)
               for attr, value in info.stores]
-    if info.exports and info.out_expr is not None:
+    if info.outs_expr is not None:  # the channels of each output, for the caller
+        stores.append(ast.Assign([ast.Attribute(ast.Name("self", ast.Load()), "out_channels",
+                                                ast.Store())],
+                                 ast.Tuple(list(info.outs_expr), ast.Load())))
+    elif info.exports and info.out_expr is not None:
         stores.append(ast.Assign([ast.Attribute(ast.Name("self", ast.Load()), "out_channels",
                                                 ast.Store())], info.out_expr))
     ctor = _prune_locals(_list_literals(ctor), stores)

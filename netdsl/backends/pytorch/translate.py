@@ -32,6 +32,7 @@ from netdsl.backends.pytorch.pystmt import all_names, assign, returns
 from netdsl.backends.pytorch.scopes import Scoping
 from netdsl.backends.pytorch.shapes import Shape
 from netdsl.backends.pytorch.syntax import (
+    dotted_path,
     label_counts,
     labels,
     referenced_labels,
@@ -227,6 +228,9 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         info.out_names = [name for name, _ in self.outputs] if len(self.outputs) > 1 else []
         info.outs = [self.channels_of(t.shape[t.caxis] if t.shape else None)
                      for _, t in self.outputs] if len(self.outputs) > 1 else []
+        raw = [t.shape[t.caxis] if t.shape else None for _, t in self.outputs]
+        info.outs_expr = [r.node for r in raw] if info.outs and None in info.outs and \
+            None not in raw and not any(r.deps & {SIZE, SPATIAL} for r in raw) else None
         axis = info.out_axis
         info.out_shape = tuple(current.shape[:axis] + current.shape[axis + 1:])
         out = current.shape[axis] if current.shape else None
@@ -298,6 +302,10 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         pass
 
     def _s_Assign(self, stmt: syn.Assign, scope: Scope, flow: Flow, env: Env) -> None:
+        path = dotted_path(stmt.value)
+        if path is not None and path in flow.labels and env.find(path) is None:
+            flow.labels[stmt.name] = flow.labels[path]  # `inter = r5`: another name, a tensor
+            return
         try:
             value = self.expr(stmt.value, env, flow, "ctor")
         except RuntimeOnly:
