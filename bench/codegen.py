@@ -44,6 +44,12 @@ TORCHVISION = {
     "mobilenet_v2": ("mobilenet_v2", {}), "mobilenet_v3_large": ("mobilenet_v3_large", {}),
     "mobilenet_v3_small": ("mobilenet_v3_small", {}),
     "shufflenet_v2_x1_0": ("shufflenet_v2_x1_0", {}), "efficientnet_b0": ("efficientnet_b0", {}),
+    "efficientnet_v2_s": ("efficientnet_v2_s", {}), "convnext_tiny": ("convnext_tiny", {}),
+    "swin_t": ("swin_t", {}), "vit_b_16": ("vit_b_16", {}),
+    "fcn_resnet50": ("segmentation.fcn_resnet50",
+                     {"aux_loss": False, "weights": None, "weights_backbone": None}),
+    "deeplabv3_resnet50": ("segmentation.deeplabv3_resnet50",
+                           {"aux_loss": False, "weights": None, "weights_backbone": None}),
 }
 
 
@@ -53,7 +59,10 @@ def torchvision_classes(name: str) -> tuple[int, int]:
     builder, kwargs = TORCHVISION[name]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = getattr(torchvision.models, builder)(**kwargs)
+        owner = torchvision.models
+        for part in builder.split(".")[:-1]:
+            owner = getattr(owner, part)
+        model = getattr(owner, builder.split(".")[-1])(**kwargs)
     classes = {type(m) for m in model.modules() if type(m).__module__.startswith("torchvision")}
     return len(classes), sum(len(inspect.getsource(c).splitlines()) for c in classes)
 
