@@ -5,7 +5,8 @@ each declared with `attr(...)` (type, default, alias, doc). Subclasses register 
 `name`. Rules take the input shapes (batch excluded) and the output shape:
 `infer_shape`, `params`, `buffers`, `macs`, `flops` (elementwise, non-MAC), `connections`,
 `workspace` (temporaries the operator materialises while it runs, such as an attention
-matrix) and `receptive_field` (a rule value from `netdsl.ops.receptive`); `memory_note` says
+matrix), `saved` (what autograd keeps for the backward pass) and `receptive_field` (a rule
+value from `netdsl.ops.receptive`); `memory_note` says
 what the memory figures leave out for the operator. A rule that does not fit raises a
 plain `ShapeError`; the caller adds the node's name and position.
 """
@@ -132,6 +133,14 @@ class Op:
         """Elements of the temporaries the operator materialises while it runs (alive with its
         inputs and output, freed when it returns); 0 for most."""
         return 0
+
+    def saved(self, inputs: list[Shape], out: Shape) -> tuple[str, ...]:
+        """What autograd keeps of one application for the backward pass, as torch's
+        derivative formulas do: "inputs" (conv, linear, norms, most activations), "output"
+        (relu, sigmoid, tanh, softmax), "indices" (max pooling's int64 switches, one per output
+        element), "mask" (dropout's, one byte per output element); () for none (add, concat,
+        views, resampling, which need only sizes)."""
+        return ("inputs",)
 
     def connections(self, inputs: list[Shape], out: Shape) -> int:
         """LeNet's measure: output elements x (fan-in + 1 if there is a bias); 0 if no weights."""

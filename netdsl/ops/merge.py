@@ -68,6 +68,9 @@ class Add(_Merge):
     def summary(self, inputs):
         return "+"
 
+    def saved(self, inputs, out):
+        return ()  # a sum's gradient is its output's
+
 
 @dataclass(frozen=True)
 class Mul(_Merge):
@@ -113,3 +116,6 @@ class Concat(_Merge):
 
     def summary(self, inputs):
         return "concat"
+
+    def saved(self, inputs, out):
+        return ()  # the gradient is sliced by sizes
