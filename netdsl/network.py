@@ -100,10 +100,6 @@ class Network:
         """The `expect` statements that do not hold (byte counts in elements of `dtype`)."""
         return check_expectations(self.top.expectations, self.stats(dtype))
 
-    def _repr_svg_(self) -> str:
-        from netdsl.backends.graphviz import render_svg
-        return render_svg(self)
-
     def _repr_html_(self) -> str:
         """Jupyter's display: the totals, the diagram collapsed to its top blocks, and the
         per-layer table behind a disclosure triangle."""

@@ -24,7 +24,7 @@ from netdsl.ops.base import numel
 # Tensors of optimizer state per parameter: SGD with momentum keeps one buffer, Adam two
 # (exp_avg, exp_avg_sq); their one-element step counters are left out.
 OPTIMIZER_STATE = {"sgd": 1, "adam": 2}
-EXTRA_BYTES = {"indices": 8, "mask": 1}  # int64 switches, bool masks: per output element
+INDEX_BYTES = 8  # max pooling's switches are int64
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,8 @@ class _Step:
                 self.saver.setdefault(self.base[src], i)
         if "output" in kept:
             self.saver.setdefault(self.base[name], i)
-        extra = sum(EXTRA_BYTES[k] for k in kept if k in EXTRA_BYTES) * numel(shape)
+        extra = (INDEX_BYTES * ("indices" in kept) + self.size * ("noise" in kept)) * \
+            numel(shape)
         if extra:
             self.extra[i] = extra
 
@@ -136,32 +137,50 @@ class _Step:
         return points
 
     def backward(self) -> list[Point]:
-        """Alive while each layer's backward runs, last layer first."""
+        """Alive while each layer's backward runs, last layer first. A layer that passes its
+        output's gradient on (`Op.passes_gradient`: add, concat) gives its inputs that tensor
+        rather than new ones; a gradient tensor is freed once every activation using it has
+        had its producer's backward run."""
         if not hasattr(self, "alive_at_end"):
             self.forward()
         released: dict[int, int] = {}
         for storage, at in self.saver.items():
             if storage not in self.inputs and storage not in self.outputs:
                 released[at] = released.get(at, 0) + self.bytes.get(storage, 0)
-        live = self.alive_at_end
-        grads: set[str] = set(self.outputs) - self.inputs
-        live += sum(self.bytes.get(s, 0) for s in grads)  # the loss's gradient of the outputs
+        self.live = self.alive_at_end
+        self.owner: dict[str, str] = {}  # activation -> the gradient tensor it uses
+        self.users: dict[str, int] = {}  # gradient tensor -> activations using it
+        for storage in sorted(self.outputs - self.inputs):  # the loss's gradient of them
+            self.give(storage, storage)
         weight_grads = 0
         points = []
         for i in range(len(self.nodes) - 1, -1, -1):
             node = self.nodes[i]
             if node.op is None:
                 continue
+            own = self.base[node.name]
+            passed = self.owner.get(own) if node.op.passes_gradient else None
             for src in node.inputs:
                 storage = self.base[src]
-                if storage not in grads and storage not in self.inputs:
-                    grads.add(storage)
-                    live += self.bytes.get(storage, 0)
+                if storage not in self.owner and storage not in self.inputs:
+                    self.give(storage, passed or storage)
             weight_grads += node.meta["params"] * self.size
-            points.append(Point(live, weight_grads))
-            own = self.base[node.name]
-            if own == node.name and own in grads:
-                grads.discard(own)
-                live -= self.bytes.get(own, 0)
-            live -= released.pop(i, 0) + self.extra.get(i, 0)
+            points.append(Point(self.live, weight_grads))
+            if own == node.name and own in self.owner:  # its producer's backward is done
+                self.drop(own)
+            self.live -= released.pop(i, 0) + self.extra.get(i, 0)
         return points
+
+    def give(self, storage: str, gradient: str) -> None:
+        """`storage`'s gradient is the tensor `gradient` (made now if it is its own)."""
+        self.owner[storage] = gradient
+        self.users[gradient] = self.users.get(gradient, 0) + 1
+        if gradient == storage:
+            self.live += self.bytes.get(storage, 0)
+
+    def drop(self, storage: str) -> None:
+        gradient = self.owner.pop(storage)
+        self.users[gradient] -= 1
+        if not self.users[gradient]:
+            del self.users[gradient]
+            self.live -= self.bytes.get(gradient, 0)

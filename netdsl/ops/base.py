@@ -98,6 +98,9 @@ class Op:
     variadic: ClassVar[bool] = False  # positional arguments are extra input tensors (merges)
     min_inputs: ClassVar[int] = 1
     is_view: ClassVar[bool] = False  # output aliases the input's memory (flatten, reshape)
+    # backward hands its inputs the output's gradient itself, or views of it (add, concat,
+    # views): no new gradient tensor is made
+    passes_gradient: ClassVar[bool] = False
     # Other tools' names for this operator (torch's, other libraries', the papers'), never
     # accepted: an unknown name equal to one gets "did you mean '<name>'?"
     known_as: ClassVar[tuple[str, ...]] = ()
@@ -138,9 +141,9 @@ class Op:
         """What autograd keeps of one application for the backward pass, as torch's
         derivative formulas do: "inputs" (conv, linear, norms, most activations), "output"
         (relu, sigmoid, tanh, softmax), "indices" (max pooling's int64 switches, one per output
-        element), "mask" (dropout's, one byte per output element); () for none (add, concat,
-        views, resampling, which need only sizes)."""
-        return ("inputs",)
+        element), "noise" (dropout's: on the CPU a tensor like its output that it multiplies
+        by); () for none (add, concat, views, resampling, which need only sizes)."""
+        return () if self.is_view else ("inputs",)
 
     def connections(self, inputs: list[Shape], out: Shape) -> int:
         """LeNet's measure: output elements x (fan-in + 1 if there is a bias); 0 if no weights."""

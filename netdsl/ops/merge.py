@@ -47,6 +47,7 @@ class Add(_Merge):
     axes of size 1 stretch as in torch."""
 
     name = "add"
+    passes_gradient = True
 
     broadcast: bool = attr(False, kind="bool", keyword_only=True,
                            doc="broadcast axes of size 1, as GCNet adds a [C, 1, 1] context")
@@ -96,6 +97,7 @@ class Concat(_Merge):
     """Concatenation along an axis, the channels by default."""
 
     name = "concat"
+    passes_gradient = True
 
     axis: int = attr(0, kind="int", alias="dim", keyword_only=True)
 

@@ -23,7 +23,7 @@ class Dropout(Op):
         return f"dropout {self.p:g}"
 
     def saved(self, inputs, out):
-        return ("mask",)  # its mask, one byte per element
+        return ("noise",)  # the CPU's dropout: input x noise / (1 - p)
 
 
 @dataclass(frozen=True)
