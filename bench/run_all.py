@@ -23,6 +23,8 @@ SECTIONS = [
     ("stats_speed.py", "Time to params and MACs: netdsl against the peers"),
     ("scaling.py", "Scaling to 100,000 layers"),
     ("agreement.py", "Agreement of the counts"),
+    ("memory.py", "Memory: the inference peak and a training step against torch"),
+    ("sweep_speed.py", "Sweep speed: EfficientNet-B0 variants a second"),
     ("forward.py", "Forward latency of the compiled module against torchvision"),
 ]
 PEER_PACKAGES = ["torchinfo", "fvcore", "thop", "ptflops", "torchscan"]
