@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +11,13 @@ from netdsl.analysis import Stats, analyse, check_expectations, summarize
 from netdsl.analysis.memory import DTYPE_BYTES, live_curve
 from netdsl.analysis.training import OPTIMIZER_STATE, training_memory
 from netdsl.elaborate import Program, elaborate, load_program, read_source
-from netdsl.errors import Diagnostic, NetdslError, did_you_mean
+from netdsl.elaborate.budget import Budget
+from netdsl.elaborate.values import language_value
+from netdsl.errors import Diagnostic, NetdslError, Span, SpecError, did_you_mean
 from netdsl.gc_pause import paused_gc
 from netdsl.ir import Definition, Graph
 from netdsl.ir.flatten import flatten
+from netdsl.limits import MAX_NODES, MAX_STEPS
 
 
 class Network:
@@ -39,6 +43,12 @@ class Network:
                 self._graph = flatten(self.top, self.top.expectations)
         return self._graph
 
+    @property
+    def files(self) -> list[str]:
+        """Every file read to load the network (the spec and its imports), as real paths: what
+        a command must never write over."""
+        return self.program.files
+
     def stats(self, dtype: str = "float32", batch: int = 1, train: str | None = None) -> Stats:
         """Shapes, counts, memory and receptive fields. Activation memory is for `batch`
         samples; `train` ("sgd" or "adam") adds the memory of one training step with that
@@ -46,11 +56,12 @@ class Network:
         key = (dtype, batch, train)
         found = self._stats.get(key)
         if found is None:
-            if batch == 1 and train is None:
-                found = summarize(self.top, dtype)
-            else:
-                base = self.stats(dtype)
-                found = base.at_batch(batch, self._training(base, train, batch, dtype))
+            with paused_gc():
+                if batch == 1 and train is None:
+                    found = summarize(self.top, dtype)
+                else:
+                    base = self.stats(dtype)
+                    found = base.at_batch(batch, self._training(base, train, batch, dtype))
             self._stats[key] = found
         return found
 
@@ -88,7 +99,7 @@ class Network:
                              f"{', '.join('.' + f for f in FORMATS)}")
         text = dot_of(self, depth, direction)
         write_atomic(target, text if fmt == "dot" else render_bytes(text, fmt),
-                     protect=[self.source_path, *self.program.modules])
+                     protect=self.files)
         return target
 
     def to_source(self) -> str:
@@ -97,8 +108,9 @@ class Network:
         return generate(self)
 
     def check(self, dtype: str = "float32") -> list[Diagnostic]:
-        """The `expect` statements that do not hold (byte counts in elements of `dtype`)."""
-        return check_expectations(self.top.expectations, self.stats(dtype))
+        """The `expect` statements that do not hold (byte counts in elements of `dtype`);
+        evaluating them spends what is left of the load's work budget."""
+        return check_expectations(self.top.expectations, self.stats(dtype), self.program.budget)
 
     def _repr_html_(self) -> str:
         """Jupyter's display: the totals, the diagram collapsed to its top blocks, and the
@@ -120,8 +132,8 @@ def _is_path(spec: str | os.PathLike[str]) -> bool:
 
 
 def load(spec: str | os.PathLike[str], network: str | None = None, *,
-         max_nodes: int = 1_000_000, inputs: dict[str, tuple[int, ...]] | None = None,
-         **params: Any) -> Network:
+         max_nodes: int = MAX_NODES, max_steps: int = MAX_STEPS, include: Sequence[str] = (),
+         inputs: dict[str, tuple[int, ...]] | None = None, **params: Any) -> Network:
     """Load a spec from a path or from source text and instantiate one of its networks.
 
     `spec` is a path when it is a `Path` (any `os.PathLike`), or a string with neither a newline
@@ -129,31 +141,39 @@ def load(spec: str | os.PathLike[str], network: str | None = None, *,
     the text. A path that names no file is an error that suggests the file meant
     (`specs/resnet50` -> `specs/resnet50.net`).
     `params` override the network's parameters (`load("resnet50.net", classes=10)`), `inputs`
-    the shapes of its inputs by name (`inputs={"x": (3, 299, 299)}`).
+    the shapes of its inputs by name (`inputs={"x": (3, 299, 299)}`). The work a spec may cause
+    is bounded: `max_nodes` layers, `max_steps` steps of evaluation (see netdsl.limits).
+    Imports may read .net files under the spec's folder, the bundled library and `include`.
     Raises `NetdslError` with located diagnostics for any problem in the spec.
     """
     if _is_path(spec):
         if isinstance(spec, str):
             _existing(spec, otherwise="a string is read as source text when it holds a newline "
                                       "or a '{'")
-        return load_file(spec, network, max_nodes=max_nodes, inputs=inputs, **params)
-    return load_source(str(spec), network, max_nodes=max_nodes, inputs=inputs, **params)
+        return load_file(spec, network, max_nodes=max_nodes, max_steps=max_steps,
+                         include=include, inputs=inputs, **params)
+    return load_source(str(spec), network, max_nodes=max_nodes, max_steps=max_steps,
+                       include=include, inputs=inputs, **params)
 
 
 def load_file(path: str | os.PathLike[str], network: str | None = None, *,
-              max_nodes: int = 1_000_000, inputs: dict[str, tuple[int, ...]] | None = None,
+              max_nodes: int = MAX_NODES, max_steps: int = MAX_STEPS,
+              include: Sequence[str] = (), inputs: dict[str, tuple[int, ...]] | None = None,
               **params: Any) -> Network:
     """`load` for a path, whatever its suffix."""
     text = read_source(_existing(str(path)))
-    return _instantiate(text, str(path), network, max_nodes, inputs, params)
+    return _instantiate(text, str(path), network, (max_nodes, max_steps, tuple(include)),
+                        inputs, params)
 
 
 def load_source(text: str, network: str | None = None, *, source_name: str = "<string>",
-                max_nodes: int = 1_000_000, inputs: dict[str, tuple[int, ...]] | None = None,
+                max_nodes: int = MAX_NODES, max_steps: int = MAX_STEPS,
+                include: Sequence[str] = (), inputs: dict[str, tuple[int, ...]] | None = None,
                 **params: Any) -> Network:
     """`load` for source text. `source_name` stands for the file in diagnostics (`<stdin>`);
     the text's imports are relative to the working directory."""
-    return _instantiate(text, source_name, network, max_nodes, inputs, params)
+    return _instantiate(text, source_name, network, (max_nodes, max_steps, tuple(include)),
+                        inputs, params)
 
 
 def _existing(path: str, otherwise: str | None = None) -> str:
@@ -169,12 +189,20 @@ def _existing(path: str, otherwise: str | None = None) -> str:
         specs = [str(folder / p.name) for p in folder.glob("*.net")] if folder.is_dir() else []
         hint = did_you_mean(path, specs)
     raise NetdslError(Diagnostic(
-        f"no such spec file: {path}", None, "io",
+        f"no such spec file: {path}", Span.file(path), "io",
         help=hint or otherwise))
 
 
-def _instantiate(text: str, path: str, network: str | None, max_nodes: int,
+def _instantiate(text: str, path: str, network: str | None, limits: tuple[int, int, tuple],
                  inputs: dict[str, tuple[int, ...]] | None, params: dict[str, Any]) -> Network:
+    max_nodes, max_steps, include = limits
+    try:
+        params = {name: language_value(value) for name, value in params.items()}
+    except SpecError as exc:
+        raise NetdslError(Diagnostic(exc.message, Span.file(path), exc.code)) from None
+    except RecursionError:
+        raise NetdslError(Diagnostic("a parameter is a list nested too deeply", Span.file(path),
+                                     "limit")) from None
     with paused_gc():  # the syntax tree, like the graph, is many small lasting objects
-        program = load_program(text, path)
+        program = load_program(text, path, Budget(max_steps), include)
         return Network(program, elaborate(program, network, params, max_nodes, inputs), path)

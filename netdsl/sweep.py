@@ -17,9 +17,11 @@ from typing import Any
 
 from netdsl.analysis import check_expectations, summarize
 from netdsl.elaborate import Program, elaborate
+from netdsl.elaborate.budget import Budget
 from netdsl.elaborate.cache import DefinitionCache
 from netdsl.errors import NetdslError
 from netdsl.gc_pause import paused_gc
+from netdsl.limits import MAX_NODES
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ def combinations(axes: Sequence[Axis]) -> list[dict[str, Any]]:
 
 def sweep(program: Program, axes: Sequence[Axis], network: str | None = None,
           fixed: dict[str, Any] | None = None, dtype: str = "float32",
-          max_nodes: int = 1_000_000, inputs: dict[str, tuple[int, ...]] | None = None,
+          max_nodes: int = MAX_NODES, inputs: dict[str, tuple[int, ...]] | None = None,
           jobs: int = 1) -> Iterator[Variant]:
     """Each variant of `program`'s network, in `combinations` order, as it is done; with
     `jobs` > 1 in that many forked worker processes (where the platform forks; otherwise in
@@ -103,15 +105,24 @@ class _Runner:
         self.program, self.network, self.fixed = program, network, fixed
         self.dtype, self.max_nodes, self.inputs = dtype, max_nodes, inputs
         self.cache = DefinitionCache()
+        self.steps = (program.budget.limit, program.budget.left)  # what loading left over
+
+    def fresh_budget(self) -> Budget:
+        """Each variant may spend what one `netdsl.load` of it could, after the parse."""
+        limit, left = self.steps
+        budget = Budget(limit)
+        budget.left = left
+        return budget
 
     def __call__(self, settings: dict[str, Any]) -> Variant:
         variant = Variant(settings)
+        self.program.budget = self.fresh_budget()
         try:
             with paused_gc():
                 top = elaborate(self.program, self.network, {**self.fixed, **settings},
                                 self.max_nodes, self.inputs, cache=self.cache)
                 stats = summarize(top, self.dtype)
-                problems = check_expectations(top.expectations, stats)
+                problems = check_expectations(top.expectations, stats, self.program.budget)
         except NetdslError as exc:
             variant.error = exc.diagnostics[0].message if exc.diagnostics else str(exc)
             return variant

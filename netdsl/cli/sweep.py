@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
                                     args.jobs or os.cpu_count() or 1),
                               count, args.progress))
     names = [a.name for a in swept]
-    protect = [args.file, *program.modules]
+    protect = program.files
     write_output(args.output, FORMATS[fmt.name](variants, names), protect=protect)
     if args.plot is not None:
         write_output(args.plot, _plot(variants, names, args.file), protect=protect)

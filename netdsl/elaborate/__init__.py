@@ -10,18 +10,18 @@ from typing import Any
 from netdsl.elaborate.cache import DefinitionCache
 from netdsl.elaborate.elaborator import Elaborator
 from netdsl.elaborate.loader import Program, load_program, read_source
-from netdsl.gc_pause import paused_gc
 from netdsl.ir import Definition
+from netdsl.limits import MAX_NODES
 
 
 def elaborate(program: Program, network: str | None = None,
-              params: dict[str, Any] | None = None, max_nodes: int = 1_000_000,
+              params: dict[str, Any] | None = None, max_nodes: int = MAX_NODES,
               inputs: dict[str, tuple[int, ...]] | None = None,
               cache: DefinitionCache | None = None) -> Definition:
     """Instantiate one network of `program` as the top definition of its hierarchy; `inputs`
     override input shapes. `cache` shares block definitions with earlier elaborations of the
     same program (a sweep)."""
-    with paused_gc(), _recursion_limit(_DEPTH):
+    with _recursion_limit(_DEPTH):
         return Elaborator(program, max_nodes, inputs, cache).network(network, params or {})
 
 
