@@ -6,6 +6,7 @@ peak memory, the `expect`s). Goal: 300 variants a second on this 2-core machine.
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -38,6 +39,7 @@ def one_sweep(jobs: int) -> tuple[float, int]:
 
 def main() -> None:
     count = len(WIDTHS) * len(DEPTHS)
+    load = os.getloadavg()[0]
     samples: dict[int, list[float]] = {1: [], 2: []}
     for _ in range(ROUNDS):
         for jobs in samples:
@@ -53,7 +55,9 @@ def main() -> None:
                      "met" if rate >= GOAL else f"missed ({rate / GOAL:.0%} of goal)"])
     print(" ".join(__doc__.split()))
     print(f"\nMedian of {ROUNDS} interleaved rounds, {count} variants each "
-          f"(widths {WIDTHS[0]}..{WIDTHS[-1]}, depths {DEPTHS[0]}..{DEPTHS[-1]}):\n")
+          f"(widths {WIDTHS[0]}..{WIDTHS[-1]}, depths {DEPTHS[0]}..{DEPTHS[-1]}); the "
+          f"machine's load average was {load:.1f} at the start (2 cores: above 2, other work "
+          f"took a share of them):\n")
     print(table(["workers", "300 variants", "per variant", "variants / s", f"goal {GOAL}/s"],
                 rows))
 
