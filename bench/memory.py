@@ -18,6 +18,7 @@ code `netdsl compile` writes), on the CPU, in float32.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -83,6 +84,10 @@ def ratio(ours: int, theirs: int) -> str:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--train", nargs="*", default=MODELS, metavar="MODEL",
+                        help="the models whose training step is measured (default: all)")
+    train_models = set(parser.parse_args().train)
     torch.set_num_threads(2)
     torch.manual_seed(0)
     inference_rows, training_rows = [], []
@@ -97,6 +102,9 @@ def main() -> None:
             theirs = inference_peak(model, shape, batch)
             inference_rows.append([name, batch, f"{ours / MIB:,.1f}", f"{theirs / MIB:,.1f}",
                                    ratio(ours, theirs)])
+            print("memory:", *inference_rows[-1], file=sys.stderr)
+        if name not in train_models:
+            continue
         model.train()
         batch = TRAIN_BATCH.get(name, DEFAULT_TRAIN_BATCH)
         for optimizer in ("sgd", "adam"):
@@ -105,6 +113,7 @@ def main() -> None:
             training_rows.append([name, batch, optimizer, f"{t.saved_bytes / MIB:,.1f}",
                                   t.peak_phase, f"{t.peak_bytes / MIB:,.1f}",
                                   f"{theirs / MIB:,.1f}", ratio(t.peak_bytes, theirs)])
+            print("memory:", *training_rows[-1], file=sys.stderr)
         print(f"memory: {name} done", file=sys.stderr)
     print(__doc__.split("\n\n", 1)[1].strip())
     print("\nInference peak (activations, MiB):\n")
