@@ -87,11 +87,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--train", nargs="*", default=MODELS, metavar="MODEL",
                         help="the models whose training step is measured (default: all)")
-    train_models = set(parser.parse_args().train)
+    parser.add_argument("--models", nargs="*", default=MODELS, choices=MODELS, metavar="MODEL",
+                        help="the models measured (default: all)")
+    args = parser.parse_args()
+    train_models = set(args.train)
     torch.set_num_threads(2)
     torch.manual_seed(0)
     inference_rows, training_rows = [], []
-    for name in MODELS:
+    for name in args.models:
         path = ROOT / "specs" / f"{name}.net"
         net = netdsl.load(path)
         shape = next(iter(net.stats().inputs.values()))
