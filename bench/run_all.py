@@ -24,6 +24,8 @@ SECTIONS = [
     ("scaling.py", "Scaling to 100,000 layers"),
     ("definitions.py", "Blocks as definitions: stats against the flat elaboration"),
     ("agreement.py", "Agreement of the counts"),
+    ("memory.py", "Memory: the inference peak and a training step against torch"),
+    ("sweep_speed.py", "Sweep speed: EfficientNet-B0 variants a second"),
     ("forward.py", "Forward latency of the compiled module against torchvision"),
 ]
 PEER_PACKAGES = ["torchinfo", "fvcore", "thop", "ptflops", "torchscan"]

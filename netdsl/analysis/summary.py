@@ -5,7 +5,7 @@ the flat network, are made only when asked for."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from netdsl.analysis.annotate import node_figures
@@ -14,6 +14,7 @@ from netdsl.analysis.fields import inside, top_fields
 from netdsl.analysis.memory import DTYPE_BYTES, peak_elements
 from netdsl.analysis.receptive_field import Field
 from netdsl.analysis.totals import BUFFERS, totals
+from netdsl.analysis.training import Training
 from netdsl.gc_pause import paused_gc
 from netdsl.ir import Call, Definition, Node
 from netdsl.notation import call_text
@@ -36,6 +37,20 @@ class Row:
     connections: int
     rf: Any
     summary: str = ""
+
+    RECORD_COLUMNS = ("name", "op", "summary", "depth", "block", "output", "params",
+                      "buffers", "macs", "flops", "connections", "rf_size", "rf_stride")
+
+    def as_record(self) -> dict[str, Any]:
+        """One flat record (a DataFrame row): the receptive field's size and stride per axis,
+        or its kind ("global") in `rf_size`."""
+        rf = self.rf.as_dict() if isinstance(self.rf, Field) else None
+        return {"name": self.name, "op": self.op, "summary": self.summary, "depth": self.depth,
+                "block": self.is_block, "output": tuple(self.output), "params": self.params,
+                "buffers": self.buffers, "macs": self.macs, "flops": self.flops,
+                "connections": self.connections,
+                "rf_size": tuple(rf["size"]) if rf else self.rf,
+                "rf_stride": tuple(rf["stride"]) if rf else None}
 
     def as_dict(self) -> dict[str, Any]:
         rf = self.rf.as_dict() if isinstance(self.rf, Field) else self.rf
@@ -64,6 +79,8 @@ class Stats:
     dtype: str
     by_op: dict[str, dict[str, int]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # what the figures leave out, and why
+    batch: int = 1  # the activation figures are for this many samples; the counts per sample
+    training: Training | None = None  # one training step's memory, when asked for
     rows: Callable[[], list[Row]] | None = field(default=None, repr=False)
     _layers: list[Row] | None = field(default=None, repr=False)
     _by_name: dict[str, Row] | None = field(default=None, repr=False)
@@ -80,6 +97,34 @@ class Stats:
     def trainable_params(self) -> int:
         return self.params
 
+    def at_batch(self, batch: int, training: Training | None = None) -> Stats:
+        """These stats with the activation figures for `batch` samples (every activation has
+        the batch as its first axis, so they scale with it) and a training estimate."""
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise ValueError(f"batch must be a whole number >= 1, got {batch!r}")
+        scale = batch / self.batch
+        return replace(self, batch=batch, training=training,
+                       activation_elements=round(self.activation_elements * scale),
+                       activation_bytes=round(self.activation_bytes * scale),
+                       peak_activation_bytes=round(self.peak_activation_bytes * scale))
+
+    def to_pandas(self) -> Any:
+        """The per-layer rows as a pandas DataFrame indexed by layer name (pandas is an
+        optional dependency: `pip install pandas`)."""
+        try:
+            import pandas
+        except ImportError:
+            raise ImportError("Stats.to_pandas needs pandas: pip install pandas "
+                              "(or netdsl[pandas])") from None
+        records = [row.as_record() for row in self.layers]
+        return pandas.DataFrame.from_records(records, index="name",
+                                             columns=list(Row.RECORD_COLUMNS))
+
+    def __repr__(self) -> str:
+        batch = f", batch {self.batch}" if self.batch != 1 else ""
+        return (f"<Stats {self.network}: {self.params:,} params, {self.macs:,} MACs, peak "
+                f"{self.peak_activation_bytes:,} bytes live ({self.dtype}{batch})>")
+
     def as_dict(self, rows: list[Row] | None = None) -> dict[str, Any]:
         """Totals and `rows` (default: every layer) as JSON-ready values."""
         return {
@@ -92,6 +137,8 @@ class Stats:
             "activation_bytes": self.activation_bytes,
             "peak_activation_bytes": self.peak_activation_bytes, "param_bytes": self.param_bytes,
             "dtype": self.dtype, "by_op": self.by_op, "notes": self.notes,
+            **({"batch": self.batch} if self.batch != 1 else {}),
+            **({"training": self.training.as_dict()} if self.training else {}),
             "layers": [r.as_dict() for r in (self.layers if rows is None else rows)],
         }
 

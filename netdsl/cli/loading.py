@@ -28,7 +28,7 @@ def add_loading_options(parser: argparse.ArgumentParser) -> None:
                        help="override a network parameter, e.g. --set classes=10 (repeatable)")
     group.add_argument("--input", action="append", default=[], metavar="[NAME=]CxHxW",
                        help="override an input's shape, e.g. --input 3x299x299 (repeatable)")
-    group.add_argument("--max-nodes", type=_positive, default=DEFAULT_MAX_NODES, metavar="N",
+    group.add_argument("--max-nodes", type=positive, default=DEFAULT_MAX_NODES, metavar="N",
                        help=f"refuse specs that expand past N layers "
                             f"(default {DEFAULT_MAX_NODES:,})")
     group.add_argument("--dtype", choices=list(DTYPE_BYTES), default="float32",
@@ -97,7 +97,8 @@ def input_shapes(pairs: list[str]) -> dict[str, tuple[int, ...]]:
     return out
 
 
-def _positive(text: str) -> int:
+def positive(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
     try:
         value = int(text)
     except ValueError:

@@ -118,6 +118,9 @@ class MaxPool(_Pool):
                                  "padded copy would point outside the input")
         return super().infer_shape(inputs)
 
+    def saved(self, inputs, out):
+        return ("inputs", "indices")  # the input and the int64 switches
+
 
 @dataclass(frozen=True)
 class Unpool(Op):
@@ -217,6 +220,10 @@ class AdaptiveAvgPool(_Adaptive):
     name = "adaptive_avgpool"
     kind = "avg"
 
+    def saved(self, inputs, out):
+        # to 1x1 torch takes a mean, whose backward needs only sizes
+        return () if all(o == 1 for o in out[1:]) else ("inputs",)
+
 
 @dataclass(frozen=True)
 class AdaptiveMaxPool(_Adaptive):
@@ -224,3 +231,6 @@ class AdaptiveMaxPool(_Adaptive):
 
     name = "adaptive_maxpool"
     kind = "max"
+
+    def saved(self, inputs, out):
+        return ("inputs", "indices")  # the input and the int64 switches

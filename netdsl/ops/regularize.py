@@ -22,6 +22,9 @@ class Dropout(Op):
     def summary(self, inputs):
         return f"dropout {self.p:g}"
 
+    def saved(self, inputs, out):
+        return ("noise",)  # the CPU's dropout: input x noise / (1 - p)
+
 
 @dataclass(frozen=True)
 class Dropout2d(Dropout):
@@ -34,6 +37,9 @@ class Dropout2d(Dropout):
         if len(x) < 2:
             raise ShapeError("dropout2d needs channels and spatial axes")
         return x
+
+    def saved(self, inputs, out):
+        return ("inputs",)  # input x noise: the input (and the small noise)
 
 
 @dataclass(frozen=True)
@@ -48,3 +54,6 @@ class StochasticDepth(Dropout):
 
     def summary(self, inputs):
         return f"stochastic depth {self.p:.3g}"
+
+    def saved(self, inputs, out):
+        return ("inputs",)  # input x noise: the input (and the small noise)

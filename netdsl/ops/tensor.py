@@ -49,6 +49,9 @@ class Slice(Op):
     def summary(self, inputs):
         return f"slice {self.start}:{self.stop}" + (f" axis {self.axis}" if self.axis else "")
 
+    def saved(self, inputs, out):
+        return ()  # a slice's backward needs only sizes
+
 
 @dataclass(frozen=True)
 class MatMul(Op):
@@ -109,6 +112,9 @@ class PixelShuffle(Op):
     def summary(self, inputs):
         return f"pixel shuffle x{self.factor}"
 
+    def saved(self, inputs, out):
+        return ()  # a permutation of the gradient
+
 
 @dataclass(frozen=True)
 class PixelUnshuffle(Op):
@@ -137,3 +143,6 @@ class PixelUnshuffle(Op):
 
     def summary(self, inputs):
         return f"pixel unshuffle /{self.factor}"
+
+    def saved(self, inputs, out):
+        return ()  # a permutation of the gradient
