@@ -17,6 +17,7 @@ import pytest
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
+from torchvision.models import detection
 from torchvision.models.detection.backbone_utils import resnet_fpn_backbone
 
 import netdsl
@@ -36,6 +37,13 @@ def _fpn_levels(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     return list(model(x).values())
 
 
+def _retina_head(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    """The head's raw outputs on the backbone's levels: torchvision's RetinaNet.forward without
+    its image transform (resizing and normalising come before the network) and the decoding."""
+    head = model.head(list(model.backbone(x).values()))
+    return [head["cls_logits"], head["bbox_regression"]]
+
+
 @dataclass(frozen=True)
 class Case:
     spec: str
@@ -51,6 +59,8 @@ CASES = [
     Case("fpn_resnet50", lambda: resnet_fpn_backbone(
         backbone_name="resnet50", weights=None, norm_layer=nn.BatchNorm2d, trainable_layers=5),
         _fpn_levels),
+    Case("retinanet_resnet50_fpn", lambda: detection.retinanet_resnet50_fpn(
+        weights=None, weights_backbone=None), _retina_head),
 ]
 
 
