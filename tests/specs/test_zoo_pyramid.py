@@ -166,3 +166,45 @@ def test_fpn_level_fields_equal_gradient_support():
         assert rf["aligned"] == (phases == 1)
         if phases == 1:
             assert relative[0] == [(0, size[0] - 1), (0, size[1] - 1)], name
+
+
+def _boxes_for_level_4(count: int, side: int) -> torch.Tensor:
+    """Boxes 230 to 400 pixels on a side: torchvision's MultiScaleRoIAlign pools all of them
+    from P4 (FPN paper, Eq. 1), the level the spec pools every box from."""
+    torch.manual_seed(1)
+    size = torch.empty(count, 2).uniform_(230, 400)
+    corner = torch.rand(count, 2) * (side - size)
+    return torch.cat([corner, corner + size], dim=1)
+
+
+@pytest.mark.slow  # ResNet-50 and the FPN at 512x512
+def test_fasterrcnn_weights_load_strictly_and_outputs_are_equal(tmp_path):
+    """The whole of torchvision's model loads strictly; the RPN head's outputs (as
+    concat_box_prediction_layers orders them) and the box head's class scores and box deltas for
+    given regions are torchvision's, and netdsl's MACs are FlopCounterMode's for that work."""
+    from torchvision.models.detection.rpn import concat_box_prediction_layers
+    side, count = 512, 8
+    torch.manual_seed(0)
+    model = detection.fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None).eval()
+    net = netdsl.load(SPECS / "fasterrcnn_resnet50_fpn.net",
+                      inputs={"image": (3, side, side), "boxes": (count, 4)}, rois=count)
+    assert net.stats().params == sum(p.numel() for p in model.parameters())
+    x, boxes = torch.randn(1, 3, side, side), _boxes_for_level_4(count, side)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        features = model.backbone(x)
+        objectness, deltas = concat_box_prediction_layers(
+            *model.rpn.head(list(features.values())))
+        pooled = model.roi_heads.box_roi_pool(features, [boxes], [(side, side)])
+        scores, box_deltas = model.roi_heads.box_predictor(model.roi_heads.box_head(pooled))
+    assert net.stats().macs == counter.get_total_flops() // 2
+    expected = [objectness, deltas, scores, box_deltas]
+    built = netdsl.build(net).eval()
+    generated = generated_model(net, tmp_path, "fasterrcnn_resnet50_fpn").eval()
+    for ours in (built, generated):
+        ours.load_state_dict(model.state_dict(), strict=True)
+        with torch.no_grad():
+            got = ours(x, boxes[None])
+        assert [tuple(g.shape[1:]) for g in got] == [
+            (objectness.shape[0], 1), (deltas.shape[0], 4), (count, 91), (count, 364)]
+        for mine, theirs in zip(got, expected, strict=True):
+            torch.testing.assert_close(mine.reshape(theirs.shape), theirs, atol=1e-5, rtol=0)
