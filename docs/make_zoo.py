@@ -176,6 +176,11 @@ def code_lines(path: Path) -> int:
     return sum(1 for t in (s.strip() for s in lines) if t and not t.startswith("#"))
 
 
+def _axes(values: list) -> str:
+    """`465x465`; a field after a resize by a fraction (LR-ASPP's 33 -> 65) to 2 decimals."""
+    return "x".join(str(v) if float(v).is_integer() else f"{float(v):.2f}" for v in values)
+
+
 def output_fields(network: netdsl.network.Network) -> str:
     """Size / stride of each output's receptive field, by output name."""
     cells = []
@@ -183,7 +188,7 @@ def output_fields(network: netdsl.network.Network) -> str:
         rf = network.stats().row(node).rf
         if isinstance(rf, Field):
             d = rf.as_dict()
-            text = f"{'x'.join(map(str, d['size']))} / {'x'.join(map(str, d['stride']))}"
+            text = f"{_axes(d['size'])} / {_axes(d['stride'])}"
             text += " + global context" if rf.global_context else ""
         else:
             text = "global" if rf == GLOBAL else "—"

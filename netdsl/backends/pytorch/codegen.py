@@ -301,7 +301,7 @@ class Writer:
         outs = [var[o] for o in p.outputs]
         result = outs[0] if len(outs) == 1 else f"({', '.join(outs)})"
         lines.append(f"{INDENT * 2}return {result}")
-        return lines
+        return [_fit(line) for text in lines for line in text.split("\n")]
 
     def targets_of(self, step: Step, dying: list[str], var: dict[str, str],
                    names: Names) -> list[str]:
@@ -420,6 +420,57 @@ def _statement(lead: str, expr: str) -> str:
         return f"{lead}{head}(\n{INDENT * 3}{rest}"
     inner = "".join(f"{INDENT * 3}{arg},\n" for arg in args)
     return f"{lead}{head}(\n{inner}{INDENT * 2}){tail}"
+
+
+def _fit(line: str) -> str:
+    """A statement still longer than 88 columns broken inside its first bracket, one item a
+    line with a trailing comma, as black lays it out; a bare tuple of targets, of `del` or of
+    `return` is bracketed first. Lines that fit, or hold no bracket to break, stay as they are."""
+    if len(line) <= 88:
+        return line
+    indent = line[:len(line) - len(line.lstrip())]
+    body = line[len(indent):]
+    keyword, _, rest = body.partition(" ")
+    target, assign, value = body.partition(" = ")
+    if keyword in ("del", "return") and len(_items(rest)) > 1:
+        body = f"{keyword} ({rest})"
+    elif assign and len(_items(target)) > 1 and not target.startswith("("):
+        body = f"({target}) = {value}"
+    span = _first_bracket(body)
+    if span is None:
+        return line
+    start, end = span
+    items = _items(body[start + 1:end])
+    inner = "".join(_fit(f"{indent}{INDENT}{item}," ) + "\n" for item in items)
+    return f"{indent}{body[:start + 1]}\n{inner}{_fit(indent + body[end:])}"
+
+
+def _first_bracket(text: str) -> tuple[int, int] | None:
+    """Where the first bracket at depth 0 opens and where it closes, if it closes."""
+    depth, start = 0, None
+    for i, ch in enumerate(text):
+        if ch in "([":
+            start = i if depth == 0 else start
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+            if depth == 0 and start is not None:
+                return start, i
+    return None
+
+
+def _items(text: str) -> list[str]:
+    """The comma-separated items of `text` at bracket depth 0 (no string here holds a comma)."""
+    items, depth, current = [], 0, ""
+    for ch in text:
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if ch == "," and depth == 0:
+            items.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    return [i for i in items + [current.strip()] if i]
 
 
 def _call_of(expr: str) -> tuple[list[str], str] | None:

@@ -19,6 +19,7 @@ from netdsl.ir import Graph, Node
 from netdsl.names import MODULE_ATTRIBUTES, is_identifier
 
 _POSITION = re.compile(r"[0-9]+\Z")
+_LATER_CALL = re.compile(r"(.+)#[0-9]+\Z")  # `head#2`: a shared module's second call
 @dataclass
 class Child:
     """One submodule: its local name and what constructs it."""
@@ -141,6 +142,17 @@ class Lowerer:
         children: list[Child] = []
         for name in names:
             local = name[len(scope) + 1:] if scope else name
+            later = _LATER_CALL.match(local)
+            if later and self.calls_shared(name):  # the first call's submodule, called again
+                inputs, outputs = (self.interface(name) if name in self.graph.scopes
+                                   else (reads(self.graph[name]), produces(self.graph[name])))
+                node = None if name in self.graph.scopes else self.graph[name]
+                apply = None
+                if node is not None:
+                    rule = lowering(node.op)
+                    apply = rule.apply(node.op, self.shapes(node)) if rule.apply else None
+                steps.append(Step(node, later.group(1), None, inputs, outputs, None, apply))
+                continue
             if not (is_identifier(local) or _POSITION.match(local)):
                 raise _fail(f"layer name '{name}' cannot name a torch submodule", self.span(name))
             if name in self.graph.scopes:
@@ -169,6 +181,12 @@ class Lowerer:
                             f"the torch.nn.Module attribute of that name; rename it",
                             self.span(f"{scope}.{child.name}" if scope else child.name))
         return steps, children
+
+    def calls_shared(self, name: str) -> bool:
+        """Whether `name` applies a shared module (a later call uses the first's weights)."""
+        if name in self.graph.scopes:
+            return self.graph.scopes[name].meta.get("shared") is not None
+        return self.graph[name].shared is not None
 
     def scope(self, name: str) -> SequentialPlan | ClassPlan:
         info = self.graph.scopes[name]
@@ -216,6 +234,8 @@ class Lowerer:
         previous: Node | None = None  # the leaf before, whose output only this step reads
         for member in members:
             local = member[len(name) + 1:]
+            if _LATER_CALL.match(local):
+                return None  # a shared module's later call: no child of its own
             if member in self.graph.scopes:
                 sub_in, sub_out = self.interface(member)
                 if sub_in != [current] or len(sub_out) != 1:
