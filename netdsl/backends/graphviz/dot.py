@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 
 from netdsl.backends.graphviz import palette
-from netdsl.backends.graphviz.diagram import Box, Diagram, Edge
+from netdsl.backends.graphviz.diagram import Box, Diagram, Edge, Options
 from netdsl.backends.graphviz.labels import escape, label, shape_text, tooltip
 
 FONT = "Helvetica"
@@ -28,15 +28,18 @@ def quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def to_dot(diagram: Diagram, direction: str = "TB", shapes: bool = True,
-           legend: bool = True) -> str:
+def to_dot(diagram: Diagram, options: Options = Options(), legend: bool = True) -> str:
+    """The DOT text; a U (diagram.layout "u") is drawn top to bottom whatever the direction."""
+    u_shape = diagram.layout == "u"
+    direction = "TB" if u_shape else options.direction
+    shapes = options.shapes
     lines = [f"digraph {quote(diagram.name)} {{"]
     lines += [
         f'  graph [rankdir={direction}, fontname="{FONT}", fontsize=12, labelloc=t, '
-        f'label={quote(diagram.title)}, nodesep=0.25, ranksep=0.3, ordering=in, '
+        f'label={quote(diagram.title)}, nodesep=0.2, ranksep=0.16, ordering=in, '
         f'bgcolor="white", pad=0.2];',
         f'  node [fontname="{FONT}", fontsize=10, shape=box, style="rounded,filled", '
-        f'penwidth=1.0, margin="0.08,0.04", height=0.3];',
+        f'penwidth=1.0, margin="0.06,0.02", height=0.25];',
         f'  edge [color="{palette.EDGE}", arrowsize=0.6, penwidth=1.0, fontname="{FONT}", '
         f'fontsize=8];',
     ]
@@ -48,8 +51,12 @@ def to_dot(diagram: Diagram, direction: str = "TB", shapes: bool = True,
         boxes_in.setdefault(box.cluster, []).append(box)
     _emit_frame(lines, diagram, None, children, boxes_in, shapes, "  ",
                 _first_positions(diagram))
+    upward = set(diagram.decoder) if u_shape else set()
+    bottom = diagram.encoder[-1] if u_shape else None
     for edge in diagram.edges:
-        lines.append("  " + _edge(edge))
+        lines.append("  " + _edge(edge, options.edge_shapes, upward, bottom))
+    if u_shape:
+        lines += _u_ranks(diagram)
     if legend:
         lines += _legend(diagram, vertical=direction == "TB")
     lines.append("}")
@@ -72,7 +79,7 @@ def _emit_frame(lines: list[str], diagram: Diagram, frame: str | None,
         lines.append(f"{indent}subgraph {quote('cluster_' + cluster.id)} {{")
         lines.append(f'{indent}  graph [label=<<b>{escape(cluster.label)}</b>>, labeljust=l, '
                      f'style="rounded,filled", fillcolor="{fill}", '
-                     f'color="{palette.CLUSTER_BORDER}", fontsize=10, margin=8];')
+                     f'color="{palette.CLUSTER_BORDER}", fontsize=10, margin=5];')
         _emit_frame(lines, diagram, cluster.id, children, boxes_in, shapes, indent + "  ", first)
         lines.append(f"{indent}}}")
 
@@ -108,14 +115,30 @@ def _node(box: Box, shapes: bool) -> str:
     return f"{quote(box.id)} [{', '.join(attrs)}];"
 
 
-def _edge(edge: Edge) -> str:
+def _edge(edge: Edge, shapes: bool, upward: set[str], bottom: str | None) -> str:
+    """An edge; into a U's decoder (`upward`) from the decoder or the U's `bottom`, written
+    from its head to its tail and drawn backwards, so that Graphviz ranks the decoder bottom to
+    top; a skip across the U leaves the ranking alone."""
     attrs = [f"tooltip={quote(shape_text(edge.shape))}"] if edge.shape else []
+    if shapes and edge.shape:
+        attrs.append(f"label={quote(shape_text(edge.shape))}")
     if edge.skip:
         attrs += [f'color="{palette.SKIP_EDGE}"', 'style="dashed"']
     elif edge.ref:
         attrs += [f'color="{palette.REF_EDGE}"', 'style="dotted"', 'arrowhead="odot"']
-    text = f"{quote(edge.src)} -> {quote(edge.dst)}"
+    src, dst = edge.src, edge.dst
+    if edge.dst in upward and (edge.src in upward or edge.src == bottom):
+        src, dst = dst, src
+        attrs.append("dir=back")
+    elif upward and (edge.dst in upward) != (edge.src in upward):
+        attrs.append("constraint=false")
+    text = f"{quote(src)} -> {quote(dst)}"
     return text + (f" [{', '.join(attrs)}];" if attrs else ";")
+
+
+def _u_ranks(diagram: Diagram) -> list[str]:
+    """Each level of a U on one rank: the encoder's box beside the decoder's."""
+    return [f"  {{rank=same; {quote(a)}; {quote(b)};}}" for a, b in diagram.pairs]
 
 
 def _legend(diagram: Diagram, vertical: bool) -> list[str]:

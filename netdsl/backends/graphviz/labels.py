@@ -45,7 +45,7 @@ def _figures(box: Box, shapes: bool) -> str:
 
 def _table(rows: list[str]) -> str:
     cells = "".join(f"<tr><td>{r}</td></tr>" for r in rows)
-    return f'<<table border="0" cellborder="0" cellspacing="0" cellpadding="1">{cells}</table>>'
+    return f'<<table border="0" cellborder="0" cellspacing="0" cellpadding="0">{cells}</table>>'
 
 
 def label(box: Box, shapes: bool = True) -> str:

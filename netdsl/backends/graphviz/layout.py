@@ -1,9 +1,7 @@
 """From the graph IR to a `Diagram`: which layers are drawn, which blocks collapse, which frames.
 
-Depth follows `netdsl stats --depth`: scopes nested at most `depth` deep are visible; a scope at
-exactly `depth` is drawn as one box (its output shape and subtotals), the scopes above it as
-clusters. Without a depth, the deepest one that keeps the diagram under `BOX_BUDGET` boxes is
-chosen, so ResNet-152 and DenseNet-121 stay readable by default.
+A block at level `depth` (see `Levels`) is drawn as one box (its output shape and subtotals),
+the scopes around it as frames. Which depth fits a page is fit.py's question.
 """
 
 from __future__ import annotations
@@ -17,50 +15,61 @@ from netdsl.backends.table import human
 from netdsl.ir import Graph, Node
 from netdsl.ir.node import Scope
 
-BOX_BUDGET = 65
 COMPACT_FAMILIES = ("activation", "norm", "regularize")
 
 
-def max_depth(graph: Graph) -> int:
-    """The depth at which nothing is collapsed."""
-    return 1 + max((len(n.scope) for n in graph), default=0)
+class Levels:
+    """The level of every scope that uses one, and what is drawn of a node at a depth.
+
+    Levels count block calls, the same way for every network: a labeled group, a merge or a
+    repeat is drawn as a frame but uses no level, and neither does a *container*, a block or
+    group holding more than half of the network's layers (torchvision's `features`): collapsing
+    it would leave nothing to see. `--depth 1` draws the first level of blocks as boxes.
+    """
+
+    def __init__(self, graph: Graph):
+        sizes: dict[str, int] = {}
+        for node in graph:
+            for name in node.scope:
+                sizes[name] = sizes.get(name, 0) + 1
+        half = len(graph) / 2
+        self.level: dict[str, int] = {}
+        for node in graph:
+            level = 0
+            for name in node.scope:
+                scope = graph.scopes[name]
+                if scope.kind == "block" and sizes[name] <= half:
+                    level += 1
+                    self.level[name] = level
+        self.deepest = 1 + max(self.level.values(), default=0)
+
+    def representative(self, node: Node, depth: int) -> str:
+        """The id of the box that draws `node` at `depth`: the scope at that level around it,
+        or the layer itself."""
+        for name in node.scope:
+            if self.level.get(name) == depth:
+                return name
+        return node.name
+
+    def frames(self, node: Node, depth: int) -> tuple[str, ...]:
+        """The scopes drawn as frames around `node`'s box, outermost first."""
+        rep = self.representative(node, depth)
+        return node.scope if rep == node.name else node.scope[:node.scope.index(rep)]
 
 
-def build(graph: Graph, depth: int | None = None, defaults: Any = None) -> Diagram:
-    """The diagram of `graph` at `depth` (auto when None). `defaults(block)` gives a block's
-    literal default arguments, which block labels leave out."""
+def build(graph: Graph, depth: int, defaults: Any = None, keys: Any = None) -> Diagram:
+    """The diagram of `graph` at `depth` (at least 1; past the deepest level everything is
+    expanded). `defaults(block)` gives a block's literal default arguments, which block labels
+    leave out; `keys` the identity of each block call (identity.call_keys), for runs."""
     analyse(graph)
-    full = max_depth(graph)
-    if depth is None:
-        depth = auto_depth(graph, defaults)
-    depth = max(1, min(depth, full))
-    diagram = Diagram(graph.name, _title(graph), depth)
-    _add_boxes(diagram, graph, depth, defaults)
-    _add_edges(diagram, graph, depth)
-    collapse_runs(diagram, graph)
+    levels = Levels(graph)
+    depth = max(1, min(depth, levels.deepest))
+    diagram = Diagram(graph.name, _title(graph), depth, levels.deepest)
+    _add_boxes(diagram, graph, levels, defaults)
+    _add_edges(diagram, graph, levels)
+    collapse_runs(diagram, graph, keys or {})
     _mark_skips(diagram)
     return diagram
-
-
-def auto_depth(graph: Graph, defaults: Any = None) -> int:
-    """The deepest depth whose diagram has at most BOX_BUDGET boxes (at least 1)."""
-    best = 1
-    for depth in range(1, max_depth(graph) + 1):
-        diagram = Diagram(graph.name, "", depth)
-        _add_boxes(diagram, graph, depth, defaults)
-        if len(diagram.boxes) > BOX_BUDGET:
-            # runs may still bring it under budget
-            _add_edges(diagram, graph, depth)
-            collapse_runs(diagram, graph)
-            if len(diagram.boxes) > BOX_BUDGET:
-                break
-        best = depth
-    return best
-
-
-def representative(node: Node, depth: int) -> str:
-    """The id of the box that draws `node` at `depth`."""
-    return node.scope[depth - 1] if len(node.scope) >= depth else node.name
 
 
 def _title(graph: Graph) -> str:
@@ -69,18 +78,18 @@ def _title(graph: Graph) -> str:
     return f"{graph.name}: {human(params)} params, {human(macs)} MACs"
 
 
-def _add_boxes(diagram: Diagram, graph: Graph, depth: int, defaults: Any) -> None:
+def _add_boxes(diagram: Diagram, graph: Graph, levels: Levels, defaults: Any) -> None:
     seen: set[str] = set()
     outputs = set(graph.outputs.values())
     for node in graph:
-        frames = node.scope[:min(len(node.scope), depth - 1)]
+        frames = levels.frames(node, diagram.depth)
         for level, scope_name in enumerate(frames):
             if scope_name not in diagram.clusters:
                 parent = frames[level - 1] if level else None
                 diagram.clusters[scope_name] = Cluster(
                     scope_name, cluster_label(graph.scopes[scope_name], parent, defaults),
                     parent, level)
-        rep = representative(node, depth)
+        rep = levels.representative(node, diagram.depth)
         cluster = frames[-1] if frames else None
         if rep in seen:
             if node.name in outputs:
@@ -165,13 +174,14 @@ def cluster_label(scope: Scope, parent: str | None, defaults: Any) -> str:
     return name if text == "group" else f"{name}: {text}"
 
 
-def _add_edges(diagram: Diagram, graph: Graph, depth: int) -> None:
+def _add_edges(diagram: Diagram, graph: Graph, levels: Levels) -> None:
     seen: set[tuple[str, str]] = set()
+    depth = diagram.depth
     for node in graph:
-        dst = representative(node, depth)
+        dst = levels.representative(node, depth)
         refs = _reference_inputs(node)
         for index, name in enumerate(node.inputs):
-            src = representative(graph[name], depth)
+            src = levels.representative(graph[name], depth)
             if src != dst and (src, dst) not in seen:
                 seen.add((src, dst))
                 diagram.edges.append(Edge(src, dst, shape=graph[name].shape,
