@@ -79,7 +79,7 @@ def _warn_if_too_large(network: Network, diagram: Diagram, options: Options) -> 
         return
     size = (f"{diagram.size[0]:.0f} x {diagram.size[1]:.0f} in" if diagram.size
             else f"{len(diagram.boxes):,} boxes")
-    fitting = diagram_of(network, None, **{**vars(options), "depth": None}).depth
+    fitting = diagram_of(network, **{**vars(options), "depth": None}).depth
     print(render(Diagnostic(
         f"the diagram is larger than a page ({size} at depth "
         f"{min(diagram.depth, diagram.deepest)})", Span.file(network.source_path), "limit",

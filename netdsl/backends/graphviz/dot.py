@@ -39,7 +39,7 @@ def to_dot(diagram: Diagram, options: Options = Options(), legend: bool = True) 
         f'label={quote(diagram.title)}, nodesep=0.2, ranksep=0.16, ordering=in, '
         f'bgcolor="white", pad=0.2];',
         f'  node [fontname="{FONT}", fontsize=10, shape=box, style="rounded,filled", '
-        f'penwidth=1.0, margin="0.06,0.02", height=0.25];',
+        f'penwidth=1.0, margin="0.1,0.03", height=0.25];',
         f'  edge [color="{palette.EDGE}", arrowsize=0.6, penwidth=1.0, fontname="{FONT}", '
         f'fontsize=8];',
     ]
@@ -50,7 +50,7 @@ def to_dot(diagram: Diagram, options: Options = Options(), legend: bool = True) 
     for box in diagram.boxes:
         boxes_in.setdefault(box.cluster, []).append(box)
     _emit_frame(lines, diagram, None, children, boxes_in, shapes, "  ",
-                _first_positions(diagram))
+                _first_positions(diagram), _branch_heads(diagram))
     upward = set(diagram.decoder) if u_shape else set()
     bottom = diagram.encoder[-1] if u_shape else None
     for edge in diagram.edges:
@@ -65,9 +65,11 @@ def to_dot(diagram: Diagram, options: Options = Options(), legend: bool = True) 
 
 def _emit_frame(lines: list[str], diagram: Diagram, frame: str | None,
                 children: dict[str | None, list[str]], boxes_in: dict[str | None, list[Box]],
-                shapes: bool, indent: str, first: dict[str, int]) -> None:
-    """Boxes and sub-frames in the order of their first layer: Graphviz orders siblings (the
-    branches of an Inception block) by declaration, so this keeps them left to right."""
+                shapes: bool, indent: str, first: dict[str, int],
+                heads: dict[str, list[list[str]]]) -> None:
+    """Boxes and sub-frames in the order of their first layer (Graphviz orders sibling
+    frames, such as GoogLeNet's branches, by declaration), then the order of the branches of
+    each merge in the frame (`heads`)."""
     items: list[tuple[int, Box | str]] = [(first[b.id], b) for b in boxes_in.get(frame, [])]
     items += [(first[c], c) for c in children.get(frame, [])]
     for _, item in sorted(items, key=lambda pair: pair[0]):
@@ -80,8 +82,59 @@ def _emit_frame(lines: list[str], diagram: Diagram, frame: str | None,
         lines.append(f'{indent}  graph [label=<<b>{escape(cluster.label)}</b>>, labeljust=l, '
                      f'style="rounded,filled", fillcolor="{fill}", '
                      f'color="{palette.CLUSTER_BORDER}", fontsize=10, margin=5];')
-        _emit_frame(lines, diagram, cluster.id, children, boxes_in, shapes, indent + "  ", first)
+        _emit_frame(lines, diagram, cluster.id, children, boxes_in, shapes, indent + "  ", first,
+                    heads)
+        for row in heads.get(item, []):
+            chain = " -> ".join(quote(h) for h in row)
+            lines.append(f"{indent}  {{rank=same; {chain} [style=invis];}}")
         lines.append(f"{indent}}}")
+
+
+def _branch_heads(diagram: Diagram) -> dict[str, list[list[str]]]:
+    """For each frame, the first box of each branch of the concatenations in it, in the order
+    of the concatenation's inputs: drawn on one rank, chained by invisible edges, they keep
+    Graphviz from reordering Inception-v3's branches. A branch's first box is the earliest of
+    the boxes in the frame that feed that input of the merge and no other; none of them feeds
+    another, so they can share a rank."""
+    ins: dict[str, list[str]] = {}
+    for e in diagram.edges:
+        ins.setdefault(e.dst, []).append(e.src)
+    where = {b.id: b.cluster for b in diagram.boxes}
+    order = {b.id: i for i, b in enumerate(diagram.boxes)}
+    heads: dict[str, list[list[str]]] = {}
+    for merge in diagram.boxes:
+        sources = ins.get(merge.id, [])
+        if merge.kind != "merge" or merge.op in ("add", "mul") or merge.cluster is None \
+                or len(sources) < 2:
+            continue
+        feeds = [_ancestors(src, ins, where, merge.cluster) for src in sources]
+        row = []
+        for k, mine in enumerate(feeds):
+            others = set().union(*(f for j, f in enumerate(feeds) if j != k))
+            only = [b for b in mine if b not in others]
+            if only:
+                row.append(min(only, key=order.__getitem__))
+        if len(row) >= 2 and len(set(row)) == len(row):
+            heads.setdefault(merge.cluster, []).append(row)
+    return heads
+
+
+def _ancestors(box: str, ins: dict[str, list[str]], where: dict[str, str | None],
+               frame: str) -> set[str]:
+    """`box` and the boxes feeding it, within the frame `frame` (its sub-frames included)."""
+    found: set[str] = set()
+    todo = [box]
+    while todo:
+        b = todo.pop()
+        if b in found or b not in where or not _inside(where[b], frame):
+            continue
+        found.add(b)
+        todo.extend(ins.get(b, []))
+    return found
+
+
+def _inside(cluster: str | None, frame: str) -> bool:
+    return cluster is not None and (cluster == frame or cluster.startswith(frame + "."))
 
 
 def _first_positions(diagram: Diagram) -> dict[str, int]:
