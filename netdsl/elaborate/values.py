@@ -215,7 +215,7 @@ def _scalar(value: Any, limit: int | None) -> str:
         text = value if limit is None else value[:limit + 1]
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, float):
-        return repr(value)
+        return float_text(value)
     if isinstance(value, LayerRef):
         return value.name
     if isinstance(value, TensorValue):
@@ -223,6 +223,12 @@ def _scalar(value: Any, limit: int | None) -> str:
     if isinstance(value, Function):
         return f"function {value.name}"
     return str(value)
+
+
+def float_text(value: float) -> str:
+    """A float as the language writes it, without the noise of binary arithmetic:
+    0.2 * 3 / 16 is 0.0375, not 0.037500000000000006 (twelve significant digits)."""
+    return repr(float(f"{value:.12g}"))
 
 
 def type_name(value: Any) -> str:

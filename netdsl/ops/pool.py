@@ -207,7 +207,7 @@ class _Adaptive(Op):
 
     def summary(self, inputs):
         size = per_axis(self.size, len(inputs[0]) - 1, "size")
-        return f"adaptive {self.kind}pool {kxk(size)}"
+        return f"{self.name} {kxk(size)}"
 
 
 @dataclass(frozen=True)

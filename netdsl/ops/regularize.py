@@ -20,7 +20,7 @@ class Dropout(Op):
         return 0
 
     def summary(self, inputs):
-        return f"dropout {self.p:g}"
+        return f"{self.name} {self.p:g}"
 
 
 @dataclass(frozen=True)
@@ -47,4 +47,4 @@ class StochasticDepth(Dropout):
     mode: str = attr("row", kind="choice", choices=("row", "batch"))
 
     def summary(self, inputs):
-        return f"stochastic depth {self.p:.3g}"
+        return f"{self.name} {self.p:.3g}"

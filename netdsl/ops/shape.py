@@ -213,4 +213,4 @@ class ChannelShuffle(Op):
         return 0
 
     def summary(self, inputs):
-        return f"shuffle g={self.groups}"
+        return f"{self.name} g={self.groups}"

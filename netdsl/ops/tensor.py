@@ -106,7 +106,7 @@ class PixelShuffle(Op):
         return rf.Resample((float(self.factor),) * 2)
 
     def summary(self, inputs):
-        return f"pixel shuffle x{self.factor}"
+        return f"{self.name} x{self.factor}"
 
 
 @dataclass(frozen=True)
@@ -135,4 +135,4 @@ class PixelUnshuffle(Op):
         return rf.Window((r, r), (r, r), (0, 0), (1, 1))
 
     def summary(self, inputs):
-        return f"pixel unshuffle /{self.factor}"
+        return f"{self.name} /{self.factor}"

@@ -199,9 +199,10 @@ def _legend(diagram: Diagram, vertical: bool) -> list[str]:
     it adds little width), a row above a left-to-right one."""
     cells = []
     for family in diagram.families():
+        ops = list(dict.fromkeys(b.op for b in diagram.boxes if b.family == family))
         fill, border = palette.colours(family)
         cells.append(f'<td bgcolor="{fill}" color="{border}" border="1" cellpadding="3">'
-                     f'<font point-size="8">{escape(palette.legend_text(family))}</font></td>')
+                     f'<font point-size="8">{escape(palette.legend_text(family, ops))}</font></td>')
     if any(e.skip for e in diagram.edges):
         cells.append(f'<td border="0"><font point-size="8" color="{palette.SKIP_EDGE}">'
                      f'- - \u25b8 skip</font></td>')
