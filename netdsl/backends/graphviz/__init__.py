@@ -92,7 +92,13 @@ def _diagram(network: Any, options: Any) -> Diagram:
 
 
 def _depth_note(diagram: Diagram) -> str:
-    if diagram.depth >= diagram.deepest:
-        return " \u00b7 every layer"
-    note = f" \u00b7 depth {diagram.depth} of {diagram.deepest}"
-    return note + (", the deepest that fits a page" if diagram.chosen else "")
+    """How deep the drawing goes, and for a depth chosen by default, why."""
+    from netdsl.backends.graphviz.fit import page_fits
+    note = (" \u00b7 every layer" if diagram.depth >= diagram.deepest
+            else f" \u00b7 depth {diagram.depth} of {diagram.deepest}")
+    if not diagram.chosen:
+        return note
+    if not page_fits(diagram, diagram.size):
+        return note + ", larger than a page at every depth"
+    return note + (", the deepest that fits a page" if diagram.depth < diagram.deepest
+                   else ", which fits a page")

@@ -16,15 +16,19 @@ from netdsl.ir import Graph, Node
 from netdsl.ir.node import Scope
 
 COMPACT_FAMILIES = ("activation", "norm", "regularize")
+CONTAINER_SHARE = 0.9  # of the network's layers: a scope holding more is a container
 
 
 class Levels:
     """The level of every scope that uses one, and what is drawn of a node at a depth.
 
-    Levels count block calls, the same way for every network: a labeled group, a merge or a
-    repeat is drawn as a frame but uses no level, and neither does a *container*, a block or
-    group holding more than half of the network's layers (torchvision's `features`): collapsing
-    it would leave nothing to see. `--depth 1` draws the first level of blocks as boxes.
+    Levels count the scopes around a layer (blocks, labeled groups, merges, repeats) from the
+    top, the same way for every network, except a *container*, drawn as a frame and using no
+    level: a scope holding nearly the whole network (a ViT's `encoder`), or most of it in parts
+    of different kinds (torchvision's `features` of VGG, DenseNet or EfficientNet: a stem,
+    stages, a head), whose box would leave little to see. A stage of one block repeated
+    (ResNet-152's `layer3`, 36 bottlenecks) is not a container. `--depth 1` draws the first
+    level as boxes.
     """
 
     def __init__(self, graph: Graph):
@@ -32,13 +36,14 @@ class Levels:
         for node in graph:
             for name in node.scope:
                 sizes[name] = sizes.get(name, 0) + 1
-        half = len(graph) / 2
+        containers = {name for name, size in sizes.items()
+                      if size >= CONTAINER_SHARE * len(graph)
+                      or (2 * size > len(graph) and not _one_block(graph, graph.scopes[name]))}
         self.level: dict[str, int] = {}
         for node in graph:
             level = 0
             for name in node.scope:
-                scope = graph.scopes[name]
-                if scope.kind == "block" and sizes[name] <= half:
+                if name not in containers:
                     level += 1
                     self.level[name] = level
         self.deepest = 1 + max(self.level.values(), default=0)
@@ -55,6 +60,12 @@ class Levels:
         """The scopes drawn as frames around `node`'s box, outermost first."""
         rep = self.representative(node, depth)
         return node.scope if rep == node.name else node.scope[:node.scope.index(rep)]
+
+
+def _one_block(graph: Graph, scope: Scope) -> bool:
+    """Whether a scope's children are all calls of one block."""
+    blocks = {graph.scopes[c].block if c in graph.scopes else None for c in scope.children}
+    return len(blocks) == 1 and None not in blocks
 
 
 def build(graph: Graph, depth: int, defaults: Any = None, keys: Any = None) -> Diagram:
