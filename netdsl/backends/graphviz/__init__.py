@@ -86,8 +86,8 @@ def _diagram(network: Any, options: Any) -> Diagram:
         diagram.size, diagram.chosen = chosen.size, True
     else:
         diagram = make(options.depth)
-        diagram.size = fit.size_of(diagram, emit(diagram))
     diagram.title += _depth_note(diagram)
+    diagram.size = fit.size_of(diagram, emit(diagram))  # with the title as drawn
     return diagram
 
 

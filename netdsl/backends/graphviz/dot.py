@@ -14,6 +14,7 @@ from netdsl.backends.graphviz.labels import escape, label, shape_text, tooltip
 
 FONT = "Helvetica"
 LEGEND_ID = "legend"
+PAD = 0.2  # inches of white around the drawing
 
 
 _MAX_QUOTED = 1_000  # Graphviz refuses quoted strings past 16,384 characters
@@ -37,7 +38,7 @@ def to_dot(diagram: Diagram, options: Options = Options(), legend: bool = True) 
     lines += [
         f'  graph [rankdir={direction}, fontname="{FONT}", fontsize=12, labelloc=t, '
         f'label={quote(diagram.title)}, nodesep=0.2, ranksep=0.16, ordering=in, '
-        f'bgcolor="white", pad=0.2];',
+        f'bgcolor="white", pad={PAD}];',
         f'  node [fontname="{FONT}", fontsize=10, shape=box, style="rounded,filled", '
         f'penwidth=1.0, margin="0.1,0.03", height=0.25];',
         f'  edge [color="{palette.EDGE}", arrowsize=0.6, penwidth=1.0, fontname="{FONT}", '

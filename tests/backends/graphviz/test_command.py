@@ -35,6 +35,9 @@ def test_dot_output_is_byte_identical_across_runs(tmp_path):
 def test_svg_png_pdf_by_suffix(tmp_path):
     svg = tmp_path / "g.svg"
     assert run_cli("render", str(SPECS / "googlenet.net"), "-o", str(svg)).returncode == 0
+    assert svg_counts(svg.read_text())["cluster"] == 0  # by default the blocks are boxes
+    assert run_cli("render", str(SPECS / "googlenet.net"), "-o", str(svg), "--depth",
+                   "2").returncode == 0
     assert svg_counts(svg.read_text())["cluster"] >= 9  # the nine inception blocks
     png, pdf = tmp_path / "r.png", tmp_path / "r.pdf"
     assert run_cli("render", RESNET50, "-o", str(png), "--depth", "1",
