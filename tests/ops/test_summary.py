@@ -37,7 +37,8 @@ def sizes(values) -> str:
 def test_convolutions_show_their_rank_and_stride(op, shape, module, out):
     k, s = module.kernel_size, module.stride
     stride = "" if set(s) == {1} else "/" + (str(s[0]) if len(set(s)) == 1 else sizes(s))
-    name = "conv_transpose" if isinstance(module, nn.ConvTranspose1d | nn.ConvTranspose3d) else "conv"
+    transposed = isinstance(module, nn.ConvTranspose1d | nn.ConvTranspose3d)
+    name = "conv_transpose" if transposed else "conv"
     assert summary(op, shape) == f"{name} {sizes(k)}{stride}, {out}"
 
 

@@ -29,8 +29,9 @@ def quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def to_dot(diagram: Diagram, options: Options = Options(), legend: bool = True) -> str:
+def to_dot(diagram: Diagram, options: Options | None = None, legend: bool = True) -> str:
     """The DOT text; a U (diagram.layout "u") is drawn top to bottom whatever the direction."""
+    options = options or Options()
     u_shape = diagram.layout == "u"
     direction = "TB" if u_shape else options.direction
     shapes = options.shapes

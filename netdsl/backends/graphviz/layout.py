@@ -16,6 +16,7 @@ from netdsl.ir import Graph, Node
 from netdsl.ir.node import Scope
 
 COMPACT_FAMILIES = ("activation", "norm", "regularize")
+MAX_PARTS = 8  # layers named in a collapsed group's box
 CONTAINER_SHARE = 0.9  # of the network's layers: a scope holding more is a container
 
 
@@ -139,7 +140,7 @@ def _summary(graph: Graph, node: Node) -> str:
 def _block_box(graph: Graph, scope: Scope, cluster: str | None, defaults: Any) -> Box:
     inside = graph.scope_nodes(scope.name)
     shape = graph[scope.output].shape if scope.output else inside[-1].shape
-    text = _part_text(graph, scope, defaults, 3)
+    text = _part_text(graph, scope, defaults)
     # a block wrapping one layer (conv_bn) is shown as that layer, its block name beside
     single = scope.kind == "block" and text != call_text(scope, defaults)
     wraps = (scope.block or "") if single else ""
@@ -160,21 +161,22 @@ def call_text(scope: Scope, defaults: Any = None) -> str:
     return f"{scope.block}({', '.join(args)})" if args else str(scope.block)
 
 
-def contents_text(graph: Graph, scope: Scope, defaults: Any = None, limit: int = 3) -> str:
+def contents_text(graph: Graph, scope: Scope, defaults: Any = None) -> str:
     """A collapsed group or merge described by what it holds: `conv 1x1, 96 -> conv 3x3, 128`
-    (layers that keep the shape, such as relu and bn, left out)."""
+    (layers that keep the shape, such as relu and bn, left out). Past MAX_PARTS, the middle
+    ones are counted rather than named: no operator's name is ever cut."""
     parts: list[str] = []
     for child in scope.children:
         if child in graph.scopes:
-            parts.append(_part_text(graph, graph.scopes[child], defaults, limit))
+            parts.append(_part_text(graph, graph.scopes[child], defaults))
         else:
             node = graph[child]
             if node.op is not None and node.op.family not in COMPACT_FAMILIES:
                 parts.append(_summary(graph, node))
     if not parts:
         return scope.kind
-    if len(parts) > limit:
-        parts = parts[:limit - 1] + ["\u2026"]
+    if len(parts) > MAX_PARTS:
+        parts = parts[:MAX_PARTS - 2] + [f"{len(parts) - MAX_PARTS + 1} more"] + parts[-1:]
     joiner = " \u2192 " if scope.kind != "merge" else " | "
     return joiner.join(parts)
 
@@ -199,13 +201,13 @@ def _add_edges(diagram: Diagram, graph: Graph, levels: Levels) -> None:
                                           ref=index >= refs))
 
 
-def _part_text(graph: Graph, scope: Scope, defaults: Any, limit: int) -> str:
+def _part_text(graph: Graph, scope: Scope, defaults: Any) -> str:
     """A scope inside a collapsed group: a block wrapping a single layer (conv_bn: conv, bn,
     relu) by that layer in paper notation, another block by its call, a group by its contents."""
-    inner = contents_text(graph, scope, defaults, limit)
+    inner = contents_text(graph, scope, defaults)
     if scope.kind != "block":
         return inner
-    single = " \u2192 " not in inner and "\u2026" not in inner and inner != scope.kind
+    single = " \u2192 " not in inner and " | " not in inner and inner != scope.kind
     return inner if single else call_text(scope, defaults)
 
 
