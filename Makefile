@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 TORCH  := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: demo test test-fast bench lint dot clean zoo readme
+.PHONY: demo test test-fast bench lint dot clean zoo readme images
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,12 @@ zoo: $(VENV)/.installed-test
 
 readme: $(VENV)/.installed
 	$(BIN)/python docs/make_readme.py
+
+# the diagrams in docs/images, each at its default depth (the deepest that fits a page)
+IMAGES := resnet50 inception_v3 densenet121 efficientnet_b0 unet lenet5
+images: $(VENV)/.installed dot
+	for net in $(IMAGES); do $(BIN)/netdsl render specs/$$net.net -o docs/images/$$net.png || exit 1; done
+	$(BIN)/netdsl render specs/googlenet.net -o docs/images/googlenet_depth2.png --depth 2
 
 clean:
 	rm -rf $(VENV) build *.egg-info

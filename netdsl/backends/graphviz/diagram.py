@@ -43,6 +43,7 @@ class Box:
     is_output: bool = False
     wraps: str = ""  # a collapsed block shown as the one layer it wraps: the block's name
     compact: bool = False  # a shape-preserving layer drawn on one line (relu, bn, dropout)
+    note: str = ""  # what sets a block apart from its like-labelled neighbour ("with downsample")
 
 
 @dataclass

@@ -72,6 +72,8 @@ def label(box: Box, shapes: bool = True) -> str:
     if box.wraps:
         name += f" \u00b7 {box.wraps}"
     rows = [_small(name, muted=True), *heads]
+    if box.note:
+        rows.append(_small(box.note))
     figures = _figures(box, shapes)
     if figures:
         rows.append(_small(figures))

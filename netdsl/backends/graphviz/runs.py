@@ -37,10 +37,30 @@ def collapse_runs(diagram: Diagram, graph: Graph, keys: dict[str, CallKey]) -> N
             merged[box.id] = head.id
             continue
         kept.append(box)
+    _note_differences(kept, graph)
     if not merged:
         return
     diagram.boxes = kept
     _reroute(diagram, merged)
+
+
+def _note_differences(boxes: list[Box], graph: Graph) -> None:
+    """Two neighbouring blocks with the same label that are not one run differ inside: name
+    the parts one has and the other lacks (a ResNet stage's first block: `with downsample`)."""
+    for a, b in zip(boxes, boxes[1:], strict=False):
+        if a.kind != "block" or b.kind != "block" or a.text != b.text or a.cluster != b.cluster:
+            continue
+        parts_a, parts_b = _parts(graph, a.id), _parts(graph, b.id)
+        for box, mine, theirs in ((a, parts_a, parts_b), (b, parts_b, parts_a)):
+            extra = [p for p in mine if p not in theirs]
+            if extra and not box.note:
+                box.note = "with " + ", ".join(extra)
+
+
+def _parts(graph: Graph, scope: str) -> list[str]:
+    """The named scopes directly inside a block (`downsample`), by their relative names."""
+    children = graph.scopes[scope].children
+    return [c[len(scope) + 1:] for c in children if c in graph.scopes]
 
 
 def _same_block(graph: Graph, keys: dict[str, CallKey], a: Box, b: Box) -> bool:

@@ -64,6 +64,8 @@ def test_resnet50_runs_are_the_blocks_torchvision_builds_alike(networks):
         assert [(b.id, b.count) for b in inside] == [(f"{stage}.0", 1),
                                                      (f"{stage}.1", len(blocks) - 1)]
         assert inside[1].last == f"{stage}.{len(blocks) - 1}"
+        if inside[0].text == inside[1].text:  # layer1: the same call, told apart
+            assert inside[0].note == "with downsample" and not inside[1].note
         first_params = sum(p.numel() for p in blocks[0].parameters())
         assert inside[0].params == first_params
         assert inside[1].params == sum(p.numel() for b in blocks[1:] for p in b.parameters())
