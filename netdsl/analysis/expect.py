@@ -14,11 +14,11 @@ from netdsl.elaborate.values import (
     Resolver,
     TensorValue,
     Unavailable,
-    show,
 )
 from netdsl.errors import Diagnostic, SpecError, did_you_mean
 from netdsl.ir import Expectation
 from netdsl.limits import MAX_ERRORS
+from netdsl.notation import value_text
 from netdsl.syntax import ast
 
 
@@ -73,8 +73,8 @@ class FieldRecord:
         if not isinstance(self.field, Field):
             return f"the receptive field {self.field}"
         d = self.field.as_dict()
-        return (f"the receptive field size {show(tuple(d['size']))}, stride "
-                f"{show(tuple(d['stride']))}, padding {show(tuple(d['padding']))}")
+        return (f"the receptive field size {value_text(tuple(d['size']))}, stride "
+                f"{value_text(tuple(d['stride']))}, padding {value_text(tuple(d['padding']))}")
 
 
 class _ExpectResolver(Resolver):
@@ -137,7 +137,7 @@ def _check(exp: Expectation, stats: Stats, budget: Budget) -> Diagnostic | None:
     if ok is True:
         return None
     if ok is not False:
-        return Diagnostic(f"an expectation must be true or false, got {show(ok)}", expr.span,
+        return Diagnostic(f"an expectation must be true or false, got {value_text(ok)}", expr.span,
                           "type")
     detail, hint = _detail(expr, evaluator, env)
     return Diagnostic(f"expectation failed{detail}", expr.span, "expect", help=hint)
@@ -165,4 +165,4 @@ def _detail(expr: ast.Expr, evaluator: Evaluator, env: Any) -> tuple[str, str | 
 def _fmt(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
-    return show(value)
+    return value_text(value)

@@ -14,9 +14,9 @@ from netdsl.analysis.fields import inside, top_fields
 from netdsl.analysis.memory import DTYPE_BYTES, peak_elements
 from netdsl.analysis.receptive_field import Field
 from netdsl.analysis.totals import BUFFERS, totals
-from netdsl.elaborate.values import show
 from netdsl.gc_pause import paused_gc
 from netdsl.ir import Call, Definition, Node
+from netdsl.notation import call_text
 from netdsl.ops import REGISTRY
 
 
@@ -189,16 +189,11 @@ class _Rows:
             name = item.member(k)
             rows.append(Row(prefix + name, callee.block or callee.name, depth, True,
                             callee.values[out] if out else (), *counts,
-                            rf=inner(out) if out else None, summary=call_text(callee)))
+                            rf=inner(out) if out else None,
+                            summary=call_text(callee.block, callee.args)))
             self.definition(callee, f"{prefix}{name}.", callee.top, depth + 1, inner, rows,
                             weights)
         return [c * item.count for c in counts]
-
-
-def call_text(d: Definition) -> str:
-    """A block call as the table shows it: `stage(unit=bottleneck, width=64, n=3, s=1)`."""
-    args = ", ".join(f"{k}={show(v)}" for k, v in d.args.items())
-    return f"{d.block}({args})"
 
 
 def analyse(graph: Any) -> None:

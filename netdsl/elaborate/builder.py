@@ -14,8 +14,9 @@ from netdsl.elaborate.naming import Naming
 from netdsl.errors import Span, SpecError
 from netdsl.ir import Call, Node, Scope
 from netdsl.limits import NODES_OPTION
+from netdsl.notation import shape_text
 from netdsl.ops import Op, ShapeError
-from netdsl.ops.base import Shape, format_shape, numel
+from netdsl.ops.base import Shape, numel
 
 if TYPE_CHECKING:
     from netdsl.elaborate.elaborator import Elaborator
@@ -64,7 +65,7 @@ class Builder:
             except ShapeError as exc:
                 raise SpecError(f"{op.name} '{self.el.frame.flat(name)}': {exc}", "shape", span,
                                 help=self.shape_help(inputs) if len(inputs) > 1 else
-                                f"its input has shape {format_shape(shapes[0])}") from None
+                                f"its input has shape {shape_text(shapes[0], 'list')}") from None
             self.check_size(shape, span)
             self.shapes[key] = shape  # only a shape that passed the size check
         node = Node(name, op, inputs, span, self.el.frame.call_sites, naming.scopes,
@@ -135,7 +136,7 @@ class Builder:
         parts = []
         for n, ref in enumerate(inputs, 1):
             parts.append(f"path {n} ends at '{frame.flat(ref)}' ({frame.kind(ref)}) "
-                         f"{format_shape(frame.definition.values[ref])}")
+                         f"{shape_text(frame.definition.values[ref], 'list')}")
         return "; ".join(parts)
 
     def repetition(self, index: int, count: int) -> Repetition:
@@ -146,7 +147,7 @@ class Builder:
 
     def check_size(self, shape: tuple[int, ...], span: Span) -> None:
         if numel(shape) > MAX_ELEMENTS:
-            raise SpecError(f"a tensor of shape {format_shape(shape)} has more elements than "
+            raise SpecError(f"a tensor of shape {shape_text(shape, 'list')} has more elements than "
                             f"any device can hold", "limit", span)
 
     # ------------------------------------------------------------ scopes

@@ -10,9 +10,10 @@ import math
 from typing import Any
 
 from netdsl.elaborate.budget import Budget
-from netdsl.elaborate.values import Env, Function, show, type_name
+from netdsl.elaborate.values import Env, Function, type_name
 from netdsl.errors import SpecError
 from netdsl.limits import MAX_INT_BITS
+from netdsl.notation import value_text
 from netdsl.ops.base import Symbol
 
 # Digits of the largest int a spec may hold: rounding to more places than this changes nothing.
@@ -21,13 +22,14 @@ _MAX_DIGITS = len(str(2 ** MAX_INT_BITS))
 
 def _number(name: str, value: Any) -> int | float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SpecError(f"'{name}' needs numbers, got {type_name(value)} {show(value)}", "type")
+        raise SpecError(f"'{name}' needs numbers, got {type_name(value)} {value_text(value)}",
+                         "type")
     return value
 
 
 def _int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise SpecError(f"'{name}' needs ints, got {type_name(value)} {show(value)}", "type")
+        raise SpecError(f"'{name}' needs ints, got {type_name(value)} {value_text(value)}", "type")
     return value
 
 
@@ -72,7 +74,7 @@ def _str(budget: Budget, value: Any) -> str:
         return value
     if isinstance(value, tuple):  # its text is a few characters per value, nested ones too
         budget.charge(budget.measure(value)[0], None)
-    text = show(value, limit=None)
+    text = value_text(value, limit=None)
     budget.new_string(len(text), None)
     return text
 

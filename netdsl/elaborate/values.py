@@ -19,10 +19,10 @@ from typing import Any
 from netdsl.elaborate.budget import Budget
 from netdsl.errors import SpecError, did_you_mean
 from netdsl.limits import MAX_CALL_DEPTH, MAX_INT_BITS
-from netdsl.ops.base import Symbol, format_shape
+from netdsl.notation import shape_text, value_text
+from netdsl.ops.base import Symbol
 from netdsl.syntax import ast
 
-SHOWN = 200  # characters of a value quoted in a message
 CALL_STEPS = 8  # a call of a `def` costs this many steps besides its expressions' (a scope,
 # its bindings): so that a step takes about as long whatever the spec does
 
@@ -37,6 +37,9 @@ class TensorValue:
     node: str
     shape: tuple[int, ...]
     label: str
+
+    def notation(self) -> str:
+        return f"tensor {self.label} {shape_text(self.shape, 'list')}"
 
     def attribute(self, attr: str) -> Any:
         s = self.shape
@@ -55,7 +58,7 @@ class TensorValue:
                             help=did_you_mean(attr, table) or "use c, h, w, d, l, shape or rank")
         value = table[attr]()
         if value is None:
-            raise SpecError(f"a tensor of shape {format_shape(s)} has no '{attr}'", "shape")
+            raise SpecError(f"a tensor of shape {shape_text(s, 'list')} has no '{attr}'", "shape")
         return value
 
 
@@ -67,6 +70,9 @@ class LayerRef:
     args: tuple[Any, ...] = ()
     kwargs: tuple[tuple[str, Any], ...] = ()
 
+    def notation(self) -> str:
+        return self.name
+
 
 @dataclass(frozen=True)
 class Function:
@@ -76,6 +82,9 @@ class Function:
     params: tuple[str, ...] = ()
     body: ast.Expr | None = None
     closure: Env | None = None
+
+    def notation(self) -> str:
+        return f"function {self.name}"
     builtin: Callable[..., Any] | None = None
 
 
@@ -165,72 +174,6 @@ class Resolver:
                         help="layers go in a network's or a block's body")
 
 
-def show(value: Any, limit: int | None = SHOWN) -> str:
-    """A value as the language writes it; past `limit` characters, cut short with "..."
-    (a message never spells out a list of ten million values). `limit=None`: all of it."""
-    text = _Text(limit)
-    try:
-        text.add(value)
-    except _Full:
-        return "".join(text.parts)[:limit] + "..."
-    return "".join(text.parts)
-
-
-class _Full(Exception):
-    """The text of `show` reached its limit."""
-
-
-class _Text:
-    """The pieces of `show`'s text, and how long they are."""
-
-    def __init__(self, limit: int | None):
-        self.parts: list[str] = []
-        self.length = 0
-        self.limit = limit
-
-    def add(self, value: Any) -> None:
-        if isinstance(value, tuple):
-            self.put("[")
-            for i, item in enumerate(value):
-                if i:
-                    self.put(", ")
-                self.add(item)
-            self.put("]")
-        else:
-            self.put(_scalar(value, self.limit))
-
-    def put(self, piece: str) -> None:
-        self.parts.append(piece)
-        self.length += len(piece)
-        if self.limit is not None and self.length > self.limit:
-            raise _Full
-
-
-def _scalar(value: Any, limit: int | None) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Symbol):
-        return str(value)
-    if isinstance(value, str):
-        text = value if limit is None else value[:limit + 1]
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, float):
-        return float_text(value)
-    if isinstance(value, LayerRef):
-        return value.name
-    if isinstance(value, TensorValue):
-        return f"tensor {value.label} {format_shape(value.shape)}"
-    if isinstance(value, Function):
-        return f"function {value.name}"
-    return str(value)
-
-
-def float_text(value: float) -> str:
-    """A float as the language writes it, without the noise of binary arithmetic:
-    0.2 * 3 / 16 is 0.0375, not 0.037500000000000006 (twelve significant digits)."""
-    return repr(float(f"{value:.12g}"))
-
-
 def type_name(value: Any) -> str:
     if isinstance(value, bool):
         return "bool"
@@ -290,8 +233,8 @@ def language_value(value: Any) -> Any:
 
 def _num(value: Any, what: str, span: Any) -> int | float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SpecError(f"{what} needs a number, got {type_name(value)} {show(value)}", "type",
-                        span)
+        raise SpecError(f"{what} needs a number, got {type_name(value)} {value_text(value)}",
+                        "type", span)
     return value
 
 
@@ -374,7 +317,7 @@ class Evaluator:
         value = self.eval(expr, env)
         if not isinstance(value, bool):
             raise SpecError(f"a condition must be true or false, got {type_name(value)} "
-                            f"{show(value)}", "type", expr.span)
+                            f"{value_text(value)}", "type", expr.span)
         return value
 
     # ------------------------------------------------------------ leaves
@@ -447,14 +390,14 @@ class Evaluator:
             except SpecError as exc:
                 exc.span = e.span
                 raise
-        raise SpecError(f"{type_name(base)} {show(base)} has no attribute '{e.attr}'", "type",
+        raise SpecError(f"{type_name(base)} {value_text(base)} has no attribute '{e.attr}'", "type",
                         e.span)
 
     def _Index(self, e: ast.Index, env: Env, symbols: bool) -> Any:
         base = self.eval(e.value, env)
         index = self.eval(e.index, env)
         if not isinstance(base, (tuple, str)) or isinstance(base, Symbol):
-            raise SpecError(f"cannot index {type_name(base)} {show(base)}", "type", e.span)
+            raise SpecError(f"cannot index {type_name(base)} {value_text(base)}", "type", e.span)
         if isinstance(index, bool) or not isinstance(index, int):
             raise SpecError(f"an index must be an int, got {type_name(index)}", "type",
                             e.index.span)
@@ -476,8 +419,9 @@ class Evaluator:
         resolver applies it), any other is a value."""
         items = self.eval(e.iterable, env)
         if not isinstance(items, tuple):
-            raise SpecError(f"a comprehension needs a list, got {type_name(items)} {show(items)}",
-                            "type", e.iterable.span, help="[f(i) for i in range(n)]")
+            raise SpecError("a comprehension needs a list, got "
+                            f"{type_name(items)} {value_text(items)}", "type", e.iterable.span,
+                            help="[f(i) for i in range(n)]")
         chosen = []
         for item in items:
             inner = env.child(**{e.var: item})

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import reprlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from netdsl.errors import OTHER_NAMES, SpecError, did_you_mean
 from netdsl.limits import TORCH_INT_MAX
+from netdsl.notation import shape_text, value_text
 from netdsl.ops import receptive as rf
 
 Shape = tuple[int, ...]
@@ -35,6 +35,9 @@ class ShapeError(Exception):
 
 class Symbol(str):
     """A bare word used as a value, such as `global` in `avgpool(global)` or `same`."""
+
+    def notation(self) -> str:
+        return str(self)
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,7 @@ class Op:
             if f.default is REQUIRED:
                 parts.append(f.name)
             else:
-                parts.append(f"{f.name}={_show(f.default)}")
+                parts.append(f"{f.name}={_shown(f.default)}")
             if f.metadata.get("alias"):
                 parts[-1] += f" (or {f.metadata['alias']}=)"
         if cls.variadic:
@@ -226,21 +229,6 @@ class Op:
         return out
 
 
-def _show(value: Any) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Symbol):
-        return _SHORT.repr(str(value))[1:-1]
-    if isinstance(value, tuple):  # the language's lists, a long one shown by its first items
-        items = [_show(v) for v in value[:_SHORT.maxtuple]]
-        return "[" + ", ".join(items) + (", ..." if len(value) > _SHORT.maxtuple else "") + "]"
-    return _SHORT.repr(value)
-
-
-_SHORT = reprlib.Repr()
-_SHORT.maxlevel, _SHORT.maxtuple, _SHORT.maxstring, _SHORT.maxlong = 3, 12, 80, 80
 
 
 def _type_name(value: Any) -> str:
@@ -272,7 +260,7 @@ def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
     def bad(expected: str) -> SpecError:
         where = f"'{op}' parameter '{f.name}'"
         return SpecError(f"{where} must be {expected}, got {_type_name(value)}"
-                         f"{'' if isinstance(value, (Symbol, TensorArg)) else f' {_show(value)}'}",
+                         f"{'' if isinstance(value, (Symbol, TensorArg)) else f' {_shown(value)}'}",
                          "type")
 
     if kind == "any":
@@ -391,7 +379,8 @@ def spatial(shape: Shape, op: str, ranks: tuple[int, ...] = (2, 3, 4)) -> int:
     if len(shape) not in ranks:
         wanted = " or ".join(f"{r - 1}" for r in ranks)
         raise ShapeError(f"{op} needs an input with channels and {wanted} spatial "
-                         f"ax{'es' if ranks != (2,) else 'is'}, got shape {format_shape(shape)}")
+                         f"ax{'es' if ranks != (2,) else 'is'}, got shape "
+                         f"{shape_text(shape, 'list')}")
     return len(shape) - 1
 
 
@@ -409,10 +398,11 @@ def window_out(length: int, kernel: int, stride: int, pad: int, dilation: int = 
     return out
 
 
-def format_shape(shape: Sequence[int]) -> str:
-    return "[" + ", ".join(str(d) for d in shape) + "]"
-
-
 def kxk(values: tuple[int, ...]) -> str:
     """'3x3' for a kernel of 3 on two axes, '1x7' for a rectangular one."""
     return "x".join(str(v) for v in values)
+
+
+def _shown(value: Any) -> str:
+    """A value in an operator's signature or message, short."""
+    return value_text(value, limit=80)

@@ -11,9 +11,9 @@ import pytest
 
 import netdsl
 from netdsl.elaborate.budget import Budget
-from netdsl.elaborate.values import show
 from netdsl.errors import NetdslError
 from netdsl.limits import MAX_STEPS, MAX_VALUE_DEPTH, MAX_VALUE_ITEMS
+from netdsl.notation import value_text as show
 
 NET = "network n {{\n    input x: [3, 8, 8]\n{body}\n}}\n"
 

@@ -90,5 +90,6 @@ def test_every_operator_is_shown_by_its_own_name():
                             ("stochastic_depth(0.0375)", (3, 8, 8), "stochastic_depth 0.0375"),
                             ("conv_transpose(4, 2, s=2)", (3, 8, 8),
                              "conv_transpose 2x2/2, 4"),
-                            ("channel_shuffle(2)", (4, 8, 8), "channel_shuffle g=2")]:
+                            ("channel_shuffle(2)", (4, 8, 8), "channel_shuffle g=2"),
+                            ("avgpool(global)", (4, 8, 8), "avgpool global")]:
         assert summary(op, shape) == name

@@ -10,7 +10,8 @@ import hashlib
 
 from netdsl.backends.graphviz import palette
 from netdsl.backends.graphviz.diagram import Box, Diagram, Edge, Options
-from netdsl.backends.graphviz.labels import escape, label, shape_text, tooltip
+from netdsl.backends.graphviz.labels import escape, label, tooltip
+from netdsl.notation import shape_text
 
 FONT = "Helvetica"
 LEGEND_ID = "legend"
@@ -174,9 +175,10 @@ def _edge(edge: Edge, shapes: bool, upward: set[str], bottom: str | None) -> str
     """An edge; into a U's decoder (`upward`) from the decoder or the U's `bottom`, written
     from its head to its tail and drawn backwards, so that Graphviz ranks the decoder bottom to
     top; a skip across the U leaves the ranking alone."""
-    attrs = [f"tooltip={quote(shape_text(edge.shape))}"] if edge.shape else []
+    shape = shape_text(edge.shape, "times")
+    attrs = [f"tooltip={quote(shape)}"] if edge.shape else []
     if shapes and edge.shape:
-        attrs.append(f"label={quote(shape_text(edge.shape))}")
+        attrs.append(f"label={quote(shape)}")
     if edge.skip:
         attrs += [f'color="{palette.SKIP_EDGE}"', 'style="dashed"']
     elif edge.ref:

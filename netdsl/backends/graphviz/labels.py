@@ -11,6 +11,7 @@ from html import escape as _html_escape
 from netdsl.backends.graphviz.diagram import Box
 from netdsl.backends.graphviz.palette import TEXT_MUTED
 from netdsl.backends.table import human
+from netdsl.notation import shape_text
 
 MERGE_SYMBOLS = {"add": "+", "mul": "\u00d7"}
 SMALL = 8
@@ -26,17 +27,13 @@ def escape(text: str) -> str:
     return _html_escape(text, quote=True)
 
 
-def shape_text(shape: tuple[int, ...]) -> str:
-    return "\u00d7".join(str(d) for d in shape)
-
-
 def _small(text: str, muted: bool = False) -> str:
     colour = f' color="{TEXT_MUTED}"' if muted else ""
     return f'<font point-size="{SMALL}"{colour}>{escape(text)}</font>'
 
 
 def _figures(box: Box, shapes: bool) -> str:
-    parts = [shape_text(box.shape)] if shapes and box.shape else []
+    parts = [shape_text(box.shape, 'times')] if shapes and box.shape else []
     if box.params:
         parts.append(f"{human(box.params)} params")
     if box.kind == "block" and box.macs:
@@ -56,7 +53,7 @@ def label(box: Box, shapes: bool = True) -> str:
     if box.kind == "input":
         rows = [f"<b>input {escape(box.name)}</b>"]
         if shapes:
-            rows.append(_small(shape_text(box.shape)))
+            rows.append(_small(shape_text(box.shape, 'times')))
         return _table(rows)
     if box.compact:
         shown = "" if box.text.split(" ")[0] == box.name else _small(box.name, muted=True) + " "
@@ -101,14 +98,14 @@ def merge_label(box: Box, shapes: bool) -> str:
         return f'<<font point-size="14"><b>{symbol}</b></font>>'
     rows = [f"<b>{escape(box.op or box.text)}</b>"]
     if shapes:
-        rows.append(_small(shape_text(box.shape)))
+        rows.append(_small(shape_text(box.shape, 'times')))
     return _table(rows)
 
 
 def tooltip(box: Box) -> str:
     """Plain text shown on hover in SVG: full name, operator, every figure."""
     parts = [box.id if box.count == 1 else f"{box.id} \u2026 {box.last}", box.text,
-             shape_text(box.shape)]
+             shape_text(box.shape, 'times')]
     if box.params:
         parts.append(f"{box.params:,} params")
     if box.macs:
