@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 TORCH  := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: demo test test-fast bench lint dot chromium clean zoo readme screenshots
+.PHONY: demo test test-fast bench lint dot chromium clean zoo readme screenshots images
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -78,6 +78,12 @@ readme: $(VENV)/.installed
 # the report's screenshots in docs/images (Debian's Chromium through playwright)
 screenshots: $(VENV)/.installed-test dot chromium
 	$(BIN)/python docs/make_screenshots.py
+
+# the diagrams in docs/images, each at its default depth (the deepest that fits a page)
+IMAGES := resnet50 inception_v3 densenet121 efficientnet_b0 unet lenet5
+images: $(VENV)/.installed dot
+	for net in $(IMAGES); do $(BIN)/netdsl render specs/$$net.net -o docs/images/$$net.png || exit 1; done
+	$(BIN)/netdsl render specs/googlenet.net -o docs/images/googlenet_depth2.png --depth 2
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -188,7 +188,7 @@ class ConvTranspose(Op):
 
     def summary(self, inputs):
         k, s, *_ = self.geometry(inputs[0])
-        return f"upconv {kxk(k)}{_stride(s)}, {self.out}"
+        return f"{self.name} {kxk(k)}{_stride(s)}, {self.out}"
 
 
 @dataclass(frozen=True)

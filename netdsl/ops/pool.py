@@ -91,7 +91,7 @@ class _Pool(Op):
 
     def summary(self, inputs):
         if self.is_global:
-            return f"global {self.kind}pool"
+            return f"{self.name} global"
         k, s, _, _ = self.geometry(inputs[0])
         if len(set(s)) > 1:
             stride = f"/{kxk(s)}"
@@ -210,7 +210,7 @@ class _Adaptive(Op):
 
     def summary(self, inputs):
         size = per_axis(self.size, len(inputs[0]) - 1, "size")
-        return f"adaptive {self.kind}pool {kxk(size)}"
+        return f"{self.name} {kxk(size)}"
 
 
 @dataclass(frozen=True)

@@ -220,7 +220,7 @@ class ChannelShuffle(Op):
         return 0
 
     def summary(self, inputs):
-        return f"shuffle g={self.groups}"
+        return f"{self.name} g={self.groups}"
 
     def saved(self, inputs, out):
         return ()  # a permutation of the gradient

@@ -110,7 +110,7 @@ class PixelShuffle(Op):
         return rf.Resample((float(self.factor),) * 2)
 
     def summary(self, inputs):
-        return f"pixel shuffle x{self.factor}"
+        return f"{self.name} x{self.factor}"
 
     def saved(self, inputs, out):
         return ()  # a permutation of the gradient
@@ -142,7 +142,7 @@ class PixelUnshuffle(Op):
         return rf.Window((r, r), (r, r), (0, 0), (1, 1))
 
     def summary(self, inputs):
-        return f"pixel unshuffle /{self.factor}"
+        return f"{self.name} /{self.factor}"
 
     def saved(self, inputs, out):
         return ()  # a permutation of the gradient
