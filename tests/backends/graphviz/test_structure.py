@@ -63,9 +63,9 @@ def test_default_svg_draws_what_the_dot_says(networks, name):
     assert diagram.size == pytest.approx((width, height), abs=0.02)  # what Graphviz drew
     if fits(diagram.size):
         assert "fits a page" in diagram.title
-    else:  # a chain of 25 or more layers and nothing to collapse (VGG, FCN, YOLOv1)
+    else:  # even the shallowest drawing is larger (VGG's chain, LR-ASPP's wide head)
         assert "larger than a page at every depth" in diagram.title
-        assert diagram.depth == 1 and len(diagram.boxes) > 20
+        assert diagram.depth == 1
 
 
 def test_resnet50_depth_1_collapses_the_four_stages(networks):
