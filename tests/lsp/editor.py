@@ -25,11 +25,14 @@ class Editor:
         self.client = LanguageClient("netdsl-tests", "1")
         self.published: dict[str, types.PublishDiagnosticsParams] = {}
         self.versions: dict[str, int] = {}
+        self.publications: dict[str, int] = {}  # how many times each uri's were published
+        self.before_edit: dict[str, int] = {}  # the same, when the last edit was sent
         self.arrived = asyncio.Event()
 
         @self.client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
         def publish(params: types.PublishDiagnosticsParams) -> None:
             self.published[params.uri] = params
+            self.publications[params.uri] = self.publications.get(params.uri, 0) + 1
             self.arrived.set()
 
         self.run(self.client.start_io(sys.executable, str(ROOT / "cli.py"), "lsp", cwd=ROOT))
@@ -64,6 +67,7 @@ class Editor:
         uri = uri_of(path)
         self.versions[uri] += 1
         version = self.versions[uri]
+        self.before_edit = dict(self.publications)
         self.client.text_document_did_change(types.DidChangeTextDocumentParams(
             types.VersionedTextDocumentIdentifier(version, uri),
             [types.TextDocumentContentChangeWholeDocument(text)]))
@@ -78,6 +82,18 @@ class Editor:
                     return list(found.diagnostics)
                 self.arrived.clear()
                 await self.arrived.wait()
+        return self.run(wait())
+
+    def republished(self, path: Path | str) -> list[types.Diagnostic]:
+        """The diagnostics of another document published since the last edit (an importer
+        of the edited file), waiting for them."""
+        uri = uri_of(path)
+
+        async def wait() -> list[types.Diagnostic]:
+            while self.publications.get(uri, 0) <= self.before_edit.get(uri, 0):
+                self.arrived.clear()
+                await self.arrived.wait()
+            return list(self.published[uri].diagnostics)
         return self.run(wait())
 
     # ------------------------------------------------------------ requests
@@ -102,10 +118,11 @@ class Editor:
         return self.run(self.client.text_document_document_symbol_async(
             types.DocumentSymbolParams(types.TextDocumentIdentifier(uri_of(path)))))
 
-    def formatting(self, path: Path | str) -> Any:
-        return self.run(self.client.text_document_formatting_async(
+    def formatting(self, path: Path | str) -> list[types.TextEdit] | None:
+        found = self.run(self.client.text_document_formatting_async(
             types.DocumentFormattingParams(types.TextDocumentIdentifier(uri_of(path)),
                                            types.FormattingOptions(4, True))))
+        return None if found is None else list(found)
 
     def inlay_hints(self, path: Path | str, first: int, last: int) -> dict[int, str]:
         """0-based line -> hint label, for lines `first` to `last`."""
