@@ -26,6 +26,7 @@ from typing import Any
 from netdsl.errors import NetdslError
 from netdsl.errors import render as render_diagnostic
 
+
 @dataclass
 class Cell:
     """What a `%%netdsl` cell displays: rich HTML in a notebook, plain text in a terminal."""
