@@ -8,9 +8,9 @@ import json
 import re
 import subprocess
 import sys
-import tomllib
 
 import pytest
+import tomllib
 from pygments.token import Error, string_to_tokentype
 
 from netdsl.highlight import textmate
