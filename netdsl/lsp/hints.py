@@ -24,18 +24,15 @@ def shape_hints(places: Places, path: str, first: int, last: int) -> dict[int, s
 
 def hint_text(made: list[Made]) -> str:
     shapes: list[str] = []
+    last: dict[tuple[int, str], Made] = {}  # an inline call's output: its last item's
     for m in made:
-        text = shape_text(output_shape(m))
+        if m.kind == "inline":
+            last[(id(m.network), m.where)] = m
+    for m in made:
+        if m.kind == "inline" and last[(id(m.network), m.where)] is not m:
+            continue
+        text = shape_text(m.shape)
         if text not in shapes:
             shapes.append(text)
     shown = " | ".join(shapes[:MAX_SHAPES])
     return "→ " + shown + (" | ..." if len(shapes) > MAX_SHAPES else "")
-
-
-def output_shape(made: Made) -> tuple[int, ...]:
-    """The shape of what a layer or scope outputs (a scope: its output node's)."""
-    graph = made.network.graph
-    if made.kind == "layer":
-        return graph.nodes[made.name].shape
-    scope = graph.scopes[made.name]
-    return graph.nodes[scope.output].shape if scope.output in graph.nodes else ()

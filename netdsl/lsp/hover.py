@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterable
+from dataclasses import replace
 
+from netdsl.analysis import Row
 from netdsl.backends.table import human, rf_text, shape_text
 from netdsl.errors import Span
 from netdsl.lsp.analysis import Analysis
+from netdsl.lsp.figures import row
 from netdsl.lsp.index import Made, Places
 from netdsl.lsp.navigate import (
     Binding,
@@ -87,14 +90,13 @@ def _param(p: ast.Param) -> str:
 
 def figures_text(made: list[Made]) -> str:
     """The figures of what a span made: one layer or call as a list, several as a table."""
-    rows = [(m, m.network.stats().row(m.name)) for m in made]
-    first, row = rows[0]
-    networks = {m.network.name for m in made}
-    where = f"network {', '.join(sorted(networks))}"
+    rows = [(m.network.name, m.name, r) for m, r in rows_of(made)]
+    network, name, row = rows[0]
+    where = f"network {', '.join(sorted({n for n, _, _ in rows}))}"
     if len(rows) == 1:
-        label = first.name.rpartition(".")[2]
+        label = name.rpartition(".")[2] or name
         head = f"**{label}** `{row.summary}`" + (" (block totals)" if row.is_block else "")
-        lines = [head, "", f"- layer `{first.name}` of {where}",
+        lines = [head, "", f"- {'call' if row.is_block else 'layer'} `{name}` of {where}",
                  f"- output: {shape_text(row.output)}",
                  f"- params: {_exact(row.params)}" + (f", buffers {_exact(row.buffers)}"
                                                       if row.buffers else ""),
@@ -105,12 +107,36 @@ def figures_text(made: list[Made]) -> str:
     head = f"**{len(rows)} {kind}** of {where} are made here"
     table = ["| layer | op | output | params | MACs | receptive field |",
              "| --- | --- | --- | ---: | ---: | --- |"]
-    for m, r in rows[:MAX_ROWS]:
-        table.append(f"| `{m.name}` | {r.summary} | {shape_text(r.output)} | {human(r.params)} | "
+    for _, name, r in rows[:MAX_ROWS]:
+        table.append(f"| `{name}` | {r.summary} | {shape_text(r.output)} | {human(r.params)} | "
                      f"{human(r.macs)} | {rf_text(r.rf)} |")
     if len(rows) > MAX_ROWS:
         table.append(f"| ... {len(rows) - MAX_ROWS} more | | | | | |")
     return "\n".join([head, "", *table])
+
+
+def rows_of(made: list[Made]) -> list[tuple[Made, Row]]:
+    """Each layer's or call's row; the items an unlabeled inline call made, summed into one
+    row per call (its output and field are its last item's)."""
+    out: list[tuple[Made, Row]] = []
+    calls: dict[tuple[int, str], list[Made]] = {}
+    for m in made:
+        if m.kind == "inline":
+            calls.setdefault((id(m.network), m.where), []).append(m)
+        else:
+            out.append((m, row(m)))
+    for items in calls.values():
+        rows = [row(m) for m in items]
+        last, first = rows[-1], items[0]
+        sums = [sum(getattr(r, f) for r in rows) for f in _SUMMED]
+        name = first.where.rstrip(".") or first.network.name
+        summed = Row(name, first.block, last.depth, True, last.output, *sums, rf=last.rf,
+                     summary=f"{first.block}(...)")
+        out.append((replace(first, name=name), summed))
+    return out
+
+
+_SUMMED = ("params", "buffers", "macs", "flops", "connections")
 
 
 def _exact(value: int) -> str:

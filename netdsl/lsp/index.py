@@ -8,10 +8,11 @@ order; the figures of each are `Network.stats().row(name)`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from netdsl.errors import Span
+from netdsl.ir import Call, Definition, Node
 from netdsl.lsp.sources import canonical
 from netdsl.network import Network
 
@@ -19,11 +20,20 @@ from netdsl.network import Network
 @dataclass(frozen=True)
 class Made:
     """One layer (`kind` "layer") or scope (a block call: "block"; a labeled group, merge or
-    repeat: "group", "merge", "repeat") made at a span, by its dotted name in `network`."""
+    repeat: "group", "merge", "repeat") made at a span, by its dotted name in `network`; or
+    one of the items an unlabeled call of an inline block made in its caller's scope ("inline":
+    the call has no name of its own, so its figures are the sum of its items, grouped by
+    `where`, the caller's prefix)."""
 
     network: Network
     name: str
     kind: str
+    shape: tuple[int, ...]  # of its output (a call's: its first output)
+    where: str = ""
+    block: str = ""
+    item: Node | Call | None = field(default=None, compare=False)  # a layer's or call's
+    member: int = 0  # which call of a run
+    chain: Chain = field(default=(), compare=False)  # the calls (and members) leading to it
 
 
 class Index:
@@ -33,13 +43,35 @@ class Index:
         # canonical path -> (line, col, end line, end col) -> what was made there
         self.spans: dict[str, dict[Coords, list[Made]]] = {}
         for network in networks:
-            graph = network.graph
-            for node in graph:
-                if node.span is not None:
-                    self._add(node.span, Made(network, node.name, "layer"))
-            for scope in graph.scopes.values():
-                if scope.span is not None:
-                    self._add(scope.span, Made(network, scope.name, scope.kind))
+            self._inherited: dict[int, int] = {id(network.top): 0}
+            self._definition(network, network.top, "", ())
+
+    def _definition(self, network: Network, d: Definition, prefix: str, chain: Chain) -> None:
+        """Index `d`'s items and scopes as they appear under `prefix`, and its calls'."""
+        for local, scope in d.scopes.items():
+            if scope.span is not None:
+                shape = d.values.get(scope.output, ()) if scope.output else ()
+                self._add(scope.span, Made(network, prefix + local, scope.kind, shape))
+        own = self._inherited[id(d)]  # the call sites that lead to `d`, not inside it
+        for item in d.items.values():
+            is_call = isinstance(item, Call)
+            names = [prefix + m for m in item.members()] if is_call else [prefix + item.name]
+            kind = "block" if is_call else "layer"
+            shape = d.values.get(item.outputs[0], ()) if is_call and item.outputs \
+                else item.meta.get("shape", ()) if not is_call else ()
+            for k, name in enumerate(names):
+                if item.span is not None:
+                    self._add(item.span, Made(network, name, kind, shape, item=item, member=k,
+                                              chain=chain))
+                for block, site in item.call_sites[own:]:  # inline calls inside `d`
+                    if site is not None and _inline(network, block):
+                        self._add(site, Made(network, name, "inline", shape, prefix, block,
+                                             item, k, chain))
+            if is_call:
+                callee = item.definition
+                self._inherited.setdefault(id(callee), len(item.call_sites) + 1)
+                for k, name in enumerate(names):
+                    self._definition(network, callee, name + ".", chain + ((item, k),))
 
     def _add(self, span: Span, made: Made) -> None:
         self.spans.setdefault(_canonical(span.path), {}).setdefault(coords(span), []).append(made)
@@ -103,6 +135,12 @@ def contains(span: Span, line: int, col: int) -> bool:
 
 
 Coords = tuple[int, int, int, int]
+Chain = tuple[tuple[Call, int], ...]
+
+
+def _inline(network: Network, block: str) -> bool:
+    found = network.program.blocks.get(block)
+    return found is not None and found.inline
 
 
 def coords(span: Span) -> Coords:
