@@ -14,9 +14,9 @@ from netdsl.analysis.fields import inside, top_fields
 from netdsl.analysis.memory import DTYPE_BYTES, peak_elements
 from netdsl.analysis.receptive_field import Field
 from netdsl.analysis.totals import BUFFERS, totals
-from netdsl.elaborate.values import show
 from netdsl.gc_pause import paused_gc
 from netdsl.ir import Call, Definition, Node
+from netdsl.notation import call_text
 from netdsl.ops import REGISTRY
 
 
@@ -103,22 +103,21 @@ class Stats:
 
 def summarize(top: Definition, dtype: str = "float32") -> Stats:
     """The stats of a network from its top definition."""
-    with paused_gc():
-        size = DTYPE_BYTES[dtype]
-        total = totals(top)
-        counts = dict(zip(COUNTS, total.counts, strict=True))
-        by_op = {op: {"count": row[0], **dict(zip(COUNTS, row[1:], strict=True))}
-                 for op, row in total.by_op.items()}
-        return Stats(
-            network=top.name,
-            inputs={n: top.values[n] for n in top.network_inputs},
-            outputs={n: top.values[r] for n, r in zip(top.output_names, top.outputs,
-                                                      strict=True)},
-            activation_elements=total.elements, activation_bytes=total.elements * size,
-            peak_activation_bytes=peak_elements(top) * size,
-            param_bytes=(counts["params"] + counts["buffers"]) * size, dtype=dtype,
-            by_op=dict(sorted(by_op.items(), key=lambda kv: -kv[1]["flops"])),
-            notes=_notes(by_op), rows=lambda: list(_Rows(top).walk()), **counts)
+    size = DTYPE_BYTES[dtype]
+    total = totals(top)
+    counts = dict(zip(COUNTS, total.counts, strict=True))
+    by_op = {op: {"count": row[0], **dict(zip(COUNTS, row[1:], strict=True))}
+             for op, row in total.by_op.items()}
+    return Stats(
+        network=top.name,
+        inputs={n: top.values[n] for n in top.network_inputs},
+        outputs={n: top.values[r] for n, r in zip(top.output_names, top.outputs,
+                                                  strict=True)},
+        activation_elements=total.elements, activation_bytes=total.elements * size,
+        peak_activation_bytes=peak_elements(top) * size,
+        param_bytes=(counts["params"] + counts["buffers"]) * size, dtype=dtype,
+        by_op=dict(sorted(by_op.items(), key=lambda kv: -kv[1]["flops"])),
+        notes=_notes(by_op), rows=lambda: list(_Rows(top).walk()), **counts)
 
 
 def _notes(by_op: dict[str, dict[str, int]]) -> list[str]:
@@ -190,16 +189,11 @@ class _Rows:
             name = item.member(k)
             rows.append(Row(prefix + name, callee.block or callee.name, depth, True,
                             callee.values[out] if out else (), *counts,
-                            rf=inner(out) if out else None, summary=call_text(callee)))
+                            rf=inner(out) if out else None,
+                            summary=call_text(callee.block, callee.args)))
             self.definition(callee, f"{prefix}{name}.", callee.top, depth + 1, inner, rows,
                             weights)
         return [c * item.count for c in counts]
-
-
-def call_text(d: Definition) -> str:
-    """A block call as the table shows it: `stage(unit=bottleneck, width=64, n=3, s=1)`."""
-    args = ", ".join(f"{k}={show(v)}" for k, v in d.args.items())
-    return f"{d.block}({args})"
 
 
 def analyse(graph: Any) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from netdsl.analysis import Row, Stats
 from netdsl.analysis.receptive_field import Field
+from netdsl.notation import shape_text
 
 _UNITS = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K"))
 
@@ -27,10 +28,6 @@ def human_bytes(value: int) -> str:
         if value >= scale:
             return f"{value / scale:.3g} {unit}"
     return f"{value} B"
-
-
-def shape_text(shape: tuple[int, ...] | list[int]) -> str:
-    return "x".join(str(d) for d in shape) if shape else "-"
 
 
 def rf_text(rf: Any) -> str:

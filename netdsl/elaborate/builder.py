@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 from netdsl.elaborate.naming import Naming
 from netdsl.errors import Span, SpecError
 from netdsl.ir import Call, Node, Scope
+from netdsl.limits import NODES_OPTION
+from netdsl.notation import shape_text
 from netdsl.ops import Op, ShapeError
-from netdsl.ops.base import Shape, format_shape, numel
+from netdsl.ops.base import Shape, numel
 
 if TYPE_CHECKING:
     from netdsl.elaborate.elaborator import Elaborator
@@ -63,12 +65,13 @@ class Builder:
             except ShapeError as exc:
                 raise SpecError(f"{op.name} '{self.el.frame.flat(name)}': {exc}", "shape", span,
                                 help=self.shape_help(inputs) if len(inputs) > 1 else
-                                f"its input has shape {format_shape(shapes[0])}") from None
+                                f"its input has shape {shape_text(shapes[0], 'list')}") from None
             self.check_size(shape, span)
             self.shapes[key] = shape  # only a shape that passed the size check
         node = Node(name, op, inputs, span, self.el.frame.call_sites, naming.scopes,
                     {"shape": shape, "in": key[1]})
         self.count(1, span)
+        self.el.program.budget.layer(name, span)
         definition.add(node)
         self.place(name, naming)
         return name
@@ -77,6 +80,7 @@ class Builder:
         self.check_size(shape, span)
         node = Node(name, None, [], span, (), (), {"shape": shape})
         self.count(1, span)
+        self.el.program.budget.layer(name, span)
         self.el.frame.definition.add(node)
         self.place(name, naming)
         return name
@@ -87,8 +91,7 @@ class Builder:
         layers = call.definition.meta.get("layers", 0)
         definition = self.el.frame.definition
         definition.meta["layers"] = definition.meta.get("layers", 0) + layers
-        if reused:
-            self.charge(layers, call.span)
+        self.charge(1 + (layers if reused else 0), call.span)  # the call is a row too
         call.scope = naming.scopes
         definition.add(call)
         self.place(call.name, naming)
@@ -99,7 +102,7 @@ class Builder:
         layers = call.definition.meta.get("layers", 0)
         definition = self.el.frame.definition
         definition.meta["layers"] = definition.meta.get("layers", 0) + layers * more
-        self.charge(layers * more, call.span)
+        self.charge((1 + layers) * more, call.span)
         naming.counter += more
         call.count += more
         last = call.member(call.count - 1)
@@ -123,8 +126,9 @@ class Builder:
         self.projected += self.weight * layers
         if self.projected > self.max_nodes:
             raise SpecError(f"the network would expand to more than {self.max_nodes:,} layers "
-                            f"(about {_about(self.projected)})", "limit", span,
-                            help="raise the limit with --max-nodes")
+                            f"and block calls (about {_about(self.projected)})", "limit", span,
+                            help=f"raise the limit with {NODES_OPTION} N (netdsl.load(..., "
+                                 "max_nodes=N))")
 
     def shape_help(self, inputs: list[str]) -> str:
         """Every path into a merge, by the layer it ends at, with its shape."""
@@ -132,7 +136,7 @@ class Builder:
         parts = []
         for n, ref in enumerate(inputs, 1):
             parts.append(f"path {n} ends at '{frame.flat(ref)}' ({frame.kind(ref)}) "
-                         f"{format_shape(frame.definition.values[ref])}")
+                         f"{shape_text(frame.definition.values[ref], 'list')}")
         return "; ".join(parts)
 
     def repetition(self, index: int, count: int) -> Repetition:
@@ -143,7 +147,7 @@ class Builder:
 
     def check_size(self, shape: tuple[int, ...], span: Span) -> None:
         if numel(shape) > MAX_ELEMENTS:
-            raise SpecError(f"a tensor of shape {format_shape(shape)} has more elements than "
+            raise SpecError(f"a tensor of shape {shape_text(shape, 'list')} has more elements than "
                             f"any device can hold", "limit", span)
 
     # ------------------------------------------------------------ scopes
@@ -160,6 +164,7 @@ class Builder:
     def open(self, label: str, span: Span, naming: Naming, kind: str,
              args: dict[str, Any] | None = None) -> Scope:
         name = naming.take(label, span)
+        self.el.program.budget.scope(name, span)
         scope = Scope(name, kind, None, args or {}, span)
         self.el.frame.definition.scopes[name] = scope
         self.place(name, naming)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from netdsl.elaborate.values import LayerRef, show
+from netdsl.elaborate.values import LayerRef
 from netdsl.errors import SpecError
+from netdsl.notation import value_text
 from netdsl.ops import REGISTRY
 from netdsl.syntax import ast
 
@@ -65,8 +66,8 @@ class Residual(Construct):
             raise SpecError("'residual' takes one argument, when = <condition>", "arg", site.span)
         when = kwargs.get("when", True)
         if not isinstance(when, bool):
-            raise SpecError(f"'residual' when must be true or false, got {show(when)}", "type",
-                            site.span)
+            raise SpecError(f"'residual' when must be true or false, got {value_text(when)}",
+                            "type", site.span)
         scope, inner = el.builder.scoped(site.label, site.span, site.naming, "merge")
         out = el.layers.need_input(site.with_current(
             el.statements.body(merge.body, current, inner)))

@@ -17,12 +17,13 @@ from netdsl.elaborate.values import (
     UNBOUND,
     LayerRef,
     TensorValue,
-    show,
     single,
     type_name,
 )
 from netdsl.errors import SpecError, did_you_mean
 from netdsl.ir import Call, Instance
+from netdsl.names import checked_label
+from netdsl.notation import value_text
 from netdsl.ops import REGISTRY, Op, TensorArg
 from netdsl.ops.base import Symbol
 from netdsl.syntax import ast
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from netdsl.elaborate.elaborator import Elaborator
 
 _LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_NOT_IN_LABELS = frozenset(".#$ \t\n\r\f\v")
 _NO_ARGS = LayerRef("")
 
 
@@ -65,17 +65,13 @@ class Layers:
         if el.label is None:
             return None
         if isinstance(el.label, str):
-            if not el.label or set(el.label) & _NOT_IN_LABELS:
-                raise SpecError(f"the label {show(el.label)} cannot name a layer", "label",
-                                el.label_span, help="a quoted label may not be empty or hold "
-                                "'.', '#', '$' or spaces (they separate or mark layer names)")
-            return el.label
+            return checked_label(el.label, el.label_span)
         text = self.el.evaluator.eval(el.label, self.el.frame.env)
         if not isinstance(text, str) or not _LABEL.match(text):
-            raise SpecError(f"a computed label must be a name, got {show(text)}", "label",
+            raise SpecError(f"a computed label must be a name, got {value_text(text)}", "label",
                             el.label_span,
                             help="letters, digits and '_', not starting with a digit")
-        return str(text)
+        return checked_label(str(text), el.label_span)
 
     def layer(self, value: ast.Expr | ast.Merge, site: Site) -> Current:
         """Apply one element at `site`; return the new current tensor(s)."""
@@ -146,7 +142,7 @@ class Layers:
         """A list of tensors as an element: a label names the list and opens a scope whose
         items take positions, as a labeled repeat's do."""
         el = self.el
-        scope, inner = el.builder.scoped(site.label, site.span, site.naming, "list")
+        scope, inner = el.builder.scoped(site.label, site.span, site.naming, 'list')
         outer = el.naming
         el.naming = inner
         try:
@@ -162,7 +158,7 @@ class Layers:
         """The references of a tensor or a list of tensors."""
         items = value if isinstance(value, tuple) else (value,)
         if not all(isinstance(t, TensorValue) for t in items):
-            raise SpecError(f"expected tensors, got {show(value)}", "type", span,
+            raise SpecError(f"expected tensors, got {value_text(value)}", "type", span,
                             help="a list item that applies layers makes a tensor: "
                                  "[from t -> conv(8, 1) for t in xs]")
         return tuple(t.node for t in items)
@@ -205,20 +201,21 @@ class Layers:
         if isinstance(result, TensorValue):
             raise SpecError(f"the tensor '{result.label}' is not a layer", "type", value.span,
                             help=f"to continue from it, write: from {result.label} -> ...")
-        raise SpecError(f"expected a layer, got {type_name(result)} {show(result)}", "type",
+        raise SpecError(f"expected a layer, got {type_name(result)} {value_text(result)}", "type",
                         value.span, help="a chain is made of layers: conv(64, 3) -> relu")
 
     def repeat(self, value: ast.BinOp, site: Site) -> Current:
         el = self.el
         count = el.evaluator.eval(value.right, el.frame.env)
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise SpecError(f"a repeat count must be an int >= 0, got {show(count)}", "value",
+            raise SpecError(f"a repeat count must be an int >= 0, got {value_text(count)}", "value",
                             value.right.span)
         scope, inner = el.builder.scoped(site.label, site.span, site.naming, "repeat")
         item = ast.Element(value.left.span, None, None, value.left)
         current = site.current
         last: Call | None = None
         for i in range(count):
+            el.program.budget.iterate(site.span, "repeat")
             with el.builder.repetition(i, count):
                 if last is not None and last.definition.output_shapes() == \
                         last.definition.inputs:
@@ -261,7 +258,7 @@ class Layers:
                 raise SpecError(f"'{func}' is a tensor, not a layer", "type", func_span,
                                 help=f"to continue from it, write: from {func} -> ...")
             if not isinstance(bound, LayerRef):
-                raise SpecError(f"'{func}' is {type_name(bound)} {show(bound)}, not a layer",
+                raise SpecError(f"'{func}' is {type_name(bound)} {value_text(bound)}, not a layer",
                                 "type", func_span)
             merged = LayerRef(bound.name, bound.args + preset.args,
                               bound.kwargs + preset.kwargs)
@@ -442,7 +439,7 @@ class Layers:
         if isinstance(bound, TensorValue):
             return bound.node
         found = self.el.frame.tensors.get(name)
-        if found is None or bound is not UNBOUND:
+        if found is None:
             return None
         if found is AMBIGUOUS or not isinstance(found, str):
             raise SpecError(f"'{name}' names several tensors", "name",

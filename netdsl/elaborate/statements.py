@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from netdsl.elaborate.frame import AMBIGUOUS, Current, Site
 from netdsl.elaborate.naming import Naming
-from netdsl.elaborate.values import Function, LayerRef, TensorValue, show, type_name
+from netdsl.elaborate.values import Function, LayerRef, TensorValue, type_name
 from netdsl.errors import Span, SpecError, did_you_mean
 from netdsl.ir import Expectation, Instance
+from netdsl.notation import value_text
 from netdsl.syntax import ast
 
 if TYPE_CHECKING:
@@ -69,7 +70,8 @@ class Statements:
             values = self.el.evaluator.eval(elements[0].value, self.el.frame.env)
             if not isinstance(values, tuple) or len(values) != len(names):
                 raise SpecError(f"{len(names)} names need a list of {len(names)}, got "
-                                f"{type_name(values)} {show(values)}", "value", stmt.value.span)
+                                f"{type_name(values)} {value_text(values)}", "value",
+                                stmt.value.span)
             for name, value in zip(names, values, strict=True):
                 self.el.frame.env.vars[name] = value
             return current
@@ -107,6 +109,7 @@ class Statements:
         values = self.iterate(stmt)
         env = self.el.frame.env
         for i, value in enumerate(values):
+            self.el.program.budget.iterate(stmt.span, "for")
             env.vars[stmt.var] = value
             with self.el.builder.repetition(i, len(values)):
                 current = self.body(stmt.body, current, naming)
@@ -115,7 +118,7 @@ class Statements:
     def iterate(self, stmt: ast.For) -> tuple[Any, ...]:
         values = self.el.evaluator.eval(stmt.iterable, self.el.frame.env)
         if not isinstance(values, tuple):
-            raise SpecError(f"'for' needs a list, got {type_name(values)} {show(values)}",
+            raise SpecError(f"'for' needs a list, got {type_name(values)} {value_text(values)}",
                             "type", stmt.iterable.span, help="for i in range(n) { ... }")
         return values
 
@@ -132,6 +135,7 @@ class Statements:
             elif isinstance(stmt, ast.For):
                 values = self.iterate(stmt)
                 for i, value in enumerate(values):
+                    self.el.program.budget.iterate(stmt.span, "for")
                     self.el.frame.env.vars[stmt.var] = value
                     with self.el.builder.repetition(i, len(values)):
                         out.extend(self.paths(stmt.body, start, naming))
@@ -153,8 +157,9 @@ class Statements:
         shape = el.input_shape(stmt, declared)
         if not isinstance(shape, tuple) or not shape or not all(
                 isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
-            raise SpecError(f"an input shape must be a list of positive ints, got {show(shape)}",
-                            "value", stmt.shape.span, help="e.g. input x: [3, 224, 224]")
+            raise SpecError("an input shape must be a list of positive ints, got "
+                            f"{value_text(shape)}", "value", stmt.shape.span,
+                            help="e.g. input x: [3, 224, 224]")
         name = naming.take(stmt.name, stmt.span, position=False)
         el.builder.input(name, shape, stmt.span, naming)
         el.frame.definition.network_inputs.append(name)
@@ -201,6 +206,7 @@ class Statements:
 
     def _Expect(self, stmt: ast.Expect, current: Current, naming: Naming) -> Current:
         frame = self.el.frame
+        self.el.program.budget.expectation(len(frame.tensors), stmt.span)
         prefix = f"{frame.path}." if frame.path else ""
         labels = {k: prefix + v for k, v in frame.tensors.items()
                   if isinstance(v, str) and v is not AMBIGUOUS and not v.startswith("$")}
@@ -213,7 +219,7 @@ class Statements:
         target = el.evaluator.eval(stmt.value, el.frame.env)
         if not isinstance(target, LayerRef):
             raise SpecError(f"'shared' needs a block or an operator, got {type_name(target)} "
-                            f"{show(target)}", "type", stmt.value.span,
+                            f"{value_text(target)}", "type", stmt.value.span,
                             help=f"e.g. shared {stmt.name}: conv(256, 3, p=1)")
         local = naming.take(stmt.name, stmt.span, position=False)
         instance = Instance(local, target, {}, stmt.span, el.frame.definition)

@@ -19,8 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netdsl.errors import SpecError
+from netdsl.notation import shape_text
 from netdsl.ops import receptive as rf
-from netdsl.ops.base import Op, ShapeError, attr, format_shape, per_axis
+from netdsl.ops.base import Op, ShapeError, attr, per_axis
 
 
 def _heads_divide(op: str, dim: int, heads: int) -> None:
@@ -44,7 +45,8 @@ class Attention(Op):
     def infer_shape(self, inputs):
         (x,) = inputs
         if len(x) != 2:
-            raise ShapeError(f"attention needs a sequence [tokens, dim], got {format_shape(x)}")
+            raise ShapeError("attention needs a sequence [tokens, dim], got "
+                             f"{shape_text(x, 'list')}")
         _heads_divide("attention", x[1], self.heads)
         return x
 
@@ -111,7 +113,7 @@ class WindowAttention(Op):
         (x,) = inputs
         if len(x) != 3:
             raise ShapeError(f"window_attention needs a channels-last map [H, W, C], got "
-                             f"{format_shape(x)}")
+                             f"{shape_text(x, 'list')}")
         _heads_divide("window_attention", x[2], self.heads)
         return x
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from netdsl.errors import OTHER_NAMES, SpecError, did_you_mean
+from netdsl.limits import TORCH_INT_MAX
+from netdsl.notation import shape_text, value_text
 from netdsl.ops import receptive as rf
 
 Shape = tuple[int, ...]
@@ -33,6 +35,9 @@ class ShapeError(Exception):
 
 class Symbol(str):
     """A bare word used as a value, such as `global` in `avgpool(global)` or `same`."""
+
+    def notation(self) -> str:
+        return str(self)
 
 
 @dataclass(frozen=True)
@@ -169,7 +174,7 @@ class Op:
             if f.default is REQUIRED:
                 parts.append(f.name)
             else:
-                parts.append(f"{f.name}={_show(f.default)}")
+                parts.append(f"{f.name}={_shown(f.default)}")
             if f.metadata.get("alias"):
                 parts[-1] += f" (or {f.metadata['alias']}=)"
         if cls.variadic:
@@ -224,14 +229,6 @@ class Op:
         return out
 
 
-def _show(value: Any) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, tuple):  # the language's lists
-        return "[" + ", ".join(_show(v) for v in value) + "]"
-    return repr(value) if isinstance(value, str) and not isinstance(value, Symbol) else str(value)
 
 
 def _type_name(value: Any) -> str:
@@ -253,7 +250,7 @@ _INT_FLOOR = {"size": 1, "count": 0, "int": None, "ints": 1, "counts": 0, "paddi
 def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
     """Check one attribute value against its declared kind; return the normalised value."""
     kind = f.metadata.get("kind", "any")
-    if type(value) is int and kind in _INT_FLOOR:
+    if type(value) is int and kind in _INT_FLOOR and -TORCH_INT_MAX <= value <= TORCH_INT_MAX:
         floor = _INT_FLOOR[kind]
         if floor is None or value >= floor:
             return value
@@ -263,10 +260,13 @@ def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
     def bad(expected: str) -> SpecError:
         where = f"'{op}' parameter '{f.name}'"
         return SpecError(f"{where} must be {expected}, got {_type_name(value)}"
-                         f"{'' if isinstance(value, (Symbol, TensorArg)) else f' {_show(value)}'}",
+                         f"{'' if isinstance(value, (Symbol, TensorArg)) else f' {_shown(value)}'}",
                          "type")
 
     if kind == "any":
+        ints = [v for v in (value if isinstance(value, tuple) else (value,)) if type(v) is int]
+        if any(not -TORCH_INT_MAX <= v <= TORCH_INT_MAX for v in ints):
+            raise bad("made of ints that fit in 64 bits, as torch's")
         return value
     if kind == "tensor":
         if not isinstance(value, TensorArg):
@@ -352,6 +352,8 @@ def _int(value: Any, kind: str, bad: Any) -> int:
         raise bad("a positive int")
     if kind == "count" and value < 0:
         raise bad("an int >= 0")
+    if not -TORCH_INT_MAX <= value <= TORCH_INT_MAX:
+        raise bad("an int that fits in 64 bits, as torch's")
     return value
 
 
@@ -377,7 +379,8 @@ def spatial(shape: Shape, op: str, ranks: tuple[int, ...] = (2, 3, 4)) -> int:
     if len(shape) not in ranks:
         wanted = " or ".join(f"{r - 1}" for r in ranks)
         raise ShapeError(f"{op} needs an input with channels and {wanted} spatial "
-                         f"ax{'es' if ranks != (2,) else 'is'}, got shape {format_shape(shape)}")
+                         f"ax{'es' if ranks != (2,) else 'is'}, got shape "
+                         f"{shape_text(shape, 'list')}")
     return len(shape) - 1
 
 
@@ -395,10 +398,11 @@ def window_out(length: int, kernel: int, stride: int, pad: int, dilation: int = 
     return out
 
 
-def format_shape(shape: Sequence[int]) -> str:
-    return "[" + ", ".join(str(d) for d in shape) + "]"
-
-
 def kxk(values: tuple[int, ...]) -> str:
     """'3x3' for a kernel of 3 on two axes, '1x7' for a rectangular one."""
     return "x".join(str(v) for v in values)
+
+
+def _shown(value: Any) -> str:
+    """A value in an operator's signature or message, short."""
+    return value_text(value, limit=80)

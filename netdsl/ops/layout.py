@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netdsl.errors import SpecError
+from netdsl.notation import shape_text
 from netdsl.ops import receptive as rf
-from netdsl.ops.base import Op, ShapeError, attr, format_shape
+from netdsl.ops.base import Op, ShapeError, attr
 
 
 def _axis(axis: int, rank: int, what: str) -> int:
@@ -101,7 +102,7 @@ class Select(Op):
         axis = _axis(self.axis, len(x), "axis")
         if not -x[axis] <= self.index < x[axis]:
             raise ShapeError(f"index {self.index} is out of range for axis {self.axis} of shape "
-                             f"{format_shape(x)}")
+                             f"{shape_text(x, 'list')}")
         return x[:axis] + x[axis + 1:]
 
     def flops(self, inputs, out):
@@ -131,7 +132,7 @@ class PatchMerge(Op):
         (x,) = inputs
         if len(x) != 3:
             raise ShapeError(f"patch_merge needs a channels-last map [H, W, C], got "
-                             f"{format_shape(x)}")
+                             f"{shape_text(x, 'list')}")
         r = self.factor
         return (-(-x[0] // r), -(-x[1] // r), r * r * x[2])
 

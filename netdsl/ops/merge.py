@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from netdsl.notation import shape_text
 from netdsl.ops import receptive as rf
-from netdsl.ops.base import Op, Shape, ShapeError, attr, format_shape, numel
+from netdsl.ops.base import Op, Shape, ShapeError, attr, numel
 
 
 def describe(inputs: list[Shape]) -> str:
-    return ", ".join(format_shape(s) for s in inputs)
+    return ", ".join(shape_text(s, 'list') for s in inputs)
 
 
 def broadcast_shape(op: str, inputs: list[Shape]) -> Shape:

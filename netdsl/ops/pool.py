@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netdsl.errors import SpecError
+from netdsl.notation import shape_text
 from netdsl.ops import receptive as rf
 from netdsl.ops.base import (
     Op,
@@ -13,7 +14,6 @@ from netdsl.ops.base import (
     ShapeError,
     TensorArg,
     attr,
-    format_shape,
     kxk,
     numel,
     per_axis,
@@ -155,8 +155,8 @@ class Unpool(Op):
         x, pooled = inputs
         if x != pooled:
             raise ShapeError(f"unpool needs a tensor shaped as the pooled map "
-                             f"{format_shape(pooled)} of '{self.pool.label}', got "
-                             f"{format_shape(x)}")
+                             f"{shape_text(pooled, 'list')} of '{self.pool.label}', got "
+                             f"{shape_text(x, 'list')}")
         return self.pool.source_input
 
     def flops(self, inputs, out):

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from netdsl.notation import shape_text
 from netdsl.ops import receptive as rf
-from netdsl.ops.base import Op, ShapeError, TensorArg, attr, format_shape, numel, per_axis
+from netdsl.ops.base import Op, ShapeError, TensorArg, attr, numel, per_axis
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,10 @@ class _RoI(Op):
     def infer_shape(self, inputs):
         x, boxes = inputs
         if len(x) != 3:
-            raise ShapeError(f"{self.name} pools a [C, H, W] map, got {format_shape(x)}")
+            raise ShapeError(f"{self.name} pools a [C, H, W] map, got {shape_text(x, 'list')}")
         if len(boxes) != 2 or boxes[1] != 4:
             raise ShapeError(f"{self.name} needs boxes shaped [N, 4] (x1, y1, x2, y2), got "
-                             f"{format_shape(boxes)}")
+                             f"{shape_text(boxes, 'list')}")
         return (boxes[0], x[0]) + per_axis(self.size, 2, "size")
 
     def receptive_field(self, inputs, out):

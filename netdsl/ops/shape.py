@@ -7,8 +7,9 @@ import math
 from dataclasses import dataclass
 
 from netdsl.errors import SpecError
+from netdsl.notation import shape_text
 from netdsl.ops import receptive as rf
-from netdsl.ops.base import Op, ShapeError, TensorArg, attr, format_shape, numel, per_axis, spatial
+from netdsl.ops.base import Op, ShapeError, TensorArg, attr, numel, per_axis, spatial
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Flatten(Op):
         end = self.end + len(x) if self.end < 0 else self.end
         if not self.start <= end < max(len(x), 1):
             raise ShapeError(f"cannot flatten axes {self.start} to {self.end} of shape "
-                             f"{format_shape(x)}")
+                             f"{shape_text(x, 'list')}")
         return x[:self.start] + (numel(x[self.start:end + 1]),) + x[end + 1:]
 
     def flops(self, inputs, out):
@@ -53,16 +54,16 @@ class Reshape(Op):
         total = numel(x)
         unknown = [i for i, d in enumerate(self.shape) if d == -1]
         if len(unknown) > 1 or any(d == 0 or d < -1 for d in self.shape):
-            raise ShapeError(f"reshape target {format_shape(self.shape)} is not valid")
+            raise ShapeError(f"reshape target {shape_text(self.shape, 'list')} is not valid")
         known = numel(d for d in self.shape if d != -1)
         if unknown:
             if total % known:
-                raise ShapeError(f"cannot reshape {format_shape(x)} ({total} elements) to "
-                                 f"{format_shape(self.shape)}")
+                raise ShapeError(f"cannot reshape {shape_text(x, 'list')} ({total} elements) to "
+                                 f"{shape_text(self.shape, 'list')}")
             return tuple(total // known if d == -1 else d for d in self.shape)
         if known != total:
-            raise ShapeError(f"cannot reshape {format_shape(x)} ({total} elements) to "
-                             f"{format_shape(self.shape)} ({known} elements)")
+            raise ShapeError(f"cannot reshape {shape_text(x, 'list')} ({total} elements) to "
+                             f"{shape_text(self.shape, 'list')} ({known} elements)")
         return self.shape
 
     def flops(self, inputs, out):
@@ -108,8 +109,8 @@ class Upsample(Op):
         if self.to is not None:
             ref = inputs[1]
             if len(ref) != len(x):
-                raise ShapeError(f"cannot upsample {format_shape(x)} to the size of "
-                                 f"{format_shape(ref)}")
+                raise ShapeError(f"cannot upsample {shape_text(x, 'list')} to the size of "
+                                 f"{shape_text(ref, 'list')}")
             return (x[0],) + ref[1:]
         if self.size is not None:
             return (x[0],) + per_axis(self.size, n, "size")
@@ -159,8 +160,8 @@ class Crop(Op):
         if self.to is not None:
             ref = inputs[1]
             if len(ref) != len(x):
-                raise ShapeError(f"cannot crop {format_shape(x)} to the size of "
-                                 f"{format_shape(ref)}")
+                raise ShapeError(f"cannot crop {shape_text(x, 'list')} to the size of "
+                                 f"{shape_text(ref, 'list')}")
             return ref[1:]
         return per_axis(self.size, n, "size")
 
@@ -174,8 +175,8 @@ class Crop(Op):
         x = inputs[0]
         target = self.target(inputs)
         if any(t > d for t, d in zip(target, x[1:], strict=True)):
-            raise ShapeError(f"cannot crop {format_shape(x)} to the larger size "
-                             f"{format_shape(target)}")
+            raise ShapeError(f"cannot crop {shape_text(x, 'list')} to the larger size "
+                             f"{shape_text(target, 'list')}")
         out = (x[0],) + tuple(target)
         for o, t, d in zip(self.offsets(inputs, out), target, x[1:], strict=True):
             if o + t > d:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from netdsl.notation import shape_text
 from netdsl.ops import receptive as rf
-from netdsl.ops.base import Op, ShapeError, attr, format_shape, numel
+from netdsl.ops.base import Op, ShapeError, attr, numel
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Slice(Op):
     def infer_shape(self, inputs):
         (x,) = inputs
         if self.axis >= len(x):
-            raise ShapeError(f"axis {self.axis} is out of range for shape {format_shape(x)}")
+            raise ShapeError(f"axis {self.axis} is out of range for shape {shape_text(x, 'list')}")
         start, stop = self._bounds(x[self.axis])
         return x[:self.axis] + (stop - start,) + x[self.axis + 1:]
 
@@ -65,7 +66,7 @@ class MatMul(Op):
         a, b = inputs
         if len(a) < 2 or len(b) < 2 or len(a) != len(b) or a[:-2] != b[:-2] or a[-1] != b[-2]:
             raise ShapeError(f"matmul needs [..., n, k] and [..., k, m] with equal leading axes,"
-                             f" got {format_shape(a)} and {format_shape(b)}")
+                             f" got {shape_text(a, 'list')} and {shape_text(b, 'list')}")
         return a[:-1] + (b[-1],)
 
     def macs(self, inputs, out):
@@ -96,7 +97,7 @@ class PixelShuffle(Op):
         r = self.factor
         if len(x) != 3 or x[0] % (r * r):
             raise ShapeError(f"pixel_shuffle({r}) needs [C * {r * r}, H, W], got "
-                             f"{format_shape(x)}")
+                             f"{shape_text(x, 'list')}")
         return (x[0] // (r * r), x[1] * r, x[2] * r)
 
     def flops(self, inputs, out):
@@ -124,7 +125,7 @@ class PixelUnshuffle(Op):
         r = self.factor
         if len(x) != 3 or x[1] % r or x[2] % r:
             raise ShapeError(f"pixel_unshuffle({r}) needs [C, H, W] with H and W divisible by "
-                             f"{r}, got {format_shape(x)}")
+                             f"{r}, got {shape_text(x, 'list')}")
         return (x[0] * r * r, x[1] // r, x[2] // r)
 
     def flops(self, inputs, out):

@@ -6,15 +6,26 @@ emitted in the diagram's order, which follows the graph's creation order.
 
 from __future__ import annotations
 
+import hashlib
+
 from netdsl.backends.graphviz import palette
 from netdsl.backends.graphviz.diagram import Box, Diagram, Edge
-from netdsl.backends.graphviz.labels import escape, label, shape_text, tooltip
+from netdsl.backends.graphviz.labels import escape, label, tooltip
+from netdsl.notation import shape_text
 
 FONT = "Helvetica"
 LEGEND_ID = "legend"
 
 
+_MAX_QUOTED = 1_000  # Graphviz refuses quoted strings past 16,384 characters
+
+
 def quote(text: str) -> str:
+    """A DOT string; a very long one (a 100,000-character label) is cut, and keeps a digest of
+    the whole so that ids stay distinct and the same text gives the same string."""
+    if len(text) > _MAX_QUOTED:
+        digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        text = f"{text[:_MAX_QUOTED // 2]}\u2026{digest}"
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
@@ -99,7 +110,7 @@ def _node(box: Box, shapes: bool) -> str:
 
 
 def _edge(edge: Edge) -> str:
-    attrs = [f"tooltip={quote(shape_text(edge.shape))}"] if edge.shape else []
+    attrs = [f"tooltip={quote(shape_text(edge.shape, 'times'))}"] if edge.shape else []
     if edge.skip:
         attrs += [f'color="{palette.SKIP_EDGE}"', 'style="dashed"']
     elif edge.ref:

@@ -11,17 +11,19 @@ from html import escape as _html_escape
 from netdsl.backends.graphviz.diagram import Box
 from netdsl.backends.graphviz.palette import TEXT_MUTED
 from netdsl.backends.table import human
+from netdsl.notation import shape_text
 
 MERGE_SYMBOLS = {"add": "+", "mul": "\u00d7"}
 SMALL = 8
 
 
+_MAX_TEXT = 200  # characters of spec text shown in a box
+
+
 def escape(text: str) -> str:
+    if len(text) > _MAX_TEXT:
+        text = text[:_MAX_TEXT - 1] + "\u2026"
     return _html_escape(text, quote=True)
-
-
-def shape_text(shape: tuple[int, ...]) -> str:
-    return "\u00d7".join(str(d) for d in shape)
 
 
 def _small(text: str, muted: bool = False) -> str:
@@ -30,7 +32,7 @@ def _small(text: str, muted: bool = False) -> str:
 
 
 def _figures(box: Box, shapes: bool) -> str:
-    parts = [shape_text(box.shape)] if shapes and box.shape else []
+    parts = [shape_text(box.shape, 'times')] if shapes and box.shape else []
     if box.params:
         parts.append(f"{human(box.params)} params")
     if box.kind == "block" and box.macs:
@@ -50,7 +52,7 @@ def label(box: Box, shapes: bool = True) -> str:
     if box.kind == "input":
         rows = [f"<b>input {escape(box.name)}</b>"]
         if shapes:
-            rows.append(_small(shape_text(box.shape)))
+            rows.append(_small(shape_text(box.shape, 'times')))
         return _table(rows)
     if box.compact:
         line = f"{_small(box.name, muted=True)} {escape(box.text)}"
@@ -82,14 +84,14 @@ def merge_label(box: Box, shapes: bool) -> str:
         return f'<<font point-size="14"><b>{symbol}</b></font>>'
     rows = [f"<b>{escape(box.op or box.text)}</b>"]
     if shapes:
-        rows.append(_small(shape_text(box.shape)))
+        rows.append(_small(shape_text(box.shape, 'times')))
     return _table(rows)
 
 
 def tooltip(box: Box) -> str:
     """Plain text shown on hover in SVG: full name, operator, every figure."""
     parts = [box.id if box.count == 1 else f"{box.id} \u2026 {box.last}", box.text,
-             shape_text(box.shape)]
+             shape_text(box.shape, 'times')]
     if box.params:
         parts.append(f"{box.params:,} params")
     if box.macs:

@@ -16,6 +16,7 @@ from netdsl.backends.graphviz.runs import collapse_runs
 from netdsl.backends.table import human
 from netdsl.ir import Graph, Node
 from netdsl.ir.node import Scope
+from netdsl.notation import call_text
 
 BOX_BUDGET = 65
 COMPACT_FAMILIES = ("activation", "norm", "regularize")
@@ -121,23 +122,20 @@ def _block_box(graph: Graph, scope: Scope, cluster: str | None, defaults: Any) -
     shape = graph[scope.output].shape if scope.output else inside[-1].shape
     text = _part_text(graph, scope, defaults, 3)
     # a block wrapping one layer (conv_bn) is shown as that layer, its block name beside
-    single = scope.kind == "block" and text != call_text(scope, defaults)
+    single = scope.kind == "block" and text != scope_call_text(scope, defaults)
     wraps = (scope.block or "") if single else ""
     return Box(scope.name, "block", "block", relative(scope.name, cluster), text, shape,
                sum(n.meta["params"] for n in inside), sum(n.meta["macs"] for n in inside),
                op=scope.block or scope.kind, cluster=cluster, wraps=wraps)
 
 
-def call_text(scope: Scope, defaults: Any = None) -> str:
+def scope_call_text(scope: Scope, defaults: Any = None) -> str:
     """`bottleneck(width=128, s=2)`: the block call, leaving out arguments equal to a literal
-    default; a group or merge scope by its kind."""
+    default, floats to display precision; a group or merge scope by its kind."""
     if scope.kind != "block":
         return scope.kind
-    from netdsl.elaborate.values import show
-    omit = defaults(scope.block) if defaults else {}
-    args = [f"{k}={show(v)}" for k, v in scope.args.items()
-            if not (k in omit and omit[k] == v and type(omit[k]) is type(v))]
-    return f"{scope.block}({', '.join(args)})" if args else str(scope.block)
+    return call_text(str(scope.block), scope.args, defaults(scope.block) if defaults else None,
+                     exact=False)
 
 
 def contents_text(graph: Graph, scope: Scope, defaults: Any = None, limit: int = 3) -> str:
@@ -161,7 +159,7 @@ def contents_text(graph: Graph, scope: Scope, defaults: Any = None, limit: int =
 
 def cluster_label(scope: Scope, parent: str | None, defaults: Any) -> str:
     name = relative(scope.name, parent)
-    text = call_text(scope, defaults)
+    text = scope_call_text(scope, defaults)
     return name if text == "group" else f"{name}: {text}"
 
 
@@ -185,7 +183,7 @@ def _part_text(graph: Graph, scope: Scope, defaults: Any, limit: int) -> str:
     if scope.kind != "block":
         return inner
     single = " \u2192 " not in inner and "\u2026" not in inner and inner != scope.kind
-    return inner if single else call_text(scope, defaults)
+    return inner if single else scope_call_text(scope, defaults)
 
 
 def _reference_inputs(node: Node) -> int:
