@@ -66,17 +66,18 @@ class Analysis:
 def analyse(text: str, path: str, sources: Sources,
             max_nodes: int = EDITOR_MAX_NODES) -> Analysis:
     """Analyse the text of the document at `path` (canonical), reading imports via `sources`."""
-    with sources.reading() as used, paused_gc():
+    reader = sources.reader()
+    with paused_gc():
         try:
             module = sources.parse(text, path)
         except NetdslError as exc:
             out = Analysis(path, text, None)
             out.diagnostics = _locate(exc.diagnostics, out, sources)
             return out
-        out = Analysis(path, text, module, used=used)
+        out = Analysis(path, text, module, used=reader.used)
         problems: list[Diagnostic] = []
         try:
-            out.program = load_program(text, path)
+            out.program = load_program(text, path, reader=reader)
         except NetdslError as exc:
             problems += exc.diagnostics
         else:

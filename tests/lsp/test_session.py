@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from netdsl.elaborate import loader
+import pytest
+
+from netdsl.errors import NetdslError
 from netdsl.lsp.hover import hover
 from netdsl.lsp.session import Session
 from netdsl.lsp.sources import Sources, canonical
+from netdsl.syntax.lexer import TokenLimit
 from netdsl.syntax.parser import parse
 
 MAIN = 'import "lib.net"\n\nnetwork n {\n    input x: [3, 32, 32]\n    body: unit(2)\n}\n'
@@ -71,9 +74,15 @@ def test_a_cached_tree_is_the_tree_a_fresh_parse_gives(tmp_path):
     assert sources.hits == 2 and sources.misses == 4
 
 
-def test_the_loader_is_left_as_it_was(tmp_path):
-    """The stand-ins for the loader's reader and parser exist only during an analysis."""
-    read, parser = loader.read_source, loader.parse
-    session, main, _ = _open(tmp_path)
-    session.analysis(main)
-    assert (loader.read_source, loader.parse) == (read, parser)
+def test_a_cached_tree_spends_the_tokens_a_parse_reads():
+    """The work budget is the same with the cache: a tree found spends what its parse read,
+    and one whose parse would run out of tokens is parsed again, to fail as it must."""
+    sources, text = Sources(), _lib(8)
+    fresh, cached = TokenLimit(), TokenLimit()
+    parse(text, "lib.net", fresh)
+    sources.parse(text, "lib.net")
+    sources.parse(text, "lib.net", cached)
+    assert sources.hits == 1 and cached.left == fresh.left < fresh.tokens
+    with pytest.raises(NetdslError) as failed:
+        sources.parse(text, "lib.net", TokenLimit(fresh.tokens - fresh.left - 1))
+    assert failed.value.diagnostics[0].code == "limit"
