@@ -34,6 +34,7 @@ class Pipe:
         self.process = subprocess.Popen([*netdsl_command(), "lsp"], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, cwd=ROOT, env=process_env())
         self.ids = 0
+        self.published: dict | None = None  # the latest diagnostics, whenever they came
 
     def send(self, method: str, params: dict, request: bool = False) -> int | None:
         message: dict = {"jsonrpc": "2.0", "method": method, "params": params}
@@ -51,7 +52,10 @@ class Pipe:
             name, _, value = line.partition(b":")
             if name.lower() == b"content-length":
                 length = int(value)
-        return json.loads(self.process.stdout.read(length))
+        message = json.loads(self.process.stdout.read(length))
+        if message.get("method") == "textDocument/publishDiagnostics":
+            self.published = message
+        return message
 
     def until(self, done) -> dict:
         while True:
@@ -94,6 +98,10 @@ class Editor:
             "contentChanges": [{"text": text}]})
 
     def _published(self, version: int) -> dict:
+        """The diagnostics of `version`, already received (before a hover's answer) or not."""
+        found = self.pipe.published
+        if found is not None and found["params"].get("version") == version:
+            return found
         return self.pipe.until(lambda m: m.get("method") == "textDocument/publishDiagnostics"
                                and m["params"].get("version") == version)
 

@@ -24,6 +24,7 @@ SECTIONS = [
     ("scaling.py", "Scaling to 100,000 layers"),
     ("definitions.py", "Blocks as definitions: stats against the flat elaboration"),
     ("agreement.py", "Agreement of the counts"),
+    ("lsp_latency.py", "The language server after an edit"),
     ("forward.py", "Forward latency of the compiled module against torchvision"),
 ]
 PEER_PACKAGES = ["torchinfo", "fvcore", "thop", "ptflops", "torchscan"]

@@ -14,7 +14,7 @@ function options() {
     args: config.get("server.args", ["lsp"]),
     initializationOptions: {
       inlayHints: config.get("inlayHints", true),
-      maxNodes: config.get("maxNodes", 200000),
+      maxNodes: config.get("maxNodes", 25000),
     },
   };
 }

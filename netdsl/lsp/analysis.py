@@ -16,14 +16,15 @@ from pathlib import Path
 from netdsl.elaborate import Program, elaborate, load_program
 from netdsl.errors import Diagnostic, NetdslError, Span
 from netdsl.gc_pause import paused_gc
+from netdsl.limits import MAX_NODES
 from netdsl.lsp.index import Index
 from netdsl.lsp.sources import Sources, canonical
 from netdsl.network import Network
 from netdsl.syntax import ast
 
-# The editor analyses on every edit: a spec that expands past this many layers is reported
-# rather than analysed (a client may raise it: `maxNodes` in the initialization options).
-EDITOR_MAX_NODES = 200_000
+# As `netdsl check`'s: a spec that expands past this many layers is reported rather than
+# analysed on every edit (a client may raise it: `maxNodes` in the initialization options).
+EDITOR_MAX_NODES = MAX_NODES
 
 
 @dataclass

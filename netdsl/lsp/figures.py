@@ -13,15 +13,18 @@ from __future__ import annotations
 from netdsl.analysis import Row
 from netdsl.analysis.fields import inside, top_fields
 from netdsl.analysis.summary import call_row, layer_row, owns_weights
-from netdsl.ir import Node
+from netdsl.ir import Call, Node
 from netdsl.lsp.index import Made
 
 
-def row(made: Made) -> Row:
-    """The figures of what `made` names (one call of a run: its own)."""
+def row(made: Made, field: bool = True) -> Row:
+    """The figures of what `made` names (one call of a run: its own); without `field`, its
+    receptive field is left out (None), and not placed."""
     item = made.item
     if item is None:
         return made.network.stats().row(made.name)
+    if not field:
+        return _counts_only(made, item)
     field_of = top_fields(made.network.top).__getitem__
     weights = True
     for call, k in made.chain:
@@ -33,3 +36,11 @@ def row(made: Made) -> Row:
         return layer_row(item, made.name, depth, field_of(item.name), weights)
     inner = inside(item, [field_of(r) for r in item.inputs], made.member)
     return call_row(item, made.name, depth, inner, weights)
+
+
+def _counts_only(made: Made, item: Node | Call) -> Row:
+    weights = all(owns_weights(call) for call, _ in made.chain) and owns_weights(item)
+    depth = made.name.count(".") + 1
+    if isinstance(item, Node):
+        return layer_row(item, made.name, depth, None, weights)
+    return call_row(item, made.name, depth, lambda _: None, weights)

@@ -126,17 +126,14 @@ def rows_of(made: list[Made]) -> list[tuple[Made, Row]]:
         else:
             out.append((m, row(m)))
     for items in calls.values():
-        rows = [row(m) for m in items]
+        rows = [row(m, field=m is items[-1]) for m in items]  # one field is shown: the last's
         last, first = rows[-1], items[0]
-        sums = [sum(getattr(r, f) for r in rows) for f in _SUMMED]
+        sums = [sum(c) for c in zip(*(r.counts() for r in rows), strict=True)]
         name = first.where.rstrip(".") or first.network.name
         summed = Row(name, first.block, last.depth, True, last.output, *sums, rf=last.rf,
                      summary=f"{first.block}(...)")
         out.append((replace(first, name=name), summed))
     return out
-
-
-_SUMMED = ("params", "buffers", "macs", "flops", "connections")
 
 
 def _exact(value: int) -> str:

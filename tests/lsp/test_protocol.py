@@ -94,6 +94,25 @@ def test_hover_on_a_block_call_shows_its_totals(editor):
     assert "output: 512x28x28" in shown
 
 
+def test_hover_on_an_unlabeled_inline_call_sums_what_it_made():
+    """`resnet(...)` in resnet152.net names no scope: its layers are the network's own, and
+    the hover sums them (torchvision's whole model: the call is the network's body)."""
+    import torchvision
+    spec = SPECS / "resnet152.net"
+    text = spec.read_text()
+    editor = Editor()  # its own: resnet152 open would add to the library's hovers
+    try:
+        editor.open(spec)
+        shown = editor.hover(spec, *at(text, "resnet(bottleneck", after=2))
+    finally:
+        editor.close()
+    reference = torchvision.models.resnet152()
+    assert "block totals" in shown and "resnet(...)" in shown
+    assert f"params: {sum(p.numel() for p in reference.parameters()):,}" in shown
+    assert f"buffers {sum(b.numel() for b in reference.buffers()):,}" in shown
+    assert "output: 1000" in shown
+
+
 def test_hover_on_an_operator_name_shows_its_signature(editor):
     text = RESNET50.read_text()
     editor.open(RESNET50)
