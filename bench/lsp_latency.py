@@ -12,6 +12,7 @@ Beside them, in the same interleaved rounds: the same work in-process without a 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -162,7 +163,9 @@ def measure() -> dict[str, list[float]]:
 
 
 def report() -> str:
+    before = os.getloadavg()[0]
     samples = measure()
+    load = (before + os.getloadavg()[0]) / 2
     rows = []
     for name, times in samples.items():
         median = statistics.median(times)
@@ -174,7 +177,8 @@ def report() -> str:
         f"call), timed from the client's side of the pipe; {ROUNDS} interleaved rounds. Every "
         f"edit changes the network (its `classes` default, so `expect params` fails and the "
         f"diagnostics say so) and is analysed afresh. Goal: median <= {GOAL * 1000:.0f} ms "
-        f"after an edit.",
+        f"after an edit. Load average while it ran: {load:.1f} on {os.cpu_count()} cores "
+        f"(the machine is shared; every case runs in each round, so load hits all alike).",
         table(["case", "median", "p90", "samples", "meets the goal"], rows),
         "Kept between edits: the syntax tree of every file read, by path and content (the "
         "import is parsed once), and each document's analysis, used again only while its text "
