@@ -21,10 +21,10 @@ from netdsl.elaborate.values import (
     type_name,
 )
 from netdsl.errors import SpecError, did_you_mean
-from netdsl.ir import Call, Instance
+from netdsl.ir import Call, Instance, Node
 from netdsl.names import checked_label
 from netdsl.notation import value_text
-from netdsl.ops import REGISTRY, Op, TensorArg
+from netdsl.ops import REGISTRY, Op, TensorArg, TiedWeight
 from netdsl.ops.base import Symbol
 from netdsl.syntax import ast
 
@@ -291,6 +291,7 @@ class Layers:
             current = self.need_input(site)
             inputs = [current]
         args, kwargs = list(preset.args), dict(preset.kwargs)
+        ties: dict[str, str] = {}  # attribute -> the layer whose weight it shares
         table = cls.parameters()
         env = self.el.frame.env
         for arg in arg_asts:
@@ -300,7 +301,9 @@ class Layers:
             index = len(args)
             field_ = table.by_name.get(arg.name) if arg.name else (
                 table.positional[index] if index < len(table.positional) else None)
-            if (cls.variadic and arg.name is None) or (
+            if field_ is not None and field_.name in table.weights:
+                value, ties[field_.name] = self.tied_weight(arg.value)
+            elif (cls.variadic and arg.name is None) or (
                     field_ is not None and field_.name in table.tensors):
                 ref = self.path(arg.value, site.with_current(current))
                 inputs.append(ref)
@@ -320,7 +323,31 @@ class Layers:
         operator = self.build_op(cls, args, kwargs, site)
         if name is None:
             name = site.naming.take(site.label, site.span)
-        return self.el.builder.node(name, operator, inputs, site.span, site.naming)
+        ref = self.el.builder.node(name, operator, inputs, site.span, site.naming)
+        if ties:
+            self.el.frame.definition.items[ref].meta["ties"] = ties
+        return ref
+
+    def tied_weight(self, chain: ast.Chain) -> tuple[TiedWeight, str]:
+        """`weight=wte`: the weight of the layer labeled `wte` earlier in this body, and that
+        layer's reference."""
+        value = chain.elements[0].value if len(chain.elements) == 1 else None
+        if not isinstance(value, ast.Name) or chain.elements[0].label is not None:
+            raise SpecError("a shared weight is named by the label of a layer", "arg",
+                            chain.span, help="e.g. lm_head: linear(vocab, weight=wte)")
+        ref = self.tensor_named(value.id)
+        definition = self.el.frame.definition
+        made = definition.items.get(ref) if ref is not None else None
+        if not isinstance(made, Node) or made.op is None or value.id in definition.scopes:
+            raise SpecError(f"'{value.id}' is not a layer of this body", "name", value.span,
+                            help=did_you_mean(value.id, set(self.el.frame.tensors)) or
+                            "a weight is shared with a layer labeled earlier in the same "
+                            "network or block body")
+        shape = made.op.weight_shape(list(made.meta["in"]))
+        if shape is None:
+            raise SpecError(f"'{value.id}' ({made.op.name}) has no weight to share", "arg",
+                            value.span)
+        return TiedWeight(value.id, shape), ref
 
     def tensor_arg(self, label: str, ref: str) -> TensorArg:
         """A tensor argument, with the operator that made it and that operator's input shape

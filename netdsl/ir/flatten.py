@@ -46,6 +46,8 @@ class _Flattener:
                         sites, enclosing, {"shape": item.meta["shape"]}, item.shared)
             if "in" in item.meta:
                 node.meta["in"] = item.meta["in"]
+            if "ties" in item.meta:  # the layers whose weights it shares, by flat name
+                node.meta["ties"] = {k: flat(v) for k, v in item.meta["ties"].items()}
             self.graph.add(node)
 
     def call(self, call: Call, prefix: str, flat: Callable[[str], str],

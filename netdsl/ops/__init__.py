@@ -15,8 +15,8 @@ from netdsl.ops import (
     shape,
     tensor,
 )
-from netdsl.ops.base import REGISTRY, Op, Shape, ShapeError, Symbol, TensorArg
+from netdsl.ops.base import REGISTRY, Op, Shape, ShapeError, Symbol, TensorArg, TiedWeight
 
-__all__ = ["REGISTRY", "Op", "Shape", "ShapeError", "Symbol", "TensorArg", "activation",
-           "attention", "conv", "layout", "learned", "linear", "merge", "norm", "pool",
-           "regularize", "roi", "shape", "tensor"]
+__all__ = ["REGISTRY", "Op", "Shape", "ShapeError", "Symbol", "TensorArg", "TiedWeight",
+           "activation", "attention", "conv", "layout", "learned", "linear", "merge", "norm",
+           "pool", "regularize", "roi", "shape", "tensor"]

@@ -53,6 +53,19 @@ class TensorArg:
     source_input: Shape | None = None
 
 
+@dataclass(frozen=True)
+class TiedWeight:
+    """An attribute that shares another layer's weight (GPT-2's output layer uses the token
+    embedding's): `label` names that layer in the same body, `shape` is its weight's shape.
+    The layer's own weight is then not a parameter of its own."""
+
+    label: str
+    shape: Shape
+
+    def notation(self) -> str:
+        return self.label
+
+
 def attr(default: Any = REQUIRED, *, kind: str = "int", alias: str | None = None,
          choices: Sequence[str] = (), doc: str = "", keyword_only: bool = False,
          size_only: bool = False) -> Any:
@@ -61,8 +74,9 @@ def attr(default: Any = REQUIRED, *, kind: str = "int", alias: str | None = None
     kinds: size (int >= 1), count (int >= 0), int, float, prob (0 <= p <= 1), bool, ints (an int
     or one per spatial axis), counts (the same, >= 0), padding (see `netdsl.ops.padding`),
     choice (one of `choices`), table (list of lists of ints), shape (list of ints), tensor
-    (another tensor), any. `size_only`: a tensor attribute whose values are not read, only its
-    size (crop's and upsample's `to`), which diagrams draw as a reference, not as data.
+    (another tensor), weight (another layer's weight, shared), any. `size_only`: a tensor
+    attribute whose values are not read, only its size (crop's and upsample's `to`), which
+    diagrams draw as a reference, not as data.
     """
     meta = {"kind": kind, "alias": alias, "choices": tuple(choices), "doc": doc,
             "keyword_only": keyword_only, "size_only": size_only}
@@ -78,6 +92,7 @@ class Parameters:
     positional: tuple[dataclasses.Field, ...]
     by_name: dict[str, dataclasses.Field]
     tensors: frozenset[str]  # the attributes that name another tensor (kind "tensor")
+    weights: frozenset[str]  # the attributes that share another layer's weight (kind "weight")
     required: frozenset[str]  # the attributes without a default
 
     @staticmethod
@@ -89,8 +104,9 @@ class Parameters:
                 by_name[f.metadata["alias"]] = f
         positional = tuple(f for f in fields if not f.metadata.get("keyword_only"))
         tensors = frozenset(f.name for f in fields if f.metadata.get("kind") == "tensor")
+        weights = frozenset(f.name for f in fields if f.metadata.get("kind") == "weight")
         required = frozenset(f.name for f in fields if f.default is REQUIRED)
-        return Parameters(fields, positional, by_name, tensors, required)
+        return Parameters(fields, positional, by_name, tensors, weights, required)
 
 
 @dataclass(frozen=True)
@@ -141,6 +157,10 @@ class Op:
     def connections(self, inputs: list[Shape], out: Shape) -> int:
         """LeNet's measure: output elements x (fan-in + 1 if there is a bias); 0 if no weights."""
         return 0
+
+    def weight_shape(self, inputs: list[Shape]) -> Shape | None:
+        """The shape of the layer's `weight`, which another layer may share; None: none."""
+        return None
 
     def receptive_field(self, inputs: list[Shape], out: Shape) -> rf.Rule:
         return rf.IDENTITY
@@ -247,6 +267,9 @@ def _type_name(value: Any) -> str:
 _INT_FLOOR = {"size": 1, "count": 0, "int": None, "ints": 1, "counts": 0, "padding": 0}
 
 
+_UNQUOTED = (Symbol, TensorArg, TiedWeight)  # named in a message by their kind only
+
+
 def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
     """Check one attribute value against its declared kind; return the normalised value."""
     kind = f.metadata.get("kind", "any")
@@ -260,7 +283,7 @@ def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
     def bad(expected: str) -> SpecError:
         where = f"'{op}' parameter '{f.name}'"
         return SpecError(f"{where} must be {expected}, got {_type_name(value)}"
-                         f"{'' if isinstance(value, (Symbol, TensorArg)) else f' {_shown(value)}'}",
+                         f"{'' if isinstance(value, _UNQUOTED) else f' {_shown(value)}'}",
                          "type")
 
     if kind == "any":
@@ -271,6 +294,10 @@ def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
     if kind == "tensor":
         if not isinstance(value, TensorArg):
             raise bad("a tensor")
+        return value
+    if kind == "weight":
+        if not isinstance(value, TiedWeight):
+            raise bad("the label of an earlier layer with a weight")
         return value
     if kind == "bool":
         if not isinstance(value, bool):

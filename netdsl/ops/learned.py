@@ -74,6 +74,9 @@ class Embedding(Op):
     def params(self, inputs, out):
         return self.vocab * self.dim
 
+    def weight_shape(self, inputs):
+        return (self.vocab, self.dim)
+
     def flops(self, inputs, out):
         return 0  # a lookup
 

@@ -3,9 +3,8 @@ layout of OpenAI's released model): token and position embeddings, pre-norm laye
 self-attention (torch's scaled_dot_product_attention) and a GELU MLP, a final norm, and logits
 by the token embedding's own weight (tied).
 
-The spec cannot tie lm_head to wte yet (the language has no shared weights): its parameters are
-the rebuild's plus one vocab x width matrix, and with wte's weight loaded into lm_head its
-logits equal the rebuild's.
+The spec ties lm_head to wte (`weight=wte`): its parameters equal the rebuild's, counted once,
+and the built module holds one shared tensor, as torch's own tying does.
 """
 
 from __future__ import annotations
@@ -86,11 +85,13 @@ def check(sizes: dict, folder, batch: int) -> None:
     with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
         rebuild(tokens[:1])
     tied = sum(p.numel() for p in rebuild.parameters())
-    assert stats.params == tied + sizes["vocab"] * sizes["width"]  # lm_head's own weight
+    assert stats.params == tied
     assert stats.macs == counter.get_total_flops() // 2
     weights = spec_weights(rebuild)
     # logits reach hundreds (embeddings of unit variance, tied): float32 rounding is relative
     for model in (netdsl.build(network), generated_model(network, folder, "gpt2")):
+        assert model.lm_head.weight is model.wte.weight
+        assert sum(p.numel() for p in model.parameters()) == tied  # torch counts it once too
         model.eval().load_state_dict(weights, strict=True)
         with torch.no_grad():
             torch.testing.assert_close(model(tokens), rebuild(tokens), atol=1e-4, rtol=1e-5)
@@ -105,6 +106,6 @@ def test_small_gpt2_matches_a_torch_rebuild(tmp_path) -> None:
 def test_gpt2_small_matches_a_torch_rebuild(tmp_path) -> None:
     network = netdsl.load(SPECS / "gpt2_small.net")
     assert network.check() == []
-    assert network.stats().params - 50257 * 768 == 124_439_808  # Radford et al.'s GPT-2 small
+    assert network.stats().params == 124_439_808  # Radford et al.'s GPT-2 small
     check(dict(vocab=50257, context=1024, num_layers=12, num_heads=12, width=768, drop=0.1),
           tmp_path, batch=1)

@@ -237,6 +237,7 @@ class Writer:
                      *_init_signature(params), f"{INDENT * 2}super().__init__()"]
             for child in p.children:
                 lines += self.member(child)
+            lines += _ties(p)
         finally:
             self.lit = literal
         lines.append("")
@@ -377,6 +378,22 @@ class Writer:
             return f"{text[:-1]}, output_size={args[2]})"
         text = render_call(call, args[:1])
         return text[:-1] + ", " + ", ".join(extra) + ")" if extra else text
+
+
+def _ties(p: ClassPlan) -> list[str]:
+    """`self.lm_head.weight = self.wte.weight`: the weights a layer shares with another, set
+    once the modules exist (in the network's class, by path from it)."""
+    return [f"{INDENT * 2}{_module_path(layer)}.{attribute} = {_module_path(target)}.{attribute}"
+            for layer, attribute, target in p.ties]
+
+
+def _module_path(name: str) -> str:
+    """`self.h[0].mlp`: a submodule by its dotted name, as Python reaches it."""
+    text = "self"
+    for part in name.split("."):
+        text += f"[{part}]" if part.isdigit() else (
+            f".{part}" if is_identifier(part) else f".get_submodule({part!r})")
+    return text
 
 
 def _init_signature(params: list[str]) -> list[str]:

@@ -59,6 +59,8 @@ class ClassPlan:
     block: str | None = None
     args: dict[str, Any] = field(default_factory=dict)
     in_shape: tuple[int, ...] = ()
+    # the network's class: (layer, attribute, layer) for each weight one layer shares
+    ties: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def camel(name: str) -> str:
@@ -117,7 +119,8 @@ class Lowerer:
 
     def has_state(self, node: Node) -> bool:
         shapes = self.shapes(node)
-        return bool(node.op.params(shapes, node.shape) or node.op.buffers(shapes, node.shape))
+        return bool(node.op.params(shapes, node.shape) or node.op.buffers(shapes, node.shape)
+                    or "ties" in node.meta)
 
     # ------------------------------------------------------------ plans
 
@@ -129,6 +132,8 @@ class Lowerer:
         doc = f"{g.name} from {source}" + (f" with {args}" if args else "") + "."
         plan = ClassPlan(camel(g.name), doc, children, list(g.inputs),
                          list(g.outputs.values()), steps, list(g.inputs))
+        plan.ties = [(node.name, attribute, target) for node in g
+                     for attribute, target in node.meta.get("ties", {}).items()]
         return plan
 
     def body(self, scope: str, names: list[str]) -> tuple[list[Step], list[Child]]:
