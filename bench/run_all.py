@@ -26,6 +26,7 @@ SECTIONS = [
     ("agreement.py", "Agreement of the counts"),
     ("memory.py", "Memory: the inference peak and a training step against torch"),
     ("sweep_speed.py", "Sweep speed: EfficientNet-B0 variants a second"),
+    ("lsp_latency.py", "The language server after an edit"),
     ("forward.py", "Forward latency of the compiled module against torchvision"),
 ]
 PEER_PACKAGES = ["torchinfo", "fvcore", "thop", "ptflops", "torchscan"]

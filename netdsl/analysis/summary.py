@@ -59,6 +59,10 @@ class Row:
                 "macs": self.macs, "flops": self.flops, "connections": self.connections,
                 "rf": rf}
 
+    def counts(self) -> list[int]:
+        """Its counts, in the order of `COUNTS`."""
+        return [getattr(self, c) for c in COUNTS]
+
 
 @dataclass
 class Stats:
@@ -215,32 +219,48 @@ class _Rows:
 
     def item(self, d: Definition, item: Node | Call, prefix: str, depth: int,
              field_of: Callable[[str], Any], rows: list[Row], weights: bool) -> list[int]:
-        weights = weights and (item.shared is None or item.shared.first is item)
+        weights = weights and owns_weights(item)
         if isinstance(item, Node):
-            counts = list(node_figures(item).counts)
-            if not weights:
-                counts[:BUFFERS + 1] = [0] * (BUFFERS + 1)
-            rows.append(Row(prefix + item.name, item.op_name, depth, False, item.meta["shape"],
-                            *counts, rf=field_of(item.name),
-                            summary=item.op.summary(list(item.meta["in"])) if item.op
-                            else "input"))
-            return counts
-        callee = item.definition
-        counts = list(totals(callee).counts)
-        if not weights:
-            counts[:BUFFERS + 1] = [0] * (BUFFERS + 1)
+            rows.append(layer_row(item, prefix + item.name, depth, field_of(item.name), weights))
+            return rows[-1].counts()
         inputs = [field_of(r) for r in item.inputs]
         for k in range(item.count):  # each call of a run is a row of its own
             inner = inside(item, inputs, k)
-            out = callee.outputs[0] if callee.outputs else None
             name = item.member(k)
-            rows.append(Row(prefix + name, callee.block or callee.name, depth, True,
-                            callee.values[out] if out else (), *counts,
-                            rf=inner(out) if out else None,
-                            summary=call_text(callee.block, callee.args)))
-            self.definition(callee, f"{prefix}{name}.", callee.top, depth + 1, inner, rows,
-                            weights)
+            rows.append(call_row(item, prefix + name, depth, inner, weights))
+            counts = rows[-1].counts()
+            self.definition(item.definition, f"{prefix}{name}.", item.definition.top,
+                            depth + 1, inner, rows, weights)
         return [c * item.count for c in counts]
+
+
+def owns_weights(item: Node | Call) -> bool:
+    """False for a later application of a shared module: its weights are the first's."""
+    return item.shared is None or item.shared.first is item
+
+
+def layer_row(item: Node, name: str, depth: int, rf: Any, weights: bool) -> Row:
+    """The row of one layer, named `name`, whose receptive field is `rf`."""
+    counts = _owned(list(node_figures(item).counts), weights)
+    return Row(name, item.op_name, depth, False, item.meta["shape"], *counts, rf=rf,
+               summary=item.op.summary(list(item.meta["in"])) if item.op else "input")
+
+
+def call_row(item: Call, name: str, depth: int, inner: Callable[[str], Any],
+             weights: bool) -> Row:
+    """The row of one call of a block (with its totals); `inner` places fields inside it."""
+    callee = item.definition
+    counts = _owned(list(totals(callee).counts), weights)
+    out = callee.outputs[0] if callee.outputs else None
+    return Row(name, callee.block or callee.name, depth, True,
+               callee.values[out] if out else (), *counts, rf=inner(out) if out else None,
+               summary=call_text(callee.block, callee.args))
+
+
+def _owned(counts: list[int], weights: bool) -> list[int]:
+    if not weights:
+        counts[:BUFFERS + 1] = [0] * (BUFFERS + 1)
+    return counts
 
 
 def analyse(graph: Any) -> None:

@@ -8,7 +8,7 @@ import sys
 import traceback
 
 from netdsl import __version__
-from netdsl.cli import check, diff, fmt, ops, render, report, stats, sweep
+from netdsl.cli import check, diff, fmt, lsp, ops, render, report, stats, sweep
 from netdsl.cli import compile as compile_  # the module, not the builtin
 from netdsl.cli.command import Command, Exit
 from netdsl.errors import NetdslError
@@ -16,7 +16,7 @@ from netdsl.errors import render as render_diagnostic
 
 COMMANDS: tuple[Command, ...] = (check.COMMAND, stats.COMMAND, compile_.COMMAND,
                                  render.COMMAND, report.COMMAND, diff.COMMAND, sweep.COMMAND,
-                                 fmt.COMMAND, ops.COMMAND)
+                                 fmt.COMMAND, ops.COMMAND, lsp.COMMAND)
 
 EPILOG = f"""\
 exit status:
