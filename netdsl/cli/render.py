@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     fmt = choose_format(DIAGRAMS, args.output, args.format)
     network = load_network(args, args.file)
     text = dot_of(network, args.depth, args.direction, args.shapes)
-    data: str | bytes = text if fmt.name == "dot" else render_bytes(text, fmt.name)
+    data: str | bytes = (text if fmt.name == "dot"
+                         else render_bytes(text, fmt.name, network.source_path))
     write_output(args.output, data, protect=spec_files(network))
     return Exit.OK
 

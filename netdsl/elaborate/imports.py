@@ -21,7 +21,7 @@ from netdsl.syntax import ast
 # The bundled block library (specs/lib of the source tree). The one place that says where it is.
 LIBRARY = Path(__file__).resolve().parents[2] / "specs" / "lib"
 SUFFIX = ".net"
-INCLUDE_HELP = "--include DIR (netdsl.load(..., include=[DIR]))"
+INCLUDE_HELP = "--include DIR or NETDSL_PATH (netdsl.load(..., include=[DIR]))"
 
 
 @dataclass(frozen=True)
@@ -62,9 +62,11 @@ class ImportPolicy:
                 item.span, "import", help=f"a spec may import {SUFFIX} files under its folder "
                 f"({self.home}) and the bundled library; to allow another folder, add "
                 f"{INCLUDE_HELP}"))
+        searched = f" and then in {len(self.include)} include folder(s)" if self.include else ""
         raise NetdslError(Diagnostic(f'cannot find the imported file "{_shown(name)}"', item.span,
-                                     "import", help=f"imports are relative to the importing "
-                                                    f"file's folder ({base})"))
+                                     "import", help=f"imports are looked for in the importing "
+                                     f"file's folder ({base}){searched}; to search another "
+                                     f"folder, add {INCLUDE_HELP}"))
 
     def allows(self, real: Path) -> bool:
         return any(real == root or real.is_relative_to(root) for root in self.roots)
