@@ -11,8 +11,7 @@ from netdsl import __version__
 from netdsl.cli import check, fmt, ops, render, stats
 from netdsl.cli import compile as compile_  # the module, not the builtin
 from netdsl.cli.command import Command, Exit
-from netdsl.errors import NetdslError
-from netdsl.errors import render_all
+from netdsl.errors import NetdslError, render_all
 
 COMMANDS: tuple[Command, ...] = (check.COMMAND, stats.COMMAND, compile_.COMMAND,
                                  render.COMMAND, fmt.COMMAND, ops.COMMAND)
