@@ -8,13 +8,13 @@ import sys
 import traceback
 
 from netdsl import __version__
-from netdsl.cli import check, fmt, ops, render, stats
+from netdsl.cli import check, fmt, ops, render, stats, zoo
 from netdsl.cli import compile as compile_  # the module, not the builtin
 from netdsl.cli.command import Command, Exit
 from netdsl.errors import NetdslError, render_all
 
 COMMANDS: tuple[Command, ...] = (check.COMMAND, stats.COMMAND, compile_.COMMAND,
-                                 render.COMMAND, fmt.COMMAND, ops.COMMAND)
+                                 render.COMMAND, fmt.COMMAND, ops.COMMAND, zoo.COMMAND)
 
 EPILOG = f"""\
 exit status:

@@ -62,7 +62,8 @@ def test_user_errors_exit_2_without_a_traceback(netdsl, argv):
 
 
 def test_a_missing_spec_suggests_the_file_meant(netdsl):
-    assert_user_error(netdsl("stats", "specs/lenet5"), "no such spec file: specs/lenet5",
+    assert_user_error(netdsl("stats", "specs/lenet5"),
+                      "no such spec file or bundled model: specs/lenet5",
                       "did you mean 'specs/lenet5.net'?")
 
 
