@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from netdsl.analysis.memory import DTYPE_BYTES
+from netdsl.cli.command import argument_error
 from netdsl.errors import SOURCES, Diagnostic, NetdslError, Span, SpecError
 from netdsl.limits import MAX_NODES, MAX_STEPS, NODES_OPTION, STEPS_OPTION
 
@@ -94,17 +95,18 @@ def parse_setting(pair: str, max_steps: int = MAX_STEPS) -> tuple[str, Any]:
     from netdsl.elaborate.values import Evaluator
     from netdsl.syntax import ast
     from netdsl.syntax.parser import parse
-    SOURCES.add(SET_SOURCE, pair)
     name, sep, _ = pair.partition("=")
     if not sep or not name.strip().isidentifier():
         raise _setting_error(pair, f"--set needs name=value, got '{pair}'",
-                             Span(SET_SOURCE, 1, 1, 1, max(len(name), 1) + 1))
+                             (1, max(len(name), 1) + 1))
+    SOURCES.add(SET_SOURCE, pair)  # errors in the value quote it
     budget = Budget(max_steps)
     module = parse(pair, SET_SOURCE, budget.tokens())
     items = module.items
     if len(items) != 1 or not isinstance(items[0], ast.Assign):
         span = items[1].span if len(items) > 1 else Span(SET_SOURCE, 1, 1, 1, 2)
-        raise _setting_error(pair, "--set takes one name=value and nothing after it", span)
+        raise _setting_error(pair, "--set takes one name=value and nothing after it",
+                             (span.col, span.end_col if span.end_line == span.line else 0))
     item = items[0]
     try:
         return item.name, Evaluator(budget=budget).eval(item.value, builtin_env())
@@ -115,10 +117,10 @@ def parse_setting(pair: str, max_steps: int = MAX_STEPS) -> tuple[str, Any]:
                                      help=exc.help)) from None
 
 
-def _setting_error(pair: str, message: str, span: Span) -> NetdslError:
-    return NetdslError(Diagnostic(message, span, "usage",
-                                  help="--set NAME=VALUE, VALUE an expression: --set classes=10, "
-                                       "--set widths=[64, 128], --set aux=true"))
+def _setting_error(pair: str, message: str, columns: tuple[int, int]) -> NetdslError:
+    return argument_error(SET_SOURCE, pair, message, columns,
+                          help="--set NAME=VALUE, VALUE an expression: --set classes=10, "
+                               "--set widths=[64, 128], --set aux=true")
 
 
 def input_shapes(pairs: list[str]) -> dict[str, tuple[int, ...]]:
@@ -131,12 +133,10 @@ def input_shapes(pairs: list[str]) -> dict[str, tuple[int, ...]]:
         except ValueError:
             shape = ()
         if not shape or any(d <= 0 for d in shape):
-            SOURCES.add(INPUT_SOURCE, pair)
-            start = len(name) + len(sep) + 1
-            raise NetdslError(Diagnostic(
-                f"--input needs [name=]CxHxW, got '{pair}'",
-                Span(INPUT_SOURCE, 1, start, 1, max(len(pair) + 1, start + 1)), "usage",
-                help="whole numbers >= 1 separated by x: --input 3x224x224, --input x=3x32x32"))
+            raise argument_error(
+                INPUT_SOURCE, pair, f"--input needs [name=]CxHxW, got '{pair}'",
+                (len(name) + len(sep) + 1, len(pair) + 1),
+                help="whole numbers >= 1 separated by x: --input 3x224x224, --input x=3x32x32")
         out[name if sep else ""] = shape
     return out
 
