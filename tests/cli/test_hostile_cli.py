@@ -249,3 +249,22 @@ def test_fmt_refuses_what_is_not_a_spec_file(netdsl, tmp_path, kind):
     os.mkfifo(path) if kind == "fifo" else path.mkdir()
     done = netdsl("fmt", str(path))
     assert_user_error(done, f"{path}: error: ")
+
+
+@pytest.mark.parametrize("command, output, fmt, col", [
+    ("compile", "model.net", None, 6),  # a spec's name: no format, and never written
+    ("compile", "x.onnx", "py", 2),
+    ("render", "diagram", None, 1),
+    ("stats", "table.py", None, 6),
+])
+def test_an_output_name_that_names_no_format_is_located_at_its_suffix(netdsl, spec, command,
+                                                                      output, fmt, col):
+    extra = ["--format", fmt] if fmt else []
+    done = netdsl(command, spec, "-o", output, *extra)
+    assert_user_error(done, f"-o:1:{col}: error: ")
+    assert f"\n    {output}\n" in done.stderr
+
+
+@pytest.mark.parametrize("command", ["check", "fmt"])
+def test_standard_input_twice_is_located_at_stdin(netdsl, command):
+    assert_user_error(netdsl(command, "-", "-"), "<stdin>: error: standard input ('-') can be")
