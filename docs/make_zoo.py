@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 import netdsl  # noqa: E402
 from netdsl.analysis.receptive_field import GLOBAL, Field  # noqa: E402
+from netdsl.bundled import citation  # noqa: E402
 from netdsl.elaborate.values import Evaluator  # noqa: E402
 from netdsl.syntax import ast  # noqa: E402
 
@@ -204,21 +205,6 @@ def torchvision_file(name: str) -> Path | None:
             # builders are wrapped by registration decorators: name the module, not the wrapper
             return Path(inspect.getfile(sys.modules[builder.__module__]))
     return None
-
-
-def citation(path: Path) -> str:
-    """The header comment's first line, carried on until its quoted title closes."""
-    header = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.startswith("#"):
-            break
-        header.append(line.lstrip("# ").rstrip())
-    text = header[0] if header else ""
-    quoted = re.match(r'[^"]*"[^"]*"', " ".join(header)) if '"' in text else None
-    if quoted:
-        text = quoted.group(0)
-        text += ")" * (text.count("(") - text.count(")"))
-    return text.rstrip(",;: ")
 
 
 # ------------------------------------------------------------------ the table

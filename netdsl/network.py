@@ -10,6 +10,7 @@ from typing import Any
 from netdsl.analysis import Stats, analyse, check_expectations, summarize
 from netdsl.analysis.memory import DTYPE_BYTES, live_curve
 from netdsl.analysis.training import OPTIMIZER_STATE, training_memory
+from netdsl.bundled import model_names, model_path
 from netdsl.elaborate import Program, elaborate, load_program, read_source
 from netdsl.elaborate.budget import Budget
 from netdsl.elaborate.values import language_value
@@ -138,7 +139,8 @@ def load(spec: str | os.PathLike[str], network: str | None = None, *,
 
     `spec` is a path when it is a `Path` (any `os.PathLike`), or a string with neither a newline
     nor a `{`: `load("specs/resnet50.net")` reads the file, `load("network n { ... }")` parses
-    the text. A path that names no file is an error that suggests the file meant
+    the text. A path that names no file but a bundled model is that model (`load("resnet50")`;
+    a file of the name wins); anything else is an error that suggests the file or model meant
     (`specs/resnet50` -> `specs/resnet50.net`).
     `params` override the network's parameters (`load("resnet50.net", classes=10)`), `inputs`
     the shapes of its inputs by name (`inputs={"x": (3, 299, 299)}`). The work a spec may cause
@@ -161,8 +163,8 @@ def load_file(path: str | os.PathLike[str], network: str | None = None, *,
               include: Sequence[str] = (), inputs: dict[str, tuple[int, ...]] | None = None,
               **params: Any) -> Network:
     """`load` for a path, whatever its suffix."""
-    text = read_source(_existing(str(path)))
-    return _instantiate(text, str(path), network, (max_nodes, max_steps, tuple(include)),
+    path = _existing(str(path))
+    return _instantiate(read_source(path), path, network, (max_nodes, max_steps, tuple(include)),
                         inputs, params)
 
 
@@ -177,20 +179,24 @@ def load_source(text: str, network: str | None = None, *, source_name: str = "<s
 
 
 def _existing(path: str, otherwise: str | None = None) -> str:
-    """`path` if something is there (reading it reports anything else), else a clear error that
-    suggests the spec file meant (or says `otherwise`)."""
+    """`path` if something is there (reading it reports anything else), else the bundled model
+    of that name (`resnet50`), else a clear error that suggests the spec file or model meant
+    (or says `otherwise`)."""
     if os.path.lexists(path):
         return path
+    bundled = model_path(path)
+    if bundled is not None:
+        return str(bundled)
     candidate = path + ".net"
     if Path(candidate).is_file():
         hint = f"did you mean '{candidate}'?"
     else:
         folder = Path(path).parent
         specs = [str(folder / p.name) for p in folder.glob("*.net")] if folder.is_dir() else []
-        hint = did_you_mean(path, specs)
+        hint = did_you_mean(path, specs + model_names())
     raise NetdslError(Diagnostic(
-        f"no such spec file: {path}", Span.file(path), "io",
-        help=hint or otherwise))
+        f"no such spec file or bundled model: {path}", Span.file(path), "io",
+        help=hint or otherwise or "`netdsl zoo` lists the bundled models"))
 
 
 def _instantiate(text: str, path: str, network: str | None, limits: tuple[int, int, tuple],

@@ -63,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
     options = Options(args.depth, args.layout, args.direction, args.shapes, args.edge_shapes)
     diagram = diagram_of(network, **vars(options))
     text = to_dot(diagram, options)
-    data: str | bytes = text if fmt.name == "dot" else render_bytes(text, fmt.name,
-                                                                    dpi=args.dpi)
+    data: str | bytes = text if fmt.name == "dot" else render_bytes(
+        text, fmt.name, network.source_path, dpi=args.dpi)
     write_output(args.output, data, protect=spec_files(network))
     _warn_if_too_large(network, diagram, options)
     return Exit.OK
