@@ -16,7 +16,7 @@ from netdsl.cli.loading import (
     STDIN_NAME,
     add_loading_options,
     input_shapes,
-    parse_value,
+    parse_setting,
     positive,
     read_stdin,
 )
@@ -53,9 +53,10 @@ def axes(pairs: list[str]) -> tuple[list[Any], dict[str, Any]]:
         name = name.strip()
         if not sep or not name.isidentifier():
             raise _usage(f"--set needs name=value[,value...], got '{pair}'")
-        values = tuple(parse_value(v.strip()) for v in split_values(text))
-        if not values or any(v == "" for v in values):
+        texts = [v.strip() for v in split_values(text)]
+        if not texts or any(not v for v in texts):
             raise _usage(f"--set {name} has an empty value: '{pair}'")
+        values = tuple(parse_setting(f"{name}={v}")[1] for v in texts)  # bounded, located
         if any(a.name == name for a in swept) or name in fixed:
             raise _usage(f"--set {name} is given twice", "give its values once, separated "
                                                         "by commas")
