@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 TORCH  := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: demo test test-fast bench lint dot clean zoo readme
+.PHONY: demo test test-fast bench lint dot chromium clean zoo readme screenshots images
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,16 +37,30 @@ dot:
 	    echo "        until then, 'netdsl render -o x.dot' still writes .dot files"; \
 	  fi; }
 
+# The report's browser test runs Debian's Chromium through playwright (never playwright's own
+# browser download, which this kind of machine cannot fetch).
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@[ -x "$(CHROMIUM)" ] || command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium (for the report's browser test)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
+	  else \
+	    echo "netdsl: Chromium is missing and this user cannot install it; the report's"; \
+	    echo "        browser test needs it: sudo apt-get install chromium"; \
+	    echo "        (or point NETDSL_CHROMIUM at another Chromium or Chrome executable)"; \
+	  fi; }
+
 demo: $(VENV)/.installed dot
 	$(BIN)/netdsl check specs/*.net
 	$(BIN)/netdsl stats specs/resnet50.net --depth 1
 	$(BIN)/netdsl stats specs/lenet5.net
 
-test: $(VENV)/.installed-test dot
+test: $(VENV)/.installed-test dot chromium
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
 
 # everything but the tests marked slow (full-size models in torch, the DDP processes)
-test-fast: $(VENV)/.installed-test dot
+test-fast: $(VENV)/.installed-test dot chromium
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider -m "not slow"
 
 lint: $(VENV)/.installed-test
@@ -60,6 +74,16 @@ zoo: $(VENV)/.installed-test
 
 readme: $(VENV)/.installed
 	$(BIN)/python docs/make_readme.py
+
+# the report's screenshots in docs/images (Debian's Chromium through playwright)
+screenshots: $(VENV)/.installed-test dot chromium
+	$(BIN)/python docs/make_screenshots.py
+
+# the diagrams in docs/images, each at its default depth (the deepest that fits a page)
+IMAGES := resnet50 inception_v3 densenet121 efficientnet_b0 unet lenet5
+images: $(VENV)/.installed dot
+	for net in $(IMAGES); do $(BIN)/netdsl render specs/$$net.net -o docs/images/$$net.png || exit 1; done
+	$(BIN)/netdsl render specs/googlenet.net -o docs/images/googlenet_depth2.png --depth 2
 
 clean:
 	rm -rf $(VENV) build *.egg-info

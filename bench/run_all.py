@@ -25,6 +25,9 @@ SECTIONS = [
     ("definitions.py", "Blocks as definitions: stats against the flat elaboration"),
     ("agreement.py", "Agreement of the counts"),
     ("codegen.py", "Compiled code: classes and lines against the specs and torchvision"),
+    ("memory.py", "Memory: the inference peak and a training step against torch"),
+    ("sweep_speed.py", "Sweep speed: EfficientNet-B0 variants a second"),
+    ("lsp_latency.py", "The language server after an edit"),
     ("forward.py", "Forward latency of the compiled module against torchvision"),
 ]
 PEER_PACKAGES = ["torchinfo", "fvcore", "thop", "ptflops", "torchscan"]

@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 import netdsl  # noqa: E402
 from netdsl.analysis.receptive_field import GLOBAL, Field  # noqa: E402
+from netdsl.bundled import citation  # noqa: E402
 from netdsl.elaborate.values import Evaluator  # noqa: E402
 from netdsl.syntax import ast  # noqa: E402
 
@@ -176,6 +177,11 @@ def code_lines(path: Path) -> int:
     return sum(1 for t in (s.strip() for s in lines) if t and not t.startswith("#"))
 
 
+def _axes(values: list) -> str:
+    """`465x465`; a field after a resize by a fraction (LR-ASPP's 33 -> 65) to 2 decimals."""
+    return "x".join(str(v) if float(v).is_integer() else f"{float(v):.2f}" for v in values)
+
+
 def output_fields(network: netdsl.network.Network) -> str:
     """Size / stride of each output's receptive field, by output name."""
     cells = []
@@ -183,7 +189,7 @@ def output_fields(network: netdsl.network.Network) -> str:
         rf = network.stats().row(node).rf
         if isinstance(rf, Field):
             d = rf.as_dict()
-            text = f"{'x'.join(map(str, d['size']))} / {'x'.join(map(str, d['stride']))}"
+            text = f"{_axes(d['size'])} / {_axes(d['stride'])}"
             text += " + global context" if rf.global_context else ""
         else:
             text = "global" if rf == GLOBAL else "—"
@@ -199,21 +205,6 @@ def torchvision_file(name: str) -> Path | None:
             # builders are wrapped by registration decorators: name the module, not the wrapper
             return Path(inspect.getfile(sys.modules[builder.__module__]))
     return None
-
-
-def citation(path: Path) -> str:
-    """The header comment's first line, carried on until its quoted title closes."""
-    header = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.startswith("#"):
-            break
-        header.append(line.lstrip("# ").rstrip())
-    text = header[0] if header else ""
-    quoted = re.match(r'[^"]*"[^"]*"', " ".join(header)) if '"' in text else None
-    if quoted:
-        text = quoted.group(0)
-        text += ")" * (text.count("(") - text.count(")"))
-    return text.rstrip(",;: ")
 
 
 # ------------------------------------------------------------------ the table

@@ -7,7 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from netdsl.analysis import Stats, check_expectations, summarize
+from netdsl.analysis import Stats, analyse, check_expectations, summarize
+from netdsl.analysis.memory import DTYPE_BYTES, live_curve
+from netdsl.analysis.training import OPTIMIZER_STATE, training_memory
+from netdsl.bundled import model_names, model_path
 from netdsl.elaborate import Program, elaborate, load_program, read_source
 from netdsl.elaborate.budget import Budget
 from netdsl.elaborate.values import language_value
@@ -47,22 +50,74 @@ class Network:
         a command must never write over."""
         return self.program.files
 
-    def stats(self, dtype: str = "float32") -> Stats:
-        """Totals, per-operator figures and (made on first use) per-layer rows; byte counts in
-        elements of `dtype`."""
-        if dtype not in self._stats:
+    def stats(self, dtype: str = "float32", batch: int = 1, train: str | None = None) -> Stats:
+        """Shapes, counts, memory and receptive fields. Activation memory is for `batch`
+        samples; `train` ("sgd" or "adam") adds the memory of one training step with that
+        optimizer (`Stats.training`; the convention is in docs/language.md)."""
+        key = (dtype, batch, train)
+        found = self._stats.get(key)
+        if found is None:
             with paused_gc():
-                self._stats[dtype] = summarize(self.top, dtype)
-        return self._stats[dtype]
+                if batch == 1 and train is None:
+                    found = summarize(self.top, dtype)
+                else:
+                    base = self.stats(dtype)
+                    found = base.at_batch(batch, self._training(base, train, batch, dtype))
+            self._stats[key] = found
+        return found
+
+    def _training(self, base: Stats, train: str | None, batch: int, dtype: str) -> Any:
+        if train is None:
+            return None
+        if train not in OPTIMIZER_STATE:
+            raise ValueError(f"train must be one of {', '.join(OPTIMIZER_STATE)}, got {train!r}")
+        analyse(self.graph)
+        return training_memory(self.graph, base.params, base.buffers, train, batch, dtype)
+
+    def memory_curve(self, batch: int = 1, dtype: str = "float32") -> list[tuple[str, int]]:
+        """(layer, bytes of activations alive while it runs) through the forward pass, in its
+        order; the largest is `stats().peak_activation_bytes`."""
+        size = DTYPE_BYTES[dtype] * batch
+        return [(name, elements * size) for name, elements in live_curve(self.top)]
+
+    def table(self, depth: int | None = None, dtype: str = "float32", batch: int = 1,
+              train: str | None = None) -> str:
+        """The table `netdsl stats` prints, `depth` levels of blocks deep (None: all)."""
+        from netdsl.backends.table import format_table
+        return format_table(self.stats(dtype, batch, train), depth)
+
+    def render(self, path: str | os.PathLike[str], depth: int | None = None,
+               direction: str = "TB") -> Path:
+        """Draw the diagram to `path` (.svg, .png, .pdf or .dot, from its suffix), collapsing
+        blocks below `depth`; returns the path."""
+        from netdsl.backends.graphviz import dot_of, render_bytes
+        from netdsl.backends.graphviz.render import FORMATS
+        from netdsl.files import write_atomic
+        target = Path(path)
+        fmt = target.suffix.lower().lstrip(".")
+        if fmt not in FORMATS:
+            raise ValueError(f"cannot tell the format of {target}: name it "
+                             f"{', '.join('.' + f for f in FORMATS)}")
+        text = dot_of(self, depth, direction)
+        write_atomic(target, text if fmt == "dot" else render_bytes(text, fmt),
+                     protect=self.files)
+        return target
+
+    def to_source(self) -> str:
+        """The standalone PyTorch source `netdsl compile` writes (needs no torch to make)."""
+        from netdsl.backends.pytorch.codegen import generate
+        return generate(self)
 
     def check(self, dtype: str = "float32") -> list[Diagnostic]:
         """The `expect` statements that do not hold (byte counts in elements of `dtype`);
         evaluating them spends what is left of the load's work budget."""
         return check_expectations(self.top.expectations, self.stats(dtype), self.program.budget)
 
-    def _repr_svg_(self) -> str:
-        from netdsl.backends.graphviz import render_svg
-        return render_svg(self)
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the totals, the diagram collapsed to its top blocks, and the
+        per-layer table behind a disclosure triangle."""
+        from netdsl.backends.html import notebook_html
+        return notebook_html(self)
 
     def __repr__(self) -> str:
         s = self.stats()
@@ -84,7 +139,8 @@ def load(spec: str | os.PathLike[str], network: str | None = None, *,
 
     `spec` is a path when it is a `Path` (any `os.PathLike`), or a string with neither a newline
     nor a `{`: `load("specs/resnet50.net")` reads the file, `load("network n { ... }")` parses
-    the text. A path that names no file is an error that suggests the file meant
+    the text. A path that names no file but a bundled model is that model (`load("resnet50")`;
+    a file of the name wins); anything else is an error that suggests the file or model meant
     (`specs/resnet50` -> `specs/resnet50.net`).
     `params` override the network's parameters (`load("resnet50.net", classes=10)`), `inputs`
     the shapes of its inputs by name (`inputs={"x": (3, 299, 299)}`). The work a spec may cause
@@ -107,8 +163,8 @@ def load_file(path: str | os.PathLike[str], network: str | None = None, *,
               include: Sequence[str] = (), inputs: dict[str, tuple[int, ...]] | None = None,
               **params: Any) -> Network:
     """`load` for a path, whatever its suffix."""
-    text = read_source(_existing(str(path)))
-    return _instantiate(text, str(path), network, (max_nodes, max_steps, tuple(include)),
+    path = _existing(str(path))
+    return _instantiate(read_source(path), path, network, (max_nodes, max_steps, tuple(include)),
                         inputs, params)
 
 
@@ -123,20 +179,24 @@ def load_source(text: str, network: str | None = None, *, source_name: str = "<s
 
 
 def _existing(path: str, otherwise: str | None = None) -> str:
-    """`path` if something is there (reading it reports anything else), else a clear error that
-    suggests the spec file meant (or says `otherwise`)."""
+    """`path` if something is there (reading it reports anything else), else the bundled model
+    of that name (`resnet50`), else a clear error that suggests the spec file or model meant
+    (or says `otherwise`)."""
     if os.path.lexists(path):
         return path
+    bundled = model_path(path)
+    if bundled is not None:
+        return str(bundled)
     candidate = path + ".net"
     if Path(candidate).is_file():
         hint = f"did you mean '{candidate}'?"
     else:
         folder = Path(path).parent
         specs = [str(folder / p.name) for p in folder.glob("*.net")] if folder.is_dir() else []
-        hint = did_you_mean(path, specs)
+        hint = did_you_mean(path, specs + model_names())
     raise NetdslError(Diagnostic(
-        f"no such spec file: {path}", Span.file(path), "io",
-        help=hint or otherwise))
+        f"no such spec file or bundled model: {path}", Span.file(path), "io",
+        help=hint or otherwise or "`netdsl zoo` lists the bundled models"))
 
 
 def _instantiate(text: str, path: str, network: str | None, limits: tuple[int, int, tuple],

@@ -75,7 +75,8 @@ def test_a_path_without_its_suffix_names_the_file_meant(monkeypatch):
     with pytest.raises(netdsl.NetdslError) as caught:
         netdsl.load("specs/resnet50")
     (diag,) = caught.value.diagnostics
-    assert diag.message == "no such spec file: specs/resnet50" and diag.code == "io"
+    assert diag.message == "no such spec file or bundled model: specs/resnet50"
+    assert diag.code == "io"
     assert diag.help == "did you mean 'specs/resnet50.net'?"
     with pytest.raises(netdsl.NetdslError, match="did you mean 'specs/resnet50.net'"):
         netdsl.load("specs/resnet5.net")  # a near miss in the same folder
@@ -84,7 +85,7 @@ def test_a_path_without_its_suffix_names_the_file_meant(monkeypatch):
 def test_a_string_is_a_path_unless_it_holds_a_newline_or_a_brace(tmp_path):
     with pytest.raises(netdsl.NetdslError) as caught:
         netdsl.load("network n")
-    assert caught.value.diagnostics[0].message == "no such spec file: network n"
+    assert caught.value.diagnostics[0].message == "no such spec file or bundled model: network n"
     assert "newline" in caught.value.diagnostics[0].help
     one_line = "network n { input x: [3, 8, 8]; conv(4, 3) }"
     assert netdsl.load(one_line).stats().params == 3 * 4 * 9 + 4  # torch's Conv2d count

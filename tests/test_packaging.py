@@ -24,10 +24,11 @@ from tests.conftest import ROOT
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> zipfile.ZipFile:
     source = tmp_path_factory.mktemp("source")
-    for name in ("pyproject.toml", "README.md", "cli.py"):  # cli.py beside it, as in a checkout
-        shutil.copy(ROOT / name, source / name)
-    shutil.copytree(ROOT / "netdsl", source / "netdsl",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "setup.py", "README.md", "LICENSE", "cli.py"):  # cli.py
+        shutil.copy(ROOT / name, source / name)  # beside it, as in a checkout
+    for folder in ("netdsl", "specs"):
+        shutil.copytree(ROOT / folder, source / folder,
+                        ignore=shutil.ignore_patterns("__pycache__"))
     dist = tmp_path_factory.mktemp("dist")
     env = {**os.environ, "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps",

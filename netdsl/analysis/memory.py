@@ -85,6 +85,14 @@ def _walk_forward(graph: Graph, base: dict[str, str]) -> tuple[int, int]:
 # ---------------------------------------------------------------- over definitions
 
 
+def live_curve(top: Definition) -> list[tuple[str, int]]:
+    """The live activation elements while each layer runs, in the order of the forward pass,
+    by dotted layer name: the curve whose highest point is `peak_elements(top)`."""
+    points: list[tuple[str, int]] = []
+    _Schedule(top, ()).trace("", 0, points)
+    return points
+
+
 def peak_elements(d: Definition, dying: tuple[bool, ...] = ()) -> int:
     """The peak of live activation elements during one call of `d`, its inputs included while
     they live. `dying[j]`: the caller reads input j no more, so it is freed after its last use
@@ -141,10 +149,15 @@ class _Schedule:
             self.size[item.name] = 0 if stored else numel(item.meta["shape"])
             self.last.setdefault(item.name, i)
 
-    def run(self) -> int:
+    def frees(self) -> dict[int, int]:
+        """Elements freed after each position."""
         frees: dict[int, int] = {}
         for storage, position in self.last.items():
             frees[position] = frees.get(position, 0) + self.size[storage]
+        return frees
+
+    def run(self) -> int:
+        frees = self.frees()
         live = sum(self.size[port(j)] for j in range(len(self.d.inputs)))
         peak = live
         for i, item in enumerate(self.items):
@@ -161,6 +174,40 @@ class _Schedule:
             live -= frees.pop(i, 0)
         return peak
 
+    def trace(self, prefix: str, offset: int, points: list[tuple[str, int]]) -> None:
+        """Append (layer, live elements while it runs) for every layer of this call, nested
+        calls included, as `run` walks them; `offset`: elements the callers hold."""
+        frees = self.frees()
+        live = sum(self.size[port(j)] for j in range(len(self.d.inputs)))
+        for i, item in enumerate(self.items):
+            if isinstance(item, Call):
+                self.call_trace(i, item, live, prefix, offset, points)
+                for ref in item.outputs:
+                    if self.base.get(ref) == ref and ref in self.size:
+                        live += self.size[ref]
+            else:
+                if self.base[item.name] == item.name:
+                    live += self.size[item.name]
+                points.append((prefix + item.name,
+                               offset + live + node_figures(item).workspace))
+            live -= frees.pop(i, 0)
+
+    def call_trace(self, i: int, call: Call, live: int, prefix: str, offset: int,
+                   points: list[tuple[str, int]]) -> None:
+        """`trace` into each member of a call, as `call_peak` reckons them."""
+        storages = list(dict.fromkeys(self.base[r] for r in call.inputs))
+        held = sum(self.size[s] for s in storages)
+        dying = tuple(self.last[self.base[r]] == i for r in call.inputs)
+        callee = call.definition
+        _Schedule(callee, dying).trace(f"{prefix}{call.name}.", offset + live - held, points)
+        if call.count > 1:
+            later, held = dying, held
+            if output_aliases(callee) == [None]:
+                later = (True,)
+                held = sum(self.size[s] for s in storages if self.last[s] == i)
+            schedule = _Schedule(callee, later)
+            for k in range(1, call.count):
+                schedule.trace(f"{prefix}{call.member(k)}.", offset + live - held, points)
 
     def call_peak(self, i: int, call: Call, live: int) -> int:
         """The peak during a call (each call of a run: the second and later ones take the

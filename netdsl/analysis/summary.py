@@ -5,7 +5,7 @@ the flat network, are made only when asked for."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from netdsl.analysis.annotate import node_figures
@@ -14,6 +14,7 @@ from netdsl.analysis.fields import inside, top_fields
 from netdsl.analysis.memory import DTYPE_BYTES, peak_elements
 from netdsl.analysis.receptive_field import Field
 from netdsl.analysis.totals import BUFFERS, totals
+from netdsl.analysis.training import Training
 from netdsl.gc_pause import paused_gc
 from netdsl.ir import Call, Definition, Node
 from netdsl.notation import call_text
@@ -37,12 +38,30 @@ class Row:
     rf: Any
     summary: str = ""
 
+    RECORD_COLUMNS = ("name", "op", "summary", "depth", "block", "output", "params",
+                      "buffers", "macs", "flops", "connections", "rf_size", "rf_stride")
+
+    def as_record(self) -> dict[str, Any]:
+        """One flat record (a DataFrame row): the receptive field's size and stride per axis,
+        or its kind ("global") in `rf_size`."""
+        rf = self.rf.as_dict() if isinstance(self.rf, Field) else None
+        return {"name": self.name, "op": self.op, "summary": self.summary, "depth": self.depth,
+                "block": self.is_block, "output": tuple(self.output), "params": self.params,
+                "buffers": self.buffers, "macs": self.macs, "flops": self.flops,
+                "connections": self.connections,
+                "rf_size": tuple(rf["size"]) if rf else self.rf,
+                "rf_stride": tuple(rf["stride"]) if rf else None}
+
     def as_dict(self) -> dict[str, Any]:
         rf = self.rf.as_dict() if isinstance(self.rf, Field) else self.rf
         return {"name": self.name, "op": self.op, "depth": self.depth, "block": self.is_block,
                 "output": list(self.output), "params": self.params, "buffers": self.buffers,
                 "macs": self.macs, "flops": self.flops, "connections": self.connections,
                 "rf": rf}
+
+    def counts(self) -> list[int]:
+        """Its counts, in the order of `COUNTS`."""
+        return [getattr(self, c) for c in COUNTS]
 
 
 @dataclass
@@ -64,6 +83,8 @@ class Stats:
     dtype: str
     by_op: dict[str, dict[str, int]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # what the figures leave out, and why
+    batch: int = 1  # the activation figures are for this many samples; the counts per sample
+    training: Training | None = None  # one training step's memory, when asked for
     rows: Callable[[], list[Row]] | None = field(default=None, repr=False)
     _layers: list[Row] | None = field(default=None, repr=False)
     _by_name: dict[str, Row] | None = field(default=None, repr=False)
@@ -80,6 +101,34 @@ class Stats:
     def trainable_params(self) -> int:
         return self.params
 
+    def at_batch(self, batch: int, training: Training | None = None) -> Stats:
+        """These stats with the activation figures for `batch` samples (every activation has
+        the batch as its first axis, so they scale with it) and a training estimate."""
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise ValueError(f"batch must be a whole number >= 1, got {batch!r}")
+        scale = batch / self.batch
+        return replace(self, batch=batch, training=training,
+                       activation_elements=round(self.activation_elements * scale),
+                       activation_bytes=round(self.activation_bytes * scale),
+                       peak_activation_bytes=round(self.peak_activation_bytes * scale))
+
+    def to_pandas(self) -> Any:
+        """The per-layer rows as a pandas DataFrame indexed by layer name (pandas is an
+        optional dependency: `pip install pandas`)."""
+        try:
+            import pandas
+        except ImportError:
+            raise ImportError("Stats.to_pandas needs pandas: pip install pandas "
+                              "(or netdsl[pandas])") from None
+        records = [row.as_record() for row in self.layers]
+        return pandas.DataFrame.from_records(records, index="name",
+                                             columns=list(Row.RECORD_COLUMNS))
+
+    def __repr__(self) -> str:
+        batch = f", batch {self.batch}" if self.batch != 1 else ""
+        return (f"<Stats {self.network}: {self.params:,} params, {self.macs:,} MACs, peak "
+                f"{self.peak_activation_bytes:,} bytes live ({self.dtype}{batch})>")
+
     def as_dict(self, rows: list[Row] | None = None) -> dict[str, Any]:
         """Totals and `rows` (default: every layer) as JSON-ready values."""
         return {
@@ -92,6 +141,8 @@ class Stats:
             "activation_bytes": self.activation_bytes,
             "peak_activation_bytes": self.peak_activation_bytes, "param_bytes": self.param_bytes,
             "dtype": self.dtype, "by_op": self.by_op, "notes": self.notes,
+            **({"batch": self.batch} if self.batch != 1 else {}),
+            **({"training": self.training.as_dict()} if self.training else {}),
             "layers": [r.as_dict() for r in (self.layers if rows is None else rows)],
         }
 
@@ -168,32 +219,48 @@ class _Rows:
 
     def item(self, d: Definition, item: Node | Call, prefix: str, depth: int,
              field_of: Callable[[str], Any], rows: list[Row], weights: bool) -> list[int]:
-        weights = weights and (item.shared is None or item.shared.first is item)
+        weights = weights and owns_weights(item)
         if isinstance(item, Node):
-            counts = list(node_figures(item).counts)
-            if not weights:
-                counts[:BUFFERS + 1] = [0] * (BUFFERS + 1)
-            rows.append(Row(prefix + item.name, item.op_name, depth, False, item.meta["shape"],
-                            *counts, rf=field_of(item.name),
-                            summary=item.op.summary(list(item.meta["in"])) if item.op
-                            else "input"))
-            return counts
-        callee = item.definition
-        counts = list(totals(callee).counts)
-        if not weights:
-            counts[:BUFFERS + 1] = [0] * (BUFFERS + 1)
+            rows.append(layer_row(item, prefix + item.name, depth, field_of(item.name), weights))
+            return rows[-1].counts()
         inputs = [field_of(r) for r in item.inputs]
         for k in range(item.count):  # each call of a run is a row of its own
             inner = inside(item, inputs, k)
-            out = callee.outputs[0] if callee.outputs else None
             name = item.member(k)
-            rows.append(Row(prefix + name, callee.block or callee.name, depth, True,
-                            callee.values[out] if out else (), *counts,
-                            rf=inner(out) if out else None,
-                            summary=call_text(callee.block, callee.args)))
-            self.definition(callee, f"{prefix}{name}.", callee.top, depth + 1, inner, rows,
-                            weights)
+            rows.append(call_row(item, prefix + name, depth, inner, weights))
+            counts = rows[-1].counts()
+            self.definition(item.definition, f"{prefix}{name}.", item.definition.top,
+                            depth + 1, inner, rows, weights)
         return [c * item.count for c in counts]
+
+
+def owns_weights(item: Node | Call) -> bool:
+    """False for a later application of a shared module: its weights are the first's."""
+    return item.shared is None or item.shared.first is item
+
+
+def layer_row(item: Node, name: str, depth: int, rf: Any, weights: bool) -> Row:
+    """The row of one layer, named `name`, whose receptive field is `rf`."""
+    counts = _owned(list(node_figures(item).counts), weights)
+    return Row(name, item.op_name, depth, False, item.meta["shape"], *counts, rf=rf,
+               summary=item.op.summary(list(item.meta["in"])) if item.op else "input")
+
+
+def call_row(item: Call, name: str, depth: int, inner: Callable[[str], Any],
+             weights: bool) -> Row:
+    """The row of one call of a block (with its totals); `inner` places fields inside it."""
+    callee = item.definition
+    counts = _owned(list(totals(callee).counts), weights)
+    out = callee.outputs[0] if callee.outputs else None
+    return Row(name, callee.block or callee.name, depth, True,
+               callee.values[out] if out else (), *counts, rf=inner(out) if out else None,
+               summary=call_text(callee.block, callee.args))
+
+
+def _owned(counts: list[int], weights: bool) -> list[int]:
+    if not weights:
+        counts[:BUFFERS + 1] = [0] * (BUFFERS + 1)
+    return counts
 
 
 def analyse(graph: Any) -> None:

@@ -89,11 +89,12 @@ def format_table(stats: Stats, depth: int | None = None) -> str:
     out = [f"network {stats.network}", line(HEADER), line(["-" * w for w in widths])]
     out += [line(r) for r in rows]
     out.append(line(["-" * w for w in widths]))
-    out += _totals(stats)
+    out += totals_lines(stats)
     return "\n".join(out) + "\n"
 
 
-def _totals(stats: Stats) -> list[str]:
+def totals_lines(stats: Stats) -> list[str]:
+    """The lines under the table: inputs, outputs and the network's totals."""
     ins = ", ".join(f"{k} {shape_text(v)}" for k, v in stats.inputs.items())
     outs = ", ".join(f"{k} {shape_text(v)}" for k, v in stats.outputs.items())
     return [
@@ -105,11 +106,28 @@ def _totals(stats: Stats) -> list[str]:
         f"FLOPs:        {stats.flops:,} ({human(stats.flops)})  [2 x MACs + elementwise]",
         f"connections:  {stats.connections:,}",
         f"activations:  {stats.activation_elements:,} elements, "
-        f"{human_bytes(stats.activation_bytes)} ({stats.dtype}); peak live "
+        f"{human_bytes(stats.activation_bytes)} ({stats.dtype}{_batch(stats)}); peak live "
         f"{human_bytes(stats.peak_activation_bytes)}",
         f"weights:      {human_bytes(stats.param_bytes)}",
+        *_training(stats),
         *(f"note:         {note}" for note in stats.notes),
     ]
+
+
+def _batch(stats: Stats) -> str:
+    return f", batch {stats.batch}" if stats.batch != 1 else ""
+
+
+def _training(stats: Stats) -> list[str]:
+    """One training step's memory, when asked for (`--train`)."""
+    t = stats.training
+    if t is None:
+        return []
+    return [f"training:     peak {human_bytes(t.peak_bytes)} in the {t.peak_phase} "
+            f"({t.optimizer}, batch {t.batch}): weights {human_bytes(t.weight_bytes)}, "
+            f"gradients {human_bytes(t.gradient_bytes)}, optimizer state "
+            f"{human_bytes(t.optimizer_bytes)}, activations kept for backward "
+            f"{human_bytes(t.saved_bytes)}"]
 
 
 def _macs_by_op(stats: Stats) -> list[str]:
@@ -131,7 +149,7 @@ def format_markdown(stats: Stats, depth: int | None = None) -> str:
         cells[0] = "&nbsp;" * 2 * (r.depth - 1) + f"`{r.name}`"
         out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     out.append("")
-    out += [f"- {line}" for line in _totals(stats)]
+    out += [f"- {line}" for line in totals_lines(stats)]
     return "\n".join(out) + "\n"
 
 

@@ -8,14 +8,14 @@ import sys
 import traceback
 
 from netdsl import __version__
-from netdsl.cli import check, fmt, ops, render, stats
+from netdsl.cli import check, diff, fmt, lsp, ops, render, report, stats, sweep, zoo
 from netdsl.cli import compile as compile_  # the module, not the builtin
 from netdsl.cli.command import Command, Exit
-from netdsl.errors import NetdslError
-from netdsl.errors import render as render_diagnostic
+from netdsl.errors import NetdslError, render_all
 
 COMMANDS: tuple[Command, ...] = (check.COMMAND, stats.COMMAND, compile_.COMMAND,
-                                 render.COMMAND, fmt.COMMAND, ops.COMMAND)
+                                 render.COMMAND, report.COMMAND, diff.COMMAND, sweep.COMMAND,
+                                 fmt.COMMAND, ops.COMMAND, lsp.COMMAND, zoo.COMMAND)
 
 EPILOG = f"""\
 exit status:
@@ -72,11 +72,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(exc: NetdslError) -> None:
-    """Every diagnostic on stderr, then how many when there are several."""
-    for diagnostic in exc.diagnostics:
-        print(render_diagnostic(diagnostic), file=sys.stderr)
-    if len(exc.diagnostics) > 1:
-        print(f"{len(exc.diagnostics)} errors", file=sys.stderr)
+    """The diagnostics on stderr, as many as `render_all` shows, then how many there were."""
+    sys.stderr.write(render_all(exc.diagnostics))
 
 
 def run() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from netdsl.cli.command import Command, Exit
-from netdsl.cli.loading import STDIN, add_loading_options, load_network
-from netdsl.errors import Diagnostic, NetdslError
+from netdsl.cli.loading import STDIN, STDIN_NAME, add_loading_options, load_network
+from netdsl.errors import Diagnostic, NetdslError, Span
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,8 +16,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.files.count(STDIN) > 1:
-        raise NetdslError(Diagnostic("standard input ('-') can be checked only once", None,
-                                     "usage"))
+        raise NetdslError(Diagnostic("standard input ('-') can be checked only once",
+                                     Span.file(STDIN_NAME), "usage"))
     failures: list[Diagnostic] = []
     for path in args.files:
         try:

@@ -1,5 +1,9 @@
 """What every subcommand is: a name, a line of help, its arguments and the function that runs it;
-and the exit codes they share."""
+the exit codes they share; and how a bad argument is reported.
+
+A bad argument is located like a spec error: the argument's text is the "file", named after
+its option (`--set:1:4: error: ...`, the argument quoted, a caret under the bad part), so that
+every exit-2 message has a location."""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
+
+from netdsl.errors import SOURCES, Diagnostic, NetdslError, Span
 
 
 class Exit(IntEnum):
@@ -30,3 +36,13 @@ class Command:
     arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
     description: str = ""
+
+
+def argument_error(option: str, text: str, message: str, columns: tuple[int, int] | None = None,
+                   help: str | None = None) -> NetdslError:
+    """A usage error in the argument `text` of `option`, at `columns` (1-based, end exclusive;
+    default: the whole argument)."""
+    SOURCES.add(option, text)
+    start, end = columns or (1, len(text) + 1)
+    return NetdslError(Diagnostic(message, Span(option, 1, start, 1, max(end, start + 1)),
+                                  "usage", help=help))

@@ -13,7 +13,7 @@ import sys
 
 from netdsl.cli.command import Command, Exit
 from netdsl.cli.loading import STDIN, STDIN_NAME, read_stdin
-from netdsl.errors import Diagnostic, NetdslError
+from netdsl.errors import Diagnostic, NetdslError, Span
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,8 +29,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.files.count(STDIN) > 1:
-        raise NetdslError(Diagnostic("standard input ('-') can be formatted only once", None,
-                                     "usage"))
+        raise NetdslError(Diagnostic("standard input ('-') can be formatted only once",
+                                     Span.file(STDIN_NAME), "usage"))
     changed = False
     failures: list[Diagnostic] = []
     for path in args.files:

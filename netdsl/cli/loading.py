@@ -1,22 +1,30 @@
 """The options every command that loads a network accepts (check, stats, compile, render), and
-loading a network with them: `--network`, `--set`, `--input`, `--max-nodes`, `--dtype`.
+loading a network with them: `--network`, `--set`, `--input`, `--max-nodes`, `--max-steps`,
+`--include`, `--dtype`.
 
-A spec named `-` is read from standard input and called `<stdin>` in diagnostics.
+A spec named `-` is read from standard input and called `<stdin>` in diagnostics. A `--set`
+value is an expression of the language, evaluated under its own work budget; a problem in it is
+reported against the `--set` argument itself (shown as the file `--set`), never swallowed.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
 from netdsl.analysis.memory import DTYPE_BYTES
-from netdsl.errors import Diagnostic, NetdslError
-from netdsl.limits import MAX_NODES
+from netdsl.cli.command import argument_error
+from netdsl.errors import SOURCES, Diagnostic, NetdslError, Span, SpecError
+from netdsl.limits import MAX_NODES, MAX_STEPS, NODES_OPTION, STEPS_OPTION
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 DEFAULT_MAX_NODES = MAX_NODES  # netdsl.limits: one home for every bound
+PATH_VARIABLE = "NETDSL_PATH"  # include folders, separated by os.pathsep, after --include's
+SET_SOURCE = "--set"  # the names a --set or --input argument goes by in diagnostics
+INPUT_SOURCE = "--input"
 
 
 def add_loading_options(parser: argparse.ArgumentParser) -> None:
@@ -28,9 +36,15 @@ def add_loading_options(parser: argparse.ArgumentParser) -> None:
                        help="override a network parameter, e.g. --set classes=10 (repeatable)")
     group.add_argument("--input", action="append", default=[], metavar="[NAME=]CxHxW",
                        help="override an input's shape, e.g. --input 3x299x299 (repeatable)")
-    group.add_argument("--max-nodes", type=_positive, default=DEFAULT_MAX_NODES, metavar="N",
+    group.add_argument(NODES_OPTION, type=positive, default=DEFAULT_MAX_NODES, metavar="N",
                        help=f"refuse specs that expand past N layers "
                             f"(default {DEFAULT_MAX_NODES:,})")
+    group.add_argument(STEPS_OPTION, type=positive, default=MAX_STEPS, metavar="N",
+                       help=f"refuse specs whose evaluation takes more than N steps: loop passes, "
+                            f"calls, list items... (default {MAX_STEPS:,})")
+    group.add_argument("--include", action="append", default=[], metavar="DIR",
+                       help=f"another folder imports may read and are looked for in, after the "
+                            f"importing file's (repeatable; then the folders of ${PATH_VARIABLE})")
     group.add_argument("--dtype", choices=list(DTYPE_BYTES), default="float32",
                        help="element type of byte counts: memory in stats, `expect ..._bytes` "
                             "in check (default float32)")
@@ -39,8 +53,9 @@ def add_loading_options(parser: argparse.ArgumentParser) -> None:
 def load_network(args: argparse.Namespace, path: str) -> Any:
     """The network of spec `path` (`-`: standard input) under the shared options."""
     from netdsl.network import load_file, load_source
-    options = {"max_nodes": args.max_nodes, "inputs": input_shapes(args.input),
-               **overrides(args.set)}
+    options = {"max_nodes": args.max_nodes, "max_steps": args.max_steps,
+               "include": include_path(args.include), "inputs": input_shapes(args.input),
+               **overrides(args.set, args.max_steps)}
     if path == STDIN:
         return load_source(read_stdin(), args.network, source_name=STDIN_NAME, **options)
     return load_file(path, args.network, **options)
@@ -48,7 +63,13 @@ def load_network(args: argparse.Namespace, path: str) -> Any:
 
 def spec_files(network: Any) -> list[str]:
     """Every spec file the network was read from (the file and its imports): never outputs."""
-    return [network.source_path, *network.program.modules]
+    return list(network.files)
+
+
+def include_path(folders: list[str]) -> list[str]:
+    """The include folders: `--include`'s in order, then those of NETDSL_PATH."""
+    from_env = os.environ.get(PATH_VARIABLE, "").split(os.pathsep)
+    return [*folders, *(folder for folder in from_env if folder)]
 
 
 def read_stdin() -> str:
@@ -56,30 +77,50 @@ def read_stdin() -> str:
     return read_stream(sys.stdin.buffer, STDIN_NAME)
 
 
-def overrides(pairs: list[str]) -> dict[str, Any]:
+def overrides(pairs: list[str], max_steps: int = MAX_STEPS) -> dict[str, Any]:
     """`--set name=value` pairs as network parameters."""
     out = {}
     for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip().isidentifier():
-            raise _usage(f"--set needs name=value, got '{pair}'")
-        out[name.strip()] = parse_value(value.strip())
+        name, value = parse_setting(pair, max_steps)
+        out[name] = value
     return out
 
 
-def parse_value(text: str) -> Any:
-    """A --set value: any expression of the language (10, 0.5, true, [1, 2]), else a string."""
+def parse_setting(pair: str, max_steps: int = MAX_STEPS) -> tuple[str, Any]:
+    """One `--set name=value`: the name and the value of the expression after `=`. A bare word
+    that names nothing is a string (`--set mode=fast`); anything else that is not one
+    expression is a located error in the argument, shown as the file `--set`."""
+    from netdsl.elaborate.budget import Budget
     from netdsl.elaborate.builtins import builtin_env
     from netdsl.elaborate.values import Evaluator
     from netdsl.syntax import ast
     from netdsl.syntax.parser import parse
+    name, sep, _ = pair.partition("=")
+    if not sep or not name.strip().isidentifier():
+        raise _setting_error(pair, f"--set needs name=value, got '{pair}'",
+                             (1, max(len(name), 1) + 1))
+    SOURCES.add(SET_SOURCE, pair)  # errors in the value quote it
+    budget = Budget(max_steps)
+    module = parse(pair, SET_SOURCE, budget.tokens())
+    items = module.items
+    if len(items) != 1 or not isinstance(items[0], ast.Assign):
+        span = items[1].span if len(items) > 1 else Span(SET_SOURCE, 1, 1, 1, 2)
+        raise _setting_error(pair, "--set takes one name=value and nothing after it",
+                             (span.col, span.end_col if span.end_line == span.line else 0))
+    item = items[0]
     try:
-        module = parse(f"__value = {text}\n", "<--set>")
-        item = module.items[0]
-        assert isinstance(item, ast.Assign)
-        return Evaluator().eval(item.value, builtin_env())
-    except Exception:  # noqa: BLE001 - anything that is not an expression is a string
-        return text
+        return item.name, Evaluator(budget=budget).eval(item.value, builtin_env())
+    except SpecError as exc:
+        if isinstance(item.value, ast.Name) and exc.code == "name":
+            return item.name, item.value.id  # a bare word: a string
+        raise NetdslError(Diagnostic(exc.message, exc.span or Span.file(SET_SOURCE), exc.code,
+                                     help=exc.help)) from None
+
+
+def _setting_error(pair: str, message: str, columns: tuple[int, int]) -> NetdslError:
+    return argument_error(SET_SOURCE, pair, message, columns,
+                          help="--set NAME=VALUE, VALUE an expression: --set classes=10, "
+                               "--set widths=[64, 128], --set aux=true")
 
 
 def input_shapes(pairs: list[str]) -> dict[str, tuple[int, ...]]:
@@ -92,12 +133,16 @@ def input_shapes(pairs: list[str]) -> dict[str, tuple[int, ...]]:
         except ValueError:
             shape = ()
         if not shape or any(d <= 0 for d in shape):
-            raise _usage(f"--input needs [name=]CxHxW, got '{pair}'")
+            raise argument_error(
+                INPUT_SOURCE, pair, f"--input needs [name=]CxHxW, got '{pair}'",
+                (len(name) + len(sep) + 1, len(pair) + 1),
+                help="whole numbers >= 1 separated by x: --input 3x224x224, --input x=3x32x32")
         out[name if sep else ""] = shape
     return out
 
 
-def _positive(text: str) -> int:
+def positive(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
     try:
         value = int(text)
     except ValueError:
@@ -105,7 +150,3 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got '{text}'")
     return value
-
-
-def _usage(message: str) -> NetdslError:
-    return NetdslError(Diagnostic(message, None, "usage"))

@@ -15,7 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from netdsl.errors import Diagnostic, NetdslError
+from netdsl.cli.command import argument_error
+from netdsl.errors import NetdslError
 
 STDOUT = "-"
 EVERY_LEVEL = sys.maxsize  # `--depth all`: deeper than any spec nests
@@ -64,7 +65,7 @@ def choose_format(formats: Sequence[Format], output: str, requested: str | None)
     if output == STDOUT:
         chosen = by_name[requested or formats[0].name]
         if chosen.binary and sys.stdout.isatty():
-            raise _usage(f"refusing to write {chosen.name} (binary) to a terminal",
+            raise _usage(output, f"refusing to write {chosen.name} (binary) to a terminal",
                          f"redirect it (> out{chosen.suffix}) or write a file "
                          f"(-o out{chosen.suffix})")
         return chosen
@@ -72,12 +73,12 @@ def choose_format(formats: Sequence[Format], output: str, requested: str | None)
     by_suffix = {f.suffix: f for f in formats}
     if requested is None:
         if suffix not in by_suffix:
-            raise _usage(f"cannot tell the output format from '{output}'",
+            raise _usage(output, f"cannot tell the output format from '{output}'",
                          f"end the output name in {_suffixes(formats)}, or give --format")
         return by_suffix[suffix]
     chosen = by_name[requested]
     if suffix in by_suffix and by_suffix[suffix] is not chosen:
-        raise _usage(f"--format {requested} disagrees with the suffix of '{output}', which "
+        raise _usage(output, f"--format {requested} disagrees with the suffix of '{output}', which "
                      f"means {by_suffix[suffix].name}",
                      f"name the file *{chosen.suffix}, or drop --format")
     return chosen
@@ -103,5 +104,8 @@ def _suffixes(formats: Sequence[Format]) -> str:
     return ", ".join(f.suffix for f in formats)
 
 
-def _usage(message: str, help: str) -> NetdslError:
-    return NetdslError(Diagnostic(message, None, "usage", help=help))
+def _usage(output: str, message: str, help: str) -> NetdslError:
+    """A usage error located at the suffix of `-o OUT` (all of it when it has none)."""
+    suffix = len(Path(output).suffix)
+    start = len(output) - suffix + 1 if suffix else 1
+    return argument_error("-o", output, message, (start, len(output) + 1), help)

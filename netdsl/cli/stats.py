@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from netdsl.analysis.training import OPTIMIZER_STATE
 from netdsl.backends.table import FORMATS, SUFFIXES
 from netdsl.cli.command import Command, Exit
-from netdsl.cli.loading import add_loading_options, load_network, spec_files
+from netdsl.cli.loading import add_loading_options, load_network, positive, spec_files
 from netdsl.cli.output import Format, add_output_options, choose_format, depth, write_output
 
 TABLES = [Format(name, SUFFIXES[name]) for name in FORMATS]
@@ -17,6 +18,14 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--depth", type=depth, default=None, metavar="N|all",
                         help="show N levels of blocks, deeper ones folded into their block's "
                              "subtotals (default: all)")
+    parser.add_argument("--batch", type=positive, default=1, metavar="N",
+                        help="activation memory for a batch of N samples (default 1); params, "
+                             "MACs and FLOPs stay per sample")
+    parser.add_argument("--train", choices=list(OPTIMIZER_STATE), nargs="?", const="sgd",
+                        default=None, metavar="sgd|adam",
+                        help="also estimate the memory of one training step with this "
+                             "optimizer (default sgd, with momentum): weights, gradients, "
+                             "optimizer state, activations kept for backward, and the peak")
     add_output_options(parser, TABLES, required=False)
     add_loading_options(parser)
 
@@ -24,7 +33,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     fmt = choose_format(TABLES, args.output, args.format)
     network = load_network(args, args.file)
-    text = FORMATS[fmt.name](network.stats(args.dtype), args.depth)
+    text = FORMATS[fmt.name](network.stats(args.dtype, args.batch, args.train), args.depth)
     write_output(args.output, text, protect=spec_files(network))
     return Exit.OK
 

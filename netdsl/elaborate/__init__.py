@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from netdsl.elaborate.cache import DefinitionCache
 from netdsl.elaborate.elaborator import Elaborator
 from netdsl.elaborate.loader import Program, load_program, read_source
 from netdsl.ir import Definition
@@ -15,11 +16,13 @@ from netdsl.limits import MAX_NODES
 
 def elaborate(program: Program, network: str | None = None,
               params: dict[str, Any] | None = None, max_nodes: int = MAX_NODES,
-              inputs: dict[str, tuple[int, ...]] | None = None) -> Definition:
+              inputs: dict[str, tuple[int, ...]] | None = None,
+              cache: DefinitionCache | None = None) -> Definition:
     """Instantiate one network of `program` as the top definition of its hierarchy; `inputs`
-    override input shapes."""
+    override input shapes. `cache` shares block definitions with earlier elaborations of the
+    same program (a sweep)."""
     with _recursion_limit(_DEPTH):
-        return Elaborator(program, max_nodes, inputs).network(network, params or {})
+        return Elaborator(program, max_nodes, inputs, cache).network(network, params or {})
 
 
 # Blocks nest up to 64 deep (elaborate.blocks.MAX_BLOCK_DEPTH) and each level of a block body

@@ -21,6 +21,7 @@ from netdsl.notation import value_text
 from netdsl.syntax import ast
 
 if TYPE_CHECKING:
+    from netdsl.elaborate.cache import DefinitionCache
     from netdsl.elaborate.elaborator import Elaborator
 
 TENSOR_TYPES = ("tensor", "tensors")
@@ -41,9 +42,10 @@ class Binding:
 class Blocks:
     """Binds and instantiates block calls for an `Elaborator`."""
 
-    def __init__(self, elaborator: Elaborator):
+    def __init__(self, elaborator: Elaborator, cache: DefinitionCache | None = None):
         self.el = elaborator
         self.definitions: dict[tuple, Definition] = {}
+        self.cache = cache  # definitions of earlier elaborations of the program
 
     # ------------------------------------------------------------ calls
 
@@ -91,11 +93,18 @@ class Blocks:
         and whether it was reused."""
         key = _key(bdef, binding)
         found = self.definitions.get(key) if key is not None else None
+        if found is None and key is not None and self.cache is not None:
+            found = self.cache.get(key)
+            if found is not None:
+                self.definitions[key] = found
         if found is not None:
             return found, True
+        expectations = len(self.el.expectations)
         made = self.instantiate(bdef, binding, site, name)
         if key is not None:
             self.definitions[key] = made
+            if self.cache is not None and len(self.el.expectations) == expectations:
+                self.cache.definitions[key] = made
         return made, False
 
     def instantiate(self, bdef: ast.BlockDef, binding: Binding, site: Site,

@@ -14,6 +14,7 @@ from typing import Any
 
 from netdsl.elaborate.blocks import Blocks, signature
 from netdsl.elaborate.builder import Builder
+from netdsl.elaborate.cache import DefinitionCache
 from netdsl.elaborate.constructs import CONSTRUCTS
 from netdsl.elaborate.frame import AMBIGUOUS, Frame, Site
 from netdsl.elaborate.layers import Layers
@@ -33,14 +34,17 @@ class Elaborator(Resolver):
     """Builds the top `Definition` of one network of a `Program`."""
 
     def __init__(self, program: Program, max_nodes: int = MAX_NODES,
-                 inputs: dict[str, tuple[int, ...]] | None = None):
+                 inputs: dict[str, tuple[int, ...]] | None = None,
+                 cache: DefinitionCache | None = None):
         self.program = program
         self.input_overrides = dict(inputs or {})
         self.evaluator = Evaluator(self, program.budget)
         self.builder = Builder(self, max_nodes)
         self.statements = Statements(self)
         self.layers = Layers(self)
-        self.blocks = Blocks(self)
+        self.blocks = Blocks(self, cache)
+        if cache is not None:
+            self.builder.shapes = cache.shapes
         self.shared = Shared(self)
         self.expectations: list[Expectation] = []
         self.frame = Frame(program.env, Definition("", None, {}, None, []))

@@ -14,6 +14,7 @@ from netdsl.files import read_spec
 from netdsl.limits import MAX_ERRORS, MAX_IMPORT_DEPTH
 from netdsl.ops import REGISTRY
 from netdsl.syntax import ast
+from netdsl.syntax.lexer import TokenLimit
 from netdsl.syntax.parser import parse
 
 # Layer words that are not operator classes: a definition may not take these names either.
@@ -55,22 +56,36 @@ def read_source(path: str) -> str:
     return read_spec(path)
 
 
+class Reader:
+    """Where a load gets each file's text and syntax tree: the disk and the parser. An editor
+    passes its own (open buffers before the disk, trees kept by content)."""
+
+    def read(self, path: str) -> str:
+        return read_source(path)
+
+    def parse(self, text: str, path: str, limit: TokenLimit) -> ast.Module:
+        return parse(text, path, limit)
+
+
 def load_program(source: str, path: str, budget: Budget | None = None,
-                 include: tuple[str, ...] | list[str] = ()) -> Program:
+                 include: tuple[str, ...] | list[str] = (),
+                 reader: Reader | None = None) -> Program:
     """Parse `source` (the text of `path`) and everything it imports, then evaluate globals.
 
     Imports may read `.net` files under `path`'s folder, the bundled library and `include`."""
     budget = budget or Budget()
+    reader = reader or Reader()
     limit = budget.tokens()
-    root = parse(source, path, limit)
+    root = reader.parse(source, path, limit)
     budget.parsed(limit)
     program = Program(root, budget=budget)
-    _load(program, root, [], ImportPolicy.for_spec(path, include))
+    _load(program, root, [], ImportPolicy.for_spec(path, include), reader)
     _define(program)
     return program
 
 
-def _load(program: Program, module: ast.Module, stack: list[str], policy: ImportPolicy) -> None:
+def _load(program: Program, module: ast.Module, stack: list[str], policy: ImportPolicy,
+          reader: Reader) -> None:
     key = _key(module.path)
     stack = stack + [key]
     for item in module.items:
@@ -88,7 +103,7 @@ def _load(program: Program, module: ast.Module, stack: list[str], policy: Import
                                          item.span, "limit",
                                          help="import the files from fewer levels"))
         try:
-            text = read_spec(target)
+            text = reader.read(target)
         except NetdslError as exc:
             for d in exc.diagnostics:
                 d.message = d.message.replace(target, f'"{item.path}"')
@@ -98,14 +113,14 @@ def _load(program: Program, module: ast.Module, stack: list[str], policy: Import
         program.imported_by[target] = item.span
         limit = program.budget.tokens()
         try:
-            child = parse(text, target, limit)
+            child = reader.parse(text, target, limit)
         except NetdslError as exc:
             for d in exc.diagnostics:
                 d.notes.extend(program.import_notes(d.span or Span(target, 1, 1, 1, 1)))
             raise
         program.budget.parsed(limit)
         program.modules[tkey] = child
-        _load(program, child, stack, policy)
+        _load(program, child, stack, policy, reader)
     program.modules[key] = module
 
 

@@ -62,7 +62,8 @@ class _Flattener:
             self.graph.scopes[name] = Scope(name, "block", callee.block, dict(callee.args),
                                             call.span,
                                             [f"{name}.{c}" for c in _members(callee, callee.top)],
-                                            outputs[0] if outputs else None)
+                                            outputs[0] if outputs else None,
+                                            {"shared": call.shared} if call.shared else {})
             self.definition(callee, name + ".", ports, enclosing + (name,), here)
             inputs = outputs
 

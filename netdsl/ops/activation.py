@@ -19,6 +19,9 @@ class ReLU(_Activation):
 
     name = "relu"
 
+    def saved(self, inputs, out):
+        return ("output",)  # torch's relu backward reads its result
+
 
 @dataclass(frozen=True)
 class ReLU6(_Activation):
@@ -94,12 +97,18 @@ class Sigmoid(_Activation):
 
     name = "sigmoid"
 
+    def saved(self, inputs, out):
+        return ("output",)  # the derivative is computed from the result
+
 
 @dataclass(frozen=True)
 class Tanh(_Activation):
     """Hyperbolic tangent."""
 
     name = "tanh"
+
+    def saved(self, inputs, out):
+        return ("output",)  # the derivative is computed from the result
 
 
 @dataclass(frozen=True)
@@ -121,3 +130,6 @@ class Softmax(_Activation):
 
     def receptive_field(self, inputs, out):
         return rf.mix((self.axis,), inputs[0])
+
+    def saved(self, inputs, out):
+        return ("output",)  # the derivative is computed from the result

@@ -155,7 +155,7 @@ class WindowAttention(Op):
     def summary(self, inputs):
         window = self.window if isinstance(self.window, int) else "x".join(map(str, self.window))
         shift = self.shift if isinstance(self.shift, int) else max(self.shift)
-        return f"window attention {window}, {self.heads} heads" + (
+        return f"{self.name} {window}, {self.heads} heads" + (
             f", shift {self.shift}" if shift else "")
 
 

@@ -5,7 +5,8 @@ each declared with `attr(...)` (type, default, alias, doc). Subclasses register 
 `name`. Rules take the input shapes (batch excluded) and the output shape:
 `infer_shape`, `params`, `buffers`, `macs`, `flops` (elementwise, non-MAC), `connections`,
 `workspace` (temporaries the operator materialises while it runs, such as an attention
-matrix) and `receptive_field` (a rule value from `netdsl.ops.receptive`); `memory_note` says
+matrix), `saved` (what autograd keeps for the backward pass) and `receptive_field` (a rule
+value from `netdsl.ops.receptive`); `memory_note` says
 what the memory figures leave out for the operator. A rule that does not fit raises a
 plain `ShapeError`; the caller adds the node's name and position.
 """
@@ -118,6 +119,9 @@ class Op:
     variadic: ClassVar[bool] = False  # positional arguments are extra input tensors (merges)
     min_inputs: ClassVar[int] = 1
     is_view: ClassVar[bool] = False  # output aliases the input's memory (flatten, reshape)
+    # backward hands its inputs the output's gradient itself, or views of it (add, concat,
+    # views): no new gradient tensor is made
+    passes_gradient: ClassVar[bool] = False
     # Other tools' names for this operator (torch's, other libraries', the papers'), never
     # accepted: an unknown name equal to one gets "did you mean '<name>'?"
     known_as: ClassVar[tuple[str, ...]] = ()
@@ -154,6 +158,14 @@ class Op:
         """Elements of the temporaries the operator materialises while it runs (alive with its
         inputs and output, freed when it returns); 0 for most."""
         return 0
+
+    def saved(self, inputs: list[Shape], out: Shape) -> tuple[str, ...]:
+        """What autograd keeps of one application for the backward pass, as torch's
+        derivative formulas do: "inputs" (conv, linear, norms, most activations), "output"
+        (relu, sigmoid, tanh, softmax), "indices" (max pooling's int64 switches, one per output
+        element), "noise" (dropout's: on the CPU a tensor like its output that it multiplies
+        by); () for none (add, concat, views, resampling, which need only sizes)."""
+        return () if self.is_view else ("inputs",)
 
     def connections(self, inputs: list[Shape], out: Shape) -> int:
         """LeNet's measure: output elements x (fan-in + 1 if there is a bias); 0 if no weights."""

@@ -144,4 +144,4 @@ class PatchMerge(Op):
         return rf.OnAxes(rf.Window((r, r), (r, r), (0, 0), (1, 1)), (0, 1))
 
     def summary(self, inputs):
-        return f"patch merge {self.factor}x{self.factor}"
+        return f"{self.name} {self.factor}x{self.factor}"

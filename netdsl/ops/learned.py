@@ -57,6 +57,9 @@ class Parameter(Op):
     def summary(self, inputs):
         return f"parameter {'x'.join(map(str, self.shape))}"
 
+    def saved(self, inputs, out):
+        return ()  # a stored tensor, no activation
+
 
 @dataclass(frozen=True)
 class Embedding(Op):

@@ -49,6 +49,7 @@ class Add(_Merge):
 
     name = "add"
     symbol = "+"
+    passes_gradient = True
 
     broadcast: bool = attr(False, kind="bool", keyword_only=True,
                            doc="broadcast axes of size 1, as GCNet adds a [C, 1, 1] context")
@@ -69,6 +70,9 @@ class Add(_Merge):
 
     def summary(self, inputs):
         return "+"
+
+    def saved(self, inputs, out):
+        return ()  # a sum's gradient is its output's
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,7 @@ class Concat(_Merge):
     """Concatenation along an axis, the channels by default."""
 
     name = "concat"
+    passes_gradient = True
 
     axis: int = attr(0, kind="int", alias="dim", keyword_only=True)
 
@@ -116,3 +121,6 @@ class Concat(_Merge):
 
     def summary(self, inputs):
         return "concat"
+
+    def saved(self, inputs, out):
+        return ()  # the gradient is sliced by sizes

@@ -91,7 +91,7 @@ class _Pool(Op):
 
     def summary(self, inputs):
         if self.is_global:
-            return f"global {self.kind}pool"
+            return f"{self.name} global"
         k, s, _, _ = self.geometry(inputs[0])
         if len(set(s)) > 1:
             stride = f"/{kxk(s)}"
@@ -117,6 +117,9 @@ class MaxPool(_Pool):
                 raise ShapeError("indices=true needs symmetric padding: the switches of a "
                                  "padded copy would point outside the input")
         return super().infer_shape(inputs)
+
+    def saved(self, inputs, out):
+        return ("inputs", "indices")  # the input and the int64 switches
 
 
 @dataclass(frozen=True)
@@ -207,7 +210,7 @@ class _Adaptive(Op):
 
     def summary(self, inputs):
         size = per_axis(self.size, len(inputs[0]) - 1, "size")
-        return f"adaptive {self.kind}pool {kxk(size)}"
+        return f"{self.name} {kxk(size)}"
 
 
 @dataclass(frozen=True)
@@ -217,6 +220,10 @@ class AdaptiveAvgPool(_Adaptive):
     name = "adaptive_avgpool"
     kind = "avg"
 
+    def saved(self, inputs, out):
+        # to 1x1 torch takes a mean, whose backward needs only sizes
+        return () if all(o == 1 for o in out[1:]) else ("inputs",)
+
 
 @dataclass(frozen=True)
 class AdaptiveMaxPool(_Adaptive):
@@ -224,3 +231,6 @@ class AdaptiveMaxPool(_Adaptive):
 
     name = "adaptive_maxpool"
     kind = "max"
+
+    def saved(self, inputs, out):
+        return ("inputs", "indices")  # the input and the int64 switches

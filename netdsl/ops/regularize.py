@@ -20,7 +20,10 @@ class Dropout(Op):
         return 0
 
     def summary(self, inputs):
-        return f"dropout {self.p:g}"
+        return f"{self.name} {self.p:g}"
+
+    def saved(self, inputs, out):
+        return ("noise",)  # the CPU's dropout: input x noise / (1 - p)
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,9 @@ class Dropout2d(Dropout):
             raise ShapeError("dropout2d needs channels and spatial axes")
         return x
 
+    def saved(self, inputs, out):
+        return ("inputs",)  # input x noise: the input (and the small noise)
+
 
 @dataclass(frozen=True)
 class StochasticDepth(Dropout):
@@ -47,4 +53,7 @@ class StochasticDepth(Dropout):
     mode: str = attr("row", kind="choice", choices=("row", "batch"))
 
     def summary(self, inputs):
-        return f"stochastic depth {self.p:.3g}"
+        return f"{self.name} {self.p:.3g}"
+
+    def saved(self, inputs, out):
+        return ("inputs",)  # input x noise: the input (and the small noise)

@@ -134,6 +134,9 @@ class Upsample(Op):
         return f"upsample x{self.scale:g}" if not isinstance(self.scale, tuple) else \
             f"upsample x{self.scale}"
 
+    def saved(self, inputs, out):
+        return ()  # the backward needs only sizes
+
 
 @dataclass(frozen=True)
 class Crop(Op):
@@ -194,6 +197,9 @@ class Crop(Op):
         at = f" at {self.offset}" if self.offset is not None else ""
         return (f"crop to {self.to.label}" if self.to else f"crop {self.size}") + at
 
+    def saved(self, inputs, out):
+        return ()  # a slice's backward needs only sizes
+
 
 @dataclass(frozen=True)
 class ChannelShuffle(Op):
@@ -214,4 +220,7 @@ class ChannelShuffle(Op):
         return 0
 
     def summary(self, inputs):
-        return f"shuffle g={self.groups}"
+        return f"{self.name} g={self.groups}"
+
+    def saved(self, inputs, out):
+        return ()  # a permutation of the gradient

@@ -49,6 +49,9 @@ class Slice(Op):
     def summary(self, inputs):
         return f"slice {self.start}:{self.stop}" + (f" axis {self.axis}" if self.axis else "")
 
+    def saved(self, inputs, out):
+        return ()  # a slice's backward needs only sizes
+
 
 @dataclass(frozen=True)
 class MatMul(Op):
@@ -107,7 +110,10 @@ class PixelShuffle(Op):
         return rf.Resample((float(self.factor),) * 2)
 
     def summary(self, inputs):
-        return f"pixel shuffle x{self.factor}"
+        return f"{self.name} x{self.factor}"
+
+    def saved(self, inputs, out):
+        return ()  # a permutation of the gradient
 
 
 @dataclass(frozen=True)
@@ -136,4 +142,7 @@ class PixelUnshuffle(Op):
         return rf.Window((r, r), (r, r), (0, 0), (1, 1))
 
     def summary(self, inputs):
-        return f"pixel unshuffle /{self.factor}"
+        return f"{self.name} /{self.factor}"
+
+    def saved(self, inputs, out):
+        return ()  # a permutation of the gradient

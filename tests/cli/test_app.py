@@ -48,7 +48,8 @@ def test_help_lists_every_command_once(netdsl):
         assert f"    {command.name} " in done.stdout
         assert netdsl(command.name, "--help").returncode == 0
     assert sorted(c.name for c in app.COMMANDS) == \
-        ["check", "compile", "fmt", "ops", "render", "stats"]
+        ["check", "compile", "diff", "fmt", "lsp", "ops", "render", "report", "stats", "sweep",
+         "zoo"]
 
 
 @pytest.mark.parametrize("argv", [
@@ -62,7 +63,8 @@ def test_user_errors_exit_2_without_a_traceback(netdsl, argv):
 
 
 def test_a_missing_spec_suggests_the_file_meant(netdsl):
-    assert_user_error(netdsl("stats", "specs/lenet5"), "no such spec file: specs/lenet5",
+    assert_user_error(netdsl("stats", "specs/lenet5"),
+                      "no such spec file or bundled model: specs/lenet5",
                       "did you mean 'specs/lenet5.net'?")
 
 

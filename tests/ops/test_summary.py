@@ -37,7 +37,8 @@ def sizes(values) -> str:
 def test_convolutions_show_their_rank_and_stride(op, shape, module, out):
     k, s = module.kernel_size, module.stride
     stride = "" if set(s) == {1} else "/" + (str(s[0]) if len(set(s)) == 1 else sizes(s))
-    name = "upconv" if isinstance(module, nn.ConvTranspose1d | nn.ConvTranspose3d) else "conv"
+    transposed = isinstance(module, nn.ConvTranspose1d | nn.ConvTranspose3d)
+    name = "conv_transpose" if transposed else "conv"
     assert summary(op, shape) == f"{name} {sizes(k)}{stride}, {out}"
 
 
@@ -63,7 +64,7 @@ def test_pooling_shows_every_unequal_stride(op, module):
 def test_one_dimensional_pooling_and_adaptive_pooling():
     assert summary("maxpool(3, s=2)", (3, 40)) == "maxpool 3/2"
     side = nn.AdaptiveAvgPool3d(2)(torch.zeros(1, 3, 8, 8, 8)).shape[2:]
-    assert summary("adaptive_avgpool(2)", (3, 8, 8, 8)) == f"adaptive avgpool {sizes(side)}"
+    assert summary("adaptive_avgpool(2)", (3, 8, 8, 8)) == f"adaptive_avgpool {sizes(side)}"
 
 
 def test_bn_is_called_bn():
@@ -79,3 +80,16 @@ def test_every_operator_summary_takes_the_input_shapes():
 def test_tables_and_diagrams_use_the_rank():
     net = netdsl.load("network n {\n input x: [3, 40]\n c: conv(8, 5, s=3)\n}\n")
     assert "conv 5/3, 8" in format_table(net.stats()) and "conv 5/3, 8" in dot_of(net)
+
+
+def test_every_operator_is_shown_by_its_own_name():
+    """Diagrams and tables name each operator as the language does (a `dropout2d` is not a
+    `dropout`, stochastic depth is not dropout, `upconv` is no operator): the summary opens
+    with the name, except the merges drawn as their symbol."""
+    for op, shape, name in [("dropout2d(0.2)", (3, 8, 8), "dropout2d 0.2"),
+                            ("stochastic_depth(0.0375)", (3, 8, 8), "stochastic_depth 0.0375"),
+                            ("conv_transpose(4, 2, s=2)", (3, 8, 8),
+                             "conv_transpose 2x2/2, 4"),
+                            ("channel_shuffle(2)", (4, 8, 8), "channel_shuffle g=2"),
+                            ("avgpool(global)", (4, 8, 8), "avgpool global")]:
+        assert summary(op, shape) == name

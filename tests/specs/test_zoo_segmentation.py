@@ -41,6 +41,8 @@ CASES = [
         weights=None, weights_backbone=None, aux_loss=False)),
     Case("deeplabv3_resnet50", lambda: SEGMENTATION.deeplabv3_resnet50(
         weights=None, weights_backbone=None, aux_loss=False)),
+    Case("lraspp_mobilenet_v3_large", lambda: SEGMENTATION.lraspp_mobilenet_v3_large(
+        weights=None, weights_backbone=None)),
 ]
 
 

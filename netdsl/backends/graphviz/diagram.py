@@ -9,6 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+@dataclass(frozen=True)
+class Options:
+    """What the user asked of the drawing (`netdsl render`'s options)."""
+
+    depth: int | None = None  # None: the deepest level that fits a page (fit.py)
+    layout: str | None = None  # "column" or "u"; None: "u" for an encoder-decoder
+    direction: str = "TB"  # TB or LR (a column's direction)
+    shapes: bool = True  # tensor shapes inside the boxes
+    edge_shapes: bool = False  # tensor shapes written on the edges
+
+
 @dataclass
 class Box:
     """One drawn node: a layer, a network input, a merge, or a collapsed block (or run of them).
@@ -32,6 +43,7 @@ class Box:
     is_output: bool = False
     wraps: str = ""  # a collapsed block shown as the one layer it wraps: the block's name
     compact: bool = False  # a shape-preserving layer drawn on one line (relu, bn, dropout)
+    note: str = ""  # what sets a block apart from its like-labelled neighbour ("with downsample")
 
 
 @dataclass
@@ -57,7 +69,14 @@ class Edge:
 class Diagram:
     name: str
     title: str
-    depth: int  # scopes nested deeper than this are collapsed; large = everything expanded
+    depth: int  # blocks at this level are boxes, deeper ones inside them; see layout.Levels
+    deepest: int = 1  # the depth at which every layer is drawn
+    layout: str = "column"  # or "u": encoder down the left, decoder up the right
+    encoder: list[str] = field(default_factory=list)  # a U's boxes on each side, top first
+    decoder: list[str] = field(default_factory=list)
+    pairs: list[tuple[str, str]] = field(default_factory=list)  # a U's levels, side by side
+    size: tuple[float, float] | None = None  # inches, as Graphviz lays it out (fit.py)
+    chosen: bool = False  # the depth was chosen to fit a page
     boxes: list[Box] = field(default_factory=list)
     clusters: dict[str, Cluster] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)

@@ -15,6 +15,7 @@ from netdsl.notation import shape_text
 from netdsl.ops import REGISTRY
 
 SMALL = 8
+LINE = 40  # characters: a longer chain of layers is broken into lines
 
 
 _MAX_TEXT = 200  # characters of spec text shown in a box
@@ -42,7 +43,7 @@ def _figures(box: Box, shapes: bool) -> str:
 
 def _table(rows: list[str]) -> str:
     cells = "".join(f"<tr><td>{r}</td></tr>" for r in rows)
-    return f'<<table border="0" cellborder="0" cellspacing="0" cellpadding="1">{cells}</table>>'
+    return f'<<table border="0" cellborder="0" cellspacing="0" cellpadding="0">{cells}</table>>'
 
 
 def label(box: Box, shapes: bool = True) -> str:
@@ -55,21 +56,34 @@ def label(box: Box, shapes: bool = True) -> str:
             rows.append(_small(shape_text(box.shape, 'times')))
         return _table(rows)
     if box.compact:
-        line = f"{_small(box.name, muted=True)} {escape(box.text)}"
+        shown = "" if box.text.split(" ")[0] == box.name else _small(box.name, muted=True) + " "
+        line = f"{shown}{escape(box.text)}"
         if box.params:
             line += " " + _small(f"\u00b7 {human(box.params)}", muted=True)
         return _table([line])
-    head = f"<b>{escape(box.text)}</b>"
+    lines = _lines(box.text)
+    heads = [f"<b>{escape(line)}</b>" for line in lines]
     if box.count > 1:
-        head += f'  <font point-size="12"><b>\u00d7 {box.count}</b></font>'
+        heads[-1] += f'  <font point-size="12"><b>\u00d7 {box.count}</b></font>'
     name = box.name if box.count == 1 else f"{box.name} \u2026 {_tail(box)}"
     if box.wraps:
         name += f" \u00b7 {box.wraps}"
-    rows = [_small(name, muted=True), head]
+    rows = [_small(name, muted=True), *heads]
+    if box.note:
+        rows.append(_small(box.note))
     figures = _figures(box, shapes)
     if figures:
         rows.append(_small(figures))
     return _table(rows)
+
+
+def _lines(text: str) -> list[str]:
+    """A long chain of layers (`conv 1x1, 96 -> conv 3x3/2, 96, g=96 -> ...`) one per line,
+    each line but the last ending in its arrow; anything else on one line."""
+    parts = text.split(" \u2192 ")
+    if len(text) <= LINE or len(parts) == 1:
+        return [text]
+    return [p + " \u2192" for p in parts[:-1]] + parts[-1:]
 
 
 def _tail(box: Box) -> str:

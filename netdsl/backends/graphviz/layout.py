@@ -1,9 +1,7 @@
 """From the graph IR to a `Diagram`: which layers are drawn, which blocks collapse, which frames.
 
-Depth follows `netdsl stats --depth`: scopes nested at most `depth` deep are visible; a scope at
-exactly `depth` is drawn as one box (its output shape and subtotals), the scopes above it as
-clusters. Without a depth, the deepest one that keeps the diagram under `BOX_BUDGET` boxes is
-chosen, so ResNet-152 and DenseNet-121 stay readable by default.
+A block at level `depth` (see `Levels`) is drawn as one box (its output shape and subtotals),
+the scopes around it as frames. Which depth fits a page is fit.py's question.
 """
 
 from __future__ import annotations
@@ -18,50 +16,73 @@ from netdsl.ir import Graph, Node
 from netdsl.ir.node import Scope
 from netdsl.notation import call_text
 
-BOX_BUDGET = 65
 COMPACT_FAMILIES = ("activation", "norm", "regularize")
+MAX_PARTS = 8  # layers named in a collapsed group's box
+CONTAINER_SHARE = 0.9  # of the network's layers: a scope holding more is a container
 
 
-def max_depth(graph: Graph) -> int:
-    """The depth at which nothing is collapsed."""
-    return 1 + max((len(n.scope) for n in graph), default=0)
+class Levels:
+    """The level of every scope that uses one, and what is drawn of a node at a depth.
+
+    Levels count the scopes around a layer (blocks, labeled groups, merges, repeats) from the
+    top, the same way for every network, except a *container*, drawn as a frame and using no
+    level: a scope holding nearly the whole network (a ViT's `encoder`), or most of it in parts
+    of different kinds (torchvision's `features` of VGG, DenseNet or EfficientNet: a stem,
+    stages, a head), whose box would leave little to see. A stage of one block repeated
+    (ResNet-152's `layer3`, 36 bottlenecks) is not a container. `--depth 1` draws the first
+    level as boxes.
+    """
+
+    def __init__(self, graph: Graph):
+        sizes: dict[str, int] = {}
+        for node in graph:
+            for name in node.scope:
+                sizes[name] = sizes.get(name, 0) + 1
+        containers = {name for name, size in sizes.items()
+                      if size >= CONTAINER_SHARE * len(graph)
+                      or (2 * size > len(graph) and not _one_block(graph, graph.scopes[name]))}
+        self.level: dict[str, int] = {}
+        for node in graph:
+            level = 0
+            for name in node.scope:
+                if name not in containers:
+                    level += 1
+                    self.level[name] = level
+        self.deepest = 1 + max(self.level.values(), default=0)
+
+    def representative(self, node: Node, depth: int) -> str:
+        """The id of the box that draws `node` at `depth`: the scope at that level around it,
+        or the layer itself."""
+        for name in node.scope:
+            if self.level.get(name) == depth:
+                return name
+        return node.name
+
+    def frames(self, node: Node, depth: int) -> tuple[str, ...]:
+        """The scopes drawn as frames around `node`'s box, outermost first."""
+        rep = self.representative(node, depth)
+        return node.scope if rep == node.name else node.scope[:node.scope.index(rep)]
 
 
-def build(graph: Graph, depth: int | None = None, defaults: Any = None) -> Diagram:
-    """The diagram of `graph` at `depth` (auto when None). `defaults(block)` gives a block's
-    literal default arguments, which block labels leave out."""
+def _one_block(graph: Graph, scope: Scope) -> bool:
+    """Whether a scope's children are all calls of one block."""
+    blocks = {graph.scopes[c].block if c in graph.scopes else None for c in scope.children}
+    return len(blocks) == 1 and None not in blocks
+
+
+def build(graph: Graph, depth: int, defaults: Any = None, keys: Any = None) -> Diagram:
+    """The diagram of `graph` at `depth` (at least 1; past the deepest level everything is
+    expanded). `defaults(block)` gives a block's literal default arguments, which block labels
+    leave out; `keys` the identity of each block call (identity.call_keys), for runs."""
     analyse(graph)
-    full = max_depth(graph)
-    if depth is None:
-        depth = auto_depth(graph, defaults)
-    depth = max(1, min(depth, full))
-    diagram = Diagram(graph.name, _title(graph), depth)
-    _add_boxes(diagram, graph, depth, defaults)
-    _add_edges(diagram, graph, depth)
-    collapse_runs(diagram, graph)
+    levels = Levels(graph)
+    depth = max(1, min(depth, levels.deepest))
+    diagram = Diagram(graph.name, _title(graph), depth, levels.deepest)
+    _add_boxes(diagram, graph, levels, defaults)
+    _add_edges(diagram, graph, levels)
+    collapse_runs(diagram, graph, keys or {})
     _mark_skips(diagram)
     return diagram
-
-
-def auto_depth(graph: Graph, defaults: Any = None) -> int:
-    """The deepest depth whose diagram has at most BOX_BUDGET boxes (at least 1)."""
-    best = 1
-    for depth in range(1, max_depth(graph) + 1):
-        diagram = Diagram(graph.name, "", depth)
-        _add_boxes(diagram, graph, depth, defaults)
-        if len(diagram.boxes) > BOX_BUDGET:
-            # runs may still bring it under budget
-            _add_edges(diagram, graph, depth)
-            collapse_runs(diagram, graph)
-            if len(diagram.boxes) > BOX_BUDGET:
-                break
-        best = depth
-    return best
-
-
-def representative(node: Node, depth: int) -> str:
-    """The id of the box that draws `node` at `depth`."""
-    return node.scope[depth - 1] if len(node.scope) >= depth else node.name
 
 
 def _title(graph: Graph) -> str:
@@ -70,18 +91,18 @@ def _title(graph: Graph) -> str:
     return f"{graph.name}: {human(params)} params, {human(macs)} MACs"
 
 
-def _add_boxes(diagram: Diagram, graph: Graph, depth: int, defaults: Any) -> None:
+def _add_boxes(diagram: Diagram, graph: Graph, levels: Levels, defaults: Any) -> None:
     seen: set[str] = set()
     outputs = set(graph.outputs.values())
     for node in graph:
-        frames = node.scope[:min(len(node.scope), depth - 1)]
+        frames = levels.frames(node, diagram.depth)
         for level, scope_name in enumerate(frames):
             if scope_name not in diagram.clusters:
                 parent = frames[level - 1] if level else None
                 diagram.clusters[scope_name] = Cluster(
                     scope_name, cluster_label(graph.scopes[scope_name], parent, defaults),
                     parent, level)
-        rep = representative(node, depth)
+        rep = levels.representative(node, diagram.depth)
         cluster = frames[-1] if frames else None
         if rep in seen:
             if node.name in outputs:
@@ -120,7 +141,7 @@ def _summary(graph: Graph, node: Node) -> str:
 def _block_box(graph: Graph, scope: Scope, cluster: str | None, defaults: Any) -> Box:
     inside = graph.scope_nodes(scope.name)
     shape = graph[scope.output].shape if scope.output else inside[-1].shape
-    text = _part_text(graph, scope, defaults, 3)
+    text = _part_text(graph, scope, defaults)
     # a block wrapping one layer (conv_bn) is shown as that layer, its block name beside
     single = scope.kind == "block" and text != scope_call_text(scope, defaults)
     wraps = (scope.block or "") if single else ""
@@ -138,21 +159,22 @@ def scope_call_text(scope: Scope, defaults: Any = None) -> str:
                      exact=False)
 
 
-def contents_text(graph: Graph, scope: Scope, defaults: Any = None, limit: int = 3) -> str:
+def contents_text(graph: Graph, scope: Scope, defaults: Any = None) -> str:
     """A collapsed group or merge described by what it holds: `conv 1x1, 96 -> conv 3x3, 128`
-    (layers that keep the shape, such as relu and bn, left out)."""
+    (layers that keep the shape, such as relu and bn, left out). Past MAX_PARTS, the middle
+    ones are counted rather than named: no operator's name is ever cut."""
     parts: list[str] = []
     for child in scope.children:
         if child in graph.scopes:
-            parts.append(_part_text(graph, graph.scopes[child], defaults, limit))
+            parts.append(_part_text(graph, graph.scopes[child], defaults))
         else:
             node = graph[child]
             if node.op is not None and node.op.family not in COMPACT_FAMILIES:
                 parts.append(_summary(graph, node))
     if not parts:
         return scope.kind
-    if len(parts) > limit:
-        parts = parts[:limit - 1] + ["\u2026"]
+    if len(parts) > MAX_PARTS:
+        parts = parts[:MAX_PARTS - 2] + [f"{len(parts) - MAX_PARTS + 1} more"] + parts[-1:]
     joiner = " \u2192 " if scope.kind != "merge" else " | "
     return joiner.join(parts)
 
@@ -163,26 +185,27 @@ def cluster_label(scope: Scope, parent: str | None, defaults: Any) -> str:
     return name if text == "group" else f"{name}: {text}"
 
 
-def _add_edges(diagram: Diagram, graph: Graph, depth: int) -> None:
+def _add_edges(diagram: Diagram, graph: Graph, levels: Levels) -> None:
     seen: set[tuple[str, str]] = set()
+    depth = diagram.depth
     for node in graph:
-        dst = representative(node, depth)
+        dst = levels.representative(node, depth)
         refs = _reference_inputs(node)
         for index, name in enumerate(node.inputs):
-            src = representative(graph[name], depth)
+            src = levels.representative(graph[name], depth)
             if src != dst and (src, dst) not in seen:
                 seen.add((src, dst))
                 diagram.edges.append(Edge(src, dst, shape=graph[name].shape,
                                           ref=index >= refs))
 
 
-def _part_text(graph: Graph, scope: Scope, defaults: Any, limit: int) -> str:
+def _part_text(graph: Graph, scope: Scope, defaults: Any) -> str:
     """A scope inside a collapsed group: a block wrapping a single layer (conv_bn: conv, bn,
     relu) by that layer in paper notation, another block by its call, a group by its contents."""
-    inner = contents_text(graph, scope, defaults, limit)
+    inner = contents_text(graph, scope, defaults)
     if scope.kind != "block":
         return inner
-    single = " \u2192 " not in inner and "\u2026" not in inner and inner != scope.kind
+    single = " \u2192 " not in inner and " | " not in inner and inner != scope.kind
     return inner if single else scope_call_text(scope, defaults)
 
 

@@ -16,7 +16,7 @@ FAMILIES: dict[str, tuple[str, str, str]] = {
     "activation": ("#fdd9b5", "#c8742a", "activation"),
     "merge": ("#f8c9c4", "#b8453b", "merge"),
     "shape": ("#e5e5e5", "#777777", "reshape"),
-    "regularize": ("#f0f0f0", "#999999", "dropout"),
+    "regularize": ("#f0f0f0", "#999999", ""),  # named by its operators: dropout, stochastic_depth
     "block": ("#e3ecf7", "#2f4f7f", "block (collapsed)"),
     "other": ("#ffffff", "#777777", "other"),
 }
@@ -34,5 +34,7 @@ def colours(family: str) -> tuple[str, str]:
     return fill, border
 
 
-def legend_text(family: str) -> str:
-    return FAMILIES.get(family, FAMILIES["other"])[2]
+def legend_text(family: str, ops: list[str]) -> str:
+    """The legend's words for a family; `ops`, the operators drawn in it, name a family that
+    has no words of its own (dropout and stochastic depth share a colour, not a name)."""
+    return FAMILIES.get(family, FAMILIES["other"])[2] or " / ".join(ops)

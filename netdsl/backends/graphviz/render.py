@@ -59,20 +59,21 @@ def layout_size(dot_text: str) -> tuple[int, int]:
     return len(boxes), segments
 
 
-def render_bytes(dot_text: str, fmt: str, source: str | None = None) -> bytes:
-    """Lay out and draw `dot_text` as `fmt` (svg, png, pdf); problems are reported at the spec
-    file `source` when given."""
+def render_bytes(dot_text: str, fmt: str, source: str | None = None,
+                 dpi: int | None = None) -> bytes:
+    """Lay out and draw `dot_text` as `fmt` (svg, png, pdf), a PNG at `dpi` dots per inch;
+    problems are reported at the spec file `source` when given."""
     if fmt not in FORMATS or fmt == "dot":
         raise ValueError(fmt)
     try:
-        return _render(dot_text, fmt)
+        return _render(dot_text, fmt, dpi)
     except NetdslError as exc:
         for diag in exc.diagnostics:
             diag.span = diag.span or (Span.file(source) if source else None)
         raise
 
 
-def _render(dot_text: str, fmt: str) -> bytes:
+def _render(dot_text: str, fmt: str, dpi: int | None) -> bytes:
     boxes, segments = layout_size(dot_text)
     if boxes + segments > MAX_LAYOUT:
         raise NetdslError(Diagnostic(
@@ -83,7 +84,8 @@ def _render(dot_text: str, fmt: str) -> bytes:
         raise dot_missing()
     from graphviz.backend.dot_command import command
     try:
-        done = subprocess.run(command("dot", fmt), input=dot_text.encode("utf-8"),
+        extra = [f"-Gdpi={dpi}"] if dpi else []
+        done = subprocess.run([*command("dot", fmt), *extra], input=dot_text.encode("utf-8"),
                               capture_output=True, timeout=DOT_SECONDS, check=False)
     except subprocess.TimeoutExpired:
         raise NetdslError(Diagnostic(f"Graphviz did not finish the layout in {DOT_SECONDS} s",
@@ -98,3 +100,22 @@ def _render(dot_text: str, fmt: str) -> bytes:
         raise NetdslError(Diagnostic(f"Graphviz failed to draw the diagram: {detail}", None,
                                      "io"))
     return done.stdout
+
+
+def measure(dot_text: str) -> tuple[float, float] | None:
+    """Width and height in inches of the drawing Graphviz lays out for `dot_text` (its `plain`
+    output starts `graph SCALE WIDTH HEIGHT`); None without Graphviz or when the layout fails
+    or is too large to attempt."""
+    boxes, segments = layout_size(dot_text)
+    if boxes + segments > MAX_LAYOUT or shutil.which("dot") is None:
+        return None
+    from graphviz.backend.dot_command import command
+    try:
+        done = subprocess.run(command("dot", "plain"), input=dot_text.encode("utf-8"),
+                              capture_output=True, timeout=DOT_SECONDS, check=False)
+    except (subprocess.TimeoutExpired, OSError):
+        return None
+    head = done.stdout.split(b"\n", 1)[0].split()
+    if done.returncode != 0 or len(head) != 4 or head[0] != b"graph":
+        return None
+    return float(head[2]), float(head[3])

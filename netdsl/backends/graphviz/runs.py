@@ -1,18 +1,21 @@
 """Runs of identical consecutive blocks drawn as one box marked "x n".
 
-Two collapsed blocks belong to one run when they sit in the same frame, call the same block with
-the same arguments, and are chained: the first feeds only the second and the second is fed only
-by the first. ResNet's `bottleneck(256) * 35` and DenseNet's six to forty-eight dense layers
-become one box each, with the run's summed params and MACs and its last output shape.
+Two collapsed blocks belong to one run when they sit in the same frame, are alike by the IR
+(identity.py: calls of one definition, or calls made by one statement with one structure), and
+are chained: the first feeds only the second and the second is fed only by the first. ResNet's
+`bottleneck(256) * 35` and DenseNet's six to forty-eight dense layers become one box each, with
+the run's summed params and MACs and its last output shape; a stage's first block, with its
+downsample path, stays a box of its own.
 """
 
 from __future__ import annotations
 
 from netdsl.backends.graphviz.diagram import Box, Diagram
+from netdsl.backends.graphviz.identity import CallKey, alike
 from netdsl.ir import Graph
 
 
-def collapse_runs(diagram: Diagram, graph: Graph) -> None:
+def collapse_runs(diagram: Diagram, graph: Graph, keys: dict[str, CallKey]) -> None:
     outs: dict[str, list[str]] = {}
     ins: dict[str, list[str]] = {}
     for e in diagram.edges:
@@ -23,7 +26,7 @@ def collapse_runs(diagram: Diagram, graph: Graph) -> None:
     for box in diagram.boxes:
         head = kept[-1] if kept else None
         tail = head.last or head.id if head else None
-        if head and tail and _same_block(graph, head, box) and outs.get(tail) == [box.id] \
+        if head and tail and _same_block(graph, keys, head, box) and outs.get(tail) == [box.id] \
                 and ins.get(box.id) == [tail]:
             head.count += 1
             head.last = box.id
@@ -34,17 +37,37 @@ def collapse_runs(diagram: Diagram, graph: Graph) -> None:
             merged[box.id] = head.id
             continue
         kept.append(box)
+    _note_differences(kept, graph)
     if not merged:
         return
     diagram.boxes = kept
     _reroute(diagram, merged)
 
 
-def _same_block(graph: Graph, a: Box, b: Box) -> bool:
+def _note_differences(boxes: list[Box], graph: Graph) -> None:
+    """Two neighbouring blocks with the same label that are not one run differ inside: name
+    the parts one has and the other lacks (a ResNet stage's first block: `with downsample`)."""
+    for a, b in zip(boxes, boxes[1:], strict=False):
+        if a.kind != "block" or b.kind != "block" or a.text != b.text or a.cluster != b.cluster:
+            continue
+        parts_a, parts_b = _parts(graph, a.id), _parts(graph, b.id)
+        for box, mine, theirs in ((a, parts_a, parts_b), (b, parts_b, parts_a)):
+            extra = [p for p in mine if p not in theirs]
+            if extra and not box.note:
+                box.note = "with " + ", ".join(extra)
+
+
+def _parts(graph: Graph, scope: str) -> list[str]:
+    """The named scopes directly inside a block (`downsample`), by their relative names."""
+    children = graph.scopes[scope].children
+    return [c[len(scope) + 1:] for c in children if c in graph.scopes]
+
+
+def _same_block(graph: Graph, keys: dict[str, CallKey], a: Box, b: Box) -> bool:
     if a.kind != "block" or b.kind != "block" or a.cluster != b.cluster:
         return False
-    sa, sb = graph.scopes[a.id], graph.scopes[b.id]
-    return sa.kind == sb.kind == "block" and sa.block == sb.block and sa.args == sb.args
+    ka, kb = keys.get(a.id), keys.get(b.id)
+    return ka is not None and kb is not None and alike(ka, kb)
 
 
 def _reroute(diagram: Diagram, merged: dict[str, str]) -> None:

@@ -18,7 +18,14 @@ def dot_nodes(dot: str) -> list[str]:
 
 
 def dot_edges(dot: str) -> list[tuple[str, str]]:
-    return [(m.group(1), m.group(2)) for line in dot.splitlines() if (m := EDGE_LINE.match(line))]
+    """(tail, head) of each edge as drawn: an edge written backwards (`dir=back`, the decoder
+    of a U) turned around."""
+    edges = []
+    for line in dot.splitlines():
+        if m := EDGE_LINE.match(line):
+            pair = (m.group(1), m.group(2))
+            edges.append(pair[::-1] if "dir=back" in line else pair)
+    return edges
 
 
 def dot_clusters(dot: str) -> list[str]:

@@ -35,6 +35,9 @@ def test_dot_output_is_byte_identical_across_runs(tmp_path):
 def test_svg_png_pdf_by_suffix(tmp_path):
     svg = tmp_path / "g.svg"
     assert run_cli("render", str(SPECS / "googlenet.net"), "-o", str(svg)).returncode == 0
+    assert svg_counts(svg.read_text())["cluster"] == 0  # by default the blocks are boxes
+    assert run_cli("render", str(SPECS / "googlenet.net"), "-o", str(svg), "--depth",
+                   "2").returncode == 0
     assert svg_counts(svg.read_text())["cluster"] >= 9  # the nine inception blocks
     png, pdf = tmp_path / "r.png", tmp_path / "r.pdf"
     assert run_cli("render", RESNET50, "-o", str(png), "--depth", "1",
@@ -90,6 +93,52 @@ def test_refuses_to_overwrite_the_spec(tmp_path):
 
 
 def test_jupyter_shows_the_diagram():
-    svg = netdsl.load(SPECS / "lenet5.net")._repr_svg_()
-    assert svg.lstrip().startswith("<?xml") and "</svg>" in svg
+    html = netdsl.load(SPECS / "lenet5.net")._repr_html_()
+    svg = html[html.index("<svg"):html.index("</svg>") + len("</svg>")]
     assert svg_counts(svg)["node"] == 15 + 1  # LeNet-5's 15 layers and input, + legend
+
+
+def test_edge_shapes_are_written_on_the_edges(tmp_path):
+    out = tmp_path / "r.dot"
+    assert run_cli("render", RESNET50, "-o", str(out), "--depth", "1").returncode == 0
+    assert 'label="256\u00d756\u00d756"' not in out.read_text()
+    assert run_cli("render", RESNET50, "-o", str(out), "--depth", "1",
+                   "--edge-shapes").returncode == 0
+    edges = [line for line in out.read_text().splitlines() if " -> " in line]
+    # layer1 -> layer2 carries layer1's output: torchvision's layer1 gives 256 x 56 x 56
+    assert any('"layer1" -> "layer2"' in e and 'label="256\u00d756\u00d756"' in e for e in edges)
+    assert all("label=" in e for e in edges)
+
+
+def test_dpi_sets_the_png_resolution(tmp_path):
+    sizes = []
+    for dpi in ("48", "192"):
+        png = tmp_path / f"r{dpi}.png"
+        result = run_cli("render", RESNET50, "-o", str(png), "--depth", "1", "--dpi", dpi)
+        assert result.returncode == 0, result.stderr
+        data = png.read_bytes()
+        sizes.append((int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")))
+    assert abs(sizes[1][0] / sizes[0][0] - 4) < 0.05 and abs(sizes[1][1] / sizes[0][1] - 4) < 0.05
+    result = run_cli("render", RESNET50, "-o", str(tmp_path / "x.png"), "--dpi", "0")
+    assert result.returncode == 2 and "--dpi" in result.stderr
+
+
+def test_layout_u_needs_an_encoder_decoder(tmp_path):
+    result = run_cli("render", RESNET50, "-o", str(tmp_path / "r.dot"), "--layout", "u")
+    assert result.returncode == 2
+    assert "encoder-decoder" in result.stderr and "[usage]" in result.stderr
+    assert not (tmp_path / "r.dot").exists()
+    unet = tmp_path / "u.dot"
+    assert run_cli("render", str(SPECS / "unet.net"), "-o", str(unet), "--layout",
+                   "column").returncode == 0
+    assert "dir=back" not in unet.read_text()
+
+
+def test_a_depth_larger_than_a_page_is_warned_about(tmp_path):
+    out = tmp_path / "d.dot"
+    result = run_cli("render", str(SPECS / "densenet121.net"), "-o", str(out), "--depth", "all")
+    assert result.returncode == 0 and out.exists()
+    assert "warning: the diagram is larger than a page" in result.stderr
+    assert "--depth 1 fits a page" in result.stderr
+    quiet = run_cli("render", str(SPECS / "densenet121.net"), "-o", str(out), "--depth", "1")
+    assert quiet.returncode == 0 and quiet.stderr == ""

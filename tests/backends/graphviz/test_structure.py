@@ -1,5 +1,6 @@
 """Every spec's diagram against its IR: at full depth one box per layer and one edge per data
-dependency; collapsed depths and "x n" runs against torchvision's architectures."""
+dependency; by default a drawing Graphviz lays out within a page (or a title that says it is
+larger); collapsed depths and "x n" runs against torchvision's architectures."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import pytest
 
 import netdsl
 from netdsl.backends.graphviz import diagram_of, dot_of, render_bytes
-from netdsl.backends.graphviz.layout import BOX_BUDGET
+from netdsl.backends.graphviz.dot import PAD
+from netdsl.backends.graphviz.fit import fits
 from tests.backends.graphviz.conftest import dot_clusters, dot_edges, dot_nodes, svg_counts
 from tests.conftest import SPECS, spec_paths
 
@@ -56,7 +58,14 @@ def test_default_svg_draws_what_the_dot_says(networks, name):
     assert counts["node"] == len(diagram.boxes) + 1  # + the legend
     assert counts["edge"] == len(diagram.edges) == len(dot_edges(dot))
     assert counts["cluster"] == len(diagram.clusters)
-    assert len(diagram.boxes) <= BOX_BUDGET == 65, "the default depth keeps diagrams readable"
+    width, height = (float(svg.split(f'{side}="')[1].split("pt")[0]) / 72 - 2 * PAD
+                     for side in ("width", "height"))
+    assert diagram.size == pytest.approx((width, height), abs=0.02)  # what Graphviz drew
+    if fits(diagram.size):
+        assert "fits a page" in diagram.title
+    else:  # even the shallowest drawing is larger (VGG's chain, LR-ASPP's wide head)
+        assert "larger than a page at every depth" in diagram.title
+        assert diagram.depth == 1
 
 
 def test_resnet50_depth_1_collapses_the_four_stages(networks):
@@ -73,10 +82,10 @@ def test_resnet50_depth_1_collapses_the_four_stages(networks):
 def test_resnet50_depth_2_shows_stages_as_frames_with_runs(networks):
     dot = dot_of(networks("resnet50"), depth=2)
     assert dot_clusters(dot) == ["layer1", "layer2", "layer3", "layer4"]
-    # torchvision layers [3, 4, 6, 3]: layer1's three blocks share arguments (width 64, stride
-    # 1); the other stages open with a stride-2 block followed by a run of the rest
-    assert runs(dot) == [3, 3, 5, 2]
-    assert len(dot_nodes(dot)) == 8 + 7
+    # torchvision layers [3, 4, 6, 3]: each stage opens with the block that has a downsample
+    # path (layer1's too: 64 channels in, 256 out), followed by a run of the rest
+    assert runs(dot) == [2, 3, 5, 2]
+    assert len(dot_nodes(dot)) == 8 + 8
     assert "layer3.1 \u2026 layer3.5" in dot
 
 
@@ -84,14 +93,14 @@ def test_resnet152_default_depth_is_readable(networks):
     net = networks("resnet152")
     diagram = diagram_of(net)
     assert diagram.depth == 2
-    # torchvision resnet152: layers [3, 8, 36, 3]
-    assert [b.count for b in diagram.boxes if b.count > 1] == [3, 7, 35, 2]
-    assert len(diagram.boxes) == 15
+    # torchvision resnet152: layers [3, 8, 36, 3], each stage's first block on its own
+    assert [b.count for b in diagram.boxes if b.count > 1] == [2, 7, 35, 2]
+    assert len(diagram.boxes) == 16
 
 
 def test_densenet121_runs_of_dense_layers(networks):
     net = networks("densenet121")
-    diagram = diagram_of(net)
+    diagram = diagram_of(net, depth=2)
     # torchvision densenet121: block_config (6, 12, 24, 16)
     assert [b.count for b in diagram.boxes if b.count > 1] == [6, 12, 24, 16]
     assert len(diagram.boxes) < 40
@@ -159,7 +168,9 @@ def test_dot_text_escapes_spec_text():
 
 def test_vit_encoder_layers_collapse_to_one_run(networks):
     """torchvision's names put ViT-B/16's twelve layers at encoder.layers.encoder_layer_i:
-    drawn to depth 3, they are one box marked x 12 (GPT-2's twelve, under h, at depth 2)."""
-    dot = dot_of(networks("vit_b_16"), depth=3)
-    assert runs(dot) == [12]
-    assert runs(dot_of(networks("gpt2_small"), depth=2)) == [12]
+    `encoder` and `layers` hold nearly the whole network and use no level, so at depth 1 the
+    layers are one box marked x 12 (GPT-2's twelve, under h, too)."""
+    diagram = diagram_of(networks("vit_b_16"), depth=1)
+    assert [b.count for b in diagram.boxes if b.count > 1] == [12]
+    assert list(diagram.clusters) == ["encoder", "encoder.layers"]
+    assert runs(dot_of(networks("gpt2_small"), depth=1)) == [12]

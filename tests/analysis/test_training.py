@@ -1,0 +1,156 @@
+"""`--batch` and `--train`: activation memory at a batch size and one training step's memory,
+against what torch itself allocates and keeps.
+
+Torch's side is measured, not derived: a dispatch mode counts every storage torch's operators
+make until the last tensor on it is gone (the way tests/analysis/test_memory.py measures the
+inference peak), autograd's saved-tensor hooks list what the backward pass keeps, and the
+gradients and optimizer state are the tensors torch made for them.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+import netdsl
+from tests.analysis.test_memory import LiveStorage
+from tests.conftest import SPECS, run_cli
+
+NET = """network n {
+ input x: [3, 16, 16]
+ conv(8, 3, p=1) -> bn -> relu -> maxpool(2)
+ conv(16, 3, p=1) -> relu
+ b: conv(16, 3, p=1) -> relu
+ add(b)
+ avgpool(2) -> flatten -> dropout(0.5) -> linear(10)
+}"""
+
+
+def torch_net() -> nn.Module:
+    """NET, as netdsl lowers it (torch modules, the same order)."""
+    return netdsl.build(NET)
+
+
+def storage_bytes(tensors) -> int:
+    seen = {}
+    for t in tensors:
+        s = t.untyped_storage()
+        seen[s.data_ptr()] = s.nbytes()
+    return sum(seen.values())
+
+
+def test_batch_scales_every_activation_figure():
+    one = netdsl.load(NET).stats()
+    eight = netdsl.load(NET).stats(batch=8)
+    assert eight.batch == 8 and eight.params == one.params and eight.macs == one.macs
+    assert eight.activation_bytes == 8 * one.activation_bytes
+    assert eight.peak_activation_bytes == 8 * one.peak_activation_bytes
+
+
+def test_batch_peak_against_torch():
+    """The inference peak at batch 6, as torch's storages show it (the input handed over and
+    freed after its last use, as netdsl's schedule does)."""
+    conv1, conv2 = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 4, 3, 2, 1)
+    fc = nn.Linear(64, 10)
+
+    def forward(box):
+        x = box.pop()
+        y = conv1(x)
+        del x
+        y = torch.relu(y)
+        y = nn.functional.max_pool2d(y, 2)
+        y = torch.relu(conv2(y))
+        return fc(torch.flatten(y, 1))
+
+    ignore = {p.untyped_storage().data_ptr() for m in (conv1, conv2, fc) for p in m.parameters()}
+    mode = LiveStorage(ignore)
+    with torch.no_grad(), mode:
+        out = forward([torch.zeros(6, 3, 16, 16)])
+        del out
+    ours = netdsl.load("network n {\n input x: [3, 16, 16]\n conv(8, 3, p=1) -> relu -> "
+                       "maxpool(2) -> conv(4, 3, s=2, p=1) -> relu -> flatten -> linear(10)\n}")
+    assert ours.stats(batch=6).peak_activation_bytes == mode.peak
+
+
+def test_saved_activations_are_what_autograd_keeps():
+    """Every tensor autograd packs for backward, through its saved-tensor hooks, parameters
+    left out: the mask of dropout (bool), the switches of max pooling (int64), the inputs of
+    conv, bn and linear, the outputs of relu."""
+    model = torch_net().train()
+    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    kept = []
+
+    def pack(t):
+        if t.untyped_storage().data_ptr() not in params:
+            kept.append(t)
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(torch.randn(4, 3, 16, 16)).sum()
+    measured = storage_bytes(t for t in kept if t.dim() > 1)  # bn's per-channel stats aside
+    stats = netdsl.load(NET).stats(batch=4, train="sgd")
+    assert stats.training.saved_bytes == measured
+
+
+def test_gradients_and_optimizer_state_are_torchs():
+    model = torch_net().train()
+    for name, states in (("sgd", ("momentum_buffer",)), ("adam", ("exp_avg", "exp_avg_sq"))):
+        optimizer = (torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9) if name == "sgd"
+                     else torch.optim.Adam(model.parameters()))
+        model(torch.randn(2, 3, 16, 16)).sum().backward()
+        optimizer.step()
+        training = netdsl.load(NET).stats(train=name).training
+        assert training.gradient_bytes == storage_bytes(p.grad for p in model.parameters())
+        assert training.optimizer_bytes == storage_bytes(
+            s[k] for s in optimizer.state.values() for k in states)
+        # buffers are counted at the dtype's size: bn's int64 step counter is 4 bytes short
+        weights = [*model.parameters(), *model.buffers()]
+        counters = sum(1 for b in model.buffers() if b.dtype == torch.int64)
+        assert counters == 1 and training.weight_bytes == storage_bytes(weights) - 4 * counters
+        model.zero_grad(set_to_none=True)
+
+
+def measured_step(model: nn.Module, optimizer_name: str, batch: int, shape) -> int:
+    """The peak bytes of a steady training step (the optimizer's state made by a first step):
+    weights, state and the batch, and everything torch's operators allocate during forward,
+    loss, backward and the optimizer's step."""
+    optimizer = (torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+                 if optimizer_name == "sgd" else torch.optim.Adam(model.parameters()))
+    x = torch.randn(batch, *shape)
+    for _ in range(2):
+        held = [*model.parameters(), *model.buffers(), x, *(
+            t for s in optimizer.state.values() for t in s.values() if t.dim() > 0)]
+        # what exists before the step is counted once, not again when updated in place
+        mode = LiveStorage({t.untyped_storage().data_ptr() for t in held})
+        with mode:
+            loss = model(x).logsumexp(1).mean()
+            loss.backward()
+            del loss
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+    return storage_bytes(held) + mode.peak
+
+
+def test_training_peak_against_torch_small():
+    for optimizer in ("sgd", "adam"):
+        measured = measured_step(torch_net().train(), optimizer, 4, (3, 16, 16))
+        ours = netdsl.load(NET).stats(batch=4, train=optimizer).training.peak_bytes
+        assert abs(ours - measured) / measured < 0.05, (optimizer, ours, measured)
+
+
+def test_training_peak_of_resnet18_against_torch():
+    """ResNet-18 at batch 2 (bench/memory.py measures five networks at batch 8)."""
+    model = netdsl.build(SPECS / "resnet18.net").train()
+    measured = measured_step(model, "adam", 2, (3, 224, 224))
+    ours = netdsl.load(SPECS / "resnet18.net").stats(batch=2, train="adam").training
+    assert abs(ours.peak_bytes - measured) / measured < 0.02, (ours.peak_bytes, measured)
+
+
+def test_stats_command_prints_the_batch_and_the_training_step():
+    done = run_cli("stats", str(SPECS / "resnet18.net"), "--batch", "8", "--train", "adam",
+                   "--depth", "1")
+    assert done.returncode == 0, done.stderr
+    assert "(float32, batch 8); peak live 49 MiB" in done.stdout
+    assert "training:     peak 334 MiB in the backward (adam, batch 8)" in done.stdout
+    done = run_cli("stats", str(SPECS / "resnet18.net"), "--batch", "0")
+    assert done.returncode == 2 and "expected a whole number >= 1" in done.stderr

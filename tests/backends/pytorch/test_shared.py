@@ -1,0 +1,45 @@
+"""A shared module is one submodule called at each of its sites: one set of weights in the
+state dict, and each call's output what torch computes with those weights on that call's input,
+in the built module and in the generated file."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+import netdsl
+from tests.backends.pytorch.conftest import generated_model
+
+SPEC = """block tower(c: int) { conv(c, 3, p=1) -> relu -> conv(c, 3, p=1) }
+network n {
+    input x: [3, 12, 12]
+    shared head: conv(4, 3, p=1)
+    shared body: tower(3)
+    a = from x -> head
+    b = from x -> body -> head
+    c = from x -> avgpool(2) -> body -> head
+    output a, b, c
+}"""
+
+
+def test_later_calls_reuse_the_first_calls_weights(tmp_path):
+    net = netdsl.load(SPEC)
+    x = torch.randn(2, 3, 12, 12)
+    for model in (netdsl.build(net).eval(), generated_model(net, tmp_path, "shared").eval()):
+        state = model.state_dict()
+        assert sorted(state) == ["body.0.bias", "body.0.weight", "body.2.bias", "body.2.weight",
+                                 "head.bias", "head.weight"]
+
+        def head(t, s=state):
+            return F.conv2d(t, s["head.weight"], s["head.bias"], padding=1)
+
+        def body(t, s=state):
+            t = F.relu(F.conv2d(t, s["body.0.weight"], s["body.0.bias"], padding=1))
+            return F.conv2d(t, s["body.2.weight"], s["body.2.bias"], padding=1)
+
+        with torch.no_grad():
+            a, b, c = model(x)
+        torch.testing.assert_close(a, head(x), rtol=0, atol=1e-6)
+        torch.testing.assert_close(b, head(body(x)), rtol=0, atol=1e-6)
+        torch.testing.assert_close(c, head(body(F.avg_pool2d(x, 2))), rtol=0, atol=1e-6)
+        assert sum(p.numel() for p in model.parameters()) == net.stats().params

@@ -1,0 +1,119 @@
+"""`netdsl sweep`: every combination, one row each, against torchvision's EfficientNet built
+with the same compound scaling and torch's FlopCounterMode; CSV, JSON, the plot, the
+progress bar and the worker processes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+from torchvision.models.efficientnet import EfficientNet, _efficientnet_conf
+
+from netdsl.backends.html.charts import pareto_front
+from tests.conftest import SPECS
+
+SPEC = str(SPECS / "efficientnet_b0.net")
+
+
+def efficientnet(width: float, depth: float) -> torch.nn.Module:
+    settings, last = _efficientnet_conf("efficientnet_b0", width_mult=width, depth_mult=depth)
+    return EfficientNet(settings, 0.2, last_channel=last).eval()
+
+
+def test_every_combination_against_torchvision(cli):
+    done = cli("sweep", SPEC, "--set", "width=0.5,1.0,1.1", "--set", "depth=1.0,1.2",
+               "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert [(r["width"], r["depth"]) for r in rows] == [
+        ("0.5", "1.0"), ("0.5", "1.2"), ("1.0", "1.0"), ("1.0", "1.2"), ("1.1", "1.0"),
+        ("1.1", "1.2")]
+    for row in rows:
+        model = efficientnet(float(row["width"]), float(row["depth"]))
+        assert int(row["params"]) == sum(p.numel() for p in model.parameters())
+        assert row["output"] == "1000" and row["failed"] == "" and row["error"] == ""
+
+
+def test_macs_and_peak_memory_of_variants_against_torch(cli):
+    """MACs against FlopCounterMode (FLOPs / 2) at a small input, for two variants."""
+    done = cli("sweep", SPEC, "--set", "width=0.5,1.1", "--input", "3x64x64", "--format",
+               "json")
+    assert done.returncode == 0, done.stderr
+    for row in json.loads(done.stdout):
+        counter = FlopCounterMode(display=False)
+        with torch.no_grad(), counter:
+            efficientnet(row["width"], 1.0)(torch.zeros(1, 3, 64, 64))
+        assert row["macs"] == counter.get_total_flops() // 2
+        assert row["outputs"] == {"classifier.1": [1000]}
+
+
+def test_failed_expectations_are_reported_per_variant(cli):
+    done = cli("sweep", str(SPECS / "resnet18.net"), "--set", "classes=10,1000")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["classes", "params", "MACs", "peak", "memory", "output",
+                                "expect"]
+    assert lines[2].split()[0] == "10" and lines[2].endswith("1 failed (line 9)")
+    assert lines[3].split()[0] == "1000" and lines[3].endswith("ok")
+
+
+def test_a_variant_that_fails_is_a_row_with_its_error(cli):
+    done = cli("sweep", str(SPECS / "lenet5.net"), "--set", "classes=10,0", "--format", "json")
+    assert done.returncode == 0
+    rows = json.loads(done.stdout)
+    assert rows[0]["error"] is None and rows[1]["error"]
+    assert "classes=0" in done.stderr
+
+
+def test_worker_processes_give_the_same_rows(cli):
+    args = ["sweep", SPEC, "--set", "width=0.5,0.6,0.7,0.8,0.9,1.0,1.1,1.2", "--set",
+            "depth=0.8,1.0,1.2,1.4", "--input", "3x64x64", "--format", "json"]
+    one = cli(*args, "--jobs", "1")
+    two = cli(*args, "--jobs", "2")
+    assert one.returncode == two.returncode == 0
+    assert len(json.loads(one.stdout)) == 32 and one.stdout == two.stdout
+
+
+def test_the_plot_is_a_self_contained_page(cli, tmp_path):
+    out = tmp_path / "sweep.html"
+    done = cli("sweep", SPEC, "--set", "width=0.5,1.0", "--plot", str(out), "-o",
+               str(tmp_path / "s.csv"))
+    assert done.returncode == 0, done.stderr
+    page = out.read_text()
+    assert "Pareto front" in page and "<script src" not in page
+
+
+def test_pareto_front_against_brute_force():
+    points = [(5, 9), (3, 7), (4, 4), (6, 2), (7, 3), (4, 8), (2, 10), (6, 6), (9, 1)]
+    beaten = {i for i, (p, m) in enumerate(points)
+              if any(q <= p and n <= m and (q, n) != (p, m) for q, n in points)}
+    front = pareto_front(points)
+    assert set(front) == set(range(len(points))) - beaten
+    assert [points[i] for i in front] == [(2, 10), (3, 7), (4, 4), (6, 2), (9, 1)]
+
+
+def test_values_split_outside_brackets():
+    from netdsl.cli.sweep import split_values
+    assert split_values("1,[2, 3],4") == ["1", "[2, 3]", "4"]
+    assert split_values('"a,b",c') == ['"a,b"', "c"]
+
+
+def test_progress_bar_after_a_second(monkeypatch):
+    import sys
+
+    import netdsl.cli.sweep as sweep
+    clock = iter(range(100))
+    monkeypatch.setattr(sweep.time, "perf_counter", lambda: next(clock) * 0.6)
+    written = io.StringIO()
+    written.isatty = lambda: True  # type: ignore[method-assign]
+    monkeypatch.setattr(sys, "stderr", written)
+    assert list(sweep._progress(iter(range(5)), 5, True)) == [0, 1, 2, 3, 4]
+    assert "variant" in written.getvalue()  # tqdm's bar, counting variants
+    quiet = io.StringIO()
+    quiet.isatty = lambda: True  # type: ignore[method-assign]
+    monkeypatch.setattr(sys, "stderr", quiet)
+    assert list(sweep._progress(iter(range(5)), 5, False)) == [0, 1, 2, 3, 4]
+    assert quiet.getvalue() == ""
