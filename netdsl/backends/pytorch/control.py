@@ -260,6 +260,7 @@ class ControlFlow:
         inner = scope.nested(trial_ctor, None)
         inner_flow = flow.fork(replace(start, shape=put(start.shape, P.name(placeholder))))
         self._loop_body(body, inner, inner_flow, env)
+        _count_loop(scope, inner.counter - scope.counter, iterable)
         first = start.shape[axis]
         end = inner_flow.current.shape[axis] if inner_flow.current else None
         same = end is not None and first is not None and \
@@ -286,6 +287,20 @@ class ControlFlow:
             self.element(body, scope, flow, env)
         else:
             self.body(body, scope, flow, env)
+
+
+def _count_loop(scope: Scope, per_pass: int, iterable: Py) -> None:
+    """The position after a constructor loop: known when the number of its passes is."""
+    if not per_pass:
+        return
+    try:
+        passes = len(iterable.const) if iterable.known else None
+    except TypeError:
+        passes = None
+    if passes is None:
+        scope.dynamic = (scope.dynamic or frozenset()) | iterable.deps | {"loop"}
+    else:
+        scope.counter += per_pass * passes
 
 
 def _used(target: ast.expr, body: list[ast.stmt]) -> ast.expr:

@@ -152,10 +152,13 @@ class Scope:
     dynamic: frozenset[str] | None = None
     registered: list[str] = field(default_factory=list)
     last_overwritable: bool = False  # the last layer of a chain lets the next work in place
+    # in a chain, each label's tensor and the position of the layer after it (None: a loop
+    # or an `if` before it makes that position a constructor's choice)
+    marks: dict[str, tuple[int, Tensor] | None] = field(default_factory=dict)
 
     def nested(self, ctor: list[ast.stmt], fwd: list[ast.stmt] | None) -> Scope:
         return Scope(self.mode, self.owner, ctor, fwd, self.counter, self.dynamic,
-                     self.registered)
+                     self.registered, marks=self.marks)
 
     def take(self) -> int:
         position = self.counter

@@ -55,13 +55,15 @@ class Scoping:
                 current = replace(current, var=var, owned=False, fresh=False)
                 flow.current = current
         flow.labels[label] = current.shared()
+        if scope.owner.sequential:
+            scope.marks[label] = None if scope.dynamic else (scope.counter, current.shared())
 
     def child_scope(self, label: str | Py, scope: Scope, flow: Flow, fill: Any) -> None:
         """A labeled group, merge or repeat: an nn.Sequential when it is a chain, else (in a
         module) a ModuleDict of its layers wired by the enclosing forward."""
         start = flow.current
         try:
-            made, end = self.sequential(label, start, flow, fill)
+            made, end, chain = self.sequential(label, start, flow, fill)
         except NotChain:
             if scope.fwd is None:
                 raise
@@ -74,21 +76,26 @@ class Scoping:
             ref = scope.owner.ref(label) if isinstance(label, str) else None
             if ref is None:
                 raise Unsupported("a computed label in a forward")
-            self.apply_call(Py(ref), [start], end.shape, scope, flow, overwritable=False)
+            taps = self.taps(label, chain.marks)
+            if taps:
+                self.apply_in_parts(label, Py(ref), start, taps, (end, chain), scope, flow)
+            else:
+                self.apply_call(Py(ref), [start], end.shape, scope, flow, overwritable=False)
         else:
             flow.current = end
 
     def sequential(self, label: str | Py, start: Tensor | None, flow: Flow,
-                   fill: Any) -> tuple[tuple[list[ast.stmt], Py], Tensor]:
+                   fill: Any) -> tuple[tuple[list[ast.stmt], Py], Tensor, Scope]:
         """A labeled chain as one nn.Sequential: `nn.Sequential(a, b)`, or built in a list
         when the constructor chooses or repeats its layers; with named layers, an
         OrderedDict or a Sequential filled by name."""
         base = label if isinstance(label, str) and P.is_identifier(label) else "layers"
         var = self.locals.reserve(base, "seq")
         try:
-            ctor, end = self._filled(SequentialOwner(var, is_list=True), start, flow, fill)
+            ctor, end, chain = self._filled(SequentialOwner(var, is_list=True), start, flow,
+                                            fill)
         except NamedChild:
-            ctor, end = self._filled(SequentialOwner(var), start, flow, fill)
+            ctor, end, chain = self._filled(SequentialOwner(var), start, flow, fill)
             reads_itself = any(var in P.names_in(arg) for s in ctor for arg in (
                 [s.value] if isinstance(s, ast.Assign) else
                 s.value.args if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)
@@ -98,23 +105,58 @@ class Scoping:
                 pairs = ast.List([ast.Tuple([ast.Constant(k), v], ast.Load())
                                   for k, v in numbered([registration_pair(s) for s in ctor])],
                                  ast.Load())
-                return ([], P.call("nn.Sequential", [P.call("OrderedDict", [Py(pairs)])])), end
-            return ([assign(var, P.call("nn.Sequential").node)] + ctor, P.name(var)), end
+                return ([], P.call("nn.Sequential", [P.call("OrderedDict", [Py(pairs)])])), end, \
+                    chain
+            return ([assign(var, P.call("nn.Sequential").node)] + ctor, P.name(var)), end, chain
         if all(is_append(s, var) for s in ctor):
             items = [Py(s.value.args[0]) for s in ctor]  # type: ignore[attr-defined]
-            return ([], P.call("nn.Sequential", items)), end
+            return ([], P.call("nn.Sequential", items)), end, chain
         starred = Py(ast.Starred(ast.Name(var, ast.Load()), ast.Load()))
         return ([assign(var, ast.List([], ast.Load()))] + ctor,
-                P.call("nn.Sequential", [starred])), end
+                P.call("nn.Sequential", [starred])), end, chain
 
     def _filled(self, owner: SequentialOwner, start: Tensor | None, flow: Flow,
-                fill: Any) -> tuple[list[ast.stmt], Tensor]:
+                fill: Any) -> tuple[list[ast.stmt], Tensor, Scope]:
         ctor: list[ast.stmt] = []
         inner_flow = flow.fork(start)
         inner_flow.labels = dict(flow.labels)
-        fill(Scope("chain", owner, ctor, None), inner_flow)
+        chain = Scope("chain", owner, ctor, None)
+        fill(chain, inner_flow)
         assert inner_flow.current is not None
-        return ctor, inner_flow.current
+        return ctor, inner_flow.current, chain
+
+    def taps(self, label: str, marks: dict) -> list[tuple[str, int, Tensor]]:
+        """The layers of a chain whose results the body reads (`from backbone.4`, `output
+        extra.0`): the chain is called in parts that end at them."""
+        taps = []
+        for inner, mark in marks.items():
+            if f"{label}.{inner}" not in self.referenced:
+                continue
+            if mark is None:
+                raise Unsupported(f"the tensor '{label}.{inner}', after layers whose number "
+                                  f"the constructor chooses")
+            taps.append((inner, *mark))
+        return sorted(taps, key=lambda t: t[1])
+
+    def apply_in_parts(self, label: str, chain: Py, start: Tensor | None, taps: list,
+                       made: tuple[Tensor, Scope], scope: Scope, flow: Flow) -> None:
+        """`backbone_4 = self.backbone[:5](x)`, `x = self.backbone[5:](backbone_4)`: an
+        nn.Sequential's slice shares its layers, so the state dict keeps its names."""
+        assert start is not None
+        end, chain_scope = made
+        first = 0
+        current = start
+        for inner, position, tensor in taps:
+            part = _part(chain, first, position)
+            flow.current = current
+            self.apply_call(part, [current], tensor.shape, scope, flow, overwritable=False)
+            self.bind_label(f"{label}.{inner}", flow, scope)
+            current = flow.current.shared()
+            first = position
+        flow.current = current
+        if chain_scope.dynamic or first < chain_scope.counter:
+            self.apply_call(_part(chain, first, None), [current], end.shape, scope, flow,
+                            overwritable=False)
 
     def namespace(self, label: str | Py, scope: Scope, flow: Flow, fill: Any) -> None:
         """A labeled non-chain scope in a module: its layers in a ModuleDict."""
@@ -195,3 +237,12 @@ class Scoping:
 
     def previous_overwritable(self, scope: Scope) -> bool:
         return scope.last_overwritable
+
+
+def _part(chain: Py, first: int, stop: int | None) -> Py:
+    """`self.features[2:5]`, or `self.features[2]` for one layer."""
+    if stop == first + 1:
+        return P.subscript(chain, P.lit(first))
+    bounds = ast.Slice(ast.Constant(first) if first else None,
+                       ast.Constant(stop) if stop is not None else None)
+    return Py(ast.Subscript(chain.node, bounds, ast.Load()))
