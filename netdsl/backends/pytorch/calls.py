@@ -88,12 +88,18 @@ class Calls:
             value = decl.value
             func = value.id if isinstance(value, syn.Name) else \
                 value.func if isinstance(value, syn.Call) else None
-            if func is None or func not in self.gen.program.blocks:
-                raise Unsupported("a shared module that is not a block")
             decl_args = value.args if isinstance(value, syn.Call) else ()
+            if func in REGISTRY:
+                self.shared_op_call(name, func, decl_args + arg_asts, span, scope, flow, env)
+                return
+            if func is None or func not in self.gen.program.blocks:
+                raise Unsupported("a shared module that is neither an operator nor a block")
             self.shared_made[name] = self.bind_call(
                 self.gen.program.blocks[func], decl_args + arg_asts, (), {}, env, flow,
                 tensors=scope)
+        if self.shared_made[name][0] == "op":
+            self.shared_op_call(name, *self.shared_made[name][1:], span, scope, flow, env)
+            return
         bdef, bound, tensors = self.shared_made[name]
         current = flow.current
         assert current is not None
@@ -109,6 +115,25 @@ class Calls:
             scope.registered.append(name)
         self.apply_call(Py(scope.owner.ref(name)), inputs, shape, scope, flow, False)
         self.several_outputs(info, name, scope, flow)
+
+    def shared_op_call(self, name: str, func: str, arg_asts: tuple[syn.Arg, ...], span: Any,
+                       scope: Scope, flow: Flow, env: Env) -> None:
+        """A shared operator: its first call makes `self.<name>` as a labeled layer would;
+        every later call applies that module (an operator without state is simply called
+        again)."""
+        if name not in self.shared_made:
+            self.direct_call(func, arg_asts, (), {}, name, span, scope, flow, env)
+            if name in scope.registered:
+                self.shared_made[name] = ("op", func, arg_asts)
+            return
+        current = flow.current
+        assert current is not None
+        attrs, _, _ = self.op_attrs(func, arg_asts, (), {}, env, flow, "ctor")
+        cls = REGISTRY[func]
+        for field_name, f in ((f.name, f) for f in cls.parameters().fields):
+            attrs.setdefault(field_name, P.lit(None if f.default is REQUIRED else f.default))
+        shape = self.out_shape(func, attrs, [current], span)
+        self.apply_call(Py(scope.owner.ref(name)), [current], shape, scope, flow, False)
 
     def direct_call(self, func: str, arg_asts: tuple[syn.Arg, ...], args: tuple[Any, ...],
                     kwargs: dict[str, Any], label: str | Py | None, span: Any, scope: Scope,
