@@ -102,7 +102,10 @@ class ControlFlow:
         returned = [r for r in results if not r[4] and paths is None]
         going = [r for r in results if r not in returned]
         if not going:
-            raise Unsupported("every branch ends in an `output`")
+            deps = frozenset().union(*(t.deps for t in tests)) - {IN, SIZE}
+            if not deps:
+                raise Unsupported("every branch ends in an `output`, chosen as the network runs")
+            raise Specialize(deps, "each branch ends in an `output` of its own")
         counts = {len(r[4]) for r in going}
         if len(counts) > 1:
             raise Specialize(frozenset().union(*(t.deps for t in tests)) - {IN, SIZE},

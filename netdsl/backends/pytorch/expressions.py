@@ -95,12 +95,16 @@ class Expressions:
 
     def _e_Name(self, e: syn.Name, env: Env, flow: Flow | None, where: str) -> Value:
         value = env.find(e.id)
+        if value is not None and value.tensors is not None:
+            return value
         if value is not None:
             return self.read(e.id, value, where)
         found = self.gen.global_value(e.id)
         if found is not None:
             return found
         if flow is not None and e.id in flow.labels:
+            if where == "ctor" and self.lists_tensors:
+                return Value(None, tensors=(flow.labels[e.id],))
             raise Unsupported(f"the tensor '{e.id}' as a value")
         if e.id == "identity" or e.id in REGISTRY or e.id in self.gen.program.blocks:
             ref = LayerRef(e.id)
@@ -180,18 +184,65 @@ class Expressions:
         return Value(P.subscript(base, index))
 
     def _e_ListExpr(self, e: syn.ListExpr, env: Env, flow: Flow | None, where: str) -> Value:
+        tensors = self.tensor_list(e, env, flow)
+        if tensors is not None:
+            return tensors
         items = [self.lenient_expr(i, env, flow, where) for i in e.items]
         if any(i.layers is not None for i in items):
             raise Unsupported("a list of layers")
         return Value(P.tuple_of([i.py for i in items]))  # type: ignore[misc]
 
+    def tensor_list(self, e: syn.ListExpr, env: Env, flow: Flow | None) -> Value | None:
+        """`[out]`, `[last] + merged`: a list of the forward's tensors, known item by item
+        when the class is written."""
+        if flow is None or not e.items:
+            return None
+        self.lists_tensors = True
+        try:
+            items = [self.expr(i, env, flow, "ctor") for i in e.items]
+        except Unsupported:
+            return None
+        finally:
+            self.lists_tensors = False
+        if not all(i.tensors is not None for i in items):
+            return None
+        return Value(None, tensors=tuple(t for i in items for t in i.tensors or ()))
+
     def _e_BinOp(self, e: syn.BinOp, env: Env, flow: Flow | None, where: str) -> Value:
+        if e.op == "+":
+            joined = self.joined_tensors(e, env, flow, where)
+            if joined is not None:
+                return joined
         left = self.py(e.left, env, flow, where)
         right = self.py(e.right, env, flow, where)
         const = UNKNOWN
         if left.known and right.known:
             const = _spec_arith(e.op, left.const, right.const)
         return Value(P.binop(e.op, left, right, const))
+
+    def joined_tensors(self, e: syn.BinOp, env: Env, flow: Flow | None,
+                       where: str) -> Value | None:
+        """`heatmaps + [out]`: lists of tensors joined (an empty list is one)."""
+        sides = []
+        for side in (e.left, e.right):
+            if isinstance(side, syn.ListExpr) and not side.items:
+                sides.append(())
+                continue
+            if not isinstance(side, (syn.ListExpr, syn.Name, syn.BinOp)):
+                return None
+            try:
+                value = self.expr(side, env, flow, where)
+            except Unsupported:
+                return None
+            if value.tensors is None:
+                if value.py is not None and value.py.const == ():
+                    sides.append(())
+                    continue
+                return None
+            sides.append(value.tensors)
+        if all(not s for s in sides):
+            return None
+        return Value(None, tensors=sides[0] + sides[1])
 
     def _e_Unary(self, e: syn.Unary, env: Env, flow: Flow | None, where: str) -> Value:
         operand = self.py(e.operand, env, flow, where)

@@ -81,6 +81,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         self.temps: dict[str, str] = {}  # forward temporaries and the name they would like
         self.shared: dict[str, syn.Shared] = {}  # shared modules declared, by name
         self.shared_made: dict[str, Any] = {}  # name -> how a later call applies it
+        self.lists_tensors = False  # a tensor's name stands for itself (in a list of tensors)
         self.outputs: list[tuple[str, Tensor]] = []
         self.label_vars: set[str] = set()
         self.multi = {label for label, n in label_counts(self.bdef.body).items() if n > 1}
@@ -310,6 +311,9 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
             value = self.expr(stmt.value, env, flow, "ctor")
         except RuntimeOnly:
             value = Value(None)
+        if value.tensors is not None:
+            env.vars[stmt.name] = value
+            return
         if value.py is not None and SIZE not in value.py.deps:
             local = self.locals.reserve(stmt.name, "value")
             scope.ctor.append(assign(local, value.py.node))
@@ -344,6 +348,10 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         for path in stmt.names:
             dotted = ".".join(path)
             tensor = flow.labels.get(dotted)
+            listed = env.find(dotted) if len(path) == 1 else None
+            if tensor is None and listed is not None and listed.tensors is not None:
+                flow.outputs.extend((f"{dotted}.{i}", t) for i, t in enumerate(listed.tensors))
+                continue
             if tensor is None:
                 raise Unsupported(f"the output '{dotted}'")
             flow.outputs.append((dotted, tensor))

@@ -51,6 +51,7 @@ class Value:
     store: str | None = None
     layers: tuple[LayerRef, ...] | None = None
     function: syn.Def | None = None
+    tensors: tuple[Any, ...] | None = None  # a list of tensors (a forward's Tensors, in order)
 
     @property
     def const(self) -> Any:
