@@ -26,8 +26,9 @@ GOLDEN = Path(__file__).parent / "golden"
 GOLDEN_SPECS = ["lenet5", "resnet50", "mobilenet_v2", "efficientnet_b0", "unet", "inception_v3"]
 # Blocks that are written as several classes, and why (the comment above each says it too):
 # the positions that name xception_down's layers depend on `pre_relu`; oct_conv's on its
-# stride (a pooling that is there or not) and on `a_in` (a path that is there or not).
-SPECIALISED = {"xception": 1, "oct_resnet50": 9}
+# stride (a pooling that is there or not) and on `a_in` (a path that is there or not);
+# hg_stack's outputs on `last` (the last stack returns its heatmaps alone).
+SPECIALISED = {"xception": 1, "oct_resnet50": 9, "hourglass": 1}
 
 
 RUNTIME = {n.name for n in ast.parse(RUNTIME_FILE.read_text()).body
