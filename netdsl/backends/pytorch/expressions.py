@@ -208,6 +208,41 @@ class Expressions:
             return None
         return Value(None, tensors=tuple(t for i in items for t in i.tensors or ()))
 
+    def _e_Comprehension(self, e: syn.Comprehension, env: Env, flow: Flow | None,
+                         where: str) -> Value:
+        """`[ceil(r[4] * depth) for r in B0]` over a list the generator knows: its items,
+        one by one (the whole folds to a constant when they do)."""
+        element = single(e.element)
+        iterable = self.py(e.iterable, env, flow, where)
+        if not iterable.known or not isinstance(iterable.const, tuple):
+            raise Unsupported("a comprehension over a list known only at construction")
+        items = []
+        for item in iterable.const:
+            inner = env.child()
+            inner.vars[e.var] = self.constant_value(item)
+            if e.condition is not None:
+                test = self.py(e.condition, inner, flow, where)
+                if not test.known:
+                    raise Unsupported("a comprehension whose condition only the network knows")
+                if not test.const:
+                    continue
+            value = self.expr(element, inner, flow, where)
+            if value.py is None or value.layers is not None:
+                raise Unsupported("a comprehension of values known only at run time")
+            items.append(value.py)
+        made = P.tuple_of(items)
+        if made.known or not isinstance(iterable.node, ast.Name) or e.condition is not None:
+            return Value(made)
+        # over a named list: `[math.ceil(r[4] * depth) for r in B0]`, as the spec wrote it
+        # a comprehension's variable is its own scope in Python: the spec's name, unreserved
+        var = e.var if P.is_identifier(e.var) and e.var not in _MODULE_NAMES else \
+            self.locals.reserve(e.var, "comprehension")
+        inner = env.child()
+        inner.vars[e.var] = Value(P.name(var, iterable.deps))
+        body = self.py(element, inner, flow, where)
+        loop = ast.comprehension(ast.Name(var, ast.Store()), iterable.node, [], 0)
+        return Value(Py(ast.ListComp(body.node, [loop]), UNKNOWN, body.deps | iterable.deps))
+
     def _e_BinOp(self, e: syn.BinOp, env: Env, flow: Flow | None, where: str) -> Value:
         if e.op == "+":
             joined = self.joined_tensors(e, env, flow, where)
@@ -353,3 +388,7 @@ def _spec_arith(op: str, a: Any, b: Any) -> Any:
     except SpecError:
         return UNKNOWN
 
+
+
+# names the generated file imports or a method reads, which a comprehension must not shadow
+_MODULE_NAMES = frozenset({"self", "nn", "F", "torch", "math", "Tensor"})

@@ -3,6 +3,7 @@ this file."""
 
 
 from collections.abc import Callable
+import math
 
 import torch
 from torch import Tensor, nn
@@ -149,20 +150,36 @@ class MbconvStage(nn.Sequential):
 
 
 class EfficientnetB0(nn.Sequential):
-    def __init__(self, classes: int = 1000) -> None:
+    def __init__(
+        self, classes: int = 1000, width: float = 1.0, depth: float = 1.0,
+    ) -> None:
         super().__init__()
-        total = 16
-        features = [ConvBnAct(3, 32, 3, s=2, act=nn.SiLU)]
+        total = sum([math.ceil(r[4] * depth) for r in B0])
+        features = [ConvBnAct(3, make_divisible(32 * width, 8), 3, s=2, act=nn.SiLU)]
         first = 0
-        channels = 32
+        channels = make_divisible(32 * width, 8)
         for r in B0:
+            n = math.ceil(r[4] * depth)
             features.append(
-                MbconvStage(channels, r[0], r[1], r[3], r[4], r[2], first, total)
+                MbconvStage(
+                    channels,
+                    r[0],
+                    r[1],
+                    make_divisible(r[3] * width, 8),
+                    n,
+                    r[2],
+                    first,
+                    total,
+                ),
             )
             channels = features[-1].out_channels
-            first = first + r[4]
-        features.append(ConvBnAct(channels, 1280, 1, act=nn.SiLU))
+            first = first + n
+        features.append(
+            ConvBnAct(channels, 4 * make_divisible(320 * width, 8), 1, act=nn.SiLU)
+        )
         self.features = nn.Sequential(*features)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.append(nn.Flatten())
-        self.classifier = nn.Sequential(nn.Dropout(p=0.2), nn.Linear(1280, classes))
+        self.classifier = nn.Sequential(
+            nn.Dropout(p=0.2), nn.Linear(4 * make_divisible(320 * width, 8), classes)
+        )
