@@ -99,12 +99,8 @@ def _imports(used: set[str]) -> str:
     if "torchvision" in used:
         torch.append("import torchvision")
     stdlib.sort(key=lambda s: (s.startswith("from"), s))
-    blocks = ["\n".join(sorted(stdlib, key=_isort)), "\n".join(torch)]
+    blocks = ["\n".join(stdlib), "\n".join(torch)]
     return "\n\n".join(b for b in blocks if b)
-
-
-def _isort(line: str) -> str:
-    return line.split()[1]
 
 
 def _names(text: str) -> set[str]:

@@ -2,8 +2,8 @@
 this file."""
 
 
-from collections.abc import Callable
 import math
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
