@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from netdsl.backends.pytorch.importer.spec import SpecBuilder, count
+from netdsl.backends.pytorch.importer.spec import SpecBuilder, _snake, count
 from netdsl.backends.pytorch.importer.trace import trace
 from netdsl.backends.pytorch.importer.tree import build_tree
 from netdsl.syntax.formatter import format_source
@@ -25,13 +25,10 @@ def from_torch(model: nn.Module, example_input: Any, *, name: str | None = None,
     tree = build_tree(traced)
     figures = count(model, example)
     header = [f"Imported from {origin or type(model).__qualname__} by `netdsl import`."]
-    text = SpecBuilder(tree).network(name or _snake(type(model).__name__), figures, header)
+    text = SpecBuilder(tree, traced.values).network(name or _snake(type(model).__name__) or "model", figures, header)
     return format_source(text)
 
 
-def _snake(name: str) -> str:
-    import re
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower().strip("_") or "model"
 
 
 __all__ = ["from_torch", "torch"]

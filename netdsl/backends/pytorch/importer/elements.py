@@ -47,6 +47,8 @@ class Call:
     args: list[tuple[str | None, Any]]
     tensors: list[str] = field(default_factory=list)
     outputs: list[Any] = field(default_factory=list)  # the fx nodes it makes, for names
+    param_names: list[str] = field(default_factory=list)  # the block's, in order
+    defaults: dict[str, Any] = field(default_factory=dict)  # of those that have one
 
 
 @dataclass

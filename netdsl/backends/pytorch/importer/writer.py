@@ -41,6 +41,8 @@ def is_name(text: str) -> bool:
 
 
 def label_text(label: str) -> str:
+    if isinstance(label, Expr):
+        return f"({label})"
     return label if is_name(label) else '"' + label.replace('"', '\\"') + '"'
 
 
