@@ -22,6 +22,7 @@ SECTIONS = [
     ("cold_start.py", "Cold start"),
     ("stats_speed.py", "Time to params and MACs: netdsl against the peers"),
     ("scaling.py", "Scaling to 100,000 layers"),
+    ("definitions.py", "Blocks as definitions: stats against the flat elaboration"),
     ("agreement.py", "Agreement of the counts"),
     ("forward.py", "Forward latency of the compiled module against torchvision"),
 ]

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from netdsl.limits import MAX_ERRORS
 
 # Error codes, registered once (as mypy's errorcodes.py does). The code is printed in brackets.
 ERROR_CODES: dict[str, str] = {
@@ -26,6 +29,7 @@ ERROR_CODES: dict[str, str] = {
     "limit": "a spec that expands past a configured limit",
     "expect": "an `expect` statement that does not hold",
     "io": "a file that cannot be read or written",
+    "lower": "a network that cannot be lowered to PyTorch",
     "usage": "a command-line argument that is not valid",
 }
 
@@ -35,7 +39,12 @@ _MAX_SITES = 6  # call-site notes shown for one diagnostic
 
 @dataclass(frozen=True)
 class Span:
-    """A region of a source file, 1-based lines and columns, end exclusive."""
+    """A region of a source file, 1-based lines and columns, end exclusive; line 0 stands for
+    the whole file (a file that cannot be read, an output path, a file with no network).
+
+    A line is what the lexer counts: text up to a newline ("\n", or "\r\n"). A form feed,
+    a vertical tab or U+2028 inside a line does not start a new one, here or in the lexer.
+    """
 
     path: str
     line: int
@@ -43,7 +52,14 @@ class Span:
     end_line: int
     end_col: int
 
+    @staticmethod
+    def file(path: str) -> Span:
+        """The whole of the file `path`."""
+        return Span(path, 0, 0, 0, 0)
+
     def __str__(self) -> str:
+        if self.line == 0:
+            return self.path
         return f"{self.path}:{self.line}:{self.col}"
 
 
@@ -105,7 +121,7 @@ class SpecError(Exception):
     """
 
     def __init__(self, message: str, code: str = "value", span: Span | None = None,
-                 help: str | None = None):
+                 help: str | None = None, notes: list[tuple[Span | None, str]] | None = None):
         super().__init__(message)
         self.message = message
         self.code = code
@@ -114,9 +130,11 @@ class SpecError(Exception):
         # the chain of block calls (outermost first) the error happened in; set once, by the
         # innermost block it escapes from
         self.call_sites: tuple[tuple[str, Span], ...] | None = None
+        self.notes = notes or []
 
     def diagnostic(self) -> Diagnostic:
-        return Diagnostic(self.message, self.span, self.code, help=self.help)
+        return Diagnostic(self.message, self.span, self.code, notes=list(self.notes),
+                          help=self.help)
 
 
 # Names other tools use for ours (torch's `batchnorm` for netdsl's `bn`), each to ours; filled by
@@ -137,20 +155,32 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
 
 
+def source_lines(text: str) -> list[str]:
+    """The lines of a spec as the lexer counts them (see `Span`), without their ends."""
+    lines = text.split("\n")
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
 class SourceCache:
-    """The text of every file read, so diagnostics can quote lines from any of them."""
+    """The text of every file read, so diagnostics can quote lines from any of them. Each text
+    is split into lines once, when a message first quotes it (60,000 messages about one file
+    must not split it 60,000 times)."""
 
     def __init__(self) -> None:
         self._texts: dict[str, str] = {}
+        self._lines: dict[str, list[str]] = {}
 
     def add(self, path: str, text: str) -> None:
         self._texts[path] = text
+        self._lines.pop(path, None)
 
     def line(self, path: str, number: int) -> str | None:
-        text = self._texts.get(path)
-        if text is None:
-            return None
-        lines = text.splitlines()
+        lines = self._lines.get(path)
+        if lines is None:
+            text = self._texts.get(path)
+            if text is None:
+                return None
+            lines = self._lines[path] = source_lines(text)
         if 1 <= number <= len(lines):
             return lines[number - 1]
         return None
@@ -165,27 +195,41 @@ def render(diag: Diagnostic, sources: SourceCache = SOURCES) -> str:
     """Render a diagnostic as text: location, message, quoted line with caret, notes, help."""
     where = f"{diag.span}: " if diag.span else ""
     out = [f"{where}{diag.severity}: {_short(diag.message)}  [{diag.code}]"]
-    if diag.span:
+    if diag.span and diag.span.line > 0:
         out.extend(_quote(diag.span, sources))
     for _, note in diag.notes:
-        out.append(f"note: {note}")
+        out.append(f"note: {_short(note)}")
     if diag.help:
         out.append(f"help: {_short(diag.help)}")
     return "\n".join(out)
+
+
+def render_all(diagnostics: list[Diagnostic], limit: int = MAX_ERRORS,
+               sources: SourceCache = SOURCES) -> str:
+    """Every diagnostic up to `limit`, then how many more there were, then the count, as a
+    compiler reports them; the text ends with a newline."""
+    shown = [render(d, sources) for d in diagnostics[:limit]]
+    hidden = len(diagnostics) - len(shown)
+    if hidden > 0:
+        shown.append(f"... {hidden:,} more error{'s' if hidden != 1 else ''} not shown")
+    if len(diagnostics) > 1:
+        shown.append(f"{len(diagnostics):,} errors")
+    return "\n".join(shown) + "\n"
 
 
 def _short(text: str) -> str:
     """Elide the middle of absurdly long words (a 10 MB name must not flood the terminal)."""
     if len(text) <= _MAX_QUOTED:
         return text
-    return re.sub(r"\S{60,}", lambda m: m.group()[:40] + "..." + m.group()[-10:], text)
+    text = re.sub(r"\S{60,}", lambda m: m.group()[:40] + "..." + m.group()[-10:], text)
+    return text if len(text) <= 4 * _MAX_QUOTED else text[:4 * _MAX_QUOTED] + "..."
 
 
 def _quote(span: Span, sources: SourceCache) -> list[str]:
     line = sources.line(span.path, span.line)
     if line is None:
         return []
-    start = max(span.col - 1, 0)
+    start = min(max(span.col - 1, 0), len(line))
     if span.end_line == span.line:
         width = max(span.end_col - span.col, 1)
     else:
@@ -195,6 +239,31 @@ def _quote(span: Span, sources: SourceCache) -> list[str]:
         line = ("..." if lo else "") + line[lo:lo + _MAX_QUOTED] + "..."
         start = start - lo + (3 if lo else 0)
         width = min(width, _MAX_QUOTED - 40)
-    expanded = line.replace("\t", " ")
-    caret = " " * start + "^" + "~" * (width - 1)
-    return ["    " + expanded.rstrip(), "    " + caret]
+    shown = "".join(map(_visible, line))
+    end = min(start + width, len(line))
+    caret_at = _width(line[:start])
+    caret_width = max(_width(line[start:end]), 1)
+    caret = " " * caret_at + "^" + "~" * (caret_width - 1)
+    return ["    " + shown.rstrip(), "    " + caret]
+
+
+def _visible(char: str) -> str:
+    """A character as it is quoted: tabs as a space, control and line-breaking characters
+    (a form feed, U+2028, a stray carriage return) as '?', so the terminal shows one line."""
+    if char == "\t":
+        return " "
+    if char < " " or char == "\x7f" or unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+        return "?"
+    return char
+
+
+def _width(text: str) -> int:
+    """Terminal columns of `text`: wide East Asian characters take two, combining marks none."""
+    if text.isascii():
+        return len(text)
+    total = 0
+    for char in text:
+        if unicodedata.combining(char):
+            continue
+        total += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return total

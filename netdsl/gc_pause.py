@@ -5,6 +5,11 @@ almost none, so each allocation burst makes CPython's collector walk a heap that
 a 100,000-line spec that was 40% of the parse time and a quarter of elaboration, and the reason
 time grew faster than the spec. Nothing built here is garbage worth reclaiming mid-build; cycles
 made meanwhile are collected once the collector resumes, in the state it was in.
+
+The pause is taken at the public entry points that build such structures, and only there:
+`netdsl.load` (parsing and elaboration), `Network.stats`, `Network.graph` and `Stats.layers`.
+Parsing alone (`netdsl.syntax.parser.parse`, which the formatter and the language server call
+in a long-lived process) runs with the collector as it is.
 """
 
 from __future__ import annotations

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from netdsl.analysis import Stats, check_expectations, summarize
 from netdsl.elaborate import Program, elaborate, load_program, read_source
-from netdsl.errors import Diagnostic, NetdslError, did_you_mean
+from netdsl.elaborate.budget import Budget
+from netdsl.elaborate.values import language_value
+from netdsl.errors import Diagnostic, NetdslError, Span, SpecError, did_you_mean
 from netdsl.gc_pause import paused_gc
 from netdsl.ir import Definition, Graph
 from netdsl.ir.flatten import flatten
+from netdsl.limits import MAX_NODES, MAX_STEPS
 
 
 class Network:
@@ -37,14 +41,24 @@ class Network:
                 self._graph = flatten(self.top, self.top.expectations)
         return self._graph
 
+    @property
+    def files(self) -> list[str]:
+        """Every file read to load the network (the spec and its imports), as real paths: what
+        a command must never write over."""
+        return self.program.files
+
     def stats(self, dtype: str = "float32") -> Stats:
+        """Totals, per-operator figures and (made on first use) per-layer rows; byte counts in
+        elements of `dtype`."""
         if dtype not in self._stats:
-            self._stats[dtype] = summarize(self.top, dtype)
+            with paused_gc():
+                self._stats[dtype] = summarize(self.top, dtype)
         return self._stats[dtype]
 
     def check(self, dtype: str = "float32") -> list[Diagnostic]:
-        """The `expect` statements that do not hold (byte counts in elements of `dtype`)."""
-        return check_expectations(self.top.expectations, self.stats(dtype))
+        """The `expect` statements that do not hold (byte counts in elements of `dtype`);
+        evaluating them spends what is left of the load's work budget."""
+        return check_expectations(self.top.expectations, self.stats(dtype), self.program.budget)
 
     def _repr_svg_(self) -> str:
         from netdsl.backends.graphviz import render_svg
@@ -64,8 +78,8 @@ def _is_path(spec: str | os.PathLike[str]) -> bool:
 
 
 def load(spec: str | os.PathLike[str], network: str | None = None, *,
-         max_nodes: int = 1_000_000, inputs: dict[str, tuple[int, ...]] | None = None,
-         **params: Any) -> Network:
+         max_nodes: int = MAX_NODES, max_steps: int = MAX_STEPS, include: Sequence[str] = (),
+         inputs: dict[str, tuple[int, ...]] | None = None, **params: Any) -> Network:
     """Load a spec from a path or from source text and instantiate one of its networks.
 
     `spec` is a path when it is a `Path` (any `os.PathLike`), or a string with neither a newline
@@ -73,31 +87,39 @@ def load(spec: str | os.PathLike[str], network: str | None = None, *,
     the text. A path that names no file is an error that suggests the file meant
     (`specs/resnet50` -> `specs/resnet50.net`).
     `params` override the network's parameters (`load("resnet50.net", classes=10)`), `inputs`
-    the shapes of its inputs by name (`inputs={"x": (3, 299, 299)}`).
+    the shapes of its inputs by name (`inputs={"x": (3, 299, 299)}`). The work a spec may cause
+    is bounded: `max_nodes` layers, `max_steps` steps of evaluation (see netdsl.limits).
+    Imports may read .net files under the spec's folder, the bundled library and `include`.
     Raises `NetdslError` with located diagnostics for any problem in the spec.
     """
     if _is_path(spec):
         if isinstance(spec, str):
             _existing(spec, otherwise="a string is read as source text when it holds a newline "
                                       "or a '{'")
-        return load_file(spec, network, max_nodes=max_nodes, inputs=inputs, **params)
-    return load_source(str(spec), network, max_nodes=max_nodes, inputs=inputs, **params)
+        return load_file(spec, network, max_nodes=max_nodes, max_steps=max_steps,
+                         include=include, inputs=inputs, **params)
+    return load_source(str(spec), network, max_nodes=max_nodes, max_steps=max_steps,
+                       include=include, inputs=inputs, **params)
 
 
 def load_file(path: str | os.PathLike[str], network: str | None = None, *,
-              max_nodes: int = 1_000_000, inputs: dict[str, tuple[int, ...]] | None = None,
+              max_nodes: int = MAX_NODES, max_steps: int = MAX_STEPS,
+              include: Sequence[str] = (), inputs: dict[str, tuple[int, ...]] | None = None,
               **params: Any) -> Network:
     """`load` for a path, whatever its suffix."""
     text = read_source(_existing(str(path)))
-    return _instantiate(text, str(path), network, max_nodes, inputs, params)
+    return _instantiate(text, str(path), network, (max_nodes, max_steps, tuple(include)),
+                        inputs, params)
 
 
 def load_source(text: str, network: str | None = None, *, source_name: str = "<string>",
-                max_nodes: int = 1_000_000, inputs: dict[str, tuple[int, ...]] | None = None,
+                max_nodes: int = MAX_NODES, max_steps: int = MAX_STEPS,
+                include: Sequence[str] = (), inputs: dict[str, tuple[int, ...]] | None = None,
                 **params: Any) -> Network:
     """`load` for source text. `source_name` stands for the file in diagnostics (`<stdin>`);
     the text's imports are relative to the working directory."""
-    return _instantiate(text, source_name, network, max_nodes, inputs, params)
+    return _instantiate(text, source_name, network, (max_nodes, max_steps, tuple(include)),
+                        inputs, params)
 
 
 def _existing(path: str, otherwise: str | None = None) -> str:
@@ -113,12 +135,20 @@ def _existing(path: str, otherwise: str | None = None) -> str:
         specs = [str(folder / p.name) for p in folder.glob("*.net")] if folder.is_dir() else []
         hint = did_you_mean(path, specs)
     raise NetdslError(Diagnostic(
-        f"no such spec file: {path}", None, "io",
+        f"no such spec file: {path}", Span.file(path), "io",
         help=hint or otherwise))
 
 
-def _instantiate(text: str, path: str, network: str | None, max_nodes: int,
+def _instantiate(text: str, path: str, network: str | None, limits: tuple[int, int, tuple],
                  inputs: dict[str, tuple[int, ...]] | None, params: dict[str, Any]) -> Network:
+    max_nodes, max_steps, include = limits
+    try:
+        params = {name: language_value(value) for name, value in params.items()}
+    except SpecError as exc:
+        raise NetdslError(Diagnostic(exc.message, Span.file(path), exc.code)) from None
+    except RecursionError:
+        raise NetdslError(Diagnostic("a parameter is a list nested too deeply", Span.file(path),
+                                     "limit")) from None
     with paused_gc():  # the syntax tree, like the graph, is many small lasting objects
-        program = load_program(text, path)
+        program = load_program(text, path, Budget(max_steps), include)
         return Network(program, elaborate(program, network, params, max_nodes, inputs), path)

@@ -102,3 +102,24 @@ def test_str_of_an_error_says_where_and_what_to_do(tmp_path):
     assert text.startswith(f"{spec}:3:5: error: ")
     assert "\n        conv(64, 3, groups=2)\n        ^~~~" in text  # the line, a caret
     assert "\nhelp: " in text
+
+
+# ---------------------------------------------------------------- values from Python
+
+
+@pytest.mark.parametrize("value, message", [
+    (float("inf"), "too large for a float"), (float("nan"), "not a number"),
+    (2 ** 300, "more than 256 bits"), (object(), "must be an int, float, bool, string or list"),
+    (complex(1, 1), "must be an int, float, bool, string or list"),
+])
+def test_parameters_from_python_must_be_values_of_the_language(value, message):
+    spec = "network n(p: float = 1.0) {\n    input x: [3, 8, 8]\n    leaky_relu(p)\n}\n"
+    with pytest.raises(netdsl.NetdslError) as info:
+        netdsl.load(spec, p=value)
+    assert message in info.value.diagnostics[0].message
+    assert info.value.diagnostics[0].span is not None
+
+
+def test_a_python_list_parameter_is_a_list_of_the_language():
+    spec = "network n(sizes: list = [4]) {\n    input x: [3, 8, 8]\n    conv(sizes[0], 1)\n}\n"
+    assert netdsl.load(spec, sizes=[6, 7]).graph["0"].shape == (6, 8, 8)

@@ -60,3 +60,18 @@ def test_a_disabled_collector_stays_disabled():
     with paused_gc():
         pass
     assert not gc.isenabled()
+
+
+def test_the_pause_is_taken_at_the_public_entry_points_only(monkeypatch):
+    """`netdsl.load` and `Network.stats` pause the collector, once each; parsing alone (the
+    formatter and the language server parse in a long-lived process) does not."""
+    import netdsl.gc_pause as pause
+    calls = []
+    real = pause.gc.disable
+    monkeypatch.setattr(pause.gc, "disable", lambda: (calls.append(1), real())[1])
+    parse(SPEC)
+    assert calls == []
+    net = netdsl.load(SPEC)
+    assert calls == [1]
+    net.stats()
+    assert calls == [1, 1]

@@ -7,6 +7,7 @@ from typing import Any
 
 from netdsl.analysis.receptive_field import GLOBAL, Field
 from netdsl.analysis.summary import Stats
+from netdsl.elaborate.budget import Budget
 from netdsl.elaborate.values import (
     TENSOR_ATTRIBUTES,
     Evaluator,
@@ -17,6 +18,7 @@ from netdsl.elaborate.values import (
 )
 from netdsl.errors import Diagnostic, SpecError, did_you_mean
 from netdsl.ir import Expectation
+from netdsl.limits import MAX_ERRORS
 from netdsl.syntax import ast
 
 
@@ -106,40 +108,58 @@ def _totals(stats: Stats) -> dict[str, Any]:
     return totals
 
 
-def check_expectations(expectations: list[Expectation], stats: Stats) -> list[Diagnostic]:
-    """One diagnostic per `expect` that does not hold."""
+def check_expectations(expectations: list[Expectation], stats: Stats,
+                       budget: Budget | None = None) -> list[Diagnostic]:
+    """One diagnostic per `expect` that does not hold; evaluating them spends `budget` (the
+    load's), and a spent budget ends the checking with its own error."""
+    budget = budget or Budget()
     problems = []
     for exp in expectations:
-        problem = _check(exp, stats)
+        problem = _check(exp, stats, budget)
         if problem:
             problems.append(problem)
+            if problem.code == "limit" or len(problems) >= MAX_ERRORS:
+                break
     return problems
 
 
-def _check(exp: Expectation, stats: Stats) -> Diagnostic | None:
-    evaluator = Evaluator(_ExpectResolver(stats, exp.labels))
+def _check(exp: Expectation, stats: Stats, budget: Budget) -> Diagnostic | None:
+    evaluator = Evaluator(_ExpectResolver(stats, exp.labels), budget)
     env = exp.env.child(**_totals(stats))
     expr = exp.expr.expr
     try:
         ok = evaluator.eval(expr, env)
     except SpecError as exc:
         return exc.diagnostic()
+    except RecursionError:
+        return Diagnostic("the expectation is nested too deeply to evaluate", exp.expr.span,
+                          "limit", help="split it into named values")
     if ok is True:
         return None
     if ok is not False:
         return Diagnostic(f"an expectation must be true or false, got {show(ok)}", expr.span,
                           "type")
-    detail = ""
-    hint = None
-    if isinstance(expr, ast.Compare):
-        left, right = (evaluator.eval(e, env) for e in expr.operands[:2])
-        detail = f": got {_fmt(left)}, expected {expr.ops[0]} {_fmt(right)}"
-        if isinstance(left, int) and isinstance(right, int) and right:
-            detail += f" ({(left - right) / right:+.2%})"
-        if isinstance(left, FieldRecord) or isinstance(right, FieldRecord):
-            record = left if isinstance(left, FieldRecord) else right
-            hint = f"compare one figure of it: {record.label}.rf.size, .stride or .padding"
+    detail, hint = _detail(expr, evaluator, env)
     return Diagnostic(f"expectation failed{detail}", expr.span, "expect", help=hint)
+
+
+def _detail(expr: ast.Expr, evaluator: Evaluator, env: Any) -> tuple[str, str | None]:
+    """': got X, expected == Y (+1.00%)' for a comparison that failed, and a hint when a
+    whole receptive field was compared."""
+    if not isinstance(expr, ast.Compare):
+        return "", None
+    try:
+        left, right = (evaluator.eval(e, env) for e in expr.operands[:2])
+    except (SpecError, RecursionError):  # a spent budget: the failure alone is reported
+        return "", None
+    detail = f": got {_fmt(left)}, expected {expr.ops[0]} {_fmt(right)}"
+    if isinstance(left, int) and isinstance(right, int) and right:
+        detail += f" ({(left - right) / right:+.2%})"
+    hint = None
+    if isinstance(left, FieldRecord) or isinstance(right, FieldRecord):
+        record = left if isinstance(left, FieldRecord) else right
+        hint = f"compare one figure of it: {record.label}.rf.size, .stride or .padding"
+    return detail, hint
 
 
 def _fmt(value: Any) -> str:

@@ -103,22 +103,21 @@ class Stats:
 
 def summarize(top: Definition, dtype: str = "float32") -> Stats:
     """The stats of a network from its top definition."""
-    with paused_gc():
-        size = DTYPE_BYTES[dtype]
-        total = totals(top)
-        counts = dict(zip(COUNTS, total.counts, strict=True))
-        by_op = {op: {"count": row[0], **dict(zip(COUNTS, row[1:], strict=True))}
-                 for op, row in total.by_op.items()}
-        return Stats(
-            network=top.name,
-            inputs={n: top.values[n] for n in top.network_inputs},
-            outputs={n: top.values[r] for n, r in zip(top.output_names, top.outputs,
-                                                      strict=True)},
-            activation_elements=total.elements, activation_bytes=total.elements * size,
-            peak_activation_bytes=peak_elements(top) * size,
-            param_bytes=(counts["params"] + counts["buffers"]) * size, dtype=dtype,
-            by_op=dict(sorted(by_op.items(), key=lambda kv: -kv[1]["flops"])),
-            notes=_notes(by_op), rows=lambda: list(_Rows(top).walk()), **counts)
+    size = DTYPE_BYTES[dtype]
+    total = totals(top)
+    counts = dict(zip(COUNTS, total.counts, strict=True))
+    by_op = {op: {"count": row[0], **dict(zip(COUNTS, row[1:], strict=True))}
+             for op, row in total.by_op.items()}
+    return Stats(
+        network=top.name,
+        inputs={n: top.values[n] for n in top.network_inputs},
+        outputs={n: top.values[r] for n, r in zip(top.output_names, top.outputs,
+                                                  strict=True)},
+        activation_elements=total.elements, activation_bytes=total.elements * size,
+        peak_activation_bytes=peak_elements(top) * size,
+        param_bytes=(counts["params"] + counts["buffers"]) * size, dtype=dtype,
+        by_op=dict(sorted(by_op.items(), key=lambda kv: -kv[1]["flops"])),
+        notes=_notes(by_op), rows=lambda: list(_Rows(top).walk()), **counts)
 
 
 def _notes(by_op: dict[str, dict[str, int]]) -> list[str]:

@@ -12,10 +12,11 @@ from typing import Any
 
 from netdsl.analysis.memory import DTYPE_BYTES
 from netdsl.errors import Diagnostic, NetdslError
+from netdsl.limits import MAX_NODES
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
-DEFAULT_MAX_NODES = 1_000_000
+DEFAULT_MAX_NODES = MAX_NODES  # netdsl.limits: one home for every bound
 
 
 def add_loading_options(parser: argparse.ArgumentParser) -> None:
@@ -51,7 +52,7 @@ def spec_files(network: Any) -> list[str]:
 
 
 def read_stdin() -> str:
-    from netdsl.elaborate.loader import read_stream
+    from netdsl.files import read_stream
     return read_stream(sys.stdin.buffer, STDIN_NAME)
 
 

@@ -22,11 +22,9 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from netdsl.gc_pause import paused_gc
     fmt = choose_format(TABLES, args.output, args.format)
     network = load_network(args, args.file)
-    with paused_gc():  # thousands of row dicts and lists, none of them garbage yet
-        text = FORMATS[fmt.name](network.stats(args.dtype), args.depth)
+    text = FORMATS[fmt.name](network.stats(args.dtype), args.depth)
     write_output(args.output, text, protect=spec_files(network))
     return Exit.OK
 

@@ -9,16 +9,16 @@ from typing import Any
 
 from netdsl.elaborate.elaborator import Elaborator
 from netdsl.elaborate.loader import Program, load_program, read_source
-from netdsl.gc_pause import paused_gc
 from netdsl.ir import Definition
+from netdsl.limits import MAX_NODES
 
 
 def elaborate(program: Program, network: str | None = None,
-              params: dict[str, Any] | None = None, max_nodes: int = 1_000_000,
+              params: dict[str, Any] | None = None, max_nodes: int = MAX_NODES,
               inputs: dict[str, tuple[int, ...]] | None = None) -> Definition:
     """Instantiate one network of `program` as the top definition of its hierarchy; `inputs`
     override input shapes."""
-    with paused_gc(), _recursion_limit(_DEPTH):
+    with _recursion_limit(_DEPTH):
         return Elaborator(program, max_nodes, inputs).network(network, params or {})
 
 

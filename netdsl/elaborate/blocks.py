@@ -16,12 +16,12 @@ from netdsl.elaborate.naming import Naming
 from netdsl.elaborate.values import LayerRef, TensorValue, show, single, type_name
 from netdsl.errors import Span, SpecError, did_you_mean
 from netdsl.ir import Call, Definition, port
+from netdsl.limits import MAX_BLOCK_DEPTH
 from netdsl.syntax import ast
 
 if TYPE_CHECKING:
     from netdsl.elaborate.elaborator import Elaborator
 
-MAX_BLOCK_DEPTH = 64
 TENSOR_TYPES = ("tensor", "tensors")
 _TYPES: dict[str, tuple[type, ...]] = {
     "int": (int,), "float": (int, float), "bool": (bool,), "str": (str,), "list": (tuple,),
@@ -54,6 +54,7 @@ class Blocks:
             raise SpecError(f"blocks nested more than {MAX_BLOCK_DEPTH} deep: '{bdef.name}' "
                             f"calls itself without end?", "recursion", site.span,
                             help="a recursive block needs a condition that stops it")
+        el.program.budget.block(bdef.name, site.span)
         binding = self.bind(bdef, arg_asts, preset, site)
         if bdef.inline and site.label is None:
             return self.inline(bdef, binding, site)

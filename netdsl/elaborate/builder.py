@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from netdsl.elaborate.naming import Naming
 from netdsl.errors import Span, SpecError
 from netdsl.ir import Call, Node, Scope
+from netdsl.limits import NODES_OPTION
 from netdsl.ops import Op, ShapeError
 from netdsl.ops.base import Shape, format_shape, numel
 
@@ -69,6 +70,7 @@ class Builder:
         node = Node(name, op, inputs, span, self.el.frame.call_sites, naming.scopes,
                     {"shape": shape, "in": key[1]})
         self.count(1, span)
+        self.el.program.budget.layer(name, span)
         definition.add(node)
         self.place(name, naming)
         return name
@@ -77,6 +79,7 @@ class Builder:
         self.check_size(shape, span)
         node = Node(name, None, [], span, (), (), {"shape": shape})
         self.count(1, span)
+        self.el.program.budget.layer(name, span)
         self.el.frame.definition.add(node)
         self.place(name, naming)
         return name
@@ -87,8 +90,7 @@ class Builder:
         layers = call.definition.meta.get("layers", 0)
         definition = self.el.frame.definition
         definition.meta["layers"] = definition.meta.get("layers", 0) + layers
-        if reused:
-            self.charge(layers, call.span)
+        self.charge(1 + (layers if reused else 0), call.span)  # the call is a row too
         call.scope = naming.scopes
         definition.add(call)
         self.place(call.name, naming)
@@ -99,7 +101,7 @@ class Builder:
         layers = call.definition.meta.get("layers", 0)
         definition = self.el.frame.definition
         definition.meta["layers"] = definition.meta.get("layers", 0) + layers * more
-        self.charge(layers * more, call.span)
+        self.charge((1 + layers) * more, call.span)
         naming.counter += more
         call.count += more
         last = call.member(call.count - 1)
@@ -123,8 +125,9 @@ class Builder:
         self.projected += self.weight * layers
         if self.projected > self.max_nodes:
             raise SpecError(f"the network would expand to more than {self.max_nodes:,} layers "
-                            f"(about {_about(self.projected)})", "limit", span,
-                            help="raise the limit with --max-nodes")
+                            f"and block calls (about {_about(self.projected)})", "limit", span,
+                            help=f"raise the limit with {NODES_OPTION} N (netdsl.load(..., "
+                                 "max_nodes=N))")
 
     def shape_help(self, inputs: list[str]) -> str:
         """Every path into a merge, by the layer it ends at, with its shape."""
@@ -160,6 +163,7 @@ class Builder:
     def open(self, label: str, span: Span, naming: Naming, kind: str,
              args: dict[str, Any] | None = None) -> Scope:
         name = naming.take(label, span)
+        self.el.program.budget.scope(name, span)
         scope = Scope(name, kind, None, args or {}, span)
         self.el.frame.definition.scopes[name] = scope
         self.place(name, naming)

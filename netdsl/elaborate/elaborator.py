@@ -22,22 +22,21 @@ from netdsl.elaborate.naming import Naming
 from netdsl.elaborate.shared import Shared
 from netdsl.elaborate.statements import Statements
 from netdsl.elaborate.values import Evaluator, FollowOnError, Poisoned, Resolver, TensorValue
-from netdsl.errors import Diagnostic, NetdslError, SpecError, did_you_mean
+from netdsl.errors import Diagnostic, NetdslError, Span, SpecError, did_you_mean
 from netdsl.ir import Definition, Expectation, Instance
+from netdsl.limits import MAX_ERRORS, MAX_NODES
 from netdsl.ops import REGISTRY
 from netdsl.syntax import ast
-
-MAX_ERRORS = 20
 
 
 class Elaborator(Resolver):
     """Builds the top `Definition` of one network of a `Program`."""
 
-    def __init__(self, program: Program, max_nodes: int = 1_000_000,
+    def __init__(self, program: Program, max_nodes: int = MAX_NODES,
                  inputs: dict[str, tuple[int, ...]] | None = None):
         self.program = program
         self.input_overrides = dict(inputs or {})
-        self.evaluator = Evaluator(self)
+        self.evaluator = Evaluator(self, program.budget)
         self.builder = Builder(self, max_nodes)
         self.statements = Statements(self)
         self.layers = Layers(self)
@@ -111,7 +110,7 @@ class Elaborator(Resolver):
         errors, current = self.body(net.body)
         for key in self.input_overrides:
             errors.append(Diagnostic(f"--input names '{key}', which is not an input of "
-                                     f"'{net.name}'", None, "usage",
+                                     f"'{net.name}'", net.span, "usage",
                                      help=f"inputs: {', '.join(top.network_inputs)}"))
         errors += self.unused_instances(top)
         if errors:
@@ -140,6 +139,7 @@ class Elaborator(Resolver):
             except SpecError as exc:
                 if isinstance(stmt, ast.Assign):
                     self.frame.env.vars[stmt.name] = Poisoned()
+                exc.span = exc.span or stmt.span  # every message is located
                 errors.append(self.diagnostic(exc))
                 if exc.code == "limit" or len(errors) >= MAX_ERRORS or current is None:
                     break
@@ -165,15 +165,17 @@ class Elaborator(Resolver):
         if name is None:
             if len(own) == 1:
                 return nets[own[0]]
+            where = Span.file(self.program.root.path)
             if not own:
-                raise NetdslError(Diagnostic(f"{self.program.root.path} defines no network",
-                                             None, "name",
+                raise NetdslError(Diagnostic("the file defines no network", where, "name",
                                              help="add one: network name { input x: [...] ... }"))
             raise NetdslError(Diagnostic(
-                f"{self.program.root.path} defines several networks: {', '.join(own)}", None,
+                f"the file defines several networks: {', '.join(own)}", where,
                 "usage", help="choose one with --network NAME"))
         if name not in nets:
-            raise NetdslError(Diagnostic(f"no network named '{name}'", None, "name",
+            shown = name if len(name) <= 80 else name[:60] + "..."
+            raise NetdslError(Diagnostic(f"no network named '{shown}'",
+                                         Span.file(self.program.root.path), "name",
                                          help=did_you_mean(name, nets) or
                                          f"networks: {', '.join(sorted(nets)) or 'none'}"))
         return nets[name]

@@ -23,6 +23,7 @@ from netdsl.elaborate.values import (
 )
 from netdsl.errors import SpecError, did_you_mean
 from netdsl.ir import Call, Instance
+from netdsl.names import checked_label
 from netdsl.ops import REGISTRY, Op, TensorArg
 from netdsl.ops.base import Symbol
 from netdsl.syntax import ast
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from netdsl.elaborate.elaborator import Elaborator
 
 _LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_NOT_IN_LABELS = frozenset(".#$ \t\n\r\f\v")
 _NO_ARGS = LayerRef("")
 
 
@@ -65,17 +65,13 @@ class Layers:
         if el.label is None:
             return None
         if isinstance(el.label, str):
-            if not el.label or set(el.label) & _NOT_IN_LABELS:
-                raise SpecError(f"the label {show(el.label)} cannot name a layer", "label",
-                                el.label_span, help="a quoted label may not be empty or hold "
-                                "'.', '#', '$' or spaces (they separate or mark layer names)")
-            return el.label
+            return checked_label(el.label, el.label_span)
         text = self.el.evaluator.eval(el.label, self.el.frame.env)
         if not isinstance(text, str) or not _LABEL.match(text):
             raise SpecError(f"a computed label must be a name, got {show(text)}", "label",
                             el.label_span,
                             help="letters, digits and '_', not starting with a digit")
-        return str(text)
+        return checked_label(str(text), el.label_span)
 
     def layer(self, value: ast.Expr | ast.Merge, site: Site) -> Current:
         """Apply one element at `site`; return the new current tensor(s)."""
@@ -219,6 +215,7 @@ class Layers:
         current = site.current
         last: Call | None = None
         for i in range(count):
+            el.program.budget.iterate(site.span, "repeat")
             with el.builder.repetition(i, count):
                 if last is not None and last.definition.output_shapes() == \
                         last.definition.inputs:
@@ -442,7 +439,7 @@ class Layers:
         if isinstance(bound, TensorValue):
             return bound.node
         found = self.el.frame.tensors.get(name)
-        if found is None or bound is not UNBOUND:
+        if found is None:
             return None
         if found is AMBIGUOUS or not isinstance(found, str):
             raise SpecError(f"'{name}' names several tensors", "name",

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
-from netdsl.elaborate.builtins import builtin_env
+from netdsl.elaborate.budget import Budget
+from netdsl.elaborate.builtins import BUILTINS, builtin_env
+from netdsl.elaborate.imports import ImportPolicy
 from netdsl.elaborate.values import Env, Evaluator, Function
 from netdsl.errors import Diagnostic, NetdslError, Span, SpecError
+from netdsl.files import read_spec
+from netdsl.limits import MAX_ERRORS, MAX_IMPORT_DEPTH
+from netdsl.ops import REGISTRY
 from netdsl.syntax import ast
 from netdsl.syntax.parser import parse
 
-MAX_FILE_BYTES = 50_000_000
+# Layer words that are not operator classes: a definition may not take these names either.
+LAYER_WORDS = ("identity", "residual")
 
 
 @dataclass
@@ -25,6 +30,7 @@ class Program:
     networks: dict[str, ast.BlockDef] = field(default_factory=dict)
     env: Env = field(default_factory=builtin_env)
     imported_by: dict[str, Span] = field(default_factory=dict)  # path -> the import statement
+    budget: Budget = field(default_factory=Budget)  # the work budget of the whole load
 
     def import_notes(self, span: Span | None) -> list[tuple[Span | None, str]]:
         """'imported from a.net:1:1' notes for a span in an imported file."""
@@ -38,83 +44,68 @@ class Program:
             path = site.path
         return notes
 
+    @property
+    def files(self) -> list[str]:
+        """The real path of every file read: the root spec (unless it was text) and imports."""
+        return [key for key in self.modules if not key.startswith("<")]
+
 
 def read_source(path: str) -> str:
     """The text of a spec file; bad bytes and unreadable files become located errors."""
-    p = Path(path)
-    try:
-        if p.stat().st_size > MAX_FILE_BYTES:
-            raise NetdslError(Diagnostic(f"{path}: the file is larger than "
-                                         f"{MAX_FILE_BYTES // 1_000_000} MB", None, "limit"))
-        data = p.read_bytes()
-    except IsADirectoryError:
-        raise NetdslError(Diagnostic(f"{path} is a directory, not a spec file", None,
-                                     "io")) from None
-    except OSError as exc:
-        raise NetdslError(Diagnostic(f"cannot read {path}: {exc.strerror}", None, "io")) from None
-    return decode_source(data, path)
+    return read_spec(path)
 
 
-def read_stream(stream: BinaryIO, path: str) -> str:
-    """The text of a spec read from an open stream (`-`: standard input), named `path` in
-    diagnostics; like a file, at most MAX_FILE_BYTES."""
-    data = stream.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise NetdslError(Diagnostic(f"{path}: the input is larger than "
-                                     f"{MAX_FILE_BYTES // 1_000_000} MB", None, "limit"))
-    return decode_source(data, path)
+def load_program(source: str, path: str, budget: Budget | None = None,
+                 include: tuple[str, ...] | list[str] = ()) -> Program:
+    """Parse `source` (the text of `path`) and everything it imports, then evaluate globals.
 
-
-def decode_source(data: bytes, path: str) -> str:
-    """The text of spec bytes read from `path` (a file, or `<stdin>`); bad UTF-8 is located."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise NetdslError(Diagnostic(f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
-                                     Span(path, line, col, line, col + 1), "syntax",
-                                     help="save the file as UTF-8")) from None
-
-
-def load_program(source: str, path: str) -> Program:
-    """Parse `source` (the text of `path`) and everything it imports, then evaluate globals."""
-    root = parse(source, path)
-    program = Program(root)
-    _load(program, root, stack=[])
+    Imports may read `.net` files under `path`'s folder, the bundled library and `include`."""
+    budget = budget or Budget()
+    limit = budget.tokens()
+    root = parse(source, path, limit)
+    budget.parsed(limit)
+    program = Program(root, budget=budget)
+    _load(program, root, [], ImportPolicy.for_spec(path, include))
     _define(program)
     return program
 
 
-def _load(program: Program, module: ast.Module, stack: list[str]) -> None:
+def _load(program: Program, module: ast.Module, stack: list[str], policy: ImportPolicy) -> None:
     key = _key(module.path)
     stack = stack + [key]
     for item in module.items:
         if not isinstance(item, ast.Import):
             continue
-        target = _resolve(module.path, item)
+        target = policy.resolve(module.path, item)
         tkey = _key(target)
         if tkey in stack:
             cycle = " -> ".join(Path(p).name for p in stack[stack.index(tkey):] + [tkey])
             raise NetdslError(Diagnostic(f"import cycle: {cycle}", item.span, "import"))
         if tkey in program.modules:
             continue
+        if len(stack) > MAX_IMPORT_DEPTH:
+            raise NetdslError(Diagnostic(f"imports nested more than {MAX_IMPORT_DEPTH} deep",
+                                         item.span, "limit",
+                                         help="import the files from fewer levels"))
         try:
-            text = read_source(target)
+            text = read_spec(target)
         except NetdslError as exc:
             for d in exc.diagnostics:
                 d.message = d.message.replace(target, f'"{item.path}"')
-                d.span = d.span or item.span
+                if d.span is None or d.span.line == 0:
+                    d.span = item.span
             raise
         program.imported_by[target] = item.span
+        limit = program.budget.tokens()
         try:
-            child = parse(text, target)
+            child = parse(text, target, limit)
         except NetdslError as exc:
             for d in exc.diagnostics:
                 d.notes.extend(program.import_notes(d.span or Span(target, 1, 1, 1, 1)))
             raise
+        program.budget.parsed(limit)
         program.modules[tkey] = child
-        _load(program, child, stack)
+        _load(program, child, stack, policy)
     program.modules[key] = module
 
 
@@ -124,19 +115,19 @@ def _key(path: str) -> str:
     return str(Path(path).resolve())
 
 
-def _resolve(importer: str, item: ast.Import) -> str:
-    base = Path.cwd() if importer.startswith("<") else Path(importer).parent
-    target = base / item.path
-    if not target.is_file():
-        raise NetdslError(Diagnostic(f'cannot find the imported file "{item.path}"', item.span,
-                                     "import", help=f"imports are relative to the importing "
-                                                    f"file's folder ({base})"))
-    return str(target) if not importer.startswith("<") else str(target)
+def _reserved(name: str) -> str | None:
+    """What a top-level name would hide, or None: operators, `identity`, `residual` and the
+    builtin functions keep their meaning in every spec, whatever it imports."""
+    if name in REGISTRY or name in LAYER_WORDS:
+        return f"the operator '{name}'"
+    if name in BUILTINS:
+        return f"the builtin function '{name}'"
+    return None
 
 
 def _define(program: Program) -> None:
     """Register blocks and networks; evaluate global values and defs, imports first."""
-    evaluator = Evaluator()
+    evaluator = Evaluator(budget=program.budget)
     origin: dict[str, Span] = {}
     errors: list[Diagnostic] = []
     for module in program.modules.values():
@@ -144,6 +135,13 @@ def _define(program: Program) -> None:
             if isinstance(item, ast.Import):
                 continue
             name = item.name
+            hidden = _reserved(name)
+            if hidden is not None:
+                errors.append(Diagnostic(f"'{name}' is already {hidden}", item.span, "name",
+                                         notes=program.import_notes(item.span),
+                                         help="choose another name: a definition may not "
+                                              "replace an operator or a builtin function"))
+                continue
             if name in origin:
                 first = origin[name]
                 errors.append(Diagnostic(f"'{name}' is defined twice", item.span, "name",
@@ -162,8 +160,15 @@ def _define(program: Program) -> None:
                     diag = exc.diagnostic()
                     diag.notes.extend(program.import_notes(diag.span))
                     errors.append(diag)
+                    if exc.code == "limit":  # the budget is spent: every later value would say so
+                        break
                 except RecursionError:
                     errors.append(Diagnostic(f"'{name}' is nested too deeply to evaluate",
                                              item.span, "limit"))
+            if len(errors) >= MAX_ERRORS:  # as compilers do: enough to act on
+                break
+        else:
+            continue
+        break  # out of the budget, or enough errors
     if errors:
         raise NetdslError(errors)

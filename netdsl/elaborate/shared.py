@@ -52,6 +52,7 @@ class Shared:
     def call_block(self, instance: Instance, bdef: ast.BlockDef, arg_asts: tuple[ast.Arg, ...],
                    name: str, site: Site) -> Current:
         el = self.el
+        el.program.budget.block(bdef.name, site.span)
         preset = self.declared(instance, bdef)
         binding = el.blocks.bind(bdef, arg_asts, preset, site, tensors_only=True)
         definition, reused = el.blocks.definition(bdef, binding, site, name)

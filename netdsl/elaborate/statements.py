@@ -107,6 +107,7 @@ class Statements:
         values = self.iterate(stmt)
         env = self.el.frame.env
         for i, value in enumerate(values):
+            self.el.program.budget.iterate(stmt.span, "for")
             env.vars[stmt.var] = value
             with self.el.builder.repetition(i, len(values)):
                 current = self.body(stmt.body, current, naming)
@@ -132,6 +133,7 @@ class Statements:
             elif isinstance(stmt, ast.For):
                 values = self.iterate(stmt)
                 for i, value in enumerate(values):
+                    self.el.program.budget.iterate(stmt.span, "for")
                     self.el.frame.env.vars[stmt.var] = value
                     with self.el.builder.repetition(i, len(values)):
                         out.extend(self.paths(stmt.body, start, naming))
@@ -201,6 +203,7 @@ class Statements:
 
     def _Expect(self, stmt: ast.Expect, current: Current, naming: Naming) -> Current:
         frame = self.el.frame
+        self.el.program.budget.expectation(len(frame.tensors), stmt.span)
         prefix = f"{frame.path}." if frame.path else ""
         labels = {k: prefix + v for k, v in frame.tensors.items()
                   if isinstance(v, str) and v is not AMBIGUOUS and not v.startswith("$")}

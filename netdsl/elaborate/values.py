@@ -7,20 +7,24 @@ value, e.g. `act=relu6`) and `TensorValue`s (a labeled tensor or `in`, with `.c`
 
 from __future__ import annotations
 
+import inspect
 import math
+import numbers
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
+from netdsl.elaborate.budget import Budget
 from netdsl.errors import SpecError, did_you_mean
+from netdsl.limits import MAX_CALL_DEPTH, MAX_INT_BITS
 from netdsl.ops.base import Symbol, format_shape
 from netdsl.syntax import ast
 
-MAX_INT_BITS = 256  # far beyond any real size; keeps `10 ** 10 ** 10` from exhausting memory
-MAX_SEQUENCE = 10_000_000
-MAX_CALL_DEPTH = 100  # far below Python's own recursion limit, even for nested expressions
+SHOWN = 200  # characters of a value quoted in a message
+CALL_STEPS = 8  # a call of a `def` costs this many steps besides its expressions' (a scope,
+# its bindings): so that a step takes about as long whatever the spec does
 
 
 TENSOR_ATTRIBUTES = ("c", "shape", "rank", "h", "w", "d", "l")
@@ -128,7 +132,7 @@ class Env:
             env = env.parent
         return out
 
-    def child(self, **values: Any) -> Env:
+    def child(self, /, **values: Any) -> Env:  # `/`: a parameter may be named `self`
         return Env(dict(values), self)
 
 
@@ -161,16 +165,55 @@ class Resolver:
                         help="layers go in a network's or a block's body")
 
 
-def show(value: Any) -> str:
-    """A value as the language writes it."""
+def show(value: Any, limit: int | None = SHOWN) -> str:
+    """A value as the language writes it; past `limit` characters, cut short with "..."
+    (a message never spells out a list of ten million values). `limit=None`: all of it."""
+    text = _Text(limit)
+    try:
+        text.add(value)
+    except _Full:
+        return "".join(text.parts)[:limit] + "..."
+    return "".join(text.parts)
+
+
+class _Full(Exception):
+    """The text of `show` reached its limit."""
+
+
+class _Text:
+    """The pieces of `show`'s text, and how long they are."""
+
+    def __init__(self, limit: int | None):
+        self.parts: list[str] = []
+        self.length = 0
+        self.limit = limit
+
+    def add(self, value: Any) -> None:
+        if isinstance(value, tuple):
+            self.put("[")
+            for i, item in enumerate(value):
+                if i:
+                    self.put(", ")
+                self.add(item)
+            self.put("]")
+        else:
+            self.put(_scalar(value, self.limit))
+
+    def put(self, piece: str) -> None:
+        self.parts.append(piece)
+        self.length += len(piece)
+        if self.limit is not None and self.length > self.limit:
+            raise _Full
+
+
+def _scalar(value: Any, limit: int | None) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, tuple):
-        return "[" + ", ".join(show(v) for v in value) + "]"
     if isinstance(value, Symbol):
         return str(value)
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        text = value if limit is None else value[:limit + 1]
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, LayerRef):
@@ -199,16 +242,44 @@ def type_name(value: Any) -> str:
         return "layer"
     if isinstance(value, TensorValue):
         return "tensor"
-    return "function"
+    if isinstance(value, Function):
+        return "function"
+    return type(value).__name__  # not a value of the language: never shown for a real spec
 
 
-def _check_int(value: Any, span: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool) and \
-            value.bit_length() > MAX_INT_BITS:
-        raise SpecError(f"the number has more than {MAX_INT_BITS} bits", "limit", span)
-    if isinstance(value, float) and math.isinf(value):
-        raise SpecError("the result is too large (infinite)", "value", span)
+def checked(value: Any, span: Any) -> Any:
+    """A number result as the language allows it: ints of at most `MAX_INT_BITS` bits, finite
+    floats and never a complex number (Python makes one of `(-8) ** 0.5`)."""
+    kind = type(value)
+    if kind is int:
+        if value.bit_length() > MAX_INT_BITS:
+            raise SpecError(f"the number has more than {MAX_INT_BITS} bits", "limit", span)
+    elif kind is float:
+        if not math.isfinite(value):
+            raise SpecError("the result is too large for a float (infinite)"
+                            if math.isinf(value) else "the result is not a number (NaN)",
+                            "value", span)
+    elif kind is complex:
+        raise SpecError("the result has no real value (a negative number to a fractional "
+                        "power, or the like)", "value", span)
     return value
+
+
+def language_value(value: Any) -> Any:
+    """A value from Python (`netdsl.load(..., name=value)`) as a value of the language: ints
+    of at most `MAX_INT_BITS` bits, finite floats, bools, strings and lists (tuples) of them."""
+    if isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return checked(int(value), None)
+    if isinstance(value, numbers.Real):
+        return checked(float(value), None)
+    if isinstance(value, (list, tuple)):
+        items = tuple(language_value(v) for v in value)
+        Budget().new_list(items, None)  # the size and depth any list of the language has
+        return items
+    raise SpecError(f"a parameter must be an int, float, bool, string or list, got "
+                    f"{type(value).__name__}", "type")
 
 
 def _num(value: Any, what: str, span: Any) -> int | float:
@@ -218,38 +289,43 @@ def _num(value: Any, what: str, span: Any) -> int | float:
     return value
 
 
-def _arith(op: str, a: Any, b: Any, span: Any) -> Any:
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and not isinstance(value, Symbol)
+
+
+def _arith(op: str, a: Any, b: Any, span: Any, budget: Budget) -> Any:
     if op == "+" and isinstance(a, tuple) and isinstance(b, tuple):
-        if len(a) + len(b) > MAX_SEQUENCE:
-            raise SpecError("the list is too long", "limit", span)
-        return a + b
-    if op == "+" and isinstance(a, str) and isinstance(b, str) and \
-            not isinstance(a, Symbol) and not isinstance(b, Symbol):
+        (ai, ad), (bi, bd) = budget.measure(a), budget.measure(b)
+        budget.combine(len(a) + len(b), ai + bi, max(ad, bd), span)
+        return budget.remember(a + b, ai + bi, max(ad, bd))
+    if op == "+" and _is_text(a) and _is_text(b):
+        budget.new_string(len(a) + len(b), span)
         return a + b
     if op == "*" and isinstance(a, tuple) and isinstance(b, int) and not isinstance(b, bool):
-        if len(a) * max(b, 0) > MAX_SEQUENCE:
-            raise SpecError("the list is too long", "limit", span)
-        return a * b
+        items, depth = budget.measure(a)
+        n = max(b, 0)
+        budget.combine(len(a) * n, items * n, depth, span)
+        return budget.remember(a * n, items * n, depth)
     a = _num(a, f"'{op}'", span)
     b = _num(b, f"'{op}'", span)
     try:
         if op == "+":
-            return a + b
+            return checked(a + b, span)
         if op == "-":
-            return a - b
+            return checked(a - b, span)
         if op == "*":
-            return _check_int(a * b, span)
+            return checked(a * b, span)
         if op == "/":
-            return a / b
+            return checked(a / b, span)
         if op == "//":
-            return a // b
+            return checked(a // b, span)
         if op == "%":
-            return a % b
+            return checked(a % b, span)
         if op == "**":
             if isinstance(b, int) and isinstance(a, int) and abs(a) > 1 and \
                     b * math.log2(abs(a)) > MAX_INT_BITS:
                 raise SpecError(f"{a} ** {b} is too large", "limit", span)
-            return _check_int(a ** b, span)
+            return checked(a ** b, span)
     except ZeroDivisionError:
         raise SpecError("division by zero", "value", span) from None
     except OverflowError:
@@ -267,12 +343,17 @@ class Evaluator:
     """Evaluates expressions in an environment. `symbols` lets unbound bare words stand for
     themselves (only in call arguments, where `global` or `same` are meaningful)."""
 
-    def __init__(self, resolver: Resolver | None = None):
+    def __init__(self, resolver: Resolver | None = None, budget: Budget | None = None):
         self.resolver = resolver or Resolver()
+        self.budget = budget or Budget()  # shared by every evaluator of one load
         self.depth = 0  # nested calls of `def` functions, bounded to catch endless recursion
         self.methods: dict[type, Any] = {}  # expression class -> its `_Class` method
 
     def eval(self, expr: ast.Expr, env: Env, symbols: bool = False) -> Any:
+        budget = self.budget  # one step per expression node evaluated
+        budget.left -= 1
+        if budget.left < 0:
+            budget.exhausted(expr.span)
         method = self.methods.get(type(expr))
         if method is None:
             method = getattr(self, "_" + type(expr).__name__, None)
@@ -296,6 +377,7 @@ class Evaluator:
         return e.value
 
     def _String(self, e: ast.String, env: Env, symbols: bool) -> Any:
+        self.budget.use(e.value, e.span)
         return e.value
 
     def _Bool(self, e: ast.Bool, env: Env, symbols: bool) -> Any:
@@ -308,6 +390,7 @@ class Evaluator:
                 raise FollowOnError(f"'{e.id}' could not be defined", "value", e.span)
             if isinstance(value, Unavailable):
                 raise SpecError(value.message, "name", e.span, help=value.help)
+            self.budget.use(value, e.span)
             return value
         tensor = self.resolver.tensor(e.id)
         if tensor is not None:
@@ -375,7 +458,8 @@ class Evaluator:
         return base[index]
 
     def _ListExpr(self, e: ast.ListExpr, env: Env, symbols: bool) -> Any:
-        return tuple(self.eval(item, env, symbols) for item in e.items)
+        return self.budget.new_list(tuple(self.eval(item, env, symbols) for item in e.items),
+                                    e.span)
 
     def _From(self, e: ast.From, env: Env, symbols: bool) -> Any:
         """`from name` used in an expression (`from levels[0] -> conv(8, 1)`): the tensor."""
@@ -402,7 +486,7 @@ class Evaluator:
     # ------------------------------------------------------------ operators
 
     def _BinOp(self, e: ast.BinOp, env: Env, symbols: bool) -> Any:
-        return _arith(e.op, self.eval(e.left, env), self.eval(e.right, env), e.span)
+        return _arith(e.op, self.eval(e.left, env), self.eval(e.right, env), e.span, self.budget)
 
     def _Unary(self, e: ast.Unary, env: Env, symbols: bool) -> Any:
         value = _num(self.eval(e.operand, env), f"unary '{e.op}'", e.span)
@@ -476,12 +560,12 @@ class Evaluator:
     def apply(self, func: Function, args: list[Any], kwargs: dict[str, Any], call: ast.Call) -> Any:
         if func.builtin is not None:
             try:
-                return _check_int(func.builtin(*args, **kwargs), call.span)
+                return checked(func.builtin(self.budget, *args, **kwargs), call.span)
             except SpecError as exc:
                 exc.span = exc.span or call.span
                 raise
             except TypeError as exc:
-                raise SpecError(f"bad arguments to '{func.name}': {_plain(exc)}", "arg",
+                raise SpecError(f"bad arguments to '{func.name}': {_arity(func, exc)}", "arg",
                                 call.span) from None
             except (ValueError, ArithmeticError) as exc:
                 raise SpecError(f"'{func.name}': {_plain(exc)}", "value", call.span) from None
@@ -495,12 +579,19 @@ class Evaluator:
             raise SpecError(f"'{func.name}' calls itself more than {MAX_CALL_DEPTH} deep",
                             "recursion", call.span,
                             help="a recursive def needs a condition that stops it")
+        budget = self.budget
+        budget.charge(CALL_STEPS, call.span)
+        outermost = self.depth == 0 and budget.call is None
+        if outermost:  # a runaway recursion is reported at the call the spec wrote
+            budget.call = (func.name, call.span)
         self.depth += 1
         try:
             bound = dict(zip(func.params, args, strict=True))
             return self.eval(func.body, func.closure.child(**bound))
         finally:
             self.depth -= 1
+            if outermost:
+                budget.call = None
 
 
 def single(chain: ast.Chain) -> ast.Expr:
@@ -516,6 +607,18 @@ def _safe(env: Env, name: str) -> Any:
         return env.lookup(name)
     except KeyError:
         return None
+
+
+def _arity(func: Function, exc: TypeError) -> str:
+    """What a builtin takes, in the language's terms (Python's message would count the budget
+    every builtin receives first, and name a lambda)."""
+    try:
+        params = list(inspect.signature(func.builtin).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return _plain(exc)
+    shown = [p.name + ("..." if p.kind is p.VAR_POSITIONAL else "")
+             + ("" if p.default is p.empty else "=...") for p in params]
+    return f"it takes ({', '.join(shown)})"
 
 
 def _plain(exc: Exception) -> str:

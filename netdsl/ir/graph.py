@@ -35,6 +35,7 @@ class Graph:
     outputs: dict[str, str] = field(default_factory=dict)  # output name -> node name
     expectations: list[Expectation] = field(default_factory=list)
     _users: dict[str, dict[str, None]] = field(default_factory=dict, repr=False)
+    _by_scope: tuple[int, dict[str, list[Node]]] | None = field(default=None, repr=False)
 
     def add(self, node: Node) -> Node:
         self.nodes[node.name] = node
@@ -74,9 +75,16 @@ class Graph:
         return list(self._users.get(name, ()))
 
     def scope_nodes(self, scope: str) -> list[Node]:
-        """All nodes inside a scope, in order."""
-        prefix = scope + "."
-        return [n for n in self.nodes.values() if n.name.startswith(prefix)]
+        """All nodes inside a scope, in order. From an index of every scope, built once (per
+        size of the graph): asking each of 20,000 scopes by scanning every node would take
+        20,000 scans."""
+        if self._by_scope is None or self._by_scope[0] != len(self.nodes):
+            index: dict[str, list[Node]] = {}
+            for node in self.nodes.values():
+                for name in node.scope:
+                    index.setdefault(name, []).append(node)
+            self._by_scope = (len(self.nodes), index)
+        return list(self._by_scope[1].get(scope, ()))
 
     def output_nodes(self) -> list[Node]:
         return [self.nodes[n] for n in self.outputs.values()]

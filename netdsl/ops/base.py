@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import reprlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from netdsl.errors import OTHER_NAMES, SpecError, did_you_mean
+from netdsl.limits import TORCH_INT_MAX
 from netdsl.ops import receptive as rf
 
 Shape = tuple[int, ...]
@@ -229,9 +231,16 @@ def _show(value: Any) -> str:
         return "none"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, tuple):  # the language's lists
-        return "[" + ", ".join(_show(v) for v in value) + "]"
-    return repr(value) if isinstance(value, str) and not isinstance(value, Symbol) else str(value)
+    if isinstance(value, Symbol):
+        return _SHORT.repr(str(value))[1:-1]
+    if isinstance(value, tuple):  # the language's lists, a long one shown by its first items
+        items = [_show(v) for v in value[:_SHORT.maxtuple]]
+        return "[" + ", ".join(items) + (", ..." if len(value) > _SHORT.maxtuple else "") + "]"
+    return _SHORT.repr(value)
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxtuple, _SHORT.maxstring, _SHORT.maxlong = 3, 12, 80, 80
 
 
 def _type_name(value: Any) -> str:
@@ -253,7 +262,7 @@ _INT_FLOOR = {"size": 1, "count": 0, "int": None, "ints": 1, "counts": 0, "paddi
 def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
     """Check one attribute value against its declared kind; return the normalised value."""
     kind = f.metadata.get("kind", "any")
-    if type(value) is int and kind in _INT_FLOOR:
+    if type(value) is int and kind in _INT_FLOOR and -TORCH_INT_MAX <= value <= TORCH_INT_MAX:
         floor = _INT_FLOOR[kind]
         if floor is None or value >= floor:
             return value
@@ -267,6 +276,9 @@ def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
                          "type")
 
     if kind == "any":
+        ints = [v for v in (value if isinstance(value, tuple) else (value,)) if type(v) is int]
+        if any(not -TORCH_INT_MAX <= v <= TORCH_INT_MAX for v in ints):
+            raise bad("made of ints that fit in 64 bits, as torch's")
         return value
     if kind == "tensor":
         if not isinstance(value, TensorArg):
@@ -352,6 +364,8 @@ def _int(value: Any, kind: str, bad: Any) -> int:
         raise bad("a positive int")
     if kind == "count" and value < 0:
         raise bad("an int >= 0")
+    if not -TORCH_INT_MAX <= value <= TORCH_INT_MAX:
+        raise bad("an int that fits in 64 bits, as torch's")
     return value
 
 

@@ -12,12 +12,14 @@ ever differ.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lark import Token
 
+from netdsl.limits import FORMAT_TOKEN_STEPS, MAX_STEPS
 from netdsl.syntax.lexer import BRACKETS
-from netdsl.syntax.parser import parse, spec_lexer
+from netdsl.syntax.parser import TokenLimit, parse, spec_lexer
 
 INDENT = 4
 _CLOSERS = frozenset(BRACKETS.values())
@@ -40,9 +42,11 @@ class _Open:
     statement: int  # the enclosing statement's column, restored when the bracket closes
 
 
-def format_source(text: str, path: str = "<string>") -> str:
-    """The canonical text of a spec; raises NetdslError if it does not parse."""
-    parse(text, path)  # never reformat text that is not a valid spec
+def format_source(text: str, path: str = "<string>", max_steps: int = MAX_STEPS) -> str:
+    """The canonical text of a spec; raises NetdslError if it does not parse, or if it is
+    longer than `max_steps` of work pay for (formatting lexes the text three times more than
+    parsing it: `FORMAT_TOKEN_STEPS` a token)."""
+    parse(text, path, TokenLimit(max_steps // FORMAT_TOKEN_STEPS))  # valid specs only
     text = text.replace("\r\n", "\n")  # the canonical file has Unix line ends
     out = _Layout().run(_lines(text))
     if _significant(out) != _significant(text):  # pragma: no cover - a formatter bug
@@ -142,6 +146,8 @@ class _Layout:
         seen: list[Token] = list(carry)  # significant tokens so far (a continued line: with
         start = len(seen)  # the previous line's last ones, so a '-' there stays binary)
         gap = ""
+        code = [k for k, t in enumerate(tokens) if t.type not in ("WS", "COMMENT")]
+        last = code[-1] if code else -1  # a bracket there ends the line's code: it is trailing
         for i, tok in enumerate(tokens):
             if tok.type == "WS":
                 gap = tok.value
@@ -152,7 +158,8 @@ class _Layout:
                 gap = ""
                 continue
             if tok.type == "EQUAL":
-                self.spaced_equals = self._spaced_equals(tokens[i + 1:])
+                self.spaced_equals = self._spaced_equals(tokens[k] for k in
+                                                         range(i + 1, len(tokens)))
             if len(seen) > start and self._space(seen, tok):
                 text += " "
             if tok.value in _CLOSERS and self.stack:
@@ -161,14 +168,15 @@ class _Layout:
                 self.statement = len(text)
             text += tok.value
             if tok.value in BRACKETS:
-                self._open(tok, tokens[i + 1:], len(text), seen)
+                self._open(tok, i == last, len(text), seen)
             seen.append(tok)
             gap = ""
         self.last = seen[-2:]
         return text
 
-    def _open(self, tok: Token, rest: list[Token], column: int, seen: list[Token]) -> None:
-        trailing = all(t.type in ("WS", "COMMENT") for t in rest)
+    def _open(self, tok: Token, trailing: bool, column: int, seen: list[Token]) -> None:
+        """Open a bracket; `trailing`: nothing but comments follows it on its line. (Slicing
+        the rest of the line per bracket made a line of 20,000 brackets take minutes.)"""
         inner = self.statement + INDENT if trailing else column + (1 if tok.value == "{" else 0)
         header = (tok.value == "(" and len(seen) >= 2 and seen[-1].type == "NAME"
                   and seen[-2].type in ("BLOCK", "NETWORK", "DEF"))
@@ -176,7 +184,7 @@ class _Layout:
         if tok.value == "{":
             self.statement = inner
 
-    def _spaced_equals(self, rest: list[Token]) -> bool:
+    def _spaced_equals(self, rest: Iterable[Token]) -> bool:
         """`=` is spaced outside calls, in parameter lists, and before a keyword argument
         whose value is a compound expression (`when = s == 1 and in.c == out`)."""
         top = self.stack[-1] if self.stack else None
@@ -199,6 +207,8 @@ class _Layout:
     def _space(self, seen: list[Token], tok: Token) -> bool:
         prev = seen[-1]
         p, t = prev.type, tok.type
+        if p == "NUMBER" and t == "DOT":  # `2 .c`: without the space, `2.c` lexes as `2.` `c`
+            return True
         if p in ("LPAR", "LSQB", "DOT") or t in ("RPAR", "RSQB", "COMMA", "COLON", "DOT", "SEMI"):
             return False
         if t == "EQUAL" or p == "EQUAL":

@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from lark.common import LexerConf
 from lark.exceptions import UnexpectedCharacters
 from lark.lexer import Lexer, LexerState, TerminalDef, Token
+
+from netdsl.limits import MAX_STEPS, TOKEN_STEPS
 
 MAX_NESTING = 200
 
@@ -38,6 +41,43 @@ _CLOSERS = frozenset(BRACKETS.values())
 PATH_INDEX = "PATH_INDEX"  # the token type of `12` in `features.12`, declared in grammar.lark
 _PATH_ENDS = frozenset({"NAME", "RPAR", "RSQB", PATH_INDEX})  # what a path index may follow
 _DIGITS = re.compile(r"\d+")
+
+
+class TokenLimit:
+    """The tokens the parses of one load may still read: the work budget's share for parsing
+    (a token costs `TOKEN_STEPS` steps), spent by every parse, retries after errors included."""
+
+    def __init__(self, tokens: int = MAX_STEPS // TOKEN_STEPS):
+        self.tokens = self.left = tokens
+
+    def spend(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        for tok in tokens:
+            self.left -= 1
+            if self.left < 0:
+                self.left = 0
+                raise TooManyTokens(tok)
+            yield tok
+
+
+class TooManyTokens(Exception):
+    """A parse read all the tokens its `TokenLimit` allowed; `tok` is the next one."""
+
+    def __init__(self, tok: Token):
+        super().__init__(tok)
+        self.tok = tok
+
+
+_ACTIVE: list[TokenLimit] = []  # the limit of the parse under way (the parser holds a lock)
+
+
+@contextmanager
+def token_limit(limit: TokenLimit) -> Iterator[None]:
+    """Make `limit` the one the lexer spends while the block runs."""
+    _ACTIVE.append(limit)
+    try:
+        yield
+    finally:
+        _ACTIVE.pop()
 
 
 class NestingError(Exception):
@@ -83,10 +123,12 @@ class SpecLexer(Lexer):
         self._terminals_by_name = conf.terminals_by_name
 
     def lex(self, state: LexerState, parser_state: Any) -> Iterator[Token]:
-        """The tokens the parser reads."""
+        """The tokens the parser reads, as many as the active `TokenLimit` allows."""
         if not state.text.is_complete_text():
             raise TypeError("SpecLexer lexes whole texts, not slices")
-        return self._scan(state.text.text, parser_state, False)
+        tokens = self._scan(state.text.text, parser_state, False)
+        limit = _ACTIVE[-1] if _ACTIVE else None
+        return tokens if limit is None else limit.spend(tokens)
 
     def layout(self, text: str) -> Iterator[Token]:
         """Every token, whitespace and comments included, newlines unfiltered."""

@@ -14,9 +14,17 @@ import lark
 from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from netdsl.errors import SOURCES, Diagnostic, NetdslError, Span
-from netdsl.gc_pause import paused_gc
+from netdsl.limits import STEPS_HELP
 from netdsl.syntax import ast
-from netdsl.syntax.lexer import BRACKETS, MAX_NESTING, NestingError, SpecLexer
+from netdsl.syntax.lexer import (
+    BRACKETS,
+    MAX_NESTING,
+    NestingError,
+    SpecLexer,
+    TokenLimit,
+    TooManyTokens,
+    token_limit,
+)
 from netdsl.syntax.mistakes import syntax_diagnostic, token_span
 from netdsl.syntax.transformer import ToAst
 
@@ -46,8 +54,10 @@ def spec_lexer() -> SpecLexer:
     return SpecLexer(_parser().lexer_conf)
 
 
-def parse(text: str, path: str = "<string>") -> ast.Module:
-    """Parse the text of a .net file; raise NetdslError with located diagnostics on failure."""
+def parse(text: str, path: str = "<string>", limit: TokenLimit | None = None) -> ast.Module:
+    """Parse the text of a .net file; raise NetdslError with located diagnostics on failure.
+    The parse reads at most `limit`'s tokens (by default, the default work budget's)."""
+    limit = limit or TokenLimit()
     SOURCES.add(path, text)
     if "\x00" in text:
         at = text.index("\x00")
@@ -56,16 +66,20 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
         raise NetdslError(Diagnostic("the file contains a NUL byte: is it a binary file?",
                                      Span(path, line, col, line, col + 1), "syntax"))
     try:
-        with _PARSING, paused_gc():
+        with _PARSING, token_limit(limit):
             _TO_AST.path = path
             return _parse_recovering(text, path)
+    except TooManyTokens as exc:
+        raise NetdslError(Diagnostic(
+            f"the spec is longer than the work budget allows ({limit.tokens:,} tokens)",
+            token_span(exc.tok, path), "limit", help=STEPS_HELP)) from None
     except NestingError as exc:
         raise NetdslError(Diagnostic(
             f"brackets nested more than {MAX_NESTING} deep", token_span(exc.tok, path), "limit",
             help="split the expression or the body into named blocks")) from None
     except RecursionError:  # e.g. `- - - ... 1` 20,000 times: its tree is that deep
-        raise NetdslError(Diagnostic("the file is nested too deeply to parse", None, "limit",
-                                     help="split expressions into named values")) from None
+        raise NetdslError(Diagnostic("the file is nested too deeply to parse", Span.file(path),
+                                     "limit", help="split expressions into named values")) from None
 
 
 def _parse_recovering(text: str, path: str) -> ast.Module:

@@ -7,22 +7,36 @@ expressions arrive as flat operator runs that `_Precedence` turns into trees.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
 
 from lark import Token, Transformer
 
 from netdsl.errors import Diagnostic, NetdslError, Span
+from netdsl.limits import MAX_INT_BITS
 from netdsl.syntax import ast
+from netdsl.syntax.lexer import MAX_NESTING
 
 
-def _number(text: str) -> int | float:
-    if text.isdigit():  # most numbers in a spec
+def _number(text: str, span: Span) -> int | float:
+    """The value of a number literal; one past what the language holds (`MAX_INT_BITS`, a finite
+    float) is a located error, before Python's own int-to-text limit could be hit."""
+    if len(text) < 19 and text.isdigit():  # most numbers in a spec
         return int(text)
     text = text.replace("_", "")
-    if "." in text or "e" in text or "E" in text:
-        return float(text)
+    if any(c in text for c in ".eE"):
+        value = float(text)
+        if math.isinf(value):
+            raise NetdslError(Diagnostic("the number is too large for a float", span, "value"))
+        return value
+    if len(text) > _MAX_DIGITS or int(text).bit_length() > MAX_INT_BITS:
+        raise NetdslError(Diagnostic(f"the number has more than {MAX_INT_BITS} bits", span,
+                                     "limit"))
     return int(text)
+
+
+_MAX_DIGITS = len(str(2 ** MAX_INT_BITS))
 
 
 def _unescape(text: str) -> str:
@@ -103,8 +117,21 @@ class _Precedence:
         self.items = items
         self.at = 0
         self.path = path
+        self.depth = 0  # operands nested in operands: `- - - 1`, `2 ** 2 ** 2`
 
     def parse(self, least: int) -> ast.Node:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            item = self.items[self.at - 1]
+            span = Span(self.path, item.line, item.column, item.end_line, item.end_column)
+            raise NetdslError(Diagnostic(f"operators nested more than {MAX_NESTING} deep", span,
+                                         "limit", help="split the expression into named values"))
+        try:
+            return self._parse(least)
+        finally:
+            self.depth -= 1
+
+    def _parse(self, least: int) -> ast.Node:
         left = self._operand(least)
         items = self.items
         while self.at < len(items) and items[self.at].type in _OPERATORS:
@@ -333,7 +360,8 @@ class ToAst(Transformer):
         return _Precedence(c, self.path).parse(0)
 
     def number(self, c):
-        return ast.Number(self._span(c), _number(str(c[0])))
+        span = self._span(c)
+        return ast.Number(span, _number(str(c[0]), span))
 
     def string(self, c):
         return ast.String(self._span(c), _unescape(str(c[0])))

@@ -147,3 +147,14 @@ def test_check_counts_bytes_in_dtype(netdsl, tmp_path):
         "}\n", f"    expect activation_bytes == {elements * half}\n}}\n"))
     assert_user_error(netdsl("check", str(spec)), "activation_bytes")
     assert netdsl("check", str(spec), "--dtype", "float16").returncode == 0
+
+
+@pytest.mark.parametrize("command", LOADING)
+def test_an_input_of_the_wrong_rank_is_an_error_at_the_input(netdsl, tmp_path, command):
+    """`--input 224x224` once silently made an image network 1-D (its conv 7x7 became 1-D)."""
+    spec = tmp_path / "image.net"
+    spec.write_text("network n {\n    input x: [3, 32, 32]\n    conv(8, 7, s=2, p=3)\n}\n")
+    done = netdsl(command, str(spec), *WRITES[command], "--input", "32x32")
+    assert_user_error(done, f"{spec}:2:5:")
+    assert "2 dimensions (32x32), but it is declared with 3 (3x32x32)" in done.stderr
+    assert "--input 3x32x32" in done.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import shlex
 import time
 from pathlib import Path
@@ -59,9 +60,10 @@ def test_diagnostic_matches_golden(spec: Path, update_goldens: bool, monkeypatch
 
 @pytest.mark.parametrize("spec", CASES, ids=[p.stem for p in CASES])
 def test_diagnostic_is_located_and_coded(spec: Path):
-    """Every message has the `error: ... [code]` form, and a position unless the problem is the
-    whole file (no network, empty, undecodable)."""
+    """Every message has the `WHERE: error: ... [code]` form: WHERE is `file:line:col`, or the
+    file alone when the problem is the whole file (no network, empty, unreadable)."""
     golden = spec.with_suffix(".out").read_bytes().decode("utf-8")
-    first = golden.splitlines()[0]
-    assert " error: " in first or first.startswith("error: ")
-    assert first.rstrip().endswith("]")
+    heads = [line for line in golden.splitlines() if re.search(r"(^| )error: ", line)]
+    assert heads
+    for head in heads:
+        assert re.match(r"\S+?(:\d+:\d+)?: error: .*  \[[a-z]+\]$", head), head

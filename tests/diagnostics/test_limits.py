@@ -35,17 +35,18 @@ HOSTILE = {
                                 + NET.format(body="relu")).encode(),
                                "nested too deeply", "[limit]"),
     "unary_20000_deep": (("X = " + "-" * 20_000 + "1\n" + NET.format(body="relu")).encode(),
-                         "nested too deeply", "[limit]"),
+                         "unary_20000_deep.net:1:204: error: operators nested more than 200 deep",
+                         "[limit]"),
     "invalid_utf8": (b"network n {\n    input x: [3, 8, 8] # \xff\xfe\n}\n",
                      "invalid_utf8.net:2:26: error: the file is not valid UTF-8", "[syntax]"),
     "binary": (bytes(range(256)) * 64, "binary.net:", "[syntax]"),
-    "empty": (b"", "defines no network", "[name]"),
+    "empty": (b"", "empty.net: error: the file defines no network", "[name]"),
     "nested_repeat_bomb": (("block a {\n    relu * 1000\n}\nblock b {\n    a * 1000\n}\n"
                             + NET.format(body="    b * 1000")).encode(),
-                           "would expand to more than 1,000,000 layers", "[limit]"),
+                           "would expand to more than 25,000 layers", "[limit]"),
     "exponential_recursion": (("block h(n: int) {\n    if n > 0 { h(n - 1) * 2 } else { relu }\n"
                                "}\n" + NET.format(body="    h(60)")).encode(),
-                              "would expand to more than 1,000,000 layers", "[limit]"),
+                              "would expand to more than 25,000 layers", "[limit]"),
 }
 
 

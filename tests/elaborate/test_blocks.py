@@ -187,8 +187,10 @@ def test_names_bound_to_tensors_and_destructuring():
 def test_quoted_labels_and_their_limits():
     g = graph(X + '"block1-0": conv(4, 1)')
     assert g["block1-0"].shape == (4, 8, 8)
-    with pytest.raises(netdsl.NetdslError, match="cannot name a layer"):
+    with pytest.raises(netdsl.NetdslError, match="contains '.'"):
         graph(X + '"a.b": conv(4, 1)')
+    with pytest.raises(netdsl.NetdslError, match="contains '#'"):
+        graph(X + '"h#2": conv(4, 1)')
 
 
 def test_expect_reaches_any_layer_by_its_dotted_name():

@@ -184,7 +184,7 @@ def test_imports_are_relative_to_the_importing_file(tmp_path: Path):
     (tmp_path / "sub").mkdir()
     spec = tmp_path / "sub" / "net.net"
     spec.write_text(f'import "../lib/blocks.net"\nnetwork n {{\n{X}twice\n}}\n')
-    net = netdsl.load(spec)
+    net = netdsl.load(spec, include=[str(tmp_path / "lib")])  # lib/ is outside sub/
     assert net.graph.output_nodes()[0].shape == (3, 2, 2)
 
 

@@ -60,3 +60,27 @@ def test_no_python_escape():
 
 def test_float_arithmetic_is_exact_enough():
     assert math.isclose(ev("0.1 + 0.2"), 0.3)
+
+
+def test_no_complex_number_is_ever_made():
+    """Python makes a complex number of `(-8) ** 0.5`; the language refuses it where it is
+    made, so no message can describe one (it was once called a "function")."""
+    with pytest.raises(SpecError, match="no real value"):
+        ev("(-8) ** 0.5")
+    with pytest.raises(SpecError, match="no real value"):
+        ev("(-8.0) ** (1 / 3)")
+
+
+def test_values_are_named_by_what_they_are():
+    from netdsl.elaborate.values import Function, type_name
+    assert type_name(Function("f")) == "function"
+    assert type_name(complex(1, 1)) == "complex"  # never a language value; never "function"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("1e308 * 10", "infinite"), ("1e308 + 1e308", "infinite"), ("-1e308 - 1e308", "infinite"),
+    ("2 ** 255 + 2 ** 255", "256 bits"), ("1e308 / 1e-10", "infinite"),
+])
+def test_no_infinity_and_no_oversized_int_is_ever_made(text, message):
+    with pytest.raises(SpecError, match=message):
+        ev(text)

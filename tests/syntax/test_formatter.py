@@ -212,3 +212,15 @@ def test_new_constructs_keep_their_tokens(source):
     once = format_source(source)
     assert format_source(once) == once
     assert _tree(parse(once)) == _tree(parse(source))
+
+
+@pytest.mark.parametrize("text", ["x = 2 .c\n", "x = 2. .c\n", "y = 1 .e5\n"])
+def test_a_number_before_a_dot_keeps_its_space(text: str):
+    """`2 .c` formatted as `2.c` would lex as `2.` `c`: a different program."""
+    assert format_source(text) == text
+
+
+def test_fmt_refuses_a_literal_longer_than_python_can_print():
+    with pytest.raises(NetdslError) as info:
+        format_source("X = " + "9" * 5000 + "\n")
+    assert info.value.diagnostics[0].span.line == 1

@@ -56,4 +56,5 @@ def dot_of(network: Any, depth: int | None = None, direction: str = "TB",
 def render_svg(network: Any, depth: int | None = None, direction: str = "TB") -> str:
     """The diagram as SVG text (Jupyter's `_repr_svg_`)."""
     from netdsl.backends.graphviz.render import render_bytes
-    return render_bytes(dot_of(network, depth, direction), "svg").decode("utf-8")
+    return render_bytes(dot_of(network, depth, direction), "svg",
+                        network.source_path).decode("utf-8")

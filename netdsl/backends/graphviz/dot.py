@@ -6,6 +6,8 @@ emitted in the diagram's order, which follows the graph's creation order.
 
 from __future__ import annotations
 
+import hashlib
+
 from netdsl.backends.graphviz import palette
 from netdsl.backends.graphviz.diagram import Box, Diagram, Edge
 from netdsl.backends.graphviz.labels import escape, label, shape_text, tooltip
@@ -14,7 +16,15 @@ FONT = "Helvetica"
 LEGEND_ID = "legend"
 
 
+_MAX_QUOTED = 1_000  # Graphviz refuses quoted strings past 16,384 characters
+
+
 def quote(text: str) -> str:
+    """A DOT string; a very long one (a 100,000-character label) is cut, and keeps a digest of
+    the whole so that ids stay distinct and the same text gives the same string."""
+    if len(text) > _MAX_QUOTED:
+        digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        text = f"{text[:_MAX_QUOTED // 2]}\u2026{digest}"
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 

@@ -16,7 +16,12 @@ MERGE_SYMBOLS = {"add": "+", "mul": "\u00d7"}
 SMALL = 8
 
 
+_MAX_TEXT = 200  # characters of spec text shown in a box
+
+
 def escape(text: str) -> str:
+    if len(text) > _MAX_TEXT:
+        text = text[:_MAX_TEXT - 1] + "\u2026"
     return _html_escape(text, quote=True)
 
 

@@ -26,6 +26,7 @@ from netdsl.backends.pytorch.lower import (
     show_value,
 )
 from netdsl.backends.pytorch.ops import OVERWRITABLE, Call, lowering
+from netdsl.names import is_free_name
 
 INDENT = "    "
 RUNTIME = Path(__file__).with_name("runtime.py")
@@ -95,13 +96,18 @@ class Names:
 
     def __init__(self, taken: set[str]):
         self.taken = set(taken)
+        self.suffix: dict[str, int] = {}  # stem -> the last number tried (5,000 `out`s: linear)
 
     def fresh(self, stem: str) -> str:
-        stem = stem if is_identifier(stem) and stem not in _RESERVED else "x"
-        name, i = stem, 1
+        if not is_free_name(stem) or stem in _RESERVED:  # `list = ...` would break `list(...)`
+            stem = stem + "_" if is_free_name(stem + "_") else "x"
+        name, i = stem, self.suffix.get(stem, 1)
+        if i > 1:
+            name = f"{stem}_{i}"
         while name in self.taken:
             i += 1
             name = f"{stem}_{i}"
+        self.suffix[stem] = i
         self.taken.add(name)
         return name
 
@@ -206,7 +212,7 @@ class Writer:
         first, constants = members[0]
         params = list(dict.fromkeys(n for e in exprs.values() for n in _names_in(e)))
         name, i = first.base_name, 1
-        while name in self.classes or name in _RESERVED:
+        while name in self.classes or name in _RESERVED or not is_free_name(name):
             i += 1
             name = f"{first.base_name}{i}"
         self.classes[name] = f"class {name}(nn.Module):\n" + self.class_body(
@@ -410,8 +416,9 @@ def _call_of(expr: str) -> tuple[list[str], str] | None:
     if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Call):
         tail = expr[node.value.end_col_offset:]
         node = node.value
-    if not isinstance(node, ast.Call):
-        return None
+    if not isinstance(node, ast.Call) or \
+            ast.get_source_segment(expr, node.func) != expr.partition("(")[0]:
+        return None  # not a call of a plain name (a method of a call's result)
     args = [ast.get_source_segment(expr, a) for a in [*node.args, *node.keywords]]
     return [a for a in args if a is not None], tail
 

@@ -8,7 +8,6 @@ like torchvision's `layer1` or `features`; any other scope, and the network, bec
 
 from __future__ import annotations
 
-import keyword
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,25 +16,9 @@ from netdsl.analysis import analyse
 from netdsl.backends.pytorch.ops import OVERWRITABLE, Call, in_place, lowering
 from netdsl.errors import Diagnostic, NetdslError
 from netdsl.ir import Graph, Node
+from netdsl.names import MODULE_ATTRIBUTES, is_identifier
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _POSITION = re.compile(r"[0-9]+\Z")
-# attributes of torch.nn.Module that a child named by a label must not shadow
-_MODULE_ATTRIBUTES = frozenset("""T_destination add_module apply bfloat16 buffers call_super_init
-children compile cpu cuda double dump_patches eval extra_repr float forward get_buffer
-get_extra_state get_parameter get_submodule half ipu load_state_dict modules mtia named_buffers
-named_children named_modules named_parameters parameters register_backward_hook register_buffer
-register_forward_hook register_forward_pre_hook register_full_backward_hook
-register_full_backward_pre_hook register_load_state_dict_post_hook register_load_state_dict_pre_hook
-register_module register_parameter register_state_dict_post_hook register_state_dict_pre_hook
-requires_grad_ set_extra_state set_submodule share_memory smooth_l1_loss state_dict to to_empty
-train training type xpu zero_grad""".split())
-
-
-def is_identifier(name: str) -> bool:
-    return bool(_IDENTIFIER.match(name)) and not keyword.iskeyword(name)
-
-
 @dataclass
 class Child:
     """One submodule: its local name and what constructs it."""
@@ -84,8 +67,8 @@ def camel(name: str) -> str:
     return text if text and not text[0].isdigit() else "Block" + text
 
 
-def _fail(message: str) -> NetdslError:
-    return NetdslError(Diagnostic(message, None, "lower"))
+def _fail(message: str, span: Any = None) -> NetdslError:
+    return NetdslError(Diagnostic(message, span, "lower"))
 
 
 class Lowerer:
@@ -123,6 +106,12 @@ class Lowerer:
                     outputs.append(value)
         return inputs, outputs
 
+    def span(self, name: str) -> Any:
+        """Where the layer or scope `name` was written."""
+        if name in self.graph.scopes:
+            return self.graph.scopes[name].span
+        return self.graph[name].span if name in self.graph.nodes else None
+
     def shapes(self, node: Node) -> list[tuple[int, ...]]:
         return [self.graph[src].shape for src in node.inputs]
 
@@ -148,7 +137,7 @@ class Lowerer:
         for name in names:
             local = name[len(scope) + 1:] if scope else name
             if not (is_identifier(local) or _POSITION.match(local)):
-                raise _fail(f"layer name '{name}' cannot name a torch submodule")
+                raise _fail(f"layer name '{name}' cannot name a torch submodule", self.span(name))
             if name in self.graph.scopes:
                 inputs, outputs = self.interface(name)
                 children.append(Child(local, self.scope(name)))
@@ -161,7 +150,7 @@ class Lowerer:
             if rule.function is None or self.has_state(node):
                 module = rule.module(node.op, shapes) if rule.module else None
                 if module is None:
-                    raise _fail(f"operator '{node.op_name}' has no module lowering")
+                    raise _fail(f"operator '{node.op_name}' has no module lowering", node.span)
                 children.append(Child(local, module))
                 apply = rule.apply(node.op, shapes) if rule.apply is not None else None
                 steps.append(Step(node, local, None, reads(node), produces(node), pad,
@@ -170,9 +159,10 @@ class Lowerer:
                 call = rule.function(node.op, shapes)
                 steps.append(Step(node, None, call, reads(node), produces(node), pad))
         for child in children:
-            if child.name in _MODULE_ATTRIBUTES:
+            if child.name in MODULE_ATTRIBUTES:  # `netdsl check` refuses such labels already
                 raise _fail(f"label '{child.name}' in '{scope or self.graph.name}' would shadow "
-                            f"the torch.nn.Module attribute of that name; rename it")
+                            f"the torch.nn.Module attribute of that name; rename it",
+                            self.span(f"{scope}.{child.name}" if scope else child.name))
         return steps, children
 
     def scope(self, name: str) -> SequentialPlan | ClassPlan:

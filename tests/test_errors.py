@@ -1,0 +1,76 @@
+"""Rendering diagnostics: one line definition shared with the lexer, the quoted line made
+visible, many messages in linear time, and a stop after `MAX_ERRORS` as compilers do."""
+
+from __future__ import annotations
+
+import pytest
+
+import netdsl
+from netdsl import errors
+from netdsl.errors import Diagnostic, SourceCache, Span, render, render_all
+from netdsl.limits import MAX_ERRORS
+
+
+def _diag(line: int, col: int, width: int = 1) -> Diagnostic:
+    return Diagnostic("boom", Span("f.net", line, col, line, col + width), "name")
+
+
+@pytest.mark.parametrize("separator", ["\f", "\v", "\u2028", "\u2029", "\u0085", "\x1c"])
+def test_a_line_is_what_the_lexer_counts(separator: str):
+    """Characters Python's splitlines() breaks at do not start a line for the lexer, so the
+    quote and the caret stay on the line the position names."""
+    text = f"X = 1 # a{separator}b\nnetwork n {{\n    input x: [3]\n    nope\n}}\n"
+    with pytest.raises(netdsl.NetdslError) as info:
+        netdsl.load(text)
+    diag = info.value.diagnostics[0]
+    assert (diag.span.line, diag.span.col) == (4, 5)
+    quoted, caret = render(diag).splitlines()[1:3]
+    assert quoted == "        nope" and caret == "        ^~~~"
+
+
+def test_control_characters_are_shown_as_one_visible_character():
+    sources = SourceCache()
+    sources.add("f.net", "a\fb\rc\u2028d x\n")
+    text = render(_diag(1, 9), sources)
+    assert text.splitlines()[1:] == ["    a?b?c?d x", "            ^"]
+
+
+def test_wide_characters_keep_the_caret_under_the_span():
+    sources = SourceCache()
+    sources.add("f.net", 'y = "日本" + nope\n')
+    quoted, caret = render(_diag(1, 12, 4), sources).splitlines()[1:]
+    assert caret.index("^") - 4 == len('y = "') + 4 + len('" + ')
+    assert quoted.endswith("nope")
+
+
+def test_many_messages_split_the_file_once(monkeypatch):
+    calls = []
+    real = errors.source_lines
+    monkeypatch.setattr(errors, "source_lines", lambda text: calls.append(1) or real(text))
+    sources = SourceCache()
+    sources.add("f.net", "\n".join(f"line {i}" for i in range(5000)))
+    for i in range(1, 5001):
+        assert render(_diag(i, 1), sources).splitlines()[1] == f"    line {i - 1}"
+    assert len(calls) == 1
+
+
+def test_render_all_stops_after_max_errors_and_counts_the_rest():
+    sources = SourceCache()
+    sources.add("f.net", "x\n" * 100)
+    text = render_all([_diag(i, 1) for i in range(1, 101)], sources=sources)
+    assert text.count("error: boom") == MAX_ERRORS
+    assert text.endswith(f"... {100 - MAX_ERRORS} more errors not shown\n100 errors\n")
+    assert render_all([_diag(1, 1)], sources=sources).count("\n") == 3
+
+
+def test_a_whole_file_location_has_no_line():
+    diag = Diagnostic("the file defines no network", Span.file("empty.net"), "name")
+    assert render(diag) == "empty.net: error: the file defines no network  [name]"
+
+
+def test_the_many_errors_of_one_file_are_gathered_up_to_the_limit():
+    text = "".join(f"X{i} = undefined_{i}\n" for i in range(5000)) + \
+        "network n {\n    input x: [3]\n    relu\n}\n"
+    with pytest.raises(netdsl.NetdslError) as info:
+        netdsl.load(text)
+    assert len(info.value.diagnostics) == MAX_ERRORS
