@@ -8,14 +8,14 @@ import sys
 import traceback
 
 from netdsl import __version__
-from netdsl.cli import check, fmt, ops, render, stats
+from netdsl.cli import check, fmt, import_, ops, render, stats
 from netdsl.cli import compile as compile_  # the module, not the builtin
 from netdsl.cli.command import Command, Exit
 from netdsl.errors import NetdslError
 from netdsl.errors import render as render_diagnostic
 
 COMMANDS: tuple[Command, ...] = (check.COMMAND, stats.COMMAND, compile_.COMMAND,
-                                 render.COMMAND, fmt.COMMAND, ops.COMMAND)
+                                 render.COMMAND, fmt.COMMAND, ops.COMMAND, import_.COMMAND)
 
 EPILOG = f"""\
 exit status:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import nn
 
+from netdsl.backends.pytorch.importer.report import check_mapped
 from netdsl.backends.pytorch.importer.spec import SpecBuilder, _snake, count
 from netdsl.backends.pytorch.importer.trace import trace
 from netdsl.backends.pytorch.importer.tree import build_tree
@@ -17,18 +17,18 @@ def from_torch(model: nn.Module, example_input: Any, *, name: str | None = None,
                origin: str | None = None) -> str:
     """The text of a spec describing `model`, traced on `example_input` (a tensor with a batch
     axis, or a tuple of them). `name` names the network; `origin` says where the model came
-    from in the spec's first comment."""
+    from in the spec's first comment. A model torch.fx cannot trace, or with a call no operator
+    describes, raises `NetdslError` with a message located in the model's source."""
     example = tuple(example_input) if isinstance(example_input, (tuple, list)) \
         else (example_input,)
     model.eval()
     traced = trace(model, example)
     tree = build_tree(traced)
+    check_mapped(tree)
     figures = count(model, example)
     header = [f"Imported from {origin or type(model).__qualname__} by `netdsl import`."]
-    text = SpecBuilder(tree, traced.values).network(name or _snake(type(model).__name__) or "model", figures, header)
-    return format_source(text)
+    network = name or _snake(type(model).__name__) or "model"
+    return format_source(SpecBuilder(tree, traced.values).network(network, figures, header))
 
 
-
-
-__all__ = ["from_torch", "torch"]
+__all__ = ["from_torch"]

@@ -26,7 +26,6 @@ from netdsl.backends.pytorch.importer.elements import (
     Output,
     Ref,
 )
-
 from netdsl.backends.pytorch.importer.mapping import OpCall
 from netdsl.backends.pytorch.importer.tree import Instance, Item, ModuleTree
 

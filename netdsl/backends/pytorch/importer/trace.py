@@ -113,9 +113,15 @@ def _failing_line(cls: type, exc: Exception) -> Span | None:
     chosen = chosen or next((f for f in reversed(frames) if "/torch/" not in f.filename), None)
     if chosen is None or chosen.lineno is None:
         return None
-    text = linecache.getline(chosen.filename, chosen.lineno)
-    if text:
-        SOURCES.add(chosen.filename, "".join(linecache.getlines(chosen.filename)))
+    return line_span(chosen.filename, chosen.lineno)
+
+
+def line_span(path: str, line: int) -> Span | None:
+    """The span of one line of a Python source file (kept so the message can quote it)."""
+    text = linecache.getline(path, line)
+    if not text:
+        return None
+    SOURCES.add(path, "".join(linecache.getlines(path)))
     stripped = text.rstrip("\n")
     col = len(stripped) - len(stripped.lstrip()) + 1
-    return Span(chosen.filename, chosen.lineno, col, chosen.lineno, len(stripped) + 1)
+    return Span(path, line, col, line, len(stripped) + 1)

@@ -1,0 +1,60 @@
+"""The calls of a traced model that no operator describes, each as a located error.
+
+An import never drops a call: a spec that left one out would describe another network (and its
+state_dict would not load, or its outputs would differ). Each call is reported at the line of the
+model's own source that made it, with the module it was made in.
+"""
+
+from __future__ import annotations
+
+import re
+
+from torch import fx
+
+from netdsl.backends.pytorch.importer.trace import line_span
+from netdsl.backends.pytorch.importer.tree import Instance, ModuleTree
+from netdsl.errors import Diagnostic, NetdslError, Span
+
+_FRAME = re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+)')
+
+HELP = ("netdsl writes only specs it can prove equal to the model; make this part of the model "
+        "a module or function netdsl maps (see `netdsl ops`), or ask for the operator")
+
+
+def check_mapped(tree: ModuleTree) -> None:
+    """Raise one located error for every call of `tree` that no operator describes, and for
+    every module with weights that is called more than once."""
+    found = [_unmapped(inst, item.node, item.unmapped.reason)
+             for inst in tree.root.walk() for item in inst.items
+             if item.unmapped is not None and item.node is not None]
+    found += [Diagnostic(f"module '{path}' has weights and is called more than once; importing "
+                         f"shared modules is not supported", None, "unmapped", help=HELP)
+              for path in tree.shared]
+    if found:
+        raise NetdslError(found)
+
+
+def _unmapped(inst: Instance, node: fx.Node, reason: str) -> Diagnostic:
+    where = f"module '{inst.path}' ({inst.cls.__qualname__})" if inst.path else \
+        f"model {inst.cls.__qualname__}"
+    return Diagnostic(f"cannot import `{_described(node)}` in {where}: {reason}",
+                      source_line(node), "unmapped", help=HELP)
+
+
+def _described(node: fx.Node) -> str:
+    target = node.target
+    if node.op == "call_function":
+        return getattr(target, "__name__", str(target))
+    if node.op == "call_method":
+        return f".{target}()"
+    return str(target)
+
+
+def source_line(node: fx.Node) -> Span | None:
+    """The last line of the node's recorded stack that lies outside torch."""
+    frames = _FRAME.findall(node.meta.get("stack_trace") or "")
+    for path, line in reversed(frames):
+        span = None if "/torch/" in path else line_span(path, int(line))
+        if span is not None:
+            return span
+    return None
