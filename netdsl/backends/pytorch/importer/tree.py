@@ -125,7 +125,8 @@ def build_tree(traced: Trace) -> ModuleTree:
     tree.shared = [t for t, n in calls.items() if n > 1 and _has_state(traced.model, t)]
     _drop_repeated_labels(root, traced.model)
     _interfaces(tree)
-    _hoist_concats(tree)
+    if _hoist_concats(tree):
+        _interfaces(tree)  # a hoisted concat is no longer an output of the module it left
     return tree
 
 
@@ -228,12 +229,13 @@ def _unique(nodes: list[fx.Node]) -> list[fx.Node]:
     return list(dict.fromkeys(nodes))
 
 
-def _hoist_concats(tree: ModuleTree) -> None:
+def _hoist_concats(tree: ModuleTree) -> bool:
     """A module whose forward starts by concatenating all its inputs (a DenseNet layer) is
     called on the concatenation: the concat moves to the caller, so that every call of the
-    module takes one tensor whatever the number of maps before it."""
+    module takes one tensor whatever the number of maps before it. Whether any moved."""
+    moved = False
     for inst in tree.root.walk():
-        for item in inst.items:
+        for item in list(inst.items):
             child = item.child
             if child is None or len(child.inputs) < 2 or not child.items:
                 continue
@@ -249,3 +251,5 @@ def _hoist_concats(tree: ModuleTree) -> None:
             child.items.pop(0)
             inst.items.insert(inst.items.index(item), first)
             child.inputs = [first.node]
+            moved = True
+    return moved
