@@ -6,7 +6,7 @@ from typing import Any
 
 from torch import nn
 
-from netdsl.backends.pytorch.importer.report import check_mapped
+from netdsl.backends.pytorch.importer.report import check_mapped, uncalled
 from netdsl.backends.pytorch.importer.spec import SpecBuilder, _snake, count
 from netdsl.backends.pytorch.importer.trace import trace
 from netdsl.backends.pytorch.importer.tree import build_tree
@@ -27,6 +27,10 @@ def from_torch(model: nn.Module, example_input: Any, *, name: str | None = None,
     check_mapped(tree)
     figures = count(model, example)
     header = [f"Imported from {origin or type(model).__qualname__} by `netdsl import`."]
+    unused = uncalled(model, traced.graph)
+    if unused:
+        header.append(f"Not called on the example input, so not described here (the model's "
+                      f"state_dict holds them): {', '.join(unused)}.")
     network = name or _snake(type(model).__name__) or "model"
     return format_source(SpecBuilder(tree, traced.values).network(network, figures, header))
 

@@ -466,6 +466,7 @@ class Generalizer:
                          {i: i in present for i in range(self.instances.count)})
             flag.default = Counter(flag.values.values()).most_common(1)[0][0]
             self.flags.append(flag)
+            self.params.reserved.add(flag.name)
             cond = flag.name
         return If(cond, [self._element(s.element, s.present) for s in then],
                   [self._element(s.element, s.present) for s in orelse])

@@ -38,22 +38,21 @@ def shorten(body: list[Element]) -> list[Element]:
 
 def _drop_positions(body: list[Element], counter: list[int]) -> None:
     """Walks one scope in the order the language numbers its layers (a merge's branches before
-    the merge); a label equal to the position its layer takes is dropped."""
+    the merge); a layer's label equal to the position it takes is dropped. A group's or a
+    merge's label stays: without it, the group would be transparent and its contents named in
+    the enclosing scope."""
     for e in body:
         if isinstance(e, Merge):
             for branch in e.branches:
                 _drop_positions(branch, counter if e.label is None else [0])
-            if e.label is not None:
-                _take(e, counter)
-            else:
-                counter[0] += 1
+            counter[0] += 1
             continue
         if isinstance(e, Group) and e.label is None:
             _drop_positions(e.body, counter)
             continue
         if isinstance(e, Group):
             _drop_positions(e.body, [0])
-            _take(e, counter)
+            counter[0] += 1
             continue
         if isinstance(e, (Op, Call)):
             _take(e, counter)

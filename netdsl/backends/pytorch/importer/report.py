@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from torch import fx
+from torch import fx, nn
 
 from netdsl.backends.pytorch.importer.trace import line_span
 from netdsl.backends.pytorch.importer.tree import Instance, ModuleTree
@@ -58,3 +58,21 @@ def source_line(node: fx.Node) -> Span | None:
         if span is not None:
             return span
     return None
+
+
+def uncalled(model: nn.Module, graph: fx.Graph) -> list[str]:
+    """The outermost submodules holding weights or buffers that the traced forward never uses
+    (GoogLeNet's auxiliary classifiers in eval mode): the spec cannot describe them, so its
+    header names them."""
+    used = [str(n.target) for n in graph.nodes if n.op in ("call_module", "get_attr")]
+    state = [name for name, _ in model.named_parameters()] + \
+        [name for name, _ in model.named_buffers()]
+    unused = [s for s in state if not any(s == u or s.startswith(u + ".") for u in used)]
+    found: list[str] = []
+    for name, _ in model.named_modules():
+        if not name or any(name.startswith(f + ".") for f in found):
+            continue
+        inside = [s for s in state if s.startswith(name + ".")]
+        if inside and all(s in unused for s in inside):
+            found.append(name)
+    return found
