@@ -87,6 +87,8 @@ class Calls:
             return Unmapped(f"{name} of a tensor and {type(other).__name__} {other!r}")
         if len(tensors) != 2:
             return Unmapped(f"{name} of {len(tensors)} tensors")
+        if name != "matmul" and isinstance(tensors[0], fx.Node) and tensors[0].op == "get_attr":
+            tensors.reverse()  # `scale * x`: the chain goes on from x (both ops commute)
         shapes = [self.ctx.shape(t) for t in tensors]
         if name == "add" and shapes[0] != shapes[1]:
             return Layers([OpCall("add", (), (("broadcast", True),))], tensors)

@@ -28,6 +28,7 @@ OTHER_CLASSES = {
     "torchvision.ops.stochastic_depth": ("StochasticDepth",),
     "torchvision.models.convnext": ("LayerNorm2d",),
     "torchvision.models.swin_transformer": ("ShiftedWindowAttention",),
+    "timm.layers.norm": ("LayerNorm2d",),
 }
 
 

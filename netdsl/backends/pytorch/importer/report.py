@@ -7,15 +7,11 @@ model's own source that made it, with the module it was made in.
 
 from __future__ import annotations
 
-import re
-
 from torch import fx, nn
 
-from netdsl.backends.pytorch.importer.trace import line_span
+from netdsl.backends.pytorch.importer.trace import source_line
 from netdsl.backends.pytorch.importer.tree import Instance, ModuleTree
-from netdsl.errors import Diagnostic, NetdslError, Span
-
-_FRAME = re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+)')
+from netdsl.errors import Diagnostic, NetdslError
 
 HELP = ("netdsl writes only specs it can prove equal to the model; make this part of the model "
         "a module or function netdsl maps (see `netdsl ops`), or ask for the operator")
@@ -48,16 +44,6 @@ def _described(node: fx.Node) -> str:
     if node.op == "call_method":
         return f".{target}()"
     return str(target)
-
-
-def source_line(node: fx.Node) -> Span | None:
-    """The last line of the node's recorded stack that lies outside torch."""
-    frames = _FRAME.findall(node.meta.get("stack_trace") or "")
-    for path, line in reversed(frames):
-        span = None if "/torch/" in path else line_span(path, int(line))
-        if span is not None:
-            return span
-    return None
 
 
 def uncalled(model: nn.Module, graph: fx.Graph) -> list[str]:

@@ -18,6 +18,7 @@ from netdsl.backends.pytorch.importer.structure import NodeRef, Structured, Stru
 from netdsl.backends.pytorch.importer.tree import Instance, ModuleTree
 from netdsl.backends.pytorch.importer.writer import KEYWORDS, Writer, value_text
 from netdsl.elaborate.builtins import BUILTINS as FUNCTIONS
+from netdsl.elaborate.loader import LAYER_WORDS
 from netdsl.ops import REGISTRY
 
 BUILTINS = frozenset(FUNCTIONS)
@@ -110,7 +111,7 @@ class SpecBuilder:
 
     def _block_name(self, cls: type) -> str:
         base = _snake(cls.__name__) or "block"
-        if base in REGISTRY or base in KEYWORDS or base in BUILTINS:
+        if base in REGISTRY or base in KEYWORDS or base in BUILTINS or base in LAYER_WORDS:
             base += "_block"
         name, k = base, 1
         while name in self.names:

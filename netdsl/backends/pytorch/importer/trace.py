@@ -10,8 +10,10 @@ from __future__ import annotations
 import importlib
 import inspect
 import linecache
+import re
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -23,6 +25,8 @@ from netdsl.errors import SOURCES, Diagnostic, NetdslError, Span
 # Functions of well-known libraries that torch.fx should record as one call rather than trace
 # through, because each is one netdsl operator: "module:function".
 WRAPPED_FUNCTIONS = ("torchvision.models.shufflenetv2:channel_shuffle",)
+_NETDSL = str(Path(__file__).resolve().parents[3])  # netdsl's own frames are not the model's
+_FRAME = re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+)')
 
 
 @dataclass
@@ -77,7 +81,10 @@ def trace(model: nn.Module, example: tuple[torch.Tensor, ...]) -> Trace:
 
     class Recorder(fx.Interpreter):
         def run_node(self, n: fx.Node) -> Any:
-            values[n] = result = super().run_node(n)
+            try:
+                values[n] = result = super().run_node(n)
+            except Exception as exc:  # noqa: BLE001 - the model's own code on the input
+                raise _failed(model, n, exc) from None
             return result
 
     with torch.no_grad():
@@ -86,6 +93,29 @@ def trace(model: nn.Module, example: tuple[torch.Tensor, ...]) -> Trace:
         if node.op == "placeholder" and isinstance(values.get(node), torch.Tensor):
             node.meta["netdsl_shape"] = tuple(values[node].shape[1:])
     return Trace(model, graph, values)
+
+
+def _failed(model: nn.Module, node: fx.Node, exc: Exception) -> NetdslError:
+    stack = list((node.meta.get("nn_module_stack") or {}).values())
+    path = str(node.target) if node.op == "call_module" else (stack[-1][0] if stack else "")
+    module = model.get_submodule(path) if path else model
+    name = f"'{path}' ({type(module).__qualname__})" if path else type(model).__qualname__
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return NetdslError(Diagnostic(
+        f"module {name} fails on the example input: {first}", source_line(node), "trace",
+        help="give the input shape the model expects with --input (channels first, no batch "
+             "axis)"))
+
+
+def source_line(node: fx.Node) -> Span | None:
+    """The last line of the node's recorded stack that lies outside torch and netdsl."""
+    frames = _FRAME.findall(node.meta.get("stack_trace") or "")
+    for path, line in reversed(frames):
+        outside = "/torch/" not in path and not path.startswith(_NETDSL)
+        span = line_span(path, int(line)) if outside else None
+        if span is not None:
+            return span
+    return None
 
 
 def _untraceable(model: nn.Module, tracer: _Tracer, exc: Exception) -> NetdslError:
