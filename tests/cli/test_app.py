@@ -48,7 +48,7 @@ def test_help_lists_every_command_once(netdsl):
         assert f"    {command.name} " in done.stdout
         assert netdsl(command.name, "--help").returncode == 0
     assert sorted(c.name for c in app.COMMANDS) == \
-        ["check", "compile", "fmt", "ops", "render", "stats"]
+        ["check", "compile", "fmt", "import", "ops", "render", "stats"]
 
 
 @pytest.mark.parametrize("argv", [
