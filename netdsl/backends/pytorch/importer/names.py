@@ -78,7 +78,11 @@ class _Namer:
 
     def group(self, e: Group, prefix: str) -> Element:
         inner = prefix + e.label + "." if e.label else prefix
-        return replace(e, body=self.body(e.body, inner))
+        out = replace(e, body=self.body(e.body, inner))
+        last = _made_last(e.body)
+        if e.label and len(last) == 1:  # a labeled group's tensor is its last layer's
+            self._define(last, e.label, prefix)
+        return out
 
     def child(self, e: Child, prefix: str) -> Element:
         out = replace(e, tensors=[self.ref(t) for t in e.tensors])
@@ -105,3 +109,19 @@ class _Namer:
 
     def for_(self, e: For, prefix: str) -> Element:
         return replace(e, body=self.body(e.body, prefix))
+
+
+def _made_last(body: list[Element]) -> list[Any]:
+    """The tensors the last element of a body makes."""
+    if not body:
+        return []
+    e = body[-1]
+    if isinstance(e, (Op, Merge)):
+        return [e.node]
+    if isinstance(e, Call):
+        return list(e.outputs)
+    if isinstance(e, Child):
+        return list(e.instance.outputs)
+    if isinstance(e, Group):
+        return _made_last(e.body)
+    return []

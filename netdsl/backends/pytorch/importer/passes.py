@@ -28,9 +28,40 @@ _NUMBERED = re.compile(r"(.*?)(\d+)\Z")
 
 
 def shorten(body: list[Element]) -> list[Element]:
-    """Positional labels dropped in every scope, then runs made repeats and loops."""
+    """Merges over a module list made scopes, positional labels dropped in every scope, then
+    runs made repeats and loops."""
+    _list_merges(body)
     _drop_positions(body, [0])
     return _runs(body)
+
+
+# ---------------------------------------------------------------- module lists
+
+
+def _list_merges(body: list[Element]) -> None:
+    """A merge whose branches are the items of one module list, in order (DeepLab's
+    `torch.cat([conv(x) for conv in self.convs])`), is that list's scope: `convs: concat {...}`
+    names its branches `convs.0`, `convs.1`, ... as torch does."""
+    for e in body:
+        if isinstance(e, Merge):
+            for branch in e.branches:
+                _list_merges(branch)
+            prefix = _list_prefix(e) if e.label is None else None
+            if prefix is not None:
+                e.label = prefix
+                for k, branch in enumerate(e.branches):
+                    branch[0].label = str(k)
+        elif isinstance(e, Group):
+            _list_merges(e.body)
+
+
+def _list_prefix(e: Merge) -> str | None:
+    labels = [getattr(b[0], "label", None) if len(b) == 1 else None for b in e.branches]
+    if not labels or any(label is None or "." not in label for label in labels):
+        return None
+    prefix = labels[0].rpartition(".")[0]
+    wanted = [f"{prefix}.{k}" for k in range(len(labels))]
+    return prefix if labels == wanted and "." not in prefix else None
 
 
 # ---------------------------------------------------------------- positions
@@ -43,8 +74,9 @@ def _drop_positions(body: list[Element], counter: list[int]) -> None:
     the enclosing scope."""
     for e in body:
         if isinstance(e, Merge):
+            inner = counter if e.label is None else [0]  # a labeled merge is one scope
             for branch in e.branches:
-                _drop_positions(branch, counter if e.label is None else [0])
+                _drop_positions(branch, inner)
             counter[0] += 1
             continue
         if isinstance(e, Group) and e.label is None:
