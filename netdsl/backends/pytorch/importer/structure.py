@@ -11,6 +11,7 @@ the tensors they start from: `from layer3 -> ...`, `add(conv1)`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,7 +81,7 @@ class Structurer:
         """Fresh labels for unlabeled items whose tensor another body refers to by name."""
         for i, item in enumerate(self.items):
             if item.label is None and item.node in self.wanted:
-                self.labels[i] = self._fresh(item.node.name)
+                self.labels[i] = self._fresh(_base(item.node))
 
     def _fresh(self, base: str) -> str:
         used = self.taken | {name for name, _ in self.inst.module.named_children()} \
@@ -227,7 +228,7 @@ class Structurer:
             uses[self.producer[out]] = uses.get(self.producer[out], 0) + 1
         for i in range(len(self.items)):
             if uses.get(i) and self._label(i) is None:
-                self.labels[i] = self._fresh(self.items[i].node.name
+                self.labels[i] = self._fresh(_base(self.items[i].node)
                                              if self.items[i].node is not None else "t")
         body: list[Element] = []
         current: Any = ("in", 0) if self.inst.inputs else None
@@ -260,3 +261,11 @@ class Structurer:
 
 def _refs(value: Any) -> Any:
     return NodeRef(value) if isinstance(value, fx.Node) else value
+
+
+def _base(node: fx.Node) -> str:
+    """The name a layer that must be named starts from: torch.fx's node name without the count
+    it adds (`add_6` -> `add`), so that every instance of a module names its layers alike."""
+    if node.op in ("call_function", "call_method"):
+        return re.sub(r"_\d+\Z", "", node.name)
+    return node.name
