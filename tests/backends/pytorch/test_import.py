@@ -29,9 +29,9 @@ def round_trip(model: torch.nn.Module, shape: tuple[int, ...]) -> str:
     network = netdsl.load(text)
     assert network.check() == []
     stats = network.stats()
-    # torch's math attention kernel, whose products FlopCounterMode sees (the fused one hides them)
-    with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter, \
-            torch.no_grad():
+    # torch's math attention kernel, whose products FlopCounterMode sees; with autograd on, as
+    # nn.MultiheadAttention's fused inference path (no_grad, eval) hides them too
+    with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
         model(x[:1])
     assert stats.params == sum(p.numel() for p in model.parameters())
     assert stats.buffers == sum(b.numel() for b in model.buffers())
