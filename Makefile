@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 TORCH  := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: demo test test-fast bench lint dot chromium clean zoo readme screenshots images
+.PHONY: demo test test-fast bench lint dot chromium clean zoo readme screenshots images import-table
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,9 @@ bench: $(VENV)/.installed-bench
 
 zoo: $(VENV)/.installed-test
 	$(BIN)/python docs/make_zoo.py
+
+import-table: $(VENV)/.installed-test
+	$(BIN)/python docs/make_import.py
 
 readme: $(VENV)/.installed
 	$(BIN)/python docs/make_readme.py

@@ -31,6 +31,8 @@ ERROR_CODES: dict[str, str] = {
     "io": "a file that cannot be read or written",
     "lower": "a network that cannot be lowered to PyTorch",
     "usage": "a command-line argument that is not valid",
+    "trace": "a PyTorch model that torch.fx cannot trace (`netdsl import`)",
+    "unmapped": "a PyTorch call that no operator of netdsl describes (`netdsl import`)",
 }
 
 

@@ -87,9 +87,11 @@ class Network:
         return format_table(self.stats(dtype, batch, train), depth)
 
     def render(self, path: str | os.PathLike[str], depth: int | None = None,
-               direction: str = "TB") -> Path:
-        """Draw the diagram to `path` (.svg, .png, .pdf or .dot, from its suffix), collapsing
-        blocks below `depth`; returns the path."""
+               direction: str = "TB", layout: str | None = None, edge_shapes: bool = False,
+               dpi: int | None = None) -> Path:
+        """Draw the diagram to `path` (.svg, .png, .pdf or .dot, from its suffix), as
+        `netdsl render` does: blocks below `depth` collapsed (None: the deepest that fits a
+        page), `layout` "column" or "u", shapes on the edges, a PNG at `dpi`; returns the path."""
         from netdsl.backends.graphviz import dot_of, render_bytes
         from netdsl.backends.graphviz.render import FORMATS
         from netdsl.files import write_atomic
@@ -98,9 +100,9 @@ class Network:
         if fmt not in FORMATS:
             raise ValueError(f"cannot tell the format of {target}: name it "
                              f"{', '.join('.' + f for f in FORMATS)}")
-        text = dot_of(self, depth, direction)
-        write_atomic(target, text if fmt == "dot" else render_bytes(text, fmt),
-                     protect=self.files)
+        text = dot_of(self, depth, direction=direction, layout=layout, edge_shapes=edge_shapes)
+        data = text if fmt == "dot" else render_bytes(text, fmt, self.source_path, dpi=dpi)
+        write_atomic(target, data, protect=self.files)
         return target
 
     def to_source(self) -> str:

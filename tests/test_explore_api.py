@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import torchvision
 
 import netdsl
@@ -49,6 +50,18 @@ def test_render_writes_the_format_of_the_suffix(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     dot = netdsl.load(SPECS / "resnet18.net").render(tmp_path / "r18.dot", depth=1)
     assert "layer1.0.conv1" not in dot.read_text() and '"layer1"' in dot.read_text()
+
+
+def test_render_takes_the_options_of_the_command(tmp_path):
+    import struct
+    net = netdsl.load(SPECS / "lenet5.net")
+    widths = []
+    for dpi in (36, 72):
+        png = net.render(tmp_path / f"lenet{dpi}.png", dpi=dpi).read_bytes()
+        widths.append(struct.unpack(">I", png[16:20])[0])  # the IHDR chunk's width
+    assert widths[1] == pytest.approx(2 * widths[0], abs=2)
+    edges = net.render(tmp_path / "lenet.dot", edge_shapes=True).read_text()
+    assert 'label="6\u00d728\u00d728"' in edges  # the shape on the edge itself
 
 
 def test_to_source_is_what_compile_writes_and_builds_torchvisions_resnet18(cli):

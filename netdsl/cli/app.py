@@ -8,14 +8,15 @@ import sys
 import traceback
 
 from netdsl import __version__
-from netdsl.cli import check, diff, fmt, lsp, ops, render, report, stats, sweep, zoo
+from netdsl.cli import check, diff, fmt, import_, lsp, ops, render, report, stats, sweep, zoo
 from netdsl.cli import compile as compile_  # the module, not the builtin
 from netdsl.cli.command import Command, Exit
 from netdsl.errors import NetdslError, render_all
 
 COMMANDS: tuple[Command, ...] = (check.COMMAND, stats.COMMAND, compile_.COMMAND,
                                  render.COMMAND, report.COMMAND, diff.COMMAND, sweep.COMMAND,
-                                 fmt.COMMAND, ops.COMMAND, lsp.COMMAND, zoo.COMMAND)
+                                 import_.COMMAND, fmt.COMMAND, ops.COMMAND, lsp.COMMAND,
+                                 zoo.COMMAND)
 
 EPILOG = f"""\
 exit status:

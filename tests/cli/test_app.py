@@ -48,8 +48,8 @@ def test_help_lists_every_command_once(netdsl):
         assert f"    {command.name} " in done.stdout
         assert netdsl(command.name, "--help").returncode == 0
     assert sorted(c.name for c in app.COMMANDS) == \
-        ["check", "compile", "diff", "fmt", "lsp", "ops", "render", "report", "stats", "sweep",
-         "zoo"]
+        ["check", "compile", "diff", "fmt", "import", "lsp", "ops", "render", "report", "stats",
+         "sweep", "zoo"]
 
 
 @pytest.mark.parametrize("argv", [

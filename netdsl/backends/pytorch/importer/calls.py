@@ -1,0 +1,383 @@
+"""Functions and tensor methods called in `forward`: which netdsl operator each is.
+
+`function_<name>` handles `call_function` nodes (torch.flatten, F.relu, operator.add, ...) and
+`method_<name>` handles `call_method` nodes (x.view, x.permute, ...); the torch function and the
+tensor method of one name share a rule where they mean the same.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any
+
+import torch
+from torch import fx
+
+from netdsl.backends.pytorch.importer.mapping import (
+    Alias,
+    Context,
+    Layers,
+    Mapping,
+    OpCall,
+    Unmapped,
+    Value,
+    Word,
+)
+from netdsl.backends.pytorch.importer.modules import _axis, _compact, _kwargs
+
+_ACTIVATIONS = {"relu": "relu", "relu_": "relu", "relu6": "relu6", "silu": "silu",
+                "hardswish": "hardswish", "hardsigmoid": "hardsigmoid", "sigmoid": "sigmoid",
+                "tanh": "tanh", "elu": "elu", "gelu": "gelu", "leaky_relu": "leaky_relu"}
+_MERGES = {operator.add: "add", torch.add: "add", operator.iadd: "add", operator.mul: "mul",
+           torch.mul: "mul", operator.imul: "mul", operator.matmul: "matmul",
+           torch.matmul: "matmul", torch.bmm: "matmul"}
+
+
+class Calls:
+    """Maps a `call_function` or `call_method` node to operator calls."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.node = ctx.node
+
+    def map(self) -> Mapping:
+        target = self.node.target
+        if self.node.op == "call_method":
+            name = f"method_{target}"
+        elif target in _MERGES:
+            return self.merge(_MERGES[target])
+        else:
+            name = f"function_{getattr(target, '__name__', '')}"
+        rule = getattr(self, name, None)
+        if rule is None:
+            return Unmapped(f"netdsl has no operator for {self._described()}")
+        return rule()
+
+    def _described(self) -> str:
+        target = self.node.target
+        if self.node.op == "call_method":
+            return f"the tensor method .{target}()"
+        module = getattr(target, "__module__", None) or ""
+        return f"{module + '.' if module else ''}{getattr(target, '__name__', target)}"
+
+    def _tensor_args(self) -> list[fx.Node]:
+        return [a for a in self.node.args if self.ctx.is_tensor(a)]
+
+    def _on_first(self, *calls: OpCall) -> Layers:
+        return Layers(list(calls), [self.node.args[0]])
+
+    @property
+    def _in_shape(self) -> tuple[int, ...]:
+        return self.ctx.shape(self.node.args[0])
+
+    @property
+    def _out_shape(self) -> tuple[int, ...]:
+        return tuple(self.ctx.values[self.node].shape)
+
+    # ------------------------------------------------------------ merges and arithmetic
+
+    def merge(self, name: str) -> Mapping:
+        args = list(self.node.args[:2])
+        tensors = [a for a in args if self.ctx.is_tensor(a)]
+        if len(tensors) == 1:
+            other = self.ctx.value(args[1] if args[0] is tensors[0] else args[0])
+            if name == "mul" and isinstance(other, (int, float)) and not isinstance(other, bool):
+                return Layers([OpCall("scale", (other,))], tensors)
+            return Unmapped(f"{name} of a tensor and {type(other).__name__} {other!r}")
+        if len(tensors) != 2:
+            return Unmapped(f"{name} of {len(tensors)} tensors")
+        if name != "matmul" and isinstance(tensors[0], fx.Node) and tensors[0].op == "get_attr":
+            tensors.reverse()  # `scale * x`: the chain goes on from x (both ops commute)
+        shapes = [self.ctx.shape(t) for t in tensors]
+        if name == "add" and shapes[0] != shapes[1]:
+            return Layers([OpCall("add", (), (("broadcast", True),))], tensors)
+        return Layers([OpCall(name)], tensors)
+
+    def function_cat(self) -> Mapping:
+        tensors = self.ctx.arg(0, "tensors")
+        dim = self.ctx.value(self.ctx.arg(1, "dim", 0))
+        if len(tensors) == 1:
+            return Alias(tensors[0])
+        inputs = list(tensors)
+        earlier, size = self._earlier_concat(inputs, dim)
+        if earlier is not None:  # cat([*a, *b]) after cat(a) = cat(cat(a), *b)
+            inputs = [earlier] + inputs[size:]
+        return Layers([OpCall("concat", (), _kwargs(axis=(_axis(dim), 0)))], inputs)
+
+    function_concat = function_cat
+
+    def _earlier_concat(self, inputs: list[fx.Node], dim: int) -> tuple[fx.Node | None, int]:
+        """The latest, longest concatenation along `dim` whose inputs begin `inputs`, and how
+        many they are. A DenseNet layer concatenates every earlier map again; concatenation is
+        associative, so the spec extends the previous concatenation by the new maps."""
+        self.node.meta["netdsl_concat"] = (dim, list(inputs))
+        best, size = None, 1
+        for node in self.ctx.earlier:
+            d, original = node.meta.get("netdsl_concat", (None, []))
+            if d == dim and size < len(original) < len(inputs) \
+                    and original == inputs[:len(original)]:
+                best, size = node, len(original)
+        return best, size
+
+    # ------------------------------------------------------------ activations
+
+    def _activation(self, name: str) -> Mapping:
+        calls = {"gelu": lambda: _kwargs(approximate=(Word(self.ctx.value(
+                     self.node.kwargs.get("approximate", "none"))), "none")),
+                 "leaky_relu": lambda: _kwargs(slope=(self.ctx.value(self.ctx.arg(
+                     1, "negative_slope", 0.01)), 0.01)),
+                 "elu": lambda: _kwargs(alpha=(self.ctx.value(self.ctx.arg(1, "alpha", 1.0)),
+                                               1.0))}
+        kwargs = calls[name]() if name in calls else ()
+        return self._on_first(OpCall(_ACTIVATIONS[name], (), kwargs))
+
+    def __getattr__(self, name: str) -> Any:
+        for prefix in ("function_", "method_"):
+            if name.startswith(prefix) and name[len(prefix):] in _ACTIVATIONS:
+                return lambda: self._activation(name[len(prefix):])
+        raise AttributeError(name)
+
+    def function_softmax(self) -> Mapping:
+        dim = self.ctx.value(self.ctx.arg(1, "dim"))
+        if dim is None:
+            return Unmapped("softmax without dim")
+        return self._on_first(OpCall("softmax", (), _kwargs(axis=(_axis(dim), 0))))
+
+    method_softmax = function_softmax
+
+    def function_dropout(self) -> Mapping:
+        p = self.ctx.value(self.ctx.arg(1, "p", 0.5))
+        return self._on_first(OpCall("dropout", (), _kwargs(p=(p, 0.5))))
+
+    def function_stochastic_depth(self) -> Mapping:
+        p = self.ctx.value(self.ctx.arg(1, "p"))
+        mode = self.ctx.value(self.ctx.arg(2, "mode"))
+        return self._on_first(OpCall("stochastic_depth", (p,), _kwargs(mode=(Word(mode), "row"))))
+
+    # ------------------------------------------------------------ pooling and resizing
+
+    def function_adaptive_avg_pool2d(self) -> Mapping:
+        size = self.ctx.value(self.ctx.arg(1, "output_size"))
+        return self._on_first(OpCall("adaptive_avgpool", (_compact(size),)))
+
+    def function_adaptive_max_pool2d(self) -> Mapping:
+        if self.ctx.value(self.ctx.arg(2, "return_indices", False)):
+            return Unmapped("adaptive max pooling that returns indices")
+        size = self.ctx.value(self.ctx.arg(1, "output_size"))
+        return self._on_first(OpCall("adaptive_maxpool", (_compact(size),)))
+
+    def _pool(self, name: str, names: tuple[str, ...], defaults: dict[str, Any]) -> Mapping:
+        got = {n: self.ctx.value(self.ctx.arg(i + 1, n, defaults.get(n)))
+               for i, n in enumerate(names)}
+        kernel = _compact(got["kernel_size"])
+        stride = _compact(got["stride"]) if got["stride"] not in (None, [], ()) else kernel
+        kwargs = _kwargs(s=(stride, kernel), p=(got["padding"], 0),
+                         ceil=(got["ceil_mode"], False))
+        if name == "maxpool":
+            kwargs += _kwargs(d=(got["dilation"], 1), indices=(got["return_indices"], False))
+        else:
+            if got.get("divisor_override") is not None:
+                return Unmapped("average pooling with divisor_override")
+            kwargs += _kwargs(count_include_pad=(got["count_include_pad"], True))
+        return self._on_first(OpCall(name, (kernel,), kwargs))
+
+    def function_max_pool2d(self) -> Mapping:
+        return self._pool("maxpool", ("kernel_size", "stride", "padding", "dilation",
+                                      "ceil_mode", "return_indices"),
+                          {"padding": 0, "dilation": 1, "ceil_mode": False,
+                           "return_indices": False})
+
+    function_max_pool1d = function_max_pool3d = function_max_pool2d
+
+    def function_avg_pool2d(self) -> Mapping:
+        return self._pool("avgpool", ("kernel_size", "stride", "padding", "ceil_mode",
+                                      "count_include_pad", "divisor_override"),
+                          {"padding": 0, "ceil_mode": False, "count_include_pad": True})
+
+    function_avg_pool1d = function_avg_pool3d = function_avg_pool2d
+
+    def function_interpolate(self) -> Mapping:
+        size_arg = self.ctx.arg(1, "size")
+        scale = self.ctx.value(self.ctx.arg(2, "scale_factor"))
+        mode = self.ctx.value(self.ctx.arg(3, "mode", "nearest"))
+        corners = self.ctx.value(self.ctx.arg(4, "align_corners"))
+        if self.ctx.value(self.ctx.arg(5, "recompute_scale_factor")):
+            return Unmapped("interpolation with recompute_scale_factor")
+        like = _size_of(size_arg)
+        kwargs: dict[str, tuple[Any, Any]] = {}
+        if like is not None and self.ctx.value(size_arg) == tuple(
+                self.ctx.shape(like)[2:]):
+            kwargs["to"] = (like, None)
+        elif size_arg is not None:
+            kwargs["size"] = (_compact(list(self.ctx.value(size_arg))), None)
+        else:
+            kwargs["scale"] = (_compact(scale), None)
+        kwargs.update(mode=(Word(mode), "nearest"), align_corners=(corners, None))
+        return self._on_first(OpCall("upsample", (), _kwargs(**kwargs)))
+
+    def method_mean(self) -> Mapping:
+        dims = self.ctx.value(self.ctx.arg(0 + 1, "dim"))
+        keep = self.ctx.value(self.ctx.arg(2, "keepdim", False))
+        rank = len(self._in_shape)
+        dims = [dims] if isinstance(dims, int) else list(dims or [])
+        spatial = sorted(d % rank for d in dims)
+        if rank < 3 or spatial != list(range(2, rank)):
+            return Unmapped("a mean over axes other than all the spatial ones")
+        calls = [OpCall("adaptive_avgpool", (1,))]
+        if not keep:
+            calls.append(OpCall("flatten"))
+        return self._on_first(*calls)
+
+    function_mean = method_mean
+
+    # ------------------------------------------------------------ shapes and layout
+
+    def function_flatten(self) -> Mapping:
+        start = self.ctx.value(self.ctx.arg(1, "start_dim", 0))
+        end = self.ctx.value(self.ctx.arg(2, "end_dim", -1))
+        rank = len(self._in_shape)
+        if start % rank == 0:
+            return Unmapped("a flatten that merges the batch axis")
+        return self._on_first(OpCall("flatten", (), _kwargs(start=(_axis(start % rank), 0),
+                                                             end=(_axis(end), -1))))
+
+    method_flatten = function_flatten
+
+    def method_view(self) -> Mapping:
+        src, out = self._in_shape, self._out_shape
+        if out[:1] != src[:1]:
+            return Unmapped("a reshape that changes the batch axis")
+        for start in range(1, len(src)):
+            if out == src[:start] + (math.prod(src[start:]),):
+                return self._on_first(OpCall("flatten", (), _kwargs(start=(start - 1, 0))))
+        return self._on_first(OpCall("reshape", (list(out[1:]),)))
+
+    method_reshape = function_reshape = method_unsqueeze = method_squeeze = method_view
+    function_unsqueeze = function_squeeze = method_view
+
+    def method_permute(self) -> Mapping:
+        args = self.node.args[1:] or (self.node.kwargs.get("dims"),)
+        dims = self.ctx.value(list(args[0]) if len(args) == 1 and isinstance(
+            args[0], (list, tuple)) else list(args))
+        return self._permute([d % len(self._in_shape) for d in dims])
+
+    def function_permute(self) -> Mapping:
+        dims = self.ctx.value(self.ctx.arg(1, "dims"))
+        return self._permute([d % len(self._in_shape) for d in dims])
+
+    def _permute(self, dims: list[int]) -> Mapping:
+        if dims[0] != 0:
+            return Unmapped("a permutation that moves the batch axis")
+        return self._on_first(OpCall("permute", ([d - 1 for d in dims[1:]],)))
+
+    def function_transpose(self) -> Mapping:
+        rank = len(self._in_shape)
+        a = self.ctx.value(self.ctx.arg(1, "dim0")) % rank
+        b = self.ctx.value(self.ctx.arg(2, "dim1")) % rank
+        if 0 in (a, b):
+            return Unmapped("a transpose of the batch axis")
+        return self._on_first(OpCall("transpose", (a - 1, b - 1)))
+
+    method_transpose = function_transpose
+
+    def method_contiguous(self) -> Mapping:
+        return Alias(self.node.args[0])
+
+    def method_expand(self) -> Mapping:
+        source = self.node.args[0]
+        if source.op == "get_attr" and self._out_shape[1:] == self.ctx.shape(source)[1:]:
+            return Alias(source)  # a parameter stretched to the batch: parameter(batch=true)
+        return Unmapped("expand of a tensor other than a parameter to the batch")
+
+    def function_narrow(self) -> Mapping:
+        dim = self.ctx.value(self.ctx.arg(1, "dim")) % len(self._in_shape)
+        start = self.ctx.value(self.ctx.arg(2, "start"))
+        length = self.ctx.value(self.ctx.arg(3, "length"))
+        return self._slice(dim, start, start + length)
+
+    method_narrow = function_narrow
+
+    def _slice(self, dim: int, start: int, stop: int) -> Mapping:
+        if dim == 0:
+            return Unmapped("a slice of the batch axis")
+        kwargs = _kwargs(axis=(dim - 1, 0))
+        return Layers([OpCall("slice", (start, stop), kwargs)], [self.node.args[0]])
+
+    def method_chunk(self) -> Mapping:
+        return Value()  # its items are mapped where they are taken (`function_getitem`)
+
+    method_split = method_unbind = function_split = function_chunk = function_unbind = \
+        method_chunk
+
+    def function_getitem(self) -> Mapping:
+        source, index = self.node.args[0], self.node.args[1]
+        value = self.ctx.values.get(source)
+        if isinstance(value, torch.Tensor):
+            return self._index(index)
+        if source.op == "call_module":  # (output, weights) of attention
+            return Alias(source) if index == 0 else Unmapped("attention weights")
+        if source.op in ("call_method", "call_function"):
+            return self._item(source, index)
+        return Unmapped("an item of a value netdsl cannot follow")
+
+    def _item(self, source: fx.Node, index: int) -> Mapping:
+        """Item `index` of x.chunk / x.split / x.unbind: a slice or a select of x."""
+        name = getattr(source.target, "__name__", source.target)
+        tensor = source.args[0]
+        shape = self.ctx.shape(tensor)
+        ctx = Context(source, self.ctx.values, self.ctx.model)
+        dim = self.ctx.value(ctx.arg(2 if name != "unbind" else 1, "dim", 0)) % len(shape)
+        if dim == 0:
+            return Unmapped("a split of the batch axis")
+        if name == "unbind":
+            call = OpCall("select", (index,), _kwargs(axis=(dim - 1, 0)))
+            return Layers([call], [tensor])
+        sizes = [t.shape[dim] for t in self.ctx.values[source]]
+        start = sum(sizes[:index])
+        kwargs = _kwargs(axis=(dim - 1, 0))
+        return Layers([OpCall("slice", (start, start + sizes[index]), kwargs)], [tensor])
+
+    def _index(self, index: Any) -> Mapping:
+        """x[:, i] (select) or x[:, a:b] (slice) on one axis after the batch."""
+        items = index if isinstance(index, tuple) else (index,)
+        if not items or items[0] != slice(None):
+            return Unmapped("indexing of the batch axis")
+        chosen = [(d, item) for d, item in enumerate(items) if item != slice(None)]
+        if len(chosen) != 1:
+            return Unmapped("indexing of several axes at once")
+        dim, item = chosen[0]
+        if isinstance(item, int):
+            call = OpCall("select", (item,), _kwargs(axis=(dim - 1, 0)))
+            return Layers([call], [self.node.args[0]])
+        if isinstance(item, slice) and item.step in (None, 1):
+            length = self._in_shape[dim]
+            start, stop, _ = item.indices(length)
+            return self._slice(dim, start, stop)
+        return Unmapped("indexing other than one integer or one slice")
+
+    # ------------------------------------------------------------ wrapped library functions
+
+    def function_channel_shuffle(self) -> Mapping:
+        return self._on_first(OpCall("channel_shuffle", (self.ctx.value(
+            self.ctx.arg(1, "groups")),)))
+
+    def function__patch_merging_pad(self) -> Mapping:
+        return self._on_first(OpCall("patch_merge", (2,)))
+
+    def function__assert(self) -> Mapping:
+        return Value()
+
+
+def _size_of(arg: Any) -> fx.Node | None:
+    """The tensor whose spatial size `arg` is, when it is `t.shape[-2:]` (or `t.shape[2:]`)."""
+    if not isinstance(arg, fx.Node) or arg.target is not operator.getitem:
+        return None
+    source, index = arg.args
+    if not isinstance(source, fx.Node) or not isinstance(index, slice):
+        return None
+    if source.op == "call_function" and source.target is getattr and source.args[1] == "shape":
+        return source.args[0]
+    if source.op == "call_method" and source.target == "size":
+        return source.args[0]
+    return None

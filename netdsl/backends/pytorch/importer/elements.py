@@ -1,0 +1,118 @@
+"""The statements an imported spec is made of, before they are written as text: a body is a list
+of elements, each applied to the tensor the one before it made (`From` starts again at a named
+tensor).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from netdsl.backends.pytorch.importer.mapping import OpCall
+
+
+class Ref(str):
+    """A tensor named in an argument (`upsample(to=x)`, `add(conv1)`): written bare."""
+
+
+class Expr(str):
+    """An expression of the language written as it is (`in.c`, `width * 4`)."""
+
+
+@dataclass
+class Op:
+    """An operator call, labeled when its module has a name or its tensor is used elsewhere."""
+
+    label: str | None
+    call: OpCall
+    node: Any = None  # the fx node whose tensor it makes, for names
+
+
+@dataclass
+class Child:
+    """A call of a child module instance (a block call or an inline group, decided later);
+    `tensors` names its inputs when it takes more than the current tensor."""
+
+    label: str | None
+    instance: Any  # tree.Instance
+    tensors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Call:
+    """A block call: `label: name(args)`; `tensors` first when it takes several."""
+
+    label: str | None
+    block: str
+    args: list[tuple[str | None, Any]]
+    tensors: list[str] = field(default_factory=list)
+    outputs: list[Any] = field(default_factory=list)  # the fx nodes it makes, for names
+    param_names: list[str] = field(default_factory=list)  # the block's, in order
+    defaults: dict[str, Any] = field(default_factory=dict)  # of those that have one
+
+
+@dataclass
+class Group:
+    """`label: { body }`, or the body inline (transparent) without a label."""
+
+    label: str | None
+    body: list[Element]
+
+
+@dataclass
+class Merge:
+    """`add { branch; branch }`: each branch starts from the current tensor; an empty branch
+    is `identity`."""
+
+    label: str | None
+    call: OpCall
+    branches: list[list[Element]]
+    node: Any = None
+
+
+@dataclass
+class From:
+    """Starts a new chain at a named tensor."""
+
+    ref: str
+
+
+@dataclass
+class Output:
+    refs: list[str]
+
+
+@dataclass
+class If:
+    """`if cond { then } else { orelse }`, chosen when the spec is compiled."""
+
+    cond: str
+    then: list[Element]
+    orelse: list[Element]
+
+
+@dataclass
+class Repeat:
+    """`element * n`."""
+
+    element: Element
+    count: Any
+
+
+@dataclass
+class For:
+    """`for var in range(count) { body }`."""
+
+    var: str
+    count: Any
+    body: list[Element]
+
+
+@dataclass
+class Comment:
+    """A comment line in a body (what could not be imported, and why)."""
+
+    text: str
+
+
+Element = Union[Op, Child, Call, Group, Merge, From, Output, If, Repeat, For, Comment]

@@ -1,0 +1,37 @@
+"""`from_torch`: trace, map, check, count and write: the steps of `netdsl import` in order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from netdsl.backends.pytorch.importer.report import check_mapped, uncalled
+from netdsl.backends.pytorch.importer.spec import SpecBuilder, _snake, count
+from netdsl.backends.pytorch.importer.trace import trace
+from netdsl.backends.pytorch.importer.tree import build_tree
+from netdsl.syntax.formatter import format_source
+
+
+def from_torch(model: nn.Module, example_input: Any, *, name: str | None = None,
+               origin: str | None = None) -> str:
+    """The text of a spec describing `model`, traced on `example_input` (a tensor with a batch
+    axis, or a tuple of them). `name` names the network; `origin` says where the model came
+    from in the spec's first comment. A model torch.fx cannot trace, or with a call no operator
+    describes, raises `NetdslError` with a message located in the model's source."""
+    example = tuple(example_input) if isinstance(example_input, (tuple, list)) \
+        else (example_input,)
+    model.eval()
+    traced = trace(model, example)
+    tree = build_tree(traced)
+    check_mapped(tree)
+    figures = count(model, example)
+    header = [f"Imported from {origin or type(model).__qualname__} by `netdsl import`."]
+    unused = uncalled(model, traced.graph)
+    if unused:
+        header.append(f"Not called on the example input, so not described here (the model's "
+                      f"state_dict holds them): {', '.join(unused)}.")
+    network = name or _snake(type(model).__name__) or "model"
+    return format_source(SpecBuilder(tree, traced.values).network(network, figures, header))
+
+

@@ -1,0 +1,215 @@
+"""Rewrites of a written body that make it shorter and keep every layer's name: labels that only
+repeat the position a layer takes anyway are dropped (`"0": conv(...)` in an nn.Sequential is
+`conv(...)`), runs of identical calls become repeats (`bottleneck(256) * 3`), and runs that
+differ only by a numbered label become loops (`("denselayer" + str(i + 1)): ...`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+
+from netdsl.backends.pytorch.importer.elements import (
+    Call,
+    Element,
+    Expr,
+    For,
+    From,
+    Group,
+    If,
+    Merge,
+    Op,
+    Repeat,
+)
+from netdsl.backends.pytorch.importer.writer import Writer
+
+_NUMBERED = re.compile(r"(.*?)(\d+)\Z")
+
+
+def shorten(body: list[Element]) -> list[Element]:
+    """Merges over a module list made scopes, positional labels dropped in every scope, then
+    runs made repeats and loops."""
+    _list_merges(body)
+    _drop_positions(body, [0])
+    return _runs(body)
+
+
+# ---------------------------------------------------------------- module lists
+
+
+def _list_merges(body: list[Element]) -> None:
+    """A merge whose branches are the items of one module list, in order (DeepLab's
+    `torch.cat([conv(x) for conv in self.convs])`), is that list's scope: `convs: concat {...}`
+    names its branches `convs.0`, `convs.1`, ... as torch does."""
+    for e in body:
+        if isinstance(e, Merge):
+            for branch in e.branches:
+                _list_merges(branch)
+            prefix = _list_prefix(e) if e.label is None else None
+            if prefix is not None:
+                e.label = prefix
+                for k, branch in enumerate(e.branches):
+                    branch[0].label = str(k)
+        elif isinstance(e, Group):
+            _list_merges(e.body)
+
+
+def _list_prefix(e: Merge) -> str | None:
+    labels = [getattr(b[0], "label", None) if len(b) == 1 else None for b in e.branches]
+    if not labels or any(label is None or "." not in label for label in labels):
+        return None
+    prefix = labels[0].rpartition(".")[0]
+    wanted = [f"{prefix}.{k}" for k in range(len(labels))]
+    return prefix if labels == wanted and "." not in prefix else None
+
+
+# ---------------------------------------------------------------- positions
+
+
+def _drop_positions(body: list[Element], counter: list[int]) -> None:
+    """Walks one scope in the order the language numbers its layers (a merge's branches before
+    the merge); a layer's label equal to the position it takes is dropped. A group's or a
+    merge's label stays: without it, the group would be transparent and its contents named in
+    the enclosing scope."""
+    for e in body:
+        if isinstance(e, Merge):
+            inner = counter if e.label is None else [0]  # a labeled merge is one scope
+            for branch in e.branches:
+                _drop_positions(branch, inner)
+            counter[0] += 1
+            continue
+        if isinstance(e, Group) and e.label is None:
+            _drop_positions(e.body, counter)
+            continue
+        if isinstance(e, Group):
+            _drop_positions(e.body, [0])
+            counter[0] += 1
+            continue
+        if isinstance(e, (Op, Call)):
+            _take(e, counter)
+        elif isinstance(e, (Repeat, For, If)):  # not written before this pass
+            raise AssertionError(type(e))
+
+
+def _take(e: Any, counter: list[int]) -> None:
+    if e.label == str(counter[0]):
+        e.label = None
+    counter[0] += 1
+
+
+# ---------------------------------------------------------------- runs
+
+
+def _runs(body: list[Element]) -> list[Element]:
+    body = [_inner(e) for e in body]
+    out: list[Element] = []
+    i = 0
+    while i < len(body):
+        n = _identical_run(body, i)
+        if n > 1:
+            out.append(Repeat(body[i], n))
+            i += n
+            continue
+        n, loop = _numbered_run(body, i)
+        if n > 1:
+            out.append(loop)
+            i += n
+            continue
+        out.append(body[i])
+        i += 1
+    return out
+
+
+def _inner(e: Element) -> Element:
+    if isinstance(e, Group):
+        return replace(e, body=_runs(e.body))
+    if isinstance(e, Merge):
+        return replace(e, branches=[_runs(b) for b in e.branches])
+    return e
+
+
+def text(e: Element) -> str | None:
+    """The element as written, or None when it still names a tensor of an enclosing body."""
+    try:
+        return Writer().element(e)
+    except AssertionError:
+        return None
+
+
+def _identical_run(body: list[Element], i: int) -> int:
+    first = body[i]
+    if not isinstance(first, (Call, Group)) or first.label is not None:
+        return 1
+    written = text(first)
+    n = 1
+    while written is not None and i + n < len(body) and text(body[i + n]) == written:
+        n += 1
+    return n
+
+
+def _numbered_run(body: list[Element], i: int) -> tuple[int, Element | None]:
+    """Elements that differ only by labels numbered one more each time."""
+    first = body[i]
+    if isinstance(first, (From, Repeat, For, If)):
+        return 1, None
+    labels = _labels(first)
+    numbered = [k for k, label in enumerate(labels) if label and _NUMBERED.match(label)]
+    if not numbered:
+        return 1, None
+    shape = text(_relabel(first, {k: "#" for k in numbered}))
+    n = 1
+    while i + n < len(body) and shape is not None:
+        other = body[i + n]
+        other_labels = _labels(other) if not isinstance(other, (From, Repeat, For, If)) else []
+        if len(other_labels) != len(labels) or text(_relabel(other, {
+                k: "#" for k in numbered})) != shape:
+            break
+        if not all(_follows(labels[k], other_labels[k], n) for k in numbered):
+            break
+        n += 1
+    if n < 2:
+        return 1, None
+    names = {}
+    for k in numbered:
+        prefix, start = _NUMBERED.match(labels[k]).groups()  # type: ignore[union-attr]
+        offset = int(start)
+        names[k] = Expr(f'"{prefix}" + str(i + {offset})' if offset else f'"{prefix}" + str(i)')
+    return n, For("i", n, [_relabel(first, names)])
+
+
+def _follows(first: str, other: str, step: int) -> bool:
+    a, b = _NUMBERED.match(first), _NUMBERED.match(other)
+    return bool(a and b and a.group(1) == b.group(1) and int(b.group(2)) == int(a.group(2))
+                + step and str(int(b.group(2))) == b.group(2))
+
+
+def _labels(e: Element) -> list[str | None]:
+    """The labels of an element and of what it holds in its own scope, in order."""
+    found: list[str | None] = [getattr(e, "label", None)]
+    if isinstance(e, Merge):
+        for branch in e.branches:
+            for x in branch:
+                found += _labels(x)
+    elif isinstance(e, Group) and e.label is None:
+        for x in e.body:
+            found += _labels(x)
+    return found
+
+
+def _relabel(e: Element, names: dict[int, str]) -> Element:
+    counter = [0]
+
+    def visit(x: Element) -> Element:
+        k = counter[0]
+        counter[0] += 1
+        label = names.get(k, getattr(x, "label", None))
+        if isinstance(x, Merge):
+            return replace(x, label=label, branches=[[visit(y) for y in b] for b in x.branches])
+        if isinstance(x, Group) and x.label is None:
+            return replace(x, body=[visit(y) for y in x.body])
+        if hasattr(x, "label"):
+            return replace(x, label=label)
+        return x
+
+    return visit(e)

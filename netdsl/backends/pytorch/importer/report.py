@@ -1,0 +1,64 @@
+"""The calls of a traced model that no operator describes, each as a located error.
+
+An import never drops a call: a spec that left one out would describe another network (and its
+state_dict would not load, or its outputs would differ). Each call is reported at the line of the
+model's own source that made it, with the module it was made in.
+"""
+
+from __future__ import annotations
+
+from torch import fx, nn
+
+from netdsl.backends.pytorch.importer.trace import source_line
+from netdsl.backends.pytorch.importer.tree import Instance, ModuleTree
+from netdsl.errors import Diagnostic, NetdslError
+
+HELP = ("netdsl writes only specs it can prove equal to the model; make this part of the model "
+        "a module or function netdsl maps (see `netdsl ops`), or ask for the operator")
+
+
+def check_mapped(tree: ModuleTree) -> None:
+    """Raise one located error for every call of `tree` that no operator describes, and for
+    every module with weights that is called more than once."""
+    found = [_unmapped(inst, item.node, item.unmapped.reason)
+             for inst in tree.root.walk() for item in inst.items
+             if item.unmapped is not None and item.node is not None]
+    found += [Diagnostic(f"module '{path}' has weights and is called more than once; importing "
+                         f"shared modules is not supported", None, "unmapped", help=HELP)
+              for path in tree.shared]
+    if found:
+        raise NetdslError(found)
+
+
+def _unmapped(inst: Instance, node: fx.Node, reason: str) -> Diagnostic:
+    where = f"module '{inst.path}' ({inst.cls.__qualname__})" if inst.path else \
+        f"model {inst.cls.__qualname__}"
+    return Diagnostic(f"cannot import `{_described(node)}` in {where}: {reason}",
+                      source_line(node), "unmapped", help=HELP)
+
+
+def _described(node: fx.Node) -> str:
+    target = node.target
+    if node.op == "call_function":
+        return getattr(target, "__name__", str(target))
+    if node.op == "call_method":
+        return f".{target}()"
+    return str(target)
+
+
+def uncalled(model: nn.Module, graph: fx.Graph) -> list[str]:
+    """The outermost submodules holding weights or buffers that the traced forward never uses
+    (GoogLeNet's auxiliary classifiers in eval mode): the spec cannot describe them, so its
+    header names them."""
+    used = [str(n.target) for n in graph.nodes if n.op in ("call_module", "get_attr")]
+    state = [name for name, _ in model.named_parameters()] + \
+        [name for name, _ in model.named_buffers()]
+    unused = [s for s in state if not any(s == u or s.startswith(u + ".") for u in used)]
+    found: list[str] = []
+    for name, _ in model.named_modules():
+        if not name or any(name.startswith(f + ".") for f in found):
+            continue
+        inside = [s for s in state if s.startswith(name + ".")]
+        if inside and all(s in unused for s in inside):
+            found.append(name)
+    return found

@@ -1,0 +1,255 @@
+"""The module tree of a traced model: each module instance whose forward torch.fx traced through
+holds, in order, the layers its own forward computes and its child instances, with the tensors
+it reads from outside (its inputs) and the tensors used outside it (its outputs).
+
+A node belongs to the innermost module whose forward made it (torch.fx's `nn_module_stack`);
+a leaf module's call is a layer of the module that called it, labeled with the leaf's name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import fx, nn
+
+from netdsl.backends.pytorch.importer.mapping import (
+    Alias,
+    Context,
+    Layers,
+    Mapping,
+    Unmapped,
+    Value,
+    map_node,
+)
+from netdsl.backends.pytorch.importer.trace import Trace
+
+
+@dataclass
+class Item:
+    """One element of a module's body: a layer (`node`, `layers`) or a child instance."""
+
+    node: fx.Node | None = None
+    layers: Layers | None = None
+    child: Instance | None = None
+    label: str | None = None
+    unmapped: Unmapped | None = None
+
+    def inputs(self, canon: Any) -> list[fx.Node]:
+        if self.child is not None:
+            return list(self.child.inputs)
+        if self.layers is None:
+            return []
+        return [canon(n) for n in self.layers.inputs]
+
+    def outputs(self) -> list[fx.Node]:
+        if self.child is not None:
+            return list(self.child.outputs)
+        return [self.node] if self.node is not None else []
+
+
+@dataclass
+class Instance:
+    """One call of a module that torch.fx traced through."""
+
+    path: str
+    module: nn.Module
+    label: str | None
+    items: list[Item] = field(default_factory=list)
+    inputs: list[fx.Node] = field(default_factory=list)
+    outputs: list[fx.Node] = field(default_factory=list)
+
+    @property
+    def cls(self) -> type:
+        return type(self.module)
+
+    def walk(self) -> list[Instance]:
+        """This instance and every instance below it, children first."""
+        found: list[Instance] = []
+        for item in self.items:
+            if item.child is not None:
+                found += item.child.walk()
+        return found + [self]
+
+    def nodes(self) -> list[fx.Node]:
+        """The layer nodes of this instance and of every instance below it."""
+        found: list[fx.Node] = []
+        for item in self.items:
+            if item.child is not None:
+                found += item.child.nodes()
+            elif item.node is not None:
+                found.append(item.node)
+        return found
+
+
+@dataclass
+class ModuleTree:
+    """The instances, the mapping of every node, and the model's inputs and outputs."""
+
+    root: Instance
+    mappings: dict[fx.Node, Mapping]
+    inputs: list[fx.Node]
+    outputs: list[fx.Node]
+    output_keys: list[str] | None  # the keys of a dict the model returns
+    shared: list[str]  # leaf modules with weights called more than once
+
+    def canon(self, node: fx.Node) -> fx.Node:
+        """The node whose tensor `node` is (through aliases such as .contiguous())."""
+        while isinstance(self.mappings.get(node), Alias):
+            node = self.mappings[node].source  # type: ignore[union-attr]
+        return node
+
+
+def build_tree(traced: Trace) -> ModuleTree:
+    mappings = _map_all(traced)
+    root = Instance("", traced.model, None)
+    tree = ModuleTree(root, mappings, [], [], None, [])
+    instances: dict[str, Instance] = {"": root}
+    calls: dict[str, int] = {}
+    for node in traced.graph.nodes:
+        if node.op == "placeholder":
+            tree.inputs.append(node)
+            continue
+        if node.op == "output":
+            tree.outputs, tree.output_keys = _results(node.args[0], tree.canon)
+            continue
+        mapping = mappings[node]
+        if isinstance(mapping, (Alias, Value)):
+            continue
+        owner, label = _owner(node, traced.model, instances)
+        if node.op == "call_module":
+            calls[str(node.target)] = calls.get(str(node.target), 0) + 1
+        item = Item(node, mapping if isinstance(mapping, Layers) else None, label=label,
+                    unmapped=mapping if isinstance(mapping, Unmapped) else None)
+        owner.items.append(item)
+    tree.shared = [t for t, n in calls.items() if n > 1 and _has_state(traced.model, t)]
+    _drop_repeated_labels(root, traced.model)
+    _interfaces(tree)
+    if _hoist_concats(tree):
+        _interfaces(tree)  # a hoisted concat is no longer an output of the module it left
+    return tree
+
+
+def _map_all(traced: Trace) -> dict[fx.Node, Mapping]:
+    mappings: dict[fx.Node, Mapping] = {}
+    earlier: dict[fx.Node, Layers] = {}
+    for node in traced.graph.nodes:
+        if node.op in ("placeholder", "output"):
+            continue
+        mapping = map_node(Context(node, traced.values, traced.model, earlier))
+        mappings[node] = mapping
+        if isinstance(mapping, Layers):
+            earlier[node] = mapping
+    return mappings
+
+
+def _results(value: Any, canon: Any) -> tuple[list[fx.Node], list[str] | None]:
+    if isinstance(value, fx.Node):
+        return [canon(value)], None
+    if isinstance(value, dict):
+        return [canon(v) for v in value.values()], [str(k) for k in value]
+    return [canon(v) for v in value], None
+
+
+def _relative(path: str, owner: str) -> str:
+    return path[len(owner) + 1:] if owner else path
+
+
+def _owner(node: fx.Node, model: nn.Module,
+           instances: dict[str, Instance]) -> tuple[Instance, str | None]:
+    """The instance whose forward made `node`, created with its ancestors on first sight, and
+    the node's label in it (a leaf module's or a parameter's name)."""
+    stack = list((node.meta.get("nn_module_stack") or {}).items())
+    label_path = None
+    if node.op == "call_module":
+        label_path = str(node.target)
+        stack = stack[:-1]
+    elif node.op == "get_attr":
+        label_path = str(node.target)
+    owner = instances[""]
+    for key, (path, _) in stack:
+        if key not in instances:
+            child = Instance(path, model.get_submodule(path), _relative(path, owner.path))
+            owner.items.append(Item(child=child, label=child.label))
+            instances[key] = child
+        owner = instances[key]
+    label = _relative(label_path, owner.path) if label_path is not None else None
+    return owner, label
+
+
+def _has_state(model: nn.Module, path: str) -> bool:
+    module = model.get_submodule(path)
+    return any(True for _ in module.parameters()) or any(True for _ in module.buffers())
+
+
+def _drop_repeated_labels(instance: Instance, model: nn.Module) -> None:
+    """A stateless leaf called more than once (torchvision's one `relu` per block) is a fresh
+    operator at each call: unlabeled, it takes a position."""
+    counts: dict[str, int] = {}
+    for item in instance.items:
+        if item.child is None and item.label is not None:
+            counts[item.label] = counts.get(item.label, 0) + 1
+    for item in instance.items:
+        if item.child is not None:
+            _drop_repeated_labels(item.child, model)
+        elif item.label and counts[item.label] > 1 and item.node is not None \
+                and item.node.op == "call_module" \
+                and not _has_state(model, str(item.node.target)):
+            item.label = None
+
+
+def _interfaces(tree: ModuleTree) -> None:
+    """Each instance's inputs (tensors read from outside, in order of first use) and outputs
+    (tensors used outside it, or returned by the model)."""
+    users: dict[fx.Node, list[fx.Node | None]] = {}
+    layer_items = [(item.node, item) for inst in tree.root.walk() for item in inst.items
+                   if item.layers is not None]
+    for node, item in layer_items:
+        for source in item.inputs(tree.canon) + _refs(item):
+            users.setdefault(source, []).append(node)
+    for out in tree.outputs:
+        users.setdefault(out, []).append(None)
+    for inst in tree.root.walk():
+        members = set(inst.nodes())
+        inst.inputs = _unique([s for node, item in layer_items if node in members
+                               for s in item.inputs(tree.canon) + _refs(item)
+                               if s not in members])
+        inst.outputs = [n for n in inst.nodes()
+                        if any(u is None or u not in members for u in users.get(n, []))]
+
+
+def _refs(item: Item) -> list[fx.Node]:
+    """Tensors an operator takes as arguments (`upsample(to=x)`)."""
+    if item.layers is None:
+        return []
+    return [v for call in item.layers.calls for _, v in call.kwargs if isinstance(v, fx.Node)]
+
+
+def _unique(nodes: list[fx.Node]) -> list[fx.Node]:
+    return list(dict.fromkeys(nodes))
+
+
+def _hoist_concats(tree: ModuleTree) -> bool:
+    """A module whose forward starts by concatenating all its inputs (a DenseNet layer) is
+    called on the concatenation: the concat moves to the caller, so that every call of the
+    module takes one tensor whatever the number of maps before it. Whether any moved."""
+    moved = False
+    for inst in tree.root.walk():
+        for item in list(inst.items):
+            child = item.child
+            if child is None or len(child.inputs) < 2 or not child.items:
+                continue
+            first = child.items[0]
+            if first.layers is None or first.layers.calls[0].name != "concat" \
+                    or len(first.layers.calls) != 1:
+                continue
+            if set(first.inputs(tree.canon)) != set(child.inputs):
+                continue
+            if any(set(other.inputs(tree.canon)) & set(child.inputs)
+                   for other in child.items[1:]):
+                continue
+            child.items.pop(0)
+            inst.items.insert(inst.items.index(item), first)
+            child.inputs = [first.node]
+            moved = True
+    return moved

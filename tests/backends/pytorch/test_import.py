@@ -1,0 +1,130 @@
+"""`netdsl.from_torch`: a model's spec round-trips. The spec is in canonical layout, its `expect`
+lines hold, its parameters, buffers and MACs are the model's own (sum of numel; half of
+FlopCounterMode's count), the model's state_dict loads strictly into `netdsl.build` of it, and
+the built module computes the model's outputs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import torch
+import torchvision
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.utils.flop_counter import FlopCounterMode
+
+import netdsl
+from netdsl.syntax.formatter import format_source
+from tests.backends.pytorch import import_models
+
+
+def round_trip(model: torch.nn.Module, shape: tuple[int, ...]) -> str:
+    """Import `model` on a random input of `shape`, check everything the spec promises, and
+    return its text."""
+    torch.manual_seed(0)
+    model.eval()
+    x = torch.randn(2, *shape)
+    text = netdsl.from_torch(model, x[:1])
+    assert format_source(text) == text
+    network = netdsl.load(text)
+    assert network.check() == []
+    stats = network.stats()
+    # torch's math attention kernel, whose products FlopCounterMode sees; with autograd on, as
+    # nn.MultiheadAttention's fused inference path (no_grad, eval) hides them too
+    with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
+        model(x[:1])
+    assert stats.params == sum(p.numel() for p in model.parameters())
+    assert stats.buffers == sum(b.numel() for b in model.buffers())
+    assert stats.macs == counter.get_total_flops() // 2
+    built = netdsl.build(network).eval()
+    built.load_state_dict(model.state_dict(), strict=True)
+    with torch.no_grad():
+        expected, got = model(x), built(x)
+    if isinstance(expected, dict):
+        expected, got = expected["out"], got["out"] if isinstance(got, dict) else got
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+    return text
+
+
+def test_tiny_net_round_trips_with_a_block_and_a_repeat() -> None:
+    text = round_trip(import_models.TinyNet(), (3, 32, 32))
+    assert "block residual_block(" in text
+    assert "residual_block(8) * 3" in text
+    assert "expect params == " in text
+
+
+def test_resnet18_round_trips() -> None:
+    text = round_trip(torchvision.models.resnet18(), (3, 64, 64))
+    assert "block basic_block(" in text
+
+
+def test_resnet50_is_about_as_long_as_the_hand_written_spec() -> None:
+    text = netdsl.from_torch(torchvision.models.resnet50(), torch.randn(1, 3, 64, 64))
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) < 50  # specs/resnet50.net is 21 lines; the generic Bottleneck adds 18
+    assert "bottleneck(256) * 5" in text
+    assert "if in.c != out * 4" in text
+
+
+def test_a_module_never_called_is_named_in_the_header() -> None:
+    text = netdsl.from_torch(import_models.WithAux(), torch.randn(1, 3, 16, 16))
+    assert "not described here (the model's state_dict holds them): aux." in text
+
+
+def test_an_unmapped_call_is_a_located_error_naming_each_call() -> None:
+    with pytest.raises(netdsl.NetdslError) as caught:
+        netdsl.from_torch(import_models.Unmapped(), torch.randn(1, 3, 16, 16))
+    messages = [(d.message, d.span) for d in caught.value.diagnostics]
+    assert len(messages) == 2
+    assert "erfinv" in messages[0][0] and "model Unmapped" in messages[0][0]
+    assert messages[0][1].path.endswith("import_models.py")
+    assert messages[0][1].line != messages[1][1].line
+
+
+def test_an_untraceable_model_is_a_located_error_naming_the_module() -> None:
+    with pytest.raises(netdsl.NetdslError) as caught:
+        netdsl.from_torch(import_models.Branchy(), torch.randn(1, 3, 16, 16))
+    (diagnostic,) = caught.value.diagnostics
+    assert "module 'inner.1' (Gate)" in diagnostic.message
+    assert diagnostic.span.path.endswith("import_models.py")
+    assert "if x.sum() > 0" in open(diagnostic.span.path).read().splitlines()[
+        diagnostic.span.line - 1]
+
+
+# Every torchvision model the zoo describes (specs/), and some that no spec here describes.
+TORCHVISION: dict[str, tuple[Callable[[], torch.nn.Module], tuple[int, ...]]] = {
+    name: (getattr(torchvision.models, name), (3, 64, 64)) for name in (
+        "alexnet", "vgg11", "vgg13", "vgg16", "vgg16_bn", "vgg19", "resnet34", "resnet50",
+        "resnet101", "resnet152", "resnext50_32x4d", "wide_resnet50_2", "densenet121",
+        "densenet161", "densenet169", "densenet201", "mobilenet_v2", "mobilenet_v3_large",
+        "mobilenet_v3_small", "efficientnet_b0", "efficientnet_v2_s", "shufflenet_v2_x1_0",
+        "convnext_tiny", "swin_t")
+}
+TORCHVISION |= {
+    "googlenet": (lambda: torchvision.models.googlenet(aux_logits=False, init_weights=False),
+                  (3, 64, 64)),
+    "inception_v3": (lambda: torchvision.models.inception_v3(aux_logits=False,
+                                                             init_weights=False), (3, 96, 96)),
+    "vit_b_16": (torchvision.models.vit_b_16, (3, 224, 224)),
+    "fcn_resnet50": (lambda: torchvision.models.segmentation.fcn_resnet50(
+        weights_backbone=None), (3, 64, 64)),
+    "deeplabv3_resnet50": (lambda: torchvision.models.segmentation.deeplabv3_resnet50(
+        weights_backbone=None), (3, 64, 64)),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(TORCHVISION))
+def test_torchvision_model_round_trips(name: str) -> None:
+    factory, shape = TORCHVISION[name]
+    round_trip(factory(), shape)
+
+
+TIMM = ("resnet50d", "resnet26t", "seresnext26d_32x4d")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", TIMM)
+def test_timm_model_no_spec_describes_round_trips(name: str) -> None:
+    import timm  # a test dependency (pyproject: test extras)
+    round_trip(timm.create_model(name, pretrained=False), (3, 64, 64))
