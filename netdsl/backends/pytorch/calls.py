@@ -427,9 +427,15 @@ class Calls:
         if info.channel_params:  # a block of tensor parameters: called on them
             inputs = [t if t is not None else current for t in tensors(flow, scope, env)]
             module = self.instantiate(info, bound, current, inputs)
-            shape = self.block_out(info, bound, inputs[0], inputs)
+            first = inputs[0] if isinstance(inputs[0], Tensor) else inputs[0][0].shared()
+            shape = self.block_out(info, bound, first, inputs)
             name = self.register(label, module, scope)
-            self.apply_call(Py(scope.owner.ref(name)), inputs, shape, scope, flow, False)
+            if scope.fwd is None:
+                raise NotChain
+            args = [P.list_of([P.name(i.var) for i in t]) if isinstance(t, tuple)
+                    else P.name(t.var) for t in inputs]
+            self.assign_result(P.call(Py(scope.owner.ref(name)), args), [first], shape, scope,
+                               flow, False)
         else:
             module = self.instantiate(info, bound, current)
             shape = self.block_out(info, bound, current)
@@ -468,6 +474,8 @@ class Calls:
             if label:
                 flow.labels[f"{label}.{name}"] = tensor
         last.targets = [ast.Tuple(targets, ast.Store())]
+        if label:
+            flow.groups[label] = results
         flow.results = results
         flow.current = results[0]
 
@@ -479,6 +487,7 @@ class Calls:
         kinds = {p.name: p.type for p in bdef.params}
         out: dict[str, tuple[Value, str | None]] = {}
         chains: dict[str, syn.Chain] = {}
+        lists: dict[str, tuple[Tensor, ...]] = {}
         index = 0
         for value in args:
             out[params[index]] = (self.constant_value(value), "pos")
@@ -497,6 +506,11 @@ class Calls:
                 chains[name] = a.value
                 continue
             v = self.expr(single(a.value), env, flow, "ctor")
+            if kinds.get(name) == "tensors":
+                if v.tensors is None:
+                    raise Unsupported(f"'{name}' of '{bdef.name}' is not a list of tensors")
+                lists[name] = v.tensors
+                continue
             out[name] = (v, "pos" if a.name is None else "kw")
         defaults = Env()
         for p in bdef.params:
@@ -508,13 +522,15 @@ class Calls:
                 defaults.vars[p.name] = v
         if tensors is None:
             return out
-        wanted = [p.name for p in bdef.params if p.type == "tensor"]
+        wanted = [p.name for p in bdef.params if p.type in ("tensor", "tensors")]
 
-        def tensor_args(flow: Flow, scope: Scope, env: Env) -> list[Tensor | None]:
-            return [self.tensor_path(chains[n], scope, flow, env) if n in chains else None
+        def tensor_args(flow: Flow, scope: Scope, env: Env) -> list[Any]:
+            return [lists[n] if n in lists else
+                    self.tensor_path(chains[n], scope, flow, env) if n in chains else None
                     for n in wanted]
-        return bdef, {k: v for k, v in out.items() if kinds.get(k) not in ("tensor", "tensors")
-                      }, tensor_args
+        bound = {k: v for k, v in out.items() if kinds.get(k) not in ("tensor", "tensors")}
+        bound.update({k: (Value(P.lit(len(v))), None) for k, v in lists.items()})
+        return bdef, bound, tensor_args
 
     def _is_tensor_arg(self, chain: syn.Chain, flow: Flow) -> bool:
         """Whether a positional argument names a tensor (a label, `in`, a chain of layers)."""
@@ -531,6 +547,13 @@ class Calls:
         them, positionally while they line up with the class's parameters."""
         positional: list[Py] = []
         for tensor in inputs or [current]:
+            if isinstance(tensor, tuple):  # a list of tensors: its channels, a list
+                channels_list = [t.shape[t.caxis] for t in tensor]
+                if any(c is None for c in channels_list):
+                    raise Unsupported("a block on tensors whose channels only the forward "
+                                      "knows")
+                positional.append(P.list_of(channels_list))
+                continue
             axis = info.channel_axis if inputs is None else tensor.caxis
             channels = tensor.shape[axis] if tensor.shape else None
             if channels is None:
@@ -562,6 +585,9 @@ class Calls:
         at = info.channel_axis
         mapping[info.channels] = current.shape[at]
         for name, tensor in zip(info.channel_params, inputs or [], strict=False):
+            if isinstance(tensor, tuple):
+                mapping[name] = P.list_of([t.shape[t.caxis] for t in tensor])
+                continue
             mapping[name] = tensor.shape[tensor.caxis] if tensor.shape else None
         self._last_mapping = mapping
         channels = _put(info.out, mapping, None)

@@ -36,6 +36,7 @@ class ClassInfo:
     channel_axis: int = 0  # the input's channels: 0, or its last axis (channels last)
     out_axis: int = 0  # the same of its output
     channel_params: list[str] = field(default_factory=list)  # one per tensor input
+    lists: set[str] = field(default_factory=set)  # inputs and channel params that are lists
     outs: list[Py | None] = field(default_factory=list)  # channels of each of several outputs
     out_names: list[str] = field(default_factory=list)
     outs_expr: list[ast.expr] | None = None  # `self.out_channels` of several outputs

@@ -9,13 +9,16 @@ from typing import TYPE_CHECKING, Any
 from netdsl.backends.pytorch import pyexpr as P
 from netdsl.backends.pytorch.flow import Flow, Tensor
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
-from netdsl.backends.pytorch.syntax import dotted_path, single
+from netdsl.backends.pytorch.syntax import dotted_path, single, walk
 from netdsl.backends.pytorch.values import (
+    IN,
     RT,
     RUNTIME,
+    SIZE,
     SPATIAL,
     Env,
     RuntimeOnly,
+    Specialize,
     Unsupported,
     Value,
 )
@@ -102,6 +105,8 @@ class Expressions:
         found = self.gen.global_value(e.id)
         if found is not None:
             return found
+        if flow is not None and e.id in flow.groups and where == "ctor":
+            return Value(None, tensors=tuple(flow.groups[e.id]))  # `body`: its outputs, in order
         if flow is not None and e.id in flow.labels:
             if where == "ctor" and self.lists_tensors:
                 return Value(None, tensors=(flow.labels[e.id],))
@@ -170,6 +175,13 @@ class Expressions:
         return None, None
 
     def _e_Index(self, e: syn.Index, env: Env, flow: Flow | None, where: str) -> Value:
+        listed = self.expr(e.value, env, flow, where) if where == "ctor" else None
+        if listed is not None and listed.tensors is not None:
+            index = self.py(e.index, env, flow, where)
+            if type(index.const) is not int or \
+                    not -len(listed.tensors) <= index.const < len(listed.tensors):
+                raise Unsupported("an index into a list of tensors known only at construction")
+            return Value(None, tensors=(listed.tensors[index.const],))
         base = self.py(e.value, env, flow, where)
         index = self.py(e.index, env, flow, where)
         if isinstance(base.node, ast.Tuple) and type(index.const) is int and \
@@ -215,7 +227,11 @@ class Expressions:
         element = single(e.element)
         iterable = self.py(e.iterable, env, flow, where)
         if not iterable.known or not isinstance(iterable.const, tuple):
+            if self.names_tensors(element, flow):
+                raise Specialize(iterable.deps - {IN, SIZE}, "a list of tensors is made over it")
             raise Unsupported("a comprehension over a list known only at construction")
+        if self.names_tensors(element, flow):
+            return self.tensor_comprehension(e, element, iterable.const, env, flow)
         items = []
         for item in iterable.const:
             inner = env.child()
@@ -242,6 +258,37 @@ class Expressions:
         body = self.py(element, inner, flow, where)
         loop = ast.comprehension(ast.Name(var, ast.Store()), iterable.node, [], 0)
         return Value(Py(ast.ListComp(body.node, [loop]), UNKNOWN, body.deps | iterable.deps))
+
+    def names_tensors(self, element: syn.Expr, flow: Flow | None) -> bool:
+        """Whether an expression names a labeled tensor or a labeled call's outputs."""
+        if flow is None:
+            return False
+        return any(isinstance(n, syn.Name) and (n.id in flow.labels or n.id in flow.groups)
+                   for n in walk((element,)))
+
+    def tensor_comprehension(self, e: syn.Comprehension, element: syn.Expr, items: tuple,
+                             env: Env, flow: Flow | None) -> Value:
+        """`[body[i - 1] for i in returned]` over a list the generator knows: the tensors, one
+        by one."""
+        made: tuple = ()
+        for item in items:
+            inner = env.child()
+            inner.vars[e.var] = self.constant_value(item)
+            if e.condition is not None:
+                test = self.py(e.condition, inner, flow, "ctor")
+                if not test.known:
+                    raise Unsupported("a comprehension whose condition only the network knows")
+                if not test.const:
+                    continue
+            self.lists_tensors = True
+            try:
+                value = self.expr(element, inner, flow, "ctor")
+            finally:
+                self.lists_tensors = False
+            if value.tensors is None:
+                raise Unsupported("a comprehension of tensors and values")
+            made += value.tensors
+        return Value(None, tensors=made)
 
     def _e_BinOp(self, e: syn.BinOp, env: Env, flow: Flow | None, where: str) -> Value:
         if e.op == "+":
@@ -336,6 +383,10 @@ class Expressions:
         raise Unsupported(f"the function '{e.func}'")
 
     def builtin(self, e: syn.Call, env: Env, flow: Flow | None, where: str) -> Value:
+        if e.func == "len" and len(e.args) == 1 and e.args[0].name is None:
+            listed = self.expr(single(e.args[0].value), env, flow, "ctor")
+            if listed.tensors is not None:  # a list of tensors: its length is known
+                return Value(P.lit(len(listed.tensors)))
         args = [self.py(single(a.value), env, flow, where) for a in e.args if a.name is None]
         kwargs = {a.name: self.py(single(a.value), env, flow, where) for a in e.args if a.name}
         const = UNKNOWN

@@ -49,10 +49,11 @@ class Flow:
     hint: str = "x"  # the name of a new variable in this flow
     outputs: list[tuple[str, Tensor]] = field(default_factory=list)
     results: list[Tensor] | None = None  # the tensors of the last call of several outputs
+    groups: dict[str, list[Tensor]] = field(default_factory=dict)  # a labeled call's outputs
 
     def fork(self, current: Tensor | None, hint: str | None = None) -> Flow:
         return Flow(current, self.labels, self.block_input, hint or self.hint,
-                    list(self.outputs))
+                    list(self.outputs), groups=self.groups)
 
 
 class NamedChild(Exception):
@@ -126,6 +127,23 @@ class ModuleOwner(Owner):
         if self.is_dict:
             return ast.Subscript(self.base, ast.Constant(name), ast.Load())
         return ast.Call(ast.Name("getattr", ast.Load()), [self.base, ast.Constant(name)], [])
+
+
+class ListOwner(Owner):
+    """An nn.ModuleList attribute made by a comprehension of layers, one layer per item:
+    the items' modules are gathered and the list made at once."""
+
+    def __init__(self, base: ast.expr):
+        self.base = base
+        self.index = 0
+        self.modules: list[Py] = []
+
+    def register(self, name: str | Py | None, module: Py) -> ast.stmt:
+        self.modules.append(module)
+        return ast.Pass()
+
+    def ref(self, name: str) -> ast.expr:
+        return ast.Subscript(self.base, ast.Constant(self.index), ast.Load())
 
 
 def _is_parameter(module: Py) -> bool:

@@ -249,6 +249,12 @@ def tuple_of(items: list[Py]) -> Py:
                   frozenset().union(*(i.deps for i in items)))
 
 
+def list_of(items: list[Py]) -> Py:
+    """`[a, b]`: a list the forward passes or a constructor takes (never folded)."""
+    return Py(ast.List([i.node for i in items], ast.Load()), UNKNOWN,
+              frozenset().union(*(i.deps for i in items)))
+
+
 # ---------------------------------------------------------------- rewriting
 
 

@@ -147,7 +147,8 @@ def render_class(info: ClassInfo) -> str:
     lines.append(f"class {info.name}({info.base}):")
     params = ["self"]
     if not info.is_network:
-        params += [f"{c}: int" for c in info.channel_params or [info.channels]]
+        params += [f"{c}: list[int]" if c in info.lists else f"{c}: int"
+                   for c in info.channel_params or [info.channels]]
     for p in info.params:
         text = p.py + (f": {p.hint}" if p.hint else "")
         if p.default is not None:
@@ -297,7 +298,8 @@ def _is_item(stmt: ast.stmt, previous: ast.stmt) -> bool:
 
 
 def render_forward(info: ClassInfo) -> list[str]:
-    inputs = ", ".join(f"{v}: Tensor" for v in info.inputs)
+    inputs = ", ".join(f"{v}: list[Tensor]" if v in info.lists else f"{v}: Tensor"
+                       for v in info.inputs)
     fwd = list(info.fwd or [])
     if info.fwd is None:
         fwd = [ast.Return(ast.Call(ast.Attribute(ast.Call(ast.Name("super", ast.Load()), [], []),

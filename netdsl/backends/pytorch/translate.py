@@ -16,6 +16,7 @@ one class per value, with a comment saying why.
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from netdsl.backends.pytorch import liveness
@@ -24,11 +25,18 @@ from netdsl.backends.pytorch.calls import Calls
 from netdsl.backends.pytorch.classinfo import ClassInfo, Param
 from netdsl.backends.pytorch.control import ControlFlow
 from netdsl.backends.pytorch.expressions import Expressions
-from netdsl.backends.pytorch.flow import Flow, ModuleOwner, Scope, SequentialOwner, Tensor
+from netdsl.backends.pytorch.flow import (
+    Flow,
+    ListOwner,
+    ModuleOwner,
+    Scope,
+    SequentialOwner,
+    Tensor,
+)
 from netdsl.backends.pytorch.merges import Merges
 from netdsl.backends.pytorch.names import MODULE_ATTRIBUTES, Namespace
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
-from netdsl.backends.pytorch.pystmt import all_names, assign, returns
+from netdsl.backends.pytorch.pystmt import all_names, assign, returns, store_target
 from netdsl.backends.pytorch.scopes import Scoping
 from netdsl.backends.pytorch.shapes import Shape
 from netdsl.backends.pytorch.syntax import (
@@ -84,6 +92,9 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         self.lists_tensors = False  # a tensor's name stands for itself (in a list of tensors)
         self.outputs: list[tuple[str, Tensor]] = []
         self.label_vars: set[str] = set()
+        self.unpacked: list[tuple[str, list[str]]] = []  # a list input and its items' names
+        self.listed: dict[str, tuple[Tensor, ...]] = {}  # a `tensors` parameter's items
+        self.list_inputs: list[str] = []
         self.multi = {label for label, n in label_counts(self.bdef.body).items() if n > 1}
 
     def run(self) -> None:
@@ -117,10 +128,18 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
                 ModuleOwner(ast.Name("self", ast.Load()))
             scope = Scope(self.mode, owner, ctor, fwd)
             flow = Flow(entry, block_input=entry.shared())
-            info.inputs = [t.var for t in tensors] if tensors else [x]
-            for p, t in zip([p for p in self.bdef.params if p.type == "tensor"], tensors,
+            singles = [t for t in tensors if not any(t.var in names for _, names
+                                                      in self.unpacked)]
+            info.inputs = [t.var for t in singles] + self.list_inputs if tensors else [x]
+            for p, t in zip([p for p in self.bdef.params if p.type == "tensor"], singles,
                             strict=False):
                 flow.labels[p.name] = t.shared()
+            for name, items in self.listed.items():
+                env.vars[name] = Value(None, tensors=tuple(t.shared() for t in items))
+            if fwd is not None:
+                fwd += [ast.Assign([ast.Tuple([ast.Name(n, ast.Store()) for n in names],
+                                              ast.Store())], ast.Name(var, ast.Load()))
+                        for var, names in self.unpacked]
         for name, value in self.late_defaults:
             ctor.append(ast.If(ast.Compare(ast.Name(name, ast.Load()), [ast.Is()],
                                            [ast.Constant(None)]), [assign(name, value.node)], []))
@@ -149,17 +168,41 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         """A block's tensor parameters as the forward's inputs; the constructor takes each
         one's channels (`a_channels`)."""
         params = [p for p in self.bdef.params if p.type in ("tensor", "tensors")]
-        if any(p.type == "tensors" for p in params):
-            raise Unsupported("a block parameter that is a list of tensors (`tensors`)")
         self.info.channel_params = []
+        self.info.lists = set()
         tensors = []
         for p in params:
+            if p.type == "tensors":
+                tensors += self.tensor_list_input(p)
+                continue
             channels = self.locals.reserve(f"{p.name}_channels")
             self.info.channel_params.append(channels)
             var = self.fnames.reserve(p.name)
             shape = (P.name(channels, frozenset({IN})),) + (None,) * self.info.rank
             tensors.append(Tensor(shape, var, owned=p.name not in self.referenced))
         return tensors
+
+    def tensor_list_input(self, p: syn.Param) -> list[Tensor]:
+        """`features: tensors`: the forward takes a list and unpacks it
+        (`features_0, features_1 = features`), the constructor its channels (a list); the
+        class is written for the list's length, which the call knows."""
+        if p.name not in self.info.binding:
+            raise Specialize(frozenset({p.name}), f"it unpacks the list '{p.name}'")
+        count = self.info.binding[p.name]
+        channels = self.locals.reserve(f"{p.name}_channels" if p.name != "features"
+                                       else "in_channels_list")
+        self.info.channel_params.append(channels)
+        var = self.fnames.reserve(p.name)
+        self.info.lists |= {channels, var}
+        items = []
+        for i in range(count):
+            shape = (P.subscript(P.name(channels, frozenset({IN})), P.lit(i)),) + \
+                (None,) * self.info.rank
+            items.append(Tensor(shape, self.fnames.reserve(f"{p.name}_{i}")))
+        self.unpacked.append((var, [t.var for t in items]))
+        self.listed[p.name] = tuple(items)
+        self.list_inputs.append(var)
+        return items
 
     def bind_params(self, env: Env) -> None:
         """Parameters: those bound by specialisation are constants; the rest are the
@@ -278,6 +321,8 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
             flow.current = tensor
             self.referenced.add(name)
             self.bind_label(name, flow, scope)
+            if _listed(env, name):  # `last = from last -> ...`: the name now means the new one
+                env.vars[name] = Value(None, tensors=(flow.labels[name],))
         flow.current = flow.labels[stmt.names[-1]]
 
     def body(self, stmts: tuple[syn.Stmt, ...], scope: Scope, flow: Flow, env: Env) -> None:
@@ -313,6 +358,8 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
             value = Value(None)
         if value.tensors is not None:
             env.vars[stmt.name] = value
+            if len(value.tensors) == 1 and isinstance(stmt.value, (syn.Index, syn.Name)):
+                flow.labels[stmt.name] = value.tensors[0]  # `lateral = inner_blocks[i]`
             return
         if value.py is not None and SIZE not in value.py.deps:
             local = self.locals.reserve(stmt.name, "value")
@@ -352,6 +399,10 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
             if tensor is None and listed is not None and listed.tensors is not None:
                 flow.outputs.extend((f"{dotted}.{i}", t) for i, t in enumerate(listed.tensors))
                 continue
+            if dotted in flow.groups:  # `output fpn`: every output of a labeled call
+                flow.outputs.extend((f"{dotted}.{i}", t)
+                                    for i, t in enumerate(flow.groups[dotted]))
+                continue
             if tensor is None:
                 raise Unsupported(f"the output '{dotted}'")
             flow.outputs.append((dotted, tensor))
@@ -384,6 +435,11 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
             self.merge(value, label, el.span, scope, flow, env)
         elif isinstance(value, syn.Group):
             self.group(value.body, label, scope, flow, env)
+        elif isinstance(value, syn.Comprehension) and isinstance(label, str):
+            self.layer_list(value, label, scope, flow, env)
+            return
+        elif isinstance(value, syn.From) and _listed(env, value.path[0]) or from_base(value):
+            self.from_listed(value, flow, scope, env)
         elif isinstance(value, syn.From):
             self.from_(value, flow, scope)
         elif isinstance(value, syn.BinOp) and value.op == "*" and self.is_layer_expr(value.left,
@@ -412,6 +468,55 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         if bound is not None:
             return bound.layers is not None
         return name == "identity" or name in REGISTRY or name in self.gen.program.blocks
+
+    def from_listed(self, value: syn.Expr, flow: Flow, scope: Scope, env: Env) -> None:
+        """`from f`, `from features[i]`, `from layer_blocks[n - 1]`: a tensor of a list the
+        generator knows item by item."""
+        if scope.fwd is None:
+            raise NotChain
+        picked = self.expr(_without_from(value), env, flow, "ctor")
+        if picked.tensors is None or len(picked.tensors) != 1:
+            raise Unsupported("`from` a value that is not one tensor")
+        flow.current = picked.tensors[0].shared()
+
+    def layer_list(self, e: syn.Comprehension, label: str, scope: Scope, flow: Flow,
+                   env: Env) -> None:
+        """`inner_blocks: [from f -> conv_layer(width, 1) for f in features]`: one layer per
+        item, in an nn.ModuleList (state-dict names `inner_blocks.<i>`), applied item by item
+        in the forward; the label names the list of results."""
+        if scope.fwd is None or scope.owner.sequential:
+            raise NotChain
+        iterable = self.expr(e.iterable, env, flow, "ctor")
+        items = iterable.tensors
+        if items is None and iterable.py is not None and isinstance(iterable.py.const, tuple):
+            items = iterable.py.const
+        if items is None:
+            deps = iterable.py.deps - {IN, SIZE} if iterable.py is not None else frozenset()
+            raise Specialize(deps, "a list of layers is made over it")
+        self.check_child(label)
+        attr = scope.owner.ref(label)
+        owner = ListOwner(attr)
+        results = []
+        for index, item in enumerate(items):
+            inner_env = env.child()
+            inner_env.vars[e.var] = Value(None, tensors=(item,)) if isinstance(item, Tensor) \
+                else self.constant_value(item)
+            owner.index = index
+            ctor: list[ast.stmt] = []
+            sub = flow.fork(flow.current.shared() if flow.current else None, hint=label)
+            self.body((e.element,), Scope("module", owner, ctor, scope.fwd), sub, inner_env)
+            if len(owner.modules) != index + 1 or \
+                    any(not isinstance(stmt, ast.Pass) for stmt in ctor):
+                raise Unsupported("a list of layers whose items are not one layer each")
+            assert sub.current is not None
+            results.append(sub.current.shared())
+        scope.ctor.append(ast.Assign([store_target(attr)],
+                                     P.call("nn.ModuleList", [P.list_of(owner.modules)]).node))
+        scope.registered.append(label)
+        scope.take()
+        env.vars[label] = Value(None, tensors=tuple(results))
+        for index, tensor in enumerate(results):
+            flow.labels[f"{label}.{index}"] = tensor
 
     def from_(self, value: syn.From, flow: Flow, scope: Scope) -> None:
         if scope.fwd is None:
@@ -456,6 +561,34 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def from_base(value: syn.Expr) -> bool:
+    """`from levels[0]`: an index into (or attribute of) a `from`."""
+    if not isinstance(value, (syn.Index, syn.Attribute)):
+        return False
+    while isinstance(value, (syn.Index, syn.Attribute)):
+        value = value.value
+    return isinstance(value, syn.From)
+
+
+def _listed(env: Env, name: str) -> bool:
+    found = env.find(name)
+    return found is not None and found.tensors is not None
+
+
+def _without_from(value: syn.Expr) -> syn.Expr:
+    """`from features[i]` read as the value `features[i]`."""
+    if isinstance(value, syn.From):
+        name: syn.Expr = syn.Name(value.span, value.path[0])
+        for part in value.path[1:]:
+            name = syn.Attribute(value.span, name, part)
+        return name
+    if isinstance(value, syn.Index):
+        return replace(value, value=_without_from(value.value))
+    if isinstance(value, syn.Attribute):
+        return replace(value, value=_without_from(value.value))
+    return value
 
 
 def _module_path(name: str, attribute: str, ctx: ast.expr_context) -> ast.expr:
