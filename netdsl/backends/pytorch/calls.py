@@ -150,7 +150,11 @@ class Calls:
         if lowering.lowering(func).reads is not None:
             self.read_results(func, tensors, scope, flow, span)
             return
-        inputs = [flow.current] + [self.tensor_path(t, scope, flow, env) for t in tensors]
+        listed = self.listed_current
+        if listed is not None and not tensors and REGISTRY[func].variadic:
+            inputs = list(listed)
+        else:
+            inputs = [flow.current] + [self.tensor_path(t, scope, flow, env) for t in tensors]
         self.apply_op(func, attrs, given, inputs, label, scope, flow, span,
                       arg_asts=arg_asts, args=args, kwargs=kwargs, env=env)
 
@@ -423,9 +427,15 @@ class Calls:
                 raise Unsupported("an inline block with tensor parameters")
             self.inline(bdef, bound, scope, flow)
             return
-        info = self.gen.variant(bdef, {k: v for k, (v, _) in bound.items()}, current.rank)
-        if info.channel_params:  # a block of tensor parameters: called on them
+        rank = current.rank
+        inputs = None
+        if any(p.type == "tensors" for p in bdef.params):  # the rank of its lists' tensors
             inputs = [t if t is not None else current for t in tensors(flow, scope, env)]
+            rank = next(t[0].rank for t in inputs if isinstance(t, tuple) and t)
+        info = self.gen.variant(bdef, {k: v for k, (v, _) in bound.items()}, rank)
+        if info.channel_params:  # a block of tensor parameters: called on them
+            if inputs is None:
+                inputs = [t if t is not None else current for t in tensors(flow, scope, env)]
             module = self.instantiate(info, bound, current, inputs)
             first = inputs[0] if isinstance(inputs[0], Tensor) else inputs[0][0].shared()
             shape = self.block_out(info, bound, first, inputs)
@@ -463,12 +473,11 @@ class Calls:
             var = self.fnames.reserve(f"{label}_{name}" if label else name)
             self.label_vars.add(var)
             targets.append(ast.Name(var, ast.Store()))
-            if channels is None:
-                raise Unsupported(f"the output '{name}' of '{info.bdef.name}', whose channels "
-                                  f"only the forward knows")
             mapping = dict(self._last_mapping)
-            shape = (_put(channels, mapping, None) if channels.deps or P.names_in(
-                channels.node) != ["self"] else channels,) + (None,) * flow.current.rank
+            # channels only the forward knows stay unknown: a layer that needs them says so
+            shape = (None if channels is None else _put(channels, mapping, None)
+                     if channels.deps or P.names_in(channels.node) != ["self"] else channels,
+                     ) + (None,) * flow.current.rank
             tensor = Tensor(shape, var)
             results.append(tensor)
             if label:

@@ -45,11 +45,12 @@ class Expressions:
         """The attribute the forward reads a constructor value from (`self.s`)."""
         if value.known and P._foldable(value.const):
             return P.lit(value.const)
-        if key not in self.stores:
+        stored = f"{key}={ast.dump(value.node)}"  # one name may stand for several values
+        if stored not in self.stores:
             attribute = self.attrs.reserve(key)
-            self.stores[key] = attribute
+            self.stores[stored] = attribute
             self.store_values.append((attribute, value.node))
-        return Py(ast.Attribute(ast.Name("self", ast.Load()), self.stores[key], ast.Load()))
+        return Py(ast.Attribute(ast.Name("self", ast.Load()), self.stores[stored], ast.Load()))
 
     def read(self, name: str, value: Value, where: str) -> Value:
         if where == "fwd":
@@ -126,6 +127,8 @@ class Expressions:
 
     def _e_Attribute(self, e: syn.Attribute, env: Env, flow: Flow | None, where: str) -> Value:
         tensor, var = self.tensor_of(e.value, flow)
+        if tensor is None and isinstance(e.value, (syn.Index, syn.Name)) and flow is not None:
+            tensor, var = self.listed_tensor(e.value, env, flow)
         if tensor is None:
             raise Unsupported(f"the attribute '{e.attr}'")
         if where == "fwd":
@@ -161,6 +164,17 @@ class Expressions:
         if e.attr == "rank":
             return Value(P.lit(tensor.rank + 1))
         raise Unsupported(f"the tensor attribute '{e.attr}'")
+
+    def listed_tensor(self, e: syn.Expr, env: Env, flow: Flow) -> tuple[Tensor | None,
+                                                                       str | None]:
+        """`features[0]`, `lateral`: one tensor of a list the generator knows item by item."""
+        try:
+            value = self.expr(e, env, flow, "ctor")
+        except Unsupported:
+            return None, None
+        if value.tensors is None or len(value.tensors) != 1:
+            return None, None
+        return value.tensors[0], value.tensors[0].var
 
     def tensor_of(self, e: syn.Expr, flow: Flow | None) -> tuple[Tensor | None, str | None]:
         if flow is None:

@@ -50,6 +50,8 @@ class Flow:
     outputs: list[tuple[str, Tensor]] = field(default_factory=list)
     results: list[Tensor] | None = None  # the tensors of the last call of several outputs
     groups: dict[str, list[Tensor]] = field(default_factory=dict)  # a labeled call's outputs
+    listed: tuple[Tensor, ...] | None = None  # `rows = [from f -> ... for f in features]`
+    # made the current value a list of tensors: a variadic operator next takes them all
 
     def fork(self, current: Tensor | None, hint: str | None = None) -> Flow:
         return Flow(current, self.labels, self.block_input, hint or self.hint,

@@ -57,6 +57,8 @@ class Scoping:
         flow.labels[label] = current.shared()
         if scope.owner.sequential:
             scope.marks[label] = None if scope.dynamic else (scope.counter, current.shared())
+            if any(r == label or r.endswith(f".{label}") for r in self.referenced):
+                scope.last_overwritable = False  # a tap the body reads: not overwritten
 
     def child_scope(self, label: str | Py, scope: Scope, flow: Flow, fill: Any) -> None:
         """A labeled group, merge or repeat: an nn.Sequential when it is a chain, else (in a

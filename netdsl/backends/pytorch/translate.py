@@ -89,6 +89,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         self.temps: dict[str, str] = {}  # forward temporaries and the name they would like
         self.shared: dict[str, syn.Shared] = {}  # shared modules declared, by name
         self.shared_made: dict[str, Any] = {}  # name -> how a later call applies it
+        self.listed_current: tuple[Tensor, ...] | None = None  # see Flow.listed
         self.lists_tensors = False  # a tensor's name stands for itself (in a list of tensors)
         self.outputs: list[tuple[str, Tensor]] = []
         self.label_vars: set[str] = set()
@@ -348,6 +349,9 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         pass
 
     def _s_Assign(self, stmt: syn.Assign, scope: Scope, flow: Flow, env: Env) -> None:
+        if isinstance(stmt.value, syn.Comprehension) and _applies_layers(stmt.value.element):
+            self.applied_list(stmt, scope, flow, env)
+            return
         path = dotted_path(stmt.value)
         if path is not None and path in flow.labels and env.find(path) is None:
             flow.labels[stmt.name] = flow.labels[path]  # `inter = r5`: another name, a tensor
@@ -429,6 +433,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
             raise NotChain
 
     def element(self, el: syn.Element, scope: Scope, flow: Flow, env: Env) -> None:
+        self.listed_current, flow.listed = flow.listed, None
         label = self.label_of(el, env, flow)
         value = el.value
         if isinstance(value, syn.Merge):
@@ -478,6 +483,35 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         if picked.tensors is None or len(picked.tensors) != 1:
             raise Unsupported("`from` a value that is not one tensor")
         flow.current = picked.tensors[0].shared()
+
+    def applied_list(self, stmt: syn.Assign, scope: Scope, flow: Flow, env: Env) -> None:
+        """`rows = [from f -> conv -> cls_logits for f in features]`: the chain applied to
+        each item in the forward, with the layers it names (shared ones, inline blocks); the
+        results are a list of tensors, the current value."""
+        e = stmt.value
+        assert isinstance(e, syn.Comprehension)
+        if scope.fwd is None:
+            raise NotChain
+        iterable = self.expr(e.iterable, env, flow, "ctor")
+        items = iterable.tensors
+        if items is None and iterable.py is not None and isinstance(iterable.py.const, tuple):
+            items = iterable.py.const
+        if items is None:
+            deps = iterable.py.deps - {IN, SIZE} if iterable.py is not None else frozenset()
+            raise Specialize(deps, "a forward applies layers over it")
+        results = []
+        for item in items:
+            inner_env = env.child()
+            inner_env.vars[e.var] = Value(None, tensors=(item,)) if isinstance(item, Tensor) \
+                else self.constant_value(item)
+            sub = flow.fork(flow.current.shared() if flow.current else None, hint=stmt.name)
+            sub.labels = flow.labels
+            self._s_Chain(e.element, scope, sub, inner_env)
+            assert sub.current is not None
+            results.append(sub.current.shared())
+        env.vars[stmt.name] = Value(None, tensors=tuple(results))
+        flow.current = results[-1]
+        flow.listed = tuple(results)
 
     def layer_list(self, e: syn.Comprehension, label: str, scope: Scope, flow: Flow,
                    env: Env) -> None:
@@ -570,6 +604,12 @@ def from_base(value: syn.Expr) -> bool:
     while isinstance(value, (syn.Index, syn.Attribute)):
         value = value.value
     return isinstance(value, syn.From)
+
+
+def _applies_layers(chain: syn.Chain) -> bool:
+    """Whether a comprehension's element is a chain that applies layers (`from f -> ...`)."""
+    first = chain.elements[0].value
+    return len(chain.elements) > 1 or isinstance(first, syn.From) or from_base(first)
 
 
 def _listed(env: Env, name: str) -> bool:
