@@ -170,7 +170,14 @@ class Scoping:
         scope.take()
         owner = ModuleOwner(attr, is_dict=True)
         inner = Scope("module", owner, scope.ctor, scope.fwd)
+        before = dict(flow.labels)
+        for path in [r for r in self.referenced if r.startswith(f"{label}.")]:
+            parts = path.split(".")[1:]  # read from outside: the inner labels are kept
+            self.referenced.update(".".join(parts[i:]) for i in range(len(parts)))
         fill(inner, flow)
+        for name, tensor in list(flow.labels.items()):  # `rpn.head.objectness_rows`
+            if before.get(name) is not tensor:
+                flow.labels.setdefault(f"{label}.{name}", tensor)
         if inner.registered:  # a group of layers without parameters needs no container
             scope.ctor.insert(start, ast.Assign([store_target(attr)], P.call("nn.ModuleDict").node))
             scope.registered.append(label)
