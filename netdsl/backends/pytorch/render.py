@@ -329,9 +329,13 @@ def _size_check(info: ClassInfo) -> list[ast.stmt]:
     out = []
     for var, size in (info.size_check or {}).items():
         text = "x".join(str(s) for s in size)
-        message = ast.JoinedStr([
-            ast.Constant(f"{info.name} is built for {text} inputs, got "),
-            ast.FormattedValue(ast.parse(f"list({var}.shape[2:])", mode="eval").body, -1, None)])
+        got = ast.FormattedValue(ast.parse(f"list({var}.shape[2:])", mode="eval").body, -1,
+                                 None)
+        message: ast.expr = ast.JoinedStr([
+            ast.Constant(f"{info.name} is built for {text} inputs, got "), got])
+        if len(ast.unparse(message)) > writer.WIDTH - 16:  # two strings, one a line
+            message = ast.BinOp(ast.Constant(f"{info.name} is built for {text} inputs, "),
+                                ast.Add(), ast.JoinedStr([ast.Constant("got "), got]))
         test = ast.parse(f"{var}.shape[2:] != {tuple(size)!r}", mode="eval").body
         out.append(ast.If(test, [ast.Raise(ast.Call(ast.Name("ValueError", ast.Load()),
                                                     [message], []), None)], []))

@@ -55,6 +55,12 @@ def _broken(stmt: ast.stmt, pad: str) -> list[str]:
     if isinstance(stmt, ast.Assign):
         lead = " = ".join(ast.unparse(t) for t in stmt.targets) + " = "
         value = stmt.value
+        target = stmt.targets[0]
+        if len(stmt.targets) == 1 and isinstance(target, ast.Tuple) and \
+                len(pad) + len(lead) > WIDTH - 24:
+            # many names: one a line, as black writes them
+            names = [f"{pad}{INDENT}{ast.unparse(e)}," for e in target.elts]
+            return [pad + "("] + names + _lines(value, len(pad) + 4, pad + ") = ", pad)
     elif isinstance(stmt, ast.Return) and stmt.value is not None:
         lead, value = "return ", stmt.value
     elif isinstance(stmt, ast.Expr):
@@ -71,6 +77,14 @@ def _lines(node: ast.expr, column: int, lead: str, pad: str) -> list[str]:
     text = ast.unparse(node)
     if column + len(text) <= WIDTH:
         return [lead + text]
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+            isinstance(node.func.value, ast.Call) and \
+            column + len(ast.unparse(node.func)) + 1 > WIDTH:
+        # `f(...).unflatten(0, n)`: the inner call broken, the method after its bracket
+        lines = _lines(node.func.value, column, lead, pad)
+        tail = ast.unparse(ast.Call(ast.Name("_"), node.args, node.keywords))[1:]
+        lines[-1] += f".{node.func.attr}{tail}"
+        return lines
     if isinstance(node, ast.Call):
         head = ast.unparse(node.func) + "("
         items = [ast.unparse(a) if not isinstance(a, ast.Starred) else ast.unparse(a)
