@@ -95,7 +95,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         self.label_vars: set[str] = set()
         self.unpacked: list[tuple[str, list[str]]] = []  # a list input and its items' names
         self.listed: dict[str, tuple[Tensor, ...]] = {}  # a `tensors` parameter's items
-        self.list_inputs: list[str] = []
+        self.input_vars: list[str] = []  # the forward's tensor inputs, lists included
         self.multi = {label for label, n in label_counts(self.bdef.body).items() if n > 1}
 
     def run(self) -> None:
@@ -131,7 +131,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
             flow = Flow(entry, block_input=entry.shared())
             singles = [t for t in tensors if not any(t.var in names for _, names
                                                       in self.unpacked)]
-            info.inputs = [t.var for t in singles] + self.list_inputs if tensors else [x]
+            info.inputs = self.input_vars if tensors else [x]  # in the parameters' order
             for p, t in zip([p for p in self.bdef.params if p.type == "tensor"], singles,
                             strict=False):
                 flow.labels[p.name] = t.shared()
@@ -181,6 +181,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
             var = self.fnames.reserve(p.name)
             shape = (P.name(channels, frozenset({IN})),) + (None,) * self.info.rank
             tensors.append(Tensor(shape, var, owned=p.name not in self.referenced))
+            self.input_vars.append(var)
         return tensors
 
     def tensor_list_input(self, p: syn.Param) -> list[Tensor]:
@@ -202,7 +203,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
             items.append(Tensor(shape, self.fnames.reserve(f"{p.name}_{i}")))
         self.unpacked.append((var, [t.var for t in items]))
         self.listed[p.name] = tuple(items)
-        self.list_inputs.append(var)
+        self.input_vars.append(var)
         return items
 
     def bind_params(self, env: Env) -> None:
