@@ -144,8 +144,14 @@ class ControlFlow:
             same = ends[0]
             return replace(same, shape=shape, fresh=all(e.fresh for e in ends))
         # a variable every branch ends in: one made in a branch, renamed; an older one, copied
-        made = [v for v, f in zip(vars_, fwds, strict=True) if f and assigns(f, v)
-                and not _defined_before(v, scope)]
+        entry = start.var if start is not None else None  # the tensor the `if` starts from
+
+        def own(var: str | None, fwd: list[ast.stmt] | None) -> bool:
+            """Made in the branch (so it may be renamed), not a variable from before it."""
+            return bool(fwd) and assigns(fwd, var) and var != entry \
+                and not _defined_before(var, scope)
+
+        made = [v for v, f in zip(vars_, fwds, strict=True) if own(v, f)]
         kept = any(not f for f in fwds)  # a branch that leaves the tensor as it was
         if made and not (hint == "identity" and kept):
             target = made[0]
@@ -157,7 +163,7 @@ class ControlFlow:
             assert fwd is not None
             if var == target:
                 continue
-            if fwd and assigns(fwd, var) and not _defined_before(var, scope):
+            if own(var, fwd):
                 rename(fwd, var, target)
             elif hoisted is None and not fwd:
                 hoisted = var
