@@ -14,13 +14,9 @@ from dataclasses import dataclass
 from netdsl.elaborate.builtins import BUILTINS
 from netdsl.elaborate.constructs import CONSTRUCTS
 from netdsl.ops import REGISTRY
+from netdsl.syntax.keywords import CONSTANTS, CONTROL, DECLARATIONS, WORDS
 
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-DECLARATIONS = ("import", "block", "inline", "network", "input", "output", "expect", "def",
-                "shared")
-CONTROL = ("if", "elif", "else", "for", "in", "from")
-WORDS = ("and", "or", "not")
-CONSTANTS = ("true", "false")
 TYPES = ("int", "float", "bool", "str", "list", "layer", "tensor", "tensors")
 
 

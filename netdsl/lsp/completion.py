@@ -20,9 +20,8 @@ from netdsl.lsp.index import contains
 from netdsl.lsp.navigate import Binding, body_bindings, definition_around, top_bindings
 from netdsl.ops import REGISTRY
 from netdsl.syntax import ast
+from netdsl.syntax.keywords import KEYWORDS
 
-KEYWORDS = ("import", "block", "inline", "network", "input", "output", "expect", "def", "if",
-            "elif", "else", "for", "in", "from", "shared", "true", "false", "and", "or", "not")
 FIGURES = ("params", "buffers", "macs", "flops", "connections", "output", "rf")
 _IN_FIELD = re.compile(r"(?<![A-Za-z0-9_])in\.([A-Za-z_]*)$")
 _LABEL_FIELD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_]*)$")

@@ -5,6 +5,11 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+import pytest
+
+import netdsl
+from tests.conftest import SPECS
+
 NODE_LINE = re.compile(r'^\s*"((?:[^"\\]|\\.)*)" \[')
 EDGE_LINE = re.compile(r'^\s*"((?:[^"\\]|\\.)*)" -> "((?:[^"\\]|\\.)*)"')
 CLUSTER_LINE = re.compile(r'^\s*subgraph "cluster_((?:[^"\\]|\\.)*)" \{')
@@ -41,3 +46,15 @@ def svg_counts(svg: str) -> dict[str, int]:
         if kind in counts:
             counts[kind] += 1
     return counts
+
+
+@pytest.fixture(scope="module")
+def networks():
+    """Zoo networks by name, each loaded once per test module."""
+    cache: dict[str, netdsl.Network] = {}
+
+    def get(name: str) -> netdsl.Network:
+        if name not in cache:
+            cache[name] = netdsl.load(SPECS / f"{name}.net")
+        return cache[name]
+    return get

@@ -13,21 +13,10 @@ from netdsl.backends.graphviz import diagram_of, dot_of, render_bytes
 from netdsl.backends.graphviz.dot import PAD
 from netdsl.backends.graphviz.fit import fits
 from tests.backends.graphviz.conftest import dot_clusters, dot_edges, dot_nodes, svg_counts
-from tests.conftest import SPECS, spec_paths
+from tests.conftest import spec_paths
 
 SPEC_IDS = [p.stem for p in spec_paths()]
 ALL = 1_000_000
-
-
-@pytest.fixture(scope="module")
-def networks():
-    cache: dict[str, netdsl.Network] = {}
-
-    def get(name: str) -> netdsl.Network:
-        if name not in cache:
-            cache[name] = netdsl.load(SPECS / f"{name}.net")
-        return cache[name]
-    return get
 
 
 def runs(dot: str) -> list[int]:

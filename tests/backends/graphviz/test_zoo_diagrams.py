@@ -8,27 +8,14 @@ import re
 
 import pytest
 
-import netdsl
 from netdsl.backends.graphviz import diagram_of, dot_of
 from netdsl.backends.graphviz.fit import fits
 from netdsl.backends.graphviz.render import render_bytes
 from netdsl.cli.output import EVERY_LEVEL
-from tests.conftest import SPECS
 
 torchvision = pytest.importorskip("torchvision")
 
 NOISE = re.compile(r"\d\.\d*(?:0{6}|9{6})\d")  # 0.037500000000000006, 0.15000000000000002
-
-
-@pytest.fixture(scope="module")
-def networks():
-    cache: dict[str, netdsl.Network] = {}
-
-    def get(name: str) -> netdsl.Network:
-        if name not in cache:
-            cache[name] = netdsl.load(SPECS / f"{name}.net")
-        return cache[name]
-    return get
 
 
 def _runs(diagram) -> dict[str, int]:

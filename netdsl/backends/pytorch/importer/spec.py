@@ -16,10 +16,11 @@ from netdsl.backends.pytorch.importer.names import resolve
 from netdsl.backends.pytorch.importer.passes import shorten
 from netdsl.backends.pytorch.importer.structure import NodeRef, Structured, Structurer
 from netdsl.backends.pytorch.importer.tree import Instance, ModuleTree
-from netdsl.backends.pytorch.importer.writer import KEYWORDS, Writer, value_text
+from netdsl.backends.pytorch.importer.writer import Writer, value_text
 from netdsl.elaborate.builtins import BUILTINS as FUNCTIONS
 from netdsl.elaborate.loader import LAYER_WORDS
 from netdsl.ops import REGISTRY
+from netdsl.syntax.keywords import KEYWORDS
 
 BUILTINS = frozenset(FUNCTIONS)
 

@@ -25,9 +25,8 @@ from netdsl.backends.pytorch.importer.elements import (
 )
 from netdsl.backends.pytorch.importer.mapping import OpCall, Word
 from netdsl.backends.pytorch.importer.structure import NodeRef
+from netdsl.syntax.keywords import KEYWORDS
 
-KEYWORDS = frozenset("import block inline network input output expect def if elif else for in "
-                     "from shared true false and or not".split())
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # Layers that start a line; the others follow the one before them on its line.
 HEAVY = frozenset({"conv", "conv_transpose", "linear", "attention", "window_attention",
