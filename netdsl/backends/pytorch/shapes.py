@@ -14,6 +14,7 @@ from collections.abc import Callable
 from math import prod
 
 from netdsl.backends.pytorch.pyexpr import Py, binop, lit, simplify
+from netdsl.backends.pytorch.values import IN, SIZE, Specialize
 
 Shape = tuple[Py | None, ...]
 Rule = Callable[[dict[str, Py], list[Shape]], Shape]
@@ -155,7 +156,7 @@ def items(value: Py) -> list[Py]:
         return [lit(d) for d in value.const]
     if isinstance(value.node, ast.Tuple):
         return [Py(e, deps=value.deps) for e in value.node.elts]
-    raise NotImplementedError("a list whose length only the constructor knows")
+    raise Specialize(value.deps - {IN, SIZE}, "a list gives the rank of a tensor it makes")
 
 
 def parameter(attrs: dict[str, Py], inputs: list[Shape]) -> Shape:
