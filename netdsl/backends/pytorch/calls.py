@@ -11,17 +11,19 @@ from netdsl.backends.pytorch import ops as lowering
 from netdsl.backends.pytorch import pyexpr as P
 from netdsl.backends.pytorch.classinfo import ClassInfo
 from netdsl.backends.pytorch.expressions import coerce_attribute
-from netdsl.backends.pytorch.flow import Flow, Scope, Tensor
+from netdsl.backends.pytorch.flow import Flow, Scope, Tensor, TensorList
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
 from netdsl.backends.pytorch.pystmt import assign, store_target
 from netdsl.backends.pytorch.shapes import Shape
 from netdsl.backends.pytorch.syntax import dotted_path, single
 from netdsl.backends.pytorch.values import (
+    IN,
     RT,
     SIZE,
     SPATIAL,
     Env,
     NotChain,
+    RuntimeOnly,
     Specialize,
     Unsupported,
     Value,
@@ -113,6 +115,10 @@ class Calls:
             scope.ctor.append(scope.owner.register(name, self.instantiate(info, bound, current,
                                                                           several)))
             scope.registered.append(name)
+        at = info.out_axis
+        if shape and shape[at] is None and not info.out_names and not info.out_list:
+            info.exports = True  # its channels only the built module knows
+            shape = shape[:at] + (self.child_channels(name, scope),) + shape[at + 1:]
         self.apply_call(Py(scope.owner.ref(name)), inputs, shape, scope, flow, False)
         self.several_outputs(info, name, scope, flow)
 
@@ -151,12 +157,67 @@ class Calls:
             self.read_results(func, tensors, scope, flow, span)
             return
         listed = self.listed_current
+        if isinstance(listed, TensorList) and not tensors and REGISTRY[func].variadic:
+            self.list_op(func, attrs, listed, label, scope, flow, span)
+            return
         if listed is not None and not tensors and REGISTRY[func].variadic:
             inputs = list(listed)
         else:
             inputs = [flow.current] + [self.tensor_path(t, scope, flow, env) for t in tensors]
         self.apply_op(func, attrs, given, inputs, label, scope, flow, span,
                       arg_asts=arg_asts, args=args, kwargs=kwargs, env=env)
+
+    def list_op(self, func: str, attrs: dict[str, Py], listed: TensorList,
+                label: str | Py | None, scope: Scope, flow: Flow, span: Any) -> None:
+        """`torch.cat(rows, 1)`: an operator over every tensor of a list of any length."""
+        if func != "concat" or scope.fwd is None:
+            raise Specialize(listed.deps, f"'{func}' takes each tensor of a list")
+        item = Tensor(listed.shape, listed.var, caxis=listed.caxis)
+        whole = Py(ast.Starred(ast.Name(listed.var, ast.Load()), ast.Load()))
+        result = lowering.invoke(func, attrs, [whole], Input(self, item, span), P.lit(False))
+        axis = attrs["axis"].const
+        shape = list(listed.shape)
+        shape[axis] = None
+        scope.take()
+        self.assign_result(result, [item], tuple(shape), scope, flow, True)
+        flow.current = replace(flow.current, caxis=listed.caxis)
+
+    def list_result(self, info: ClassInfo, label: str | None, scope: Scope,
+                    flow: Flow) -> None:
+        """`fpn = self.fpn(features)`: a call whose outputs hold a list of any length, kept
+        whole, its items' channels and number in the caller's terms."""
+        if scope.fwd is None:
+            raise NotChain
+        last = scope.fwd[-1]
+        assert isinstance(last, ast.Assign) and flow.current is not None
+        var = self.fnames.reserve(label or "outputs")
+        last.targets = [ast.Name(var, ast.Store())]
+        mapping = dict(self._last_mapping)
+        channels: list[Py | None] = []
+        length: Py | None = P.lit(0)
+        deps: frozenset[str] = frozenset()
+        for _, out in info.out_list:
+            c = out.shape[out.caxis]
+            channels.append(_put(c, mapping, None) if c is not None else None)
+            if isinstance(out, TensorList):
+                count = _put(out.length, mapping, None)
+                deps |= frozenset().union(*(m.deps for m in mapping.values() if m is not None))
+                length = None if length is None or count is None else \
+                    P.simplify(P.binop("+", length, count))
+            elif length is not None:
+                length = P.simplify(P.binop("+", length, P.lit(1)))
+        first = channels[0]
+        uniform = first if first is not None and all(
+            c is not None and P.same(c, first) for c in channels) else None
+        rank = len(info.out_list[0][1].shape)
+        listed = TensorList(var, (uniform,) + (None,) * (rank - 1), length,
+                            deps=deps - {IN, SIZE}, whole=True)
+        if label:
+            flow.groups[label] = listed
+        flow.results = None
+        flow.current = listed.item(P.lit(0), ast.Subscript(ast.Name(var, ast.Load()),
+                                                             ast.Constant(0), ast.Load()))
+        flow.listed = listed
 
     def tensor_path(self, chain: syn.Chain, scope: Scope, flow: Flow, env: Env) -> Tensor:
         """A tensor argument: a label, `in`, or a chain run from the current tensor."""
@@ -280,7 +341,7 @@ class Calls:
             self.register(label, module, scope, overwritable=row.overwritable)
             flow.current = Tensor(shape)
             return
-        vars_ = [P.name(t.var) for t in inputs]  # type: ignore[arg-type]
+        vars_ = [Py(t.node) for t in inputs]
         if pad is not None:
             vars_[0] = pad(vars_[0])
         # an attribute read from a tensor's size is the forward's to compute, not baked in
@@ -345,7 +406,7 @@ class Calls:
         first = inputs[0]
         size = self.fnames.reserve(f"{label}_size")
         spatial = Py(ast.Slice(ast.Constant(2), None))
-        scope.fwd.append(assign(size, P.subscript(P.attr(P.name(first.var), "shape"),
+        scope.fwd.append(assign(size, P.subscript(P.attr(Py(first.node), "shape"),
                                                   spatial).node))
         self.assign_result(result, inputs, shape, scope, flow, False)
         indices = self.fnames.reserve(f"{label}_indices")
@@ -369,7 +430,7 @@ class Calls:
         indices, size, pool_attrs = found
         current = flow.current
         assert current is not None and current.var is not None
-        result = lowering.invoke(func, pool_attrs, [P.name(current.var), P.name(indices),
+        result = lowering.invoke(func, pool_attrs, [Py(current.node), P.name(indices),
                                                     P.name(size)], Input(self, current, span),
                                  P.lit(False))
         shape = lowering.lowering(func).shape({}, [current.shape])
@@ -431,19 +492,23 @@ class Calls:
         inputs = None
         if any(p.type == "tensors" for p in bdef.params):  # the rank of its lists' tensors
             inputs = [t if t is not None else current for t in tensors(flow, scope, env)]
-            rank = next(t[0].rank for t in inputs if isinstance(t, tuple) and t)
+            rank = next(t.rank if isinstance(t, TensorList) else t[0].rank for t in inputs
+                        if isinstance(t, TensorList) or isinstance(t, tuple) and t)
         info = self.gen.variant(bdef, {k: v for k, (v, _) in bound.items()}, rank)
         if info.channel_params:  # a block of tensor parameters: called on them
             if inputs is None:
                 inputs = [t if t is not None else current for t in tensors(flow, scope, env)]
             module = self.instantiate(info, bound, current, inputs)
-            first = inputs[0] if isinstance(inputs[0], Tensor) else inputs[0][0].shared()
+            first = inputs[0] if isinstance(inputs[0], Tensor) else \
+                Tensor(inputs[0].shape, caxis=inputs[0].caxis) \
+                if isinstance(inputs[0], TensorList) else inputs[0][0].shared()
             shape = self.block_out(info, bound, first, inputs)
             name = self.register(label, module, scope)
             if scope.fwd is None:
                 raise NotChain
-            args = [P.list_of([P.name(i.var) for i in t]) if isinstance(t, tuple)
-                    else P.name(t.var) for t in inputs]
+            args = [P.list_of([Py(i.node) for i in t]) if isinstance(t, tuple)
+                    else P.name(t.var) if isinstance(t, TensorList) else Py(t.node)
+                    for t in inputs]
             self.assign_result(P.call(Py(scope.owner.ref(name)), args), [first], shape, scope,
                                flow, False)
         else:
@@ -456,6 +521,9 @@ class Calls:
     def several_outputs(self, info: ClassInfo, label: str | None, scope: Scope,
                         flow: Flow) -> None:
         """`lo, hi = self.s(x)`: a call of several outputs, each named `<label>.<output>`."""
+        if info.out_list:
+            self.list_result(info, label, scope, flow)
+            return
         if not info.out_names:
             flow.results = None
             return
@@ -514,8 +582,17 @@ class Calls:
             if kinds.get(name) == "tensor":
                 chains[name] = a.value
                 continue
-            v = self.expr(single(a.value), env, flow, "ctor")
+            try:
+                v = self.expr(single(a.value), env, flow, "ctor")
+            except RuntimeOnly:
+                if not bdef.inline:
+                    raise
+                # `anchor_rows(anchors[i], 4)` in a loop the forward runs: its forward's value
+                v = Value(None, runtime=self.py(single(a.value), env, flow, "fwd"))
             if kinds.get(name) == "tensors":
+                if v.listed is not None:
+                    lists[name] = v.listed
+                    continue
                 if v.tensors is None:
                     raise Unsupported(f"'{name}' of '{bdef.name}' is not a list of tensors")
                 lists[name] = v.tensors
@@ -538,7 +615,7 @@ class Calls:
                     self.tensor_path(chains[n], scope, flow, env) if n in chains else None
                     for n in wanted]
         bound = {k: v for k, v in out.items() if kinds.get(k) not in ("tensor", "tensors")}
-        bound.update({k: (Value(P.lit(len(v))), None) for k, v in lists.items()})
+        bound.update({k: (Value(_count(v)), None) for k, v in lists.items()})
         return bdef, bound, tensor_args
 
     def _is_tensor_arg(self, chain: syn.Chain, flow: Flow) -> bool:
@@ -556,12 +633,15 @@ class Calls:
         them, positionally while they line up with the class's parameters."""
         positional: list[Py] = []
         for tensor in inputs or [current]:
-            if isinstance(tensor, tuple):  # a list of tensors: its channels, a list
-                channels_list = [t.shape[t.caxis] for t in tensor]
-                if any(c is None for c in channels_list):
+            if isinstance(tensor, (tuple, TensorList)):  # a list of tensors: its channels
+                channels_list = _channels_list(tensor)
+                if channels_list is None and isinstance(tensor, TensorList):
+                    raise Specialize(tensor.deps, "a block is called on a list whose items' "
+                                                  "channels the constructor cannot give")
+                if channels_list is None:
                     raise Unsupported("a block on tensors whose channels only the forward "
                                       "knows")
-                positional.append(P.list_of(channels_list))
+                positional.append(channels_list)
                 continue
             axis = info.channel_axis if inputs is None else tensor.caxis
             channels = tensor.shape[axis] if tensor.shape else None
@@ -594,8 +674,8 @@ class Calls:
         at = info.channel_axis
         mapping[info.channels] = current.shape[at]
         for name, tensor in zip(info.channel_params, inputs or [], strict=False):
-            if isinstance(tensor, tuple):
-                mapping[name] = P.list_of([t.shape[t.caxis] for t in tensor])
+            if isinstance(tensor, (tuple, TensorList)):
+                mapping[name] = _channels_list(tensor)
                 continue
             mapping[name] = tensor.shape[tensor.caxis] if tensor.shape else None
         self._last_mapping = mapping
@@ -754,6 +834,26 @@ def _put(value: Py | None, mapping: dict[str, Py | None], axis: int | None,
             given = P.lit(given.const[axis])
         put[name] = given
     return P.substitute(value, put)
+
+
+def _count(listed: tuple[Tensor, ...] | TensorList) -> Py:
+    """A list argument's length: what a class written for one length is chosen by."""
+    if isinstance(listed, tuple):
+        return P.lit(len(listed))
+    if listed.length is not None and listed.length.known:
+        return listed.length
+    deps = listed.deps | (listed.length.deps if listed.length is not None else frozenset())
+    return Py(ast.Name("__length__", ast.Load()), UNKNOWN, deps)
+
+
+def _channels_list(listed: tuple[Tensor, ...] | TensorList) -> Py | None:
+    """The channels of a list's items, as one constructor list."""
+    if isinstance(listed, TensorList):
+        return listed.channels()
+    channels = [t.shape[t.caxis] for t in listed]
+    if any(c is None for c in channels):
+        return None
+    return P.list_of(channels)  # type: ignore[arg-type]
 
 
 def _is_param(value: Py) -> bool:

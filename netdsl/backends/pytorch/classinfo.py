@@ -54,6 +54,10 @@ class ClassInfo:
     out_expr: ast.expr | None = None  # what `self.out_channels` is set to
     size_check: dict[str, tuple[int, ...]] | None = None
     stores: list[tuple[str, ast.expr]] = field(default_factory=list)  # self.<attr> = value
+    # outputs that hold a list of tensors (a TensorList among them, in its parameters' terms):
+    # the forward returns one tuple, which a caller keeps whole
+    out_list: list[tuple[str, Any]] = field(default_factory=list)
+    returns: str | None = None  # the forward's return annotation, where the body decides it
 
     @property
     def is_network(self) -> bool:

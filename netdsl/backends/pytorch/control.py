@@ -238,6 +238,9 @@ class ControlFlow:
         if iterable.py is None:
             raise Unsupported("a loop over values known only when the network runs")
         if scope.mode == "module" or scope.fwd is not None:
+            if scope.fwd is not None and not iterable.py.known:  # a loop the forward runs
+                self.forward_loop(stmt, iterable, scope, flow, env)
+                return
             self.unroll(stmt, iterable.py, scope, flow, env)
             return
         var = self.locals.reserve(stmt.var, "loop")

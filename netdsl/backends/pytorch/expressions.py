@@ -7,11 +7,12 @@ import ast
 from typing import TYPE_CHECKING, Any
 
 from netdsl.backends.pytorch import pyexpr as P
-from netdsl.backends.pytorch.flow import Flow, Tensor
+from netdsl.backends.pytorch.flow import Flow, Tensor, TensorList
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
 from netdsl.backends.pytorch.syntax import dotted_path, single, walk
 from netdsl.backends.pytorch.values import (
     IN,
+    ONE,
     RT,
     RUNTIME,
     SIZE,
@@ -99,7 +100,7 @@ class Expressions:
 
     def _e_Name(self, e: syn.Name, env: Env, flow: Flow | None, where: str) -> Value:
         value = env.find(e.id)
-        if value is not None and value.tensors is not None:
+        if value is not None and (value.tensors is not None or value.listed is not None):
             return value
         if value is not None:
             return self.read(e.id, value, where)
@@ -107,7 +108,10 @@ class Expressions:
         if found is not None:
             return found
         if flow is not None and e.id in flow.groups and where == "ctor":
-            return Value(None, tensors=tuple(flow.groups[e.id]))  # `body`: its outputs, in order
+            group = flow.groups[e.id]  # `body`: its outputs, in order
+            if isinstance(group, TensorList):
+                return Value(None, listed=group)
+            return Value(None, tensors=tuple(group))
         if flow is not None and e.id in flow.labels:
             if where == "ctor" and self.lists_tensors:
                 return Value(None, tensors=(flow.labels[e.id],))
@@ -134,8 +138,7 @@ class Expressions:
         if where == "fwd":
             if e.attr == "c" and isinstance(e.value, syn.BlockInput):
                 return Value(self.store("in_channels", tensor.shape[0]))
-            assert var is not None
-            shape = P.attr(P.name(var), "shape")
+            shape = P.attr(Py(tensor.node), "shape")
             axis = {"c": 1, "h": -2, "w": -1, "d": -3, "l": -1}.get(e.attr)
             if axis is not None:
                 return Value(P.subscript(shape, P.lit(axis)))
@@ -148,8 +151,9 @@ class Expressions:
         dims = tensor.shape
         index = {"c": 0, "h": -2, "w": -1, "d": -3, "l": -1}.get(e.attr)
         if index is not None:
+            assert len(dims) >= 3, (dims, tensor, self.info.name, self.info.rank)
             value = dims[index]
-            if value is None or SPATIAL in value.deps:
+            if value is None or SPATIAL in value.deps or ONE in value.deps:
                 return Value(None, runtime=None)
             return Value(value)
         if e.attr == "shape":
@@ -190,6 +194,8 @@ class Expressions:
 
     def _e_Index(self, e: syn.Index, env: Env, flow: Flow | None, where: str) -> Value:
         listed = self.expr(e.value, env, flow, where) if where == "ctor" else None
+        if listed is not None and listed.listed is not None:  # `inner_blocks[i]`
+            return Value(None, tensors=(self.pick(listed.listed, e.index, env, flow),))
         if listed is not None and listed.tensors is not None:
             index = self.py(e.index, env, flow, where)
             if type(index.const) is not int or \
@@ -330,12 +336,17 @@ class Expressions:
                 value = self.expr(side, env, flow, where)
             except Unsupported:
                 return None
+            if value.listed is not None:
+                sides.append(value.listed)
+                continue
             if value.tensors is None:
                 if value.py is not None and value.py.const == ():
                     sides.append(())
                     continue
                 return None
             sides.append(value.tensors)
+        if any(isinstance(s, TensorList) for s in sides):
+            return self.join_lists(sides)
         if all(not s for s in sides):
             return None
         return Value(None, tensors=sides[0] + sides[1])
@@ -401,6 +412,9 @@ class Expressions:
             listed = self.expr(single(e.args[0].value), env, flow, "ctor")
             if listed.tensors is not None:  # a list of tensors: its length is known
                 return Value(P.lit(len(listed.tensors)))
+            if listed.listed is not None:  # as the constructor and the forward count it
+                return Value(listed.listed.length, runtime=P.call(
+                    "len", [P.name(listed.listed.var)]))
         args = [self.py(single(a.value), env, flow, where) for a in e.args if a.name is None]
         kwargs = {a.name: self.py(single(a.value), env, flow, where) for a in e.args if a.name}
         const = UNKNOWN

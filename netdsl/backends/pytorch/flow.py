@@ -9,9 +9,22 @@ forward wires its children (`module`); its `Owner` says how a child is registere
 from __future__ import annotations
 
 import ast
+import copy
 from dataclasses import dataclass, field, replace
 
-from netdsl.backends.pytorch.pyexpr import Py, dotted, is_identifier, lit
+from netdsl.backends.pytorch.pyexpr import (
+    UNKNOWN,
+    Py,
+    binop,
+    call,
+    dotted,
+    is_identifier,
+    list_of,
+    lit,
+    name,
+    names_in,
+    substitute,
+)
 from netdsl.backends.pytorch.shapes import Shape
 
 
@@ -29,14 +42,86 @@ class Tensor:
     owned: bool = False
     fresh: bool = False
     caxis: int = 0  # the axis of its channels: 0, or the last of a channels-last map
+    read: ast.expr | None = None  # without a variable: how the forward reads it (`features[i]`)
 
     @property
     def rank(self) -> int:
         """Spatial axes (a [C, H, W] tensor has 2)."""
         return len(self.shape) - 1
 
+    @property
+    def node(self) -> ast.expr:
+        """The forward's expression for it: its variable, or how it is read from a list."""
+        if self.var is None and self.read is not None:
+            return copy.deepcopy(self.read)
+        return ast.Name(self.var, ast.Load())  # type: ignore[arg-type]
+
     def shared(self) -> Tensor:
         return replace(self, owned=False, fresh=False)
+
+
+ITEM = "__item__"  # an item's index in the expression of a list's channels per item
+
+
+@dataclass
+class TensorList:
+    """A list of tensors the forward holds in one variable (`features`, `inner_blocks`), of a
+    length the class need not know: it is indexed, looped over and passed whole. Its items share
+    `shape` (spatial sizes None), except their channels where `per_item` gives them as an
+    expression of the item's index (the name ITEM): `in_channels_list[__item__]`.
+
+    `length` is the number of items as the constructor computes it (None when only the forward
+    knows it); `deps` the block parameters the list is made over, which a class that cannot
+    be written for every length is specialised on; `whole` that the variable is a tuple the
+    class returns or a block gave (`return fpn` rather than `return tuple(fpn)`).
+    """
+
+    var: str
+    shape: Shape
+    length: Py | None
+    per_item: Py | None = None
+    deps: frozenset[str] = frozenset()
+    caxis: int = 0
+    whole: bool = False
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape) - 1
+
+    def channels_at(self, index: Py | None) -> Py | None:
+        """The channels of item `index` (a constructor expression), where they are known."""
+        if self.shape[self.caxis] is not None:
+            return self.shape[self.caxis]
+        if self.per_item is None or index is None:
+            return None
+        return substitute(self.per_item, {ITEM: index})
+
+    def channels(self) -> Py | None:
+        """The items' channels as one constructor list (`in_channels_list`, `[width] * n`)."""
+        if self.per_item is not None:
+            node = self.per_item.node
+            if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Name) and \
+                    node.slice.id == ITEM and ITEM not in names_in(node.value):
+                return Py(node.value, UNKNOWN, self.per_item.deps)
+            if self.length is None:
+                return None
+            index = "i"
+            body = substitute(self.per_item, {ITEM: name(index)})
+            loop = ast.comprehension(ast.Name(index, ast.Store()),
+                                     call("range", [self.length]).node, [], 0)
+            return Py(ast.ListComp(body.node, [loop]), UNKNOWN, body.deps | self.length.deps)
+        channels = self.shape[self.caxis]
+        if channels is None or self.length is None:
+            return None
+        if type(self.length.const) is int and channels.known:
+            return list_of([channels] * self.length.const)
+        return binop("*", list_of([channels]), self.length)
+
+    def item(self, index: Py | None, read: ast.expr) -> Tensor:
+        """One item as a tensor the forward reads as `read`."""
+        channels = self.channels_at(index)
+        shape = self.shape[:self.caxis] + (channels,) + self.shape[self.caxis + 1:]
+        return Tensor(shape, None, caxis=self.caxis, read=read)
 
 
 @dataclass
@@ -135,9 +220,10 @@ class ListOwner(Owner):
     """An nn.ModuleList attribute made by a comprehension of layers, one layer per item:
     the items' modules are gathered and the list made at once."""
 
-    def __init__(self, base: ast.expr):
+    def __init__(self, base: ast.expr, item: ast.expr | None = None):
         self.base = base
         self.index = 0
+        self.item = item  # how a forward written once for every item reads the item's layer
         self.modules: list[Py] = []
 
     def register(self, name: str | Py | None, module: Py) -> ast.stmt:
@@ -145,6 +231,8 @@ class ListOwner(Owner):
         return ast.Pass()
 
     def ref(self, name: str) -> ast.expr:
+        if self.item is not None:
+            return copy.deepcopy(self.item)
         return ast.Subscript(self.base, ast.Constant(self.index), ast.Load())
 
 

@@ -39,6 +39,11 @@ def coalesce(body: list[ast.stmt], params: list[str], temps: dict[str, str]) -> 
             continue
         hint = temps[var]
         target = owners.get(hint, hint if hint in live else None)
+        if target is None and var != hint and hint not in _all_names(body):
+            _rename(body, var, hint)  # the name it wanted is free (`x`, not `x_`)
+            live[hint] = live.pop(var)
+            owners[hint] = hint
+            continue
         if target is None or target == var:
             owners[hint] = var
             continue
@@ -48,6 +53,10 @@ def coalesce(body: list[ast.stmt], params: list[str], temps: dict[str, str]) -> 
             live[target][1] = max(live[target][1], end)
             del live[var]
         owners.setdefault(hint, target)
+
+
+def _all_names(body: list[ast.stmt]) -> set[str]:
+    return {n.id for s in body for n in ast.walk(s) if isinstance(n, ast.Name)}
 
 
 def _bound_inside(body: list[ast.stmt], name: str, index: int) -> bool:
@@ -63,12 +72,12 @@ def _rename(body: list[ast.stmt], old: str, new: str) -> None:
 
 def drop_unread(body: list[ast.stmt]) -> list[ast.stmt]:
     """Assignments in a forward that nothing reads, of values that call nothing (a size the
-    constructor needed, `d = x.shape[-1]`)."""
+    constructor needed, `d = x.shape[-1]`; `n = len(features)`)."""
     out: list[ast.stmt] = []
     for i, s in enumerate(body):
         if isinstance(s, ast.Assign) and len(s.targets) == 1 and \
                 isinstance(s.targets[0], ast.Name) and \
-                not any(isinstance(n, ast.Call) for n in ast.walk(s.value)) and \
+                not any(isinstance(n, ast.Call) and not _is_len(n) for n in ast.walk(s.value)) and \
                 not any(s.targets[0].id in _names(later, ast.Load) for later in body[i + 1:]):
             continue
         out.append(s)
@@ -109,3 +118,44 @@ def release(body: list[ast.stmt], params: list[str], keep: set[str]) -> list[ast
                 any(isinstance(s, (ast.Assign, ast.If)) for s in later):
             out.append(ast.Delete([ast.Name(n, ast.Del()) for n in sorted(names)]))
     return out
+
+
+def _is_len(node: ast.Call) -> bool:
+    return isinstance(node.func, ast.Name) and node.func.id == "len"
+
+
+def inline_reads(body: list[ast.stmt], temps: set[str]) -> None:
+    """`x = layer_blocks[n - 1]; pool = self.pool(x)` as `pool = self.pool(layer_blocks[n - 1])`:
+    a temporary holding an item of a list, read once by the next statement and not after."""
+    i = 0
+    while i < len(body):
+        stmt = body[i]
+        if isinstance(stmt, ast.For):
+            inline_reads(stmt.body, temps)
+        nxt = body[i + 1] if i + 1 < len(body) else None
+        if nxt is not None and _is_item_read(stmt, temps):
+            var = stmt.targets[0].id  # type: ignore[attr-defined]
+            reads = [n for n in ast.walk(nxt) if isinstance(n, ast.Name) and n.id == var and
+                     isinstance(n.ctx, ast.Load)]
+            later = any(var in _names(s, ast.Load) for s in body[i + 2:])
+            if len(reads) == 1 and (not later or var in _names(nxt, ast.Store)) and \
+                    not isinstance(nxt, (ast.For, ast.If)):
+                reads[0].id = "__item__"
+                body[i + 1] = _Put(stmt.value).visit(nxt)  # type: ignore[attr-defined]
+                del body[i]
+                continue
+        i += 1
+
+
+def _is_item_read(stmt: ast.stmt, temps: set[str]) -> bool:
+    return isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and \
+        isinstance(stmt.targets[0], ast.Name) and stmt.targets[0].id in temps and \
+        isinstance(stmt.value, ast.Subscript) and isinstance(stmt.value.value, ast.Name)
+
+
+class _Put(ast.NodeTransformer):
+    def __init__(self, value: ast.expr):
+        self.value = value
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        return self.value if node.id == "__item__" else node

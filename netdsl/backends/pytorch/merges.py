@@ -145,7 +145,7 @@ class Merges:
             if when.const is True:
                 inner.take()
             added = lowering.invoke("add", {"broadcast": P.lit(False)},
-                                    [P.name(entry.var), P.name(result.var)], Input(self, entry),
+                                    [Py(entry.node), Py(result.node)], Input(self, entry),
                                     P.lit(False))
             target = result.var if result.owned else self.fnames.reserve(inner_flow.hint)
             if when.const is True:
@@ -155,7 +155,7 @@ class Merges:
                 return
             test = self.flag_named(when, "use_residual")
             if not result.owned:
-                inner.fwd.append(assign(target, ast.Name(result.var, ast.Load())))  # type: ignore
+                inner.fwd.append(assign(target, result.node))  # type: ignore
             inner.fwd.append(ast.If(test.node, [assign(target, added.node)], []))  # type: ignore
             inner_flow.current = Tensor(shape, target, owned=True, fresh=False,
                                         caxis=entry.caxis)

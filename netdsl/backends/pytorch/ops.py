@@ -464,7 +464,10 @@ def _infix(symbol: str) -> Apply:
 
 
 def _concat(attrs: dict[str, Py], inputs: list[Py], x: Input, state: Py | None = None) -> Py:
-    items = Py(ast.List([i.node for i in inputs], ast.Load()))
+    if len(inputs) == 1 and isinstance(inputs[0].node, ast.Starred):  # a list: torch.cat(rows)
+        items = Py(inputs[0].node.value)
+    else:
+        items = Py(ast.List([i.node for i in inputs], ast.Load()))
     return call("torch.cat", [items, convert(attrs["axis"], "axis")])
 
 

@@ -288,6 +288,8 @@ def simplify(value: Py) -> Py:
     poly = _polynomial(node)
     if poly is not None:
         node = _from_polynomial(poly)
+        if isinstance(node, ast.Constant):  # the names cancelled out
+            const = node.value
     return Py(node, const if const is not UNKNOWN else value.const, value.deps)
 
 
@@ -305,6 +307,10 @@ def _fold(node: ast.expr) -> tuple[ast.expr, Any]:
         op = next(k for k, v in _BINOPS.items() if isinstance(node.op, v))
         result = binop(op, Py(left, a), Py(right, b))
         return result.node, result.const
+    if _is_call(node, "len") and len(node.args) == 1:  # type: ignore[attr-defined]
+        length = _length(node.args[0])  # type: ignore[attr-defined]
+        if length is not None:
+            return _fold(length)
     if isinstance(node, ast.Tuple):
         parts = [_fold(e) for e in node.elts]
         const = tuple(c for _, c in parts) if all(c is not UNKNOWN for _, c in parts) \
@@ -313,12 +319,40 @@ def _fold(node: ast.expr) -> tuple[ast.expr, Any]:
     return node, UNKNOWN
 
 
+def _is_call(node: ast.expr, func: str) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+        node.func.id == func and not node.keywords
+
+
+def _length(node: ast.expr) -> ast.expr | None:
+    """The length of a list written out, of a comprehension over another list, of a list
+    repeated, or of `range(n)` (n >= 0), as an expression; None otherwise."""
+    if isinstance(node, (ast.List, ast.Tuple)) and \
+            not any(isinstance(e, ast.Starred) for e in node.elts):
+        return ast.Constant(len(node.elts))
+    if isinstance(node, (ast.ListComp, ast.GeneratorExp)) and len(node.generators) == 1 and \
+            not node.generators[0].ifs:
+        inner = _length(node.generators[0].iter)
+        return inner if inner is not None else ast.Call(ast.Name("len", ast.Load()),
+                                                        [node.generators[0].iter], [])
+    if _is_call(node, "range") and len(node.args) == 1:  # type: ignore[attr-defined]
+        return node.args[0]  # type: ignore[attr-defined]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult) and \
+            isinstance(node.left, ast.List):
+        inner = _length(node.left)
+        return None if inner is None else ast.BinOp(inner, ast.Mult(), node.right)
+    return None
+
+
 def _polynomial(node: ast.expr) -> dict[tuple[str, ...], int] | None:
     """A sum of integer multiples of products of names, or None."""
     if isinstance(node, ast.Constant) and type(node.value) is int:
         return {(): node.value}
     if isinstance(node, ast.Name):
         return {(node.id,): 1}
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _polynomial(node.operand)
+        return None if inner is None else {k: -v for k, v in inner.items()}
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
         a, b = _polynomial(node.left), _polynomial(node.right)
         if a is None or b is None:

@@ -7,7 +7,7 @@ import ast
 import copy
 
 from netdsl.backends.pytorch import pyexpr as P
-from netdsl.backends.pytorch.flow import Tensor
+from netdsl.backends.pytorch.flow import Tensor, TensorList
 from netdsl.backends.pytorch.pyexpr import Py
 
 
@@ -48,8 +48,16 @@ def all_names(body: list[ast.stmt]) -> set[str]:
     return {n.id for s in body for n in ast.walk(s) if isinstance(n, ast.Name)}
 
 
-def returns(outputs: list[tuple[str, Tensor]]) -> ast.stmt:
-    values = [ast.Name(t.var, ast.Load()) for _, t in outputs]
+def returns(outputs: list[tuple[str, Tensor | TensorList]]) -> ast.stmt:
+    """`return x`, `return a, b`; a list of tensors among the outputs is spread into the tuple
+    (`return (*layer_blocks, pool)`), and one alone is returned as a tuple."""
+    if len(outputs) == 1 and isinstance(outputs[0][1], TensorList):
+        listed = outputs[0][1]
+        value: ast.expr = ast.Name(listed.var, ast.Load())
+        return ast.Return(value if listed.whole else ast.Call(ast.Name("tuple", ast.Load()),
+                                                             [value], []))
+    values = [ast.Starred(ast.Name(t.var, ast.Load()), ast.Load())
+              if isinstance(t, TensorList) else t.node for _, t in outputs]
     return ast.Return(values[0] if len(values) == 1 else ast.Tuple(values, ast.Load()))
 
 

@@ -305,7 +305,7 @@ def render_forward(info: ClassInfo) -> list[str]:
         fwd = [ast.Return(ast.Call(ast.Attribute(ast.Call(ast.Name("super", ast.Load()), [], []),
                                                  "forward", ast.Load()),
                                    [ast.Name(v, ast.Load()) for v in info.inputs], []))]
-    returns = _returns(fwd)
+    returns = info.returns or _returns(fwd)
     check = _size_check(info) if info.is_network and info.size_check else []
     fwd = check + fwd
     lines = writer.signature("forward", ["self", inputs] if inputs else ["self"], returns)

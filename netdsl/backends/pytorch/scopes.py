@@ -213,7 +213,7 @@ class Scoping:
 
     def apply_call(self, func: Py, inputs: list[Tensor], shape: Shape, scope: Scope, flow: Flow,
                    overwritable: bool) -> None:
-        result = P.call(func, [P.name(t.var) for t in inputs])  # type: ignore[arg-type]
+        result = P.call(func, [Py(t.node) for t in inputs])
         self.assign_result(result, inputs, shape, scope, flow, overwritable)
 
     def assign_result(self, value: Py, inputs: list[Tensor], shape: Shape, scope: Scope,

@@ -30,11 +30,14 @@ from netdsl.backends.pytorch.flow import (
     ListOwner,
     ModuleOwner,
     Scope,
+    ITEM,
     SequentialOwner,
     Tensor,
+    TensorList,
 )
+from netdsl.backends.pytorch.lists import Lists
 from netdsl.backends.pytorch.merges import Merges
-from netdsl.backends.pytorch.names import MODULE_ATTRIBUTES, Namespace
+from netdsl.backends.pytorch.names import BUILTIN_NAMES, MODULE_ATTRIBUTES, Namespace
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
 from netdsl.backends.pytorch.pystmt import all_names, assign, returns, store_target
 from netdsl.backends.pytorch.scopes import Scoping
@@ -65,7 +68,7 @@ from netdsl.syntax import ast as syn
 if TYPE_CHECKING:
     from netdsl.backends.pytorch.generator import Generator
 
-class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
+class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
     """Translates one block definition, with some parameters bound, into `info`."""
 
     def __init__(self, gen: Generator, info: ClassInfo, mode: str):
@@ -97,6 +100,8 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         self.listed: dict[str, tuple[Tensor, ...]] = {}  # a `tensors` parameter's items
         self.input_vars: list[str] = []  # the forward's tensor inputs, lists included
         self.multi = {label for label, n in label_counts(self.bdef.body).items() if n > 1}
+        self.local_defs: dict[str, Py | None] = {}  # a constructor local and its value, if
+        # it is assigned once (a list's length in its parameters' terms, for callers)
 
     def run(self) -> None:
         info = self.info
@@ -122,21 +127,24 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
             x = "x"
             if not tensors:
                 self.fnames.reserve(x)
-            entry = tensors[0] if tensors else Tensor(shape, x, owned=not self.uses_input,
-                                                      caxis=info.channel_axis)
+            entry = _entry(tensors[0]) if tensors else Tensor(
+                shape, x, owned=not self.uses_input, caxis=info.channel_axis)
             fwd = [] if self.mode == "module" else None
             owner = SequentialOwner("self") if self.mode == "chain" else \
                 ModuleOwner(ast.Name("self", ast.Load()))
             scope = Scope(self.mode, owner, ctor, fwd)
             flow = Flow(entry, block_input=entry.shared())
-            singles = [t for t in tensors if not any(t.var in names for _, names
-                                                      in self.unpacked)]
+            singles = [t for t in tensors if isinstance(t, Tensor) and not any(
+                t.var in names for _, names in self.unpacked)]
             info.inputs = self.input_vars if tensors else [x]  # in the parameters' order
             for p, t in zip([p for p in self.bdef.params if p.type == "tensor"], singles,
                             strict=False):
                 flow.labels[p.name] = t.shared()
             for name, items in self.listed.items():
                 env.vars[name] = Value(None, tensors=tuple(t.shared() for t in items))
+            for p, t in zip([p for p in self.bdef.params if p.type == "tensors"],
+                            [t for t in tensors if isinstance(t, TensorList)], strict=False):
+                env.vars[p.name] = Value(None, listed=t)
             if fwd is not None:
                 fwd += [ast.Assign([ast.Tuple([ast.Name(n, ast.Store()) for n in names],
                                               ast.Store())], ast.Name(var, ast.Load()))
@@ -156,6 +164,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         info.fwd = fwd
         if fwd is not None:
             fwd.append(returns(flow.outputs or [("", flow.current)]))
+            liveness.inline_reads(fwd, set(self.temps))
             fwd[:] = liveness.drop_unread(fwd)
             liveness.coalesce(fwd, info.inputs, self.temps)
             fwd[:] = liveness.inline_returns(fwd)
@@ -165,7 +174,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         self.finish_out(flow.current)
         info.stores = self.store_values
 
-    def tensor_inputs(self) -> list[Tensor]:
+    def tensor_inputs(self) -> list[Tensor | TensorList]:
         """A block's tensor parameters as the forward's inputs; the constructor takes each
         one's channels (`a_channels`)."""
         params = [p for p in self.bdef.params if p.type in ("tensor", "tensors")]
@@ -173,6 +182,9 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         self.info.lists = set()
         tensors = []
         for p in params:
+            if p.type == "tensors" and p.name not in self.info.binding:
+                tensors.append(self.symbolic_list_input(p))
+                continue
             if p.type == "tensors":
                 tensors += self.tensor_list_input(p)
                 continue
@@ -184,16 +196,32 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
             self.input_vars.append(var)
         return tensors
 
-    def tensor_list_input(self, p: syn.Param) -> list[Tensor]:
-        """`features: tensors`: the forward takes a list and unpacks it
-        (`features_0, features_1 = features`), the constructor its channels (a list); the
-        class is written for the list's length, which the call knows."""
-        if p.name not in self.info.binding:
-            raise Specialize(frozenset({p.name}), f"it unpacks the list '{p.name}'")
-        count = self.info.binding[p.name]
+    def symbolic_list_input(self, p: syn.Param) -> TensorList:
+        """`features: tensors`: the forward takes a list of any length (`features`), the
+        constructor its channels (`in_channels_list`)."""
+        channels = self.list_channels_param(p)
+        var = self.fnames.reserve(p.name)
+        self.info.lists |= {channels, var}
+        self.input_vars.append(var)
+        deps = frozenset({p.name})
+        source = P.name(channels, deps)
+        per_item = P.subscript(source, P.name(ITEM))
+        return TensorList(var, (None,) * (self.info.rank + 1),
+                          P.call("len", [source]), per_item=Py(per_item.node, UNKNOWN, deps),
+                          deps=deps)
+
+    def list_channels_param(self, p: syn.Param) -> str:
         channels = self.locals.reserve(f"{p.name}_channels" if p.name != "features"
                                        else "in_channels_list")
         self.info.channel_params.append(channels)
+        return channels
+
+    def tensor_list_input(self, p: syn.Param) -> list[Tensor]:
+        """`features: tensors` in a class written for one length of the list (its items do
+        not share what the code needs of them): the forward unpacks it
+        (`features_0, features_1 = features`)."""
+        count = self.info.binding[p.name]
+        channels = self.list_channels_param(p)
         var = self.fnames.reserve(p.name)
         self.info.lists |= {channels, var}
         items = []
@@ -269,6 +297,11 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
     def finish_out(self, current: Tensor) -> None:
         """The block's output channels as an expression of its parameters, when they are one."""
         info = self.info
+        if any(isinstance(t, TensorList) for _, t in self.outputs):
+            info.returns = "tuple[Tensor, ...]"
+            if not info.is_network:
+                self.finish_list_out()
+            return
         if info.is_network:
             return
         info.out_names = [name for name, _ in self.outputs] if len(self.outputs) > 1 else []
@@ -290,6 +323,39 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
             info.out = out
         else:
             info.out = None
+
+    def finish_list_out(self) -> None:
+        """Outputs that hold a list of tensors: the class returns one tuple of any length;
+        its callers learn the items' channels and their number in the parameters' terms."""
+        info = self.info
+        info.out_names, info.outs, info.outs_expr, info.out = [], [], None, None
+        info.out_list = []
+        for name, t in self.outputs:
+            channels = self.in_parameters(t.shape[t.caxis])
+            shape = t.shape[:t.caxis] + (channels,) + t.shape[t.caxis + 1:]
+            if isinstance(t, TensorList):
+                t = replace(t, shape=shape, length=self.in_parameters(t.length),
+                            per_item=self.in_parameters(t.per_item))
+            else:
+                t = replace(t, shape=shape)
+            info.out_list.append((name, t))
+
+    def in_parameters(self, value: Py | None) -> Py | None:
+        """A constructor expression with its locals put back as the values they were given
+        (`n` -> `len(in_channels_list)`), or None where a local changes."""
+        if value is None:
+            return None
+        for _ in range(16):
+            names = [n for n in P.names_in(value.node) if n in self.local_defs]
+            if not names:
+                free = set(P.names_in(value.node)) - BUILTIN_NAMES - {ITEM}
+                known = {p.py for p in self.info.params} | set(self.info.channel_params)
+                return value if free <= known and not value.deps & {SIZE} else None
+            defs = {n: self.local_defs[n] for n in names}
+            if any(v is None for v in defs.values()):
+                return None
+            value = P.substitute(value, defs)  # type: ignore[arg-type]
+        return None
 
     def channels_of(self, out: Py | None) -> Py | None:
         """Channels as an expression of the constructor's parameters, or None."""
@@ -351,6 +417,12 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
 
     def _s_Assign(self, stmt: syn.Assign, scope: Scope, flow: Flow, env: Env) -> None:
         if isinstance(stmt.value, syn.Comprehension) and _applies_layers(stmt.value.element):
+            if scope.fwd is None:
+                raise NotChain
+            iterable = self.iterated(stmt.value, env, flow)
+            if iterable is not None:
+                self.applied_list_any(stmt, iterable, scope, flow, env)
+                return
             self.applied_list(stmt, scope, flow, env)
             return
         path = dotted_path(stmt.value)
@@ -361,23 +433,36 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
             value = self.expr(stmt.value, env, flow, "ctor")
         except RuntimeOnly:
             value = Value(None)
+        if value.listed is not None:
+            self.assign_list(stmt.name, value, scope, env)
+            return
         if value.tensors is not None:
+            if len(value.tensors) == 1 and value.tensors[0].var is None:
+                held = self.hold(value.tensors[0], scope, stmt.name, temp=False)
+                self.label_vars.add(held.var)  # type: ignore[arg-type]
+                value = Value(None, tensors=(held,))  # `lateral = inner_blocks[i]`
             env.vars[stmt.name] = value
             if len(value.tensors) == 1 and isinstance(stmt.value, (syn.Index, syn.Name)):
-                flow.labels[stmt.name] = value.tensors[0]  # `lateral = inner_blocks[i]`
+                flow.labels[stmt.name] = value.tensors[0]
             return
         if value.py is not None and SIZE not in value.py.deps:
             local = self.locals.reserve(stmt.name, "value")
             scope.ctor.append(assign(local, value.py.node))
+            self.local_defs[local] = None if local in self.local_defs else value.py
+            runtime = None
+            if value.runtime is not None and scope.fwd is not None:  # `n = len(features)`
+                runtime = P.name(self.fnames.reserve(stmt.name, "value"))
+                scope.fwd.append(assign(runtime.text(), value.runtime.node))
             env.vars[stmt.name] = Value(P.name(local, value.py.deps, value.py.const),
-                                        layers=value.layers)
+                                        layers=value.layers, runtime=runtime)
             return
         if scope.fwd is None:
             raise NotChain
-        runtime = self.expr(stmt.value, env, flow, "fwd")
-        assert runtime.py is not None
+        computed = value.runtime if value.py is None and value.runtime is not None else \
+            self.expr(stmt.value, env, flow, "fwd").py
+        assert computed is not None
         local = self.fnames.reserve(stmt.name, "value")
-        scope.fwd.append(assign(local, runtime.py.node))
+        scope.fwd.append(assign(local, computed.node))
         env.vars[stmt.name] = Value(value.py, runtime=P.name(local))
 
     def _s_Def(self, stmt: syn.Def, scope: Scope, flow: Flow, env: Env) -> None:
@@ -401,6 +486,13 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
             dotted = ".".join(path)
             tensor = flow.labels.get(dotted)
             listed = env.find(dotted) if len(path) == 1 else None
+            group = flow.groups.get(dotted)
+            if tensor is None and listed is not None and listed.listed is not None:
+                flow.outputs.append((dotted, listed.listed))
+                continue
+            if isinstance(group, TensorList):
+                flow.outputs.append((dotted, group))
+                continue
             if tensor is None and listed is not None and listed.tensors is not None:
                 flow.outputs.extend((f"{dotted}.{i}", t) for i, t in enumerate(listed.tensors))
                 continue
@@ -442,7 +534,13 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         elif isinstance(value, syn.Group):
             self.group(value.body, label, scope, flow, env)
         elif isinstance(value, syn.Comprehension) and isinstance(label, str):
-            self.layer_list(value, label, scope, flow, env)
+            if scope.fwd is None or scope.owner.sequential:
+                raise NotChain
+            iterable = self.iterated(value, env, flow)
+            if iterable is not None:
+                self.layer_list_any(value, label, iterable, scope, flow, env)
+            else:
+                self.layer_list(value, label, scope, flow, env)
             return
         elif isinstance(value, syn.From) and _listed(env, value.path[0]) or from_base(value):
             self.from_listed(value, flow, scope, env)
@@ -483,7 +581,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         picked = self.expr(_without_from(value), env, flow, "ctor")
         if picked.tensors is None or len(picked.tensors) != 1:
             raise Unsupported("`from` a value that is not one tensor")
-        flow.current = picked.tensors[0].shared()
+        flow.current = self.hold(picked.tensors[0].shared(), scope, flow.hint)
 
     def applied_list(self, stmt: syn.Assign, scope: Scope, flow: Flow, env: Env) -> None:
         """`rows = [from f -> conv -> cls_logits for f in features]`: the chain applied to
@@ -598,6 +696,15 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
 # ---------------------------------------------------------------- helpers
 
 
+def _entry(first: Tensor | TensorList) -> Tensor:
+    """The tensor a block of tensor parameters starts from: its first, or a list's first
+    item."""
+    if isinstance(first, Tensor):
+        return first
+    return first.item(P.lit(0), ast.Subscript(ast.Name(first.var, ast.Load()), ast.Constant(0),
+                                              ast.Load()))
+
+
 def from_base(value: syn.Expr) -> bool:
     """`from levels[0]`: an index into (or attribute of) a `from`."""
     if not isinstance(value, (syn.Index, syn.Attribute)):
@@ -615,7 +722,7 @@ def _applies_layers(chain: syn.Chain) -> bool:
 
 def _listed(env: Env, name: str) -> bool:
     found = env.find(name)
-    return found is not None and found.tensors is not None
+    return found is not None and (found.tensors is not None or found.listed is not None)
 
 
 def _without_from(value: syn.Expr) -> syn.Expr:

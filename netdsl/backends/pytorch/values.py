@@ -52,6 +52,7 @@ class Value:
     layers: tuple[LayerRef, ...] | None = None
     function: syn.Def | None = None
     tensors: tuple[Any, ...] | None = None  # a list of tensors (a forward's Tensors, in order)
+    listed: Any = None  # a list of tensors of any length in one forward variable (TensorList)
 
     @property
     def const(self) -> Any:
@@ -82,4 +83,5 @@ IN = "@in"  # the block's input channels
 RT = "@rt"  # only the forward knows it (a size read from a tensor)
 SPATIAL = "@sz"  # a block input's spatial size, a placeholder its callers fill in
 SIZE = "@size"  # a size of the input the network was built with
+ONE = "@one"  # channels of one item of a list standing for all its items (see lists.py)
 RUNTIME = Py(ast.Name("RUNTIME", ast.Load()), UNKNOWN, frozenset({RT}))

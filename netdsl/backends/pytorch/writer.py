@@ -10,6 +10,18 @@ INDENT = "    "
 WIDTH = 88
 
 
+def _unparse(node: ast.AST) -> str:
+    """`ast.unparse`, with a generator that is a call's only argument in the call's own
+    parentheses (`nn.ModuleList(m for c in cs)`, not `nn.ModuleList((m for c in cs))`)."""
+    text = ast.unparse(node)
+    for call in ast.walk(node):
+        if isinstance(call, ast.Call) and len(call.args) == 1 and not call.keywords and \
+                isinstance(call.args[0], ast.GeneratorExp):
+            doubled = ast.unparse(call)
+            text = text.replace(doubled, ast.unparse(call.func) + ast.unparse(call.args[0]))
+    return text
+
+
 def statements(body: list[ast.stmt], depth: int) -> list[str]:
     lines: list[str] = []
     for stmt in body:
@@ -34,9 +46,9 @@ def statement(stmt: ast.stmt, depth: int) -> list[str]:
             lines += statements(orelse, depth + 1)
         return lines
     if isinstance(stmt, ast.For):
-        head = f"{pad}for {ast.unparse(stmt.target)} in {expression(stmt.iter, len(pad) + 8)}:"
+        head = f"{pad}for {_unparse(stmt.target)} in {expression(stmt.iter, len(pad) + 8)}:"
         return [head] + statements(stmt.body, depth + 1)
-    text = ast.unparse(stmt)
+    text = _unparse(stmt)
     if len(pad) + len(text) <= WIDTH:
         return [pad + text]
     return _broken(stmt, pad)
@@ -44,7 +56,7 @@ def statement(stmt: ast.stmt, depth: int) -> list[str]:
 
 def expression(node: ast.expr, column: int) -> str:
     """An expression starting at `column`, broken over lines when too long."""
-    text = ast.unparse(node)
+    text = _unparse(node)
     if column + len(text) <= WIDTH:
         return text
     return "\n".join(_lines(node, column, "", INDENT * (column // len(INDENT))))
@@ -53,13 +65,13 @@ def expression(node: ast.expr, column: int) -> str:
 def _broken(stmt: ast.stmt, pad: str) -> list[str]:
     """A long simple statement: `lead = value` with the value broken."""
     if isinstance(stmt, ast.Assign):
-        lead = " = ".join(ast.unparse(t) for t in stmt.targets) + " = "
+        lead = " = ".join(_unparse(t) for t in stmt.targets) + " = "
         value = stmt.value
         target = stmt.targets[0]
         if len(stmt.targets) == 1 and isinstance(target, ast.Tuple) and \
                 len(pad) + len(lead) > WIDTH - 24:
             # many names: one a line, as black writes them
-            names = [f"{pad}{INDENT}{ast.unparse(e)}," for e in target.elts]
+            names = [f"{pad}{INDENT}{_unparse(e)}," for e in target.elts]
             return [pad + "("] + names + _lines(value, len(pad) + 4, pad + ") = ", pad)
     elif isinstance(stmt, ast.Return) and stmt.value is not None:
         lead, value = "return ", stmt.value
@@ -68,45 +80,50 @@ def _broken(stmt: ast.stmt, pad: str) -> list[str]:
     elif isinstance(stmt, ast.Raise) and stmt.exc is not None:
         lead, value = "raise ", stmt.exc
     else:
-        return [pad + ast.unparse(stmt)]
+        return [pad + _unparse(stmt)]
     return _lines(value, len(pad) + len(lead), pad + lead, pad)
 
 
 def _lines(node: ast.expr, column: int, lead: str, pad: str) -> list[str]:
     """`node` written after `lead` (which ends at `column`), continuation lines at `pad`."""
-    text = ast.unparse(node)
+    text = _unparse(node)
     if column + len(text) <= WIDTH:
         return [lead + text]
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
             isinstance(node.func.value, ast.Call) and \
-            column + len(ast.unparse(node.func)) + 1 > WIDTH:
+            column + len(_unparse(node.func)) + 1 > WIDTH:
         # `f(...).unflatten(0, n)`: the inner call broken, the method after its bracket
         lines = _lines(node.func.value, column, lead, pad)
-        tail = ast.unparse(ast.Call(ast.Name("_"), node.args, node.keywords))[1:]
+        tail = _unparse(ast.Call(ast.Name("_"), node.args, node.keywords))[1:]
         lines[-1] += f".{node.func.attr}{tail}"
         return lines
+    if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords and \
+            isinstance(node.args[0], ast.GeneratorExp):  # `nn.ModuleList(m for c in cs)`
+        return _comprehension(node.args[0], lead + _unparse(node.func) + "(", ")", pad)
+    if isinstance(node, ast.ListComp):
+        return _comprehension(node, lead + "[", "]", pad)
     if isinstance(node, ast.Call):
-        head = ast.unparse(node.func) + "("
-        items = [ast.unparse(a) if not isinstance(a, ast.Starred) else ast.unparse(a)
+        head = _unparse(node.func) + "("
+        items = [_unparse(a) if not isinstance(a, ast.Starred) else _unparse(a)
                  for a in node.args]
-        items += [f"{k.arg}={ast.unparse(k.value)}" if k.arg else f"**{ast.unparse(k.value)}"
+        items += [f"{k.arg}={_unparse(k.value)}" if k.arg else f"**{_unparse(k.value)}"
                   for k in node.keywords]
         nodes = list(node.args) + [k.value for k in node.keywords]
         names = [""] * len(node.args) + [f"{k.arg}=" for k in node.keywords]
         return _bracketed(lead + head, ")", items, nodes, names, pad)
     if isinstance(node, ast.Dict):
-        items = [f"{ast.unparse(k)}: {ast.unparse(v)}" for k, v in zip(node.keys, node.values,
+        items = [f"{_unparse(k)}: {_unparse(v)}" for k, v in zip(node.keys, node.values,
                                                                        strict=True)]
-        labels = [f"{ast.unparse(k)}: " for k in node.keys]
+        labels = [f"{_unparse(k)}: " for k in node.keys]
         return _bracketed(lead + "{", "}", items, list(node.values), labels, pad)
     if isinstance(node, (ast.List, ast.Tuple)):
         opener, closer = ("[", "]") if isinstance(node, ast.List) else ("(", ")")
-        items = [ast.unparse(e) for e in node.elts]
+        items = [_unparse(e) for e in node.elts]
         if all(_literal(e) for e in node.elts):
             return _packed(lead + opener, closer, items, pad)
         return _bracketed(lead + opener, closer, items, list(node.elts), [""] * len(items), pad)
     if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Call):
-        index = f"[{ast.unparse(node.slice)}]"  # `self.attn(...)[0]`
+        index = f"[{_unparse(node.slice)}]"  # `self.attn(...)[0]`
         lines = _lines(node.value, column, lead, pad)
         lines[-1] += index
         return lines
@@ -115,6 +132,19 @@ def _lines(node: ast.expr, column: int, lead: str, pad: str) -> list[str]:
     if isinstance(node, ast.BoolOp | ast.Compare | ast.IfExp):
         return [lead + "(", pad + INDENT + text, pad + ")"]
     return [lead + text]
+
+
+def _comprehension(node: ast.ListComp | ast.GeneratorExp, opening: str, closer: str,
+                   pad: str) -> list[str]:
+    """A comprehension in its brackets: on one continuation line if it fits, else its element
+    and its `for` on two (as black breaks them)."""
+    inner = pad + INDENT
+    element = _unparse(node.elt)
+    loops = " ".join(_unparse(g).strip() for g in node.generators)  # `for c in cs`
+    whole = f"{element} {loops}"
+    if len(inner) + len(whole) <= WIDTH:
+        return [opening, inner + whole, pad + closer]
+    return [opening, inner + element, inner + loops, pad + closer]
 
 
 _SAME_LEVEL = ((ast.Add, ast.Sub), (ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.MatMult))
@@ -126,7 +156,7 @@ def _chain(node: ast.BinOp) -> list[tuple[str, ast.expr]]:
     parts: list[tuple[str, ast.expr]] = []
     current: ast.expr = node
     while isinstance(current, ast.BinOp) and isinstance(current.op, level):
-        symbol = ast.unparse(ast.BinOp(ast.Name("a"), current.op, ast.Name("b")))[2:-2]
+        symbol = _unparse(ast.BinOp(ast.Name("a"), current.op, ast.Name("b")))[2:-2]
         parts.append((symbol, current.right))
         current = current.left
     parts.append(("", current))
@@ -140,7 +170,7 @@ def _operator_lines(node: ast.BinOp, lead: str, pad: str) -> list[str]:
     lines = [lead + "("]
     for symbol, operand in _chain(node):
         prefix = inner + (f"{symbol} " if symbol else "")
-        text = ast.unparse(operand)
+        text = _unparse(operand)
         if isinstance(operand, ast.BinOp | ast.BoolOp | ast.Compare | ast.IfExp):
             text = f"({text})"
         if len(prefix) + len(text) <= WIDTH or not isinstance(operand, ast.BinOp):
