@@ -172,8 +172,8 @@ class Calls:
         """`torch.cat(rows, 1)`: an operator over every tensor of a list of any length."""
         if func != "concat" or scope.fwd is None:
             raise Specialize(listed.deps, f"'{func}' takes each tensor of a list")
-        item = Tensor(listed.shape, listed.var, caxis=listed.caxis)
-        whole = Py(ast.Starred(ast.Name(listed.var, ast.Load()), ast.Load()))
+        item = Tensor(listed.shape, caxis=listed.caxis, read=listed.node)
+        whole = Py(ast.Starred(listed.node, ast.Load()))
         result = lowering.invoke(func, attrs, [whole], Input(self, item, span), P.lit(False))
         axis = attrs["axis"].const
         shape = list(listed.shape)
@@ -200,7 +200,7 @@ class Calls:
             c = out.shape[out.caxis]
             channels.append(_put(c, mapping, None) if c is not None else None)
             if isinstance(out, TensorList):
-                count = _put(out.length, mapping, None)
+                count = _put(out.length, mapping, None, lists=True)
                 deps |= frozenset().union(*(m.deps for m in mapping.values() if m is not None))
                 length = None if length is None or count is None else \
                     P.simplify(P.binop("+", length, count))
@@ -507,7 +507,7 @@ class Calls:
             if scope.fwd is None:
                 raise NotChain
             args = [P.list_of([Py(i.node) for i in t]) if isinstance(t, tuple)
-                    else P.name(t.var) if isinstance(t, TensorList) else Py(t.node)
+                    else Py(t.node)
                     for t in inputs]
             self.assign_result(P.call(Py(scope.owner.ref(name)), args), [first], shape, scope,
                                flow, False)
@@ -533,6 +533,7 @@ class Calls:
         assert isinstance(last, ast.Assign) and flow.current is not None
         results = []
         targets = []
+        shapes = []
         module = scope.owner.ref(label) if label else None
         for index, (name, channels) in enumerate(zip(info.out_names, info.outs, strict=True)):
             if channels is None and info.outs_expr is not None and module is not None:
@@ -546,10 +547,14 @@ class Calls:
             shape = (None if channels is None else _put(channels, mapping, None)
                      if channels.deps or P.names_in(channels.node) != ["self"] else channels,
                      ) + (None,) * flow.current.rank
+            shapes.append(shape)
             tensor = Tensor(shape, var)
             results.append(tensor)
             if label:
                 flow.labels[f"{label}.{name}"] = tensor
+        if label and label in self.whole:
+            self.whole_result(info, label, scope, flow, shapes)
+            return
         last.targets = [ast.Tuple(targets, ast.Store())]
         if label:
             flow.groups[label] = results
@@ -813,9 +818,10 @@ class Calls:
 
 
 def _put(value: Py | None, mapping: dict[str, Py | None], axis: int | None,
-         n: int = 0) -> Py | None:
+         n: int = 0, lists: bool = False) -> Py | None:
     """A callee's expression in the caller's terms; None if it needs what the caller does not
-    know. A per-axis argument (`k=[1, 7]`) puts in its value for `axis`."""
+    know. A per-axis argument (`k=[1, 7]`) puts in its value for `axis`; with `lists`, a list
+    argument is put in whole (a list's length: `len(returned) + 2`)."""
     if value is None:
         return None
     names = set(P.names_in(value.node))
@@ -828,7 +834,7 @@ def _put(value: Py | None, mapping: dict[str, Py | None], axis: int | None,
         given = mapping[name]
         if given is None:
             return None
-        if isinstance(given.const, tuple):
+        if isinstance(given.const, tuple) and not lists:
             if axis is None or len(given.const) != n:
                 return None
             given = P.lit(given.const[axis])

@@ -248,7 +248,7 @@ class Expressions:
         iterable = self.py(e.iterable, env, flow, where)
         if not iterable.known or not isinstance(iterable.const, tuple):
             if self.names_tensors(element, flow):
-                raise Specialize(iterable.deps - {IN, SIZE}, "a list of tensors is made over it")
+                return self.tensor_comprehension_any(e, element, iterable, env, flow)
             raise Unsupported("a comprehension over a list known only at construction")
         if self.names_tensors(element, flow):
             return self.tensor_comprehension(e, element, iterable.const, env, flow)

@@ -65,39 +65,86 @@ ITEM = "__item__"  # an item's index in the expression of a list's channels per 
 
 @dataclass
 class TensorList:
-    """A list of tensors the forward holds in one variable (`features`, `inner_blocks`), of a
-    length the class need not know: it is indexed, looped over and passed whole. Its items share
-    `shape` (spatial sizes None), except their channels where `per_item` gives them as an
-    expression of the item's index (the name ITEM): `in_channels_list[__item__]`.
+    """A list of tensors the forward holds in one variable (`features`, `inner_blocks`) or
+    reads as one expression (`[body[i - 1] for i in self.returned]`), of a length the class
+    need not know: it is indexed, looped over and passed whole. Its items share `shape`
+    (spatial sizes None), except their channels where `per_item` gives them as an expression
+    of the item's index (the name ITEM: `in_channels_list[__item__]`), `items` one by one
+    (a labeled call's outputs kept whole), or `channels_list` as one constructor list.
 
     `length` is the number of items as the constructor computes it (None when only the forward
     knows it); `deps` the block parameters the list is made over, which a class that cannot
-    be written for every length is specialised on; `whole` that the variable is a tuple the
-    class returns or a block gave (`return fpn` rather than `return tuple(fpn)`).
+    be written for every length is specialised on; `whole` that the forward's value is a
+    tuple a block gave (`return fpn` rather than `return tuple(fpn)`).
     """
 
-    var: str
+    var: str | None
     shape: Shape
     length: Py | None
     per_item: Py | None = None
     deps: frozenset[str] = frozenset()
     caxis: int = 0
     whole: bool = False
+    read: ast.expr | None = None
+    items: tuple[Tensor, ...] | None = None
+    channels_list: Py | None = None
 
     @property
     def rank(self) -> int:
         return len(self.shape) - 1
 
+    @property
+    def node(self) -> ast.expr:
+        if self.var is None and self.read is not None:
+            return copy.deepcopy(self.read)
+        return ast.Name(self.var, ast.Load())  # type: ignore[arg-type]
+
     def channels_at(self, index: Py | None) -> Py | None:
         """The channels of item `index` (a constructor expression), where they are known."""
+        if self.items is not None and index is not None and type(index.const) is int and \
+                -len(self.items) <= index.const < len(self.items):
+            item = self.items[index.const]
+            return item.shape[item.caxis]
         if self.shape[self.caxis] is not None:
             return self.shape[self.caxis]
-        if self.per_item is None or index is None:
+        if index is None:
             return None
-        return substitute(self.per_item, {ITEM: index})
+        if self.per_item is not None:
+            return substitute(self.per_item, {ITEM: index})
+        source = self._source()
+        if source is not None:  # `self.body.out_channels[i - 1]`
+            return Py(ast.Subscript(source.node, index.node, ast.Load()), UNKNOWN,
+                      source.deps | index.deps)
+        return None
+
+    def _source(self) -> Py | None:
+        """E, when item k's channels are E[k] for every k (`self.body.out_channels`)."""
+        if self.items is None or not self.items:
+            return None
+        bases = set()
+        for k, item in enumerate(self.items):
+            c = item.shape[item.caxis]
+            if c is None or not isinstance(c.node, ast.Subscript) or \
+                    not isinstance(c.node.slice, ast.Constant) or c.node.slice.value != k:
+                return None
+            bases.add(ast.dump(c.node.value))
+        if len(bases) != 1:
+            return None
+        first = self.items[0].shape[self.items[0].caxis]
+        assert first is not None
+        return Py(first.node.value, UNKNOWN, first.deps)  # type: ignore[attr-defined]
 
     def channels(self) -> Py | None:
         """The items' channels as one constructor list (`in_channels_list`, `[width] * n`)."""
+        if self.channels_list is not None:
+            return self.channels_list
+        if self.items is not None:
+            source = self._source()
+            if source is not None:  # `self.body.out_channels`
+                return source
+            channels = [t.shape[t.caxis] for t in self.items]
+            return None if any(c is None for c in channels) else \
+                list_of(channels)  # type: ignore[arg-type]
         if self.per_item is not None:
             node = self.per_item.node
             if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Name) and \
@@ -113,12 +160,15 @@ class TensorList:
         channels = self.shape[self.caxis]
         if channels is None or self.length is None:
             return None
-        if type(self.length.const) is int and channels.known:
+        if type(self.length.const) is int and self.length.const <= 2:
             return list_of([channels] * self.length.const)
         return binop("*", list_of([channels]), self.length)
 
     def item(self, index: Py | None, read: ast.expr) -> Tensor:
         """One item as a tensor the forward reads as `read`."""
+        if self.items is not None and index is not None and type(index.const) is int and \
+                -len(self.items) <= index.const < len(self.items):
+            return replace(self.items[index.const], read=read, var=None)
         channels = self.channels_at(index)
         shape = self.shape[:self.caxis] + (channels,) + self.shape[self.caxis + 1:]
         return Tensor(shape, None, caxis=self.caxis, read=read)

@@ -59,7 +59,7 @@ class Lists:
             fwd = at
         else:
             fwd = self.py(index, env, flow, "fwd")
-        read = ast.Subscript(ast.Name(listed.var, ast.Load()), fwd.node, ast.Load())
+        read = ast.Subscript(listed.node, fwd.node, ast.Load())
         return listed.item(at, read)
 
     def hold(self, tensor: Tensor, scope: Scope, hint: str, temp: bool = True) -> Tensor:
@@ -90,7 +90,7 @@ class Lists:
         deps: frozenset[str] = frozenset()
         for side in sides:
             if isinstance(side, TensorList):
-                nodes.append(ast.Name(side.var, ast.Load()))
+                nodes.append(side.node)
                 shapes.append(side.shape)
                 deps |= side.deps
                 length = None if length is None or side.length is None else \
@@ -103,8 +103,8 @@ class Lists:
         node = nodes[0]
         for other in nodes[1:]:
             node = ast.BinOp(node, ast.Add(), other)
-        listed = TensorList("", joined_shape(shapes), length, deps=deps)
-        return Value(None, runtime=Py(node), listed=listed)
+        return Value(None, listed=TensorList(None, joined_shape(shapes), length, deps=deps,
+                                             read=node))
 
     def assign_list(self, name: str, value: Value, scope: Scope, env: Env) -> None:
         """`merged = [last] + merged`: the list in the forward variable of that name."""
@@ -112,14 +112,65 @@ class Lists:
             raise NotChain
         listed: TensorList = value.listed
         before = env.find(name)
-        if listed.var and value.runtime is None:
+        if listed.var is not None:
             env.vars[name] = value  # another name for the same list
             return
-        var = before.listed.var if before is not None and before.listed is not None else \
-            self.fnames.reserve(name)
-        assert value.runtime is not None
-        scope.fwd.append(assign(var, value.runtime.node))
-        env.vars[name] = Value(None, listed=replace(listed, var=var, whole=False))
+        var = before.listed.var if before is not None and before.listed is not None and \
+            before.listed.var is not None else self.fnames.reserve(name)
+        scope.fwd.append(assign(var, listed.node))
+        env.vars[name] = Value(None, listed=replace(listed, var=var, read=None, whole=False))
+
+    def whole_result(self, info: Any, label: str, scope: Scope, flow: Flow,
+                     shapes: list[tuple]) -> None:
+        """`body = self.body(x)`: a call of several outputs whose label the body uses as a
+        list (`fpn(body)`, `body[i - 1]`), kept in one variable; `body.layer1` reads an
+        item."""
+        assert scope.fwd is not None
+        last = scope.fwd[-1]
+        assert isinstance(last, ast.Assign)
+        var = self.fnames.reserve(label)
+        self.label_vars.add(var)
+        last.targets = [ast.Name(var, ast.Store())]
+        items = tuple(Tensor(shape, None, read=_index(var, k)) for k, shape in enumerate(shapes))
+        for name, item in zip(info.out_names, items, strict=True):
+            flow.labels[f"{label}.{name}"] = item
+        listed = TensorList(var, joined_shape(shapes), P.lit(len(items)), items=items,
+                            whole=True)
+        flow.groups[label] = listed
+        flow.results = list(items)
+        flow.current = items[0]
+
+    def tensor_comprehension_any(self, e: syn.Comprehension, element: syn.Expr,
+                                 iterable: Py, env: Env, flow: Flow | None) -> Value:
+        """`[body[i - 1] for i in returned]` over values only the constructor knows: the
+        forward's list comprehension, and the constructor's of the items' channels."""
+        if e.condition is not None:
+            raise Unsupported("a comprehension of tensors with a condition")
+        ctor_var = e.var if P.is_identifier(e.var) else self.locals.reserve(e.var, "item")
+        fwd_var = self.fnames.reserve(e.var, "item")
+        inner = env.child()
+        inner.vars[e.var] = Value(P.name(ctor_var, iterable.deps), runtime=P.name(fwd_var))
+        self.lists_tensors = True
+        try:
+            value = self.expr(element, inner, flow, "ctor")
+        finally:
+            self.lists_tensors = False
+        if value.tensors is None or len(value.tensors) != 1:
+            raise Unsupported("a comprehension of tensors and values")
+        item = value.tensors[0]
+        channels = item.shape[item.caxis]
+        deps = iterable.deps - {IN, SIZE}
+        if channels is None:
+            raise Specialize(deps, "a list of tensors is made over it")
+        fwd_iter = self.py(e.iterable, env, flow, "fwd")
+        read = ast.ListComp(item.node, [ast.comprehension(ast.Name(fwd_var, ast.Store()),
+                                                          fwd_iter.node, [], 0)])
+        made = ast.ListComp(channels.node, [ast.comprehension(ast.Name(ctor_var, ast.Store()),
+                                                              iterable.node, [], 0)])
+        listed = TensorList(None, _general(item.shape, item.caxis), P.simplify(
+            P.call("len", [iterable])), deps=deps, caxis=item.caxis, read=read,
+            channels_list=Py(made, UNKNOWN, channels.deps | iterable.deps))
+        return Value(None, listed=listed)
 
     # ------------------------------------------------------------ comprehensions
 
@@ -146,12 +197,12 @@ class Lists:
             raise Unsupported("a comprehension of tensors with a condition")
         over: TensorList | None = iterable.listed
         deps = self.list_deps(iterable)
-        item_var = self.fnames.reserve(e.var)
+        item_var = self.fnames.reserve(e.var, "item")
         inner_env = env.child()
         if over is not None:
             item = Tensor(representative(over), item_var, caxis=over.caxis)
             inner_env.vars[e.var] = Value(None, tensors=(item,))
-            fwd_iter: ast.expr = ast.Name(over.var, ast.Load())
+            fwd_iter: ast.expr = over.node
         else:
             item = flow.current.shared() if flow.current else None  # type: ignore[assignment]
             inner_env.vars[e.var] = Value(None, runtime=P.name(item_var))
@@ -189,7 +240,7 @@ class Lists:
         attr = scope.owner.ref(label)
         over: TensorList | None = iterable.listed
         deps = self.list_deps(iterable)
-        item_var = self.fnames.reserve(e.var)
+        item_var = self.fnames.reserve(e.var, "item")
         inner_env = env.child()
         if over is not None:
             ctor_target, ctor_iter, channels = self.channels_loop(over)
@@ -199,8 +250,8 @@ class Lists:
             inner_env.vars[e.var] = Value(None, tensors=(item,))
             targets: ast.expr = ast.Tuple([ast.Name(module_var, ast.Store()),
                                            ast.Name(item_var, ast.Store())], ast.Store())
-            fwd_iter: ast.expr = ast.Call(ast.Name("zip", ast.Load()),
-                                          [attr, ast.Name(over.var, ast.Load())], [])
+            fwd_iter: ast.expr = ast.Call(ast.Name("zip", ast.Load()), [attr, over.node],
+                                          [ast.keyword("strict", ast.Constant(True))])
             owner = ListOwner(attr, ast.Name(module_var, ast.Load()))
             start = flow.current.shared() if flow.current else None
         else:
@@ -283,7 +334,7 @@ class Lists:
         fwd_iter = self.py(stmt.iterable, env, flow, "fwd")
         pre: list[ast.stmt] = []
         tensors, lists = self.carried(stmt, scope, flow, env, pre, deps)
-        var = self.fnames.reserve(stmt.var)
+        var = self.fnames.reserve(stmt.var, "item")
         env.vars[stmt.var] = Value(None, runtime=P.name(var))
         marks = {}
         for name, listed in lists.items():

@@ -53,11 +53,11 @@ def returns(outputs: list[tuple[str, Tensor | TensorList]]) -> ast.stmt:
     (`return (*layer_blocks, pool)`), and one alone is returned as a tuple."""
     if len(outputs) == 1 and isinstance(outputs[0][1], TensorList):
         listed = outputs[0][1]
-        value: ast.expr = ast.Name(listed.var, ast.Load())
+        value: ast.expr = listed.node
         return ast.Return(value if listed.whole else ast.Call(ast.Name("tuple", ast.Load()),
                                                              [value], []))
-    values = [ast.Starred(ast.Name(t.var, ast.Load()), ast.Load())
-              if isinstance(t, TensorList) else t.node for _, t in outputs]
+    values = [ast.Starred(t.node, ast.Load()) if isinstance(t, TensorList) else t.node
+              for _, t in outputs]
     return ast.Return(values[0] if len(values) == 1 else ast.Tuple(values, ast.Load()))
 
 

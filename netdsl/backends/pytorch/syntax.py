@@ -56,6 +56,19 @@ def referenced_labels(stmts: tuple[syn.Stmt, ...]) -> set[str]:
     return out
 
 
+def named_as_values(stmts: tuple[syn.Stmt, ...]) -> set[str]:
+    """Names a body uses as whole values (`fpn(body)`, `body[i - 1]`), not as the start of a
+    path (`body.layer1.c`) nor in an `expect`."""
+    out: set[str] = set()
+    bases: set[int] = set()
+    for n in walk(tuple(s for s in stmts if not isinstance(s, syn.Expect))):
+        if isinstance(n, syn.Attribute):
+            bases.add(id(n.value))
+        elif isinstance(n, syn.Name) and id(n) not in bases:
+            out.add(n.id)
+    return out
+
+
 def uses_block_input(stmts: tuple[syn.Stmt, ...]) -> bool:
     """Whether the body reads `in` as a tensor (from in, a merge argument, its sizes)."""
     for n in walk(stmts):

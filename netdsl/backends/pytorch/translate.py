@@ -47,6 +47,7 @@ from netdsl.backends.pytorch.syntax import (
     label_counts,
     labels,
     referenced_labels,
+    named_as_values,
     uses_block_input,
 )
 from netdsl.backends.pytorch.values import (
@@ -100,6 +101,9 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         self.listed: dict[str, tuple[Tensor, ...]] = {}  # a `tensors` parameter's items
         self.input_vars: list[str] = []  # the forward's tensor inputs, lists included
         self.multi = {label for label, n in label_counts(self.bdef.body).items() if n > 1}
+        # labels the body names as values (`fpn(body)`, `body[i - 1]`): a call of several
+        # outputs so labeled is kept whole, one variable
+        self.whole = named_as_values(self.bdef.body)
         self.local_defs: dict[str, Py | None] = {}  # a constructor local and its value, if
         # it is assigned once (a list's length in its parameters' terms, for callers)
 
