@@ -11,15 +11,12 @@ from netdsl.backends.pytorch.flow import Flow, Tensor, TensorList
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
 from netdsl.backends.pytorch.syntax import dotted_path, single, walk
 from netdsl.backends.pytorch.values import (
-    IN,
     ONE,
     RT,
     RUNTIME,
-    SIZE,
     SPATIAL,
     Env,
     RuntimeOnly,
-    Specialize,
     Unsupported,
     Value,
 )
@@ -151,7 +148,6 @@ class Expressions:
         dims = tensor.shape
         index = {"c": 0, "h": -2, "w": -1, "d": -3, "l": -1}.get(e.attr)
         if index is not None:
-            assert len(dims) >= 3, (dims, tensor, self.info.name, self.info.rank)
             value = dims[index]
             if value is None or SPATIAL in value.deps or ONE in value.deps:
                 return Value(None, runtime=None)

@@ -26,11 +26,11 @@ from netdsl.backends.pytorch.classinfo import ClassInfo, Param
 from netdsl.backends.pytorch.control import ControlFlow
 from netdsl.backends.pytorch.expressions import Expressions
 from netdsl.backends.pytorch.flow import (
+    ITEM,
     Flow,
     ListOwner,
     ModuleOwner,
     Scope,
-    ITEM,
     SequentialOwner,
     Tensor,
     TensorList,
@@ -46,8 +46,8 @@ from netdsl.backends.pytorch.syntax import (
     dotted_path,
     label_counts,
     labels,
-    referenced_labels,
     named_as_values,
+    referenced_labels,
     uses_block_input,
 )
 from netdsl.backends.pytorch.values import (
