@@ -23,7 +23,8 @@ from tests.backends.pytorch.conftest import assert_state_matches_ir, import_sour
 from tests.conftest import SPECS, run_cli
 
 GOLDEN = Path(__file__).parent / "golden"
-GOLDEN_SPECS = ["lenet5", "resnet50", "mobilenet_v2", "efficientnet_b0", "unet", "inception_v3"]
+GOLDEN_SPECS = ["lenet5", "resnet50", "mobilenet_v2", "efficientnet_b0", "unet", "inception_v3",
+                "fpn_resnet50"]
 # Blocks that are written as several classes, and why (the comment above each says it too):
 # the positions that name xception_down's layers depend on `pre_relu`; oct_conv's on its
 # stride (a pooling that is there or not) and on `a_in` (a path that is there or not);

@@ -27,3 +27,25 @@ def test_a_method_follows_the_bracket_of_a_broken_call():
     assert lines[-1] == "        ).unflatten(0, boxes.shape[:2])"
     assert all(len(line) <= writer.WIDTH for line in lines)
     assert ast.dump(ast.parse("\n".join(s.strip() for s in lines))) == ast.dump(ast.parse(source))
+
+
+def test_a_generator_argument_keeps_the_calls_parentheses():
+    short = "self.layer_blocks = nn.ModuleList(ConvLayer(width, width, 3) for _ in range(n))"
+    assert _written(short) == ["        " + short]  # not nn.ModuleList((... for ...))
+    source = ("self.inner_blocks = nn.ModuleList(ConvLayer(in_channels, width, 1) for "
+              "in_channels in in_channels_list_of_a_long_name)")
+    lines = _written(source)
+    assert lines == ["        self.inner_blocks = nn.ModuleList(",
+                     "            ConvLayer(in_channels, width, 1)",
+                     "            for in_channels in in_channels_list_of_a_long_name",
+                     "        )"]
+    assert ast.dump(ast.parse("\n".join(s.strip() for s in lines))) == ast.dump(ast.parse(source))
+
+
+def test_a_long_list_comprehension_breaks_inside_its_brackets():
+    source = ("inner_blocks = [inner_block(f) for inner_block, f in zip(self.inner_blocks, "
+              "features, strict=True)]")
+    lines = _written(source)
+    assert lines[0] == "        inner_blocks = [" and lines[-1] == "        ]"
+    assert all(len(line) <= writer.WIDTH for line in lines)
+    assert ast.dump(ast.parse("\n".join(s.strip() for s in lines))) == ast.dump(ast.parse(source))
