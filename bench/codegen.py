@@ -30,7 +30,8 @@ import netdsl  # noqa: E402
 from netdsl.backends.pytorch.codegen import generate  # noqa: E402
 from netdsl.backends.pytorch.generator import RUNTIME, blocks_reached  # noqa: E402
 
-# The torchvision constructor each spec follows (the arguments its header names).
+# The torchvision constructor each spec follows (the arguments its header names; a function
+# where they need torch, imported only when the table is made).
 TORCHVISION = {
     "alexnet": ("alexnet", {}), "vgg11": ("vgg11", {}), "vgg13": ("vgg13", {}),
     "vgg16": ("vgg16", {}), "vgg16_bn": ("vgg16_bn", {}), "vgg19": ("vgg19", {}),
@@ -50,6 +51,10 @@ TORCHVISION = {
                      {"aux_loss": False, "weights": None, "weights_backbone": None}),
     "deeplabv3_resnet50": ("segmentation.deeplabv3_resnet50",
                            {"aux_loss": False, "weights": None, "weights_backbone": None}),
+    # the spec's batch norm is nn.BatchNorm2d (the builder's default is FrozenBatchNorm2d)
+    "fpn_resnet50": ("detection.backbone_utils.resnet_fpn_backbone",
+                     lambda: {"backbone_name": "resnet50", "weights": None,
+                              "norm_layer": __import__("torch").nn.BatchNorm2d}),
 }
 
 
@@ -62,7 +67,8 @@ def torchvision_classes(name: str) -> tuple[int, int]:
         owner = torchvision.models
         for part in builder.split(".")[:-1]:
             owner = getattr(owner, part)
-        model = getattr(owner, builder.split(".")[-1])(**kwargs)
+        model = getattr(owner, builder.split(".")[-1])(**(kwargs() if callable(kwargs)
+                                                           else kwargs))
     classes = {type(m) for m in model.modules() if type(m).__module__.startswith("torchvision")}
     return len(classes), sum(len(inspect.getsource(c).splitlines()) for c in classes)
 

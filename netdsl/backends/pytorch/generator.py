@@ -19,7 +19,13 @@ from netdsl.backends.pytorch.facts import Facts
 from netdsl.backends.pytorch.names import Namespace
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
 from netdsl.backends.pytorch.translate import ClassTranslator
-from netdsl.backends.pytorch.values import Env, NotChain, Specialize, Unsupported, Value
+from netdsl.backends.pytorch.values import (
+    Env,
+    NotChain,
+    Specialize,
+    Unsupported,
+    Value,
+)
 from netdsl.elaborate.budget import Budget
 from netdsl.elaborate.builtins import BUILTINS
 from netdsl.elaborate.values import Evaluator, Function, LayerRef, Resolver
@@ -232,12 +238,21 @@ class Generator:
     def translate(self, info: ClassInfo) -> None:
         channels = "in_features" if info.rank == 0 else "in_channels"
         info.channels = channels
+        lists = frozenset(p.name for p in info.bdef.params
+                          if p.type == "tensors" and p.name not in info.binding)
         for mode in ("chain", "module"):
             try:
                 translator = ClassTranslator(self, info, mode)
                 translator.run()
             except NotChain:
                 continue
+            except Unsupported as exc:
+                if not lists:
+                    raise
+                # written for each length of its lists instead, item by item
+                names = ", ".join(f"'{n}'" for n in sorted(lists))
+                raise Specialize(lists, f"it cannot be written for any length of {names} "
+                                        f"({exc})") from None
             if translator.size_dependent:
                 self.size_dependent = True
             info.in_progress = False
