@@ -344,7 +344,10 @@ class Lists:
         ctor: list[ast.stmt] = []
         inner = scope.nested(ctor, body)
         start = len(scope.registered)
-        self.body(stmt.body, inner, flow, env)
+        try:
+            self.body(stmt.body, inner, flow, env)
+        except Unsupported:  # a value of the pass the constructor needs (a computed label)
+            raise Specialize(deps, "a forward loops over it") from None
         if ctor or len(scope.registered) != start:
             raise Specialize(deps, "a forward loops over it, making layers")
         for name, entry in tensors.items():

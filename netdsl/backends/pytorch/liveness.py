@@ -7,6 +7,10 @@ so that the forward holds no more memory than the spec's peak-activation figure 
 from __future__ import annotations
 
 import ast
+import keyword
+import re
+
+from netdsl.backends.pytorch.names import AMBIGUOUS
 
 
 def _names(node: ast.AST, ctx: type) -> set[str]:
@@ -29,9 +33,11 @@ def ranges(body: list[ast.stmt], params: list[str]) -> dict[str, list[int]]:
     return out
 
 
-def coalesce(body: list[ast.stmt], params: list[str], temps: dict[str, str]) -> None:
+def coalesce(body: list[ast.stmt], params: list[str], temps: dict[str, str],
+             reserved: frozenset[str] | set[str] = frozenset()) -> None:
     """Rename each temporary to the first name of its kind (`x`, `out`) when that one is dead
-    by the time the temporary is made."""
+    by the time the temporary is made, or to that name itself when nothing uses it (a
+    statement that held it was folded away); never to a `reserved` name."""
     live = ranges(body, params)
     owners: dict[str, str] = {}  # hint -> the name temporaries of that hint take
     for var in sorted(temps, key=lambda v: live.get(v, [10 ** 9])[0]):
@@ -39,7 +45,8 @@ def coalesce(body: list[ast.stmt], params: list[str], temps: dict[str, str]) -> 
             continue
         hint = temps[var]
         target = owners.get(hint, hint if hint in live else None)
-        if target is None and var != hint and hint not in _all_names(body):
+        if target is None and var != hint and _suffixed(var, hint) and \
+                hint not in reserved and hint not in _all_names(body):
             _rename(body, var, hint)  # the name it wanted is free (`x`, not `x_`)
             live[hint] = live.pop(var)
             owners[hint] = hint
@@ -53,6 +60,13 @@ def coalesce(body: list[ast.stmt], params: list[str], temps: dict[str, str]) -> 
             live[target][1] = max(live[target][1], end)
             del live[var]
         owners.setdefault(hint, target)
+
+
+def _suffixed(var: str, hint: str) -> bool:
+    """`x_2` is the name a namespace gave for `x` once taken, and `x` a name Python and
+    pycodestyle accept."""
+    return hint.isidentifier() and not keyword.iskeyword(hint) and hint not in AMBIGUOUS and \
+        re.fullmatch(re.escape(hint) + r"_\d*", var) is not None
 
 
 def _all_names(body: list[ast.stmt]) -> set[str]:

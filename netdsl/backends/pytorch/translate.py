@@ -170,7 +170,8 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             fwd.append(returns(flow.outputs or [("", flow.current)]))
             liveness.inline_reads(fwd, set(self.temps))
             fwd[:] = liveness.drop_unread(fwd)
-            liveness.coalesce(fwd, info.inputs, self.temps)
+            liveness.coalesce(fwd, info.inputs, self.temps,
+                              self.gen.module_names | BUILTIN_NAMES | {"self"})
             fwd[:] = liveness.inline_returns(fwd)
             held = set(self.label_vars) - set(info.inputs)
             fwd[:] = liveness.release(fwd, info.inputs, all_names(fwd) - held)
