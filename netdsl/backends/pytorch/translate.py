@@ -285,7 +285,8 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
             return
         info.out_expr = out.node
         names = set(P.names_in(out.node))
-        params = {p.py for p in info.params} | {info.channels}
+        params = {p.py for p in info.params} | {info.channels} | (
+            set(info.channel_params) - info.lists)  # `x0.c * 2` of a tensor parameter
         if names <= params and not out.deps & {SIZE} and not _has_attribute(out.node):
             info.out = out
         else:

@@ -237,10 +237,16 @@ def _op_default(op: str, keyword: str) -> Any:
 
 @dataclass
 class Instances:
-    """What the generaliser knows of each instance: its input channels."""
+    """What the generaliser knows of each instance: its first input's channels, and the name of
+    that input in the block (`in`, or its first tensor parameter's)."""
 
     count: int
     channels: list[int | None]
+    entry: str = "in"
+
+    @property
+    def in_channels(self) -> str:
+        return f"{self.entry}.c"
 
 
 class Parameters:
@@ -274,7 +280,8 @@ class Parameters:
     def _derived(self, values: dict[int, int]) -> Expr | None:
         channels = self.instances.channels
         sources = [(p.name, p.values) for p in self.params if _all_ints(p.values)]
-        sources += [("in.c", {i: channels[i] for i in values if channels[i] is not None})]
+        known = {i: channels[i] for i in values if channels[i] is not None}
+        sources += [(self.instances.in_channels, known)]
         for name, base in sources:
             if not all(i in base for i in values):
                 continue
@@ -348,6 +355,7 @@ def _atoms(params: Parameters, names: dict[str, Any]) -> list[tuple[str, list[bo
     n = params.instances.count
     atoms: list[tuple[str, list[bool]]] = []
     channels = params.instances.channels
+    entry = params.instances.in_channels
     for name, values in names.items():
         vals = [values[i] for i in range(n)]
         if all(isinstance(v, bool) for v in vals):
@@ -361,13 +369,13 @@ def _atoms(params: Parameters, names: dict[str, Any]) -> list[tuple[str, list[bo
     if None not in channels:
         seen = set()
         for text_, values in params.expressions:
-            if text_ in seen or text_.startswith("in.c") or not all(i in values for i in range(n)):
+            if text_ in seen or text_.startswith(entry) or not all(i in values for i in range(n)):
                 continue
             seen.add(text_)
             vals = [values[i] for i in range(n)]
-            atoms.append((f"in.c != {text_}", [c != v for c, v in zip(channels, vals,
+            atoms.append((f"{entry} != {text_}", [c != v for c, v in zip(channels, vals,
                                                                          strict=True)]))
-            atoms.append((f"in.c == {text_}", [c == v for c, v in zip(channels, vals,
+            atoms.append((f"{entry} == {text_}", [c == v for c, v in zip(channels, vals,
                                                                          strict=True)]))
     return atoms
 

@@ -6,6 +6,7 @@ differ only by a numbered label become loops (`("denselayer" + str(i + 1)): ...`
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import replace
 from typing import Any
@@ -20,6 +21,7 @@ from netdsl.backends.pytorch.importer.elements import (
     If,
     Merge,
     Op,
+    Ref,
     Repeat,
 )
 from netdsl.backends.pytorch.importer.writer import Writer
@@ -32,7 +34,7 @@ def shorten(body: list[Element]) -> list[Element]:
     runs made repeats and loops."""
     _list_merges(body)
     _drop_positions(body, [0])
-    return _runs(body)
+    return _runs(body, _named(body))
 
 
 # ---------------------------------------------------------------- module lists
@@ -101,8 +103,8 @@ def _take(e: Any, counter: list[int]) -> None:
 # ---------------------------------------------------------------- runs
 
 
-def _runs(body: list[Element]) -> list[Element]:
-    body = [_inner(e) for e in body]
+def _runs(body: list[Element], named: set[str]) -> list[Element]:
+    body = [_inner(e, named) for e in body]
     out: list[Element] = []
     i = 0
     while i < len(body):
@@ -111,7 +113,7 @@ def _runs(body: list[Element]) -> list[Element]:
             out.append(Repeat(body[i], n))
             i += n
             continue
-        n, loop = _numbered_run(body, i)
+        n, loop = _numbered_run(body, i, named)
         if n > 1:
             out.append(loop)
             i += n
@@ -121,12 +123,32 @@ def _runs(body: list[Element]) -> list[Element]:
     return out
 
 
-def _inner(e: Element) -> Element:
+def _inner(e: Element, named: set[str]) -> Element:
     if isinstance(e, Group):
-        return replace(e, body=_runs(e.body))
+        return replace(e, body=_runs(e.body, named))
     if isinstance(e, Merge):
-        return replace(e, branches=[_runs(b) for b in e.branches])
+        return replace(e, branches=[_runs(b, named) for b in e.branches])
     return e
+
+
+def _named(body: list[Element]) -> set[str]:
+    """Every part of every dotted name by which the body refers to a tensor (`level3.tree1`:
+    `level3` and `tree1`)."""
+    found: set[str] = set()
+
+    def visit(value: Any) -> None:
+        if isinstance(value, Ref):
+            found.update(value.split("."))
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                visit(v)
+        elif dataclasses.is_dataclass(value):
+            for f in dataclasses.fields(value):
+                if f.name not in ("node", "instance"):
+                    visit(getattr(value, f.name))
+
+    visit(body)
+    return found
 
 
 def text(e: Element) -> str | None:
@@ -148,8 +170,10 @@ def _identical_run(body: list[Element], i: int) -> int:
     return n
 
 
-def _numbered_run(body: list[Element], i: int) -> tuple[int, Element | None]:
-    """Elements that differ only by labels numbered one more each time."""
+def _numbered_run(body: list[Element], i: int, named: set[str]) -> tuple[int, Element | None]:
+    """Three or more elements that differ only by labels numbered one more each time, none of
+    them a tensor the body names (a loop's labels are computed: `concat(tree1)` after a loop
+    would make the reader compute them)."""
     first = body[i]
     if isinstance(first, (From, Repeat, For, If)):
         return 1, None
@@ -168,7 +192,8 @@ def _numbered_run(body: list[Element], i: int) -> tuple[int, Element | None]:
         if not all(_follows(labels[k], other_labels[k], n) for k in numbered):
             break
         n += 1
-    if n < 2:
+    run_labels = {label for e in body[i:i + n] for label in _labels(e) if label}
+    if n < 3 or run_labels & named:
         return 1, None
     names = {}
     for k in numbered:

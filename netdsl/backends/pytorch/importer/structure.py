@@ -73,9 +73,16 @@ class Structurer:
     def run(self) -> Structured:
         self._name_wanted()
         body = self._series_parallel()
-        if body is not None:
-            return Structured(body, True, self.labels)
-        return Structured(self._chains(), False, self.labels)
+        done = Structured(body, True, self.labels) if body is not None \
+            else Structured(self._chains(), False, self.labels)
+        if len(self.inst.inputs) > 1 and not isinstance(next(iter(done.body), None), From):
+            # the chain starts at the first input: a block of tensor parameters has no current
+            # tensor, and an inline group's is whatever its caller's chain last made
+            entry = self._entry(("in", 0))
+            done.body.insert(0, From(entry))
+            if len(done.body) > 1 and isinstance(done.body[1], Merge):
+                _start_at(done.body[1], entry)
+        return done
 
     def _name_wanted(self) -> None:
         """Fresh labels for unlabeled items whose tensor another body refers to by name."""
@@ -257,6 +264,15 @@ class Structurer:
         if isinstance(vertex, tuple):
             return self._entry(vertex)
         return NodeRef(self.items[vertex].outputs()[0])
+
+
+def _start_at(merge: Merge, current: NodeRef) -> None:
+    """Drops a branch's `from` of the tensor the merge starts from: each branch starts there."""
+    for branch in merge.branches:
+        first = branch[0] if branch else None
+        if isinstance(first, From) and isinstance(first.ref, NodeRef) \
+                and first.ref.node is current.node:
+            branch.pop(0)
 
 
 def _refs(value: Any) -> Any:

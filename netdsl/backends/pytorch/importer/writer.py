@@ -66,8 +66,17 @@ def value_text(value: Any) -> str:
     raise AssertionError(f"no text for {value!r}")
 
 
+def argument_text(value: Any) -> str:
+    """An argument; a tensor named by a dotted path (`level3.downsample`) is a chain from it,
+    since an argument's dots read attributes of a value."""
+    if isinstance(value, Ref) and "." in value:
+        return f"from {value}"
+    return value_text(value)
+
+
 def args_text(args: list[tuple[str | None, Any]]) -> str:
-    return ", ".join(value_text(v) if k is None else f"{k}={value_text(v)}" for k, v in args)
+    return ", ".join(argument_text(v) if k is None else f"{k}={argument_text(v)}"
+                     for k, v in args)
 
 
 def call_text(call: OpCall) -> str:
