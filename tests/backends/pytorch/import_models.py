@@ -147,3 +147,14 @@ class TreeNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.level3(self.level2(self.level1(self.stem(x))))
         return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
+class Network(nn.Module):
+    """Python names that are reserved words of the language: the class, its input, a module."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.input = nn.Conv2d(3, 8, 3)
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:  # noqa: A002 - the point
+        return self.input(input)

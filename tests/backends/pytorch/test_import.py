@@ -128,3 +128,14 @@ TIMM = ("resnet50d", "resnet26t", "seresnext26d_32x4d")
 def test_timm_model_no_spec_describes_round_trips(name: str) -> None:
     import timm  # a test dependency (pyproject: test extras)
     round_trip(timm.create_model(name, pretrained=False), (3, 64, 64))
+
+
+def test_python_names_that_are_reserved_words_become_names() -> None:
+    text = round_trip(import_models.Network(), (3, 8, 8))
+    assert "network network_ {" in text and "input input_: [3, 8, 8]" in text
+    assert '"input": conv(8, 3)' in text
+
+
+def test_a_network_name_that_is_no_name_is_refused() -> None:
+    with pytest.raises(netdsl.NetdslError, match="'my net' is not a name of the language"):
+        netdsl.from_torch(import_models.Network(), torch.randn(1, 3, 8, 8), name="my net")

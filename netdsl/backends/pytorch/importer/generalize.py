@@ -35,6 +35,7 @@ from netdsl.backends.pytorch.importer.elements import (
 )
 from netdsl.backends.pytorch.importer.mapping import OpCall, Word
 from netdsl.backends.pytorch.importer.passes import text
+from netdsl.names import spec_name
 from netdsl.ops import REGISTRY
 
 ABSENT = object()  # a keyword argument left at its default
@@ -470,7 +471,7 @@ class Generalizer:
         if cond is None:
             label = next((s.element.label for s in then if getattr(s.element, "label", None)),
                          "part")
-            flag = Param(self.params._name(f"with_{label}".replace(".", "_")),
+            flag = Param(self.params._name(spec_name(f"with_{label}")),
                          {i: i in present for i in range(self.instances.count)})
             flag.default = Counter(flag.values.values()).most_common(1)[0][0]
             self.flags.append(flag)

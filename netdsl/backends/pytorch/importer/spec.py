@@ -19,6 +19,7 @@ from netdsl.backends.pytorch.importer.tree import Instance, ModuleTree
 from netdsl.backends.pytorch.importer.writer import Writer, value_text
 from netdsl.elaborate.builtins import BUILTINS as FUNCTIONS
 from netdsl.elaborate.loader import LAYER_WORDS
+from netdsl.names import spec_name
 from netdsl.ops import REGISTRY
 from netdsl.syntax.keywords import KEYWORDS
 
@@ -122,9 +123,10 @@ class SpecBuilder:
             else None
 
     def _block_name(self, cls: type) -> str:
-        base = _snake(cls.__name__) or "block"
+        base = _snake(cls.__name__)
         if base in REGISTRY or base in KEYWORDS or base in BUILTINS or base in LAYER_WORDS:
             base += "_block"
+        base = spec_name(base, "block")
         name, k = base, 1
         while name in self.names:
             k += 1
@@ -186,6 +188,11 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower().strip("_")
 
 
+def network_name(python_name: str) -> str:
+    """A class's or a factory's name as a network's (`ResNet` -> `res_net`)."""
+    return spec_name(_snake(python_name), "model")
+
+
 def _references(body: list[Element]) -> set[fx.Node]:
     """The tensors a body names that may be made outside it."""
     found: set[fx.Node] = set()
@@ -206,7 +213,7 @@ def _references(body: list[Element]) -> set[fx.Node]:
 
 
 def _input_name(node: fx.Node) -> str:
-    return str(node.target).lstrip("*")
+    return spec_name(str(node.target).lstrip("*"), "x")  # forward(self, input): input_
 
 
 def _expectations(figures: Figures) -> list[str]:

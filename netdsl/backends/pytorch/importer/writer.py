@@ -4,8 +4,6 @@ layers chained with `->` after the heavy one they follow); indentation and spaci
 
 from __future__ import annotations
 
-import keyword
-import re
 from typing import Any
 
 from netdsl.backends.pytorch.importer.elements import (
@@ -25,30 +23,27 @@ from netdsl.backends.pytorch.importer.elements import (
 )
 from netdsl.backends.pytorch.importer.mapping import OpCall, Word
 from netdsl.backends.pytorch.importer.structure import NodeRef
-from netdsl.syntax.keywords import KEYWORDS
+from netdsl.errors import Diagnostic, NetdslError
+from netdsl.names import is_spec_name
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # Layers that start a line; the others follow the one before them on its line.
 HEAVY = frozenset({"conv", "conv_transpose", "linear", "attention", "window_attention",
                    "parameter", "embedding", "subsample"})
 LINE = 90
 
 
-def is_name(text: str) -> bool:
-    """Whether `text` can be written bare as a name of the language."""
-    return bool(_IDENTIFIER.match(text)) and text not in KEYWORDS
-
-
 def label_text(label: str) -> str:
     if isinstance(label, Expr):
         return f"({label})"
-    return label if is_name(label) else '"' + label.replace('"', '\\"') + '"'
+    return label if is_spec_name(label) else '"' + label.replace('"', '\\"') + '"'
 
 
 def value_text(value: Any) -> str:
     if isinstance(value, NodeRef):
         raise AssertionError(f"unnamed tensor {value.node}")
-    if isinstance(value, (Ref, Expr, Word)):
+    if isinstance(value, Ref):
+        return ref_text(value)
+    if isinstance(value, (Expr, Word)):
         return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -72,6 +67,18 @@ def argument_text(value: Any) -> str:
     if isinstance(value, Ref) and "." in value:
         return f"from {value}"
     return value_text(value)
+
+
+def ref_text(ref: Ref) -> str:
+    """A tensor's name: a path of labels, each a name of the language (or a position after a
+    dot), else the spec cannot read the tensor."""
+    first, *rest = ref.split(".")
+    if ref == "in" or is_spec_name(first) and all(is_spec_name(p) or p.isdigit() for p in rest):
+        return str(ref)
+    raise NetdslError(Diagnostic(
+        f"cannot import: the model reads the tensor of '{ref}' again, and a spec names a tensor "
+        f"only by a path of labels that are names (not keywords, not strings)", None,
+        "unmapped", help="rename the module in the model"))
 
 
 def args_text(args: list[tuple[str | None, Any]]) -> str:
@@ -169,7 +176,3 @@ class Writer:
     def comment(self, e: Comment) -> str:
         return "\n".join("# " + line for line in e.text.splitlines())
 
-
-def keyword_safe(name: str) -> str:
-    """A Python or netdsl keyword as a name gets a trailing underscore."""
-    return name + "_" if name in KEYWORDS or keyword.iskeyword(name) else name
