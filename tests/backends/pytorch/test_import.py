@@ -66,6 +66,16 @@ def test_resnet50_is_about_as_long_as_the_hand_written_spec() -> None:
     assert "if in.c != out * 4" in text
 
 
+def test_a_class_called_on_one_tensor_or_two_and_a_class_holding_itself_round_trip() -> None:
+    """timm's DLA in small: `Unit` takes a second tensor only in some places, so each way of
+    calling it is a block of its own; a two-level `Tree` holds two trees, so it is written
+    inline around their calls, reading its own tensors by their paths."""
+    text = round_trip(import_models.TreeNet(), (3, 32, 32))
+    assert "block unit(x0: tensor, x1: tensor) {" in text and "block unit2 {" in text
+    assert "tree1: unit(in, project)" in text
+    assert "from level2.downsample" in text  # level2's own tensor, read inside level2
+
+
 def test_a_module_never_called_is_named_in_the_header() -> None:
     text = netdsl.from_torch(import_models.WithAux(), torch.randn(1, 3, 16, 16))
     assert "not described here (the model's state_dict holds them): aux." in text
@@ -120,7 +130,7 @@ def test_torchvision_model_round_trips(name: str) -> None:
     round_trip(factory(), shape)
 
 
-TIMM = ("resnet50d", "resnet26t", "seresnext26d_32x4d")
+TIMM = ("resnet50d", "resnet26t", "seresnext26d_32x4d", "dla34")
 
 
 @pytest.mark.slow
