@@ -158,3 +158,55 @@ class Network(nn.Module):
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:  # noqa: A002 - the point
         return self.input(input)
+
+
+class Tower(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.bn(self.conv(x)))
+
+
+class Fuse(nn.Module):
+    """Two tensors in: called at two sites with its tensors swapped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(8, 8, 1)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.conv(x) * torch.sigmoid(y)
+
+
+class Twice(nn.Module):
+    """A convolution applied twice inside a module class used twice."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(torch.relu(self.conv(x)))
+
+
+class Siamese(nn.Module):
+    """One tower (and one projection) applied to two images, their features compared."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tower = Tower()
+        self.proj = nn.Conv2d(8, 8, 1)
+        self.fuse = Fuse()
+        self.refine = nn.Sequential(Twice(8), Twice(8))
+        self.head = nn.Linear(32, 2)
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        fa, fb = self.tower(a), self.tower(b)
+        pa, pb = self.proj(fa), self.proj(fb)
+        ab, ba = self.fuse(pa, fb), self.fuse(pb, fa)
+        x = self.refine(ab + ba)
+        pooled = torch.cat([x, fa, fb, pa], 1).mean((2, 3))
+        return self.head(pooled)

@@ -18,13 +18,14 @@ from netdsl.syntax.formatter import format_source
 from tests.backends.pytorch import import_models
 
 
-def round_trip(model: torch.nn.Module, shape: tuple[int, ...]) -> str:
-    """Import `model` on a random input of `shape`, check everything the spec promises, and
+def round_trip(model: torch.nn.Module, *shapes: tuple[int, ...]) -> str:
+    """Import `model` on random inputs of `shapes`, check everything the spec promises, and
     return its text."""
     torch.manual_seed(0)
     model.eval()
-    x = torch.randn(2, *shape)
-    text = netdsl.from_torch(model, x[:1])
+    xs = [torch.randn(2, *shape) for shape in shapes]
+    firsts = tuple(x[:1] for x in xs)
+    text = netdsl.from_torch(model, firsts if len(firsts) > 1 else firsts[0])
     assert format_source(text) == text
     network = netdsl.load(text)
     assert network.check() == []
@@ -32,14 +33,14 @@ def round_trip(model: torch.nn.Module, shape: tuple[int, ...]) -> str:
     # torch's math attention kernel, whose products FlopCounterMode sees; with autograd on, as
     # nn.MultiheadAttention's fused inference path (no_grad, eval) hides them too
     with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
-        model(x[:1])
+        model(*firsts)
     assert stats.params == sum(p.numel() for p in model.parameters())
     assert stats.buffers == sum(b.numel() for b in model.buffers())
     assert stats.macs == counter.get_total_flops() // 2
     built = netdsl.build(network).eval()
     built.load_state_dict(model.state_dict(), strict=True)
     with torch.no_grad():
-        expected, got = model(x), built(x)
+        expected, got = model(*xs), built(*xs)
     if isinstance(expected, dict):
         expected, got = expected["out"], got["out"] if isinstance(got, dict) else got
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
@@ -74,6 +75,19 @@ def test_a_class_called_on_one_tensor_or_two_and_a_class_holding_itself_round_tr
     assert "block unit(x0: tensor, x1: tensor) {" in text and "block unit2 {" in text
     assert "tree1: unit(in, project)" in text
     assert "from level2.downsample" in text  # level2's own tensor, read inside level2
+
+
+def test_a_module_called_at_several_sites_is_one_shared_module() -> None:
+    """A siamese network: one tower and one projection applied to both images, a module of two
+    tensors applied with them swapped, a convolution applied twice inside a block. Its weights
+    are counted once (torch's parameters() holds each once), load strictly, and the outputs are
+    torch's (round_trip)."""
+    model = import_models.Siamese()
+    text = round_trip(model, (3, 8, 8), (3, 8, 8))
+    assert "shared tower: tower\n    shared proj: conv(8, 1)\n    shared fuse: fuse" in text
+    assert "fuse_3 = from proj_3 -> fuse(proj_3, tower_2)" in text
+    assert "shared conv: conv(8, 3, p=1)\n    conv -> relu -> conv" in text
+    assert f"expect params == {sum(p.numel() for p in model.parameters())}" in text
 
 
 def test_a_module_never_called_is_named_in_the_header() -> None:

@@ -32,6 +32,8 @@ from netdsl.backends.pytorch.importer.elements import (
     Op,
     Output,
     Repeat,
+    Shared,
+    Use,
 )
 from netdsl.backends.pytorch.importer.mapping import OpCall, Word
 from netdsl.backends.pytorch.importer.passes import text
@@ -118,7 +120,9 @@ def _key(e: Element) -> tuple[Any, ...]:
         return ("repeat",) + _key(e.element)
     if isinstance(e, For):
         return ("for", e.var, tuple(_key(x) for x in e.body))
-    if isinstance(e, (From, Output, Comment)):
+    if isinstance(e, Shared):
+        return ("shared", e.name) + _key(e.layer)
+    if isinstance(e, (From, Output, Comment, Use)):
         return ("text", text(e))
     raise AssertionError(type(e))
 
@@ -167,6 +171,8 @@ class Aligner:
         if isinstance(e, For):
             return replace(e, count=Hole({i: e.count}, "n"),
                            body=[self._lift(x, i) for x in e.body])
+        if isinstance(e, Shared):
+            return replace(e, layer=self._lift(e.layer, i))
         return e
 
     def _unify(self, t: Any, e: Element, i: int, earlier: set[int]) -> None:
@@ -192,6 +198,8 @@ class Aligner:
             t.count.values[i] = e.count
             for tx, x in zip(t.body, e.body, strict=True):
                 self._unify(tx, x, i, earlier)
+        elif isinstance(e, Shared):
+            self._unify(t.layer, e.layer, i, earlier)
 
 
 def _keywords(holes: dict[str, Hole], given: dict[str, Any], i: int, earlier: set[int],
@@ -434,6 +442,8 @@ class Generalizer:
             e.count = self.params.resolve(e.count)
             for x in e.body:
                 self._resolve_in(x)
+        elif isinstance(e, Shared):
+            self._resolve_in(e.layer)
 
     def _effective(self) -> dict[str, dict[int, Any]]:
         out = {}
@@ -496,6 +506,8 @@ class Generalizer:
             return replace(e, element=self._element(e.element, present))
         if isinstance(e, For):
             return replace(e, body=[self._element(x, present) for x in e.body])
+        if isinstance(e, Shared):
+            return replace(e, layer=self._element(e.layer, present))
         return e
 
 

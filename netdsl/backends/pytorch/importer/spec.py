@@ -10,7 +10,14 @@ from typing import Any
 import torch
 from torch import fx, nn
 
-from netdsl.backends.pytorch.importer.elements import Call, Child, Element, Group, Merge
+from netdsl.backends.pytorch.importer.elements import (
+    Call,
+    Child,
+    Element,
+    Group,
+    Merge,
+    Shared,
+)
 from netdsl.backends.pytorch.importer.generalize import ABSENT, Block, Generalizer, Instances
 from netdsl.backends.pytorch.importer.names import resolve
 from netdsl.backends.pytorch.importer.passes import shorten
@@ -57,7 +64,7 @@ class SpecBuilder:
         self.tree, self.values = tree, values
         self.instances: dict[Kind, list[Instance]] = {}
         for inst in tree.root.walk()[:-1]:
-            if inst.cls not in CONTAINERS and not _holds_own_kind(inst):
+            if (inst.cls not in CONTAINERS or inst.shared) and not _holds_own_kind(inst):
                 self.instances.setdefault(kind(inst), []).append(inst)
         self.structured: dict[int, Structured] = {}
         wanted: set[fx.Node] = set()
@@ -82,6 +89,8 @@ class SpecBuilder:
         return [self._expanded(e) for e in self.structured[id(inst)].body]
 
     def _expanded(self, e: Element) -> Element:
+        if isinstance(e, Shared) and isinstance(e.layer, Child):  # a module, so a block
+            return replace(e, layer=self.call(e.layer))
         if isinstance(e, Child):
             if self.is_block(e.instance) and kind(e.instance) not in self.busy:
                 return self.call(e)
@@ -109,7 +118,7 @@ class SpecBuilder:
             known = dict(zip(inst.inputs, inputs or ["in"], strict=False))
             bodies.append(shorten(resolve(self.expand(inst), known)))
         channels = [self._channels(inst) for inst in instances]
-        name = self._block_name(key[0])
+        name = self._block_name(key[0], instances[0].label)
         facts = Instances(len(instances), channels, inputs[0] if inputs else "in")
         block = Generalizer(name, bodies, facts, inputs).run()
         self.busy.discard(key)
@@ -122,8 +131,9 @@ class SpecBuilder:
         return int(value.shape[1]) if isinstance(value, torch.Tensor) and value.dim() > 1 \
             else None
 
-    def _block_name(self, cls: type) -> str:
-        base = _snake(cls.__name__)
+    def _block_name(self, cls: type, label: str | None) -> str:
+        """The class's name (a shared container's block, its label's)."""
+        base = _snake(label if cls in CONTAINERS and label else cls.__name__)
         if base in REGISTRY or base in KEYWORDS or base in BUILTINS or base in LAYER_WORDS:
             base += "_block"
         base = spec_name(base, "block")

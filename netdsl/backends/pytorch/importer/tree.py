@@ -23,6 +23,7 @@ from netdsl.backends.pytorch.importer.mapping import (
     map_node,
 )
 from netdsl.backends.pytorch.importer.trace import Trace
+from netdsl.names import is_spec_name
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Item:
     child: Instance | None = None
     label: str | None = None
     unmapped: Unmapped | None = None
+    shared: str | None = None  # a call of this shared module (one module called at several sites)
 
     def inputs(self, canon: Any) -> list[fx.Node]:
         if self.child is not None:
@@ -58,6 +60,7 @@ class Instance:
     items: list[Item] = field(default_factory=list)
     inputs: list[fx.Node] = field(default_factory=list)
     outputs: list[fx.Node] = field(default_factory=list)
+    shared: bool = False  # one call of a module called at several sites
 
     @property
     def cls(self) -> type:
@@ -91,7 +94,7 @@ class ModuleTree:
     inputs: list[fx.Node]
     outputs: list[fx.Node]
     output_keys: list[str] | None  # the keys of a dict the model returns
-    shared: list[str]  # leaf modules with weights called more than once
+    unshareable: list[str]  # why a module called at several sites cannot be a shared one
 
     def canon(self, node: fx.Node) -> fx.Node:
         """The node whose tensor `node` is (through aliases such as .contiguous())."""
@@ -105,7 +108,6 @@ def build_tree(traced: Trace) -> ModuleTree:
     root = Instance("", traced.model, None)
     tree = ModuleTree(root, mappings, [], [], None, [])
     instances: dict[str, Instance] = {"": root}
-    calls: dict[str, int] = {}
     for node in traced.graph.nodes:
         if node.op == "placeholder":
             tree.inputs.append(node)
@@ -117,13 +119,11 @@ def build_tree(traced: Trace) -> ModuleTree:
         if isinstance(mapping, (Alias, Value)):
             continue
         owner, label = _owner(node, traced.model, instances)
-        if node.op == "call_module":
-            calls[str(node.target)] = calls.get(str(node.target), 0) + 1
         item = Item(node, mapping if isinstance(mapping, Layers) else None, label=label,
                     unmapped=mapping if isinstance(mapping, Unmapped) else None)
         owner.items.append(item)
-    tree.shared = [t for t, n in calls.items() if n > 1 and _has_state(traced.model, t)]
     _drop_repeated_labels(root, traced.model)
+    tree.unshareable = _share(root, traced.model)
     _interfaces(tree)
     if _hoist_concats(tree):
         _interfaces(tree)  # a hoisted concat is no longer an output of the module it left
@@ -196,6 +196,39 @@ def _drop_repeated_labels(instance: Instance, model: nn.Module) -> None:
                 and item.node.op == "call_module" \
                 and not _has_state(model, str(item.node.target)):
             item.label = None
+
+
+def _share(root: Instance, model: nn.Module) -> list[str]:
+    """Marks the calls of each module called at several sites (a siamese network's tower) as
+    calls of one shared module, named in the module that calls it; a leaf without state is a
+    fresh operator at each call instead (`_drop_repeated_labels`). Why any cannot be shared."""
+    sites: dict[str, list[tuple[Instance, Item]]] = {}
+    for inst in root.walk():
+        for item in inst.items:
+            path = item.child.path if item.child is not None else \
+                str(item.node.target) if item.node is not None and item.node.op == "call_module" \
+                else None
+            if path is not None:
+                sites.setdefault(path, []).append((inst, item))
+    problems = []
+    for path, calls in sites.items():
+        if len(calls) < 2 or (calls[0][1].child is None and not _has_state(model, path)):
+            continue
+        owner, first = calls[0]
+        name = first.label
+        if len({inst.path for inst, _ in calls}) > 1:
+            problems.append(f"module '{path}' is called from the forwards of several modules")
+        elif sum(inst is owner for inst, _ in calls) == 1:
+            continue  # once by each call of a module called at several sites: that one is shared
+        elif name is None or not is_spec_name(name):
+            problems.append(f"module '{path}' is called at several sites, and a shared module's "
+                            f"name must be a name of the language in the module that calls it")
+        else:
+            for _, item in calls:
+                item.shared, item.label = name, None
+                if item.child is not None:
+                    item.child.shared = True
+    return problems
 
 
 def _interfaces(tree: ModuleTree) -> None:

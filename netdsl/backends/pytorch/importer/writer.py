@@ -20,6 +20,8 @@ from netdsl.backends.pytorch.importer.elements import (
     Output,
     Ref,
     Repeat,
+    Shared,
+    Use,
 )
 from netdsl.backends.pytorch.importer.mapping import OpCall, Word
 from netdsl.backends.pytorch.importer.structure import NodeRef
@@ -103,8 +105,8 @@ class Writer:
         chainable = False  # whether the last line may take `-> element`
         for element in body:
             text = self.element(element)
-            light = "\n" not in text and isinstance(element, Op) \
-                and element.call.name not in HEAVY
+            light = "\n" not in text and (isinstance(element, Op) and element.call.name not in
+                                          HEAVY or isinstance(element, Use) and not element.bind)
             if light and chainable and len(lines[-1]) + len(text) + 4 <= LINE:
                 lines[-1] += " -> " + text
             else:
@@ -113,13 +115,14 @@ class Writer:
                     chainable = True
                     continue
                 lines.extend(text.split("\n"))
-            chainable = "\n" not in text and not isinstance(element, (Output, Comment))
+            chainable = "\n" not in text and not isinstance(element, (Output, Comment, Shared)) \
+                and not (isinstance(element, Use) and element.bind)  # `t = ...` ends there
         return lines
 
     def element(self, e: Element) -> str:
         rules = {Op: self.op, Call: self.call, Group: self.group, Merge: self.merge,
                  From: self.from_, Output: self.output, If: self.if_, Repeat: self.repeat,
-                 For: self.for_, Comment: self.comment}
+                 For: self.for_, Comment: self.comment, Shared: self.shared, Use: self.use}
         return rules[type(e)](e)
 
     def op(self, e: Op) -> str:
@@ -172,6 +175,14 @@ class Writer:
     def for_(self, e: For) -> str:
         return (f"for {e.var} in range({value_text(e.count)}) {{\n"
                 + "\n".join(self.body(e.body)) + "\n}")
+
+    def shared(self, e: Shared) -> str:
+        return f"shared {e.name}: {self.element(e.layer)}"
+
+    def use(self, e: Use) -> str:
+        tensors = [(None, Ref(t) if not isinstance(t, Ref) else t) for t in e.tensors]
+        call = f"{e.name}({args_text(tensors)})" if tensors else e.name
+        return f"{e.bind} = from {value_text(e.source)} -> {call}" if e.bind else call
 
     def comment(self, e: Comment) -> str:
         return "\n".join("# " + line for line in e.text.splitlines())
