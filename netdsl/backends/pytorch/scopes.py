@@ -122,6 +122,8 @@ class Scoping:
         OrderedDict or a Sequential filled by name."""
         base = label if isinstance(label, str) and P.is_identifier(label) else "layers"
         var = self.locals.reserve(base, "seq")
+        if var in self.filling:  # inside a Sequential of that name being built: one of its own
+            var = self.locals.reserve(base)
         try:
             ctor, end, chain = self._filled(SequentialOwner(var, is_list=True), start, flow,
                                             fill)
@@ -152,7 +154,11 @@ class Scoping:
         inner_flow = flow.fork(start)
         inner_flow.labels = dict(flow.labels)
         chain = Scope("chain", owner, ctor, None)
-        fill(chain, inner_flow)
+        self.filling.add(owner.target)
+        try:
+            fill(chain, inner_flow)
+        finally:
+            self.filling.discard(owner.target)
         assert inner_flow.current is not None
         return ctor, inner_flow.current, chain
 

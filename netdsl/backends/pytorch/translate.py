@@ -89,6 +89,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions):
         self.temps: dict[str, str] = {}  # forward temporaries and the name they would like
         self.shared: dict[str, syn.Shared] = {}  # shared modules declared, by name
         self.shared_made: dict[str, Any] = {}  # name -> how a later call applies it
+        self.filling: set[str] = set()  # the locals of the Sequentials being built
         self.listed_current: tuple[Tensor, ...] | None = None  # see Flow.listed
         self.lists_tensors = False  # a tensor's name stands for itself (in a list of tensors)
         self.outputs: list[tuple[str, Tensor]] = []

@@ -210,3 +210,33 @@ class Siamese(nn.Module):
         x = self.refine(ab + ba)
         pooled = torch.cat([x, fa, fb, pa], 1).mean((2, 3))
         return self.head(pooled)
+
+
+class Looped(nn.Module):
+    """Items of a module list and a module dict called by the model's own forward."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3)
+        self.layers = nn.ModuleList([nn.Conv2d(8, 8, 3, padding=1) for _ in range(3)])
+        self.heads = nn.ModuleDict({"a": nn.Conv2d(8, 4, 1), "b": nn.Conv2d(8, 4, 1)})
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        for layer in self.layers:
+            x = torch.relu(layer(x))
+        return self.heads["a"](x) + self.heads["b"](x)
+
+
+class Interleaved(nn.Module):
+    """The items of two module lists called in turn (HRNet's head)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.up = nn.ModuleList([nn.Conv2d(3, 3, 1) for _ in range(2)])
+        self.down = nn.ModuleList([nn.Conv2d(3, 3, 1) for _ in range(2)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for up, down in zip(self.up, self.down, strict=True):
+            x = down(up(x))
+        return x

@@ -90,6 +90,20 @@ def test_a_module_called_at_several_sites_is_one_shared_module() -> None:
     assert f"expect params == {sum(p.numel() for p in model.parameters())}" in text
 
 
+def test_items_of_a_module_list_called_in_a_loop_are_a_group_of_their_container() -> None:
+    text = round_trip(import_models.Looped(), (3, 16, 16))
+    assert "layers: {" in text and '"1": conv(8, 3, p=1)' in text and "heads: {" in text
+
+
+def test_items_of_module_lists_called_in_turn_are_a_located_error() -> None:
+    with pytest.raises(netdsl.NetdslError) as caught:
+        netdsl.from_torch(import_models.Interleaved(), torch.randn(1, 3, 8, 8))
+    up, down = caught.value.diagnostics
+    assert "the items of 'up' are called apart" in up.message
+    assert "the items of 'down' are called apart" in down.message
+    assert "x = down(up(x))" in open(up.span.path).read().splitlines()[up.span.line - 1]
+
+
 def test_a_module_never_called_is_named_in_the_header() -> None:
     text = netdsl.from_torch(import_models.WithAux(), torch.randn(1, 3, 16, 16))
     assert "not described here (the model's state_dict holds them): aux." in text

@@ -29,6 +29,7 @@ OTHER_CLASSES = {
     "torchvision.models.convnext": ("LayerNorm2d",),
     "torchvision.models.swin_transformer": ("ShiftedWindowAttention",),
     "timm.layers.norm": ("LayerNorm2d",),
+    "timm.layers.norm_act": ("BatchNormAct2d", "GroupNormAct"),
 }
 
 
@@ -119,6 +120,27 @@ class Modules:
         return _one("bn", eps=(m.eps, 1e-5), momentum=(m.momentum, 0.1), affine=(m.affine, True))
 
     BatchNorm1d = BatchNorm3d = BatchNorm2d  # noqa: N815
+
+    def BatchNormAct2d(self, m: nn.Module) -> Any:  # noqa: N802 - timm's norm, then act
+        norm = self.BatchNorm2d(m)
+        return norm if isinstance(norm, Unmapped) else self._then(norm, m.drop, m.act)
+
+    def GroupNormAct(self, m: nn.Module) -> Any:  # noqa: N802
+        return self._then(self.GroupNorm(m), m.drop, m.act)
+
+    def _then(self, calls: list[OpCall], *modules: nn.Module) -> list[OpCall] | Unmapped:
+        """`calls` followed by the calls of the modules a norm layer applies after itself
+        (timm's `drop` and `act`)."""
+        for module in modules:
+            if isinstance(module, nn.Identity):
+                continue
+            more = getattr(self, type(module).__name__)(module) if self.handles(module) \
+                else Unmapped(f"netdsl has no operator for {type(module).__qualname__}")
+            if not isinstance(more, list):
+                reason = more.reason if isinstance(more, Unmapped) else "not one operator"
+                return Unmapped(f"a norm layer followed by {type(module).__qualname__}: {reason}")
+            calls = calls + more
+        return calls
 
     def LayerNorm(self, m: nn.LayerNorm) -> Any:  # noqa: N802
         axes = len(m.normalized_shape)

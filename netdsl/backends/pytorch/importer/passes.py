@@ -33,7 +33,7 @@ def shorten(body: list[Element]) -> list[Element]:
     """Merges over a module list made scopes, positional labels dropped in every scope, then
     runs made repeats and loops."""
     _list_merges(body)
-    _drop_positions(body, [0])
+    _drop_positions(body)
     return _runs(body, _named(body))
 
 
@@ -69,35 +69,53 @@ def _list_prefix(e: Merge) -> str | None:
 # ---------------------------------------------------------------- positions
 
 
-def _drop_positions(body: list[Element], counter: list[int]) -> None:
+def _drop_positions(body: list[Element]) -> None:
+    """A layer's label equal to the position it takes is dropped; an unlabeled operator whose
+    position is another layer's label (a functional `relu` between the items of a module list
+    called in a loop: `"0": conv`, relu, `"1": conv`) is labeled by its operator instead, so
+    that the label keeps its layer."""
+    scopes: list[list[tuple[Element, int]]] = [[]]
+    _positions(body, [0], scopes[0], scopes)
+    for scope in scopes:
+        for e, k in scope:
+            if isinstance(e, (Op, Call)) and e.label == str(k):
+                e.label = None
+        taken = {e.label for e, _ in scope if e.label}
+        for e, k in scope:
+            if isinstance(e, Op) and e.label is None and str(k) in taken:
+                e.label = _fresh(e.call.name, taken)
+
+
+def _positions(body: list[Element], counter: list[int], here: list[tuple[Element, int]],
+               scopes: list[list[tuple[Element, int]]]) -> None:
     """Walks one scope in the order the language numbers its layers (a merge's branches before
-    the merge); a layer's label equal to the position it takes is dropped. A group's or a
-    merge's label stays: without it, the group would be transparent and its contents named in
-    the enclosing scope."""
+    the merge), collecting the elements that take a position in it, and each scope a labeled
+    group or merge opens. A group's or a merge's label stays: without it, the group would be
+    transparent and its contents named in the enclosing scope."""
     for e in body:
-        if isinstance(e, Merge):
-            inner = counter if e.label is None else [0]  # a labeled merge is one scope
-            for branch in e.branches:
-                _drop_positions(branch, inner)
+        if isinstance(e, (Merge, Group)):
+            inner, inner_counter = (here, counter) if e.label is None else ([], [0])
+            if e.label is not None:
+                scopes.append(inner)
+            for part in e.branches if isinstance(e, Merge) else [e.body]:
+                _positions(part, inner_counter, inner, scopes)
+            if isinstance(e, Merge) or e.label is not None:
+                here.append((e, counter[0]))
+                counter[0] += 1
+        elif isinstance(e, (Op, Call)):
+            here.append((e, counter[0]))
             counter[0] += 1
-            continue
-        if isinstance(e, Group) and e.label is None:
-            _drop_positions(e.body, counter)
-            continue
-        if isinstance(e, Group):
-            _drop_positions(e.body, [0])
-            counter[0] += 1
-            continue
-        if isinstance(e, (Op, Call)):
-            _take(e, counter)
         elif isinstance(e, (Repeat, For, If)):  # not written before this pass
             raise AssertionError(type(e))
 
 
-def _take(e: Any, counter: list[int]) -> None:
-    if e.label == str(counter[0]):
-        e.label = None
-    counter[0] += 1
+def _fresh(base: str, taken: set[str]) -> str:
+    name, k = base, 1
+    while name in taken:
+        k += 1
+        name = f"{base}_{k}"
+    taken.add(name)
+    return name
 
 
 # ---------------------------------------------------------------- runs

@@ -23,8 +23,7 @@ def check_mapped(tree: ModuleTree) -> None:
     found = [_unmapped(inst, item.node, item.unmapped.reason)
              for inst in tree.root.walk() for item in inst.items
              if item.unmapped is not None and item.node is not None]
-    found += [Diagnostic(f"cannot import: {why}", None, "unmapped", help=HELP)
-              for why in tree.unshareable]
+    found += tree.problems
     if found:
         raise NetdslError(found)
 

@@ -64,7 +64,8 @@ class SpecBuilder:
         self.tree, self.values = tree, values
         self.instances: dict[Kind, list[Instance]] = {}
         for inst in tree.root.walk()[:-1]:
-            if (inst.cls not in CONTAINERS or inst.shared) and not _holds_own_kind(inst):
+            if (inst.cls not in CONTAINERS or inst.shared) and not inst.synthetic \
+                    and not _holds_own_kind(inst):
                 self.instances.setdefault(kind(inst), []).append(inst)
         self.structured: dict[int, Structured] = {}
         wanted: set[fx.Node] = set()
