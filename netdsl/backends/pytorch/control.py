@@ -136,12 +136,13 @@ class ControlFlow:
 
     def join_labels(self, bound: list[dict[str, Tensor]], going: list[Any], scope: Scope,
                     flow: Flow, start: Tensor | None) -> None:
-        """A label every branch binds (`if s != 1 { t: conv(..) } else { t: identity }`, then
-        `concat(t)`) is one tensor after the `if`: one variable every branch assigns, channels
+        """A label every branch binds and the body reads after the `if` (`if s != 1 {
+        t: conv(..) } else { t: identity }`, then `concat(t)`) is one tensor after it: one variable every branch assigns, channels
         of their own (later layers change the running ones). A branch's current tensor that
         is the label's follows the renaming."""
-        common = set.intersection(*(set(b) for b in bound)) if bound else set()
-        for b in bound:  # bound by some branches only: as before, the last one's
+        common = {k for k in set.intersection(*(set(b) for b in bound))
+                  if k in self.referenced} if bound else set()  # read after the `if`
+        for b in bound:  # the others: as before, the last branch's
             flow.labels.update({k: v for k, v in b.items() if k not in common})
         groups: dict[tuple[int, ...], list[str]] = {}
         for name in sorted(common):  # a label and its dotted path name one tensor

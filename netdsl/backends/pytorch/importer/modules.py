@@ -30,6 +30,7 @@ OTHER_CLASSES = {
     "torchvision.models.swin_transformer": ("ShiftedWindowAttention",),
     "timm.layers.norm": ("LayerNorm2d",),
     "timm.layers.norm_act": ("BatchNormAct2d", "GroupNormAct"),
+    "timm.layers.linear": ("Linear",),  # nn.Linear whose forward casts for TorchScript
 }
 
 
