@@ -137,9 +137,9 @@ class ControlFlow:
     def join_labels(self, bound: list[dict[str, Tensor]], going: list[Any], scope: Scope,
                     flow: Flow, start: Tensor | None) -> None:
         """A label every branch binds and the body reads after the `if` (`if s != 1 {
-        t: conv(..) } else { t: identity }`, then `concat(t)`) is one tensor after it: one variable every branch assigns, channels
-        of their own (later layers change the running ones). A branch's current tensor that
-        is the label's follows the renaming."""
+        t: conv(..) } else { t: identity }`, then `concat(t)`) is one tensor after it: one
+        variable every branch assigns, channels of their own (later layers change the running
+        ones). A branch's current tensor that is the label's follows the renaming."""
         common = {k for k in set.intersection(*(set(b) for b in bound))
                   if k in self.referenced} if bound else set()  # read after the `if`
         for b in bound:  # the others: as before, the last branch's

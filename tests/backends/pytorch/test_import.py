@@ -104,6 +104,17 @@ def test_items_of_module_lists_called_in_turn_are_a_located_error() -> None:
     assert "x = down(up(x))" in open(up.span.path).read().splitlines()[up.span.line - 1]
 
 
+def test_timms_norm_and_act_layers_are_a_norm_then_its_activation() -> None:
+    from timm.layers import BatchNormAct2d, GroupNormAct, Linear
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3), BatchNormAct2d(8, act_layer=torch.nn.SiLU),
+        torch.nn.Conv2d(8, 8, 3), GroupNormAct(8, num_groups=2, act_layer=torch.nn.ReLU),
+        torch.nn.Conv2d(8, 8, 3), BatchNormAct2d(8, apply_act=False),
+        torch.nn.Flatten(), Linear(8 * 10 * 10, 4))
+    text = round_trip(model, (3, 16, 16))
+    assert "bn -> silu" in text and "groupnorm(2) -> relu" in text and "linear(4)" in text
+
+
 def test_a_module_never_called_is_named_in_the_header() -> None:
     text = netdsl.from_torch(import_models.WithAux(), torch.randn(1, 3, 16, 16))
     assert "not described here (the model's state_dict holds them): aux." in text
@@ -158,7 +169,7 @@ def test_torchvision_model_round_trips(name: str) -> None:
     round_trip(factory(), shape)
 
 
-TIMM = ("resnet50d", "resnet26t", "seresnext26d_32x4d", "dla34")
+TIMM = ("resnet50d", "resnet26t", "seresnext26d_32x4d", "dla34", "regnetx_002")
 
 
 @pytest.mark.slow
