@@ -240,3 +240,24 @@ class Interleaved(nn.Module):
         for up, down in zip(self.up, self.down, strict=True):
             x = down(up(x))
         return x
+
+
+class Holder(nn.Module):
+    def __init__(self, conv: nn.Module) -> None:
+        super().__init__()
+        self.conv = conv
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+class HeldTwice(nn.Module):
+    """One convolution held, and called, by two modules."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        conv = nn.Conv2d(3, 3, 1)
+        self.a, self.b = Holder(conv), Holder(conv)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.b(self.a(x))

@@ -104,6 +104,16 @@ def test_items_of_module_lists_called_in_turn_are_a_located_error() -> None:
     assert "x = down(up(x))" in open(up.span.path).read().splitlines()[up.span.line - 1]
 
 
+def test_a_module_called_by_two_modules_is_a_located_error() -> None:
+    with pytest.raises(netdsl.NetdslError) as caught:
+        netdsl.from_torch(import_models.HeldTwice(), torch.randn(1, 3, 8, 8))
+    (diagnostic,) = caught.value.diagnostics
+    assert "module 'a.conv' is called from the forwards of several modules" in \
+        diagnostic.message
+    assert "return self.conv(x)" in open(diagnostic.span.path).read().splitlines()[
+        diagnostic.span.line - 1]
+
+
 def test_timms_norm_and_act_layers_are_a_norm_then_its_activation() -> None:
     from timm.layers import BatchNormAct2d, GroupNormAct, Linear
     model = torch.nn.Sequential(

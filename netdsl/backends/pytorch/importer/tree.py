@@ -286,13 +286,13 @@ def _share(root: Instance, model: nn.Module) -> list[Diagnostic]:
         name = first.label
         if len({inst.path for inst, _ in calls}) > 1:
             problems.append(_problem(f"module '{path}' is called from the forwards of several "
-                                     f"modules", calls[1][1].node, calls[1][0], SHARED_HELP))
+                                     f"modules", _node_of(calls[1][1]), calls[1][0], SHARED_HELP))
         elif sum(inst is owner for inst, _ in calls) == 1:
             continue  # once by each call of a module called at several sites: that one is shared
         elif name is None or not is_spec_name(name):
             problems.append(_problem(f"module '{path}' is called at several sites, and a shared "
                                      f"module's name must be a name of the language in the "
-                                     f"module that calls it", calls[1][1].node, owner,
+                                     f"module that calls it", _node_of(calls[1][1]), owner,
                                      SHARED_HELP))
         else:
             for _, item in calls:
@@ -300,6 +300,13 @@ def _share(root: Instance, model: nn.Module) -> list[Diagnostic]:
                 if item.child is not None:
                     item.child.shared = True
     return problems
+
+
+def _node_of(item: Item) -> fx.Node | None:
+    """A node of the item: its own, or the first its instance made."""
+    if item.child is not None:
+        return next(iter(item.child.nodes()), None)
+    return item.node
 
 
 def _interfaces(tree: ModuleTree) -> None:
