@@ -43,11 +43,18 @@ def coalesce(body: list[ast.stmt], params: list[str], temps: dict[str, str]) -> 
             owners[hint] = var
             continue
         start, end = live[var]
-        if live[target][1] <= start and not _bound_inside(body, target, start):
+        last = live[target][1]
+        # in one simple statement the read comes before the store (`x = f(x)`); in an `if`,
+        # the temporary may be made before the other's last read (`t = p[:, :c]; t + x`)
+        if (last < start or last == start and not isinstance(body[start], _COMPOUND)) \
+                and not _bound_inside(body, target, start):
             _rename(body, var, target)
             live[target][1] = max(live[target][1], end)
             del live[var]
         owners.setdefault(hint, target)
+
+
+_COMPOUND = (ast.If, ast.For, ast.While, ast.With, ast.Try)
 
 
 def _bound_inside(body: list[ast.stmt], name: str, index: int) -> bool:

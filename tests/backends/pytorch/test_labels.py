@@ -52,3 +52,30 @@ def test_labels_name_their_layers_tensors(tmp_path):
         torch.testing.assert_close(c, c_, rtol=0, atol=1e-5)
         e = conv(x, "g.e.0") + conv(c_, "g.d")  # the group starts from c
         torch.testing.assert_close(f, conv(e, "6"), rtol=0, atol=1e-5)
+
+
+INPUT_READ_IN_AN_IF = """block b(flag: bool = true) {
+    p: conv(in.c * 2, 1)
+    if flag {
+        slice(0, in.c) -> a: add(in)
+        from p -> g: slice(in.c, in.c * 2)
+        from a -> concat(g)
+    }
+}
+network n {
+    input x: [4, 6, 6]
+    b
+}"""
+
+
+def test_a_temporary_in_an_if_does_not_take_the_name_of_a_tensor_read_after_it(tmp_path):
+    """timm's RexNet: `cat([x[:, :c] + shortcut, x[:, c:]])` in a branch; the slice must not
+    overwrite the block's input, which the add reads after it."""
+    net = netdsl.load(INPUT_READ_IN_AN_IF)
+    x = torch.randn(2, 4, 6, 6)
+    for model in (netdsl.build(net).eval(), generated_model(net, tmp_path, "branch").eval()):
+        s = model.state_dict()
+        p = F.conv2d(x, s["0.p.weight"], s["0.p.bias"])
+        with torch.no_grad():
+            torch.testing.assert_close(model(x), torch.cat([p[:, :4] + x, p[:, 4:]], 1),
+                                       rtol=0, atol=1e-5)
