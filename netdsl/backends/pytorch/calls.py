@@ -53,6 +53,10 @@ class Input(lowering.Input):
             self.translator.size_dependent = True
         return value
 
+    def param_type(self, name: str) -> str | None:
+        bdef = getattr(self.translator, "bdef", None)
+        return next((p.type for p in bdef.params if p.name == name), None) if bdef else None
+
 
 class Calls:
     """Operator, block and layer-value calls: the modules they construct and how a forward"""

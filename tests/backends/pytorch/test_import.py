@@ -179,7 +179,8 @@ def test_torchvision_model_round_trips(name: str) -> None:
     round_trip(factory(), shape)
 
 
-TIMM = ("resnet50d", "resnet26t", "seresnext26d_32x4d", "dla34", "regnetx_002")
+TIMM = ("resnet50d", "resnet26t", "seresnext26d_32x4d", "dla34", "regnetx_002", "rexnet_100",
+        "tf_efficientnet_b0")
 
 
 @pytest.mark.slow

@@ -79,3 +79,24 @@ def test_a_temporary_in_an_if_does_not_take_the_name_of_a_tensor_read_after_it(t
         with torch.no_grad():
             torch.testing.assert_close(model(x), torch.cat([p[:, :4] + x, p[:, 4:]], 1),
                                        rtol=0, atol=1e-5)
+
+
+PADDING_PARAMETER = """block b(s: int, p) { conv(4, 3, s=s, p=p) }
+network n {
+    input x: [4, 9, 9]
+    b(1, 1)
+    b(2, same)
+}"""
+
+
+def test_a_padding_parameter_that_is_same_at_a_stride_pads_as_tensorflow(tmp_path):
+    """timm's tf_efficientnet: `p` is `same` in the strided instances (Conv2dSame), which
+    torch's own padding refuses; the class is written for that value."""
+    net = netdsl.load(PADDING_PARAMETER)
+    x = torch.randn(2, 4, 9, 9)
+    for model in (netdsl.build(net).eval(), generated_model(net, tmp_path, "padding").eval()):
+        s = model.state_dict()
+        y = F.conv2d(x, s["0.0.weight"], s["0.0.bias"], padding=1)
+        y = F.conv2d(F.pad(y, [1, 1, 1, 1]), s["1.0.weight"], s["1.0.bias"], stride=2)
+        with torch.no_grad():
+            torch.testing.assert_close(model(x), y, rtol=0, atol=1e-5)

@@ -31,6 +31,7 @@ OTHER_CLASSES = {
     "timm.layers.norm": ("LayerNorm2d",),
     "timm.layers.norm_act": ("BatchNormAct2d", "GroupNormAct"),
     "timm.layers.linear": ("Linear",),  # nn.Linear whose forward casts for TorchScript
+    "timm.layers.conv2d_same": ("Conv2dSame",),
 }
 
 
@@ -86,10 +87,11 @@ class Modules:
 
     # ------------------------------------------------------------ convolution and linear
 
-    def _conv(self, m: nn.Module, name: str) -> list[OpCall] | Unmapped:
+    def _conv(self, m: nn.Module, name: str, padding: Any = None) -> list[OpCall] | Unmapped:
         if m.padding_mode != "zeros":
             return Unmapped(f"padding_mode='{m.padding_mode}' (the language pads with zeros)")
-        padding = Word(m.padding) if isinstance(m.padding, str) else m.padding
+        if padding is None:
+            padding = Word(m.padding) if isinstance(m.padding, str) else m.padding
         extra = {"op": (m.output_padding, 0)} if name == "conv_transpose" else {}
         return _one(name, m.out_channels, _compact(m.kernel_size), s=(m.stride, 1),
                     p=(padding, 0), **extra, d=(m.dilation, 1), groups=(m.groups, 1),
@@ -99,6 +101,9 @@ class Modules:
         return self._conv(m, "conv")
 
     Conv2d = Conv3d = Conv1d  # noqa: N815
+
+    def Conv2dSame(self, m: nn.Conv2d) -> Any:  # noqa: N802 - timm's: TensorFlow's SAME
+        return self._conv(m, "conv", Word("same"))
 
     def ConvTranspose2d(self, m: nn.ConvTranspose2d) -> Any:  # noqa: N802
         return self._conv(m, "conv_transpose")
