@@ -249,6 +249,10 @@ class Calls:
 
     def method_view(self) -> Mapping:
         src, out = self._in_shape, self._out_shape
+        source = self.node.args[0]
+        if isinstance(source, fx.Node) and source.op == "get_attr":
+            return Unmapped(f"a reshape of the parameter '{source.target}' (a spec's parameter "
+                            f"has the shape the state_dict stores)")
         if out[:1] != src[:1]:
             return Unmapped("a reshape that changes the batch axis")
         for start in range(1, len(src)):
