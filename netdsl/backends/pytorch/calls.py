@@ -53,9 +53,11 @@ class Input(lowering.Input):
             self.translator.size_dependent = True
         return value
 
-    def param_type(self, name: str) -> str | None:
+    def may_be_word(self, name: str) -> bool:
         bdef = getattr(self.translator, "bdef", None)
-        return next((p.type for p in bdef.params if p.name == name), None) if bdef else None
+        param = next((p for p in bdef.params if p.name == name), None) if bdef else None
+        return param is not None and param.type is None and not isinstance(
+            param.default, (syn.Number, syn.ListExpr))
 
 
 class Calls:

@@ -59,9 +59,10 @@ class Input:
     def features(self) -> Py:
         return self.dim(-1)
 
-    def param_type(self, name: str) -> str | None:
-        """The declared type of the block parameter `name` (`int`), if any."""
-        return None
+    def may_be_word(self, name: str) -> bool:
+        """Whether the block parameter `name` may be given a word (`same`): it is declared
+        without a type, and without a number or a list as default."""
+        return False
 
 
 @dataclass(frozen=True)
@@ -501,7 +502,7 @@ def _padding(fill: float | None = None, native_words: bool = False) -> Pad:
              ) -> tuple[dict[str, Py], Callable[[Py], Py] | None] | None:
         value = attrs["padding"]
         if not value.known:  # a parameter: torch's own, unless it may be SAME at a stride
-            loose = {d for d in value.deps if not d.startswith("@") and x.param_type(d) != "int"}
+            loose = {d for d in value.deps if not d.startswith("@") and x.may_be_word(d)}
             unit = attrs["stride"].known and _ints(attrs["stride"], x.rank) == (1,) * x.rank
             if loose and not unit:
                 raise Specialize(frozenset(loose), "its padding may be SAME at a stride")
