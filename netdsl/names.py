@@ -15,6 +15,10 @@ that very name. Refused (by `netdsl check`, at the label):
 Any other label works: one that is not a Python identifier (a keyword such as `class`, a
 string label such as "block1-0") is registered with `add_module` and read with `getattr`.
 
+A label or a name is written bare in a spec when it is one of the grammar's names (`is_spec_name`:
+ASCII letters, digits and '_', not starting with a digit, and no reserved word); any other is
+written as a string ("block1-0", "0", "in").
+
 Generated Python must also not shadow what it relies on: `is_free_name` says whether a
 name may be a class or local variable of generated code (not a keyword, a builtin such as `list` or
 `getattr`, or a name the generated module defines or imports).
@@ -29,6 +33,7 @@ from functools import lru_cache
 from typing import Any
 
 from netdsl.errors import SpecError
+from netdsl.syntax.keywords import KEYWORDS
 
 # Public attributes of a torch.nn.Module instance (torch 2.14); see the test that keeps it so.
 MODULE_ATTRIBUTES = frozenset("""
@@ -48,7 +53,7 @@ GENERATED_GLOBALS = frozenset({"self", "torch", "nn", "F", "OrderedDict", "math"
                                "TableConv", "Subsample", "center_crop", "channel_shuffle",
                                "stochastic_depth"})
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")  # grammar.lark's NAME (a test holds it)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _MARKS = frozenset("#$")  # characters netdsl's own layer names use
 
@@ -56,6 +61,22 @@ _MARKS = frozenset("#$")  # characters netdsl's own layer names use
 def is_identifier(name: str) -> bool:
     """A Python identifier that is not a keyword (so `self.name` is valid source)."""
     return bool(_IDENTIFIER.match(name)) and not keyword.iskeyword(name)
+
+
+def is_spec_name(text: str) -> bool:
+    """Whether `text` can be written bare as a name of the language; else it is a string."""
+    return bool(_IDENTIFIER.match(text)) and text not in KEYWORDS
+
+
+def spec_name(text: str, fallback: str = "net") -> str:
+    """`text` (a Python name, say) made a name of the language: a character a name cannot hold
+    becomes '_', a reserved word takes a trailing '_' (`input_`), a leading digit a prefix."""
+    name = "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_" for c in text)
+    if not name.strip("_"):
+        return fallback
+    if name[0].isdigit():
+        name = f"{fallback}_{name}"
+    return f"{name}_" if name in KEYWORDS else name
 
 
 @lru_cache(maxsize=4096)  # a network repeats its labels (conv1, bn1) in every block instance

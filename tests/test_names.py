@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import builtins
 import keyword
+import re
+from pathlib import Path
 
 import pytest
 import torch
 
 import netdsl
+import netdsl.syntax
 from netdsl.errors import NetdslError
-from netdsl.names import MODULE_ATTRIBUTES, is_free_name, label_error
+from netdsl.names import MODULE_ATTRIBUTES, is_free_name, is_spec_name, label_error, spec_name
+from netdsl.syntax.keywords import KEYWORDS
 
 
 def test_module_attributes_are_torchs_own():
@@ -69,3 +73,16 @@ def test_free_names_exclude_keywords_builtins_and_generated_globals():
     assert is_free_name("conv1") and is_free_name("features")
     assert all(not is_free_name(k) for k in keyword.kwlist)
     assert all(not is_free_name(b) for b in dir(builtins) if b.isidentifier())
+
+
+def test_spec_names_are_the_grammars_names():
+    """`is_spec_name` is the grammar's NAME without the reserved words; `spec_name` makes any
+    text one."""
+    grammar = (Path(netdsl.syntax.__file__).parent / "grammar.lark").read_text()
+    name = re.search(r"^NAME: /(.*)/$", grammar, re.M).group(1)
+    for text in ("conv1", "_x", "x_1", "1x", "block1-0", "in", "network", "réseau", "", "a b"):
+        grammatical = re.fullmatch(name, text) is not None
+        assert is_spec_name(text) == (grammatical and text not in KEYWORDS), text
+    assert [spec_name(t) for t in ("network", "input", "réseau", "1x1", "a-b", "--")] == \
+        ["network_", "input_", "r_seau", "net_1x1", "a_b", "net"]
+    assert all(is_spec_name(spec_name(t)) for t in KEYWORDS)

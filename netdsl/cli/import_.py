@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     shapes = args.input or [input_shape(DEFAULT_INPUT)]
     torch.manual_seed(0)
     example = tuple(torch.randn(1, *shape) for shape in shapes)
-    name = args.name or _name(args.model)
+    name = args.name or _name(args.model, positional)
     text = from_torch(model, example, name=name, origin=args.model)
     write_output(args.output, text)
     return Exit.OK
@@ -148,11 +148,12 @@ def _run_user_code(action: Any, what: str) -> Any:
                      "check the factory's arguments (--args)") from None
 
 
-def _name(target: str) -> str:
-    attr = target.rpartition(":")[2].rpartition(".")[2]
-    from netdsl.backends.pytorch.importer.spec import _snake
-    name = "".join(c if c.isalnum() or c == "_" else "_" for c in _snake(attr))
-    return name if name and not name[0].isdigit() else f"net_{name}"
+def _name(target: str, positional: list[Any]) -> str:
+    """FACTORY's name, or the model's name it is given (`timm:create_model dla34`)."""
+    from netdsl.backends.pytorch.importer.spec import network_name
+    if positional and isinstance(positional[0], str) and positional[0].isidentifier():
+        return network_name(positional[0])
+    return network_name(target.rpartition(":")[2].rpartition(".")[2])
 
 
 def _usage(message: str, help: str | None) -> NetdslError:

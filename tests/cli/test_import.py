@@ -73,3 +73,10 @@ def test_model_that_fails_on_the_input_is_a_located_error(netdsl) -> None:
     result = netdsl("import", f"{MODELS}:TinyNet", "--input", "5x16x16")
     assert_user_error(result, "import_models.py:", "module 'stem' (Conv2d) fails on the example "
                       "input", "self.stem(x)", "--input", "[trace]")
+
+
+def test_a_factory_given_the_models_name_names_the_network_after_it(netdsl) -> None:
+    result = netdsl("import", "torchvision.models:get_model", "--args", "resnet18",
+                    "--input", "3x32x32")
+    assert result.returncode == 0, result.stderr
+    assert "network resnet18 {" in result.stdout

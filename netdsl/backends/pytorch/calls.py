@@ -55,6 +55,12 @@ class Input(lowering.Input):
             self.translator.size_dependent = True
         return value
 
+    def may_be_word(self, name: str) -> bool:
+        bdef = getattr(self.translator, "bdef", None)
+        param = next((p for p in bdef.params if p.name == name), None) if bdef else None
+        return param is not None and param.type is None and not isinstance(
+            param.default, (syn.Number, syn.ListExpr))
+
 
 class Calls:
     """Operator, block and layer-value calls: the modules they construct and how a forward"""
@@ -85,24 +91,24 @@ class Calls:
         """A call of a shared module: its first makes `self.<name>`; every call applies it."""
         if label is not None:
             raise Unsupported(f"a label on a call of the shared module '{name}'")
-        decl = self.shared[name]
+        value = self.shared[name].value
+        func = value.id if isinstance(value, syn.Name) else \
+            value.func if isinstance(value, syn.Call) else None
+        decl_args = value.args if isinstance(value, syn.Call) else ()
         if name not in self.shared_made:
-            value = decl.value
-            func = value.id if isinstance(value, syn.Name) else \
-                value.func if isinstance(value, syn.Call) else None
-            decl_args = value.args if isinstance(value, syn.Call) else ()
             if func in REGISTRY:
                 self.shared_op_call(name, func, decl_args + arg_asts, span, scope, flow, env)
                 return
             if func is None or func not in self.gen.program.blocks:
                 raise Unsupported("a shared module that is neither an operator nor a block")
-            self.shared_made[name] = self.bind_call(
-                self.gen.program.blocks[func], decl_args + arg_asts, (), {}, env, flow,
-                tensors=scope)
-        if self.shared_made[name][0] == "op":
+        if self.shared_made.get(name, ("block",))[0] == "op":
             self.shared_op_call(name, *self.shared_made[name][1:], span, scope, flow, env)
             return
-        bdef, bound, tensors = self.shared_made[name]
+        # the declaration's arguments, and this call's tensors (`head(p3)`, then `head(p4)`)
+        bdef, bound, tensors = self.bind_call(self.gen.program.blocks[func],
+                                              decl_args + arg_asts, (), {}, env, flow,
+                                              tensors=scope)
+        self.shared_made[name] = ("block",)
         current = flow.current
         assert current is not None
         inputs = [t if t is not None else current for t in tensors(flow, scope, env)]

@@ -67,6 +67,8 @@ class ControlFlow:
         start = flow.current
         results = []
         envs: list[Env] = []
+        before = dict(flow.labels)
+        bound: list[dict[str, Tensor]] = []  # the labels each branch binds
         for body in bodies:
             ctor: list[ast.stmt] = []
             fwd: list[ast.stmt] | None = [] if scope.fwd is not None else None
@@ -85,6 +87,7 @@ class ControlFlow:
                 ends = []
             results.append((ctor, fwd, inner, branch_flow, ends))
             envs.append(branch_env)
+            bound.append(_unbind(flow.labels, before))
         _merge_envs(env, envs)
         counters = {r[2].counter for r in results}
         if len(counters) > 1:
@@ -111,6 +114,7 @@ class ControlFlow:
             raise Specialize(frozenset().union(*(t.deps for t in tests)) - {IN, SIZE},
                              "the number of paths of a merge depends on it")
         n = counts.pop()
+        self.join_labels([bound[results.index(r)] for r in going], going, scope, flow, start)
         ends: list[Tensor] = []
         for i in range(n):
             ends.append(self.join([r[4][i] for r in going], [r[0] for r in going],
@@ -130,13 +134,38 @@ class ControlFlow:
         flow.current = ends[0]
         return None
 
+    def join_labels(self, bound: list[dict[str, Tensor]], going: list[Any], scope: Scope,
+                    flow: Flow, start: Tensor | None) -> None:
+        """A label every branch binds and the body reads after the `if` (`if s != 1 {
+        t: conv(..) } else { t: identity }`, then `concat(t)`) is one tensor after it: one
+        variable every branch assigns, channels of their own (later layers change the running
+        ones). A branch's current tensor that is the label's follows the renaming."""
+        common = {k for k in set.intersection(*(set(b) for b in bound))
+                  if k in self.referenced} if bound else set()  # read after the `if`
+        for b in bound:  # the others: as before, the last branch's
+            flow.labels.update({k: v for k, v in b.items() if k not in common})
+        groups: dict[tuple[int, ...], list[str]] = {}
+        for name in sorted(common):  # a label and its dotted path name one tensor
+            groups.setdefault(tuple(id(b[name]) for b in bound), []).append(name)
+        for names in groups.values():
+            tensors = [b[names[0]] for b in bound]
+            joined = self.join(tensors, [r[0] for r in going], [r[1] for r in going], scope,
+                               hint=names[0].rpartition(".")[2], start=start, fresh=True)
+            joined = joined.shared()
+            for r, tensor in zip(going, tensors, strict=True):
+                r[4][:] = [joined if tensor.var is not None and end.var == tensor.var else end
+                           for end in r[4]]
+            for name in names:
+                flow.labels[name] = joined
+
     def join(self, ends: list[Tensor], ctors: list[list[ast.stmt]],
              fwds: list[list[ast.stmt] | None], scope: Scope, hint: str,
-             start: Tensor | None) -> Tensor:
-        """One tensor from the branches' tensors: channels agreed on (or a running variable),
-        and in a forward one variable every branch assigns."""
-        shape = self.join_shapes([e.shape for e in ends], ctors, fresh=hint == "identity",
-                                 caxis=ends[0].caxis)
+             start: Tensor | None, fresh: bool = False) -> Tensor:
+        """One tensor from the branches' tensors: channels agreed on (or a running variable;
+        with `fresh`, or hint `identity`, one of their own), and in a forward one variable
+        every branch assigns."""
+        shape = self.join_shapes([e.shape for e in ends], ctors,
+                                 fresh=fresh or hint == "identity", caxis=ends[0].caxis)
         if scope.fwd is None:
             return Tensor(shape, caxis=ends[0].caxis)
         vars_ = [e.var for e in ends]
@@ -321,6 +350,18 @@ def _used(target: ast.expr, body: list[ast.stmt]) -> ast.expr:
             isinstance(n, ast.Name) and n.id == target.id for s in body for n in ast.walk(s)):
         return ast.Name("_", ast.Store())
     return target
+
+
+def _unbind(labels: Any, before: dict[str, Tensor]) -> dict[str, Tensor]:
+    """The labels a branch bound, taken back out of `labels` so that the next branch starts
+    from the labels before the `if`."""
+    made = {k: v for k, v in labels.items() if before.get(k) is not v}
+    for name in made:
+        if name in before:
+            labels[name] = before[name]
+        else:
+            labels.pop(name, None)
+    return made
 
 
 def _merge_envs(env: Env, branches: list[Env]) -> None:

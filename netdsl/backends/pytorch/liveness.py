@@ -55,7 +55,10 @@ def coalesce(body: list[ast.stmt], params: list[str], temps: dict[str, str],
             owners[hint] = var
             continue
         start, end = live[var]
-        if live[target][1] <= start and not _bound_inside(body, target, start):
+        last = live[target][1]
+        # in one simple statement the read comes before the store (`x = f(x)`); in an `if`,
+        # the temporary may be made before the other's last read (`t = p[:, :c]; t + x`)
+        if last < start or last == start and not isinstance(body[start], _COMPOUND):
             _rename(body, var, target)
             live[target][1] = max(live[target][1], end)
             del live[var]
@@ -73,8 +76,7 @@ def _all_names(body: list[ast.stmt]) -> set[str]:
     return {n.id for s in body for n in ast.walk(s) if isinstance(n, ast.Name)}
 
 
-def _bound_inside(body: list[ast.stmt], name: str, index: int) -> bool:
-    return False
+_COMPOUND = (ast.If, ast.For, ast.While, ast.With, ast.Try)
 
 
 def _rename(body: list[ast.stmt], old: str, new: str) -> None:

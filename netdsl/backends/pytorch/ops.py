@@ -37,6 +37,7 @@ from netdsl.backends.pytorch.pyexpr import (
     subscript,
     tuple_of,
 )
+from netdsl.backends.pytorch.values import Specialize
 from netdsl.ops import REGISTRY, Op
 from netdsl.ops.padding import resolve
 
@@ -57,6 +58,11 @@ class Input:
 
     def features(self) -> Py:
         return self.dim(-1)
+
+    def may_be_word(self, name: str) -> bool:
+        """Whether the block parameter `name` may be given a word (`same`): it is declared
+        without a type, and without a number or a list as default."""
+        return False
 
 
 @dataclass(frozen=True)
@@ -498,9 +504,19 @@ def _padding(fill: float | None = None, native_words: bool = False) -> Pad:
     def rule(attrs: dict[str, Py], x: Input
              ) -> tuple[dict[str, Py], Callable[[Py], Py] | None] | None:
         value = attrs["padding"]
-        if not value.known or _ints(value, x.rank) is not None:
+        if not value.known:  # a parameter: torch's own, unless it may be SAME at a stride
+            loose = {d for d in value.deps if not d.startswith("@") and x.may_be_word(d)}
+            unit = attrs["stride"].known and _ints(attrs["stride"], x.rank) == (1,) * x.rank
+            if loose and not unit:
+                raise Specialize(frozenset(loose), "its padding may be SAME at a stride")
+            return None
+        if _ints(value, x.rank) is not None:
             return None
         n = x.rank
+        window = [attrs["kernel"], attrs["stride"], attrs.get("dilation", lit(1))]
+        names = {d for w in window if not w.known for d in w.deps if not d.startswith("@")}
+        if names:  # `conv(out, k, s=s, p=same)`: one class per window
+            raise Specialize(frozenset(names), "its padding needs a constant window")
         stride = attrs["stride"] if attrs["stride"].const is not None else attrs["kernel"]
         kernel, step = _ints(attrs["kernel"], n), _ints(stride, n)
         dilation = _ints(attrs.get("dilation", lit(1)), n)

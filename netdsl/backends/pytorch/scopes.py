@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator, MutableMapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,34 @@ from netdsl.backends.pytorch.values import (
 if TYPE_CHECKING:
     pass
 
+
+
+class DottedLabels(MutableMapping[str, Tensor]):
+    """The labels a labeled group's body binds: by their names, as the group's body reads them
+    (`tree1`), and by their dotted paths in every enclosing body (`level3.tree1`), which the
+    group's body may read as well as the code after it (`rpn.head.objectness_rows`)."""
+
+    def __init__(self, outer: MutableMapping[str, Tensor], prefix: str) -> None:
+        self.outer, self.prefix = outer, prefix
+        self.labels: MutableMapping[str, Tensor] = outer.labels \
+            if isinstance(outer, DottedLabels) else outer  # the body's, where all are kept
+
+    def __getitem__(self, name: str) -> Tensor:
+        return self.labels[name]
+
+    def __setitem__(self, name: str, tensor: Tensor) -> None:
+        self.labels[name] = tensor
+        self.outer[f"{self.prefix}.{name}"] = tensor
+
+    def __delitem__(self, name: str) -> None:
+        del self.labels[name]
+        self.outer.pop(f"{self.prefix}.{name}", None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.labels)
+
+    def __len__(self) -> int:
+        return len(self.labels)
 
 
 class Scoping:
@@ -93,6 +122,8 @@ class Scoping:
         OrderedDict or a Sequential filled by name."""
         base = label if isinstance(label, str) and P.is_identifier(label) else "layers"
         var = self.locals.reserve(base, "seq")
+        if var in self.filling:  # inside a Sequential of that name being built: one of its own
+            var = self.locals.reserve(base)
         try:
             ctor, end, chain = self._filled(SequentialOwner(var, is_list=True), start, flow,
                                             fill)
@@ -123,7 +154,11 @@ class Scoping:
         inner_flow = flow.fork(start)
         inner_flow.labels = dict(flow.labels)
         chain = Scope("chain", owner, ctor, None)
-        fill(chain, inner_flow)
+        self.filling.add(owner.target)
+        try:
+            fill(chain, inner_flow)
+        finally:
+            self.filling.discard(owner.target)
         assert inner_flow.current is not None
         return ctor, inner_flow.current, chain
 
@@ -170,14 +205,15 @@ class Scoping:
         scope.take()
         owner = ModuleOwner(attr, is_dict=True)
         inner = Scope("module", owner, scope.ctor, scope.fwd)
-        before = dict(flow.labels)
         for path in [r for r in self.referenced if r.startswith(f"{label}.")]:
             parts = path.split(".")[1:]  # read from outside: the inner labels are kept
             self.referenced.update(".".join(parts[i:]) for i in range(len(parts)))
-        fill(inner, flow)
-        for name, tensor in list(flow.labels.items()):  # `rpn.head.objectness_rows`
-            if before.get(name) is not tensor:
-                flow.labels.setdefault(f"{label}.{name}", tensor)
+        outer = flow.labels
+        flow.labels = DottedLabels(outer, label)  # type: ignore[assignment]
+        try:
+            fill(inner, flow)
+        finally:
+            flow.labels = outer
         if inner.registered:  # a group of layers without parameters needs no container
             scope.ctor.insert(start, ast.Assign([store_target(attr)], P.call("nn.ModuleDict").node))
             scope.registered.append(label)

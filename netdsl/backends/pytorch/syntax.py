@@ -40,14 +40,18 @@ def label_counts(stmts: tuple[syn.Stmt, ...]) -> dict[str, int]:
 
 
 def referenced_labels(stmts: tuple[syn.Stmt, ...]) -> set[str]:
-    """Labels a body names as tensors after making them (from, merge arguments, .h)."""
+    """Labels a body names as tensors after making them (from, merge arguments, .h). A name
+    may be a computed label (`("t" + str(i)): conv(8, 3)` then `concat(t1)`) when the body has
+    one."""
     named = labels(stmts) | {n.name for n in walk(stmts) if isinstance(n, syn.Input)}
+    computed = any(isinstance(n, syn.Element) and n.label is not None
+                   and not isinstance(n.label, str) for n in walk(stmts))
     out = set()
     for n in walk(stmts):
         if isinstance(n, syn.From):
             out.add(".".join(n.path))
             out.add(n.path[0])
-        elif isinstance(n, syn.Name) and n.id in named:
+        elif isinstance(n, syn.Name) and (n.id in named or computed):
             out.add(n.id)
         elif isinstance(n, syn.Output):
             for path in n.names:

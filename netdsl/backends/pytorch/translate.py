@@ -93,6 +93,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         self.temps: dict[str, str] = {}  # forward temporaries and the name they would like
         self.shared: dict[str, syn.Shared] = {}  # shared modules declared, by name
         self.shared_made: dict[str, Any] = {}  # name -> how a later call applies it
+        self.filling: set[str] = set()  # the locals of the Sequentials being built
         self.listed_current: tuple[Tensor, ...] | None = None  # see Flow.listed
         self.lists_tensors = False  # a tensor's name stands for itself (in a list of tensors)
         self.outputs: list[tuple[str, Tensor]] = []
@@ -323,7 +324,8 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             return
         info.out_expr = out.node
         names = set(P.names_in(out.node))
-        params = {p.py for p in info.params} | {info.channels}
+        params = {p.py for p in info.params} | {info.channels} | (
+            set(info.channel_params) - info.lists)  # `x0.c * 2` of a tensor parameter
         if names <= params and not out.deps & {SIZE} and not _has_attribute(out.node):
             info.out = out
         else:

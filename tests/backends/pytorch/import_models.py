@@ -73,3 +73,191 @@ class WithAux(nn.Module):
 
 def tiny_net(width: int = 8) -> TinyNet:
     return TinyNet(width)
+
+
+class Unit(nn.Module):
+    """A residual unit whose shortcut is its input unless the caller gives another (timm's
+    DlaBasic): its instances take one tensor or two."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(c_out)
+
+    def forward(self, x: torch.Tensor, shortcut: torch.Tensor | None = None) -> torch.Tensor:
+        if shortcut is None:
+            shortcut = x
+        return torch.relu(self.bn(self.conv(x)) + shortcut)
+
+
+class Root(nn.Module):
+    def __init__(self, c_in: int, c_out: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, 1, bias=False)
+
+    def forward(self, maps: list[torch.Tensor]) -> torch.Tensor:
+        return torch.relu(self.conv(torch.cat(maps, 1)))
+
+
+class Tree(nn.Module):
+    """timm's DlaTree in small: two units and a root over their maps, or (levels=2) a tree of
+    two trees, the second taking the maps the first level passes down."""
+
+    def __init__(self, levels: int, c_in: int, c_out: int, stride: int = 1,
+                 level_root: bool = False, root_in: int = 0) -> None:
+        super().__init__()
+        root_in = (root_in or 2 * c_out) + (c_in if level_root else 0)
+        self.downsample = nn.MaxPool2d(stride) if stride > 1 else nn.Identity()
+        self.project = nn.Sequential(nn.Conv2d(c_in, c_out, 1, bias=False),
+                                     nn.BatchNorm2d(c_out)) if c_in != c_out else nn.Identity()
+        if levels == 1:
+            self.tree1, self.tree2 = Unit(c_in, c_out, stride), Unit(c_out, c_out)
+            self.root: Root | None = Root(root_in, c_out)
+        else:
+            self.project = nn.Identity()
+            self.tree1 = Tree(1, c_in, c_out, stride)
+            self.tree2 = Tree(1, c_out, c_out, root_in=root_in + c_out)
+            self.root = None
+        self.level_root = level_root
+
+    def forward(self, x: torch.Tensor, shortcut: torch.Tensor | None = None,
+                children: list[torch.Tensor] | None = None) -> torch.Tensor:
+        children = [] if children is None else children
+        bottom = self.downsample(x)
+        if self.level_root:
+            children.append(bottom)
+        x1 = self.tree1(x, self.project(bottom))
+        if self.root is not None:
+            return self.root([self.tree2(x1), x1] + children)
+        children.append(x1)
+        return self.tree2(x1, None, children)
+
+
+class TreeNet(nn.Module):
+    """Deep layer aggregation in small: trees of one and two levels."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.level1 = Tree(1, 8, 16, stride=2)
+        self.level2 = Tree(2, 16, 32, stride=2, level_root=True)
+        self.level3 = Tree(1, 32, 32, level_root=True)
+        self.fc = nn.Linear(32, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.level3(self.level2(self.level1(self.stem(x))))
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
+class Network(nn.Module):
+    """Python names that are reserved words of the language: the class, its input, a module."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.input = nn.Conv2d(3, 8, 3)
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:  # noqa: A002 - the point
+        return self.input(input)
+
+
+class Tower(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.bn(self.conv(x)))
+
+
+class Fuse(nn.Module):
+    """Two tensors in: called at two sites with its tensors swapped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(8, 8, 1)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.conv(x) * torch.sigmoid(y)
+
+
+class Twice(nn.Module):
+    """A convolution applied twice inside a module class used twice."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(torch.relu(self.conv(x)))
+
+
+class Siamese(nn.Module):
+    """One tower (and one projection) applied to two images, their features compared."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tower = Tower()
+        self.proj = nn.Conv2d(8, 8, 1)
+        self.fuse = Fuse()
+        self.refine = nn.Sequential(Twice(8), Twice(8))
+        self.head = nn.Linear(32, 2)
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        fa, fb = self.tower(a), self.tower(b)
+        pa, pb = self.proj(fa), self.proj(fb)
+        ab, ba = self.fuse(pa, fb), self.fuse(pb, fa)
+        x = self.refine(ab + ba)
+        pooled = torch.cat([x, fa, fb, pa], 1).mean((2, 3))
+        return self.head(pooled)
+
+
+class Looped(nn.Module):
+    """Items of a module list and a module dict called by the model's own forward."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3)
+        self.layers = nn.ModuleList([nn.Conv2d(8, 8, 3, padding=1) for _ in range(3)])
+        self.heads = nn.ModuleDict({"a": nn.Conv2d(8, 4, 1), "b": nn.Conv2d(8, 4, 1)})
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        for layer in self.layers:
+            x = torch.relu(layer(x))
+        return self.heads["a"](x) + self.heads["b"](x)
+
+
+class Interleaved(nn.Module):
+    """The items of two module lists called in turn (HRNet's head)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.up = nn.ModuleList([nn.Conv2d(3, 3, 1) for _ in range(2)])
+        self.down = nn.ModuleList([nn.Conv2d(3, 3, 1) for _ in range(2)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for up, down in zip(self.up, self.down, strict=True):
+            x = down(up(x))
+        return x
+
+
+class Holder(nn.Module):
+    def __init__(self, conv: nn.Module) -> None:
+        super().__init__()
+        self.conv = conv
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+class HeldTwice(nn.Module):
+    """One convolution held, and called, by two modules."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        conv = nn.Conv2d(3, 3, 1)
+        self.a, self.b = Holder(conv), Holder(conv)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.b(self.a(x))

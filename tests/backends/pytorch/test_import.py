@@ -18,13 +18,14 @@ from netdsl.syntax.formatter import format_source
 from tests.backends.pytorch import import_models
 
 
-def round_trip(model: torch.nn.Module, shape: tuple[int, ...]) -> str:
-    """Import `model` on a random input of `shape`, check everything the spec promises, and
+def round_trip(model: torch.nn.Module, *shapes: tuple[int, ...]) -> str:
+    """Import `model` on random inputs of `shapes`, check everything the spec promises, and
     return its text."""
     torch.manual_seed(0)
     model.eval()
-    x = torch.randn(2, *shape)
-    text = netdsl.from_torch(model, x[:1])
+    xs = [torch.randn(2, *shape) for shape in shapes]
+    firsts = tuple(x[:1] for x in xs)
+    text = netdsl.from_torch(model, firsts if len(firsts) > 1 else firsts[0])
     assert format_source(text) == text
     network = netdsl.load(text)
     assert network.check() == []
@@ -32,14 +33,14 @@ def round_trip(model: torch.nn.Module, shape: tuple[int, ...]) -> str:
     # torch's math attention kernel, whose products FlopCounterMode sees; with autograd on, as
     # nn.MultiheadAttention's fused inference path (no_grad, eval) hides them too
     with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
-        model(x[:1])
+        model(*firsts)
     assert stats.params == sum(p.numel() for p in model.parameters())
     assert stats.buffers == sum(b.numel() for b in model.buffers())
     assert stats.macs == counter.get_total_flops() // 2
     built = netdsl.build(network).eval()
     built.load_state_dict(model.state_dict(), strict=True)
     with torch.no_grad():
-        expected, got = model(x), built(x)
+        expected, got = model(*xs), built(*xs)
     if isinstance(expected, dict):
         expected, got = expected["out"], got["out"] if isinstance(got, dict) else got
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
@@ -64,6 +65,64 @@ def test_resnet50_is_about_as_long_as_the_hand_written_spec() -> None:
     assert len(lines) < 50  # specs/resnet50.net is 21 lines; the generic Bottleneck adds 18
     assert "bottleneck(256) * 5" in text
     assert "if in.c != out * 4" in text
+
+
+def test_a_class_called_on_one_tensor_or_two_and_a_class_holding_itself_round_trip() -> None:
+    """timm's DLA in small: `Unit` takes a second tensor only in some places, so each way of
+    calling it is a block of its own; a two-level `Tree` holds two trees, so it is written
+    inline around their calls, reading its own tensors by their paths."""
+    text = round_trip(import_models.TreeNet(), (3, 32, 32))
+    assert "block unit(x0: tensor, x1: tensor) {" in text and "block unit2 {" in text
+    assert "tree1: unit(in, project)" in text
+    assert "from level2.downsample" in text  # level2's own tensor, read inside level2
+
+
+def test_a_module_called_at_several_sites_is_one_shared_module() -> None:
+    """A siamese network: one tower and one projection applied to both images, a module of two
+    tensors applied with them swapped, a convolution applied twice inside a block. Its weights
+    are counted once (torch's parameters() holds each once), load strictly, and the outputs are
+    torch's (round_trip)."""
+    model = import_models.Siamese()
+    text = round_trip(model, (3, 8, 8), (3, 8, 8))
+    assert "shared tower: tower\n    shared proj: conv(8, 1)\n    shared fuse: fuse" in text
+    assert "fuse_3 = from proj_3 -> fuse(proj_3, tower_2)" in text
+    assert "shared conv: conv(8, 3, p=1)\n    conv -> relu -> conv" in text
+    assert f"expect params == {sum(p.numel() for p in model.parameters())}" in text
+
+
+def test_items_of_a_module_list_called_in_a_loop_are_a_group_of_their_container() -> None:
+    text = round_trip(import_models.Looped(), (3, 16, 16))
+    assert "layers: {" in text and '"1": conv(8, 3, p=1)' in text and "heads: {" in text
+
+
+def test_items_of_module_lists_called_in_turn_are_a_located_error() -> None:
+    with pytest.raises(netdsl.NetdslError) as caught:
+        netdsl.from_torch(import_models.Interleaved(), torch.randn(1, 3, 8, 8))
+    up, down = caught.value.diagnostics
+    assert "the items of 'up' are called apart" in up.message
+    assert "the items of 'down' are called apart" in down.message
+    assert "x = down(up(x))" in open(up.span.path).read().splitlines()[up.span.line - 1]
+
+
+def test_a_module_called_by_two_modules_is_a_located_error() -> None:
+    with pytest.raises(netdsl.NetdslError) as caught:
+        netdsl.from_torch(import_models.HeldTwice(), torch.randn(1, 3, 8, 8))
+    (diagnostic,) = caught.value.diagnostics
+    assert "module 'a.conv' is called from the forwards of several modules" in \
+        diagnostic.message
+    assert "return self.conv(x)" in open(diagnostic.span.path).read().splitlines()[
+        diagnostic.span.line - 1]
+
+
+def test_timms_norm_and_act_layers_are_a_norm_then_its_activation() -> None:
+    from timm.layers import BatchNormAct2d, GroupNormAct, Linear
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3), BatchNormAct2d(8, act_layer=torch.nn.SiLU),
+        torch.nn.Conv2d(8, 8, 3), GroupNormAct(8, num_groups=2, act_layer=torch.nn.ReLU),
+        torch.nn.Conv2d(8, 8, 3), BatchNormAct2d(8, apply_act=False),
+        torch.nn.Flatten(), Linear(8 * 10 * 10, 4))
+    text = round_trip(model, (3, 16, 16))
+    assert "bn -> silu" in text and "groupnorm(2) -> relu" in text and "linear(4)" in text
 
 
 def test_a_module_never_called_is_named_in_the_header() -> None:
@@ -120,7 +179,8 @@ def test_torchvision_model_round_trips(name: str) -> None:
     round_trip(factory(), shape)
 
 
-TIMM = ("resnet50d", "resnet26t", "seresnext26d_32x4d")
+TIMM = ("resnet50d", "resnet26t", "seresnext26d_32x4d", "dla34", "regnetx_002", "rexnet_100",
+        "tf_efficientnet_b0")
 
 
 @pytest.mark.slow
@@ -128,3 +188,14 @@ TIMM = ("resnet50d", "resnet26t", "seresnext26d_32x4d")
 def test_timm_model_no_spec_describes_round_trips(name: str) -> None:
     import timm  # a test dependency (pyproject: test extras)
     round_trip(timm.create_model(name, pretrained=False), (3, 64, 64))
+
+
+def test_python_names_that_are_reserved_words_become_names() -> None:
+    text = round_trip(import_models.Network(), (3, 8, 8))
+    assert "network network_ {" in text and "input input_: [3, 8, 8]" in text
+    assert '"input": conv(8, 3)' in text
+
+
+def test_a_network_name_that_is_no_name_is_refused() -> None:
+    with pytest.raises(netdsl.NetdslError, match="'my net' is not a name of the language"):
+        netdsl.from_torch(import_models.Network(), torch.randn(1, 3, 8, 8), name="my net")

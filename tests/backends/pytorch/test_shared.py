@@ -43,3 +43,29 @@ def test_later_calls_reuse_the_first_calls_weights(tmp_path):
         torch.testing.assert_close(b, head(body(x)), rtol=0, atol=1e-6)
         torch.testing.assert_close(c, head(body(F.avg_pool2d(x, 2))), rtol=0, atol=1e-6)
         assert sum(p.numel() for p in model.parameters()) == net.stats().params
+
+
+SWAPPED = """block gate(x: tensor, y: tensor) { from x -> conv(3, 1) -> mul(from y -> sigmoid) }
+network n {
+    input a: [3, 6, 6]
+    input b: [3, 6, 6]
+    shared g: gate
+    p = from a -> g(a, b)
+    q = from b -> g(b, a)
+    output p, q
+}"""
+
+
+def test_each_call_of_a_shared_block_takes_its_own_tensors(tmp_path):
+    net = netdsl.load(SWAPPED)
+    a, b = torch.randn(2, 3, 6, 6), torch.randn(2, 3, 6, 6)
+    for model in (netdsl.build(net).eval(), generated_model(net, tmp_path, "swapped").eval()):
+        s = model.state_dict()
+
+        def gate(x, y, s=s):
+            return F.conv2d(x, s["g.0.weight"], s["g.0.bias"]) * torch.sigmoid(y)
+
+        with torch.no_grad():
+            p, q = model(a, b)
+        torch.testing.assert_close(p, gate(a, b), rtol=0, atol=1e-6)
+        torch.testing.assert_close(q, gate(b, a), rtol=0, atol=1e-6)

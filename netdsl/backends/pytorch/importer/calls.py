@@ -32,6 +32,7 @@ _ACTIVATIONS = {"relu": "relu", "relu_": "relu", "relu6": "relu6", "silu": "silu
 _MERGES = {operator.add: "add", torch.add: "add", operator.iadd: "add", operator.mul: "mul",
            torch.mul: "mul", operator.imul: "mul", operator.matmul: "matmul",
            torch.matmul: "matmul", torch.bmm: "matmul"}
+_METHOD_MERGES = frozenset({"add", "mul", "matmul"})
 
 
 class Calls:
@@ -43,6 +44,8 @@ class Calls:
 
     def map(self) -> Mapping:
         target = self.node.target
+        if self.node.op == "call_method" and target in _METHOD_MERGES:
+            return self.merge(target)  # x.add(y), x.mul(y)
         if self.node.op == "call_method":
             name = f"method_{target}"
         elif target in _MERGES:
@@ -246,6 +249,10 @@ class Calls:
 
     def method_view(self) -> Mapping:
         src, out = self._in_shape, self._out_shape
+        source = self.node.args[0]
+        if isinstance(source, fx.Node) and source.op == "get_attr":
+            return Unmapped(f"a reshape of the parameter '{source.target}' (a spec's parameter "
+                            f"has the shape the state_dict stores)")
         if out[:1] != src[:1]:
             return Unmapped("a reshape that changes the batch axis")
         for start in range(1, len(src)):

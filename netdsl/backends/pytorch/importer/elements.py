@@ -109,10 +109,32 @@ class For:
 
 
 @dataclass
+class Shared:
+    """`shared name: layer(args)`: one module that every later `name` in the body applies."""
+
+    name: str
+    layer: Any  # the Op or Call its first use would have been, or a Child until expanded
+
+
+@dataclass
+class Use:
+    """An application of a shared module: `name`, `name(a, b)` on several tensors, or
+    `bind = from source -> name` when a later element names its tensor."""
+
+    name: str
+    item: Any  # the tree.Item of this call, for its tensors
+    tensors: list[str] = field(default_factory=list)
+    bind: str | None = None
+    source: Any = None
+    outputs: list[Any] = field(default_factory=list)  # the fx nodes it makes, for names
+
+
+@dataclass
 class Comment:
     """A comment line in a body (what could not be imported, and why)."""
 
     text: str
 
 
-Element = Union[Op, Child, Call, Group, Merge, From, Output, If, Repeat, For, Comment]
+Element = Union[Op, Child, Call, Group, Merge, From, Output, If, Repeat, For, Comment, Shared,
+                Use]

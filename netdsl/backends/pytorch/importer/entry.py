@@ -7,9 +7,11 @@ from typing import Any
 from torch import nn
 
 from netdsl.backends.pytorch.importer.report import check_mapped, uncalled
-from netdsl.backends.pytorch.importer.spec import SpecBuilder, _snake, count
+from netdsl.backends.pytorch.importer.spec import SpecBuilder, count, network_name
 from netdsl.backends.pytorch.importer.trace import trace
 from netdsl.backends.pytorch.importer.tree import build_tree
+from netdsl.errors import Diagnostic, NetdslError
+from netdsl.names import is_spec_name
 from netdsl.syntax.formatter import format_source
 
 
@@ -31,7 +33,11 @@ def from_torch(model: nn.Module, example_input: Any, *, name: str | None = None,
     if unused:
         header.append(f"Not called on the example input, so not described here (the model's "
                       f"state_dict holds them): {', '.join(unused)}.")
-    network = name or _snake(type(model).__name__) or "model"
+    if name is not None and not is_spec_name(name):
+        raise NetdslError(Diagnostic(
+            f"the network's name '{name}' is not a name of the language", None, "usage",
+            help="letters, digits and '_', not starting with a digit, and no reserved word"))
+    network = name or network_name(type(model).__name__)
     return format_source(SpecBuilder(tree, traced.values).network(network, figures, header))
 
 

@@ -32,9 +32,12 @@ from netdsl.backends.pytorch.importer.elements import (
     Op,
     Output,
     Repeat,
+    Shared,
+    Use,
 )
 from netdsl.backends.pytorch.importer.mapping import OpCall, Word
 from netdsl.backends.pytorch.importer.passes import text
+from netdsl.names import spec_name
 from netdsl.ops import REGISTRY
 
 ABSENT = object()  # a keyword argument left at its default
@@ -117,7 +120,9 @@ def _key(e: Element) -> tuple[Any, ...]:
         return ("repeat",) + _key(e.element)
     if isinstance(e, For):
         return ("for", e.var, tuple(_key(x) for x in e.body))
-    if isinstance(e, (From, Output, Comment)):
+    if isinstance(e, Shared):
+        return ("shared", e.name) + _key(e.layer)
+    if isinstance(e, (From, Output, Comment, Use)):
         return ("text", text(e))
     raise AssertionError(type(e))
 
@@ -166,6 +171,8 @@ class Aligner:
         if isinstance(e, For):
             return replace(e, count=Hole({i: e.count}, "n"),
                            body=[self._lift(x, i) for x in e.body])
+        if isinstance(e, Shared):
+            return replace(e, layer=self._lift(e.layer, i))
         return e
 
     def _unify(self, t: Any, e: Element, i: int, earlier: set[int]) -> None:
@@ -191,6 +198,8 @@ class Aligner:
             t.count.values[i] = e.count
             for tx, x in zip(t.body, e.body, strict=True):
                 self._unify(tx, x, i, earlier)
+        elif isinstance(e, Shared):
+            self._unify(t.layer, e.layer, i, earlier)
 
 
 def _keywords(holes: dict[str, Hole], given: dict[str, Any], i: int, earlier: set[int],
@@ -237,10 +246,16 @@ def _op_default(op: str, keyword: str) -> Any:
 
 @dataclass
 class Instances:
-    """What the generaliser knows of each instance: its input channels."""
+    """What the generaliser knows of each instance: its first input's channels, and the name of
+    that input in the block (`in`, or its first tensor parameter's)."""
 
     count: int
     channels: list[int | None]
+    entry: str = "in"
+
+    @property
+    def in_channels(self) -> str:
+        return f"{self.entry}.c"
 
 
 class Parameters:
@@ -274,7 +289,8 @@ class Parameters:
     def _derived(self, values: dict[int, int]) -> Expr | None:
         channels = self.instances.channels
         sources = [(p.name, p.values) for p in self.params if _all_ints(p.values)]
-        sources += [("in.c", {i: channels[i] for i in values if channels[i] is not None})]
+        known = {i: channels[i] for i in values if channels[i] is not None}
+        sources += [(self.instances.in_channels, known)]
         for name, base in sources:
             if not all(i in base for i in values):
                 continue
@@ -348,6 +364,7 @@ def _atoms(params: Parameters, names: dict[str, Any]) -> list[tuple[str, list[bo
     n = params.instances.count
     atoms: list[tuple[str, list[bool]]] = []
     channels = params.instances.channels
+    entry = params.instances.in_channels
     for name, values in names.items():
         vals = [values[i] for i in range(n)]
         if all(isinstance(v, bool) for v in vals):
@@ -361,13 +378,13 @@ def _atoms(params: Parameters, names: dict[str, Any]) -> list[tuple[str, list[bo
     if None not in channels:
         seen = set()
         for text_, values in params.expressions:
-            if text_ in seen or text_.startswith("in.c") or not all(i in values for i in range(n)):
+            if text_ in seen or text_.startswith(entry) or not all(i in values for i in range(n)):
                 continue
             seen.add(text_)
             vals = [values[i] for i in range(n)]
-            atoms.append((f"in.c != {text_}", [c != v for c, v in zip(channels, vals,
+            atoms.append((f"{entry} != {text_}", [c != v for c, v in zip(channels, vals,
                                                                          strict=True)]))
-            atoms.append((f"in.c == {text_}", [c == v for c, v in zip(channels, vals,
+            atoms.append((f"{entry} == {text_}", [c == v for c, v in zip(channels, vals,
                                                                          strict=True)]))
     return atoms
 
@@ -425,6 +442,8 @@ class Generalizer:
             e.count = self.params.resolve(e.count)
             for x in e.body:
                 self._resolve_in(x)
+        elif isinstance(e, Shared):
+            self._resolve_in(e.layer)
 
     def _effective(self) -> dict[str, dict[int, Any]]:
         out = {}
@@ -462,7 +481,7 @@ class Generalizer:
         if cond is None:
             label = next((s.element.label for s in then if getattr(s.element, "label", None)),
                          "part")
-            flag = Param(self.params._name(f"with_{label}".replace(".", "_")),
+            flag = Param(self.params._name(spec_name(f"with_{label}")),
                          {i: i in present for i in range(self.instances.count)})
             flag.default = Counter(flag.values.values()).most_common(1)[0][0]
             self.flags.append(flag)
@@ -487,6 +506,8 @@ class Generalizer:
             return replace(e, element=self._element(e.element, present))
         if isinstance(e, For):
             return replace(e, body=[self._element(x, present) for x in e.body])
+        if isinstance(e, Shared):
+            return replace(e, layer=self._element(e.layer, present))
         return e
 
 

@@ -29,6 +29,9 @@ OTHER_CLASSES = {
     "torchvision.models.convnext": ("LayerNorm2d",),
     "torchvision.models.swin_transformer": ("ShiftedWindowAttention",),
     "timm.layers.norm": ("LayerNorm2d",),
+    "timm.layers.norm_act": ("BatchNormAct2d", "GroupNormAct"),
+    "timm.layers.linear": ("Linear",),  # nn.Linear whose forward casts for TorchScript
+    "timm.layers.conv2d_same": ("Conv2dSame",),
 }
 
 
@@ -84,10 +87,11 @@ class Modules:
 
     # ------------------------------------------------------------ convolution and linear
 
-    def _conv(self, m: nn.Module, name: str) -> list[OpCall] | Unmapped:
+    def _conv(self, m: nn.Module, name: str, padding: Any = None) -> list[OpCall] | Unmapped:
         if m.padding_mode != "zeros":
             return Unmapped(f"padding_mode='{m.padding_mode}' (the language pads with zeros)")
-        padding = Word(m.padding) if isinstance(m.padding, str) else m.padding
+        if padding is None:
+            padding = Word(m.padding) if isinstance(m.padding, str) else m.padding
         extra = {"op": (m.output_padding, 0)} if name == "conv_transpose" else {}
         return _one(name, m.out_channels, _compact(m.kernel_size), s=(m.stride, 1),
                     p=(padding, 0), **extra, d=(m.dilation, 1), groups=(m.groups, 1),
@@ -97,6 +101,9 @@ class Modules:
         return self._conv(m, "conv")
 
     Conv2d = Conv3d = Conv1d  # noqa: N815
+
+    def Conv2dSame(self, m: nn.Conv2d) -> Any:  # noqa: N802 - timm's: TensorFlow's SAME
+        return self._conv(m, "conv", Word("same"))
 
     def ConvTranspose2d(self, m: nn.ConvTranspose2d) -> Any:  # noqa: N802
         return self._conv(m, "conv_transpose")
@@ -119,6 +126,27 @@ class Modules:
         return _one("bn", eps=(m.eps, 1e-5), momentum=(m.momentum, 0.1), affine=(m.affine, True))
 
     BatchNorm1d = BatchNorm3d = BatchNorm2d  # noqa: N815
+
+    def BatchNormAct2d(self, m: nn.Module) -> Any:  # noqa: N802 - timm's norm, then act
+        norm = self.BatchNorm2d(m)
+        return norm if isinstance(norm, Unmapped) else self._then(norm, m.drop, m.act)
+
+    def GroupNormAct(self, m: nn.Module) -> Any:  # noqa: N802
+        return self._then(self.GroupNorm(m), m.drop, m.act)
+
+    def _then(self, calls: list[OpCall], *modules: nn.Module) -> list[OpCall] | Unmapped:
+        """`calls` followed by the calls of the modules a norm layer applies after itself
+        (timm's `drop` and `act`)."""
+        for module in modules:
+            if isinstance(module, nn.Identity):
+                continue
+            more = getattr(self, type(module).__name__)(module) if self.handles(module) \
+                else Unmapped(f"netdsl has no operator for {type(module).__qualname__}")
+            if not isinstance(more, list):
+                reason = more.reason if isinstance(more, Unmapped) else "not one operator"
+                return Unmapped(f"a norm layer followed by {type(module).__qualname__}: {reason}")
+            calls = calls + more
+        return calls
 
     def LayerNorm(self, m: nn.LayerNorm) -> Any:  # noqa: N802
         axes = len(m.normalized_shape)

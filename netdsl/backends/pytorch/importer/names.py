@@ -22,6 +22,8 @@ from netdsl.backends.pytorch.importer.elements import (
     Output,
     Ref,
     Repeat,
+    Shared,
+    Use,
 )
 from netdsl.backends.pytorch.importer.mapping import OpCall
 from netdsl.backends.pytorch.importer.structure import NodeRef
@@ -54,7 +56,7 @@ class _Namer:
     def element(self, e: Element, prefix: str) -> Element:
         rules = {Op: self.op, Merge: self.merge, Group: self.group, Child: self.child,
                  Call: self.call, From: self.from_, Output: self.output, If: self.if_,
-                 Repeat: self.repeat, For: self.for_}
+                 Repeat: self.repeat, For: self.for_, Shared: self.shared, Use: self.use}
         rule = rules.get(type(e))
         return rule(e, prefix) if rule is not None else e
 
@@ -95,6 +97,14 @@ class _Namer:
         self._define(list(e.outputs), e.label, prefix)
         return out
 
+    def shared(self, e: Shared, prefix: str) -> Element:
+        return replace(e, layer=self.element(e.layer, prefix))
+
+    def use(self, e: Use, prefix: str) -> Element:
+        out = replace(e, tensors=[self.ref(t) for t in e.tensors], source=self.ref(e.source))
+        self._define(list(e.outputs), e.bind, "")  # a name given by `=`, not a layer's label
+        return out
+
     def from_(self, e: From, prefix: str) -> Element:
         return From(self.ref(e.ref))
 
@@ -118,7 +128,7 @@ def _made_last(body: list[Element]) -> list[Any]:
     e = body[-1]
     if isinstance(e, (Op, Merge)):
         return [e.node]
-    if isinstance(e, Call):
+    if isinstance(e, (Call, Use)):
         return list(e.outputs)
     if isinstance(e, Child):
         return list(e.instance.outputs)

@@ -6,6 +6,7 @@ differ only by a numbered label become loops (`("denselayer" + str(i + 1)): ...`
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import replace
 from typing import Any
@@ -20,6 +21,7 @@ from netdsl.backends.pytorch.importer.elements import (
     If,
     Merge,
     Op,
+    Ref,
     Repeat,
 )
 from netdsl.backends.pytorch.importer.writer import Writer
@@ -31,8 +33,8 @@ def shorten(body: list[Element]) -> list[Element]:
     """Merges over a module list made scopes, positional labels dropped in every scope, then
     runs made repeats and loops."""
     _list_merges(body)
-    _drop_positions(body, [0])
-    return _runs(body)
+    _drop_positions(body)
+    return _runs(body, _named(body))
 
 
 # ---------------------------------------------------------------- module lists
@@ -67,42 +69,60 @@ def _list_prefix(e: Merge) -> str | None:
 # ---------------------------------------------------------------- positions
 
 
-def _drop_positions(body: list[Element], counter: list[int]) -> None:
+def _drop_positions(body: list[Element]) -> None:
+    """A layer's label equal to the position it takes is dropped; an unlabeled operator whose
+    position is another layer's label (a functional `relu` between the items of a module list
+    called in a loop: `"0": conv`, relu, `"1": conv`) is labeled by its operator instead, so
+    that the label keeps its layer."""
+    scopes: list[list[tuple[Element, int]]] = [[]]
+    _positions(body, [0], scopes[0], scopes)
+    for scope in scopes:
+        for e, k in scope:
+            if isinstance(e, (Op, Call)) and e.label == str(k):
+                e.label = None
+        taken = {e.label for e, _ in scope if e.label}
+        for e, k in scope:
+            if isinstance(e, Op) and e.label is None and str(k) in taken:
+                e.label = _fresh(e.call.name, taken)
+
+
+def _positions(body: list[Element], counter: list[int], here: list[tuple[Element, int]],
+               scopes: list[list[tuple[Element, int]]]) -> None:
     """Walks one scope in the order the language numbers its layers (a merge's branches before
-    the merge); a layer's label equal to the position it takes is dropped. A group's or a
-    merge's label stays: without it, the group would be transparent and its contents named in
-    the enclosing scope."""
+    the merge), collecting the elements that take a position in it, and each scope a labeled
+    group or merge opens. A group's or a merge's label stays: without it, the group would be
+    transparent and its contents named in the enclosing scope."""
     for e in body:
-        if isinstance(e, Merge):
-            inner = counter if e.label is None else [0]  # a labeled merge is one scope
-            for branch in e.branches:
-                _drop_positions(branch, inner)
+        if isinstance(e, (Merge, Group)):
+            inner, inner_counter = (here, counter) if e.label is None else ([], [0])
+            if e.label is not None:
+                scopes.append(inner)
+            for part in e.branches if isinstance(e, Merge) else [e.body]:
+                _positions(part, inner_counter, inner, scopes)
+            if isinstance(e, Merge) or e.label is not None:
+                here.append((e, counter[0]))
+                counter[0] += 1
+        elif isinstance(e, (Op, Call)):
+            here.append((e, counter[0]))
             counter[0] += 1
-            continue
-        if isinstance(e, Group) and e.label is None:
-            _drop_positions(e.body, counter)
-            continue
-        if isinstance(e, Group):
-            _drop_positions(e.body, [0])
-            counter[0] += 1
-            continue
-        if isinstance(e, (Op, Call)):
-            _take(e, counter)
         elif isinstance(e, (Repeat, For, If)):  # not written before this pass
             raise AssertionError(type(e))
 
 
-def _take(e: Any, counter: list[int]) -> None:
-    if e.label == str(counter[0]):
-        e.label = None
-    counter[0] += 1
+def _fresh(base: str, taken: set[str]) -> str:
+    name, k = base, 1
+    while name in taken:
+        k += 1
+        name = f"{base}_{k}"
+    taken.add(name)
+    return name
 
 
 # ---------------------------------------------------------------- runs
 
 
-def _runs(body: list[Element]) -> list[Element]:
-    body = [_inner(e) for e in body]
+def _runs(body: list[Element], named: set[str]) -> list[Element]:
+    body = [_inner(e, named) for e in body]
     out: list[Element] = []
     i = 0
     while i < len(body):
@@ -111,7 +131,7 @@ def _runs(body: list[Element]) -> list[Element]:
             out.append(Repeat(body[i], n))
             i += n
             continue
-        n, loop = _numbered_run(body, i)
+        n, loop = _numbered_run(body, i, named)
         if n > 1:
             out.append(loop)
             i += n
@@ -121,12 +141,32 @@ def _runs(body: list[Element]) -> list[Element]:
     return out
 
 
-def _inner(e: Element) -> Element:
+def _inner(e: Element, named: set[str]) -> Element:
     if isinstance(e, Group):
-        return replace(e, body=_runs(e.body))
+        return replace(e, body=_runs(e.body, named))
     if isinstance(e, Merge):
-        return replace(e, branches=[_runs(b) for b in e.branches])
+        return replace(e, branches=[_runs(b, named) for b in e.branches])
     return e
+
+
+def _named(body: list[Element]) -> set[str]:
+    """Every part of every dotted name by which the body refers to a tensor (`level3.tree1`:
+    `level3` and `tree1`)."""
+    found: set[str] = set()
+
+    def visit(value: Any) -> None:
+        if isinstance(value, Ref):
+            found.update(value.split("."))
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                visit(v)
+        elif dataclasses.is_dataclass(value):
+            for f in dataclasses.fields(value):
+                if f.name not in ("node", "instance"):
+                    visit(getattr(value, f.name))
+
+    visit(body)
+    return found
 
 
 def text(e: Element) -> str | None:
@@ -148,8 +188,10 @@ def _identical_run(body: list[Element], i: int) -> int:
     return n
 
 
-def _numbered_run(body: list[Element], i: int) -> tuple[int, Element | None]:
-    """Elements that differ only by labels numbered one more each time."""
+def _numbered_run(body: list[Element], i: int, named: set[str]) -> tuple[int, Element | None]:
+    """Three or more elements that differ only by labels numbered one more each time, none of
+    them a tensor the body names (a loop's labels are computed: `concat(tree1)` after a loop
+    would make the reader compute them)."""
     first = body[i]
     if isinstance(first, (From, Repeat, For, If)):
         return 1, None
@@ -168,7 +210,8 @@ def _numbered_run(body: list[Element], i: int) -> tuple[int, Element | None]:
         if not all(_follows(labels[k], other_labels[k], n) for k in numbered):
             break
         n += 1
-    if n < 2:
+    run_labels = {label for e in body[i:i + n] for label in _labels(e) if label}
+    if n < 3 or run_labels & named:
         return 1, None
     names = {}
     for k in numbered:

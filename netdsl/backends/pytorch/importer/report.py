@@ -19,13 +19,11 @@ HELP = ("netdsl writes only specs it can prove equal to the model; make this par
 
 def check_mapped(tree: ModuleTree) -> None:
     """Raise one located error for every call of `tree` that no operator describes, and for
-    every module with weights that is called more than once."""
+    every module called at several sites that cannot be written as a shared module."""
     found = [_unmapped(inst, item.node, item.unmapped.reason)
              for inst in tree.root.walk() for item in inst.items
              if item.unmapped is not None and item.node is not None]
-    found += [Diagnostic(f"module '{path}' has weights and is called more than once; importing "
-                         f"shared modules is not supported", None, "unmapped", help=HELP)
-              for path in tree.shared]
+    found += tree.problems
     if found:
         raise NetdslError(found)
 

@@ -10,7 +10,14 @@ from typing import Any
 import torch
 from torch import fx, nn
 
-from netdsl.backends.pytorch.importer.elements import Call, Child, Element, Group, Merge
+from netdsl.backends.pytorch.importer.elements import (
+    Call,
+    Child,
+    Element,
+    Group,
+    Merge,
+    Shared,
+)
 from netdsl.backends.pytorch.importer.generalize import ABSENT, Block, Generalizer, Instances
 from netdsl.backends.pytorch.importer.names import resolve
 from netdsl.backends.pytorch.importer.passes import shorten
@@ -19,6 +26,7 @@ from netdsl.backends.pytorch.importer.tree import Instance, ModuleTree
 from netdsl.backends.pytorch.importer.writer import Writer, value_text
 from netdsl.elaborate.builtins import BUILTINS as FUNCTIONS
 from netdsl.elaborate.loader import LAYER_WORDS
+from netdsl.names import spec_name
 from netdsl.ops import REGISTRY
 from netdsl.syntax.keywords import KEYWORDS
 
@@ -38,15 +46,27 @@ class Figures:
     outputs: list[tuple[int, ...]]
 
 
+Kind = tuple[type, int, int]
+
+
+def kind(inst: Instance) -> Kind:
+    """What the instances of one block share: their class, and how many tensors they take and
+    make (timm's DlaTree takes a second tensor only where it is not the first of its level)."""
+    return inst.cls, len(inst.inputs), len(inst.outputs)
+
+
 class SpecBuilder:
-    """Writes the spec of a module tree: a block for each class used more than once, the
-    network's body with everything else inline."""
+    """Writes the spec of a module tree: a block for each kind of instance used more than once,
+    the network's body with everything else inline. An instance holding one of its own kind
+    (a recursive module: timm's DlaTree of two DlaTrees) is written inline around their calls."""
 
     def __init__(self, tree: ModuleTree, values: dict[fx.Node, Any]) -> None:
         self.tree, self.values = tree, values
-        self.instances: dict[type, list[Instance]] = {}
+        self.instances: dict[Kind, list[Instance]] = {}
         for inst in tree.root.walk()[:-1]:
-            self.instances.setdefault(inst.cls, []).append(inst)
+            if (inst.cls not in CONTAINERS or inst.shared) and not inst.synthetic \
+                    and not _holds_own_kind(inst):
+                self.instances.setdefault(kind(inst), []).append(inst)
         self.structured: dict[int, Structured] = {}
         wanted: set[fx.Node] = set()
         for inst in tree.root.walk():
@@ -54,15 +74,14 @@ class SpecBuilder:
             self.structured[id(inst)] = done
             if not self.is_block(inst):
                 wanted |= _references(done.body)
-        self.blocks: dict[type, Block] = {}
-        self.order: list[type] = []
-        self.busy: set[type] = set()
+        self.blocks: dict[Kind, Block] = {}
+        self.order: list[Kind] = []
+        self.busy: set[Kind] = set()  # kinds being made: one met again is written inline
         self.names: set[str] = set()
 
     def is_block(self, inst: Instance) -> bool:
-        cls = inst.cls
-        return inst is not self.tree.root and cls not in CONTAINERS \
-            and len(self.instances.get(cls, ())) > 1 and cls not in getattr(self, "busy", ())
+        same = self.instances.get(kind(inst), [])
+        return len(same) > 1 and any(x is inst for x in same)
 
     # ------------------------------------------------------------ bodies
 
@@ -71,8 +90,10 @@ class SpecBuilder:
         return [self._expanded(e) for e in self.structured[id(inst)].body]
 
     def _expanded(self, e: Element) -> Element:
+        if isinstance(e, Shared) and isinstance(e.layer, Child):  # a module, so a block
+            return replace(e, layer=self.call(e.layer))
         if isinstance(e, Child):
-            if self.is_block(e.instance):
+            if self.is_block(e.instance) and kind(e.instance) not in self.busy:
                 return self.call(e)
             return Group(e.label, self.expand(e.instance))
         if isinstance(e, Merge):
@@ -81,28 +102,29 @@ class SpecBuilder:
 
     def call(self, e: Child) -> Call:
         inst = e.instance
-        block = self.block(inst.cls)
-        i = next(k for k, x in enumerate(self.instances[inst.cls]) if x is inst)
+        block = self.block(kind(inst))
+        i = next(k for k, x in enumerate(self.instances[kind(inst)]) if x is inst)
         return Call(e.label, block.name, block.call_args(i), list(e.tensors),
                     list(inst.outputs), [p.name for p in block.params],
                     {p.name: p.default for p in block.params if p.default is not ABSENT})
 
-    def block(self, cls: type) -> Block:
-        if cls in self.blocks:
-            return self.blocks[cls]
-        self.busy.add(cls)  # a class inside itself is written inline there
-        instances = self.instances[cls]
+    def block(self, key: Kind) -> Block:
+        if key in self.blocks:
+            return self.blocks[key]
+        self.busy.add(key)
+        instances = self.instances[key]
         inputs = _tensor_params(instances[0])
         bodies = []
         for inst in instances:
             known = dict(zip(inst.inputs, inputs or ["in"], strict=False))
             bodies.append(shorten(resolve(self.expand(inst), known)))
         channels = [self._channels(inst) for inst in instances]
-        name = self._block_name(cls)
-        block = Generalizer(name, bodies, Instances(len(instances), channels), inputs).run()
-        self.busy.discard(cls)
-        self.blocks[cls] = block
-        self.order.append(cls)
+        name = self._block_name(key[0], instances[0].label)
+        facts = Instances(len(instances), channels, inputs[0] if inputs else "in")
+        block = Generalizer(name, bodies, facts, inputs).run()
+        self.busy.discard(key)
+        self.blocks[key] = block
+        self.order.append(key)
         return block
 
     def _channels(self, inst: Instance) -> int | None:
@@ -110,10 +132,12 @@ class SpecBuilder:
         return int(value.shape[1]) if isinstance(value, torch.Tensor) and value.dim() > 1 \
             else None
 
-    def _block_name(self, cls: type) -> str:
-        base = _snake(cls.__name__) or "block"
+    def _block_name(self, cls: type, label: str | None) -> str:
+        """The class's name (a shared container's block, its label's)."""
+        base = _snake(label if cls in CONTAINERS and label else cls.__name__)
         if base in REGISTRY or base in KEYWORDS or base in BUILTINS or base in LAYER_WORDS:
             base += "_block"
+        base = spec_name(base, "block")
         name, k = base, 1
         while name in self.names:
             k += 1
@@ -127,8 +151,8 @@ class SpecBuilder:
         inputs = {n: _input_name(n) for n in self.tree.inputs}
         body = shorten(resolve(self.expand(self.tree.root), inputs))
         lines = [f"# {h}" if h else "" for h in header]
-        for cls in self.order:
-            lines += ["", *self._block_text(cls)]
+        for key in self.order:
+            lines += ["", *self._block_text(key)]
         lines += ["", f"network {name} {{"]
         for node, label in inputs.items():
             shape = list(node.meta["netdsl_shape"])
@@ -139,8 +163,8 @@ class SpecBuilder:
         lines.append("}")
         return "\n".join(lines) + "\n"
 
-    def _block_text(self, cls: type) -> list[str]:
-        block = self.blocks[cls]
+    def _block_text(self, key: Kind) -> list[str]:
+        block, cls = self.blocks[key], key[0]
         params = [f"{t}: tensor" for t in block.inputs]
         for p in block.params:
             typed = f"{p.name}{_type(p)}"
@@ -149,6 +173,10 @@ class SpecBuilder:
             f"block {block.name} {{"
         origin = f"# {cls.__module__}.{cls.__qualname__}"
         return [origin, head, *Writer().body(block.body), "}"]
+
+
+def _holds_own_kind(inst: Instance) -> bool:
+    return any(kind(inner) == kind(inst) for inner in inst.walk()[:-1])
 
 
 def _tensor_params(inst: Instance) -> list[str]:
@@ -171,6 +199,11 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower().strip("_")
 
 
+def network_name(python_name: str) -> str:
+    """A class's or a factory's name as a network's (`ResNet` -> `res_net`)."""
+    return spec_name(_snake(python_name), "model")
+
+
 def _references(body: list[Element]) -> set[fx.Node]:
     """The tensors a body names that may be made outside it."""
     found: set[fx.Node] = set()
@@ -191,7 +224,7 @@ def _references(body: list[Element]) -> set[fx.Node]:
 
 
 def _input_name(node: fx.Node) -> str:
-    return str(node.target).lstrip("*")
+    return spec_name(str(node.target).lstrip("*"), "x")  # forward(self, input): input_
 
 
 def _expectations(figures: Figures) -> list[str]:

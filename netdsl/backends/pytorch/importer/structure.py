@@ -26,6 +26,8 @@ from netdsl.backends.pytorch.importer.elements import (
     Op,
     Output,
     Ref,
+    Shared,
+    Use,
 )
 from netdsl.backends.pytorch.importer.mapping import OpCall
 from netdsl.backends.pytorch.importer.tree import Instance, Item, ModuleTree
@@ -72,16 +74,41 @@ class Structurer:
 
     def run(self) -> Structured:
         self._name_wanted()
-        body = self._series_parallel()
-        if body is not None:
-            return Structured(body, True, self.labels)
-        return Structured(self._chains(), False, self.labels)
+        body = None if self._names_a_use() else self._series_parallel()
+        done = Structured(body, True, self.labels) if body is not None \
+            else Structured(self._chains(), False, self.labels)
+        first = next(iter(done.body), None)
+        if len(self.inst.inputs) > 1 and not isinstance(first, From) \
+                and not (isinstance(first, Use) and first.bind):
+            # the chain starts at the first input: a block of tensor parameters has no current
+            # tensor, and an inline group's is whatever its caller's chain last made
+            entry = self._entry(("in", 0))
+            done.body.insert(0, From(entry))
+            if len(done.body) > 1 and isinstance(done.body[1], Merge):
+                _start_at(done.body[1], entry)
+        done.body[:0] = self._declarations()
+        return done
 
     def _name_wanted(self) -> None:
         """Fresh labels for unlabeled items whose tensor another body refers to by name."""
         for i, item in enumerate(self.items):
             if item.label is None and item.node in self.wanted:
                 self.labels[i] = self._fresh(_base(item.node))
+
+    def _names_a_use(self) -> bool:
+        """Whether a call of a shared module makes a tensor read by name (written
+        `t = from x -> tower`, which only chains with names do)."""
+        return any(item.shared and i in self.labels for i, item in enumerate(self.items))
+
+    def _declarations(self) -> list[Element]:
+        """`shared tower: tower_block` for each shared module this body calls, first."""
+        found: dict[str, Shared] = {}
+        for item in self.items:
+            if item.shared and item.shared not in found:
+                layer = Child(None, item.child) if item.child is not None else \
+                    Op(None, _call(item.layers.calls[0]))
+                found[item.shared] = Shared(item.shared, layer)
+        return list(found.values())
 
     def _fresh(self, base: str) -> str:
         used = self.taken | {name for name, _ in self.inst.module.named_children()} \
@@ -202,13 +229,13 @@ class Structurer:
     def _elements(self, i: int) -> list[Element]:
         item = self.items[i]
         label = self._label(i)
+        if item.shared:
+            return [Use(item.shared, item, outputs=item.outputs())]
         if item.child is not None:
             return [Child(label, item.child)]
         if item.unmapped is not None:
             return [Op(label, OpCall("__unmapped__", (item.unmapped.reason, item.node)))]
-        calls = [OpCall(c.name, tuple(_refs(a) for a in c.args),
-                        tuple((k, _refs(v)) for k, v in c.kwargs)) for c in item.layers.calls]
-        ops: list[Element] = [Op(None, c) for c in calls]
+        ops: list[Element] = [Op(None, _call(c)) for c in item.layers.calls]
         ops[-1].label, ops[-1].node = label, item.node  # the label names the node's tensor
         if item.layers.parameter is not None or item.node.op == "call_module":
             ops[0].label, ops[-1].label = label, (label if len(ops) == 1 else None)
@@ -226,14 +253,28 @@ class Structurer:
                     uses[d] = uses.get(d, 0) + 1
         for out in self.inst.outputs:
             uses[self.producer[out]] = uses.get(self.producer[out], 0) + 1
+        for i in reversed(range(len(self.items))):  # `t = from x -> tower` names x too
+            if self.items[i].shared and (uses.get(i) or i in self.labels) and self.deps[i]:
+                uses[self.deps[i][0]] = uses.get(self.deps[i][0], 0) + 1
         for i in range(len(self.items)):
             if uses.get(i) and self._label(i) is None:
-                self.labels[i] = self._fresh(_base(self.items[i].node)
-                                             if self.items[i].node is not None else "t")
+                item = self.items[i]
+                self.labels[i] = self._fresh(item.shared or (
+                    _base(item.node) if item.node is not None else "t"))
         body: list[Element] = []
         current: Any = ("in", 0) if self.inst.inputs else None
         for i, item in enumerate(self.items):
             deps = self.deps[i]
+            if item.shared:
+                named = self._label(i) is not None
+                if deps and deps[0] != current and not named:
+                    body.append(From(self._name(deps[0])))
+                tensors = [self._name(d) for d in deps] if len(deps) > 1 else []
+                source = self._name(deps[0]) if named and deps else None
+                body.append(Use(item.shared, item, tensors, self._label(i), source,
+                                item.outputs()))
+                current = i
+                continue
             if item.child is not None and len(deps) > 1:
                 element: list[Element] = [Child(self._label(i), item.child,
                                                 [self._name(d) for d in deps])]
@@ -257,6 +298,21 @@ class Structurer:
         if isinstance(vertex, tuple):
             return self._entry(vertex)
         return NodeRef(self.items[vertex].outputs()[0])
+
+
+def _start_at(merge: Merge, current: NodeRef) -> None:
+    """Drops a branch's `from` of the tensor the merge starts from: each branch starts there."""
+    for branch in merge.branches:
+        first = branch[0] if branch else None
+        if isinstance(first, From) and isinstance(first.ref, NodeRef) \
+                and first.ref.node is current.node:
+            branch.pop(0)
+
+
+def _call(call: OpCall) -> OpCall:
+    """An operator call with its tensor arguments as references."""
+    return OpCall(call.name, tuple(_refs(a) for a in call.args),
+                  tuple((k, _refs(v)) for k, v in call.kwargs))
 
 
 def _refs(value: Any) -> Any:

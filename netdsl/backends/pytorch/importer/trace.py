@@ -107,15 +107,25 @@ def _failed(model: nn.Module, node: fx.Node, exc: Exception) -> NetdslError:
              "axis)"))
 
 
-def source_line(node: fx.Node) -> Span | None:
-    """The last line of the node's recorded stack that lies outside torch and netdsl."""
+def source_line(node: fx.Node, within: type | None = None) -> Span | None:
+    """The last line of the node's recorded stack that lies outside torch and netdsl; with
+    `within`, the last in that class's source file if any is."""
     frames = _FRAME.findall(node.meta.get("stack_trace") or "")
-    for path, line in reversed(frames):
+    own = _source_file(within) if within is not None else None
+    latest = frames[::-1]
+    for path, line in [f for f in latest if own and f[0] == own] + latest:
         outside = "/torch/" not in path and not path.startswith(_NETDSL)
         span = line_span(path, int(line)) if outside else None
         if span is not None:
             return span
     return None
+
+
+def _source_file(cls: type) -> str | None:
+    try:
+        return inspect.getsourcefile(cls)
+    except TypeError:
+        return None
 
 
 def _untraceable(model: nn.Module, tracer: _Tracer, exc: Exception) -> NetdslError:

@@ -22,7 +22,9 @@ from netdsl.backends.pytorch.importer.mapping import (
     Value,
     map_node,
 )
-from netdsl.backends.pytorch.importer.trace import Trace
+from netdsl.backends.pytorch.importer.trace import Trace, source_line
+from netdsl.errors import Diagnostic
+from netdsl.names import is_spec_name
 
 
 @dataclass
@@ -34,6 +36,7 @@ class Item:
     child: Instance | None = None
     label: str | None = None
     unmapped: Unmapped | None = None
+    shared: str | None = None  # a call of this shared module (one module called at several sites)
 
     def inputs(self, canon: Any) -> list[fx.Node]:
         if self.child is not None:
@@ -58,6 +61,8 @@ class Instance:
     items: list[Item] = field(default_factory=list)
     inputs: list[fx.Node] = field(default_factory=list)
     outputs: list[fx.Node] = field(default_factory=list)
+    shared: bool = False  # one call of a module called at several sites
+    synthetic: bool = False  # a container whose items another module's forward calls
 
     @property
     def cls(self) -> type:
@@ -91,7 +96,7 @@ class ModuleTree:
     inputs: list[fx.Node]
     outputs: list[fx.Node]
     output_keys: list[str] | None  # the keys of a dict the model returns
-    shared: list[str]  # leaf modules with weights called more than once
+    problems: list[Diagnostic]  # what a spec cannot say as the model does it
 
     def canon(self, node: fx.Node) -> fx.Node:
         """The node whose tensor `node` is (through aliases such as .contiguous())."""
@@ -105,7 +110,7 @@ def build_tree(traced: Trace) -> ModuleTree:
     root = Instance("", traced.model, None)
     tree = ModuleTree(root, mappings, [], [], None, [])
     instances: dict[str, Instance] = {"": root}
-    calls: dict[str, int] = {}
+    place = _Placer(traced.model, tree.problems)
     for node in traced.graph.nodes:
         if node.op == "placeholder":
             tree.inputs.append(node)
@@ -116,14 +121,13 @@ def build_tree(traced: Trace) -> ModuleTree:
         mapping = mappings[node]
         if isinstance(mapping, (Alias, Value)):
             continue
-        owner, label = _owner(node, traced.model, instances)
-        if node.op == "call_module":
-            calls[str(node.target)] = calls.get(str(node.target), 0) + 1
-        item = Item(node, mapping if isinstance(mapping, Layers) else None, label=label,
+        place.node = node
+        owner, label = _owner(node, traced.model, instances, place)
+        item = Item(node, mapping if isinstance(mapping, Layers) else None,
                     unmapped=mapping if isinstance(mapping, Unmapped) else None)
-        owner.items.append(item)
-    tree.shared = [t for t, n in calls.items() if n > 1 and _has_state(traced.model, t)]
+        place(owner, label, item)
     _drop_repeated_labels(root, traced.model)
+    tree.problems += _share(root, traced.model)
     _interfaces(tree)
     if _hoist_concats(tree):
         _interfaces(tree)  # a hoisted concat is no longer an output of the module it left
@@ -155,8 +159,8 @@ def _relative(path: str, owner: str) -> str:
     return path[len(owner) + 1:] if owner else path
 
 
-def _owner(node: fx.Node, model: nn.Module,
-           instances: dict[str, Instance]) -> tuple[Instance, str | None]:
+def _owner(node: fx.Node, model: nn.Module, instances: dict[str, Instance],
+           place: _Placer) -> tuple[Instance, str | None]:
     """The instance whose forward made `node`, created with its ancestors on first sight, and
     the node's label in it (a leaf module's or a parameter's name)."""
     stack = list((node.meta.get("nn_module_stack") or {}).items())
@@ -169,12 +173,70 @@ def _owner(node: fx.Node, model: nn.Module,
     owner = instances[""]
     for key, (path, _) in stack:
         if key not in instances:
-            child = Instance(path, model.get_submodule(path), _relative(path, owner.path))
-            owner.items.append(Item(child=child, label=child.label))
+            child = Instance(path, model.get_submodule(path), None)
+            place(owner, _relative(path, owner.path), Item(child=child))
             instances[key] = child
         owner = instances[key]
     label = _relative(label_path, owner.path) if label_path is not None else None
     return owner, label
+
+
+class _Placer:
+    """Puts each item in the body of the instance whose forward made it. A module called by the
+    forward of an ancestor other than its parent (the items of a module list called in a loop:
+    `layers.0`, `layers.1`) goes into a group for each container its name passes through, so
+    that every label is a name; a layer without weights made while such a group is open joins
+    it (the loop's `relu`). A container must be filled in one run: one whose items are called
+    apart, between other layers, is a problem (a spec's group holds its layers together)."""
+
+    def __init__(self, model: nn.Module, problems: list[Diagnostic]) -> None:
+        self.model, self.problems = model, problems
+        self.node: fx.Node | None = None  # the node being placed, to locate a problem
+        self.apart: set[str] = set()
+
+    def __call__(self, owner: Instance, label: str | None, item: Item) -> None:
+        if label is not None and "." in label:
+            while "." in label:
+                head, label = label.split(".", 1)
+                owner = self._container(owner, head)
+        elif label is None or self._stateless(item):
+            inner = owner
+            while inner.items and _open(inner.items[-1]):
+                inner = inner.items[-1].child  # type: ignore[assignment]
+            if inner is not owner:  # a stateless leaf's name is no layer of the container
+                owner, label = inner, None
+        item.label = label
+        if item.child is not None:
+            item.child.label = label
+        owner.items.append(item)
+
+    def _container(self, owner: Instance, head: str) -> Instance:
+        path = f"{owner.path}.{head}" if owner.path else head
+        if owner.items and _open(owner.items[-1]) and owner.items[-1].child.path == path:
+            return owner.items[-1].child  # type: ignore[return-value]
+        if path not in self.apart and any(it.child is not None and it.child.path == path
+                                          for it in owner.items):
+            self.apart.add(path)
+            where = f"module '{owner.path}'" if owner.path else "the model"
+            self.problems.append(_problem(
+                f"the items of '{path}' are called apart, between other layers of {where}'s "
+                f"forward, and a spec's group holds the layers of '{path}' together",
+                self.node, owner, "call the items of a module list or dict one after another"))
+        container = Instance(path, self.model.get_submodule(path), head, synthetic=True)
+        owner.items.append(Item(child=container, label=head))
+        return container
+
+    def _stateless(self, item: Item) -> bool:
+        node = item.node
+        return item.child is None and node is not None and node.op != "get_attr" and not (
+            node.op == "call_module" and _has_state(self.model, str(node.target)))
+
+
+SHARED_HELP = "a shared module is declared, by its name, in the one module whose forward calls it"
+
+
+def _open(item: Item) -> bool:
+    return item.child is not None and item.child.synthetic
 
 
 def _has_state(model: nn.Module, path: str) -> bool:
@@ -196,6 +258,55 @@ def _drop_repeated_labels(instance: Instance, model: nn.Module) -> None:
                 and item.node.op == "call_module" \
                 and not _has_state(model, str(item.node.target)):
             item.label = None
+
+
+def _problem(message: str, node: fx.Node | None, owner: Instance, help: str) -> Diagnostic:
+    """A located problem: at the line of the owner's forward that made `node`."""
+    span = source_line(node, type(owner.module)) if node is not None else None
+    return Diagnostic(f"cannot import: {message}", span, "unmapped", help=help)
+
+
+def _share(root: Instance, model: nn.Module) -> list[Diagnostic]:
+    """Marks the calls of each module called at several sites (a siamese network's tower) as
+    calls of one shared module, named in the module that calls it; a leaf without state is a
+    fresh operator at each call instead (`_drop_repeated_labels`). Why any cannot be shared."""
+    sites: dict[str, list[tuple[Instance, Item]]] = {}
+    for inst in root.walk():
+        for item in inst.items:
+            path = item.child.path if item.child is not None else \
+                str(item.node.target) if item.node is not None and item.node.op == "call_module" \
+                else None
+            if path is not None:
+                sites.setdefault(path, []).append((inst, item))
+    problems = []
+    for path, calls in sites.items():
+        if len(calls) < 2 or (calls[0][1].child is None and not _has_state(model, path)):
+            continue
+        owner, first = calls[0]
+        name = first.label
+        if len({inst.path for inst, _ in calls}) > 1:
+            problems.append(_problem(f"module '{path}' is called from the forwards of several "
+                                     f"modules", _node_of(calls[1][1]), calls[1][0], SHARED_HELP))
+        elif sum(inst is owner for inst, _ in calls) == 1:
+            continue  # once by each call of a module called at several sites: that one is shared
+        elif name is None or not is_spec_name(name):
+            problems.append(_problem(f"module '{path}' is called at several sites, and a shared "
+                                     f"module's name must be a name of the language in the "
+                                     f"module that calls it", _node_of(calls[1][1]), owner,
+                                     SHARED_HELP))
+        else:
+            for _, item in calls:
+                item.shared, item.label = name, None
+                if item.child is not None:
+                    item.child.shared = True
+    return problems
+
+
+def _node_of(item: Item) -> fx.Node | None:
+    """A node of the item: its own, or the first its instance made."""
+    if item.child is not None:
+        return next(iter(item.child.nodes()), None)
+    return item.node
 
 
 def _interfaces(tree: ModuleTree) -> None:

@@ -4,8 +4,6 @@ layers chained with `->` after the heavy one they follow); indentation and spaci
 
 from __future__ import annotations
 
-import keyword
-import re
 from typing import Any
 
 from netdsl.backends.pytorch.importer.elements import (
@@ -22,33 +20,32 @@ from netdsl.backends.pytorch.importer.elements import (
     Output,
     Ref,
     Repeat,
+    Shared,
+    Use,
 )
 from netdsl.backends.pytorch.importer.mapping import OpCall, Word
 from netdsl.backends.pytorch.importer.structure import NodeRef
-from netdsl.syntax.keywords import KEYWORDS
+from netdsl.errors import Diagnostic, NetdslError
+from netdsl.names import is_spec_name
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # Layers that start a line; the others follow the one before them on its line.
 HEAVY = frozenset({"conv", "conv_transpose", "linear", "attention", "window_attention",
                    "parameter", "embedding", "subsample"})
 LINE = 90
 
 
-def is_name(text: str) -> bool:
-    """Whether `text` can be written bare as a name of the language."""
-    return bool(_IDENTIFIER.match(text)) and text not in KEYWORDS
-
-
 def label_text(label: str) -> str:
     if isinstance(label, Expr):
         return f"({label})"
-    return label if is_name(label) else '"' + label.replace('"', '\\"') + '"'
+    return label if is_spec_name(label) else '"' + label.replace('"', '\\"') + '"'
 
 
 def value_text(value: Any) -> str:
     if isinstance(value, NodeRef):
         raise AssertionError(f"unnamed tensor {value.node}")
-    if isinstance(value, (Ref, Expr, Word)):
+    if isinstance(value, Ref):
+        return ref_text(value)
+    if isinstance(value, (Expr, Word)):
         return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -66,8 +63,29 @@ def value_text(value: Any) -> str:
     raise AssertionError(f"no text for {value!r}")
 
 
+def argument_text(value: Any) -> str:
+    """An argument; a tensor named by a dotted path (`level3.downsample`) is a chain from it,
+    since an argument's dots read attributes of a value."""
+    if isinstance(value, Ref) and "." in value:
+        return f"from {value}"
+    return value_text(value)
+
+
+def ref_text(ref: Ref) -> str:
+    """A tensor's name: a path of labels, each a name of the language (or a position after a
+    dot), else the spec cannot read the tensor."""
+    first, *rest = ref.split(".")
+    if ref == "in" or is_spec_name(first) and all(is_spec_name(p) or p.isdigit() for p in rest):
+        return str(ref)
+    raise NetdslError(Diagnostic(
+        f"cannot import: the model reads the tensor of '{ref}' again, and a spec names a tensor "
+        f"only by a path of labels that are names (not keywords, not strings)", None,
+        "unmapped", help="rename the module in the model"))
+
+
 def args_text(args: list[tuple[str | None, Any]]) -> str:
-    return ", ".join(value_text(v) if k is None else f"{k}={value_text(v)}" for k, v in args)
+    return ", ".join(argument_text(v) if k is None else f"{k}={argument_text(v)}"
+                     for k, v in args)
 
 
 def call_text(call: OpCall) -> str:
@@ -87,8 +105,8 @@ class Writer:
         chainable = False  # whether the last line may take `-> element`
         for element in body:
             text = self.element(element)
-            light = "\n" not in text and isinstance(element, Op) \
-                and element.call.name not in HEAVY
+            light = "\n" not in text and (isinstance(element, Op) and element.call.name not in
+                                          HEAVY or isinstance(element, Use) and not element.bind)
             if light and chainable and len(lines[-1]) + len(text) + 4 <= LINE:
                 lines[-1] += " -> " + text
             else:
@@ -97,13 +115,14 @@ class Writer:
                     chainable = True
                     continue
                 lines.extend(text.split("\n"))
-            chainable = "\n" not in text and not isinstance(element, (Output, Comment))
+            chainable = "\n" not in text and not isinstance(element, (Output, Comment, Shared)) \
+                and not (isinstance(element, Use) and element.bind)  # `t = ...` ends there
         return lines
 
     def element(self, e: Element) -> str:
         rules = {Op: self.op, Call: self.call, Group: self.group, Merge: self.merge,
                  From: self.from_, Output: self.output, If: self.if_, Repeat: self.repeat,
-                 For: self.for_, Comment: self.comment}
+                 For: self.for_, Comment: self.comment, Shared: self.shared, Use: self.use}
         return rules[type(e)](e)
 
     def op(self, e: Op) -> str:
@@ -157,10 +176,14 @@ class Writer:
         return (f"for {e.var} in range({value_text(e.count)}) {{\n"
                 + "\n".join(self.body(e.body)) + "\n}")
 
+    def shared(self, e: Shared) -> str:
+        return f"shared {e.name}: {self.element(e.layer)}"
+
+    def use(self, e: Use) -> str:
+        tensors = [(None, Ref(t) if not isinstance(t, Ref) else t) for t in e.tensors]
+        call = f"{e.name}({args_text(tensors)})" if tensors else e.name
+        return f"{e.bind} = from {value_text(e.source)} -> {call}" if e.bind else call
+
     def comment(self, e: Comment) -> str:
         return "\n".join("# " + line for line in e.text.splitlines())
 
-
-def keyword_safe(name: str) -> str:
-    """A Python or netdsl keyword as a name gets a trailing underscore."""
-    return name + "_" if name in KEYWORDS or keyword.iskeyword(name) else name
