@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from netdsl.analysis import Stats, analyse, check_expectations, summarize
+from netdsl.analysis import Stats, check_expectations, summarize
 from netdsl.analysis.memory import DTYPE_BYTES, live_curve
 from netdsl.analysis.training import OPTIMIZER_STATE, training_memory
 from netdsl.bundled import model_names, model_path
@@ -71,8 +71,7 @@ class Network:
             return None
         if train not in OPTIMIZER_STATE:
             raise ValueError(f"train must be one of {', '.join(OPTIMIZER_STATE)}, got {train!r}")
-        analyse(self.graph)
-        return training_memory(self.graph, base.params, base.buffers, train, batch, dtype)
+        return training_memory(self.top, base.params, base.buffers, train, batch, dtype)
 
     def memory_curve(self, batch: int = 1, dtype: str = "float32") -> list[tuple[str, int]]:
         """(layer, bytes of activations alive while it runs) through the forward pass, in its

@@ -13,7 +13,7 @@ from netdsl.analysis.cost import COUNTS
 from netdsl.analysis.fields import inside, top_fields
 from netdsl.analysis.memory import DTYPE_BYTES, peak_elements
 from netdsl.analysis.receptive_field import Field
-from netdsl.analysis.totals import BUFFERS, totals
+from netdsl.analysis.totals import BUFFERS, owns_weights, totals
 from netdsl.analysis.training import Training
 from netdsl.gc_pause import paused_gc
 from netdsl.ir import Call, Definition, Node
@@ -232,11 +232,6 @@ class _Rows:
             self.definition(item.definition, f"{prefix}{name}.", item.definition.top,
                             depth + 1, inner, rows, weights)
         return [c * item.count for c in counts]
-
-
-def owns_weights(item: Node | Call) -> bool:
-    """False for a later application of a shared module: its weights are the first's."""
-    return item.shared is None or item.shared.first is item
 
 
 def layer_row(item: Node, name: str, depth: int, rf: Any, weights: bool) -> Row:

@@ -78,6 +78,11 @@ def totals(d: Definition) -> Totals:
     return out
 
 
+def owns_weights(item: Node | Call) -> bool:
+    """False for a later application of a shared module: its weights are the first's."""
+    return item.shared is None or item.shared.first is item
+
+
 def item_totals(item: Node | Call) -> Totals:
     if isinstance(item, Call):
         return totals(item.definition)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from netdsl.analysis import Row
 from netdsl.analysis.fields import inside, top_fields
-from netdsl.analysis.summary import call_row, layer_row, owns_weights
+from netdsl.analysis.summary import call_row, layer_row
+from netdsl.analysis.totals import owns_weights
 from netdsl.ir import Call, Node
 from netdsl.lsp.index import Made
 

@@ -18,6 +18,7 @@ class ReLU(_Activation):
     """max(x, 0)."""
 
     name = "relu"
+    in_place = True
 
     def saved(self, inputs, out):
         return ("output",)  # torch's relu backward reads its result
@@ -28,6 +29,7 @@ class ReLU6(_Activation):
     """min(max(x, 0), 6) (MobileNet)."""
 
     name = "relu6"
+    in_place = True
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class LeakyReLU(_Activation):
     """x if x > 0 else slope * x."""
 
     name = "leaky_relu"
+    in_place = True
 
     slope: float = attr(0.01, kind="float")
 
@@ -57,6 +60,7 @@ class ELU(_Activation):
     """Exponential linear unit."""
 
     name = "elu"
+    in_place = True
 
     alpha: float = attr(1.0, kind="float")
 
@@ -75,6 +79,7 @@ class SiLU(_Activation):
     """x * sigmoid(x) (Swish)."""
 
     name = "silu"
+    in_place = True
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,7 @@ class Hardswish(_Activation):
     """x * relu6(x + 3) / 6 (MobileNetV3)."""
 
     name = "hardswish"
+    in_place = True
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,7 @@ class Hardsigmoid(_Activation):
     """relu6(x + 3) / 6 (MobileNetV3)."""
 
     name = "hardsigmoid"
+    in_place = True
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,12 @@ class Op:
     # backward hands its inputs the output's gradient itself, or views of it (add, concat,
     # views): no new gradient tensor is made
     passes_gradient: ClassVar[bool] = False
+    # may overwrite its input instead of making a new tensor, where the input is `overwritable`
+    # and nothing else reads it (the compiled module's ReLU(inplace=True), as torchvision's)
+    in_place: ClassVar[bool] = False
+    # its output is a new tensor its own backward does not read, so a following `in_place`
+    # layer may overwrite it (a convolution, batch norm, a sum)
+    overwritable: ClassVar[bool] = False
     # Other tools' names for this operator (torch's, other libraries', the papers'), never
     # accepted: an unknown name equal to one gets "did you mean '<name>'?"
     known_as: ClassVar[tuple[str, ...]] = ()

@@ -35,6 +35,7 @@ class Conv(Op):
     it sees (LeNet-5's C3)."""
 
     name = "conv"
+    overwritable = True
     family = "conv"
 
     out: int = attr(kind="size", doc="output channels")
@@ -126,6 +127,7 @@ class ConvTranspose(Op):
     """Transposed convolution ("up-convolution", "deconvolution")."""
 
     name = "conv_transpose"
+    overwritable = True
     family = "conv"
     known_as = ("deconv", "deconvolution", "upconv", "convtranspose", "conv_transpose2d")
 

@@ -14,6 +14,7 @@ class Linear(Op):
     """A fully connected layer on the last axis."""
 
     name = "linear"
+    overwritable = True
     family = "linear"
     known_as = ("dense", "fc")
 

@@ -48,6 +48,7 @@ class Add(_Merge):
     axes of size 1 stretch as in torch."""
 
     name = "add"
+    overwritable = True
     symbol = "+"
     passes_gradient = True
 
@@ -100,6 +101,7 @@ class Concat(_Merge):
     """Concatenation along an axis, the channels by default."""
 
     name = "concat"
+    overwritable = True
     passes_gradient = True
 
     axis: int = attr(0, kind="int", alias="dim", keyword_only=True)

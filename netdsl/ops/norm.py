@@ -15,6 +15,7 @@ class BatchNorm(Op):
     and the scalar num_batches_tracked, as torch's state_dict holds them."""
 
     name = "bn"
+    overwritable = True
     family = "norm"
     known_as = ("batchnorm", "batch_norm", "batchnorm2d")
 

@@ -146,6 +146,7 @@ class Crop(Op):
 
     name = "crop"
     family = "shape"
+    is_view = True  # torch narrows the tensor: the crop shares its storage
 
     to: TensorArg | None = attr(None, kind="tensor", size_only=True)
     size: int | tuple[int, ...] | None = attr(None, kind="ints", keyword_only=True)

@@ -21,6 +21,7 @@ class Slice(Op):
 
     name = "slice"
     family = "shape"
+    is_view = True  # torch's narrow: the slice shares its input's storage
 
     start: int = attr(kind="count")
     stop: int = attr(kind="int", doc="exclusive; negative counts from the end")

@@ -1,7 +1,9 @@
 """The analyses computed once per definition and placed at each call agree, on every spec of the
 zoo, with the same analyses walked over the flat layer graph: totals, per-operator counts, the
-peak of live activations, and every row's receptive field. (The flat walks are themselves
-checked against torch and autograd in test_memory.py and test_receptive_field.py.)"""
+peak of live activations, a training step's memory, and every row's receptive field. (The
+memory figures are themselves checked against the storage torch allocates running the compiled
+modules in test_memory.py and test_training.py, the receptive fields against autograd in
+test_receptive_field.py.)"""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import pytest
 
 import netdsl
 from netdsl.analysis.annotate import annotate
-from netdsl.analysis.memory import activation_memory
+from tests.analysis.flat_reference import flat_memory, flat_training
 from tests.conftest import spec_paths
 
 
@@ -21,9 +23,12 @@ def test_definitions_agree_with_the_flat_graph(path):
     annotate(graph)
     for key in ("params", "buffers", "macs", "flops", "connections"):
         assert getattr(stats, key) == sum(n.meta[key] for n in graph), key
-    elements, peak = activation_memory(graph)
+    elements, peak = flat_memory(graph)
     assert stats.activation_elements == elements
     assert stats.peak_activation_bytes == 4 * peak
+    for batch, optimizer in ((1, "sgd"), (8, "adam")):
+        training = net.stats(batch=batch, train=optimizer).training
+        assert training == flat_training(graph, stats.params, stats.buffers, optimizer, batch)
     rows = {r.name: r for r in stats.layers if not r.is_block}
     assert set(rows) == set(graph.nodes)
     for node in graph:

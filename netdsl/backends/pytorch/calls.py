@@ -30,7 +30,7 @@ from netdsl.backends.pytorch.values import (
 )
 from netdsl.elaborate.values import LayerRef
 from netdsl.ops import REGISTRY
-from netdsl.ops.base import REQUIRED
+from netdsl.ops.base import REQUIRED, Op
 from netdsl.syntax import ast as syn
 
 if TYPE_CHECKING:
@@ -335,7 +335,7 @@ class Calls:
         if scope.mode == "chain":
             if len(inputs) > 1 or pad is not None or row.applies_module or row.results(attrs):
                 raise NotChain
-            inplace = row.inplace and self.previous_overwritable(scope)
+            inplace = cls.in_place and self.previous_overwritable(scope)
             if any(v.deps & {RT, SIZE} for v in attrs.values()):
                 raise NotChain
             module = self.module_of(func, attrs, x, inplace)
@@ -344,7 +344,7 @@ class Calls:
             if SIZE in module.deps:
                 self.size_dependent = True
             self.gen.helpers.update(row.helpers)
-            self.register(label, module, scope, overwritable=row.overwritable)
+            self.register(label, module, scope, overwritable=cls.overwritable)
             flow.current = Tensor(shape)
             return
         vars_ = [Py(t.node) for t in inputs]
@@ -356,7 +356,7 @@ class Calls:
 
         if not runtime and (stateful or not row.has_function() or
                             label is not None and row.has_module() and len(inputs) == 1):
-            inplace = row.inplace and len(inputs) == 1 and inputs[0].fresh and inputs[0].owned \
+            inplace = cls.in_place and len(inputs) == 1 and inputs[0].fresh and inputs[0].owned \
                 and pad is None
             try:
                 module = self.module_of(func, attrs, x, inplace)
@@ -374,7 +374,7 @@ class Calls:
                     result = row.apply(attrs, vars_, x, state=ref)
                 else:
                     result = P.call(ref, vars_)
-                self.assign_op_result(row, attrs, label, result, inputs, shape, scope, flow)
+                self.assign_op_result(cls, attrs, label, result, inputs, shape, scope, flow)
                 return
         if take:
             scope.take()
@@ -388,7 +388,7 @@ class Calls:
                 fattrs.setdefault(name, P.lit(None if f.default is REQUIRED else f.default))
         elif any(not v.known for v in attrs.values()):
             fattrs = {k: (v if v.known else self.store(k, v)) for k, v in attrs.items()}
-        inplace = row.inplace and len(inputs) == 1 and inputs[0].fresh and inputs[0].owned \
+        inplace = cls.in_place and len(inputs) == 1 and inputs[0].fresh and inputs[0].owned \
             and pad is None
         training = Py(ast.Attribute(ast.Name("self", ast.Load()), "training", ast.Load()))
         try:
@@ -396,16 +396,16 @@ class Calls:
         except NotImplementedError as exc:
             raise Unsupported(f"'{func}': {exc}") from None
         self.gen.helpers.update(row.helpers)
-        self.assign_op_result(row, attrs, label, result, inputs, shape, scope, flow)
+        self.assign_op_result(cls, attrs, label, result, inputs, shape, scope, flow)
 
-    def assign_op_result(self, row: lowering.Lowering, attrs: dict[str, Py],
+    def assign_op_result(self, cls: type[Op], attrs: dict[str, Py],
                          label: str | Py | None, result: Py, inputs: list[Tensor], shape: Shape,
                          scope: Scope, flow: Flow) -> None:
         """`x = f(x)`; for a layer with results (a max pooling's switches), the input's size
         taken before and `x, indices = f(x)`, kept for the layers that read them."""
-        results = row.results(attrs)
+        results = lowering.lowering(cls.name).results(attrs)
         if not results:
-            self.assign_result(result, inputs, shape, scope, flow, row.overwritable)
+            self.assign_result(result, inputs, shape, scope, flow, cls.overwritable)
             return
         if not isinstance(label, str) or scope.fwd is None:
             raise Unsupported("a max pooling with indices=true needs a label")
@@ -760,7 +760,7 @@ class Calls:
             call_args = [x.channels() if n == "@channels" else x.features()
                          for n in needs.pop()]
             rows = [lowering.lowering(r.name) for r in real]
-            inplace_ok = all(r.inplace for r in rows)
+            inplace_ok = all(REGISTRY[r.name].in_place for r in real)
             if scope.mode == "chain":
                 inplace = inplace_ok and self.previous_overwritable(scope)
             else:

@@ -102,9 +102,9 @@ class Lowering:
     spatial axes); `args` serve both (the function gets the input first). `state`: the layer
     holds parameters or buffers (True), never (False), or when the named attribute is true
     ("affine"); a layer with state is a module, one without is a function call in a forward.
-    `inplace`: both forms take `inplace=True`. `overwritable`: the output is fresh and its
-    backward does not need it, so the next layer may work in place on it (torchvision's
-    ReLU(inplace=True) after a conv or an add). `training`: the function takes
+    Whether a layer works in place is the operator's (`Op.in_place`, `Op.overwritable`: the
+    memory analysis reckons with the same rule); both forms then take `inplace=True`.
+    `training`: the function takes
     `training=self.training`. `identity_when`: (attribute, value) with which the layer does
     nothing (a drop rate of 0), so no call is written. `helpers`: the run-time definitions its
     code names. `shape`: its output's symbolic shape. `rule` / `apply`: irregular construction
@@ -124,8 +124,6 @@ class Lowering:
     function: str | None = None
     args: tuple[Arg, ...] = ()
     state: bool | str | Callable[[dict[str, Py]], bool] = False
-    inplace: bool = False
-    overwritable: bool = False
     training: bool = False
     identity_when: tuple[str, Any] | None = None
     helpers: tuple[str, ...] = ()
@@ -726,22 +724,21 @@ POOL_ARGS = (pos("kernel_size", "kernel"), kw("stride", default=None),
              kw("padding", default=0), kw("ceil_mode", "ceil", False))
 NORM_ARGS = (kw("eps", default=1e-5),)
 DROPOUT_ARGS = (kw("p", default=0.5),)
-ACTIVATION = {"inplace": True}
 REGULARIZER = {"training": True, "identity_when": ("p", 0.0)}
 
 LOWERINGS: dict[str, Lowering] = {
-    "conv": Lowering("nn.Conv{n}d", args=CONV_ARGS, state=True, overwritable=True,
+    "conv": Lowering("nn.Conv{n}d", args=CONV_ARGS, state=True,
                      rule=_conv_table, helpers=("TableConv", "pad_same"), shape=shapes.window,
                      pad=_padding(native_words=True)),
     "conv_transpose": Lowering(
-        "nn.ConvTranspose{n}d", state=True, overwritable=True, shape=shapes.resized,
+        "nn.ConvTranspose{n}d", state=True, shape=shapes.resized,
         args=(pos("in_channels", "@channels"), pos("out_channels", "out"),
               pos("kernel_size", "kernel"), kw("stride", default=1), kw("padding", default=0),
               kw("output_padding", default=0), kw("groups", default=1),
               kw("bias", default=True), kw("dilation", default=1))),
     "subsample": Lowering("Subsample", state=True, shape=shapes.resized, helpers=("Subsample",),
                           args=(pos("channels", "@channels"), kw("kernel_size", "kernel", 2))),
-    "linear": Lowering("nn.Linear", state=True, overwritable=True, shape=shapes.linear,
+    "linear": Lowering("nn.Linear", state=True, shape=shapes.linear,
                        args=(pos("in_features", "@features"), pos("out_features", "out"),
                              kw("bias", default=True))),
     "maxpool": Lowering("nn.MaxPool{n}d", "F.max_pool{n}d", shape=shapes.pool,
@@ -759,7 +756,7 @@ LOWERINGS: dict[str, Lowering] = {
                                  args=(pos("output_size", "size"),), shape=shapes.adaptive),
     "adaptive_maxpool": Lowering("nn.AdaptiveMaxPool{n}d", "F.adaptive_max_pool{n}d",
                                  args=(pos("output_size", "size"),), shape=shapes.adaptive),
-    "bn": Lowering("nn.BatchNorm{n}d", state=True, overwritable=True, rule=_batchnorm,
+    "bn": Lowering("nn.BatchNorm{n}d", state=True, rule=_batchnorm,
                    args=(pos("num_features", "@channels"), kw("eps", default=1e-5),
                          kw("momentum", default=0.1), kw("affine", default=True))),
     "layernorm": Lowering("nn.LayerNorm", "F.layer_norm", args=NORM_ARGS, state="affine",
@@ -782,16 +779,16 @@ LOWERINGS: dict[str, Lowering] = {
                                  args=(pos("p"), kw("mode", default="row")),
                                  helpers=("StochasticDepth", "stochastic_depth"),
                                  **REGULARIZER),
-    "relu": Lowering("nn.ReLU", "F.relu", **ACTIVATION),
-    "relu6": Lowering("nn.ReLU6", "F.relu6", **ACTIVATION),
+    "relu": Lowering("nn.ReLU", "F.relu"),
+    "relu6": Lowering("nn.ReLU6", "F.relu6"),
     "leaky_relu": Lowering("nn.LeakyReLU", "F.leaky_relu",
-                           args=(kw("negative_slope", "slope", 0.01),), **ACTIVATION),
+                           args=(kw("negative_slope", "slope", 0.01),)),
     "prelu": Lowering("nn.PReLU", state=True, rule=_prelu),
-    "elu": Lowering("nn.ELU", "F.elu", args=(kw("alpha", default=1.0),), **ACTIVATION),
+    "elu": Lowering("nn.ELU", "F.elu", args=(kw("alpha", default=1.0),)),
     "gelu": Lowering("nn.GELU", "F.gelu", args=(kw("approximate", default="none"),)),
-    "silu": Lowering("nn.SiLU", "F.silu", **ACTIVATION),
-    "hardswish": Lowering("nn.Hardswish", "F.hardswish", **ACTIVATION),
-    "hardsigmoid": Lowering("nn.Hardsigmoid", "F.hardsigmoid", **ACTIVATION),
+    "silu": Lowering("nn.SiLU", "F.silu"),
+    "hardswish": Lowering("nn.Hardswish", "F.hardswish"),
+    "hardsigmoid": Lowering("nn.Hardsigmoid", "F.hardsigmoid"),
     "sigmoid": Lowering("nn.Sigmoid", "torch.sigmoid"),
     "tanh": Lowering("nn.Tanh", "torch.tanh"),
     "softmax": Lowering("nn.Softmax", "F.softmax", args=(kw("dim", "axis", convert="axis"),)),
@@ -843,9 +840,9 @@ LOWERINGS: dict[str, Lowering] = {
     "pixel_unshuffle": Lowering("nn.PixelUnshuffle", "F.pixel_unshuffle",
                                 args=(pos("downscale_factor", "factor"),),
                                 shape=shapes.unshuffle),
-    "add": Lowering(apply=_infix("+"), overwritable=True, shape=shapes.broadcast),
+    "add": Lowering(apply=_infix("+"), shape=shapes.broadcast),
     "mul": Lowering(apply=_infix("*"), shape=shapes.broadcast),
-    "concat": Lowering(apply=_concat, overwritable=True, shape=shapes.concat),
+    "concat": Lowering(apply=_concat, shape=shapes.concat),
 }
 
 

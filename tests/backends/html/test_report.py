@@ -72,7 +72,7 @@ def test_the_charts_drew_the_figures(page):
     assert bars == 2 * len(blocks)  # a params bar and a MACs bar each
     drawn = p.evaluate("() => document.getElementById('chart-memory').data[1].y[0]")
     assert drawn == pytest.approx(stats.peak_activation_bytes / 2 ** 20)
-    assert p.locator("#chart-memory .annotation-text").text_content().startswith("peak 9.19 MiB")
+    assert p.locator("#chart-memory .annotation-text").text_content().startswith("peak 10.5 MiB")
 
 
 def test_a_click_on_a_block_expands_it(page):
