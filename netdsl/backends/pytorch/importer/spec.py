@@ -18,7 +18,7 @@ from netdsl.backends.pytorch.importer.structure import NodeRef, Structured, Stru
 from netdsl.backends.pytorch.importer.tree import Instance, ModuleTree
 from netdsl.backends.pytorch.importer.writer import Writer, value_text
 from netdsl.elaborate.builtins import BUILTINS as FUNCTIONS
-from netdsl.elaborate.loader import LAYER_WORDS
+from netdsl.elaborate.constructs import CONSTRUCTS
 from netdsl.ops import REGISTRY
 from netdsl.syntax.keywords import KEYWORDS
 
@@ -112,7 +112,7 @@ class SpecBuilder:
 
     def _block_name(self, cls: type) -> str:
         base = _snake(cls.__name__) or "block"
-        if base in REGISTRY or base in KEYWORDS or base in BUILTINS or base in LAYER_WORDS:
+        if base in REGISTRY or base in KEYWORDS or base in BUILTINS or base in CONSTRUCTS:
             base += "_block"
         name, k = base, 1
         while name in self.names:
