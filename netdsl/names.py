@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import Any
 
 from netdsl.errors import SpecError
+from netdsl.syntax.keywords import KEYWORDS
 
 # Public attributes of a torch.nn.Module instance (torch 2.14); see the test that keeps it so.
 MODULE_ATTRIBUTES = frozenset("""
@@ -48,9 +49,21 @@ GENERATED_GLOBALS = frozenset({"self", "torch", "nn", "F", "OrderedDict", "math"
                                "TableConv", "Subsample", "center_crop", "channel_shuffle",
                                "stochastic_depth"})
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# A name of the language (grammar.lark's NAME) and of Python's ASCII identifiers.
+NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*"
+_IDENTIFIER = re.compile(NAME_PATTERN + r"\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _MARKS = frozenset("#$")  # characters netdsl's own layer names use
+
+
+def is_word(text: str) -> bool:
+    """Letters, digits and '_', not starting with a digit: a name, keywords included."""
+    return bool(_IDENTIFIER.match(text))
+
+
+def is_name(text: str) -> bool:
+    """Whether `text` can be written bare as a name of the language (a word, not a keyword)."""
+    return is_word(text) and text not in KEYWORDS
 
 
 def is_identifier(name: str) -> bool:

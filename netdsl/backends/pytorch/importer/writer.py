@@ -5,7 +5,6 @@ layers chained with `->` after the heavy one they follow); indentation and spaci
 from __future__ import annotations
 
 import keyword
-import re
 from typing import Any
 
 from netdsl.backends.pytorch.importer.elements import (
@@ -25,18 +24,14 @@ from netdsl.backends.pytorch.importer.elements import (
 )
 from netdsl.backends.pytorch.importer.mapping import OpCall, Word
 from netdsl.backends.pytorch.importer.structure import NodeRef
+from netdsl.names import is_name
 from netdsl.syntax.keywords import KEYWORDS
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # Layers that start a line; the others follow the one before them on its line.
 HEAVY = frozenset({"conv", "conv_transpose", "linear", "attention", "window_attention",
                    "parameter", "embedding", "subsample"})
 LINE = 90
 
-
-def is_name(text: str) -> bool:
-    """Whether `text` can be written bare as a name of the language."""
-    return bool(_IDENTIFIER.match(text)) and text not in KEYWORDS
 
 
 def label_text(label: str) -> str:
