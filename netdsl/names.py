@@ -14,15 +14,10 @@ that very name. Refused (by `netdsl check`, at the label):
 
 Any other label works: one that is not a Python identifier (a keyword such as `class`, a
 string label such as "block1-0") is registered with `add_module` and read with `getattr`.
-
-Generated Python must also not shadow what it relies on: `is_free_name` says whether a
-name may be a class or local variable of generated code (not a keyword, a builtin such as `list` or
-`getattr`, or a name the generated module defines or imports).
 """
 
 from __future__ import annotations
 
-import builtins
 import keyword
 import re
 from functools import lru_cache
@@ -43,11 +38,6 @@ register_load_state_dict_pre_hook register_module register_parameter
 register_state_dict_post_hook register_state_dict_pre_hook requires_grad_ set_extra_state
 set_submodule share_memory state_dict to to_empty train training type xpu zero_grad
 """.split())
-
-# Names a generated module binds at its top level or uses in every class: imports, helpers.
-GENERATED_GLOBALS = frozenset({"self", "torch", "nn", "F", "OrderedDict", "math", "super",
-                               "TableConv", "Subsample", "center_crop", "channel_shuffle",
-                               "stochastic_depth"})
 
 # A name of the language (grammar.lark's NAME) and of Python's ASCII identifiers.
 NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -106,9 +96,3 @@ def checked_label(label: str | None, span: Any) -> str | None:
         raise SpecError(problem[0], "label", span, help=problem[1])
     return label
 
-
-def is_free_name(name: str) -> bool:
-    """Whether generated code may bind `name` (a class or a local variable): an identifier
-    that is no keyword, no builtin (`list`, `getattr`) and no name of the generated module."""
-    return (is_identifier(name) and not hasattr(builtins, name)
-            and name not in GENERATED_GLOBALS)
