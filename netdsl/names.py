@@ -26,7 +26,6 @@ name may be a class or local variable of generated code (not a keyword, a builti
 
 from __future__ import annotations
 
-import builtins
 import keyword
 import re
 from functools import lru_cache
@@ -53,9 +52,21 @@ GENERATED_GLOBALS = frozenset({"self", "torch", "nn", "F", "OrderedDict", "math"
                                "TableConv", "Subsample", "center_crop", "channel_shuffle",
                                "stochastic_depth"})
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")  # grammar.lark's NAME (a test holds it)
+# A name of the language (grammar.lark's NAME, a test holds it) and of Python's ASCII identifiers.
+NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*"
+_IDENTIFIER = re.compile(NAME_PATTERN + r"\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _MARKS = frozenset("#$")  # characters netdsl's own layer names use
+
+
+def is_word(text: str) -> bool:
+    """Letters, digits and '_', not starting with a digit: a name, keywords included."""
+    return bool(_IDENTIFIER.match(text))
+
+
+def is_name(text: str) -> bool:
+    """Whether `text` can be written bare as a name of the language (a word, not a keyword)."""
+    return is_word(text) and text not in KEYWORDS
 
 
 def is_identifier(name: str) -> bool:
@@ -114,9 +125,3 @@ def checked_label(label: str | None, span: Any) -> str | None:
         raise SpecError(problem[0], "label", span, help=problem[1])
     return label
 
-
-def is_free_name(name: str) -> bool:
-    """Whether generated code may bind `name` (a class or a local variable): an identifier
-    that is no keyword, no builtin (`list`, `getattr`) and no name of the generated module."""
-    return (is_identifier(name) and not hasattr(builtins, name)
-            and name not in GENERATED_GLOBALS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
+
+# `pytest -n 2` runs a worker per core; torch's own pool of a thread per core in each worker
+# (and in the commands a test starts) would make four busy threads of two cores, which spin
+# against each other: measured on this suite's torch tests, twice the CPU time. Read by torch
+# when it is first imported, which is after this file.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def run_cli(*args: str, cwd: Path | None = None,

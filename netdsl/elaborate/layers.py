@@ -8,7 +8,6 @@ a name or call) and a called name by what it resolves to (`op`, `block`, `constr
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from netdsl.elaborate.constructs import CONSTRUCTS
@@ -22,7 +21,7 @@ from netdsl.elaborate.values import (
 )
 from netdsl.errors import SpecError, did_you_mean
 from netdsl.ir import Call, Instance, Node
-from netdsl.names import checked_label
+from netdsl.names import checked_label, is_word
 from netdsl.notation import value_text
 from netdsl.ops import REGISTRY, Op, TensorArg, TiedWeight
 from netdsl.ops.base import Symbol
@@ -31,7 +30,6 @@ from netdsl.syntax import ast
 if TYPE_CHECKING:
     from netdsl.elaborate.elaborator import Elaborator
 
-_LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _NO_ARGS = LayerRef("")
 
 
@@ -67,7 +65,7 @@ class Layers:
         if isinstance(el.label, str):
             return checked_label(el.label, el.label_span)
         text = self.el.evaluator.eval(el.label, self.el.frame.env)
-        if not isinstance(text, str) or not _LABEL.match(text):
+        if not isinstance(text, str) or not is_word(text):
             raise SpecError(f"a computed label must be a name, got {value_text(text)}", "label",
                             el.label_span,
                             help="letters, digits and '_', not starting with a digit")

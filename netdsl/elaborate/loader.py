@@ -7,6 +7,7 @@ from pathlib import Path
 
 from netdsl.elaborate.budget import Budget
 from netdsl.elaborate.builtins import BUILTINS, builtin_env
+from netdsl.elaborate.constructs import CONSTRUCTS
 from netdsl.elaborate.imports import ImportPolicy
 from netdsl.elaborate.values import Env, Evaluator, Function
 from netdsl.errors import Diagnostic, NetdslError, Span, SpecError
@@ -16,9 +17,6 @@ from netdsl.ops import REGISTRY
 from netdsl.syntax import ast
 from netdsl.syntax.lexer import TokenLimit
 from netdsl.syntax.parser import parse
-
-# Layer words that are not operator classes: a definition may not take these names either.
-LAYER_WORDS = ("identity", "residual")
 
 
 @dataclass
@@ -133,7 +131,7 @@ def _key(path: str) -> str:
 def _reserved(name: str) -> str | None:
     """What a top-level name would hide, or None: operators, `identity`, `residual` and the
     builtin functions keep their meaning in every spec, whatever it imports."""
-    if name in REGISTRY or name in LAYER_WORDS:
+    if name in REGISTRY or name in CONSTRUCTS:
         return f"the operator '{name}'"
     if name in BUILTINS:
         return f"the builtin function '{name}'"

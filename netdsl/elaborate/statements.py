@@ -127,24 +127,37 @@ class Statements:
         outputs gives several)."""
         out: list[str] = []
         for stmt in stmts:
-            if isinstance(stmt, ast.Chain):
-                result = self.el.layers.chain(stmt, start, naming)
-                out.extend((result,) if isinstance(result, str) else result or ())
-            elif isinstance(stmt, ast.If):
-                out.extend(self.paths(self.branch(stmt) or (), start, naming))
-            elif isinstance(stmt, ast.For):
-                values = self.iterate(stmt)
-                for i, value in enumerate(values):
-                    self.el.program.budget.iterate(stmt.span, "for")
-                    self.el.frame.env.vars[stmt.var] = value
-                    with self.el.builder.repetition(i, len(values)):
-                        out.extend(self.paths(stmt.body, start, naming))
-            elif isinstance(stmt, (ast.Assign, ast.Def)):
-                self.statement(stmt, start, naming)
-            else:
+            method = getattr(self, "_paths_" + type(stmt).__name__, None)
+            if method is None:
                 raise SpecError("only paths, values, `if` and `for` go inside a merge", "name",
                                 stmt.span)
+            out.extend(method(stmt, start, naming))
         return out
+
+    def _paths_Chain(self, stmt: ast.Chain, start: str, naming: Naming) -> tuple[str, ...]:
+        result = self.el.layers.chain(stmt, start, naming)
+        return (result,) if isinstance(result, str) else tuple(result or ())
+
+    def _paths_If(self, stmt: ast.If, start: str, naming: Naming) -> list[str]:
+        return self.paths(self.branch(stmt) or (), start, naming)
+
+    def _paths_For(self, stmt: ast.For, start: str, naming: Naming) -> list[str]:
+        out: list[str] = []
+        values = self.iterate(stmt)
+        for i, value in enumerate(values):
+            self.el.program.budget.iterate(stmt.span, "for")
+            self.el.frame.env.vars[stmt.var] = value
+            with self.el.builder.repetition(i, len(values)):
+                out.extend(self.paths(stmt.body, start, naming))
+        return out
+
+    def _paths_Assign(self, stmt: ast.Assign | ast.Def, start: str,
+                      naming: Naming) -> tuple[str, ...]:
+        """A value defined between the paths: no path of its own."""
+        self.statement(stmt, start, naming)
+        return ()
+
+    _paths_Def = _paths_Assign
 
     # ------------------------------------------------------------ interface
 

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 from netdsl.elaborate.builtins import BUILTINS
 from netdsl.elaborate.constructs import CONSTRUCTS
+from netdsl.names import NAME_PATTERN
 from netdsl.ops import REGISTRY
 from netdsl.syntax.keywords import CONSTANTS, CONTROL, DECLARATIONS, WORDS
 
-NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+NAME = NAME_PATTERN
 TYPES = ("int", "float", "bool", "str", "list", "layer", "tensor", "tensors")
 
 

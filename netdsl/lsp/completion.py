@@ -18,13 +18,14 @@ from netdsl.elaborate.values import TENSOR_ATTRIBUTES
 from netdsl.lsp.analysis import Analysis
 from netdsl.lsp.index import contains
 from netdsl.lsp.navigate import Binding, body_bindings, definition_around, top_bindings
+from netdsl.names import NAME_PATTERN
 from netdsl.ops import REGISTRY
 from netdsl.syntax import ast
 from netdsl.syntax.keywords import KEYWORDS
 
 FIGURES = ("params", "buffers", "macs", "flops", "connections", "output", "rf")
 _IN_FIELD = re.compile(r"(?<![A-Za-z0-9_])in\.([A-Za-z_]*)$")
-_LABEL_FIELD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_]*)$")
+_LABEL_FIELD = re.compile(rf"({NAME_PATTERN})\.([A-Za-z_]*)$")
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def _open_call(text: str) -> str | None:
     skipped), or None."""
     code = re.sub(r'"([^"\\\n]|\\.)*"|#[^\n]*', "", text)
     stack: list[str | None] = []
-    for m in re.finditer(r"([A-Za-z_][A-Za-z0-9_]*)?\s*([(\[{])|([)\]}])", code):
+    for m in re.finditer(rf"({NAME_PATTERN})?\s*([(\[{{])|([)\]}}])", code):
         if m.group(3):
             if stack:
                 stack.pop()

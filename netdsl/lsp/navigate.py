@@ -15,9 +15,10 @@ from pathlib import Path
 
 from netdsl.errors import Span
 from netdsl.lsp.index import contains
+from netdsl.names import NAME_PATTERN
 from netdsl.syntax import ast
 
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_WORD = re.compile(NAME_PATTERN)
 _IMPORT = re.compile(r'^\s*import\s+"([^"\\]*)"')
 
 
@@ -42,7 +43,7 @@ def word_at(text: str, path: str, line: int, col: int) -> Word | None:
     source = lines[line - 1]
     for m in _WORD.finditer(source):
         if m.start() + 1 <= col <= m.end() + 1:
-            head = re.search(r"((?:[A-Za-z_][A-Za-z0-9_]*|\d+)\.)*$", source[:m.start()])
+            head = re.search(rf"((?:{NAME_PATTERN}|\d+)\.)*$", source[:m.start()])
             parts = tuple(p for p in head.group().split(".") if p) if head else ()
             return Word(m.group(), Span(path, line, m.start() + 1, line, m.end() + 1),
                         parts + (m.group(),))

@@ -125,3 +125,14 @@ def test_nor_from_an_import(tmp_path: Path):
     diag = error(path)
     assert diag.span.path.endswith("shadow.net")
     assert any("imported from" in note for _, note in diag.notes)
+
+
+def test_every_construct_is_reserved_like_an_operator(tmp_path: Path, monkeypatch):
+    """The reserved layer words are the registered constructs, not a second list of their
+    names: a construct added to `CONSTRUCTS` cannot be redefined either."""
+    from netdsl.elaborate import constructs
+    monkeypatch.setitem(constructs.CONSTRUCTS, "passthrough", constructs.Identity())
+    path = tmp_path / "main.net"
+    path.write_text("block passthrough { relu }\n" + NET)
+    diag = error(path)
+    assert diag.message.endswith("is already the operator 'passthrough'")

@@ -52,9 +52,13 @@ def test_the_kinds_of_word_are_told_apart():
     assert kinds["->"] == "Token.Operator"
 
 
-def test_the_textmate_grammar_is_generated_from_the_table():
-    """Regenerate with `python -m netdsl.highlight.textmate` (after adding an operator)."""
-    assert textmate.GRAMMAR.read_text() == textmate.text()
+def test_the_textmate_grammar_is_generated_from_the_table(update_goldens: bool):
+    """The grammar lists every operator: after adding one, `pytest --update-goldens` (or
+    `python -m netdsl.highlight.textmate`) rewrites it, like any golden file."""
+    if update_goldens:
+        textmate.GRAMMAR.write_text(textmate.text())
+    assert textmate.GRAMMAR.read_text() == textmate.text(), \
+        "the editor grammar is stale: run pytest --update-goldens"
 
 
 def _textmate_tokens(grammar: dict, line: str) -> list[tuple[str, object]]:

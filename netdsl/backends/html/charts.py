@@ -13,7 +13,7 @@ from typing import Any
 
 from netdsl.analysis import Stats
 from netdsl.analysis.receptive_field import Field
-from netdsl.backends.table import human, human_bytes
+from netdsl.backends.table import human, human_bytes, rf_text
 from netdsl.errors import Diagnostic, NetdslError
 
 PARAMS_COLOUR, MACS_COLOUR, LINE_COLOUR, PEAK_COLOUR = "#4c78a8", "#f58518", "#54a24b", "#e45756"
@@ -75,7 +75,7 @@ def field_figure(stats: Stats) -> Any:
         xs.append(position)
         sizes.append(max(rf["size"]))  # type: ignore[type-var]
         strides.append(max(rf["stride"]))  # type: ignore[type-var]
-        hover.append(f"{row.name} ({row.summary})<br>size {rf['size']}, stride {rf['stride']}")
+        hover.append(f"{row.name} ({row.summary})<br>receptive field {rf_text(row.rf)}")
     figure = go.Figure()
     figure.add_scatter(x=xs, y=sizes, mode="lines+markers", name="size", hovertext=hover,
                        hoverinfo="text", marker={"size": 4, "color": PARAMS_COLOUR})

@@ -8,16 +8,12 @@ from __future__ import annotations
 import keyword
 import re
 
-# attributes of torch.nn.Module that a child or a stored value must not shadow
-MODULE_ATTRIBUTES = frozenset("""T_destination add_module apply bfloat16 buffers call_super_init
-children compile cpu cuda double dump_patches eval extra_repr float forward get_buffer
-get_extra_state get_parameter get_submodule half ipu load_state_dict modules mtia named_buffers
-named_children named_modules named_parameters parameters register_backward_hook register_buffer
-register_forward_hook register_forward_pre_hook register_full_backward_hook
-register_full_backward_pre_hook register_load_state_dict_post_hook register_load_state_dict_pre_hook
-register_module register_parameter register_state_dict_post_hook register_state_dict_pre_hook
-requires_grad_ set_extra_state set_submodule share_memory smooth_l1_loss state_dict to to_empty
-train training type xpu zero_grad append extend insert pop""".split())
+from netdsl.names import MODULE_ATTRIBUTES as TORCH_MODULE_ATTRIBUTES
+
+# attributes of torch.nn.Module (netdsl.names keeps the list equal to torch's) and of the
+# nn.ModuleList a child may live in, which a child or a stored value must not shadow
+MODULE_ATTRIBUTES = TORCH_MODULE_ATTRIBUTES | {"append", "extend", "insert", "pop",
+                                               "smooth_l1_loss"}
 
 # names generated code reads from Python and from its imports
 BUILTIN_NAMES = frozenset("""abs all any bool dict enumerate float getattr int isinstance len list

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import ast
 import copy
-import keyword
 from dataclasses import dataclass, field
 from typing import Any
 
+from netdsl.names import is_identifier  # noqa: F401 - the generator reads it as P.is_identifier
 from netdsl.ops.base import Symbol
 
 UNKNOWN: Any = type("Unknown", (), {"__repr__": lambda self: "UNKNOWN"})()
@@ -40,10 +40,6 @@ class Py:
 
     def __repr__(self) -> str:
         return f"Py({self.text()})"
-
-
-def is_identifier(name: str) -> bool:
-    return name.isidentifier() and not keyword.iskeyword(name)
 
 
 # ---------------------------------------------------------------- building

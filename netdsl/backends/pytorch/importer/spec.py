@@ -25,7 +25,7 @@ from netdsl.backends.pytorch.importer.structure import NodeRef, Structured, Stru
 from netdsl.backends.pytorch.importer.tree import Instance, ModuleTree
 from netdsl.backends.pytorch.importer.writer import Writer, value_text
 from netdsl.elaborate.builtins import BUILTINS as FUNCTIONS
-from netdsl.elaborate.loader import LAYER_WORDS
+from netdsl.elaborate.constructs import CONSTRUCTS
 from netdsl.names import spec_name
 from netdsl.ops import REGISTRY
 from netdsl.syntax.keywords import KEYWORDS
@@ -135,7 +135,7 @@ class SpecBuilder:
     def _block_name(self, cls: type, label: str | None) -> str:
         """The class's name (a shared container's block, its label's)."""
         base = _snake(label if cls in CONTAINERS and label else cls.__name__)
-        if base in REGISTRY or base in KEYWORDS or base in BUILTINS or base in LAYER_WORDS:
+        if base in REGISTRY or base in KEYWORDS or base in BUILTINS or base in CONSTRUCTS:
             base += "_block"
         base = spec_name(base, "block")
         name, k = base, 1
