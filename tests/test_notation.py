@@ -12,7 +12,7 @@ def test_values_as_the_language_writes_them():
     assert (value_text((1, "x", 2.5, True, None, Symbol("same")))
             == '[1, "x", 2.5, true, none, same]')
     assert value_text(LayerRef("relu")) == "relu"
-    assert value_text(Function("double")) == "function double"
+    assert value_text(Function("double")) == "double"
     assert value_text('say "hi"') == '"say \\"hi\\""'
 
 
