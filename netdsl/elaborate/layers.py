@@ -17,6 +17,7 @@ from netdsl.elaborate.values import (
     UNBOUND,
     LayerRef,
     TensorValue,
+    call_number_help,
     single,
 )
 from netdsl.errors import SpecError, did_you_mean
@@ -430,7 +431,8 @@ class Layers:
         if found is None:
             raise SpecError(f"unknown tensor '{dotted}'", "name", value.span,
                             help=did_you_mean(dotted, self.el.frame.tensors) or
-                            "only tensors labeled earlier in this body can be named")
+                            (call_number_help(dotted) if "#" in dotted else
+                             "only tensors labeled earlier in this body can be named"))
         return found
 
     def path(self, chain: ast.Chain, site: Site) -> str:

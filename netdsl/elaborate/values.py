@@ -333,9 +333,13 @@ class Evaluator:
             return LayerRef(e.id)
         if symbols:
             return Symbol(e.id)
+        known = env.names() | self.resolver.tensor_names()
+        if "#" not in e.id:
+            raise SpecError(f"unknown name '{e.id}'", "name", e.span,
+                            help=did_you_mean(e.id, known))
         raise SpecError(f"unknown name '{e.id}'", "name", e.span,
-                        help=did_you_mean(e.id, env.names() | self.resolver.tensor_names())
-                        or (_CALLED if "#" in e.id else None))
+                        help=did_you_mean(e.id, {k for k in known if "#" in k})
+                        or call_number_help(e.id))
 
     def _dotted_tensor(self, e: ast.Attribute, env: Env) -> TensorValue | None:
         """A label inside a labeled group by its dotted path (`concat(branch1.conv)`,
@@ -573,8 +577,11 @@ class Evaluator:
                 budget.call = None
 
 
-_CALLED = ("`name#2` is the second call of the shared module `name`, as `netdsl stats` names "
-           "it; `expect` can name it")
+def call_number_help(name: str) -> str:
+    """The help for `head#2` where no layer is reached by it."""
+    module = name.partition("#")[0]
+    return (f"'{name}' names a call of the shared module '{module}' as `netdsl stats` does, in "
+            f"`expect` only; to use a call's output, name it: t = from x -> {module}")
 
 
 def single(chain: ast.Chain) -> ast.Expr:

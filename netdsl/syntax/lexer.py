@@ -9,8 +9,8 @@ context-free lexer cannot do:
 - the newline filter: a newline ends a statement unless the statement plainly continues (see
   `grammar.lark`); inside `(` or `[` newlines never matter, inside a `{` opened within them
   they separate statements again (a stack of open brackets);
-- path indices: `.12` glued to a name, `)`, `]` or an earlier index (`features.12.rf`) is a
-  dot and the index `12`, not the float `.12`;
+- path indices: `.12` glued to a name, a string, `)`, `]` or an earlier index
+  (`features.12.rf`, `"block1-0".0`) is a dot and the index `12`, not the float `.12`;
 - call numbers: `#2` glued to a name (`cls_logits#2`, the second call of a shared module, as
   `netdsl stats` names it) is part of one CALLED_NAME token, not a comment.
 
@@ -42,8 +42,8 @@ BRACKETS = {"(": ")", "[": "]", "{": "}"}
 _CLOSERS = frozenset(BRACKETS.values())
 PATH_INDEX = "PATH_INDEX"  # the token type of `12` in `features.12`, declared in grammar.lark
 CALLED_NAME = "CALLED_NAME"  # `head#2`: a name and a call number, declared in grammar.lark
-_PATH_ENDS = frozenset({"NAME", "RPAR", "RSQB", PATH_INDEX, CALLED_NAME})  # what a path index
-# may follow
+# What a path index may follow (`"block1-0".0`: a quoted label too)
+_PATH_ENDS = frozenset({"NAME", "STRING", "RPAR", "RSQB", PATH_INDEX, CALLED_NAME})
 _DIGITS = re.compile(r"\d+")
 _CALL_NUMBER = re.compile(r"#\d+")
 

@@ -1,11 +1,11 @@
 """SpecLexer against lark's own basic lexer of the same grammar: the same tokens with the same
 types and positions, and the same refusal at the same character, on every spec in the zoo and on
 random text. The two rules lark's context-free lexer cannot express, a path index (`.12` glued
-to a name, `)`, `]` or an earlier index is a dot and the index `12`, not a float) and a call
-number (`#2` glued to a name is part of it, `head#2`, not a comment), are applied to lark's
-tokens here by restarting lark's lexer after the index or the number. The newline filter's decisions
-are the parser tests' business; here, the filtered tokens must be the unfiltered ones without
-whitespace, comments and newlines."""
+to a name, a string, `)`, `]` or an earlier index is a dot and the index `12`, not a float)
+and a call number (`#2` glued to a name is part of it, `head#2`, not a comment), are applied to
+lark's tokens here by restarting lark's lexer after the index or the number. The newline
+filter's decisions are the parser tests' business; here, the filtered tokens must be the
+unfiltered ones without whitespace, comments and newlines."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from netdsl.syntax.parser import _GRAMMAR, spec_lexer
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = sorted((ROOT / "specs").rglob("*.net"))
 FIELDS = ("type", "value", "start_pos", "end_pos", "line", "column", "end_line", "end_column")
-PATH_ENDS = {"NAME", "RPAR", "RSQB", PATH_INDEX, CALLED_NAME}
+PATH_ENDS = {"NAME", "STRING", "RPAR", "RSQB", PATH_INDEX, CALLED_NAME}
 
 
 @lru_cache(maxsize=1)
