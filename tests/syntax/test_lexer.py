@@ -162,3 +162,16 @@ def test_floats_elsewhere_are_unchanged(text, numbers):
         assert got == ["1"] and tokens[-1][:2] == (PATH_INDEX, "5")
     else:
         assert got == numbers
+
+
+@pytest.mark.parametrize("text, tokens", [
+    ("head#2.params", [(CALLED_NAME, "head#2"), ("DOT", "."), ("NAME", "params")]),
+    ("a.conv#12.0", [("NAME", "a"), ("DOT", "."), (CALLED_NAME, "conv#12"), ("DOT", "."),
+                     (PATH_INDEX, "0")]),
+    ("head #2", [("NAME", "head")]),  # a space: a comment, as before
+    ("head#x", [("NAME", "head")]),  # no digit: a comment
+    ("in#2", [("IN", "in")]),  # a keyword takes no call number
+    ('"block1-0".0', [("STRING", '"block1-0"'), ("DOT", "."), (PATH_INDEX, "0")]),
+])
+def test_call_numbers_and_quoted_paths(text, tokens):
+    assert [t[:2] for t in parser_tokens(text)] == tokens
