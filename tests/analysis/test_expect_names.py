@@ -135,3 +135,33 @@ def test_a_shared_modules_name_in_expect_is_its_first_call():
                       "[3, 8, 8]\n    expect head#2.params == 0\n}")
     assert net.check() == []
     assert net.stats().params == 84 == 3 * 3 * 9 + 3
+
+
+def test_retinanets_shared_class_logits_by_call(tmp_path):
+    """The reference's example: the zoo's RetinaNet names the class logits of its second level
+    as `cls_logits#2`, with torchvision's RetinaNetHead's figures for that call (its head run
+    on the five levels' sizes at 800 x 800: 100, 50, 25, 13, 7)."""
+    from torchvision.models.detection.retinanet import RetinaNetHead
+
+    from tests.conftest import SPECS
+
+    head = RetinaNetHead(256, 9, 91).eval()
+    logits = head.classification_head.cls_logits
+    shapes: list[list[int]] = []
+    hook = logits.register_forward_hook(lambda m, a, out: shapes.append(list(out.shape[1:])))
+    with torch.no_grad():
+        head([torch.randn(1, 256, n, n) for n in (100, 50, 25, 13, 7)])
+    hook.remove()
+    text = (SPECS / "retinanet_resnet50_fpn.net").read_text()
+    body, _, _ = text.rpartition("}")
+    weights = sum(p.numel() for p in logits.parameters())
+    spec = tmp_path / "retinanet.net"
+    spec.write_text(body + f"""
+    expect head.classification_head.cls_logits.params == {weights}
+    expect head.classification_head.cls_logits#2.params == 0
+    expect head.classification_head.cls_logits#2.shape == {shapes[1]}
+    expect head.classification_head.cls_logits#5.shape == {shapes[4]}
+    expect head.classification_head.cls_logits#2.rf.size == [635, 635]
+}}
+""")
+    assert netdsl.load(spec, include=[SPECS]).check() == []
