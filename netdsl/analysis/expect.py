@@ -45,9 +45,12 @@ class LayerRecord:
             return FieldRecord(self.label, row.rf)
         if attr in TENSOR_ATTRIBUTES:
             return TensorValue(row.name, tuple(row.output), self.label).attribute(attr)
-        if attr not in FIGURES:
+        if attr in FIGURES:
+            return getattr(row, attr)
+        inner = self.resolver.row(f"{row.name}.{attr}")  # a layer inside: `head.0`
+        if inner is None:
             raise self.resolver.missing(self, attr)
-        return getattr(row, attr)
+        return LayerRecord(f"{self.label}.{attr}", inner, self.resolver)
 
 
 @dataclass(frozen=True)
@@ -94,8 +97,7 @@ class _ExpectResolver(Resolver):
         self.scope = f"{exp.scope}." if exp.scope else ""
 
     def tensor(self, name: str) -> Any:
-        row = self._row(self.scope + name) or self._row(self.labels.get(name)) or \
-            self._row(name)
+        row = self.row(self.scope + name) or self.row(self.labels.get(name)) or self.row(name)
         return LayerRecord(name, row, self) if row else None
 
     def tensor_names(self) -> set[str]:
@@ -121,7 +123,8 @@ class _ExpectResolver(Resolver):
         n = len(prefix)
         return [r.name[n:] for r in self.stats.layers if r.name.startswith(prefix)]
 
-    def _row(self, name: str | None) -> Any:
+    def row(self, name: str | None) -> Any:
+        """The table's row of that dotted name, or None."""
         if name is None:
             return None
         try:
