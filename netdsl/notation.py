@@ -2,8 +2,13 @@
 
 Messages, the stats table, diagrams and generated code all quote values of the language; each
 reads them from here, so `true`, `[3, 3]` and `bottleneck(width=64, s=2)` look the same
-everywhere. Values the language defines as classes (a layer, a tensor, a function) say how they
-are written through a `notation()` method, so this module depends on nothing of netdsl.
+everywhere. Values the language defines as classes (a layer, a tensor, a function, a shared
+module) say how they are written through a `notation()` method and what they are called through
+a `kind` class attribute, so this module depends on nothing of netdsl.
+
+Messages say what a value is in the language's words (`kind_text`, `described`): `int 3`,
+`list [1, 2]`, `list of tensors [c3, c4]`, `the shared module 'head'`; never the name of a
+Python class.
 
 Two precisions: `exact` (messages, code: the value as it is, `0.037500000000000006`) and
 display (tables, diagrams: twelve significant digits, `0.0375`), which never shows the noise
@@ -57,6 +62,42 @@ def call_text(block: str, args: Mapping[str, Any], omit: Mapping[str, Any] | Non
     return f"{block}({', '.join(shown)})" if shown else block
 
 
+def kind_text(value: Any, article: bool = False) -> str:
+    """What a value is, in the language's words: `int`, `string`, `list`, `list of tensors`,
+    `tensor`, `layer`, `shared module`, ...; with `article`, `an int`, `a shared module`."""
+    kind = _kind(value)
+    if not article:
+        return kind
+    return ("an " if kind[0] in "aeiou" else "a ") + kind
+
+
+def described(value: Any, limit: int | None = SHOWN) -> str:
+    """A value in a message, its kind first: `int 3`, `list [1, 2]`, `list of tensors [c3, c4]`;
+    a value the language defines as a class by its kind and name: `the tensor 'c3'`, `the
+    shared module 'head'`, `the layer 'relu'`."""
+    kind = getattr(type(value), "kind", None)
+    if kind is None:
+        return f"{_kind(value)} {value_text(value, limit)}"
+    text = value_text(value, limit)
+    return f"the {kind} '{text}'" if getattr(type(value), "named", True) else f"the {kind} {text}"
+
+
+_KINDS = {bool: "bool", int: "int", float: "float", str: "string", type(None): "none"}
+
+
+def _kind(value: Any) -> str:
+    own = getattr(type(value), "kind", None)
+    if own is not None:
+        return own
+    if isinstance(value, tuple):
+        tensors = value and all(getattr(type(v), "kind", None) == "tensor" for v in value)
+        return "list of tensors" if tensors else "list"
+    for python, word in _KINDS.items():
+        if isinstance(value, python):
+            return word
+    return "value"
+
+
 class _Full(Exception):
     """The text of `value_text` reached its limit."""
 
@@ -94,7 +135,9 @@ class _Text:
             return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
         if isinstance(value, float):
             return float_text(value, self.exact)
-        return str(value)
+        if isinstance(value, int):
+            return str(value)
+        return _kind(value)  # a value that says nothing of itself: never a Python repr
 
     def put(self, piece: str) -> None:
         self.parts.append(piece)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from netdsl.analysis.receptive_field import GLOBAL, Field
 from netdsl.analysis.summary import Stats
@@ -18,31 +18,39 @@ from netdsl.elaborate.values import (
 from netdsl.errors import Diagnostic, SpecError, did_you_mean
 from netdsl.ir import Expectation
 from netdsl.limits import MAX_ERRORS
-from netdsl.notation import value_text
+from netdsl.notation import described, value_text
 from netdsl.syntax import ast
+
+FIGURES = ("params", "buffers", "macs", "flops", "connections", "output")
 
 
 class LayerRecord:
-    """A labeled layer or block seen from `expect`: `c3.params`, `c3.connections`, its output
-    tensor's `c`, `h`, `w`, ... and its receptive field `c3.rf` (a `FieldRecord`)."""
+    """A layer or block of the stats table seen from `expect`: `c3.params`, `c3.connections`,
+    its output tensor's `c`, `h`, `w`, ... and its receptive field `c3.rf` (a `FieldRecord`).
+    A further name reaches a layer inside it: `layer1.0.conv1`, `head.cls_logits#2`."""
 
-    def __init__(self, label: str, row: Any):
+    kind: ClassVar[str] = "layer"
+
+    def __init__(self, label: str, row: Any, resolver: _ExpectResolver):
         self.label = label
         self.row = row
+        self.resolver = resolver
+
+    def notation(self) -> str:
+        return self.label
 
     def attribute(self, attr: str) -> Any:
-        values = {"params": self.row.params, "buffers": self.row.buffers, "macs": self.row.macs,
-                  "flops": self.row.flops, "connections": self.row.connections,
-                  "output": self.row.output}
+        row = self.row
         if attr == "rf":
-            return FieldRecord(self.label, self.row.rf)
+            return FieldRecord(self.label, row.rf)
         if attr in TENSOR_ATTRIBUTES:
-            return TensorValue(self.row.name, tuple(self.row.output), self.label).attribute(attr)
-        if attr not in values:
-            known = [*values, "rf", *TENSOR_ATTRIBUTES]
-            raise SpecError(f"a layer has no figure '{attr}'", "name",
-                            help=did_you_mean(attr, known) or f"figures: {', '.join(known)}")
-        return values[attr]
+            return TensorValue(row.name, tuple(row.output), self.label).attribute(attr)
+        if attr in FIGURES:
+            return getattr(row, attr)
+        inner = self.resolver.row(f"{row.name}.{attr}")  # a layer inside: `head.0`
+        if inner is None:
+            raise self.resolver.missing(self, attr)
+        return LayerRecord(f"{self.label}.{attr}", inner, self.resolver)
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,8 @@ class FieldRecord:
 
     label: str
     field: Field | str | None
+    kind: ClassVar[str] = "receptive field"
+    named: ClassVar[bool] = False  # shown by its figures, not by a name
 
     def attribute(self, attr: str) -> Any:
         names = ("size", "stride", "padding", "min_size", "aligned", "global_context", "global")
@@ -69,27 +79,54 @@ class FieldRecord:
         value = self.field.as_dict()[attr]
         return tuple(value) if isinstance(value, list) else value
 
-    def __str__(self) -> str:
+    def notation(self) -> str:
         if not isinstance(self.field, Field):
-            return f"the receptive field {self.field}"
+            return str(self.field)
         d = self.field.as_dict()
-        return (f"the receptive field size {value_text(tuple(d['size']))}, stride "
-                f"{value_text(tuple(d['stride']))}, padding {value_text(tuple(d['padding']))}")
+        return (f"size {value_text(tuple(d['size']))}, stride {value_text(tuple(d['stride']))}, "
+                f"padding {value_text(tuple(d['padding']))}")
 
 
 class _ExpectResolver(Resolver):
-    def __init__(self, stats: Stats, labels: dict[str, str]):
+    """Names in an `expect`: the labels of its body, and every layer by the name the stats
+    table prints, relative to the body (`features.12`, `cls_logits#2`) or from the network."""
+
+    def __init__(self, stats: Stats, exp: Expectation):
         self.stats = stats
-        self.labels = labels
+        self.labels = exp.labels
+        self.scope = f"{exp.scope}." if exp.scope else ""
 
     def tensor(self, name: str) -> Any:
-        """A label of the body the `expect` is in, or any layer by its dotted name
-        (`features.12`)."""
-        target = self.labels.get(name)
-        row = self._row(name) or (self._row(target) if target else None)
-        return LayerRecord(name, row) if row else None
+        row = self.row(self.scope + name) or self.row(self.labels.get(name)) or self.row(name)
+        return LayerRecord(name, row, self) if row else None
 
-    def _row(self, name: str) -> Any:
+    def tensor_names(self) -> set[str]:
+        """The first names of the layers the body can reach, for a did-you-mean."""
+        return set(self.labels) | {name.split(".", 1)[0] for name in self._names(self.scope)}
+
+    def missing(self, record: LayerRecord, attr: str) -> SpecError:
+        """The error for `record.attr` when `attr` is neither a figure nor a layer in it."""
+        inner = sorted({n.split(".", 1)[0] for n in self._names(record.row.name + ".")})
+        figures = [*FIGURES, "rf", *TENSOR_ATTRIBUTES]
+        if attr.isdigit() or "#" in attr:  # a position or a call: only a layer is meant
+            what, known = "layer", inner
+        else:
+            what, known = ("layer or figure", [*inner, *figures]) if inner else ("figure", figures)
+        shown = ", ".join(inner[:8]) + (", ..." if len(inner) > 8 else "")
+        fallback = f"its layers: {shown}" if inner else \
+            "it holds no layers" if what == "layer" else f"figures: {', '.join(figures)}"
+        return SpecError(f"'{record.label}' has no {what} '{attr}'", "name",
+                         help=did_you_mean(attr, known) or fallback)
+
+    def _names(self, prefix: str) -> list[str]:
+        """The table's names under `prefix`, without it."""
+        n = len(prefix)
+        return [r.name[n:] for r in self.stats.layers if r.name.startswith(prefix)]
+
+    def row(self, name: str | None) -> Any:
+        """The table's row of that dotted name, or None."""
+        if name is None:
+            return None
         try:
             return self.stats.row(name)
         except KeyError:
@@ -124,8 +161,10 @@ def check_expectations(expectations: list[Expectation], stats: Stats,
 
 
 def _check(exp: Expectation, stats: Stats, budget: Budget) -> Diagnostic | None:
-    evaluator = Evaluator(_ExpectResolver(stats, exp.labels), budget)
-    env = exp.env.child(**_totals(stats))
+    resolver = _ExpectResolver(stats, exp)
+    evaluator = Evaluator(resolver, budget)
+    shared = {name: resolver.tensor(path) for name, path in exp.shared.items()}
+    env = exp.env.child(**{k: v for k, v in shared.items() if v}, **_totals(stats))
     expr = exp.expr.expr
     try:
         ok = evaluator.eval(expr, env)
@@ -159,10 +198,13 @@ def _detail(expr: ast.Expr, evaluator: Evaluator, env: Any) -> tuple[str, str | 
     if isinstance(left, FieldRecord) or isinstance(right, FieldRecord):
         record = left if isinstance(left, FieldRecord) else right
         hint = f"compare one figure of it: {record.label}.rf.size, .stride or .padding"
+    elif isinstance(left, LayerRecord) or isinstance(right, LayerRecord):
+        layer = left if isinstance(left, LayerRecord) else right
+        hint = f"compare one figure of it: {layer.label}.params, .macs, .output or .rf.size"
     return detail, hint
 
 
 def _fmt(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
-    return value_text(value)
+    return described(value) if hasattr(type(value), "kind") else value_text(value)

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from netdsl.elaborate.frame import Frame, Site
 from netdsl.elaborate.naming import Naming
-from netdsl.elaborate.values import LayerRef, TensorValue, single, type_name
+from netdsl.elaborate.values import LayerRef, TensorValue, single
 from netdsl.errors import Span, SpecError, did_you_mean
 from netdsl.ir import Call, Definition, port
 from netdsl.limits import MAX_BLOCK_DEPTH
-from netdsl.notation import value_text
+from netdsl.notation import described
 from netdsl.syntax import ast
 
 if TYPE_CHECKING:
@@ -322,9 +322,8 @@ def check_type(block: str, p: ast.Param, value: Any, span: Span) -> Any:
     elif p.type != "tensor" and isinstance(value, TensorValue):
         ok = False
     if not ok:
-        got = f"the tensor '{value.label}'" if isinstance(value, TensorValue) else \
-            f"{type_name(value)} {value_text(value)}"
-        raise SpecError(f"'{block}' parameter '{p.name}' must be {_expected(p.type)}, got {got}",
+        raise SpecError(f"'{block}' parameter '{p.name}' must be {_expected(p.type)}, got "
+                        f"{described(value)}",
                         "type", span)
     return float(value) if p.type == "float" else value
 

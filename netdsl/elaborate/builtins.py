@@ -10,10 +10,10 @@ import math
 from typing import Any
 
 from netdsl.elaborate.budget import Budget
-from netdsl.elaborate.values import Env, Function, type_name
+from netdsl.elaborate.values import Env, Function
 from netdsl.errors import SpecError
 from netdsl.limits import MAX_INT_BITS
-from netdsl.notation import value_text
+from netdsl.notation import described, value_text
 from netdsl.ops.base import Symbol
 
 # Digits of the largest int a spec may hold: rounding to more places than this changes nothing.
@@ -22,14 +22,14 @@ _MAX_DIGITS = len(str(2 ** MAX_INT_BITS))
 
 def _number(name: str, value: Any) -> int | float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SpecError(f"'{name}' needs numbers, got {type_name(value)} {value_text(value)}",
+        raise SpecError(f"'{name}' needs numbers, got {described(value)}",
                          "type")
     return value
 
 
 def _int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise SpecError(f"'{name}' needs ints, got {type_name(value)} {value_text(value)}", "type")
+        raise SpecError(f"'{name}' needs ints, got {described(value)}", "type")
     return value
 
 
@@ -81,13 +81,13 @@ def _str(budget: Budget, value: Any) -> str:
 
 def _len(budget: Budget, value: Any) -> int:
     if not isinstance(value, (tuple, str)):
-        raise SpecError(f"'len' needs a list or string, got {type_name(value)}", "type")
+        raise SpecError(f"'len' needs a list or string, got {described(value)}", "type")
     return len(value)
 
 
 def _sum(budget: Budget, values: Any) -> Any:
     if not isinstance(values, tuple):
-        raise SpecError(f"'sum' needs a list, got {type_name(values)}", "type")
+        raise SpecError(f"'sum' needs a list, got {described(values)}", "type")
     budget.charge(len(values), None)
     total = 0
     for v in values:  # each partial sum checked, so a float sum cannot pass infinity

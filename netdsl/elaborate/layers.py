@@ -16,13 +16,13 @@ from netdsl.elaborate.values import (
     UNBOUND,
     LayerRef,
     TensorValue,
+    call_number_help,
     single,
-    type_name,
 )
 from netdsl.errors import SpecError, did_you_mean
 from netdsl.ir import Call, Instance, Node
 from netdsl.names import checked_label, is_word
-from netdsl.notation import value_text
+from netdsl.notation import described, value_text
 from netdsl.ops import REGISTRY, Op, TensorArg, TiedWeight
 from netdsl.ops.base import Symbol
 from netdsl.syntax import ast
@@ -199,7 +199,7 @@ class Layers:
         if isinstance(result, TensorValue):
             raise SpecError(f"the tensor '{result.label}' is not a layer", "type", value.span,
                             help=f"to continue from it, write: from {result.label} -> ...")
-        raise SpecError(f"expected a layer, got {type_name(result)} {value_text(result)}", "type",
+        raise SpecError(f"expected a layer, got {described(result)}", "type",
                         value.span, help="a chain is made of layers: conv(64, 3) -> relu")
 
     def repeat(self, value: ast.BinOp, site: Site) -> Current:
@@ -256,7 +256,7 @@ class Layers:
                 raise SpecError(f"'{func}' is a tensor, not a layer", "type", func_span,
                                 help=f"to continue from it, write: from {func} -> ...")
             if not isinstance(bound, LayerRef):
-                raise SpecError(f"'{func}' is {type_name(bound)} {value_text(bound)}, not a layer",
+                raise SpecError(f"'{func}' is {described(bound)}, not a layer",
                                 "type", func_span)
             merged = LayerRef(bound.name, bound.args + preset.args,
                               bound.kwargs + preset.kwargs)
@@ -429,7 +429,8 @@ class Layers:
         if found is None:
             raise SpecError(f"unknown tensor '{dotted}'", "name", value.span,
                             help=did_you_mean(dotted, self.el.frame.tensors) or
-                            "only tensors labeled earlier in this body can be named")
+                            (call_number_help(dotted) if "#" in dotted else
+                             "only tensors labeled earlier in this body can be named"))
         return found
 
     def path(self, chain: ast.Chain, site: Site) -> str:

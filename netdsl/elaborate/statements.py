@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from netdsl.elaborate.frame import AMBIGUOUS, Current, Site
 from netdsl.elaborate.naming import Naming
-from netdsl.elaborate.values import Function, LayerRef, TensorValue, type_name
+from netdsl.elaborate.values import Function, LayerRef, TensorValue
 from netdsl.errors import Span, SpecError, did_you_mean
 from netdsl.ir import Expectation, Instance
-from netdsl.notation import value_text
+from netdsl.notation import described, value_text
 from netdsl.syntax import ast
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ class Statements:
             values = self.el.evaluator.eval(elements[0].value, self.el.frame.env)
             if not isinstance(values, tuple) or len(values) != len(names):
                 raise SpecError(f"{len(names)} names need a list of {len(names)}, got "
-                                f"{type_name(values)} {value_text(values)}", "value",
+                                f"{described(values)}", "value",
                                 stmt.value.span)
             for name, value in zip(names, values, strict=True):
                 self.el.frame.env.vars[name] = value
@@ -118,7 +118,7 @@ class Statements:
     def iterate(self, stmt: ast.For) -> tuple[Any, ...]:
         values = self.el.evaluator.eval(stmt.iterable, self.el.frame.env)
         if not isinstance(values, tuple):
-            raise SpecError(f"'for' needs a list, got {type_name(values)} {value_text(values)}",
+            raise SpecError(f"'for' needs a list, got {described(values)}",
                             "type", stmt.iterable.span, help="for i in range(n) { ... }")
         return values
 
@@ -223,7 +223,8 @@ class Statements:
         prefix = f"{frame.path}." if frame.path else ""
         labels = {k: prefix + v for k, v in frame.tensors.items()
                   if isinstance(v, str) and v is not AMBIGUOUS and not v.startswith("$")}
-        self.el.expectations.append(Expectation(stmt, frame.env, labels))
+        shared = {k: prefix + v.name for k, v in frame.env.vars.items() if isinstance(v, Instance)}
+        self.el.expectations.append(Expectation(stmt, frame.env, labels, shared, frame.path))
         return current
 
     def _Shared(self, stmt: Any, current: Current, naming: Naming) -> Current:
@@ -231,8 +232,8 @@ class Statements:
         el = self.el
         target = el.evaluator.eval(stmt.value, el.frame.env)
         if not isinstance(target, LayerRef):
-            raise SpecError(f"'shared' needs a block or an operator, got {type_name(target)} "
-                            f"{value_text(target)}", "type", stmt.value.span,
+            raise SpecError(f"'shared' needs a block or an operator, got {described(target)}",
+                            "type", stmt.value.span,
                             help=f"e.g. shared {stmt.name}: conv(256, 3, p=1)")
         local = naming.take(stmt.name, stmt.span, position=False)
         instance = Instance(local, target, {}, stmt.span, el.frame.definition)

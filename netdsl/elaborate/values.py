@@ -14,12 +14,12 @@ import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any
+from typing import Any, ClassVar
 
 from netdsl.elaborate.budget import Budget
 from netdsl.errors import SpecError, did_you_mean
 from netdsl.limits import MAX_CALL_DEPTH, MAX_INT_BITS
-from netdsl.notation import shape_text, value_text
+from netdsl.notation import described, kind_text, shape_text, value_text
 from netdsl.ops.base import Symbol
 from netdsl.syntax import ast
 
@@ -37,9 +37,10 @@ class TensorValue:
     node: str
     shape: tuple[int, ...]
     label: str
+    kind: ClassVar[str] = "tensor"
 
     def notation(self) -> str:
-        return f"tensor {self.label} {shape_text(self.shape, 'list')}"
+        return self.label
 
     def attribute(self, attr: str) -> Any:
         s = self.shape
@@ -69,6 +70,7 @@ class LayerRef:
     name: str
     args: tuple[Any, ...] = ()
     kwargs: tuple[tuple[str, Any], ...] = ()
+    kind: ClassVar[str] = "layer"
 
     def notation(self) -> str:
         return self.name
@@ -82,10 +84,11 @@ class Function:
     params: tuple[str, ...] = ()
     body: ast.Expr | None = None
     closure: Env | None = None
+    builtin: Callable[..., Any] | None = None
+    kind: ClassVar[str] = "function"
 
     def notation(self) -> str:
-        return f"function {self.name}"
-    builtin: Callable[..., Any] | None = None
+        return self.name
 
 
 class Poisoned:
@@ -160,6 +163,10 @@ class Resolver:
     def layer_names(self) -> set[str]:
         return set()
 
+    def tensor_names(self) -> set[str]:
+        """Names `tensor` knows, for a did-you-mean."""
+        return set()
+
     def tensor_at(self, path: ast.From) -> Any:
         """The tensor (or list of tensors) `from path` names."""
         raise SpecError("there are no tensors here", "name", path.span)
@@ -172,28 +179,6 @@ class Resolver:
         """The tensor(s) a chain makes, pass `index` of `count` (a comprehension's item)."""
         raise SpecError("layers are not values here", "type", chain.span,
                         help="layers go in a network's or a block's body")
-
-
-def type_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, Symbol):
-        return "name"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, tuple):
-        return "list"
-    if isinstance(value, LayerRef):
-        return "layer"
-    if isinstance(value, TensorValue):
-        return "tensor"
-    if isinstance(value, Function):
-        return "function"
-    return type(value).__name__  # not a value of the language: never shown for a real spec
 
 
 def checked(value: Any, span: Any) -> Any:
@@ -233,7 +218,7 @@ def language_value(value: Any) -> Any:
 
 def _num(value: Any, what: str, span: Any) -> int | float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SpecError(f"{what} needs a number, got {type_name(value)} {value_text(value)}",
+        raise SpecError(f"{what} needs a number, got {described(value)}",
                         "type", span)
     return value
 
@@ -316,8 +301,8 @@ class Evaluator:
     def truth(self, expr: ast.Expr, env: Env) -> bool:
         value = self.eval(expr, env)
         if not isinstance(value, bool):
-            raise SpecError(f"a condition must be true or false, got {type_name(value)} "
-                            f"{value_text(value)}", "type", expr.span)
+            raise SpecError(f"a condition must be true or false, got {described(value)}",
+                            "type", expr.span)
         return value
 
     # ------------------------------------------------------------ leaves
@@ -348,23 +333,40 @@ class Evaluator:
             return LayerRef(e.id)
         if symbols:
             return Symbol(e.id)
+        known = env.names() | self.resolver.tensor_names()
+        if "#" not in e.id:
+            raise SpecError(f"unknown name '{e.id}'", "name", e.span,
+                            help=did_you_mean(e.id, known))
         raise SpecError(f"unknown name '{e.id}'", "name", e.span,
-                        help=did_you_mean(e.id, env.names()))
+                        help=did_you_mean(e.id, {k for k in known if "#" in k})
+                        or call_number_help(e.id))
 
     def _dotted_tensor(self, e: ast.Attribute, env: Env) -> TensorValue | None:
-        """A label inside a labeled group by its dotted path (`concat(branch1.conv)`); the
-        tensor attributes (`enc4.c`, `.h`, `.shape`...) keep their meaning."""
-        if e.attr in TENSOR_ATTRIBUTES:
+        """A label inside a labeled group by its dotted path (`concat(branch1.conv)`,
+        `"block1-0".conv`); the tensor attributes (`enc4.c`, `.h`, `.shape`...) keep their
+        meaning unless quoted."""
+        if e.attr in TENSOR_ATTRIBUTES and not e.quoted:
             return None
         parts = [e.attr]
         value: ast.Expr = e.value
         while isinstance(value, ast.Attribute):
             parts.append(value.attr)
             value = value.value
-        if not isinstance(value, ast.Name) or value.id in env.names():
+        if isinstance(value, ast.String):
+            parts.append(value.value)
+        elif isinstance(value, ast.Name) and env.find(value.id) is UNBOUND:
+            parts.append(value.id)
+        else:
             return None
-        parts.append(value.id)
         return self.resolver.tensor(".".join(reversed(parts)))
+
+    def _quoted(self, e: ast.String) -> Any:
+        """`"block1-0"` before a dot: a layer or tensor by a name that is not an identifier."""
+        found = self.resolver.tensor(e.value)
+        if found is None:
+            raise SpecError(f"no layer or tensor is named {value_text(e.value)}", "name",
+                            e.span, help=did_you_mean(e.value, self.resolver.tensor_names()))
+        return found
 
     def _BlockInput(self, e: ast.BlockInput, env: Env, symbols: bool) -> Any:
         try:
@@ -377,7 +379,11 @@ class Evaluator:
         labeled = self._dotted_tensor(e, env)
         if labeled is not None:
             return labeled
-        base = self.eval(e.value, env)
+        base = self._quoted(e.value) if isinstance(e.value, ast.String) else \
+            self.eval(e.value, env)
+        if e.quoted:
+            raise SpecError(f"{described(base)} has no layer or tensor {value_text(e.attr)}",
+                            "name", e.span)
         if isinstance(base, TensorValue):
             try:
                 return base.attribute(e.attr)
@@ -390,21 +396,48 @@ class Evaluator:
             except SpecError as exc:
                 exc.span = e.span
                 raise
-        raise SpecError(f"{type_name(base)} {value_text(base)} has no attribute '{e.attr}'", "type",
+        raise SpecError(f"{described(base)} has no attribute '{e.attr}'", "type",
                         e.span)
 
     def _Index(self, e: ast.Index, env: Env, symbols: bool) -> Any:
         base = self.eval(e.value, env)
+        if isinstance(e.index, ast.Slice):
+            return self._slice(base, e.index, env, e.span)
         index = self.eval(e.index, env)
         if not isinstance(base, (tuple, str)) or isinstance(base, Symbol):
-            raise SpecError(f"cannot index {type_name(base)} {value_text(base)}", "type", e.span)
+            raise SpecError(f"cannot index {described(base)}", "type", e.span)
         if isinstance(index, bool) or not isinstance(index, int):
-            raise SpecError(f"an index must be an int, got {type_name(index)}", "type",
+            raise SpecError(f"an index must be an int, got {described(index)}", "type",
                             e.index.span)
         if not -len(base) <= index < len(base):
             raise SpecError(f"index {index} is out of range for a list of {len(base)}", "value",
                             e.index.span)
         return base[index]
+
+    def _slice(self, base: Any, e: ast.Slice, env: Env, span: Any) -> Any:
+        """`base[start:stop:step]` of a list (of values or of tensors) or a string, as Python
+        slices: bounds may be negative or past the end; a step may be negative, not 0."""
+        if not isinstance(base, (tuple, str)) or isinstance(base, Symbol):
+            raise SpecError(f"cannot slice {described(base)}", "type", span,
+                            help="lists and strings can be sliced: levels[1:], name[:3]")
+        start, stop, step = (self._bound(b, env) for b in (e.start, e.stop, e.step))
+        if step == 0:
+            assert e.step is not None
+            raise SpecError("a slice step cannot be 0", "value", e.step.span)
+        part = base[start:stop:step]
+        if isinstance(part, str):
+            self.budget.new_string(len(part), span)
+            return part
+        return self.budget.new_list(part, span)
+
+    def _bound(self, expr: ast.Expr | None, env: Env) -> int | None:
+        if expr is None:
+            return None
+        value = self.eval(expr, env)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SpecError(f"a slice bound must be an int, got {described(value)}", "type",
+                            expr.span)
+        return value
 
     def _ListExpr(self, e: ast.ListExpr, env: Env, symbols: bool) -> Any:
         return self.budget.new_list(tuple(self.eval(item, env, symbols) for item in e.items),
@@ -420,7 +453,7 @@ class Evaluator:
         items = self.eval(e.iterable, env)
         if not isinstance(items, tuple):
             raise SpecError("a comprehension needs a list, got "
-                            f"{type_name(items)} {value_text(items)}", "type", e.iterable.span,
+                            f"{described(items)}", "type", e.iterable.span,
                             help="[f(i) for i in range(n)]")
         chosen = []
         for item in items:
@@ -449,7 +482,7 @@ class Evaluator:
                 if not _COMPARE[op](a, b):
                     return False
             except TypeError:
-                raise SpecError(f"cannot compare {type_name(a)} and {type_name(b)} with '{op}'",
+                raise SpecError(f"cannot compare {kind_text(a)} and {kind_text(b)} with '{op}'",
                                 "type", e.span) from None
         return True
 
@@ -485,8 +518,8 @@ class Evaluator:
             args, kwargs = self.arguments(e.args, env, symbols=True)
             return LayerRef(func.name, func.args + tuple(args), func.kwargs + tuple(kwargs.items()))
         if not isinstance(func, Function):
-            raise SpecError(f"'{e.func}' is a {type_name(func)}, not a function", "type",
-                            e.func_span)
+            raise SpecError(f"'{e.func}' is {kind_text(func, article=True)}, not a function",
+                            "type", e.func_span)
         args, kwargs = self.arguments(e.args, env, symbols)
         return self.apply(func, args, kwargs, e)
 
@@ -542,6 +575,13 @@ class Evaluator:
             self.depth -= 1
             if outermost:
                 budget.call = None
+
+
+def call_number_help(name: str) -> str:
+    """The help for `head#2` where no layer is reached by it."""
+    module = name.partition("#")[0]
+    return (f"'{name}' names a call of the shared module '{module}' as `netdsl stats` does, in "
+            f"`expect` only; to use a call's output, name it: t = from x -> {module}")
 
 
 def single(chain: ast.Chain) -> ast.Expr:

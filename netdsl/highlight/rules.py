@@ -45,6 +45,8 @@ def operators() -> list[str]:
 def rules() -> list[Rule]:
     """The table, in the order the rules are tried at each position."""
     return [
+        # `#2` glued to a name is a call number (`head#2`), not a comment
+        Rule("call", r"(?<=[A-Za-z0-9_])#\d+", ("Name",), ("variable.other.netdsl",)),
         Rule("comment", r"#.*$", ("Comment.Single",), ("comment.line.number-sign.netdsl",)),
         Rule("string", r'"(?:[^"\\\n]|\\.)*"', ("String.Double",),
              ("string.quoted.double.netdsl",)),

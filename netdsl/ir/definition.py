@@ -17,7 +17,7 @@ its parameters belong to the instance, counted once; its MACs and activations to
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from netdsl.errors import Span
 from netdsl.ir.node import Node, Scope
@@ -55,6 +55,10 @@ class Instance:
     owner: Definition | None = None
     calls: int = 0
     first: Node | Call | None = None  # the first application: whose figures are the weights'
+    kind: ClassVar[str] = "shared module"
+
+    def notation(self) -> str:
+        return self.name
 
     def __hash__(self) -> int:
         return id(self)

@@ -15,11 +15,16 @@ if TYPE_CHECKING:
 
 @dataclass(eq=False)
 class Expectation:
-    """An `expect` statement waiting for the analyses, with the values it may refer to."""
+    """An `expect` statement waiting for the analyses, with the values it may refer to: the
+    labels of its body and its shared modules by the dotted names of their layers (a shared
+    module's name is its first call's), and `scope`, the dotted name of the body's first call
+    (empty in a network), before which a relative layer name is looked for."""
 
     expr: Any
     env: Any
     labels: dict[str, str]
+    shared: dict[str, str] = field(default_factory=dict)
+    scope: str = ""
 
 
 @dataclass(eq=False)

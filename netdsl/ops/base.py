@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from netdsl.errors import OTHER_NAMES, SpecError, did_you_mean
 from netdsl.limits import TORCH_INT_MAX
-from netdsl.notation import shape_text, value_text
+from netdsl.notation import described, shape_text, value_text
 from netdsl.ops import receptive as rf
 
 Shape = tuple[int, ...]
@@ -36,6 +36,8 @@ class ShapeError(Exception):
 
 class Symbol(str):
     """A bare word used as a value, such as `global` in `avgpool(global)` or `same`."""
+
+    kind: ClassVar[str] = "name"
 
     def notation(self) -> str:
         return str(self)
@@ -52,6 +54,10 @@ class TensorArg:
     label: str
     source: Op | None = None
     source_input: Shape | None = None
+    kind: ClassVar[str] = "tensor"
+
+    def notation(self) -> str:
+        return self.label
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ class TiedWeight:
 
     label: str
     shape: Shape
+    kind: ClassVar[str] = "weight"
 
     def notation(self) -> str:
         return self.label
@@ -270,23 +277,9 @@ class Op:
 
 
 
-def _type_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, Symbol):
-        return f"the name '{value}'"
-    if isinstance(value, TensorArg):
-        return f"the tensor '{value.label}'"
-    return {int: "int", float: "float", str: "string", tuple: "list"}.get(type(value),
-                                                                           type(value).__name__)
-
-
 # The least plain int each integer kind takes as it is (None: any int): `coerce`'s fast path for
 # the most common attribute value; every other value, and an int out of range, takes the full path.
 _INT_FLOOR = {"size": 1, "count": 0, "int": None, "ints": 1, "counts": 0, "padding": 0}
-
-
-_UNQUOTED = (Symbol, TensorArg, TiedWeight)  # named in a message by their kind only
 
 
 def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
@@ -301,9 +294,7 @@ def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
 
     def bad(expected: str) -> SpecError:
         where = f"'{op}' parameter '{f.name}'"
-        return SpecError(f"{where} must be {expected}, got {_type_name(value)}"
-                         f"{'' if isinstance(value, _UNQUOTED) else f' {_shown(value)}'}",
-                         "type")
+        return SpecError(f"{where} must be {expected}, got {described(value, limit=80)}", "type")
 
     if kind == "any":
         ints = [v for v in (value if isinstance(value, tuple) else (value,)) if type(v) is int]

@@ -48,14 +48,28 @@ class BlockInput(Node):
 
 @dataclass
 class Attribute(Node):
+    """`value.attr`; `quoted`: written as a string (`x."block1-0"`), a name, never a figure."""
+
     value: Expr
     attr: str
+    quoted: bool = False
 
 
 @dataclass
 class Index(Node):
+    """`value[index]`, or a slice of it: `value[1:]`, `value[::2]`."""
+
     value: Expr
-    index: Expr
+    index: Expr | Slice
+
+
+@dataclass
+class Slice(Node):
+    """`start:stop:step` inside brackets; a bound left out is None."""
+
+    start: Expr | None
+    stop: Expr | None
+    step: Expr | None
 
 
 @dataclass

@@ -30,6 +30,9 @@ _BEFORE_UNARY = {"ADD_OP", "MUL_OP", "POW_OP", "COMP_OP", "__ANON_0", "EQUAL", "
                  "LPAR", "LSQB", "LBRACE", "IF", "ELIF", "ELSE", "IN", "NOT", "AND", "OR",
                  "EXPECT", "_NL", None}
 
+# A `[` right after one of these is an index or a slice, not a list.
+_SUBSCRIPTED = {"NAME", "CALLED_NAME", "STRING", "RPAR", "RSQB", "PATH_INDEX"}
+
 
 @dataclass
 class _Open:
@@ -40,6 +43,7 @@ class _Open:
     spaced_equals: bool
     closer_indent: int  # column of a closing bracket that starts a line
     statement: int  # the enclosing statement's column, restored when the bracket closes
+    subscript: bool = False  # `[` of an index or a slice: `levels[1:]`, no space after `:`
 
 
 def format_source(text: str, path: str = "<string>", max_steps: int = MAX_STEPS) -> str:
@@ -180,7 +184,9 @@ class _Layout:
         inner = self.statement + INDENT if trailing else column + (1 if tok.value == "{" else 0)
         header = (tok.value == "(" and len(seen) >= 2 and seen[-1].type == "NAME"
                   and seen[-2].type in ("BLOCK", "NETWORK", "DEF"))
-        self.stack.append(_Open(tok.value, inner, header, self.statement, self.statement))
+        subscript = tok.value == "[" and bool(seen) and seen[-1].type in _SUBSCRIPTED
+        self.stack.append(_Open(tok.value, inner, header, self.statement, self.statement,
+                                subscript))
         if tok.value == "{":
             self.statement = inner
 
@@ -211,12 +217,14 @@ class _Layout:
             return True
         if p in ("LPAR", "LSQB", "DOT") or t in ("RPAR", "RSQB", "COMMA", "COLON", "DOT", "SEMI"):
             return False
+        if p == "COLON" and self.stack and self.stack[-1].subscript:  # a slice: `[1:n]`
+            return False
         if t == "EQUAL" or p == "EQUAL":
             return self.spaced_equals
         if t == "LPAR":
             return p != "NAME"
         if t == "LSQB":
-            return p not in ("NAME", "RPAR", "RSQB", "PATH_INDEX")
+            return p not in _SUBSCRIPTED
         if p == "ADD_OP":  # a sign binds to its operand
             before = seen[-2].type if len(seen) >= 2 else None
             return before not in _BEFORE_UNARY

@@ -9,8 +9,10 @@ context-free lexer cannot do:
 - the newline filter: a newline ends a statement unless the statement plainly continues (see
   `grammar.lark`); inside `(` or `[` newlines never matter, inside a `{` opened within them
   they separate statements again (a stack of open brackets);
-- path indices: `.12` glued to a name, `)`, `]` or an earlier index (`features.12.rf`) is a
-  dot and the index `12`, not the float `.12`.
+- path indices: `.12` glued to a name, a string, `)`, `]` or an earlier index
+  (`features.12.rf`, `"block1-0".0`) is a dot and the index `12`, not the float `.12`;
+- call numbers: `#2` glued to a name (`cls_logits#2`, the second call of a shared module, as
+  `netdsl stats` names it) is part of one CALLED_NAME token, not a comment.
 
 `SpecLexer.layout` gives every token, whitespace and comments included and newlines unfiltered,
 for the formatter: the same tokens the parser reads, so formatting cannot change their meaning.
@@ -39,8 +41,11 @@ _CONTINUES_BEFORE = frozenset({"->", "else", "elif"})
 BRACKETS = {"(": ")", "[": "]", "{": "}"}
 _CLOSERS = frozenset(BRACKETS.values())
 PATH_INDEX = "PATH_INDEX"  # the token type of `12` in `features.12`, declared in grammar.lark
-_PATH_ENDS = frozenset({"NAME", "RPAR", "RSQB", PATH_INDEX})  # what a path index may follow
+CALLED_NAME = "CALLED_NAME"  # `head#2`: a name and a call number, declared in grammar.lark
+# What a path index may follow (`"block1-0".0`: a quoted label too)
+_PATH_ENDS = frozenset({"NAME", "STRING", "RPAR", "RSQB", PATH_INDEX, CALLED_NAME})
 _DIGITS = re.compile(r"\d+")
+_CALL_NUMBER = re.compile(r"#\d+")
 
 
 class TokenLimit:
@@ -153,6 +158,11 @@ class SpecLexer(Lexer):
             kind = m.lastgroup
             if kind == "NAME":
                 kind = keywords.get(value, kind)
+                if kind == "NAME" and text.startswith("#", m.end()):
+                    called = _CALL_NUMBER.match(text, m.end())
+                    if called:
+                        value += called.group()
+                        kind = CALLED_NAME
             elif kind == "NUMBER" and pos == path_end and value[0] == ".":
                 dot, index = _path_index(new, text, pos, line, pos - line_start + 1)
                 yield dot

@@ -26,7 +26,7 @@ _EXPECTED_NAMES = {
 }
 # Tokens that can start an expression; when most are possible, say "an expression".
 _EXPRESSION_START = {"NAME", "NUMBER", "STRING", "LPAR", "LSQB", "LBRACE", "ADD_OP", "TRUE",
-                     "FALSE", "IN", "OUTPUT", "FROM", "NOT"}
+                     "FALSE", "IN", "OUTPUT", "FROM", "NOT", "CALLED_NAME"}
 # Keywords that can only start a statement; when all are possible, say "a statement".
 _STATEMENT_START = {"INPUT", "EXPECT", "DEF", "IF", "FOR", "SHARED"}
 # What may follow an operand; when all binary operators are possible, say "an operator".
@@ -183,6 +183,8 @@ def _expected(m: _Mistake) -> str | None:
     innermost = m.opener.char if m.opener is not None else None
     names = {n for n in m.expected if not n.startswith("__IGNORE")
              and _CLOSER_TYPES.get(n, innermost) == innermost}
+    if "NAME" in names:  # `head#2` is a name too
+        names.discard("CALLED_NAME")
     shown: list[str] = []
     if len(names & _EXPRESSION_START) >= 6:
         if names >= _STATEMENT_START:

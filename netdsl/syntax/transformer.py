@@ -111,7 +111,7 @@ _OPERATORS = frozenset({"ADD_OP", "MUL_OP", "POW_OP", "COMP_OP", "AND", "OR"})
 
 class _Precedence:
     """A Pratt parser over one flat run `prefix* primary trailer* (binop prefix* primary
-    trailer*)*`, where a trailer is `. name` or `[ expr ]`."""
+    trailer*)*`, where a trailer is `. name`, `[ expr ]` or `[ slice ]`."""
 
     def __init__(self, items: list, path: str):
         self.items = items
@@ -173,10 +173,14 @@ class _Precedence:
         while self.at < len(items) and type(items[self.at]) is Token \
                 and items[self.at].type in ("DOT", "LSQB"):
             if items[self.at].type == "DOT":
-                # a name, `output` (a layer's output shape, though a keyword) or a path
-                # index (`features.12`)
+                # a name, `output` (a layer's output shape, though a keyword), a path
+                # index (`features.12`), a called name (`head#2`) or a quoted label
                 name = items[self.at + 1]
-                value = ast.Attribute(self._join(value, name), value, str(name))
+                if name.type == "STRING":  # `x."block1-0"`: a label that is not a name
+                    value = ast.Attribute(self._join(value, name), value,
+                                          _unescape(str(name)), quoted=True)
+                else:
+                    value = ast.Attribute(self._join(value, name), value, str(name))
                 self.at += 2
             else:
                 index, close = items[self.at + 1], items[self.at + 2]
@@ -374,6 +378,17 @@ class ToAst(Transformer):
 
     def name(self, c):
         return ast.Name(self._span(c), str(c[0]))
+
+    def slice(self, c):
+        """`start:stop:step`, each bound optional: the expressions between the colons."""
+        bounds: list = [None]
+        for item in c:
+            if type(item) is Token:
+                bounds.append(None)
+            elif item is not None:
+                bounds[-1] = item
+        start, stop, step = bounds + [None] * (3 - len(bounds))
+        return ast.Slice(self._span(c), start, stop, step)
 
     def output_ref(self, c):
         return ast.Name(self._span(c), "output")

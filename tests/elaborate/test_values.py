@@ -72,9 +72,10 @@ def test_no_complex_number_is_ever_made():
 
 
 def test_values_are_named_by_what_they_are():
-    from netdsl.elaborate.values import Function, type_name
-    assert type_name(Function("f")) == "function"
-    assert type_name(complex(1, 1)) == "complex"  # never a language value; never "function"
+    from netdsl.elaborate.values import Function
+    from netdsl.notation import kind_text
+    assert kind_text(Function("f")) == "function"
+    assert kind_text(complex(1, 1)) == "value"  # never a language value; never a Python name
 
 
 @pytest.mark.parametrize("text, message", [

@@ -142,6 +142,11 @@ def test_fmt_failed_write_leaves_the_file_untouched(tmp_path: Path, monkeypatch)
     ("X = 1\r\nY = -X  # c\r\n", "X = 1\nY = -X  # c\n"),  # CRLF becomes LF; signs bind
     ("\n\n\nX = 1\n\n\n\nY = 2\n\n", "X = 1\n\nY = 2\n"),  # at most one blank line
     ("X = 1;Y = 2\n", "X = 1; Y = 2\n"),
+    ("X = L[ 1 : ]+L[:- 1]+L[ : : 2]+L[n-1 :n]\n", "X = L[1:] + L[:-1] + L[::2] + L[n - 1:n]\n"),
+    ('X = "abc" [1 :] + f(2) [0]\n', 'X = "abc"[1:] + f(2)[0]\n'),  # slices, not lists
+    ("X = [a:conv(8, 1) for a in L]\n", "X = [a: conv(8, 1) for a in L]\n"),  # a label
+    ("network n {\n  expect head#2.params== 0\n}\n",
+     "network n {\n    expect head#2.params == 0\n}\n"),
 ])
 def test_layout_details(source: str, expected: str):
     assert format_source(source) == expected

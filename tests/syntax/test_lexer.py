@@ -1,10 +1,11 @@
 """SpecLexer against lark's own basic lexer of the same grammar: the same tokens with the same
 types and positions, and the same refusal at the same character, on every spec in the zoo and on
-random text. The one rule lark's context-free lexer cannot express, a path index (`.12` glued to
-a name, `)`, `]` or an earlier index is a dot and the index `12`, not a float), is applied to
-lark's tokens here by restarting lark's lexer after the index. The newline filter's decisions
-are the parser tests' business; here, the filtered tokens must be the unfiltered ones without
-whitespace, comments and newlines."""
+random text. The two rules lark's context-free lexer cannot express, a path index (`.12` glued
+to a name, a string, `)`, `]` or an earlier index is a dot and the index `12`, not a float)
+and a call number (`#2` glued to a name is part of it, `head#2`, not a comment), are applied to
+lark's tokens here by restarting lark's lexer after the index or the number. The newline
+filter's decisions are the parser tests' business; here, the filtered tokens must be the
+unfiltered ones without whitespace, comments and newlines."""
 
 from __future__ import annotations
 
@@ -21,13 +22,13 @@ from lark.exceptions import UnexpectedCharacters
 from lark.lexer import LexerState
 from lark.utils import TextSlice
 
-from netdsl.syntax.lexer import PATH_INDEX
+from netdsl.syntax.lexer import CALLED_NAME, PATH_INDEX
 from netdsl.syntax.parser import _GRAMMAR, spec_lexer
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = sorted((ROOT / "specs").rglob("*.net"))
 FIELDS = ("type", "value", "start_pos", "end_pos", "line", "column", "end_line", "end_column")
-PATH_ENDS = {"NAME", "RPAR", "RSQB", PATH_INDEX}
+PATH_ENDS = {"NAME", "STRING", "RPAR", "RSQB", PATH_INDEX, CALLED_NAME}
 
 
 @lru_cache(maxsize=1)
@@ -48,9 +49,16 @@ def _path_index(text: str, number: Token) -> list[tuple]:
              col + 1 + len(digits))]
 
 
+def _called_name(name: tuple, number: str) -> tuple:
+    """A NAME token with the call number glued to it (`head` and `#2`): one CALLED_NAME."""
+    _, value, start, end, line, col, end_line, end_col = name
+    n = len(number)
+    return (CALLED_NAME, value + number, start, end + n, line, col, end_line, end_col + n)
+
+
 def lark_tokens(text: str) -> tuple[list[tuple], int | None]:
-    """lark's basic lexer, every token kept, with path indices split off; and where it refuses a
-    character."""
+    """lark's basic lexer, every token kept, with path indices split off and call numbers glued
+    on; and where it refuses a character."""
     out: list[tuple] = []
     start = 0
     try:
@@ -60,6 +68,11 @@ def lark_tokens(text: str) -> tuple[list[tuple], int | None]:
                         and out[-1][0] in PATH_ENDS and out[-1][3] == tok.start_pos):
                     out += _path_index(text, tok)
                     start = out[-1][3]  # lex again after the index
+                    break
+                number = re.match(r"#\d+", tok.value) if tok.type == "COMMENT" else None
+                if number and out and out[-1][0] == "NAME" and out[-1][3] == tok.start_pos:
+                    out[-1] = _called_name(out[-1], number.group())
+                    start = out[-1][3]  # lex again after the number
                     break
                 out.append(_fields(tok))
             else:
@@ -149,3 +162,16 @@ def test_floats_elsewhere_are_unchanged(text, numbers):
         assert got == ["1"] and tokens[-1][:2] == (PATH_INDEX, "5")
     else:
         assert got == numbers
+
+
+@pytest.mark.parametrize("text, tokens", [
+    ("head#2.params", [(CALLED_NAME, "head#2"), ("DOT", "."), ("NAME", "params")]),
+    ("a.conv#12.0", [("NAME", "a"), ("DOT", "."), (CALLED_NAME, "conv#12"), ("DOT", "."),
+                     (PATH_INDEX, "0")]),
+    ("head #2", [("NAME", "head")]),  # a space: a comment, as before
+    ("head#x", [("NAME", "head")]),  # no digit: a comment
+    ("in#2", [("IN", "in")]),  # a keyword takes no call number
+    ('"block1-0".0', [("STRING", '"block1-0"'), ("DOT", "."), (PATH_INDEX, "0")]),
+])
+def test_call_numbers_and_quoted_paths(text, tokens):
+    assert [t[:2] for t in parser_tokens(text)] == tokens
