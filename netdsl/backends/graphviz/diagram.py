@@ -29,7 +29,7 @@ class Box:
     """
 
     id: str
-    kind: str  # "input", "layer", "merge", "block"
+    kind: str  # "input", "layer", "merge", "block", "output"
     family: str  # palette key: conv, linear, pool, norm, activation, merge, shape, ...
     name: str  # the name as shown (relative to the enclosing cluster)
     text: str  # operator in paper notation, or the block call

@@ -164,7 +164,7 @@ def _node(box: Box, shapes: bool) -> str:
         attrs += ["penwidth=1.4"]
         if box.count > 1:
             attrs += ['style="rounded,filled,bold"', "peripheries=2"]
-    elif box.kind == "input":
+    elif box.kind in ("input", "output"):
         attrs += ['style="rounded,filled,bold"']
     if box.is_output:
         attrs += ["penwidth=2.2"]

@@ -50,8 +50,11 @@ def label(box: Box, shapes: bool = True) -> str:
     """The HTML-like label of a box (with the outer < > of DOT)."""
     if box.kind == "merge":
         return merge_label(box, shapes)
-    if box.kind == "input":
-        rows = [f"<b>input {escape(box.name)}</b>"]
+    if box.kind in ("input", "output"):
+        name = box.name if box.count == 1 else f"{box.name} \u2026 {_tail(box)}"
+        rows = [f"<b>{box.kind} {escape(name)}</b>"]
+        if box.count > 1:
+            rows[0] += f'  <font point-size="12"><b>\u00d7 {box.count}</b></font>'
         if shapes:
             rows.append(_small(shape_text(box.shape, 'times')))
         return _table(rows)
@@ -105,7 +108,10 @@ def merge_label(box: Box, shapes: bool) -> str:
 
 def tooltip(box: Box) -> str:
     """Plain text shown on hover in SVG: full name, operator, every figure."""
-    parts = [box.id if box.count == 1 else f"{box.id} \u2026 {box.last}", box.text,
+    first, last = box.id, box.last
+    if box.kind == "output":
+        first, last = box.name, _tail(box)
+    parts = [first if box.count == 1 else f"{first} \u2026 {last}", box.text,
              shape_text(box.shape, 'times')]
     if box.params:
         parts.append(f"{box.params:,} params")

@@ -17,6 +17,7 @@ from netdsl.ir.node import Scope
 from netdsl.notation import call_text
 
 COMPACT_FAMILIES = ("activation", "norm", "regularize")
+OUTPUT_ID = "output:"  # the ids of output boxes: apart from every layer's and scope's name
 MAX_PARTS = 8  # layers named in a collapsed group's box
 CONTAINER_SHARE = 0.9  # of the network's layers: a scope holding more is a container
 
@@ -80,6 +81,7 @@ def build(graph: Graph, depth: int, defaults: Any = None, keys: Any = None) -> D
     diagram = Diagram(graph.name, _title(graph), depth, levels.deepest)
     _add_boxes(diagram, graph, levels, defaults)
     _add_edges(diagram, graph, levels)
+    _add_outputs(diagram, graph, levels)
     collapse_runs(diagram, graph, keys or {})
     _mark_skips(diagram)
     return diagram
@@ -197,6 +199,20 @@ def _add_edges(diagram: Diagram, graph: Graph, levels: Levels) -> None:
                 seen.add((src, dst))
                 diagram.edges.append(Edge(src, dst, shape=graph[name].shape,
                                           ref=index >= refs))
+
+
+def _add_outputs(diagram: Diagram, graph: Graph, levels: Levels) -> None:
+    """A network of several outputs ends in one box for each, named as the network names it
+    (`heatmaps.3`, `fpn.0`): which box makes which output stays visible when blocks collapse.
+    A network's one output is its last box, drawn bold, as before."""
+    if len(graph.outputs) < 2:
+        return
+    for name, node_name in graph.outputs.items():
+        node = graph[node_name]
+        box = Box(OUTPUT_ID + name, "output", "output", name, "output", node.shape)
+        diagram.boxes.append(box)
+        diagram.edges.append(Edge(levels.representative(node, diagram.depth), box.id,
+                                  shape=node.shape))
 
 
 def _part_text(graph: Graph, scope: Scope, defaults: Any) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 # family -> (fill, border, legend text)
 FAMILIES: dict[str, tuple[str, str, str]] = {
     "input": ("#ffffff", "#333333", "input"),
+    "output": ("#ffffff", "#333333", "output"),
     "conv": ("#c6dbef", "#3b6fa0", "convolution"),
     "linear": ("#dadaeb", "#6a51a3", "linear"),
     "pool": ("#c7e9c0", "#41893f", "pooling"),

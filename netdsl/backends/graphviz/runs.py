@@ -16,13 +16,16 @@ from netdsl.ir import Graph
 
 
 def collapse_runs(diagram: Diagram, graph: Graph, keys: dict[str, CallKey]) -> None:
+    outputs = {b.id for b in diagram.boxes if b.kind == "output"}
     outs: dict[str, list[str]] = {}
     ins: dict[str, list[str]] = {}
     for e in diagram.edges:
-        outs.setdefault(e.src, []).append(e.dst)
-        ins.setdefault(e.dst, []).append(e.src)
+        if e.dst not in outputs:  # making a network output does not end a run
+            outs.setdefault(e.src, []).append(e.dst)
+            ins.setdefault(e.dst, []).append(e.src)
     kept: list[Box] = []
     merged: dict[str, str] = {}  # id of a box folded into a run -> the run's first box
+    members: dict[str, list[str]] = {}  # a run's first box -> every box of the run
     for box in diagram.boxes:
         head = kept[-1] if kept else None
         tail = head.last or head.id if head else None
@@ -35,13 +38,35 @@ def collapse_runs(diagram: Diagram, graph: Graph, keys: dict[str, CallKey]) -> N
             head.shape = box.shape
             head.is_output = head.is_output or box.is_output
             merged[box.id] = head.id
+            members.setdefault(head.id, [head.id]).append(box.id)
             continue
         kept.append(box)
     _note_differences(kept, graph)
     if not merged:
         return
-    diagram.boxes = kept
+    for run in members.values():
+        _fold_outputs(run, kept, diagram, merged)
+    diagram.boxes = [b for b in kept if b.id not in merged]
     _reroute(diagram, merged)
+
+
+def _fold_outputs(run: list[str], boxes: list[Box], diagram: Diagram,
+                  merged: dict[str, str]) -> None:
+    """A run whose every block makes one network output (the hourglass's stacks, each giving
+    its heatmaps) draws those outputs as one box too: `output heatmaps.0 ... heatmaps.6 x 7`."""
+    made: dict[str, list[str]] = {}
+    kinds = {b.id: b.kind for b in boxes}
+    for e in diagram.edges:
+        if e.src in run and kinds.get(e.dst) == "output":
+            made.setdefault(e.src, []).append(e.dst)
+    if [len(made.get(member, ())) for member in run] != [1] * len(run):
+        return
+    first = next(b for b in boxes if b.id == made[run[0]][0])
+    for member in run[1:]:
+        output = made[member][0]
+        first.count += 1
+        first.last = output
+        merged[output] = first.id
 
 
 def _note_differences(boxes: list[Box], graph: Graph) -> None:

@@ -12,8 +12,9 @@ import netdsl
 from netdsl.backends.graphviz import diagram_of, dot_of, render_bytes
 from netdsl.backends.graphviz.dot import PAD
 from netdsl.backends.graphviz.fit import fits
+from netdsl.backends.graphviz.layout import OUTPUT_ID
 from tests.backends.graphviz.conftest import dot_clusters, dot_edges, dot_nodes, svg_counts
-from tests.conftest import spec_paths
+from tests.conftest import SPECS, spec_paths
 
 SPEC_IDS = [p.stem for p in spec_paths()]
 ALL = 1_000_000
@@ -29,8 +30,11 @@ def test_full_depth_draws_every_layer_and_dependency(networks, name):
     net = networks(name)
     graph = net.graph
     dot = dot_of(net, depth=ALL)
-    assert sorted(dot_nodes(dot)) == sorted(graph.nodes)
-    assert sorted(dot_edges(dot)) == sorted(graph.nx.edges)
+    # a network of several outputs ends in one box for each, fed by the layer making it
+    outputs = graph.outputs if len(graph.outputs) > 1 else {}
+    assert sorted(dot_nodes(dot)) == sorted([*graph.nodes, *(OUTPUT_ID + o for o in outputs)])
+    assert sorted(dot_edges(dot)) == sorted([*graph.nx.edges,
+                                             *((n, OUTPUT_ID + o) for o, n in outputs.items())])
     # every scope is a frame labelled with its name (relative to its parent frame)
     assert sorted(dot_clusters(dot)) == sorted(graph.scopes)
     for scope in graph.scopes.values():
@@ -163,3 +167,39 @@ def test_vit_encoder_layers_collapse_to_one_run(networks):
     assert [b.count for b in diagram.boxes if b.count > 1] == [12]
     assert list(diagram.clusters) == ["encoder", "encoder.layers"]
     assert runs(dot_of(networks("gpt2_small"), depth=1)) == [12]
+
+
+def _output_boxes(dot: str) -> dict[str, str]:
+    """Output box id -> its tooltip's names (`heatmaps.0 \u2026 heatmaps.6`)."""
+    found = re.findall(r'^\s*"(output:[^"]*)" \[.*tooltip="([^"|]*) \| output', dot, re.M)
+    return {box: names for box, names in found}
+
+
+@pytest.mark.parametrize("stacks", [2, 8])
+def test_hourglass_draws_every_stack_output(stacks):
+    """Each stack's heatmaps are an output (Newell et al. 2016: intermediate supervision); a
+    run of stacks draws its outputs as one run too, so none is hidden behind the run's box."""
+    net = netdsl.load(SPECS / "hourglass.net", stacks=stacks)
+    dot = dot_of(net, depth=1)
+    boxes = _output_boxes(dot)
+    last = f"heatmaps.{stacks - 1}"
+    if stacks == 2:  # two different stacks (the last has no merge convs): one box each
+        assert boxes == {OUTPUT_ID + "heatmaps.0": "heatmaps.0", OUTPUT_ID + last: last}
+        assert ("stack1", OUTPUT_ID + "heatmaps.0") in dot_edges(dot)
+    else:
+        assert boxes == {OUTPUT_ID + "heatmaps.0": "heatmaps.0 \u2026 heatmaps.6",
+                         OUTPUT_ID + last: last}
+        assert runs(dot) == [7, 7]  # the stacks' run and their outputs' run
+        assert ("stack1", OUTPUT_ID + "heatmaps.0") in dot_edges(dot)
+    assert ("stack" + str(stacks), OUTPUT_ID + last) in dot_edges(dot)
+
+
+def test_fpn_draws_its_five_levels_as_outputs(networks):
+    dot = dot_of(networks("fpn_resnet50"), depth=1)
+    boxes = _output_boxes(dot)
+    assert sorted(boxes.values()) == [f"fpn.{i}" for i in range(5)]
+    assert all(("fpn", box) in dot_edges(dot) for box in boxes)
+
+
+def test_single_output_networks_draw_no_output_box(networks):
+    assert not _output_boxes(dot_of(networks("resnet50"), depth=1))
