@@ -44,7 +44,7 @@ block unit() {{
     }}
 }}
 
-network residual(n: int = {max(layers // 3, 1)}) {{
+network residual_chain(n: int = {max(layers // 3, 1)}) {{
     input x: [8, 8, 8]
     unit * n
 }}

@@ -239,6 +239,10 @@ class Calls:
             path = dotted_path(v)
             if path is not None and path in flow.labels:
                 return flow.labels[path]
+            if isinstance(v, (syn.Index, syn.Name)):  # `add(rev[1])`: an item of a list
+                item, _ = self.listed_tensor(v, env, flow)
+                if item is not None:
+                    return self.hold(item.shared(), scope, "out")
         sub = flow.fork(flow.current.shared() if flow.current else None, hint="out")
         sub.labels = flow.labels
         self._s_Chain(chain, scope, sub, env)

@@ -11,12 +11,15 @@ from netdsl.backends.pytorch.flow import Flow, Tensor, TensorList
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
 from netdsl.backends.pytorch.syntax import dotted_path, single, walk
 from netdsl.backends.pytorch.values import (
+    IN,
     ONE,
     RT,
     RUNTIME,
+    SIZE,
     SPATIAL,
     Env,
     RuntimeOnly,
+    Specialize,
     Unsupported,
     Value,
 )
@@ -189,6 +192,8 @@ class Expressions:
         return None, None
 
     def _e_Index(self, e: syn.Index, env: Env, flow: Flow | None, where: str) -> Value:
+        if isinstance(e.index, syn.Slice):
+            return self.sliced(e.value, e.index, env, flow, where)
         listed = self.expr(e.value, env, flow, where) if where == "ctor" else None
         if listed is not None and listed.listed is not None:  # `inner_blocks[i]`
             return Value(None, tensors=(self.pick(listed.listed, e.index, env, flow),))
@@ -210,6 +215,41 @@ class Expressions:
         if RT in base.deps:
             raise RuntimeOnly("a size that is known only when the network runs")
         return Value(P.subscript(base, index))
+
+    def sliced(self, value: syn.Expr, cut: syn.Slice, env: Env, flow: Flow | None,
+               where: str) -> Value:
+        """`features[1:]`, `inner[::-1]`: the chosen tensors of a list, item by item; or a
+        slice of a constructor value (`widths[:-1]`)."""
+        bounds = [None if b is None else self.py(b, env, flow, "ctor")
+                  for b in (cut.start, cut.stop, cut.step)]
+        listed = self.expr(value, env, flow, where) if where == "ctor" else None
+        if listed is not None and (listed.tensors is not None or listed.listed is not None):
+            if any(b is not None and type(b.const) is not int for b in bounds):
+                raise Unsupported("a slice of a list of tensors whose bounds the constructor "
+                                  "does not know")
+            chosen = slice(*(None if b is None else b.const for b in bounds))
+            items = listed.tensors if listed.tensors is not None else \
+                self.items_of(listed.listed)
+            return Value(None, tensors=items[chosen])
+        base = self.py(value, env, flow, where)
+        node = ast.Subscript(base.node, ast.Slice(*(None if b is None else b.node
+                                                     for b in bounds)), ast.Load())
+        known = [None if b is None else b.const for b in bounds]
+        const = base.const[slice(*known)] if isinstance(base.const, tuple) and \
+            all(k is None or type(k) is int for k in known) else UNKNOWN
+        deps = base.deps.union(*(b.deps for b in bounds if b is not None))
+        return Value(Py(node, const, deps))
+
+    def items_of(self, listed: TensorList) -> tuple[Tensor, ...]:
+        """A list's tensors one by one, where the constructor knows how many there are."""
+        if listed.items is not None:
+            return listed.items
+        if listed.length is None or type(listed.length.const) is not int:
+            raise Specialize(listed.deps - {IN, SIZE}, "a slice of a list of tensors is "
+                                                       "written item by item")
+        return tuple(listed.item(P.lit(k), ast.Subscript(listed.node, ast.Constant(k),
+                                                         ast.Load()))
+                     for k in range(listed.length.const))
 
     def _e_ListExpr(self, e: syn.ListExpr, env: Env, flow: Flow | None, where: str) -> Value:
         tensors = self.tensor_list(e, env, flow)

@@ -675,6 +675,10 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         if label is None:
             self.body(body, scope, flow, env)
             return
+        start, rest = _leading_from(body)
+        if start is not None and scope.fwd is not None:
+            self.from_(start, flow, scope)  # `{ from t -> a -> b }`: a chain applied to t
+            body = rest
         self.child_scope(label, scope, flow,
                          lambda inner, inner_flow: self.body(body, inner, inner_flow, env))
 
@@ -710,6 +714,18 @@ def _entry(first: Tensor | TensorList) -> Tensor:
         return first
     return first.item(P.lit(0), ast.Subscript(ast.Name(first.var, ast.Load()), ast.Constant(0),
                                               ast.Load()))
+
+
+def _leading_from(body: tuple[syn.Stmt, ...]) -> tuple[syn.From | None, tuple[syn.Stmt, ...]]:
+    """A group that is one chain starting `from t` (unlabelled): that `from`, and the group
+    without it."""
+    chain = body[0] if len(body) == 1 else None
+    if not isinstance(chain, syn.Chain) or len(chain.elements) < 2:
+        return None, body
+    first = chain.elements[0]
+    if first.label is not None or not isinstance(first.value, syn.From):
+        return None, body
+    return first.value, (replace(chain, elements=chain.elements[1:]),)
 
 
 def from_base(value: syn.Expr) -> bool:
