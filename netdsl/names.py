@@ -18,10 +18,6 @@ string label such as "block1-0") is registered with `add_module` and read with `
 A label or a name is written bare in a spec when it is one of the grammar's names (`is_spec_name`:
 ASCII letters, digits and '_', not starting with a digit, and no reserved word); any other is
 written as a string ("block1-0", "0", "in").
-
-Generated Python must also not shadow what it relies on: `is_free_name` says whether a
-name may be a class or local variable of generated code (not a keyword, a builtin such as `list` or
-`getattr`, or a name the generated module defines or imports).
 """
 
 from __future__ import annotations
@@ -47,11 +43,6 @@ register_state_dict_post_hook register_state_dict_pre_hook requires_grad_ set_ex
 set_submodule share_memory state_dict to to_empty train training type xpu zero_grad
 """.split())
 
-# Names a generated module binds at its top level or uses in every class: imports, helpers.
-GENERATED_GLOBALS = frozenset({"self", "torch", "nn", "F", "OrderedDict", "math", "super",
-                               "TableConv", "Subsample", "center_crop", "channel_shuffle",
-                               "stochastic_depth"})
-
 # A name of the language (grammar.lark's NAME, a test holds it) and of Python's ASCII identifiers.
 NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*"
 _IDENTIFIER = re.compile(NAME_PATTERN + r"\Z")
@@ -62,11 +53,6 @@ _MARKS = frozenset("#$")  # characters netdsl's own layer names use
 def is_word(text: str) -> bool:
     """Letters, digits and '_', not starting with a digit: a name, keywords included."""
     return bool(_IDENTIFIER.match(text))
-
-
-def is_name(text: str) -> bool:
-    """Whether `text` can be written bare as a name of the language (a word, not a keyword)."""
-    return is_word(text) and text not in KEYWORDS
 
 
 def is_identifier(name: str) -> bool:

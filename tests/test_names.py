@@ -3,8 +3,6 @@ the layer names of `netdsl stats`, or is refused by `netdsl check` at the label.
 
 from __future__ import annotations
 
-import builtins
-import keyword
 import re
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import torch
 import netdsl
 import netdsl.syntax
 from netdsl.errors import NetdslError
-from netdsl.names import MODULE_ATTRIBUTES, is_free_name, is_spec_name, label_error, spec_name
+from netdsl.names import MODULE_ATTRIBUTES, is_spec_name, label_error, spec_name
 from netdsl.syntax.keywords import KEYWORDS
 
 
@@ -66,13 +64,6 @@ def test_accepted_labels_give_working_modules_with_the_promised_names(label: str
     layers = {row.name for row in net.stats().layers}
     assert all(key.rsplit(".", 1)[0] in layers for key in model.state_dict())
     assert model(torch.zeros(1, 3, 8, 8)).shape == (1, 4, 8, 8)
-
-
-def test_free_names_exclude_keywords_builtins_and_generated_globals():
-    assert not any(is_free_name(n) for n in ("class", "list", "getattr", "self", "torch", "F"))
-    assert is_free_name("conv1") and is_free_name("features")
-    assert all(not is_free_name(k) for k in keyword.kwlist)
-    assert all(not is_free_name(b) for b in dir(builtins) if b.isidentifier())
 
 
 def test_spec_names_are_the_grammars_names():
