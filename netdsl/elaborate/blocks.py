@@ -133,12 +133,13 @@ class Blocks:
                    name: str) -> tuple[Definition, bool]:
         """The definition for these arguments and input shapes, instantiated on first use;
         and whether it was reused."""
-        key = _key(bdef, self.parameters(bdef), binding)
-        found = self.definitions.get(key) if key is not None else None
+        key: tuple | None = _key(bdef, self.parameters(bdef), binding)
+        try:
+            found = self.definitions.get(key)
+        except TypeError:  # an argument that cannot be compared (a function value):
+            key = found = None  # such a call is built alone
         if found is None and key is not None and self.cache is not None:
             found = self.cache.get(key)
-            if found is not None:
-                self.definitions[key] = found
         if found is not None:
             return found, True
         expectations = len(self.el.expectations)
@@ -318,20 +319,15 @@ class Blocks:
         return TensorValue(current, self.el.frame.definition.shape(current), "in")
 
 
-def _key(bdef: ast.BlockDef, params: Parameters, binding: Binding) -> tuple | None:
+def _key(bdef: ast.BlockDef, params: Parameters, binding: Binding) -> tuple:
     """What makes two calls one definition: the block, its non-tensor arguments (with their
     types: 1, 1.0 and true are equal in Python but not as arguments) and the input shapes.
-    None when an argument cannot be compared (a function value): such a call is built alone."""
+    Unhashable when an argument cannot be compared (a function value)."""
     values = binding.values
     parts: list[Any] = [id(bdef)]
     parts.extend((name, _typed(values[name])) for name in params.values)
     parts.append(tuple(t.shape for t in binding.ports))
-    key = tuple(parts)
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
+    return tuple(parts)
 
 
 def _typed(value: Any) -> Any:
