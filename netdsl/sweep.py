@@ -112,8 +112,9 @@ def _run_length(sizes: list[int], jobs: int) -> int:
 
 
 class _Workers:
-    """Runs dealt out in turn to this process (run 0, `jobs`, ...) and to `jobs - 1` forked
-    workers; their variants yielded in order as they arrive."""
+    """Runs dealt out in turn to `jobs - 1` forked workers and this process, which takes the
+    last of each turn (it has done the first run already); the variants yielded in order as
+    they arrive."""
 
     def __init__(self, run: _Runner, runs: list[list[dict[str, Any]]], jobs: int):
         self.run, self.runs, self.jobs = run, runs, jobs
@@ -124,7 +125,7 @@ class _Workers:
     def variants(self) -> Iterator[Variant]:
         self.start()
         try:
-            for index in range(0, len(self.runs), self.jobs):
+            for index in range(self.jobs - 1, len(self.runs), self.jobs):
                 if index == self.next:  # every earlier run is in: yield as they are done
                     yield from map(self.run, self.runs[index])
                     self.next += 1
@@ -144,7 +145,7 @@ class _Workers:
         context = mp.get_context("fork")
         gc.freeze()
         try:
-            for worker in range(1, self.jobs):
+            for worker in range(self.jobs - 1):
                 receiver, sender = context.Pipe(duplex=False)
                 process = context.Process(target=_work, daemon=True,
                                           args=(self.run, self.runs, worker, self.jobs, sender))

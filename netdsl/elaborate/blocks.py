@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from netdsl.elaborate.frame import Frame, Site
 from netdsl.elaborate.naming import Naming
-from netdsl.elaborate.values import Env, LayerRef, TensorValue, single, type_name
+from netdsl.elaborate.values import LayerRef, TensorValue, single, type_name
 from netdsl.errors import Span, SpecError, did_you_mean
 from netdsl.ir import Call, Definition, port
 from netdsl.limits import MAX_BLOCK_DEPTH
@@ -23,6 +23,7 @@ from netdsl.syntax import ast
 if TYPE_CHECKING:
     from netdsl.elaborate.cache import DefinitionCache
     from netdsl.elaborate.elaborator import Elaborator
+    from netdsl.elaborate.values import Env
 
 TENSOR_TYPES = ("tensor", "tensors")
 _TYPES: dict[str, tuple[type, ...]] = {
