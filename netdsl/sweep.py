@@ -217,14 +217,23 @@ class _Runner:
         return budget
 
     def __call__(self, settings: dict[str, Any]) -> Variant:
+        """The variant's figures. Its cycles are collected as it ends, while the collector is
+        still paused: that walks only the objects made since the last variant, where the
+        collector's own schedule would also walk, again and again, the definitions the cache
+        keeps."""
+        with paused_gc():
+            variant = self.figures(settings)
+            gc.collect(0)
+        return variant
+
+    def figures(self, settings: dict[str, Any]) -> Variant:
         variant = Variant(settings)
         self.program.budget = self.fresh_budget()
         try:
-            with paused_gc():
-                top = elaborate(self.program, self.network, {**self.fixed, **settings},
-                                self.max_nodes, self.inputs, cache=self.cache)
-                stats = summarize(top, self.dtype)
-                problems = check_expectations(top.expectations, stats, self.program.budget)
+            top = elaborate(self.program, self.network, {**self.fixed, **settings},
+                            self.max_nodes, self.inputs, cache=self.cache)
+            stats = summarize(top, self.dtype)
+            problems = check_expectations(top.expectations, stats, self.program.budget)
         except NetdslError as exc:
             variant.error = exc.diagnostics[0].message if exc.diagnostics else str(exc)
             return variant

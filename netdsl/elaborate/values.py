@@ -107,6 +107,7 @@ class FollowOnError(SpecError):
 
 
 UNBOUND: Any = object()  # what `Env.find` returns for a name no scope binds
+_SCALARS = frozenset((int, float, bool))  # values a name gives as they are, at no cost
 
 
 @dataclass
@@ -334,6 +335,8 @@ class Evaluator:
 
     def _Name(self, e: ast.Name, env: Env, symbols: bool) -> Any:
         value = env.find(e.id)
+        if type(value) in _SCALARS:  # most names: nothing to check or charge
+            return value
         if value is not UNBOUND:
             if isinstance(value, Poisoned):
                 raise FollowOnError(f"'{e.id}' could not be defined", "value", e.span)
