@@ -9,6 +9,7 @@ add their MACs, FLOPs and activations only.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 
 from netdsl.analysis.annotate import node_figures
@@ -18,13 +19,6 @@ from netdsl.ir import Call, Definition, Instance, Node
 from netdsl.ops.base import numel
 
 PARAMS, BUFFERS = 0, 1  # positions in a counts list
-# What `Totals.add` takes of a counts list and of a per-operator row ([applications, *counts]):
-# everything, or for a shared module's later application neither its weights nor (in the row)
-# an application of its own.
-_ALL, _ALL_ROW = (1,) * len(COUNTS), (1,) * (len(COUNTS) + 1)
-_NO_WEIGHTS = (0,) * (BUFFERS + 1) + (1,) * (len(COUNTS) - BUFFERS - 1)
-_NO_WEIGHTS_ROW = (0, *_NO_WEIGHTS)
-_ZERO_ROW = (0,) * (len(COUNTS) + 1)  # an operator's row before its first application
 
 
 @dataclass
@@ -38,15 +32,29 @@ class Totals:
     def add(self, other: Totals, weights: bool = True, times: int = 1) -> None:
         """Add `times` calls of `other`; without its weights for a shared module's
         application."""
-        keep, keep_row = (_ALL, _ALL_ROW) if weights else (_NO_WEIGHTS, _NO_WEIGHTS_ROW)
-        self.counts = [mine + value * times * k
-                       for mine, value, k in zip(self.counts, other.counts, keep, strict=True)]
-        self.elements += other.elements * times
+        if not (weights and times == 1):
+            self.add_scaled(other, weights, times)
+            return
+        self.counts = list(map(operator.add, self.counts, other.counts))
+        self.elements += other.elements
         by_op = self.by_op
         for op, row in other.by_op.items():
-            mine = by_op.get(op) or _ZERO_ROW
-            by_op[op] = [m + value * times * k
-                         for m, value, k in zip(mine, row, keep_row, strict=True)]
+            mine = by_op.get(op)
+            by_op[op] = row.copy() if mine is None else list(map(operator.add, mine, row))
+
+    def add_scaled(self, other: Totals, weights: bool, times: int) -> None:
+        """`add`, for `times` calls or without the weights."""
+        for i, value in enumerate(other.counts):
+            if weights or i > BUFFERS:
+                self.counts[i] += value * times
+        self.elements += other.elements * times
+        for op, row in other.by_op.items():
+            mine = self.by_op.get(op)
+            if mine is None:
+                mine = self.by_op[op] = [0] * (len(COUNTS) + 1)
+            for i, value in enumerate(row):
+                if weights or i - 1 > BUFFERS:
+                    mine[i] += value * times
 
     def add_weights(self, other: Totals) -> None:
         """Add only the weights of `other` (a shared module's, once)."""

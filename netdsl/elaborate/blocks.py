@@ -72,6 +72,7 @@ class Binding:
 
     values: dict[str, Any]
     ports: list[TensorValue]
+    signature: Parameters  # the block's
 
 
 class Blocks:
@@ -134,7 +135,7 @@ class Blocks:
                    name: str) -> tuple[Definition, bool]:
         """The definition for these arguments and input shapes, instantiated on first use;
         and whether it was reused."""
-        key: tuple | None = _key(bdef, self.parameters(bdef), binding)
+        key: tuple | None = _key(bdef, binding)
         try:
             found = self.definitions.get(key)
         except TypeError:  # an argument that cannot be compared (a function value):
@@ -155,7 +156,7 @@ class Blocks:
                     name: str) -> Definition:
         el = self.el
         shapes = [t.shape for t in binding.ports]
-        params = self.parameters(bdef)
+        params = binding.signature
         values = {k: binding.values[k] for k in params.values}
         definition = Definition(bdef.name, bdef.name, values, bdef.span, shapes,
                                 [t.label for t in binding.ports])
@@ -249,7 +250,7 @@ class Blocks:
             if param.name in given:
                 raise SpecError(f"parameter '{param.name}' given twice", "arg", arg.span)
             given[param.name] = self.argument(bdef, param, arg, site)
-        return self.complete(bdef, given, site)
+        return self.complete(bdef, sig, given, site)
 
     def argument(self, bdef: ast.BlockDef, param: ast.Param, arg: ast.Arg, site: Site) -> Any:
         el = self.el
@@ -264,9 +265,9 @@ class Blocks:
                                  f"{value.label}.c, .h or .w for a size")
         return value
 
-    def complete(self, bdef: ast.BlockDef, given: dict[str, Any], site: Site) -> Binding:
+    def complete(self, bdef: ast.BlockDef, sig: Parameters, given: dict[str, Any],
+                 site: Site) -> Binding:
         """Defaults, the current tensor for a missing first tensor parameter, and types."""
-        sig = self.parameters(bdef)
         constants = sig.constants
         values: dict[str, Any] = {}
         scope: Env | None = None  # the earlier parameters, for a default that is not a literal
@@ -305,7 +306,7 @@ class Blocks:
                 ports.extend(values[p.name])
         if not bdef.is_network and not sig.tensors:
             ports = [self.implicit_input(bdef, site)]
-        return Binding(values, ports)
+        return Binding(values, ports, sig)
 
     def implicit_input(self, bdef: ast.BlockDef, site: Site) -> TensorValue:
         current = site.current
@@ -320,13 +321,13 @@ class Blocks:
         return TensorValue(current, self.el.frame.definition.shape(current), "in")
 
 
-def _key(bdef: ast.BlockDef, params: Parameters, binding: Binding) -> tuple:
+def _key(bdef: ast.BlockDef, binding: Binding) -> tuple:
     """What makes two calls one definition: the block, its non-tensor arguments (with their
     types: 1, 1.0 and true are equal in Python but not as arguments) and the input shapes.
     Unhashable when an argument cannot be compared (a function value)."""
     values = binding.values
     parts: list[Any] = [id(bdef)]
-    parts.extend((name, _typed(values[name])) for name in params.values)
+    parts.extend([(name, _typed(values[name])) for name in binding.signature.values])
     parts.append(tuple(t.shape for t in binding.ports))
     return tuple(parts)
 
