@@ -4,8 +4,8 @@ grid of 20 widths x 15 depths = 300 variants of the compound scaling (specs/effi
 program, sharing the block definitions earlier variants made, and analysed (params, MACs,
 peak memory, the `expect`s). With 2 processes (`jobs=2`), this one forks a worker once the first
 run of variants (the 15 depths of the first width) shows that the rest would take more than
-`netdsl.sweep.WORKERS_AFTER` seconds, and the two share the remaining runs. Goal: 300 variants
-a second on this 2-core machine."""
+`netdsl.sweep.WORKERS_AFTER` seconds; this one goes on with the first half of the widths, the
+worker does the other half. Goal: 300 variants a second on this 2-core machine."""
 
 from __future__ import annotations
 

@@ -77,8 +77,9 @@ def sweep(program: Program, axes: Sequence[Axis], network: str | None = None,
     share the most definitions). With `jobs` > 1, where the platform forks, once the first run
     shows that the rest would take more than `workers_after` seconds (`WORKERS_AFTER` by
     default) in one process, this process forks `jobs - 1` workers, which inherit the parsed
-    program and the definitions made so far, and deals the remaining runs out in turn, taking
-    its own share; below that, starting workers would cost more than they save."""
+    program and the definitions made so far, and each process does a span of consecutive runs
+    (this one goes on from the first); below that, starting workers would cost more than they
+    save."""
     run = _Runner(program, network, dict(fixed or {}), dtype, max_nodes, inputs)
     settings = combinations(axes)
     size = _run_length([len(a.values) for a in axes], jobs)
@@ -92,12 +93,11 @@ def sweep(program: Program, axes: Sequence[Axis], network: str | None = None,
         variant = run(one)
         spent += time.perf_counter() - start
         yield variant
-    rest = runs[1:]
     left = spent / len(runs[0]) * (len(settings) - len(runs[0]))
     if left <= (WORKERS_AFTER if workers_after is None else workers_after):
         yield from map(run, settings[len(runs[0]):])
         return
-    yield from _Workers(run, rest, jobs).variants()
+    yield from _Workers(run, runs, jobs).variants()
 
 
 WORKERS_AFTER = 0.1  # seconds of work left, on one core, below which no workers start
@@ -111,21 +111,31 @@ def _run_length(sizes: list[int], jobs: int) -> int:
     return max(1, min(max(math.prod(sizes[1:]), MIN_RUN), total // (4 * jobs)))
 
 
+def _share(runs: int, process: int, jobs: int) -> range:
+    """The runs process `process` of `jobs` does (0: this one, which did the first before the
+    workers started): one span of consecutive runs each, as even as can be. Consecutive runs
+    share many definitions (nearby values of the first axis make many of the same blocks),
+    which runs dealt out in turn would make in each process: with 2 processes, a sweep of
+    EfficientNet's widths made a quarter more definitions that way."""
+    def bound(p: int) -> int:
+        return max(1, runs * p // jobs) if p else 0
+    return range(bound(process), bound(process + 1))
+
+
 class _Workers:
-    """Runs dealt out in turn to `jobs - 1` forked workers and this process, which takes the
-    last of each turn (it has done the first run already); the variants yielded in order as
-    they arrive."""
+    """The runs after the first shared out between this process, which goes on from the first,
+    and `jobs - 1` forked workers; the variants yielded in order as they arrive."""
 
     def __init__(self, run: _Runner, runs: list[list[dict[str, Any]]], jobs: int):
         self.run, self.runs, self.jobs = run, runs, jobs
         self.done: dict[int, list[Variant]] = {}  # run index -> its variants, not yet yielded
-        self.next = 0  # the run to yield next
+        self.next = 1  # the run to yield next (the first is done)
         self.workers: dict[Connection, tuple[int, BaseProcess]] = {}  # by its pipe
 
     def variants(self) -> Iterator[Variant]:
         self.start()
         try:
-            for index in range(self.jobs - 1, len(self.runs), self.jobs):
+            for index in _share(len(self.runs), 0, self.jobs)[1:]:  # the first is done
                 if index == self.next:  # every earlier run is in: yield as they are done
                     yield from map(self.run, self.runs[index])
                     self.next += 1
@@ -145,7 +155,7 @@ class _Workers:
         context = mp.get_context("fork")
         gc.freeze()
         try:
-            for worker in range(self.jobs - 1):
+            for worker in range(1, self.jobs):
                 receiver, sender = context.Pipe(duplex=False)
                 process = context.Process(target=_work, daemon=True,
                                           args=(self.run, self.runs, worker, self.jobs, sender))
@@ -165,7 +175,7 @@ class _Workers:
                 conn.close()
                 process.join()
                 if any(i >= self.next and i not in self.done
-                       for i in range(worker, len(self.runs), self.jobs)):
+                       for i in _share(len(self.runs), worker, self.jobs)):
                     raise RuntimeError(f"a sweep worker stopped (exit code "
                                        f"{process.exitcode})") from None
                 continue
@@ -189,9 +199,9 @@ class _Workers:
 
 def _work(run: _Runner, runs: list[list[dict[str, Any]]], worker: int, jobs: int,
           conn: Connection) -> None:
-    """A worker: its runs (`worker`, `worker + jobs`, ...), each sent when done."""
+    """A worker: its share of the runs (`_share`), each sent when done."""
     try:
-        for index in range(worker, len(runs), jobs):
+        for index in _share(len(runs), worker, jobs):
             conn.send((index, [run(one) for one in runs[index]]))
     except Exception:  # a bug: the parent raises it with this traceback
         conn.send((-1, traceback.format_exc()))

@@ -99,3 +99,14 @@ def test_the_help_says_when_workers_start(cli):
 ])
 def test_runs_follow_the_first_axis(sizes, jobs, length):
     assert netdsl.sweep._run_length(sizes, jobs) == length
+
+
+@pytest.mark.parametrize(("runs", "jobs", "shares"), [
+    (20, 2, [range(0, 10), range(10, 20)]),
+    (19, 2, [range(0, 9), range(9, 19)]),
+    (5, 3, [range(0, 1), range(1, 3), range(3, 5)]),
+    (2, 3, [range(0, 1), range(1, 1), range(1, 2)]),  # this process keeps the first run
+])
+def test_each_process_does_a_span_of_consecutive_runs(runs, jobs, shares):
+    """Consecutive runs share definitions: each process takes one span of them."""
+    assert [netdsl.sweep._share(runs, p, jobs) for p in range(jobs)] == shares
