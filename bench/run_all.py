@@ -2,12 +2,14 @@
 
 Each benchmark script prints its section (markdown) on stdout; this collects them under the
 machine they ran on. bench/forward.py (the backend's forward-latency benchmark) is included when
-it exists.
+it exists. `run_all.py SCRIPT...` runs only those and replaces their sections, keeping the rest.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import re
 import subprocess
 import sys
 import time
@@ -71,7 +73,41 @@ def peer_versions() -> str:
     return table(["peer", "version"], rows)
 
 
+def section(script: str, title: str) -> str:
+    print(f"run_all: {script}", file=sys.stderr)
+    text, elapsed = run(script)
+    return f"## {title}\n\n`bench/{script}`, {elapsed:,.0f} s.\n\n{text}"
+
+
+def update(scripts: list[str]) -> int:
+    """Replace the sections of `scripts` in README.md with a fresh run of each."""
+    titles = dict(SECTIONS)
+    readme = HERE / "README.md"
+    text = readme.read_text()
+    for script in scripts:
+        title = titles.get(script)
+        if title is None:
+            print(f"run_all: no benchmark '{script}' (known: {', '.join(titles)})",
+                  file=sys.stderr)
+            return 2
+        old = re.search(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", text, re.M | re.S)
+        if old is None:
+            print(f"run_all: README.md has no section '{title}'; run them all", file=sys.stderr)
+            return 2
+        new = section(script, title) + "\n\n"
+        text = text[:old.start()] + new + text[old.end():]
+    readme.write_text(text.rstrip("\n") + "\n")
+    print(f"wrote {readme}", file=sys.stderr)
+    return 0
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scripts", nargs="*", metavar="SCRIPT",
+                        help="run only these (e.g. sweep_speed.py) and replace their sections")
+    scripts = parser.parse_args().scripts
+    if scripts:
+        return update(scripts)
     parts = [INTRO]
     m = machine()
     parts.append("## Machine\n\n" + table(["", ""], [[k, v] for k, v in m.items()]) +
@@ -81,9 +117,7 @@ def main() -> int:
     for script, title in SECTIONS:
         if not (HERE / script).exists():
             continue
-        print(f"run_all: {script}", file=sys.stderr)
-        text, elapsed = run(script)
-        parts.append(f"## {title}\n\n`bench/{script}`, {elapsed:,.0f} s.\n\n{text}")
+        parts.append(section(script, title))
     (HERE / "README.md").write_text("\n\n".join(parts) + "\n")
     print(f"wrote {HERE / 'README.md'}", file=sys.stderr)
     return 0

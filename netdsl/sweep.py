@@ -9,10 +9,16 @@ sweep mostly reuses its blocks.
 
 from __future__ import annotations
 
+import gc
 import itertools
+import math
 import multiprocessing as mp
+import time
+import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 from netdsl.analysis import check_expectations, summarize
@@ -64,37 +70,143 @@ def combinations(axes: Sequence[Axis]) -> list[dict[str, Any]]:
 def sweep(program: Program, axes: Sequence[Axis], network: str | None = None,
           fixed: dict[str, Any] | None = None, dtype: str = "float32",
           max_nodes: int = MAX_NODES, inputs: dict[str, tuple[int, ...]] | None = None,
-          jobs: int = 1) -> Iterator[Variant]:
-    """Each variant of `program`'s network, in `combinations` order, as it is done; with
-    `jobs` > 1 in that many forked worker processes (where the platform forks; otherwise in
-    this one), each taking consecutive variants, which share the most definitions."""
+          jobs: int = 1, workers_after: float | None = None) -> Iterator[Variant]:
+    """Each variant of `program`'s network, in `combinations` order, as it is done.
+
+    The variants are done in runs of consecutive ones (those sharing the first axis' value
+    share the most definitions). With `jobs` > 1, where the platform forks, once the first run
+    shows that the rest would take more than `workers_after` seconds (`WORKERS_AFTER` by
+    default) in one process, this process forks `jobs - 1` workers, which inherit the parsed
+    program and the definitions made so far, and each process does a span of consecutive runs
+    (this one goes on from the first); below that, starting workers would cost more than they
+    save."""
     run = _Runner(program, network, dict(fixed or {}), dtype, max_nodes, inputs)
     settings = combinations(axes)
-    if jobs <= 1 or len(settings) < MIN_PARALLEL or "fork" not in mp.get_all_start_methods():
+    size = _run_length([len(a.values) for a in axes], jobs)
+    runs = [settings[i:i + size] for i in range(0, len(settings), size)]
+    if jobs <= 1 or len(runs) < 2 or "fork" not in mp.get_all_start_methods():
         yield from map(run, settings)
         return
-    global _RUNNER
-    _RUNNER = run  # the workers inherit it when they fork
-    chunk = max(1, min(CHUNK, len(settings) // (4 * jobs)))
-    with mp.get_context("fork").Pool(jobs) as pool:
-        for done in pool.imap(_run_chunk, _chunks(settings, chunk)):
-            yield from done
-    _RUNNER = None
+    spent = 0.0
+    for one in runs[0]:
+        start = time.perf_counter()
+        variant = run(one)
+        spent += time.perf_counter() - start
+        yield variant
+    left = spent / len(runs[0]) * (len(settings) - len(runs[0]))
+    if left <= (WORKERS_AFTER if workers_after is None else workers_after):
+        yield from map(run, settings[len(runs[0]):])
+        return
+    yield from _Workers(run, runs, jobs).variants()
 
 
-MIN_PARALLEL = 32  # fewer variants than this are done before worker processes would start
-CHUNK = 16  # consecutive variants a worker takes at once
-_RUNNER: _Runner | None = None
+WORKERS_AFTER = 0.1  # seconds of work left, on one core, below which no workers start
+MIN_RUN = 8  # consecutive variants a process takes at once, at least (when there are enough)
 
 
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+def _run_length(sizes: list[int], jobs: int) -> int:
+    """Variants per run: those sharing a value of the first axis (at least `MIN_RUN`), and
+    short enough that every process has several runs to even out their load."""
+    total = math.prod(sizes)
+    return max(1, min(max(math.prod(sizes[1:]), MIN_RUN), total // (4 * jobs)))
 
 
-def _run_chunk(settings: list[dict[str, Any]]) -> list[Variant]:
-    assert _RUNNER is not None
-    return [_RUNNER(s) for s in settings]
+def _share(runs: int, process: int, jobs: int) -> range:
+    """The runs process `process` of `jobs` does (0: this one, which did the first before the
+    workers started): one span of consecutive runs each, as even as can be. Consecutive runs
+    share many definitions (nearby values of the first axis make many of the same blocks),
+    which runs dealt out in turn would make in each process: with 2 processes, a sweep of
+    EfficientNet's widths made a quarter more definitions that way."""
+    def bound(p: int) -> int:
+        return max(1, runs * p // jobs) if p else 0
+    return range(bound(process), bound(process + 1))
+
+
+class _Workers:
+    """The runs after the first shared out between this process, which goes on from the first,
+    and `jobs - 1` forked workers; the variants yielded in order as they arrive."""
+
+    def __init__(self, run: _Runner, runs: list[list[dict[str, Any]]], jobs: int):
+        self.run, self.runs, self.jobs = run, runs, jobs
+        self.done: dict[int, list[Variant]] = {}  # run index -> its variants, not yet yielded
+        self.next = 1  # the run to yield next (the first is done)
+        self.workers: dict[Connection, tuple[int, BaseProcess]] = {}  # by its pipe
+
+    def variants(self) -> Iterator[Variant]:
+        self.start()
+        try:
+            for index in _share(len(self.runs), 0, self.jobs)[1:]:  # the first is done
+                if index == self.next:  # every earlier run is in: yield as they are done
+                    yield from map(self.run, self.runs[index])
+                    self.next += 1
+                else:
+                    self.done[index] = [self.run(one) for one in self.runs[index]]
+                self.receive(block=False)
+                yield from self.ready()
+            while self.next < len(self.runs):
+                self.receive(block=True)
+                yield from self.ready()
+        finally:
+            self.stop()
+
+    def start(self) -> None:
+        """Fork the workers; the objects this process holds are frozen for the collector
+        meanwhile, so the workers' collections neither walk nor copy them."""
+        context = mp.get_context("fork")
+        gc.freeze()
+        try:
+            for worker in range(1, self.jobs):
+                receiver, sender = context.Pipe(duplex=False)
+                process = context.Process(target=_work, daemon=True,
+                                          args=(self.run, self.runs, worker, self.jobs, sender))
+                process.start()
+                sender.close()
+                self.workers[receiver] = (worker, process)
+        finally:
+            gc.unfreeze()
+
+    def receive(self, block: bool) -> None:
+        """Take the runs the workers have finished (waiting for one at least if `block`)."""
+        for conn in wait(list(self.workers), timeout=None if block else 0):
+            try:
+                index, result = conn.recv()
+            except EOFError:  # it has finished, or died
+                worker, process = self.workers.pop(conn)
+                conn.close()
+                process.join()
+                if any(i >= self.next and i not in self.done
+                       for i in _share(len(self.runs), worker, self.jobs)):
+                    raise RuntimeError(f"a sweep worker stopped (exit code "
+                                       f"{process.exitcode})") from None
+                continue
+            if index < 0:
+                raise RuntimeError(f"a sweep worker failed:\n{result}")
+            self.done[index] = result
+
+    def ready(self) -> Iterator[Variant]:
+        while self.next in self.done:
+            yield from self.done.pop(self.next)
+            self.next += 1
+
+    def stop(self) -> None:
+        for conn, (_, process) in self.workers.items():
+            conn.close()
+            if process.is_alive():
+                process.terminate()
+            process.join()
+        self.workers.clear()
+
+
+def _work(run: _Runner, runs: list[list[dict[str, Any]]], worker: int, jobs: int,
+          conn: Connection) -> None:
+    """A worker: its share of the runs (`_share`), each sent when done."""
+    try:
+        for index in _share(len(runs), worker, jobs):
+            conn.send((index, [run(one) for one in runs[index]]))
+    except Exception:  # a bug: the parent raises it with this traceback
+        conn.send((-1, traceback.format_exc()))
+    finally:
+        conn.close()
 
 
 class _Runner:
@@ -115,14 +227,23 @@ class _Runner:
         return budget
 
     def __call__(self, settings: dict[str, Any]) -> Variant:
+        """The variant's figures. Its cycles are collected as it ends, while the collector is
+        still paused: that walks only the objects made since the last variant, where the
+        collector's own schedule would also walk, again and again, the definitions the cache
+        keeps."""
+        with paused_gc():
+            variant = self.figures(settings)
+            gc.collect(0)
+        return variant
+
+    def figures(self, settings: dict[str, Any]) -> Variant:
         variant = Variant(settings)
         self.program.budget = self.fresh_budget()
         try:
-            with paused_gc():
-                top = elaborate(self.program, self.network, {**self.fixed, **settings},
-                                self.max_nodes, self.inputs, cache=self.cache)
-                stats = summarize(top, self.dtype)
-                problems = check_expectations(top.expectations, stats, self.program.budget)
+            top = elaborate(self.program, self.network, {**self.fixed, **settings},
+                            self.max_nodes, self.inputs, cache=self.cache)
+            stats = summarize(top, self.dtype)
+            problems = check_expectations(top.expectations, stats, self.program.budget)
         except NetdslError as exc:
             variant.error = exc.diagnostics[0].message if exc.diagnostics else str(exc)
             return variant

@@ -9,6 +9,7 @@ add their MACs, FLOPs and activations only.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 
 from netdsl.analysis.annotate import node_figures
@@ -31,6 +32,18 @@ class Totals:
     def add(self, other: Totals, weights: bool = True, times: int = 1) -> None:
         """Add `times` calls of `other`; without its weights for a shared module's
         application."""
+        if not (weights and times == 1):
+            self.add_scaled(other, weights, times)
+            return
+        self.counts = list(map(operator.add, self.counts, other.counts))
+        self.elements += other.elements
+        by_op = self.by_op
+        for op, row in other.by_op.items():
+            mine = by_op.get(op)
+            by_op[op] = row.copy() if mine is None else list(map(operator.add, mine, row))
+
+    def add_scaled(self, other: Totals, weights: bool, times: int) -> None:
+        """`add`, for `times` calls or without the weights."""
         for i, value in enumerate(other.counts):
             if weights or i > BUFFERS:
                 self.counts[i] += value * times

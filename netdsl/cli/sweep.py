@@ -35,8 +35,9 @@ def arguments(parser: argparse.ArgumentParser) -> None:
                         help="also write params against MACs, with the Pareto front, as a "
                              "self-contained HTML page (needs plotly)")
     parser.add_argument("--jobs", type=positive, default=None, metavar="N",
-                        help="worker processes (default: one per core, for sweeps of 32 "
-                             "variants or more)")
+                        help="processes (default: one per core); the others start only "
+                             "when the first variants show that the rest would take more "
+                             "than 0.1 s in one process (netdsl.sweep.WORKERS_AFTER)")
     parser.add_argument("--no-progress", dest="progress", action="store_false",
                         help="never show the progress bar (shown on a terminal when the sweep "
                              "takes more than a second)")

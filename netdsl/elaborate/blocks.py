@@ -23,11 +23,46 @@ from netdsl.syntax import ast
 if TYPE_CHECKING:
     from netdsl.elaborate.cache import DefinitionCache
     from netdsl.elaborate.elaborator import Elaborator
+    from netdsl.elaborate.values import Env
 
 TENSOR_TYPES = ("tensor", "tensors")
 _TYPES: dict[str, tuple[type, ...]] = {
     "int": (int,), "float": (int, float), "bool": (bool,), "str": (str,), "list": (tuple,),
     "layer": (LayerRef,), "tensor": (TensorValue,), "tensors": (tuple,)}
+# The one type of value each type accepts as it is: most arguments are, and need no more checks.
+_EXACT: dict[str, type] = {"int": int, "float": float, "bool": bool, "str": str, "list": tuple,
+                           "layer": LayerRef, "tensor": TensorValue}
+
+
+@dataclass
+class Parameters:
+    """What binding a call needs to know of its block's signature, worked out once per block
+    rather than at each of its calls (a sweep makes tens of thousands)."""
+
+    kind: str  # "network" or "block", for messages
+    by_name: dict[str, ast.Param]
+    tensors: tuple[ast.Param, ...]  # typed `tensor` or `tensors`, in order
+    tensor_names: frozenset[str]
+    values: tuple[str, ...]  # the other parameters' names, in order: a definition's values
+    constants: dict[str, tuple[Any, int]]  # name -> (literal default, its evaluation steps)
+
+    @classmethod
+    def of(cls, bdef: ast.BlockDef) -> Parameters:
+        tensors = tuple(p for p in bdef.params if p.type in TENSOR_TYPES)
+        names = frozenset(p.name for p in tensors)
+        return cls("network" if bdef.is_network else "block", {p.name: p for p in bdef.params},
+                   tensors, names, tuple(p.name for p in bdef.params if p.name not in names),
+                   {p.name: c for p in bdef.params if (c := _constant(p.default)) is not None})
+
+
+def _constant(default: ast.Expr | None) -> tuple[Any, int] | None:
+    """A literal default's value and what evaluating it costs (`Evaluator`'s steps): the same
+    at every call, so it is not evaluated at each."""
+    if isinstance(default, (ast.Number, ast.Bool)):
+        return default.value, 1
+    if isinstance(default, ast.String):
+        return default.value, 1 + len(default.value)
+    return None
 
 
 @dataclass
@@ -37,6 +72,7 @@ class Binding:
 
     values: dict[str, Any]
     ports: list[TensorValue]
+    signature: Parameters  # the block's
 
 
 class Blocks:
@@ -46,6 +82,14 @@ class Blocks:
         self.el = elaborator
         self.definitions: dict[tuple, Definition] = {}
         self.cache = cache  # definitions of earlier elaborations of the program
+        self.params_by_block: dict[int, Parameters] = cache.parameters if cache is not None else {}
+
+    def parameters(self, bdef: ast.BlockDef) -> Parameters:
+        """`bdef`'s `Parameters`, by identity: the program keeps its blocks alive."""
+        found = self.params_by_block.get(id(bdef))
+        if found is None:
+            found = self.params_by_block[id(bdef)] = Parameters.of(bdef)
+        return found
 
     # ------------------------------------------------------------ calls
 
@@ -91,12 +135,13 @@ class Blocks:
                    name: str) -> tuple[Definition, bool]:
         """The definition for these arguments and input shapes, instantiated on first use;
         and whether it was reused."""
-        key = _key(bdef, binding)
-        found = self.definitions.get(key) if key is not None else None
+        key: tuple | None = _key(bdef, binding)
+        try:
+            found = self.definitions.get(key)
+        except TypeError:  # an argument that cannot be compared (a function value):
+            key = found = None  # such a call is built alone
         if found is None and key is not None and self.cache is not None:
             found = self.cache.get(key)
-            if found is not None:
-                self.definitions[key] = found
         if found is not None:
             return found, True
         expectations = len(self.el.expectations)
@@ -111,13 +156,14 @@ class Blocks:
                     name: str) -> Definition:
         el = self.el
         shapes = [t.shape for t in binding.ports]
-        values = {k: v for k, v in binding.values.items() if not _is_tensor_param(bdef, k)}
+        params = binding.signature
+        values = {k: binding.values[k] for k in params.values}
         definition = Definition(bdef.name, bdef.name, values, bdef.span, shapes,
                                 [t.label for t in binding.ports])
         for i, shape in enumerate(shapes):
             definition.values[port(i)] = shape
         env = el.program.env.child(**self.inner_values(bdef, binding))
-        has_ports = any(p.type in TENSOR_TYPES for p in bdef.params)
+        has_ports = bool(params.tensors)
         outer = el.frame
         path = f"{outer.path}.{name}" if outer.path else name
         el.frame = Frame(env, definition, path, None if has_ports else port(0),
@@ -179,10 +225,9 @@ class Blocks:
         tensor parameters take paths (a labeled tensor, or a chain from the current tensor).
         `tensors_only`: positional arguments fill the tensor parameters (a shared module's
         application, whose other arguments were given where it was declared)."""
-        kind = "network" if bdef.is_network else "block"
-        by_name = {p.name: p for p in bdef.params}
-        params = [p for p in bdef.params if p.type in TENSOR_TYPES] if tensors_only \
-            else list(bdef.params)
+        sig = self.parameters(bdef)
+        kind, by_name = sig.kind, sig.by_name
+        params = sig.tensors if tensors_only else bdef.params
         given: dict[str, Any] = {}
         for i, value in enumerate(preset.args):
             if i >= len(params):
@@ -205,7 +250,7 @@ class Blocks:
             if param.name in given:
                 raise SpecError(f"parameter '{param.name}' given twice", "arg", arg.span)
             given[param.name] = self.argument(bdef, param, arg, site)
-        return self.complete(bdef, given, site)
+        return self.complete(bdef, sig, given, site)
 
     def argument(self, bdef: ast.BlockDef, param: ast.Param, arg: ast.Arg, site: Site) -> Any:
         el = self.el
@@ -220,11 +265,12 @@ class Blocks:
                                  f"{value.label}.c, .h or .w for a size")
         return value
 
-    def complete(self, bdef: ast.BlockDef, given: dict[str, Any], site: Site) -> Binding:
+    def complete(self, bdef: ast.BlockDef, sig: Parameters, given: dict[str, Any],
+                 site: Site) -> Binding:
         """Defaults, the current tensor for a missing first tensor parameter, and types."""
-        kind = "network" if bdef.is_network else "block"
+        constants = sig.constants
         values: dict[str, Any] = {}
-        scope = self.el.program.env.child()
+        scope: Env | None = None  # the earlier parameters, for a default that is not a literal
         current = site.current
         pending = [current] if isinstance(current, str) else list(current or ())
         shape = self.el.frame.definition.values.get
@@ -234,24 +280,33 @@ class Blocks:
             elif p.type == "tensor" and pending:  # the current tensor(s), in order
                 ref = pending.pop(0)
                 value = TensorValue(ref, shape(ref), "the current tensor")
+            elif p.name in constants:
+                value, steps = constants[p.name]
+                budget = self.el.program.budget
+                budget.left -= steps
+                if budget.left < 0:
+                    budget.exhausted(p.default.span if p.default is not None else None)
             elif p.default is not None:
+                if scope is None:
+                    scope = self.el.program.env.child(**values)
                 value = self.el.evaluator.eval(p.default, scope, symbols=True)
             else:
-                raise SpecError(f"{kind} '{bdef.name}' needs parameter '{p.name}'", "arg",
+                raise SpecError(f"{sig.kind} '{bdef.name}' needs parameter '{p.name}'", "arg",
                                 site.span, help=f"signature: {signature(bdef)}")
-            if p.type is not None:
+            if p.type is not None and type(value) is not _EXACT.get(p.type):
                 value = check_type(bdef.name, p, value, site.span)
             values[p.name] = value
-            scope.vars[p.name] = value
+            if scope is not None:
+                scope.vars[p.name] = value
         ports: list[TensorValue] = []
-        for p in bdef.params:
+        for p in sig.tensors:
             if p.type == "tensor":
                 ports.append(values[p.name])
-            elif p.type == "tensors":
+            else:
                 ports.extend(values[p.name])
-        if not bdef.is_network and not any(p.type in TENSOR_TYPES for p in bdef.params):
+        if not bdef.is_network and not sig.tensors:
             ports = [self.implicit_input(bdef, site)]
-        return Binding(values, ports)
+        return Binding(values, ports, sig)
 
     def implicit_input(self, bdef: ast.BlockDef, site: Site) -> TensorValue:
         current = site.current
@@ -266,25 +321,15 @@ class Blocks:
         return TensorValue(current, self.el.frame.definition.shape(current), "in")
 
 
-def _is_tensor_param(bdef: ast.BlockDef, name: str) -> bool:
-    return any(p.name == name and p.type in TENSOR_TYPES for p in bdef.params)
-
-
-def _key(bdef: ast.BlockDef, binding: Binding) -> tuple | None:
+def _key(bdef: ast.BlockDef, binding: Binding) -> tuple:
     """What makes two calls one definition: the block, its non-tensor arguments (with their
     types: 1, 1.0 and true are equal in Python but not as arguments) and the input shapes.
-    None when an argument cannot be compared (a function value): such a call is built alone."""
+    Unhashable when an argument cannot be compared (a function value)."""
+    values = binding.values
     parts: list[Any] = [id(bdef)]
-    for name, value in binding.values.items():
-        if not _is_tensor_param(bdef, name):
-            parts.append((name, _typed(value)))
+    parts.extend([(name, _typed(values[name])) for name in binding.signature.values])
     parts.append(tuple(t.shape for t in binding.ports))
-    key = tuple(parts)
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
+    return tuple(parts)
 
 
 def _typed(value: Any) -> Any:

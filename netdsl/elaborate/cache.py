@@ -10,18 +10,23 @@ elaboration that met it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netdsl.ir import Definition
 from netdsl.ops.base import Op, Shape
 
+if TYPE_CHECKING:
+    from netdsl.elaborate.blocks import Parameters
+
 
 @dataclass
 class DefinitionCache:
-    """Definitions by `blocks._key`, and output shapes by operator and input shapes."""
+    """Definitions by `blocks._key`, output shapes by operator and input shapes, and each
+    block's `Parameters` by the block's id."""
 
     definitions: dict[tuple, Definition] = field(default_factory=dict)
     shapes: dict[tuple[Op, tuple[Shape, ...]], Shape] = field(default_factory=dict)
+    parameters: dict[int, Parameters] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.definitions)

@@ -214,4 +214,5 @@ class Elaborator(Resolver):
                                 net.span, help=did_you_mean(key, names) or
                                 f"signature: {signature(net)}")
         site = Site(None, net.span, Naming("", None), None)
-        return self.blocks.complete(net, dict(overrides), site).values
+        blocks = self.blocks
+        return blocks.complete(net, blocks.parameters(net), dict(overrides), site).values

@@ -110,6 +110,7 @@ class FollowOnError(SpecError):
 
 
 UNBOUND: Any = object()  # what `Env.find` returns for a name no scope binds
+_SCALARS = frozenset((int, float, bool))  # values a name gives as they are, at no cost
 
 
 @dataclass
@@ -228,6 +229,8 @@ def _is_text(value: Any) -> bool:
 
 
 def _arith(op: str, a: Any, b: Any, span: Any, budget: Budget) -> Any:
+    if type(a) in _NUMBERS and type(b) in _NUMBERS:  # most arithmetic: checked below
+        return _number_arith(op, a, b, span)
     if op == "+" and isinstance(a, tuple) and isinstance(b, tuple):
         (ai, ad), (bi, bd) = budget.measure(a), budget.measure(b)
         budget.combine(len(a) + len(b), ai + bi, max(ad, bd), span)
@@ -240,31 +243,31 @@ def _arith(op: str, a: Any, b: Any, span: Any, budget: Budget) -> Any:
         n = max(b, 0)
         budget.combine(len(a) * n, items * n, depth, span)
         return budget.remember(a * n, items * n, depth)
-    a = _num(a, f"'{op}'", span)
-    b = _num(b, f"'{op}'", span)
+    return _number_arith(op, _num(a, f"'{op}'", span), _num(b, f"'{op}'", span), span)
+
+
+_NUMBERS = frozenset((int, float))  # bool, a subclass of int, is not a number here
+_ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+    "//": operator.floordiv, "%": operator.mod,
+}
+
+
+def _number_arith(op: str, a: int | float, b: int | float, span: Any) -> Any:
     try:
-        if op == "+":
-            return checked(a + b, span)
-        if op == "-":
-            return checked(a - b, span)
-        if op == "*":
-            return checked(a * b, span)
-        if op == "/":
-            return checked(a / b, span)
-        if op == "//":
-            return checked(a // b, span)
-        if op == "%":
-            return checked(a % b, span)
         if op == "**":
             if isinstance(b, int) and isinstance(a, int) and abs(a) > 1 and \
                     b * math.log2(abs(a)) > MAX_INT_BITS:
                 raise SpecError(f"{a} ** {b} is too large", "limit", span)
             return checked(a ** b, span)
+        function = _ARITHMETIC.get(op)
+        if function is None:
+            raise AssertionError(op)
+        return checked(function(a, b), span)
     except ZeroDivisionError:
         raise SpecError("division by zero", "value", span) from None
     except OverflowError:
         raise SpecError("the result is too large", "value", span) from None
-    raise AssertionError(op)
 
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
@@ -319,6 +322,8 @@ class Evaluator:
 
     def _Name(self, e: ast.Name, env: Env, symbols: bool) -> Any:
         value = env.find(e.id)
+        if type(value) in _SCALARS:  # most names: nothing to check or charge
+            return value
         if value is not UNBOUND:
             if isinstance(value, Poisoned):
                 raise FollowOnError(f"'{e.id}' could not be defined", "value", e.span)
@@ -502,9 +507,8 @@ class Evaluator:
     # ------------------------------------------------------------ calls
 
     def _Call(self, e: ast.Call, env: Env, symbols: bool) -> Any:
-        try:
-            func = env.lookup(e.func)
-        except KeyError:
+        func = env.find(e.func)
+        if func is UNBOUND:
             func = None
         if func is None and self.resolver.is_layer(e.func):
             args, kwargs = self.arguments(e.args, env, symbols=True)
