@@ -5,7 +5,6 @@ and the builtins it calls as small functions, and the run-time helpers its opera
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import re
 from pathlib import Path
@@ -311,8 +310,7 @@ def _camel(name: str) -> str:
 
 
 def _runtime_names() -> set[str]:
-    tree = ast.parse(RUNTIME.read_text(encoding="utf-8"))
-    return {n.name for n in tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
+    return set(render.runtime_definitions())
 
 
 def _layer_or_const(value: Value) -> Any:
