@@ -66,6 +66,15 @@ class Span:
 
 
 @dataclass
+class Override:
+    """A network parameter or input named by the caller (`--set`, `--input`, or `load`'s
+    keyword arguments) that the network does not have."""
+
+    kind: str  # "parameter" or "input"
+    name: str
+
+
+@dataclass
 class Diagnostic:
     """One message for the user: what went wrong, where, and how to fix it."""
 
@@ -75,6 +84,9 @@ class Diagnostic:
     severity: str = "error"
     notes: list[tuple[Span | None, str]] = field(default_factory=list)
     help: str | None = None
+    # set when the fault is a name the caller passed rather than the spec (located at the
+    # network); the command line quotes the `--set` or `--input` argument that gave it
+    argument: Override | None = None
 
     def __post_init__(self) -> None:
         assert self.code in ERROR_CODES, self.code
