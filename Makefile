@@ -59,7 +59,7 @@ demo: $(VENV)/.installed dot
 test: $(VENV)/.installed-test dot chromium
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
 
-# everything but the tests marked slow (full-size models in torch, the DDP processes)
+# everything but the tests marked slow (see docs/contributing.md, "Fast and slow tests")
 test-fast: $(VENV)/.installed-test dot chromium
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider -m "not slow"
 

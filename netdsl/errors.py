@@ -66,6 +66,15 @@ class Span:
 
 
 @dataclass
+class Override:
+    """A network parameter or input named by the caller (`--set`, `--input`, or `load`'s
+    keyword arguments) that the network does not have."""
+
+    kind: str  # "parameter" or "input"
+    name: str
+
+
+@dataclass
 class Diagnostic:
     """One message for the user: what went wrong, where, and how to fix it."""
 
@@ -75,6 +84,9 @@ class Diagnostic:
     severity: str = "error"
     notes: list[tuple[Span | None, str]] = field(default_factory=list)
     help: str | None = None
+    # set when the fault is a name the caller passed rather than the spec (located at the
+    # network); the command line quotes the `--set` or `--input` argument that gave it
+    argument: Override | None = None
 
     def __post_init__(self) -> None:
         assert self.code in ERROR_CODES, self.code
@@ -142,6 +154,7 @@ class SpecError(Exception):
 # Names other tools use for ours (torch's `batchnorm` for netdsl's `bn`), each to ours; filled by
 # the operator classes from their `aliases`.
 OTHER_NAMES: dict[str, str] = {}
+CUTOFF = 0.6  # how alike a did-you-mean suggestion must be (difflib's ratio)
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
@@ -151,7 +164,11 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     ours = OTHER_NAMES.get(name.lower())
     if ours in names:
         return f"did you mean '{ours}'?"
-    close = difflib.get_close_matches(name, sorted(names), n=3, cutoff=0.6)
+    # difflib's ratio is at most 2 * shorter / (sum of the lengths): a name several times longer
+    # or shorter than a candidate cannot be close to it, and indexing a 10 MB name takes seconds
+    reachable = [c for c in sorted(names) if 2 * min(len(c), len(name)) >= CUTOFF *
+                 (len(c) + len(name))]
+    close = difflib.get_close_matches(name, reachable, n=3, cutoff=CUTOFF) if reachable else []
     if not close:
         return None
     return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"

@@ -36,6 +36,21 @@ def spec_paths() -> list[Path]:
     return sorted(SPECS.glob("*.net"))
 
 
+# A test run on every spec of the zoo runs on these alone in `make test-fast`, one of each kind:
+# a chain, residual stages, branches joined by concat, lists grown in loops, depthwise and
+# squeeze-excite blocks, a U of skips, several outputs, a transformer over tokens, and a chain
+# too long for a page. `make test` runs it on all of them.
+FAST_SPECS = frozenset({"lenet5", "resnet18", "googlenet", "densenet121", "efficientnet_b0",
+                        "unet", "yolov3", "gpt2_small", "vgg11"})
+
+
+def zoo_params(paths: list[Path] | None = None) -> list:
+    """Every spec (or `paths`) as a parameter named by its stem; those outside FAST_SPECS
+    marked slow."""
+    return [pytest.param(p, id=p.stem, marks=() if p.stem in FAST_SPECS else pytest.mark.slow)
+            for p in (spec_paths() if paths is None else paths)]
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     """One flag refreshes every golden file (diagnostics, generated code); defined once here."""
     parser.addoption("--update-goldens", action="store_true", default=False,

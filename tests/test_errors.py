@@ -3,6 +3,8 @@ visible, many messages in linear time, and a stop after `MAX_ERRORS` as compiler
 
 from __future__ import annotations
 
+import difflib
+
 import pytest
 
 import netdsl
@@ -74,3 +76,26 @@ def test_the_many_errors_of_one_file_are_gathered_up_to_the_limit():
     with pytest.raises(netdsl.NetdslError) as info:
         netdsl.load(text)
     assert len(info.value.diagnostics) == MAX_ERRORS
+
+
+@pytest.mark.parametrize("name", ["rleu", "conv2", "batchnorm", "maxpol", "x", "a_long_typo_nm",
+                                  "relu_relu_relu_relu"])
+def test_did_you_mean_suggests_what_difflib_suggests(name: str):
+    candidates = ["relu", "conv", "bn", "maxpool", "avgpool", "a_long_name", "x1"]
+    close = difflib.get_close_matches(name, sorted(candidates), n=3, cutoff=errors.CUTOFF)
+    hint = errors.did_you_mean(name, candidates)
+    if name == "batchnorm":
+        assert hint == "did you mean 'bn'?"
+    else:
+        assert hint == (("did you mean " + " or ".join(f"'{c}'" for c in close) + "?")
+                        if close else None)
+
+
+def test_a_name_far_longer_than_every_candidate_is_not_compared(monkeypatch):
+    """A 10 MB name cannot be close to `relu` (difflib's ratio is at most 2 * 4 / its length);
+    indexing it for difflib took seconds for every such message."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("difflib asked to compare names that cannot be close")
+    monkeypatch.setattr(difflib, "get_close_matches", refuse)
+    assert errors.did_you_mean("x" * 10_000_000, ["relu", "conv"]) is None
+    assert errors.did_you_mean("r", ["relu_and_more"]) is None

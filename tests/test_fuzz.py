@@ -62,12 +62,25 @@ def test_random_near_syntax_only_raises_netdsl_error(text: str):
 MUTATIONS = ("delete", "duplicate", "swap")
 
 
-@settings(parent=FUZZ, max_examples=120)
-@given(st.sampled_from(ALL_SPECS), st.lists(st.tuples(st.sampled_from(MUTATIONS),
-                                                      st.integers(0, 10 ** 6),
-                                                      st.integers(0, 10 ** 6)),
-                                            min_size=1, max_size=3))
+EDITS = st.lists(st.tuples(st.sampled_from(MUTATIONS), st.integers(0, 10 ** 6),
+                           st.integers(0, 10 ** 6)), min_size=1, max_size=3)
+
+
+@settings(parent=FUZZ, max_examples=40)
+@given(st.sampled_from(ALL_SPECS), EDITS)
 def test_mutated_specs_only_raise_netdsl_error(spec: Path, edits: list[tuple[str, int, int]]):
+    mutated_spec_only_raises_netdsl_error(spec, edits)
+
+
+@pytest.mark.slow  # the long run of the test above
+@settings(parent=FUZZ, max_examples=200)
+@given(st.sampled_from(ALL_SPECS), EDITS)
+def test_many_mutated_specs_only_raise_netdsl_error(spec: Path,
+                                                    edits: list[tuple[str, int, int]]):
+    mutated_spec_only_raises_netdsl_error(spec, edits)
+
+
+def mutated_spec_only_raises_netdsl_error(spec: Path, edits: list[tuple[str, int, int]]):
     tokens = _tokens(spec.read_text(encoding="utf-8"))
     for kind, a, b in edits:
         i, j = a % len(tokens), b % len(tokens)
@@ -152,9 +165,20 @@ def _meaning(text: str) -> list[tuple]:
     return [(n.name, repr(n.op), tuple(n.inputs), n.shape) for n in graph]
 
 
-@settings(parent=FUZZ, max_examples=150)
+@settings(parent=FUZZ, max_examples=40)
 @given(valid_specs())
 def test_random_valid_specs_round_trip_through_fmt(text: str):
+    round_trips_through_fmt(text)
+
+
+@pytest.mark.slow  # the long run of the test above
+@settings(parent=FUZZ, max_examples=200)
+@given(valid_specs())
+def test_many_random_valid_specs_round_trip_through_fmt(text: str):
+    round_trips_through_fmt(text)
+
+
+def round_trips_through_fmt(text: str):
     try:
         before = _meaning(text)
     except NetdslError:  # a generated shape mismatch: formatting must still not change that

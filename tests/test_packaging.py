@@ -20,6 +20,8 @@ import pytest
 from netdsl import __version__
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.slow  # pip builds the wheel (test_install.py installs one)
+
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> zipfile.ZipFile:

@@ -4,7 +4,8 @@ loading a network with them: `--network`, `--set`, `--input`, `--max-nodes`, `--
 
 A spec named `-` is read from standard input and called `<stdin>` in diagnostics. A `--set`
 value is an expression of the language, evaluated under its own work budget; a problem in it is
-reported against the `--set` argument itself (shown as the file `--set`), never swallowed.
+reported against the `--set` argument itself (shown as the file `--set`), never swallowed; so
+is a `--set` or `--input` that names a parameter or input the network does not have.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from netdsl.analysis.memory import DTYPE_BYTES
@@ -56,9 +59,53 @@ def load_network(args: argparse.Namespace, path: str) -> Any:
     options = {"max_nodes": args.max_nodes, "max_steps": args.max_steps,
                "include": include_path(args.include), "inputs": input_shapes(args.input),
                **overrides(args.set, args.max_steps)}
-    if path == STDIN:
-        return load_source(read_stdin(), args.network, source_name=STDIN_NAME, **options)
-    return load_file(path, args.network, **options)
+    with arguments_blamed(args):
+        if path == STDIN:
+            return load_source(read_stdin(), args.network, source_name=STDIN_NAME, **options)
+        return load_file(path, args.network, **options)
+
+
+@contextmanager
+def arguments_blamed(args: argparse.Namespace) -> Iterator[None]:
+    """Errors raised inside, with those about a name the caller passed located at its
+    argument (see `at_argument`)."""
+    try:
+        yield
+    except NetdslError as exc:
+        exc.diagnostics = [at_argument(d, args) for d in exc.diagnostics]
+        raise
+
+
+def at_argument(diag: Diagnostic, args: argparse.Namespace) -> Diagnostic:
+    """A diagnostic that blames a name the caller passed (a parameter the network does not
+    take, an input it does not have), moved from the network's line to the `--set` or
+    `--input` argument that gave the name, as the other errors in those arguments are. Each
+    argument of the option is a line of its own (`--input:2:1` is the second --input)."""
+    if diag.argument is None:
+        return diag
+    option, texts, name_of = ((SET_SOURCE, args.set, _set_name) if diag.argument.kind ==
+                              "parameter" else (INPUT_SOURCE, args.input, _input_name))
+    lines = [1]  # the line each argument starts on (a --set value may hold a newline)
+    for text in texts:
+        lines.append(lines[-1] + text.count("\n") + 1)
+    named = [i for i, text in enumerate(texts) if name_of(text) == diag.argument.name]
+    if not named:
+        return diag
+    index = named[-1]  # the last one given is the one that counts
+    text, name = texts[index], diag.argument.name
+    col = text.find(name) + 1 if name else 1
+    SOURCES.add(option, "\n".join(texts))
+    return Diagnostic(diag.message, Span(option, lines[index], col, lines[index],
+                                         col + max(len(name), 1)),
+                      "usage", help=diag.help)
+
+
+def _set_name(text: str) -> str:
+    return text.partition("=")[0].strip()
+
+
+def _input_name(text: str) -> str:
+    return text.rpartition("=")[0]
 
 
 def spec_files(network: Any) -> list[str]:

@@ -15,6 +15,7 @@ from netdsl.cli.loading import (
     STDIN,
     STDIN_NAME,
     add_loading_options,
+    arguments_blamed,
     input_shapes,
     parse_setting,
     positive,
@@ -89,7 +90,7 @@ def split_values(text: str) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from netdsl.backends.sweep_table import FORMATS
-    from netdsl.elaborate import load_program, read_source
+    from netdsl.elaborate import check_parameters, load_program, read_source
     from netdsl.network import _existing
     from netdsl.sweep import combinations, sweep
     fmt = choose_format(TABLES, args.output, args.format)
@@ -104,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
         program = load_program(read_stdin(), STDIN_NAME)
     else:
         program = load_program(read_source(_existing(args.file)), args.file)
+    with arguments_blamed(args):  # a name the network does not take fails every variant
+        check_parameters(program, args.network, [a.name for a in swept] + list(fixed))
     variants = list(_progress(sweep(program, swept, args.network, fixed, args.dtype,
                                     args.max_nodes, input_shapes(args.input),
                                     args.jobs or os.cpu_count() or 1),

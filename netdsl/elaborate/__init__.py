@@ -25,6 +25,13 @@ def elaborate(program: Program, network: str | None = None,
         return Elaborator(program, max_nodes, inputs, cache).network(network, params or {})
 
 
+def check_parameters(program: Program, network: str | None, names: list[str]) -> None:
+    """Raise `NetdslError` unless every name is a parameter of the network (a sweep checks
+    its axes before it elaborates any variant)."""
+    elaborator = Elaborator(program, MAX_NODES, None, None)
+    elaborator.check_parameter_names(elaborator.pick(network), dict.fromkeys(names))
+
+
 # Blocks nest up to 64 deep (elaborate.blocks.MAX_BLOCK_DEPTH) and each level of a block body
 # is about twenty Python frames (statement, chain, element, layer, call, binding, body);
 # Python's default limit of 1,000 frames would stop a legal spec first.
@@ -41,4 +48,4 @@ def _recursion_limit(depth: int) -> Iterator[None]:
         sys.setrecursionlimit(old)
 
 
-__all__ = ["Program", "elaborate", "load_program", "read_source"]
+__all__ = ["Program", "check_parameters", "elaborate", "load_program", "read_source"]

@@ -28,6 +28,9 @@ class Construct:
     name: ClassVar[str] = ""
     takes_body: ClassVar[bool] = False
     signature: ClassVar[str] = ""
+    # a use makes no layer and passes its input on; as a value (`downsample = identity`) it
+    # is a layer that is not there, which backends lower to nothing (torchvision's None)
+    passes_input: ClassVar[bool] = False
 
     def apply(self, el: Elaborator, arg_asts: tuple[ast.Arg, ...], preset: LayerRef,
               site: Site) -> Current:
@@ -42,6 +45,7 @@ class Identity(Construct):
 
     name = "identity"
     signature = "identity"
+    passes_input = True
 
     def apply(self, el: Elaborator, arg_asts: tuple[ast.Arg, ...], preset: LayerRef,
               site: Site) -> Current:
@@ -81,6 +85,25 @@ class Residual(Construct):
 
 
 CONSTRUCTS: dict[str, Construct] = {c.name: c for c in (Identity(), Residual())}
+
+
+def layer_construct(name: str) -> Construct | None:
+    """The construct `name` names when it can stand where a layer can (`identity`), not one
+    that takes a body (`residual`)."""
+    construct = CONSTRUCTS.get(name)
+    return construct if construct is not None and not construct.takes_body else None
+
+
+def passes_input(name: str) -> bool:
+    """Whether `name` is a construct that makes no layer (`identity`)."""
+    construct = CONSTRUCTS.get(name)
+    return construct is not None and construct.passes_input
+
+
+def body_construct(name: str) -> Construct | None:
+    """The construct `name` names when it takes a body of paths (`residual`)."""
+    construct = CONSTRUCTS.get(name)
+    return construct if construct is not None and construct.takes_body else None
 
 
 def describe(name: str) -> str:

@@ -23,7 +23,14 @@ from netdsl.elaborate.naming import Naming
 from netdsl.elaborate.shared import Shared
 from netdsl.elaborate.statements import Statements
 from netdsl.elaborate.values import Evaluator, FollowOnError, Poisoned, Resolver, TensorValue
-from netdsl.errors import Diagnostic, NetdslError, Span, SpecError, did_you_mean
+from netdsl.errors import (
+    Diagnostic,
+    NetdslError,
+    Override,
+    Span,
+    SpecError,
+    did_you_mean,
+)
 from netdsl.ir import Definition, Expectation, Instance
 from netdsl.limits import MAX_ERRORS, MAX_NODES
 from netdsl.ops import REGISTRY
@@ -105,6 +112,7 @@ class Elaborator(Resolver):
 
     def network(self, name: str | None, overrides: dict[str, Any]) -> Definition:
         net = self.pick(name)
+        self.check_parameter_names(net, overrides)
         try:  # a bad --set or load(..., name=value) is the user's error, located at the network
             bound = self.bind_network(net, overrides)
         except SpecError as exc:
@@ -115,7 +123,8 @@ class Elaborator(Resolver):
         for key in self.input_overrides:
             errors.append(Diagnostic(f"--input names '{key}', which is not an input of "
                                      f"'{net.name}'", net.span, "usage",
-                                     help=f"inputs: {', '.join(top.network_inputs)}"))
+                                     help=f"inputs: {', '.join(top.network_inputs)}",
+                                     argument=Override("input", key)))
         errors += self.unused_instances(top)
         if errors:
             raise NetdslError(errors)
@@ -206,13 +215,19 @@ class Elaborator(Resolver):
         diag.notes.extend(self.program.import_notes(diag.span))
         return diag
 
-    def bind_network(self, net: ast.BlockDef, overrides: dict[str, Any]) -> dict[str, Any]:
+    def check_parameter_names(self, net: ast.BlockDef, overrides: dict[str, Any]) -> None:
+        """Every overridden parameter is one of the network's (an unknown one is the caller's
+        error, marked as such for the command line to quote its `--set`)."""
         names = {p.name for p in net.params}
         for key in overrides:
             if key not in names:
-                raise SpecError(f"network '{net.name}' has no parameter '{key}'", "arg",
-                                net.span, help=did_you_mean(key, names) or
-                                f"signature: {signature(net)}")
+                raise NetdslError(Diagnostic(
+                    f"network '{net.name}' has no parameter '{key}'", net.span, "arg",
+                    notes=list(self.program.import_notes(net.span)),
+                    help=did_you_mean(key, names) or f"signature: {signature(net)}",
+                    argument=Override("parameter", key)))
+
+    def bind_network(self, net: ast.BlockDef, overrides: dict[str, Any]) -> dict[str, Any]:
         site = Site(None, net.span, Naming("", None), None)
         blocks = self.blocks
         return blocks.complete(net, blocks.parameters(net), dict(overrides), site).values

@@ -137,6 +137,7 @@ def test_a_shared_modules_name_in_expect_is_its_first_call():
     assert net.stats().params == 84 == 3 * 3 * 9 + 3
 
 
+@pytest.mark.slow  # torchvision's RetinaNet head at 800x800
 def test_retinanets_shared_class_logits_by_call(tmp_path):
     """The reference's example: the zoo's RetinaNet names the class logits of its second level
     as `cls_logits#2`, with torchvision's RetinaNetHead's figures for that call (its head run

@@ -12,10 +12,10 @@ import pytest
 import netdsl
 from netdsl.analysis.annotate import annotate
 from tests.analysis.flat_reference import flat_memory, flat_training
-from tests.conftest import spec_paths
+from tests.conftest import zoo_params
 
 
-@pytest.mark.parametrize("path", spec_paths(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", zoo_params())
 def test_definitions_agree_with_the_flat_graph(path):
     net = netdsl.load(path)
     stats = net.stats()

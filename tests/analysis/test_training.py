@@ -134,6 +134,7 @@ def test_training_peak_of_blocks_against_torch(name):
         assert abs(ours - measured) / measured < 0.02, (optimizer, ours, measured)
 
 
+@pytest.mark.slow  # a full-size ResNet-18 trained one step
 def test_training_peak_of_resnet18_against_torch():
     """ResNet-18 at batch 2 (bench/memory.py measures five networks at batch 8)."""
     model = netdsl.build(SPECS / "resnet18.net").train()

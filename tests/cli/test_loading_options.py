@@ -159,3 +159,58 @@ def test_an_input_of_the_wrong_rank_is_an_error_at_the_input(netdsl, tmp_path, c
     assert_user_error(done, f"{spec}:2:5:")
     assert "2 dimensions (32x32), but it is declared with 3 (3x32x32)" in done.stderr
     assert "--input 3x32x32" in done.stderr
+
+
+UNKNOWN_NAMES = {  # once located at the network's line, as if the spec were wrong
+    ("--set", "cc=8"): """\
+--set:1:1: error: network 'small' has no parameter 'cc'  [usage]
+    cc=8
+    ^~
+help: did you mean 'c'?
+""",
+    ("--set", " width = 8"): """\
+--set:1:2: error: network 'small' has no parameter 'width'  [usage]
+     width = 8
+     ^~~~~
+help: signature: small(c: int = ...)
+""",
+    ("--input", "z=3x8x8"): """\
+--input:1:1: error: --input names 'z', which is not an input of 'small'  [usage]
+    z=3x8x8
+    ^
+help: inputs: x
+""",
+}
+
+
+@pytest.mark.parametrize(("command", "option"), [
+    *((command, option) for command in LOADING for option in UNKNOWN_NAMES),
+    *(("sweep", option) for option in UNKNOWN_NAMES if option[0] == "--set")],
+    ids=lambda v: " ".join(v) if isinstance(v, tuple) else v)
+def test_a_name_the_network_lacks_is_located_in_its_argument(netdsl, two, command, option):
+    """Shaped like the other errors in a --set or --input argument (`--set c`, `--input
+    3xax2`): the argument quoted, the name underlined, exit 2; a sweep checks its --set names
+    before any variant."""
+    done = netdsl(command, two, *WRITES.get(command, []), "--network", "small", *option)
+    assert_user_error(done)
+    assert (done.stdout, done.stderr) == ("", UNKNOWN_NAMES[option])
+
+
+def test_each_argument_of_an_option_is_a_line_of_its_own(netdsl, two):
+    done = netdsl("check", two, "--network", "small", "--set", "c=8", "--set", "cc=8",
+                  "--input", "3x8x8", "--input", "y=3x8x8", "--input", "z=3x8x8")
+    assert_user_error(done)
+    assert done.stderr.startswith("--set:2:1: error: network 'small' has no parameter 'cc'")
+    done = netdsl("check", two, "--network", "small", "--input", "y=3x8x8", "--input",
+                  "z=3x8x8")
+    assert [line for line in done.stderr.splitlines() if line.startswith("--input")] == [
+        "--input:1:1: error: --input names 'y', which is not an input of 'small'  [usage]",
+        "--input:2:1: error: --input names 'z', which is not an input of 'small'  [usage]"]
+
+
+def test_in_python_an_unknown_parameter_is_located_at_the_network(two):
+    import netdsl
+    with pytest.raises(netdsl.NetdslError) as info:
+        netdsl.load(two, "small", cc=8)
+    (diag,) = info.value.diagnostics
+    assert (diag.span.line, diag.code, diag.help) == (1, "arg", "did you mean 'c'?")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import io
 import json
+import warnings
 
 import onnx
 import pytest
@@ -55,8 +56,9 @@ def test_format_names_a_file_whose_suffix_does_not(netdsl, tmp_path):
 def test_onnx_suffix_writes_onnx(netdsl, tmp_path):
     """Once, `-o x.onnx` without --format wrote Python source into x.onnx and exited 0."""
     target = tmp_path / "lenet.onnx"
-    done = netdsl("compile", LENET, "-o", str(target))
+    done, warned = _warnings_of(netdsl, "compile", LENET, "-o", str(target))
     assert done.returncode == 0, done.stderr
+    assert (done.stderr, warned) == ("", [])  # once, a TracerWarning on LeNet's size check
     model = onnx.load_model_from_string(target.read_bytes())
     assert [i.name for i in model.graph.input] == ["x"]
 
@@ -65,8 +67,22 @@ def test_onnx_suffix_writes_onnx(netdsl, tmp_path):
                                               (".pt2", torch.export.load)])
 def test_torch_suffixes_write_torch_formats(netdsl, tmp_path, suffix, load):
     target = tmp_path / f"lenet{suffix}"
-    assert netdsl("compile", LENET, "-o", str(target)).returncode == 0, suffix
+    done, warned = _warnings_of(netdsl, "compile", LENET, "-o", str(target))
+    assert done.returncode == 0, done.stderr
+    assert (done.stderr, warned) == ("", [])  # once, torch.jit's deprecation and TracerWarning
     assert load(io.BytesIO(target.read_bytes())) is not None
+
+
+def _warnings_of(netdsl, *args: str) -> tuple:
+    """The run and every warning it let out that a user's terminal would show (pytest would
+    otherwise collect them away from stderr); Python shows no DeprecationWarning raised
+    outside `__main__`."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        done = netdsl(*args)
+    return done, [f"{w.category.__name__}: {w.message}" for w in caught]
 
 
 def test_stats_suffix_picks_the_table_format(netdsl, tmp_path):

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 
+import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision.models.efficientnet import EfficientNet, _efficientnet_conf
@@ -68,6 +69,7 @@ def test_a_variant_that_fails_is_a_row_with_its_error(cli):
     assert "classes=0" in done.stderr
 
 
+@pytest.mark.slow  # a pool of worker processes
 def test_worker_processes_give_the_same_rows(cli):
     args = ["sweep", SPEC, "--set", "width=0.5,0.6,0.7,0.8,0.9,1.0,1.1,1.2", "--set",
             "depth=0.8,1.0,1.2,1.4", "--input", "3x64x64", "--format", "json"]

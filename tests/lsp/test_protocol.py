@@ -94,6 +94,7 @@ def test_hover_on_a_block_call_shows_its_totals(editor):
     assert "output: 512x28x28" in shown
 
 
+@pytest.mark.slow  # torchvision's resnet152
 def test_hover_on_an_unlabeled_inline_call_sums_what_it_made():
     """`resnet(...)` in resnet152.net names no scope: its layers are the network's own, and
     the hover sums them (torchvision's whole model: the call is the network's body)."""

@@ -117,6 +117,7 @@ def test_full_model_matches_torchvision(case: Case, tmp_path) -> None:
     agree(case, case.full(), network, 224, tmp_path)
 
 
+@pytest.mark.slow  # torch.compile; test_runtime.py compiles LeNet-5 and a small network fast
 @pytest.mark.parametrize("case", [c for c in CASES if c.small is not c.full],
                          ids=lambda c: c.spec)
 def test_small_configuration_compiles_fullgraph(case: Case) -> None:

@@ -69,6 +69,7 @@ class YOLOv1(torch.nn.Module):
         return self.head(self.features(x)).view(-1, 7, 7, 30)
 
 
+@pytest.mark.slow  # 200 M parameters at 448x448
 def test_yolov1_counts_equal_the_torch_rebuild() -> None:
     from torch.utils.flop_counter import FlopCounterMode
     reference = YOLOv1().eval()

@@ -74,7 +74,8 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module", params=CASES, ids=lambda c: c.spec)
+@pytest.fixture(scope="module", ids=lambda c: c.spec, params=[  # full-size torchvision models
+    pytest.param(c, marks=() if c.spec == "fpn_resnet50" else pytest.mark.slow) for c in CASES])
 def case(request):
     """The torchvision module and the spec loaded at the test's input size, once per module."""
     c: Case = request.param

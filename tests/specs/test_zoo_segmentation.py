@@ -50,7 +50,9 @@ def _out(y):
     return y["out"] if isinstance(y, dict) else y
 
 
-@pytest.fixture(scope="module", params=CASES, ids=lambda c: c.spec)
+@pytest.fixture(scope="module", ids=lambda c: c.spec, params=[  # full-size torchvision models
+    pytest.param(c, marks=() if c.spec == "lraspp_mobilenet_v3_large" else pytest.mark.slow)
+    for c in CASES])
 def case(request):
     """The torchvision model and the spec loaded at the test's input size, once per module."""
     c: Case = request.param

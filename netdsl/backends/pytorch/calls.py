@@ -28,6 +28,7 @@ from netdsl.backends.pytorch.values import (
     Unsupported,
     Value,
 )
+from netdsl.elaborate.constructs import passes_input
 from netdsl.elaborate.values import LayerRef
 from netdsl.ops import REGISTRY
 from netdsl.ops.base import REQUIRED, Op
@@ -150,7 +151,7 @@ class Calls:
     def direct_call(self, func: str, arg_asts: tuple[syn.Arg, ...], args: tuple[Any, ...],
                     kwargs: dict[str, Any], label: str | Py | None, span: Any, scope: Scope,
                     flow: Flow, env: Env) -> None:
-        if func == "identity":
+        if passes_input(func):
             return
         if func in self.gen.program.blocks:
             self.block_call(self.gen.program.blocks[func], arg_asts, args, kwargs, label, span,
@@ -744,7 +745,7 @@ class Calls:
             self.direct_call(ref.name, arg_asts, ref.args, dict(ref.kwargs), label, span,
                              scope, flow, env)
             return
-        real = [r for r in layers if r.name != "identity"]
+        real = [r for r in layers if not passes_input(r.name)]
         if not real:
             return
         kinds = {"block" if r.name in self.gen.program.blocks else "op" for r in real}

@@ -33,6 +33,9 @@ from netdsl.syntax import ast as syn
 if TYPE_CHECKING:
     pass
 
+# the variable an `if` in a path of a merge joins its branches into, as torchvision names the
+# shortcut (`identity = x; if self.downsample is not None: identity = self.downsample(x)`)
+PATH_VARIABLE = "identity"
 
 
 class ControlFlow:
@@ -119,7 +122,7 @@ class ControlFlow:
         for i in range(n):
             ends.append(self.join([r[4][i] for r in going], [r[0] for r in going],
                                   [r[1] for r in going], scope,
-                                  hint="identity" if paths is not None else flow.hint,
+                                  hint=PATH_VARIABLE if paths is not None else flow.hint,
                                   start=start))
         # the constructor
         ctor_if = if_chain(tests, [r[0] for r in results])
@@ -162,10 +165,10 @@ class ControlFlow:
              fwds: list[list[ast.stmt] | None], scope: Scope, hint: str,
              start: Tensor | None, fresh: bool = False) -> Tensor:
         """One tensor from the branches' tensors: channels agreed on (or a running variable;
-        with `fresh`, or hint `identity`, one of their own), and in a forward one variable
+        with `fresh`, or in a path of a merge, one of their own), and in a forward one variable
         every branch assigns."""
         shape = self.join_shapes([e.shape for e in ends], ctors,
-                                 fresh=fresh or hint == "identity", caxis=ends[0].caxis)
+                                 fresh=fresh or hint == PATH_VARIABLE, caxis=ends[0].caxis)
         if scope.fwd is None:
             return Tensor(shape, caxis=ends[0].caxis)
         vars_ = [e.var for e in ends]
@@ -182,7 +185,7 @@ class ControlFlow:
 
         made = [v for v, f in zip(vars_, fwds, strict=True) if own(v, f)]
         kept = any(not f for f in fwds)  # a branch that leaves the tensor as it was
-        if made and not (hint == "identity" and kept):
+        if made and not (hint == PATH_VARIABLE and kept):
             target = made[0]
         else:  # torchvision's `identity = x; if ...: identity = self.downsample(x)`
             target = self.fnames.reserve(hint)

@@ -7,6 +7,9 @@ batch of 1; the batch axis is kept dynamic where the format allows it.
 from __future__ import annotations
 
 import io
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 SUFFIXES = {"torchscript": ".pt", "exported": ".pt2", "onnx": ".onnx"}  # each format's usual one
@@ -21,6 +24,24 @@ def example_inputs(network: Any, batch: int = 1) -> tuple[Any, ...]:
 
 def to_bytes(module: Any, network: Any, fmt: str) -> bytes:
     """The bytes of `module` (a built network) in format `fmt`."""
+    with _quiet_tracing():
+        return _to_bytes(module, network, fmt)
+
+
+@contextmanager
+def _quiet_tracing() -> Iterator[None]:
+    """Tracing records a built module's check of its input size (`if x.shape[2:] != (32, 32)`)
+    as the constant it is at the traced size, which is what an export fixes, and says so in a
+    TracerWarning; torch also says that torch.jit's tracing is deprecated. Neither is for the
+    user to act on, so both are silenced here and nothing else is."""
+    import torch
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", r"`torch\.jit\.\w+` is deprecated", FutureWarning)
+        yield
+
+
+def _to_bytes(module: Any, network: Any, fmt: str) -> bytes:
     import torch
     module = module.eval()
     inputs = example_inputs(network)

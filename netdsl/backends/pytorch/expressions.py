@@ -25,7 +25,6 @@ from netdsl.backends.pytorch.values import (
 )
 from netdsl.elaborate.values import LayerRef
 from netdsl.errors import SpecError
-from netdsl.ops import REGISTRY
 from netdsl.ops.base import Symbol
 from netdsl.syntax import ast as syn
 
@@ -116,7 +115,7 @@ class Expressions:
             if where == "ctor" and self.lists_tensors:
                 return Value(None, tensors=(flow.labels[e.id],))
             raise Unsupported(f"the tensor '{e.id}' as a value")
-        if e.id == "identity" or e.id in REGISTRY or e.id in self.gen.program.blocks:
+        if self.gen.is_layer_name(e.id):
             ref = LayerRef(e.id)
             return Value(self.gen.layer_factory(ref, self._rank(flow)), layers=(ref,))
         return Value(P.lit(Symbol(e.id)))
@@ -439,7 +438,7 @@ class Expressions:
             return Value(P.call(glob, args))
         if e.func in self.gen.BUILTINS:
             return self.builtin(e, env, flow, where)
-        if e.func == "identity" or e.func in REGISTRY or e.func in self.gen.program.blocks:
+        if self.gen.is_layer_name(e.func):
             return self.layer_value(e, None, env, flow)
         raise Unsupported(f"the function '{e.func}'")
 

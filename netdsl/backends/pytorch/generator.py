@@ -5,7 +5,6 @@ and the builtins it calls as small functions, and the run-time helpers its opera
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import re
 from pathlib import Path
@@ -28,6 +27,7 @@ from netdsl.backends.pytorch.values import (
 )
 from netdsl.elaborate.budget import Budget
 from netdsl.elaborate.builtins import BUILTINS
+from netdsl.elaborate.constructs import layer_construct, passes_input
 from netdsl.elaborate.values import Evaluator, Function, LayerRef, Resolver
 from netdsl.errors import Diagnostic, NetdslError
 from netdsl.ops import REGISTRY
@@ -46,11 +46,11 @@ RUNTIME_BUILTINS = frozenset({"make_divisible"})  # builtins written by a run-ti
 
 
 class _Layers(Resolver):
-    def __init__(self, program: Any):
-        self.program = program
+    def __init__(self, gen: Generator):
+        self.gen = gen
 
     def is_layer(self, name: str) -> bool:
-        return name == "identity" or name in REGISTRY or name in self.program.blocks
+        return self.gen.is_layer_name(name)
 
 
 class Generator:
@@ -86,8 +86,12 @@ class Generator:
     # ------------------------------------------------------------ values
 
     def evaluate(self, expr: syn.Expr) -> Any:
-        return Evaluator(_Layers(self.program), Budget()).eval(expr, self.program.env,
-                                                               symbols=True)
+        return Evaluator(_Layers(self), Budget()).eval(expr, self.program.env, symbols=True)
+
+    def is_layer_name(self, name: str) -> bool:
+        """An operator, a block of the spec, or a construct that stands where a layer can."""
+        return name in REGISTRY or name in self.program.blocks or \
+            layer_construct(name) is not None
 
     def apply_builtin(self, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         return BUILTINS[name](Budget(), *args, **kwargs)
@@ -118,7 +122,7 @@ class Generator:
     def layer_factory(self, ref: LayerRef, rank: int) -> Py:
         """A layer used as a value, as Python: None for identity, an nn class or a partial of
         it for an operator, a generated class or a partial of it for a block."""
-        if ref.name == "identity":
+        if passes_input(ref.name):
             return P.lit(None)
         if ref.name in REGISTRY:
             cls = REGISTRY[ref.name]
@@ -311,8 +315,7 @@ def _camel(name: str) -> str:
 
 
 def _runtime_names() -> set[str]:
-    tree = ast.parse(RUNTIME.read_text(encoding="utf-8"))
-    return {n.name for n in tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
+    return set(render.runtime_definitions())
 
 
 def _layer_or_const(value: Value) -> Any:

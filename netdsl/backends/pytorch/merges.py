@@ -25,6 +25,7 @@ from netdsl.backends.pytorch.values import (
     Specialize,
     Unsupported,
 )
+from netdsl.elaborate.constructs import body_construct
 from netdsl.syntax import ast as syn
 
 if TYPE_CHECKING:
@@ -42,8 +43,9 @@ class Merges:
               env: Env) -> None:
         if scope.fwd is None:
             raise NotChain
-        if m.func == "residual":
-            self.residual(m, label, scope, flow, env)
+        construct = body_construct(m.func)
+        if construct is not None:  # the language's own (residual): a method of its name
+            getattr(self, construct.name)(m, label, scope, flow, env)
             return
 
         def fill(inner: Scope, inner_flow: Flow) -> None:

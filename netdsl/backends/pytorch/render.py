@@ -7,10 +7,11 @@ its source), so no list of them is kept by hand.
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import textwrap
 import tokenize
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from netdsl.backends.pytorch import writer
 from netdsl.backends.pytorch.classinfo import ClassInfo
@@ -111,11 +112,7 @@ def _names(text: str) -> set[str]:
 def helper_sources(text: str, declared: set[str]) -> list[str]:
     """The source of the run-time helpers the text names (and those they name), in
     runtime.py's order. Each must be declared by a lowering row the text came from."""
-    from netdsl.backends.pytorch.generator import RUNTIME
-    runtime = RUNTIME.read_text(encoding="utf-8")
-    defs = {item.name: ast.get_source_segment(runtime, item)
-            for item in ast.parse(runtime).body
-            if isinstance(item, (ast.ClassDef, ast.FunctionDef))}
+    defs = runtime_definitions()
     named = _names(text) & set(defs)
     undeclared = named - declared
     assert not undeclared, f"helpers used but not declared by a lowering row: {undeclared}"
@@ -124,8 +121,26 @@ def helper_sources(text: str, declared: set[str]) -> list[str]:
     while pending:
         name = pending.pop()
         wanted.add(name)
-        pending |= (_names(defs[name]) & set(defs)) - wanted
-    return [source for name, source in defs.items() if name in wanted]  # type: ignore[misc]
+        pending |= defs[name].names - wanted
+    return [helper.source for name, helper in defs.items() if name in wanted]
+
+
+class Helper(NamedTuple):
+    source: str
+    names: frozenset[str]  # the other helpers it uses
+
+
+@functools.cache
+def runtime_definitions() -> dict[str, Helper]:
+    """runtime.py's top-level classes and functions by name, in its order; read once, since
+    every generated module consults them."""
+    from netdsl.backends.pytorch.generator import RUNTIME
+    runtime = RUNTIME.read_text(encoding="utf-8")
+    sources = {item.name: ast.get_source_segment(runtime, item) or ""
+               for item in ast.parse(runtime).body
+               if isinstance(item, (ast.ClassDef, ast.FunctionDef))}
+    return {name: Helper(source, frozenset(_names(source) & set(sources) - {name}))
+            for name, source in sources.items()}
 
 
 def render_function(gen: Generator, name: str, py: str) -> str:

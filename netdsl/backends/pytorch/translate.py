@@ -61,9 +61,9 @@ from netdsl.backends.pytorch.values import (
     Unsupported,
     Value,
 )
+from netdsl.elaborate.constructs import passes_input
 from netdsl.elaborate.values import LayerRef
 from netdsl.errors import SpecError
-from netdsl.ops import REGISTRY
 from netdsl.syntax import ast as syn
 
 if TYPE_CHECKING:
@@ -578,7 +578,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         bound = env.find(name)
         if bound is not None:
             return bound.layers is not None
-        return name == "identity" or name in REGISTRY or name in self.gen.program.blocks
+        return self.gen.is_layer_name(name)
 
     def from_listed(self, value: syn.Expr, flow: Flow, scope: Scope, env: Env) -> None:
         """`from f`, `from features[i]`, `from layer_blocks[n - 1]`: a tensor of a list the
@@ -780,7 +780,7 @@ def _module_path(name: str, attribute: str, ctx: ast.expr_context) -> ast.expr:
 def _hint(kind: str | None, layers: Any) -> str | None:
     if layers is not None:
         return "Callable[..., nn.Module] | None" if any(
-            r.name == "identity" for r in layers) else "Callable[..., nn.Module]"
+            passes_input(r.name) for r in layers) else "Callable[..., nn.Module]"
     return {"int": "int", "float": "float", "bool": "bool", "str": "str",
             "list": "tuple"}.get(kind or "")
 

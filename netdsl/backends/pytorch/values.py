@@ -76,8 +76,6 @@ class Env:
         return Env({}, self)
 
 
-IDENTITY = LayerRef("identity")
-
 # Dependencies a value may carry besides block parameters:
 IN = "@in"  # the block's input channels
 RT = "@rt"  # only the forward knows it (a size read from a tensor)

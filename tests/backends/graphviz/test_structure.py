@@ -14,9 +14,9 @@ from netdsl.backends.graphviz.dot import PAD
 from netdsl.backends.graphviz.fit import fits
 from netdsl.backends.graphviz.layout import OUTPUT_ID
 from tests.backends.graphviz.conftest import dot_clusters, dot_edges, dot_nodes, svg_counts
-from tests.conftest import SPECS, spec_paths
+from tests.conftest import SPECS, zoo_params
 
-SPEC_IDS = [p.stem for p in spec_paths()]
+SPEC_IDS = [pytest.param(p.values[0].stem, id=p.id, marks=p.marks) for p in zoo_params()]
 ALL = 1_000_000
 
 

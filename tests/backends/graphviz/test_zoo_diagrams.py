@@ -168,6 +168,7 @@ def test_unet_is_a_u(networks):
     assert column.layout == "column" and not fits(column.size)
 
 
+@pytest.mark.slow  # five PNGs of full-size networks (test_structure.py draws a few specs fast)
 def test_the_five_pngs_fit_a_page(networks):
     """The images in docs/images are drawn at the default depth: each fits a page."""
     for name in ("resnet50", "inception_v3", "densenet121", "efficientnet_b0", "unet"):

@@ -20,7 +20,7 @@ from netdsl.backends.pytorch.codegen import generate, network_class
 from netdsl.backends.pytorch.generator import RUNTIME as RUNTIME_FILE
 from netdsl.backends.pytorch.generator import blocks_reached
 from tests.backends.pytorch.conftest import assert_state_matches_ir, import_source
-from tests.conftest import SPECS, run_cli
+from tests.conftest import FAST_SPECS, SPECS, run_cli, spec_paths, zoo_params
 
 GOLDEN = Path(__file__).parent / "golden"
 GOLDEN_SPECS = ["lenet5", "resnet50", "mobilenet_v2", "efficientnet_b0", "unet", "inception_v3",
@@ -80,8 +80,11 @@ def test_generation_is_deterministic_across_interpreters() -> None:
     assert outputs[0] == outputs[1] and "class Googlenet" in outputs[0]
 
 
-def test_every_spec_compiles_to_source_that_passes_ruff(tmp_path: Path) -> None:
-    for spec in sorted(SPECS.glob("*.net")):
+@pytest.mark.parametrize("specs", [
+    pytest.param([SPECS / f"{name}.net" for name in sorted(FAST_SPECS)], id="representative"),
+    pytest.param(spec_paths(), id="zoo", marks=pytest.mark.slow)])
+def test_every_spec_compiles_to_source_that_passes_ruff(tmp_path: Path, specs: list[Path]) -> None:
+    for spec in specs:
         path = tmp_path / f"{spec.stem}.py"
         path.write_text(generate(netdsl.load(spec)), encoding="utf-8")
         py_compile.compile(str(path), doraise=True)
@@ -89,14 +92,15 @@ def test_every_spec_compiles_to_source_that_passes_ruff(tmp_path: Path) -> None:
     done = subprocess.run([str(ruff), "check", "--isolated", "--select", "E,F,W,B",
                            str(tmp_path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout
-    tree = ast.parse((tmp_path / "resnet50.py").read_text())
-    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    assert imported <= {"torch", "torch.nn", "torch.nn.functional", "math", "collections",
-                        "collections.abc", "functools"}
+    for path in tmp_path.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert imported <= {"torch", "torch.nn", "torch.nn.functional", "math", "collections",
+                            "collections.abc", "functools", "torchvision"}, path.name
 
 
-@pytest.mark.parametrize("spec", sorted(SPECS.glob("*.net")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("spec", zoo_params())
 def test_one_class_per_block_the_spec_uses(spec: Path) -> None:
     """Counted from the spec's text: the blocks its network reaches, plus the network."""
     network = netdsl.load(spec)

@@ -5,6 +5,7 @@ the IR's shape."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -66,9 +67,23 @@ def networks(draw) -> str:
     return BLOCK + "network random {\n" + "\n".join(lines) + "\n}\n"
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+RANDOM = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@settings(parent=RANDOM, max_examples=15)
 @given(networks())
 def test_random_network_lowers_exactly(text: str) -> None:
+    lowers_exactly(text)
+
+
+@pytest.mark.slow  # the long run of the test above
+@settings(parent=RANDOM, max_examples=150)
+@given(networks())
+def test_many_random_networks_lower_exactly(text: str) -> None:
+    lowers_exactly(text)
+
+
+def lowers_exactly(text: str) -> None:
     network = netdsl.load(text)
     torch.manual_seed(0)
     model = netdsl.build(network).eval()

@@ -25,6 +25,7 @@ from netdsl.backends.pytorch.importer.elements import (
 )
 from netdsl.backends.pytorch.importer.mapping import OpCall, Word
 from netdsl.backends.pytorch.importer.structure import NodeRef
+from netdsl.elaborate.constructs import Identity
 from netdsl.errors import Diagnostic, NetdslError
 from netdsl.names import is_spec_name
 
@@ -145,7 +146,7 @@ class Writer:
     def branch(self, body: list[Element]) -> str:
         """One path of a merge: a single statement."""
         if not body:
-            return "identity"
+            return Identity.name
         if len(body) == 1 and isinstance(body[0], If):
             e = body[0]
             return (f"if {e.cond} {{\n{self.branch(e.then)}\n}} else {{\n"
