@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from netdsl.backends.pytorch import pyexpr as P
-from netdsl.backends.pytorch.flow import Flow, Scope, Tensor
+from netdsl.backends.pytorch.flow import Flow, Offset, Scope, Tensor
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
 from netdsl.backends.pytorch.pystmt import (
     assign,
@@ -90,10 +90,13 @@ class ControlFlow:
             bound.append(_unbind(flow.labels, before))
         _merge_envs(env, envs)
         counters = {r[2].counter for r in results}
+        shift = None  # the position after the `if`, where it is the constructor's choice
         if len(counters) > 1:
-            deps = frozenset().union(*(t.deps for t in tests))
-            scope.dynamic = (scope.dynamic or frozenset()) | deps
-            scope.counter = max(counters)
+            shift = self.shifted_position(tests, [r[2].counter for r in results], scope)
+            if shift is None:
+                deps = frozenset().union(*(t.deps for t in tests))
+                scope.dynamic = (scope.dynamic or frozenset()) | deps
+            scope.counter = 0 if shift is not None else max(counters)
         else:
             scope.counter = counters.pop()
             if any(r[2].dynamic for r in results):
@@ -129,10 +132,27 @@ class ControlFlow:
                 ftests = self.forward_tests(tests, registered, scope, ctor_if)
                 scope.fwd.extend(if_chain(ftests, fwd_bodies))
         scope.ctor.extend(ctor_if)
+        if shift is not None:
+            scope.offset = Offset(shift, scope.ctor, scope.ctor[-1] if scope.ctor else None)
         if paths is not None:
             return ends
         flow.current = ends[0]
         return None
+
+    def shifted_position(self, tests: list[Py], counters: list[int], scope: Scope) -> Py | None:
+        """The position after an `if` whose branches take different numbers of positions, as
+        a constructor expression (`1 if pre_relu else 0`); None where it cannot name layers
+        (in a Sequential being filled, whose appends need no names; or inside another
+        branch, where the forward could not read it back)."""
+        if scope.owner.sequential or scope.dynamic or scope.ctor is not self.top_ctor:
+            return None
+        base = scope.offset.value if scope.offset is not None else P.lit(0)
+        value: Py | None = None
+        for test, counter in reversed(list(zip(tests, counters, strict=True))):
+            here = P.simplify(P.binop("+", base, P.lit(counter)))
+            value = here if value is None or test.const is True else \
+                P.conditional(test, here, value)
+        return value
 
     def join_labels(self, bound: list[dict[str, Tensor]], going: list[Any], scope: Scope,
                     flow: Flow, start: Tensor | None) -> None:

@@ -12,6 +12,7 @@ from netdsl.backends.pytorch.flow import (
     Flow,
     ModuleOwner,
     NamedChild,
+    Position,
     Scope,
     SequentialOwner,
     Tensor,
@@ -231,6 +232,11 @@ class Scoping:
         if label is None:
             if scope.dynamic:
                 raise Specialize(scope.dynamic, "the positions that name its layers depend on it")
+            if scope.offset is not None:
+                position = self.position(scope)
+                scope.ctor.append(owner.register(position, module))
+                scope.registered.append(position.text)
+                return position  # type: ignore[return-value]
             name = str(scope.take())
         elif isinstance(label, str):
             name = label
@@ -241,6 +247,24 @@ class Scoping:
         scope.ctor.append(owner.register(name, module))
         scope.registered.append(name)
         return name
+
+    def position(self, scope: Scope) -> Position:
+        """The next position where an `if` before decides it: `str(position + 2)` in the
+        constructor, `str(self.position + 2)` in the forward."""
+        offset = scope.offset
+        assert offset is not None
+        if offset.var is None:  # its first use: a variable, assigned right after the `if`
+            offset.var = self.locals.reserve("position")
+            at = 0 if offset.anchor is None else \
+                next(i for i, s in enumerate(offset.ctor) if s is offset.anchor) + 1
+            offset.ctor.insert(at, assign(offset.var, offset.value.node))
+        k = scope.take()
+        ctor = P.name(offset.var)
+        fwd = self.store(offset.var, ctor)
+        if k:
+            ctor, fwd = P.binop("+", ctor, P.lit(k)), P.binop("+", fwd, P.lit(k))
+        return Position(P.call("str", [ctor]).node, P.call("str", [fwd]).node,
+                        f"{offset.var}+{k}")
 
     def check_child(self, name: str) -> None:
         if name in MODULE_ATTRIBUTES:
@@ -271,7 +295,7 @@ class Scoping:
         `self.layer1.out_channels`, or in a Sequential being filled a running variable."""
         owner = scope.owner
         if not owner.sequential:
-            return P.attr(Py(owner.ref(name)), "out_channels")
+            return P.attr(Py(owner.ref(name, ctor=True)), "out_channels")
         target = owner.target  # type: ignore[attr-defined]
         if name and P.is_identifier(name) and not getattr(owner, "is_list", False):
             return P.attr(Py(P.dotted(f"{target}.{name}")), "out_channels")

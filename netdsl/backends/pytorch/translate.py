@@ -115,6 +115,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         env = Env()
         self.bind_params(env)
         ctor: list[ast.stmt] = []
+        self.top_ctor = ctor
         if info.is_network:
             fwd: list[ast.stmt] | None = [] if self.mode == "module" else None
             owner = SequentialOwner("self") if self.mode == "chain" else \

@@ -26,10 +26,10 @@ GOLDEN = Path(__file__).parent / "golden"
 GOLDEN_SPECS = ["lenet5", "resnet50", "mobilenet_v2", "efficientnet_b0", "unet", "inception_v3",
                 "fpn_resnet50"]
 # Blocks that are written as several classes, and why (the comment above each says it too):
-# the positions that name xception_down's layers depend on `pre_relu`; oct_conv's on its
-# stride (a pooling that is there or not) and on `a_in` (a path that is there or not);
-# hg_stack's outputs on `last` (the last stack returns its heatmaps alone).
-SPECIALISED = {"xception": 1, "oct_resnet50": 9, "hourglass": 1}
+# oct_conv's layers on its stride (a pooling that is there or not, unlabeled, inside a branch)
+# and on `a_in` (a path that is there or not); hg_stack's outputs on `last` (the last stack
+# returns its heatmaps alone).
+SPECIALISED = {"oct_resnet50": 9, "hourglass": 1}
 
 
 RUNTIME = {n.name for n in ast.parse(RUNTIME_FILE.read_text()).body
@@ -178,10 +178,46 @@ def test_a_constructor_that_needs_the_input_size_checks_it() -> None:
 
 
 def test_a_specialised_class_says_why() -> None:
-    source = generate(netdsl.load(SPECS / "xception.net"))
+    source = generate(netdsl.load(SPECS / "oct_resnet50.net"))
     classes = _classes(source)
-    assert {"XceptionDown", "XceptionDown2"} <= set(classes)
-    assert "# `xception_down` with pre_relu=false: the positions that name its layers" in source
+    assert {"OctConv", "OctConv2"} <= set(classes)
+    assert "# `oct_conv` with a_in=0, s=1: a layer it names may be identity" in source
+
+
+SHIFTED = """
+block down(c: int, pre: bool = true) {
+    add {
+        { if pre { relu }
+          conv(c, 3, p=1) -> relu -> conv(c, 3, p=1)
+          maxpool(3, s=2, p=1) }
+        { conv(c, 1, s=2) -> bn }
+    }
+}
+network n {
+    input x: [3, 16, 16]
+    down(8, pre=false)
+    down(8)
+}
+"""
+
+
+def test_positions_an_if_decides_are_computed_by_the_constructor() -> None:
+    """Xception's module: `if pre { relu }` moves the positions that name the layers after it
+    (`0.0` without the relu, `1.1` with it); one class computes them, and torch.compile
+    reads them back without a graph break."""
+    network = netdsl.load(SHIFTED)
+    source = generate(network)
+    assert [c for c in _classes(source)] == ["Down", "N"]
+    assert "position = 1 if pre else 0" in source
+    assert "self.add_module(str(position + 2), nn.Conv2d(c, c, 3, padding=1))" in source
+    model = netdsl.build(network).eval()
+    assert_state_matches_ir(model, network)
+    assert {"0.0.weight", "0.5.running_mean", "1.1.weight", "1.6.running_mean"} <= \
+        set(model.state_dict())
+    x = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        compiled = torch.compile(model, fullgraph=True, backend="aot_eager")
+        torch.testing.assert_close(compiled(x), model(x))
 
 
 # Constructs the zoo has few of: a block calling itself, several inputs and outputs, 1-D and
