@@ -113,6 +113,7 @@ class Calls:
         assert current is not None
         inputs = [t if t is not None else current for t in tensors(flow, scope, env)]
         info = self.gen.variant(bdef, {k: v for k, (v, _) in bound.items()}, current.rank)
+        info = info.for_call(_arguments(info, bound))
         several = inputs if info.channel_params else None
         inputs = inputs or [current]
         shape = self.block_out(info, bound, inputs[0], several)
@@ -123,7 +124,7 @@ class Calls:
             scope.registered.append(name)
         at = info.out_axis
         if shape and shape[at] is None and not info.out_names and not info.out_list:
-            info.exports = True  # its channels only the built module knows
+            (info.origin or info).exports = True  # its channels only the built module knows
             shape = shape[:at] + (self.child_channels(name, scope),) + shape[at + 1:]
         self.apply_call(Py(scope.owner.ref(name)), inputs, shape, scope, flow, False)
         self.several_outputs(info, name, scope, flow)
@@ -501,6 +502,7 @@ class Calls:
             rank = next(t.rank if isinstance(t, TensorList) else t[0].rank for t in inputs
                         if isinstance(t, TensorList) or isinstance(t, tuple) and t)
         info = self.gen.variant(bdef, {k: v for k, (v, _) in bound.items()}, rank)
+        info = info.for_call(_arguments(info, bound))
         if info.channel_params:  # a block of tensor parameters: called on them
             if inputs is None:
                 inputs = [t if t is not None else current for t in tensors(flow, scope, env)]
@@ -709,7 +711,7 @@ class Calls:
         at = info.out_axis if info is not None else 0
         if shape and shape[at] is None:
             if info is not None:
-                info.exports = True
+                (info.origin or info).exports = True
             shape = shape[:at] + (self.child_channels(name, scope),) + shape[at + 1:]
         if scope.fwd is not None:
             self.apply_call(Py(scope.owner.ref(name)), [current], shape, scope, flow,
@@ -846,6 +848,12 @@ def _put(value: Py | None, mapping: dict[str, Py | None], axis: int | None,
             given = P.lit(given.const[axis])
         put[name] = given
     return P.substitute(value, put)
+
+
+def _arguments(info: ClassInfo, bound: dict[str, tuple[Value, str | None]]
+               ) -> dict[str, Py | None]:
+    """A call's arguments by the class's Python names."""
+    return {p.py: bound[p.spec][0].py for p in info.params if p.spec in bound}
 
 
 def _count(listed: tuple[Tensor, ...] | TensorList) -> Py:

@@ -111,7 +111,15 @@ class ControlFlow:
             deps = frozenset().union(*(t.deps for t in tests)) - {IN, SIZE}
             if not deps:
                 raise Unsupported("every branch ends in an `output`, chosen as the network runs")
-            raise Specialize(deps, "each branch ends in an `output` of its own")
+            if not self.returns_by_case(tests, scope, paths):
+                raise Specialize(deps, "each branch ends in an `output` of its own")
+            ctor_if = if_chain(tests, [r[0] for r in results])
+            ftests = self.forward_tests(tests, registered, scope, ctor_if)
+            scope.fwd.extend(_early_return(if_chain(ftests, [r[1] for r in results])))
+            scope.ctor.extend(ctor_if)
+            self.cases = [(t, r[3].outputs, r[3].current) for t, r in zip(tests, results,
+                                                                            strict=True)]
+            return None
         counts = {len(r[4]) for r in going}
         if len(counts) > 1:
             raise Specialize(frozenset().union(*(t.deps for t in tests)) - {IN, SIZE},
@@ -138,6 +146,15 @@ class ControlFlow:
             return ends
         flow.current = ends[0]
         return None
+
+    def returns_by_case(self, tests: list[Py], scope: Scope, paths: Tensor | None) -> bool:
+        """Whether an `if` whose every branch ends in an `output` can be one class whose
+        forward returns what the constructor chose (hg_stack's `if last { output out }
+        else { ... output out, next }`): at the top of a block's forward, on a test of its
+        parameters alone, which each call's arguments then decide."""
+        params = {p.py for p in self.info.params}
+        return paths is None and not self.info.is_network and scope.fwd is self.top_fwd and \
+            all(set(P.names_in(t.node)) <= params for t in tests)
 
     def shifted_position(self, tests: list[Py], counters: list[int], scope: Scope) -> Py | None:
         """The position after an `if` whose branches take different numbers of positions, as
@@ -348,6 +365,15 @@ class ControlFlow:
             self.element(body, scope, flow, env)
         else:
             self.body(body, scope, flow, env)
+
+
+def _early_return(stmts: list[ast.stmt]) -> list[ast.stmt]:
+    """`if a: return x` then the rest, rather than an `else` after a return."""
+    if len(stmts) == 1 and isinstance(stmts[0], ast.If) and stmts[0].orelse and \
+            isinstance(stmts[0].body[-1], ast.Return):
+        rest, stmts[0].orelse = stmts[0].orelse, []
+        return [stmts[0], *_early_return(rest)]
+    return stmts
 
 
 def _count_loop(scope: Scope, per_pass: int, iterable: Py) -> None:

@@ -321,6 +321,8 @@ def _returns(fwd: list[ast.stmt]) -> str:
         return "Tensor"
     if len(counts) == 1:
         return f"tuple[{', '.join(['Tensor'] * counts.pop())}]"
+    if len(counts) == 2 and 1 in counts:  # `Tensor | tuple[Tensor, Tensor]`
+        return f"Tensor | tuple[{', '.join(['Tensor'] * max(counts))}]"
     return "Tensor | tuple[Tensor, ...]"
 
 

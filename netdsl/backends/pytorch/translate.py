@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from netdsl.backends.pytorch import liveness
 from netdsl.backends.pytorch import pyexpr as P
 from netdsl.backends.pytorch.calls import Calls
-from netdsl.backends.pytorch.classinfo import ClassInfo, Param
+from netdsl.backends.pytorch.classinfo import OUTPUT_FIELDS, ClassInfo, Param
 from netdsl.backends.pytorch.control import ControlFlow
 from netdsl.backends.pytorch.expressions import Expressions
 from netdsl.backends.pytorch.flow import (
@@ -116,6 +116,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         self.bind_params(env)
         ctor: list[ast.stmt] = []
         self.top_ctor = ctor
+        self.cases: list[tuple[Py, list[tuple[str, Tensor]], Tensor | None]] = []
         if info.is_network:
             fwd: list[ast.stmt] | None = [] if self.mode == "module" else None
             owner = SequentialOwner("self") if self.mode == "chain" else \
@@ -158,6 +159,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         for name, value in self.late_defaults:
             ctor.append(ast.If(ast.Compare(ast.Name(name, ast.Load()), [ast.Is()],
                                            [ast.Constant(None)]), [assign(name, value.node)], []))
+        self.top_fwd = fwd
         self.body(self.bdef.body, scope, flow, env)
         if info.is_network:
             ctor += [ast.Assign([_module_path(layer, attribute, ast.Store())],
@@ -169,7 +171,8 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         info.ctor = ctor
         info.fwd = fwd
         if fwd is not None:
-            fwd.append(returns(flow.outputs or [("", flow.current)]))
+            if not self.cases:
+                fwd.append(returns(flow.outputs or [("", flow.current)]))
             liveness.inline_reads(fwd, set(self.temps))
             fwd[:] = liveness.drop_unread(fwd)
             liveness.coalesce(fwd, info.inputs, self.temps,
@@ -302,6 +305,23 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         return tuple(found)
 
     def finish_out(self, current: Tensor) -> None:
+        """The block's outputs, for its callers; of each case where the constructor chooses
+        which outputs the forward returns (a caller's arguments choose the case)."""
+        if not self.cases:
+            self.finish_outputs(current)
+            return
+        cases = []
+        for test, outputs, end in self.cases:
+            self.outputs = outputs
+            if end is None or any(isinstance(t, TensorList) for _, t in outputs):
+                raise Specialize(test.deps, "each branch ends in an `output` of its own")
+            self.finish_outputs(end)
+            if self.info.out is None or None in self.info.outs:
+                raise Specialize(test.deps, "each branch ends in an `output` of its own")
+            cases.append((test, {f: getattr(self.info, f) for f in OUTPUT_FIELDS}))
+        self.info.cases = cases
+
+    def finish_outputs(self, current: Tensor) -> None:
         """The block's output channels as an expression of its parameters, when they are one."""
         info = self.info
         if any(isinstance(t, TensorList) for _, t in self.outputs):
@@ -403,6 +423,9 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
 
     def body(self, stmts: tuple[syn.Stmt, ...], scope: Scope, flow: Flow, env: Env) -> None:
         for stmt in stmts:
+            if self.cases and not isinstance(stmt, syn.Expect):
+                raise Unsupported("a statement after an `if` whose every branch ends in an "
+                                  "`output`")
             self.statement(stmt, scope, flow, env)
 
     def statement(self, stmt: syn.Stmt, scope: Scope, flow: Flow, env: Env) -> None:

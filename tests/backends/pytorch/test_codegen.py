@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch.nn import functional as F
 
 import netdsl
 from netdsl.backends.pytorch import module_namespace
@@ -27,9 +28,8 @@ GOLDEN_SPECS = ["lenet5", "resnet50", "mobilenet_v2", "efficientnet_b0", "unet",
                 "fpn_resnet50"]
 # Blocks that are written as several classes, and why (the comment above each says it too):
 # oct_conv's layers on its stride (a pooling that is there or not, unlabeled, inside a branch)
-# and on `a_in` (a path that is there or not); hg_stack's outputs on `last` (the last stack
-# returns its heatmaps alone).
-SPECIALISED = {"oct_resnet50": 9, "hourglass": 1}
+# and on `a_in` (a path that is there or not).
+SPECIALISED = {"oct_resnet50": 9}
 
 
 RUNTIME = {n.name for n in ast.parse(RUNTIME_FILE.read_text()).body
@@ -218,6 +218,46 @@ def test_positions_an_if_decides_are_computed_by_the_constructor() -> None:
     with torch.no_grad():
         compiled = torch.compile(model, fullgraph=True, backend="aot_eager")
         torch.testing.assert_close(compiled(x), model(x))
+
+
+CASES = """
+block stack(c: int, last: bool) {
+    body: conv(c, 3, p=1) -> relu
+    out: conv(2, 1)
+    if last { output out } else {
+        from in -> next: add(from body -> conv(c, 1))
+        output out, next
+    }
+}
+network n {
+    input x: [4, 8, 8]
+    s1: stack(4, false)
+    from s1.next -> s2: stack(4, true)
+    output s1.out, s2
+}
+"""
+
+
+def test_outputs_the_constructor_chooses_are_one_class() -> None:
+    """hg_stack: `if last { output out } else { ... output out, next }` is one class whose
+    forward returns what the constructor chose; each call unpacks what its arguments give."""
+    network = netdsl.load(CASES)
+    source = generate(network)
+    assert list(_classes(source)) == ["Stack", "N"]
+    assert "def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:" in source
+    assert "if self.last:\n            return out\n" in source
+    assert "s1_out, s1_next = self.s1(x)" in source and "s2 = self.s2(s1_next)" in source
+    model = netdsl.build(network).eval()
+    assert_state_matches_ir(model, network)
+    x = torch.randn(2, 4, 8, 8)
+    with torch.no_grad():
+        out, last = model(x)
+        s1 = model.s1
+        torch.testing.assert_close(out, s1.out(F.relu(s1.body(x))))
+        nxt = x + getattr(s1, "3")(s1.body(x))
+        torch.testing.assert_close(last, model.s2.out(F.relu(model.s2.body(nxt))))
+        compiled = torch.compile(model, fullgraph=True, backend="aot_eager")
+        torch.testing.assert_close(compiled(x), (out, last))
 
 
 # Constructs the zoo has few of: a block calling itself, several inputs and outputs, 1-D and
