@@ -203,6 +203,14 @@ class Position:
     text: str  # the name it stands for in lists of registered names
 
 
+@dataclass(frozen=True)
+class ComputedLabel(Py):
+    """A label the spec computes (`("stack" + str(i + 1))`) as the constructor writes it;
+    `source` (the expression, its environment and flow) gives the forward's on demand."""
+
+    source: tuple = field(default=(), compare=False, repr=False)
+
+
 @dataclass
 class Offset:
     """Where a scope's positions start when an `if` before them decides it: a constructor

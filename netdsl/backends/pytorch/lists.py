@@ -75,12 +75,14 @@ class Lists:
         return replace(tensor, var=var, read=None, owned=temp)
 
     def listed_value(self, tensors: tuple[Tensor, ...], var: str, scope: Scope,
-                     deps: frozenset[str] = frozenset()) -> TensorList:
-        """A list known item by item, made one forward list (`merged = [last]`)."""
+                     deps: frozenset[str] = frozenset(), rank: int = 1) -> TensorList:
+        """A list known item by item, made one forward list (`merged = [last]`); an empty
+        one holds tensors of `rank` axes, channels unknown."""
         assert scope.fwd is not None
         scope.fwd.append(assign(var, ast.List([t.node for t in tensors], ast.Load())))
-        return TensorList(var, joined_shape([t.shape for t in tensors]), P.lit(len(tensors)),
-                          deps=deps, caxis=tensors[0].caxis if tensors else 0)
+        shape = joined_shape([t.shape for t in tensors]) if tensors else (None,) * rank
+        return TensorList(var, shape, P.lit(len(tensors)), deps=deps,
+                          caxis=tensors[0].caxis if tensors else 0)
 
     def join_lists(self, sides: list[Any]) -> Value:
         """`[last] + merged`: lists joined, at least one of them of any length."""
@@ -335,7 +337,10 @@ class Lists:
         pre: list[ast.stmt] = []
         tensors, lists = self.carried(stmt, scope, flow, env, pre, deps)
         var = self.fnames.reserve(stmt.var, "item")
-        env.vars[stmt.var] = Value(None, runtime=P.name(var))
+        makes = _computed_labels(stmt.body)  # layers named by the pass: the constructor's loop
+        ctor_var = self.locals.reserve(stmt.var, "loop") if makes else None
+        env.vars[stmt.var] = Value(P.name(ctor_var, deps) if ctor_var else None,
+                                   runtime=P.name(var))
         marks = {}
         for name, listed in lists.items():
             marks[name] = P.name(f"__length_{name}__")
@@ -343,13 +348,18 @@ class Lists:
         body: list[ast.stmt] = []
         ctor: list[ast.stmt] = []
         inner = scope.nested(ctor, body)
+        if ctor_var is not None:  # a layer named by its position would take one name per pass
+            inner.dynamic = (inner.dynamic or frozenset()) | deps | {"loop"}
         start = len(scope.registered)
         try:
             self.body(stmt.body, inner, flow, env)
         except Unsupported:  # a value of the pass the constructor needs (a computed label)
             raise Specialize(deps, "a forward loops over it") from None
-        if ctor or len(scope.registered) != start:
+        if (ctor or len(scope.registered) != start) and ctor_var is None:
             raise Specialize(deps, "a forward loops over it, making layers")
+        if ctor:  # `for i in range(stacks - 1): self.add_module("stack" + str(i + 1), ...)`
+            scope.ctor.append(ast.For(ast.Name(ctor_var, ast.Store()), iterable.py.node, ctor,
+                                      []))
         for name, entry in tensors.items():
             flow.labels[name] = self.keep_variable(name, entry, flow.labels[name], body, deps)
             if env.find(name) is not None and env.find(name).tensors is not None:
@@ -381,10 +391,23 @@ class Lists:
                 lists[name] = self.listed_value(value.tensors, self.fnames.reserve(name), made,
                                                 deps)
                 env.vars[name] = Value(None, listed=lists[name])
+            elif value is not None and value.py is not None and value.py.const == () and \
+                    flow.current is not None:  # `heatmaps = []`, which the loop fills
+                made = Scope(scope.mode, scope.owner, [], pre)
+                lists[name] = self.listed_value((), self.fnames.reserve(name), made, deps,
+                                                rank=len(flow.current.shape))
+                env.vars[name] = Value(None, listed=lists[name])
             elif name in flow.labels:
                 held = flow.labels[name]
                 if held.var is None:
                     raise Specialize(deps, f"a loop reassigns '{name}'")
+                if held.var != name and P.is_identifier(name) and \
+                        any(k != name and t.var == held.var for k, t in flow.labels.items()):
+                    # `inter = r5`: the loop's variable is the spec's name for it
+                    var = self.fnames.reserve(name)
+                    pre.append(assign(var, held.node))
+                    held = replace(held, var=var)
+                    flow.labels[name] = held
                 tensors[name] = held
             elif value is not None:
                 raise Specialize(deps, f"a forward loops over it, changing the value '{name}'")
@@ -407,6 +430,13 @@ class Lists:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _computed_labels(body: tuple[syn.Stmt, ...]) -> bool:
+    """Whether a loop's body names layers by computed labels (`("stack" + str(i + 1)): ...`),
+    which the constructor's loop makes and the forward's reads back by name."""
+    return any(isinstance(n, syn.Element) and n.label is not None and
+               not isinstance(n.label, str) for n in walk(body))
 
 
 def representative(over: TensorList) -> tuple:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from netdsl.backends.pytorch import pyexpr as P
 from netdsl.backends.pytorch.flow import (
+    ComputedLabel,
     Flow,
     ModuleOwner,
     NamedChild,
@@ -242,11 +243,30 @@ class Scoping:
             name = label
             scope.take()
         else:
-            raise Specialize(label.deps - {IN, SIZE}, "a computed label names a layer")
+            position = self.computed_name(label, scope)
+            scope.take()
+            scope.ctor.append(owner.register(position, module))
+            scope.registered.append(position.text)
+            return position  # type: ignore[return-value]
         self.check_child(name)
         scope.ctor.append(owner.register(name, module))
         scope.registered.append(name)
         return name
+
+    def computed_name(self, label: Py, scope: Scope) -> Position:
+        """A computed label as a child's name: `self.add_module("stack" + str(i + 1), ...)`
+        and `getattr(self, "stack" + str(i + 1))`, the forward computing it as the spec does
+        (the constructor's values read back from attributes)."""
+        fwd = None
+        if isinstance(label, ComputedLabel) and label.source and scope.fwd is not None:
+            expr, env, flow = label.source
+            try:
+                fwd = self.py(expr, env, flow, "fwd")
+            except Unsupported:
+                fwd = None
+        if fwd is None:
+            raise Specialize(label.deps - {IN, SIZE}, "a computed label names a layer")
+        return Position(label.node, fwd.node, ast.unparse(label.node))
 
     def position(self, scope: Scope) -> Position:
         """The next position where an `if` before decides it: `str(position + 2)` in the

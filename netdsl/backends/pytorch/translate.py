@@ -27,6 +27,7 @@ from netdsl.backends.pytorch.control import ControlFlow
 from netdsl.backends.pytorch.expressions import Expressions
 from netdsl.backends.pytorch.flow import (
     ITEM,
+    ComputedLabel,
     Flow,
     ListOwner,
     ModuleOwner,
@@ -591,7 +592,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         value = self.py(el.label, env, flow, "ctor")
         if value.known and isinstance(value.const, str):
             return str(value.const)
-        return value
+        return ComputedLabel(value.node, value.const, value.deps, source=(el.label, env, flow))
 
     def is_layer_expr(self, e: syn.Expr, env: Env) -> bool:
         if isinstance(e, (syn.Group, syn.Merge)):

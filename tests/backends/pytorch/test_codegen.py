@@ -260,6 +260,55 @@ def test_outputs_the_constructor_chooses_are_one_class() -> None:
         torch.testing.assert_close(compiled(x), (out, last))
 
 
+def test_a_loop_that_names_layers_is_a_loop_of_the_constructor_and_the_forward() -> None:
+    """The hourglass's `for i in range(stacks - 1) { ... ("stack" + str(i + 1)): hg_stack(...)
+    }`: `stacks` is a constructor argument, the stacks are made in a loop and run in one, so
+    the class compiled at 8 stacks builds 4 and gives 4 outputs, as the spec loaded at 4 does."""
+    source = generate(netdsl.load(SPECS / "hourglass.net"))
+    assert "def __init__(self, stacks: int = 8, joints: int = 16, f: int = 256)" in source
+    assert ('for i in range(stacks - 1):\n'
+            '            self.add_module("stack" + str(i + 1), HgStack(f, f, joints, False))'
+            ) in source
+    assert 'out, inter = getattr(self, "stack" + str(i + 1))(inter)' in source
+    four = netdsl.load(SPECS / "hourglass.net", inputs={"image": (3, 64, 64)}, stacks=4)
+    reference = netdsl.build(four).eval()
+    model = _build(source, stacks=4).eval()
+    model.load_state_dict(reference.state_dict(), strict=True)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        outs, expected = model(x), reference(x)
+    assert len(outs) == 4
+    for a, b in zip(outs, expected, strict=True):
+        torch.testing.assert_close(a, b)
+
+
+LOOP = """
+block unit(c: int) { conv(c, 3, p=1) -> relu }
+network chain(n: int = 3) {
+    input x: [4, 8, 8]
+    t = x
+    outs = []
+    for i in range(n) {
+        t = from t -> ("unit" + str(i + 1)): unit(4)
+        outs = outs + [t]
+    }
+    output outs
+}
+"""
+
+
+def test_a_loop_that_names_layers_compiles_fullgraph() -> None:
+    network = netdsl.load(LOOP)
+    source = generate(network)
+    assert 't = getattr(self, "unit" + str(i + 1))(t)' in source
+    model = netdsl.build(network).eval()
+    assert_state_matches_ir(model, network)
+    x = torch.randn(2, 4, 8, 8)
+    with torch.no_grad():
+        compiled = torch.compile(model, fullgraph=True, backend="aot_eager")
+        torch.testing.assert_close(compiled(x), model(x))
+
+
 # Constructs the zoo has few of: a block calling itself, several inputs and outputs, 1-D and
 # 3-D layers, labeled repeats, a residual that is there for some instances only.
 CONSTRUCTS = {
