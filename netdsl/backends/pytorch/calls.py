@@ -117,26 +117,39 @@ class Calls:
         several = inputs if info.channel_params else None
         inputs = inputs or [current]
         shape = self.block_out(info, bound, inputs[0], several)
-        if name not in scope.registered:
+        home = self.shared_home(name, scope)
+        if name not in home.registered:
             self.check_child(name)
-            scope.ctor.append(scope.owner.register(name, self.instantiate(info, bound, current,
-                                                                          several)))
-            scope.registered.append(name)
+            home.ctor.append(home.owner.register(name, self.instantiate(info, bound, current,
+                                                                        several)))
+            home.registered.append(name)
         at = info.out_axis
         if shape and shape[at] is None and not info.out_names and not info.out_list:
             (info.origin or info).exports = True  # its channels only the built module knows
-            shape = shape[:at] + (self.child_channels(name, scope),) + shape[at + 1:]
-        self.apply_call(Py(scope.owner.ref(name)), inputs, shape, scope, flow, False)
-        self.several_outputs(info, name, scope, flow)
+            shape = shape[:at] + (self.child_channels(name, home),) + shape[at + 1:]
+        self.apply_call(Py(home.owner.ref(name)), inputs, shape, home, flow, False)
+        self.several_outputs(info, name, home, flow)
+
+    def shared_home(self, name: str, scope: Scope) -> Scope:
+        """Where a shared module lives: the scope that declared it (`self.head`, not an item
+        of the list a comprehension that calls it makes), with this call's forward."""
+        home = self.shared_homes.get(name, scope)
+        if home is scope:
+            return scope
+        view = Scope(home.mode, home.owner, home.ctor, scope.fwd, scope.counter,
+                     scope.dynamic, scope.offset, home.registered)
+        return view
 
     def shared_op_call(self, name: str, func: str, arg_asts: tuple[syn.Arg, ...], span: Any,
                        scope: Scope, flow: Flow, env: Env) -> None:
         """A shared operator: its first call makes `self.<name>` as a labeled layer would;
         every later call applies that module (an operator without state is simply called
         again)."""
+        home = self.shared_home(name, scope)
         if name not in self.shared_made:
-            self.direct_call(func, arg_asts, (), {}, name, span, scope, flow, env)
-            if name in scope.registered:
+            self.direct_call(func, arg_asts, (), {}, name, span, home, flow, env)
+            scope.counter = home.counter
+            if name in home.registered:
                 self.shared_made[name] = ("op", func, arg_asts)
             return
         current = flow.current
@@ -146,7 +159,7 @@ class Calls:
         for field_name, f in ((f.name, f) for f in cls.parameters().fields):
             attrs.setdefault(field_name, P.lit(None if f.default is REQUIRED else f.default))
         shape = self.out_shape(func, attrs, [current], span)
-        self.apply_call(Py(scope.owner.ref(name)), [current], shape, scope, flow, False)
+        self.apply_call(Py(home.owner.ref(name)), [current], shape, scope, flow, False)
 
     def direct_call(self, func: str, arg_asts: tuple[syn.Arg, ...], args: tuple[Any, ...],
                     kwargs: dict[str, Any], label: str | Py | None, span: Any, scope: Scope,

@@ -249,6 +249,8 @@ class Lists:
             module_var = self.fnames.reserve(_singular(label))
             item = Tensor(over.shape[:over.caxis] + (channels,) + over.shape[over.caxis + 1:],
                           item_var, caxis=over.caxis)
+            if _calls(e.element, set(self.shared)):  # a shared module sees every item alike
+                item = Tensor(representative(over), item_var, caxis=over.caxis)
             inner_env.vars[e.var] = Value(None, tensors=(item,))
             targets: ast.expr = ast.Tuple([ast.Name(module_var, ast.Store()),
                                            ast.Name(item_var, ast.Store())], ast.Store())
@@ -271,13 +273,16 @@ class Lists:
         ctor: list[ast.stmt] = []
         sub = flow.fork(start, hint="x")
         self.body((e.element,), Scope("module", owner, ctor, body), sub, inner_env)
-        if len(owner.modules) != 1 or any(not isinstance(s, ast.Pass) for s in ctor):
+        if len(owner.modules) > 1 or any(not isinstance(s, ast.Pass) for s in ctor):
             raise Specialize(deps, "a list of layers whose items are not one layer each")
-        module = owner.modules[0]
-        loop = ast.comprehension(ast.Name(ctor_target, ast.Store()), ctor_iter, [], 0)
-        made = ast.Call(P.dotted("nn.ModuleList"), [ast.GeneratorExp(module.node, [loop])], [])
-        scope.ctor.append(ast.Assign([store_target(attr)], made))
-        scope.registered.append(label)
+        if owner.modules:
+            loop = ast.comprehension(ast.Name(ctor_target, ast.Store()), ctor_iter, [], 0)
+            made = ast.Call(P.dotted("nn.ModuleList"),
+                            [ast.GeneratorExp(owner.modules[0].node, [loop])], [])
+            scope.ctor.append(ast.Assign([store_target(attr)], made))
+            scope.registered.append(label)
+        elif over is not None:  # the items call a shared module: no layers of their own
+            targets, fwd_iter = ast.Name(item_var, ast.Store()), over.node
         scope.take()
         result = sub.current
         assert result is not None
@@ -430,6 +435,12 @@ class Lists:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _calls(element: syn.Chain, names: set[str]) -> bool:
+    """Whether a chain calls one of `names` (a shared module)."""
+    return any(isinstance(n, syn.Name) and n.id in names or
+               isinstance(n, syn.Call) and n.func in names for n in walk((element,)))
 
 
 def _computed_labels(body: tuple[syn.Stmt, ...]) -> bool:

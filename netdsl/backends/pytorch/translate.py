@@ -94,6 +94,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         self.temps: dict[str, str] = {}  # forward temporaries and the name they would like
         self.shared: dict[str, syn.Shared] = {}  # shared modules declared, by name
         self.shared_made: dict[str, Any] = {}  # name -> how a later call applies it
+        self.shared_homes: dict[str, Scope] = {}  # name -> the scope that declared it
         self.filling: set[str] = set()  # the locals of the Sequentials being built
         self.listed_current: tuple[Tensor, ...] | None = None  # see Flow.listed
         self.lists_tensors = False  # a tensor's name stands for itself (in a list of tensors)
@@ -401,6 +402,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         if scope.fwd is None:
             raise NotChain
         self.shared[stmt.name] = stmt
+        self.shared_homes[stmt.name] = scope
 
     def _s_Unpack(self, stmt: syn.Unpack, scope: Scope, flow: Flow, env: Env) -> None:
         """`t = from c4 -> conv(256, 1)`, `p3, p4 = fpn(c3, c4)`: names for what a chain
@@ -670,14 +672,16 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             ctor: list[ast.stmt] = []
             sub = flow.fork(flow.current.shared() if flow.current else None, hint=label)
             self.body((e.element,), Scope("module", owner, ctor, scope.fwd), sub, inner_env)
-            if len(owner.modules) != index + 1 or \
+            # one layer per item, or none (the items call a shared module)
+            if len(owner.modules) not in (index + 1, 0) or \
                     any(not isinstance(stmt, ast.Pass) for stmt in ctor):
                 raise Unsupported("a list of layers whose items are not one layer each")
             assert sub.current is not None
             results.append(sub.current.shared())
-        scope.ctor.append(ast.Assign([store_target(attr)],
-                                     P.call("nn.ModuleList", [P.list_of(owner.modules)]).node))
-        scope.registered.append(label)
+        if owner.modules:
+            scope.ctor.append(ast.Assign([store_target(attr)], P.call(
+                "nn.ModuleList", [P.list_of(owner.modules)]).node))
+            scope.registered.append(label)
         scope.take()
         env.vars[label] = Value(None, tensors=tuple(results))
         for index, tensor in enumerate(results):
