@@ -13,7 +13,7 @@ from netdsl.backends.pytorch.classinfo import ClassInfo
 from netdsl.backends.pytorch.expressions import coerce_attribute
 from netdsl.backends.pytorch.flow import Flow, Scope, Tensor, TensorList
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
-from netdsl.backends.pytorch.pystmt import assign, store_target
+from netdsl.backends.pytorch.pystmt import assign
 from netdsl.backends.pytorch.shapes import Shape
 from netdsl.backends.pytorch.syntax import dotted_path, single
 from netdsl.backends.pytorch.values import (
@@ -833,8 +833,8 @@ class Calls:
         self.check_child(label)
         scope.take()
         scope.registered.append(label)
-        scope.ctor.append(ast.Assign([store_target(attr)], ast.IfExp(
-            test.node, module.node, P.call("nn.Identity").node)))
+        scope.ctor.append(scope.owner.register(label, Py(ast.IfExp(
+            test.node, module.node, P.call("nn.Identity").node))))
         self.apply_call(Py(attr), [current], shape, scope, flow, overwritable=False)
 
 

@@ -26,7 +26,7 @@ from netdsl.backends.pytorch.flow import (
     TensorList,
 )
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
-from netdsl.backends.pytorch.pystmt import assign, store_target
+from netdsl.backends.pytorch.pystmt import assign
 from netdsl.backends.pytorch.syntax import single, walk
 from netdsl.backends.pytorch.values import (
     IN,
@@ -279,7 +279,7 @@ class Lists:
             loop = ast.comprehension(ast.Name(ctor_target, ast.Store()), ctor_iter, [], 0)
             made = ast.Call(P.dotted("nn.ModuleList"),
                             [ast.GeneratorExp(owner.modules[0].node, [loop])], [])
-            scope.ctor.append(ast.Assign([store_target(attr)], made))
+            scope.ctor.append(scope.owner.register(label, Py(made)))
             scope.registered.append(label)
         elif over is not None:  # the items call a shared module: no layers of their own
             targets, fwd_iter = ast.Name(item_var, ast.Store()), over.node
@@ -293,6 +293,7 @@ class Lists:
         listed = TensorList(var, shape, length, per_item=per_item, deps=deps, caxis=result.caxis)
         env.vars[label] = Value(None, listed=listed)
         flow.current = listed.item(P.lit(-1), _index(var, -1))
+        flow.listed = listed
 
     def channels_loop(self, over: TensorList) -> tuple[str, ast.expr, Py]:
         """How a constructor runs over a list's items: the generator's variable, what it runs

@@ -27,7 +27,6 @@ from netdsl.backends.pytorch.pystmt import (
     numbered,
     registration_pair,
     retarget_last,
-    store_target,
 )
 from netdsl.backends.pytorch.shapes import Shape
 from netdsl.backends.pytorch.values import (
@@ -217,7 +216,7 @@ class Scoping:
         finally:
             flow.labels = outer
         if inner.registered:  # a group of layers without parameters needs no container
-            scope.ctor.insert(start, ast.Assign([store_target(attr)], P.call("nn.ModuleDict").node))
+            scope.ctor.insert(start, scope.owner.register(label, P.call("nn.ModuleDict")))
             scope.registered.append(label)
 
     def register(self, label: str | Py | None, module: Py, scope: Scope,

@@ -40,7 +40,7 @@ from netdsl.backends.pytorch.lists import Lists
 from netdsl.backends.pytorch.merges import Merges
 from netdsl.backends.pytorch.names import BUILTIN_NAMES, MODULE_ATTRIBUTES, Namespace
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
-from netdsl.backends.pytorch.pystmt import all_names, assign, returns, store_target
+from netdsl.backends.pytorch.pystmt import all_names, assign, returns
 from netdsl.backends.pytorch.scopes import Scoping
 from netdsl.backends.pytorch.shapes import Shape
 from netdsl.backends.pytorch.syntax import (
@@ -679,13 +679,15 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             assert sub.current is not None
             results.append(sub.current.shared())
         if owner.modules:
-            scope.ctor.append(ast.Assign([store_target(attr)], P.call(
-                "nn.ModuleList", [P.list_of(owner.modules)]).node))
+            scope.ctor.append(scope.owner.register(label, P.call(
+                "nn.ModuleList", [P.list_of(owner.modules)])))
             scope.registered.append(label)
         scope.take()
         env.vars[label] = Value(None, tensors=tuple(results))
         for index, tensor in enumerate(results):
             flow.labels[f"{label}.{index}"] = tensor
+        flow.current = results[-1]  # the chain goes on from the list (`-> add` takes it all)
+        flow.listed = tuple(results)
 
     def from_(self, value: syn.From, flow: Flow, scope: Scope) -> None:
         if scope.fwd is None:
