@@ -12,7 +12,7 @@ from netdsl.backends.pytorch.values import Specialize
 from netdsl.syntax import ast as syn
 
 # what a class tells its callers of its outputs
-OUTPUT_FIELDS = ("out_names", "outs", "outs_expr", "out_shape", "out", "out_expr")
+OUTPUT_FIELDS = ("out_names", "outs", "outs_expr", "out_shape", "out", "out_expr", "out_list")
 
 
 @dataclass

@@ -69,7 +69,9 @@ class ControlFlow:
         envs: list[Env] = []
         before = dict(flow.labels)
         bound: list[dict[str, Tensor]] = []  # the labels each branch binds
-        for body in bodies:
+        conds = _branch_conditions(tests)
+        casing = paths is None and scope.fwd is not None and self.may_return_by_case(scope)
+        for body, cond in zip(bodies, conds, strict=True):
             ctor: list[ast.stmt] = []
             fwd: list[ast.stmt] | None = [] if scope.fwd is not None else None
             inner = scope.nested(ctor, fwd)
@@ -77,12 +79,20 @@ class ControlFlow:
             branch_flow = flow.fork(start)
             branch_flow.labels = flow.labels
             branch_env = env.child()
-            if paths is not None:
-                ends = self.paths(body, paths, inner, branch_flow, branch_env)
-            else:
-                self.body(body, inner, branch_flow, branch_env)
-                ends = [branch_flow.current]
-            if len(branch_flow.outputs) > len(flow.outputs) and fwd is not None:
+            if casing:  # an `if` in this branch may end in outputs of its own too
+                self.case_path.append((cond, fwd))
+            try:
+                if paths is not None:
+                    ends = self.paths(body, paths, inner, branch_flow, branch_env)
+                else:
+                    self.body(body, inner, branch_flow, branch_env)
+                    ends = [branch_flow.current]
+            finally:
+                if casing:
+                    self.case_path.pop()
+            if branch_flow.returned:
+                ends = []  # by an `if` in it, whose branches each end in an `output`
+            elif len(branch_flow.outputs) > len(flow.outputs) and fwd is not None:
                 fwd.append(returns(branch_flow.outputs))  # an `output` in the branch
                 ends = []
             results.append((ctor, fwd, inner, branch_flow, ends))
@@ -107,18 +117,20 @@ class ControlFlow:
         # the tensors after the `if` (of the branches that go on)
         returned = [r for r in results if not r[4] and paths is None]
         going = [r for r in results if r not in returned]
-        if not going:
+        if not going or any(r[3].returned for r in results):
             deps = frozenset().union(*(t.deps for t in tests)) - {IN, SIZE}
-            if not deps:
+            if not deps and not going:
                 raise Unsupported("every branch ends in an `output`, chosen as the network runs")
-            if not self.returns_by_case(tests, scope, paths):
+            if going or not casing or not self.returns_by_case(tests):
                 raise Specialize(deps, "each branch ends in an `output` of its own")
             ctor_if = if_chain(tests, [r[0] for r in results])
             ftests = self.forward_tests(tests, registered, scope, ctor_if)
             scope.fwd.extend(_early_return(if_chain(ftests, [r[1] for r in results])))
             scope.ctor.extend(ctor_if)
-            self.cases = [(t, r[3].outputs, r[3].current) for t, r in zip(tests, results,
-                                                                            strict=True)]
+            enclosing = [c for c, _ in self.case_path]
+            self.cases += [(_all(enclosing + [c]), r[3].outputs, r[3].current)
+                           for c, r in zip(conds, results, strict=True) if not r[3].returned]
+            flow.returned = True
             return None
         counts = {len(r[4]) for r in going}
         if len(counts) > 1:
@@ -147,14 +159,20 @@ class ControlFlow:
         flow.current = ends[0]
         return None
 
-    def returns_by_case(self, tests: list[Py], scope: Scope, paths: Tensor | None) -> bool:
+    def may_return_by_case(self, scope: Scope) -> bool:
+        """Whether an `if` here may end in outputs the constructor chooses: at the top of a
+        block's forward, or right in a branch of such an `if`."""
+        if self.info.is_network:
+            return False
+        return scope.fwd is (self.case_path[-1][1] if self.case_path else self.top_fwd)
+
+    def returns_by_case(self, tests: list[Py]) -> bool:
         """Whether an `if` whose every branch ends in an `output` can be one class whose
         forward returns what the constructor chose (hg_stack's `if last { output out }
-        else { ... output out, next }`): at the top of a block's forward, on a test of its
-        parameters alone, which each call's arguments then decide."""
+        else { ... output out, next }`): on a test of its parameters alone, which each call's
+        arguments then decide."""
         params = {p.py for p in self.info.params}
-        return paths is None and not self.info.is_network and scope.fwd is self.top_fwd and \
-            all(set(P.names_in(t.node)) <= params for t in tests)
+        return all(set(P.names_in(t.node)) <= params for t in tests)
 
     def shifted_position(self, tests: list[Py], counters: list[int], scope: Scope) -> Py | None:
         """The position after an `if` whose branches take different numbers of positions, as
@@ -365,6 +383,23 @@ class ControlFlow:
             self.element(body, scope, flow, env)
         else:
             self.body(body, scope, flow, env)
+
+
+def _branch_conditions(tests: list[Py]) -> list[Py]:
+    """When each branch of an `if / elif / else` runs: its test, after the earlier ones
+    failed."""
+    out = []
+    for i, test in enumerate(tests):
+        parts = [P.negate(t) for t in tests[:i]] + ([] if test.const is True else [test])
+        out.append(_all(parts))
+    return out
+
+
+def _all(parts: list[Py]) -> Py:
+    result = P.lit(True)
+    for part in parts:
+        result = P.boolop("and", result, part)
+    return result
 
 
 def _early_return(stmts: list[ast.stmt]) -> list[ast.stmt]:

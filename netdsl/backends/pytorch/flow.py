@@ -185,6 +185,7 @@ class Flow:
     outputs: list[tuple[str, Tensor]] = field(default_factory=list)
     results: list[Tensor] | None = None  # the tensors of the last call of several outputs
     groups: dict[str, list[Tensor]] = field(default_factory=dict)  # a labeled call's outputs
+    returned: bool = False  # an `if` whose every branch ends in an `output` ended the body
     listed: tuple[Tensor, ...] | None = None  # `rows = [from f -> ... for f in features]`
     # made the current value a list of tensors: a variadic operator next takes them all
 

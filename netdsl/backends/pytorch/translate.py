@@ -119,6 +119,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         ctor: list[ast.stmt] = []
         self.top_ctor = ctor
         self.cases: list[tuple[Py, list[tuple[str, Tensor]], Tensor | None]] = []
+        self.case_path: list[tuple[Py, list[ast.stmt] | None]] = []  # the branches we are in
         if info.is_network:
             fwd: list[ast.stmt] | None = [] if self.mode == "module" else None
             owner = SequentialOwner("self") if self.mode == "chain" else \
@@ -173,7 +174,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         info.ctor = ctor
         info.fwd = fwd
         if fwd is not None:
-            if not self.cases:
+            if not flow.returned:
                 fwd.append(returns(flow.outputs or [("", flow.current)]))
             liveness.inline_reads(fwd, set(self.temps))
             fwd[:] = liveness.drop_unread(fwd)
@@ -313,15 +314,22 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             self.finish_outputs(current)
             return
         cases = []
+        lists = False
         for test, outputs, end in self.cases:
             self.outputs = outputs
-            if end is None or any(isinstance(t, TensorList) for _, t in outputs):
+            if end is None:
                 raise Specialize(test.deps, "each branch ends in an `output` of its own")
+            self.info.out_list = []
             self.finish_outputs(end)
-            if self.info.out is None or None in self.info.outs:
+            lists = lists or bool(self.info.out_list)
+            if not self.info.out_list and (self.info.out is None or None in self.info.outs):
                 raise Specialize(test.deps, "each branch ends in an `output` of its own")
             cases.append((test, {f: getattr(self.info, f) for f in OUTPUT_FIELDS}))
         self.info.cases = cases
+        if lists:  # `return tuple(layer_blocks)`, `return (*layer_blocks, pool)`
+            single = any(len(c[1]) == 1 and not isinstance(c[1][0][1], TensorList)
+                         for c in self.cases)
+            self.info.returns = "Tensor | tuple[Tensor, ...]" if single else "tuple[Tensor, ...]"
 
     def finish_outputs(self, current: Tensor) -> None:
         """The block's output channels as an expression of its parameters, when they are one."""
@@ -426,7 +434,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
 
     def body(self, stmts: tuple[syn.Stmt, ...], scope: Scope, flow: Flow, env: Env) -> None:
         for stmt in stmts:
-            if self.cases and not isinstance(stmt, syn.Expect):
+            if flow.returned and not isinstance(stmt, syn.Expect):
                 raise Unsupported("a statement after an `if` whose every branch ends in an "
                                   "`output`")
             self.statement(stmt, scope, flow, env)
