@@ -148,7 +148,9 @@ class ControlFlow:
         ctor_if = if_chain(tests, [r[0] for r in results])
         if scope.fwd is not None:
             fwd_bodies = [r[1] for r in results]
-            if any(fwd_bodies):
+            if len({ast.dump(ast.Module(b or [], [])) for b in fwd_bodies}) == 1:
+                scope.fwd.extend(fwd_bodies[0] or [])  # every branch runs the same code
+            elif any(fwd_bodies):
                 ftests = self.forward_tests(tests, registered, scope, ctor_if)
                 scope.fwd.extend(if_chain(ftests, fwd_bodies))
         scope.ctor.extend(ctor_if)
