@@ -183,7 +183,9 @@ class ControlFlow:
         branch, where the forward could not read it back)."""
         if scope.owner.sequential or scope.dynamic or scope.ctor is not self.top_ctor:
             return None
-        base = scope.offset.value if scope.offset is not None else P.lit(0)
+        offset = scope.offset
+        base = P.lit(0) if offset is None else \
+            P.name(offset.var) if offset.var is not None else offset.value
         value: Py | None = None
         for test, counter in reversed(list(zip(tests, counters, strict=True))):
             here = P.simplify(P.binop("+", base, P.lit(counter)))

@@ -357,6 +357,7 @@ class Lists:
         if ctor_var is not None:  # a layer named by its position would take one name per pass
             inner.dynamic = (inner.dynamic or frozenset()) | deps | {"loop"}
         start = len(scope.registered)
+        entry = flow.current
         try:
             self.body(stmt.body, inner, flow, env)
         except Unsupported:  # a value of the pass the constructor needs (a computed label)
@@ -366,10 +367,17 @@ class Lists:
         if ctor:  # `for i in range(stacks - 1): self.add_module("stack" + str(i + 1), ...)`
             scope.ctor.append(ast.For(ast.Name(ctor_var, ast.Store()), iterable.py.node, ctor,
                                       []))
-        for name, entry in tensors.items():
-            flow.labels[name] = self.keep_variable(name, entry, flow.labels[name], body, deps)
+        current = flow.current
+        named = next((n for n in tensors if current is not None and (
+            flow.labels[n] is current or flow.labels[n].var == current.var)), None)
+        for name, before in tensors.items():
+            flow.labels[name] = self.keep_variable(name, before, flow.labels[name], body, deps)
             if env.find(name) is not None and env.find(name).tensors is not None:
                 env.vars[name] = Value(None, tensors=(flow.labels[name],))
+        if named is not None:  # the chain goes on from a tensor the loop names (`t`)
+            flow.current = flow.labels[named]
+        elif ctor_var is not None:
+            self.carry_current(entry, flow, body, deps)
         passes = range_passes(stmt.iterable, self, env, flow)
         for name, listed in lists.items():
             after = env.find(name)
@@ -419,19 +427,35 @@ class Lists:
                 raise Specialize(deps, f"a forward loops over it, changing the value '{name}'")
         return tensors, lists
 
-    def keep_variable(self, name: str, entry: Tensor, after: Tensor, body: list[ast.stmt],
-                      deps: frozenset[str]) -> Tensor:
-        """A tensor a loop reassigns, in the variable it had before the loop (`last`)."""
+    def carry_current(self, entry: Tensor | None, flow: Flow, body: list[ast.stmt],
+                      deps: frozenset[str]) -> None:
+        """The chain's tensor after a loop that makes layers: the next pass starts from it, so
+        it stays in the variable it had before the loop (`x = cat(x, out)` each pass, as
+        the loop's named tensors do), with the same channels, which the layers made in the
+        constructor's loop were built for."""
+        after = flow.current
+        if after is None or after is entry:
+            return
+        if entry is None or entry.var is None or after.var != entry.var and any(
+                t.var == entry.var for t in flow.labels.values()):
+            raise Specialize(deps, "a forward loops over it, making layers")
+        flow.current = self.keep_variable(None, entry, after, body, deps)
+
+    def keep_variable(self, name: str | None, entry: Tensor, after: Tensor,
+                      body: list[ast.stmt], deps: frozenset[str]) -> Tensor:
+        """A tensor a loop reassigns (`last`; None: the chain's), in the variable it had
+        before the loop."""
+        what = f"'{name}'" if name is not None else "the chain's tensor"
         if after.var != entry.var:
             if after.var is None or not _renamable(body, after.var, entry.var):
-                raise Specialize(deps, f"a loop reassigns '{name}'")
+                raise Specialize(deps, f"a loop reassigns {what}")
             for s in body:
                 for n in ast.walk(s):
                     if isinstance(n, ast.Name) and n.id == after.var:
                         n.id = entry.var  # type: ignore[assignment]
         channels = [t.shape[t.caxis] for t in (entry, after)]
         if None in channels or not P.same(channels[0], channels[1]):  # type: ignore[arg-type]
-            raise Specialize(deps, f"the channels of '{name}' change in a loop")
+            raise Specialize(deps, f"the channels of {what} change in a loop")
         return replace(entry, shape=_general(entry.shape, entry.caxis))
 
 

@@ -201,6 +201,37 @@ network n {
 """
 
 
+SHIFTED_TWICE = """
+block down(c: int, pre: bool = true, mid: bool = false) {
+    if pre { relu }
+    conv(c, 3, p=1)
+    if mid { relu -> relu }
+    conv(c, 1) -> bn -> add(in)
+}
+network n {
+    input x: [8, 16, 16]
+    a: down(8, pre=false)
+    b: down(8)
+    c: down(8, mid=true)
+    d: down(8, pre=false, mid=true)
+}
+"""
+
+
+def test_positions_two_ifs_decide_build_on_each_other() -> None:
+    network = netdsl.load(SHIFTED_TWICE)
+    source = generate(network)
+    assert "position_ = position + 3 if mid else position + 1" in source
+    model = netdsl.build(network).eval()
+    assert_state_matches_ir(model, network)
+    assert {"a.0.weight", "b.3.running_mean", "c.4.weight", "d.4.running_var"} <= \
+        set(model.state_dict())
+    x = torch.randn(2, 8, 16, 16)
+    with torch.no_grad():
+        compiled = torch.compile(model, fullgraph=True, backend="aot_eager")
+        torch.testing.assert_close(compiled(x), model(x))
+
+
 def test_positions_an_if_decides_are_computed_by_the_constructor() -> None:
     """Xception's module: `if pre { relu }` moves the positions that name the layers after it
     (`0.0` without the relu, `1.1` with it); one class computes them, and torch.compile
@@ -307,6 +338,43 @@ def test_a_loop_that_names_layers_compiles_fullgraph() -> None:
     with torch.no_grad():
         compiled = torch.compile(model, fullgraph=True, backend="aot_eager")
         torch.testing.assert_close(compiled(x), model(x))
+
+
+CARRIED = """
+block dense(n: int) {
+    for i in range(n) { concat { identity
+                                 ("layer" + str(i + 1)): conv(2, 3, p=1) } }
+}
+block res(n: int) {
+    for i in range(n) { add { identity
+                              ("unit" + str(i + 1)): conv(4, 3, p=1) } }
+}
+network n {
+    input x: [4, 8, 8]
+    r: res(3)
+    d: dense(3)
+}
+"""
+
+
+def test_a_loop_that_names_layers_carries_the_chain_when_its_channels_stay() -> None:
+    """The chain's tensor goes from pass to pass: a residual loop keeps its channels and is a
+    loop; a dense loop grows them (each pass's layer is built for other channels), so it is
+    written for its count, as before."""
+    network = netdsl.load(CARRIED)
+    source = generate(network)
+    assert 'out = getattr(self, "unit" + str(i + 1))(x)\n            x = x + out' in source
+    assert "self.layer2 = nn.Conv2d(in_channels + 2, 2, 3, padding=1)" in source
+    model = netdsl.build(network).eval()
+    assert_state_matches_ir(model, network)
+    x = torch.randn(2, 4, 8, 8)
+    with torch.no_grad():
+        t = x
+        for i in range(3):
+            t = t + getattr(model.r, f"unit{i + 1}")(t)
+        for i in range(3):
+            t = torch.cat([t, getattr(model.d, f"layer{i + 1}")(t)], 1)
+        torch.testing.assert_close(model(x), t)
 
 
 # Constructs the zoo has few of: a block calling itself, several inputs and outputs, 1-D and
