@@ -13,7 +13,7 @@ from netdsl.backends.pytorch.classinfo import ClassInfo
 from netdsl.backends.pytorch.expressions import coerce_attribute
 from netdsl.backends.pytorch.flow import Flow, Scope, Tensor, TensorList
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
-from netdsl.backends.pytorch.pystmt import assign, store_target
+from netdsl.backends.pytorch.pystmt import assign
 from netdsl.backends.pytorch.shapes import Shape
 from netdsl.backends.pytorch.syntax import dotted_path, single
 from netdsl.backends.pytorch.values import (
@@ -114,29 +114,43 @@ class Calls:
         assert current is not None
         inputs = [t if t is not None else current for t in tensors(flow, scope, env)]
         info = self.gen.variant(bdef, {k: v for k, (v, _) in bound.items()}, current.rank)
+        info = info.for_call(_arguments(info, bound))
         several = inputs if info.channel_params else None
         inputs = inputs or [current]
         shape = self.block_out(info, bound, inputs[0], several)
-        if name not in scope.registered:
+        home = self.shared_home(name, scope)
+        if name not in home.registered:
             self.check_child(name)
-            scope.ctor.append(scope.owner.register(name, self.instantiate(info, bound, current,
-                                                                          several)))
-            scope.registered.append(name)
+            home.ctor.append(home.owner.register(name, self.instantiate(info, bound, current,
+                                                                        several)))
+            home.registered.append(name)
         at = info.out_axis
         if shape and shape[at] is None and not info.out_names and not info.out_list:
-            info.exports = True  # its channels only the built module knows
-            shape = shape[:at] + (self.child_channels(name, scope),) + shape[at + 1:]
-        self.apply_call(Py(scope.owner.ref(name)), inputs, shape, scope, flow, False)
-        self.several_outputs(info, name, scope, flow)
+            (info.origin or info).exports = True  # its channels only the built module knows
+            shape = shape[:at] + (self.child_channels(name, home),) + shape[at + 1:]
+        self.apply_call(Py(home.owner.ref(name)), inputs, shape, home, flow, False)
+        self.several_outputs(info, name, home, flow)
+
+    def shared_home(self, name: str, scope: Scope) -> Scope:
+        """Where a shared module lives: the scope that declared it (`self.head`, not an item
+        of the list a comprehension that calls it makes), with this call's forward."""
+        home = self.shared_homes.get(name, scope)
+        if home is scope:
+            return scope
+        view = Scope(home.mode, home.owner, home.ctor, scope.fwd, scope.counter,
+                     scope.dynamic, scope.offset, home.registered)
+        return view
 
     def shared_op_call(self, name: str, func: str, arg_asts: tuple[syn.Arg, ...], span: Any,
                        scope: Scope, flow: Flow, env: Env) -> None:
         """A shared operator: its first call makes `self.<name>` as a labeled layer would;
         every later call applies that module (an operator without state is simply called
         again)."""
+        home = self.shared_home(name, scope)
         if name not in self.shared_made:
-            self.direct_call(func, arg_asts, (), {}, name, span, scope, flow, env)
-            if name in scope.registered:
+            self.direct_call(func, arg_asts, (), {}, name, span, home, flow, env)
+            scope.counter = home.counter
+            if name in home.registered:
                 self.shared_made[name] = ("op", func, arg_asts)
             return
         current = flow.current
@@ -146,7 +160,7 @@ class Calls:
         for field_name, f in ((f.name, f) for f in cls.parameters().fields):
             attrs.setdefault(field_name, P.lit(None if f.default is REQUIRED else f.default))
         shape = self.out_shape(func, attrs, [current], span)
-        self.apply_call(Py(scope.owner.ref(name)), [current], shape, scope, flow, False)
+        self.apply_call(Py(home.owner.ref(name)), [current], shape, scope, flow, False)
 
     def direct_call(self, func: str, arg_asts: tuple[syn.Arg, ...], args: tuple[Any, ...],
                     kwargs: dict[str, Any], label: str | Py | None, span: Any, scope: Scope,
@@ -506,6 +520,7 @@ class Calls:
             rank = next(t.rank if isinstance(t, TensorList) else t[0].rank for t in inputs
                         if isinstance(t, TensorList) or isinstance(t, tuple) and t)
         info = self.gen.variant(bdef, {k: v for k, (v, _) in bound.items()}, rank)
+        info = info.for_call(_arguments(info, bound))
         if info.channel_params:  # a block of tensor parameters: called on them
             if inputs is None:
                 inputs = [t if t is not None else current for t in tensors(flow, scope, env)]
@@ -714,7 +729,7 @@ class Calls:
         at = info.out_axis if info is not None else 0
         if shape and shape[at] is None:
             if info is not None:
-                info.exports = True
+                (info.origin or info).exports = True
             shape = shape[:at] + (self.child_channels(name, scope),) + shape[at + 1:]
         if scope.fwd is not None:
             self.apply_call(Py(scope.owner.ref(name)), [current], shape, scope, flow,
@@ -823,8 +838,8 @@ class Calls:
         self.check_child(label)
         scope.take()
         scope.registered.append(label)
-        scope.ctor.append(ast.Assign([store_target(attr)], ast.IfExp(
-            test.node, module.node, P.call("nn.Identity").node)))
+        scope.ctor.append(scope.owner.register(label, Py(ast.IfExp(
+            test.node, module.node, P.call("nn.Identity").node))))
         self.apply_call(Py(attr), [current], shape, scope, flow, overwritable=False)
 
 
@@ -851,6 +866,12 @@ def _put(value: Py | None, mapping: dict[str, Py | None], axis: int | None,
             given = P.lit(given.const[axis])
         put[name] = given
     return P.substitute(value, put)
+
+
+def _arguments(info: ClassInfo, bound: dict[str, tuple[Value, str | None]]
+               ) -> dict[str, Py | None]:
+    """A call's arguments by the class's Python names."""
+    return {p.py: bound[p.spec][0].py for p in info.params if p.spec in bound}
 
 
 def _count(listed: tuple[Tensor, ...] | TensorList) -> Py:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from netdsl.backends.pytorch import pyexpr as P
 from netdsl.backends.pytorch.pyexpr import Py
+from netdsl.backends.pytorch.values import Specialize
 from netdsl.syntax import ast as syn
+
+# what a class tells its callers of its outputs
+OUTPUT_FIELDS = ("out_names", "outs", "outs_expr", "out_shape", "out", "out_expr", "out_list")
 
 
 @dataclass
@@ -58,6 +63,24 @@ class ClassInfo:
     # the forward returns one tuple, which a caller keeps whole
     out_list: list[tuple[str, Any]] = field(default_factory=list)
     returns: str | None = None  # the forward's return annotation, where the body decides it
+    # where the constructor chooses which outputs the forward returns: each choice's test (of
+    # the parameters) and its OUTPUT_FIELDS; a call's arguments pick one (`for_call`)
+    cases: list[tuple[Py, dict[str, Any]]] = field(default_factory=list)
+    origin: ClassInfo | None = None  # the class a case of it stands for
+
+    def for_call(self, mapping: dict[str, Py | None]) -> ClassInfo:
+        """The class as a call with these arguments (Python names -> the caller's values)
+        sees it: where its outputs depend on them, the case they choose."""
+        if not self.cases:
+            return self
+        for test, fields in self.cases:
+            chosen = P.substitute(test, {k: v for k, v in mapping.items() if v is not None})
+            if chosen.const is True:
+                return replace(self, **fields, cases=[], origin=self)
+            if chosen.const is not False:
+                raise Specialize(chosen.deps, "which outputs a block it calls returns "
+                                              "depends on it")
+        raise AssertionError("no case of the outputs holds")
 
     @property
     def is_network(self) -> bool:

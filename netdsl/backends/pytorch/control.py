@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from netdsl.backends.pytorch import pyexpr as P
-from netdsl.backends.pytorch.flow import Flow, Scope, Tensor
+from netdsl.backends.pytorch.flow import Flow, Offset, Scope, Tensor
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
 from netdsl.backends.pytorch.pystmt import (
     assign,
@@ -72,7 +72,9 @@ class ControlFlow:
         envs: list[Env] = []
         before = dict(flow.labels)
         bound: list[dict[str, Tensor]] = []  # the labels each branch binds
-        for body in bodies:
+        conds = _branch_conditions(tests)
+        casing = paths is None and scope.fwd is not None and self.may_return_by_case(scope)
+        for body, cond in zip(bodies, conds, strict=True):
             ctor: list[ast.stmt] = []
             fwd: list[ast.stmt] | None = [] if scope.fwd is not None else None
             inner = scope.nested(ctor, fwd)
@@ -80,12 +82,20 @@ class ControlFlow:
             branch_flow = flow.fork(start)
             branch_flow.labels = flow.labels
             branch_env = env.child()
-            if paths is not None:
-                ends = self.paths(body, paths, inner, branch_flow, branch_env)
-            else:
-                self.body(body, inner, branch_flow, branch_env)
-                ends = [branch_flow.current]
-            if len(branch_flow.outputs) > len(flow.outputs) and fwd is not None:
+            if casing:  # an `if` in this branch may end in outputs of its own too
+                self.case_path.append((cond, fwd))
+            try:
+                if paths is not None:
+                    ends = self.paths(body, paths, inner, branch_flow, branch_env)
+                else:
+                    self.body(body, inner, branch_flow, branch_env)
+                    ends = [branch_flow.current]
+            finally:
+                if casing:
+                    self.case_path.pop()
+            if branch_flow.returned:
+                ends = []  # by an `if` in it, whose branches each end in an `output`
+            elif len(branch_flow.outputs) > len(flow.outputs) and fwd is not None:
                 fwd.append(returns(branch_flow.outputs))  # an `output` in the branch
                 ends = []
             results.append((ctor, fwd, inner, branch_flow, ends))
@@ -93,10 +103,13 @@ class ControlFlow:
             bound.append(_unbind(flow.labels, before))
         _merge_envs(env, envs)
         counters = {r[2].counter for r in results}
+        shift = None  # the position after the `if`, where it is the constructor's choice
         if len(counters) > 1:
-            deps = frozenset().union(*(t.deps for t in tests))
-            scope.dynamic = (scope.dynamic or frozenset()) | deps
-            scope.counter = max(counters)
+            shift = self.shifted_position(tests, [r[2].counter for r in results], scope)
+            if shift is None:
+                deps = frozenset().union(*(t.deps for t in tests))
+                scope.dynamic = (scope.dynamic or frozenset()) | deps
+            scope.counter = 0 if shift is not None else max(counters)
         else:
             scope.counter = counters.pop()
             if any(r[2].dynamic for r in results):
@@ -107,11 +120,21 @@ class ControlFlow:
         # the tensors after the `if` (of the branches that go on)
         returned = [r for r in results if not r[4] and paths is None]
         going = [r for r in results if r not in returned]
-        if not going:
+        if not going or any(r[3].returned for r in results):
             deps = frozenset().union(*(t.deps for t in tests)) - {IN, SIZE}
-            if not deps:
+            if not deps and not going:
                 raise Unsupported("every branch ends in an `output`, chosen as the network runs")
-            raise Specialize(deps, "each branch ends in an `output` of its own")
+            if going or not casing or not self.returns_by_case(tests):
+                raise Specialize(deps, "each branch ends in an `output` of its own")
+            ctor_if = if_chain(tests, [r[0] for r in results])
+            ftests = self.forward_tests(tests, registered, scope, ctor_if)
+            scope.fwd.extend(_early_return(if_chain(ftests, [r[1] for r in results])))
+            scope.ctor.extend(ctor_if)
+            enclosing = [c for c, _ in self.case_path]
+            self.cases += [(_all(enclosing + [c]), r[3].outputs, r[3].current)
+                           for c, r in zip(conds, results, strict=True) if not r[3].returned]
+            flow.returned = True
+            return None
         counts = {len(r[4]) for r in going}
         if len(counts) > 1:
             raise Specialize(frozenset().union(*(t.deps for t in tests)) - {IN, SIZE},
@@ -128,14 +151,50 @@ class ControlFlow:
         ctor_if = if_chain(tests, [r[0] for r in results])
         if scope.fwd is not None:
             fwd_bodies = [r[1] for r in results]
-            if any(fwd_bodies):
+            if len({ast.dump(ast.Module(b or [], [])) for b in fwd_bodies}) == 1:
+                scope.fwd.extend(fwd_bodies[0] or [])  # every branch runs the same code
+            elif any(fwd_bodies):
                 ftests = self.forward_tests(tests, registered, scope, ctor_if)
                 scope.fwd.extend(if_chain(ftests, fwd_bodies))
         scope.ctor.extend(ctor_if)
+        if shift is not None:
+            scope.offset = Offset(shift, scope.ctor, scope.ctor[-1] if scope.ctor else None)
         if paths is not None:
             return ends
         flow.current = ends[0]
         return None
+
+    def may_return_by_case(self, scope: Scope) -> bool:
+        """Whether an `if` here may end in outputs the constructor chooses: at the top of a
+        block's forward, or right in a branch of such an `if`."""
+        if self.info.is_network:
+            return False
+        return scope.fwd is (self.case_path[-1][1] if self.case_path else self.top_fwd)
+
+    def returns_by_case(self, tests: list[Py]) -> bool:
+        """Whether an `if` whose every branch ends in an `output` can be one class whose
+        forward returns what the constructor chose (hg_stack's `if last { output out }
+        else { ... output out, next }`): on a test of its parameters alone, which each call's
+        arguments then decide."""
+        params = {p.py for p in self.info.params}
+        return all(set(P.names_in(t.node)) <= params for t in tests)
+
+    def shifted_position(self, tests: list[Py], counters: list[int], scope: Scope) -> Py | None:
+        """The position after an `if` whose branches take different numbers of positions, as
+        a constructor expression (`1 if pre_relu else 0`); None where it cannot name layers
+        (in a Sequential being filled, whose appends need no names; or inside another
+        branch, where the forward could not read it back)."""
+        if scope.owner.sequential or scope.dynamic or scope.ctor is not self.top_ctor:
+            return None
+        offset = scope.offset
+        base = P.lit(0) if offset is None else \
+            P.name(offset.var) if offset.var is not None else offset.value
+        value: Py | None = None
+        for test, counter in reversed(list(zip(tests, counters, strict=True))):
+            here = P.simplify(P.binop("+", base, P.lit(counter)))
+            value = here if value is None or test.const is True else \
+                P.conditional(test, here, value)
+        return value
 
     def join_labels(self, bound: list[dict[str, Tensor]], going: list[Any], scope: Scope,
                     flow: Flow, start: Tensor | None) -> None:
@@ -331,6 +390,32 @@ class ControlFlow:
             self.element(body, scope, flow, env)
         else:
             self.body(body, scope, flow, env)
+
+
+def _branch_conditions(tests: list[Py]) -> list[Py]:
+    """When each branch of an `if / elif / else` runs: its test, after the earlier ones
+    failed."""
+    out = []
+    for i, test in enumerate(tests):
+        parts = [P.negate(t) for t in tests[:i]] + ([] if test.const is True else [test])
+        out.append(_all(parts))
+    return out
+
+
+def _all(parts: list[Py]) -> Py:
+    result = P.lit(True)
+    for part in parts:
+        result = P.boolop("and", result, part)
+    return result
+
+
+def _early_return(stmts: list[ast.stmt]) -> list[ast.stmt]:
+    """`if a: return x` then the rest, rather than an `else` after a return."""
+    if len(stmts) == 1 and isinstance(stmts[0], ast.If) and stmts[0].orelse and \
+            isinstance(stmts[0].body[-1], ast.Return):
+        rest, stmts[0].orelse = stmts[0].orelse, []
+        return [stmts[0], *_early_return(rest)]
+    return stmts
 
 
 def _count_loop(scope: Scope, per_pass: int, iterable: Py) -> None:

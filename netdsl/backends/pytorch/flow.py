@@ -185,12 +185,43 @@ class Flow:
     outputs: list[tuple[str, Tensor]] = field(default_factory=list)
     results: list[Tensor] | None = None  # the tensors of the last call of several outputs
     groups: dict[str, list[Tensor]] = field(default_factory=dict)  # a labeled call's outputs
+    returned: bool = False  # an `if` whose every branch ends in an `output` ended the body
     listed: tuple[Tensor, ...] | None = None  # `rows = [from f -> ... for f in features]`
     # made the current value a list of tensors: a variadic operator next takes them all
 
     def fork(self, current: Tensor | None, hint: str | None = None) -> Flow:
         return Flow(current, self.labels, self.block_input, hint or self.hint,
                     list(self.outputs), groups=self.groups)
+
+
+@dataclass
+class Position:
+    """A positional child's name where an `if` before it decides the position: the
+    constructor's expression (`str(position + 2)`) and the forward's (`str(self.position + 2)`)."""
+
+    ctor: ast.expr
+    fwd: ast.expr
+    text: str  # the name it stands for in lists of registered names
+
+
+@dataclass(frozen=True)
+class ComputedLabel(Py):
+    """A label the spec computes (`("stack" + str(i + 1))`) as the constructor writes it;
+    `source` (the expression, its environment and flow) gives the forward's on demand."""
+
+    source: tuple = field(default=(), compare=False, repr=False)
+
+
+@dataclass
+class Offset:
+    """Where a scope's positions start when an `if` before them decides it: a constructor
+    expression (`1 if pre_relu else 0`), given a variable (`position`) at its first use, which
+    is assigned right after `anchor` (the statement the `if` ended with) in `ctor`."""
+
+    value: Py
+    ctor: list[ast.stmt]
+    anchor: ast.stmt | None
+    var: str | None = None
 
 
 class NamedChild(Exception):
@@ -206,7 +237,7 @@ class Owner:
     def register(self, name: str | Py | None, module: Py) -> ast.stmt:
         raise NotImplementedError
 
-    def ref(self, name: str) -> ast.expr:
+    def ref(self, name: str, ctor: bool = False) -> ast.expr:
         raise NotImplementedError
 
 
@@ -233,7 +264,7 @@ class SequentialOwner(Owner):
         return _expr(ast.Call(ast.Attribute(self.base, "add_module", ast.Load()),
                               [key, module.node], []))
 
-    def ref(self, name: str) -> ast.expr:
+    def ref(self, name: str, ctor: bool = False) -> ast.expr:
         raise AssertionError("a chain is not wired by a forward")
 
 
@@ -245,7 +276,12 @@ class ModuleOwner(Owner):
         self.base = base
         self.is_dict = is_dict
 
-    def register(self, name: str | Py | None, module: Py) -> ast.stmt:
+    def register(self, name: str | Py | Position | None, module: Py) -> ast.stmt:
+        if isinstance(name, Position):
+            if self.is_dict:
+                return ast.Assign([ast.Subscript(self.base, name.ctor, ast.Store())], module.node)
+            return _expr(ast.Call(ast.Attribute(self.base, "add_module", ast.Load()),
+                                  [name.ctor, module.node], []))
         assert isinstance(name, str)
         if is_identifier(name):
             return ast.Assign([ast.Attribute(self.base, name, ast.Store())], module.node)
@@ -258,7 +294,12 @@ class ModuleOwner(Owner):
         return _expr(ast.Call(ast.Attribute(self.base, "add_module", ast.Load()),
                               [ast.Constant(name), module.node], []))
 
-    def ref(self, name: str) -> ast.expr:
+    def ref(self, name: str | Position, ctor: bool = False) -> ast.expr:
+        if isinstance(name, Position):
+            key = copy.deepcopy(name.ctor if ctor else name.fwd)
+            if self.is_dict:
+                return ast.Subscript(self.base, key, ast.Load())
+            return ast.Call(ast.Name("getattr", ast.Load()), [self.base, key], [])
         if is_identifier(name):
             return ast.Attribute(self.base, name, ast.Load())
         if self.is_dict:
@@ -280,7 +321,7 @@ class ListOwner(Owner):
         self.modules.append(module)
         return ast.Pass()
 
-    def ref(self, name: str) -> ast.expr:
+    def ref(self, name: str, ctor: bool = False) -> ast.expr:
         if self.item is not None:
             return copy.deepcopy(self.item)
         return ast.Subscript(self.base, ast.Constant(self.index), ast.Load())
@@ -308,6 +349,7 @@ class Scope:
     fwd: list[ast.stmt] | None
     counter: int = 0
     dynamic: frozenset[str] | None = None
+    offset: Offset | None = None  # where `counter` 0 is, when an `if` before decides it
     registered: list[str] = field(default_factory=list)
     last_overwritable: bool = False  # the last layer of a chain lets the next work in place
     # in a chain, each label's tensor and the position of the layer after it (None: a loop
@@ -316,7 +358,7 @@ class Scope:
 
     def nested(self, ctor: list[ast.stmt], fwd: list[ast.stmt] | None) -> Scope:
         return Scope(self.mode, self.owner, ctor, fwd, self.counter, self.dynamic,
-                     self.registered, marks=self.marks)
+                     self.offset, self.registered, marks=self.marks)
 
     def take(self) -> int:
         position = self.counter

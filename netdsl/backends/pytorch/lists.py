@@ -26,7 +26,7 @@ from netdsl.backends.pytorch.flow import (
     TensorList,
 )
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
-from netdsl.backends.pytorch.pystmt import assign, store_target
+from netdsl.backends.pytorch.pystmt import assign
 from netdsl.backends.pytorch.syntax import single, walk
 from netdsl.backends.pytorch.values import (
     IN,
@@ -75,12 +75,14 @@ class Lists:
         return replace(tensor, var=var, read=None, owned=temp)
 
     def listed_value(self, tensors: tuple[Tensor, ...], var: str, scope: Scope,
-                     deps: frozenset[str] = frozenset()) -> TensorList:
-        """A list known item by item, made one forward list (`merged = [last]`)."""
+                     deps: frozenset[str] = frozenset(), rank: int = 1) -> TensorList:
+        """A list known item by item, made one forward list (`merged = [last]`); an empty
+        one holds tensors of `rank` axes, channels unknown."""
         assert scope.fwd is not None
         scope.fwd.append(assign(var, ast.List([t.node for t in tensors], ast.Load())))
-        return TensorList(var, joined_shape([t.shape for t in tensors]), P.lit(len(tensors)),
-                          deps=deps, caxis=tensors[0].caxis if tensors else 0)
+        shape = joined_shape([t.shape for t in tensors]) if tensors else (None,) * rank
+        return TensorList(var, shape, P.lit(len(tensors)), deps=deps,
+                          caxis=tensors[0].caxis if tensors else 0)
 
     def join_lists(self, sides: list[Any]) -> Value:
         """`[last] + merged`: lists joined, at least one of them of any length."""
@@ -247,6 +249,8 @@ class Lists:
             module_var = self.fnames.reserve(_singular(label))
             item = Tensor(over.shape[:over.caxis] + (channels,) + over.shape[over.caxis + 1:],
                           item_var, caxis=over.caxis)
+            if _calls(e.element, set(self.shared)):  # a shared module sees every item alike
+                item = Tensor(representative(over), item_var, caxis=over.caxis)
             inner_env.vars[e.var] = Value(None, tensors=(item,))
             targets: ast.expr = ast.Tuple([ast.Name(module_var, ast.Store()),
                                            ast.Name(item_var, ast.Store())], ast.Store())
@@ -269,13 +273,16 @@ class Lists:
         ctor: list[ast.stmt] = []
         sub = flow.fork(start, hint="x")
         self.body((e.element,), Scope("module", owner, ctor, body), sub, inner_env)
-        if len(owner.modules) != 1 or any(not isinstance(s, ast.Pass) for s in ctor):
+        if len(owner.modules) > 1 or any(not isinstance(s, ast.Pass) for s in ctor):
             raise Specialize(deps, "a list of layers whose items are not one layer each")
-        module = owner.modules[0]
-        loop = ast.comprehension(ast.Name(ctor_target, ast.Store()), ctor_iter, [], 0)
-        made = ast.Call(P.dotted("nn.ModuleList"), [ast.GeneratorExp(module.node, [loop])], [])
-        scope.ctor.append(ast.Assign([store_target(attr)], made))
-        scope.registered.append(label)
+        if owner.modules:
+            loop = ast.comprehension(ast.Name(ctor_target, ast.Store()), ctor_iter, [], 0)
+            made = ast.Call(P.dotted("nn.ModuleList"),
+                            [ast.GeneratorExp(owner.modules[0].node, [loop])], [])
+            scope.ctor.append(scope.owner.register(label, Py(made)))
+            scope.registered.append(label)
+        elif over is not None:  # the items call a shared module: no layers of their own
+            targets, fwd_iter = ast.Name(item_var, ast.Store()), over.node
         scope.take()
         result = sub.current
         assert result is not None
@@ -286,6 +293,7 @@ class Lists:
         listed = TensorList(var, shape, length, per_item=per_item, deps=deps, caxis=result.caxis)
         env.vars[label] = Value(None, listed=listed)
         flow.current = listed.item(P.lit(-1), _index(var, -1))
+        flow.listed = listed
 
     def channels_loop(self, over: TensorList) -> tuple[str, ast.expr, Py]:
         """How a constructor runs over a list's items: the generator's variable, what it runs
@@ -335,7 +343,10 @@ class Lists:
         pre: list[ast.stmt] = []
         tensors, lists = self.carried(stmt, scope, flow, env, pre, deps)
         var = self.fnames.reserve(stmt.var, "item")
-        env.vars[stmt.var] = Value(None, runtime=P.name(var))
+        makes = _computed_labels(stmt.body)  # layers named by the pass: the constructor's loop
+        ctor_var = self.locals.reserve(stmt.var, "loop") if makes else None
+        env.vars[stmt.var] = Value(P.name(ctor_var, deps) if ctor_var else None,
+                                   runtime=P.name(var))
         marks = {}
         for name, listed in lists.items():
             marks[name] = P.name(f"__length_{name}__")
@@ -343,17 +354,30 @@ class Lists:
         body: list[ast.stmt] = []
         ctor: list[ast.stmt] = []
         inner = scope.nested(ctor, body)
+        if ctor_var is not None:  # a layer named by its position would take one name per pass
+            inner.dynamic = (inner.dynamic or frozenset()) | deps | {"loop"}
         start = len(scope.registered)
+        entry = flow.current
         try:
             self.body(stmt.body, inner, flow, env)
         except Unsupported:  # a value of the pass the constructor needs (a computed label)
             raise Specialize(deps, "a forward loops over it") from None
-        if ctor or len(scope.registered) != start:
+        if (ctor or len(scope.registered) != start) and ctor_var is None:
             raise Specialize(deps, "a forward loops over it, making layers")
-        for name, entry in tensors.items():
-            flow.labels[name] = self.keep_variable(name, entry, flow.labels[name], body, deps)
+        if ctor:  # `for i in range(stacks - 1): self.add_module("stack" + str(i + 1), ...)`
+            scope.ctor.append(ast.For(ast.Name(ctor_var, ast.Store()), iterable.py.node, ctor,
+                                      []))
+        current = flow.current
+        named = next((n for n in tensors if current is not None and (
+            flow.labels[n] is current or flow.labels[n].var == current.var)), None)
+        for name, before in tensors.items():
+            flow.labels[name] = self.keep_variable(name, before, flow.labels[name], body, deps)
             if env.find(name) is not None and env.find(name).tensors is not None:
                 env.vars[name] = Value(None, tensors=(flow.labels[name],))
+        if named is not None:  # the chain goes on from a tensor the loop names (`t`)
+            flow.current = flow.labels[named]
+        elif ctor_var is not None:
+            self.carry_current(entry, flow, body, deps)
         passes = range_passes(stmt.iterable, self, env, flow)
         for name, listed in lists.items():
             after = env.find(name)
@@ -381,32 +405,74 @@ class Lists:
                 lists[name] = self.listed_value(value.tensors, self.fnames.reserve(name), made,
                                                 deps)
                 env.vars[name] = Value(None, listed=lists[name])
+            elif value is not None and value.py is not None and value.py.const == () and \
+                    flow.current is not None:  # `heatmaps = []`, which the loop fills
+                made = Scope(scope.mode, scope.owner, [], pre)
+                lists[name] = self.listed_value((), self.fnames.reserve(name), made, deps,
+                                                rank=len(flow.current.shape))
+                env.vars[name] = Value(None, listed=lists[name])
             elif name in flow.labels:
                 held = flow.labels[name]
                 if held.var is None:
                     raise Specialize(deps, f"a loop reassigns '{name}'")
+                if held.var != name and P.is_identifier(name) and \
+                        any(k != name and t.var == held.var for k, t in flow.labels.items()):
+                    # `inter = r5`: the loop's variable is the spec's name for it
+                    var = self.fnames.reserve(name)
+                    pre.append(assign(var, held.node))
+                    held = replace(held, var=var)
+                    flow.labels[name] = held
                 tensors[name] = held
             elif value is not None:
                 raise Specialize(deps, f"a forward loops over it, changing the value '{name}'")
         return tensors, lists
 
-    def keep_variable(self, name: str, entry: Tensor, after: Tensor, body: list[ast.stmt],
-                      deps: frozenset[str]) -> Tensor:
-        """A tensor a loop reassigns, in the variable it had before the loop (`last`)."""
+    def carry_current(self, entry: Tensor | None, flow: Flow, body: list[ast.stmt],
+                      deps: frozenset[str]) -> None:
+        """The chain's tensor after a loop that makes layers: the next pass starts from it, so
+        it stays in the variable it had before the loop (`x = cat(x, out)` each pass, as
+        the loop's named tensors do), with the same channels, which the layers made in the
+        constructor's loop were built for."""
+        after = flow.current
+        if after is None or after is entry:
+            return
+        if entry is None or entry.var is None or after.var != entry.var and any(
+                t.var == entry.var for t in flow.labels.values()):
+            raise Specialize(deps, "a forward loops over it, making layers")
+        flow.current = self.keep_variable(None, entry, after, body, deps)
+
+    def keep_variable(self, name: str | None, entry: Tensor, after: Tensor,
+                      body: list[ast.stmt], deps: frozenset[str]) -> Tensor:
+        """A tensor a loop reassigns (`last`; None: the chain's), in the variable it had
+        before the loop."""
+        what = f"'{name}'" if name is not None else "the chain's tensor"
         if after.var != entry.var:
             if after.var is None or not _renamable(body, after.var, entry.var):
-                raise Specialize(deps, f"a loop reassigns '{name}'")
+                raise Specialize(deps, f"a loop reassigns {what}")
             for s in body:
                 for n in ast.walk(s):
                     if isinstance(n, ast.Name) and n.id == after.var:
                         n.id = entry.var  # type: ignore[assignment]
         channels = [t.shape[t.caxis] for t in (entry, after)]
         if None in channels or not P.same(channels[0], channels[1]):  # type: ignore[arg-type]
-            raise Specialize(deps, f"the channels of '{name}' change in a loop")
+            raise Specialize(deps, f"the channels of {what} change in a loop")
         return replace(entry, shape=_general(entry.shape, entry.caxis))
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _calls(element: syn.Chain, names: set[str]) -> bool:
+    """Whether a chain calls one of `names` (a shared module)."""
+    return any(isinstance(n, syn.Name) and n.id in names or
+               isinstance(n, syn.Call) and n.func in names for n in walk((element,)))
+
+
+def _computed_labels(body: tuple[syn.Stmt, ...]) -> bool:
+    """Whether a loop's body names layers by computed labels (`("stack" + str(i + 1)): ...`),
+    which the constructor's loop makes and the forward's reads back by name."""
+    return any(isinstance(n, syn.Element) and n.label is not None and
+               not isinstance(n.label, str) for n in walk(body))
 
 
 def representative(over: TensorList) -> tuple:

@@ -146,8 +146,9 @@ def inline_reads(body: list[ast.stmt], temps: set[str]) -> None:
     i = 0
     while i < len(body):
         stmt = body[i]
-        if isinstance(stmt, ast.For):
+        if isinstance(stmt, (ast.For, ast.If)):
             inline_reads(stmt.body, temps)
+            inline_reads(stmt.orelse, temps)
         nxt = body[i + 1] if i + 1 < len(body) else None
         if nxt is not None and _is_item_read(stmt, temps):
             var = stmt.targets[0].id  # type: ignore[attr-defined]

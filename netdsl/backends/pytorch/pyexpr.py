@@ -186,9 +186,12 @@ def _apply(op: str, a: Any, b: Any) -> Any:
     return UNKNOWN
 
 
+_COMPARE_NODES = {"==": ast.Eq, "!=": ast.NotEq, "<": ast.Lt, "<=": ast.LtE, ">": ast.Gt,
+                  ">=": ast.GtE}
+
+
 def compare(ops: list[str], operands: list[Py]) -> Py:
-    table = {"==": ast.Eq, "!=": ast.NotEq, "<": ast.Lt, "<=": ast.LtE, ">": ast.Gt,
-             ">=": ast.GtE}
+    table = _COMPARE_NODES
     deps = frozenset().union(*(o.deps for o in operands))
     const: Any = UNKNOWN
     if all(o.known for o in operands):
@@ -302,6 +305,23 @@ def _fold(node: ast.expr) -> tuple[ast.expr, Any]:
         right, b = _fold(node.right)
         op = next(k for k, v in _BINOPS.items() if isinstance(node.op, v))
         result = binop(op, Py(left, a), Py(right, b))
+        return result.node, result.const
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        inner, c = _fold(node.operand)
+        folded_not = negate(Py(inner, c))
+        return folded_not.node, folded_not.const
+    if isinstance(node, ast.Compare) and all(type(o) in _COMPARE_NODES.values()
+                                             for o in node.ops):
+        operands = [Py(*_fold(e)) for e in [node.left, *node.comparators]]
+        names = {v: k for k, v in _COMPARE_NODES.items()}
+        result = compare([names[type(o)] for o in node.ops], operands)
+        return result.node, result.const
+    if isinstance(node, ast.BoolOp):
+        op = "and" if isinstance(node.op, ast.And) else "or"
+        parts = [Py(*_fold(e)) for e in node.values]
+        result = parts[0]
+        for part in parts[1:]:
+            result = boolop(op, result, part)
         return result.node, result.const
     if _is_call(node, "len") and len(node.args) == 1:  # type: ignore[attr-defined]
         length = _length(node.args[0])  # type: ignore[attr-defined]

@@ -279,7 +279,8 @@ def _appends_to(stmt: ast.stmt, name: str) -> bool:
 
 
 def _dict_literals(ctor: list[ast.stmt]) -> list[ast.stmt]:
-    """`self.h = nn.ModuleDict()` and the items set right after it as one dict literal."""
+    """`self.h = nn.ModuleDict()` (or `self.add_module("block-1", nn.ModuleDict())`) and the
+    items set right after it as one dict literal."""
     out: list[ast.stmt] = []
     for stmt in ctor:
         if isinstance(stmt, ast.If):
@@ -287,29 +288,42 @@ def _dict_literals(ctor: list[ast.stmt]) -> list[ast.stmt]:
             stmt.orelse = _dict_literals(stmt.orelse)
         if out and _is_item(stmt, out[-1]):
             target = stmt.targets[0]  # type: ignore[attr-defined]
-            out[-1].value.args[0].keys.append(target.slice)  # type: ignore[attr-defined]
-            out[-1].value.args[0].values.append(stmt.value)  # type: ignore[attr-defined]
+            literal = _new_dict(out[-1])[1].args[0]  # type: ignore[index]
+            literal.keys.append(target.slice)
+            literal.values.append(stmt.value)  # type: ignore[attr-defined]
             continue
-        if _is_new_dict(stmt):
-            stmt.value.args = [ast.Dict([], [])]  # type: ignore[attr-defined]
+        made = _new_dict(stmt)
+        if made is not None:
+            made[1].args = [ast.Dict([], [])]
         out.append(stmt)
     for stmt in out:
-        if _is_new_dict(stmt) and not stmt.value.args[0].keys:  # type: ignore[attr-defined]
-            stmt.value.args = []  # type: ignore[attr-defined]
+        made = _new_dict(stmt)
+        if made is not None and not made[1].args[0].keys:
+            made[1].args = []
     return out
 
 
-def _is_new_dict(stmt: ast.stmt) -> bool:
-    return isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call) and \
-        ast.unparse(stmt.value.func) == "nn.ModuleDict"
+def _new_dict(stmt: ast.stmt) -> tuple[str, ast.Call] | None:
+    """A new ModuleDict: how later statements read it, and its constructor call."""
+    if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call) and \
+            ast.unparse(stmt.value.func) == "nn.ModuleDict":
+        return ast.unparse(stmt.targets[0]), stmt.value
+    call = stmt.value if isinstance(stmt, ast.Expr) else None
+    if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and \
+            call.func.attr == "add_module" and len(call.args) == 2 and \
+            isinstance(call.args[1], ast.Call) and \
+            ast.unparse(call.args[1].func) == "nn.ModuleDict":
+        read = ast.Call(ast.Name("getattr", ast.Load()), [call.func.value, call.args[0]], [])
+        return ast.unparse(read), call.args[1]
+    return None
 
 
 def _is_item(stmt: ast.stmt, previous: ast.stmt) -> bool:
     """`self.h["1"] = ...` right after `self.h = nn.ModuleDict({...})`."""
     if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript)):
         return False
-    return _is_new_dict(previous) and \
-        ast.unparse(stmt.targets[0].value) == ast.unparse(previous.targets[0])  # type: ignore
+    made = _new_dict(previous)
+    return made is not None and ast.unparse(stmt.targets[0].value) == made[0]
 
 
 def render_forward(info: ClassInfo) -> list[str]:
@@ -336,6 +350,8 @@ def _returns(fwd: list[ast.stmt]) -> str:
         return "Tensor"
     if len(counts) == 1:
         return f"tuple[{', '.join(['Tensor'] * counts.pop())}]"
+    if len(counts) == 2 and 1 in counts:  # `Tensor | tuple[Tensor, Tensor]`
+        return f"Tensor | tuple[{', '.join(['Tensor'] * max(counts))}]"
     return "Tensor | tuple[Tensor, ...]"
 
 

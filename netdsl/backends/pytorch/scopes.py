@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from netdsl.backends.pytorch import pyexpr as P
 from netdsl.backends.pytorch.flow import (
+    ComputedLabel,
     Flow,
     ModuleOwner,
     NamedChild,
+    Position,
     Scope,
     SequentialOwner,
     Tensor,
@@ -25,7 +27,6 @@ from netdsl.backends.pytorch.pystmt import (
     numbered,
     registration_pair,
     retarget_last,
-    store_target,
 )
 from netdsl.backends.pytorch.shapes import Shape
 from netdsl.backends.pytorch.values import (
@@ -215,7 +216,7 @@ class Scoping:
         finally:
             flow.labels = outer
         if inner.registered:  # a group of layers without parameters needs no container
-            scope.ctor.insert(start, ast.Assign([store_target(attr)], P.call("nn.ModuleDict").node))
+            scope.ctor.insert(start, scope.owner.register(label, P.call("nn.ModuleDict")))
             scope.registered.append(label)
 
     def register(self, label: str | Py | None, module: Py, scope: Scope,
@@ -231,16 +232,58 @@ class Scoping:
         if label is None:
             if scope.dynamic:
                 raise Specialize(scope.dynamic, "the positions that name its layers depend on it")
+            if scope.offset is not None:
+                position = self.position(scope)
+                scope.ctor.append(owner.register(position, module))
+                scope.registered.append(position.text)
+                return position  # type: ignore[return-value]
             name = str(scope.take())
         elif isinstance(label, str):
             name = label
             scope.take()
         else:
-            raise Specialize(label.deps - {IN, SIZE}, "a computed label names a layer")
+            position = self.computed_name(label, scope)
+            scope.take()
+            scope.ctor.append(owner.register(position, module))
+            scope.registered.append(position.text)
+            return position  # type: ignore[return-value]
         self.check_child(name)
         scope.ctor.append(owner.register(name, module))
         scope.registered.append(name)
         return name
+
+    def computed_name(self, label: Py, scope: Scope) -> Position:
+        """A computed label as a child's name: `self.add_module("stack" + str(i + 1), ...)`
+        and `getattr(self, "stack" + str(i + 1))`, the forward computing it as the spec does
+        (the constructor's values read back from attributes)."""
+        fwd = None
+        if isinstance(label, ComputedLabel) and label.source and scope.fwd is not None:
+            expr, env, flow = label.source
+            try:
+                fwd = self.py(expr, env, flow, "fwd")
+            except Unsupported:
+                fwd = None
+        if fwd is None:
+            raise Specialize(label.deps - {IN, SIZE}, "a computed label names a layer")
+        return Position(label.node, fwd.node, ast.unparse(label.node))
+
+    def position(self, scope: Scope) -> Position:
+        """The next position where an `if` before decides it: `str(position + 2)` in the
+        constructor, `str(self.position + 2)` in the forward."""
+        offset = scope.offset
+        assert offset is not None
+        if offset.var is None:  # its first use: a variable, assigned right after the `if`
+            offset.var = self.locals.reserve("position")
+            at = 0 if offset.anchor is None else \
+                next(i for i, s in enumerate(offset.ctor) if s is offset.anchor) + 1
+            offset.ctor.insert(at, assign(offset.var, offset.value.node))
+        k = scope.take()
+        ctor = P.name(offset.var)
+        fwd = self.store(offset.var, ctor)
+        if k:
+            ctor, fwd = P.binop("+", ctor, P.lit(k)), P.binop("+", fwd, P.lit(k))
+        return Position(P.call("str", [ctor]).node, P.call("str", [fwd]).node,
+                        f"{offset.var}+{k}")
 
     def check_child(self, name: str) -> None:
         if name in MODULE_ATTRIBUTES:
@@ -271,7 +314,7 @@ class Scoping:
         `self.layer1.out_channels`, or in a Sequential being filled a running variable."""
         owner = scope.owner
         if not owner.sequential:
-            return P.attr(Py(owner.ref(name)), "out_channels")
+            return P.attr(Py(owner.ref(name, ctor=True)), "out_channels")
         target = owner.target  # type: ignore[attr-defined]
         if name and P.is_identifier(name) and not getattr(owner, "is_list", False):
             return P.attr(Py(P.dotted(f"{target}.{name}")), "out_channels")

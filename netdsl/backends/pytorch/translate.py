@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING, Any
 from netdsl.backends.pytorch import liveness
 from netdsl.backends.pytorch import pyexpr as P
 from netdsl.backends.pytorch.calls import Calls
-from netdsl.backends.pytorch.classinfo import ClassInfo, Param
+from netdsl.backends.pytorch.classinfo import OUTPUT_FIELDS, ClassInfo, Param
 from netdsl.backends.pytorch.control import ControlFlow
 from netdsl.backends.pytorch.expressions import Expressions
 from netdsl.backends.pytorch.flow import (
     ITEM,
+    ComputedLabel,
     Flow,
     ListOwner,
     ModuleOwner,
@@ -39,7 +40,7 @@ from netdsl.backends.pytorch.lists import Lists
 from netdsl.backends.pytorch.merges import Merges
 from netdsl.backends.pytorch.names import BUILTIN_NAMES, MODULE_ATTRIBUTES, Namespace
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
-from netdsl.backends.pytorch.pystmt import all_names, assign, returns, store_target
+from netdsl.backends.pytorch.pystmt import all_names, assign, returns
 from netdsl.backends.pytorch.scopes import Scoping
 from netdsl.backends.pytorch.shapes import Shape
 from netdsl.backends.pytorch.syntax import (
@@ -93,6 +94,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         self.temps: dict[str, str] = {}  # forward temporaries and the name they would like
         self.shared: dict[str, syn.Shared] = {}  # shared modules declared, by name
         self.shared_made: dict[str, Any] = {}  # name -> how a later call applies it
+        self.shared_homes: dict[str, Scope] = {}  # name -> the scope that declared it
         self.filling: set[str] = set()  # the locals of the Sequentials being built
         self.listed_current: tuple[Tensor, ...] | None = None  # see Flow.listed
         self.lists_tensors = False  # a tensor's name stands for itself (in a list of tensors)
@@ -115,6 +117,9 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         env = Env()
         self.bind_params(env)
         ctor: list[ast.stmt] = []
+        self.top_ctor = ctor
+        self.cases: list[tuple[Py, list[tuple[str, Tensor]], Tensor | None]] = []
+        self.case_path: list[tuple[Py, list[ast.stmt] | None]] = []  # the branches we are in
         if info.is_network:
             fwd: list[ast.stmt] | None = [] if self.mode == "module" else None
             owner = SequentialOwner("self") if self.mode == "chain" else \
@@ -157,6 +162,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         for name, value in self.late_defaults:
             ctor.append(ast.If(ast.Compare(ast.Name(name, ast.Load()), [ast.Is()],
                                            [ast.Constant(None)]), [assign(name, value.node)], []))
+        self.top_fwd = fwd
         self.body(self.bdef.body, scope, flow, env)
         if info.is_network:
             ctor += [ast.Assign([_module_path(layer, attribute, ast.Store())],
@@ -168,7 +174,8 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         info.ctor = ctor
         info.fwd = fwd
         if fwd is not None:
-            fwd.append(returns(flow.outputs or [("", flow.current)]))
+            if not flow.returned:
+                fwd.append(returns(flow.outputs or [("", flow.current)]))
             liveness.inline_reads(fwd, set(self.temps))
             fwd[:] = liveness.drop_unread(fwd)
             liveness.coalesce(fwd, info.inputs, self.temps,
@@ -301,6 +308,30 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         return tuple(found)
 
     def finish_out(self, current: Tensor) -> None:
+        """The block's outputs, for its callers; of each case where the constructor chooses
+        which outputs the forward returns (a caller's arguments choose the case)."""
+        if not self.cases:
+            self.finish_outputs(current)
+            return
+        cases = []
+        lists = False
+        for test, outputs, end in self.cases:
+            self.outputs = outputs
+            if end is None:
+                raise Specialize(test.deps, "each branch ends in an `output` of its own")
+            self.info.out_list = []
+            self.finish_outputs(end)
+            lists = lists or bool(self.info.out_list)
+            if not self.info.out_list and (self.info.out is None or None in self.info.outs):
+                raise Specialize(test.deps, "each branch ends in an `output` of its own")
+            cases.append((test, {f: getattr(self.info, f) for f in OUTPUT_FIELDS}))
+        self.info.cases = cases
+        if lists:  # `return tuple(layer_blocks)`, `return (*layer_blocks, pool)`
+            single = any(len(c[1]) == 1 and not isinstance(c[1][0][1], TensorList)
+                         for c in self.cases)
+            self.info.returns = "Tensor | tuple[Tensor, ...]" if single else "tuple[Tensor, ...]"
+
+    def finish_outputs(self, current: Tensor) -> None:
         """The block's output channels as an expression of its parameters, when they are one."""
         info = self.info
         if any(isinstance(t, TensorList) for _, t in self.outputs):
@@ -379,6 +410,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         if scope.fwd is None:
             raise NotChain
         self.shared[stmt.name] = stmt
+        self.shared_homes[stmt.name] = scope
 
     def _s_Unpack(self, stmt: syn.Unpack, scope: Scope, flow: Flow, env: Env) -> None:
         """`t = from c4 -> conv(256, 1)`, `p3, p4 = fpn(c3, c4)`: names for what a chain
@@ -402,6 +434,9 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
 
     def body(self, stmts: tuple[syn.Stmt, ...], scope: Scope, flow: Flow, env: Env) -> None:
         for stmt in stmts:
+            if flow.returned and not isinstance(stmt, syn.Expect):
+                raise Unsupported("a statement after an `if` whose every branch ends in an "
+                                  "`output`")
             self.statement(stmt, scope, flow, env)
 
     def statement(self, stmt: syn.Stmt, scope: Scope, flow: Flow, env: Env) -> None:
@@ -567,7 +602,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         value = self.py(el.label, env, flow, "ctor")
         if value.known and isinstance(value.const, str):
             return str(value.const)
-        return value
+        return ComputedLabel(value.node, value.const, value.deps, source=(el.label, env, flow))
 
     def is_layer_expr(self, e: syn.Expr, env: Env) -> bool:
         if isinstance(e, (syn.Group, syn.Merge)):
@@ -645,18 +680,22 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             ctor: list[ast.stmt] = []
             sub = flow.fork(flow.current.shared() if flow.current else None, hint=label)
             self.body((e.element,), Scope("module", owner, ctor, scope.fwd), sub, inner_env)
-            if len(owner.modules) != index + 1 or \
+            # one layer per item, or none (the items call a shared module)
+            if len(owner.modules) not in (index + 1, 0) or \
                     any(not isinstance(stmt, ast.Pass) for stmt in ctor):
                 raise Unsupported("a list of layers whose items are not one layer each")
             assert sub.current is not None
             results.append(sub.current.shared())
-        scope.ctor.append(ast.Assign([store_target(attr)],
-                                     P.call("nn.ModuleList", [P.list_of(owner.modules)]).node))
-        scope.registered.append(label)
+        if owner.modules:
+            scope.ctor.append(scope.owner.register(label, P.call(
+                "nn.ModuleList", [P.list_of(owner.modules)])))
+            scope.registered.append(label)
         scope.take()
         env.vars[label] = Value(None, tensors=tuple(results))
         for index, tensor in enumerate(results):
             flow.labels[f"{label}.{index}"] = tensor
+        flow.current = results[-1]  # the chain goes on from the list (`-> add` takes it all)
+        flow.listed = tuple(results)
 
     def from_(self, value: syn.From, flow: Flow, scope: Scope) -> None:
         if scope.fwd is None:

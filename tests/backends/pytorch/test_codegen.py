@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch.nn import functional as F
 
 import netdsl
 from netdsl.backends.pytorch import module_namespace
@@ -26,10 +27,9 @@ GOLDEN = Path(__file__).parent / "golden"
 GOLDEN_SPECS = ["lenet5", "resnet50", "mobilenet_v2", "efficientnet_b0", "unet", "inception_v3",
                 "fpn_resnet50"]
 # Blocks that are written as several classes, and why (the comment above each says it too):
-# the positions that name xception_down's layers depend on `pre_relu`; oct_conv's on its
-# stride (a pooling that is there or not) and on `a_in` (a path that is there or not);
-# hg_stack's outputs on `last` (the last stack returns its heatmaps alone).
-SPECIALISED = {"xception": 1, "oct_resnet50": 9, "hourglass": 1}
+# oct_conv's layers on its stride (a pooling that is there or not, unlabeled, inside a branch)
+# and on `a_in` (a path that is there or not).
+SPECIALISED = {"oct_resnet50": 9}
 
 
 RUNTIME = {n.name for n in ast.parse(RUNTIME_FILE.read_text()).body
@@ -182,10 +182,203 @@ def test_a_constructor_that_needs_the_input_size_checks_it() -> None:
 
 
 def test_a_specialised_class_says_why() -> None:
-    source = generate(netdsl.load(SPECS / "xception.net"))
+    source = generate(netdsl.load(SPECS / "oct_resnet50.net"))
     classes = _classes(source)
-    assert {"XceptionDown", "XceptionDown2"} <= set(classes)
-    assert "# `xception_down` with pre_relu=false: the positions that name its layers" in source
+    assert {"OctConv", "OctConv2"} <= set(classes)
+    assert "# `oct_conv` with a_in=0, s=1: a layer it names may be identity" in source
+
+
+SHIFTED = """
+block down(c: int, pre: bool = true) {
+    add {
+        { if pre { relu }
+          conv(c, 3, p=1) -> relu -> conv(c, 3, p=1)
+          maxpool(3, s=2, p=1) }
+        { conv(c, 1, s=2) -> bn }
+    }
+}
+network n {
+    input x: [3, 16, 16]
+    down(8, pre=false)
+    down(8)
+}
+"""
+
+
+SHIFTED_TWICE = """
+block down(c: int, pre: bool = true, mid: bool = false) {
+    if pre { relu }
+    conv(c, 3, p=1)
+    if mid { relu -> relu }
+    conv(c, 1) -> bn -> add(in)
+}
+network n {
+    input x: [8, 16, 16]
+    a: down(8, pre=false)
+    b: down(8)
+    c: down(8, mid=true)
+    d: down(8, pre=false, mid=true)
+}
+"""
+
+
+def test_positions_two_ifs_decide_build_on_each_other() -> None:
+    network = netdsl.load(SHIFTED_TWICE)
+    source = generate(network)
+    assert "position_ = position + 3 if mid else position + 1" in source
+    model = netdsl.build(network).eval()
+    assert_state_matches_ir(model, network)
+    assert {"a.0.weight", "b.3.running_mean", "c.4.weight", "d.4.running_var"} <= \
+        set(model.state_dict())
+    x = torch.randn(2, 8, 16, 16)
+    with torch.no_grad():
+        compiled = torch.compile(model, fullgraph=True, backend="aot_eager")
+        torch.testing.assert_close(compiled(x), model(x))
+
+
+def test_positions_an_if_decides_are_computed_by_the_constructor() -> None:
+    """Xception's module: `if pre { relu }` moves the positions that name the layers after it
+    (`0.0` without the relu, `1.1` with it); one class computes them, and torch.compile
+    reads them back without a graph break."""
+    network = netdsl.load(SHIFTED)
+    source = generate(network)
+    assert [c for c in _classes(source)] == ["Down", "N"]
+    assert "position = 1 if pre else 0" in source
+    assert "self.add_module(str(position + 2), nn.Conv2d(c, c, 3, padding=1))" in source
+    model = netdsl.build(network).eval()
+    assert_state_matches_ir(model, network)
+    assert {"0.0.weight", "0.5.running_mean", "1.1.weight", "1.6.running_mean"} <= \
+        set(model.state_dict())
+    x = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        compiled = torch.compile(model, fullgraph=True, backend="aot_eager")
+        torch.testing.assert_close(compiled(x), model(x))
+
+
+CASES = """
+block stack(c: int, last: bool) {
+    body: conv(c, 3, p=1) -> relu
+    out: conv(2, 1)
+    if last { output out } else {
+        from in -> next: add(from body -> conv(c, 1))
+        output out, next
+    }
+}
+network n {
+    input x: [4, 8, 8]
+    s1: stack(4, false)
+    from s1.next -> s2: stack(4, true)
+    output s1.out, s2
+}
+"""
+
+
+def test_outputs_the_constructor_chooses_are_one_class() -> None:
+    """hg_stack: `if last { output out } else { ... output out, next }` is one class whose
+    forward returns what the constructor chose; each call unpacks what its arguments give."""
+    network = netdsl.load(CASES)
+    source = generate(network)
+    assert list(_classes(source)) == ["Stack", "N"]
+    assert "def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:" in source
+    assert "if self.last:\n            return out\n" in source
+    assert "s1_out, s1_next = self.s1(x)" in source and "s2 = self.s2(s1_next)" in source
+    model = netdsl.build(network).eval()
+    assert_state_matches_ir(model, network)
+    x = torch.randn(2, 4, 8, 8)
+    with torch.no_grad():
+        out, last = model(x)
+        s1 = model.s1
+        torch.testing.assert_close(out, s1.out(F.relu(s1.body(x))))
+        nxt = x + getattr(s1, "3")(s1.body(x))
+        torch.testing.assert_close(last, model.s2.out(F.relu(model.s2.body(nxt))))
+        compiled = torch.compile(model, fullgraph=True, backend="aot_eager")
+        torch.testing.assert_close(compiled(x), (out, last))
+
+
+def test_a_loop_that_names_layers_is_a_loop_of_the_constructor_and_the_forward() -> None:
+    """The hourglass's `for i in range(stacks - 1) { ... ("stack" + str(i + 1)): hg_stack(...)
+    }`: `stacks` is a constructor argument, the stacks are made in a loop and run in one, so
+    the class compiled at 8 stacks builds 4 and gives 4 outputs, as the spec loaded at 4 does."""
+    source = generate(netdsl.load(SPECS / "hourglass.net"))
+    assert "def __init__(self, stacks: int = 8, joints: int = 16, f: int = 256)" in source
+    assert ('for i in range(stacks - 1):\n'
+            '            self.add_module("stack" + str(i + 1), HgStack(f, f, joints, False))'
+            ) in source
+    assert 'out, inter = getattr(self, "stack" + str(i + 1))(inter)' in source
+    four = netdsl.load(SPECS / "hourglass.net", inputs={"image": (3, 64, 64)}, stacks=4)
+    reference = netdsl.build(four).eval()
+    model = _build(source, stacks=4).eval()
+    model.load_state_dict(reference.state_dict(), strict=True)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        outs, expected = model(x), reference(x)
+    assert len(outs) == 4
+    for a, b in zip(outs, expected, strict=True):
+        torch.testing.assert_close(a, b)
+
+
+LOOP = """
+block unit(c: int) { conv(c, 3, p=1) -> relu }
+network chain(n: int = 3) {
+    input x: [4, 8, 8]
+    t = x
+    outs = []
+    for i in range(n) {
+        t = from t -> ("unit" + str(i + 1)): unit(4)
+        outs = outs + [t]
+    }
+    output outs
+}
+"""
+
+
+def test_a_loop_that_names_layers_compiles_fullgraph() -> None:
+    network = netdsl.load(LOOP)
+    source = generate(network)
+    assert 't = getattr(self, "unit" + str(i + 1))(t)' in source
+    model = netdsl.build(network).eval()
+    assert_state_matches_ir(model, network)
+    x = torch.randn(2, 4, 8, 8)
+    with torch.no_grad():
+        compiled = torch.compile(model, fullgraph=True, backend="aot_eager")
+        torch.testing.assert_close(compiled(x), model(x))
+
+
+CARRIED = """
+block dense(n: int) {
+    for i in range(n) { concat { identity
+                                 ("layer" + str(i + 1)): conv(2, 3, p=1) } }
+}
+block res(n: int) {
+    for i in range(n) { add { identity
+                              ("unit" + str(i + 1)): conv(4, 3, p=1) } }
+}
+network n {
+    input x: [4, 8, 8]
+    r: res(3)
+    d: dense(3)
+}
+"""
+
+
+def test_a_loop_that_names_layers_carries_the_chain_when_its_channels_stay() -> None:
+    """The chain's tensor goes from pass to pass: a residual loop keeps its channels and is a
+    loop; a dense loop grows them (each pass's layer is built for other channels), so it is
+    written for its count, as before."""
+    network = netdsl.load(CARRIED)
+    source = generate(network)
+    assert 'out = getattr(self, "unit" + str(i + 1))(x)\n            x = x + out' in source
+    assert "self.layer2 = nn.Conv2d(in_channels + 2, 2, 3, padding=1)" in source
+    model = netdsl.build(network).eval()
+    assert_state_matches_ir(model, network)
+    x = torch.randn(2, 4, 8, 8)
+    with torch.no_grad():
+        t = x
+        for i in range(3):
+            t = t + getattr(model.r, f"unit{i + 1}")(t)
+        for i in range(3):
+            t = torch.cat([t, getattr(model.d, f"layer{i + 1}")(t)], 1)
+        torch.testing.assert_close(model(x), t)
 
 
 # Constructs the zoo has few of: a block calling itself, several inputs and outputs, 1-D and

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 import netdsl
-from tests.backends.pytorch.conftest import generated_model
+from tests.backends.pytorch.conftest import assert_state_matches_ir, generated_model
 
 SPEC = """block pick(out: int = 4) {
     if in.c != out { t: conv(out, 1) } else { t: conv(in.c, 3, p=1) }
@@ -100,3 +100,40 @@ def test_a_padding_parameter_that_is_same_at_a_stride_pads_as_tensorflow(tmp_pat
         y = F.conv2d(F.pad(y, [1, 1, 1, 1]), s["1.0.weight"], s["1.0.bias"], stride=2)
         with torch.no_grad():
             torch.testing.assert_close(model(x), y, rtol=0, atol=1e-5)
+
+
+QUOTED = """block unit(c: int) {
+    "conv-1": { conv(c, 1) -> relu }
+    "merge-1": { conv(c, 1) -> add(in) }
+}
+network n {
+    input x: [4, 6, 6]
+    a: conv(4, 1)
+    "block-1": { conv(4, 1) -> add(a) }
+    p: conv(2, 1)
+    "heads-1": [from t -> conv(2, 1) for t in [a, x]]
+    q: add
+    from a -> u: unit(4)
+    output p, q, u
+}"""
+
+
+def test_quoted_labels_that_are_not_identifiers_name_groups_and_lists(tmp_path):
+    """`"block-1": { ... }` is a group that is not a chain (an nn.ModuleDict registered with
+    add_module), `"heads-1": [...]` a ModuleList, `"conv-1": { ... }` a Sequential: each is
+    reached with getattr, under the spec's very name."""
+    net = netdsl.load(QUOTED)
+    x = torch.randn(2, 4, 6, 6)
+    for model in (netdsl.build(net).eval(), generated_model(net, tmp_path, "quoted").eval()):
+        assert_state_matches_ir(model, net)
+        assert {"block-1.0.weight", "heads-1.1.weight", "u.conv-1.0.weight",
+                "u.merge-1.0.weight"} <= set(model.state_dict())
+        block, heads, u = getattr(model, "block-1"), getattr(model, "heads-1"), model.u
+        with torch.no_grad():
+            got = model(x)
+            a = model.a(x)
+            inner = F.relu(getattr(u, "conv-1")[0](a))
+            expected = (model.p(block["0"](a) + a), heads[0](a) + heads[1](x),
+                        getattr(u, "merge-1")["0"](inner) + a)
+        for g, e in zip(got, expected, strict=True):
+            torch.testing.assert_close(g, e)

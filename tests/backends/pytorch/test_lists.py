@@ -13,7 +13,7 @@ import pytest
 import torch
 from torchvision.models.detection.retinanet import RetinaNetHead
 from torchvision.ops import FeaturePyramidNetwork
-from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
+from torchvision.ops.feature_pyramid_network import LastLevelMaxPool, LastLevelP6P7
 
 import netdsl
 from netdsl.backends.pytorch import module_namespace
@@ -50,17 +50,21 @@ def fpn_source() -> str:
 @pytest.mark.parametrize("channels", [[16, 32], [8, 16, 32], [8, 16, 32, 64, 128]])
 def test_fpn_class_is_torchvisions_fpn_at_any_number_of_levels(fpn_source, channels) -> None:
     """fpn_resnet50 builds its FPN over four levels; the class it compiles to takes any number
-    (the spec's `for i in range(n - 2, -1, -1)` is the forward's loop)."""
-    fpn = module_namespace(fpn_source, "fpn")["Fpn"](channels, width=24).eval()
-    reference = FeaturePyramidNetwork(channels, 24, extra_blocks=LastLevelMaxPool()).eval()
-    fpn.load_state_dict(reference.state_dict(), strict=True)
-    maps = _maps(channels)
-    with torch.no_grad():
-        expected = list(reference({str(i): m for i, m in enumerate(maps)}).values())
-        got = fpn(maps)
-    assert len(got) == len(channels) + 1
-    for mine, theirs in zip(got, expected, strict=True):
-        torch.testing.assert_close(mine, theirs, atol=1e-5, rtol=0)
+    (the spec's `for i in range(n - 2, -1, -1)` is the forward's loop), and any of the spec's
+    extra blocks: none, LastLevelMaxPool or LastLevelP6P7, each chosen by the constructor."""
+    extras = {"none": (None, 0), "pool": (LastLevelMaxPool(), 1),
+              "p6p7": (LastLevelP6P7(24, 24), 2)}
+    for extra, (block, more) in extras.items():
+        fpn = module_namespace(fpn_source, "fpn")["Fpn"](channels, width=24, extra=extra).eval()
+        reference = FeaturePyramidNetwork(channels, 24, extra_blocks=block).eval()
+        fpn.load_state_dict(reference.state_dict(), strict=True)
+        maps = _maps(channels)
+        with torch.no_grad():
+            expected = list(reference({str(i): m for i, m in enumerate(maps)}).values())
+            got = fpn(maps)
+        assert len(got) == len(channels) + more
+        for mine, theirs in zip(got, expected, strict=True):
+            torch.testing.assert_close(mine, theirs, atol=1e-5, rtol=0)
 
 
 def test_fpn_class_mirrors_the_spec(fpn_source) -> None:

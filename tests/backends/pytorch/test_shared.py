@@ -69,3 +69,45 @@ def test_each_call_of_a_shared_block_takes_its_own_tensors(tmp_path):
             p, q = model(a, b)
         torch.testing.assert_close(p, gate(a, b), rtol=0, atol=1e-6)
         torch.testing.assert_close(q, gate(b, a), rtol=0, atol=1e-6)
+
+
+LISTED = """block tower(c: int) { conv(c, 3, p=1) -> relu -> conv(2, 1) }
+block heads(features: tensors) {
+    shared box: conv(2, 1)
+    rows: [from f -> relu -> box for f in features]
+    output rows
+}
+network n {
+    input x: [4, 8, 8]
+    a: conv(4, 1)
+    b: conv(4, 3, p=1)
+    shared head: conv(2, 1)
+    shared tower_head: tower(4)
+    cls: [from t -> head for t in [a, b]]
+    reg: [from t -> relu -> tower_head for t in [a, b]]
+    hs: heads([a, b])
+    output cls, reg, hs
+}"""
+
+
+def test_a_shared_module_in_a_labeled_comprehension_is_one_module(tmp_path):
+    """`cls: [from t -> head for t in [a, b]]`: the items call the shared module, which lives
+    where it was declared (`head`, not `cls.0`), once, in a list of two or of any length."""
+    net = netdsl.load(LISTED)
+    x = torch.randn(2, 4, 8, 8)
+    for model in (netdsl.build(net).eval(), generated_model(net, tmp_path, "listed").eval()):
+        state = model.state_dict()
+        assert sorted(state) == [
+            "a.bias", "a.weight", "b.bias", "b.weight", "head.bias", "head.weight",
+            "hs.box.bias", "hs.box.weight", "tower_head.0.bias", "tower_head.0.weight",
+            "tower_head.2.bias", "tower_head.2.weight"]
+        with torch.no_grad():
+            outs = model(x)
+            a = model.a(x)
+            b = model.b(a)
+            expected = [model.head(a), model.head(b), model.tower_head(F.relu(a)),
+                        model.tower_head(F.relu(b)), model.hs.box(F.relu(a)),
+                        model.hs.box(F.relu(b))]
+        assert len(outs) == 6
+        for got, want in zip(outs, expected, strict=True):
+            torch.testing.assert_close(got, want)

@@ -2,6 +2,7 @@
 file."""
 
 
+from collections import OrderedDict
 from collections.abc import Callable
 
 from torch import Tensor, nn
@@ -96,16 +97,31 @@ class ConvLayer(nn.Sequential):
         super().__init__(nn.Conv2d(in_channels, c, k, stride=s, padding=(k - 1) // 2))
 
 
-# `fpn` with extra='pool': each branch ends in an `output` of its own
 class Fpn(nn.Module):
-    def __init__(self, in_channels_list: list[int], width: int = 256) -> None:
+    def __init__(
+        self, in_channels_list: list[int], width: int = 256, extra: str = "none",
+    ) -> None:
         super().__init__()
         self.inner_blocks = nn.ModuleList(
             ConvLayer(in_channels, width, 1) for in_channels in in_channels_list
         )
         n = len(in_channels_list)
         self.layer_blocks = nn.ModuleList(ConvLayer(width, width, 3) for _ in range(n))
-        self.pool = nn.MaxPool2d(1, stride=2)
+        if extra == "pool":
+            self.pool = nn.MaxPool2d(1, stride=2)
+        else:
+            self.extra_blocks = None
+            if extra == "p6p7":
+                self.extra_blocks = nn.Sequential(
+                    OrderedDict(
+                        [
+                            ("p6", nn.Conv2d(width, width, 3, stride=2, padding=1)),
+                            ("1", nn.ReLU()),
+                            ("p7", nn.Conv2d(width, width, 3, stride=2, padding=1)),
+                        ],
+                    ),
+                )
+        self.extra = extra
 
     def forward(self, features: list[Tensor]) -> tuple[Tensor, ...]:
         inner_blocks = [
@@ -124,15 +140,21 @@ class Fpn(nn.Module):
             layer_block(m)
             for layer_block, m in zip(self.layer_blocks, merged, strict=True)
         ]
-        pool = self.pool(layer_blocks[n - 1])
-        return (*layer_blocks, pool)
+        if self.extra == "pool":
+            pool = self.pool(layer_blocks[n - 1])
+            return (*layer_blocks, pool)
+        if self.extra_blocks is not None:
+            extra_blocks_p6 = self.extra_blocks[0](layer_blocks[n - 1])
+            extra_blocks_p7 = self.extra_blocks[1:3](extra_blocks_p6)
+            return (*layer_blocks, extra_blocks_p6, extra_blocks_p7)
+        return tuple(layer_blocks)
 
 
 class FpnResnet50(nn.Module):
     def __init__(self, width: int = 256) -> None:
         super().__init__()
         self.body = ResnetBody(3, Bottleneck, (3, 4, 6, 3))
-        self.fpn = Fpn(self.body.out_channels, width=width)
+        self.fpn = Fpn(self.body.out_channels, width=width, extra="pool")
 
     def forward(self, image: Tensor) -> tuple[Tensor, ...]:
         body = self.body(image)

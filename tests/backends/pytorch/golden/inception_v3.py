@@ -174,7 +174,7 @@ class InceptionV3(nn.Module):
         if aux:
             self.AuxLogits = InceptionV3Aux(768, classes)
 
-    def forward(self, x: Tensor) -> Tensor | tuple[Tensor, ...]:
+    def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
         x = self.Conv2d_1a_3x3(x)
         x = self.Conv2d_2a_3x3(x)
         x = self.Conv2d_2b_3x3(x)
