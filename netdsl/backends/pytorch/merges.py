@@ -16,7 +16,7 @@ from netdsl.backends.pytorch.pystmt import (
     assign,
     retarget_last,
 )
-from netdsl.backends.pytorch.syntax import first_label, single
+from netdsl.backends.pytorch.syntax import first_label, path_labels, single
 from netdsl.backends.pytorch.values import (
     IN,
     SIZE,
@@ -34,6 +34,11 @@ if TYPE_CHECKING:
 
 
 _STEM = re.compile(r"^(.+?)_\d+[a-z]?$")  # branch5x5_1 -> branch5x5
+
+
+def _stem(label: str) -> str:
+    m = _STEM.match(label)
+    return m.group(1) if m else label
 
 
 class Merges:
@@ -120,8 +125,10 @@ class Merges:
         label = first_label(chain, self.gen.program.blocks)
         if label is None:
             return "out"
-        m = _STEM.match(label)
-        return m.group(1) if m else label
+        stem = _stem(label)
+        if any(_stem(other) != stem for other in path_labels(chain)):
+            return "out"  # conv1 -> conv2 -> conv3 is no one's name for the path
+        return stem
 
     def residual(self, m: syn.Merge, label: str | Py | None, scope: Scope, flow: Flow,
                  env: Env) -> None:

@@ -105,6 +105,19 @@ def first_label(chain: syn.Chain, blocks: Any) -> str | None:
     return None
 
 
+def path_labels(chain: syn.Chain) -> list[str]:
+    """The labels a path gives, in its chain and in the groups it is made of."""
+    out: list[str] = []
+    for el in chain.elements:
+        if isinstance(el.label, str):
+            out.append(el.label)
+        elif isinstance(el.value, syn.Group):
+            for stmt in el.value.body:
+                if isinstance(stmt, syn.Chain):
+                    out += path_labels(stmt)
+    return out
+
+
 def dotted_path(e: syn.Expr) -> str | None:
     parts = []
     while isinstance(e, syn.Attribute):

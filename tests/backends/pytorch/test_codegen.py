@@ -26,10 +26,6 @@ from tests.conftest import FAST_SPECS, SPECS, run_cli, spec_paths, zoo_params
 GOLDEN = Path(__file__).parent / "golden"
 GOLDEN_SPECS = ["lenet5", "resnet50", "mobilenet_v2", "efficientnet_b0", "unet", "inception_v3",
                 "fpn_resnet50"]
-# Blocks that are written as several classes, and why (the comment above each says it too):
-# oct_conv's layers on its stride (a pooling that is there or not, unlabeled, inside a branch)
-# and on `a_in` (a path that is there or not).
-SPECIALISED = {"oct_resnet50": 9}
 
 
 RUNTIME = {n.name for n in ast.parse(RUNTIME_FILE.read_text()).body
@@ -106,7 +102,7 @@ def test_one_class_per_block_the_spec_uses(spec: Path) -> None:
     network = netdsl.load(spec)
     classes = set(_classes(generate(network))) - RUNTIME  # operators' helpers are not blocks
     expected = len(blocks_reached(network.program, network.name)) + 1
-    assert len(classes) == expected + SPECIALISED.get(spec.stem, 0)
+    assert len(classes) == expected
 
 
 def test_a_block_is_one_class_taking_its_parameters() -> None:
@@ -181,11 +177,28 @@ def test_a_constructor_that_needs_the_input_size_checks_it() -> None:
         model(torch.zeros(2, 1, 28, 28))
 
 
+OPTIONAL_PATH = """
+block mix(c: int, skip: bool) {
+    add {
+        conv(c, 3, p=1)
+        if skip { identity }
+    }
+}
+network n {
+    input x: [8, 16, 16]
+    mix(8, true)
+    mix(8, false)
+}
+"""
+
+
 def test_a_specialised_class_says_why() -> None:
-    source = generate(netdsl.load(SPECS / "oct_resnet50.net"))
-    classes = _classes(source)
-    assert {"OctConv", "OctConv2"} <= set(classes)
-    assert "# `oct_conv` with a_in=0, s=1: a layer it names may be identity" in source
+    """A merge whose number of paths depends on a parameter cannot be one class: one per
+    value, each saying why."""
+    source = generate(netdsl.load(OPTIONAL_PATH))
+    assert set(_classes(source)) == {"Mix", "Mix2", "N"}
+    assert "# `mix` with skip=true: the number of paths of a merge depends on it" in source
+    assert "# `mix` with skip=false: the number of paths of a merge depends on it" in source
 
 
 SHIFTED = """
