@@ -106,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         program = load_program(read_source(_existing(args.file)), args.file)
     with arguments_blamed(args):  # a name the network does not take fails every variant
-        check_parameters(program, args.network, [a.name for a in swept] + list(fixed))
+        check_parameters(program, args.network, [a.name for a in swept] + list(fixed),
+                         list(input_shapes(args.input)))
     variants = list(_progress(sweep(program, swept, args.network, fixed, args.dtype,
                                     args.max_nodes, input_shapes(args.input),
                                     args.jobs or os.cpu_count() or 1),

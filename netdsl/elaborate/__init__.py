@@ -25,11 +25,14 @@ def elaborate(program: Program, network: str | None = None,
         return Elaborator(program, max_nodes, inputs, cache).network(network, params or {})
 
 
-def check_parameters(program: Program, network: str | None, names: list[str]) -> None:
-    """Raise `NetdslError` unless every name is a parameter of the network (a sweep checks
-    its axes before it elaborates any variant)."""
+def check_parameters(program: Program, network: str | None, names: list[str],
+                     inputs: list[str] = ()) -> None:  # type: ignore[assignment]
+    """Raise `NetdslError` unless every name is a parameter of the network and every input
+    name one it declares (a sweep checks its axes before it elaborates any variant)."""
     elaborator = Elaborator(program, MAX_NODES, None, None)
-    elaborator.check_parameter_names(elaborator.pick(network), dict.fromkeys(names))
+    net = elaborator.pick(network)
+    elaborator.check_parameter_names(net, dict.fromkeys(names))
+    elaborator.check_input_names(net, inputs)
 
 
 # Blocks nest up to 64 deep (elaborate.blocks.MAX_BLOCK_DEPTH) and each level of a block body

@@ -10,6 +10,7 @@ about names (`Resolver`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from netdsl.elaborate.blocks import Blocks, signature
@@ -35,6 +36,7 @@ from netdsl.ir import Definition, Expectation, Instance
 from netdsl.limits import MAX_ERRORS, MAX_NODES
 from netdsl.ops import REGISTRY
 from netdsl.syntax import ast
+from netdsl.syntax.tree import walk
 
 
 class Elaborator(Resolver):
@@ -226,6 +228,17 @@ class Elaborator(Resolver):
                     notes=list(self.program.import_notes(net.span)),
                     help=did_you_mean(key, names) or f"signature: {signature(net)}",
                     argument=Override("parameter", key)))
+
+    def check_input_names(self, net: ast.BlockDef, names: Iterable[str]) -> None:
+        """Every named `--input` is one the network declares somewhere in its body (whether
+        a variant reaches that declaration is known only once it is elaborated)."""
+        declared = [n.name for n in walk(net) if isinstance(n, ast.Input)]
+        for key in names:
+            if key and key not in declared:
+                raise NetdslError(Diagnostic(
+                    f"--input names '{key}', which is not an input of '{net.name}'", net.span,
+                    "usage", help=f"inputs: {', '.join(declared)}",
+                    argument=Override("input", key)))
 
     def bind_network(self, net: ast.BlockDef, overrides: dict[str, Any]) -> dict[str, Any]:
         site = Site(None, net.span, Naming("", None), None)

@@ -7,9 +7,7 @@ Positions here are 1-based lines and columns counted in characters, as spans are
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from netdsl.errors import Span
 from netdsl.lsp.index import contains
 from netdsl.names import NAME_PATTERN
 from netdsl.syntax import ast
+from netdsl.syntax.tree import walk
 
 _WORD = re.compile(NAME_PATTERN)
 _IMPORT = re.compile(r'^\s*import\s+"([^"\\]*)"')
@@ -58,31 +57,6 @@ def import_at(text: str, line: int) -> str | None:
         if m:
             return m.group(1)
     return None
-
-
-def children(node: object) -> Iterator[ast.Node]:
-    """The syntax nodes directly inside `node`, in source order."""
-    for f in dataclasses.fields(node):  # type: ignore[arg-type]
-        if f.name in ("span", "func_span", "label_span", "name_spans", "name_span"):
-            continue
-        yield from _nodes(getattr(node, f.name))
-
-
-def _nodes(value: object) -> Iterator[ast.Node]:
-    if isinstance(value, ast.Node):
-        yield value
-    elif isinstance(value, tuple):
-        for item in value:
-            yield from _nodes(item)
-
-
-def walk(node: ast.Node) -> Iterator[ast.Node]:
-    """`node` and everything inside it, depth first, in source order."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(list(children(current))))
 
 
 def definition_around(module: ast.Module, line: int, col: int) -> ast.Node | None:

@@ -185,12 +185,12 @@ help: inputs: x
 
 @pytest.mark.parametrize(("command", "option"), [
     *((command, option) for command in LOADING for option in UNKNOWN_NAMES),
-    *(("sweep", option) for option in UNKNOWN_NAMES if option[0] == "--set")],
+    *(("sweep", option) for option in UNKNOWN_NAMES)],
     ids=lambda v: " ".join(v) if isinstance(v, tuple) else v)
 def test_a_name_the_network_lacks_is_located_in_its_argument(netdsl, two, command, option):
     """Shaped like the other errors in a --set or --input argument (`--set c`, `--input
-    3xax2`): the argument quoted, the name underlined, exit 2; a sweep checks its --set names
-    before any variant."""
+    3xax2`): the argument quoted, the name underlined, exit 2; a sweep checks its --set and
+    --input names before any variant."""
     done = netdsl(command, two, *WRITES.get(command, []), "--network", "small", *option)
     assert_user_error(done)
     assert (done.stdout, done.stderr) == ("", UNKNOWN_NAMES[option])
