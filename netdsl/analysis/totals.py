@@ -52,8 +52,8 @@ class Totals:
             mine = self.by_op.get(op)
             if mine is None:
                 mine = self.by_op[op] = [0] * (len(COUNTS) + 1)
-            for i, value in enumerate(row):
-                if weights or i - 1 > BUFFERS:
+            for i, value in enumerate(row):  # row[0] counts applications, then COUNTS
+                if weights or i == 0 or i - 1 > BUFFERS:
                     mine[i] += value * times
 
     def add_weights(self, other: Totals) -> None:
