@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,13 +85,21 @@ class Editor:
                 await self.arrived.wait()
         return self.run(wait())
 
-    def republished(self, path: Path | str) -> list[types.Diagnostic]:
-        """The diagnostics of another document published since the last edit (an importer
-        of the edited file), waiting for them."""
+    def republished(self, path: Path | str,
+                    until: Callable[[list[types.Diagnostic]], bool] = lambda _: True,
+                    ) -> list[types.Diagnostic]:
+        """The diagnostics of another document (an importer of the edited file) published
+        since the last edit and satisfying `until`, waiting for them: a publication the
+        server sent for an earlier change (the edited file's opening) may still arrive
+        after the edit was sent, as the importer carries no version to tell them apart."""
         uri = uri_of(path)
 
+        def fresh() -> bool:
+            return self.publications.get(uri, 0) > self.before_edit.get(uri, 0) and \
+                until(list(self.published[uri].diagnostics))
+
         async def wait() -> list[types.Diagnostic]:
-            while self.publications.get(uri, 0) <= self.before_edit.get(uri, 0):
+            while not fresh():
                 self.arrived.clear()
                 await self.arrived.wait()
             return list(self.published[uri].diagnostics)
