@@ -291,6 +291,7 @@ SHAPE_OPS = [
     ("flatten", (3, 4, 5), lambda: nn.Flatten()),
     ("flatten(1)", (3, 4, 5), lambda: nn.Flatten(2)),
     ("reshape([4, -1])", (3, 4, 5), lambda: nn.Sequential(nn.Flatten(), nn.Unflatten(1, (4, 15)))),
+    ("reshape([7, 7, 30])", (1470,), lambda: nn.Unflatten(1, (7, 7, 30))),
     ("upsample(2)", (3, 4, 5), lambda: nn.Upsample(scale_factor=2)),
     ("upsample(2, mode=bilinear)", (3, 4, 5),
      lambda: nn.Upsample(scale_factor=2, mode="bilinear")),

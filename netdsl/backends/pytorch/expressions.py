@@ -461,6 +461,8 @@ class Expressions:
                 const = UNKNOWN
         func = self.gen.builtin_name(e.func)
         made = P.call(func, args, kwargs)
+        if e.func == "range":  # `for _ in range(4)` as the spec says, not `in (0, 1, 2, 3)`
+            return Value(Py(made.node, const, made.deps))
         return Value(P.folded(made.node, const, made.deps))
 
     def layer_value(self, e: syn.Call, bound: Value | None, env: Env, flow: Flow | None) -> Value:

@@ -450,6 +450,14 @@ def _reshape(attrs: dict[str, Py], inputs: list[Py], x: Input, state: Py | None 
     return call(attr(inputs[0], "reshape"), [batch, *dims])
 
 
+def _unflatten(attrs: dict[str, Py], x: Input) -> Py | None:
+    """A flat input's reshape as a module, `nn.Unflatten(1, shape)` (so a network ending in
+    one stays an nn.Sequential, as YOLO's 7x7x30 head); any other rank's has none."""
+    if x.rank != 0:
+        return None
+    return call("nn.Unflatten", [lit(1), attrs["shape"]])
+
+
 def _narrow(attrs: dict[str, Py], inputs: list[Py], x: Input, state: Py | None = None) -> Py:
     """`slice(start, stop, axis)` as Python slicing, which takes a negative stop as it is."""
     start = attrs["start"]
@@ -796,7 +804,7 @@ LOWERINGS: dict[str, Lowering] = {
                         args=(kw("start_dim", "start", 1, convert="axis"),
                               kw("end_dim", "end", -1, convert="axis")),
                         apply=_flatten_apply),
-    "reshape": Lowering(apply=_reshape, shape=shapes.reshape),
+    "reshape": Lowering(rule=_unflatten, apply=_reshape, shape=shapes.reshape),
     "upsample": Lowering("nn.Upsample", "F.interpolate", rule=_upsample, apply=_interpolate,
                          shape=shapes.resized),
     "crop": Lowering(apply=_crop, helpers=("center_crop", "crop_at"), shape=shapes.resized),

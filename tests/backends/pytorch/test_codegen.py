@@ -507,3 +507,15 @@ def test_writing_source_does_not_import_torch() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=SPECS.parent)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_chain_of_layers_stays_a_sequential_with_its_loops() -> None:
+    """YOLO's head reshapes its flat features (`nn.Unflatten`), which once made the whole
+    network an nn.Module of `getattr(self, "9")(image)` calls; `for i in range(4)` is a
+    loop over `range(4)`, not over `(0, 1, 2, 3)`."""
+    source = generate(netdsl.load(SPECS / "yolov1.net"))
+    network = _classes(source)["Yolov1"]
+    assert ast.unparse(network.bases[0]) == "nn.Sequential"
+    assert 'getattr(self, "' not in source
+    assert "nn.Unflatten(1, (cells, cells, boxes * 5 + classes))" in source
+    assert "for _ in range(4):" in source and "for _ in range(2):" in source
