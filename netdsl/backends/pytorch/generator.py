@@ -244,7 +244,7 @@ class Generator:
         info.channels = channels
         lists = frozenset(p.name for p in info.bdef.params
                           if p.type == "tensors" and p.name not in info.binding)
-        for mode in ("chain", "module"):
+        for mode in ("chain", "tail", "module"):
             try:
                 translator = ClassTranslator(self, info, mode)
                 translator.run()

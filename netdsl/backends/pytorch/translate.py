@@ -50,6 +50,7 @@ from netdsl.backends.pytorch.syntax import (
     named_as_values,
     referenced_labels,
     uses_block_input,
+    walk,
 )
 from netdsl.backends.pytorch.values import (
     IN,
@@ -140,9 +141,9 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             entry = _entry(tensors[0]) if tensors else Tensor(
                 shape, x, owned=not self.uses_input, caxis=info.channel_axis)
             fwd = [] if self.mode == "module" else None
-            owner = SequentialOwner("self") if self.mode == "chain" else \
-                ModuleOwner(ast.Name("self", ast.Load()))
-            scope = Scope(self.mode, owner, ctor, fwd)
+            owner = ModuleOwner(ast.Name("self", ast.Load())) if self.mode == "module" else \
+                SequentialOwner("self")
+            scope = Scope("module" if self.mode == "module" else "chain", owner, ctor, fwd)
             flow = Flow(entry, block_input=entry.shared())
             singles = [t for t in tensors if isinstance(t, Tensor) and not any(
                 t.var in names for _, names in self.unpacked)]
@@ -163,14 +164,17 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             ctor.append(ast.If(ast.Compare(ast.Name(name, ast.Load()), [ast.Is()],
                                            [ast.Constant(None)]), [assign(name, value.node)], []))
         self.top_fwd = fwd
-        self.body(self.bdef.body, scope, flow, env)
+        if self.mode == "tail":
+            fwd = self.chain_then_tail(scope, flow, env)
+        else:
+            self.body(self.bdef.body, scope, flow, env)
         if info.is_network:
             ctor += [ast.Assign([_module_path(layer, attribute, ast.Store())],
                                 _module_path(target, attribute, ast.Load()))
                      for layer, attribute, target in self.gen.facts.ties()]
         if flow.current is None:
             raise Unsupported("the body has no input")
-        info.base = "nn.Sequential" if self.mode == "chain" else "nn.Module"
+        info.base = "nn.Module" if self.mode == "module" else "nn.Sequential"
         info.ctor = ctor
         info.fwd = fwd
         if fwd is not None:
@@ -186,6 +190,36 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         self.outputs = flow.outputs
         self.finish_out(flow.current)
         info.stores = self.store_values
+
+    def chain_then_tail(self, scope: Scope, flow: Flow, env: Env) -> list[ast.stmt]:
+        """A block that is a chain of layers and then one statement that makes no layer of
+        its own but reads the block's input (an upsample back to the input's size): an
+        nn.Sequential whose forward runs itself, then that statement, as torchvision's
+        ASPPPooling does. Its forward."""
+        body = self.bdef.body
+        *prefix, last = body
+        if self.info.is_network or not prefix or not isinstance(last, syn.Chain) or \
+                labels(tuple(prefix)) & _names_read((last,)) or \
+                any(isinstance(n, syn.From) and n.path != ("in",) for n in walk((last,))):
+            raise NotChain
+        self.body(tuple(prefix), scope, flow, env)
+        current = flow.current
+        if current is None or flow.returned or flow.outputs:
+            raise NotChain
+        var = self.fnames.reserve("out")
+        block_input = flow.block_input
+        assert block_input is not None and block_input.var is not None
+        fwd: list[ast.stmt] = [assign(var, ast.Call(ast.Attribute(ast.Call(
+            ast.Name("super", ast.Load()), [], []), "forward", ast.Load()),
+            [ast.Name(block_input.var, ast.Load())], []))]
+        flow.current = Tensor(current.shape, var, owned=True, caxis=current.caxis)
+        tail_ctor: list[ast.stmt] = []
+        tail = Scope("module", ModuleOwner(ast.Name("self", ast.Load())), tail_ctor, fwd)
+        self.top_fwd = fwd
+        self.body((last,), tail, flow, env)
+        if tail_ctor or tail.registered:  # the statement makes a layer: not this form
+            raise NotChain
+        return fwd
 
     def tensor_inputs(self) -> list[Tensor | TensorList]:
         """A block's tensor parameters as the forward's inputs; the constructor takes each
@@ -814,6 +848,10 @@ def _module_path(name: str, attribute: str, ctx: ast.expr_context) -> ast.expr:
             node = ast.Call(ast.Attribute(node, "get_submodule", ast.Load()),
                             [ast.Constant(part)], [])
     return ast.Attribute(node, attribute, ctx)
+
+
+def _names_read(stmts: tuple[syn.Stmt, ...]) -> set[str]:
+    return {n.id for n in walk(stmts) if isinstance(n, syn.Name)}
 
 
 def _hint(kind: str | None, layers: Any) -> str | None:

@@ -519,3 +519,17 @@ def test_a_chain_of_layers_stays_a_sequential_with_its_loops() -> None:
     assert 'getattr(self, "' not in source
     assert "nn.Unflatten(1, (cells, cells, boxes * 5 + classes))" in source
     assert "for _ in range(4):" in source and "for _ in range(2):" in source
+
+
+def test_a_chain_then_an_upsample_to_the_input_is_a_sequential_with_a_forward() -> None:
+    """DeepLabV3's image pooling, as torchvision's ASPPPooling: the layers an nn.Sequential,
+    the forward runs them and upsamples back to the input's size (it was an nn.Module of
+    `getattr(self, "1")` calls)."""
+    source = generate(netdsl.load(SPECS / "deeplabv3_resnet50.net"))
+    pooling = _classes(source)["AsppPooling"]
+    assert ast.unparse(pooling.bases[0]) == "nn.Sequential"
+    forward = next(n for n in pooling.body if isinstance(n, ast.FunctionDef)
+                   and n.name == "forward")
+    assert [ast.unparse(s) for s in forward.body] == [
+        "out = super().forward(x)",
+        "return F.interpolate(out, size=x.shape[2:], mode='bilinear', align_corners=False)"]
