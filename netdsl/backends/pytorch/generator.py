@@ -282,11 +282,24 @@ class Generator:
                 for n in new:
                     binding[n] = self.facts.params[n]
 
+    def check_exports(self) -> None:
+        """Every class whose callers read its output channels can say them: a class that
+        cannot (a concatenation of a list whose items' channels only the forward knows) is
+        an error here, never a constructor that fails."""
+        for info in self.classes:
+            if info.exports and info.outs_expr is None and info.out_expr is None and \
+                    not info.out_list:
+                exc = Unsupported(f"the output channels of block '{info.bdef.name}', which "
+                                  f"its caller needs, are known only as it runs")
+                exc.span = info.bdef.span
+                raise exc
+
     # ------------------------------------------------------------ the module
 
     def run(self) -> str:
         try:
             top = self.network_class()
+            self.check_exports()
         except Unsupported as exc:
             raise NetdslError(Diagnostic(f"cannot compile '{self.facts.name}' to PyTorch: {exc}",
                                          exc.span, "value",

@@ -533,3 +533,26 @@ def test_a_chain_then_an_upsample_to_the_input_is_a_sequential_with_a_forward() 
     assert [ast.unparse(s) for s in forward.body] == [
         "out = super().forward(x)",
         "return F.interpolate(out, size=x.shape[2:], mode='bilinear', align_corners=False)"]
+
+
+LIST_CONCAT = """block spp(levels: list = [6, 3, 2, 1]) {
+    pooled = [from in -> adaptive_maxpool(n) -> flatten for n in levels]
+    concat
+}
+network n {
+    input x: [8, 13, 13]
+    spp()
+    linear(10)
+}
+"""
+
+
+def test_a_class_that_cannot_say_its_channels_to_its_caller_is_a_located_error() -> None:
+    """The concatenation of a list whose items' channels depend on the item (8 * n * n): the
+    class once left out `out_channels` and the network's constructor failed on reading it."""
+    with pytest.raises(netdsl.NetdslError) as info:
+        generate(netdsl.load(LIST_CONCAT))
+    (diag,) = info.value.diagnostics
+    assert diag.message == ("cannot compile 'n' to PyTorch: the output channels of block "
+                            "'spp', which its caller needs, are known only as it runs")
+    assert (diag.span.line, diag.span.col) == (1, 1)
