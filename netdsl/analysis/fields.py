@@ -5,6 +5,7 @@ fields (their union at a merge needs them)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from netdsl.analysis.annotate import node_figures
@@ -102,6 +103,25 @@ def inside(call: Call, inputs: list[Any], member: int = 0) -> Any:
     for _ in range(member):
         inputs = [walked(callee, inputs)[callee.outputs[0]]]
     return walked(callee, inputs).__getitem__
+
+
+def members(call: Call, inputs: list[Any]) -> Iterator[Any]:
+    """`inside` for each member of a run in turn, each from the one before: one composition
+    a member, where `inside(call, inputs, k)` alone takes log k (or k walks)."""
+    callee = call.definition
+    rel = _relative_for(callee, inputs)
+    if rel is not None:
+        step = rel[callee.outputs[0]]
+        base = inputs[0]
+        for k in range(call.count):
+            yield lambda ref, base=base: compose_relative(base, rel[ref])
+            if k + 1 < call.count:
+                base = compose_relative(base, step)
+        return
+    for _ in range(call.count):
+        fields = walked(callee, inputs)
+        yield fields.__getitem__
+        inputs = [fields[callee.outputs[0]]]
 
 
 def top_fields(top: Definition) -> Fields:

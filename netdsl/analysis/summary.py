@@ -10,7 +10,7 @@ from typing import Any
 
 from netdsl.analysis.annotate import node_figures
 from netdsl.analysis.cost import COUNTS
-from netdsl.analysis.fields import inside, top_fields
+from netdsl.analysis.fields import members, top_fields
 from netdsl.analysis.memory import DTYPE_BYTES, peak_elements
 from netdsl.analysis.receptive_field import Field
 from netdsl.analysis.totals import BUFFERS, owns_weights, totals
@@ -224,8 +224,7 @@ class _Rows:
             rows.append(layer_row(item, prefix + item.name, depth, field_of(item.name), weights))
             return rows[-1].counts()
         inputs = [field_of(r) for r in item.inputs]
-        for k in range(item.count):  # each call of a run is a row of its own
-            inner = inside(item, inputs, k)
+        for k, inner in enumerate(members(item, inputs)):  # each call of a run is a row
             name = item.member(k)
             rows.append(call_row(item, prefix + name, depth, inner, weights))
             counts = rows[-1].counts()

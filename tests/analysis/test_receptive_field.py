@@ -298,3 +298,37 @@ def test_unpool_switches_widen_the_field_by_perturbation():
     assert (rf["size"], rf["stride"], rf["padding"]) == (size, stride, padding)
     assert rf["size"] == [7, 7]  # the switches' 6 pixels (conv 5 over a 2-pixel window),
     # as the union of output 2q's and 2q+1's fields placed at their own positions
+
+
+RUNS = """block unit(s: int) {
+    conv(2, 3, s=s, p=1) -> relu
+}
+network n {
+    input x: [2, 64, 64]
+    unit(1) * 3
+    unit(2) * 3
+}"""
+
+
+def test_each_call_of_a_run_has_the_field_autograd_finds():
+    """The rows of `unit(s) * n` place each call's field from the one before it: checked
+    against the gradient of each call's centre output, read by a hook on the built module."""
+    net = netdsl.load(RUNS)
+    model = netdsl.build(net).double().eval()
+    for conv in model.modules():
+        if isinstance(conv, torch.nn.Conv2d):
+            torch.nn.init.constant_(conv.weight, 1.0)
+            torch.nn.init.constant_(conv.bias, 1.0)  # relu passes every gradient
+    rows = {r.name: r.rf.as_dict() for r in net.stats().layers if r.is_block}
+    assert list(rows) == [str(k) for k in range(6)]
+    for name, module in model.named_children():
+        x = torch.ones(1, 2, 64, 64, dtype=torch.float64, requires_grad=True)
+        seen: list[torch.Tensor] = []
+        hook = module.register_forward_hook(lambda m, a, out, seen=seen: seen.append(out))
+        model(x)
+        hook.remove()
+        out = seen[0]
+        out[0, 0, out.shape[2] // 2, out.shape[3] // 2].backward()
+        ys, xs = x.grad[0, 0].nonzero().unbind(1)
+        size = [int(ys.max() - ys.min()) + 1, int(xs.max() - xs.min()) + 1]
+        assert rows[name]["size"] == size, name
