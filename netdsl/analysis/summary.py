@@ -236,8 +236,12 @@ class _Rows:
 def layer_row(item: Node, name: str, depth: int, rf: Any, weights: bool) -> Row:
     """The row of one layer, named `name`, whose receptive field is `rf`."""
     counts = _owned(list(node_figures(item).counts), weights)
+    summary = item.meta.get("summary")
+    if summary is None:  # one text for the node of every call of its definition
+        summary = item.meta["summary"] = \
+            item.op.summary(list(item.meta["in"])) if item.op else "input"
     return Row(name, item.op_name, depth, False, item.meta["shape"], *counts, rf=rf,
-               summary=item.op.summary(list(item.meta["in"])) if item.op else "input")
+               summary=summary)
 
 
 def call_row(item: Call, name: str, depth: int, inner: Callable[[str], Any],
@@ -246,9 +250,12 @@ def call_row(item: Call, name: str, depth: int, inner: Callable[[str], Any],
     callee = item.definition
     counts = _owned(list(totals(callee).counts), weights)
     out = callee.outputs[0] if callee.outputs else None
+    summary = callee.meta.get("call_text")
+    if summary is None:
+        summary = callee.meta["call_text"] = call_text(callee.block, callee.args)
     return Row(name, callee.block or callee.name, depth, True,
                callee.values[out] if out else (), *counts, rf=inner(out) if out else None,
-               summary=call_text(callee.block, callee.args))
+               summary=summary)
 
 
 def _owned(counts: list[int], weights: bool) -> list[int]:
