@@ -105,11 +105,12 @@ def run(args: argparse.Namespace) -> int:
         program = load_program(read_stdin(), STDIN_NAME)
     else:
         program = load_program(read_source(_existing(args.file)), args.file)
+    inputs = input_shapes(args.input)
     with arguments_blamed(args):  # a name the network does not take fails every variant
         check_parameters(program, args.network, [a.name for a in swept] + list(fixed),
-                         list(input_shapes(args.input)))
+                         list(inputs))
     variants = list(_progress(sweep(program, swept, args.network, fixed, args.dtype,
-                                    args.max_nodes, input_shapes(args.input),
+                                    args.max_nodes, inputs,
                                     args.jobs or os.cpu_count() or 1),
                               count, args.progress))
     names = [a.name for a in swept]

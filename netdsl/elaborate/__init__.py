@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -25,8 +25,8 @@ def elaborate(program: Program, network: str | None = None,
         return Elaborator(program, max_nodes, inputs, cache).network(network, params or {})
 
 
-def check_parameters(program: Program, network: str | None, names: list[str],
-                     inputs: list[str] = ()) -> None:  # type: ignore[assignment]
+def check_parameters(program: Program, network: str | None, names: Sequence[str],
+                     inputs: Sequence[str] = ()) -> None:
     """Raise `NetdslError` unless every name is a parameter of the network and every input
     name one it declares (a sweep checks its axes before it elaborates any variant)."""
     elaborator = Elaborator(program, MAX_NODES, None, None)

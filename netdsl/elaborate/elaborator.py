@@ -122,11 +122,7 @@ class Elaborator(Resolver):
         top = Definition(net.name, None, dict(bound), net.span, [])
         self.frame = Frame(self.program.env.child(**bound), top)
         errors, current = self.body(net.body)
-        for key in self.input_overrides:
-            errors.append(Diagnostic(f"--input names '{key}', which is not an input of "
-                                     f"'{net.name}'", net.span, "usage",
-                                     help=f"inputs: {', '.join(top.network_inputs)}",
-                                     argument=Override("input", key)))
+        errors += [_unknown_input(net, key, top.network_inputs) for key in self.input_overrides]
         errors += self.unused_instances(top)
         if errors:
             raise NetdslError(errors)
@@ -235,12 +231,16 @@ class Elaborator(Resolver):
         declared = [n.name for n in walk(net) if isinstance(n, ast.Input)]
         for key in names:
             if key and key not in declared:
-                raise NetdslError(Diagnostic(
-                    f"--input names '{key}', which is not an input of '{net.name}'", net.span,
-                    "usage", help=f"inputs: {', '.join(declared)}",
-                    argument=Override("input", key)))
+                raise NetdslError(_unknown_input(net, key, declared))
 
     def bind_network(self, net: ast.BlockDef, overrides: dict[str, Any]) -> dict[str, Any]:
         site = Site(None, net.span, Naming("", None), None)
         blocks = self.blocks
         return blocks.complete(net, blocks.parameters(net), dict(overrides), site).values
+
+
+def _unknown_input(net: ast.BlockDef, key: str, inputs: Iterable[str]) -> Diagnostic:
+    """An `--input` naming no input of the network, located at the argument."""
+    return Diagnostic(f"--input names '{key}', which is not an input of '{net.name}'", net.span,
+                      "usage", help=f"inputs: {', '.join(inputs)}",
+                      argument=Override("input", key))

@@ -60,6 +60,11 @@ def referenced_labels(stmts: tuple[syn.Stmt, ...]) -> set[str]:
     return out
 
 
+def names_read(stmts: tuple[syn.Stmt, ...]) -> set[str]:
+    """Every name a body reads, as a value or as the start of a path."""
+    return {n.id for n in walk(stmts) if isinstance(n, syn.Name)}
+
+
 def named_as_values(stmts: tuple[syn.Stmt, ...]) -> set[str]:
     """Names a body uses as whole values (`fpn(body)`, `body[i - 1]`), not as the start of a
     path (`body.layer1.c`) nor in an `expect`."""

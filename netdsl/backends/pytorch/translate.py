@@ -48,6 +48,7 @@ from netdsl.backends.pytorch.syntax import (
     label_counts,
     labels,
     named_as_values,
+    names_read,
     referenced_labels,
     uses_block_input,
     walk,
@@ -199,7 +200,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         body = self.bdef.body
         *prefix, last = body
         if self.info.is_network or not prefix or not isinstance(last, syn.Chain) or \
-                labels(tuple(prefix)) & _names_read((last,)) or \
+                labels(tuple(prefix)) & names_read((last,)) or \
                 any(isinstance(n, syn.From) and n.path != ("in",) for n in walk((last,))):
             raise NotChain
         self.body(tuple(prefix), scope, flow, env)
@@ -848,10 +849,6 @@ def _module_path(name: str, attribute: str, ctx: ast.expr_context) -> ast.expr:
             node = ast.Call(ast.Attribute(node, "get_submodule", ast.Load()),
                             [ast.Constant(part)], [])
     return ast.Attribute(node, attribute, ctx)
-
-
-def _names_read(stmts: tuple[syn.Stmt, ...]) -> set[str]:
-    return {n.id for n in walk(stmts) if isinstance(n, syn.Name)}
 
 
 def _hint(kind: str | None, layers: Any) -> str | None:
