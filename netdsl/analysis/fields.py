@@ -41,7 +41,7 @@ def relative(d: Definition) -> Fields | None:
     return d.meta["fields"]
 
 
-def _relative_for(callee: Definition, inputs: list[Any]) -> Fields | None:
+def relative_for(callee: Definition, inputs: list[Any]) -> Fields | None:
     """The callee's relative fields, if its one input's field is a channels-first image
     field (the layout its relative walk assumes); None: walk it from the input's field."""
     if len(callee.inputs) != 1:
@@ -65,7 +65,7 @@ def walked(d: Definition, inputs: list[Any]) -> Fields:
 def call_fields(call: Call, inputs: list[Any]) -> list[Any]:
     """The fields of a call's outputs, from its inputs' fields."""
     callee = call.definition
-    rel = _relative_for(callee, inputs)
+    rel = relative_for(callee, inputs)
     if rel is not None:
         base = inputs[0]
         if call.count > 1:  # a run: its members' input fields, then the last one's outputs
@@ -94,7 +94,7 @@ def inside(call: Call, inputs: list[Any], member: int = 0) -> Any:
     """A function giving the field of any reference inside a call (member `member` of a
     run), for the per-layer rows."""
     callee = call.definition
-    rel = _relative_for(callee, inputs)
+    rel = relative_for(callee, inputs)
     if rel is not None:
         base = inputs[0]
         if member:
@@ -109,7 +109,7 @@ def members(call: Call, inputs: list[Any]) -> Iterator[Any]:
     """`inside` for each member of a run in turn, each from the one before: one composition
     a member, where `inside(call, inputs, k)` alone takes log k (or k walks)."""
     callee = call.definition
-    rel = _relative_for(callee, inputs)
+    rel = relative_for(callee, inputs)
     if rel is not None:
         step = rel[callee.outputs[0]]
         base = inputs[0]

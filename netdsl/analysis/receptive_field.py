@@ -85,6 +85,7 @@ class Field:
 
 
 GLOBAL = "global"
+_new_axis = tuple.__new__  # an Axis without NamedTuple's Python-level __new__ (hot path)
 CONSTANT = "constant"  # a parameter's output: it sees no input at all
 
 
@@ -396,18 +397,17 @@ def compose_relative(base: Field | str | None, rel: Field | str | None) -> Field
     (the analysis walks a definition from any other field instead), and `rel` the field of
     a walk from an input of that layout.
     """
+    if type(base) is Field and type(rel) is Field:  # the common case first: a hot path
+        return Field(tuple([_new_axis(Axis, (b.size + (r.size - 1) * b.stride, b.stride * r.stride,
+                                             b.start + r.start * b.stride,
+                                             b.min_size + (r.min_size - 1) * b.stride))
+                            for b, r in zip(base.axes, rel.axes, strict=True)]),
+                     base.aligned and rel.aligned, base.global_context or rel.global_context,
+                     rel.layout)
     if base is None:
         return None
     if rel == CONSTANT:  # a parameter, whatever the input
         return CONSTANT
     if not isinstance(base, Field):  # a field that is already global stays global
         return GLOBAL
-    if rel is None:
-        return None
-    if not isinstance(rel, Field):
-        return GLOBAL
-    axes = tuple([Axis(b.size + (r.size - 1) * b.stride, b.stride * r.stride,
-                       b.start + r.start * b.stride, b.min_size + (r.min_size - 1) * b.stride)
-                  for b, r in zip(base.axes, rel.axes, strict=True)])
-    return Field(axes, base.aligned and rel.aligned,
-                 base.global_context or rel.global_context, rel.layout)
+    return None if rel is None else GLOBAL  # rel: a field already global

@@ -4,64 +4,21 @@ the flat network, are made only when asked for."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from netdsl.analysis.annotate import node_figures
 from netdsl.analysis.cost import COUNTS
-from netdsl.analysis.fields import members, top_fields
 from netdsl.analysis.memory import DTYPE_BYTES, peak_elements
-from netdsl.analysis.receptive_field import Field
-from netdsl.analysis.totals import BUFFERS, owns_weights, totals
+from netdsl.analysis.row import Row
+from netdsl.analysis.rows import rows
+from netdsl.analysis.totals import totals
 from netdsl.analysis.training import Training
 from netdsl.gc_pause import paused_gc
-from netdsl.ir import Call, Definition, Node
-from netdsl.notation import call_text
+from netdsl.ir import Definition
 from netdsl.ops import REGISTRY
 
-
-@dataclass
-class Row:
-    """One line of the per-layer table: a layer, or a block/group with its subtotals."""
-
-    name: str
-    op: str
-    depth: int
-    is_block: bool
-    output: tuple[int, ...]
-    params: int
-    buffers: int
-    macs: int
-    flops: int
-    connections: int
-    rf: Any
-    summary: str = ""
-
-    RECORD_COLUMNS = ("name", "op", "summary", "depth", "block", "output", "params",
-                      "buffers", "macs", "flops", "connections", "rf_size", "rf_stride")
-
-    def as_record(self) -> dict[str, Any]:
-        """One flat record (a DataFrame row): the receptive field's size and stride per axis,
-        or its kind ("global") in `rf_size`."""
-        rf = self.rf.as_dict() if isinstance(self.rf, Field) else None
-        return {"name": self.name, "op": self.op, "summary": self.summary, "depth": self.depth,
-                "block": self.is_block, "output": tuple(self.output), "params": self.params,
-                "buffers": self.buffers, "macs": self.macs, "flops": self.flops,
-                "connections": self.connections,
-                "rf_size": tuple(rf["size"]) if rf else self.rf,
-                "rf_stride": tuple(rf["stride"]) if rf else None}
-
-    def as_dict(self) -> dict[str, Any]:
-        rf = self.rf.as_dict() if isinstance(self.rf, Field) else self.rf
-        return {"name": self.name, "op": self.op, "depth": self.depth, "block": self.is_block,
-                "output": list(self.output), "params": self.params, "buffers": self.buffers,
-                "macs": self.macs, "flops": self.flops, "connections": self.connections,
-                "rf": rf}
-
-    def counts(self) -> list[int]:
-        """Its counts, in the order of `COUNTS`."""
-        return [getattr(self, c) for c in COUNTS]
+__all__ = ["Row", "Stats", "analyse", "summarize"]
 
 
 @dataclass
@@ -168,7 +125,7 @@ def summarize(top: Definition, dtype: str = "float32") -> Stats:
         peak_activation_bytes=peak_elements(top) * size,
         param_bytes=(counts["params"] + counts["buffers"]) * size, dtype=dtype,
         by_op=dict(sorted(by_op.items(), key=lambda kv: -kv[1]["flops"])),
-        notes=_notes(by_op), rows=lambda: list(_Rows(top).walk()), **counts)
+        notes=_notes(by_op), rows=lambda: rows(top), **counts)
 
 
 def _notes(by_op: dict[str, dict[str, int]]) -> list[str]:
@@ -180,88 +137,6 @@ def _notes(by_op: dict[str, dict[str, int]]) -> list[str]:
             layers = acc["count"]
             out.append(f"{name} ({layers} layer{'s' if layers != 1 else ''}): {note}")
     return out
-
-
-class _Rows:
-    """The per-layer rows of a network, walking the hierarchy with each call's prefix."""
-
-    def __init__(self, top: Definition):
-        self.top = top
-
-    def walk(self) -> Iterator[Row]:
-        fields = top_fields(self.top)
-        rows: list[Row] = []
-        self.definition(self.top, "", self.top.top, 1, fields.__getitem__, rows, True)
-        return iter(rows)
-
-    def definition(self, d: Definition, prefix: str, names: list[str], depth: int,
-                   field_of: Callable[[str], Any], rows: list[Row], weights: bool) -> list[int]:
-        """Append the rows of `names` (children of a body or scope of `d`); return the counts
-        they add up to. Without `weights` inside a shared module's later applications."""
-        sums = [0] * len(COUNTS)
-        for name in names:
-            scope = d.scopes.get(name)
-            if scope is not None:
-                at = len(rows)
-                rows.append(None)  # type: ignore[arg-type]  # filled once the subtotals are known
-                counts = self.definition(d, prefix, scope.children, depth + 1, field_of, rows,
-                                         weights)
-                out = scope.output
-                rows[at] = Row(prefix + name, scope.kind, depth, True,
-                               d.values[out] if out else (), *counts,
-                               rf=field_of(out) if out else None, summary=scope.kind)
-            else:
-                item = d.items[name]
-                counts = self.item(d, item, prefix, depth, field_of, rows, weights)
-            for i, value in enumerate(counts):
-                sums[i] += value
-        return sums
-
-    def item(self, d: Definition, item: Node | Call, prefix: str, depth: int,
-             field_of: Callable[[str], Any], rows: list[Row], weights: bool) -> list[int]:
-        weights = weights and owns_weights(item)
-        if isinstance(item, Node):
-            rows.append(layer_row(item, prefix + item.name, depth, field_of(item.name), weights))
-            return rows[-1].counts()
-        inputs = [field_of(r) for r in item.inputs]
-        for k, inner in enumerate(members(item, inputs)):  # each call of a run is a row
-            name = item.member(k)
-            rows.append(call_row(item, prefix + name, depth, inner, weights))
-            counts = rows[-1].counts()
-            self.definition(item.definition, f"{prefix}{name}.", item.definition.top,
-                            depth + 1, inner, rows, weights)
-        return [c * item.count for c in counts]
-
-
-def layer_row(item: Node, name: str, depth: int, rf: Any, weights: bool) -> Row:
-    """The row of one layer, named `name`, whose receptive field is `rf`."""
-    counts = _owned(list(node_figures(item).counts), weights)
-    summary = item.meta.get("summary")
-    if summary is None:  # one text for the node of every call of its definition
-        summary = item.meta["summary"] = \
-            item.op.summary(list(item.meta["in"])) if item.op else "input"
-    return Row(name, item.op_name, depth, False, item.meta["shape"], *counts, rf=rf,
-               summary=summary)
-
-
-def call_row(item: Call, name: str, depth: int, inner: Callable[[str], Any],
-             weights: bool) -> Row:
-    """The row of one call of a block (with its totals); `inner` places fields inside it."""
-    callee = item.definition
-    counts = _owned(list(totals(callee).counts), weights)
-    out = callee.outputs[0] if callee.outputs else None
-    summary = callee.meta.get("call_text")
-    if summary is None:
-        summary = callee.meta["call_text"] = call_text(callee.block, callee.args)
-    return Row(name, callee.block or callee.name, depth, True,
-               callee.values[out] if out else (), *counts, rf=inner(out) if out else None,
-               summary=summary)
-
-
-def _owned(counts: list[int], weights: bool) -> list[int]:
-    if not weights:
-        counts[:BUFFERS + 1] = [0] * (BUFFERS + 1)
-    return counts
 
 
 def analyse(graph: Any) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from netdsl.analysis import Row
 from netdsl.analysis.fields import inside, top_fields
-from netdsl.analysis.summary import call_row, layer_row
+from netdsl.analysis.rows import call_row, layer_row, output_field
 from netdsl.analysis.totals import owns_weights
 from netdsl.ir import Call, Node
 from netdsl.lsp.index import Made
@@ -36,7 +36,7 @@ def row(made: Made, field: bool = True) -> Row:
     if isinstance(item, Node):
         return layer_row(item, made.name, depth, field_of(item.name), weights)
     inner = inside(item, [field_of(r) for r in item.inputs], made.member)
-    return call_row(item, made.name, depth, inner, weights)
+    return call_row(item, made.name, depth, output_field(item, inner), weights)
 
 
 def _counts_only(made: Made, item: Node | Call) -> Row:
@@ -44,4 +44,4 @@ def _counts_only(made: Made, item: Node | Call) -> Row:
     depth = made.name.count(".") + 1
     if isinstance(item, Node):
         return layer_row(item, made.name, depth, None, weights)
-    return call_row(item, made.name, depth, lambda _: None, weights)
+    return call_row(item, made.name, depth, None, weights)

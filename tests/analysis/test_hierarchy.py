@@ -17,7 +17,66 @@ from tests.conftest import zoo_params
 
 @pytest.mark.parametrize("path", zoo_params())
 def test_definitions_agree_with_the_flat_graph(path):
-    net = netdsl.load(path)
+    _agree_with_the_flat_graph(netdsl.load(path))
+
+
+# The rows of a one-input block are made once and placed at each call; these are the cases
+# where the placement differs from a plain copy.
+PLACED = {
+    # a shared module's later calls have no weights; its runs are placed call after call
+    "shared_runs": """
+block unit() {
+    add {
+        identity
+        conv(8, 3, p=1) -> relu
+    }
+}
+block tower(n: int) {
+    unit * n
+    maxpool(2)
+}
+network n {
+    input x: [8, 32, 32]
+    shared t: tower(3)
+    concat {
+        t
+        t
+        t
+    }
+}
+""",
+    # causal fields inside a call inside the block: placed by walking, not by composition
+    "causal_inside": """
+block last_token() {
+    permute([1, 0]) -> attention(2, causal=true) -> select(-1)
+}
+block reader() {
+    relu -> last_token
+}
+network n {
+    input x: [4, 9]
+    concat {
+        reader
+        reader
+    }
+}
+""",
+}
+
+
+@pytest.mark.parametrize("name", PLACED)
+def test_rows_placed_at_each_call_agree_with_the_flat_graph(name):
+    _agree_with_the_flat_graph(netdsl.load(PLACED[name]))
+
+
+def test_a_shared_modules_later_calls_hold_no_weights():
+    rows = {r.name: r for r in netdsl.load(PLACED["shared_runs"]).stats().layers}
+    assert [rows[n].params for n in ("t", "t#2", "t#3")] == [3 * (8 * 8 * 9 + 8), 0, 0]
+    assert rows["t#3.2.0"].params == 0 and rows["t.2.0"].params == 8 * 8 * 9 + 8
+    assert rows["t#3.2.0"].macs == rows["t.2.0"].macs == 8 * 8 * 9 * 32 * 32
+
+
+def _agree_with_the_flat_graph(net):
     stats = net.stats()
     graph = net.graph
     annotate(graph)

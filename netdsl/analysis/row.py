@@ -1,0 +1,52 @@
+"""One line of the per-layer table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from netdsl.analysis.cost import COUNTS
+from netdsl.analysis.receptive_field import Field
+
+
+@dataclass(slots=True)  # a deep network has hundreds of thousands of rows
+class Row:
+    """One line of the per-layer table: a layer, or a block/group with its subtotals."""
+
+    name: str
+    op: str
+    depth: int
+    is_block: bool
+    output: tuple[int, ...]
+    params: int
+    buffers: int
+    macs: int
+    flops: int
+    connections: int
+    rf: Any
+    summary: str = ""
+
+    RECORD_COLUMNS = ("name", "op", "summary", "depth", "block", "output", "params",
+                      "buffers", "macs", "flops", "connections", "rf_size", "rf_stride")
+
+    def as_record(self) -> dict[str, Any]:
+        """One flat record (a DataFrame row): the receptive field's size and stride per axis,
+        or its kind ("global") in `rf_size`."""
+        rf = self.rf.as_dict() if isinstance(self.rf, Field) else None
+        return {"name": self.name, "op": self.op, "summary": self.summary, "depth": self.depth,
+                "block": self.is_block, "output": tuple(self.output), "params": self.params,
+                "buffers": self.buffers, "macs": self.macs, "flops": self.flops,
+                "connections": self.connections,
+                "rf_size": tuple(rf["size"]) if rf else self.rf,
+                "rf_stride": tuple(rf["stride"]) if rf else None}
+
+    def as_dict(self) -> dict[str, Any]:
+        rf = self.rf.as_dict() if isinstance(self.rf, Field) else self.rf
+        return {"name": self.name, "op": self.op, "depth": self.depth, "block": self.is_block,
+                "output": list(self.output), "params": self.params, "buffers": self.buffers,
+                "macs": self.macs, "flops": self.flops, "connections": self.connections,
+                "rf": rf}
+
+    def counts(self) -> list[int]:
+        """Its counts, in the order of `COUNTS`."""
+        return [getattr(self, c) for c in COUNTS]
