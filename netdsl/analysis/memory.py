@@ -6,11 +6,11 @@ layers run in order and each tensor is freed after its last reader, except where
 frame holds it. The caller of the network holds its inputs for the whole pass; a block is a
 module, and its caller holds the tensors it passes in until the block returns (the argument
 of `forward`, the loop variable of an `nn.Sequential`). A block's outputs live until it
-returns. Views (flatten, reshape) share their input's storage: they add no bytes and keep
-the storage alive as long as they are used. Parameters used as tensors (a class token) are
-stored, not activations. An operator's workspace (the attention matrices of Swin's window
-attention) counts among the activations and is alive, with the operator's inputs and output,
-while it runs.
+returns. Views (flatten, reshape, crop) share their input's storage: they add no bytes and
+keep the whole storage alive as long as they are used, also once a block has returned one.
+Parameters used as tensors (a class token) are stored, not activations. An operator's
+workspace (the attention matrices of Swin's window attention) counts among the activations and
+is alive, with the operator's inputs and output, while it runs.
 """
 
 from __future__ import annotations
@@ -67,15 +67,19 @@ class _Schedule:
 
     def storages(self, i: int, item: Node | Call) -> None:
         if isinstance(item, Call):
-            aliases = output_aliases(item.definition)
-            for ref, alias in zip(item.outputs, aliases, strict=True):
+            callee = item.definition
+            first: dict[str, str] = {}  # the callee's storage -> the output that brought it
+            for ref, alias, storage in zip(item.outputs, output_aliases(callee),
+                                           output_storages(callee), strict=True):
                 if ref in self.base:
                     continue  # an output that is one of the caller's own tensors
                 if alias is not None:
                     self.base[ref] = self.base[item.inputs[alias]]
+                elif storage[0] in first:  # another view of a storage already returned
+                    self.base[ref] = first[storage[0]]
                 else:
-                    self.base[ref] = ref
-                    self.size[ref] = numel(self.d.values[ref])
+                    first[storage[0]] = self.base[ref] = ref
+                    self.size[ref] = storage[1]
                     self.last.setdefault(ref, i)
                     self.made[i] = self.made.get(i, 0) + self.size[ref]
         elif item.op is not None and item.op.is_view or self.overwrites(item):
@@ -138,7 +142,7 @@ class _Schedule:
         call's output instead of the run's input, if nothing after the run reads that."""
         freed = sum(self.size[s] for s in dict.fromkeys(self.base[r] for r in call.inputs)
                     if self.last[s] == i)
-        return live - freed + numel(call.definition.output_shapes()[0])
+        return live - freed + output_storages(call.definition)[0][1]
 
     def repeats(self, call: Call) -> bool:
         """A run whose later calls hold a new tensor (not a view of the run's input)."""
@@ -177,4 +181,17 @@ def output_aliases(d: Definition) -> list[int | None]:
             elif item.op is not None and item.op.is_view and item.inputs[0] in base:
                 base[item.name] = base[item.inputs[0]]
         found = d.meta["aliases"] = [base.get(ref) for ref in d.outputs]
+    return found
+
+
+def output_storages(d: Definition) -> list[tuple[str, int]]:
+    """For each output of `d`, the storage it lives in (named in `d`) and that storage's
+    elements: a view returned by a block (a crop of a larger map) keeps all of its storage
+    alive in the caller. Meaningless for an output that is one of `d`'s inputs (see
+    `output_aliases`). Kept in `d.meta`."""
+    found = d.meta.get("storages")
+    if found is None:
+        schedule = _Schedule(d)
+        found = d.meta["storages"] = [(schedule.base[r], schedule.size[schedule.base[r]])
+                                      for r in d.outputs]
     return found

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from netdsl.analysis.annotate import node_figures
-from netdsl.analysis.memory import DTYPE_BYTES, output_aliases
+from netdsl.analysis.memory import DTYPE_BYTES, output_aliases, output_storages
 from netdsl.analysis.totals import PARAMS, owns_weights
 from netdsl.ir import Call, Definition, Node, port
 from netdsl.ops.base import numel
@@ -170,16 +170,21 @@ def _storages(frame: _Frame, step: _Step, i: int) -> list[str]:
         made.append(ref)
     else:
         callee = item.definition
-        aliases = output_aliases(callee)
-        for ref, alias, shape in zip(step.outputs, aliases, callee.output_shapes(), strict=True):
+        first: dict[str, str] = {}  # the callee's storage -> the output that brought it
+        for ref, alias, shape, (storage, elements) in zip(
+                step.outputs, output_aliases(callee), callee.output_shapes(),
+                output_storages(callee), strict=True):
             if ref in frame.base:
                 continue  # an output that is one of the caller's own tensors
             frame.elements[ref] = numel(shape)
             if alias is not None:
                 frame.base[ref] = frame.base[step.inputs[alias]]
                 continue
-            frame.base[ref] = ref
-            frame.bytes[ref] = frame.elements[ref] * frame.size
+            if storage in first:  # another view of a storage already returned
+                frame.base[ref] = first[storage]
+                continue
+            first[storage] = frame.base[ref] = ref
+            frame.bytes[ref] = elements * frame.size  # a view keeps its whole storage
             made.append(ref)
     for ref in made:
         frame.last.setdefault(ref, i)
