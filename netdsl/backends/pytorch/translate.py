@@ -385,7 +385,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         axis = info.out_axis
         info.out_shape = tuple(current.shape[:axis] + current.shape[axis + 1:])
         out = current.shape[axis] if current.shape else None
-        if out is None:
+        if out is None or out.deps & {SPATIAL}:  # a size only the forward knows
             info.out = None
             return
         info.out_expr = out.node

@@ -556,3 +556,26 @@ def test_a_class_that_cannot_say_its_channels_to_its_caller_is_a_located_error()
     assert diag.message == ("cannot compile 'n' to PyTorch: the output channels of block "
                             "'spp', which its caller needs, are known only as it runs")
     assert (diag.span.line, diag.span.col) == (1, 1)
+
+
+SELECTED_CHANNELS = """block tail() {
+    relu -> conv(4, 1) -> select(-1)
+}
+network n {
+    input x: [4, 9]
+    concat {
+        tail
+        tail
+    }
+}
+"""
+
+
+def test_channels_that_are_an_input_size_are_not_written_as_a_constructor_value() -> None:
+    """After `select` on the channel axis, a block's channels are its input's length (9),
+    which only the forward sees: the constructor once read an undefined `__size0__`."""
+    with pytest.raises(netdsl.NetdslError) as info:
+        generate(netdsl.load(SELECTED_CHANNELS))
+    (diag,) = info.value.diagnostics
+    assert "output channels of block 'tail'" in diag.message
+    assert (diag.span.line, diag.span.col) == (1, 1)
