@@ -36,7 +36,15 @@ def peak_elements(d: Definition) -> int:
     are counted and live to the end). Kept in `d.meta`."""
     found = d.meta.get("peak")
     if found is None:
-        found = d.meta["peak"] = _Schedule(d).run()
+        found = d.meta["peak"] = _schedule(d).run()
+    return found
+
+
+def _schedule(d: Definition) -> _Schedule:
+    """`d`'s schedule, made once (kept in `d.meta`): `run` and `trace` leave it as it is."""
+    found = d.meta.get("schedule")
+    if found is None:
+        found = d.meta["schedule"] = _Schedule(d)
     return found
 
 
@@ -160,7 +168,7 @@ class _Schedule:
     def call_trace(self, i: int, call: Call, live: int, prefix: str, offset: int,
                    points: list[tuple[str, int]]) -> None:
         """`trace` into each member of a call, as `call_peak` reckons them."""
-        schedule = _Schedule(call.definition)
+        schedule = _schedule(call.definition)
         schedule.trace(f"{prefix}{call.name}.", offset + live, points)
         held = self.held_later(i, call, live) if self.repeats(call) else live
         for k in range(1, call.count):
@@ -191,7 +199,7 @@ def output_storages(d: Definition) -> list[tuple[str, int]]:
     `output_aliases`). Kept in `d.meta`."""
     found = d.meta.get("storages")
     if found is None:
-        schedule = _Schedule(d)
+        schedule = _schedule(d)
         found = d.meta["storages"] = [(schedule.base[r], schedule.size[schedule.base[r]])
                                       for r in d.outputs]
     return found

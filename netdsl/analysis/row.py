@@ -29,6 +29,11 @@ class Row:
     RECORD_COLUMNS = ("name", "op", "summary", "depth", "block", "output", "params",
                       "buffers", "macs", "flops", "connections", "rf_size", "rf_stride")
 
+    def placed(self, name: str, rf: Any) -> Row:
+        """The same figures for another call of the same definition."""
+        return Row(name, self.op, self.depth, self.is_block, self.output, self.params,
+                   self.buffers, self.macs, self.flops, self.connections, rf, self.summary)
+
     def as_record(self) -> dict[str, Any]:
         """One flat record (a DataFrame row): the receptive field's size and stride per axis,
         or its kind ("global") in `rf_size`."""

@@ -71,13 +71,14 @@ def _item(item: Node | Call, prefix: str, depth: int, field_of: FieldOf, out: li
             _definition(item.definition, name + ".", item.definition.top, depth + 1, inner, out,
                         weights)
     else:
+        row = call_row(item, "", depth, None, weights)  # each call's but for name and field
         base = inputs[0]
         for k in range(item.count):
             name = prefix + item.member(k)
             placed = template.placed(base)
-            out.append(call_row(item, name, depth, template.output(placed), weights))
-            template.place(placed, name + ".", depth + 1, weights, out)
             base = template.output(placed)  # the next call of a run sees this one's output
+            out.append(row.placed(name, base))
+            template.place(placed, name + ".", depth + 1, weights, out)
     return [c * item.count for c in _owned(list(totals(item.definition).counts), weights)]
 
 
@@ -116,11 +117,10 @@ class _Template:
         if not weights:  # a shared module's later application: no weights of its own
             self.unowned().place(placed, prefix, depth, True, out)
             return
-        append = out.append
-        for name, op, level, block, output, params, buffers, macs, flops, connections, \
-                field, summary in self.rows:
-            append(Row(prefix + name, op, depth + level, block, output, params, buffers, macs,
-                       flops, connections, placed[field], summary))
+        out.extend([Row(prefix + name, op, depth + level, block, output, params, buffers, macs,
+                        flops, connections, placed[field], summary)
+                    for name, op, level, block, output, params, buffers, macs, flops,
+                    connections, field, summary in self.rows])
 
     def unowned(self) -> _Template:
         return replace(self, rows=tuple((*r[:5], 0, 0, *r[7:]) for r in self.rows))
