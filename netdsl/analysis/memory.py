@@ -90,7 +90,7 @@ class _Schedule:
                     self.size[ref] = storage[1]
                     self.last.setdefault(ref, i)
                     self.made[i] = self.made.get(i, 0) + self.size[ref]
-        elif item.op is not None and item.op.is_view or self.overwrites(item):
+        elif _shares(item) or self.overwrites(item):
             self.base[item.name] = self.base[item.inputs[0]]
         else:
             self.base[item.name] = item.name
@@ -186,7 +186,7 @@ def output_aliases(d: Definition) -> list[int | None]:
                 for ref, alias in zip(item.outputs, output_aliases(item.definition), strict=True):
                     if alias is not None and item.inputs[alias] in base:
                         base.setdefault(ref, base[item.inputs[alias]])
-            elif item.op is not None and item.op.is_view and item.inputs[0] in base:
+            elif _shares(item) and item.inputs[0] in base:
                 base[item.name] = base[item.inputs[0]]
         found = d.meta["aliases"] = [base.get(ref) for ref in d.outputs]
     return found
@@ -203,3 +203,9 @@ def output_storages(d: Definition) -> list[tuple[str, int]]:
         found = d.meta["storages"] = [(schedule.base[r], schedule.size[schedule.base[r]])
                                       for r in d.outputs]
     return found
+
+
+def _shares(node: Node) -> bool:
+    """Whether a layer's output lives in its input's storage at inference: a view, or the
+    input itself (dropout in eval mode)."""
+    return node.op is not None and (node.op.is_view or node.op.inference_identity)

@@ -126,6 +126,8 @@ class Op:
     variadic: ClassVar[bool] = False  # positional arguments are extra input tensors (merges)
     min_inputs: ClassVar[int] = 1
     is_view: ClassVar[bool] = False  # output aliases the input's memory (flatten, reshape)
+    # at inference the output is the input tensor itself (dropout in eval mode)
+    inference_identity: ClassVar[bool] = False
     # backward hands its inputs the output's gradient itself, or views of it (add, concat,
     # views): no new gradient tensor is made
     passes_gradient: ClassVar[bool] = False

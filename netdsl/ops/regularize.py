@@ -13,6 +13,7 @@ class Dropout(Op):
 
     name = "dropout"
     family = "regularize"
+    inference_identity = True  # torch's dropout returns its input in eval mode
 
     p: float = attr(0.5, kind="prob")
 

@@ -17,14 +17,16 @@ from netdsl.ops.base import numel
 
 def storages(graph: Graph, in_place: bool) -> dict[str, str]:
     """The node whose storage each node's tensor lives in: itself, its input's for a view, or
-    (`in_place`) for an in-place activation on the output of an overwritable layer of the same
-    block that nothing else reads."""
+    (`in_place`: at inference, as compiled) for dropout, the input itself in eval mode, and for
+    an in-place activation on the output of an overwritable layer of the same block that
+    nothing else reads."""
     escapes = {scope.output for scope in graph.scopes.values() if scope.kind == "block"}
     escapes |= set(graph.outputs.values())
     base: dict[str, str] = {}
     for node in graph:
         shares = node.op is not None and (
-            node.op.is_view or in_place and _in_place(graph, node, escapes))
+            node.op.is_view or node.op.inference_identity and in_place
+            or in_place and _in_place(graph, node, escapes))
         base[node.name] = base[node.inputs[0]] if shares else node.name
     return base
 

@@ -160,6 +160,9 @@ COMPILED = {
                          "up1: conv_transpose(8, 2, s=2)\n"
                          "from enc1 -> crop(up1) -> concat(up1) -> double_conv(8)\n"
                          "conv(2, 1)", (1, 44, 44), MINI_UNET),
+    # dropout returns its input in eval mode: it makes nothing, in a block or a run of blocks
+    "dropout": network("conv(8, 3, p=1) -> dropout(0.1)\nb * 3\nflatten -> dropout(0.5) -> "
+                       "linear(10)", (4, 8, 8), "block b() {\n dropout(0.1) -> conv(8, 1)\n}"),
     # a block that returns a view (a crop of its 9 x 9 map): its caller holds the whole map
     "returned_view": network("concat {\n tail\n tail\n}", (4, 9, 9),
                              "block tail() {\n conv(16, 1) -> crop(size=[2, 2])\n}"),
