@@ -5,7 +5,8 @@ The convention is the compiled module's (docs/language.md, "peak live activation
 layers run in order and each tensor is freed after its last reader, except where a Python
 frame holds it. The caller of the network holds its inputs for the whole pass; a block is a
 module, and its caller holds the tensors it passes in until the block returns (the argument
-of `forward`, the loop variable of an `nn.Sequential`). A block's outputs live until it
+of `forward`, the loop variable of an `nn.Sequential`), and so does the caller of a labeled
+group that is one chain, which runs as an `nn.Sequential`. A block's outputs live until it
 returns. Views (flatten, reshape, crop) share their input's storage: they add no bytes and
 keep the whole storage alive as long as they are used, also once a block has returned one.
 Parameters used as tensors (a class token) are stored, not activations. An operator's
@@ -15,8 +16,10 @@ is alive, with the operator's inputs and output, while it runs.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from netdsl.analysis.annotate import node_figures
-from netdsl.ir import Call, Definition, Node, port
+from netdsl.ir import Call, Definition, Node, Scope, port
 from netdsl.ops.base import numel
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
@@ -72,6 +75,17 @@ class _Schedule:
             self.storages(i, item)
         for ref in [*d.outputs, *d.network_inputs]:
             self.last[self.base[ref]] = end
+        self.hold_chain_inputs()
+
+    def hold_chain_inputs(self) -> None:
+        """A labeled group that is one chain runs as an nn.Sequential, whose caller holds its
+        input until the chain returns (as the code generator writes it)."""
+        position = {name: i for i, name in enumerate(self.d.items)}
+        for scope in self.d.scopes.values():
+            names = _chain(self.d, scope)
+            if names:
+                held = self.base[self.d.items[names[0]].inputs[0]]
+                self.last[held] = max(self.last[held], position[names[-1]])
 
     def storages(self, i: int, item: Node | Call) -> None:
         if isinstance(item, Call):
@@ -209,3 +223,28 @@ def _shares(node: Node) -> bool:
     """Whether a layer's output lives in its input's storage at inference: a view, or the
     input itself (dropout in eval mode)."""
     return node.op is not None and (node.op.is_view or node.op.inference_identity)
+
+
+def _chain(d: Definition, scope: Scope) -> list[str]:
+    """The items of a labeled group or repeat, in order, when each reads only the one before
+    it (the first, the tensor the group starts from); else []."""
+    if scope.kind not in ("group", "repeat"):
+        return []
+    names = _items_in(d, scope)
+    items = [d.items[n] for n in names]
+    if not items or len(items[0].inputs) != 1:
+        return []
+    for before, item in pairwise(items):
+        made = before.outputs if isinstance(before, Call) else [before.name]
+        if list(item.inputs) != made[:1] or len(made) != 1:
+            return []
+    return names
+
+
+def _items_in(d: Definition, scope: Scope) -> list[str]:
+    """The names of the items inside a scope, nested scopes' included, in order."""
+    out: list[str] = []
+    for child in scope.children:
+        inner = d.scopes.get(child)
+        out += _items_in(d, inner) if inner is not None else [child]
+    return out

@@ -9,6 +9,8 @@ gradient (a crop's, a slice's) made at the size of its whole storage, as torch m
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from netdsl.analysis.memory import DTYPE_BYTES
 from netdsl.analysis.training import INDEX_BYTES, OPTIMIZER_STATE, Training
 from netdsl.ir import Graph, Node
@@ -64,7 +66,41 @@ def last_uses(graph: Graph, base: dict[str, str]) -> dict[str, int]:
             last[storage] = max(last[storage], i, *ends)
     for name in [*graph.inputs, *graph.outputs.values()]:
         last[base[name]] = len(nodes)
+    for scope, source in _chains(graph):  # an nn.Sequential's caller holds its input
+        last[base[source]] = max(last[base[source]], block_end[scope])
     return last
+
+
+def _chains(graph: Graph) -> list[tuple[str, str]]:
+    """(scope, the tensor it starts from) for each labeled group or repeat whose parts (its
+    layers, and its blocks taken whole) each read only the part before it."""
+    out = []
+    for name, scope in graph.scopes.items():
+        if scope.kind not in ("group", "repeat"):
+            continue
+        parts = _parts(graph, scope.children)
+        if not parts or len(parts[0][0]) != 1:
+            continue
+        if all(reads == {made} for (_, made), (reads, _) in pairwise(parts)):
+            out.append((name, next(iter(parts[0][0]))))
+    return out
+
+
+def _parts(graph: Graph, children: list[str]) -> list[tuple[set[str], str]]:
+    """(what it reads from outside itself, what it makes) for each layer or block among
+    `children`, groups opened."""
+    out = []
+    for child in children:
+        scope = graph.scopes.get(child)
+        if scope is None:
+            out.append((set(graph[child].inputs), child))
+        elif scope.kind == "block":
+            inside = {n.name for n in graph if child in n.scope}
+            reads = {i for n in graph if child in n.scope for i in n.inputs if i not in inside}
+            out.append((reads, scope.output))
+        else:
+            out += _parts(graph, scope.children)
+    return out
 
 
 def flat_memory(graph: Graph) -> tuple[int, int]:

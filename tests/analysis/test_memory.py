@@ -146,6 +146,19 @@ MINI_UNET = """block double_conv(c: int) {
 }
 """
 
+ENCODER = """
+block enc() {
+    add {
+        identity
+        layernorm -> attention(2)
+    }
+    add {
+        identity
+        layernorm -> linear(32) -> gelu -> linear(16)
+    }
+}
+"""
+
 COMPILED = {
     "chain": network("conv(8, 3, p=1) -> relu -> avgpool(2) -> conv(4, 3, s=2, p=1) -> relu "
                      "-> flatten -> linear(10)", (3, 16, 16)),
@@ -163,6 +176,10 @@ COMPILED = {
     # dropout returns its input in eval mode: it makes nothing, in a block or a run of blocks
     "dropout": network("conv(8, 3, p=1) -> dropout(0.1)\nb * 3\nflatten -> dropout(0.5) -> "
                        "linear(10)", (4, 8, 8), "block b() {\n dropout(0.1) -> conv(8, 1)\n}"),
+    # a labeled chain of blocks runs as an nn.Sequential, whose caller holds its input to the
+    # end (ViT's encoder layers)
+    "sequential_group": network("linear(16)\nlayers: {\n enc\n enc\n enc\n}\nlayernorm",
+                                (10, 16), ENCODER),
     # a block that returns a view (a crop of its 9 x 9 map): its caller holds the whole map
     "returned_view": network("concat {\n tail\n tail\n}", (4, 9, 9),
                              "block tail() {\n conv(16, 1) -> crop(size=[2, 2])\n}"),

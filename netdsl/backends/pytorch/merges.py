@@ -7,6 +7,7 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from netdsl.backends.pytorch import liveness
 from netdsl.backends.pytorch import ops as lowering
 from netdsl.backends.pytorch import pyexpr as P
 from netdsl.backends.pytorch.calls import Input
@@ -63,9 +64,10 @@ class Merges:
             attrs = self.op_attrs(m.func, m.args, (), {}, env, inner_flow, "ctor")[0]
             self.apply_op(m.func, attrs, {}, paths, None, inner, inner_flow, span)
             result = inner_flow.current
-            if entry.owned and entry.var not in self.info.inputs and result is not None and \
-                    result.var != entry.var and inner.fwd:
-                # the merge's result takes the name of the tensor it branched from
+            if entry.owned and result is not None and result.var != entry.var and inner.fwd and \
+                    (entry.var not in self.info.inputs or liveness.assigned(inner.fwd, entry.var)):
+                # the merge's result takes the name of the tensor it branched from (an input's
+                # name once the forward has rebound it: `x = torch.cat([class_token, x], 1)`)
                 retarget_last(inner.fwd, result.var, entry.var)  # type: ignore[arg-type]
                 inner_flow.current = replace(result, var=entry.var)
 
