@@ -373,7 +373,8 @@ class ControlFlow:
             substitute_name(trial_ctor, placeholder, first)
             scope.ctor.append(ast.For(_used(target, trial_ctor), iterable.node,
                                       trial_ctor or [ast.Pass()], []))
-            flow.current = replace(start, shape=put(inner_flow.current.shape, first))
+            flow.current = replace(start, shape=put(_kept(start.shape, inner_flow.current.shape),
+                                                    first))
             return
         var = self.locals.reserve("channels", "channels")
         if end is not None and not end.is_name(var):
@@ -483,3 +484,12 @@ def _forget(env: Env, body: Any) -> None:
 def _defined_before(var: str | None, scope: Scope) -> bool:
     return scope.fwd is not None and assigns(scope.fwd, var)
 
+
+
+def _kept(before: tuple, after: tuple) -> tuple:
+    """The shape after a loop from its shape before and after one pass: an axis the pass
+    changes (a pooling halves the size each pass) is unknown after several."""
+    if len(before) != len(after):
+        return (None,) * len(after)
+    return tuple(b if b is not None and a is not None and P.same(a, b) else None
+                 for b, a in zip(before, after, strict=True))

@@ -579,3 +579,19 @@ def test_channels_that_are_an_input_size_are_not_written_as_a_constructor_value(
     (diag,) = info.value.diagnostics
     assert "output channels of block 'tail'" in diag.message
     assert (diag.span.line, diag.span.col) == (1, 1)
+
+
+@pytest.mark.parametrize("body", [
+    "maxpool(2)",                                        # 8 -> 4 -> 2 -> 1
+    "sigmoid -> maxpool(2) -> avgpool(3, s=1, p=1)",     # found by fuzzing compiled blocks
+    "conv(4, 3, s=2, p=1) -> relu",
+])
+def test_a_run_of_a_block_that_shrinks_the_map_sizes_what_follows_it(body: str) -> None:
+    """`b * 3` is a constructor loop; the linear after it once took its features from the
+    map after one call of `b` (64), not after three (4)."""
+    source = (f"block b() {{\n    {body}\n}}\nnetwork n {{\n    input x: [4, 8, 8]\n"
+              f"    b * 3\n    flatten -> linear(5)\n}}\n")
+    model = netdsl.build(source)
+    stats = netdsl.load(source).stats()
+    assert sum(p.numel() for p in model.parameters()) == stats.params
+    assert model(torch.zeros(2, 4, 8, 8)).shape == (2, 5)
