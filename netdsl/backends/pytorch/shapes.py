@@ -73,8 +73,9 @@ def window(attrs: dict[str, Py], inputs: list[Shape]) -> Shape:
             out.append(None)
             continue
         k, s, p, d = parts
-        span = binop("-", binop("-", binop("+", size, binop("*", lit(2), p)),
-                                binop("*", d, binop("-", k, lit(1)))), lit(1))
+        extent = k if d.const == 1 else binop("+", binop("*", d, binop("-", k, lit(1))), lit(1))
+        padded = size if p.const == 0 else binop("+", size, binop("*", lit(2), p))
+        span = binop("-", padded, extent)  # (size + 2p - d(k - 1) - 1) // s + 1, as read
         out.append(simplify(binop("+", binop("//", span, s), lit(1))))
     return tuple(out)
 
