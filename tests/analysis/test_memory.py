@@ -194,10 +194,13 @@ def test_peak_is_the_compiled_modules(name, batch):
     assert ours == compiled_peak(source, batch)
 
 
-@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "densenet121"])
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "densenet121",
+                                  pytest.param("vit_b_16", marks=pytest.mark.slow)])
 def test_peak_of_zoo_networks_is_the_compiled_modules(name):
     """Bottlenecks and downsampling shortcuts in runs of blocks, inverted residuals, dense
-    blocks' concatenations; bench/memory.py measures these and ResNet-50 and U-Net at batch 8."""
+    blocks' concatenations, ViT's encoder layers (a labeled chain, an nn.Sequential whose
+    caller holds its input); bench/memory.py measures the first three and ResNet-50 and U-Net
+    at batch 8."""
     path = SPECS / f"{name}.net"
     assert netdsl.load(path).stats().peak_activation_bytes == compiled_peak(path)
 
