@@ -695,12 +695,25 @@ class Calls:
                 named[py_names[p.name]] = value.py
         return P.call(info.name, positional, named)
 
+    def check_built_size(self, info: ClassInfo, current: Tensor) -> None:
+        """A block class built for the sizes of its input, called by the network on a tensor
+        whose sizes its parameters set (ViT's encoder, made for 768-wide tokens, on
+        `hidden_dim`): the network is written for those parameters' values, not for any."""
+        if not (info.built_for_size and self.info.is_network):
+            return
+        deps = frozenset().union(*(d.deps for d in current.shape if d is not None))
+        names = deps & frozenset(self.gen.facts.params)
+        if names:
+            raise Specialize(names, f"block '{info.bdef.name}' is built for one size of its "
+                                    f"input")
+
     def block_out(self, info: ClassInfo, bound: dict[str, tuple[Value, bool]],
                   current: Tensor, inputs: list[Tensor] | None = None) -> Shape:
         """The shape a block call makes: the class's output shape with the call's arguments
         and the input's sizes put in (None where the forward alone knows it)."""
         if info.in_progress:  # a block calling itself: only the built module knows
             return (None,) * len(current.shape)
+        self.check_built_size(info, current)
         mapping: dict[str, Py | None] = {p.py: bound[p.spec][0].py for p in info.params}
         at = info.channel_axis
         mapping[info.channels] = current.shape[at]

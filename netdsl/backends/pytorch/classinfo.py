@@ -56,6 +56,7 @@ class ClassInfo:
     inputs: list[str] = field(default_factory=list)
     why: str | None = None
     in_progress: bool = True
+    built_for_size: bool = False  # its constructor read the sizes of the input it is made for
     out_expr: ast.expr | None = None  # what `self.out_channels` is set to
     size_check: dict[str, tuple[int, ...]] | None = None
     stores: list[tuple[str, ast.expr]] = field(default_factory=list)  # self.<attr> = value

@@ -259,6 +259,7 @@ class Generator:
                                         f"({exc})") from None
             if translator.size_dependent:
                 self.size_dependent = True
+                info.built_for_size = True
             info.in_progress = False
             self.classes.append(info)
             return
@@ -267,6 +268,7 @@ class Generator:
     def network_class(self) -> ClassInfo:
         bdef = self.program.networks[self.facts.name]
         binding: dict[str, Any] = {}
+        reasons: list[str] = []
         while True:
             shapes = list(self.facts.input_shapes().values())
             rank = len(shapes[0]) - 1 if shapes else 0  # of layer values the body names
@@ -274,13 +276,18 @@ class Generator:
                              rank=rank)
             try:
                 self.translate(info)
+                if reasons:
+                    info.why = " ".join(reasons)
                 return info
             except Specialize as exc:
                 new = {n for n in exc.names if n in self.facts.params} - set(binding)
                 if not new:
                     raise Unsupported(f"network '{bdef.name}': {exc.why}") from None
-                for n in new:
+                for n in sorted(new):
                     binding[n] = self.facts.params[n]
+                fixed = " and ".join(f"{n} = {_show(binding[n])}" for n in sorted(new))
+                them = "them" if len(new) > 1 else "it"
+                reasons.append(f"Written for {fixed} (as the spec sets {them}): {exc.why}.")
 
     def check_exports(self) -> None:
         """Every class whose callers read its output channels can say them: a class that

@@ -160,16 +160,30 @@ def render_class(info: ClassInfo) -> str:
         lines += textwrap.wrap(info.why, writer.WIDTH, initial_indent="# ",
                                subsequent_indent="# ", break_long_words=False)
     lines.append(f"class {info.name}({info.base}):")
+    body = _constructor(info)
     params = ["self"]
     if not info.is_network:
         params += [f"{c}: list[int]" if c in info.lists else f"{c}: int"
                    for c in info.channel_params or [info.channels]]
+    read = {n.id for s in body for n in ast.walk(s) if isinstance(n, ast.Name)}
     for p in info.params:
+        if info.is_network and p.py not in read:
+            continue  # a network parameter the module does not depend on (the input's size
+            # of a network that runs at any size): no argument that would change nothing
         text = p.py + (f": {p.hint}" if p.hint else "")
         if p.default is not None:
             text += (" = " if p.hint else "=") + ast.unparse(p.default)
         params.append(text)
     lines += writer.signature("__init__", params, "None")
+    lines += writer.statements(body, 2)
+    if info.fwd is not None or (info.is_network and info.size_check):
+        lines.append("")
+        lines += render_forward(info)
+    return "\n".join(lines)
+
+
+def _constructor(info: ClassInfo) -> list[ast.stmt]:
+    """The statements of a class's `__init__`."""
     ctor = list(info.ctor)
     stores = [ast.Assign([ast.Attribute(ast.Name("self", ast.Load()), attr, ast.Store())], value)
               for attr, value in info.stores]
@@ -183,12 +197,7 @@ def render_class(info: ClassInfo) -> str:
     ctor = _prune_locals(_list_literals(ctor), stores)
     ctor = _dict_literals(ctor)
     head, ctor = _super_call(info, ctor)
-    body = head + ctor + stores
-    lines += writer.statements(body, 2)
-    if info.fwd is not None or (info.is_network and info.size_check):
-        lines.append("")
-        lines += render_forward(info)
-    return "\n".join(lines)
+    return head + ctor + stores
 
 
 def _super_call(info: ClassInfo, ctor: list[ast.stmt]) -> tuple[list[ast.stmt], list[ast.stmt]]:

@@ -595,3 +595,25 @@ def test_a_run_of_a_block_that_shrinks_the_map_sizes_what_follows_it(body: str) 
     stats = netdsl.load(source).stats()
     assert sum(p.numel() for p in model.parameters()) == stats.params
     assert model(torch.zeros(2, 4, 8, 8)).shape == (2, 5)
+
+
+def _network_parameters(source: str) -> list[str]:
+    network = [n for n in ast.parse(source).body if isinstance(n, ast.ClassDef)][-1]
+    init = next(f for f in network.body if isinstance(f, ast.FunctionDef))
+    return [a.arg for a in init.args.args[1:]]
+
+
+def test_a_network_takes_only_parameters_its_module_follows(tmp_path: Path) -> None:
+    """ViT's encoder class is built for 768-wide tokens: `VitB16(hidden_dim=384)` once built
+    a module that failed on its first input. The network is now written for the spec's
+    hidden_dim and patch_size, and says so; its other arguments still work. ConvNeXt runs
+    at any size: its `image` parameter, which changed nothing, is not an argument."""
+    source = generate(netdsl.load(SPECS / "vit_b_16.net"))
+    assert _network_parameters(source) == ["classes", "num_layers", "num_heads", "mlp_dim"]
+    assert "# Written for hidden_dim = 768 and patch_size = 16 (as the spec sets them): " \
+           "block\n# 'encoder' is built for one size of its input.\nclass VitB16" in source
+    small = import_source(source, tmp_path, "vit").VitB16(classes=10, num_layers=1,
+                                                          num_heads=4, mlp_dim=64)
+    assert small(torch.zeros(1, 3, 224, 224)).shape == (1, 10)
+    convnext = generate(netdsl.load(SPECS / "convnext_tiny.net"))
+    assert _network_parameters(convnext) == ["classes", "depths", "dims", "drop"]
