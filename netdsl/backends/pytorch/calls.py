@@ -90,6 +90,8 @@ class Calls:
     def shared_call(self, name: str, arg_asts: tuple[syn.Arg, ...], label: str | Py | None,
                     span: Any, scope: Scope, flow: Flow, env: Env) -> None:
         """A call of a shared module: its first makes `self.<name>`; every call applies it."""
+        if scope.fwd is None:  # an nn.Sequential being filled: only a forward can call it
+            raise NotChain
         if label is not None:
             raise Unsupported(f"a label on a call of the shared module '{name}'")
         value = self.shared[name].value

@@ -617,3 +617,26 @@ def test_a_network_takes_only_parameters_its_module_follows(tmp_path: Path) -> N
     assert small(torch.zeros(1, 3, 224, 224)).shape == (1, 10)
     convnext = generate(netdsl.load(SPECS / "convnext_tiny.net"))
     assert _network_parameters(convnext) == ["classes", "depths", "dims", "drop"]
+
+
+SHARED_IN_GROUPS = """network n {
+    input x: [3, 8, 8]
+    stem: conv(4, 3, p=1)
+    shared h: conv(4, 3, p=1)
+    p: { h }
+    q: { from p -> maxpool(2) -> h }
+    from q -> upsample(2)
+    add(p)
+}
+"""
+
+
+def test_a_shared_module_called_in_labeled_groups_is_called_by_the_forward() -> None:
+    """A labeled group that calls a shared module is no nn.Sequential (which would hold the
+    module a second time): the forward calls `self.h` at each site. Compiling it once failed
+    on an internal assertion (found by fuzzing)."""
+    model = netdsl.build(SHARED_IN_GROUPS)
+    assert list(model.state_dict()) == ["stem.weight", "stem.bias", "h.weight", "h.bias"]
+    stats = netdsl.load(SHARED_IN_GROUPS).stats()
+    assert sum(p.numel() for p in model.parameters()) == stats.params
+    assert model(torch.zeros(2, 3, 8, 8)).shape == (2, 4, 8, 8)
