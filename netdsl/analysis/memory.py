@@ -8,7 +8,9 @@ module, and its caller holds the tensors it passes in until the block returns (t
 of `forward`, the loop variable of an `nn.Sequential`), and so does the caller of a labeled
 group that is one chain, which runs as an `nn.Sequential`. A block's outputs live until it
 returns. Views (flatten, reshape, crop) share their input's storage: they add no bytes and
-keep the whole storage alive as long as they are used, also once a block has returned one.
+keep the whole storage alive as long as they are used, also once a block has returned one;
+a flatten or reshape of axes a crop or a permute left apart is a copy, as in torch (each
+reference's strides are followed; a block's inputs are taken to be laid out whole).
 Parameters used as tensors (a class token) are stored, not activations. An operator's
 workspace (the attention matrices of Swin's window attention) counts among the activations and
 is alive, with the operator's inputs and output, while it runs.
@@ -20,7 +22,7 @@ from itertools import pairwise
 
 from netdsl.analysis.annotate import node_figures
 from netdsl.ir import Call, Definition, Node, Scope, port
-from netdsl.ops.base import numel
+from netdsl.ops.base import Strides, contiguous_strides, numel
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
 
@@ -62,13 +64,15 @@ class _Schedule:
         self.size: dict[str, int] = {}  # storage -> elements
         self.last: dict[str, int] = {}  # storage -> position of its last reader
         self.made: dict[int, int] = {}  # position of a call -> elements of what it makes
+        self.strides: dict[str, Strides] = {}  # reference -> its steps over its storage
         end = len(self.items)
         self.readers: dict[str, int] = {}  # reference -> how many items read it (or return it)
         for ref in [*(r for item in self.items for r in item.inputs), *d.outputs]:
             self.readers[ref] = self.readers.get(ref, 0) + 1
-        for j in range(len(d.inputs)):
+        for j, shape in enumerate(d.inputs):
             self.base[port(j)] = port(j)
             self.size[port(j)] = 0
+            self.strides[port(j)] = contiguous_strides(shape)  # as a caller's layer made it
         for i, item in enumerate(self.items):
             for ref in item.inputs:
                 self.last[self.base[ref]] = i
@@ -91,10 +95,13 @@ class _Schedule:
         if isinstance(item, Call):
             callee = item.definition
             first: dict[str, str] = {}  # the callee's storage -> the output that brought it
-            for ref, alias, storage in zip(item.outputs, output_aliases(callee),
-                                           output_storages(callee), strict=True):
+            for ref, alias, storage, strides in zip(item.outputs, output_aliases(callee),
+                                                    output_storages(callee),
+                                                    _schedule(callee).output_strides(),
+                                                    strict=True):
                 if ref in self.base:
                     continue  # an output that is one of the caller's own tensors
+                self.strides[ref] = strides
                 if alias is not None:
                     self.base[ref] = self.base[item.inputs[alias]]
                 elif storage[0] in first:  # another view of a storage already returned
@@ -105,12 +112,31 @@ class _Schedule:
                     self.last.setdefault(ref, i)
                     self.made[i] = self.made.get(i, 0) + self.size[ref]
         elif _shares(item) or self.overwrites(item):
+            strides = self.view_strides(item)
+            if strides is None:  # a reshape of what a crop or a permute left apart: a copy
+                self.new_storage(i, item)
+                return
             self.base[item.name] = self.base[item.inputs[0]]
+            self.strides[item.name] = strides
         else:
-            self.base[item.name] = item.name
-            stored = item.op is not None and item.op.stored  # a parameter, not an activation
-            self.size[item.name] = 0 if stored else numel(item.meta["shape"])
-            self.last.setdefault(item.name, i)
+            self.new_storage(i, item)
+
+    def view_strides(self, node: Node) -> Strides | None:
+        """The strides of a layer that shares its input's storage; None where torch copies."""
+        strides = self.strides[node.inputs[0]]
+        if node.op is None or not node.op.is_view:
+            return strides  # the input itself (dropout), or overwritten in place
+        return node.op.view_strides(list(node.meta["in"]), strides, node.meta["shape"])
+
+    def output_strides(self) -> list[Strides]:
+        return [self.strides[r] for r in self.d.outputs]
+
+    def new_storage(self, i: int, item: Node) -> None:
+        self.strides[item.name] = contiguous_strides(item.meta["shape"])
+        self.base[item.name] = item.name
+        stored = item.op is not None and item.op.stored  # a parameter, not an activation
+        self.size[item.name] = 0 if stored else numel(item.meta["shape"])
+        self.last.setdefault(item.name, i)
 
     def overwrites(self, node: Node) -> bool:
         """Whether the layer runs in place, its output its input's storage: an `in_place`
@@ -194,15 +220,9 @@ def output_aliases(d: Definition) -> list[int | None]:
     itself), else None (kept in `d.meta`)."""
     found = d.meta.get("aliases")
     if found is None:
-        base: dict[str, int] = {port(j): j for j in range(len(d.inputs))}
-        for item in d.items.values():
-            if isinstance(item, Call):
-                for ref, alias in zip(item.outputs, output_aliases(item.definition), strict=True):
-                    if alias is not None and item.inputs[alias] in base:
-                        base.setdefault(ref, base[item.inputs[alias]])
-            elif _shares(item) and item.inputs[0] in base:
-                base[item.name] = base[item.inputs[0]]
-        found = d.meta["aliases"] = [base.get(ref) for ref in d.outputs]
+        base = _schedule(d).base
+        ports = {port(j): j for j in range(len(d.inputs))}
+        found = d.meta["aliases"] = [ports.get(base[ref]) for ref in d.outputs]
     return found
 
 

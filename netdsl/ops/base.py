@@ -174,6 +174,13 @@ class Op:
         inputs and output, freed when it returns); 0 for most."""
         return 0
 
+    def view_strides(self, inputs: list[Shape], strides: Strides, out: Shape) -> Strides | None:
+        """For a view (`is_view`): the output's strides over an input with `strides`; None
+        where torch copies instead (reshaping axes that a crop or a permute left apart)."""
+        if strides != contiguous_strides(inputs[0]):
+            return None
+        return contiguous_strides(out)
+
     def saved(self, inputs: list[Shape], out: Shape) -> tuple[str, ...]:
         """What autograd keeps of one application for the backward pass, as torch's
         derivative formulas do: "inputs" (conv, linear, norms, most activations), "output"
@@ -401,6 +408,28 @@ def _int(value: Any, kind: str, bad: Any) -> int:
 
 def numel(shape: Sequence[int]) -> int:
     return math.prod(shape)
+
+
+Strides = tuple[int, ...]  # elements between neighbours along each axis (batch left out)
+
+
+def contiguous_strides(shape: Sequence[int]) -> Strides:
+    """The strides of a tensor stored row-major with no gaps."""
+    out, step = [], 1
+    for d in reversed(shape):
+        out.append(step)
+        step *= d
+    return tuple(reversed(out))
+
+
+def merged_stride(shape: Sequence[int], strides: Strides) -> int | None:
+    """The stride of `shape`'s axes merged into one, when a view can do it (each axis steps
+    over the next one whole; size-1 axes do not count); None when torch must copy."""
+    kept = [(d, s) for d, s in zip(shape, strides, strict=True) if d != 1]
+    for (_, outer), (size, inner) in zip(kept, kept[1:], strict=False):
+        if outer != size * inner:
+            return None
+    return kept[-1][1] if kept else 1
 
 
 def per_axis(value: int | tuple[int, ...], n: int, what: str) -> tuple[int, ...]:

@@ -51,6 +51,9 @@ class Permute(Op):
     def receptive_field(self, inputs, out):
         return rf.Permute(self.order)
 
+    def view_strides(self, inputs, strides, out):
+        return tuple(strides[i] for i in self.order)
+
     def summary(self, inputs):
         return f"permute {list(self.order)}"
 
@@ -82,6 +85,9 @@ class Transpose(Op):
     def receptive_field(self, inputs, out):
         return rf.Permute(self.order(len(inputs[0])))
 
+    def view_strides(self, inputs, strides, out):
+        return tuple(strides[i] for i in self.order(len(inputs[0])))
+
     def summary(self, inputs):
         return f"transpose {self.first}, {self.second}"
 
@@ -112,6 +118,10 @@ class Select(Op):
         axis = _axis(self.axis, len(inputs[0]), "axis")
         length = inputs[0][axis]
         return rf.Select(axis, self.index % length, length)
+
+    def view_strides(self, inputs, strides, out):
+        axis = _axis(self.axis, len(inputs[0]), "axis")
+        return strides[:axis] + strides[axis + 1:]
 
     def summary(self, inputs):
         return f"select {self.index}" + (f" of axis {self.axis}" if self.axis else "")

@@ -9,7 +9,16 @@ from dataclasses import dataclass
 from netdsl.errors import SpecError
 from netdsl.notation import shape_text
 from netdsl.ops import receptive as rf
-from netdsl.ops.base import Op, ShapeError, TensorArg, attr, numel, per_axis, spatial
+from netdsl.ops.base import (
+    Op,
+    ShapeError,
+    TensorArg,
+    attr,
+    merged_stride,
+    numel,
+    per_axis,
+    spatial,
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,14 @@ class Flatten(Op):
             raise ShapeError(f"cannot flatten axes {self.start} to {self.end} of shape "
                              f"{shape_text(x, 'list')}")
         return x[:self.start] + (numel(x[self.start:end + 1]),) + x[end + 1:]
+
+    def view_strides(self, inputs, strides, out):
+        (x,) = inputs
+        end = self.end + len(x) if self.end < 0 else self.end
+        merged = merged_stride(x[self.start:end + 1], strides[self.start:end + 1])
+        if merged is None:
+            return None  # torch.flatten copies a cropped or permuted map
+        return strides[:self.start] + (merged,) + strides[end + 1:]
 
     def flops(self, inputs, out):
         return 0
@@ -193,6 +210,9 @@ class Crop(Op):
 
     def receptive_field(self, inputs, out):
         return rf.Shift(self.offsets(inputs, out))
+
+    def view_strides(self, inputs, strides, out):
+        return strides  # a narrowed view: the same steps over fewer elements
 
     def summary(self, inputs):
         at = f" at {self.offset}" if self.offset is not None else ""

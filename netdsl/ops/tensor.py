@@ -47,6 +47,9 @@ class Slice(Op):
     def receptive_field(self, inputs, out):
         return rf.OnAxes(rf.Shift((self.start,)), (self.axis,))
 
+    def view_strides(self, inputs, strides, out):
+        return strides  # torch's narrow
+
     def summary(self, inputs):
         return f"slice {self.start}:{self.stop}" + (f" axis {self.axis}" if self.axis else "")
 

@@ -180,6 +180,12 @@ COMPILED = {
     # end (ViT's encoder layers)
     "sequential_group": network("linear(16)\nlayers: {\n enc\n enc\n enc\n}\nlayernorm",
                                 (10, 16), ENCODER),
+    # a flatten of a crop or of a permute is a copy (torch.flatten reshapes what it cannot
+    # view), also of a crop a block returned
+    "copies": network("crop(size=[6, 6]) -> permute([1, 2, 0]) -> flatten -> linear(5)",
+                      (4, 12, 12)),
+    "copy_of_a_returned_view": network("tail\nflatten -> linear(5)", (4, 12, 12),
+                                       "block tail() {\n crop(size=[2, 2])\n}"),
     # a block that returns a view (a crop of its 9 x 9 map): its caller holds the whole map
     "returned_view": network("concat {\n tail\n tail\n}", (4, 9, 9),
                              "block tail() {\n conv(16, 1) -> crop(size=[2, 2])\n}"),
