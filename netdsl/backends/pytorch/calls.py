@@ -115,7 +115,8 @@ class Calls:
         current = flow.current
         assert current is not None
         inputs = [t if t is not None else current for t in tensors(flow, scope, env)]
-        info = self.gen.variant(bdef, {k: v for k, (v, _) in bound.items()}, current.rank)
+        info = self.gen.variant(bdef, {k: v for k, (v, _) in bound.items()}, current.rank,
+                                sizes=_spatial(current))
         info = info.for_call(_arguments(info, bound))
         several = inputs if info.channel_params else None
         inputs = inputs or [current]
@@ -521,7 +522,8 @@ class Calls:
             inputs = [t if t is not None else current for t in tensors(flow, scope, env)]
             rank = next(t.rank if isinstance(t, TensorList) else t[0].rank for t in inputs
                         if isinstance(t, TensorList) or isinstance(t, tuple) and t)
-        info = self.gen.variant(bdef, {k: v for k, (v, _) in bound.items()}, rank)
+        info = self.gen.variant(bdef, {k: v for k, (v, _) in bound.items()}, rank,
+                                sizes=_spatial(current))
         info = info.for_call(_arguments(info, bound))
         if info.channel_params:  # a block of tensor parameters: called on them
             if inputs is None:
@@ -806,7 +808,7 @@ class Calls:
             overwritable = False
         else:
             infos = [self.gen.variant(self.gen.program.blocks[r.name], {}, current.rank,
-                                      probe=True) for r in real]
+                                      probe=True, sizes=_spatial(current)) for r in real]
             channels = current.shape[0]
             if channels is None:
                 raise Unsupported("a block on a tensor whose channels only the forward knows")
@@ -912,3 +914,9 @@ def _channels_list(listed: tuple[Tensor, ...] | TensorList) -> Py | None:
 def _is_param(value: Py) -> bool:
     return isinstance(value.node, ast.Name) and bool(value.deps)
 
+
+
+def _spatial(tensor: Tensor) -> tuple[Py | None, ...]:
+    """A tensor's sizes but its channels'."""
+    at = tensor.caxis
+    return tuple(tensor.shape[:at]) + tuple(tensor.shape[at + 1:])

@@ -23,7 +23,9 @@ from netdsl.backends.pytorch.syntax import walk
 from netdsl.backends.pytorch.values import (
     IN,
     SIZE,
+    SIZES,
     Env,
+    RuntimeOnly,
     Specialize,
     Unsupported,
     Value,
@@ -38,6 +40,11 @@ if TYPE_CHECKING:
 PATH_VARIABLE = "identity"
 
 
+class Unroll(Exception):
+    """A constructor loop whose passes see different sizes, calling classes made for one
+    size: written once per pass instead."""
+
+
 class ControlFlow:
     """A block's `if` and `for` at construction time, and what a forward reads back of them."""
 
@@ -45,7 +52,13 @@ class ControlFlow:
         tests: list[Py] = []
         bodies: list[tuple[syn.Stmt, ...]] = []
         for cond, body in stmt.branches:
-            test = self.py(cond, env, flow, "ctor")
+            try:
+                test = self.py(cond, env, flow, "ctor")
+            except RuntimeOnly:
+                if self.info.is_network or SIZES in self.info.binding:
+                    raise
+                raise Specialize(frozenset({SIZES}), "its structure depends on the size of "
+                                                     "its input") from None
             if test.known and isinstance(test.const, bool):
                 if test.const:
                     tests.append(P.lit(True))
@@ -337,7 +350,10 @@ class ControlFlow:
         var = self.locals.reserve(stmt.var, "loop")
         inner_env = env.child()
         inner_env.vars[stmt.var] = Value(P.name(var, iterable.py.deps))
-        self.loop(ast.Name(var, ast.Store()), iterable.py, stmt.body, scope, flow, inner_env)
+        try:
+            self.loop(ast.Name(var, ast.Store()), iterable.py, stmt.body, scope, flow, inner_env)
+        except Unroll:
+            self.unroll(stmt, iterable.py, scope, flow, env)
 
     def unroll(self, stmt: syn.For, iterable: Py, scope: Scope, flow: Flow, env: Env) -> None:
         if not iterable.known or not isinstance(iterable.const, tuple):
@@ -362,7 +378,11 @@ class ControlFlow:
         trial_ctor: list[ast.stmt] = []
         inner = scope.nested(trial_ctor, None)
         inner_flow = flow.fork(replace(start, shape=put(start.shape, P.name(placeholder))))
+        made_for_size = self.gen.made_for_size
         self._loop_body(body, inner, inner_flow, env)
+        if self.gen.made_for_size != made_for_size and inner_flow.current is not None and \
+                _kept(start.shape, inner_flow.current.shape) != tuple(start.shape):
+            raise Unroll  # each pass calls a class made for the size that pass sees
         _count_loop(scope, inner.counter - scope.counter, iterable)
         first = start.shape[axis]
         end = inner_flow.current.shape[axis] if inner_flow.current else None

@@ -19,6 +19,7 @@ from netdsl.backends.pytorch.names import Namespace
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
 from netdsl.backends.pytorch.translate import ClassTranslator
 from netdsl.backends.pytorch.values import (
+    SIZES,
     Env,
     NotChain,
     Specialize,
@@ -72,6 +73,7 @@ class Generator:
         self.variants: dict[str, list[ClassInfo]] = {}
         self.keys: dict[str, frozenset[str]] = {}
         self.size_dependent = False
+        self.made_for_size = 0  # calls of classes made for one input size, so far
         self.class_names: dict[str, list[str]] = {}
         self.helpers: set[str] = set()  # run-time helpers the rows used declare
 
@@ -172,19 +174,30 @@ class Generator:
 
     def reason(self, name: str, binding: dict[str, Any]) -> str:
         """The comment above a specialised class: for which values, and why."""
-        values = ", ".join(f"{k}={_show(v)}" for k, v in binding.items())
+        values = ", ".join(f"{k}={_show(v)}" for k, v in binding.items() if k != SIZES)
+        if SIZES in binding:
+            size = "x".join(map(str, binding[SIZES]))
+            values = f"{values} for {size} inputs" if values else f"for {size} inputs"
+        else:
+            values = f"with {values}"
         whys = sorted({why for _, why in getattr(self, "reasons", {}).get(name, [])})
-        return f"`{name}` with {values}: {'; '.join(whys)}"
+        return f"`{name}` {values}: {'; '.join(whys)}"
 
     def variant(self, bdef: syn.BlockDef, args: dict[str, Value], rank: int,
-                probe: bool = False) -> ClassInfo:
-        """The class of a call of `bdef` with `args` on an input of `rank` spatial axes."""
+                probe: bool = False, sizes: tuple[Py | None, ...] = ()) -> ClassInfo:
+        """The class of a call of `bdef` with `args` on an input of `rank` spatial axes (whose
+        `sizes` a class made for one input size is made for)."""
         name = bdef.name
-        params = {p.name for p in bdef.params}
+        params = {p.name for p in bdef.params} | {SIZES}
         while True:
             keys = self.keys.get(name, frozenset())
             binding = {}
             for key in sorted(keys):
+                if key == SIZES:
+                    binding[key] = _sizes(name, sizes, probe)
+                    if binding[key] is None:
+                        break
+                    continue
                 value = args.get(key)
                 const = _layer_or_const(value) if value is not None else UNKNOWN
                 if const is UNKNOWN and value is None:
@@ -196,6 +209,8 @@ class Generator:
                         break
                     raise Specialize(deps, f"'{name}' is written once per value of '{key}'")
                 binding[key] = const
+            if SIZES in binding:
+                self.made_for_size += 1
             for info in self.variants.get(name, []):
                 if info.rank == rank and all(_equal(info.binding.get(k), v)
                                              for k, v in binding.items()) and \
@@ -257,7 +272,7 @@ class Generator:
                 names = ", ".join(f"'{n}'" for n in sorted(lists))
                 raise Specialize(lists, f"it cannot be written for any length of {names} "
                                         f"({exc})") from None
-            if translator.size_dependent:
+            if translator.size_dependent or SIZES in info.binding:
                 self.size_dependent = True
                 info.built_for_size = True
             info.in_progress = False
@@ -378,3 +393,14 @@ def blocks_reached(program: Any, network: str) -> list[str]:
             if not block.inline:
                 seen.append(name)
     return seen
+
+
+def _sizes(name: str, sizes: tuple[Py | None, ...], probe: bool) -> tuple[int, ...] | None:
+    """The input sizes a class made for one size is made for; a caller that does not know
+    them (itself a block) is made per size too (None when probing)."""
+    if sizes and all(d is not None and type(d.const) is int for d in sizes):
+        return tuple(d.const for d in sizes)  # type: ignore[union-attr]
+    if probe:
+        return None
+    raise Specialize(frozenset({SIZES}), f"'{name}' is made for one size of its input, and so "
+                                         f"is a block that calls it")

@@ -23,7 +23,7 @@ from netdsl.backends.pytorch import liveness
 from netdsl.backends.pytorch import pyexpr as P
 from netdsl.backends.pytorch.calls import Calls
 from netdsl.backends.pytorch.classinfo import OUTPUT_FIELDS, ClassInfo, Param
-from netdsl.backends.pytorch.control import ControlFlow
+from netdsl.backends.pytorch.control import ControlFlow, Unroll
 from netdsl.backends.pytorch.expressions import Expressions
 from netdsl.backends.pytorch.flow import (
     ITEM,
@@ -56,6 +56,7 @@ from netdsl.backends.pytorch.syntax import (
 from netdsl.backends.pytorch.values import (
     IN,
     SIZE,
+    SIZES,
     SPATIAL,
     Env,
     NotChain,
@@ -130,7 +131,9 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             flow = Flow(None)
         else:
             channels = P.name(info.channels, frozenset({IN}))
-            sizes = [P.name(f"__size{i}__", frozenset({SPATIAL})) for i in range(info.rank)]
+            bound = info.binding.get(SIZES)  # a class made for one size of its input
+            sizes = [P.name(f"__size{i}__", frozenset({SPATIAL})) for i in range(info.rank)] \
+                if bound is None else [Py(ast.Constant(d), d, frozenset({SIZE})) for d in bound]
             sizes.insert(info.channel_axis, channels)
             shape: Shape = tuple(sizes)
             tensors = self.tensor_inputs()
@@ -763,9 +766,12 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
 
         def fill(inner: Scope, inner_flow: Flow) -> None:
             if inner.fwd is None and inner.mode == "chain":
-                self.loop(ast.Name("_", ast.Store()), P.call("range", [count]), item, inner,
-                          inner_flow, env)
-                return
+                try:
+                    self.loop(ast.Name("_", ast.Store()), P.call("range", [count]), item,
+                              inner, inner_flow, env)
+                    return
+                except Unroll:
+                    pass
             if type(count.const) is not int:
                 raise Specialize(count.deps - {IN, SIZE}, "a forward repeats a layer that many "
                                                           "times")

@@ -11,6 +11,8 @@ from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
 from netdsl.elaborate.values import LayerRef
 from netdsl.syntax import ast as syn
 
+SIZES = "in.size"  # the key of a class made for one size of its input (no parameter's name)
+
 
 class Specialize(Exception):
     """The block cannot be one class over these parameters: translate it once per value."""

@@ -640,3 +640,39 @@ def test_a_shared_module_called_in_labeled_groups_is_called_by_the_forward() -> 
     stats = netdsl.load(SHARED_IN_GROUPS).stats()
     assert sum(p.numel() for p in model.parameters()) == stats.params
     assert model(torch.zeros(2, 3, 8, 8)).shape == (2, 4, 8, 8)
+
+
+SIZE_DECIDES = """block down(c: int) {
+    if in.h > 8 {
+        conv(c, 3, s=2, p=1) -> relu
+    } else {
+        conv(c, 3, p=1) -> relu
+    }
+}
+block tower(n: int) {
+    for i in range(n) {
+        down(8)
+    }
+}
+network n {
+    input x: [3, 32, 32]
+    tower(4)
+}
+"""
+
+
+def test_a_block_whose_structure_depends_on_its_input_size_is_a_class_per_size() -> None:
+    """`if in.h > 8` chooses layers: once a located "cannot compile" error. Now a class per
+    input size, each saying so; the loop that calls them is written once per pass (each pass
+    sees another size), and the network checks the size it was built for."""
+    source = generate(netdsl.load(SIZE_DECIDES))
+    assert "# `down` for 32x32 inputs: its structure depends on the size of its input" in source
+    assert "# `down` for 8x8 inputs" in source
+    model = netdsl.build(SIZE_DECIDES)
+    stats = netdsl.load(SIZE_DECIDES).stats()
+    (out,) = stats.outputs.values()  # 32 -> 16 -> 8 -> 8 -> 8
+    assert out == (8, 8, 8)
+    assert model(torch.zeros(1, 3, 32, 32)).shape[1:] == out
+    assert sum(p.numel() for p in model.parameters()) == stats.params
+    with pytest.raises(ValueError, match="built for 32x32 inputs"):
+        model(torch.zeros(1, 3, 64, 64))
