@@ -90,7 +90,7 @@ def _repeated(item: Call) -> bool:
     return seen + item.count > 1
 
 
-_INPUT = "input"  # a relative field that is the input's own: placed, it is the base itself
+_INPUT: Any = object()  # a relative field that is the input's own: placed, it is the base
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,7 @@ class _Template:
                     connections, field, summary in self.rows])
 
     def unowned(self) -> _Template:
+        """These rows without params and buffers (a row's sixth and seventh arguments)."""
         return replace(self, rows=tuple((*r[:5], 0, 0, *r[7:]) for r in self.rows))
 
 
