@@ -297,7 +297,9 @@ class Generator:
             except Specialize as exc:
                 new = {n for n in exc.names if n in self.facts.params} - set(binding)
                 if not new:
-                    raise Unsupported(f"network '{bdef.name}': {exc.why}") from None
+                    error = Unsupported(f"network '{bdef.name}': {exc.why}")
+                    error.span = bdef.span  # raised between statements: the network's header
+                    raise error from None
                 for n in sorted(new):
                     binding[n] = self.facts.params[n]
                 fixed = " and ".join(f"{n} = {_show(binding[n])}" for n in sorted(new))
