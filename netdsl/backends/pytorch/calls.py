@@ -915,7 +915,6 @@ def _is_param(value: Py) -> bool:
     return isinstance(value.node, ast.Name) and bool(value.deps)
 
 
-
 def _spatial(tensor: Tensor) -> tuple[Py | None, ...]:
     """A tensor's sizes but its channels'."""
     at = tensor.caxis

@@ -505,7 +505,6 @@ def _defined_before(var: str | None, scope: Scope) -> bool:
     return scope.fwd is not None and assigns(scope.fwd, var)
 
 
-
 def _kept(before: tuple, after: tuple) -> tuple:
     """The shape after a loop from its shape before and after one pass: an axis the pass
     changes (a pooling halves the size each pass) is unknown after several."""

@@ -116,11 +116,6 @@ def inline_returns(body: list[ast.stmt]) -> list[ast.stmt]:
     return out
 
 
-def assigned(body: list[ast.stmt], name: str) -> bool:
-    """Whether a statement of `body` binds `name`."""
-    return any(name in _names(stmt, ast.Store) for stmt in body)
-
-
 def release(body: list[ast.stmt], params: list[str], keep: set[str]) -> list[ast.stmt]:
     """`del a, b` after the statement that last reads a tensor held while others are made
     (U-Net's skips), unless the statement rebinds it or the forward ends there."""

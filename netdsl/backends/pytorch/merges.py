@@ -7,7 +7,6 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from netdsl.backends.pytorch import liveness
 from netdsl.backends.pytorch import ops as lowering
 from netdsl.backends.pytorch import pyexpr as P
 from netdsl.backends.pytorch.calls import Input
@@ -15,6 +14,7 @@ from netdsl.backends.pytorch.flow import Flow, Scope, Tensor
 from netdsl.backends.pytorch.pyexpr import Py
 from netdsl.backends.pytorch.pystmt import (
     assign,
+    assigns,
     retarget_last,
 )
 from netdsl.backends.pytorch.syntax import first_label, path_labels, single
@@ -65,7 +65,7 @@ class Merges:
             self.apply_op(m.func, attrs, {}, paths, None, inner, inner_flow, span)
             result = inner_flow.current
             if entry.owned and result is not None and result.var != entry.var and inner.fwd and \
-                    (entry.var not in self.info.inputs or liveness.assigned(inner.fwd, entry.var)):
+                    (entry.var not in self.info.inputs or assigns(inner.fwd, entry.var)):
                 # the merge's result takes the name of the tensor it branched from (an input's
                 # name once the forward has rebound it: `x = torch.cat([class_token, x], 1)`)
                 retarget_last(inner.fwd, result.var, entry.var)  # type: ignore[arg-type]
