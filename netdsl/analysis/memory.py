@@ -18,6 +18,7 @@ is alive, with the operator's inputs and output, while it runs.
 
 from __future__ import annotations
 
+from functools import cached_property
 from itertools import pairwise
 
 from netdsl.analysis.annotate import node_figures
@@ -97,7 +98,7 @@ class _Schedule:
             first: dict[str, str] = {}  # the callee's storage -> the output that brought it
             for ref, alias, storage, strides in zip(item.outputs, output_aliases(callee),
                                                     output_storages(callee),
-                                                    _schedule(callee).output_strides(),
+                                                    _schedule(callee).output_strides,
                                                     strict=True):
                 if ref in self.base:
                     continue  # an output that is one of the caller's own tensors
@@ -128,8 +129,18 @@ class _Schedule:
             return strides  # the input itself (dropout), or overwritten in place
         return node.op.view_strides(list(node.meta["in"]), strides, node.meta["shape"])
 
+    @cached_property
     def output_strides(self) -> list[Strides]:
         return [self.strides[r] for r in self.d.outputs]
+
+    @cached_property
+    def aliases(self) -> list[int | None]:
+        ports = {port(j): j for j in range(len(self.d.inputs))}
+        return [ports.get(self.base[ref]) for ref in self.d.outputs]
+
+    @cached_property
+    def returned(self) -> list[tuple[str, int]]:
+        return [(self.base[r], self.size[self.base[r]]) for r in self.d.outputs]
 
     def new_storage(self, i: int, item: Node) -> None:
         self.strides[item.name] = contiguous_strides(item.meta["shape"])
@@ -217,26 +228,16 @@ class _Schedule:
 
 def output_aliases(d: Definition) -> list[int | None]:
     """For each output of `d`, the input whose storage it is (a view of it, or the input
-    itself), else None (kept in `d.meta`)."""
-    found = d.meta.get("aliases")
-    if found is None:
-        base = _schedule(d).base
-        ports = {port(j): j for j in range(len(d.inputs))}
-        found = d.meta["aliases"] = [ports.get(base[ref]) for ref in d.outputs]
-    return found
+    itself), else None."""
+    return _schedule(d).aliases
 
 
 def output_storages(d: Definition) -> list[tuple[str, int]]:
     """For each output of `d`, the storage it lives in (named in `d`) and that storage's
     elements: a view returned by a block (a crop of a larger map) keeps all of its storage
     alive in the caller. Meaningless for an output that is one of `d`'s inputs (see
-    `output_aliases`). Kept in `d.meta`."""
-    found = d.meta.get("storages")
-    if found is None:
-        schedule = _schedule(d)
-        found = d.meta["storages"] = [(schedule.base[r], schedule.size[schedule.base[r]])
-                                      for r in d.outputs]
-    return found
+    `output_aliases`)."""
+    return _schedule(d).returned
 
 
 def _shares(node: Node) -> bool:
