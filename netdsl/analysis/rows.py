@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from netdsl.analysis.annotate import node_figures
@@ -115,15 +116,17 @@ class _Template:
               out: list[Row]) -> None:
         """Append the rows of one call whose fields are `placed`."""
         if not weights:  # a shared module's later application: no weights of its own
-            self.unowned().place(placed, prefix, depth, True, out)
+            self.unowned.place(placed, prefix, depth, True, out)
             return
         out.extend([Row(prefix + name, op, depth + level, block, output, params, buffers, macs,
                         flops, connections, placed[field], summary)
                     for name, op, level, block, output, params, buffers, macs, flops,
                     connections, field, summary in self.rows])
 
+    @cached_property
     def unowned(self) -> _Template:
-        """These rows without params and buffers (a row's sixth and seventh arguments)."""
+        """These rows without params and buffers (a row's sixth and seventh arguments), made
+        once for all of a shared module's later calls."""
         return replace(self, rows=tuple((*r[:5], 0, 0, *r[7:]) for r in self.rows))
 
 
