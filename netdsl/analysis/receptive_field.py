@@ -85,7 +85,6 @@ class Field:
 
 
 GLOBAL = "global"
-_new_axis = tuple.__new__  # an Axis without NamedTuple's Python-level __new__ (hot path)
 CONSTANT = "constant"  # a parameter's output: it sees no input at all
 
 
@@ -385,6 +384,9 @@ def _union_axis(parts: tuple[Axis, ...]) -> tuple[Axis, bool]:
 
 
 # ---------------------------------------------------------------- over definitions
+
+
+_new_axis = tuple.__new__  # an Axis without NamedTuple's Python-level __new__ (hot path)
 
 
 def compose_relative(base: Field | str | None, rel: Field | str | None) -> Field | str | None:
