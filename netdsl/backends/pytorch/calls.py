@@ -19,6 +19,7 @@ from netdsl.backends.pytorch.syntax import dotted_path, single
 from netdsl.backends.pytorch.values import (
     IN,
     RT,
+    RUNTIME,
     SIZE,
     SPATIAL,
     Env,
@@ -116,7 +117,7 @@ class Calls:
         assert current is not None
         inputs = [t if t is not None else current for t in tensors(flow, scope, env)]
         info = self.gen.variant(bdef, {k: v for k, (v, _) in bound.items()}, current.rank,
-                                sizes=_spatial(current))
+                                sizes=_spatial(current), caxis=current.caxis)
         info = info.for_call(_arguments(info, bound))
         several = inputs if info.channel_params else None
         inputs = inputs or [current]
@@ -474,11 +475,14 @@ class Calls:
         for key, value in attrs.items():
             if not value.deps & {RT, SIZE}:
                 continue
+            if RT not in value.deps:  # written with the sizes it was built for, as constants
+                out[key] = Py(value.node, value.const, value.deps - {SIZE})
+                continue
             built = {repr(getattr(n.op, key)) for n in nodes if n.op.name == func}
             if len(built) != 1:
                 raise Unsupported(f"a '{func}' layer built from its input's size, which differs "
                                   f"between its instances")
-            out[key] = P.lit(getattr(next(n.op for n in nodes if n.op.name == func), key))
+            out[key] = _built(value, getattr(next(n.op for n in nodes if n.op.name == func), key))
         self.size_dependent = True
         return out
 
@@ -523,7 +527,7 @@ class Calls:
             rank = next(t.rank if isinstance(t, TensorList) else t[0].rank for t in inputs
                         if isinstance(t, TensorList) or isinstance(t, tuple) and t)
         info = self.gen.variant(bdef, {k: v for k, (v, _) in bound.items()}, rank,
-                                sizes=_spatial(current))
+                                sizes=_spatial(current), caxis=current.caxis)
         info = info.for_call(_arguments(info, bound))
         if info.channel_params:  # a block of tensor parameters: called on them
             if inputs is None:
@@ -701,11 +705,11 @@ class Calls:
 
     def check_built_size(self, info: ClassInfo, current: Tensor) -> None:
         """A block class built for the sizes of its input, called by the network on a tensor
-        whose sizes its parameters set (ViT's encoder, made for 768-wide tokens, on
-        `hidden_dim`): the network is written for those parameters' values, not for any."""
+        whose sizes its parameters set (ViT's encoder, made for 197 tokens, on `image` and
+        `patch_size`): the network is written for those parameters' values, not for any."""
         if not (info.built_for_size and self.info.is_network):
             return
-        deps = frozenset().union(*(d.deps for d in current.shape if d is not None))
+        deps = frozenset().union(*(d.deps for d in _spatial(current) if d is not None))
         names = deps & frozenset(self.gen.facts.params)
         if names:
             raise Specialize(names, f"block '{info.bdef.name}' is built for one size of its "
@@ -919,3 +923,14 @@ def _spatial(tensor: Tensor) -> tuple[Py | None, ...]:
     """A tensor's sizes but its channels'."""
     at = tensor.caxis
     return tuple(tensor.shape[:at]) + tuple(tensor.shape[at + 1:])
+
+
+def _built(value: Py, built: Any) -> Py:
+    """`value` with the built network's values where only the forward knows them: a shape
+    keeps the axes its constructor can compute (`(197, in_channels)`, not `(197, 768)`)."""
+    node = value.node
+    if isinstance(node, ast.Tuple) and isinstance(built, tuple) and len(built) == len(node.elts):
+        items = [P.literal_node(b) if RUNTIME.text() in P.names_in(e) else e
+                 for e, b in zip(node.elts, built, strict=True)]
+        return Py(ast.Tuple(items, ast.Load()), UNKNOWN, value.deps - {RT, SIZE})
+    return P.lit(built)

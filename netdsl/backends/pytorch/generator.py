@@ -184,10 +184,13 @@ class Generator:
         return f"`{name}` {values}: {'; '.join(whys)}"
 
     def variant(self, bdef: syn.BlockDef, args: dict[str, Value], rank: int,
-                probe: bool = False, sizes: tuple[Py | None, ...] = ()) -> ClassInfo:
+                probe: bool = False, sizes: tuple[Py | None, ...] = (),
+                caxis: int | None = None) -> ClassInfo:
         """The class of a call of `bdef` with `args` on an input of `rank` spatial axes (whose
-        `sizes` a class made for one input size is made for)."""
+        `sizes` a class made for one input size is made for) whose channels are on axis
+        `caxis` (as the caller's flow tracked them; by default as the analysis finds them)."""
         name = bdef.name
+        axis = self.facts.channel_axis(name) if caxis is None else caxis
         params = {p.name for p in bdef.params} | {SIZES}
         while True:
             keys = self.keys.get(name, frozenset())
@@ -212,8 +215,8 @@ class Generator:
             if SIZES in binding:
                 self.made_for_size += 1
             for info in self.variants.get(name, []):
-                if info.rank == rank and all(_equal(info.binding.get(k), v)
-                                             for k, v in binding.items()) and \
+                if (info.rank, info.channel_axis) == (rank, axis) and all(
+                        _equal(info.binding.get(k), v) for k, v in binding.items()) and \
                         set(info.binding) <= set(binding) | set(info.binding):
                     if all(k in binding and _equal(binding[k], v)
                            for k, v in info.binding.items()):
@@ -221,7 +224,7 @@ class Generator:
                     if probe:
                         return info
             info = ClassInfo(self.variant_name(bdef), bdef, binding, rank,
-                             channel_axis=self.facts.channel_axis(name),
+                             channel_axis=axis,
                              out_axis=self.facts.channel_axis(name, output=True))
             if binding:
                 info.why = self.reason(name, binding)
@@ -255,7 +258,8 @@ class Generator:
         return UNKNOWN
 
     def translate(self, info: ClassInfo) -> None:
-        channels = "in_features" if info.rank == 0 else "in_channels"
+        sequence = info.rank == 1 and info.channel_axis == 1  # [tokens, features]
+        channels = "in_features" if info.rank == 0 or sequence else "in_channels"
         info.channels = channels
         lists = frozenset(p.name for p in info.bdef.params
                           if p.type == "tensors" and p.name not in info.binding)

@@ -597,6 +597,11 @@ def _transposed(attrs: dict[str, Py], axis: int, rank: int) -> int:
     return second if axis == first else first if axis == second else axis
 
 
+def _embedded(attrs: dict[str, Py], axis: int, rank: int) -> int:
+    """An embedding's vectors are a new last axis: the features of a sequence."""
+    return rank
+
+
 def _permute_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
                    state: Py | None = None) -> Py:
     return call(attr(inputs[0], "permute"), [_dims(attrs["order"])])
@@ -832,7 +837,8 @@ LOWERINGS: dict[str, Lowering] = {
     "parameter": Lowering(rule=_parameter, apply=_parameter_apply, state=True,
                           applies_module=True, shape=shapes.parameter),
     "embedding": Lowering("nn.Embedding", state=True, shape=shapes.embedding,
-                          args=(pos("num_embeddings", "vocab"), pos("embedding_dim", "dim"))),
+                          args=(pos("num_embeddings", "vocab"), pos("embedding_dim", "dim")),
+                          moves=_embedded),
     "attention": Lowering(rule=_attention, apply=_attention_apply, state=True,
                           applies_module=True, helpers=("causal_mask",),
                           args=(pos("embed_dim", "@features"), pos("num_heads", "heads"),

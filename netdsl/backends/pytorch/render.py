@@ -368,6 +368,8 @@ def _size_check(info: ClassInfo) -> list[ast.stmt]:
     """The input size the network was built for (its constructor used a size of it)."""
     out = []
     for var, size in (info.size_check or {}).items():
+        if not size:  # an input without spatial axes (token ids): no size to check
+            continue
         text = "x".join(str(s) for s in size)
         got = ast.FormattedValue(ast.parse(f"list({var}.shape[2:])", mode="eval").body, -1,
                                  None)

@@ -156,7 +156,8 @@ def items(value: Py) -> list[Py]:
     if isinstance(value.const, tuple):
         return [lit(d) for d in value.const]
     if isinstance(value.node, ast.Tuple):
-        return [Py(e, deps=value.deps) for e in value.node.elts]
+        return [lit(e.value) if isinstance(e, ast.Constant) else Py(e, deps=value.deps)
+                for e in value.node.elts]  # a literal item depends on nothing
     raise Specialize(value.deps - {IN, SIZE}, "a list gives the rank of a tensor it makes")
 
 

@@ -379,6 +379,8 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             return
         if info.is_network:
             return
+        if current.shape and current.caxis < len(current.shape):
+            info.out_axis = current.caxis  # where the body's flow leaves the channels
         info.out_names = [name for name, _ in self.outputs] if len(self.outputs) > 1 else []
         info.outs = [self.channels_of(t.shape[t.caxis] if t.shape else None)
                      for _, t in self.outputs] if len(self.outputs) > 1 else []

@@ -604,19 +604,44 @@ def _network_parameters(source: str) -> list[str]:
 
 
 def test_a_network_takes_only_parameters_its_module_follows(tmp_path: Path) -> None:
-    """ViT's encoder class is built for 768-wide tokens: `VitB16(hidden_dim=384)` once built
-    a module that failed on its first input. The network is now written for the spec's
-    hidden_dim and patch_size, and says so; its other arguments still work. ConvNeXt runs
-    at any size: its `image` parameter, which changed nothing, is not an argument."""
+    """ViT's encoder class is built for 197 tokens (its position embedding): the network is
+    written for the spec's patch_size, and says so. Its token width is a constructor argument
+    of every class: `VitB16(hidden_dim=64)` is the spec loaded with hidden_dim=64 (it was
+    once baked in as 768, and such a module failed on its first input). ConvNeXt runs at any
+    size: its `image` parameter, which changed nothing, is not an argument."""
     source = generate(netdsl.load(SPECS / "vit_b_16.net"))
-    assert _network_parameters(source) == ["classes", "num_layers", "num_heads", "mlp_dim"]
-    assert "# Written for hidden_dim = 768 and patch_size = 16 (as the spec sets them): " \
-           "block\n# 'encoder' is built for one size of its input.\nclass VitB16" in source
-    small = import_source(source, tmp_path, "vit").VitB16(classes=10, num_layers=1,
-                                                          num_heads=4, mlp_dim=64)
-    assert small(torch.zeros(1, 3, 224, 224)).shape == (1, 10)
+    assert _network_parameters(source) == ["classes", "num_layers", "num_heads", "hidden_dim",
+                                           "mlp_dim"]
+    assert "# Written for patch_size = 16 (as the spec sets it): block 'encoder' is built " \
+           "for one\n# size of its input.\nclass VitB16" in source
+    assert "768" not in source.split("class VitB16")[0]  # the classes take the width
+    small = import_source(source, tmp_path, "vit").VitB16(
+        classes=10, num_layers=1, num_heads=4, hidden_dim=64, mlp_dim=32).eval()
+    from torchvision.models.vision_transformer import VisionTransformer
+    reference = VisionTransformer(224, 16, 1, 4, 64, 32, num_classes=10).eval()
+    small.load_state_dict(reference.state_dict(), strict=True)
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        torch.testing.assert_close(small(x), reference(x))
     convnext = generate(netdsl.load(SPECS / "convnext_tiny.net"))
     assert _network_parameters(convnext) == ["classes", "depths", "dims", "drop"]
+
+
+def test_a_language_model_takes_its_width(tmp_path: Path) -> None:
+    """GPT-2's block reads the width of its tokens: an embedding puts the features on the
+    last axis, so the block takes them as `in_features` and the network's `width` is an
+    argument (it was baked in as 768, the block called with the context length)."""
+    source = generate(netdsl.load(SPECS / "gpt2_small.net"))
+    assert _network_parameters(source) == ["vocab", "context", "num_layers", "num_heads",
+                                           "width", "drop"]
+    assert "Gpt2Block(width, num_heads, drop)" in source and "768" not in \
+        source.split("class Gpt2Small")[0]
+    assert "shape[2:]" not in source  # token ids have no spatial size to check
+    settings = {"vocab": 50, "context": 8, "num_layers": 2, "num_heads": 2, "width": 16}
+    model = import_source(source, tmp_path, "gpt2").Gpt2Small(**settings).eval()
+    expected = netdsl.load(SPECS / "gpt2_small.net", **settings).stats()
+    assert sum(p.numel() for p in model.parameters()) == expected.params
+    assert model(torch.zeros(3, 8, dtype=torch.long)).shape == (3, 8, 50)
 
 
 SHARED_IN_GROUPS = """network n {
