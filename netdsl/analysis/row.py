@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from netdsl.analysis.cost import COUNTS
 from netdsl.analysis.receptive_field import Field
 
 
-@dataclass(slots=True)  # a deep network has hundreds of thousands of rows
-class Row:
-    """One line of the per-layer table: a layer, or a block/group with its subtotals."""
+class Row(NamedTuple):
+    """One line of the per-layer table: a layer, or a block/group with its subtotals. A tuple:
+    a deep network has hundreds of thousands of rows, made at the cost of a tuple."""
 
     name: str
     op: str

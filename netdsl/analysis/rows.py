@@ -91,6 +91,7 @@ def _repeated(item: Call) -> bool:
     return seen + item.count > 1
 
 
+_new_row = tuple.__new__  # a Row without NamedTuple's Python-level __new__ (the hot path)
 _INPUT: Any = object()  # a relative field that is the input's own: placed, it is the base
 
 
@@ -118,8 +119,8 @@ class _Template:
         if not weights:  # a shared module's later application: no weights of its own
             self.unowned.place(placed, prefix, depth, True, out)
             return
-        out.extend([Row(prefix + name, op, depth + level, block, output, params, buffers, macs,
-                        flops, connections, placed[field], summary)
+        out.extend([_new_row(Row, (prefix + name, op, depth + level, block, output, params,
+                                   buffers, macs, flops, connections, placed[field], summary))
                     for name, op, level, block, output, params, buffers, macs, flops,
                     connections, field, summary in self.rows])
 
