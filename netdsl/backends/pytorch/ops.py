@@ -602,6 +602,11 @@ def _embedded(attrs: dict[str, Py], axis: int, rank: int) -> int:
     return rank
 
 
+def _last_axis(attrs: dict[str, Py], axis: int, rank: int) -> int:
+    """A linear layer's features are its output's last axis, whatever the input carried."""
+    return rank - 1
+
+
 def _permute_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
                    state: Py | None = None) -> Py:
     return call(attr(inputs[0], "permute"), [_dims(attrs["order"])])
@@ -753,7 +758,7 @@ LOWERINGS: dict[str, Lowering] = {
                           args=(pos("channels", "@channels"), kw("kernel_size", "kernel", 2))),
     "linear": Lowering("nn.Linear", state=True, shape=shapes.linear,
                        args=(pos("in_features", "@features"), pos("out_features", "out"),
-                             kw("bias", default=True))),
+                             kw("bias", default=True)), moves=_last_axis),
     "maxpool": Lowering("nn.MaxPool{n}d", "F.max_pool{n}d", shape=shapes.pool,
                         args=(*POOL_ARGS, kw("dilation", default=1),
                               kw("return_indices", "indices", False)),

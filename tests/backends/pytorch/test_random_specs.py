@@ -68,3 +68,60 @@ def test_a_compiled_random_spec_agrees_with_the_analysis(source: str) -> None:
     (expected,) = stats.outputs.values()
     assert tuple(out.shape[1:]) == tuple(expected), source
     assert sum(p.numel() for p in model.parameters()) == stats.params, source
+
+
+SEQUENCE_BLOCKS = """block mlp(hidden: int) {
+    linear(hidden) -> gelu -> linear(in.shape[-1])
+}
+block enc(heads: int, hidden: int) {
+    add { identity
+          { layernorm -> attention(heads) } }
+    add { identity
+          { layernorm -> mlp(hidden) } }
+}
+block posadd() {
+    add { identity
+          pos: parameter(in.shape, std=0.02) }
+}
+block twice(n: int, heads: int) {
+    for i in range(n) { enc(heads, 2 * in.shape[-1]) }
+}
+"""
+
+STEMS = ["input t: [5]\n    embedding(20, width)",
+         "input x: [3, 8, 8]\n    conv(width, 4, s=4) -> flatten(1) -> permute([1, 0])",
+         "input x: [3, 8, 8]\n    conv(width, 4, s=4) -> flatten(1) -> transpose(0, 1)",
+         "input s: [3, 12]\n    linear(width)"]
+
+SEQUENCE_USES = ["enc(heads, 2 * width)", "posadd()", "twice(2, heads)", "mlp(width)",
+                 "layernorm", "shared sh: enc(heads, width)\n    sh\n    sh",
+                 "add {\n        identity\n        linear(width)\n    }"]
+
+
+@st.composite
+def sequence_specs(draw: st.DrawFn) -> str:
+    uses = draw(st.lists(st.sampled_from(SEQUENCE_USES), min_size=1, max_size=3, unique=True))
+    tail = draw(st.sampled_from(["", "\n    select(0) -> linear(3)", "\n    linear(5)"]))
+    return (SEQUENCE_BLOCKS + "network n(width: int = 8, heads: int = 2) {\n    "
+            + draw(st.sampled_from(STEMS)) + "\n    " + "\n    ".join(uses) + tail + "\n}\n")
+
+
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(sequence_specs())
+def test_a_compiled_sequence_model_takes_its_width(source: str) -> None:
+    """Token sequences [tokens, features]: an embedding, a permute, a transpose or a linear
+    layer puts the features on the last axis, and every class takes them as `in_features`,
+    so the network's `width` is an argument that builds the spec loaded with that width
+    (GPT-2's and ViT's widths were once baked in as 768)."""
+    network = type(netdsl.build(source))  # the class `netdsl compile` writes
+    for width in (8, 16):
+        stats = netdsl.load(source, width=width).stats()
+        model = network(width=width).eval()
+        (shape,) = stats.inputs.values()
+        x = torch.randint(0, 20, (2, *shape)) if len(shape) == 1 else torch.zeros(2, *shape)
+        with torch.no_grad():
+            out = model(x)
+        (expected,) = stats.outputs.values()
+        assert tuple(out.shape[1:]) == tuple(expected), source
+        assert sum(p.numel() for p in model.parameters()) == stats.params, source
