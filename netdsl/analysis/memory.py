@@ -12,8 +12,9 @@ keep the whole storage alive as long as they are used, also once a block has ret
 a flatten or reshape of axes a crop or a permute left apart is a copy, as in torch (each
 reference's strides are followed; a block's inputs are taken to be laid out whole).
 Parameters used as tensors (a class token) are stored, not activations. An operator's
-workspace (the attention matrices of Swin's window attention) counts among the activations and
-is alive, with the operator's inputs and output, while it runs.
+workspace (what Swin's window attention holds beyond its output: its q, k, v and scores)
+counts among the activations and is alive, with the operator's inputs and output, while it
+runs.
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ scaling of q, the softmax (3 per score), Swin's position bias (1 per score).
 Memory: `attention` is lowered to torch's fused scaled_dot_product_attention, which need not
 materialise the [heads, tokens, tokens] matrix: none is counted (`memory_note` says so, and
 `netdsl stats` prints it).
-`window_attention` computes its scores explicitly, as torchvision does: one [heads, window
-tokens, window tokens] matrix per window is counted as the operator's workspace.
+`window_attention` computes its scores explicitly, as torchvision does; its workspace is what
+the compiled module's implementation holds at its busiest (the windows' q, k and v, the scores
+and the copies torch's matmul makes), step by step.
 """
 
 from __future__ import annotations
@@ -142,8 +143,37 @@ class WindowAttention(Op):
         return (4 * tokens * c if self.bias else 0) + tokens * c + 4 * scores
 
     def workspace(self, inputs, out):
-        tokens, n, _ = self._sizes(inputs)
-        return tokens * n * self.heads  # the scores: windows x heads x n x n
+        """What the compiled module's ShiftedWindowAttention holds at its busiest beyond its
+        output, step by step as it runs (elements; P a map of the padded size, S the scores
+        of every window and head). A copy is counted where torch makes one: reshaping the
+        windows out of the map (unless one window spans its width), matmul's copies of q, k
+        and v (windows and heads both more than one) and the heads' merge (several heads).
+        Exact against torch's live storage at batch 1 (tests/ops/test_attention.py)."""
+        (h, w, c), heads = inputs[0], self.heads
+        (rows, cols), shifts, (ph, pw) = self.geometry(inputs[0])
+        n, map_tokens = rows * cols, ph * pw
+        windows, p, x = map_tokens // n, map_tokens * c, h * w * c
+        s = windows * heads * n * n
+        pad, shift = (ph, pw) != (h, w), any(shifts)
+        window_copy = 0 if pw == cols or rows == 1 else p
+        matmul_copy = p if windows > 1 and heads > 1 else 0
+        steps = [
+            (p if pad else 0) + (p if shift else 0),  # padded, then rolled
+            (p if pad or shift else 0) + window_copy + 3 * p,  # the windows' q, k and v
+            4 * p + (2 if n > 1 else 1) * matmul_copy + s,  # scaled q, its and k's copies
+            3 * p + s + n * n * heads,  # the position bias, gathered
+            3 * p + 2 * s,  # the softmax
+            4 * p + s + matmul_copy,  # the weighted sum of v (and v's copy)
+            2 * p + (p if heads > 1 else 0),  # the heads merged, projected
+            p + window_copy,  # the windows put back into the map
+            2 * p if shift else 0,  # rolled back
+            p + x if pad else 0,  # cropped
+        ]
+        if shift:  # the mask: two label vectors, a label grid (and its copy), [windows, n, n]
+            mask = windows * n * n  # of floats, and of booleans (a byte each)
+            steps.append(3 * p + s + ph + pw + max(ph + map_tokens, map_tokens + window_copy // c,
+                                                   map_tokens + mask + -(-mask // 4)))
+        return max(0, max(steps) - x)
 
     def receptive_field(self, inputs, out):
         windows, shifts, padded = self.geometry(inputs[0])

@@ -125,30 +125,35 @@ class ShiftedWindowAttention(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         n, height, width, dim = x.shape
         rows, cols = self.window
-        x = F.pad(x, (0, 0, 0, -width % cols, 0, -height % rows))
-        ph, pw = x.shape[1], x.shape[2]
+        tokens, heads = rows * cols, self.heads
+        pad_h, pad_w = -height % rows, -width % cols
+        if pad_h or pad_w:
+            x = F.pad(x, (0, 0, 0, pad_w, 0, pad_h))
+        ph, pw = height + pad_h, width + pad_w
         shift = [self.shift[0] if rows < ph else 0, self.shift[1] if cols < pw else 0]
         if any(shift):
             x = torch.roll(x, (-shift[0], -shift[1]), dims=(1, 2))
-        tokens, heads = rows * cols, self.heads
-        windows = x.view(n, ph // rows, rows, pw // cols, cols, dim).transpose(2, 3)
-        windows = windows.reshape(-1, tokens, dim)
-        qkv = self.qkv(windows).reshape(-1, tokens, 3, heads, dim // heads)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        x = x.view(n, ph // rows, rows, pw // cols, cols, dim).transpose(2, 3)
+        x = self.qkv(x.reshape(-1, tokens, dim))  # the windows' tokens: [windows, tokens, 3C]
+        q, k, v = x.view(-1, tokens, 3, heads, dim // heads).permute(2, 0, 3, 1, 4).unbind(0)
+        del x  # q, k and v hold it
         scores = (q * (dim // heads) ** -0.5) @ k.transpose(-2, -1)
+        del q, k
         bias = self.relative_position_bias_table[self.relative_position_index]
-        scores = scores + bias.view(tokens, tokens, -1).permute(2, 0, 1)
+        scores += bias.view(tokens, tokens, -1).permute(2, 0, 1)
+        del bias
         if any(shift):
-            mask = self.shift_mask((ph, pw), shift, x)
-            scores = scores.view(n, -1, heads, tokens, tokens) + mask[None, :, None]
-            scores = scores.view(-1, heads, tokens, tokens)
-        weights = F.dropout(scores.softmax(-1), self.dropout, self.training)
-        out = self.proj((weights @ v).transpose(1, 2).reshape(-1, tokens, dim))
-        out = out.view(n, ph // rows, pw // cols, rows, cols, dim).transpose(2, 3)
-        out = out.reshape(n, ph, pw, dim)
+            scores.view(n, -1, heads, tokens, tokens).add_(
+                self.shift_mask((ph, pw), shift, scores)[None, :, None])
+        scores = F.dropout(scores.softmax(-1), self.dropout, self.training)
+        x = scores @ v
+        del scores, v
+        x = self.proj(x.transpose(1, 2).reshape(-1, tokens, dim))
+        x = x.view(n, ph // rows, pw // cols, rows, cols, dim).transpose(2, 3)
+        x = x.reshape(n, ph, pw, dim)
         if any(shift):
-            out = torch.roll(out, (shift[0], shift[1]), dims=(1, 2))
-        return out[:, :height, :width].contiguous()
+            x = torch.roll(x, (shift[0], shift[1]), dims=(1, 2))
+        return x[:, :height, :width].contiguous() if pad_h or pad_w else x
 
     def shift_mask(self, size: tuple[int, int], shift: list[int],
                    like: Tensor) -> Tensor:
@@ -166,8 +171,7 @@ class ShiftedWindowAttention(nn.Module):
         grid = grid.view(size[0] // rows, rows, size[1] // cols, cols).transpose(1, 2)
         grid = grid.reshape(-1, rows * cols)
         apart = grid[:, None, :] != grid[:, :, None]
-        mask = torch.zeros(apart.shape, dtype=like.dtype, device=like.device)
-        return mask.masked_fill(apart, -100.0)
+        return apart.to(like.dtype).mul_(-100.0)
 
 
 def patch_merge(x: Tensor, factor: int) -> Tensor:
