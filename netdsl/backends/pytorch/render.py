@@ -7,6 +7,7 @@ its source), so no list of them is kept by hand.
 from __future__ import annotations
 
 import ast
+import copy
 import functools
 import io
 import textwrap
@@ -162,10 +163,13 @@ def render_class(info: ClassInfo) -> str:
                                subsequent_indent="# ", break_long_words=False)
     lines.append(f"class {info.name}({info.base}):")
     body = _constructor(info)
+    channels = info.channels
+    if not info.is_network and not info.channel_params:
+        body, channels = _named_channels(body, info)
     params = ["self"]
     if not info.is_network:
         params += [f"{c}: list[int]" if c in info.lists else f"{c}: int"
-                   for c in info.channel_params or [info.channels]]
+                   for c in info.channel_params or [channels]]
     read = {n.id for s in body for n in ast.walk(s) if isinstance(n, ast.Name)}
     for p in info.params:
         if info.is_network and p.py not in read:
@@ -181,6 +185,33 @@ def render_class(info: ClassInfo) -> str:
         lines.append("")
         lines += render_forward(info)
     return "\n".join(lines)
+
+
+def _named_channels(body: list[ast.stmt], info: ClassInfo) -> tuple[list[ast.stmt], str]:
+    """A block that names its input's channels (`c = in.c`, `d = in.shape[-1]`) takes them
+    under that name (`CnBlock(c, ...)`, not `c = in_channels` in its constructor)."""
+    for i, stmt in enumerate(body):
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and
+                isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Name) and
+                stmt.value.id == info.channels):
+            continue
+        alias = stmt.targets[0].id
+        stores = [n for s in body for n in ast.walk(s)
+                  if isinstance(n, ast.Name) and n.id == alias and isinstance(n.ctx, ast.Store)]
+        if len(stores) != 1 or alias in {p.py for p in info.params}:
+            return body, info.channels
+        renamed = [_Renamed(info.channels, alias).visit(copy.deepcopy(s))
+                   for j, s in enumerate(body) if j != i]
+        return renamed, alias
+    return body, info.channels
+
+
+class _Renamed(ast.NodeTransformer):
+    def __init__(self, old: str, new: str):
+        self.old, self.new = old, new
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        return ast.Name(self.new, node.ctx) if node.id == self.old else node
 
 
 def _constructor(info: ClassInfo) -> list[ast.stmt]:

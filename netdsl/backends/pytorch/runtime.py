@@ -134,8 +134,9 @@ class ShiftedWindowAttention(nn.Module):
         if any(shift):
             x = torch.roll(x, (-shift[0], -shift[1]), dims=(1, 2))
         x = x.view(n, ph // rows, rows, pw // cols, cols, dim).transpose(2, 3)
-        x = self.qkv(x.reshape(-1, tokens, dim))  # the windows' tokens: [windows, tokens, 3C]
-        q, k, v = x.view(-1, tokens, 3, heads, dim // heads).permute(2, 0, 3, 1, 4).unbind(0)
+        x = self.qkv(x.reshape(-1, tokens, dim))  # [windows, tokens, 3 * dim]
+        x = x.view(-1, tokens, 3, heads, dim // heads).permute(2, 0, 3, 1, 4)
+        q, k, v = x.unbind(0)
         del x  # q, k and v hold it
         scores = (q * (dim // heads) ** -0.5) @ k.transpose(-2, -1)
         del q, k

@@ -636,6 +636,9 @@ def test_a_language_model_takes_its_width(tmp_path: Path) -> None:
                                            "width", "drop"]
     assert "Gpt2Block(width, num_heads, drop)" in source and "768" not in \
         source.split("class Gpt2Small")[0]
+    # the block names its tokens' width `d` (`d = in.shape[-1]`): so does its constructor
+    assert "def __init__(self, d: int, num_heads: int, drop: float = 0.1)" in source
+    assert '("c_fc", nn.Linear(d, 4 * d))' in source
     assert "shape[2:]" not in source  # token ids have no spatial size to check
     settings = {"vocab": 50, "context": 8, "num_layers": 2, "num_heads": 2, "width": 16}
     model = import_source(source, tmp_path, "gpt2").Gpt2Small(**settings).eval()
@@ -701,3 +704,14 @@ def test_a_block_whose_structure_depends_on_its_input_size_is_a_class_per_size()
     assert sum(p.numel() for p in model.parameters()) == stats.params
     with pytest.raises(ValueError, match="built for 32x32 inputs"):
         model(torch.zeros(1, 3, 64, 64))
+
+
+def test_a_block_that_names_its_input_channels_takes_them_under_that_name() -> None:
+    """ConvNeXt's block says `c = in.c`: its class takes `c`, as torchvision's CNBlock takes
+    `dim`, rather than `in_channels` followed by `c = in_channels`."""
+    source = generate(netdsl.load(SPECS / "convnext_tiny.net"))
+    block = source[source.index("class CnBlock"):]
+    assert block.splitlines()[1] == \
+        "    def __init__(self, c: int, drop: float, scale: float = 1e-06) -> None:"
+    assert "nn.Conv2d(c, c, 7, padding=3, groups=c)" in block
+    assert "in_channels" not in block.split("class ", 2)[1]
