@@ -116,24 +116,69 @@ def inline_returns(body: list[ast.stmt]) -> list[ast.stmt]:
     return out
 
 
-def release(body: list[ast.stmt], params: list[str], keep: set[str]) -> list[ast.stmt]:
+def release(body: list[ast.stmt], params: list[str], keep: set[str],
+            used_after: frozenset[str] = frozenset(), allocates_after: bool = False,
+            bound: frozenset[str] | set[str] = frozenset()) -> list[ast.stmt]:
     """`del a, b` after the statement that last reads a tensor held while others are made
-    (U-Net's skips), unless the statement rebinds it or the forward ends there."""
+    (U-Net's skips, a temporary after a concatenation, what a loop left bound, a branch's
+    temporaries), unless the statement rebinds it or the forward ends there: the forward then
+    holds what the analysis counts as alive, no more. In a branch of an `if`, `used_after`
+    are the names read after the `if`, and `allocates_after` whether anything is made there."""
     live = ranges(body, params)
     dying: dict[int, list[str]] = {}
     for name, (_, end) in live.items():
-        if name in keep or name in params or end < 0:
+        if name in keep or name in params or name in used_after or end < 0:
             continue
         dying.setdefault(end, []).append(name)
     out: list[ast.stmt] = []
+    bound = set(params) | set(bound)  # names every path through the statements so far binds
     for i, stmt in enumerate(body):
-        out.append(stmt)
-        names = [n for n in dying.get(i, []) if n not in _names(stmt, ast.Store)]
         later = body[i + 1:]
-        if names and later and not isinstance(later[0], ast.Return) and \
-                any(isinstance(s, (ast.Assign, ast.If)) for s in later):
+        if isinstance(stmt, ast.If):
+            after = used_after | frozenset().union(*(_names(s, ast.Load) for s in later))
+            more = allocates_after or _allocates(later)
+            stmt.body = release(stmt.body, [], keep, after, more, bound)
+            stmt.orelse = release(stmt.orelse, [], keep, after, more, bound)
+        out.append(stmt)
+        # a statement that rebinds a name frees the old value itself; a loop or a branch
+        # leaves bound what it binds, which is deleted only if it was bound before (a loop
+        # that ran no pass, or the other branch, would leave nothing to delete)
+        if isinstance(stmt, _COMPOUND):
+            names = [n for n in dying.get(i, []) if n in bound]
+        else:
+            names = [n for n in dying.get(i, []) if n not in _names(stmt, ast.Store)]
+            bound |= _names(stmt, ast.Store)
+        if names and not isinstance(stmt, ast.Return) and \
+                not (later and isinstance(later[0], ast.Return)) and \
+                (_allocates(later) or allocates_after and not _returns(later)):
             out.append(ast.Delete([ast.Name(n, ast.Del()) for n in sorted(names)]))
     return out
+
+
+def _allocates(stmts: list[ast.stmt]) -> bool:
+    return any(isinstance(s, (ast.Assign, ast.If)) for s in stmts)
+
+
+def _returns(stmts: list[ast.stmt]) -> bool:
+    return any(isinstance(s, ast.Return) for s in stmts)
+
+
+def parameter_views(body: list[ast.stmt]) -> set[str]:
+    """Variables bound to a module's attribute or a view of it (`self.pos_embedding.expand(n,
+    -1, -1)`): they hold no activation, and deleting them would free nothing."""
+    out = set()
+    for s in body:
+        if isinstance(s, ast.Assign) and len(s.targets) == 1 and \
+                isinstance(s.targets[0], ast.Name) and _of_self(s.value):
+            out.add(s.targets[0].id)
+    return out
+
+
+def _of_self(value: ast.expr) -> bool:
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):
+        value = value.func.value  # `self.x.expand(...)`: a method of the attribute
+    return isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) and \
+        value.value.id == "self"
 
 
 def _is_len(node: ast.Call) -> bool:

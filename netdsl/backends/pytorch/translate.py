@@ -189,8 +189,9 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             liveness.coalesce(fwd, info.inputs, self.temps,
                               self.gen.module_names | BUILTIN_NAMES | {"self"})
             fwd[:] = liveness.inline_returns(fwd)
-            held = set(self.label_vars) - set(info.inputs)
-            fwd[:] = liveness.release(fwd, info.inputs, all_names(fwd) - held)
+            tensors = set(self.temps) | set(self.temps.values()) | set(self.label_vars)
+            tensors -= liveness.parameter_views(fwd)
+            fwd[:] = liveness.release(fwd, info.inputs, all_names(fwd) - tensors)
         self.outputs = flow.outputs
         self.finish_out(flow.current)
         info.stores = self.store_values

@@ -135,6 +135,7 @@ class Fpn(nn.Module):
             x = F.interpolate(last, size=(lateral.shape[-2], lateral.shape[-1]))
             last = x + lateral
             merged = [last] + merged
+        del last
         layer_blocks = [
             layer_block(m)
             for layer_block, m in zip(self.layer_blocks, merged, strict=True)

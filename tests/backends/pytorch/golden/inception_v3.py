@@ -123,11 +123,13 @@ class InceptionE(nn.Module):
         branch3x3_2a = self.branch3x3_2a(branch3x3)
         branch3x3_2b = self.branch3x3_2b(branch3x3)
         branch3x3 = torch.cat([branch3x3_2a, branch3x3_2b], 1)
+        del branch3x3_2a, branch3x3_2b
         branch3x3dbl = self.branch3x3dbl_1(x)
         branch3x3dbl = self.branch3x3dbl_2(branch3x3dbl)
         branch3x3dbl_3a = self.branch3x3dbl_3a(branch3x3dbl)
         branch3x3dbl_3b = self.branch3x3dbl_3b(branch3x3dbl)
         branch3x3dbl = torch.cat([branch3x3dbl_3a, branch3x3dbl_3b], 1)
+        del branch3x3dbl_3a, branch3x3dbl_3b
         branch_pool = F.avg_pool2d(x, 3, stride=1, padding=1)
         branch_pool = self.branch_pool(branch_pool)
         return torch.cat([branch1x1, branch3x3, branch3x3dbl, branch_pool], 1)

@@ -1,0 +1,71 @@
+"""The passes over a generated forward that delete tensors after their last use, so that the
+compiled module holds what netdsl's peak counts (tests/analysis/test_memory.py measures it)."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+from netdsl.backends.pytorch.liveness import parameter_views, release
+
+
+def _released(source: str, params: list[str], keep: set[str] = frozenset()) -> str:
+    body = ast.parse(textwrap.dedent(source)).body
+    return ast.unparse(ast.Module(release(body, params, set(keep)), []))
+
+
+def test_a_temporary_is_deleted_after_its_last_reader():
+    out = _released("""
+        out = f(x)
+        out_ = g(x)
+        out = cat(out, out_)
+        out = h(out)
+        return out
+    """, ["x"])
+    assert out.splitlines()[3] == "del out_"
+
+
+def test_a_branch_deletes_what_it_made_once_read_if_more_is_made_after_it():
+    out = _released("""
+        if a:
+            out = f(x)
+            out_ = g(x)
+            out = out + out_
+        else:
+            out = h(x)
+        y = k(out)
+        return y
+    """, ["x"])
+    assert "    del out_" in out.splitlines()
+    assert out.count("del") == 1  # not `out`, read after the `if`
+
+
+def test_what_a_loop_or_one_branch_binds_is_not_deleted_after_it():
+    """A loop may run no pass, and the other branch binds nothing: `del` would fail."""
+    out = _released("""
+        last = f(x)
+        for t in ts:
+            y = g(t)
+            last = last + y
+        if a:
+            z = h(last)
+        w = k(x)
+        return w
+    """, ["x", "ts", "a"])
+    assert "del last" in out
+    assert "del y" not in out and "del z" not in out
+
+
+def test_nothing_is_deleted_after_a_return():
+    out = _released("""
+        if a:
+            p = f(x)
+            return p
+        return x
+    """, ["x", "a"])
+    assert "del" not in out
+
+
+def test_a_view_of_a_parameter_is_not_deleted():
+    body = ast.parse("p = self.pos_embedding.expand(n, -1, -1)\nq = self.conv(x)").body
+    assert parameter_views(body) == {"p"}
