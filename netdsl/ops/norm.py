@@ -155,6 +155,15 @@ class LocalResponseNorm(Op):
     def flops(self, inputs, out):
         return (self.size + 3) * numel(out)
 
+    def workspace(self, inputs, out):
+        """torch's local_response_norm squares its input, pads the squares with size - 1
+        channels, averages them and raises them to beta one elementwise step at a time, then
+        divides: at its busiest a padded copy beside the squares or their average, or two
+        steps of the elementwise chain beside the divisor (beyond its output)."""
+        n = numel(out)
+        padded = n // out[0] * (out[0] + self.size - 1)
+        return max(padded, 2 * n)
+
     def summary(self, inputs):
         return f"lrn {self.size}"
 

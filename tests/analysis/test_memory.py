@@ -197,6 +197,13 @@ COMPILED = {
     "padded_windows": network("window_attention(3, 3, shift=1)", (7, 5, 6)),
     "one_window": network("window_attention(1, 7, shift=3)", (7, 7, 4)),
     "row_windows": network("window_attention(2, [1, 3], shift=[0, 1])", (9, 10, 8)),
+    # local response norm: a padded copy of the squares, then an elementwise chain
+    "lrn": network("lrn(5)", (96, 13, 13)),
+    "lrn_wide": network("lrn(9)", (4, 5, 5)),
+    # an `expect` reads a layer's shape, not its tensor: the relu after it works in place
+    # (ZFNet's conv1 .. conv5 were followed by relus that copied)
+    "expected_layer": network("c1: conv(8, 3, p=1) -> relu\navgpool(2)\n"
+                              "expect c1.output == [8, 12, 12]", (3, 12, 12)),
 }
 
 
@@ -209,7 +216,8 @@ def test_peak_is_the_compiled_modules(name, batch):
 
 
 @pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "densenet121", "swin_t",
-                                  "a2_block", "nonlocal_block",
+                                  "a2_block", "nonlocal_block", "shufflenet_v1",
+                                  "preact_resnet164", "alexnet_caffe",
                                   pytest.param("vit_b_16", marks=pytest.mark.slow)])
 def test_peak_of_zoo_networks_is_the_compiled_modules(name):
     """Bottlenecks and downsampling shortcuts in runs of blocks, inverted residuals, dense
@@ -217,8 +225,10 @@ def test_peak_of_zoo_networks_is_the_compiled_modules(name):
     workspace followed the module step by step), ViT's encoder layers (a labeled chain, an
     nn.Sequential whose caller holds its input), the double attention and non-local blocks
     (whose forwards once held each temporary to the end: 14% and 22% above the count, now
-    deleted after their last use); bench/memory.py measures the first three and ResNet-50
-    and U-Net at batch 8."""
+    deleted after their last use), ShuffleNet's relu after an `if` of merges (now in place),
+    pre-activation's rebound input (deleted once the shortcut has read it), local response
+    norm's temporaries (AlexNet's Caffe layout); bench/memory.py measures the first three and
+    ResNet-50 and U-Net at batch 8."""
     path = SPECS / f"{name}.net"
     assert netdsl.load(path).stats().peak_activation_bytes == compiled_peak(path)
 

@@ -256,6 +256,8 @@ class ControlFlow:
                 and not _defined_before(var, scope)
 
         made = [v for v, f in zip(vars_, fwds, strict=True) if own(v, f)]
+        # made anew in every branch (an add, a concatenation): what follows may work in place
+        fresh = len(made) == len(ends) and all(e.fresh for e in ends)
         kept = any(not f for f in fwds)  # a branch that leaves the tensor as it was
         if made and not (hint == PATH_VARIABLE and kept):
             target = made[0]
@@ -275,7 +277,7 @@ class ControlFlow:
                 fwd.append(assign(target, ast.Name(var, ast.Load())))
         if hoisted is not None:
             scope.fwd.append(assign(target, ast.Name(hoisted, ast.Load())))
-        return Tensor(shape, target, owned=True, fresh=False, caxis=ends[0].caxis)
+        return Tensor(shape, target, owned=True, fresh=fresh, caxis=ends[0].caxis)
 
     def join_shapes(self, shapes: list[Shape], ctors: list[list[ast.stmt]],
                     fresh: bool = False, caxis: int = 0) -> Shape:

@@ -125,9 +125,11 @@ def release(body: list[ast.stmt], params: list[str], keep: set[str],
     holds what the analysis counts as alive, no more. In a branch of an `if`, `used_after`
     are the names read after the `if`, and `allocates_after` whether anything is made there."""
     live = ranges(body, params)
-    dying: dict[int, list[str]] = {}
+    rebound = {n for s in body for n in _names(s, ast.Store)}  # a parameter the body rebinds
+    dying: dict[int, list[str]] = {}  # holds what the caller's argument does not
     for name, (_, end) in live.items():
-        if name in keep or name in params or name in used_after or end < 0:
+        if name in keep or name in params and name not in rebound or name in used_after or \
+                end < 0:
             continue
         dying.setdefault(end, []).append(name)
     out: list[ast.stmt] = []
@@ -149,14 +151,35 @@ def release(body: list[ast.stmt], params: list[str], keep: set[str],
             names = [n for n in dying.get(i, []) if n not in _names(stmt, ast.Store)]
             bound |= _names(stmt, ast.Store)
         if names and not isinstance(stmt, ast.Return) and \
-                not (later and isinstance(later[0], ast.Return)) and \
                 (_allocates(later) or allocates_after and not _returns(later)):
             out.append(ast.Delete([ast.Name(n, ast.Del()) for n in sorted(names)]))
     return out
 
 
 def _allocates(stmts: list[ast.stmt]) -> bool:
-    return any(isinstance(s, (ast.Assign, ast.If)) for s in stmts)
+    """Whether the statements make a tensor: an assignment, an `if`, or a return of a
+    computed value (`return out + out_3`, not `return x` nor an in-place activation)."""
+    for s in stmts:
+        if isinstance(s, (ast.Assign, ast.If)):
+            return True
+        if isinstance(s, ast.Return):
+            return s.value is not None and _computes(s.value)
+    return False
+
+
+_NO_TENSOR = frozenset({"tuple", "list", "len", "crop_at", "center_crop"})  # or a view
+
+
+def _computes(value: ast.expr) -> bool:
+    for node in ast.walk(value):
+        if isinstance(node, ast.BinOp):
+            return True
+        if isinstance(node, ast.Call) and not (
+                isinstance(node.func, ast.Name) and node.func.id in _NO_TENSOR) and not any(
+                k.arg == "inplace" and isinstance(k.value, ast.Constant) and k.value.value
+                for k in node.keywords):
+            return True
+    return False
 
 
 def _returns(stmts: list[ast.stmt]) -> bool:

@@ -87,7 +87,7 @@ class Scoping:
         flow.labels[label] = current.shared()
         if scope.owner.sequential:
             scope.marks[label] = None if scope.dynamic else (scope.counter, current.shared())
-            if any(r == label or r.endswith(f".{label}") for r in self.referenced):
+            if any(r == label or r.endswith(f".{label}") for r in self.tensor_reads):
                 scope.last_overwritable = False  # a tap the body reads: not overwritten
 
     def child_scope(self, label: str | Py, scope: Scope, flow: Flow, fill: Any) -> None:
@@ -168,7 +168,7 @@ class Scoping:
         extra.0`): the chain is called in parts that end at them."""
         taps = []
         for inner, mark in marks.items():
-            if f"{label}.{inner}" not in self.referenced:
+            if f"{label}.{inner}" not in self.tensor_reads:
                 continue
             if mark is None:
                 raise Unsupported(f"the tensor '{label}.{inner}', after layers whose number "
@@ -206,9 +206,10 @@ class Scoping:
         scope.take()
         owner = ModuleOwner(attr, is_dict=True)
         inner = Scope("module", owner, scope.ctor, scope.fwd)
-        for path in [r for r in self.referenced if r.startswith(f"{label}.")]:
-            parts = path.split(".")[1:]  # read from outside: the inner labels are kept
-            self.referenced.update(".".join(parts[i:]) for i in range(len(parts)))
+        for names in (self.referenced, self.tensor_reads):
+            for path in [r for r in names if r.startswith(f"{label}.")]:
+                parts = path.split(".")[1:]  # read from outside: the inner labels are kept
+                names.update(".".join(parts[i:]) for i in range(len(parts)))
         outer = flow.labels
         flow.labels = DottedLabels(outer, label)  # type: ignore[assignment]
         try:

@@ -10,11 +10,13 @@ from netdsl.backends.pytorch.values import Unsupported
 from netdsl.syntax import ast as syn
 
 
-def walk(stmts: tuple[syn.Stmt, ...]):
-    """Every node of a body's syntax, not entering other blocks."""
+def walk(stmts: tuple[syn.Stmt, ...], skip: type | tuple[type, ...] = ()):
+    """Every node of a body's syntax, not entering other blocks nor nodes of type `skip`."""
     stack: list[Any] = list(stmts)
     while stack:
         node = stack.pop()
+        if skip and isinstance(node, skip):
+            continue
         yield node
         if isinstance(node, syn.Node):
             for value in vars(node).values():
@@ -39,15 +41,16 @@ def label_counts(stmts: tuple[syn.Stmt, ...]) -> dict[str, int]:
     return counts
 
 
-def referenced_labels(stmts: tuple[syn.Stmt, ...]) -> set[str]:
-    """Labels a body names as tensors after making them (from, merge arguments, .h). A name
-    may be a computed label (`("t" + str(i)): conv(8, 3)` then `concat(t1)`) when the body has
-    one."""
+def referenced_labels(stmts: tuple[syn.Stmt, ...],
+                      skip: type | tuple[type, ...] = ()) -> set[str]:
+    """Labels a body names as tensors after making them (from, merge arguments, .h), outside
+    nodes of type `skip`. A name may be a computed label (`("t" + str(i)): conv(8, 3)` then
+    `concat(t1)`) when the body has one."""
     named = labels(stmts) | {n.name for n in walk(stmts) if isinstance(n, syn.Input)}
     computed = any(isinstance(n, syn.Element) and n.label is not None
                    and not isinstance(n.label, str) for n in walk(stmts))
     out = set()
-    for n in walk(stmts):
+    for n in walk(stmts, skip):
         if isinstance(n, syn.From):
             out.add(".".join(n.path))
             out.add(n.path[0])
@@ -70,7 +73,7 @@ def named_as_values(stmts: tuple[syn.Stmt, ...]) -> set[str]:
     path (`body.layer1.c`) nor in an `expect`."""
     out: set[str] = set()
     bases: set[int] = set()
-    for n in walk(tuple(s for s in stmts if not isinstance(s, syn.Expect))):
+    for n in walk(stmts, skip=syn.Expect):
         if isinstance(n, syn.Attribute):
             bases.add(id(n.value))
         elif isinstance(n, syn.Name) and id(n) not in bases:

@@ -88,7 +88,10 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         self.store_values: list[tuple[str, ast.expr]] = []
         self.flags: dict[str, str] = {}
         self.size_dependent = False
-        self.referenced = referenced_labels(self.bdef.body)
+        self.referenced = referenced_labels(self.bdef.body)  # named in the forward
+        # read as tensors: an `expect` reads only shapes, as the spec loads, so what only an
+        # `expect` names may be overwritten in place and needs no tap of its own
+        self.tensor_reads = referenced_labels(self.bdef.body, skip=syn.Expect)
         self.uses_input = uses_block_input(self.bdef.body)
         self.lenient = False
         self.late_defaults: list[tuple[str, Py]] = []
@@ -189,7 +192,8 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             liveness.coalesce(fwd, info.inputs, self.temps,
                               self.gen.module_names | BUILTIN_NAMES | {"self"})
             fwd[:] = liveness.inline_returns(fwd)
-            tensors = set(self.temps) | set(self.temps.values()) | set(self.label_vars)
+            tensors = set(self.temps) | set(self.temps.values()) | set(self.label_vars) | \
+                set(info.inputs)
             tensors -= liveness.parameter_views(fwd)
             fwd[:] = liveness.release(fwd, info.inputs, all_names(fwd) - tensors)
         self.outputs = flow.outputs
@@ -468,6 +472,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         for name, tensor in zip(stmt.names, made, strict=True):
             flow.current = tensor
             self.referenced.add(name)
+            self.tensor_reads.add(name)
             self.bind_label(name, flow, scope)
             if _listed(env, name):  # `last = from last -> ...`: the name now means the new one
                 env.vars[name] = Value(None, tensors=(flow.labels[name],))

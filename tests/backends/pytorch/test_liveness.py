@@ -69,3 +69,38 @@ def test_nothing_is_deleted_after_a_return():
 def test_a_view_of_a_parameter_is_not_deleted():
     body = ast.parse("p = self.pos_embedding.expand(n, -1, -1)\nq = self.conv(x)").body
     assert parameter_views(body) == {"p"}
+
+
+def test_a_tensor_is_deleted_before_a_return_that_computes():
+    """SK convolution's `return out + out_3`: k5 would be held while the sum is made."""
+    out = _released("""
+        k5 = f(x)
+        out_3 = k5 * g
+        return out + out_3
+    """, ["x", "out", "g"])
+    assert out.splitlines()[2] == "del k5"
+    view = _released("""
+        y = f(x)
+        z = g(y)
+        return crop_at(z, s, o)
+    """, ["x", "s", "o"])
+    assert "del" not in view  # a crop makes no tensor: nothing to free it for
+
+
+def test_a_parameter_is_deleted_only_where_the_forward_rebinds_it():
+    """The caller holds its argument: `del x` frees something only once x was rebound
+    (pre-activation's `x = self.bn1(x)` before the shortcut reads it)."""
+    rebinds = _released("""
+        if p:
+            x = f(x)
+        out = g(x)
+        identity = h(x)
+        return out + identity
+    """, ["x", "p"])
+    assert "del x" in rebinds
+    keeps = _released("""
+        out = g(x)
+        identity = h(x)
+        return out + identity
+    """, ["x"])
+    assert "del" not in keeps

@@ -50,6 +50,7 @@ class Proof(nn.Module):
         x = self.stem(x)
         x = F.relu(x, inplace=True)
         s_lo, s_hi = self.s(x)
+        del x
         f = self.f(s_lo, s_lo)
         del s_lo
         p1 = self.box(s_hi)

@@ -85,6 +85,7 @@ class ResnetBody(nn.Module):
         x = F.relu(x, inplace=True)
         x = F.max_pool2d(x, 3, stride=2, padding=1)
         layer1 = self.layer1(x)
+        del x
         layer2 = self.layer2(layer1)
         layer3 = self.layer3(layer2)
         layer4 = self.layer4(layer3)

@@ -198,6 +198,7 @@ class InceptionV3(nn.Module):
         x = self.dropout(x)
         x = torch.flatten(x, 1)
         fc = self.fc(x)
+        del x
         if self.AuxLogits is not None:
             AuxLogits = self.AuxLogits(Mixed_6e)
             return (fc, AuxLogits)
