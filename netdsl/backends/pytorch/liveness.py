@@ -136,11 +136,16 @@ def release(body: list[ast.stmt], params: list[str], keep: set[str],
     bound = set(params) | set(bound)  # names every path through the statements so far binds
     for i, stmt in enumerate(body):
         later = body[i + 1:]
+        after = used_after | frozenset().union(*(_names(s, ast.Load) for s in later))
         if isinstance(stmt, ast.If):
-            after = used_after | frozenset().union(*(_names(s, ast.Load) for s in later))
             more = allocates_after or _allocates(later)
             stmt.body = release(stmt.body, [], keep, after, more, bound)
             stmt.orelse = release(stmt.orelse, [], keep, after, more, bound)
+        elif isinstance(stmt, ast.For) and not stmt.orelse:
+            # what a pass binds and drops before the next pass (not what the next one reads
+            # before binding it: `last` in FPN's top-down loop)
+            carried = _read_before_bound(stmt.body) | _names(stmt.target, ast.Store)
+            stmt.body = release(stmt.body, [], keep | carried, after | carried, False, bound)
         out.append(stmt)
         # a statement that rebinds a name frees the old value itself; a loop or a branch
         # leaves bound what it binds, which is deleted only if it was bound before (a loop
@@ -153,6 +158,16 @@ def release(body: list[ast.stmt], params: list[str], keep: set[str],
         if names and not isinstance(stmt, ast.Return) and \
                 (_allocates(later) or allocates_after and not _returns(later)):
             out.append(ast.Delete([ast.Name(n, ast.Del()) for n in sorted(names)]))
+    return out
+
+
+def _read_before_bound(body: list[ast.stmt]) -> set[str]:
+    """Names a loop body reads before it binds them (so a pass reads the previous pass's)."""
+    bound: set[str] = set()
+    out: set[str] = set()
+    for s in body:
+        out |= _names(s, ast.Load) - bound
+        bound |= _names(s, ast.Store)
     return out
 
 

@@ -193,7 +193,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
                               self.gen.module_names | BUILTIN_NAMES | {"self"})
             fwd[:] = liveness.inline_returns(fwd)
             tensors = set(self.temps) | set(self.temps.values()) | set(self.label_vars) | \
-                set(info.inputs)
+                set(info.inputs) | _list_vars(env)
             tensors -= liveness.parameter_views(fwd)
             fwd[:] = liveness.release(fwd, info.inputs, all_names(fwd) - tensors)
         self.outputs = flow.outputs
@@ -880,3 +880,8 @@ def _has_attribute(node: ast.AST) -> bool:
 def _equal(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
+
+def _list_vars(env: Env) -> set[str]:
+    """The forward's variables that hold lists of tensors (`inner_blocks`, `merged`)."""
+    return {v.listed.var for v in env.vars.values()
+            if v.listed is not None and v.listed.var is not None}

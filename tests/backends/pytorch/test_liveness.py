@@ -104,3 +104,24 @@ def test_a_parameter_is_deleted_only_where_the_forward_rebinds_it():
         return out + identity
     """, ["x"])
     assert "del" not in keeps
+
+
+def test_a_loop_pass_deletes_what_it_made_and_the_next_pass_does_not_read():
+    """FPN's top-down pass: the upsampled map and the lateral are dropped once added, `last`
+    is read by the next pass and kept; a list of tensors is deleted after its last reader."""
+    out = _released("""
+        inner = [f(t) for t in features]
+        last = inner[n - 1]
+        merged = [last]
+        for i in range(n - 2, -1, -1):
+            lateral = inner[i]
+            x = up(last, lateral)
+            last = x + lateral
+            merged = [last] + merged
+        blocks = [g(m) for m in merged]
+        return tuple(blocks)
+    """, ["features", "n"], keep={"i", "n", "f", "g", "up", "t", "m"})
+    lines = out.splitlines()
+    assert "    del lateral, x" in lines
+    assert lines[lines.index("    del lateral, x") - 1] == "    last = x + lateral"
+    assert "del inner, last" in lines and "del last" not in "\n".join(lines[3:9])

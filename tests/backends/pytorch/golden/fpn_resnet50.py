@@ -135,12 +135,14 @@ class Fpn(nn.Module):
             lateral = inner_blocks[i]
             x = F.interpolate(last, size=(lateral.shape[-2], lateral.shape[-1]))
             last = x + lateral
+            del lateral, x
             merged = [last] + merged
-        del last
+        del inner_blocks, last
         layer_blocks = [
             layer_block(m)
             for layer_block, m in zip(self.layer_blocks, merged, strict=True)
         ]
+        del merged
         if self.extra == "pool":
             pool = self.pool(layer_blocks[n - 1])
             return (*layer_blocks, pool)
