@@ -137,15 +137,19 @@ def release(body: list[ast.stmt], params: list[str], keep: set[str],
     for i, stmt in enumerate(body):
         later = body[i + 1:]
         after = used_after | frozenset().union(*(_names(s, ast.Load) for s in later))
+        # inside, only what the branch or pass binds first: a name bound before it is deleted
+        # after it, here (deleting it inside too would delete it twice)
+        inner_keep = keep | bound
         if isinstance(stmt, ast.If):
             more = allocates_after or _allocates(later)
-            stmt.body = release(stmt.body, [], keep, after, more, bound)
-            stmt.orelse = release(stmt.orelse, [], keep, after, more, bound)
+            stmt.body = release(stmt.body, [], inner_keep, after, more, bound)
+            stmt.orelse = release(stmt.orelse, [], inner_keep, after, more, bound)
         elif isinstance(stmt, ast.For) and not stmt.orelse:
             # what a pass binds and drops before the next pass (not what the next one reads
             # before binding it: `last` in FPN's top-down loop)
             carried = _read_before_bound(stmt.body) | _names(stmt.target, ast.Store)
-            stmt.body = release(stmt.body, [], keep | carried, after | carried, False, bound)
+            stmt.body = release(stmt.body, [], inner_keep | carried, after | carried, False,
+                                bound)
         out.append(stmt)
         # a statement that rebinds a name frees the old value itself; a loop or a branch
         # leaves bound what it binds, which is deleted only if it was bound before (a loop

@@ -125,3 +125,39 @@ def test_a_loop_pass_deletes_what_it_made_and_the_next_pass_does_not_read():
     assert "    del lateral, x" in lines
     assert lines[lines.index("    del lateral, x") - 1] == "    last = x + lateral"
     assert "del inner, last" in lines and "del last" not in "\n".join(lines[3:9])
+
+
+def _runs(source: str, params: list[str], **values) -> object:
+    """Run the released body as a function of `params` (stub layers: f, g, h, k)."""
+    body = textwrap.indent(_released(source, params), "    ")
+    namespace = {name: (lambda v: v) for name in ("f", "g", "h", "k")}
+    exec(f"def forward({', '.join(params)}):\n{body}", namespace)
+    return namespace["forward"](*(values[p] for p in params))
+
+
+def test_a_name_bound_before_a_branch_or_loop_is_deleted_once_after_it():
+    """Rebound inside and read last there, it is deleted after the `if` or the loop: deleting
+    it inside as well raised NameError on the path that ran the branch or a pass."""
+    branch = """
+        t = f(x)
+        y = t
+        if c:
+            t = g(t)
+            y = h(t)
+        z = k(y)
+        return z
+    """
+    assert _released(branch, ["x", "c"]).count("del t") == 1
+    assert _runs(branch, ["x", "c"], x=1, c=True) == _runs(branch, ["x", "c"], x=1, c=False)
+    loop = """
+        t = f(x)
+        rows = []
+        for s in x:
+            t = g(s)
+            y = h(t)
+            rows.append(y)
+        z = k(rows)
+        return z
+    """
+    assert _released(loop, ["x"]).count("del t") == 1
+    assert _runs(loop, ["x"], x=[1, 2]) == [1, 2]
