@@ -148,7 +148,7 @@ class WindowAttention(Op):
         of every window and head). A copy is counted where torch makes one: reshaping the
         windows out of the map (unless one window spans its width), matmul's copies of q, k
         and v (windows and heads both more than one) and the heads' merge (several heads).
-        Exact against torch's live storage at batch 1 (tests/ops/test_attention.py)."""
+        Exact against torch's live storage at batch 1 (tests/analysis/test_memory.py)."""
         (h, w, c), heads = inputs[0], self.heads
         (rows, cols), shifts, (ph, pw) = self.geometry(inputs[0])
         n, map_tokens = rows * cols, ph * pw
