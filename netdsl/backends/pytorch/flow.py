@@ -27,6 +27,8 @@ from netdsl.backends.pytorch.pyexpr import (
 )
 from netdsl.backends.pytorch.shapes import Shape
 
+RUNNING = "x"  # the variable a forward passes from layer to layer, as torchvision's
+
 
 @dataclass
 class Tensor:
@@ -181,7 +183,7 @@ class Flow:
     current: Tensor | None
     labels: dict[str, Tensor] = field(default_factory=dict)
     block_input: Tensor | None = None
-    hint: str = "x"  # the name of a new variable in this flow
+    hint: str = RUNNING  # the name of a new variable in this flow
     outputs: list[tuple[str, Tensor]] = field(default_factory=list)
     results: list[Tensor] | None = None  # the tensors of the last call of several outputs
     groups: dict[str, list[Tensor]] = field(default_factory=dict)  # a labeled call's outputs

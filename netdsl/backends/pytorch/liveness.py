@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import keyword
 import re
+from typing import NamedTuple
 
 from netdsl.backends.pytorch.names import AMBIGUOUS
 
@@ -31,6 +32,38 @@ def ranges(body: list[ast.stmt], params: list[str]) -> dict[str, list[int]]:
             else:
                 out[name][1] = max(out[name][1], i)
     return out
+
+
+class Value(NamedTuple):
+    """One value a variable holds: the top-level statement that reads it last (-1: none)."""
+
+    name: str
+    end: int
+    argument: bool  # the caller's argument, which the caller holds whatever the forward does
+    last: bool  # the variable's value when the statements end
+    rebound: int = -1  # the statement that binds the variable's next value
+
+
+def values(body: list[ast.stmt], params: list[str]) -> list[Value]:
+    """The values variables hold over the top-level statements. A simple statement that
+    binds a name without reading it starts a new value (`x` reused for another temporary once
+    the first is dead), and so does `x = f(x)`; a compound one continues the old value (a
+    branch may bind it or not)."""
+    held: dict[str, Value] = {p: Value(p, -1, True, True) for p in params}
+    ended: list[Value] = []
+    for i, stmt in enumerate(body):
+        reads = _names(stmt, ast.Load)
+        for name in reads & held.keys():
+            held[name] = held[name]._replace(end=i)
+        for name in _names(stmt, ast.Store):
+            old = held.get(name)
+            if old is not None and isinstance(stmt, _COMPOUND):
+                held[name] = old._replace(end=i, argument=False)
+                continue
+            if old is not None:  # read here (`x = f(x)`) or before: it ends, freed by the store
+                ended.append(old._replace(last=False, rebound=i))
+            held[name] = Value(name, i, False, True)
+    return ended + list(held.values())
 
 
 def coalesce(body: list[ast.stmt], params: list[str], temps: dict[str, str],
@@ -124,14 +157,10 @@ def release(body: list[ast.stmt], params: list[str], keep: set[str],
     temporaries), unless the statement rebinds it or the forward ends there: the forward then
     holds what the analysis counts as alive, no more. In a branch of an `if`, `used_after`
     are the names read after the `if`, and `allocates_after` whether anything is made there."""
-    live = ranges(body, params)
-    rebound = {n for s in body for n in _names(s, ast.Store)}  # a parameter the body rebinds
-    dying: dict[int, list[str]] = {}  # holds what the caller's argument does not
-    for name, (_, end) in live.items():
-        if name in keep or name in params and name not in rebound or name in used_after or \
-                end < 0:
-            continue
-        dying.setdefault(end, []).append(name)
+    dying: dict[int, list[str]] = {}
+    for value in values(body, params):
+        if value.name not in keep and _dies(value, body, used_after):
+            dying.setdefault(value.end, []).append(value.name)
     out: list[ast.stmt] = []
     bound = set(params) | set(bound)  # names every path through the statements so far binds
     for i, stmt in enumerate(body):
@@ -163,6 +192,17 @@ def release(body: list[ast.stmt], params: list[str], keep: set[str],
                 (_allocates(later) or allocates_after and not _returns(later)):
             out.append(ast.Delete([ast.Name(n, ast.Del()) for n in sorted(names)]))
     return out
+
+
+def _dies(value: Value, body: list[ast.stmt], used_after: frozenset[str]) -> bool:
+    """Whether a value is worth deleting after its last reader: not the caller's argument
+    (the caller holds it), not what a name read after the `if` holds last, and not a value
+    whose next store comes before anything else is made (that store frees it)."""
+    if value.argument or value.end < 0:
+        return False
+    if value.last:
+        return value.name not in used_after
+    return _allocates(body[value.end + 1:value.rebound])
 
 
 def _read_before_bound(body: list[ast.stmt]) -> set[str]:

@@ -27,6 +27,7 @@ from netdsl.backends.pytorch.control import ControlFlow, Unroll
 from netdsl.backends.pytorch.expressions import Expressions
 from netdsl.backends.pytorch.flow import (
     ITEM,
+    RUNNING,
     ComputedLabel,
     Flow,
     ListOwner,
@@ -248,7 +249,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             self.info.channel_params.append(channels)
             var = self.fnames.reserve(p.name)
             shape = (P.name(channels, frozenset({IN})),) + (None,) * self.info.rank
-            tensors.append(Tensor(shape, var, owned=p.name not in self.referenced))
+            tensors.append(Tensor(shape, var, owned=_rebindable(p.name, self.referenced)))
             self.input_vars.append(var)
         return tensors
 
@@ -603,7 +604,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
                 channels = first
         sizes = tuple(Py(ast.Constant(d), d, frozenset({SIZE})) for d in concrete[1:])
         var = self.fnames.reserve(stmt.name)
-        tensor = Tensor((channels, *sizes), var, owned=stmt.name not in self.referenced)
+        tensor = Tensor((channels, *sizes), var, owned=_rebindable(stmt.name, self.referenced))
         self.info.inputs.append(var)
         if self.info.size_check is None:
             self.info.size_check = {}
@@ -793,6 +794,13 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _rebindable(name: str, referenced: set[str]) -> bool:
+    """Whether the forward may rebind an input's variable to the next layer's result
+    (`x = self.conv1(x)`): only when nothing else reads the input and its name is the running
+    one; `image = self.stem(image)` would name feature maps an image."""
+    return name == RUNNING and name not in referenced
 
 
 def _entry(first: Tensor | TensorList) -> Tensor:

@@ -137,3 +137,22 @@ def test_quoted_labels_that_are_not_identifiers_name_groups_and_lists(tmp_path):
                         getattr(u, "merge-1")["0"](inner) + a)
         for g, e in zip(got, expected, strict=True):
             torch.testing.assert_close(g, e)
+
+
+NAMED_INPUTS = """block lateral(c5: tensor) { from c5 -> inner: conv(8, 1) -> relu }
+network n {
+    input image: [3, 8, 8]
+    stem: conv(4, 3, p=1)
+    act: relu
+    top: lateral(act)
+}"""
+
+
+def test_a_named_input_is_not_rebound_to_feature_maps():
+    """`image = self.stem(image)` would call feature maps an image: an input keeps its name
+    and the forward's running variable is `x`, as it is for an input named `x`."""
+    source = netdsl.load(NAMED_INPUTS).to_source()
+    network = source[source.index("class N"):]
+    assert "x = self.stem(image)" in network and "image = " not in network
+    lateral = source[source.index("class Lateral"):source.index("class N")]
+    assert "x = self.inner(c5)" in lateral and "c5 = " not in lateral

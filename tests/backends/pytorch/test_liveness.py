@@ -161,3 +161,35 @@ def test_a_name_bound_before_a_branch_or_loop_is_deleted_once_after_it():
     """
     assert _released(loop, ["x"]).count("del t") == 1
     assert _runs(loop, ["x"], x=[1, 2]) == [1, 2]
+
+
+def test_a_name_reused_for_a_later_temporary_is_deleted_after_its_first_value_dies():
+    """YOLOv3's `x`: the stem's output, dead once stage 1 has read it, then the name of the
+    neck's upsampling much later. Each value is a lifetime of its own: the first is deleted
+    after its reader, not held until the name is bound again."""
+    source = """
+        x = f(image)
+        s1 = g(x)
+        s2 = h(s1)
+        n = k(s2)
+        x = f(n)
+        y = g(x)
+        z = h(y)
+        return z
+    """
+    out = _released(source, ["image"]).splitlines()
+    assert out[1:3] == ["s1 = g(x)", "del x"]
+    assert out[9:11] == ["y = g(x)", "del x"]
+    assert _runs(source, ["image"], image=3) == 3
+
+
+def test_a_value_the_next_statement_replaces_is_not_deleted_first():
+    """`del x` right before `x = ...` adds a line and frees nothing the store would not."""
+    out = _released("""
+        x = f(image)
+        e = g(x)
+        x = h(e)
+        y = k(x)
+        return y
+    """, ["image"])
+    assert "del x" not in out

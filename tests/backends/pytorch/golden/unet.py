@@ -51,6 +51,7 @@ class Unet(nn.Module):
         enc4 = self.enc4(x)
         x = F.max_pool2d(enc4, 2)
         center = self.center(x)
+        del x
         up4 = self.up4(center)
         del center
         x = center_crop(enc4, list(up4.shape[2:]))
