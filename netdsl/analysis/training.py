@@ -211,13 +211,23 @@ def _kept_by(frame: _Frame, step: _Step) -> set[str]:
 
 
 def _extra(frame: _Frame, node: Node) -> int:
-    """Bytes a sample of a layer keeps besides tensors: max pooling's switches, dropout's
-    mask."""
+    """Bytes a sample of a layer keeps besides its inputs and output: max pooling's switches,
+    dropout's mask, what attention keeps of its insides."""
     if node.op is None:
         return 0
-    wants = node.op.saved(list(node.meta["in"]), node.meta["shape"])
+    inputs, out = list(node.meta["in"]), node.meta["shape"]
+    wants = node.op.saved(inputs, out)
     per_element = INDEX_BYTES * ("indices" in wants) + frame.size * ("noise" in wants)
-    return per_element * numel(node.meta["shape"])
+    return per_element * numel(out) + node.op.saved_inside(inputs, out) * frame.size
+
+
+def _backward_peak(frame: _Frame, node: Node, batch: int) -> int | None:
+    """Bytes a layer's backward holds at its busiest above what was alive when it started
+    (`Op.backward_peak`); None: no such moment beyond the gradients it makes."""
+    per_sample, weights = node.op.backward_peak(list(node.meta["in"]), node.meta["shape"])
+    if not per_sample:
+        return None
+    return (per_sample * batch + weights) * frame.size
 
 
 # ---------------------------------------------------------------- the forward pass
@@ -444,6 +454,7 @@ class _BackwardWalk:
     def layer(self, i: int, node: Node) -> None:
         own = self.storage(node.name)
         passed = self.owner.get(own) if node.op.passes_gradient else None
+        before = self.live
         for ref in node.inputs:
             storage = self.storage(ref)
             if storage in self.owner or storage in self.skip:
@@ -452,12 +463,24 @@ class _BackwardWalk:
             narrowed = self.frame.elements[ref] * self.frame.size * self.batch < \
                 self.bytes(storage)
             self.give(storage, None if narrowed else passed)
-        if self.weights and owns_weights(node):
-            self.live += node_figures(node).counts[PARAMS] * self.frame.size
+        weights = node_figures(node).counts[PARAMS] * self.frame.size \
+            if self.weights and owns_weights(node) else 0
+        self.live += weights
         self.point(self.live)
+        busiest = _backward_peak(self.frame, node, self.batch)
+        if busiest is not None:
+            self.point(before + busiest - self.freed_early(own, node))
         if own == node.name and own in self.owner:  # its producer's backward is done
             self.drop(own)
         self.live -= self.released.pop(i, 0) + _extra(self.frame, node) * self.batch
+
+    def freed_early(self, own: str, node: Node) -> int:
+        """The bytes of a layer's output gradient if its backward is the last to read it: a
+        composite operator's (attention's) first step frees it before the busiest one."""
+        gradient = self.owner.get(own)
+        if own != node.name or gradient is None or gradient.users > 1:
+            return 0
+        return gradient.bytes
 
     def call(self, i: int, step: _Step) -> None:
         call = step.item

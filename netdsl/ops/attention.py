@@ -9,10 +9,13 @@ scaling of q, the softmax (3 per score), Swin's position bias (1 per score).
 
 Memory: `attention` is lowered to torch's fused scaled_dot_product_attention, which need not
 materialise the [heads, tokens, tokens] matrix: none is counted (`memory_note` says so, and
-`netdsl stats` prints it).
+`netdsl stats` prints it). In a training step it keeps what nn.MultiheadAttention's fused path
+keeps, and its backward's busiest moment is counted (exact for what autograd keeps, and the
+step within 4% of torch's, in tests/analysis/test_training.py).
 `window_attention` computes its scores explicitly, as torchvision does; its workspace is what
 the compiled module's implementation holds at its busiest (the windows' q, k and v, the scores
-and the copies torch's matmul makes), step by step.
+and the copies torch's matmul makes), step by step, and in a training step it keeps what those
+steps keep for backward.
 """
 
 from __future__ import annotations
@@ -68,6 +71,25 @@ class Attention(Op):
         if self.causal:
             return rf.Attend((0,), (t,), (1 - t,), (0,), (1,))
         return rf.mix((0,), inputs[0])
+
+    def saved(self, inputs, out):
+        return ()  # the input projection keeps a copy of it, made inside (`saved_inside`)
+
+    def saved_inside(self, inputs, out):
+        """What autograd keeps of nn.MultiheadAttention's fused path (batch first, weights
+        not returned): the input projection's copy of its input (tokens first), q, k and v
+        (one tensor), the attention's output (which the output projection reads as is) and
+        the kernel's log-sum-exp, one per head and query."""
+        t, d = inputs[0]
+        return t * d + 3 * t * d + t * d + self.heads * t
+
+    def backward_peak(self, inputs, out):
+        """The busiest step: the gradients of q, k and v, each put back into a [3, tokens,
+        dim] tensor of zeros where the forward selected it, and summed (buffer, addend and
+        sum), one of the three still waiting; the kernel has freed q, k, v, its output and its
+        log-sum-exp, and only the output projection's weights have gradients."""
+        t, d = inputs[0]
+        return 10 * t * d - (4 * t * d + self.heads * t), d * d + (d if self.bias else 0)
 
     memory_note = ("[heads, tokens, tokens] matrices not counted: the fused kernel "
                    "(scaled_dot_product_attention) need not materialise them")
@@ -174,6 +196,25 @@ class WindowAttention(Op):
             steps.append(3 * p + s + ph + pw + max(ph + map_tokens, map_tokens + window_copy // c,
                                                    map_tokens + mask + -(-mask // 4)))
         return max(0, max(steps) - x)
+
+    def _windows_copied(self, inputs) -> bool:
+        """Whether the projection of q, k and v reads a tensor made here (the map padded,
+        rolled or its windows copied out) rather than a view of the input."""
+        (h, w, _), ((rows, cols), shifts, (ph, pw)) = inputs[0], self.geometry(inputs[0])
+        return (ph, pw) != (h, w) or any(shifts) or not (pw == cols or rows == 1)
+
+    def saved(self, inputs, out):
+        return () if self._windows_copied(inputs) else ("inputs",)
+
+    def saved_inside(self, inputs, out):
+        """What autograd keeps of the compiled module in a training step (batch above one):
+        the windows the projection reads (if not a view of the input), the scaled q, k and v
+        (copies for matmul with several heads, else the projection's output that k and v
+        view), the softmax of the scores, and the heads' output the last projection reads."""
+        tokens, n, c = self._sizes(inputs)
+        p, scores = tokens * c, tokens * n * self.heads
+        keys_values = 2 * p if self.heads > 1 else 3 * p
+        return (p if self._windows_copied(inputs) else 0) + p + keys_values + scores + p
 
     def receptive_field(self, inputs, out):
         windows, shifts, padded = self.geometry(inputs[0])

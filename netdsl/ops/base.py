@@ -189,6 +189,19 @@ class Op:
         by); () for none (add, concat, views, resampling, which need only sizes)."""
         return () if self.is_view else ("inputs",)
 
+    def saved_inside(self, inputs: list[Shape], out: Shape) -> int:
+        """Elements autograd keeps for the backward pass in tensors the operator makes inside
+        itself (attention's q, k and v), besides what `saved` names; 0 for most."""
+        return 0
+
+    def backward_peak(self, inputs: list[Shape], out: Shape) -> tuple[int, int]:
+        """For an operator whose backward is several steps (attention): its busiest moment, as
+        (elements of a sample above what was alive when the backward started, its output's
+        gradient and what it kept included; elements of the weight gradients made by then).
+        The output's gradient is freed before then when no other layer reads it. (0, 0): the
+        backward holds its inputs' and weights' gradients and no more, the rule for most."""
+        return 0, 0
+
     def connections(self, inputs: list[Shape], out: Shape) -> int:
         """LeNet's measure: output elements x (fan-in + 1 if there is a bias); 0 if no weights."""
         return 0

@@ -24,7 +24,8 @@ class Dropout(Op):
         return f"{self.name} {self.p:g}"
 
     def saved(self, inputs, out):
-        return ("noise",)  # the CPU's dropout: input x noise / (1 - p)
+        # the CPU's dropout: input x noise / (1 - p); at p = 0 torch returns the input
+        return ("noise",) if self.p else ()
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,10 @@ class Dropout2d(Dropout):
         return x
 
     def saved(self, inputs, out):
-        return ("inputs",)  # input x noise: the input (and the small noise)
+        return ()  # input x noise keeps only the noise, one value per channel
+
+    def saved_inside(self, inputs, out):
+        return inputs[0][0] if self.p else 0
 
 
 @dataclass(frozen=True)
@@ -57,4 +61,7 @@ class StochasticDepth(Dropout):
         return f"{self.name} {self.p:.3g}"
 
     def saved(self, inputs, out):
-        return ("inputs",)  # input x noise: the input (and the small noise)
+        return ()  # input x noise keeps only the noise, one value per sample ("row")
+
+    def saved_inside(self, inputs, out):
+        return 1 if self.p and self.mode == "row" else 0

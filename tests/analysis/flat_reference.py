@@ -171,7 +171,7 @@ class _Step:
         if "output" in kept:
             self.saver.setdefault(self.base[name], i)
         extra = (INDEX_BYTES * ("indices" in kept) + self.size * ("noise" in kept)) * \
-            numel(shape)
+            numel(shape) + node.op.saved_inside(list(node.meta["in"]), shape) * self.size
         if extra:
             self.extra[i] = extra
 
@@ -212,6 +212,7 @@ class _Step:
                 continue
             own = self.base[node.name]
             passed = self.owner.get(own) if node.op.passes_gradient else None
+            before, grads_before = self.live, weight_grads
             for src in node.inputs:
                 storage = self.base[src]
                 if storage not in self.owner and storage not in self.inputs:
@@ -219,6 +220,12 @@ class _Step:
                     self.give(storage, storage if narrowed else passed or storage)
             weight_grads += node.meta["params"] * self.size
             points.append((self.live, weight_grads))
+            per_sample, weights = node.op.backward_peak(list(node.meta["in"]), node.meta["shape"])
+            if per_sample:  # freed first: the output's gradient, if no other layer reads it
+                gradient = self.owner.get(own) if own == node.name else None
+                freed = self.bytes.get(gradient, 0) if self.users.get(gradient) == 1 else 0
+                points.append((before + per_sample * self.size - freed,
+                               grads_before + weights * self.size))
             if own == node.name and own in self.owner:  # its producer's backward is done
                 self.drop(own)
             self.live -= released.pop(i, 0) + self.extra.get(i, 0)
