@@ -291,6 +291,43 @@ def inline_reads(body: list[ast.stmt], temps: set[str]) -> None:
         i += 1
 
 
+def inline_attributes(body: list[ast.stmt]) -> list[ast.stmt]:
+    """`scale = self.layer_scale; out = out * scale` as `out = out * self.layer_scale`: a
+    variable bound once to a module's attribute (a parameter) and read once after."""
+    out = []
+    for i, stmt in enumerate(body):
+        var = _attribute_read(stmt)
+        later = body[i + 1:]
+        reads = [n for s in later for n in ast.walk(s)
+                 if isinstance(n, ast.Name) and n.id == var]
+        if var is None or len(reads) != 1 or not isinstance(reads[0].ctx, ast.Load):
+            out.append(stmt)
+            continue
+        target = reads[0]
+        for s in later:
+            for node in ast.walk(s):
+                for field, value in ast.iter_fields(node):
+                    if value is target:
+                        setattr(node, field, stmt.value)  # type: ignore[attr-defined]
+                    elif isinstance(value, list) and any(v is target for v in value):
+                        value[:] = [stmt.value if v is target else v  # type: ignore[attr-defined]
+                                    for v in value]
+    return out
+
+
+def _attribute_read(stmt: ast.stmt) -> str | None:
+    """The variable of `v = self.a.b`, else None."""
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and
+            isinstance(stmt.targets[0], ast.Name)):
+        return None
+    value = stmt.value
+    while isinstance(value, ast.Attribute):
+        value = value.value
+    if isinstance(value, ast.Name) and value.id == "self" and value is not stmt.value:
+        return stmt.targets[0].id
+    return None
+
+
 def _is_item_read(stmt: ast.stmt, temps: set[str]) -> bool:
     return isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and \
         isinstance(stmt.targets[0], ast.Name) and stmt.targets[0].id in temps and \

@@ -189,6 +189,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             if not flow.returned:
                 fwd.append(returns(flow.outputs or [("", flow.current)]))
             liveness.inline_reads(fwd, set(self.temps))
+            fwd[:] = liveness.inline_attributes(fwd)
             fwd[:] = liveness.drop_unread(fwd)
             liveness.coalesce(fwd, info.inputs, self.temps,
                               self.gen.module_names | BUILTIN_NAMES | {"self"})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 import textwrap
 
-from netdsl.backends.pytorch.liveness import parameter_views, release
+from netdsl.backends.pytorch.liveness import inline_attributes, parameter_views, release
 
 
 def _released(source: str, params: list[str], keep: set[str] = frozenset()) -> str:
@@ -193,3 +193,13 @@ def test_a_value_the_next_statement_replaces_is_not_deleted_first():
         return y
     """, ["image"])
     assert "del x" not in out
+
+
+def test_a_parameter_read_once_is_read_where_it_is_used():
+    """ConvNeXt's layer scale: `out = out * self.layer_scale`, not a local bound to it first;
+    one read more and the local stays."""
+    once = ast.parse("s = self.layer_scale\nout = f(x)\nout = out * s\nreturn out").body
+    assert ast.unparse(ast.Module(inline_attributes(once), [])).splitlines() == [
+        "out = f(x)", "out = out * self.layer_scale", "return out"]
+    twice = ast.parse("s = self.scale\nout = x * s\nreturn out + s").body
+    assert len(inline_attributes(twice)) == 3
