@@ -44,12 +44,15 @@ class Value(NamedTuple):
     rebound: int = -1  # the statement that binds the variable's next value
 
 
-def values(body: list[ast.stmt], params: list[str]) -> list[Value]:
-    """The values variables hold over the top-level statements. A simple statement that
-    binds a name without reading it starts a new value (`x` reused for another temporary once
-    the first is dead), and so does `x = f(x)`; a compound one continues the old value (a
-    branch may bind it or not)."""
+def values(body: list[ast.stmt], params: list[str],
+           entering: frozenset[str] | set[str] = frozenset()) -> list[Value]:
+    """The values variables hold over the top-level statements, from the caller's arguments
+    `params` and the values `entering` names hold when the statements start (a branch's). A
+    simple statement that binds a name without reading it starts a new value (`x` reused for
+    another temporary once the first is dead), and so does `x = f(x)`; a compound one
+    continues the old value (a branch may bind it or not)."""
     held: dict[str, Value] = {p: Value(p, -1, True, True) for p in params}
+    held.update((n, Value(n, -1, False, True)) for n in entering)
     ended: list[Value] = []
     for i, stmt in enumerate(body):
         reads = _names(stmt, ast.Load)
@@ -151,14 +154,16 @@ def inline_returns(body: list[ast.stmt]) -> list[ast.stmt]:
 
 def release(body: list[ast.stmt], params: list[str], keep: set[str],
             used_after: frozenset[str] = frozenset(), allocates_after: bool = False,
-            bound: frozenset[str] | set[str] = frozenset()) -> list[ast.stmt]:
+            bound: frozenset[str] | set[str] = frozenset(),
+            entering: frozenset[str] | set[str] = frozenset()) -> list[ast.stmt]:
     """`del a, b` after the statement that last reads a tensor held while others are made
     (U-Net's skips, a temporary after a concatenation, what a loop left bound, a branch's
     temporaries), unless the statement rebinds it or the forward ends there: the forward then
     holds what the analysis counts as alive, no more. In a branch of an `if`, `used_after`
-    are the names read after the `if`, and `allocates_after` whether anything is made there."""
+    are the names read after the `if`, `allocates_after` whether anything is made there, and
+    `entering` the names bound before it that the branch may delete."""
     dying: dict[int, list[str]] = {}
-    for value in values(body, params):
+    for value in values(body, params, entering):
         if value.name not in keep and _dies(value, body, used_after):
             dying.setdefault(value.end, []).append(value.name)
     out: list[ast.stmt] = []
@@ -171,8 +176,13 @@ def release(body: list[ast.stmt], params: list[str], keep: set[str],
         inner_keep = keep | bound
         if isinstance(stmt, ast.If):
             more = allocates_after or _allocates(later)
-            stmt.body = release(stmt.body, [], inner_keep, after, more, bound)
-            stmt.orelse = release(stmt.orelse, [], inner_keep, after, more, bound)
+            # with nothing made after the `if`, nothing deletes there: a name bound before
+            # and read last in a branch is deleted in that branch (OctConv's `bn_h`)
+            freed = set() if more else \
+                bound - inner_keep_of(keep, params, body[:i]) - after
+            stmt.body = release(stmt.body, [], inner_keep - freed, after, more, bound, freed)
+            stmt.orelse = release(stmt.orelse, [], inner_keep - freed, after, more, bound,
+                                  freed)
         elif isinstance(stmt, ast.For) and not stmt.orelse:
             # what a pass binds and drops before the next pass (not what the next one reads
             # before binding it: `last` in FPN's top-down loop)
@@ -192,6 +202,13 @@ def release(body: list[ast.stmt], params: list[str], keep: set[str],
                 (_allocates(later) or allocates_after and not _returns(later)):
             out.append(ast.Delete([ast.Name(n, ast.Del()) for n in sorted(names)]))
     return out
+
+
+def inner_keep_of(keep: set[str], params: list[str], before: list[ast.stmt]) -> set[str]:
+    """What a branch must not delete of the names bound before it: names that hold no
+    tensor, and arguments not rebound (the caller holds them)."""
+    rebound = {n for s in before for n in _names(s, ast.Store)}
+    return keep | (set(params) - rebound)
 
 
 def _dies(value: Value, body: list[ast.stmt], used_after: frozenset[str]) -> bool:

@@ -203,3 +203,23 @@ def test_a_parameter_read_once_is_read_where_it_is_used():
         "out = f(x)", "out = out * self.layer_scale", "return out"]
     twice = ast.parse("s = self.scale\nout = x * s\nreturn out + s").body
     assert len(inline_attributes(twice)) == 3
+
+
+def test_a_name_bound_before_a_branch_is_deleted_in_it_when_nothing_follows_the_branch():
+    """OctConv's `bn_h`: read last in the branch that makes the low-frequency output and
+    concatenates; with nothing made after the `if`, no delete follows it, so the branch deletes
+    the name itself (not an argument the caller holds, nor a name read after the `if`)."""
+    source = """
+        h = f(x)
+        out = h
+        if a:
+            low = g(x)
+            out = k(h)
+            out = out + low
+        return out
+    """
+    lines = _released(source, ["x", "a"]).splitlines()
+    assert lines[lines.index("    out = k(h)") + 1] == "    del h"
+    assert "del x" not in lines
+    assert (_runs(source, ["x", "a"], x=1, a=True), _runs(source, ["x", "a"], x=1, a=False)) == \
+        (2, 1)  # both paths run
