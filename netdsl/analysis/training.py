@@ -463,9 +463,8 @@ class _BackwardWalk:
             narrowed = self.frame.elements[ref] * self.frame.size * self.batch < \
                 self.bytes(storage)
             self.give(storage, None if narrowed else passed)
-        weights = node_figures(node).counts[PARAMS] * self.frame.size \
-            if self.weights and owns_weights(node) else 0
-        self.live += weights
+        self.live += node_figures(node).counts[PARAMS] * self.frame.size \
+            if self.weights and owns_weights(node) else 0  # its weights' gradients
         self.point(self.live)
         busiest = _backward_peak(self.frame, node, self.batch)
         if busiest is not None:

@@ -179,7 +179,7 @@ def release(body: list[ast.stmt], params: list[str], keep: set[str],
             # with nothing made after the `if`, nothing deletes there: a name bound before
             # and read last in a branch is deleted in that branch (OctConv's `bn_h`)
             freed = set() if more else \
-                bound - inner_keep_of(keep, params, body[:i]) - after
+                bound - _undeletable(keep, params, body[:i]) - after
             stmt.body = release(stmt.body, [], inner_keep - freed, after, more, bound, freed)
             stmt.orelse = release(stmt.orelse, [], inner_keep - freed, after, more, bound,
                                   freed)
@@ -204,7 +204,7 @@ def release(body: list[ast.stmt], params: list[str], keep: set[str],
     return out
 
 
-def inner_keep_of(keep: set[str], params: list[str], before: list[ast.stmt]) -> set[str]:
+def _undeletable(keep: set[str], params: list[str], before: list[ast.stmt]) -> set[str]:
     """What a branch must not delete of the names bound before it: names that hold no
     tensor, and arguments not rebound (the caller holds them)."""
     rebound = {n for s in before for n in _names(s, ast.Store)}
