@@ -3,6 +3,8 @@ operator describes, one torch.fx cannot trace, one whose auxiliary head is never
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import torch
 from torch import nn
 
@@ -261,3 +263,15 @@ class HeldTwice(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.b(self.a(x))
+
+
+class Dashed(nn.Module):
+    """Children numbered after a dash, as torchvision's RegNet names its blocks ("block1-0")."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stage = nn.Sequential(OrderedDict(
+            (f"block1-{i}", nn.Conv2d(3 if i == 0 else 8, 8, 3, padding=1)) for i in range(4)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.stage(x)

@@ -27,12 +27,13 @@ def from_torch(model: nn.Module, example_input: Any, *, name: str | None = None,
     traced = trace(model, example)
     tree = build_tree(traced)
     check_mapped(tree)
-    figures = count(model, example)
-    header = [f"Imported from {origin or type(model).__qualname__} by `netdsl import`."]
     unused = uncalled(model, traced.graph)
+    figures = count(model, example, unused)
+    header = [f"Imported from {origin or type(model).__qualname__} by `netdsl import`."]
     if unused:
-        header.append(f"Not called on the example input, so not described here (the model's "
-                      f"state_dict holds them): {', '.join(unused)}.")
+        header.append(f"Not called on the example input, so not described here nor counted in "
+                      f"the expectations (the model's state_dict holds them): "
+                      f"{', '.join(unused)}.")
     if name is not None and not is_spec_name(name):
         raise NetdslError(Diagnostic(
             f"the network's name '{name}' is not a name of the language", None, "usage",

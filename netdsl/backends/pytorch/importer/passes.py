@@ -25,6 +25,7 @@ from netdsl.backends.pytorch.importer.elements import (
     Repeat,
 )
 from netdsl.backends.pytorch.importer.writer import Writer
+from netdsl.names import is_word
 
 _NUMBERED = re.compile(r"(.*?)(\d+)\Z")
 
@@ -196,7 +197,9 @@ def _numbered_run(body: list[Element], i: int, named: set[str]) -> tuple[int, El
     if isinstance(first, (From, Repeat, For, If)):
         return 1, None
     labels = _labels(first)
-    numbered = [k for k, label in enumerate(labels) if label and _NUMBERED.match(label)]
+    # a computed label must be a name: "block1-0" .. stay written out, as strings
+    numbered = [k for k, label in enumerate(labels)
+                if label and _NUMBERED.match(label) and is_word(label)]
     if not numbered:
         return 1, None
     shape = text(_relabel(first, {k: "#" for k in numbered}))

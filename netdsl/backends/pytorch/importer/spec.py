@@ -4,6 +4,7 @@ module classes used more than once generalised into blocks, the rest written inl
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -237,13 +238,19 @@ def _expectations(figures: Figures) -> list[str]:
     return lines
 
 
-def count(model: nn.Module, example: tuple[torch.Tensor, ...]) -> Figures:
+def count(model: nn.Module, example: tuple[torch.Tensor, ...],
+          left_out: Sequence[str] = ()) -> Figures:
     """Parameters, buffers, FlopCounterMode's MACs (with torch's math attention kernel, which
-    it can see into) and output shapes of the source model."""
+    it can see into) and output shapes of the source model; the parameters and buffers of the
+    submodules `left_out` (never called, so not in the spec) are not counted."""
     from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.utils.flop_counter import FlopCounterMode
-    params = sum(p.numel() for p in model.parameters())
-    buffers = sum(b.numel() for b in model.buffers())
+
+    def kept(name: str) -> bool:
+        return not any(name.startswith(f"{module}.") for module in left_out)
+
+    params = sum(p.numel() for name, p in model.named_parameters() if kept(name))
+    buffers = sum(b.numel() for name, b in model.named_buffers() if kept(name))
     try:
         with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
             result = model(*example)
