@@ -86,9 +86,26 @@ class Scoping:
                 flow.current = current
         flow.labels[label] = current.shared()
         if scope.owner.sequential:
+            tapped = any(r == label or r.endswith(f".{label}") for r in self.tensor_reads)
+            if tapped:
+                current = self.frozen_channels(label, current, scope)
             scope.marks[label] = None if scope.dynamic else (scope.counter, current.shared())
-            if any(r == label or r.endswith(f".{label}") for r in self.tensor_reads):
+            if tapped:
                 scope.last_overwritable = False  # a tap the body reads: not overwritten
+
+    def frozen_channels(self, label: str, tap: Tensor, scope: Scope) -> Tensor:
+        """A tap of a Sequential being filled, its channels read into a variable of its own
+        when they are the running `channels`, which the layers after it reassign
+        (`backbone_4_channels = channels`: LR-ASPP's low-level features)."""
+        running = self.locals.keys.get(("channels", "channels"))
+        axis = tap.caxis if tap.caxis < len(tap.shape) else 0
+        channels = tap.shape[axis]
+        if running is None or channels is None or not channels.is_name(running):
+            return tap
+        var = self.locals.reserve(f"{scope.owner.target}_{label}_channels")
+        scope.ctor.append(assign(var, channels.node))
+        frozen = P.name(var, channels.deps)
+        return replace(tap, shape=tap.shape[:axis] + (frozen,) + tap.shape[axis + 1:])
 
     def child_scope(self, label: str | Py, scope: Scope, flow: Flow, fill: Any) -> None:
         """A labeled group, merge or repeat: an nn.Sequential when it is a chain, else (in a

@@ -156,3 +156,33 @@ def test_a_named_input_is_not_rebound_to_feature_maps():
     assert "x = self.stem(image)" in network and "image = " not in network
     lateral = source[source.index("class Lateral"):source.index("class N")]
     assert "x = self.inner(c5)" in lateral and "c5 = " not in lateral
+
+
+TAPPED_CHAIN = """block unit(c: int, wide: bool = false) {
+    if wide { conv(2 * c, 3, p=1) } else { conv(c, 3, p=1) }
+    relu
+}
+network n {
+    input x: [3, 16, 16]
+    backbone: {
+        unit(8)
+        unit(16, wide=true)
+        "2": unit(24)
+        unit(32, wide=true)
+        unit(40)
+    }
+    head = from backbone.2 -> conv(5, 1)
+    from backbone -> conv(5, 1) -> add(head)
+}"""
+
+
+def test_a_tap_of_a_chain_keeps_the_channels_it_had(tmp_path):
+    """A layer reading `backbone.2` takes that tap's channels (24), not the chain's running
+    `channels`, which the layers after the tap reassign (40 by the end): LR-ASPP's low-level
+    classifier, imported from torchvision, had 160 inputs where torchvision's has 40."""
+    net = netdsl.load(TAPPED_CHAIN)
+    assert "backbone_2_channels = channels" in net.to_source()
+    for model in (netdsl.build(net), generated_model(net, tmp_path, "tapped")):
+        assert getattr(model, "1").in_channels == 24
+        with torch.no_grad():
+            assert model(torch.zeros(2, 3, 16, 16)).shape == (2, 5, 16, 16)
