@@ -275,3 +275,43 @@ class Dashed(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.stage(x)
+
+
+class PresetConv(nn.Conv2d):
+    """An nn.Conv2d that only presets its arguments (torchvision's Conv3DSimple, 3D)."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__(in_channels, out_channels, 3, padding=1, bias=False)
+
+    @staticmethod
+    def stride_of(stride: int) -> int:
+        return stride
+
+
+class ScaledConv(nn.Conv2d):
+    """An nn.Conv2d whose forward is its own: not an nn.Conv2d's operator."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x) * 2
+
+
+class Subclassed(nn.Module):
+    def __init__(self, scaled: bool = False) -> None:
+        super().__init__()
+        self.conv = ScaledConv(3, 8, 3) if scaled else PresetConv(3, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.conv(x))
+
+
+class ComputedSlice(nn.Module):
+    """A slice whose bound the forward computes from a shape (PiT's `x[:, :token_length]`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x)
+        half = x.shape[1] // 2
+        return x[:, :half] + x[:, half:]

@@ -103,6 +103,23 @@ def test_numbered_labels_that_are_no_names_stay_written_out() -> None:
     assert "str(i" not in text
 
 
+def test_a_subclass_that_only_presets_its_arguments_is_its_torch_class() -> None:
+    """torchvision's video ResNets build their convolutions as Conv3DSimple, an nn.Conv3d
+    that overrides only `__init__` (r3d_18 failed: "no operator for torch.conv3d"); a
+    subclass with a forward of its own is not that class."""
+    text = round_trip(import_models.Subclassed(), (3, 8, 8))
+    assert "conv: conv(8, 3, p=1, bias=false)" in text
+    with pytest.raises(netdsl.NetdslError, match="ScaledConv"):
+        netdsl.from_torch(import_models.Subclassed(scaled=True), torch.randn(1, 3, 8, 8))
+
+
+def test_a_slice_by_bounds_the_forward_computes_takes_their_traced_values() -> None:
+    """`x[:, :half]` with `half = x.shape[1] // 2`: bounds torch.fx records as nodes (this was
+    netdsl's internal error, a TypeError, on timm's PiT)."""
+    text = round_trip(import_models.ComputedSlice(), (3, 8, 8))
+    assert "slice(0, 4)" in text and "slice(4, 8)" in text
+
+
 def test_items_of_module_lists_called_in_turn_are_a_located_error() -> None:
     with pytest.raises(netdsl.NetdslError) as caught:
         netdsl.from_torch(import_models.Interleaved(), torch.randn(1, 3, 8, 8))
@@ -185,6 +202,13 @@ TORCHVISION |= {
         weights_backbone=None), (3, 64, 64)),
     "deeplabv3_resnet50": (lambda: torchvision.models.segmentation.deeplabv3_resnet50(
         weights_backbone=None), (3, 64, 64)),
+    # two maps of its backbone (an IntermediateLayerGetter) read by the head: once an `output`
+    # in the backbone's group, which made them the network's, and unlabeled, which no path
+    # can name
+    "r3d_18": (torchvision.models.video.r3d_18, (3, 4, 32, 32)),
+    "lraspp_mobilenet_v3_large": (
+        lambda: torchvision.models.segmentation.lraspp_mobilenet_v3_large(
+            weights_backbone=None), (3, 64, 64)),
 }
 
 

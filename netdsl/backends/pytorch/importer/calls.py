@@ -358,8 +358,11 @@ class Calls:
             call = OpCall("select", (item,), _kwargs(axis=(dim - 1, 0)))
             return Layers([call], [self.node.args[0]])
         if isinstance(item, slice) and item.step in (None, 1):
-            length = self._in_shape[dim]
-            start, stop, _ = item.indices(length)
+            # bounds the model computed (PiT's `x[:, :token_length]`) are the traced values
+            bounds = slice(self.ctx.value(item.start), self.ctx.value(item.stop))
+            if not all(b is None or type(b) is int for b in (bounds.start, bounds.stop)):
+                return Unmapped("a slice whose bounds are not whole numbers")
+            start, stop, _ = bounds.indices(self._in_shape[dim])
             return self._slice(dim, start, stop)
         return Unmapped("indexing other than one integer or one slice")
 

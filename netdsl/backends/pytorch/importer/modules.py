@@ -57,6 +57,10 @@ def _axis(dim: int) -> int:
     return dim - 1 if dim > 0 else dim
 
 
+# A subclass of a described torch.nn class that overrides only these still runs as it does.
+_CONSTRUCTION = frozenset({"__init__", "reset_parameters", "extra_repr", "__repr__"})
+
+
 class Modules:
     """Maps a leaf module's call to operator calls."""
 
@@ -65,18 +69,37 @@ class Modules:
 
     @staticmethod
     def handles(module: nn.Module) -> bool:
-        cls = type(module)
+        return Modules.described_as(module) is not None
+
+    @staticmethod
+    def described_as(module: nn.Module) -> type | None:
+        """The class whose operator describes `module`: its own, or the one a subclass only
+        builds differently (torchvision's Conv3DSimple, an nn.Conv3d: it overrides none of that
+        class's methods but how it is made, so it runs as that class)."""
+        mro = type(module).__mro__
+        base = next((cls for cls in mro if Modules._mapped(cls)), None)
+        if base is None:
+            return None
+        for cls in mro[:mro.index(base)]:
+            if any(name not in _CONSTRUCTION and callable(getattr(base, name, None))
+                   for name in vars(cls)):
+                return None
+        return base
+
+    @staticmethod
+    def _mapped(cls: type) -> bool:
         if not hasattr(Modules, cls.__name__) or cls.__name__.startswith("_"):
             return False
         return cls.__module__.startswith("torch.nn.") or cls.__name__ in OTHER_CLASSES.get(
             cls.__module__, ())
 
     def map(self, module: nn.Module) -> Mapping:
-        if not self.handles(module):
+        described = self.described_as(module)
+        if described is None:
             return Unmapped(f"netdsl has no operator for {type(module).__module__}."
                             f"{type(module).__qualname__}")
         tensors = [a for a in self.ctx.node.args if self.ctx.is_tensor(a)]
-        result = getattr(self, type(module).__name__)(module)
+        result = getattr(self, described.__name__)(module)
         if isinstance(result, list):
             return Layers(result, tensors[:1])
         return result
@@ -140,7 +163,8 @@ class Modules:
         for module in modules:
             if isinstance(module, nn.Identity):
                 continue
-            more = getattr(self, type(module).__name__)(module) if self.handles(module) \
+            more = getattr(self, self.described_as(module).__name__)(module) \
+                if self.handles(module) \
                 else Unmapped(f"netdsl has no operator for {type(module).__qualname__}")
             if not isinstance(more, list):
                 reason = more.reason if isinstance(more, Unmapped) else "not one operator"

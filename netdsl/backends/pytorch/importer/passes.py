@@ -34,8 +34,9 @@ def shorten(body: list[Element]) -> list[Element]:
     """Merges over a module list made scopes, positional labels dropped in every scope, then
     runs made repeats and loops."""
     _list_merges(body)
-    _drop_positions(body)
-    return _runs(body, _named(body))
+    named = _named(body)
+    _drop_positions(body, named)
+    return _runs(body, named)
 
 
 # ---------------------------------------------------------------- module lists
@@ -70,8 +71,9 @@ def _list_prefix(e: Merge) -> str | None:
 # ---------------------------------------------------------------- positions
 
 
-def _drop_positions(body: list[Element]) -> None:
-    """A layer's label equal to the position it takes is dropped; an unlabeled operator whose
+def _drop_positions(body: list[Element], named: set[str]) -> None:
+    """A layer's label equal to the position it takes is dropped, unless a tensor is read by
+    it (LR-ASPP's `backbone.4`: a spec names only labeled tensors); an unlabeled operator whose
     position is another layer's label (a functional `relu` between the items of a module list
     called in a loop: `"0": conv`, relu, `"1": conv`) is labeled by its operator instead, so
     that the label keeps its layer."""
@@ -79,7 +81,7 @@ def _drop_positions(body: list[Element]) -> None:
     _positions(body, [0], scopes[0], scopes)
     for scope in scopes:
         for e, k in scope:
-            if isinstance(e, (Op, Call)) and e.label == str(k):
+            if isinstance(e, (Op, Call)) and e.label == str(k) and e.label not in named:
                 e.label = None
         taken = {e.label for e, _ in scope if e.label}
         for e, k in scope:

@@ -17,6 +17,7 @@ from netdsl.backends.pytorch.importer.elements import (
     Element,
     Group,
     Merge,
+    Output,
     Shared,
 )
 from netdsl.backends.pytorch.importer.generalize import ABSENT, Block, Generalizer, Instances
@@ -96,7 +97,10 @@ class SpecBuilder:
         if isinstance(e, Child):
             if self.is_block(e.instance) and kind(e.instance) not in self.busy:
                 return self.call(e)
-            return Group(e.label, self.expand(e.instance))
+            # an inline group's several outputs are read by their paths: an `output` in it
+            # would be the network's (LR-ASPP's backbone, an IntermediateLayerGetter)
+            return Group(e.label, [x for x in self.expand(e.instance)
+                                   if not isinstance(x, Output)])
         if isinstance(e, Merge):
             return replace(e, branches=[[self._expanded(x) for x in b] for b in e.branches])
         return e
