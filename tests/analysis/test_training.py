@@ -55,21 +55,27 @@ def test_batch_peak_against_torch():
     assert netdsl.load(source).stats(batch=6).peak_activation_bytes == compiled_peak(source, 6)
 
 
-def test_saved_activations_are_what_autograd_keeps():
-    """Every tensor autograd packs for backward, through its saved-tensor hooks, parameters
-    left out: the mask of dropout (bool), the switches of max pooling (int64), the inputs of
-    conv, bn and linear, the outputs of relu."""
-    model = torch_net().train()
-    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+def kept_for_backward(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    """Every tensor autograd packs for backward while `model` runs on `x` (its saved-tensor
+    hooks), the model's parameters and buffers left out."""
+    weights = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers()]}
     kept = []
 
     def pack(t):
-        if t.untyped_storage().data_ptr() not in params:
+        if t.untyped_storage().data_ptr() not in weights:
             kept.append(t)
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model(torch.randn(4, 3, 16, 16)).sum()
+        model(x)
+    return kept
+
+
+def test_saved_activations_are_what_autograd_keeps():
+    """Every tensor autograd packs for backward, parameters left out: the mask of dropout
+    (bool), the switches of max pooling (int64), the inputs of conv, bn and linear, the
+    outputs of relu."""
+    kept = kept_for_backward(torch_net().train(), torch.randn(4, 3, 16, 16))
     measured = storage_bytes(t for t in kept if t.dim() > 1)  # bn's per-channel stats aside
     stats = netdsl.load(NET).stats(batch=4, train="sgd")
     assert stats.training.saved_bytes == measured
@@ -165,19 +171,10 @@ def test_attention_keeps_what_autograd_keeps(shape):
     and the kernel's log-sum-exp, not its input itself; dropout at p = 0 returns its input and
     keeps nothing. Layer norm's per-token mean and deviation are left out on both sides."""
     source = netdsl.load(ENCODER, **shape)
-    model = netdsl.build(source).train()
-    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
-    kept = []
-
-    def pack(t):
-        if t.untyped_storage().data_ptr() not in params and t.shape[-1] != 1:
-            kept.append(t)
-        return t
-
     (size,) = source.stats().inputs.values()
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model(torch.randn(3, *size))
-    assert source.stats(batch=3, train="sgd").training.saved_bytes == storage_bytes(kept)
+    kept = kept_for_backward(netdsl.build(source).train(), torch.randn(3, *size))
+    assert source.stats(batch=3, train="sgd").training.saved_bytes == \
+        storage_bytes(t for t in kept if t.shape[-1] != 1)
 
 
 @pytest.mark.parametrize("shape", [dict(), dict(tokens=50, width=64, heads=4, drop=0.0),
@@ -206,17 +203,7 @@ def test_window_attention_keeps_what_autograd_keeps(geometry):
     h, w, c, heads, window, shift = geometry
     source = netdsl.load(f"network n {{ input x: [{h}, {w}, {c}]\n"
                          f" window_attention({heads}, window={window}, shift={shift}) }}")
-    model = netdsl.build(source).train()
-    weights = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers()]}
-    kept = []
-
-    def pack(t):
-        if t.untyped_storage().data_ptr() not in weights:
-            kept.append(t)
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model(torch.randn(2, h, w, c))
+    kept = kept_for_backward(netdsl.build(source).train(), torch.randn(2, h, w, c))
     assert source.stats(batch=2, train="sgd").training.saved_bytes == storage_bytes(kept)
 
 

@@ -372,14 +372,10 @@ class ControlFlow:
         start = flow.current
         assert start is not None
         placeholder = "__channels__"
-        axis = start.caxis if start.caxis < len(start.shape) else 0
-
-        def put(shape: tuple, value: Py | None) -> tuple:
-            return shape[:axis] + (value,) + shape[axis + 1:]
-
+        axis = start.channel_axis
         trial_ctor: list[ast.stmt] = []
         inner = scope.nested(trial_ctor, None)
-        inner_flow = flow.fork(replace(start, shape=put(start.shape, P.name(placeholder))))
+        inner_flow = flow.fork(start.with_channels(P.name(placeholder)))
         made_for_size = self.gen.made_for_size
         self._loop_body(body, inner, inner_flow, env)
         if self.gen.made_for_size != made_for_size and inner_flow.current is not None and \
@@ -395,8 +391,8 @@ class ControlFlow:
             substitute_name(trial_ctor, placeholder, first)
             scope.ctor.append(ast.For(_used(target, trial_ctor), iterable.node,
                                       trial_ctor or [ast.Pass()], []))
-            flow.current = replace(start, shape=put(_kept(start.shape, inner_flow.current.shape),
-                                                    first))
+            flow.current = replace(start, shape=_kept(start.shape, inner_flow.current.shape)) \
+                .with_channels(first)
             return
         var = self.locals.reserve("channels", "channels")
         if end is not None and not end.is_name(var):
@@ -406,7 +402,7 @@ class ControlFlow:
             scope.ctor.append(assign(var, first.node))
         scope.ctor.append(ast.For(_used(target, trial_ctor), iterable.node, trial_ctor, []))
         channels = P.name(var, (end.deps if end else frozenset()))
-        flow.current = replace(start, shape=put((None,) * len(start.shape), channels))
+        flow.current = replace(start, shape=(None,) * len(start.shape)).with_channels(channels)
 
     def _loop_body(self, body: Any, scope: Scope, flow: Flow, env: Env) -> None:
         if isinstance(body, syn.Element):

@@ -61,6 +61,16 @@ class Tensor:
     def shared(self) -> Tensor:
         return replace(self, owned=False, fresh=False)
 
+    @property
+    def channel_axis(self) -> int:
+        """The axis of its channels in `shape` (0 for a shape without that axis)."""
+        return self.caxis if self.caxis < len(self.shape) else 0
+
+    def with_channels(self, channels: Py | None) -> Tensor:
+        """The same tensor with `channels` on its channel axis."""
+        axis = self.channel_axis
+        return replace(self, shape=self.shape[:axis] + (channels,) + self.shape[axis + 1:])
+
 
 ITEM = "__item__"  # an item's index in the expression of a list's channels per item
 

@@ -320,15 +320,10 @@ def inline_attributes(body: list[ast.stmt]) -> list[ast.stmt]:
         if var is None or len(reads) != 1 or not isinstance(reads[0].ctx, ast.Load):
             out.append(stmt)
             continue
-        target = reads[0]
+        reads[0].id = "__item__"
+        put = _Put(stmt.value)  # type: ignore[attr-defined]
         for s in later:
-            for node in ast.walk(s):
-                for field, value in ast.iter_fields(node):
-                    if value is target:
-                        setattr(node, field, stmt.value)  # type: ignore[attr-defined]
-                    elif isinstance(value, list) and any(v is target for v in value):
-                        value[:] = [stmt.value if v is target else v  # type: ignore[attr-defined]
-                                    for v in value]
+            put.visit(s)
     return out
 
 

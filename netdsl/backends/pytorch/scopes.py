@@ -98,14 +98,12 @@ class Scoping:
         when they are the running `channels`, which the layers after it reassign
         (`backbone_4_channels = channels`: LR-ASPP's low-level features)."""
         running = self.locals.keys.get(("channels", "channels"))
-        axis = tap.caxis if tap.caxis < len(tap.shape) else 0
-        channels = tap.shape[axis]
+        channels = tap.shape[tap.channel_axis]
         if running is None or channels is None or not channels.is_name(running):
             return tap
         var = self.locals.reserve(f"{scope.owner.target}_{label}_channels")
         scope.ctor.append(assign(var, channels.node))
-        frozen = P.name(var, channels.deps)
-        return replace(tap, shape=tap.shape[:axis] + (frozen,) + tap.shape[axis + 1:])
+        return tap.with_channels(P.name(var, channels.deps))
 
     def child_scope(self, label: str | Py, scope: Scope, flow: Flow, fill: Any) -> None:
         """A labeled group, merge or repeat: an nn.Sequential when it is a chain, else (in a

@@ -163,8 +163,8 @@ class Modules:
         for module in modules:
             if isinstance(module, nn.Identity):
                 continue
-            more = getattr(self, self.described_as(module).__name__)(module) \
-                if self.handles(module) \
+            described = self.described_as(module)
+            more = getattr(self, described.__name__)(module) if described is not None \
                 else Unmapped(f"netdsl has no operator for {type(module).__qualname__}")
             if not isinstance(more, list):
                 reason = more.reason if isinstance(more, Unmapped) else "not one operator"
