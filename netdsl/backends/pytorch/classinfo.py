@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from netdsl.backends.pytorch import pyexpr as P
 from netdsl.backends.pytorch.pyexpr import Py
@@ -13,6 +13,14 @@ from netdsl.syntax import ast as syn
 
 # what a class tells its callers of its outputs
 OUTPUT_FIELDS = ("out_names", "outs", "outs_expr", "out_shape", "out", "out_expr", "out_list")
+
+
+class BuiltSizes(NamedTuple):
+    """The sizes of a network input its constructor was built for: the axes of the batched
+    tensor from `first` on, its channels' axis left out (2 channels first, 1 channels last)."""
+
+    first: int
+    sizes: tuple[int, ...]
 
 
 @dataclass
@@ -58,7 +66,7 @@ class ClassInfo:
     in_progress: bool = True
     built_for_size: bool = False  # its constructor read the sizes of the input it is made for
     out_expr: ast.expr | None = None  # what `self.out_channels` is set to
-    size_check: dict[str, tuple[int, ...]] | None = None
+    size_check: dict[str, BuiltSizes] | None = None
     stores: list[tuple[str, ast.expr]] = field(default_factory=list)  # self.<attr> = value
     # outputs that hold a list of tensors (a TensorList among them, in its parameters' terms):
     # the forward returns one tuple, which a caller keeps whole

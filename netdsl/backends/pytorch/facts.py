@@ -38,6 +38,10 @@ class Facts:
     def input_shapes(self) -> dict[str, tuple[int, ...]]:
         return {name: self.graph[name].shape for name in self.graph.inputs}
 
+    def readers(self, name: str) -> list[str]:
+        """The operators of the layers that read the tensor `name` itself."""
+        return [self.graph[user].op_name for user in self.graph.users(name)]
+
     def arguments(self, block: str, param: str) -> list[Any]:
         """The values every instance of `block` took for `param`."""
         return [s.args[param] for s in self._instances.get(block, []) if param in s.args]

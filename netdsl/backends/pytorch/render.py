@@ -399,18 +399,18 @@ def _returns(fwd: list[ast.stmt]) -> str:
 def _size_check(info: ClassInfo) -> list[ast.stmt]:
     """The input size the network was built for (its constructor used a size of it)."""
     out = []
-    for var, size in (info.size_check or {}).items():
+    for var, (first, size) in (info.size_check or {}).items():
         if not size:  # an input without spatial axes (token ids): no size to check
             continue
         text = "x".join(str(s) for s in size)
-        got = ast.FormattedValue(ast.parse(f"list({var}.shape[2:])", mode="eval").body, -1,
-                                 None)
+        axes = f"{var}.shape[{first}:{'' if first == 2 else -1}]"
+        got = ast.FormattedValue(ast.parse(f"list({axes})", mode="eval").body, -1, None)
         message: ast.expr = ast.JoinedStr([
             ast.Constant(f"{info.name} is built for {text} inputs, got "), got])
         if len(ast.unparse(message)) > writer.WIDTH - 16:  # two strings, one a line
             message = ast.BinOp(ast.Constant(f"{info.name} is built for {text} inputs, "),
                                 ast.Add(), ast.JoinedStr([ast.Constant("got "), got]))
-        test = ast.parse(f"{var}.shape[2:] != {tuple(size)!r}", mode="eval").body
+        test = ast.parse(f"{axes} != {tuple(size)!r}", mode="eval").body
         out.append(ast.If(test, [ast.Raise(ast.Call(ast.Name("ValueError", ast.Load()),
                                                     [message], []), None)], []))
     return out

@@ -20,9 +20,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from netdsl.backends.pytorch import liveness
+from netdsl.backends.pytorch import ops as lowering
 from netdsl.backends.pytorch import pyexpr as P
 from netdsl.backends.pytorch.calls import Calls
-from netdsl.backends.pytorch.classinfo import OUTPUT_FIELDS, ClassInfo, Param
+from netdsl.backends.pytorch.classinfo import OUTPUT_FIELDS, BuiltSizes, ClassInfo, Param
 from netdsl.backends.pytorch.control import ControlFlow, Unroll
 from netdsl.backends.pytorch.expressions import Expressions
 from netdsl.backends.pytorch.flow import (
@@ -595,25 +596,41 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             flow.outputs.append((dotted, tensor))
 
     def _s_Input(self, stmt: syn.Input, scope: Scope, flow: Flow, env: Env) -> None:
-        shapes = self.gen.facts.input_shapes()
-        concrete = shapes[stmt.name]
+        concrete = self.gen.facts.input_shapes()[stmt.name]
+        axis = self._input_channel_axis(stmt.name, concrete)
         spec = self.expr(stmt.shape, env, flow, "ctor").py
-        channels: Py = P.lit(concrete[0])
-        if spec is not None and isinstance(spec.node, ast.Tuple) and spec.node.elts:
-            first = Py(spec.node.elts[0], spec.const[0] if spec.known else UNKNOWN, spec.deps)
-            if not first.known or first.const == concrete[0]:
-                channels = first
-        sizes = tuple(Py(ast.Constant(d), d, frozenset({SIZE})) for d in concrete[1:])
+        channels: Py = P.lit(concrete[axis])
+        if spec is not None and isinstance(spec.node, ast.Tuple) and \
+                len(spec.node.elts) == len(concrete):
+            given = Py(spec.node.elts[axis], spec.const[axis] if spec.known else UNKNOWN,
+                       spec.deps)
+            if not given.known or given.const == concrete[axis]:
+                channels = given
+        shape = [Py(ast.Constant(d), d, frozenset({SIZE})) for d in concrete]
+        shape[axis] = channels
         var = self.fnames.reserve(stmt.name)
-        tensor = Tensor((channels, *sizes), var, owned=_rebindable(stmt.name, self.referenced))
+        tensor = Tensor(tuple(shape), var, owned=_rebindable(stmt.name, self.referenced),
+                        caxis=axis)
         self.info.inputs.append(var)
         if self.info.size_check is None:
             self.info.size_check = {}
-        self.info.size_check[var] = concrete[1:]
+        self.info.size_check[var] = BuiltSizes(1 if axis else 2,
+                                               concrete[:axis] + concrete[axis + 1:])
         flow.current = tensor
         flow.labels[stmt.name] = tensor.shared()
         if len(self.info.inputs) > 1 and scope.mode == "chain":
             raise NotChain
+
+    def _input_channel_axis(self, name: str, shape: tuple[int, ...]) -> int:
+        """0, unless the input is a map or a sequence ([H, W, C], [T, D]) whose readers all
+        take their channels from its last axis (a linear, a layer norm, attention): the
+        other axes are then its sizes, which a forward may vary."""
+        readers = self.gen.facts.readers(name)
+        if len(shape) >= 2 and readers and all(
+                r in lowering.LOWERINGS and lowering.LOWERINGS[r].reads_features
+                for r in readers):
+            return len(shape) - 1
+        return 0
 
     def element(self, el: syn.Element, scope: Scope, flow: Flow, env: Env) -> None:
         self.listed_current, flow.listed = flow.listed, None

@@ -315,3 +315,12 @@ class ComputedSlice(nn.Module):
         x = self.conv(x)
         half = x.shape[1] // 2
         return x[:, :half] + x[:, half:]
+
+
+class Pooled1d(nn.Sequential):
+    """Pooling over one axis (NextViT's AvgPool1d once crashed the importer: that class has no
+    `divisor_override`)."""
+
+    def __init__(self) -> None:
+        super().__init__(nn.Conv1d(4, 8, 3, padding=1), nn.ReLU(), nn.AvgPool1d(2),
+                         nn.MaxPool1d(2), nn.Conv1d(8, 8, 1))

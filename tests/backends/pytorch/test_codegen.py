@@ -177,6 +177,34 @@ def test_a_constructor_that_needs_the_input_size_checks_it() -> None:
         model(torch.zeros(2, 1, 28, 28))
 
 
+CHANNELS_LAST_INPUT = """
+network n {
+    input x: [8, 6, 3]
+    linear(16) -> relu
+    layernorm
+"""
+
+
+@pytest.mark.parametrize("flat", [False, True])
+def test_an_input_read_as_channels_last_has_its_other_axes_as_sizes(flat: bool) -> None:
+    """A [H, W, C] input whose readers take their channels from its last axis: H and W are
+    the sizes. A network that uses none runs at any other (it once checked W and C as its
+    "spatial" axes and refused 16x12 maps); one whose flatten makes them its structure checks
+    them, not the channels."""
+    spec = netdsl.load(CHANNELS_LAST_INPUT + ("flatten -> linear(4)\n}" if flat else "}"))
+    stats = spec.stats()
+    (out,) = stats.outputs.values()
+    model = netdsl.build(spec).eval()
+    assert sum(p.numel() for p in model.parameters()) == stats.params
+    with torch.no_grad():
+        assert tuple(model(torch.randn(2, 8, 6, 3)).shape[1:]) == out
+        if flat:
+            with pytest.raises(ValueError, match=r"built for 8x6 inputs, got \[16, 12\]"):
+                model(torch.randn(2, 16, 12, 3))
+        else:
+            assert model(torch.randn(2, 16, 12, 3)).shape == (2, 16, 12, 16)
+
+
 OPTIONAL_PATH = """
 block mix(c: int, skip: bool) {
     add {

@@ -113,6 +113,13 @@ def test_a_subclass_that_only_presets_its_arguments_is_its_torch_class() -> None
         netdsl.from_torch(import_models.Subclassed(scaled=True), torch.randn(1, 3, 8, 8))
 
 
+def test_pooling_over_one_axis_round_trips() -> None:
+    """Also: a default given as a tuple (AvgPool1d's stride, the kernel size `(2,)`) is
+    compared as the value it is written as, so `s=2` is left out."""
+    text = round_trip(import_models.Pooled1d(), (4, 32))
+    assert "-> avgpool(2) -> maxpool(2)" in text
+
+
 def test_a_slice_by_bounds_the_forward_computes_takes_their_traced_values() -> None:
     """`x[:, :half]` with `half = x.shape[1] // 2`: bounds torch.fx records as nodes (this was
     netdsl's internal error, a TypeError, on timm's PiT)."""

@@ -45,7 +45,8 @@ def _compact(value: Any) -> Any:
 
 def _kwargs(**pairs: tuple[Any, Any]) -> tuple[tuple[str, Any], ...]:
     """Keyword arguments whose value differs from netdsl's default: name=(value, default)."""
-    return tuple((k, _compact(v)) for k, (v, d) in pairs.items() if _compact(v) != d)
+    return tuple((k, _compact(v)) for k, (v, d) in pairs.items()
+                 if _compact(v) != _compact(d))
 
 
 def _one(name: str, *args: Any, **kwargs: tuple[Any, Any]) -> list[OpCall]:
@@ -248,7 +249,7 @@ class Modules:
     MaxPool1d = MaxPool3d = MaxPool2d  # noqa: N815
 
     def AvgPool2d(self, m: nn.AvgPool2d) -> Any:  # noqa: N802
-        if m.divisor_override is not None:
+        if getattr(m, "divisor_override", None) is not None:  # nn.AvgPool1d has none
             return Unmapped("average pooling with divisor_override")
         return _one("avgpool", _compact(m.kernel_size), s=(m.stride, m.kernel_size),
                     p=(m.padding, 0), ceil=(m.ceil_mode, False),
