@@ -55,7 +55,7 @@ def annotate(graph: Graph) -> None:
         meta["elements"] = numel(out)
         if node.op is None:
             set_counts(meta, NO_COUNTS)
-            meta["rf"] = input_field(out)
+            meta["rf"] = input_field(out, [nodes[u].op for u in graph.users(node.name)])
             continue
         if node.op.stored:
             meta["elements"] = 0  # a parameter, not an activation

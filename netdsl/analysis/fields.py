@@ -11,6 +11,7 @@ from typing import Any
 from netdsl.analysis.annotate import node_figures
 from netdsl.analysis.receptive_field import Field, compose, compose_relative, input_field
 from netdsl.ir import Call, Definition, port
+from netdsl.ops import Op
 
 Fields = dict[str, Any]  # reference -> Field, GLOBAL or None
 
@@ -24,11 +25,23 @@ def walk(d: Definition, inputs: list[Any]) -> Fields:
             for ref, f in zip(item.outputs, outs, strict=True):
                 fields.setdefault(ref, f)
         elif item.op is None:
-            fields[item.name] = input_field(item.meta["shape"])
+            fields[item.name] = input_field(item.meta["shape"], readers(d, item.name))
         else:
             fields[item.name] = compose(node_figures(item).rule,
                                         [fields[i] for i in item.inputs])
     return fields
+
+
+def readers(d: Definition, ref: str) -> Iterator[Op]:
+    """The operators of the layers that read `ref` of `d` themselves, inside the blocks it is
+    passed to too."""
+    for item in d.items.values():
+        if ref not in item.inputs:
+            continue
+        if isinstance(item, Call):
+            yield from readers(item.definition, port(item.inputs.index(ref)))
+        elif item.op is not None:
+            yield item.op
 
 
 def relative(d: Definition) -> Fields | None:

@@ -20,12 +20,12 @@ flattened axis, a convolution over a token axis) the field is not computed (None
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
 from fractions import Fraction
 from typing import NamedTuple
 
 from netdsl.ops import receptive as rules
-from netdsl.ops.base import Shape
+from netdsl.ops.base import Op, Shape
 
 
 class Axis(NamedTuple):
@@ -49,13 +49,13 @@ class Axis(NamedTuple):
 Layout = tuple[tuple[int, ...], ...]
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(NamedTuple):
     """The receptive field of one node: one `Axis` per grid axis (the input's spatial axes).
 
     `layout` gives, per tensor axis, the grid axes it carries (row-major when several are
     flattened into it); None for channels first, the layout of every image network, where axis
-    0 carries none and axis i + 1 carries grid axis i."""
+    0 carries none and axis i + 1 carries grid axis i. A tuple, as `Axis` is: a deep network
+    has a field per layer and per call, each made and hashed at the cost of a tuple."""
 
     axes: tuple[Axis, ...]
     aligned: bool = True
@@ -99,11 +99,20 @@ def _num(x: int | Fraction) -> int | float:
     return int(x) if x.denominator == 1 else float(x)
 
 
-def input_field(shape: Shape) -> Field | None:
-    """A network input's field: each element sees itself; None without spatial axes."""
+def input_field(shape: Shape, readers: Iterable[Op] = ()) -> Field | None:
+    """A network input's field: each element sees itself; None without spatial axes. The
+    input is channels first unless the layers reading it all take their channels from its
+    last axis (`Op.channel_axis`: a linear, a layer norm): a channels-last map or a sequence
+    of tokens, whose other axes are the grid."""
     n = len(shape) - 1
+    if n <= 0:
+        return None
     # ints until an upsampling makes a stride fractional (Fractions are ten times slower)
-    return Field(tuple(Axis(1, 1, 0, 1) for _ in range(n))) if n > 0 else None
+    axes = tuple(Axis(1, 1, 0, 1) for _ in range(n))
+    ops = list(readers)
+    if ops and all(op.channel_axis == -1 for op in ops):
+        return Field(axes, layout=tuple((i,) for i in range(n)) + ((),))
+    return Field(axes)
 
 
 def compose(rule: rules.Rule, fields: list[Field | str | None]) -> Field | str | None:
@@ -176,8 +185,8 @@ def _rank(rule: rules.Rule) -> int:
 def _relaid(field: Field, layout: Layout, axes: tuple[Axis, ...] | None = None) -> Field:
     """The field with a new layout (None again when it is channels first)."""
     standard = layout == channels_first(len(field.axes))
-    return replace(field, axes=field.axes if axes is None else axes,
-                   layout=None if standard else layout)
+    return field._replace(axes=field.axes if axes is None else axes,
+                          layout=None if standard else layout)
 
 
 def _on_axes(rule: rules.Rule, tensor_axes: tuple[int, ...], field: Field,
@@ -194,7 +203,7 @@ def _on_axes(rule: rules.Rule, tensor_axes: tuple[int, ...], field: Field,
             return None
         if grid:
             axes[grid[0]] = _apply(rule, i, axes[grid[0]])
-    return replace(field, axes=tuple(axes), causal=False)
+    return field._replace(axes=tuple(axes), causal=False)
 
 
 def _embed(rule: rules.Embed, field: Field | str | None) -> Field | str | None:
@@ -233,7 +242,7 @@ def _select(rule: rules.Select, field: Field) -> Field | str:
     if field.causal and layout[rule.axis]:
         if rule.index == rule.length - 1:
             return GLOBAL
-        field = replace(field, causal=False)
+        field = field._replace(causal=False)
     return _relaid(field, layout[:rule.axis] + layout[rule.axis + 1:])
 
 
@@ -243,8 +252,8 @@ def _attend(rule: rules.Attend, field: Field) -> Field | str | None:
     if _is_causal(rule, field):
         if field.causal:  # tokens that saw all tokens before them, read up to itself: the same
             return field
-        return replace(field, axes=(_spread(field.axes[0], rule.lo[0], 0, 1),), causal=True,
-                       aligned=True)
+        return field._replace(axes=(_spread(field.axes[0], rule.lo[0], 0, 1),), causal=True,
+                              aligned=True)
     layout = field.carried()
     axes = list(field.axes)
     covered: set[int] = set()
@@ -264,7 +273,7 @@ def _attend(rule: rules.Attend, field: Field) -> Field | str | None:
     if unknown or any(len(layout[t]) > 1 for t in rule.axes):
         return None
     changed = any(layout[t] for t in rule.axes)
-    return replace(field, axes=tuple(axes), causal=field.causal and not changed)
+    return field._replace(axes=tuple(axes), causal=field.causal and not changed)
 
 
 def _is_causal(rule: rules.Attend, field: Field) -> bool:
@@ -386,17 +395,7 @@ def _union_axis(parts: tuple[Axis, ...]) -> tuple[Axis, bool]:
 # ---------------------------------------------------------------- over definitions
 
 
-_new_axis = tuple.__new__  # an Axis without NamedTuple's Python-level __new__ (hot path)
-
-
-def _placed_field(axes: tuple[Axis, ...], aligned: bool, global_context: bool,
-                  layout: Layout | None) -> Field:
-    """`Field(axes, aligned, global_context, layout)`, made as its frozen `__init__` would but
-    without one `object.__setattr__` per attribute: a third of the cost of placing a row."""
-    field = object.__new__(Field)
-    field.__dict__.update(axes=axes, aligned=aligned, global_context=global_context,
-                          layout=layout, causal=False)
-    return field
+_new = tuple.__new__  # an Axis or a Field without NamedTuple's Python-level __new__ (hot path)
 
 
 def compose_relative(base: Field | str | None, rel: Field | str | None) -> Field | str | None:
@@ -410,12 +409,12 @@ def compose_relative(base: Field | str | None, rel: Field | str | None) -> Field
     a walk from an input of that layout.
     """
     if type(base) is Field and type(rel) is Field:  # the common case first: a hot path
-        return _placed_field(tuple([_new_axis(Axis, (bs + (rs - 1) * bj, bj * rj, b0 + r0 * bj,
-                                                     bm + (rm - 1) * bj))
-                                    for (bs, bj, b0, bm), (rs, rj, r0, rm)
-                                    in zip(base.axes, rel.axes, strict=True)]),
-                             base.aligned and rel.aligned,
-                             base.global_context or rel.global_context, rel.layout)
+        return _new(Field, (tuple([_new(Axis, (bs + (rs - 1) * bj, bj * rj, b0 + r0 * bj,
+                                               bm + (rm - 1) * bj))
+                                   for (bs, bj, b0, bm), (rs, rj, r0, rm)
+                                   in zip(base.axes, rel.axes, strict=True)]),
+                            base.aligned and rel.aligned,
+                            base.global_context or rel.global_context, rel.layout, False))
     if base is None:
         return None
     if rel == CONSTANT:  # a parameter, whatever the input

@@ -39,6 +39,7 @@ class Attention(Op):
     """Multi-head self-attention over the tokens of a [tokens, dim] sequence."""
 
     name = "attention"
+    channel_axis = -1
     family = "attention"
 
     heads: int = attr(kind="size")
@@ -104,6 +105,7 @@ class WindowAttention(Op):
     windows shifted cyclically by `shift`, with a learned relative position bias."""
 
     name = "window_attention"
+    channel_axis = -1
     family = "attention"
 
     heads: int = attr(kind="size")

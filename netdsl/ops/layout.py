@@ -134,6 +134,7 @@ class PatchMerge(Op):
     padded with zeros first, as torchvision's PatchMerging does."""
 
     name = "patch_merge"
+    channel_axis = -1
     family = "shape"
 
     factor: int = attr(2, kind="size")

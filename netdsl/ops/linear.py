@@ -14,6 +14,7 @@ class Linear(Op):
     """A fully connected layer on the last axis."""
 
     name = "linear"
+    channel_axis = -1
     overwritable = True
     family = "linear"
     known_as = ("dense", "fc")

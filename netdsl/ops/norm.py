@@ -44,6 +44,7 @@ class LayerNorm(Op):
     """Layer normalisation over the last `axes` axes."""
 
     name = "layernorm"
+    channel_axis = -1
     family = "norm"
 
     axes: int = attr(1, kind="size", doc="how many trailing axes are normalised")

@@ -62,6 +62,34 @@ def test_a_token_sees_its_patch():
     assert rf["layout"] == [[0, 1], []]
 
 
+class _ChannelsLast(nn.Module):
+    """A linear layer on a channels-last [H, W, C] map, then channels first and a 3x3 conv."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(2, 4)
+        self.conv = nn.Conv2d(4, 1, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(self.linear(x).permute(0, 3, 1, 2))
+
+
+def test_an_input_its_readers_take_on_the_last_axis_is_laid_out_channels_last():
+    """A network input read by linear layers is a channels-last map (or a sequence of
+    tokens): its last axis carries the channels, the others the grid. Read as channels first,
+    the linear layer mixed the 'W' axis and the conv after the permute had no field."""
+    seen = read(constant(_ChannelsLast()), (10, 10, 2), (0, 4, 5)).any(-1)
+    rows, cols = seen.nonzero().unbind(1)
+    assert (int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max())) == (3, 5, 4, 6)
+    rf = field("linear(4) -> permute([2, 0, 1]) -> conv(1, 3, p=1)", (10, 10, 2))
+    assert (rf["size"], rf["stride"], rf["padding"]) == ([3, 3], [1, 1], [1, 1])
+    assert "layout" not in rf  # channels first again
+    assert field("linear(4)", (10, 10, 2))["layout"] == [[0], [1], []]
+    tokens = field("linear(4)", (7, 2))  # each token's features alone
+    assert (tokens["size"], tokens["layout"]) == ([1], [[0], []])
+    assert field("conv(4, 3, p=1)", (2, 10, 10))["size"] == [3, 3]  # channels first
+
+
 class _Attend(nn.Module):
     def __init__(self, dim: int, causal: bool):
         super().__init__()

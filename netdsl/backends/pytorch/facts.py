@@ -38,9 +38,13 @@ class Facts:
     def input_shapes(self) -> dict[str, tuple[int, ...]]:
         return {name: self.graph[name].shape for name in self.graph.inputs}
 
-    def readers(self, name: str) -> list[str]:
-        """The operators of the layers that read the tensor `name` itself."""
-        return [self.graph[user].op_name for user in self.graph.users(name)]
+    def input_channel_axis(self, name: str) -> int:
+        """The axis of a network input that carries its channels: 0, or the last for a map
+        or a sequence whose readers take their channels from its last axis ([H, W, C],
+        [tokens, dim]), as the receptive-field analysis lays it out."""
+        self._analyse()
+        layout = getattr(self.graph[name].meta.get("rf"), "layout", None)
+        return len(layout) - 1 if layout is not None and layout[-1] == () else 0
 
     def arguments(self, block: str, param: str) -> list[Any]:
         """The values every instance of `block` took for `param`."""
@@ -62,10 +66,7 @@ class Facts:
             source = scope.output if output else self._input_of(scope)
             if source is None:
                 return 0
-            if not self._analysed:
-                from netdsl.analysis import analyse
-                analyse(self.graph)
-                self._analysed = True
+            self._analyse()
             rf = self.graph[source].meta.get("rf")
             layout = getattr(rf, "layout", None)
             shape = self.graph[source].shape
@@ -74,6 +75,12 @@ class Facts:
             free = [i for i, carried in enumerate(layout) if not carried]
             found.add(free[0] if len(shape) >= 3 and free == [len(shape) - 1] else 0)
         return found.pop() if len(found) == 1 else 0
+
+    def _analyse(self) -> None:
+        if not self._analysed:
+            from netdsl.analysis import analyse
+            analyse(self.graph)
+            self._analysed = True
 
     def _input_of(self, scope: Scope) -> str | None:
         inside = {n.name for n in self.graph.scope_nodes(scope.name)}

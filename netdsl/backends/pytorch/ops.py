@@ -117,8 +117,7 @@ class Lowering:
     results (and attributes) the operator takes instead of the tensor (unpool's `pool`).
     `pad`: padding torch's layer cannot add itself (asymmetric pairs, TensorFlow's SAME at a
     stride > 1), done by the forward on the input first, with the layer's own padding 0 (its
-    state dict is torch's). `last_axis`: its construction reads the input's last axis as its
-    channels (layer norm, window attention), as an argument from `@features` says too.
+    state dict is torch's).
     """
 
     module: str | None = None
@@ -136,13 +135,6 @@ class Lowering:
     results: Callable[[dict[str, Py]], tuple[str, ...]] = lambda attrs: ()
     reads: str | None = None
     moves: Callable[[dict[str, Py], int, int], int] | None = None
-    last_axis: bool = False
-
-    @property
-    def reads_features(self) -> bool:
-        """Whether its input's channels are the last axis (linear, layer norm, attention): a
-        network input it reads is laid out channels last."""
-        return self.last_axis or any(a.source == "@features" for a in self.args)
 
     def channel_axis(self, attrs: dict[str, Py], axis: int, rank: int) -> int:
         """The axis of the output that carries the channels the input carried at `axis`."""
@@ -786,7 +778,7 @@ LOWERINGS: dict[str, Lowering] = {
                    args=(pos("num_features", "@channels"), kw("eps", default=1e-5),
                          kw("momentum", default=0.1), kw("affine", default=True))),
     "layernorm": Lowering("nn.LayerNorm", "F.layer_norm", args=NORM_ARGS, state="affine",
-                          rule=_layernorm, apply=_layernorm_apply, last_axis=True),
+                          rule=_layernorm, apply=_layernorm_apply),
     "groupnorm": Lowering("nn.GroupNorm", "F.group_norm", state="affine",
                           args=(pos("num_groups", "groups"), pos("num_channels", "@channels"),
                                 kw("eps", default=1e-5), kw("affine", default=True)),
@@ -856,7 +848,7 @@ LOWERINGS: dict[str, Lowering] = {
                           applies_module=True, helpers=("causal_mask",),
                           args=(pos("embed_dim", "@features"), pos("num_heads", "heads"),
                                 kw("dropout", default=0.0), kw("bias", default=True))),
-    "window_attention": Lowering(rule=_window_attention, state=True, last_axis=True,
+    "window_attention": Lowering(rule=_window_attention, state=True,
                                  helpers=("ShiftedWindowAttention",)),
     "channel_shuffle": Lowering("nn.ChannelShuffle", "channel_shuffle",
                                 args=(pos("groups"),), helpers=("channel_shuffle",)),

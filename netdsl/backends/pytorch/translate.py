@@ -20,7 +20,6 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from netdsl.backends.pytorch import liveness
-from netdsl.backends.pytorch import ops as lowering
 from netdsl.backends.pytorch import pyexpr as P
 from netdsl.backends.pytorch.calls import Calls
 from netdsl.backends.pytorch.classinfo import OUTPUT_FIELDS, BuiltSizes, ClassInfo, Param
@@ -597,7 +596,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
 
     def _s_Input(self, stmt: syn.Input, scope: Scope, flow: Flow, env: Env) -> None:
         concrete = self.gen.facts.input_shapes()[stmt.name]
-        axis = self._input_channel_axis(stmt.name, concrete)
+        axis = self.gen.facts.input_channel_axis(stmt.name)
         spec = self.expr(stmt.shape, env, flow, "ctor").py
         channels: Py = P.lit(concrete[axis])
         if spec is not None and isinstance(spec.node, ast.Tuple) and \
@@ -620,17 +619,6 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         flow.labels[stmt.name] = tensor.shared()
         if len(self.info.inputs) > 1 and scope.mode == "chain":
             raise NotChain
-
-    def _input_channel_axis(self, name: str, shape: tuple[int, ...]) -> int:
-        """0, unless the input is a map or a sequence ([H, W, C], [T, D]) whose readers all
-        take their channels from its last axis (a linear, a layer norm, attention): the
-        other axes are then its sizes, which a forward may vary."""
-        readers = self.gen.facts.readers(name)
-        if len(shape) >= 2 and readers and all(
-                r in lowering.LOWERINGS and lowering.LOWERINGS[r].reads_features
-                for r in readers):
-            return len(shape) - 1
-        return 0
 
     def element(self, el: syn.Element, scope: Scope, flow: Flow, env: Env) -> None:
         self.listed_current, flow.listed = flow.listed, None
