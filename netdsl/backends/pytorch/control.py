@@ -92,6 +92,7 @@ class ControlFlow:
             fwd: list[ast.stmt] | None = [] if scope.fwd is not None else None
             inner = scope.nested(ctor, fwd)
             inner.registered = []
+            inner.chosen = {}
             branch_flow = flow.fork(start)
             branch_flow.labels = flow.labels
             branch_env = env.child()
@@ -128,6 +129,11 @@ class ControlFlow:
             if any(r[2].dynamic for r in results):
                 scope.dynamic = frozenset().union(*(r[2].dynamic or frozenset() for r in results))
         registered = [r[2].registered for r in results]
+        deps = frozenset().union(*(t.deps for t in tests)) - {IN, SIZE}
+        for name in (n for names in registered for n in names):
+            if name in scope.registered and name not in scope.chosen:
+                raise Specialize(deps, f"a branch it chooses gives the label '{name}' again")
+            scope.chosen[name] = deps
         for names in registered:
             scope.registered.extend(names)
         # the tensors after the `if` (of the branches that go on)
@@ -200,8 +206,8 @@ class ControlFlow:
         if scope.owner.sequential or scope.dynamic or scope.ctor is not self.top_ctor:
             return None
         offset = scope.offset
-        base = P.lit(0) if offset is None else \
-            P.name(offset.var) if offset.var is not None else offset.value
+        base = P.lit(0) if offset is None else offset.value if offset.value.known else \
+            P.name(self.offset_variable(offset))  # named once, not copied into each branch
         value: Py | None = None
         for test, counter in reversed(list(zip(tests, counters, strict=True))):
             here = P.simplify(P.binop("+", base, P.lit(counter)))

@@ -363,6 +363,8 @@ class Scope:
     dynamic: frozenset[str] | None = None
     offset: Offset | None = None  # where `counter` 0 is, when an `if` before decides it
     registered: list[str] = field(default_factory=list)
+    # the labels an `if` registers in some of its branches, and the parameters it tests
+    chosen: dict[str, frozenset[str]] = field(default_factory=dict)
     last_overwritable: bool = False  # the last layer of a chain lets the next work in place
     # in a chain, each label's tensor and the position of the layer after it (None: a loop
     # or an `if` before it makes that position a constructor's choice)
@@ -370,7 +372,7 @@ class Scope:
 
     def nested(self, ctor: list[ast.stmt], fwd: list[ast.stmt] | None) -> Scope:
         return Scope(self.mode, self.owner, ctor, fwd, self.counter, self.dynamic,
-                     self.offset, self.registered, marks=self.marks)
+                     self.offset, self.registered, self.chosen, marks=self.marks)
 
     def take(self) -> int:
         position = self.counter

@@ -13,6 +13,7 @@ from netdsl.backends.pytorch.flow import (
     Flow,
     ModuleOwner,
     NamedChild,
+    Offset,
     Position,
     Scope,
     SequentialOwner,
@@ -256,6 +257,9 @@ class Scoping:
             name = str(scope.take())
         elif isinstance(label, str):
             name = label
+            if name in scope.chosen:
+                raise Specialize(scope.chosen[name], f"a branch it chooses gives the label "
+                                                     f"'{name}' too")
             scope.take()
         else:
             position = self.computed_name(label, scope)
@@ -288,18 +292,23 @@ class Scoping:
         constructor, `str(self.position + 2)` in the forward."""
         offset = scope.offset
         assert offset is not None
-        if offset.var is None:  # its first use: a variable, assigned right after the `if`
-            offset.var = self.locals.reserve("position")
-            at = 0 if offset.anchor is None else \
-                next(i for i, s in enumerate(offset.ctor) if s is offset.anchor) + 1
-            offset.ctor.insert(at, assign(offset.var, offset.value.node))
         k = scope.take()
-        ctor = P.name(offset.var)
+        ctor = P.name(self.offset_variable(offset))
         fwd = self.store(offset.var, ctor)
         if k:
             ctor, fwd = P.binop("+", ctor, P.lit(k)), P.binop("+", fwd, P.lit(k))
         return Position(P.call("str", [ctor]).node, P.call("str", [fwd]).node,
                         f"{offset.var}+{k}")
+
+    def offset_variable(self, offset: Offset) -> str:
+        """The variable holding an offset's value, assigned right after the `if` that decides
+        it when it is first asked for."""
+        if offset.var is None:
+            offset.var = self.locals.reserve("position")
+            at = 0 if offset.anchor is None else \
+                next(i for i, s in enumerate(offset.ctor) if s is offset.anchor) + 1
+            offset.ctor.insert(at, assign(offset.var, offset.value.node))
+        return offset.var
 
     def check_child(self, name: str) -> None:
         if name in MODULE_ATTRIBUTES:

@@ -321,6 +321,12 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             layers = None
             if p.type == "layer":
                 layers = self.candidates(p, env)
+            if default is not None and _made_by_call(default) and \
+                    not any(passes_input(r.name) for r in layers or ()):
+                # `act=partial(nn.LeakyReLU, ...)` would be made once, when the class is
+                # defined: None, made in the constructor (torchvision's `norm_layer=None`)
+                self.late_defaults.append((py_name, Py(default)))
+                default = ast.Constant(None)
             py = P.name(py_name, frozenset({p.name}))
             env.vars[p.name] = Value(py, layers=layers)
             hint = _hint(p.type, layers)
@@ -800,6 +806,10 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _made_by_call(default: ast.expr) -> bool:
+    return any(isinstance(n, ast.Call) for n in ast.walk(default))
 
 
 def _rebindable(name: str, referenced: set[str]) -> bool:

@@ -205,6 +205,102 @@ def test_an_input_read_as_channels_last_has_its_other_axes_as_sizes(flat: bool) 
             assert model(torch.randn(2, 16, 12, 3)).shape == (2, 16, 12, 16)
 
 
+def _ruff(source: str, tmp_path: Path) -> str:
+    """What ruff says of the source, as the zoo's generated files are checked."""
+    path = tmp_path / "generated.py"
+    path.write_text(source, encoding="utf-8")
+    ruff = Path(sys.executable).with_name("ruff")
+    return subprocess.run([str(ruff), "check", "--isolated", "--select", "E,F,W,B", str(path)],
+                          capture_output=True, text=True).stdout
+
+
+LABEL_AGAIN = """
+inline block b(c: int) {
+    stem: conv(c, 1)
+}
+network net(deep: bool = false) {
+    input x: [3, 8, 8]
+    %s
+    add { identity; conv(4, 1) }
+}
+"""
+
+
+@pytest.mark.parametrize("body", ["b(4)\n    if deep { b(4) }", "if deep { b(4) }\n    b(4)"])
+def test_a_label_a_branch_gives_again_is_written_for_the_specs_value(body: str) -> None:
+    """`stem` unconditionally and in `if deep`: a valid spec only while deep is false (else
+    a duplicate label). The class was written for any `deep`, the branch's module replacing
+    the first (`self.stem = None`): a TypeError as it ran. Now it is written for the spec's
+    value and says why."""
+    net = netdsl.load(LABEL_AGAIN % body)
+    source = generate(net)
+    assert "# Written for deep = false (as the spec sets it): a branch it chooses gives the " \
+           "label\n# 'stem'" in source
+    model = netdsl.build(net).eval()
+    assert sum(p.numel() for p in model.parameters()) == net.stats().params == 36
+    with torch.no_grad():
+        assert model(torch.randn(2, 3, 8, 8)).shape == (2, 4, 8, 8)
+
+
+def test_a_layer_default_made_by_a_call_is_made_in_the_constructor(tmp_path: Path) -> None:
+    """`act: layer = leaky_relu(0.1)` was `act=partial(nn.LeakyReLU, ...)` in the signature,
+    made once when the class is defined (ruff B008); now `act=None`, made in the constructor,
+    as torchvision's `norm_layer=None`."""
+    spec = """
+block b(act: layer = leaky_relu(0.1)) {
+    conv(4, 1) -> act
+}
+network net {
+    input x: [3, 8, 8]
+    b
+    b(act=relu)
+}
+"""
+    source = generate(netdsl.load(spec))
+    assert "act: Callable[..., nn.Module] | None = None," in source
+    assert "if act is None:\n            act = partial(nn.LeakyReLU, negative_slope=0.1)" in source
+    assert _ruff(source, tmp_path) == "All checks passed!\n"
+    model = _build(source)
+    assert isinstance(model[0][1], torch.nn.LeakyReLU) and model[0][1].negative_slope == 0.1
+    assert isinstance(model[1][1], torch.nn.ReLU)
+
+
+def test_a_layer_after_the_last_output_is_computed_but_not_named(tmp_path: Path) -> None:
+    """The conv after `b` reads no one: its call stays (the spec's MACs count it), its
+    variable goes (ruff F841: `x = getattr(self, "3")(b)` never read)."""
+    spec = """
+network net {
+    input x: [3, 4, 4]
+    conv(2, 1)
+    a: relu
+    b: relu -> conv(2, 1)
+    output a, b
+}
+"""
+    source = generate(netdsl.load(spec))
+    assert '        getattr(self, "3")(b)\n        return (a, b)' in source
+    assert _ruff(source, tmp_path) == "All checks passed!\n"
+
+
+def test_positions_after_ifs_are_named_once_not_copied_into_each_branch() -> None:
+    """Each `if deep { relu }` moves the positions after it. The position was one expression
+    copied into both branches of the next: 2^n copies (20 ifs did not compile in two
+    minutes). Now each is a variable the next reads."""
+    spec = ("network net(deep: bool = false) {\n input x: [3, 4, 4]\n"
+            " add { identity; conv(3, 1) }\n" + " if deep { relu }\n" * 20 +
+            " conv(3, 1)\n}\n")
+    source = generate(netdsl.load(spec))
+    assert len(source) < 4000
+    assert "position = 3 if deep else 2\n" in source
+    assert "position_ = position + 1 if deep else position\n" in source
+    for deep in (False, True):
+        net = netdsl.load(spec, deep=deep)
+        model = _build(source, deep=deep).eval()
+        names = {name for name, _ in model.named_children()}
+        assert names == {"0", "22" if deep else "2"}
+        assert sum(p.numel() for p in model.parameters()) == net.stats().params
+
+
 OPTIONAL_PATH = """
 block mix(c: int, skip: bool) {
     add {
