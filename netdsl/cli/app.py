@@ -55,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, or a usage error argparse has printed
         return exc.code if isinstance(exc.code, int) else Exit.USER
     try:
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
+        return code
     except NetdslError as exc:
         report(exc)
         return Exit.USER
@@ -63,6 +65,11 @@ def main(argv: list[str] | None = None) -> int:
         return Exit.INTERRUPTED
     except BrokenPipeError:  # `netdsl stats x.net | head`
         return Exit.OK
+    except OSError as exc:  # the system's refusal (`> /dev/full`), not a bug of netdsl's
+        sys.stdout = None  # type: ignore[assignment]  # nothing more is written there
+        where = f"{exc.filename}: " if exc.filename else "the output: "
+        print(f"netdsl: error: cannot write {where}{exc.strerror or exc}", file=sys.stderr)
+        return Exit.USER
     except Exception as exc:  # noqa: BLE001 - the one place internal errors are caught
         if args.debug:
             traceback.print_exc()

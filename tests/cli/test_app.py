@@ -75,6 +75,16 @@ def test_broken_pipe_is_not_an_error():
     assert "Traceback" not in done.stderr and "internal error" not in done.stderr
 
 
+@pytest.mark.parametrize("command", ["stats specs/lenet5.net", "ops"])
+def test_a_full_disk_is_the_systems_refusal_not_a_bug(command: str):
+    """Output to /dev/full: the write fails when the output is flushed. It was reported as
+    an internal error, "a bug in netdsl" (exit 1)."""
+    done = subprocess.run(f"{sys.executable} cli.py {command} > /dev/full", shell=True,
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr == "netdsl: error: cannot write the output: No space left on device\n"
+
+
 @pytest.fixture
 def planted_bug(monkeypatch):
     """`check` replaced by a command that crashes, as a bug in netdsl would."""
