@@ -15,7 +15,7 @@ from netdsl.backends.pytorch import pyexpr as P
 from netdsl.backends.pytorch import render
 from netdsl.backends.pytorch.classinfo import ClassInfo
 from netdsl.backends.pytorch.facts import Facts
-from netdsl.backends.pytorch.names import Namespace
+from netdsl.backends.pytorch.names import METHOD_NAMES, Namespace
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
 from netdsl.backends.pytorch.translate import ClassTranslator
 from netdsl.backends.pytorch.values import (
@@ -66,7 +66,7 @@ class Generator:
         self.source_name = Path(network.source_path).name
         self.globals: dict[str, str] = {}  # spec global -> Python name, in first-use order
         self.functions: dict[str, str] = {}  # spec global def -> Python name
-        self.module = Namespace(_runtime_names() | {"make_divisible", "partial"})
+        self.module = Namespace(_runtime_names() | {"make_divisible", "partial"} | METHOD_NAMES)
         self.global_names = {name: self.module.reserve(name, "global")
                              for name in self._program_globals()}
         self.classes: list[ClassInfo] = []

@@ -20,6 +20,10 @@ BUILTIN_NAMES = frozenset("""abs all any bool dict enumerate float getattr int i
 max min range round str sum super tuple zip print type ValueError None True False
 torch nn F Tensor math partial OrderedDict Callable""".split())
 
+# the names every method may bind whatever the spec says: a module-level definition of the
+# spec's (`def in_channels(a) = ...`) must take another, or the method would call its int
+METHOD_NAMES = frozenset({"self", "in_channels", "in_features"})
+
 AMBIGUOUS = frozenset({"l", "O", "I"})  # pycodestyle E741: read as 1 and 0
 _INVALID = re.compile(r"[^0-9A-Za-z_]")
 

@@ -39,7 +39,7 @@ from netdsl.backends.pytorch.flow import (
 )
 from netdsl.backends.pytorch.lists import Lists
 from netdsl.backends.pytorch.merges import Merges
-from netdsl.backends.pytorch.names import BUILTIN_NAMES, MODULE_ATTRIBUTES, Namespace
+from netdsl.backends.pytorch.names import BUILTIN_NAMES, METHOD_NAMES, MODULE_ATTRIBUTES, Namespace
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
 from netdsl.backends.pytorch.pystmt import all_names, assign, returns
 from netdsl.backends.pytorch.scopes import Scoping
@@ -83,7 +83,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         self.bdef = info.bdef
         self.mode = mode
         self.attrs = Namespace(MODULE_ATTRIBUTES | labels(self.bdef.body))
-        self.locals = Namespace(gen.module_names | {"self", "in_channels", "in_features"})
+        self.locals = Namespace(gen.module_names | METHOD_NAMES)
         self.fnames = Namespace(gen.module_names | {"self"})
         self.stores: dict[str, str] = {}  # value store key -> attribute
         self.store_values: list[tuple[str, ast.expr]] = []

@@ -301,6 +301,28 @@ def test_positions_after_ifs_are_named_once_not_copied_into_each_branch() -> Non
         assert sum(p.numel() for p in model.parameters()) == net.stats().params
 
 
+@pytest.mark.parametrize("name", ["self", "in_channels", "in_features"])
+def test_a_spec_function_named_as_a_methods_own_name_is_renamed(name: str) -> None:
+    """`def in_channels(a) = a + 1` was written as a module-level function of that name,
+    which the constructor's `in_channels` parameter shadows: `in_channels(w)` called an int
+    (`self(3)` the module itself)."""
+    spec = f"""
+def {name}(a) = a + 1
+block b(w: int) {{ conv({name}(w), 1) -> linear({name}(w)) }}
+network n {{
+    input x: [3, 8, 8]
+    b(4)
+}}
+"""
+    source = generate(netdsl.load(spec))
+    assert f"def {name}_(a):" in source
+    net = netdsl.load(spec)
+    model = netdsl.build(net).eval()
+    assert sum(p.numel() for p in model.parameters()) == net.stats().params
+    with torch.no_grad():
+        assert model(torch.randn(2, 3, 8, 8)).shape == (2, 5, 8, 5)
+
+
 OPTIONAL_PATH = """
 block mix(c: int, skip: bool) {
     add {
