@@ -820,6 +820,13 @@ class Calls:
                     if a.name is None]
             kwargs = {a.name: self.py(single(a.value), env, flow, "ctor") for a in arg_asts
                       if a.name}
+            for r, info in zip(real, infos, strict=True):
+                params = [p.name for p in self.gen.program.blocks[r.name].params
+                          if p.type not in ("tensor", "tensors")]
+                if (set(params[:len(args)]) | set(kwargs)) & set(info.binding):
+                    raise Specialize(factory.deps, f"block '{r.name}', which it takes, is "
+                                                   f"written for one value of an argument "
+                                                   f"the call gives")
             module = P.call(factory, [channels, *args], kwargs)
             preserves = all(i.out is not None and i.out.is_name(i.channels) for i in infos)
             shape = current.shape if preserves else (None,) + (None,) * current.rank

@@ -37,7 +37,7 @@ IMPORTS = {
 
 
 def module(gen: Generator, top: ClassInfo) -> str:
-    classes = [render_class(info) for info in gen.classes]
+    classes = _constructed({info.name: render_class(info) for info in gen.classes}, top.name)
     constants = [f"{py} = {ast.unparse(literal_node(gen.program.env.vars[name], lists=True))}"
                  for name, py in gen.globals.items()]
     constants = [_wrap_constant(c) for c in constants]
@@ -54,6 +54,17 @@ def module(gen: Generator, top: ClassInfo) -> str:
         parts.append("\n".join(constants))
     parts += functions + classes
     return double_quotes("\n\n\n".join(p.rstrip("\n") for p in parts if p) + "\n")
+
+
+def _constructed(classes: dict[str, str], top: str) -> list[str]:
+    """The classes the network's class makes, itself and through the others, in their order:
+    one a call tried and then specialised the caller instead of using is left out."""
+    wanted, todo = {top}, [top]
+    while todo:
+        for name in _names(classes[todo.pop()]) & classes.keys() - wanted:
+            wanted.add(name)
+            todo.append(name)
+    return [text for name, text in classes.items() if name in wanted]
 
 
 def double_quotes(text: str) -> str:

@@ -323,6 +323,37 @@ network n {{
         assert model(torch.randn(2, 3, 8, 8)).shape == (2, 5, 8, 5)
 
 
+def test_a_block_taken_as_a_layer_and_called_with_an_argument_it_is_written_for() -> None:
+    """`unit` is written once per value of `flag` (its positions depend on it); `stage` takes
+    it as a layer and calls `u(c, flag=true)`. Stage was handed the class for the default,
+    flag = false, and passed it `flag=True`: a TypeError. Now stage is written for u = unit,
+    whose call then picks the class for flag = true; the class no call makes is left out."""
+    spec = """
+block unit(c: int, flag: bool = false) {
+    residual(when = flag) { conv(c, 1) }
+    if not flag { conv(c, 1) }
+}
+block stage(u: layer, c: int) {
+    u(c, flag=true)
+}
+network net {
+    input x: [3, 8, 8]
+    stage(unit, 3)
+}
+"""
+    net = netdsl.load(spec)
+    source = generate(net)
+    assert "# `stage` with u=unit: block 'unit', which it takes, is written for one value " \
+           "of an\n# argument the call gives" in source
+    assert len(_classes(source)) == 3  # Unit (flag = true), Stage, Net
+    model = netdsl.build(net).eval()
+    assert sum(p.numel() for p in model.parameters()) == net.stats().params == 12
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        conv = getattr(model[0][0], "0")
+        torch.testing.assert_close(model(x), x + conv(x))
+
+
 OPTIONAL_PATH = """
 block mix(c: int, skip: bool) {
     add {
