@@ -38,10 +38,13 @@ IMPORTS = {
 
 def module(gen: Generator, top: ClassInfo) -> str:
     classes = _constructed({info.name: render_class(info) for info in gen.classes}, top.name)
-    constants = [f"{py} = {ast.unparse(literal_node(gen.program.env.vars[name], lists=True))}"
-                 for name, py in gen.globals.items()]
-    constants = [_wrap_constant(c) for c in constants]
-    functions = [render_function(gen, name, py) for name, py in gen.functions.items()]
+    definitions = {py: _wrap_constant(f"{py} = " + ast.unparse(literal_node(
+        gen.program.env.vars[name], lists=True))) for name, py in gen.globals.items()}
+    definitions.update((py, render_function(gen, name, py)) for name, py in gen.functions.items())
+    read = _read(definitions, "\n".join(classes))  # a loop the classes unrolled reads no list
+    values = set(gen.globals.values())
+    constants = [text for py, text in definitions.items() if py in read and py in values]
+    functions = [text for py, text in definitions.items() if py in read and py not in values]
     body = "\n".join(constants + functions + classes)
     helpers = helper_sources(body, gen.helpers)
     used = _names("\n\n".join([body, *helpers]))
@@ -49,11 +52,25 @@ def module(gen: Generator, top: ClassInfo) -> str:
                         f"the spec, not this file.")
     imports = _imports(used)
     head = f"{header.rstrip()}\n\n{imports}" if imports else header  # one blank line, as black
-    parts = [head, *helpers]
+    parts = [*helpers]
     if constants:
         parts.append("\n".join(constants))
     parts += functions + classes
-    return double_quotes("\n\n\n".join(p.rstrip("\n") for p in parts if p) + "\n")
+    rest = "\n\n\n".join(p.rstrip("\n") for p in parts if p)
+    # after the imports, one blank line before constants (isort's), two before a definition
+    gap = "\n\n" if constants and not helpers else "\n\n\n"
+    return double_quotes(head.rstrip("\n") + gap + rest + "\n")
+
+
+def _read(definitions: dict[str, str], text: str) -> set[str]:
+    """The module-level names `text` reads, and those the definitions it reads read."""
+    read: set[str] = set()
+    todo = [text]
+    while todo:
+        for name in _names(todo.pop()) & definitions.keys() - read:
+            read.add(name)
+            todo.append(definitions[name])
+    return read
 
 
 def _constructed(classes: dict[str, str], top: str) -> list[str]:
@@ -102,16 +119,12 @@ def _docstring(text: str) -> str:
 
 def _imports(used: set[str]) -> str:
     stdlib = [IMPORTS[n] for n in ("math", "OrderedDict", "Callable", "partial") if n in used]
-    torch = []
-    if "torch" in used:
-        torch.append("import torch")
-    names = sorted(n for n in ("Tensor", "nn") if n in used)
+    torch = [f"import {n}" for n in ("torch", "torchvision") if n in used]  # isort: `import`s
+    names = sorted(n for n in ("Tensor", "nn") if n in used)                  # before `from`s
     if names:
         torch.append(f"from torch import {', '.join(names)}")
     if "F" in used:
         torch.append(IMPORTS["F"])
-    if "torchvision" in used:
-        torch.append("import torchvision")
     stdlib.sort(key=lambda s: (s.startswith("from"), s))
     blocks = ["\n".join(stdlib), "\n".join(torch)]
     return "\n\n".join(b for b in blocks if b)

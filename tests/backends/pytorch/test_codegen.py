@@ -85,7 +85,7 @@ def test_every_spec_compiles_to_source_that_passes_ruff(tmp_path: Path, specs: l
         path.write_text(generate(netdsl.load(spec)), encoding="utf-8")
         py_compile.compile(str(path), doraise=True)
     ruff = Path(sys.executable).with_name("ruff")
-    done = subprocess.run([str(ruff), "check", "--isolated", "--select", "E,F,W,B",
+    done = subprocess.run([str(ruff), "check", "--isolated", "--select", "E,F,W,B,I",
                            str(tmp_path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout
     for path in tmp_path.glob("*.py"):
@@ -210,8 +210,8 @@ def _ruff(source: str, tmp_path: Path) -> str:
     path = tmp_path / "generated.py"
     path.write_text(source, encoding="utf-8")
     ruff = Path(sys.executable).with_name("ruff")
-    return subprocess.run([str(ruff), "check", "--isolated", "--select", "E,F,W,B", str(path)],
-                          capture_output=True, text=True).stdout
+    return subprocess.run([str(ruff), "check", "--isolated", "--select", "E,F,W,B,I",
+                           str(path)], capture_output=True, text=True).stdout
 
 
 LABEL_AGAIN = """
@@ -263,6 +263,28 @@ network net {
     model = _build(source)
     assert isinstance(model[0][1], torch.nn.LeakyReLU) and model[0][1].negative_slope == 0.1
     assert isinstance(model[1][1], torch.nn.ReLU)
+
+
+def test_a_constant_only_an_unrolled_loop_read_is_not_written(tmp_path: Path) -> None:
+    """`concat { for w in WS { ... } }` is written out path by path: `WS = [2, 4]` was still
+    written, read by nothing, and two blank lines after the imports (isort wants one before a
+    constant, ruff I001)."""
+    spec = """
+WS = [2, 4]
+SCALE = [2]
+network net {
+    input x: [3, 8, 8]
+    concat { for w in WS { conv(w, 1) } }
+    upsample(SCALE[0])
+}
+"""
+    source = generate(netdsl.load(spec))
+    assert "WS" not in source and "SCALE" not in source
+    assert _ruff(source, tmp_path) == "All checks passed!\n"
+    kept = generate(netdsl.load("WS = [2, 4]\nnetwork net(i: int = 0) {\n input x: [3, 8, 8]\n"
+                                " conv(WS[i], 1)\n}\n"))
+    assert "from torch import nn\n\nWS = [2, 4]\n\n\nclass Net" in kept
+    assert _ruff(kept, tmp_path) == "All checks passed!\n"
 
 
 def test_a_layer_after_the_last_output_is_computed_but_not_named(tmp_path: Path) -> None:
