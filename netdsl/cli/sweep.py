@@ -96,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
     fmt = choose_format(TABLES, args.output, args.format)
     if args.plot is not None:
         choose_format([Format("html", ".html")], args.plot, None)
+        if args.output not in (None, "-") and os.path.realpath(args.output) == \
+                os.path.realpath(args.plot):
+            raise _usage(f"the table and the plot would both be written to {args.plot}",
+                         "give --plot another file")
     swept, fixed = axes(args.set)
     count = len(combinations(swept)) if swept else 1
     if count > MAX_VARIANTS:
@@ -114,13 +118,15 @@ def run(args: argparse.Namespace) -> int:
                                     args.jobs or os.cpu_count() or 1),
                               count, args.progress))
     names = [a.name for a in swept]
+    for v in variants:
+        if v.error:
+            print(f"netdsl: variant {_label(v.settings)}: {v.error}", file=sys.stderr)
+    if all(v.error for v in variants):  # nothing to tabulate: no file is written or replaced
+        return Exit.USER
     protect = program.files
     write_output(args.output, FORMATS[fmt.name](variants, names), protect=protect)
     if args.plot is not None:
         write_output(args.plot, _plot(variants, names, args.file), protect=protect)
-    for v in variants:
-        if v.error:
-            print(f"netdsl: variant {_label(v.settings)}: {v.error}", file=sys.stderr)
     return Exit.OK
 
 

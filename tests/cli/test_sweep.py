@@ -69,6 +69,26 @@ def test_a_variant_that_fails_is_a_row_with_its_error(cli):
     assert "classes=0" in done.stderr
 
 
+def test_a_sweep_whose_every_variant_fails_writes_nothing(cli, tmp_path):
+    """Every variant an error: exit 2, and the table and plot files are not replaced (the
+    plot was an empty page written over the old one, with exit 0)."""
+    plot, table = tmp_path / "p.html", tmp_path / "t.csv"
+    plot.write_text("ORIGINAL")
+    done = cli("sweep", str(SPECS / "lenet5.net"), "--set", "classes=abc,0", "--plot",
+               str(plot), "-o", str(table))
+    assert done.returncode == 2
+    assert "classes=\"abc\"" in done.stderr and "classes=0" in done.stderr
+    assert plot.read_text() == "ORIGINAL" and not table.exists()
+
+
+def test_the_table_and_the_plot_in_one_file_are_refused(cli, tmp_path):
+    out = tmp_path / "q.html"
+    done = cli("sweep", str(SPECS / "lenet5.net"), "--set", "classes=1,2", "--format", "json",
+               "-o", str(out), "--plot", str(tmp_path / "." / "q.html"))
+    assert done.returncode == 2 and not out.exists()
+    assert "the table and the plot would both be written to" in done.stderr
+
+
 @pytest.mark.slow  # a pool of worker processes
 def test_worker_processes_give_the_same_rows(cli):
     args = ["sweep", SPEC, "--set", "width=0.5,0.6,0.7,0.8,0.9,1.0,1.1,1.2", "--set",
