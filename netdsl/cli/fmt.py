@@ -12,8 +12,9 @@ import difflib
 import sys
 
 from netdsl.cli.command import Command, Exit
-from netdsl.cli.loading import STDIN, STDIN_NAME, read_stdin
+from netdsl.cli.loading import STDIN, STDIN_NAME, positive, read_stdin
 from netdsl.errors import Diagnostic, NetdslError, Span
+from netdsl.limits import MAX_STEPS, STEPS_OPTION
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +26,9 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--diff", action="store_true",
                         help=f"change nothing; print a unified diff (exit {Exit.WOULD_REFORMAT} "
                              f"if there is one)")
+    parser.add_argument(STEPS_OPTION, type=positive, default=MAX_STEPS, metavar="N",
+                        help=f"refuse specs longer than N steps of work pay for, as loading "
+                             f"does (default {MAX_STEPS:,})")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,7 +53,7 @@ def _format(path: str, args: argparse.Namespace) -> bool:
     from netdsl.syntax.formatter import format_source
     name = STDIN_NAME if path == STDIN else path
     text = read_stdin() if path == STDIN else read_source(path)
-    formatted = format_source(text, name)
+    formatted = format_source(text, name, args.max_steps)
     if path == STDIN and not (args.check or args.diff):
         sys.stdout.write(formatted)
     if formatted == text:

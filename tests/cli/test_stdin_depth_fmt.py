@@ -87,6 +87,19 @@ def test_fmt_check_exits_3_and_changes_nothing(netdsl, tmp_path):
     assert netdsl("fmt", "--check", str(spec)).returncode == 0
 
 
+def test_fmt_takes_the_budget_its_message_names(netdsl, tmp_path):
+    """A spec longer than formatting's share of the work budget: the message says to raise
+    it with --max-steps, which fmt did not accept ("unrecognized arguments")."""
+    spec = tmp_path / "long.net"
+    spec.write_text("network n {\n input x: [3, 8, 8]\n" + " relu\n" * 4_000 + "}\n")
+    done = netdsl("fmt", "--check", "--max-steps", "40000", str(spec))
+    assert done.returncode == 2
+    assert "longer than the work budget allows (2,500 tokens)" in done.stderr
+    assert "raise the budget with --max-steps N" in done.stderr
+    done = netdsl("fmt", "--check", "--max-steps", "400000", str(spec))
+    assert done.returncode == 3 and "would be reformatted" in done.stderr
+
+
 def test_fmt_exit_3_is_documented(netdsl):
     top = netdsl("--help")
     assert top.returncode == 0
