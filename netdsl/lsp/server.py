@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import threading
 import traceback
 from collections.abc import Callable
@@ -26,9 +27,11 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from netdsl import __version__
+from netdsl.errors import Diagnostic, NetdslError
 from netdsl.lsp.answers import Answers
 from netdsl.lsp.session import Session
 from netdsl.lsp.sources import canonical
+from netdsl.lsp.transport import MAX_MESSAGE_BYTES, BoundedInput, SummaryFormatter
 
 T = TypeVar("T")
 _STACK_BYTES = 256 * 2 ** 20  # the analysis thread recurses as deep as the main thread may
@@ -171,5 +174,12 @@ def build() -> NetdslServer:
 
 def serve() -> None:
     """Run the server on standard input and output until the client exits."""
-    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
-    build().start_io()
+    handler = logging.StreamHandler()
+    handler.setFormatter(SummaryFormatter("%(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
+    stdin = BoundedInput(sys.stdin.buffer)
+    build().start_io(stdin=stdin)
+    if stdin.refused is not None:
+        raise NetdslError(Diagnostic(
+            f"the client sent a message of {stdin.refused:,} bytes, more than the "
+            f"{MAX_MESSAGE_BYTES:,} a message may have", None, "limit"))

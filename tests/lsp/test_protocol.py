@@ -6,6 +6,8 @@ The figures a hover shows are checked against torchvision's modules, not against
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from netdsl.errors import NetdslError
 from netdsl.ops import REGISTRY
 from netdsl.syntax.formatter import format_source
 from netdsl.syntax.parser import parse
-from tests.conftest import SPECS
+from tests.conftest import ROOT, SPECS
 from tests.lsp.editor import Editor, uri_of
 
 RESNET50 = SPECS / "resnet50.net"
@@ -290,3 +292,27 @@ def test_a_changed_import_on_disk_is_never_answered_from_the_cache(editor, tmp_p
         lib.write_text(lib.read_text().replace("conv(8,", f"conv({width},")
                        .replace("conv(16,", f"conv({width},").replace("conv(40,", f"conv({width},"))
         assert f"output: {width}x16x16" in editor.hover(main, *where)
+
+
+def _serve(stdin: bytes) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "netdsl", "lsp"], input=stdin,
+                          capture_output=True, timeout=60, cwd=ROOT)
+
+
+def test_a_message_longer_than_the_limit_ends_the_session_with_a_located_error():
+    """`Content-Length: 99999999999999`: pygls read that many bytes, a MemoryError (exit 1)."""
+    done = _serve(b"Content-Length: 99999999999999\r\n\r\n{}")
+    assert done.returncode == 2
+    assert done.stderr.decode() == (
+        "error: the client sent a message of 99,999,999,999,999 bytes, more than the "
+        "67,108,864 a message may have  [limit]\n")
+
+
+def test_a_message_that_is_no_json_is_logged_in_one_line():
+    """pygls logs a message it cannot decode with the traceback; the server's log says what
+    went wrong in one line, and the server goes on (and tells the client)."""
+    done = _serve(b"Content-Length: 5\r\n\r\n{{{{{")
+    assert done.returncode == 0
+    assert "Traceback" not in done.stderr.decode()
+    assert done.stderr.decode().splitlines()[-1].startswith("JSONDecodeError: Expecting")
+    assert b'"method": "window/showMessage"' in done.stdout
