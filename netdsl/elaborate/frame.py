@@ -8,7 +8,7 @@ from typing import Any, Union
 from netdsl.elaborate.naming import Naming
 from netdsl.elaborate.values import Env
 from netdsl.errors import Span
-from netdsl.ir import Definition
+from netdsl.ir import Call, Definition
 
 # The tensor(s) a chain has reached: one reference, several (after a block with several
 # outputs), or none yet (before a network's first input).
@@ -43,6 +43,16 @@ class Frame:
         if node is None:
             return "block output"
         return node.op.name if node.op is not None else "input"
+
+    def position(self, dotted: str) -> str | None:
+        """The tensor a path through numbered positions names (`g.0`, `features.12`): the
+        layer of that name made so far in this definition, or a block call's one output."""
+        if not any(part.isdigit() for part in dotted.split(".")):
+            return None
+        item = self.definition.items.get(dotted)
+        if isinstance(item, Call):
+            return item.outputs[0] if item.count == 1 and len(item.outputs) == 1 else None
+        return dotted if item is not None and dotted in self.definition.values else None
 
     def bind_label(self, label: str, full: str, ref: Current) -> None:
         """Make the tensor `ref` reachable by its label and by its local dotted name."""

@@ -422,7 +422,7 @@ class Layers:
             if isinstance(bound, tuple) and bound and all(isinstance(t, TensorValue)
                                                           for t in bound):
                 return tuple(t.node for t in bound)
-        found = self.el.frame.tensors.get(dotted)
+        found = self.el.frame.tensors.get(dotted) or self.el.frame.position(dotted)
         if found is AMBIGUOUS:
             raise SpecError(f"the label '{dotted}' names several tensors", "name", value.span,
                             help="use its dotted name, e.g. from branch1.conv")

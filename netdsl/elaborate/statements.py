@@ -199,6 +199,8 @@ class Statements:
             if isinstance(found, str):
                 return [(dotted, found)]
             return [(f"{dotted}.{i}", ref) for i, ref in enumerate(found)]
+        if found is None and frame.position(dotted) is not None:
+            return [(dotted, frame.position(dotted))]  # type: ignore[list-item]
         bound = frame.env.find(dotted)
         if isinstance(bound, TensorValue):
             return [(dotted, bound.node)]

@@ -233,3 +233,22 @@ def test_other_libraries_names_hint_at_the_operator(alias: str, op: str):
     (diag,) = caught.value.diagnostics
     assert diag.message == f"unknown operator or block '{alias}'"
     assert diag.help.startswith(f"did you mean '{op}'?")
+
+
+def test_a_path_through_numbered_positions_names_a_tensor():
+    """As the language reference says (`from features.3.0`): `g.0` is the first layer of the
+    group `g`, `features.1` the second block call of `features`, unlabeled both. They were
+    "unknown tensor" unless labeled "0"."""
+    net = netdsl.load("block b(c: int) { conv(c, 3, p=1) -> relu }\nnetwork n {\n" + X +
+                      " g: { conv(4, 1) -> bn -> relu }\n"
+                      " tap: { from g.0 -> conv(2, 1) }\n"
+                      " features: { b(4); b(8) }\n"
+                      " y: { from features.0 -> conv(5, 1) }\n"
+                      " output g.1, tap, y, features.1\n}\n")
+    g = net.graph
+    assert g["tap.0"].inputs == ["g.0"] and g["y.0"].inputs == ["features.0.1"]
+    assert list(net.stats().outputs) == ["g.1", "tap", "y", "features.1"]
+    assert list(net.stats().outputs.values()) == [(4, 8, 8), (2, 8, 8), (5, 8, 8), (8, 8, 8)]
+    with pytest.raises(netdsl.NetdslError, match="unknown tensor 'g.3'"):
+        netdsl.load("network n {\n" + X + " g: { conv(4, 1) -> bn -> relu }\n"
+                    " from g.3 -> relu\n}\n")
