@@ -114,7 +114,13 @@ def spec_files(network: Any) -> list[str]:
 
 
 def include_path(folders: list[str]) -> list[str]:
-    """The include folders: `--include`'s in order, then those of NETDSL_PATH."""
+    """The include folders: `--include`'s in order, then those of NETDSL_PATH. An `--include`
+    that is no folder is an error (imports would silently never be found there)."""
+    for folder in folders:
+        if not os.path.isdir(folder):
+            what = "no such folder" if not os.path.exists(folder) else "not a folder"
+            raise argument_error("--include", folder, f"--include {folder}: {what}",
+                                 help="--include DIR names a folder imports are looked for in")
     from_env = os.environ.get(PATH_VARIABLE, "").split(os.pathsep)
     return [*folders, *(folder for folder in from_env if folder)]
 
@@ -129,6 +135,8 @@ def overrides(pairs: list[str], max_steps: int = MAX_STEPS) -> dict[str, Any]:
     out = {}
     for pair in pairs:
         name, value = parse_setting(pair, max_steps)
+        if name in out:  # as sweep refuses it: which value was meant?
+            raise _setting_error(pair, f"--set {name} is given twice", (1, len(name) + 1))
         out[name] = value
     return out
 

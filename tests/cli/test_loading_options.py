@@ -122,11 +122,21 @@ def test_dtype_is_accepted_and_checked(netdsl, two, command):
 
 @pytest.mark.parametrize("command", LOADING)
 @pytest.mark.parametrize("option", [["--set", "c"], ["--set", "nosuch=1"],
-                                    ["--input", "3xax2"], ["--input", "z=3x8x8"]])
+                                    ["--input", "3xax2"], ["--input", "z=3x8x8"],
+                                    ["--set", "c=4", "--set", "c=8"],
+                                    ["--include", "/etc/passwd"], ["--include", "/no/such"]])
 def test_bad_loading_options_are_user_errors(netdsl, two, command, option):
     done = netdsl(command, two, *WRITES[command], "--network", "small", *option)
     assert_user_error(done)
     assert done.stdout == ""
+
+
+def test_a_parameter_set_twice_and_an_include_that_is_no_folder_say_so(netdsl, two):
+    """Both were taken silently: the last value won; a file as a folder found no import."""
+    assert_user_error(netdsl("stats", two, "--network", "small", "--set", "c=4", "--set", "c=8"),
+                      "--set:1:1: error: --set c is given twice")
+    assert_user_error(netdsl("stats", two, "--network", "small", "--include", "/etc/passwd"),
+                      "--include /etc/passwd: not a folder")
 
 
 def test_check_sees_set_and_input(netdsl, tmp_path):
