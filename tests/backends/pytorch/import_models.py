@@ -324,3 +324,41 @@ class Pooled1d(nn.Sequential):
     def __init__(self) -> None:
         super().__init__(nn.Conv1d(4, 8, 3, padding=1), nn.ReLU(), nn.AvgPool1d(2),
                          nn.MaxPool1d(2), nn.Conv1d(8, 8, 1))
+
+
+class InterpolatedToOneSize(nn.Module):
+    """`F.interpolate(x, size=20)`: one int for every axis (a TypeError in the importer)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.interpolate(self.conv(x), size=20, mode="nearest")
+
+
+class Returning(nn.Module):
+    """Outputs a spec cannot say: the input itself, or one tensor twice."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what
+        self.conv = nn.Conv2d(3, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        y = self.conv(x)
+        return (x, y) if self.what == "input" else (y, y)
+
+
+class OverwrittenThenRead(nn.Module):
+    """`relu(x, inplace=True)` and then `x` again: torch adds relu(2x) to itself."""
+
+    def __init__(self, module: bool) -> None:
+        super().__init__()
+        self.module = module
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x * 2.0
+        y = self.act(x) if self.module else nn.functional.relu(x, inplace=True)
+        return y + x

@@ -113,6 +113,30 @@ def test_a_subclass_that_only_presets_its_arguments_is_its_torch_class() -> None
         netdsl.from_torch(import_models.Subclassed(scaled=True), torch.randn(1, 3, 8, 8))
 
 
+def test_an_interpolation_to_one_int_size_round_trips() -> None:
+    text = round_trip(import_models.InterpolatedToOneSize(), (3, 8, 8))
+    assert "upsample(size=20)" in text
+
+
+@pytest.mark.parametrize(("what", "message"), [
+    ("input", "the model returns its input as an output"),
+    ("twice", "the model returns one tensor as two of its outputs")])
+def test_outputs_a_spec_cannot_say_are_refused(what: str, message: str) -> None:
+    """They imported as a spec with one output fewer than the model's (or, for a model that
+    returns its input, with a bare `output` that does not load)."""
+    with pytest.raises(netdsl.NetdslError, match=message):
+        netdsl.from_torch(import_models.Returning(what), torch.randn(1, 3, 8, 8))
+
+
+@pytest.mark.parametrize("module", [True, False])
+def test_an_in_place_call_whose_input_is_read_again_is_refused(module: bool) -> None:
+    """torch computes relu(2x) + relu(2x): the spec said relu(2x) + 2x, and its outputs
+    differed silently."""
+    with pytest.raises(netdsl.NetdslError, match="an in-place call that overwrites 'mul', "
+                                                 "which is read again after it"):
+        netdsl.from_torch(import_models.OverwrittenThenRead(module), torch.randn(1, 3, 8, 8))
+
+
 def test_pooling_over_one_axis_round_trips() -> None:
     """Also: a default given as a tuple (AvgPool1d's stride, the kernel size `(2,)`) is
     compared as the value it is written as, so `s=2` is left out."""

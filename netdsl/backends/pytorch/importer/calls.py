@@ -213,7 +213,9 @@ class Calls:
                 self.ctx.shape(like)[2:]):
             kwargs["to"] = (like, None)
         elif size_arg is not None:
-            kwargs["size"] = (_compact(list(self.ctx.value(size_arg))), None)
+            size = self.ctx.value(size_arg)  # one size for every axis, or one per axis
+            kwargs["size"] = (_compact(list(size) if isinstance(size, (tuple, list)) else
+                                       [size] * (len(self._in_shape) - 2)), None)
         else:
             kwargs["scale"] = (_compact(scale), None)
         kwargs.update(mode=(Word(mode), "nearest"), align_corners=(corners, None))

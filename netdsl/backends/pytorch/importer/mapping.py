@@ -8,6 +8,7 @@ to `Calls.function_flatten`, `call_method view` to `Calls.method_view`, a leaf `
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,6 +103,11 @@ def map_node(ctx: Context) -> Mapping:
     from netdsl.backends.pytorch.importer.calls import Calls
     from netdsl.backends.pytorch.importer.modules import Modules
     node = ctx.node
+    overwritten = _overwritten_and_read_again(ctx)
+    if overwritten is not None:
+        return Unmapped(f"an in-place call that overwrites '{overwritten}', which is read "
+                        f"again after it (a spec's layers never overwrite a tensor another "
+                        f"reads)")
     if node.op == "call_module":
         return Modules(ctx).map(ctx.model.get_submodule(str(node.target)))
     if node.op in ("call_function", "call_method"):
@@ -111,6 +117,37 @@ def map_node(ctx: Context) -> Mapping:
     if node.op == "get_attr":
         return _attribute(ctx)
     raise AssertionError(node.op)
+
+
+_IN_PLACE_FUNCTIONS = frozenset({operator.iadd, operator.imul, operator.isub, operator.itruediv})
+
+
+def _overwritten_and_read_again(ctx: Context) -> str | None:
+    """The tensor an in-place call overwrites (`F.relu(x, inplace=True)`, `nn.ReLU(inplace=
+    True)`, `x.relu_()`, `x += y`) when a later node still reads it: the spec, whose layers
+    make new tensors, would compute with the value before the call where torch computes with
+    the value after (a silent difference of the outputs)."""
+    node = ctx.node
+    if not node.args or not isinstance(node.args[0], fx.Node):
+        return None
+    if node.op == "call_module":
+        in_place = getattr(ctx.model.get_submodule(str(node.target)), "inplace", False) is True
+    elif node.op == "call_method":
+        in_place = str(node.target).endswith("_") and not str(node.target).startswith("_")
+    elif node.op == "call_function":
+        in_place = node.kwargs.get("inplace") is True or node.target in _IN_PLACE_FUNCTIONS or \
+            getattr(node.target, "__name__", "").endswith("_")
+    else:
+        return None
+    source = node.args[0]
+    if not in_place or len(source.users) < 2:
+        return None
+    later, at = set(source.users) - {node}, node.next
+    while at.op != "root":
+        if at in later:
+            return source.name
+        at = at.next
+    return None
 
 
 def _makes_tensors(value: Any) -> bool:

@@ -117,6 +117,7 @@ def build_tree(traced: Trace) -> ModuleTree:
             continue
         if node.op == "output":
             tree.outputs, tree.output_keys = _results(node.args[0], tree.canon)
+            tree.problems += _output_problems(tree.outputs, node, root)
             continue
         mapping = mappings[node]
         if isinstance(mapping, (Alias, Value)):
@@ -258,6 +259,19 @@ def _drop_repeated_labels(instance: Instance, model: nn.Module) -> None:
                 and item.node.op == "call_module" \
                 and not _has_state(model, str(item.node.target)):
             item.label = None
+
+
+def _output_problems(outputs: list[fx.Node], node: fx.Node, root: Instance) -> list[Diagnostic]:
+    """A spec's outputs are distinct tensors that layers make: a model that returns its input,
+    or one tensor twice (`return y, y`), cannot be said (its spec lost an output)."""
+    found = []
+    if any(out.op == "placeholder" for out in outputs):
+        found.append(_problem("the model returns its input as an output", node, root,
+                              "a spec's outputs are tensors its layers make"))
+    if len(set(outputs)) < len(outputs):
+        found.append(_problem("the model returns one tensor as two of its outputs", node, root,
+                              "a spec's outputs are distinct tensors"))
+    return found
 
 
 def _problem(message: str, node: fx.Node | None, owner: Instance, help: str) -> Diagnostic:
