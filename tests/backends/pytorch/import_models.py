@@ -362,3 +362,36 @@ class OverwrittenThenRead(nn.Module):
         x = x * 2.0
         y = self.act(x) if self.module else nn.functional.relu(x, inplace=True)
         return y + x
+
+
+class _Inner(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.ReLU()
+        self.p = nn.Parameter(torch.randn(1, 4, 8, 8))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.a(x), self.p + x], 1)
+
+
+class _Mid(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(3, 4, 1)
+        self.b = _Inner()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.b(self.a(x))
+
+
+class LabelsAtTwoDepths(nn.Module):
+    """`a` at two depths: the spec read `from b.a` inside `b.b`, meaning Mid's conv, which
+    resolves to the ReLU `b.b.a`; the spec loaded, took the weights and computed other
+    numbers (found by fuzzing the importer)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.b = _Mid()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.b(x)

@@ -137,6 +137,14 @@ def test_an_in_place_call_whose_input_is_read_again_is_refused(module: bool) -> 
         netdsl.from_torch(import_models.OverwrittenThenRead(module), torch.randn(1, 3, 8, 8))
 
 
+def test_a_spec_that_would_compute_other_numbers_is_refused_not_written() -> None:
+    """The importer checks what it wrote: the spec loads, builds, takes the model's weights
+    strictly and gives the model's outputs on the example, or nothing is written."""
+    with pytest.raises(netdsl.NetdslError, match="netdsl misread the model: its spec "
+                                                 "computes output 0 differently"):
+        netdsl.from_torch(import_models.LabelsAtTwoDepths(), torch.randn(1, 3, 8, 8))
+
+
 def test_pooling_over_one_axis_round_trips() -> None:
     """Also: a default given as a tuple (AvgPool1d's stride, the kernel size `(2,)`) is
     compared as the value it is written as, so `s=2` is left out."""

@@ -39,6 +39,55 @@ def from_torch(model: nn.Module, example_input: Any, *, name: str | None = None,
             f"the network's name '{name}' is not a name of the language", None, "usage",
             help="letters, digits and '_', not starting with a digit, and no reserved word"))
     network = name or network_name(type(model).__name__)
-    return format_source(SpecBuilder(tree, traced.values).network(network, figures, header))
+    text = format_source(SpecBuilder(tree, traced.values).network(network, figures, header))
+    verify(text, model, example, unused)
+    return text
+
+
+def verify(text: str, model: nn.Module, example: tuple[Any, ...], unused: list[str]) -> None:
+    """The spec computes what the model computes: it loads, its module takes the model's
+    weights strictly (but those of modules never called) and gives the model's outputs on the
+    example. Where it does not, the importer misread the model: a located refusal, not a spec
+    that is silently wrong."""
+    import torch
+
+    import netdsl
+    step = "load"
+    try:
+        network = netdsl.load(text)
+        step = "build"
+        built = netdsl.build(network).eval()
+        step = "take the model's weights"
+        weights = {k: v for k, v in model.state_dict().items()
+                   if not any(k.startswith(f"{u}.") for u in unused)}
+        built.load_state_dict(weights, strict=True)
+        step = "run"
+        with torch.no_grad():
+            expected, got = _tensors(model(*example)), _tensors(built(*example))
+    except (NetdslError, RuntimeError, TypeError, ValueError, AttributeError) as exc:
+        raise _misread(f"its spec does not {step}: {str(exc).splitlines()[0][:300]}") from None
+    if len(expected) != len(got):
+        raise _misread(f"its spec gives {len(got)} outputs, the model {len(expected)}")
+    for i, (e, g) in enumerate(zip(expected, got, strict=True)):
+        if e.shape != g.shape or not torch.allclose(e, g, rtol=1e-4, atol=1e-5):
+            raise _misread(f"its spec computes output {i} differently"
+                           + ("" if e.shape != g.shape else
+                              f" (largest difference {float((e - g).abs().max()):.3g})"))
+
+
+def _tensors(value: Any) -> list[Any]:
+    """The tensors of a forward's result, in order (a dict's values, nested tuples)."""
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _tensors(v)]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in _tensors(v)]
+    return [value]
+
+
+def _misread(why: str) -> NetdslError:
+    return NetdslError(Diagnostic(
+        f"cannot import: netdsl misread the model: {why}", None, "unmapped",
+        help="this is a limitation of the importer, not of your model; the spec is not written "
+             "(please report the model)"))
 
 
