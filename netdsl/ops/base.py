@@ -474,13 +474,13 @@ def window_out(length: int, kernel: int, stride: int, pad: int, dilation: int = 
                ceil: bool = False) -> int:
     """Output length of a sliding window, as torch computes it (including ceil_mode's rule)."""
     span = length + 2 * pad - dilation * (kernel - 1) - 1
-    if span < 0:
-        raise ShapeError(f"kernel {kernel}"
-                         f"{f' (dilated to {dilation * (kernel - 1) + 1})' if dilation > 1 else ''}"
-                         f" is larger than the padded input {length + 2 * pad}")
     out = (-(-span // stride) if ceil else span // stride) + 1
     if ceil and (out - 1) * stride >= length + pad:
         out -= 1
+    if out < 1:  # with ceil_mode, a kernel a little larger than the input still fits once
+        raise ShapeError(f"kernel {kernel}"
+                         f"{f' (dilated to {dilation * (kernel - 1) + 1})' if dilation > 1 else ''}"
+                         f" is larger than the padded input {length + 2 * pad}")
     return out
 
 

@@ -11,6 +11,7 @@ backend against the same hand-written module. Adding an operator adds a row here
 
 from __future__ import annotations
 
+import itertools
 from typing import NamedTuple
 
 import pytest
@@ -807,3 +808,25 @@ def test_other_cases_against_torch(case):
         assert ours["output"] == list(module(x).shape[1:])
     if not case.extra:
         assert ours["params"] == sum(p.numel() for p in module.parameters())
+
+
+def test_window_lengths_are_torchs_for_every_small_case():
+    """Output lengths of a sliding window, ceil_mode included, against torch over a grid: with
+    ceil_mode a kernel one larger than the input still fits once (torch gives 1), which
+    netdsl refused as "larger than the padded input" (found by fuzzing)."""
+    from torch.nn import functional as F
+
+    from netdsl.ops.base import ShapeError, window_out
+    for length, kernel, stride, ceil in itertools.product(range(1, 8), range(1, 6), range(1, 4),
+                                                          (False, True)):
+        for pad in range(kernel // 2 + 1):
+            try:
+                theirs = F.max_pool1d(torch.zeros(1, 1, length), kernel, stride, pad,
+                                      ceil_mode=ceil).shape[-1]
+            except RuntimeError:
+                theirs = None
+            try:
+                ours = window_out(length, kernel, stride, pad, 1, ceil)
+            except ShapeError:
+                ours = None
+            assert ours == theirs, (length, kernel, stride, pad, ceil)

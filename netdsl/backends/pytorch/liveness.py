@@ -217,12 +217,16 @@ def _undeletable(keep: set[str], params: list[str], before: list[ast.stmt]) -> s
 def _dies(value: Value, body: list[ast.stmt], used_after: frozenset[str]) -> bool:
     """Whether a value is worth deleting after its last reader: not the caller's argument
     (the caller holds it), not what a name read after the `if` holds last, and not a value
-    whose next store comes before anything else is made (that store frees it)."""
+    whose next store comes before anything else is made (that store frees it). A store that
+    computes its value frees the old one only once the new one is made: `x = out + out_`
+    holds both for a moment, so the old `x` goes first."""
     if value.argument or value.end < 0:
         return False
     if value.last:
         return value.name not in used_after
-    return _allocates(body[value.end + 1:value.rebound])
+    store = body[value.rebound]
+    return _allocates(body[value.end + 1:value.rebound]) or \
+        isinstance(store, ast.Assign) and _computes(store.value)
 
 
 def _read_before_bound(body: list[ast.stmt]) -> set[str]:

@@ -122,12 +122,14 @@ class InceptionE(nn.Module):
         branch3x3 = self.branch3x3_1(x)
         branch3x3_2a = self.branch3x3_2a(branch3x3)
         branch3x3_2b = self.branch3x3_2b(branch3x3)
+        del branch3x3
         branch3x3 = torch.cat([branch3x3_2a, branch3x3_2b], 1)
         del branch3x3_2a, branch3x3_2b
         branch3x3dbl = self.branch3x3dbl_1(x)
         branch3x3dbl = self.branch3x3dbl_2(branch3x3dbl)
         branch3x3dbl_3a = self.branch3x3dbl_3a(branch3x3dbl)
         branch3x3dbl_3b = self.branch3x3dbl_3b(branch3x3dbl)
+        del branch3x3dbl
         branch3x3dbl = torch.cat([branch3x3dbl_3a, branch3x3dbl_3b], 1)
         del branch3x3dbl_3a, branch3x3dbl_3b
         branch_pool = F.avg_pool2d(x, 3, stride=1, padding=1)
@@ -191,6 +193,7 @@ class InceptionV3(nn.Module):
         x = self.Mixed_6c(x)
         x = self.Mixed_6d(x)
         Mixed_6e = self.Mixed_6e(x)
+        del x
         x = self.Mixed_7a(Mixed_6e)
         x = self.Mixed_7b(x)
         x = self.Mixed_7c(x)

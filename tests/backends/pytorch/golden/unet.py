@@ -45,10 +45,13 @@ class Unet(nn.Module):
         enc1 = self.enc1(image)
         x = F.max_pool2d(enc1, 2)
         enc2 = self.enc2(x)
+        del x
         x = F.max_pool2d(enc2, 2)
         enc3 = self.enc3(x)
+        del x
         x = F.max_pool2d(enc3, 2)
         enc4 = self.enc4(x)
+        del x
         x = F.max_pool2d(enc4, 2)
         center = self.center(x)
         del x
