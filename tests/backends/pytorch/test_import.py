@@ -6,6 +6,7 @@ the built module computes the model's outputs."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import torch
@@ -124,8 +125,11 @@ def test_an_interpolation_to_one_int_size_round_trips() -> None:
 def test_outputs_a_spec_cannot_say_are_refused(what: str, message: str) -> None:
     """They imported as a spec with one output fewer than the model's (or, for a model that
     returns its input, with a bare `output` that does not load)."""
-    with pytest.raises(netdsl.NetdslError, match=message):
+    with pytest.raises(netdsl.NetdslError, match=message) as caught:
         netdsl.from_torch(import_models.Returning(what), torch.randn(1, 3, 8, 8))
+    span = caught.value.diagnostics[0].span  # at the forward's return
+    assert span is not None and span.path.endswith("import_models.py")
+    assert Path(span.path).read_text().splitlines()[span.line - 1].strip().startswith("return")
 
 
 @pytest.mark.parametrize("module", [True, False])

@@ -8,6 +8,7 @@ a leaf module's call is a layer of the module that called it, labeled with the l
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,8 +23,8 @@ from netdsl.backends.pytorch.importer.mapping import (
     Value,
     map_node,
 )
-from netdsl.backends.pytorch.importer.trace import Trace, source_line
-from netdsl.errors import Diagnostic
+from netdsl.backends.pytorch.importer.trace import Trace, line_span, source_line
+from netdsl.errors import Diagnostic, Span
 from netdsl.names import is_spec_name
 
 
@@ -265,13 +266,26 @@ def _output_problems(outputs: list[fx.Node], node: fx.Node, root: Instance) -> l
     """A spec's outputs are distinct tensors that layers make: a model that returns its input,
     or one tensor twice (`return y, y`), cannot be said (its spec lost an output)."""
     found = []
+    at = _return_line(root.module)  # torch.fx records no stack for its output node
     if any(out.op == "placeholder" for out in outputs):
-        found.append(_problem("the model returns its input as an output", node, root,
-                              "a spec's outputs are tensors its layers make"))
+        found.append(Diagnostic("cannot import: the model returns its input as an output", at,
+                                "unmapped", help="a spec's outputs are tensors its layers make"))
     if len(set(outputs)) < len(outputs):
-        found.append(_problem("the model returns one tensor as two of its outputs", node, root,
-                              "a spec's outputs are distinct tensors"))
+        found.append(Diagnostic("cannot import: the model returns one tensor as two of its "
+                                "outputs", at, "unmapped",
+                                help="a spec's outputs are distinct tensors"))
     return found
+
+
+def _return_line(model: nn.Module) -> Span | None:
+    """The last `return` of the model's forward, where its source can be read."""
+    try:
+        lines, first = inspect.getsourcelines(type(model).forward)
+        path = inspect.getsourcefile(type(model).forward)
+    except (OSError, TypeError):
+        return None
+    returns = [first + i for i, text in enumerate(lines) if text.lstrip().startswith("return")]
+    return line_span(path, returns[-1]) if path and returns else None
 
 
 def _problem(message: str, node: fx.Node | None, owner: Instance, help: str) -> Diagnostic:
