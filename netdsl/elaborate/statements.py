@@ -199,8 +199,9 @@ class Statements:
             if isinstance(found, str):
                 return [(dotted, found)]
             return [(f"{dotted}.{i}", ref) for i, ref in enumerate(found)]
-        if found is None and frame.position(dotted) is not None:
-            return [(dotted, frame.position(dotted))]  # type: ignore[list-item]
+        position = frame.position(dotted) if found is None else None
+        if position is not None:
+            return [(dotted, position)]
         bound = frame.env.find(dotted)
         if isinstance(bound, TensorValue):
             return [(dotted, bound.node)]

@@ -116,31 +116,30 @@ class ControlFlow:
             envs.append(branch_env)
             bound.append(_unbind(flow.labels, before))
         _merge_envs(env, envs)
+        tested = frozenset().union(*(t.deps for t in tests))  # the parameters the `if` tests
+        deps = tested - {IN, SIZE}
         counters = {r[2].counter for r in results}
         shift = None  # the position after the `if`, where it is the constructor's choice
         if len(counters) > 1:
             shift = self.shifted_position(tests, [r[2].counter for r in results], scope)
             if shift is None:
-                deps = frozenset().union(*(t.deps for t in tests))
-                scope.dynamic = (scope.dynamic or frozenset()) | deps
+                scope.dynamic = (scope.dynamic or frozenset()) | tested
             scope.counter = 0 if shift is not None else max(counters)
         else:
             scope.counter = counters.pop()
             if any(r[2].dynamic for r in results):
                 scope.dynamic = frozenset().union(*(r[2].dynamic or frozenset() for r in results))
         registered = [r[2].registered for r in results]
-        deps = frozenset().union(*(t.deps for t in tests)) - {IN, SIZE}
-        for name in (n for names in registered for n in names):
-            if name in scope.registered and name not in scope.chosen:
-                raise Specialize(deps, f"a branch it chooses gives the label '{name}' again")
-            scope.chosen[name] = deps
         for names in registered:
+            for name in names:
+                if name in scope.registered and name not in scope.chosen:
+                    raise Specialize(deps, f"a branch it chooses gives the label '{name}' again")
+                scope.chosen[name] = deps
             scope.registered.extend(names)
         # the tensors after the `if` (of the branches that go on)
         returned = [r for r in results if not r[4] and paths is None]
         going = [r for r in results if r not in returned]
         if not going or any(r[3].returned for r in results):
-            deps = frozenset().union(*(t.deps for t in tests)) - {IN, SIZE}
             if not deps and not going:
                 raise Unsupported("every branch ends in an `output`, chosen as the network runs")
             if going or not casing or not self.returns_by_case(tests):
@@ -156,8 +155,7 @@ class ControlFlow:
             return None
         counts = {len(r[4]) for r in going}
         if len(counts) > 1:
-            raise Specialize(frozenset().union(*(t.deps for t in tests)) - {IN, SIZE},
-                             "the number of paths of a merge depends on it")
+            raise Specialize(deps, "the number of paths of a merge depends on it")
         n = counts.pop()
         self.join_labels([bound[results.index(r)] for r in going], going, scope, flow, start)
         ends: list[Tensor] = []

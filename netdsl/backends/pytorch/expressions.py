@@ -440,7 +440,7 @@ class Expressions:
             return self.builtin(e, env, flow, where)
         if self.gen.is_layer_name(e.func):
             return self.layer_value(e, None, env, flow)
-        if e.func in getattr(self, "shared", {}):  # `c = sh(a, b)`: tensors bound to a name
+        if e.func in self.shared:  # `c = sh(a, b)`: tensors bound to a name
             raise Unsupported(f"a call of the shared module '{e.func}' as a value (a group "
                               f"names what it makes: `c: {{ {e.func}(...) }}`)")
         raise Unsupported(f"the function '{e.func}'")

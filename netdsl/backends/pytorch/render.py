@@ -63,7 +63,7 @@ def module(gen: Generator, top: ClassInfo) -> str:
 
 
 def _read(definitions: dict[str, str], text: str) -> set[str]:
-    """The module-level names `text` reads, and those the definitions it reads read."""
+    """The definitions `text` names, and those they name in turn."""
     read: set[str] = set()
     todo = [text]
     while todo:
@@ -76,11 +76,7 @@ def _read(definitions: dict[str, str], text: str) -> set[str]:
 def _constructed(classes: dict[str, str], top: str) -> list[str]:
     """The classes the network's class makes, itself and through the others, in their order:
     one a call tried and then specialised the caller instead of using is left out."""
-    wanted, todo = {top}, [top]
-    while todo:
-        for name in _names(classes[todo.pop()]) & classes.keys() - wanted:
-            wanted.add(name)
-            todo.append(name)
+    wanted = _read(classes, classes[top]) | {top}
     return [text for name, text in classes.items() if name in wanted]
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from torch import nn
 
-from netdsl.backends.pytorch.importer.report import check_mapped, uncalled
+from netdsl.backends.pytorch.importer.report import check_mapped, inside, uncalled
 from netdsl.backends.pytorch.importer.spec import SpecBuilder, count, network_name
 from netdsl.backends.pytorch.importer.trace import trace
 from netdsl.backends.pytorch.importer.tree import build_tree
@@ -58,8 +58,7 @@ def verify(text: str, model: nn.Module, example: tuple[Any, ...], unused: list[s
         step = "build"
         built = netdsl.build(network).eval()
         step = "take the model's weights"
-        weights = {k: v for k, v in model.state_dict().items()
-                   if not any(k.startswith(f"{u}.") for u in unused)}
+        weights = {k: v for k, v in model.state_dict().items() if not inside(k, unused)}
         built.load_state_dict(weights, strict=True)
         step = "run"
         with torch.no_grad():

@@ -7,6 +7,8 @@ model's own source that made it, with the module it was made in.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from torch import fx, nn
 
 from netdsl.backends.pytorch.importer.trace import source_line
@@ -42,6 +44,12 @@ def _described(node: fx.Node) -> str:
     if node.op == "call_method":
         return f".{target}()"
     return str(target)
+
+
+def inside(name: str, modules: Sequence[str]) -> bool:
+    """Whether the parameter or buffer `name` belongs to one of `modules` (as `uncalled`
+    finds them: left out of the spec, its counts and the weights its module takes)."""
+    return any(name.startswith(f"{module}.") for module in modules)
 
 
 def uncalled(model: nn.Module, graph: fx.Graph) -> list[str]:

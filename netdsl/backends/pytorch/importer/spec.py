@@ -23,6 +23,7 @@ from netdsl.backends.pytorch.importer.elements import (
 from netdsl.backends.pytorch.importer.generalize import ABSENT, Block, Generalizer, Instances
 from netdsl.backends.pytorch.importer.names import resolve
 from netdsl.backends.pytorch.importer.passes import shorten
+from netdsl.backends.pytorch.importer.report import inside
 from netdsl.backends.pytorch.importer.structure import NodeRef, Structured, Structurer
 from netdsl.backends.pytorch.importer.tree import Instance, ModuleTree
 from netdsl.backends.pytorch.importer.writer import Writer, value_text
@@ -249,12 +250,8 @@ def count(model: nn.Module, example: tuple[torch.Tensor, ...],
     submodules `left_out` (never called, so not in the spec) are not counted."""
     from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.utils.flop_counter import FlopCounterMode
-
-    def kept(name: str) -> bool:
-        return not any(name.startswith(f"{module}.") for module in left_out)
-
-    params = sum(p.numel() for name, p in model.named_parameters() if kept(name))
-    buffers = sum(b.numel() for name, b in model.named_buffers() if kept(name))
+    params = sum(p.numel() for name, p in model.named_parameters() if not inside(name, left_out))
+    buffers = sum(b.numel() for name, b in model.named_buffers() if not inside(name, left_out))
     try:
         with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
             result = model(*example)

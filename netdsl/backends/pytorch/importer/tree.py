@@ -268,12 +268,11 @@ def _output_problems(outputs: list[fx.Node], node: fx.Node, root: Instance) -> l
     found = []
     at = _return_line(root.module)  # torch.fx records no stack for its output node
     if any(out.op == "placeholder" for out in outputs):
-        found.append(Diagnostic("cannot import: the model returns its input as an output", at,
-                                "unmapped", help="a spec's outputs are tensors its layers make"))
+        found.append(_located("the model returns its input as an output", at,
+                              "a spec's outputs are tensors its layers make"))
     if len(set(outputs)) < len(outputs):
-        found.append(Diagnostic("cannot import: the model returns one tensor as two of its "
-                                "outputs", at, "unmapped",
-                                help="a spec's outputs are distinct tensors"))
+        found.append(_located("the model returns one tensor as two of its outputs", at,
+                              "a spec's outputs are distinct tensors"))
     return found
 
 
@@ -290,7 +289,11 @@ def _return_line(model: nn.Module) -> Span | None:
 
 def _problem(message: str, node: fx.Node | None, owner: Instance, help: str) -> Diagnostic:
     """A located problem: at the line of the owner's forward that made `node`."""
-    span = source_line(node, type(owner.module)) if node is not None else None
+    return _located(message, source_line(node, type(owner.module)) if node is not None else None,
+                    help)
+
+
+def _located(message: str, span: Span | None, help: str) -> Diagnostic:
     return Diagnostic(f"cannot import: {message}", span, "unmapped", help=help)
 
 
