@@ -32,6 +32,9 @@ round-trips in tests/backends/pytorch/test_import.py: the spec passes `netdsl ch
 `netdsl fmt --check`, its parameters, buffers and MACs equal the model's (MACs: half of
 FlopCounterMode's count), the model's state_dict loads with `strict=True` into `netdsl.build`
 of the spec, and the outputs are equal. Regenerate with `python docs/make_import.py`.
+`from_torch` checks what it writes itself, on the example input it is given: the spec must
+load, build, take the model's weights strictly and give the model's outputs, or the import is
+refused ("netdsl misread the model: ...") and no spec is written.
 
 **Imported** counts the lines of the imported spec, **hand-written** those of the zoo's spec of
 the same model (specs/), **Python** those of the file that defines the model's class (for
