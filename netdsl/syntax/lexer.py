@@ -131,7 +131,11 @@ class SpecLexer(Lexer):
         """The tokens the parser reads, as many as the active `TokenLimit` allows."""
         if not state.text.is_complete_text():
             raise TypeError("SpecLexer lexes whole texts, not slices")
-        tokens = self._scan(state.text.text, parser_state, False)
+        return self.tokens(state.text.text, parser_state)
+
+    def tokens(self, text: str, parser_state: Any = None) -> Iterator[Token]:
+        """`lex` for a text: the tokens the parser reads."""
+        tokens = self._scan(text, parser_state, False)
         limit = _ACTIVE[-1] if _ACTIVE else None
         return tokens if limit is None else limit.spend(tokens)
 

@@ -1,7 +1,9 @@
 """Text -> syntax tree: lark's LALR parser over `SpecLexer`'s tokens; recovery after syntax errors.
 
-Only lark's public interface: a custom lexer class, and a transformer applied during the parse,
-so the syntax tree is built as rules are reduced, without a parse tree or a second pass."""
+lark compiles the grammar, with a custom lexer class and a transformer applied during the
+parse, so the syntax tree is built as rules are reduced, without a parse tree or a second pass.
+`lalr.Driver` walks lark's tables in a tighter loop; a text it stops on is parsed again by
+lark's own parser, whose exception the syntax diagnostics read."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from netdsl.errors import SOURCES, Diagnostic, NetdslError, Span
 from netdsl.limits import STEPS_HELP
 from netdsl.syntax import ast
+from netdsl.syntax.lalr import Driver
 from netdsl.syntax.lexer import (
     BRACKETS,
     MAX_NESTING,
@@ -49,6 +52,11 @@ def _parser() -> lark.Lark:
 
 
 @lru_cache(maxsize=1)
+def _driver() -> Driver:
+    return Driver(_parser(), "module")
+
+
+@lru_cache(maxsize=1)
 def spec_lexer() -> SpecLexer:
     """The parser's lexer, for callers that want its tokens without a parse (the formatter)."""
     return SpecLexer(_parser().lexer_conf)
@@ -68,7 +76,7 @@ def parse(text: str, path: str = "<string>", limit: TokenLimit | None = None) ->
     try:
         with _PARSING, token_limit(limit):
             _TO_AST.path = path
-            return _parse_recovering(text, path)
+            return _parse_recovering(text, path, limit)
     except TooManyTokens as exc:
         raise NetdslError(Diagnostic(
             f"the spec is longer than the work budget allows ({limit.tokens:,} tokens)",
@@ -82,7 +90,7 @@ def parse(text: str, path: str = "<string>", limit: TokenLimit | None = None) ->
                                      "limit", help="split expressions into named values")) from None
 
 
-def _parse_recovering(text: str, path: str) -> ast.Module:
+def _parse_recovering(text: str, path: str, limit: TokenLimit) -> ast.Module:
     """Parse; after a syntax error, blank out the line it is on and parse again, so that
     several independent mistakes are reported at once. Recovery stops at a line whose brackets
     do not balance (blanking it would only cause more errors), at the end of the file, and
@@ -92,7 +100,7 @@ def _parse_recovering(text: str, path: str) -> ast.Module:
     blanked: set[int] = set()
     while True:
         try:
-            module = _parser().parse("\n".join(lines))
+            module = _parse_once("\n".join(lines), limit)
         except UnexpectedInput as exc:
             errors.append(syntax_diagnostic(exc, path, text, spec_lexer()))
             line = _error_line(exc)
@@ -110,6 +118,20 @@ def _parse_recovering(text: str, path: str) -> ast.Module:
 
 
 MAX_SYNTAX_ERRORS = 10
+
+
+def _parse_once(text: str, limit: TokenLimit) -> ast.Module:
+    """Parse with the fast loop; where it stops at a syntax error, parse again with lark's
+    parser (the tokens read the first time given back), which raises lark's exception."""
+    left = limit.left
+    try:
+        module = _driver().run(spec_lexer().tokens(text))
+    except UnexpectedInput:  # a character no token can start: lark's lexer state is wanted
+        module = None
+    if module is None:
+        limit.left = left
+        module = _parser().parse(text)
+    return module
 
 
 def _error_line(exc: UnexpectedInput) -> int | None:
