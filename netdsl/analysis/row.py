@@ -30,8 +30,9 @@ class Row(NamedTuple):
 
     def placed(self, name: str, rf: Any) -> Row:
         """The same figures for another call of the same definition."""
-        return Row(name, self.op, self.depth, self.is_block, self.output, self.params,
-                   self.buffers, self.macs, self.flops, self.connections, rf, self.summary)
+        _, op, depth, block, output, params, buffers, macs, flops, connections, _, summary = self
+        return tuple.__new__(Row, (name, op, depth, block, output, params, buffers, macs, flops,
+                                   connections, rf, summary))
 
     def as_record(self) -> dict[str, Any]:
         """One flat record (a DataFrame row): the receptive field's size and stride per axis,

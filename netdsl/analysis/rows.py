@@ -74,8 +74,8 @@ def _item(item: Node | Call, prefix: str, depth: int, field_of: FieldOf, out: li
     else:
         row = call_row(item, "", depth, None, weights)  # each call's but for name and field
         base = inputs[0]
-        for k in range(item.count):
-            name = prefix + item.member(k)
+        for member in item.members():
+            name = prefix + member
             placed = template.placed(base)
             base = template.output(placed)  # the next call of a run sees this one's output
             out.append(row.placed(name, base))
