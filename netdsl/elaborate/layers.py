@@ -185,7 +185,31 @@ class Layers:
         value = chain.elements[0].value
         if isinstance(value, (ast.From, ast.BlockInput)):
             return True
-        return isinstance(value, ast.Name) and self.tensor_named(value.id) is not None
+        if isinstance(value, ast.Name) and self.tensor_named(value.id) is not None:
+            return True
+        return self.tensor_list(chain) is not None
+
+    def tensor_list(self, chain: ast.Chain) -> tuple[str, ...] | None:
+        """The references of an argument that is a list of tensors (`rows`, `levels[1:]`,
+        `[a, b]`, `rows + [a]`, the label of a call with several outputs); None for anything
+        else. Only such expressions are evaluated here: others are left to their own rules."""
+        if len(chain.elements) != 1 or chain.elements[0].label is not None:
+            return None
+        value = chain.elements[0].value
+        if not isinstance(value, _LIST_SYNTAX):
+            return None
+        if isinstance(value, ast.Name):
+            found = self.el.frame.tensors.get(value.id)
+            if isinstance(found, tuple) and self.el.frame.env.find(value.id) is None:
+                return found or None  # a label naming a call's several outputs
+        try:
+            listed = self.el.evaluator.eval(value, self.el.frame.env)
+        except SpecError:
+            return None
+        if not isinstance(listed, tuple) or not listed or \
+                not all(isinstance(t, TensorValue) for t in listed):
+            return None
+        return tuple(t.node for t in listed)
 
     def _value(self, value: ast.Expr, site: Site) -> Current:
         result = self.el.evaluator.eval(value, self.el.frame.env)
@@ -301,6 +325,10 @@ class Layers:
                 table.positional[index] if index < len(table.positional) else None)
             if field_ is not None and field_.name in table.weights:
                 value, ties[field_.name] = self.tied_weight(arg.value)
+            elif cls.variadic and arg.name is None and \
+                    (listed := self.tensor_list(arg.value)) is not None:
+                inputs.extend(listed)  # `concat(rows)`: every tensor of the list
+                continue
             elif (cls.variadic and arg.name is None) or (
                     field_ is not None and field_.name in table.tensors):
                 ref = self.path(arg.value, site.with_current(current))
@@ -472,6 +500,8 @@ class Layers:
                             help="use a dotted name (branch1.conv) or an index (outputs[0])")
         return found
 
+
+_LIST_SYNTAX = (ast.Name, ast.Index, ast.ListExpr, ast.BinOp)  # what may spell a list of tensors
 
 # Argument types that compare equal only to values of the same type once the type is in the key
 # (1, 1.0 and true are equal in Python but not as arguments: a float channel count is an error).

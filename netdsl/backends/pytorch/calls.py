@@ -181,31 +181,65 @@ class Calls:
         if lowering.lowering(func).reads is not None:
             self.read_results(func, tensors, scope, flow, span)
             return
-        listed = self.listed_current
-        if isinstance(listed, TensorList) and not tensors and REGISTRY[func].variadic:
-            self.list_op(func, attrs, listed, label, scope, flow, span)
+        variadic = REGISTRY[func].variadic
+        listed = self.listed_current if variadic else None
+        # a merge after a list takes every tensor of it, then its tensor arguments, each
+        # argument that is a list with every tensor of it
+        parts: list[Tensor | TensorList] = list(listed) if isinstance(listed, tuple) else \
+            [listed or flow.current]  # type: ignore[list-item]
+        for t in tensors:
+            spread = self.tensor_list_arg(t, env, flow) if variadic else None
+            if spread is None:
+                parts.append(self.tensor_path(t, scope, flow, env))
+            elif isinstance(spread, TensorList):
+                parts.append(spread)
+            else:
+                parts += [self.hold(item.shared(), scope, "out") for item in spread]
+        if any(isinstance(p, TensorList) for p in parts):
+            self.list_op(func, attrs, parts, label, scope, flow, span)
             return
-        if listed is not None and not tensors and REGISTRY[func].variadic:
-            inputs = list(listed)
-        else:
-            inputs = [flow.current] + [self.tensor_path(t, scope, flow, env) for t in tensors]
+        inputs: list[Tensor] = parts  # type: ignore[assignment]
         self.apply_op(func, attrs, given, inputs, label, scope, flow, span,
                       arg_asts=arg_asts, args=args, kwargs=kwargs, env=env)
 
-    def list_op(self, func: str, attrs: dict[str, Py], listed: TensorList,
+    def list_op(self, func: str, attrs: dict[str, Py], parts: list[Tensor | TensorList],
                 label: str | Py | None, scope: Scope, flow: Flow, span: Any) -> None:
-        """`torch.cat(rows, 1)`: an operator over every tensor of a list of any length."""
+        """`torch.cat(rows, 1)`, `torch.cat([x, *rows], 1)`: an operator over tensors some of
+        which come from lists of any length."""
+        lists = [p for p in parts if isinstance(p, TensorList)]
         if func != "concat" or scope.fwd is None:
-            raise Specialize(listed.deps, f"'{func}' takes each tensor of a list")
-        item = Tensor(listed.shape, caxis=listed.caxis, read=listed.node)
-        whole = Py(ast.Starred(listed.node, ast.Load()))
-        result = lowering.invoke(func, attrs, [whole], Input(self, item, span), P.lit(False))
+            raise Specialize(frozenset().union(*(p.deps for p in lists)),
+                             f"'{func}' takes each tensor of a list")
+        items = [Tensor(p.shape, caxis=p.caxis, read=p.node) if isinstance(p, TensorList)
+                 else p for p in parts]
+        nodes = [Py(ast.Starred(p.node, ast.Load())) if isinstance(p, TensorList) else Py(p.node)
+                 for p in parts]
+        result = lowering.invoke(func, attrs, nodes, Input(self, items[0], span), P.lit(False))
         axis = attrs["axis"].const
-        shape = list(listed.shape)
+        shape = list(items[0].shape)
         shape[axis] = None
         scope.take()
-        self.assign_result(result, [item], tuple(shape), scope, flow, True)
-        flow.current = replace(flow.current, caxis=listed.caxis)
+        self.assign_result(result, items, tuple(shape), scope, flow, True)
+        flow.current = replace(flow.current, caxis=items[0].caxis)
+
+    def tensor_list_arg(self, chain: syn.Chain, env: Env, flow: Flow,
+                        ) -> tuple[Tensor, ...] | TensorList | None:
+        """A merge's argument that is a list of tensors (`rows`, `levels[1:]`, `[a, b]`,
+        `rows + [a]`, the label of a call with several outputs): its tensors, or the list
+        when its length is not known here; None for anything else."""
+        if len(chain.elements) != 1 or chain.elements[0].label is not None:
+            return None
+        value = chain.elements[0].value
+        if not isinstance(value, (syn.Name, syn.Index, syn.ListExpr, syn.BinOp)):
+            return None
+        if isinstance(value, syn.Name) and env.find(value.id) is None:
+            group = flow.groups.get(value.id)
+            return tuple(group) if isinstance(group, list) else group
+        try:
+            found = self.expr(value, env, flow, "ctor")
+        except (RuntimeOnly, Unsupported, NotChain):
+            return None
+        return found.listed if found.listed is not None else found.tensors
 
     def list_result(self, info: ClassInfo, label: str | None, scope: Scope,
                     flow: Flow) -> None:

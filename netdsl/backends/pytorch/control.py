@@ -25,6 +25,7 @@ from netdsl.backends.pytorch.values import (
     SIZE,
     SIZES,
     Env,
+    NotChain,
     RuntimeOnly,
     Specialize,
     Unsupported,
@@ -345,6 +346,16 @@ class ControlFlow:
 
     def _s_For(self, stmt: syn.For, scope: Scope, flow: Flow, env: Env) -> None:
         iterable = self.expr(stmt.iterable, env, flow, "ctor")
+        if iterable.py is None and (iterable.tensors is not None or iterable.listed is not None):
+            if scope.fwd is None:
+                raise NotChain
+            if iterable.tensors is not None:  # `for t in [p3, p4]`: the body for each tensor
+                for item in iterable.tensors:
+                    env.vars[stmt.var] = Value(None, tensors=(item,))
+                    self.body(stmt.body, scope, flow, env)
+                return
+            if iterable.listed is not None:
+                raise Specialize(iterable.listed.deps, "a forward loops over its tensors")
         if iterable.py is None:
             raise Unsupported("a loop over values known only when the network runs")
         if scope.mode == "module" or scope.fwd is not None:

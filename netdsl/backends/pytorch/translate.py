@@ -473,6 +473,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         sub = flow.fork(flow.current.shared() if flow.current else None)
         sub.labels = flow.labels
         sub.results = None
+        sub.listed = flow.listed  # a merge that starts the chain takes a list made before
         self._s_Chain(stmt.value, scope, sub, env)
         made = sub.results if len(stmt.names) > 1 else [sub.current]
         if made is None or len(made) != len(stmt.names):
@@ -524,6 +525,11 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         path = dotted_path(stmt.value)
         if path is not None and path in flow.labels and env.find(path) is None:
             flow.labels[stmt.name] = flow.labels[path]  # `inter = r5`: another name, a tensor
+            return
+        if self.applies_layers(stmt.value, env, flow):  # `d = concat(a, b)`: a tensor
+            element = syn.Element(stmt.value.span, None, None, stmt.value)
+            self._s_Unpack(syn.Unpack(stmt.span, (stmt.name,), (stmt.span,),
+                                      syn.Chain(stmt.value.span, (element,))), scope, flow, env)
             return
         try:
             value = self.expr(stmt.value, env, flow, "ctor")
@@ -663,6 +669,24 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             return str(value.const)
         return ComputedLabel(value.node, value.const, value.deps, source=(el.label, env, flow))
 
+    def applies_layers(self, value: syn.Expr, env: Env, flow: Flow) -> bool:
+        """Whether an assignment's right side is a layer called on tensors, as the elaborator
+        decides: it makes a tensor rather than a value."""
+        return isinstance(value, syn.Call) and self.is_layer_expr(value, env) and \
+            any(self.is_tensor_arg(a.value, env, flow) for a in value.args)
+
+    def is_tensor_arg(self, chain: syn.Chain, env: Env, flow: Flow) -> bool:
+        first = chain.elements[0].value
+        if len(chain.elements) > 1 or isinstance(first, (syn.From, syn.BlockInput)):
+            return True
+        if isinstance(first, syn.Name):
+            bound = env.find(first.id)
+            if bound is not None:
+                return bound.tensors is not None or bound.listed is not None
+            if first.id in flow.labels:
+                return True
+        return self.tensor_list_arg(chain, env, flow) is not None
+
     def is_layer_expr(self, e: syn.Expr, env: Env) -> bool:
         if isinstance(e, (syn.Group, syn.Merge)):
             return True
@@ -680,6 +704,10 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         if scope.fwd is None:
             raise NotChain
         picked = self.expr(_without_from(value), env, flow, "ctor")
+        if picked.tensors is not None and len(picked.tensors) > 1:  # `from rows -> concat`
+            held = tuple(self.hold(t.shared(), scope, flow.hint) for t in picked.tensors)
+            flow.current, flow.listed = held[-1], held
+            return
         if picked.tensors is None or len(picked.tensors) != 1:
             raise Unsupported("`from` a value that is not one tensor")
         flow.current = self.hold(picked.tensors[0].shared(), scope, flow.hint)

@@ -1,0 +1,81 @@
+"""A merge takes every tensor of a list, as the elaborator decides: the list a statement just
+made (`rows = [...]` then `concat`), a list given as an argument (`concat(rows)`,
+`add(levels[1:])`, `concat([a, b] + rows)`), the tensors `from rows` starts at; an assignment
+whose right side merges tensors (`d = concat(a, b)`) names a tensor; `for t in [a, b]` runs
+its body on each tensor. The compiled module, run by torch, gives the shapes and the parameter
+count the analysis gives, and the channels the language's rule says."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import netdsl
+
+PRELUDE = """network n {
+    input x: [3, 16, 16]
+    a: conv(8, 3, p=1)
+    b: conv(8, 3, p=1)
+    outs = [from t -> conv(4, 1) for t in [a, b]]
+"""
+
+CASES = {  # the rest of the body -> the channels of the network's (first) output
+    "concat": ("concat", 8),
+    "labeled merge after a list": ("d: concat(a, b)\n output d", 24),
+    "assigned merge after a list": ("d = concat(a, b)\n output d", 24),
+    "assigned merge of a list": ("c = concat(outs)\n output c", 16),
+    "list argument": ("from a -> d: concat(outs)\n output d", 16),
+    "sum with a list argument": ("from b -> e: conv(4, 1) -> add(outs)\n output e", 4),
+    "slice argument": ("from a -> f: concat(outs[1:])\n output f", 12),
+    "joined list argument": ("from a -> g: concat([a, b] + outs)\n output g", 32),
+    "from a list": ("from outs -> concat(a)", 16),
+    "loop over tensors": ("for t in [a, b] {\n from t -> conv(2, 1) -> relu\n }", 2),
+}
+
+
+def built_and_analysed(body: str):
+    net = netdsl.load(PRELUDE + body + "\n}\n")
+    stats = net.stats()
+    model = netdsl.build(net).eval()
+    with torch.no_grad():
+        out = model(torch.randn(2, 3, 16, 16))
+    outs = out if isinstance(out, (tuple, list)) else [out]
+    return stats, model, [tuple(o.shape[1:]) for o in outs]
+
+
+@pytest.mark.parametrize("body, channels", CASES.values(), ids=CASES.keys())
+def test_the_compiled_merge_takes_what_the_analysis_takes(body, channels):
+    stats, model, shapes = built_and_analysed(body)
+    assert shapes == [tuple(s) for s in stats.outputs.values()]
+    assert shapes[0] == (channels, 16, 16)
+    assert sum(p.numel() for p in model.parameters()) == stats.params
+
+
+def test_a_merge_of_a_list_computes_torchs_cat_of_its_items():
+    _, model, _ = built_and_analysed("c = concat(outs)\n output c")
+    x = torch.randn(1, 3, 16, 16)
+    layers = dict(model.named_children())
+    a = layers["a"](x)
+    b = layers["b"](a)
+    made = [layers["2"](a), layers["3"](b)]
+    with torch.no_grad():
+        assert torch.equal(model(x), torch.cat(made + made, 1))
+
+
+def test_a_block_loops_over_the_tensors_of_its_list_parameter():
+    net = netdsl.load("""block heads(xs: tensors) {
+    for t in xs { from t -> relu }
+    ys = [from t -> conv(4, 1) for t in xs]
+    concat
+}
+network n {
+    input x: [3, 16, 16]
+    a: conv(8, 3, p=1)
+    b: conv(6, 3, p=1)
+    h: heads([a, b])
+}
+""")
+    model = netdsl.build(net)
+    shape = tuple(model(torch.randn(1, 3, 16, 16)).shape[1:])
+    assert shape == tuple(net.stats().outputs["h.4"]) == (8, 16, 16)
+    assert sum(p.numel() for p in model.parameters()) == net.stats().params
