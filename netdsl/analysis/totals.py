@@ -116,10 +116,30 @@ def check_weights(item: Node | Call) -> None:
     first = instance.first
     if first is None or first is item:
         return
-    ours, theirs = item_totals(item).counts, item_totals(first).counts
-    if ours[:BUFFERS + 1] != theirs[:BUFFERS + 1]:
+    if weights(item) != weights(first):
+        ours, theirs = item_totals(item).counts, item_totals(first).counts
         exc = SpecError(f"the shared module '{instance.name}' needs {ours[PARAMS]:,} weights "
-                        f"here but {theirs[PARAMS]:,} at its first application", "shape",
+                        f"here but {theirs[PARAMS]:,} at its first application" if
+                        ours[PARAMS] != theirs[PARAMS] else
+                        f"the shared module '{instance.name}' needs weights of other shapes "
+                        "here than at its first application", "shape",
                         item.span, help="a shared module's inputs must have the channels of "
                                         "its first application's")
         raise NetdslError(exc.diagnostic())
+
+
+def weights(item: Node | Call) -> tuple:
+    """The weights an item needs, layer by layer: each layer's parameters, buffers and the
+    shape of its `weight`. Two applications of one module need the same (totals alone would
+    not tell `fuse(a, b)` from `fuse(b, a)`)."""
+    if isinstance(item, Node):
+        if item.op is None:
+            return ()
+        counts = node_figures(item).counts
+        return ((counts[PARAMS], counts[BUFFERS], item.op.weight_shape(list(item.meta["in"]))),)
+    d = item.definition
+    found = d.meta.get("weights")
+    if found is None:
+        found = d.meta["weights"] = tuple(w for inner in d.items.values()
+                                          if owns_weights(inner) for w in weights(inner))
+    return found

@@ -672,7 +672,8 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
     def applies_layers(self, value: syn.Expr, env: Env, flow: Flow) -> bool:
         """Whether an assignment's right side is a layer called on tensors, as the elaborator
         decides: it makes a tensor rather than a value."""
-        return isinstance(value, syn.Call) and self.is_layer_expr(value, env) and \
+        return isinstance(value, syn.Call) and \
+            (self.is_layer_expr(value, env) or value.func in self.shared) and \
             any(self.is_tensor_arg(a.value, env, flow) for a in value.args)
 
     def is_tensor_arg(self, chain: syn.Chain, env: Env, flow: Flow) -> bool:

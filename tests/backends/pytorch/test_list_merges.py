@@ -79,3 +79,32 @@ network n {
     shape = tuple(model(torch.randn(1, 3, 16, 16)).shape[1:])
     assert shape == tuple(net.stats().outputs["h.4"]) == (8, 16, 16)
     assert sum(p.numel() for p in model.parameters()) == net.stats().params
+
+
+def test_assignments_name_what_block_and_shared_module_calls_make():
+    """`c = fuse(a, b)`, `d = sh(a, b)`: tensors, as in the analysis; the shared module is one
+    submodule called at each site."""
+    net = netdsl.load("""block fuse(a: tensor, b: tensor, width: int = 8) {
+    from a -> conv(width, 1) -> add(from b -> conv(width, 1))
+}
+network n {
+    input x: [3, 16, 16]
+    a: conv(8, 3, p=1)
+    b: conv(6, 3, p=1)
+    shared sh: fuse(width=4)
+    c = fuse(a, b)
+    d = sh(a, b)
+    e = sh(from a -> relu, b)
+    output c, d, e
+}
+""")
+    stats = net.stats()
+    model = netdsl.build(net)
+    outs = model(torch.randn(1, 3, 16, 16))
+    assert [tuple(o.shape[1:]) for o in outs] == [tuple(s) for s in stats.outputs.values()] == \
+        [(8, 16, 16), (4, 16, 16), (4, 16, 16)]
+    assert sum(p.numel() for p in model.parameters()) == stats.params
+    x = torch.randn(1, 3, 16, 16)
+    a = model.a(x)
+    b = model.b(a)
+    assert torch.equal(model(x)[2], model.sh(torch.relu(a), b))
