@@ -237,6 +237,8 @@ class Blocks:
         positional = len(preset.args)
         for arg in arg_asts:
             if arg.name is None:
+                if positional >= len(params) and tensors_only:
+                    raise _too_many_tensors(bdef, len(params), positional + 1, site.span)
                 if positional >= len(params):
                     raise _too_many(bdef, kind, positional + 1, site.span)
                 param = params[positional]
@@ -313,6 +315,8 @@ class Blocks:
         if current is None:
             raise SpecError("no input tensor here", "name", site.span,
                             help="declare the network's input first: input x: [3, 224, 224]")
+        if not isinstance(current, str) and len(current) == 1:
+            current = current[0]  # a list of one is its tensor
         if not isinstance(current, str):
             raise SpecError(f"block '{bdef.name}' takes one tensor, `in`, but is applied to "
                             f"{len(current)} tensors", "arg", site.span,
@@ -342,6 +346,15 @@ def _too_many(bdef: ast.BlockDef, kind: str, got: int, span: Span) -> SpecError:
     n = len(bdef.params)
     return SpecError(f"{kind} '{bdef.name}' takes {n} argument{'s' if n != 1 else ''}, got {got}",
                      "arg", span, help=f"signature: {signature(bdef)}")
+
+
+def _too_many_tensors(bdef: ast.BlockDef, n: int, got: int, span: Span) -> SpecError:
+    """A shared module's call: it takes tensors only, the block's tensor parameters."""
+    takes = "no arguments (it has no tensor parameters)" if n == 0 else \
+        f"its {n} tensor argument{'s' if n != 1 else ''}"
+    return SpecError(f"a call of a shared '{bdef.name}' takes {takes}, got {got}", "arg", span,
+                     help="its other arguments are given where it is declared: "
+                          f"shared name: {signature(bdef)}")
 
 
 def signature(bdef: ast.BlockDef) -> str:

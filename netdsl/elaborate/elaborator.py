@@ -98,6 +98,9 @@ class Elaborator(Resolver):
         return len(elements) > 1 or elements[0].label is not None or \
             self.layers.applies_layers(elements[0].value)
 
+    def calls_on_items(self, e: ast.Comprehension) -> bool:
+        return self.layers.calls_on_items(e)
+
     def apply_chain(self, chain: ast.Chain, env: Any, index: int, count: int) -> Any:
         """A comprehension's item that applies layers, named in the statement's scope."""
         frame = self.frame

@@ -174,7 +174,7 @@ class Layers:
         if isinstance(value, (ast.From, ast.Group, ast.Merge)) or _from_base(value):
             return True
         if isinstance(value, ast.Comprehension):
-            return self.el.applies_layers(value.element)
+            return self.el.applies_layers(value.element) or self.calls_on_items(value)
         if isinstance(value, ast.Call) and self.is_layer_expr(value):
             return any(self.is_tensor_arg(arg.value) for arg in value.args)
         return False
@@ -188,6 +188,21 @@ class Layers:
         if isinstance(value, ast.Name) and self.tensor_named(value.id) is not None:
             return True
         return self.tensor_list(chain) is not None
+
+    def calls_on_items(self, e: ast.Comprehension) -> bool:
+        """`[tb(t) for t in levels]`, `[head(t) for t in levels]`: a layer called on the items
+        of a list of tensors makes tensors, as it does on a tensor outside a comprehension."""
+        (element,) = e.element.elements if len(e.element.elements) == 1 else (None,)
+        if element is None or not isinstance(element.value, ast.Call) or \
+                not (self.is_layer_expr(element.value) or
+                     isinstance(self.el.frame.env.find(element.value.func), Instance)):
+            return False
+        if not any(isinstance(a.value.elements[0].value, ast.Name) and
+                   a.value.elements[0].value.id == e.var for a in element.value.args):
+            return False
+        iterable = ast.Chain(e.iterable.span, (ast.Element(e.iterable.span, None, None,
+                                                           e.iterable),))
+        return self.tensor_list(iterable) is not None
 
     def tensor_list(self, chain: ast.Chain) -> tuple[str, ...] | None:
         """The references of an argument that is a list of tensors (`rows`, `levels[1:]`,
@@ -422,9 +437,7 @@ class Layers:
             raise SpecError("no input tensor here", "name", site.span,
                             help="declare the network's input first: input x: [3, 224, 224]")
         if not isinstance(current, str):
-            raise SpecError(f"this layer takes one tensor but is applied to {len(current)} "
-                            "tensors", "arg", site.span,
-                            help="pick one with `from name`, or merge them: concat, add")
+            return one_tensor(current, "this layer", site.span)
         return current
 
     def is_layer_expr(self, expr: ast.Expr) -> bool:
@@ -502,6 +515,16 @@ class Layers:
 
 
 _LIST_SYNTAX = (ast.Name, ast.Index, ast.ListExpr, ast.BinOp)  # what may spell a list of tensors
+
+
+def one_tensor(current: tuple[str, ...], what: str, span: Any) -> str:
+    """The one tensor of a current value that is a list: a list of one is its tensor."""
+    if len(current) == 1:
+        return current[0]
+    if not current:
+        raise SpecError(f"{what} has no input: the list before it is empty", "arg", span)
+    raise SpecError(f"{what} takes one tensor but is applied to {len(current)} tensors", "arg",
+                    span, help="pick one with `from name`, or merge them: concat, add")
 
 # Argument types that compare equal only to values of the same type once the type is in the key
 # (1, 1.0 and true are equal in Python but not as arguments: a float channel count is an error).

@@ -176,6 +176,10 @@ class Resolver:
         """Whether a chain makes tensors (layers applied) rather than a value."""
         return False
 
+    def calls_on_items(self, e: ast.Comprehension) -> bool:
+        """Whether a comprehension's item calls a layer on the items of a list of tensors."""
+        return False
+
     def apply_chain(self, chain: ast.Chain, env: Env, index: int, count: int) -> Any:
         """The tensor(s) a chain makes, pass `index` of `count` (a comprehension's item)."""
         raise SpecError("layers are not values here", "type", chain.span,
@@ -466,7 +470,7 @@ class Evaluator:
             if e.condition is None or self.truth(e.condition, inner):
                 chosen.append(inner)
         element = e.element
-        if not self.resolver.applies_layers(element):
+        if not (self.resolver.applies_layers(element) or self.resolver.calls_on_items(e)):
             return tuple(self.eval(single(element), inner, symbols) for inner in chosen)
         return tuple(self.resolver.apply_chain(element, inner, i, len(chosen))
                      for i, inner in enumerate(chosen))

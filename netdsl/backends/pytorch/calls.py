@@ -152,8 +152,9 @@ class Calls:
         again)."""
         home = self.shared_home(name, scope)
         if name not in self.shared_made:
+            position = home.counter
             self.direct_call(func, arg_asts, (), {}, name, span, home, flow, env)
-            scope.counter = home.counter
+            scope.counter = position  # an application takes no position: it has the name
             if name in home.registered:
                 self.shared_made[name] = ("op", func, arg_asts)
             return
@@ -195,6 +196,9 @@ class Calls:
                 parts.append(spread)
             else:
                 parts += [self.hold(item.shared(), scope, "out") for item in spread]
+        if func != "concat":  # another merge takes a list's items one by one, when known
+            parts = [item for p in parts for item in (
+                p.known_items() or (p,) if isinstance(p, TensorList) else (p,))]
         if any(isinstance(p, TensorList) for p in parts):
             self.list_op(func, attrs, parts, label, scope, flow, span)
             return
@@ -556,8 +560,16 @@ class Calls:
             return
         rank = current.rank
         inputs = None
+        # missing tensor parameters take the current tensors, in order
+        pending = list(self.listed_current) if isinstance(self.listed_current, tuple) else \
+            [current]
+
+        def given(flow: Flow, scope: Scope, env: Env) -> list[Any]:
+            return [t if t is not None else pending.pop(0) if pending else current
+                    for t in tensors(flow, scope, env)]
+
         if any(p.type == "tensors" for p in bdef.params):  # the rank of its lists' tensors
-            inputs = [t if t is not None else current for t in tensors(flow, scope, env)]
+            inputs = given(flow, scope, env)
             rank = next(t.rank if isinstance(t, TensorList) else t[0].rank for t in inputs
                         if isinstance(t, TensorList) or isinstance(t, tuple) and t)
         info = self.gen.variant(bdef, {k: v for k, (v, _) in bound.items()}, rank,
@@ -565,7 +577,7 @@ class Calls:
         info = info.for_call(_arguments(info, bound))
         if info.channel_params:  # a block of tensor parameters: called on them
             if inputs is None:
-                inputs = [t if t is not None else current for t in tensors(flow, scope, env)]
+                inputs = given(flow, scope, env)
             module = self.instantiate(info, bound, current, inputs)
             first = inputs[0] if isinstance(inputs[0], Tensor) else \
                 Tensor(inputs[0].shape, caxis=inputs[0].caxis) \
@@ -628,6 +640,7 @@ class Calls:
             flow.groups[label] = results
         flow.results = results
         flow.current = results[0]
+        flow.listed = tuple(results)  # a merge or a block that follows takes them all
 
     def bind_call(self, bdef: syn.BlockDef, arg_asts: tuple[syn.Arg, ...], args: tuple[Any, ...],
                   kwargs: dict[str, Any], env: Env, flow: Flow, tensors: Any = None) -> Any:
@@ -648,8 +661,10 @@ class Calls:
             name = a.name
             if name is None:
                 while index < len(params) and kinds[params[index]] == "tensor" and \
-                        not self._is_tensor_arg(a.value, flow):
+                        not self._is_tensor_arg(a.value, flow, env):
                     index += 1  # a missing first tensor is the current one
+                if index >= len(params):
+                    raise Unsupported(f"the arguments of this call of '{bdef.name}'")
                 name = params[index]
                 index += 1
             if kinds.get(name) == "tensor":
@@ -691,12 +706,15 @@ class Calls:
         bound.update({k: (Value(_count(v)), None) for k, v in lists.items()})
         return bdef, bound, tensor_args
 
-    def _is_tensor_arg(self, chain: syn.Chain, flow: Flow) -> bool:
-        """Whether a positional argument names a tensor (a label, `in`, a chain of layers)."""
+    def _is_tensor_arg(self, chain: syn.Chain, flow: Flow, env: Env) -> bool:
+        """Whether a positional argument names a tensor (a label, `in`, a chain of layers,
+        a name bound to a tensor: a comprehension's item)."""
         if len(chain.elements) != 1 or chain.elements[0].label is not None:
             return True
         value = chain.elements[0].value
         path = dotted_path(value)
+        if isinstance(value, syn.Name) and env.find(value.id) is not None:
+            return env.find(value.id).tensors is not None
         return isinstance(value, (syn.From, syn.BlockInput)) or (
             path is not None and path in flow.labels)
 
@@ -729,7 +747,8 @@ class Calls:
             if p.name not in py_names or how is None:
                 in_line = False  # a positional argument cannot skip a parameter
                 continue
-            assert value is not None and value.py is not None
+            if value is None or value.py is None:
+                raise Unsupported(f"the argument '{p.name}' of '{info.bdef.name}' as a value")
             if how == "pos" and in_line:
                 positional.append(value.py)
             else:

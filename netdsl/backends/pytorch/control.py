@@ -349,8 +349,10 @@ class ControlFlow:
         if iterable.py is None and (iterable.tensors is not None or iterable.listed is not None):
             if scope.fwd is None:
                 raise NotChain
-            if iterable.tensors is not None:  # `for t in [p3, p4]`: the body for each tensor
-                for item in iterable.tensors:
+            items = iterable.tensors if iterable.tensors is not None else \
+                iterable.listed.known_items()  # type: ignore[union-attr]
+            if items is not None:  # `for t in [p3, p4]`: the body for each tensor
+                for item in items:
                     env.vars[stmt.var] = Value(None, tensors=(item,))
                     self.body(stmt.body, scope, flow, env)
                 return

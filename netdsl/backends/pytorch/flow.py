@@ -176,6 +176,14 @@ class TensorList:
             return list_of([channels] * self.length.const)
         return binop("*", list_of([channels]), self.length)
 
+    def known_items(self) -> tuple[Tensor, ...] | None:
+        """Each item, read from the list, where the constructor knows how many there are
+        (`s: two` used as a list, `l: lat([x, x])`); None otherwise."""
+        if self.length is None or type(self.length.const) is not int:
+            return None
+        return tuple(self.item(lit(k), ast.Subscript(self.node, ast.Constant(k), ast.Load()))
+                     for k in range(self.length.const))
+
     def item(self, index: Py | None, read: ast.expr) -> Tensor:
         """One item as a tensor the forward reads as `read`."""
         if self.items is not None and index is not None and type(index.const) is int and \

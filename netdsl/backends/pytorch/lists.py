@@ -141,6 +141,7 @@ class Lists:
         flow.groups[label] = listed
         flow.results = list(items)
         flow.current = items[0]
+        flow.listed = items
 
     def tensor_comprehension_any(self, e: syn.Comprehension, element: syn.Expr,
                                  iterable: Py, env: Env, flow: Flow | None) -> Value:

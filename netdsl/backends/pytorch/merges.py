@@ -23,8 +23,10 @@ from netdsl.backends.pytorch.values import (
     SIZE,
     Env,
     NotChain,
+    RuntimeOnly,
     Specialize,
     Unsupported,
+    Value,
 )
 from netdsl.elaborate.constructs import body_construct
 from netdsl.syntax import ast as syn
@@ -105,6 +107,10 @@ class Merges:
                     continue
                 ends = self.branches(tests, bodies, scope, flow, env, paths=entry)
                 out += ends or []
+            elif isinstance(stmt, syn.For) and self.tensor_items(stmt.iterable, env, flow):
+                for item in self.tensor_items(stmt.iterable, env, flow):  # a path per tensor
+                    env.vars[stmt.var] = Value(None, tensors=(item,))
+                    out += self.paths(stmt.body, entry, scope, flow, env)
             elif isinstance(stmt, syn.For):
                 iterable = self.py(stmt.iterable, env, flow, "ctor")
                 if not iterable.known or not isinstance(iterable.const, tuple):
@@ -117,6 +123,17 @@ class Merges:
             else:
                 raise Unsupported("a statement in a merge")
         return out
+
+    def tensor_items(self, e: syn.Expr, env: Env, flow: Flow) -> tuple[Tensor, ...]:
+        """The tensors of a list the constructor knows item by item (`[a, x]`, a label of
+        several outputs); () for anything else."""
+        try:
+            value = self.expr(e, env, flow, "ctor")
+        except (RuntimeOnly, Unsupported):
+            return ()
+        if value.tensors is not None:
+            return value.tensors
+        return (value.listed.known_items() or ()) if value.listed is not None else ()
 
     def path_hint(self, chain: syn.Chain, index: int) -> str:
         """A merge path's variable: named after the block or group its first label names

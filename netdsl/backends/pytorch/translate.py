@@ -186,6 +186,8 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         info.ctor = ctor
         info.fwd = fwd
         if fwd is not None:
+            if not flow.returned and not flow.outputs and flow.listed is not None:
+                flow.outputs = _ending_list(flow.listed)  # the body ends at a list: all of it
             if not flow.returned:
                 fwd.append(returns(flow.outputs or [("", flow.current)]))
             liveness.inline_reads(fwd, set(self.temps))
@@ -470,6 +472,8 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         makes; the chain goes on from it."""
         if scope.fwd is None:
             raise NotChain
+        if self.unpack_list(stmt, flow, env):
+            return
         sub = flow.fork(flow.current.shared() if flow.current else None)
         sub.labels = flow.labels
         sub.results = None
@@ -486,6 +490,29 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             if _listed(env, name):  # `last = from last -> ...`: the name now means the new one
                 env.vars[name] = Value(None, tensors=(flow.labels[name],))
         flow.current = flow.labels[stmt.names[-1]]
+        if len(stmt.names) > 1:  # the current value is all of them
+            flow.listed = tuple(flow.labels[name] for name in stmt.names)
+
+    def unpack_list(self, stmt: syn.Unpack, flow: Flow, env: Env) -> bool:
+        """`p, q = levels`: names for the tensors of a list (no layer applied, the current
+        value unchanged); False when the right side applies layers."""
+        (element,) = stmt.value.elements if len(stmt.value.elements) == 1 else (None,)
+        if element is None or element.label is not None or \
+                not isinstance(element.value, (syn.Name, syn.Index, syn.ListExpr, syn.BinOp)) or \
+                self.is_layer_expr(element.value, env):
+            return False
+        try:
+            value = self.expr(element.value, env, flow, "ctor")
+        except (RuntimeOnly, Unsupported):
+            return False
+        items = value.tensors if value.tensors is not None else \
+            value.listed.known_items() if value.listed is not None else None
+        if items is None or len(items) != len(stmt.names):
+            return False
+        for name, item in zip(stmt.names, items, strict=True):
+            flow.labels[name] = item.shared()
+            env.vars.pop(name, None)
+        return True
 
     def body(self, stmts: tuple[syn.Stmt, ...], scope: Scope, flow: Flow, env: Env) -> None:
         for stmt in stmts:
@@ -513,14 +540,16 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         pass
 
     def _s_Assign(self, stmt: syn.Assign, scope: Scope, flow: Flow, env: Env) -> None:
-        if isinstance(stmt.value, syn.Comprehension) and _applies_layers(stmt.value.element):
+        if isinstance(stmt.value, syn.Comprehension) and (
+                _applies_layers(stmt.value.element) or self.calls_on_items(stmt.value, env, flow)):
             if scope.fwd is None:
                 raise NotChain
             iterable = self.iterated(stmt.value, env, flow)
-            if iterable is not None:
+            if iterable is not None and (iterable.listed is None or
+                                         iterable.listed.known_items() is None):
                 self.applied_list_any(stmt, iterable, scope, flow, env)
                 return
-            self.applied_list(stmt, scope, flow, env)
+            self.applied_list(stmt, scope, flow, env)  # items the constructor knows
             return
         path = dotted_path(stmt.value)
         if path is not None and path in flow.labels and env.find(path) is None:
@@ -669,6 +698,20 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             return str(value.const)
         return ComputedLabel(value.node, value.const, value.deps, source=(el.label, env, flow))
 
+    def calls_on_items(self, e: syn.Comprehension, env: Env, flow: Flow) -> bool:
+        """`[tb(t) for t in levels]`: a layer called on the items of a list of tensors, as
+        the elaborator decides."""
+        (element,) = e.element.elements if len(e.element.elements) == 1 else (None,)
+        if element is None or not isinstance(element.value, syn.Call) or \
+                not (self.is_layer_expr(element.value, env) or element.value.func in self.shared):
+            return False
+        if not any(isinstance(a.value.elements[0].value, syn.Name) and
+                   a.value.elements[0].value.id == e.var for a in element.value.args):
+            return False
+        iterable = syn.Chain(e.iterable.span, (syn.Element(e.iterable.span, None, None,
+                                                           e.iterable),))
+        return self.tensor_list_arg(iterable, env, flow) is not None
+
     def applies_layers(self, value: syn.Expr, env: Env, flow: Flow) -> bool:
         """Whether an assignment's right side is a layer called on tensors, as the elaborator
         decides: it makes a tensor rather than a value."""
@@ -723,6 +766,8 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             raise NotChain
         iterable = self.expr(e.iterable, env, flow, "ctor")
         items = iterable.tensors
+        if items is None and iterable.listed is not None:
+            items = iterable.listed.known_items()
         if items is None and iterable.py is not None and isinstance(iterable.py.const, tuple):
             items = iterable.py.const
         if items is None:
@@ -730,17 +775,34 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             raise Specialize(deps, "a forward applies layers over it")
         results = []
         for item in items:
-            inner_env = env.child()
-            inner_env.vars[e.var] = Value(None, tensors=(item,)) if isinstance(item, Tensor) \
-                else self.constant_value(item)
+            inner_env = self.bound_item(e, item, env)
+            if not self.kept(e, inner_env, flow):
+                continue
             sub = flow.fork(flow.current.shared() if flow.current else None, hint=stmt.name)
             sub.labels = flow.labels
             self._s_Chain(e.element, scope, sub, inner_env)
             assert sub.current is not None
             results.append(sub.current.shared())
         env.vars[stmt.name] = Value(None, tensors=tuple(results))
-        flow.current = results[-1]
+        flow.current = results[-1] if results else flow.current
         flow.listed = tuple(results)
+
+    def bound_item(self, e: syn.Comprehension, item: Any, env: Env) -> Env:
+        inner = env.child()
+        inner.vars[e.var] = Value(None, tensors=(item,)) if isinstance(item, Tensor) \
+            else self.constant_value(item)
+        return inner
+
+    def kept(self, e: syn.Comprehension, env: Env, flow: Flow) -> bool:
+        """Whether a comprehension's `if` keeps the item bound in `env` (the constructor
+        decides: the items are known)."""
+        if e.condition is None:
+            return True
+        test = self.py(e.condition, env, flow, "ctor")
+        if not test.known:
+            raise Unsupported("a comprehension of tensors whose condition the constructor "
+                              "cannot decide")
+        return bool(test.const)
 
     def layer_list(self, e: syn.Comprehension, label: str, scope: Scope, flow: Flow,
                    env: Env) -> None:
@@ -760,14 +822,18 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         attr = scope.owner.ref(label)
         owner = ListOwner(attr)
         results = []
+        items = [item for item in items if self.kept(e, self.bound_item(e, item, env), flow)]
         for index, item in enumerate(items):
-            inner_env = env.child()
-            inner_env.vars[e.var] = Value(None, tensors=(item,)) if isinstance(item, Tensor) \
-                else self.constant_value(item)
+            inner_env = self.bound_item(e, item, env)
             owner.index = index
             ctor: list[ast.stmt] = []
             sub = flow.fork(flow.current.shared() if flow.current else None, hint=label)
-            self.body((e.element,), Scope("module", owner, ctor, scope.fwd), sub, inner_env)
+            item_scope = Scope("module", owner, ctor, scope.fwd)
+            self.body((e.element,), item_scope, sub, inner_env)
+            if item_scope.counter > 1:  # `label.<position>` would not name its layers
+                raise Unsupported("a labeled list whose items are several layers (one block "
+                                  "per item is one module each: [from t -> item(...) for t "
+                                  "in ...])")
             # one layer per item, or none (the items call a shared module)
             if len(owner.modules) not in (index + 1, 0) or \
                     any(not isinstance(stmt, ast.Pass) for stmt in ctor):
@@ -882,6 +948,13 @@ def _applies_layers(chain: syn.Chain) -> bool:
     """Whether a comprehension's element is a chain that applies layers (`from f -> ...`)."""
     first = chain.elements[0].value
     return len(chain.elements) > 1 or isinstance(first, syn.From) or from_base(first)
+
+
+def _ending_list(listed: tuple[Tensor, ...] | TensorList) -> list[tuple[str, Any]]:
+    """The outputs of a body that ends at a list of tensors, named by position."""
+    if isinstance(listed, TensorList):
+        return [("", listed)]
+    return [(str(i), t) for i, t in enumerate(listed)]
 
 
 def _listed(env: Env, name: str) -> bool:

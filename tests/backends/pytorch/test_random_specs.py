@@ -125,3 +125,69 @@ def test_a_compiled_sequence_model_takes_its_width(source: str) -> None:
         (expected,) = stats.outputs.values()
         assert tuple(out.shape[1:]) == tuple(expected), source
         assert sum(p.numel() for p in model.parameters()) == stats.params, source
+
+
+LIST_BLOCKS = """block fuse(a: tensor, b: tensor) {
+    from a -> conv(4, 1) -> add(from b -> conv(4, 1))
+}
+block two(c: int) {
+    lo: conv(c, 1)
+    from in -> hi: conv(c, 3, p=1)
+    output lo, hi
+}
+block heads(xs: tensors) {
+    ys = [from t -> conv(4, 1) -> relu for t in xs]
+    concat
+}
+"""
+
+LISTS = ["[a, b]", "[a, b, c]", "[c, a]", "outs", "outs[1:]", "[a] + outs", "pair"]
+
+LIST_STATEMENTS = [
+    "outs = [from t -> conv(4, 1) for t in {list}]",
+    "m{i}: [from t -> conv(4, 1) for t in {list}]",
+    "for t in {list} {{\n        from t -> conv(2, 1) -> relu\n    }}",
+    "from {list} -> concat",
+    "from a -> concat({list})",
+    "d{i} = concat(a, b)",
+    "d{i}: concat",
+    "from a -> h{i}: heads({list})",
+    "f{i} = fuse(a, c)",
+    "from b -> pair: two(4)",
+    "shared s{i}: fuse\n    g{i} = s{i}(a, c)\n    k{i} = s{i}(from a -> relu, c)",
+]
+
+
+@st.composite
+def list_specs(draw: st.DrawFn) -> str:
+    statements = []
+    for i in range(draw(st.integers(1, 4))):
+        statement = draw(st.sampled_from(LIST_STATEMENTS))
+        statements.append(statement.format(list=draw(st.sampled_from(LISTS)), i=i))
+    return (LIST_BLOCKS + "network n {\n    input x: [3, 8, 8]\n    a: conv(8, 3, p=1)\n"
+            "    b: conv(6, 3, p=1)\n    c: conv(4, 1)\n    outs = [from t -> conv(4, 1) for t "
+            "in [a, b]]\n    pair = [a, c]\n    " + "\n    ".join(statements) + "\n}\n")
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(list_specs())
+def test_a_compiled_spec_over_lists_of_tensors_agrees_with_the_analysis(source: str) -> None:
+    """Lists of tensors made, looped over, merged, passed to blocks, and the tensors of
+    block and shared-module calls named by assignments: the module computes the outputs the
+    analysis gives, or the generator declines with a located message."""
+    try:
+        stats = netdsl.load(source).stats()
+    except netdsl.NetdslError:
+        return
+    try:
+        model = netdsl.build(source).eval()
+    except netdsl.NetdslError as exc:
+        assert all(d.span is not None for d in exc.diagnostics)
+        return
+    with torch.no_grad():
+        out = model(torch.zeros(2, 3, 8, 8))
+    outs = out if isinstance(out, (tuple, list)) else [out]
+    assert [tuple(o.shape[1:]) for o in outs] == \
+        [tuple(s) for s in stats.outputs.values()], source
+    assert sum(p.numel() for p in model.parameters()) == stats.params, source
