@@ -561,7 +561,9 @@ class Calls:
         rank = current.rank
         inputs = None
         # missing tensor parameters take the current tensors, in order
-        pending = list(self.listed_current) if isinstance(self.listed_current, tuple) else \
+        listed = self.listed_current
+        pending = list(listed) if isinstance(listed, tuple) else \
+            list(listed.known_items() or [current]) if isinstance(listed, TensorList) else \
             [current]
 
         def given(flow: Flow, scope: Scope, env: Env) -> list[Any]:

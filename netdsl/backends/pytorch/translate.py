@@ -490,8 +490,9 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             if _listed(env, name):  # `last = from last -> ...`: the name now means the new one
                 env.vars[name] = Value(None, tensors=(flow.labels[name],))
         flow.current = flow.labels[stmt.names[-1]]
-        if len(stmt.names) > 1:  # the current value is all of them
-            flow.listed = tuple(flow.labels[name] for name in stmt.names)
+        # the current value is what the chain made: all of them, or the one tensor
+        flow.listed = tuple(flow.labels[name] for name in stmt.names) \
+            if len(stmt.names) > 1 else None
 
     def unpack_list(self, stmt: syn.Unpack, flow: Flow, env: Env) -> bool:
         """`p, q = levels`: names for the tensors of a list (no layer applied, the current
@@ -818,22 +819,21 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         if items is None:
             deps = iterable.py.deps - {IN, SIZE} if iterable.py is not None else frozenset()
             raise Specialize(deps, "a list of layers is made over it")
+        items = [item for item in items if self.kept(e, self.bound_item(e, item, env), flow)]
+        layers = [el for el in e.element.elements if not isinstance(el.value, syn.From)]
+        if len(layers) != 1 or not isinstance(layers[0].value, (syn.Call, syn.Name)):
+            self.layer_scope(e, label, items, scope, flow, env)
+            return
         self.check_child(label)
         attr = scope.owner.ref(label)
         owner = ListOwner(attr)
         results = []
-        items = [item for item in items if self.kept(e, self.bound_item(e, item, env), flow)]
         for index, item in enumerate(items):
             inner_env = self.bound_item(e, item, env)
             owner.index = index
             ctor: list[ast.stmt] = []
             sub = flow.fork(flow.current.shared() if flow.current else None, hint=label)
-            item_scope = Scope("module", owner, ctor, scope.fwd)
-            self.body((e.element,), item_scope, sub, inner_env)
-            if item_scope.counter > 1:  # `label.<position>` would not name its layers
-                raise Unsupported("a labeled list whose items are several layers (one block "
-                                  "per item is one module each: [from t -> item(...) for t "
-                                  "in ...])")
+            self.body((e.element,), Scope("module", owner, ctor, scope.fwd), sub, inner_env)
             # one layer per item, or none (the items call a shared module)
             if len(owner.modules) not in (index + 1, 0) or \
                     any(not isinstance(stmt, ast.Pass) for stmt in ctor):
@@ -846,17 +846,44 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             scope.registered.append(label)
         scope.take()
         env.vars[label] = Value(None, tensors=tuple(results))
-        for index, tensor in enumerate(results):
+        for index, tensor in enumerate(results):  # item i's layer, which made its result
             flow.labels[f"{label}.{index}"] = tensor
         flow.current = results[-1]  # the chain goes on from the list (`-> add` takes it all)
+        flow.listed = tuple(results)
+
+    def layer_scope(self, e: syn.Comprehension, label: str, items: list[Any], scope: Scope,
+                    flow: Flow, env: Env) -> None:
+        """`ys: [from t -> conv(4, 1) -> relu for t in xs]`, items of several layers: one
+        scope whose layers take positions item after item (`ys.0` the first conv, `ys.2` the
+        second), a ModuleDict, as the table names them."""
+        results: list[Tensor] = []
+
+        def fill(inner: Scope, inner_flow: Flow) -> None:
+            for item in items:
+                sub = inner_flow.fork(inner_flow.current.shared() if inner_flow.current
+                                      else None, hint=label)
+                sub.labels = inner_flow.labels
+                self._s_Chain(e.element, inner, sub, self.bound_item(e, item, env))
+                assert sub.current is not None
+                results.append(sub.current.shared())
+
+        self.namespace(label, scope, flow, fill)
+        env.vars[label] = Value(None, tensors=tuple(results))
+        flow.current = results[-1] if results else flow.current
         flow.listed = tuple(results)
 
     def from_(self, value: syn.From, flow: Flow, scope: Scope) -> None:
         if scope.fwd is None:
             raise NotChain
         dotted = ".".join(value.path)
+        group = flow.groups.get(dotted)
         if dotted == "in":
             flow.current = flow.block_input
+        elif group is not None:  # `from s`: every output of the call labeled s
+            items = tuple(group) if isinstance(group, list) else group.known_items()
+            flow.listed = items if items is not None else group
+            flow.current = items[0] if items else \
+                group.item(P.lit(0), _index_of(group, 0))  # type: ignore[union-attr]
         else:
             tensor = flow.labels.get(dotted)
             if tensor is None:
@@ -948,6 +975,10 @@ def _applies_layers(chain: syn.Chain) -> bool:
     """Whether a comprehension's element is a chain that applies layers (`from f -> ...`)."""
     first = chain.elements[0].value
     return len(chain.elements) > 1 or isinstance(first, syn.From) or from_base(first)
+
+
+def _index_of(listed: TensorList, k: int) -> ast.expr:
+    return ast.Subscript(listed.node, ast.Constant(k), ast.Load())
 
 
 def _ending_list(listed: tuple[Tensor, ...] | TensorList) -> list[tuple[str, Any]]:

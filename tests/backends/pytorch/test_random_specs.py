@@ -185,9 +185,43 @@ def test_a_compiled_spec_over_lists_of_tensors_agrees_with_the_analysis(source: 
     except netdsl.NetdslError as exc:
         assert all(d.span is not None for d in exc.diagnostics)
         return
-    with torch.no_grad():
-        out = model(torch.zeros(2, 3, 8, 8))
-    outs = out if isinstance(out, (tuple, list)) else [out]
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 8, 8)
+    outs = model(x)
+    outs = outs if isinstance(outs, (tuple, list)) else [outs]
     assert [tuple(o.shape[1:]) for o in outs] == \
         [tuple(s) for s in stats.outputs.values()], source
     assert sum(p.numel() for p in model.parameters()) == stats.params, source
+    network = netdsl.load(source)
+    for k, name in enumerate(stats.outputs):  # each output is computed from the right layers
+        assert layers_with_gradient(model, k, x) == weighted_layers_behind(network, name), \
+            (name, source)
+
+
+def weighted_layers_behind(network: netdsl.Network, output: str) -> set[str]:
+    """The layers with weights an output depends on in the flat graph, named as in the state
+    dict (a shared module's later calls by its first call's name)."""
+    graph = network.graph
+    seen: set[str] = set()
+    todo, found = [graph.outputs[output]], set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        node = graph.nodes[name]
+        todo.extend(node.inputs)
+        if node.op is not None and node.op.params([graph.nodes[i].shape for i in node.inputs],
+                                                  node.shape):
+            found.add(".".join(part.split("#")[0] for part in name.split(".")))
+    return found
+
+
+def layers_with_gradient(model: torch.nn.Module, k: int, x: torch.Tensor) -> set[str]:
+    """The layers whose weights get a gradient from output k, by torch's autograd."""
+    model.zero_grad(set_to_none=True)
+    outs = model(x)
+    outs = outs if isinstance(outs, (tuple, list)) else [outs]
+    outs[k].square().sum().backward()
+    return {name.rsplit(".", 1)[0] for name, p in model.named_parameters()
+            if p.grad is not None and p.grad.abs().sum() > 0}
