@@ -275,6 +275,7 @@ class Blocks:
         scope: Env | None = None  # the earlier parameters, for a default that is not a literal
         current = site.current
         pending = [current] if isinstance(current, str) else list(current or ())
+        held = len(pending)
         shape = self.el.frame.definition.values.get
         for p in bdef.params:
             if p.name in given:
@@ -300,6 +301,11 @@ class Blocks:
             values[p.name] = value
             if scope is not None:
                 scope.vars[p.name] = value
+        if pending and len(pending) < held:  # some of the current tensors taken, not all
+            raise SpecError(f"{sig.kind} '{bdef.name}' takes {held - len(pending)} of the "
+                            f"{held} current tensors, and leaves {len(pending)}", "arg",
+                            site.span, help="pass its tensors by name, or pick them first: "
+                                            f"from ... -> {bdef.name}(...)")
         ports: list[TensorValue] = []
         for p in sig.tensors:
             if p.type == "tensor":

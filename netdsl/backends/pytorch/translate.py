@@ -42,7 +42,7 @@ from netdsl.backends.pytorch.merges import Merges
 from netdsl.backends.pytorch.names import BUILTIN_NAMES, METHOD_NAMES, MODULE_ATTRIBUTES, Namespace
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
 from netdsl.backends.pytorch.pystmt import all_names, assign, returns
-from netdsl.backends.pytorch.scopes import Scoping
+from netdsl.backends.pytorch.scopes import DottedLabels, Scoping
 from netdsl.backends.pytorch.shapes import Shape
 from netdsl.backends.pytorch.syntax import (
     dotted_path,
@@ -93,6 +93,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         # read as tensors: an `expect` reads only shapes, as the spec loads, so what only an
         # `expect` names may be overwritten in place and needs no tap of its own
         self.tensor_reads = referenced_labels(self.bdef.body, skip=syn.Expect)
+        self.paths_read = frozenset(self.tensor_reads)  # as the body writes them, in full
         self.uses_input = uses_block_input(self.bdef.body)
         self.lenient = False
         self.late_defaults: list[tuple[str, Py]] = []
@@ -664,6 +665,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
 
     def element(self, el: syn.Element, scope: Scope, flow: Flow, env: Env) -> None:
         self.listed_current, flow.listed = flow.listed, None
+        position = scope.counter
         label = self.label_of(el, env, flow)
         value = el.value
         if isinstance(value, syn.Merge):
@@ -690,6 +692,20 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             self.call(value, label, el.span, scope, flow, env)
         if isinstance(label, str):
             self.bind_label(label, flow, scope)
+        elif label is None and scope.counter == position + 1 and scope.offset is None and \
+                not scope.dynamic and flow.current is not None and \
+                self.read_by_position(str(position), flow):
+            self.bind_label(str(position), flow, scope)  # `output g.1`: a layer by position
+
+    def read_by_position(self, name: str, flow: Flow) -> bool:
+        """Whether the body reads the tensor of the layer at this position by its full path
+        (`output g.1`; the labeled groups around it are ModuleDicts, whose labels are kept
+        dotted)."""
+        labels = flow.labels
+        while isinstance(labels, DottedLabels):
+            name = f"{labels.prefix}.{name}"
+            labels = labels.outer
+        return name in self.paths_read
 
     def label_of(self, el: syn.Element, env: Env, flow: Flow) -> str | Py | None:
         if el.label is None or isinstance(el.label, str):

@@ -108,3 +108,25 @@ network n {
     a = model.a(x)
     b = model.b(a)
     assert torch.equal(model(x)[2], model.sh(torch.relu(a), b))
+
+
+def test_layers_of_a_labeled_list_are_named_and_read_by_their_positions():
+    """`g: [from t -> conv -> relu -> conv for t in xs]` numbers its layers in turn, as the
+    table does (`g.0`, `g.2`, `g.3`, `g.5` hold weights), and `output g.1` is the first
+    item's relu."""
+    net = netdsl.load("""network n {
+    input x: [3, 8, 8]
+    g: [from t -> conv(4, 1) -> relu -> conv(2, 1) for t in [x, x]]
+    output g.1, g.4
+}
+""")
+    stats = net.stats()
+    model = netdsl.build(net).eval()
+    assert sorted(name for name, _ in model.named_parameters()) == sorted(
+        f"g.{i}.{w}" for i in (0, 2, 3, 5) for w in ("weight", "bias"))
+    x = torch.randn(1, 3, 8, 8)
+    with torch.no_grad():
+        outs = model(x)
+        assert [tuple(o.shape[1:]) for o in outs] == [tuple(s) for s in stats.outputs.values()]
+        torch.testing.assert_close(outs[0], torch.relu(model.g["0"](x)))
+        torch.testing.assert_close(outs[1], torch.relu(model.g["3"](x)))
