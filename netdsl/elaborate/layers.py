@@ -342,6 +342,12 @@ class Layers:
                 value, ties[field_.name] = self.tied_weight(arg.value)
             elif cls.variadic and arg.name is None and \
                     (listed := self.tensor_list(arg.value)) is not None:
+                if listed == site.current:
+                    raise SpecError(f"'{cls.name}' would take these tensors twice: they are "
+                                    "the current value, which a merge takes first, and its "
+                                    "argument", "arg", arg.span,
+                                    help=f"write `{cls.name}` alone to merge the current "
+                                         "tensors, or start elsewhere with `from`")
                 inputs.extend(listed)  # `concat(rows)`: every tensor of the list
                 continue
             elif (cls.variadic and arg.name is None) or (

@@ -1001,7 +1001,10 @@ def _ending_list(listed: tuple[Tensor, ...] | TensorList) -> list[tuple[str, Any
     """The outputs of a body that ends at a list of tensors, named by position."""
     if isinstance(listed, TensorList):
         return [("", listed)]
-    return [(str(i), t) for i, t in enumerate(listed)]
+    names = [t.var if t.var and P.is_identifier(t.var) else str(i) for i, t in enumerate(listed)]
+    if len(set(names)) < len(names):
+        names = [str(i) for i in range(len(listed))]
+    return list(zip(names, listed, strict=True))
 
 
 def _listed(env: Env, name: str) -> bool:

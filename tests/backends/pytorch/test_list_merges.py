@@ -23,7 +23,7 @@ CASES = {  # the rest of the body -> the channels of the network's (first) outpu
     "concat": ("concat", 8),
     "labeled merge after a list": ("d: concat(a, b)\n output d", 24),
     "assigned merge after a list": ("d = concat(a, b)\n output d", 24),
-    "assigned merge of a list": ("c = concat(outs)\n output c", 16),
+    "assigned merge of a list": ("d = concat(a)\n c = concat(outs)\n output c", 24),
     "list argument": ("from a -> d: concat(outs)\n output d", 16),
     "sum with a list argument": ("from b -> e: conv(4, 1) -> add(outs)\n output e", 4),
     "slice argument": ("from a -> f: concat(outs[1:])\n output f", 12),
@@ -52,14 +52,20 @@ def test_the_compiled_merge_takes_what_the_analysis_takes(body, channels):
 
 
 def test_a_merge_of_a_list_computes_torchs_cat_of_its_items():
-    _, model, _ = built_and_analysed("c = concat(outs)\n output c")
+    _, model, _ = built_and_analysed("from b -> c: concat(outs)\n output c")
     x = torch.randn(1, 3, 16, 16)
     layers = dict(model.named_children())
     a = layers["a"](x)
     b = layers["b"](a)
-    made = [layers["2"](a), layers["3"](b)]
     with torch.no_grad():
-        assert torch.equal(model(x), torch.cat(made + made, 1))
+        assert torch.equal(model(x), torch.cat([b, layers["2"](a), layers["3"](b)], 1))
+
+
+def test_a_merge_given_the_list_it_already_takes_is_refused():
+    """`rows = [...]` then `concat(rows)`: the list is the current value and the argument;
+    taking it twice is not what anyone means."""
+    with pytest.raises(netdsl.NetdslError, match="would take these tensors twice"):
+        netdsl.load(PRELUDE + "c = concat(outs)\n}\n")
 
 
 def test_a_block_loops_over_the_tensors_of_its_list_parameter():
