@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from netdsl.elaborate.frame import AMBIGUOUS, Current, Site
 from netdsl.elaborate.naming import Naming
-from netdsl.elaborate.values import Function, LayerRef, TensorValue
+from netdsl.elaborate.values import FollowOnError, Function, LayerRef, Poisoned, TensorValue
 from netdsl.errors import Span, SpecError, did_you_mean
 from netdsl.ir import Expectation, Instance
 from netdsl.notation import described, value_text
@@ -207,6 +207,8 @@ class Statements:
             return [(dotted, bound.node)]
         if isinstance(bound, tuple) and bound and all(isinstance(t, TensorValue) for t in bound):
             return [(f"{dotted}.{i}", t.node) for i, t in enumerate(bound)]
+        if isinstance(bound, Poisoned):  # its own error was reported
+            raise FollowOnError(f"'{dotted}' could not be defined", "value", span)
         raise SpecError(f"unknown tensor '{dotted}' in output", "name", span,
                         help=did_you_mean(dotted, frame.tensors))
 

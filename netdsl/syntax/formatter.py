@@ -53,9 +53,14 @@ def format_source(text: str, path: str = "<string>", max_steps: int = MAX_STEPS)
     parse(text, path, TokenLimit(max_steps // FORMAT_TOKEN_STEPS))  # valid specs only
     text = text.replace("\r\n", "\n")  # the canonical file has Unix line ends
     out = _Layout().run(_lines(text))
-    if _significant(out) != _significant(text):  # pragma: no cover - a formatter bug
-        raise AssertionError(f"formatting {path} changed its tokens")
+    if _significant(out) != _significant(text) or _parsed(out) != _parsed(text):
+        raise AssertionError(f"formatting {path} changed its tokens")  # a formatter bug
     return out
+
+
+def _parsed(text: str) -> list[tuple[str, str]]:
+    """The tokens the parser reads, the newlines that end statements included."""
+    return [(t.type, t.value if t.type != "_NL" else "") for t in spec_lexer().tokens(text)]
 
 
 def _significant(text: str) -> list[tuple[str, str]]:
@@ -108,6 +113,8 @@ class _Layout:
         previous_line_ends_arrow = False
         for tokens, blanks, backslash in lines:
             words = [t for t in tokens if t.type != "WS"]
+            if not words and (backslash or continued):
+                continue  # an empty line inside a backslash continuation: it goes on
             if not words:
                 if self.out and self.out[-1] != "":
                     self.out.append("")

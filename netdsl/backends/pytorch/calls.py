@@ -15,7 +15,7 @@ from netdsl.backends.pytorch.flow import Flow, Scope, Tensor, TensorList
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
 from netdsl.backends.pytorch.pystmt import assign
 from netdsl.backends.pytorch.shapes import Shape
-from netdsl.backends.pytorch.syntax import dotted_path, single
+from netdsl.backends.pytorch.syntax import dotted_path, single, walk
 from netdsl.backends.pytorch.values import (
     IN,
     RT,
@@ -819,7 +819,9 @@ class Calls:
         env = Env()
         for p in bdef.params:
             env.vars[p.name] = bound[p.name][0]
-        inner_flow = flow.fork(flow.current)
+        # a body that reads its input tensor again must not overwrite it in place
+        inner_flow = flow.fork(flow.current.shared() if _reads_input(bdef.body) and
+                               flow.current else flow.current)
         inner_flow.labels = flow.labels  # an inline block's labels are the caller's
         inner_flow.block_input = flow.current.shared() if flow.current else None
         inner_flow.outputs = flow.outputs
@@ -996,3 +998,15 @@ def _built(value: Py, built: Any) -> Py:
                  for e, b in zip(node.elts, built, strict=True)]
         return Py(ast.Tuple(items, ast.Load()), UNKNOWN, value.deps - {RT, SIZE})
     return P.lit(built)
+
+
+def _reads_input(body: tuple[syn.Stmt, ...]) -> bool:
+    """Whether a block's body reads its input tensor (`from in`, `add(in)`), not only its
+    sizes (`in.c`)."""
+    for node in walk(body):
+        if isinstance(node, syn.From) and node.path[:1] == ("in",):
+            return True
+        if isinstance(node, syn.Chain) and any(isinstance(e.value, syn.BlockInput)
+                                               for e in node.elements):
+            return True
+    return False

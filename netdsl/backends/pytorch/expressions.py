@@ -288,31 +288,38 @@ class Expressions:
         if self.names_tensors(element, flow):
             return self.tensor_comprehension(e, element, iterable.const, env, flow)
         items = []
+        decided = True  # every item's condition known here
         for item in iterable.const:
             inner = env.child()
             inner.vars[e.var] = self.constant_value(item)
             if e.condition is not None:
                 test = self.py(e.condition, inner, flow, where)
                 if not test.known:
-                    raise Unsupported("a comprehension whose condition only the network knows")
+                    decided = False
+                    break
                 if not test.const:
                     continue
             value = self.expr(element, inner, flow, where)
             if value.py is None or value.layers is not None:
                 raise Unsupported("a comprehension of values known only at run time")
             items.append(value.py)
-        made = P.tuple_of(items)
-        if made.known or not isinstance(iterable.node, ast.Name) or e.condition is not None:
+        made = P.tuple_of(items) if decided else None
+        if made is not None and (made.known or not isinstance(iterable.node, ast.Name) or
+                                 e.condition is not None):
             return Value(made)
-        # over a named list: `[math.ceil(r[4] * depth) for r in B0]`, as the spec wrote it
+        # as the spec wrote it: over a named list (`[math.ceil(r[4] * depth) for r in B0]`),
+        # or with a condition the constructor decides (`[w * m for m in (1, 2) if m * w < 9]`);
         # a comprehension's variable is its own scope in Python: the spec's name, unreserved
         var = e.var if P.is_identifier(e.var) and e.var not in _MODULE_NAMES else \
             self.locals.reserve(e.var, "comprehension")
         inner = env.child()
         inner.vars[e.var] = Value(P.name(var, iterable.deps))
         body = self.py(element, inner, flow, where)
-        loop = ast.comprehension(ast.Name(var, ast.Store()), iterable.node, [], 0)
-        return Value(Py(ast.ListComp(body.node, [loop]), UNKNOWN, body.deps | iterable.deps))
+        conditions = [] if e.condition is None else [self.py(e.condition, inner, flow, where)]
+        loop = ast.comprehension(ast.Name(var, ast.Store()), iterable.node,
+                                 [c.node for c in conditions], 0)
+        deps = body.deps | iterable.deps | frozenset().union(*(c.deps for c in conditions))
+        return Value(Py(ast.ListComp(body.node, [loop]), UNKNOWN, deps))
 
     def names_tensors(self, element: syn.Expr, flow: Flow | None) -> bool:
         """Whether an expression names a labeled tensor or a labeled call's outputs."""

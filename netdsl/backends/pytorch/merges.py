@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from netdsl.backends.pytorch import ops as lowering
 from netdsl.backends.pytorch import pyexpr as P
 from netdsl.backends.pytorch.calls import Input
-from netdsl.backends.pytorch.flow import Flow, Scope, Tensor
+from netdsl.backends.pytorch.flow import Flow, Offset, Scope, Tensor
 from netdsl.backends.pytorch.pyexpr import Py
 from netdsl.backends.pytorch.pystmt import (
     assign,
@@ -124,6 +124,18 @@ class Merges:
                 raise Unsupported("a statement in a merge")
         return out
 
+    def position_after(self, when: Py, scope: Scope) -> None:
+        """After `residual(when = ...)`, whose sum takes a position only when it is made:
+        later positions are the constructor's choice (`2 if in_channels == 4 else 1`), or
+        the class is written per value of what `when` tests."""
+        after = scope.counter
+        shift = self.shifted_position([when, P.lit(True)], [after + 1, after], scope)
+        if shift is None:
+            scope.dynamic = (scope.dynamic or frozenset()) | (when.deps - {IN, SIZE})
+            return
+        scope.counter = 0
+        scope.offset = Offset(shift, scope.ctor, scope.ctor[-1] if scope.ctor else None)
+
     def tensor_items(self, e: syn.Expr, env: Env, flow: Flow) -> tuple[Tensor, ...]:
         """The tensors of a list the constructor knows item by item (`[a, x]`, a label of
         several outputs); () for anything else."""
@@ -168,7 +180,7 @@ class Merges:
                 inner_flow.current = result
                 return
             if when.const is not True:
-                inner.dynamic = (inner.dynamic or frozenset()) | (when.deps - {IN, SIZE})
+                self.position_after(when, inner)
             shape = result.shape  # what the body makes: what the block makes without the sum
             if when.const is True:
                 inner.take()

@@ -64,8 +64,13 @@ def window(attrs: dict[str, Py], inputs: list[Shape]) -> Shape:
     out: list[Py | None] = [_channels(attrs, x)]
     for i in range(n):
         size = x[i + 1]
-        if padding_value.const == "same":
-            out.append(size)
+        if padding_value.const == "same":  # TensorFlow's SAME: ceil(size / stride) outputs
+            stride = _axis_value(stride_value, i, n)
+            if size is None or stride is None or stride.const == 1:
+                out.append(size if stride is not None and stride.const == 1 else None)
+            else:
+                out.append(simplify(binop("//", binop("+", size, binop("-", stride, lit(1))),
+                                          stride)))
             continue
         parts = [_axis_value(attrs["kernel"], i, n), _axis_value(stride_value, i, n),
                  _axis_value(padding_value, i, n), _axis_value(attrs.get("dilation", lit(1)), i, n)]

@@ -41,6 +41,9 @@ def label_counts(stmts: tuple[syn.Stmt, ...]) -> dict[str, int]:
     return counts
 
 
+_SIZES = frozenset({"c", "h", "w", "d", "shape", "output"})  # `t.h` reads a size, no tensor
+
+
 def referenced_labels(stmts: tuple[syn.Stmt, ...],
                       skip: type | tuple[type, ...] = ()) -> set[str]:
     """Labels a body names as tensors after making them (from, merge arguments, .h), outside
@@ -56,6 +59,10 @@ def referenced_labels(stmts: tuple[syn.Stmt, ...],
             out.add(n.path[0])
         elif isinstance(n, syn.Name) and (n.id in named or computed):
             out.add(n.id)
+        elif isinstance(n, syn.Attribute) and n.attr not in _SIZES:  # `add(h.a)`
+            path = dotted_path(n)
+            if path is not None and path.split(".")[0] in named:
+                out.add(path)
         elif isinstance(n, syn.Output):
             for path in n.names:
                 out.add(".".join(path))

@@ -322,7 +322,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
                 if default is None or not _equal(default_value.const, loaded):
                     default = self.default_node(p, self.constant_value(loaded), info)
             layers = None
-            if p.type == "layer":
+            if p.type == "layer" or p.type is None and self.layer_valued(p):
                 layers = self.candidates(p, env)
             if default is not None and _made_by_call(default) and \
                     not any(passes_input(r.name) for r in layers or ()):
@@ -344,6 +344,17 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         if isinstance(value.py.const, tuple):
             return P.literal_node(value.py.const)
         return value.py.node
+
+    def layer_valued(self, p: syn.Param) -> bool:
+        """Whether an untyped parameter holds a layer at every call and in its default
+        (`block b(act = relu)`), as a `layer` parameter does."""
+        values = list(self.gen.facts.arguments(self.bdef.name, p.name))
+        if p.default is not None:
+            try:
+                values.append(self.gen.evaluate(p.default))
+            except SpecError:
+                return False
+        return bool(values) and all(isinstance(v, LayerRef) for v in values)
 
     def candidates(self, p: syn.Param, env: Env) -> tuple[LayerRef, ...]:
         """The layers a layer-typed parameter stands for: every instance's argument and the
