@@ -138,6 +138,7 @@ def test_fmt_failed_write_leaves_the_file_untouched(tmp_path: Path, monkeypatch)
 
 @pytest.mark.parametrize("source, expected", [
     ("X = 1 \\\n  + 2\n", "X = 1 \\\n    + 2\n"),  # a backslash continuation is kept
+    ("X = 1 \\\n  \\\n + 2\n", "X = 1 \\\n    + 2\n"),  # through an empty line of it
     ("X = (1\n - 2)\n", "X = (1\n     - 2)\n"),  # a '-' starting a continued line is binary
     ("X = 1\r\nY = -X  # c\r\n", "X = 1\nY = -X  # c\n"),  # CRLF becomes LF; signs bind
     ("\n\n\nX = 1\n\n\n\nY = 2\n\n", "X = 1\n\nY = 2\n"),  # at most one blank line

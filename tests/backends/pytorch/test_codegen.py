@@ -346,10 +346,10 @@ network n {{
 
 
 def test_a_block_taken_as_a_layer_and_called_with_an_argument_it_is_written_for() -> None:
-    """`unit` is written once per value of `flag` (its positions depend on it); `stage` takes
-    it as a layer and calls `u(c, flag=true)`. Stage was handed the class for the default,
-    flag = false, and passed it `flag=True`: a TypeError. Now stage is written for u = unit,
-    whose call then picks the class for flag = true; the class no call makes is left out."""
+    """`stage` takes `unit` as a layer and calls `u(c, flag=true)`; the positions in `unit`
+    depend on `flag`. Stage was once handed the class for the default, flag = false, and
+    passed it `flag=True`: a TypeError. Now Unit is one class that takes `flag` and computes
+    the positions it decides in its constructor."""
     spec = """
 block unit(c: int, flag: bool = false) {
     residual(when = flag) { conv(c, 1) }
@@ -365,9 +365,8 @@ network net {
 """
     net = netdsl.load(spec)
     source = generate(net)
-    assert "# `stage` with u=unit: block 'unit', which it takes, is written for one value " \
-           "of an\n# argument the call gives" in source
-    assert len(_classes(source)) == 3  # Unit (flag = true), Stage, Net
+    assert "position = 2 if flag else 1" in source and "u(in_channels, c, flag=True)" in source
+    assert len(_classes(source)) == 3  # Unit, Stage, Net
     model = netdsl.build(net).eval()
     assert sum(p.numel() for p in model.parameters()) == net.stats().params == 12
     x = torch.randn(2, 3, 8, 8)

@@ -1,0 +1,121 @@
+"""What a fuzz of the generator's wiring found (helper, 1,000 random specs checked by shapes,
+params, state-dict names, torch's autograd and a reference interpreter): each case is
+computed here with torch's own functions on the built module's weights."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+import netdsl
+
+
+def built(source: str, **params):
+    net = netdsl.load(source, **params)
+    return net, netdsl.build(net).eval()
+
+
+def test_an_inline_blocks_from_in_reads_the_calls_input():
+    """`from in` in an unlabeled inline call read the tensor its first layer overwrote."""
+    _, model = built("""inline block b(c: int) {
+    conv(3, 1)
+    from in -> conv(c, 1)
+}
+network n {
+    input x: [3, 16, 16]
+    b(4)
+}
+""")
+    x = torch.randn(2, 3, 16, 16)
+    second = getattr(model, "1")
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), F.conv2d(x, second.weight, second.bias))
+
+
+def test_a_strided_same_layer_halves_the_size_the_generated_code_assumes():
+    """ceil(16 / 2) = 8: a Linear after it takes 4 * 8 * 8 features (it was built for 16 * 16),
+    and a block that branches on `in.h > 8` takes the branch for 8."""
+    net, model = built("""network n {
+    input x: [4, 16, 16]
+    conv(4, 3, s=2, p=same)
+    flatten -> linear(5)
+}
+""")
+    assert model(torch.randn(2, 4, 16, 16)).shape == (2, 5)
+    assert sum(p.numel() for p in model.parameters()) == net.stats().params
+    net, model = built("""block b {
+    if in.h > 8 { big: conv(4, 1) } else { small: conv(4, 3, p=1) }
+}
+network n {
+    input x: [4, 16, 16]
+    maxpool(2, s=2, p=same)
+    b()
+}
+""")
+    assert sorted(n for n, _ in model.named_parameters()) == ["1.small.bias", "1.small.weight"]
+    assert sum(p.numel() for p in model.parameters()) == net.stats().params == 148
+
+
+def test_layers_after_a_residual_chosen_by_the_input_channels_keep_the_tables_names():
+    """The sum of `residual(when = in.c == 4)` takes position 1 when it is made: the 1x1 conv
+    after it is `0.2` (it was `0.1`, the sum's name in the table)."""
+    source = """block b {
+    residual(when = in.c == 4) { conv(4, 3, p=1) }
+    conv(4, 1)
+}
+network n {
+    input x: [%d, 16, 16]
+    b()
+}
+"""
+    for channels, last in ((4, "0.2"), (3, "0.1")):
+        net, model = built(source % channels)
+        weighted = {r.name for r in net.stats().layers if r.params and not r.is_block}
+        assert weighted == {"0.0", last}
+        assert {n.rsplit(".", 1)[0] for n, _ in model.named_parameters()} == weighted
+        x = torch.randn(1, channels, 16, 16)
+        inner = getattr(model, "0")
+        first, conv = getattr(inner, "0"), getattr(inner, last.split(".")[1])
+        body = first(x)
+        with torch.no_grad():
+            torch.testing.assert_close(model(x), conv(x + body if channels == 4 else body))
+
+
+def test_an_untyped_parameter_holding_a_layer_is_a_layer_parameter():
+    _, model = built("""block b(act = relu, c = 4) { conv(c, 1) -> act }
+network n {
+    input x: [3, 8, 8]
+    b(act=sigmoid)
+}
+""")
+    x = torch.randn(1, 3, 8, 8)
+    conv = getattr(getattr(model, "0"), "0")
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), torch.sigmoid(conv(x)))
+
+
+def test_a_merge_argument_may_be_a_dotted_path_into_a_group():
+    _, model = built("""network n {
+    input x: [3, 8, 8]
+    h: { a: conv(4, 1); b: conv(4, 1) }
+    add(h.a)
+}
+""")
+    x = torch.randn(1, 3, 8, 8)
+    a = model.h.a(x)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), model.h.b(a) + a)
+
+
+def test_a_comprehension_filtered_by_a_network_parameter_is_the_constructors():
+    source = """network n(w: int = 4) {
+    input x: [3, 8, 8]
+    ws = [w * m for m in [1, 2, 3] if m * w < 10]
+    for v in ws { conv(v, 1) }
+}
+"""
+    network = type(built(source)[1])
+    for w in (2, 3, 4):
+        model = network(w=w)
+        assert sum(p.numel() for p in model.parameters()) == \
+            netdsl.load(source, w=w).stats().params
