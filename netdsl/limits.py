@@ -16,7 +16,6 @@ NODES_OPTION = "--max-nodes"
 STEPS_HELP = (f"if the spec is meant to do this much work, raise the budget with {STEPS_OPTION} N "
               f"(netdsl.load(..., max_steps=N))")
 TOKEN_STEPS = 4  # a token parsed costs as much as a few evaluation steps
-FORMAT_TOKEN_STEPS = 16  # a token formatted: parsed, then lexed three times more
 
 # Fixed: values.
 MAX_INT_BITS = 256  # far beyond any real size; keeps `10 ** 10 ** 10` from exhausting memory

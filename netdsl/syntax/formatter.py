@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from lark import Token
 
-from netdsl.limits import FORMAT_TOKEN_STEPS, MAX_STEPS
+from netdsl.limits import MAX_STEPS, TOKEN_STEPS
 from netdsl.syntax.lexer import BRACKETS
 from netdsl.syntax.parser import TokenLimit, parse, spec_lexer
 
@@ -48,9 +48,9 @@ class _Open:
 
 def format_source(text: str, path: str = "<string>", max_steps: int = MAX_STEPS) -> str:
     """The canonical text of a spec; raises NetdslError if it does not parse, or if it is
-    longer than `max_steps` of work pay for (formatting lexes the text three times more than
-    parsing it: `FORMAT_TOKEN_STEPS` a token)."""
-    parse(text, path, TokenLimit(max_steps // FORMAT_TOKEN_STEPS))  # valid specs only
+    longer than `max_steps` of work pay for: the tokens loading accepts (formatting lexes them
+    a few times more, in linear time), so that whatever `netdsl check` reads can be formatted."""
+    parse(text, path, TokenLimit(max_steps // TOKEN_STEPS))  # valid specs only
     text = text.replace("\r\n", "\n")  # the canonical file has Unix line ends
     out = _Layout().run(_lines(text))
     if _significant(out) != _significant(text) or _parsed(out) != _parsed(text):

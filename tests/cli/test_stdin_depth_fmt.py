@@ -92,12 +92,22 @@ def test_fmt_takes_the_budget_its_message_names(netdsl, tmp_path):
     it with --max-steps, which fmt did not accept ("unrecognized arguments")."""
     spec = tmp_path / "long.net"
     spec.write_text("network n {\n input x: [3, 8, 8]\n" + " relu\n" * 4_000 + "}\n")
-    done = netdsl("fmt", "--check", "--max-steps", "40000", str(spec))
+    done = netdsl("fmt", "--check", "--max-steps", "20000", str(spec))
     assert done.returncode == 2
-    assert "longer than the work budget allows (2,500 tokens)" in done.stderr
+    assert "longer than the work budget allows (5,000 tokens)" in done.stderr
     assert "raise the budget with --max-steps N" in done.stderr
     done = netdsl("fmt", "--check", "--max-steps", "400000", str(spec))
     assert done.returncode == 3 and "would be reformatted" in done.stderr
+
+
+def test_fmt_formats_what_check_reads(netdsl, tmp_path):
+    """At the default budget fmt took a quarter of the tokens loading does: a spec of 80,000
+    tokens checked and was refused by fmt."""
+    spec = tmp_path / "big.net"
+    spec.write_text("X = [" + "1, " * 40_000 + "1]\nnetwork n {\n input x: [3, 8, 8]\n relu\n}\n")
+    assert netdsl("check", str(spec)).returncode == 0
+    done = netdsl("fmt", "--check", str(spec))
+    assert done.returncode == 3 and "would be reformatted" in done.stderr  # read, not refused
 
 
 def test_fmt_exit_3_is_documented(netdsl):
