@@ -13,7 +13,8 @@ with its full state, so syntax errors read exactly as lark reports them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from itertools import chain
 from typing import Any
 
 import lark
@@ -38,10 +39,10 @@ class Driver:
 
     def run(self, tokens: Iterable[Token]) -> Any:
         """The value of the start rule, or None where a token is not accepted."""
-        states, terminal_callbacks = self.states, self.terminal_callbacks
+        states, terminal_callbacks, end = self.states, self.terminal_callbacks, self.end
         state_stack: list[Any] = [self.start]
         values: list[Any] = []
-        for tok in tokens:
+        for tok in chain(tokens, (_END,)):
             kind = tok.type
             actions = states[state_stack[-1]]
             while True:
@@ -54,7 +55,7 @@ class Driver:
                     values.append(tok if kind not in terminal_callbacks
                                   else terminal_callbacks[kind](tok))
                     break
-                if size:  # as `_reduce`, inline: this is the parser's hot path
+                if size:
                     children = values[-size:]
                     del state_stack[-size:]
                     del values[-size:]
@@ -62,31 +63,13 @@ class Driver:
                     children = []
                 values.append(build(children))
                 state_stack.append(states[state_stack[-1]][origin][0])
+                if tok is _END and state_stack[-1] == end:
+                    return values[-1]
                 actions = states[state_stack[-1]]
-        return self._finish(state_stack, values)
+        return None
 
-    def _finish(self, state_stack: list[Any], values: list[Any]) -> Any:
-        """Reduce at the end of the input until the start rule is complete."""
-        while True:
-            action = self.states[state_stack[-1]].get("$END")
-            if action is None or action[0] is not None:
-                return None
-            self._reduce(state_stack, values, *action[1:])
-            if state_stack[-1] == self.end:
-                return values[-1]
 
-    def _reduce(self, state_stack: list[Any], values: list[Any], size: int,
-                build: Callable[[list[Any]], Any], origin: str) -> dict[str, Action]:
-        """Replace the top `size` values by the rule's; return the actions of the new state."""
-        if size:
-            children = values[-size:]
-            del state_stack[-size:]
-            del values[-size:]
-        else:
-            children = []
-        values.append(build(children))
-        state_stack.append(self.states[state_stack[-1]][origin][0])
-        return self.states[state_stack[-1]]
+_END = Token("$END", "")  # after the last token: the reductions that complete the start rule
 
 
 def _action(kind: Any, arg: Any, callbacks: dict[Any, Any]) -> Action:
