@@ -76,6 +76,10 @@ class ClassInfo:
     # the parameters) and its OUTPUT_FIELDS; a call's arguments pick one (`for_call`)
     cases: list[tuple[Py, dict[str, Any]]] = field(default_factory=list)
     origin: ClassInfo | None = None  # the class a case of it stands for
+    # a specialisation whose class came out the same as an earlier one's: written once, as
+    # `twin`, whose comment then names every binding it serves (`twin.also`)
+    twin: ClassInfo | None = None
+    also: list[dict[str, Any]] = field(default_factory=list)
 
     def for_call(self, mapping: dict[str, Py | None]) -> ClassInfo:
         """The class as a call with these arguments (Python names -> the caller's values)

@@ -53,13 +53,7 @@ class ControlFlow:
         tests: list[Py] = []
         bodies: list[tuple[syn.Stmt, ...]] = []
         for cond, body in stmt.branches:
-            try:
-                test = self.py(cond, env, flow, "ctor")
-            except RuntimeOnly:
-                if self.info.is_network or SIZES in self.info.binding:
-                    raise
-                raise Specialize(frozenset({SIZES}), "its structure depends on the size of "
-                                                     "its input") from None
+            test = self.construction_test(cond, env, flow)
             if test.known and isinstance(test.const, bool):
                 if test.const:
                     tests.append(P.lit(True))
@@ -75,6 +69,18 @@ class ControlFlow:
             self.body(bodies[0], scope, flow, env)
             return
         self.branches(tests, bodies, scope, flow, env, paths=None)
+
+    def construction_test(self, cond: syn.Expr, env: Env, flow: Flow) -> Py:
+        """A condition the constructor decides (an `if`, `residual(when = ...)`). One that
+        reads the input's size makes the block a class per size, as the issue's specialized
+        classes: a module cannot rebuild itself for each input it is given."""
+        try:
+            return self.py(cond, env, flow, "ctor")
+        except RuntimeOnly:
+            if self.info.is_network or SIZES in self.info.binding:
+                raise
+            raise Specialize(frozenset({SIZES}), "its structure depends on the size of "
+                                                 "its input") from None
 
     def branches(self, tests: list[Py], bodies: list[tuple[syn.Stmt, ...]], scope: Scope,
                  flow: Flow, env: Env, paths: Tensor | None) -> list[Tensor] | None:

@@ -377,10 +377,14 @@ class Scope:
     # in a chain, each label's tensor and the position of the layer after it (None: a loop
     # or an `if` before it makes that position a constructor's choice)
     marks: dict[str, tuple[int, Tensor] | None] = field(default_factory=dict)
+    # a chain called from a forward: its label's full path there (`g`, `head.g`), by which
+    # the body reads a layer of it by position (`output g.0`)
+    path: str | None = None
 
     def nested(self, ctor: list[ast.stmt], fwd: list[ast.stmt] | None) -> Scope:
         return Scope(self.mode, self.owner, ctor, fwd, self.counter, self.dynamic,
-                     self.offset, self.registered, self.chosen, marks=self.marks)
+                     self.offset, self.registered, self.chosen, marks=self.marks,
+                     path=self.path)
 
     def take(self) -> int:
         position = self.counter

@@ -166,20 +166,24 @@ class Generator:
         """`Bottleneck` for a block's first class, `Bottleneck2` ... for its specialisations;
         a name that a failed attempt reserved is given again."""
         names = self.class_names.setdefault(bdef.name, [])
-        index = len(self.variants.get(bdef.name, []))
+        index = sum(1 for v in self.variants.get(bdef.name, []) if v.twin is None)
         while len(names) <= index:
             stem = _camel(bdef.name)
             names.append(self.module.reserve(stem if not names else f"{stem}{len(names) + 1}"))
         return names[index]
 
-    def reason(self, name: str, binding: dict[str, Any]) -> str:
-        """The comment above a specialised class: for which values, and why."""
-        values = ", ".join(f"{k}={_show(v)}" for k, v in binding.items() if k != SIZES)
-        if SIZES in binding:
-            size = "x".join(map(str, binding[SIZES]))
-            values = f"{values} for {size} inputs" if values else f"for {size} inputs"
+    def reason(self, name: str, bindings: list[dict[str, Any]]) -> str:
+        """The comment above a specialised class: for which values (of each binding it is
+        written for), and why."""
+        fixed = [", ".join(f"{k}={_show(v)}" for k, v in b.items() if k != SIZES)
+                 for b in bindings]
+        if len(set(fixed)) == 1 and SIZES in bindings[0]:  # differing in sizes at most
+            sizes = _listed(["x".join(map(str, b[SIZES])) for b in bindings])
+            values = f"{fixed[0]} for {sizes} inputs" if fixed[0] else f"for {sizes} inputs"
         else:
-            values = f"with {values}"
+            values = "; ".join(f"with {f}" + (f" for {'x'.join(map(str, b[SIZES]))} inputs"
+                                                if SIZES in b else "")
+                               for f, b in zip(fixed, bindings, strict=True))
         whys = sorted({why for _, why in getattr(self, "reasons", {}).get(name, [])})
         return f"`{name}` {values}: {'; '.join(whys)}"
 
@@ -227,7 +231,7 @@ class Generator:
                              channel_axis=axis,
                              out_axis=self.facts.channel_axis(name, output=True))
             if binding:
-                info.why = self.reason(name, binding)
+                info.why = self.reason(name, [binding])
             self.variants.setdefault(name, []).append(info)
             try:
                 self.translate(info)
@@ -242,7 +246,25 @@ class Generator:
             except BaseException:
                 self.variants[name].remove(info)
                 raise
+            self._join_twin(info)
             return info
+
+    def _join_twin(self, info: ClassInfo) -> None:
+        """A specialisation that came out as an earlier one of its block (a size or value
+        that changes nothing the class writes) is that class, named once in the file."""
+        if not info.binding:
+            return
+        text = _class_text(info)
+        for other in self.variants[info.bdef.name]:
+            if other is info or other.twin is not None or other.in_progress or \
+                    (other.rank, other.channel_axis) != (info.rank, info.channel_axis) or \
+                    _class_text(other) != text:
+                continue
+            info.twin, info.name = other, other.name
+            self.classes.remove(info)
+            other.also.append(info.binding)
+            other.why = self.reason(info.bdef.name, [other.binding, *other.also])
+            return
 
     def _why(self, name: str, exc: Specialize) -> None:
         self.reasons = getattr(self, "reasons", {})
@@ -339,6 +361,16 @@ class Generator:
         else:
             top.size_check = None
         return render.module(self, top)
+
+
+def _class_text(info: ClassInfo) -> str:
+    """A class as written, but for its name and comment: what makes two classes one."""
+    return render.render_class(dataclasses.replace(info, name="_", why=None))
+
+
+def _listed(items: list[str]) -> str:
+    """`a`, `a and b`, `a, b and c`."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _show(value: Any) -> str:

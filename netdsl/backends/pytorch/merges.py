@@ -166,7 +166,7 @@ class Merges:
         when = P.lit(True)
         for a in m.args:
             if a.name == "when":
-                when = self.py(single(a.value), env, flow, "ctor")
+                when = self.construction_test(single(a.value), env, flow)
 
         def fill(inner: Scope, inner_flow: Flow) -> None:
             entry = inner_flow.current

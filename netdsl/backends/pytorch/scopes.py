@@ -110,13 +110,18 @@ class Scoping:
         """A labeled group, merge or repeat: an nn.Sequential when it is a chain, else (in a
         module) a ModuleDict of its layers wired by the enclosing forward."""
         start = flow.current
+        path = self.chain_path(label, scope, flow)
         try:
-            made, end, chain = self.sequential(label, start, flow, fill)
+            made, end, chain = self.sequential(label, start, flow, fill, path)
         except NotChain:
             if scope.fwd is None:
                 raise
             self.namespace(label, scope, flow, fill)
             return
+        if scope.fwd is None and path is not None and \
+                any(f"{path}.{inner}" in self.paths_read for inner in chain.marks):
+            raise NotChain  # a layer the forward reads inside a chain in a chain: the outer
+            # one becomes a ModuleDict, and this one is called in parts
         made_ctor, module = made
         scope.ctor.extend(made_ctor)
         self.register(label, module, scope)
@@ -132,8 +137,17 @@ class Scoping:
         else:
             flow.current = end
 
-    def sequential(self, label: str | Py, start: Tensor | None, flow: Flow,
-                   fill: Any) -> tuple[tuple[list[ast.stmt], Py], Tensor, Scope]:
+    @staticmethod
+    def chain_path(label: str | Py, scope: Scope, flow: Flow) -> str | None:
+        """The full path of a labeled chain, as the body reads its layers (`head.g`)."""
+        if not isinstance(label, str):
+            return None
+        if scope.fwd is not None:
+            return full_path(flow.labels, label)
+        return f"{scope.path}.{label}" if scope.path is not None else None
+
+    def sequential(self, label: str | Py, start: Tensor | None, flow: Flow, fill: Any,
+                   path: str | None = None) -> tuple[tuple[list[ast.stmt], Py], Tensor, Scope]:
         """A labeled chain as one nn.Sequential: `nn.Sequential(a, b)`, or built in a list
         when the constructor chooses or repeats its layers; with named layers, an
         OrderedDict or a Sequential filled by name."""
@@ -143,9 +157,9 @@ class Scoping:
             var = self.locals.reserve(base)
         try:
             ctor, end, chain = self._filled(SequentialOwner(var, is_list=True), start, flow,
-                                            fill)
+                                            fill, path)
         except NamedChild:
-            ctor, end, chain = self._filled(SequentialOwner(var), start, flow, fill)
+            ctor, end, chain = self._filled(SequentialOwner(var), start, flow, fill, path)
             reads_itself = any(var in P.names_in(arg) for s in ctor for arg in (
                 [s.value] if isinstance(s, ast.Assign) else
                 s.value.args if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)
@@ -166,11 +180,11 @@ class Scoping:
                 P.call("nn.Sequential", [starred])), end, chain
 
     def _filled(self, owner: SequentialOwner, start: Tensor | None, flow: Flow,
-                fill: Any) -> tuple[list[ast.stmt], Tensor, Scope]:
+                fill: Any, path: str | None) -> tuple[list[ast.stmt], Tensor, Scope]:
         ctor: list[ast.stmt] = []
         inner_flow = flow.fork(start)
         inner_flow.labels = dict(flow.labels)
-        chain = Scope("chain", owner, ctor, None)
+        chain = Scope("chain", owner, ctor, None, path=path)
         self.filling.add(owner.target)
         try:
             fill(chain, inner_flow)
@@ -359,3 +373,11 @@ def _part(chain: Py, first: int, stop: int | None) -> Py:
     bounds = ast.Slice(ast.Constant(first) if first else None,
                        ast.Constant(stop) if stop is not None else None)
     return Py(ast.Subscript(chain.node, bounds, ast.Load()))
+
+
+def full_path(labels: MutableMapping[str, Tensor], name: str) -> str:
+    """`name` as the body around every labeled group it is in reads it (`head.g`)."""
+    while isinstance(labels, DottedLabels):
+        name = f"{labels.prefix}.{name}"
+        labels = labels.outer
+    return name

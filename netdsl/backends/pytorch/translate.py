@@ -42,7 +42,7 @@ from netdsl.backends.pytorch.merges import Merges
 from netdsl.backends.pytorch.names import BUILTIN_NAMES, METHOD_NAMES, MODULE_ATTRIBUTES, Namespace
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
 from netdsl.backends.pytorch.pystmt import all_names, assign, returns
-from netdsl.backends.pytorch.scopes import DottedLabels, Scoping
+from netdsl.backends.pytorch.scopes import Scoping, full_path
 from netdsl.backends.pytorch.shapes import Shape
 from netdsl.backends.pytorch.syntax import (
     dotted_path,
@@ -705,18 +705,16 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             self.bind_label(label, flow, scope)
         elif label is None and scope.counter == position + 1 and scope.offset is None and \
                 not scope.dynamic and flow.current is not None and \
-                self.read_by_position(str(position), flow):
+                self.read_by_position(str(position), flow, scope):
             self.bind_label(str(position), flow, scope)  # `output g.1`: a layer by position
 
-    def read_by_position(self, name: str, flow: Flow) -> bool:
+    def read_by_position(self, name: str, flow: Flow, scope: Scope) -> bool:
         """Whether the body reads the tensor of the layer at this position by its full path
-        (`output g.1`; the labeled groups around it are ModuleDicts, whose labels are kept
-        dotted)."""
-        labels = flow.labels
-        while isinstance(labels, DottedLabels):
-            name = f"{labels.prefix}.{name}"
-            labels = labels.outer
-        return name in self.paths_read
+        (`output g.1`): in a labeled chain called from the forward (an nn.Sequential, called
+        in parts that end at it), or in ModuleDicts, whose labels are kept dotted."""
+        if scope.path is not None:
+            return f"{scope.path}.{name}" in self.paths_read
+        return full_path(flow.labels, name) in self.paths_read
 
     def label_of(self, el: syn.Element, env: Env, flow: Flow) -> str | Py | None:
         if el.label is None or isinstance(el.label, str):

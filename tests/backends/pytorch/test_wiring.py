@@ -119,3 +119,65 @@ def test_a_comprehension_filtered_by_a_network_parameter_is_the_constructors():
         model = network(w=w)
         assert sum(p.numel() for p in model.parameters()) == \
             netdsl.load(source, w=w).stats().params
+
+
+def test_a_residual_chosen_by_the_input_size_is_written_per_size_and_identical_sizes_share():
+    """`residual(when = in.h > 4)` was refused ('a value known only when the network runs');
+    like an `if` on the size it makes a class per size, and the sizes whose class comes out
+    the same (4x4 and 2x2: no sum) are one class."""
+    net, model = built("""block unit(c: int) {
+    residual(when = in.h > 4) { conv(c, 3, p=1) -> relu }
+}
+network n {
+    input x: [8, 8, 8]
+    a: unit(8)
+    pool: maxpool(2)
+    b: unit(8)
+    pool2: maxpool(2)
+    c: unit(8)
+}
+""")
+    classes = {type(m).__name__ for m in (model.a, model.b, model.c)}
+    assert type(model.a).__name__ != type(model.b).__name__ == type(model.c).__name__
+    assert len(classes) == 2
+    assert sum(p.numel() for p in model.parameters()) == net.stats().params == 3 * (8 * 72 + 8)
+    x = torch.randn(2, 8, 8, 8)
+
+    def unit(m, t, residual):
+        conv = getattr(m, "0")
+        y = F.relu(F.conv2d(t, conv.weight, conv.bias, padding=1))
+        return t + y if residual else y
+
+    with torch.no_grad():
+        expected = unit(model.c, F.max_pool2d(unit(model.b, F.max_pool2d(
+            unit(model.a, x, True), 2), False), 2), False)
+        torch.testing.assert_close(model(x), expected)
+    text = net.to_source()
+    assert "# `unit` for 4x4 and 2x2 inputs: its structure depends on the size of its input" \
+        in text
+    assert text.count("\nclass ") == 3
+
+
+def test_a_layer_of_a_labeled_chain_is_read_by_position():
+    """`output g.0`, `output head.g.0`: the chain is an nn.Sequential called in two parts, the
+    first ending at the layer read (refused before: 'the output g.0')."""
+    net, model = built("""network n {
+    input x: [3, 16, 16]
+    head: {
+        g: { conv(4, 3, p=1) -> relu -> conv(5, 1) }
+        b: { conv(2, 1) }
+    }
+    output head.g.0, head.b
+}
+""")
+    weighted = {r.name for r in net.stats().layers if r.params and not r.is_block}
+    assert {n.rsplit(".", 1)[0] for n, _ in model.named_parameters()} == weighted == \
+        {"head.g.0", "head.g.2", "head.b.0"}
+    x = torch.randn(2, 3, 16, 16)
+    first, last, b = model.head.g[0], model.head.g[2], model.head.b[0]
+    with torch.no_grad():
+        tap = F.conv2d(x, first.weight, first.bias, padding=1)
+        g = F.conv2d(F.relu(tap), last.weight, last.bias)
+        got_tap, got_b = model(x)
+        torch.testing.assert_close(got_tap, tap)
+        torch.testing.assert_close(got_b, F.conv2d(g, b.weight, b.bias))
