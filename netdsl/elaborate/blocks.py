@@ -319,8 +319,7 @@ class Blocks:
     def implicit_input(self, bdef: ast.BlockDef, site: Site) -> TensorValue:
         current = site.current
         if current is None:
-            raise SpecError("no input tensor here", "name", site.span,
-                            help="declare the network's input first: input x: [3, 224, 224]")
+            raise self.el.frame.no_input(site.span)
         if not isinstance(current, str) and len(current) == 1:
             current = current[0]  # a list of one is its tensor
         if not isinstance(current, str):

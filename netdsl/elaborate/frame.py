@@ -7,7 +7,7 @@ from typing import Any, Union
 
 from netdsl.elaborate.naming import Naming
 from netdsl.elaborate.values import Env
-from netdsl.errors import Span
+from netdsl.errors import Span, SpecError
 from netdsl.ir import Call, Definition
 
 # The tensor(s) a chain has reached: one reference, several (after a block with several
@@ -28,6 +28,17 @@ class Frame:
     call_sites: tuple[tuple[str, Span], ...] = ()
     tensors: dict[str, Any] = field(default_factory=dict)  # label -> reference(s)
     ports: list[tuple[str, str]] = field(default_factory=list)  # (flat name, kind) per port
+
+    def no_input(self, span: Span) -> SpecError:
+        """A layer applied where no tensor flows in: before the network's input, or in a
+        value (a list of lists, an argument) where tensors do not flow."""
+        if not self.ports and not self.tensors and self.block_input is None:
+            return SpecError("no input tensor here", "name", span,
+                             help="declare the network's input first: input x: [3, 224, 224]")
+        return SpecError("no input tensor here: a layer is called inside a value", "name", span,
+                         help="layers read tensors in a chain, a merge or a one-level tensor "
+                              "comprehension (`[relu(t) for t in xs]`); write the inner list "
+                              "as a label of its own")
 
     def flat(self, ref: str) -> str:
         """A reference as the user sees it: the dotted name of the layer in the network."""

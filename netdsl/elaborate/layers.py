@@ -444,8 +444,7 @@ class Layers:
     def need_input(self, site: Site) -> str:
         current = site.current
         if current is None:
-            raise SpecError("no input tensor here", "name", site.span,
-                            help="declare the network's input first: input x: [3, 224, 224]")
+            raise self.el.frame.no_input(site.span)
         if not isinstance(current, str):
             return one_tensor(current, "this layer", site.span)
         return current

@@ -425,7 +425,8 @@ class ControlFlow:
             scope.ctor.append(assign(var, first.node))
         scope.ctor.append(ast.For(_used(target, trial_ctor), iterable.node, trial_ctor, []))
         channels = P.name(var, (end.deps if end else frozenset()))
-        flow.current = replace(start, shape=(None,) * len(start.shape)).with_channels(channels)
+        after = inner_flow.current.shape if inner_flow.current else (None,) * len(start.shape)
+        flow.current = replace(start, shape=_kept(start.shape, after)).with_channels(channels)
 
     def _loop_body(self, body: Any, scope: Scope, flow: Flow, env: Env) -> None:
         if isinstance(body, syn.Element):

@@ -284,7 +284,9 @@ class Expressions:
         if not iterable.known or not isinstance(iterable.const, tuple):
             if self.names_tensors(element, flow):
                 return self.tensor_comprehension_any(e, element, iterable, env, flow)
-            raise Unsupported("a comprehension over a list known only at construction")
+            if iterable.known:  # a constant that is not a list: the spec's error, not ours
+                raise Unsupported("a comprehension over a value that is not a list")
+            return self.python_comprehension(e, element, iterable, env, flow, where)
         if self.names_tensors(element, flow):
             return self.tensor_comprehension(e, element, iterable.const, env, flow)
         items = []
@@ -307,8 +309,14 @@ class Expressions:
         if made is not None and (made.known or not isinstance(iterable.node, ast.Name) or
                                  e.condition is not None):
             return Value(made)
-        # as the spec wrote it: over a named list (`[math.ceil(r[4] * depth) for r in B0]`),
-        # or with a condition the constructor decides (`[w * m for m in (1, 2) if m * w < 9]`);
+        return self.python_comprehension(e, element, iterable, env, flow, where)
+
+    def python_comprehension(self, e: syn.Comprehension, element: syn.Expr, iterable: Py,
+                             env: Env, flow: Flow | None, where: str) -> Value:
+        """The comprehension as the spec wrote it, for the constructor to compute: over a
+        named list (`[math.ceil(r[4] * depth) for r in B0]`), over a parameter's list
+        (`sum([w * 2 for w in widths])`), or with a condition the constructor decides
+        (`[w * m for m in (1, 2) if m * w < 9]`)."""
         # a comprehension's variable is its own scope in Python: the spec's name, unreserved
         var = e.var if P.is_identifier(e.var) and e.var not in _MODULE_NAMES else \
             self.locals.reserve(e.var, "comprehension")

@@ -917,8 +917,10 @@ def test_a_block_whose_structure_depends_on_its_input_size_is_a_class_per_size()
     input size, each saying so; the loop that calls them is written once per pass (each pass
     sees another size), and the network checks the size it was built for."""
     source = generate(netdsl.load(SIZE_DECIDES))
-    assert "# `down` for 32x32 inputs: its structure depends on the size of its input" in source
+    assert "# `down` for 32x32 and 16x16 inputs: its structure depends on the size of its " \
+        "input" in source  # the two sizes whose class is the same share it
     assert "# `down` for 8x8 inputs" in source
+    assert source.count("\nclass Down") == 2
     model = netdsl.build(SIZE_DECIDES)
     stats = netdsl.load(SIZE_DECIDES).stats()
     (out,) = stats.outputs.values()  # 32 -> 16 -> 8 -> 8 -> 8

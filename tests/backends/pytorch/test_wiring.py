@@ -181,3 +181,67 @@ def test_a_layer_of_a_labeled_chain_is_read_by_position():
         got_tap, got_b = model(x)
         torch.testing.assert_close(got_tap, tap)
         torch.testing.assert_close(got_b, F.conv2d(g, b.weight, b.bias))
+
+
+def test_a_labeled_layer_two_chains_deep_is_read():
+    """`from g.h.a`: the chain `h` inside the chain `g` is tapped, `g` becoming a ModuleDict
+    (refused before: 'the tensor g.h.a')."""
+    net, model = built("""network n {
+    input x: [3, 16, 16]
+    g: { h: { a: conv(4, 3, p=1) -> relu } -> conv(5, 1) }
+    from g.h.a -> conv(2, 1)
+}
+""")
+    weighted = {r.name for r in net.stats().layers if r.params and not r.is_block}
+    assert {n.rsplit(".", 1)[0] for n, _ in model.named_parameters()} == weighted
+    x = torch.randn(2, 3, 16, 16)
+    a, last = model.g.h.a, getattr(model, "1")
+    with torch.no_grad():
+        tap = F.conv2d(x, a.weight, a.bias, padding=1)
+        torch.testing.assert_close(model(x), F.conv2d(tap, last.weight, last.bias))
+
+
+def test_a_size_dependent_block_after_a_loop_that_keeps_the_size_compiles():
+    """A loop over a network parameter whose passes change the channels but not the size
+    (3 -> 8 -> 8 maps of 32x32): the block after it, whose layers depend on its input's size,
+    knows the size (refused before: 'down' is made for one size of its input)."""
+    net, model = built("""block down(c: int) {
+    if in.h > 8 { conv(c, 3, s=2, p=1) } else { conv(c, 1) }
+}
+network n(k: int = 2) {
+    input x: [3, 32, 32]
+    for i in range(k) { conv(8, 3, p=1) }
+    down(8)
+    down(8)
+    down(8)
+}
+""")
+    assert list(net.stats().outputs.values()) == [(8, 8, 8)]  # 32 -> 16 -> 8 -> 8
+    assert sum(p.numel() for p in model.parameters()) == net.stats().params
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        y = x
+        for conv in (model[0], model[1]):
+            y = F.conv2d(y, conv.weight, conv.bias, padding=1)
+        for down, stride in ((model[2][0], 2), (model[3][0], 2), (model[4][0], 1)):
+            y = F.conv2d(y, down.weight, down.bias, stride=stride,
+                         padding=1 if stride == 2 else 0)
+        torch.testing.assert_close(model(x), y)
+
+
+def test_a_comprehension_over_a_blocks_list_parameter_is_computed_by_the_constructor():
+    """`sum([w * 2 for w in widths])` over a block's list parameter (refused before: 'a
+    comprehension over a list known only at construction')."""
+    net, model = built("""block b(widths: list) {
+    conv(sum([w * 2 for w in widths]), 1)
+    conv(max([w for w in widths if w > 2]), 1)
+}
+network n {
+    input x: [3, 16, 16]
+    b([2, 4, 6])
+}
+""")
+    assert "sum([w * 2 for w in widths])" in net.to_source()
+    assert [tuple(p.shape) for p in model.parameters()] == [(24, 3, 1, 1), (24,), (6, 24, 1, 1),
+                                                            (6,)]
+    assert sum(p.numel() for p in model.parameters()) == net.stats().params
