@@ -46,11 +46,12 @@ def readers(d: Definition, ref: str) -> Iterator[Op]:
 
 def relative(d: Definition) -> Fields | None:
     """The fields of a one-input definition relative to its input (kept in `d.meta`); None
-    when they cannot be placed by composition (a causal field depends on where it starts)."""
+    when they cannot be placed by composition (a causal field depends on where it starts; a
+    field kept per phase, after an upsampling, depends on the phase its input starts at)."""
     if "fields" not in d.meta:
         fields = walk(d, [input_field(d.inputs[0])])
-        causal = any(isinstance(f, Field) and f.causal for f in fields.values())
-        d.meta["fields"] = None if causal else fields
+        d.meta["fields"] = None if any(isinstance(f, Field) and (f.causal or _phased(f))
+                                       for f in fields.values()) else fields
     return d.meta["fields"]
 
 
@@ -60,9 +61,13 @@ def relative_for(callee: Definition, inputs: list[Any]) -> Fields | None:
     if len(callee.inputs) != 1:
         return None
     base = inputs[0]
-    if not isinstance(base, Field) or base.layout is not None or base.causal:
+    if not isinstance(base, Field) or base.layout is not None or base.causal or _phased(base):
         return None
     return relative(callee)
+
+
+def _phased(f: Field) -> bool:
+    return any(a.phases is not None for a in f.axes)
 
 
 def walked(d: Definition, inputs: list[Any]) -> Fields:

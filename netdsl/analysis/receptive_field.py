@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from fractions import Fraction
 from typing import NamedTuple
 
+from netdsl.analysis.phases import Phases, regular, union
 from netdsl.ops import receptive as rules
 from netdsl.ops.base import Op, Shape
 
@@ -35,6 +36,9 @@ class Axis(NamedTuple):
     stride: Fraction
     start: Fraction  # first input pixel seen by output element 0
     min_size: Fraction
+    # after an upsampling, what each phase of the outputs sees exactly (the figures above are
+    # their union); None where every output sees alike, or after a resize by a fraction
+    phases: Phases | None = None
 
     @property
     def centre(self) -> Fraction:
@@ -316,6 +320,8 @@ _RELAYOUT = {rules.Permute: _permute, rules.Regroup: _regroup, rules.Select: _se
 def _apply(rule: rules.Rule, i: int, a: Axis) -> Axis:
     if isinstance(rule, rules.Window):
         k = rule.dilation[i] * (rule.kernel[i] - 1) + 1
+        if a.phases is not None:
+            return _axis(a.phases.window(k, rule.stride[i], rule.padding[i]))
         grow = (k - 1) * a.stride
         return Axis(a.size + grow, a.stride * rule.stride[i], a.start - rule.padding[i] * a.stride,
                     a.min_size + grow)
@@ -335,6 +341,8 @@ def _apply(rule: rules.Rule, i: int, a: Axis) -> Axis:
         start = a.start - rule.before * a.stride if scale > 1 else a.start
         return Axis(a.size + grow, a.stride / scale, start, a.min_size + grow)
     if isinstance(rule, rules.Shift):
+        if a.phases is not None:
+            return _axis(a.phases.window(1, 1, -rule.offset[i]))
         return Axis(a.size, a.stride, a.start + rule.offset[i] * a.stride, a.min_size)
     raise AssertionError(rule)
 
@@ -343,7 +351,11 @@ def _phases(a: Axis, s: int, windows: list[tuple[int, int]]) -> Axis:
     """The field after an upsampling by s whose output q*s + r reads inputs q+lo .. q+hi, with
     (lo, hi) = windows[r]. Output o's field is the union over the s phases, placed at o/s:
     every output's field lies inside it, and phases that are mirror images keep the centre
-    where it is (the original U-Net's crops are centred). `min_size` is the smallest phase."""
+    where it is (the original U-Net's crops are centred). `min_size` is the smallest phase.
+    The phases themselves are kept (`Axis.phases`) where the input's field is exact."""
+    exact = _exact(a)
+    if exact is not None:
+        return _axis(exact.upsampled(s, windows))
     first = last = smallest = None
     for r, (lo, hi) in enumerate(windows):
         if hi < lo:  # a phase that reads nothing (kernel smaller than the stride)
@@ -354,6 +366,35 @@ def _phases(a: Axis, s: int, windows: list[tuple[int, int]]) -> Axis:
         smallest = hi - lo if smallest is None else min(smallest, hi - lo)
     return Axis(a.size + (last - first) * a.stride, Fraction(a.stride) / s,
                 a.start + first * a.stride, a.min_size + smallest * a.stride)
+
+
+def _exact(a: Axis) -> Phases | None:
+    """The field's phases: one where every output sees alike a whole number of pixels;
+    None after a resize by a fraction (the figures are then a continuous bound)."""
+    if a.phases is not None:
+        return a.phases
+    if all(type(x) is int or x.denominator == 1 for x in (a.size, a.stride, a.start, a.min_size)):
+        return regular(int(a.size), int(a.stride), int(a.start), int(a.min_size))
+    return None
+
+
+def _axis(exact: Phases) -> Axis:
+    """The figures of an exact field: its one phase's, or the union over its phases, each
+    placed at its own output's position (the stride the mean step between outputs)."""
+    if exact.period == 1 and exact.seen[0] is not None:
+        first, last, least = exact.seen[0]
+        return Axis(last - first + 1, exact.advance, first, least)
+    stride = Fraction(exact.advance, exact.period)
+    placed = [(s[0] - r * stride, s[1] - r * stride, s[2])
+              for r, s in enumerate(exact.seen) if s is not None]
+    first = min(p[0] for p in placed)
+    last = max(p[1] for p in placed)
+    return Axis(_whole(last - first + 1), _whole(stride), _whole(first),
+                min(p[2] for p in placed), exact)
+
+
+def _whole(x: Fraction) -> int | Fraction:
+    return int(x) if x.denominator == 1 else x
 
 
 def _bilinear(r: int, s: int) -> tuple[int, int]:
@@ -378,8 +419,16 @@ def _union_axis(parts: tuple[Axis, ...]) -> tuple[Axis, bool]:
     """The union of the paths' fields along one axis, and whether they share centre and stride.
 
     One loop rather than a comprehension per figure: a merge every few layers makes this a hot
-    path of deep networks. Ties keep the first path's value, as `min` and `max` do."""
+    path of deep networks. Ties keep the first path's value, as `min` and `max` do. Fields
+    kept per phase are united per phase, where their strides agree."""
     first = parts[0]
+    if any(a.phases is not None for a in parts):
+        exact = [_exact(a) for a in parts]
+        united = union(exact) if None not in exact else None  # type: ignore[arg-type]
+        if united is not None:
+            aligned = all(a.doubled_centre == first.doubled_centre and a.stride == first.stride
+                          for a in parts[1:])
+            return _axis(united), aligned
     start, end = first.start, first.start + first.size
     stride, min_size = first.stride, first.min_size
     aligned = True
@@ -412,9 +461,12 @@ def compose_relative(base: Field | str | None, rel: Field | str | None) -> Field
         axes = []  # a loop, not a comprehension: no frame of its own per call
         # not strict: both are fields over the network input's grid axes, and the check
         # costs a fifth of the composition
-        for (bs, bj, b0, bm), (rs, rj, r0, rm) in zip(base.axes, rel.axes, strict=False):
+        for (bs, bj, b0, bm, bp), (rs, rj, r0, rm, rp) in zip(base.axes, rel.axes,
+                                                              strict=False):
+            if bp is not None or rp is not None:
+                raise AssertionError("fields kept per phase are walked, not composed")
             axes.append(_new(Axis, (bs + (rs - 1) * bj, bj * rj, b0 + r0 * bj,
-                                    bm + (rm - 1) * bj)))
+                                    bm + (rm - 1) * bj, None)))
         return _new(Field, (tuple(axes), base.aligned and rel.aligned,
                             base.global_context or rel.global_context, rel.layout, False))
     if base is None:

@@ -132,8 +132,9 @@ class _Template:
 
 
 def _template(d: Definition) -> _Template | None:
-    """`d`'s rows as a template (kept in `d.meta`); None when a field inside it is causal
-    and so cannot be placed by composition."""
+    """`d`'s rows as a template (kept in `d.meta`); None when a field inside it cannot be
+    placed by composition: a causal one, or one kept per phase (after an upsampling inside
+    a block it calls)."""
     if "row_template" not in d.meta:
         relative = d.meta["fields"]
         made: list[Row] = []
@@ -142,11 +143,14 @@ def _template(d: Definition) -> _Template | None:
         rows = tuple((r.name, r.op, r.depth, r.is_block, r.output, *r.counts(),
                       index.setdefault(r.rf, len(index)), r.summary) for r in made)
         out = index.setdefault(relative[d.outputs[0]], len(index)) if d.outputs else None
-        causal = any(isinstance(f, Field) and f.causal for f in index)
         itself = relative[port(0)]
-        d.meta["row_template"] = None if causal else _Template(
+        d.meta["row_template"] = None if any(map(_unplaceable, index)) else _Template(
             rows, tuple(_INPUT if f == itself else f for f in index), out)
     return d.meta["row_template"]
+
+
+def _unplaceable(f: Any) -> bool:
+    return isinstance(f, Field) and (f.causal or any(a.phases is not None for a in f.axes))
 
 
 def layer_row(item: Node, name: str, depth: int, rf: Any, weights: bool) -> Row:

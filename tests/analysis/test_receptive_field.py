@@ -7,8 +7,12 @@ measuring elements j and j+1 gives size, stride and the effective padding per ax
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 import torch
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 import netdsl
@@ -142,6 +146,30 @@ CASES = [
      lambda: nn.Sequential(nn.Conv2d(1, 2, 3, 2), nn.Upsample(scale_factor=2, mode="bilinear"),
                            nn.Conv2d(2, 2, 3)),
      (1, 41, 41), (10, 10), 2),
+    # a strided layer after an upsampling: every output sees alike again, and exactly what
+    # its phase of the upsampled map sees (the union over phases said 6 and 11 pixels)
+    ("conv(2, 3, s=2) -> upsample(2) -> conv(2, 3, s=2)",
+     lambda: nn.Sequential(nn.Conv2d(1, 2, 3, 2), nn.Upsample(scale_factor=2),
+                           nn.Conv2d(2, 2, 3, 2)),
+     (1, 90, 90), (10, 10), 1),
+    ("conv(2, 3, s=2) -> conv_transpose(2, 2, s=2) -> conv(2, 3, s=2)",
+     lambda: nn.Sequential(nn.Conv2d(1, 2, 3, 2), nn.ConvTranspose2d(2, 2, 2, 2),
+                           nn.Conv2d(2, 2, 3, 2)),
+     (1, 90, 90), (10, 10), 1),
+    ("conv(2, 3, s=2) -> upsample(2) -> conv(2, 3) -> maxpool(2) -> conv(2, 3)",
+     lambda: nn.Sequential(nn.Conv2d(1, 2, 3, 2), nn.Upsample(scale_factor=2),
+                           nn.Conv2d(2, 2, 3), nn.MaxPool2d(2), nn.Conv2d(2, 2, 3)),
+     (1, 90, 90), (10, 10), 1),
+    ("conv(2, 3, s=2) -> upsample(2, mode=bilinear) -> conv(2, 3, s=2, p=1)",
+     lambda: nn.Sequential(nn.Conv2d(1, 2, 3, 2), nn.Upsample(scale_factor=2, mode="bilinear"),
+                           nn.Conv2d(2, 2, 3, 2, 1)),
+     (1, 90, 90), (10, 10), 1),
+    ("conv(2, 3, s=2) -> conv(2, 3, s=2) -> upsample(2) -> conv(2, 3) -> upsample(2) -> "
+     "avgpool(2) -> conv(2, 3, s=2)",
+     lambda: nn.Sequential(nn.Conv2d(1, 2, 3, 2), nn.Conv2d(2, 2, 3, 2),
+                           nn.Upsample(scale_factor=2), nn.Conv2d(2, 2, 3),
+                           nn.Upsample(scale_factor=2), nn.AvgPool2d(2), nn.Conv2d(2, 2, 3, 2)),
+     (1, 120, 120), (6, 6), 1),
 ]
 
 
@@ -162,6 +190,36 @@ def test_residual_union_and_smallest_path():
     assert (rf["size"], rf["stride"], rf["padding"]) == (size, stride, padding) == \
         ([5, 5], [1, 1], [2, 2])
     assert rf["min_size"] == [1, 1] and rf["aligned"]
+
+
+class TwoUpsamplings(nn.Module):
+    """`conv(2, 3, s=2)`, then the sum of a nearest upsampling and a 3x3 transposed
+    convolution of it, then a strided convolution."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Conv2d(1, 2, 3, 2)
+        self.up = nn.ConvTranspose2d(2, 2, 3, 2, 1, output_padding=1)
+        self.out = nn.Conv2d(2, 2, 3, 2)
+
+    def forward(self, x):
+        x = self.down(x)
+        return self.out(nn.functional.interpolate(x, scale_factor=2) + self.up(x))
+
+
+def test_a_merge_of_upsampled_paths_is_united_per_phase():
+    """The two paths' phases differ (the transposed convolution's outputs read one or two
+    inputs by phase); their union per phase, after the strided layer, is what autograd finds,
+    and so is the smallest path (the nearest upsampling's)."""
+    body = ("conv(2, 3, s=2)\nadd {\n upsample(2)\n conv_transpose(2, 3, s=2, p=1, "
+            "output_padding=1)\n}\nconv(2, 3, s=2)")
+    size, stride, padding = measured_field(positive(TwoUpsamplings()), (1, 90, 90), (10, 10))
+    rf = field(body, (1, 90, 90))
+    assert (rf["size"], rf["stride"], rf["padding"]) == (size, stride, padding)
+    smallest = measured_field(positive(nn.Sequential(
+        nn.Conv2d(1, 2, 3, 2), nn.Upsample(scale_factor=2), nn.Conv2d(2, 2, 3, 2))),
+        (1, 90, 90), (10, 10))
+    assert rf["min_size"] == smallest[0]
 
 
 def test_misaligned_paths_are_reported_not_a_crash():
@@ -332,3 +390,68 @@ def test_each_call_of_a_run_has_the_field_autograd_finds():
         ys, xs = x.grad[0, 0].nonzero().unbind(1)
         size = [int(ys.max() - ys.min()) + 1, int(xs.max() - xs.min()) + 1]
         assert rows[name]["size"] == size, name
+
+
+SMALLEST = [
+    ("conv(2, 3, s=2) -> conv(2, 3, s=2) -> upsample(2) -> conv(2, 3) -> upsample(2) -> conv(2, 3)",
+     lambda: nn.Sequential(nn.Conv2d(1, 2, 3, 2), nn.Conv2d(2, 2, 3, 2),
+                           nn.Upsample(scale_factor=2), nn.Conv2d(2, 2, 3),
+                           nn.Upsample(scale_factor=2), nn.Conv2d(2, 2, 3)), 11),
+    ("conv(2, 3, s=2) -> conv(2, 3, s=2) -> conv_transpose(2, 3, s=2, p=1) -> "
+     "conv_transpose(2, 4, s=2, p=1) -> conv(2, 3)",
+     lambda: nn.Sequential(nn.Conv2d(1, 2, 3, 2), nn.Conv2d(2, 2, 3, 2),
+                           nn.ConvTranspose2d(2, 2, 3, 2, 1), nn.ConvTranspose2d(2, 2, 4, 2, 1),
+                           nn.Conv2d(2, 2, 3)), 11),
+    ("conv(2, 3, s=2) -> conv_transpose(2, 3, s=2, p=1) -> conv(2, 3) -> "
+     "conv_transpose(2, 3, s=2, p=1) -> conv(2, 5)",
+     lambda: nn.Sequential(nn.Conv2d(1, 2, 3, 2), nn.ConvTranspose2d(2, 2, 3, 2, 1),
+                           nn.Conv2d(2, 2, 3), nn.ConvTranspose2d(2, 2, 3, 2, 1),
+                           nn.Conv2d(2, 2, 5)), 7),
+]
+
+
+@pytest.mark.parametrize("body, make, smallest", SMALLEST, ids=[c[0] for c in SMALLEST])
+def test_min_size_after_upsamplings_is_the_smallest_outputs_field(body, make, smallest):
+    """On one path, `min_size` is the field of the output that sees least: measured by
+    autograd over the four phases of two upsamplings by 2 (the union of the phases said 13
+    for nearest upsampling twice, every output seeing 11 or 15 pixels)."""
+    model = positive(make())
+    sizes = []
+    for d in range(4):
+        (first, last), _ = gradient_extent(model, (1, 90, 90), (24 + d, 24 + d))
+        sizes.append(last - first + 1)
+    assert min(sizes) == smallest == field(body, (1, 90, 90))["min_size"][0]
+
+
+RESAMPLING = ["conv(1, 3, p=1)", "conv(1, 3, s=2, p=1)", "conv(1, 2, s=2)", "avgpool(2)",
+              "avgpool(3, s=2, p=1)", "upsample(2)", "upsample(2, mode=bilinear)",
+              "conv_transpose(1, 2, s=2)", "conv_transpose(1, 3, s=2, p=1, output_padding=1)",
+              "conv_transpose(1, 4, s=2, p=1)", "crop(size=[40, 40])"]
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(RESAMPLING), min_size=2, max_size=5))
+def test_random_resampling_chains_match_autograd_phase_by_phase(chain):
+    """Chains of strided layers, upsamplings and transposed convolutions, built by torch:
+    over eight neighbouring outputs (every phase of up to three upsamplings by 2), the
+    union of their fields placed at their positions is the field netdsl reports, and the
+    output that sees least sees `min_size` pixels. (No max pooling: its gradient reaches only
+    the pixel it picked.)"""
+    assume(sum(op.startswith(("upsample", "conv_transpose")) for op in chain) <= 3)
+    try:
+        net = netdsl.load("network n {\n input x: [1, 96, 96]\n " + " -> ".join(chain) + "\n}\n")
+    except netdsl.NetdslError:
+        assume(False)  # a crop larger than the map
+    out = net.stats().layers[-1]
+    side = out.output[-1]
+    assume(side >= 24 and isinstance(out.rf, netdsl.analysis.receptive_field.Field))
+    model = positive(netdsl.build(net))
+    j = side // 2 - 4
+    extents = [gradient_extent(model, (1, 96, 96), (j + d, j + d))[0] for d in range(9)]
+    assume(all(0 < first and last < 95 for first, last in extents))
+    stride = Fraction(extents[8][0] - extents[0][0], 8)
+    first = min(f - d * stride for d, (f, _) in enumerate(extents[:8]))
+    last = max(t - d * stride for d, (_, t) in enumerate(extents[:8]))
+    rf = out.rf.axes[0]
+    assert (rf.size, rf.stride, rf.start) == (last - first + 1, stride, first - j * stride)
+    assert rf.min_size == min(t - f + 1 for f, t in extents[:8])
