@@ -130,7 +130,7 @@ class Calls:
             home.registered.append(name)
         at = info.out_axis
         if shape and shape[at] is None and not info.out_names and not info.out_list:
-            (info.origin or info).exports = True  # its channels only the built module knows
+            info.export()  # its channels only the built module knows
             shape = shape[:at] + (self.child_channels(name, home),) + shape[at + 1:]
         self.apply_call(Py(home.owner.ref(name)), inputs, shape, home, flow, False)
         self.several_outputs(info, name, home, flow)
@@ -805,7 +805,7 @@ class Calls:
         at = info.out_axis if info is not None else 0
         if shape and shape[at] is None:
             if info is not None:
-                (info.origin or info).exports = True
+                info.export()
             shape = shape[:at] + (self.child_channels(name, scope),) + shape[at + 1:]
         if scope.fwd is not None:
             self.apply_call(Py(scope.owner.ref(name)), [current], shape, scope, flow,
@@ -889,7 +889,7 @@ class Calls:
             shape = current.shape if preserves else (None,) + (None,) * current.rank
             if not preserves:
                 for i in infos:
-                    i.exports = True
+                    i.export()
             overwritable = False
         if optional:
             self.optional_module(factory, module, label, shape, scope, flow)

@@ -95,6 +95,14 @@ class ClassInfo:
                                               "depends on it")
         raise AssertionError("no case of the outputs holds")
 
+    def export(self) -> None:
+        """Its callers read the built module's `out_channels`: the class written for it (the
+        one it is a case of, the one it came out the same as) sets them."""
+        base = self.origin or self
+        base.exports = True
+        if base.twin is not None:
+            base.twin.exports = True
+
     @property
     def is_network(self) -> bool:
         return self.bdef.is_network

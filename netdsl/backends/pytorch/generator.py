@@ -5,6 +5,7 @@ and the builtins it calls as small functions, and the run-time helpers its opera
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
 from pathlib import Path
@@ -364,8 +365,10 @@ class Generator:
 
 
 def _class_text(info: ClassInfo) -> str:
-    """A class as written, but for its name and comment: what makes two classes one."""
-    return render.render_class(dataclasses.replace(info, name="_", why=None))
+    """A class as written, but for its name and comment: what makes two classes one.
+    (Rendering prunes the constructor's statements in place: a copy of them is rendered.)"""
+    return render.render_class(dataclasses.replace(
+        info, name="_", why=None, ctor=copy.deepcopy(info.ctor), fwd=copy.deepcopy(info.fwd)))
 
 
 def _listed(items: list[str]) -> str:
