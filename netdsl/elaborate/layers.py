@@ -326,6 +326,9 @@ class Layers:
         """Apply an operator; `name` overrides the naming by label or position (a shared
         operator's applications). A merge applied to several tensors takes them all."""
         if cls.variadic and isinstance(site.current, tuple):
+            if not site.current:
+                raise SpecError(f"{cls.name} of no tensors: the list it takes is empty", "arg",
+                                site.span, help="a merge needs at least one tensor")
             inputs = list(site.current)
             current = inputs[-1]
         else:

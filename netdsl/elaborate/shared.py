@@ -40,6 +40,10 @@ class Shared:
         blocks = self.el.program.blocks
         if target.name in blocks:
             return self.call_block(instance, blocks[target.name], arg_asts, name, site)
+        if target.name not in REGISTRY:  # `identity` and the other constructs
+            raise SpecError(f"'{target.name}' cannot be a shared module: it is part of the "
+                            "language, not an operator or a block", "name", site.span,
+                            help=f"call it where needed, without 'shared {instance.name}'")
         if arg_asts:
             raise SpecError(f"the shared operator '{instance.name}' takes no arguments at a call",
                             "arg", site.span, help="its arguments are given where it is declared")

@@ -53,14 +53,16 @@ def format_source(text: str, path: str = "<string>", max_steps: int = MAX_STEPS)
     parse(text, path, TokenLimit(max_steps // TOKEN_STEPS))  # valid specs only
     text = text.replace("\r\n", "\n")  # the canonical file has Unix line ends
     out = _Layout().run(_lines(text))
-    if _significant(out) != _significant(text) or _parsed(out) != _parsed(text):
+    if _significant(out) != _significant(text) or _parsed(out) != _parsed(text + "\n"):
         raise AssertionError(f"formatting {path} changed its tokens")  # a formatter bug
     return out
 
 
 def _parsed(text: str) -> list[tuple[str, str]]:
-    """The tokens the parser reads, the newlines that end statements included."""
-    return [(t.type, t.value if t.type != "_NL" else "") for t in spec_lexer().tokens(text)]
+    """The tokens the parser reads, the newlines that end statements included, of `text`
+    ended by a newline as the parser reads it (a file need not end with one)."""
+    return [(t.type, t.value if t.type != "_NL" else "")
+            for t in spec_lexer().tokens(text if text.endswith("\n") else text + "\n")]
 
 
 def _significant(text: str) -> list[tuple[str, str]]:

@@ -128,3 +128,15 @@ def test_stats_writes_stdout_by_default_and_with_dash(netdsl):
     dash = netdsl("stats", LENET, "-o", "-")
     assert default.returncode == dash.returncode == 0
     assert default.stdout == dash.stdout and default.stdout.startswith("network lenet5")
+
+
+def test_onnx_of_a_network_whose_output_is_a_position(netdsl, tmp_path):
+    """The last layer of a network without labels is named '1' in the table, a name torch's
+    ONNX exporter refuses: 'compile -o x.onnx' failed with an internal error."""
+    spec = tmp_path / "plain.net"
+    spec.write_text("network n {\n    input x: [3, 16, 16]\n    conv(4, 3) -> relu\n}\n")
+    target = tmp_path / "plain.onnx"
+    done = netdsl("compile", str(spec), "-o", str(target))
+    assert done.returncode == 0, done.stderr
+    model = onnx.load_model_from_string(target.read_bytes())
+    assert [o.name for o in model.graph.output] == ["output_1"]

@@ -230,3 +230,10 @@ def test_fmt_refuses_a_literal_longer_than_python_can_print():
     with pytest.raises(NetdslError) as info:
         format_source("X = " + "9" * 5000 + "\n")
     assert info.value.diagnostics[0].span.line == 1
+
+
+@pytest.mark.parametrize("text", ["X = 1", "X = 1\r", "network n {\n    input x: [3, 8, 8]\n}"])
+def test_a_file_without_a_final_newline_is_formatted_with_one(text):
+    """The check that formatting kept the parser's tokens compared the file's (no newline
+    ending its last statement) with the output's: an internal error on any such file."""
+    assert format_source(text) == text.rstrip("\r") + "\n"

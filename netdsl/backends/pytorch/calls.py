@@ -380,6 +380,10 @@ class Calls:
         cls = REGISTRY[func]
         for name, f in ((f.name, f) for f in cls.parameters().fields):
             attrs.setdefault(name, P.lit(None if f.default is REQUIRED else f.default))
+            if f.metadata.get("kind") in _WHOLE and attrs[name].known:
+                whole = _whole(attrs[name].const)  # `permute([2.0, 1, 0])`, as loading reads it
+                if repr(whole) != repr(attrs[name].const):  # 2.0 == 2, but is no index
+                    attrs[name] = P.lit(whole)
         if any(v.deps & {RT, SIZE} for v in attrs.values()) and (
                 lowering.holds_state(func, attrs) or not row.has_function()):
             attrs = self.built_attrs(func, attrs, span)
@@ -1010,3 +1014,15 @@ def _reads_input(body: tuple[syn.Stmt, ...]) -> bool:
                                                for e in node.elements):
             return True
     return False
+
+
+_WHOLE = frozenset({"size", "count", "int", "ints", "counts", "shape", "table"})
+
+
+def _whole(value: Any) -> Any:
+    """An attribute of whole numbers with the ints loading took floats such as 2.0 for."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, tuple):
+        return tuple(_whole(v) for v in value)
+    return value

@@ -55,7 +55,7 @@ def _to_bytes(module: Any, network: Any, fmt: str) -> bytes:
         torch.export.save(program, buffer)
     elif fmt == "onnx":
         names = list(network.graph.inputs)
-        outputs = list(network.graph.outputs)
+        outputs = [_onnx_name(name) for name in network.graph.outputs]
         axes = {name: {0: "batch"} for name in names + outputs}
         with torch.no_grad():
             torch.onnx.export(module, inputs, buffer, input_names=names, output_names=outputs,
@@ -63,3 +63,9 @@ def _to_bytes(module: Any, network: Any, fmt: str) -> bytes:
     else:
         raise ValueError(f"unknown export format {fmt!r}")
     return buffer.getvalue()
+
+
+def _onnx_name(name: str) -> str:
+    """An output's name in the ONNX graph: the table's, but a position (`1`, the last layer
+    of a network without labels) is no name the exporter takes: `output_1`."""
+    return f"output_{name}" if name[:1].isdigit() else name

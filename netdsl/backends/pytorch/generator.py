@@ -357,6 +357,13 @@ class Generator:
                                          help="the generator cannot write this construct "
                                               "yet; `netdsl stats` and `render` still work"),
                               ) from None
+        except OverflowError:  # `range(2 ** 255)` in a branch loading never took
+            bdef = self.program.networks[self.facts.name]
+            raise NetdslError(Diagnostic(
+                f"cannot compile '{self.facts.name}' to PyTorch: a number in it is too large "
+                "for Python to loop over or index with", bdef.span, "limit",
+                help="a branch the network does not take is written too: keep its numbers "
+                     "small")) from None
         if self.size_dependent:
             top.size_check = top.size_check or {}
         else:

@@ -245,3 +245,33 @@ network n {
     assert [tuple(p.shape) for p in model.parameters()] == [(24, 3, 1, 1), (24,), (6, 24, 1, 1),
                                                             (6,)]
     assert sum(p.numel() for p in model.parameters()) == net.stats().params
+
+
+def test_whole_floats_in_integer_arguments_compile_as_ints():
+    """Loading takes `permute([2.0, 1, 0])` and `conv(4.0, 3)` as ints; the generator used the
+    floats (an internal error indexing a shape with 2.0)."""
+    net, model = built("""network n {
+    input x: [3, 16, 16]
+    permute([2.0, 1, 0])
+    conv(4.0, 3)
+}
+""")
+    assert list(net.stats().outputs.values()) == [(4, 14, 1)]  # [16, 16, 3] -> 3x3 conv
+    assert model(torch.randn(1, 3, 16, 16)).shape == (1, 4, 14, 1)
+    assert sum(p.numel() for p in model.parameters()) == net.stats().params == 16 * 4 * 9 + 4
+
+
+def test_a_huge_range_in_a_branch_not_taken_is_a_located_error():
+    """`range(2 ** 255)` loads (the branch is not taken) and the generator, which writes every
+    branch, failed with an internal OverflowError."""
+    import pytest
+
+    net = netdsl.load("""network n(b: bool = false) {
+    input x: [3, 8, 8]
+    if b { for i in range(2 ** 255) { } }
+    relu
+}
+""")
+    with pytest.raises(netdsl.NetdslError, match="too large for Python") as info:
+        net.to_source()
+    assert info.value.diagnostics[0].span.line == 1
