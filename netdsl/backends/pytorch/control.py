@@ -400,7 +400,11 @@ class ControlFlow:
         inner = scope.nested(trial_ctor, None)
         inner_flow = flow.fork(start.with_channels(P.name(placeholder)))
         made_for_size = self.gen.made_for_size
+        marked = dict(scope.marks)
         self._loop_body(body, inner, inner_flow, env)
+        if any(mark is not marked.get(name) for name, mark in scope.marks.items()):
+            raise Unroll  # the body reads a pass's tensor (`from s.0`): its channels are that
+            # pass's, not the running variable's after the loop
         if self.gen.made_for_size != made_for_size and inner_flow.current is not None and \
                 _kept(start.shape, inner_flow.current.shape) != tuple(start.shape):
             raise Unroll  # each pass calls a class made for the size that pass sees

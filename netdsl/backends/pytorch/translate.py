@@ -89,10 +89,11 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         self.store_values: list[tuple[str, ast.expr]] = []
         self.flags: dict[str, str] = {}
         self.size_dependent = False
-        self.referenced = referenced_labels(self.bdef.body)  # named in the forward
+        body = self.bdef.body + inline_bodies(self.bdef.body, gen.program.blocks)
+        self.referenced = referenced_labels(body)  # named in the forward
         # read as tensors: an `expect` reads only shapes, as the spec loads, so what only an
         # `expect` names may be overwritten in place and needs no tap of its own
-        self.tensor_reads = referenced_labels(self.bdef.body, skip=syn.Expect)
+        self.tensor_reads = referenced_labels(body, skip=syn.Expect)
         self.paths_read = frozenset(self.tensor_reads)  # as the body writes them, in full
         self.uses_input = uses_block_input(self.bdef.body)
         self.lenient = False
@@ -491,6 +492,10 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         sub.results = None
         sub.listed = flow.listed  # a merge that starts the chain takes a list made before
         self._s_Chain(stmt.value, scope, sub, env)
+        if len(stmt.names) == 1 and sub.listed is not None and len(sub.listed) > 1 and \
+                all(isinstance(t, Tensor) for t in sub.listed):
+            self.bind_several(stmt.names[0], sub.listed, scope, flow)  # `t = from x -> b()`
+            return
         made = sub.results if len(stmt.names) > 1 else [sub.current]
         if made is None or len(made) != len(stmt.names):
             raise Unsupported(f"{len(stmt.names)} names for what this chain makes")
@@ -505,6 +510,16 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         # the current value is what the chain made: all of them, or the one tensor
         flow.listed = tuple(flow.labels[name] for name in stmt.names) \
             if len(stmt.names) > 1 else None
+
+    def bind_several(self, name: str, tensors: tuple[Tensor, ...], scope: Scope,
+                     flow: Flow) -> None:
+        """One name for what a call of several outputs made: all of them, for a merge,
+        `from` or `output` that reads the name, as a labeled call's are."""
+        flow.groups[name] = list(tensors)
+        flow.current, flow.listed = tensors[0], tensors
+        self.referenced.add(name)
+        self.tensor_reads.add(name)
+        self.bind_label(name, flow, scope)
 
     def unpack_list(self, stmt: syn.Unpack, flow: Flow, env: Env) -> bool:
         """`p, q = levels`: names for the tensors of a list (no layer applied, the current
@@ -702,6 +717,9 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         else:
             self.call(value, label, el.span, scope, flow, env)
         if isinstance(label, str):
+            if label not in flow.groups and flow.listed is not None and len(flow.listed) > 1 \
+                    and all(isinstance(t, Tensor) for t in flow.listed):
+                flow.groups[label] = list(flow.listed)  # `w: { b() }` of several outputs
             self.bind_label(label, flow, scope)
         elif label is None and scope.counter == position + 1 and scope.offset is None and \
                 not scope.dynamic and flow.current is not None and \
@@ -953,6 +971,25 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def inline_bodies(body: tuple[syn.Stmt, ...], blocks: dict[str, syn.BlockDef]
+                  ) -> tuple[syn.Stmt, ...]:
+    """The bodies of the inline blocks `body` calls (and they call): their statements run in
+    this forward, so the labels they read are read here (`a: conv ... from a -> relu`)."""
+    found: list[syn.Stmt] = []
+    seen: set[str] = set()
+    pending = [body]
+    while pending:
+        for node in walk(pending.pop()):
+            name = node.func if isinstance(node, syn.Call) else \
+                node.id if isinstance(node, syn.Name) else None
+            block = blocks.get(name) if name is not None else None
+            if block is not None and block.inline and name not in seen:
+                seen.add(name)
+                found.extend(block.body)
+                pending.append(block.body)
+    return tuple(found)
 
 
 def _made_by_call(default: ast.expr) -> bool:
