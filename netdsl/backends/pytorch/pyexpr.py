@@ -112,13 +112,24 @@ _BINOPS: dict[str, type[ast.operator]] = {
 }
 
 
+FOLDED_ITEMS = 1_000  # a longer list is written as the spec's expression, not its value
+
+
 def _foldable(value: Any) -> bool:
-    """Constants written as their value: ints, bools, strings, None and lists of them."""
-    if isinstance(value, float):
-        return False
-    if isinstance(value, tuple):
-        return all(_foldable(v) for v in value)
-    return value is None or isinstance(value, (bool, int, str))
+    """Constants written as their value: ints, bools, strings, None and lists of them, of at
+    most `FOLDED_ITEMS` items in all (`[[1] * 3000] * 3000` stays that expression: written
+    out, nine million items, in a branch the network may never take)."""
+    left = [FOLDED_ITEMS]
+
+    def small(v: Any) -> bool:
+        if isinstance(v, float):
+            return False
+        if isinstance(v, tuple):
+            left[0] -= len(v)
+            return left[0] >= 0 and all(small(x) for x in v)
+        return v is None or isinstance(v, (bool, int, str))
+
+    return small(value)
 
 
 def folded(node: ast.expr, const: Any, deps: frozenset[str]) -> Py:

@@ -363,3 +363,12 @@ def test_fuzzed_modules_compute_what_the_spec_says():
     x = torch.randn(2, 4, 8, 8)
     with torch.no_grad():
         torch.testing.assert_close(model(x), F.relu(F.conv2d(x, model.a.weight, model.a.bias)))
+
+
+def test_a_huge_constant_list_is_not_written_out():
+    """`[[1] * 3000] * 3000` (accepted by `check`) and `[1] * 10 ** 7` in a branch not taken:
+    the generator folded each into a literal of millions of items (over 40 s and 2 GB)."""
+    for body in ("y = [[1] * 3000] * 3000", "if b { y = [1] * 10 ** 7 }"):
+        net = netdsl.load("network n(b: bool = false) {\n    input x: [3, 8, 8]\n    "
+                          f"{body}\n    relu\n}}\n")
+        assert len(net.to_source()) < 2_000
