@@ -492,6 +492,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         sub.results = None
         sub.listed = flow.listed  # a merge that starts the chain takes a list made before
         self._s_Chain(stmt.value, scope, sub, env)
+        flow.outputs.extend(sub.outputs[len(flow.outputs):])  # an inline block's `output`
         if len(stmt.names) == 1 and sub.listed is not None and len(sub.listed) > 1 and \
                 all(isinstance(t, Tensor) for t in sub.listed):
             self.bind_several(stmt.names[0], sub.listed, scope, flow)  # `t = from x -> b()`

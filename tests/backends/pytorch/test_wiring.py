@@ -333,6 +333,17 @@ network n {
     conv(8, 1)
 }
 """,
+    "an inline block's outputs in an assignment": """inline block two(c: int) {
+    u: conv(c, 1)
+    from in -> v: conv(c, 3, p=1) -> relu
+    output u, v
+}
+network n {
+    input x: [3, 8, 8]
+    l2: conv(2, 3, s=2, p=1)
+    v6 = from l2 -> two(2)
+}
+""",
 }
 
 
