@@ -50,8 +50,7 @@ def relative(d: Definition) -> Fields | None:
     field kept per phase, after an upsampling, depends on the phase its input starts at)."""
     if "fields" not in d.meta:
         fields = walk(d, [input_field(d.inputs[0])])
-        d.meta["fields"] = None if any(isinstance(f, Field) and (f.causal or _phased(f))
-                                       for f in fields.values()) else fields
+        d.meta["fields"] = fields if all(map(composable, fields.values())) else None
     return d.meta["fields"]
 
 
@@ -61,13 +60,16 @@ def relative_for(callee: Definition, inputs: list[Any]) -> Fields | None:
     if len(callee.inputs) != 1:
         return None
     base = inputs[0]
-    if not isinstance(base, Field) or base.layout is not None or base.causal or _phased(base):
+    if not isinstance(base, Field) or base.layout is not None or not composable(base):
         return None
     return relative(callee)
 
 
-def _phased(f: Field) -> bool:
-    return any(a.phases is not None for a in f.axes)
+def composable(f: Any) -> bool:
+    """Whether a field can be placed by `compose_relative`: not causal (it depends on where
+    it starts) and not kept per phase (it depends on the phase its input starts at)."""
+    return not isinstance(f, Field) or not (f.causal or any(a.phases is not None
+                                                                for a in f.axes))
 
 
 def walked(d: Definition, inputs: list[Any]) -> Fields:

@@ -422,13 +422,6 @@ def _union_axis(parts: tuple[Axis, ...]) -> tuple[Axis, bool]:
     path of deep networks. Ties keep the first path's value, as `min` and `max` do. Fields
     kept per phase are united per phase, where their strides agree."""
     first = parts[0]
-    if any(a.phases is not None for a in parts):
-        exact = [_exact(a) for a in parts]
-        united = union(exact) if None not in exact else None  # type: ignore[arg-type]
-        if united is not None:
-            aligned = all(a.doubled_centre == first.doubled_centre and a.stride == first.stride
-                          for a in parts[1:])
-            return _axis(united), aligned
     start, end = first.start, first.start + first.size
     stride, min_size = first.stride, first.min_size
     aligned = True
@@ -438,6 +431,11 @@ def _union_axis(parts: tuple[Axis, ...]) -> tuple[Axis, bool]:
         stride = max(stride, a.stride)
         min_size = min(min_size, a.min_size)
         aligned = aligned and a.doubled_centre == first.doubled_centre and a.stride == first.stride
+    if any(a.phases is not None for a in parts):
+        exact = [_exact(a) for a in parts]
+        united = union(exact) if None not in exact else None  # type: ignore[arg-type]
+        if united is not None:
+            return _axis(united), aligned
     return Axis(end - start, stride, start, min_size), aligned
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from netdsl.analysis.annotate import node_figures
 from netdsl.analysis.cost import COUNTS
-from netdsl.analysis.fields import members, relative_for, top_fields
+from netdsl.analysis.fields import composable, members, relative_for, top_fields
 from netdsl.analysis.receptive_field import Field, compose_relative
 from netdsl.analysis.row import Row
 from netdsl.analysis.totals import BUFFERS, owns_weights, totals
@@ -144,13 +144,9 @@ def _template(d: Definition) -> _Template | None:
                       index.setdefault(r.rf, len(index)), r.summary) for r in made)
         out = index.setdefault(relative[d.outputs[0]], len(index)) if d.outputs else None
         itself = relative[port(0)]
-        d.meta["row_template"] = None if any(map(_unplaceable, index)) else _Template(
+        d.meta["row_template"] = None if not all(map(composable, index)) else _Template(
             rows, tuple(_INPUT if f == itself else f for f in index), out)
     return d.meta["row_template"]
-
-
-def _unplaceable(f: Any) -> bool:
-    return isinstance(f, Field) and (f.causal or any(a.phases is not None for a in f.axes))
 
 
 def layer_row(item: Node, name: str, depth: int, rf: Any, weights: bool) -> Row:

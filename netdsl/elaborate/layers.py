@@ -297,7 +297,7 @@ class Layers:
                 raise SpecError(f"'{func}' is a tensor, not a layer", "type", func_span,
                                 help=f"to continue from it, write: from {func} -> ...")
             if isinstance(bound, Poisoned):  # its own error was reported
-                raise FollowOnError(f"'{func}' could not be defined", "value", func_span)
+                raise FollowOnError.of(func, func_span)
             if not isinstance(bound, LayerRef):
                 raise SpecError(f"'{func}' is {described(bound)}, not a layer",
                                 "type", func_span)
@@ -480,7 +480,7 @@ class Layers:
             raise SpecError(f"the label '{dotted}' names several tensors", "name", value.span,
                             help="use its dotted name, e.g. from branch1.conv")
         if found is None and isinstance(self.el.frame.env.find(dotted), Poisoned):
-            raise FollowOnError(f"'{dotted}' could not be defined", "value", value.span)
+            raise FollowOnError.of(dotted, value.span)
         if found is None:
             raise SpecError(f"unknown tensor '{dotted}'", "name", value.span,
                             help=did_you_mean(dotted, self.el.frame.tensors) or

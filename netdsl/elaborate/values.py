@@ -17,7 +17,7 @@ from itertools import pairwise
 from typing import Any, ClassVar
 
 from netdsl.elaborate.budget import Budget
-from netdsl.errors import SpecError, did_you_mean
+from netdsl.errors import Span, SpecError, did_you_mean
 from netdsl.limits import MAX_CALL_DEPTH, MAX_INT_BITS
 from netdsl.notation import described, kind_text, shape_text, value_text
 from netdsl.ops.base import Symbol
@@ -107,6 +107,11 @@ class Unavailable:
 
 class FollowOnError(SpecError):
     """A consequence of an error already reported; callers drop it."""
+
+    @classmethod
+    def of(cls, name: str, span: Span) -> FollowOnError:
+        """The use of `name`, whose definition failed (its value is `Poisoned`)."""
+        return cls(f"'{name}' could not be defined", "value", span)
 
 
 UNBOUND: Any = object()  # what `Env.find` returns for a name no scope binds
@@ -330,7 +335,7 @@ class Evaluator:
             return value
         if value is not UNBOUND:
             if isinstance(value, Poisoned):
-                raise FollowOnError(f"'{e.id}' could not be defined", "value", e.span)
+                raise FollowOnError.of(e.id, e.span)
             if isinstance(value, Unavailable):
                 raise SpecError(value.message, "name", e.span, help=value.help)
             self.budget.use(value, e.span)

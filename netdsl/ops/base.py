@@ -407,9 +407,24 @@ def _bare_layer_name(value: Any) -> str | None:
     return getattr(value, "name", None)
 
 
-def _int(value: Any, kind: str, bad: Any) -> int:
+# the kinds of attribute that hold whole numbers, which `coerce` takes 2.0 for as 2
+WHOLE_KINDS = frozenset({"size", "count", "int", "ints", "counts", "shape", "table"})
+
+
+def whole(value: Any) -> Any:
+    """`value` with each float that is a whole number an int (2.0 -> 2), lists item by item,
+    as the whole-number kinds read it; the same object where there is none."""
     if isinstance(value, float) and value.is_integer():
-        value = int(value)
+        return int(value)
+    if isinstance(value, tuple):
+        items = tuple(whole(v) for v in value)
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    return value
+
+
+def _int(value: Any, kind: str, bad: Any) -> int:
+    if isinstance(value, float):
+        value = whole(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise bad({"size": "a positive int", "count": "an int >= 0"}.get(kind, "an int"))
     if kind == "size" and value < 1:

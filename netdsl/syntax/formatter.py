@@ -53,7 +53,7 @@ def format_source(text: str, path: str = "<string>", max_steps: int = MAX_STEPS)
     parse(text, path, TokenLimit(max_steps // TOKEN_STEPS))  # valid specs only
     text = text.replace("\r\n", "\n")  # the canonical file has Unix line ends
     out = _Layout().run(_lines(text))
-    if _significant(out) != _significant(text) or _parsed(out) != _parsed(text + "\n"):
+    if _significant(out) != _significant(text) or _parsed(out) != _parsed(text):
         raise AssertionError(f"formatting {path} changed its tokens")  # a formatter bug
     return out
 

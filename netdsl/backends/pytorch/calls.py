@@ -15,7 +15,7 @@ from netdsl.backends.pytorch.flow import Flow, Scope, Tensor, TensorList
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
 from netdsl.backends.pytorch.pystmt import assign
 from netdsl.backends.pytorch.shapes import Shape
-from netdsl.backends.pytorch.syntax import dotted_path, single, walk
+from netdsl.backends.pytorch.syntax import dotted_path, reads_block_input, single
 from netdsl.backends.pytorch.values import (
     IN,
     RT,
@@ -32,7 +32,7 @@ from netdsl.backends.pytorch.values import (
 from netdsl.elaborate.constructs import passes_input
 from netdsl.elaborate.values import LayerRef
 from netdsl.ops import REGISTRY
-from netdsl.ops.base import REQUIRED, Op
+from netdsl.ops.base import REQUIRED, WHOLE_KINDS, Op, whole
 from netdsl.syntax import ast as syn
 
 if TYPE_CHECKING:
@@ -380,10 +380,10 @@ class Calls:
         cls = REGISTRY[func]
         for name, f in ((f.name, f) for f in cls.parameters().fields):
             attrs.setdefault(name, P.lit(None if f.default is REQUIRED else f.default))
-            if f.metadata.get("kind") in _WHOLE and attrs[name].known:
-                whole = _whole(attrs[name].const)  # `permute([2.0, 1, 0])`, as loading reads it
-                if repr(whole) != repr(attrs[name].const):  # 2.0 == 2, but is no index
-                    attrs[name] = P.lit(whole)
+            if f.metadata.get("kind") in WHOLE_KINDS and attrs[name].known:
+                ints = whole(attrs[name].const)  # `permute([2.0, 1, 0])`, as loading reads it
+                if ints is not attrs[name].const:
+                    attrs[name] = P.lit(ints)
         if any(v.deps & {RT, SIZE} for v in attrs.values()) and (
                 lowering.holds_state(func, attrs) or not row.has_function()):
             attrs = self.built_attrs(func, attrs, span)
@@ -824,7 +824,7 @@ class Calls:
         for p in bdef.params:
             env.vars[p.name] = bound[p.name][0]
         # a body that reads its input tensor again must not overwrite it in place
-        inner_flow = flow.fork(flow.current.shared() if _reads_input(bdef.body) and
+        inner_flow = flow.fork(flow.current.shared() if reads_block_input(bdef.body) and
                                flow.current else flow.current)
         inner_flow.labels = flow.labels  # an inline block's labels are the caller's
         inner_flow.block_input = flow.current.shared() if flow.current else None
@@ -1003,26 +1003,3 @@ def _built(value: Py, built: Any) -> Py:
         return Py(ast.Tuple(items, ast.Load()), UNKNOWN, value.deps - {RT, SIZE})
     return P.lit(built)
 
-
-def _reads_input(body: tuple[syn.Stmt, ...]) -> bool:
-    """Whether a block's body reads its input tensor (`from in`, `add(in)`), not only its
-    sizes (`in.c`)."""
-    for node in walk(body):
-        if isinstance(node, syn.From) and node.path[:1] == ("in",):
-            return True
-        if isinstance(node, syn.Chain) and any(isinstance(e.value, syn.BlockInput)
-                                               for e in node.elements):
-            return True
-    return False
-
-
-_WHOLE = frozenset({"size", "count", "int", "ints", "counts", "shape", "table"})
-
-
-def _whole(value: Any) -> Any:
-    """An attribute of whole numbers with the ints loading took floats such as 2.0 for."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, tuple):
-        return tuple(_whole(v) for v in value)
-    return value

@@ -89,12 +89,18 @@ def named_as_values(stmts: tuple[syn.Stmt, ...]) -> set[str]:
 
 
 def uses_block_input(stmts: tuple[syn.Stmt, ...]) -> bool:
-    """Whether the body reads `in` as a tensor (from in, a merge argument, its sizes)."""
+    """Whether the body reads `in` as a tensor (from in, a merge argument) or its sizes other
+    than its channels."""
+    return reads_block_input(stmts) or any(
+        isinstance(n, syn.Attribute) and isinstance(n.value, syn.BlockInput) and n.attr != "c"
+        for n in walk(stmts))
+
+
+def reads_block_input(stmts: tuple[syn.Stmt, ...]) -> bool:
+    """Whether the body reads its input tensor (`from in`, `add(in)`), not only its sizes
+    (`in.c`)."""
     for n in walk(stmts):
-        if isinstance(n, syn.From) and n.path == ("in",):
-            return True
-        if isinstance(n, syn.Attribute) and isinstance(n.value, syn.BlockInput) and \
-                n.attr != "c":
+        if isinstance(n, syn.From) and n.path[:1] == ("in",):
             return True
         if isinstance(n, syn.Element) and isinstance(n.value, syn.BlockInput):
             return True

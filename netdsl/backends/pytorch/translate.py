@@ -493,8 +493,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         sub.listed = flow.listed  # a merge that starts the chain takes a list made before
         self._s_Chain(stmt.value, scope, sub, env)
         flow.outputs.extend(sub.outputs[len(flow.outputs):])  # an inline block's `output`
-        if len(stmt.names) == 1 and sub.listed is not None and len(sub.listed) > 1 and \
-                all(isinstance(t, Tensor) for t in sub.listed):
+        if len(stmt.names) == 1 and _several(sub.listed):
             self.bind_several(stmt.names[0], sub.listed, scope, flow)  # `t = from x -> b()`
             return
         made = sub.results if len(stmt.names) > 1 else [sub.current]
@@ -718,8 +717,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         else:
             self.call(value, label, el.span, scope, flow, env)
         if isinstance(label, str):
-            if label not in flow.groups and flow.listed is not None and len(flow.listed) > 1 \
-                    and all(isinstance(t, Tensor) for t in flow.listed):
+            if label not in flow.groups and _several(flow.listed):
                 flow.groups[label] = list(flow.listed)  # `w: { b() }` of several outputs
             self.bind_label(label, flow, scope)
         elif label is None and scope.counter == position + 1 and scope.offset is None and \
@@ -972,6 +970,13 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _several(listed: tuple[Tensor, ...] | TensorList | None) -> bool:
+    """Whether the current value is several tensors, known one by one (a call of several
+    outputs), which one name then stands for together."""
+    return isinstance(listed, tuple) and len(listed) > 1 and \
+        all(isinstance(t, Tensor) for t in listed)
 
 
 def inline_bodies(body: tuple[syn.Stmt, ...], blocks: dict[str, syn.BlockDef]
