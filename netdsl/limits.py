@@ -24,6 +24,9 @@ MAX_VALUE_DEPTH = 100  # lists nested in lists
 MAX_CALL_DEPTH = 100  # nested calls of `def` functions
 MAX_BLOCK_DEPTH = 64  # nested block calls
 TORCH_INT_MAX = 2 ** 63 - 1  # operator attributes must fit torch's 64-bit integers
+# phases a receptive field keeps exactly (the product of the upsampling factors since the last
+# strided layer); past it the field is their union alone, as for a resize by a fraction
+MAX_FIELD_PHASES = 64
 
 # Fixed: files and messages.
 MAX_FILE_BYTES = 50_000_000  # one spec file

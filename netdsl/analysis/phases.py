@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+from netdsl.limits import MAX_FIELD_PHASES
+
 Seen = tuple[int, int, int]  # (first pixel, last pixel, smallest path's size) of one output
 
 
@@ -60,9 +62,11 @@ class Phases(NamedTuple):
                      for r in range(period))
         return _reduced(period, self.advance * (stride // step), seen)
 
-    def upsampled(self, s: int, windows: list[tuple[int, int]]) -> Phases:
+    def upsampled(self, s: int, windows: list[tuple[int, int]]) -> Phases | None:
         """Output q*s + r reads outputs q + windows[r][0] .. q + windows[r][1] (none when
-        the window is empty)."""
+        the window is empty); None past `MAX_FIELD_PHASES` phases."""
+        if self.period * s > MAX_FIELD_PHASES:
+            return None
         seen = tuple(self.reads(q + lo, q + hi) if lo <= hi else None
                      for q in range(self.period) for lo, hi in windows)
         return _reduced(self.period * s, self.advance, seen)
@@ -75,8 +79,10 @@ def regular(size: int, stride: int, start: int, min_size: int) -> Phases:
 
 def union(parts: list[Phases]) -> Phases | None:
     """The union of fields at a merge, per output; None when their strides differ (their
-    phases do not line up)."""
+    phases do not line up) or the union would have more than `MAX_FIELD_PHASES` phases."""
     period = math.lcm(*(p.period for p in parts))
+    if period > MAX_FIELD_PHASES:
+        return None
     advances = {p.advance * (period // p.period) for p in parts}
     if len(advances) != 1:
         return None

@@ -354,8 +354,9 @@ def _phases(a: Axis, s: int, windows: list[tuple[int, int]]) -> Axis:
     where it is (the original U-Net's crops are centred). `min_size` is the smallest phase.
     The phases themselves are kept (`Axis.phases`) where the input's field is exact."""
     exact = _exact(a)
-    if exact is not None:
-        return _axis(exact.upsampled(s, windows))
+    upsampled = exact.upsampled(s, windows) if exact is not None else None
+    if upsampled is not None:
+        return _axis(upsampled)
     first = last = smallest = None
     for r, (lo, hi) in enumerate(windows):
         if hi < lo:  # a phase that reads nothing (kernel smaller than the stride)

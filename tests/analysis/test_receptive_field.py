@@ -455,3 +455,19 @@ def test_random_resampling_chains_match_autograd_phase_by_phase(chain):
     rf = out.rf.axes[0]
     assert (rf.size, rf.stride, rf.start) == (last - first + 1, stride, first - j * stride)
     assert rf.min_size == min(t - f + 1 for f, t in extents[:8])
+
+
+def test_phases_are_bounded():
+    """Each upsampling by 2 doubles the phases a field keeps: 40 of them would keep 2^40 (a
+    spec of three lines ran out of memory). Up to MAX_FIELD_PHASES they are kept exactly;
+    beyond, the field is their union, as after a resize by a fraction."""
+    from netdsl.limits import MAX_FIELD_PHASES
+
+    def last(n: int):
+        net = netdsl.load(f"network n {{\n input x: [1, 1, 8]\n upsample([1, 2]) * {n}\n}}\n")
+        return net.stats().layers[-1].rf.axes[1]
+
+    kept, capped = last(6), last(40)
+    assert kept.phases is not None and kept.phases.period == 64 == MAX_FIELD_PHASES
+    assert capped.phases is None and capped.stride == Fraction(1, 2 ** 40)
+    assert capped.min_size == 1 and capped.size < 2
