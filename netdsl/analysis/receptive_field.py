@@ -446,6 +446,25 @@ def _union_axis(parts: tuple[Axis, ...]) -> tuple[Axis, bool]:
 _new = tuple.__new__  # an Axis or a Field without NamedTuple's Python-level __new__ (hot path)
 
 
+def square(field: Field | str | None) -> Field | str | None:
+    """`field` with its two axes one object where they are equal (a square image's), so that
+    `compose_relative` makes and places one axis for both. Equality is unchanged."""
+    if type(field) is Field and len(field[0]) == 2:
+        first, second = field[0]
+        if first is not second and first == second:
+            return field._replace(axes=(first, first))
+    return field
+
+
+def _placed_axis(b: Axis, r: Axis) -> Axis:
+    """Axis `r` of a relative field, placed on axis `b` of its input's field."""
+    bs, bj, b0, bm, bp = b
+    rs, rj, r0, rm, rp = r
+    if bp is not None or rp is not None:
+        raise AssertionError("fields kept per phase are walked, not composed")
+    return _new(Axis, (bs + (rs - 1) * bj, bj * rj, b0 + r0 * bj, bm + (rm - 1) * bj, None))
+
+
 def compose_relative(base: Field | str | None, rel: Field | str | None) -> Field | str | None:
     """The field of a tensor whose field relative to a block's input is `rel` (computed from an
     input that sees only itself), when that input's own field is `base`.
@@ -457,17 +476,18 @@ def compose_relative(base: Field | str | None, rel: Field | str | None) -> Field
     a walk from an input of that layout.
     """
     if type(base) is Field and type(rel) is Field:  # the common case first: a hot path
-        axes = []  # a loop, not a comprehension: no frame of its own per call
-        # not strict: both are fields over the network input's grid axes, and the check
-        # costs a fifth of the composition
-        for (bs, bj, b0, bm, bp), (rs, rj, r0, rm, rp) in zip(base.axes, rel.axes,
-                                                              strict=False):
-            if bp is not None or rp is not None:
-                raise AssertionError("fields kept per phase are walked, not composed")
-            axes.append(_new(Axis, (bs + (rs - 1) * bj, bj * rj, b0 + r0 * bj,
-                                    bm + (rm - 1) * bj, None)))
-        return _new(Field, (tuple(axes), base.aligned and rel.aligned,
-                            base.global_context or rel.global_context, rel.layout, False))
+        b_axes, r_axes = base[0], rel[0]  # by index: NamedTuple's attributes cost a call
+        b, r = b_axes[0], r_axes[0]
+        if len(b_axes) == 2 and b_axes[1] is b and r_axes[1] is r and b[4] is None \
+                and r[4] is None:  # a square image's (see `square`): one axis, made once
+            bs, bj, b0, bm, _ = b
+            rs, rj, r0, rm, _ = r
+            axis = _new(Axis, (bs + (rs - 1) * bj, bj * rj, b0 + r0 * bj, bm + (rm - 1) * bj,
+                               None))
+            axes: tuple[Axis, ...] = (axis, axis)
+        else:  # not strict: both are over the network input's grid axes
+            axes = tuple([_placed_axis(b, r) for b, r in zip(b_axes, r_axes, strict=False)])
+        return _new(Field, (axes, base[1] and rel[1], base[2] or rel[2], rel[3], False))
     if base is None:
         return None
     if rel == CONSTANT:  # a parameter, whatever the input

@@ -12,14 +12,14 @@ channels-first image field, causal fields), the definition is walked per call in
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
 from netdsl.analysis.annotate import node_figures
 from netdsl.analysis.cost import COUNTS
 from netdsl.analysis.fields import composable, members, relative_for, top_fields
-from netdsl.analysis.receptive_field import Field, compose_relative
+from netdsl.analysis.receptive_field import Field, compose_relative, square
 from netdsl.analysis.row import Row
 from netdsl.analysis.totals import BUFFERS, owns_weights, totals
 from netdsl.ir import Call, Definition, Node, port
@@ -73,7 +73,7 @@ def _item(item: Node | Call, prefix: str, depth: int, field_of: FieldOf, out: li
                         weights)
     else:
         row = call_row(item, "", depth, None, weights)  # each call's but for name and field
-        base = inputs[0]
+        base = square(inputs[0])
         for member in item.members():
             name = prefix + member
             placed = template.placed(base)
@@ -105,6 +105,8 @@ class _Template:
     rows: tuple[tuple[Any, ...], ...]
     fields: tuple[Any, ...]
     out: int | None  # the index of the definition's (first) output's field
+    at_depth: dict[int, tuple[tuple[Any, ...], ...]] = field(
+        default_factory=dict, init=False, compare=False, repr=False)  # made by `_at`
 
     def placed(self, base: Field) -> list[Any]:
         """The distinct fields of one call whose input's field is `base`."""
@@ -119,10 +121,16 @@ class _Template:
         if not weights:  # a shared module's later application: no weights of its own
             self.unowned.place(placed, prefix, depth, True, out)
             return
-        out.extend([_new_row(Row, (prefix + name, op, depth + level, block, output, params,
-                                   buffers, macs, flops, connections, placed[field], summary))
-                    for name, op, level, block, output, params, buffers, macs, flops,
-                    connections, field, summary in self.rows])
+        rows = self.at_depth.get(depth) or self._at(depth)
+        out.extend([_new_row(Row, (prefix + name, *figures, placed[rf], summary))
+                    for name, figures, rf, summary in rows])
+
+    def _at(self, depth: int) -> tuple[tuple[Any, ...], ...]:
+        """The rows placed at `depth`, each as its name, its figures from `op` to
+        `connections` (one tuple, copied whole into each row), its field and its summary."""
+        made = self.at_depth[depth] = tuple((r[0], (r[1], depth + r[2], *r[3:10]), r[10], r[11])
+                                            for r in self.rows)
+        return made
 
     @cached_property
     def unowned(self) -> _Template:
@@ -145,7 +153,7 @@ def _template(d: Definition) -> _Template | None:
         out = index.setdefault(relative[d.outputs[0]], len(index)) if d.outputs else None
         itself = relative[port(0)]
         d.meta["row_template"] = None if not all(map(composable, index)) else _Template(
-            rows, tuple(_INPUT if f == itself else f for f in index), out)
+            rows, tuple(_INPUT if f == itself else square(f) for f in index), out)
     return d.meta["row_template"]
 
 

@@ -19,9 +19,11 @@ from typing import Any
 
 import lark
 from lark.lexer import Token
+from lark.parse_tree_builder import ExpandSingleChild
 from lark.parsers.lalr_analysis import Shift
 
-# One action: (shift to, None, None, None) or (None, children popped, callback, rule's name).
+# One action: (shift to, None, None, None) or (None, children popped, callback, rule's name);
+# the callback is None where the rule's value is its one child.
 Action = tuple[Any, Any, Any, Any]
 
 
@@ -55,14 +57,17 @@ class Driver:
                     values.append(tok if kind not in terminal_callbacks
                                   else terminal_callbacks[kind](tok))
                     break
-                if size:
-                    children = values[-size:]
-                    del state_stack[-size:]
-                    del values[-size:]
+                if build is None:  # a `?rule` of one child: the child is its value
+                    state_stack[-1] = states[state_stack[-2]][origin][0]
                 else:
-                    children = []
-                values.append(build(children))
-                state_stack.append(states[state_stack[-1]][origin][0])
+                    if size:
+                        children = values[-size:]
+                        del state_stack[-size:]
+                        del values[-size:]
+                    else:
+                        children = []
+                    values.append(build(children))
+                    state_stack.append(states[state_stack[-1]][origin][0])
                 if tok is _END and state_stack[-1] == end:
                     return values[-1]
                 actions = states[state_stack[-1]]
@@ -75,4 +80,7 @@ _END = Token("$END", "")  # after the last token: the reductions that complete t
 def _action(kind: Any, arg: Any, callbacks: dict[Any, Any]) -> Action:
     if kind is Shift:
         return arg, None, None, None
-    return None, len(arg.expansion), callbacks[arg], arg.origin.name
+    size, build = len(arg.expansion), callbacks[arg]
+    if size == 1 and isinstance(build, ExpandSingleChild):
+        build = None  # its value is its one child's: a third of a spec's reductions
+    return None, size, build, arg.origin.name
