@@ -21,6 +21,7 @@ from netdsl.analysis.memory import DTYPE_BYTES
 from netdsl.cli.command import argument_error
 from netdsl.errors import SOURCES, Diagnostic, NetdslError, Span, SpecError
 from netdsl.limits import MAX_NODES, MAX_STEPS, NODES_OPTION, STEPS_OPTION
+from netdsl.notation import described
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -147,7 +148,7 @@ def parse_setting(pair: str, max_steps: int = MAX_STEPS) -> tuple[str, Any]:
     expression is a located error in the argument, shown as the file `--set`."""
     from netdsl.elaborate.budget import Budget
     from netdsl.elaborate.builtins import builtin_env
-    from netdsl.elaborate.values import Evaluator
+    from netdsl.elaborate.values import Evaluator, language_value
     from netdsl.syntax import ast
     from netdsl.syntax.parser import parse
     name, sep, _ = pair.partition("=")
@@ -164,12 +165,21 @@ def parse_setting(pair: str, max_steps: int = MAX_STEPS) -> tuple[str, Any]:
                              (span.col, span.end_col if span.end_line == span.line else 0))
     item = items[0]
     try:
-        return item.name, Evaluator(budget=budget).eval(item.value, builtin_env())
+        value = Evaluator(budget=budget).eval(item.value, builtin_env())
     except SpecError as exc:
         if isinstance(item.value, ast.Name) and exc.code == "name":
             return item.name, item.value.id  # a bare word: a string
         raise NetdslError(Diagnostic(exc.message, exc.span or Span.file(SET_SOURCE), exc.code,
                                      help=exc.help)) from None
+    try:
+        return item.name, language_value(value)
+    except SpecError:  # a builtin named, `--set c=len`: not something a parameter can hold
+        word = item.value.id if isinstance(item.value, ast.Name) else None
+        raise NetdslError(Diagnostic(
+            f"--set {item.name} must be a number, bool, string or list, not {described(value)}",
+            item.value.span, "type",
+            help=word and f"to pass the word, quote it: --set {item.name}='\"{word}\"'")) \
+            from None
 
 
 def _setting_error(pair: str, message: str, columns: tuple[int, int]) -> NetdslError:

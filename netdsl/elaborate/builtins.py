@@ -73,7 +73,8 @@ def _str(budget: Budget, value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, tuple):  # its text is a few characters per value, nested ones too
-        budget.charge(budget.measure(value)[0], None)
+        budget.charge(len(value), None)  # at once where the budget is spent: measuring costs
+        budget.charge(budget.measure(value)[0] - len(value), None)
     text = value_text(value, limit=None)
     budget.new_string(len(text), None)
     return text

@@ -237,7 +237,9 @@ def _is_text(value: Any) -> bool:
     return isinstance(value, str) and not isinstance(value, Symbol)
 
 
-def _arith(op: str, a: Any, b: Any, span: Any, budget: Budget) -> Any:
+def arithmetic(op: str, a: Any, b: Any, span: Any, budget: Budget) -> Any:
+    """`a op b` as the language computes it: numbers checked, lists and strings joined and
+    repeated within `budget`."""
     if type(a) in _NUMBERS and type(b) in _NUMBERS:  # most arithmetic: checked below
         return _number_arith(op, a, b, span)
     if op == "+" and isinstance(a, tuple) and isinstance(b, tuple):
@@ -483,7 +485,8 @@ class Evaluator:
     # ------------------------------------------------------------ operators
 
     def _BinOp(self, e: ast.BinOp, env: Env, symbols: bool) -> Any:
-        return _arith(e.op, self.eval(e.left, env), self.eval(e.right, env), e.span, self.budget)
+        return arithmetic(e.op, self.eval(e.left, env), self.eval(e.right, env), e.span,
+                          self.budget)
 
     def _Unary(self, e: ast.Unary, env: Env, symbols: bool) -> Any:
         value = _num(self.eval(e.operand, env), f"unary '{e.op}'", e.span)

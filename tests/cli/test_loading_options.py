@@ -224,3 +224,15 @@ def test_in_python_an_unknown_parameter_is_located_at_the_network(two):
         netdsl.load(two, "small", cc=8)
     (diag,) = info.value.diagnostics
     assert (diag.span.line, diag.code, diag.help) == (1, "arg", "did you mean 'c'?")
+
+
+@pytest.mark.parametrize(("value", "shown"), [("len", "the function 'len'"),
+                                              ("[1, max]", "list [1, max]")])
+def test_a_function_given_to_set_is_located_in_its_argument(netdsl, two, value, shown):
+    """`--set c=len` named a builtin: it reached the network unlocated ('got Function')."""
+    done = netdsl("check", two, "--network", "small", "--set", f"c={value}")
+    assert_user_error(done)
+    assert done.stderr.startswith(
+        f"--set:1:3: error: --set c must be a number, bool, string or list, not {shown}  [type]")
+    assert ("help: to pass the word, quote it: --set c='\"len\"'" in done.stderr) == \
+        (value == "len")

@@ -369,7 +369,7 @@ class Expressions:
         right = self.py(e.right, env, flow, where)
         const = UNKNOWN
         if left.known and right.known:
-            const = _spec_arith(e.op, left.const, right.const)
+            const = self.gen.arithmetic(e.op, left.const, right.const)
         return Value(P.binop(e.op, left, right, const))
 
     def joined_tensors(self, e: syn.BinOp, env: Env, flow: Flow | None,
@@ -512,16 +512,6 @@ def coerce_attribute(f: Any, value: Py) -> Py:
     if kind in ("float", "prob") and type(value.const) is int:
         return P.lit(float(value.const))
     return value
-
-
-def _spec_arith(op: str, a: Any, b: Any) -> Any:
-    from netdsl.elaborate.budget import Budget
-    from netdsl.elaborate.values import _arith
-    try:
-        return _arith(op, a, b, None, Budget())
-    except SpecError:
-        return UNKNOWN
-
 
 
 # names the generated file imports or a method reads, which a comprehension must not shadow

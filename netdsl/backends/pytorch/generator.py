@@ -30,8 +30,8 @@ from netdsl.backends.pytorch.values import (
 from netdsl.elaborate.budget import Budget
 from netdsl.elaborate.builtins import BUILTINS
 from netdsl.elaborate.constructs import layer_construct, passes_input
-from netdsl.elaborate.values import Evaluator, Function, LayerRef, Resolver
-from netdsl.errors import Diagnostic, NetdslError
+from netdsl.elaborate.values import Evaluator, Function, LayerRef, Resolver, arithmetic
+from netdsl.errors import Diagnostic, NetdslError, SpecError
 from netdsl.ops import REGISTRY
 from netdsl.syntax import ast as syn
 
@@ -77,6 +77,9 @@ class Generator:
         self.made_for_size = 0  # calls of classes made for one input size, so far
         self.class_names: dict[str, list[str]] = {}
         self.helpers: set[str] = set()  # run-time helpers the rows used declare
+        # the steps evaluating and folding constants may spend in all, as a load may: past
+        # it a constant stays the spec's expression (branches never taken are folded too)
+        self.budget = Budget()
 
     @property
     def module_names(self) -> set[str]:
@@ -89,7 +92,7 @@ class Generator:
     # ------------------------------------------------------------ values
 
     def evaluate(self, expr: syn.Expr) -> Any:
-        return Evaluator(_Layers(self), Budget()).eval(expr, self.program.env, symbols=True)
+        return Evaluator(_Layers(self), self.budget).eval(expr, self.program.env, symbols=True)
 
     def is_layer_name(self, name: str) -> bool:
         """An operator, a block of the spec, or a construct that stands where a layer can."""
@@ -97,7 +100,14 @@ class Generator:
             layer_construct(name) is not None
 
     def apply_builtin(self, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        return BUILTINS[name](Budget(), *args, **kwargs)
+        return BUILTINS[name](self.budget, *args, **kwargs)
+
+    def arithmetic(self, op: str, a: Any, b: Any) -> Any:
+        """The language's `a op b` on constants, UNKNOWN where it is refused or too costly."""
+        try:
+            return arithmetic(op, a, b, None, self.budget)
+        except SpecError:
+            return UNKNOWN
 
     def builtin_name(self, name: str) -> str:
         if name in RUNTIME_BUILTINS:

@@ -174,9 +174,15 @@ def _is(py: Py, value: int) -> bool:
 
 
 def _apply(op: str, a: Any, b: Any) -> Any:
-    """Integer-exact Python arithmetic on known values (UNKNOWN when it does not apply)."""
+    """Integer-exact Python arithmetic on known values (UNKNOWN when it does not apply). Lists
+    and strings are only joined and repeated, and only into what may be written out: `[1] *
+    10 ** 10` in a branch never taken is not made."""
     if isinstance(a, bool) or isinstance(b, bool):
         return UNKNOWN
+    if isinstance(a, (tuple, str)) or isinstance(b, (tuple, str)):
+        length = _sequence_length(op, a, b)
+        if length is None or length > FOLDED_ITEMS:
+            return UNKNOWN
     try:
         if op == "+":
             return a + b
@@ -195,6 +201,18 @@ def _apply(op: str, a: Any, b: Any) -> Any:
     except (TypeError, ZeroDivisionError, OverflowError):
         return UNKNOWN
     return UNKNOWN
+
+
+def _sequence_length(op: str, a: Any, b: Any) -> int | None:
+    """The length of `a + b` (two lists or two strings) or of `a * b` (one of them repeated
+    an int number of times); None for anything else."""
+    if op == "+" and type(a) is type(b):
+        return len(a) + len(b)
+    if op == "*":
+        seq, n = (a, b) if isinstance(a, (tuple, str)) else (b, a)
+        if type(n) is int:
+            return len(seq) * max(n, 0)
+    return None
 
 
 _COMPARE_NODES = {"==": ast.Eq, "!=": ast.NotEq, "<": ast.Lt, "<=": ast.LtE, ">": ast.Gt,

@@ -383,3 +383,33 @@ def test_a_huge_constant_list_is_not_written_out():
         net = netdsl.load("network n(b: bool = false) {\n    input x: [3, 8, 8]\n    "
                           f"{body}\n    relu\n}}\n")
         assert len(net.to_source()) < 2_000
+
+
+def test_folding_never_makes_a_list_it_would_not_write_out():
+    """`[1] * 10 ** 12` in a branch not taken: Python's own arithmetic made the list
+    (MemoryError, an internal error); `"ab" * 10 ** 12` likewise."""
+    from netdsl.backends.pytorch import pyexpr as P
+    for seq in ((1,), "ab"):
+        assert not P.binop("*", P.lit(seq), P.lit(10 ** 12)).known
+        assert P.binop("*", P.lit(seq), P.lit(3)).const == seq * 3
+    net = netdsl.load("network n(b: bool = false) {\n    input x: [3, 8, 8]\n"
+                      "    if b { conv(len([1] * 10 ** 12) % 7 + 1, 3) }\n    relu\n}\n")
+    assert "len((1,) * 1000000000000)" in net.to_source()
+
+
+def test_folding_spends_one_work_budget_for_the_whole_module():
+    """Each fold had a budget of its own, so a spec could make compile do its whole work
+    budget's worth once per constant (forty `str` of a million-item list in branches never
+    taken: about 40 s). Now every fold of the module shares one budget: each `str` below
+    costs about 0.4 of it, and is tried twice (for the layer and for the channels after it);
+    once the budget is spent, a fold gives up at once and the expression stays as written."""
+    from netdsl.backends.pytorch.generator import Generator
+    from netdsl.limits import MAX_STEPS
+    branch = "    if b {{ conv(len(str([[{k}] * 100] * 1000)) % 7 + 1, 3) }}\n"
+    net = netdsl.load("network n(b: bool = false) {\n    input x: [3, 8, 8]\n"
+                      + "".join(branch.format(k=k) for k in range(10)) + "    relu\n}\n")
+    gen = Generator(net)
+    source = gen.run()
+    spent = MAX_STEPS - gen.budget.left  # 20 folds at 403,000 steps each, with a budget each
+    assert MAX_STEPS < spent < MAX_STEPS + 403_000
+    assert all(f"len(str((({k}, {k}, {k}, " in source for k in range(10))
