@@ -95,22 +95,25 @@ def _parse_recovering(text: str, path: str, limit: TokenLimit) -> ast.Module:
     several independent mistakes are reported at once. Recovery stops at a line whose brackets
     do not balance (blanking it would only cause more errors), at the end of the file, and
     after `MAX_SYNTAX_ERRORS`."""
-    lines = (text + "\n").split("\n")
+    source = text + "\n"
+    lines: list[str] = []  # split only after an error: a list of lines costs 8 bytes a line
     errors: list[Diagnostic] = []
     blanked: set[int] = set()
     while True:
         try:
-            module = _parse_once("\n".join(lines), limit)
+            module = _parse_once(source, limit)
         except UnexpectedInput as exc:
             errors.append(syntax_diagnostic(exc, path, text, spec_lexer()))
             line = _error_line(exc)
             if any(span and span.line != line for span, _ in errors[-1].notes):
                 raise NetdslError(errors) from None  # a bracket open since an earlier line
+            lines = lines or source.split("\n")
             if (line is None or line in blanked or len(errors) >= MAX_SYNTAX_ERRORS
                     or not 1 <= line <= len(lines) or not _balanced(lines[line - 1])):
                 raise NetdslError(errors) from None
             blanked.add(line)
             lines[line - 1] = ""
+            source = "\n".join(lines)
             continue
         if errors:
             raise NetdslError(errors)

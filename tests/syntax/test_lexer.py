@@ -175,3 +175,21 @@ def test_floats_elsewhere_are_unchanged(text, numbers):
 ])
 def test_call_numbers_and_quoted_paths(text, tokens):
     assert [t[:2] for t in parser_tokens(text)] == tokens
+
+
+@pytest.mark.parametrize("text", ["\n" * 200_000, ' ;\r\n' * 50_000,
+                                  'a = "' + "\\n" * 100_000 + '"\n'],
+                         ids=["newlines", "separators", "escapes"])
+def test_long_runs_of_newlines_or_escapes_lex_in_little_memory(text):
+    """A repeated group that can give back keeps a record per repetition in Python's `re`:
+    200,000 newlines took 80 MB to lex, so a 50 MB file of them 20 GB. Python's allocator
+    (tracemalloc) measures the lexer's peak."""
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        tokens = list(spec_lexer().layout(text))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "".join(tokens) == text and len(tokens) < 10 + text.count(";")
+    assert peak < 3_000_000 + 300 * len(tokens)
