@@ -73,10 +73,17 @@ def peer_versions() -> str:
     return table(["peer", "version"], rows)
 
 
-def section(script: str, title: str) -> str:
+def section(script: str, title: str, alone: bool = False) -> str:
+    """One benchmark's section; `alone`, run apart from the others, it says when and where,
+    since the machine at the top of the file is the full run's."""
     print(f"run_all: {script}", file=sys.stderr)
     text, elapsed = run(script)
-    return f"## {title}\n\n`bench/{script}`, {elapsed:,.0f} s.\n\n{text}"
+    where = ""
+    if alone:
+        m = machine()
+        where = (f" Run on its own on {m['date']} ({m['cpu']}, {m['nproc']} cores), not with "
+                 "the others on the machine above: compare its figures with each other.")
+    return f"## {title}\n\n`bench/{script}`, {elapsed:,.0f} s.{where}\n\n{text}"
 
 
 def update(scripts: list[str]) -> int:
@@ -94,7 +101,7 @@ def update(scripts: list[str]) -> int:
         if old is None:
             print(f"run_all: README.md has no section '{title}'; run them all", file=sys.stderr)
             return 2
-        new = section(script, title) + "\n\n"
+        new = section(script, title, alone=True) + "\n\n"
         text = text[:old.start()] + new + text[old.end():]
     readme.write_text(text.rstrip("\n") + "\n")
     print(f"wrote {readme}", file=sys.stderr)
