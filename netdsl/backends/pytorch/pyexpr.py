@@ -112,7 +112,7 @@ _BINOPS: dict[str, type[ast.operator]] = {
 }
 
 
-FOLDED_ITEMS = 1_000  # a longer list is written as the spec's expression, not its value
+FOLDED_ITEMS = 16  # a longer list is written as the spec's expression: a literal that fits a line
 
 
 def _foldable(value: Any) -> bool:

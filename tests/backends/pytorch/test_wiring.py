@@ -412,4 +412,13 @@ def test_folding_spends_one_work_budget_for_the_whole_module():
     source = gen.run()
     spent = MAX_STEPS - gen.budget.left  # 20 folds at 403,000 steps each, with a budget each
     assert MAX_STEPS < spent < MAX_STEPS + 403_000
-    assert all(f"len(str((({k}, {k}, {k}, " in source for k in range(10))
+    assert all(f"len(str((({k},) * 100,) * 1000))" in source for k in range(10))
+
+
+def test_constants_are_folded_into_short_literals_only():
+    net = netdsl.load("network n {\n    input x: [3, 8, 8]\n    w = [64] * 3\n"
+                      "    v = [1] * 1000\n    conv(w[0] * 4 + len(v) - 1000, 3)\n    relu\n}\n")
+    assert "super().__init__(nn.Conv2d(3, 256, 3), nn.ReLU(inplace=True))" in net.to_source()
+    from netdsl.backends.pytorch import pyexpr as P
+    assert P.binop("*", P.lit((64,)), P.lit(3)).node.__class__.__name__ == "Tuple"
+    assert P.binop("*", P.lit((1,)), P.lit(17)).node.__class__.__name__ == "BinOp"
