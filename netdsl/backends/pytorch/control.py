@@ -19,7 +19,7 @@ from netdsl.backends.pytorch.pystmt import (
     substitute_name,
 )
 from netdsl.backends.pytorch.shapes import Shape
-from netdsl.backends.pytorch.syntax import walk
+from netdsl.backends.pytorch.syntax import over_range, walk
 from netdsl.backends.pytorch.values import (
     IN,
     SIZE,
@@ -374,7 +374,8 @@ class ControlFlow:
             return
         var = self.locals.reserve(stmt.var, "loop")
         inner_env = env.child()
-        inner_env.vars[stmt.var] = Value(P.name(var, iterable.py.deps))
+        inner_env.vars[stmt.var] = Value(P.name(var, iterable.py.deps),
+                                         exact_str=over_range(stmt.iterable, env))
         try:
             self.loop(ast.Name(var, ast.Store()), iterable.py, stmt.body, scope, flow, inner_env)
         except Unroll:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from netdsl.backends.pytorch import pyexpr as P
 from netdsl.backends.pytorch.flow import Flow, Tensor, TensorList
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
-from netdsl.backends.pytorch.syntax import dotted_path, single, walk
+from netdsl.backends.pytorch.syntax import dotted_path, over_range, single, walk
 from netdsl.backends.pytorch.values import (
     IN,
     ONE,
@@ -321,7 +321,8 @@ class Expressions:
         var = e.var if P.is_identifier(e.var) and e.var not in _MODULE_NAMES else \
             self.locals.reserve(e.var, "comprehension")
         inner = env.child()
-        inner.vars[e.var] = Value(P.name(var, iterable.deps))
+        inner.vars[e.var] = Value(P.name(var, iterable.deps),
+                                  exact_str=over_range(e.iterable, env))
         body = self.py(element, inner, flow, where)
         conditions = [] if e.condition is None else [self.py(e.condition, inner, flow, where)]
         loop = ast.comprehension(ast.Name(var, ast.Store()), iterable.node,
@@ -478,10 +479,32 @@ class Expressions:
             except SpecError:
                 const = UNKNOWN
         func = self.gen.builtin_name(e.func)
+        if e.func == "str" and const is UNKNOWN and \
+                not all(self.exact_str(single(a.value), env) for a in e.args):
+            func = "spec_str"  # a bool or a list written as the spec writes it
+            self.gen.helpers.add(func)
         made = P.call(func, args, kwargs)
         if e.func == "range":  # `for _ in range(4)` as the spec says, not `in (0, 1, 2, 3)`
             return Value(Py(made.node, const, made.deps))
         return Value(P.folded(made.node, const, made.deps))
+
+    def exact_str(self, e: syn.Expr, env: Env) -> bool:
+        """Whether Python's `str` of `e` is the language's: `e` is surely an int, a float or
+        a string (`str(i + 1)` over a range loop's `i`), not a bool, a list or none."""
+        if isinstance(e, (syn.Number, syn.String)):
+            return True
+        if isinstance(e, syn.Name):
+            value = env.find(e.id)
+            return value is not None and value.exact_str
+        if isinstance(e, syn.BinOp):
+            return e.op in _ARITHMETIC and self.exact_str(e.left, env) and \
+                self.exact_str(e.right, env)
+        if isinstance(e, syn.Unary):
+            return e.op == "-" and self.exact_str(e.operand, env)
+        if isinstance(e, syn.Call):
+            return e.func in _NUMBER_BUILTINS and env.find(e.func) is None
+        return isinstance(e, syn.Attribute) and isinstance(e.value, syn.BlockInput) and \
+            e.attr in ("c", "h", "w")
 
     def layer_value(self, e: syn.Call, bound: Value | None, env: Env, flow: Flow | None) -> Value:
         """`leaky_relu(0.2)`, `bottleneck(groups=32)`: a layer with arguments bound."""
@@ -512,6 +535,12 @@ def coerce_attribute(f: Any, value: Py) -> Py:
     if kind in ("float", "prob") and type(value.const) is int:
         return P.lit(float(value.const))
     return value
+
+
+_ARITHMETIC = frozenset({"+", "-", "*", "/", "//", "%", "**"})
+# builtins whose value is a number or a string, whatever their arguments
+_NUMBER_BUILTINS = frozenset({"len", "int", "float", "round", "abs", "floor", "ceil", "sqrt",
+                              "log", "log2", "log10", "exp", "str", "make_divisible"})
 
 
 # names the generated file imports or a method reads, which a comprehension must not shadow

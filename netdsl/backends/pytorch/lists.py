@@ -27,7 +27,7 @@ from netdsl.backends.pytorch.flow import (
 )
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
 from netdsl.backends.pytorch.pystmt import assign
-from netdsl.backends.pytorch.syntax import single, walk
+from netdsl.backends.pytorch.syntax import over_range, single, walk
 from netdsl.backends.pytorch.values import (
     IN,
     ONE,
@@ -347,7 +347,7 @@ class Lists:
         makes = _computed_labels(stmt.body)  # layers named by the pass: the constructor's loop
         ctor_var = self.locals.reserve(stmt.var, "loop") if makes else None
         env.vars[stmt.var] = Value(P.name(ctor_var, deps) if ctor_var else None,
-                                   runtime=P.name(var))
+                                   runtime=P.name(var), exact_str=over_range(stmt.iterable, env))
         marks = {}
         for name, listed in lists.items():
             marks[name] = P.name(f"__length_{name}__")

@@ -287,3 +287,17 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None)
     if new < 0.9 * value:
         new += divisor
     return new
+
+
+def spec_str(value: object, inner: bool = False) -> str:
+    """`str(value)` as netdsl writes values: a string as itself, `true`, `none`, and lists as
+    `[1, "a", [true]]`, where Python's `str` writes `True`, `None` and `(1, 'a', (True,))`."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(spec_str(v, inner=True) for v in value) + "]"
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' if inner else value
+    return str(value)

@@ -1,6 +1,6 @@
 """Questions the translator asks of a block's syntax before it writes code: which labels name
 tensors read again later, whether the block reads its input after its first layer, the
-operands of an argument."""
+operands of an argument, whether a loop runs over a range."""
 
 from __future__ import annotations
 
@@ -156,3 +156,9 @@ def single(chain: syn.Chain) -> syn.Expr:
         raise Unsupported("a chain of layers as a value")
     return chain.elements[0].value  # type: ignore[return-value]
 
+
+
+def over_range(iterable: syn.Expr, env: Any) -> bool:
+    """Whether a loop's variable takes a `range`'s values (ints): `range` not rebound."""
+    return isinstance(iterable, syn.Call) and iterable.func == "range" and \
+        env.find("range") is None

@@ -332,7 +332,8 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
                 self.late_defaults.append((py_name, Py(default)))
                 default = ast.Constant(None)
             py = P.name(py_name, frozenset({p.name}))
-            env.vars[p.name] = Value(py, layers=layers)
+            env.vars[p.name] = Value(py, layers=layers,
+                                     exact_str=p.type in ("int", "float", "string"))
             hint = _hint(p.type, layers)
             if any(name == py_name for name, _ in self.late_defaults) and hint:
                 hint += " | None"
@@ -613,7 +614,8 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
                 runtime = P.name(self.fnames.reserve(stmt.name, "value"))
                 scope.fwd.append(assign(runtime.text(), value.runtime.node))
             env.vars[stmt.name] = Value(P.name(local, value.py.deps, value.py.const),
-                                        layers=value.layers, runtime=runtime)
+                                        layers=value.layers, runtime=runtime,
+                                        exact_str=self.exact_str(stmt.value, env))
             return
         if scope.fwd is None:
             raise NotChain
@@ -622,7 +624,8 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         assert computed is not None
         local = self.fnames.reserve(stmt.name, "value")
         scope.fwd.append(assign(local, computed.node))
-        env.vars[stmt.name] = Value(value.py, runtime=P.name(local))
+        env.vars[stmt.name] = Value(value.py, runtime=P.name(local),
+                                    exact_str=self.exact_str(stmt.value, env))
 
     def _s_Def(self, stmt: syn.Def, scope: Scope, flow: Flow, env: Env) -> None:
         local = self.locals.reserve(stmt.name)

@@ -55,6 +55,10 @@ class Value:
     function: syn.Def | None = None
     tensors: tuple[Any, ...] | None = None  # a list of tensors (a forward's Tensors, in order)
     listed: Any = None  # a list of tensors of any length in one forward variable (TensorList)
+    # Python's `str` of it is the language's: surely an int, a float or a string (a range
+    # loop's variable, a parameter declared so, a value computed from them), never a bool,
+    # a list or none, which Python writes `True`, `(1,)`, `None`
+    exact_str: bool = False
 
     @property
     def const(self) -> Any:

@@ -186,3 +186,24 @@ def test_a_tap_of_a_chain_keeps_the_channels_it_had(tmp_path):
         assert getattr(model, "1").in_channels == 24
         with torch.no_grad():
             assert model(torch.zeros(2, 3, 16, 16)).shape == (2, 5, 16, 16)
+
+
+def test_a_label_made_with_str_of_a_bool_or_a_list_is_the_spec_s(tmp_path):
+    """`str(flag)` and `str(ws)` on constructor arguments were Python's `str`: the layer the
+    analysis calls `0.ctrue33` was `0.cTrue43` in the module, so no state dict matched.
+    `str(k + 1)` of an int stays Python's, as it reads."""
+    net = netdsl.load("""
+block b(flag: bool, ws: list, k: int) {
+    ("c" + str(flag) + str(len(str(ws))) + str(k + 1)): conv(4, 1)
+}
+network n(flag: bool = true) {
+    input x: [3, 8, 8]
+    b(flag, [4], 2)
+    relu
+}
+""")
+    assert [r.name for r in net.stats().layers] == ["x", "0", "0.ctrue33", "1"]
+    source = net.to_source()
+    assert '"c" + spec_str(flag) + str(len(spec_str(ws))) + str(k + 1)' in source
+    model = generated_model(net, tmp_path, "str_labels")
+    assert_state_matches_ir(model, net)

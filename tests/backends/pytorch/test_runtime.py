@@ -11,6 +11,8 @@ import onnx
 import onnxruntime
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import netdsl
 from netdsl.backends.pytorch.export import to_bytes
@@ -107,3 +109,21 @@ def test_onnx_runs_in_onnxruntime(spec, small) -> None:
     with torch.no_grad():
         expected = model(x).numpy()
     np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
+
+
+SPEC_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5)
+    | st.floats(allow_nan=False, width=64),
+    lambda items: st.lists(items, max_size=4).map(tuple), max_leaves=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(SPEC_VALUES)
+def test_spec_str_writes_values_as_the_language_s_str(value):
+    """The compiled code's `spec_str` against the evaluator's `str` builtin."""
+    from netdsl.backends.pytorch.runtime import spec_str
+    from netdsl.elaborate.budget import Budget
+    from netdsl.elaborate.builtins import BUILTINS
+    assert spec_str(value) == BUILTINS["str"](Budget(), value)
+    if isinstance(value, tuple):  # a list passed as a Python list reads the same
+        assert spec_str(list(value)) == spec_str(value)

@@ -412,7 +412,7 @@ def test_folding_spends_one_work_budget_for_the_whole_module():
     source = gen.run()
     spent = MAX_STEPS - gen.budget.left  # 20 folds at 403,000 steps each, with a budget each
     assert MAX_STEPS < spent < MAX_STEPS + 403_000
-    assert all(f"len(str((({k},) * 100,) * 1000))" in source for k in range(10))
+    assert all(f"len(spec_str((({k},) * 100,) * 1000))" in source for k in range(10))
 
 
 def test_constants_are_folded_into_short_literals_only():
