@@ -478,12 +478,8 @@ def compose_relative(base: Field | str | None, rel: Field | str | None) -> Field
     if type(base) is Field and type(rel) is Field:  # the common case first: a hot path
         b_axes, r_axes = base[0], rel[0]  # by index: NamedTuple's attributes cost a call
         if len(b_axes) == 2 and b_axes[0] is b_axes[1] and len(r_axes) == 2 \
-                and r_axes[0] is r_axes[1] and b_axes[0][4] is None and r_axes[0][4] is None:
-            # a square image's (see `square`): one axis, made once for both
-            bs, bj, b0, bm, _ = b_axes[0]
-            rs, rj, r0, rm, _ = r_axes[0]
-            axis = _new(Axis, (bs + (rs - 1) * bj, bj * rj, b0 + r0 * bj, bm + (rm - 1) * bj,
-                               None))
+                and r_axes[0] is r_axes[1]:  # a square image's (see `square`): placed once
+            axis = _placed_axis(b_axes[0], r_axes[0])
             axes: tuple[Axis, ...] = (axis, axis)
         else:  # not strict: both are over the network input's grid axes
             axes = tuple([_placed_axis(b, r) for b, r in zip(b_axes, r_axes, strict=False)])

@@ -228,14 +228,15 @@ def _by_first_char(terminals: list[TerminalDef], flags: int) -> dict[str, Callab
     terminal starts with are left out, so that they reach the full alternation and its
     error."""
     starts = [(t, first_chars(t.pattern.to_regexp(), flags)) for t in terminals]
-    groups: dict[tuple[str, ...], Callable] = {}
+    groups: dict[tuple[str, ...], Callable] = {}  # one regex for the characters that share it
     by_char = {}
     for char in sorted(ASCII):
-        names = tuple(t.name for t, chars in starts if char in chars)
-        if names:
-            if names not in groups:
-                groups[names] = _alternation([t for t, _ in starts if t.name in names], flags)
-            by_char[char] = groups[names]
+        members = [t for t, chars in starts if char in chars]
+        if members:
+            key = tuple(t.name for t in members)
+            if key not in groups:
+                groups[key] = _alternation(members, flags)
+            by_char[char] = groups[key]
     return by_char
 
 

@@ -157,7 +157,6 @@ def single(chain: syn.Chain) -> syn.Expr:
     return chain.elements[0].value  # type: ignore[return-value]
 
 
-
 def over_range(iterable: syn.Expr, env: Any) -> bool:
     """Whether a loop's variable takes a `range`'s values (ints): `range` not rebound."""
     return isinstance(iterable, syn.Call) and iterable.func == "range" and \
