@@ -61,9 +61,24 @@ class Frame:
         if not any(part.isdigit() for part in dotted.split(".")):
             return None
         item = self.definition.items.get(dotted)
+        if item is None or isinstance(item, Call) and item.count > 1:
+            item = self.run_member(dotted) or item
         if isinstance(item, Call):
-            return item.outputs[0] if item.count == 1 and len(item.outputs) == 1 else None
+            return item.outputs[0] if len(item.outputs) == 1 else None
         return dotted if item is not None and dotted in self.definition.values else None
+
+    def run_member(self, dotted: str) -> Call | None:
+        """The call ending at the member of a run that `dotted` names (`layer1.2` of a run
+        `layer1.1` .. `layer1.5`), the run split there; None if no run holds it."""
+        prefix, _, position = dotted.rpartition(".")
+        if not (position.isascii() and position.isdigit()) or len(position) > 18:
+            return None
+        for call in self.definition.calls():
+            scope, _, first = call.name.rpartition(".")
+            if call.count > 1 and scope == prefix and \
+                    int(first) <= int(position) < int(first) + call.count:
+                return self.definition.split_run(call, int(position) - int(first))
+        return None
 
     def bind_label(self, label: str, full: str, ref: Current) -> None:
         """Make the tensor `ref` reachable by its label and by its local dotted name."""

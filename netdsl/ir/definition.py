@@ -16,7 +16,7 @@ its parameters belong to the instance, counted once; its MACs and activations to
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from netdsl.errors import Span
@@ -152,6 +152,28 @@ class Definition:
 
     def output_shapes(self) -> list[Shape]:
         return [self.values[ref] for ref in self.outputs]
+
+    def split_run(self, run: Call, k: int) -> Call:
+        """Cut `run` after its member `k` so that this member's outputs are the outputs of a
+        call, as a later `from layer1.1` needs; return the call ending there. The members
+        after `k` become a second run, placed right after the first."""
+        if not 0 <= k < run.count - 1:
+            return run
+        last = run.member(k)
+        callee = run.definition
+        head_outputs = [run.inputs[int(ref[1:])] if is_port(ref) else f"{last}.{ref}"
+                        for ref in callee.outputs]
+        tail = replace(run, name=run.member(k + 1), inputs=head_outputs,
+                       count=run.count - k - 1)
+        run.outputs, run.count = head_outputs, k + 1
+        for ref, shape in zip(head_outputs, callee.output_shapes(), strict=True):
+            self.values.setdefault(ref, shape)
+        items = list(self.items.items())
+        at = next(i for i, (name, _) in enumerate(items) if name == run.name) + 1
+        self.items = dict(items[:at] + [(tail.name, tail)] + items[at:])
+        siblings = self.scopes[run.scope[-1]].children if run.scope else self.top
+        siblings.insert(siblings.index(run.name) + 1, tail.name)
+        return run
 
     def producer(self, ref: str) -> Node | None:
         """The node that makes the value `ref`, looked up through calls; None for a port."""

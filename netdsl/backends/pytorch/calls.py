@@ -30,7 +30,7 @@ from netdsl.backends.pytorch.values import (
     Value,
 )
 from netdsl.elaborate.constructs import passes_input
-from netdsl.elaborate.values import LayerRef
+from netdsl.elaborate.values import TENSOR_ATTRIBUTES, LayerRef
 from netdsl.ops import REGISTRY
 from netdsl.ops.base import REQUIRED, WHOLE_KINDS, Op, whole
 from netdsl.syntax import ast as syn
@@ -579,7 +579,7 @@ class Calls:
             rank = next(t.rank if isinstance(t, TensorList) else t[0].rank for t in inputs
                         if isinstance(t, TensorList) or isinstance(t, tuple) and t)
         info = self.gen.variant(bdef, {k: v for k, (v, _) in bound.items()}, rank,
-                                sizes=_spatial(current), caxis=current.caxis)
+                                sizes=self.call_sizes(bdef, current, span), caxis=current.caxis)
         info = info.for_call(_arguments(info, bound))
         if info.channel_params:  # a block of tensor parameters: called on them
             if inputs is None:
@@ -603,6 +603,19 @@ class Calls:
             self.apply_module(module, label, shape, scope, flow, info)
         flow.current = replace(flow.current, caxis=info.out_axis)
         self.several_outputs(info, label if isinstance(label, str) else None, scope, flow)
+
+    def call_sizes(self, bdef: syn.BlockDef, current: Tensor, span: Any) -> tuple[Py | None, ...]:
+        """The sizes of the input of a block call, but its channels': as the flow knows them,
+        or, in the network (written for its inputs' sizes), as the analysis found them where
+        the flow lost them (after a crop), for a class made for one size."""
+        sizes = _spatial(current)
+        if None not in sizes or not self.info.is_network or span is None:
+            return sizes
+        found = self.gen.facts.call_sizes(bdef.name, span)
+        if found is None or len(found) != len(sizes):
+            return sizes
+        return tuple(Py(ast.Constant(d), d, frozenset({SIZE})) if s is None else s
+                     for s, d in zip(sizes, found, strict=True))
 
     def several_outputs(self, info: ClassInfo, label: str | None, scope: Scope,
                         flow: Flow) -> None:
@@ -721,8 +734,11 @@ class Calls:
         path = dotted_path(value)
         if isinstance(value, syn.Name) and env.find(value.id) is not None:
             return env.find(value.id).tensors is not None
-        return isinstance(value, (syn.From, syn.BlockInput)) or (
-            path is not None and path in flow.labels)
+        if isinstance(value, (syn.From, syn.BlockInput)) or path is None:
+            return isinstance(value, (syn.From, syn.BlockInput))
+        root, _, rest = path.partition(".")
+        return path in flow.labels or bool(rest) and root in flow.labels and (
+            rest.rpartition(".")[2] not in TENSOR_ATTRIBUTES or value.quoted)  # `g.a`, not `g.c`
 
     def instantiate(self, info: ClassInfo, bound: dict[str, tuple[Value, str | None]],
                     current: Tensor, inputs: list[Tensor] | None = None) -> Py:

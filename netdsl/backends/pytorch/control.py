@@ -402,7 +402,12 @@ class ControlFlow:
         inner_flow = flow.fork(start.with_channels(P.name(placeholder)))
         made_for_size = self.gen.made_for_size
         marked = dict(scope.marks)
-        self._loop_body(body, inner, inner_flow, env)
+        try:
+            self._loop_body(body, inner, inner_flow, env)
+        except Specialize as exc:
+            if SIZES in exc.names:
+                raise Unroll from None  # a pass calls a class made for the size it sees
+            raise
         if any(mark is not marked.get(name) for name, mark in scope.marks.items()):
             raise Unroll  # the body reads a pass's tensor (`from s.0`): its channels are that
             # pass's, not the running variable's after the loop

@@ -23,7 +23,7 @@ from netdsl.backends.pytorch.values import (
     Unsupported,
     Value,
 )
-from netdsl.elaborate.values import LayerRef
+from netdsl.elaborate.values import TENSOR_ATTRIBUTES, LayerRef
 from netdsl.errors import SpecError
 from netdsl.ops.base import Symbol
 from netdsl.syntax import ast as syn
@@ -129,6 +129,11 @@ class Expressions:
         raise Unsupported("`in` as a value")
 
     def _e_Attribute(self, e: syn.Attribute, env: Env, flow: Flow | None, where: str) -> Value:
+        labeled = self.labeled_tensor(e, flow)
+        if labeled is not None:  # `[s.lo, s.hi]`: a label inside a group or a call's output
+            if where == "ctor" and self.lists_tensors:
+                return Value(None, tensors=(labeled,))
+            raise Unsupported(f"the tensor '{dotted_path(e)}' as a value")
         tensor, var = self.tensor_of(e.value, flow)
         if tensor is None and isinstance(e.value, (syn.Index, syn.Name)) and flow is not None:
             tensor, var = self.listed_tensor(e.value, env, flow)
@@ -177,6 +182,15 @@ class Expressions:
         if value.tensors is None or len(value.tensors) != 1:
             return None, None
         return value.tensors[0], value.tensors[0].var
+
+    @staticmethod
+    def labeled_tensor(e: syn.Attribute, flow: Flow | None) -> Tensor | None:
+        """The tensor a dotted path names (`g.a`, `s.lo`); the tensor attributes (`g.c`)
+        keep their meaning unless quoted, as in the analysis."""
+        if flow is None or e.attr in TENSOR_ATTRIBUTES and not e.quoted:
+            return None
+        path = dotted_path(e)
+        return flow.labels.get(path) if path is not None else None
 
     def tensor_of(self, e: syn.Expr, flow: Flow | None) -> tuple[Tensor | None, str | None]:
         if flow is None:

@@ -90,6 +90,35 @@ class Facts:
                     return src
         return None
 
+    def call_sizes(self, block: str, span: Span) -> tuple[int, ...] | None:
+        """The sizes, but the channels', of the input of the calls of `block` written at
+        `span`; None unless they all agree."""
+        found = set()
+        into = self.channel_axis(block)
+        for scope in self._instances.get(block, []):
+            source = self._input_of(scope) if scope.span == span else None
+            if source is not None:
+                found.add(tuple(d for i, d in enumerate(self.graph[source].shape) if i != into))
+        return found.pop() if len(found) == 1 else None
+
+    def output_sizes(self, block: str, sizes: tuple[int, ...], args: dict[str, Any]
+                     ) -> tuple[int, ...] | None:
+        """The sizes, but the channels', of the one output every instance of `block` with
+        `args` makes from an input of `sizes`; None unless there is one such instance and
+        they all agree."""
+        found = set()
+        into, out = self.channel_axis(block), self.channel_axis(block, output=True)
+        for scope in self._instances.get(block, []):
+            source = self._input_of(scope)
+            if source is None or scope.output is None or \
+                    any(k not in scope.args or scope.args[k] != v for k, v in args.items()):
+                continue
+            given = self.graph[source].shape
+            if tuple(d for i, d in enumerate(given) if i != into) == tuple(sizes):
+                made = self.graph[scope.output].shape
+                found.add(tuple(d for i, d in enumerate(made) if i != out))
+        return found.pop() if len(found) == 1 else None
+
     def ties(self) -> list[tuple[str, str, str]]:
         """(layer, attribute, layer): each weight one layer shares with another, by the
         flat names that are also the compiled module's paths."""

@@ -78,8 +78,9 @@ class Scoping:
         current = flow.current
         assert current is not None
         if scope.fwd is not None and label in self.referenced and current.var is not None:
-            if current.owned:
-                var = self.fnames.reserve(label)
+            if current.owned:  # a position is named with its path: `o_1`, not `_1`
+                var = self.fnames.reserve(full_path(flow.labels, label) if label.isdigit()
+                                          else label)
                 self.label_vars.add(var)
                 if current.var != var:
                     retarget_last(scope.fwd, current.var, var)

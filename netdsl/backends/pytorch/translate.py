@@ -398,6 +398,20 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
                          for c in self.cases)
             self.info.returns = "Tensor | tuple[Tensor, ...]" if single else "tuple[Tensor, ...]"
 
+    def made_sizes(self, sizes: tuple[Py | None, ...]) -> tuple[Py | None, ...]:
+        """The output sizes of a class made for one size of its input: those the analysis
+        found where the forward's own reckoning lost them (after an upsampling), so that a
+        caller can pass them on to the next class made for one size."""
+        bound = self.info.binding.get(SIZES)
+        if bound is None or None not in sizes:
+            return sizes
+        args = {k: v for k, v in self.info.binding.items() if k != SIZES}
+        found = self.gen.facts.output_sizes(self.bdef.name, bound, args)
+        if found is None or len(found) != len(sizes):
+            return sizes
+        return tuple(Py(ast.Constant(d), d, frozenset({SIZE})) if s is None else s
+                     for s, d in zip(sizes, found, strict=True))
+
     def finish_outputs(self, current: Tensor) -> None:
         """The block's output channels as an expression of its parameters, when they are one."""
         info = self.info
@@ -417,7 +431,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         info.outs_expr = [r.node for r in raw] if info.outs and None in info.outs and \
             None not in raw and not any(r.deps & {SIZE, SPATIAL} for r in raw) else None
         axis = info.out_axis
-        info.out_shape = tuple(current.shape[:axis] + current.shape[axis + 1:])
+        info.out_shape = self.made_sizes(tuple(current.shape[:axis] + current.shape[axis + 1:]))
         out = current.shape[axis] if current.shape else None
         if out is None or out.deps & {SPATIAL}:  # a size only the forward knows
             info.out = None
@@ -736,6 +750,15 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             return f"{scope.path}.{name}" in self.paths_read
         return full_path(flow.labels, name) in self.paths_read
 
+    def reads_a_pass(self, scope: Scope) -> bool:
+        """Whether the body reads the tensor of one pass of this repeat (`from layer1.1`):
+        the passes are then written one by one, so that the forward can stop at it."""
+        if scope.path is None:
+            return False
+        prefix = f"{scope.path}."
+        return any(path.startswith(prefix) and path[len(prefix):].isdigit()
+                   for path in self.paths_read)
+
     def label_of(self, el: syn.Element, env: Env, flow: Flow) -> str | Py | None:
         if el.label is None or isinstance(el.label, str):
             return el.label
@@ -793,14 +816,29 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         generator knows item by item."""
         if scope.fwd is None:
             raise NotChain
+        if isinstance(value, syn.From) and ".".join(value.path) in flow.labels:
+            self.from_(value, flow, scope)  # `from ys.2`: a layer of a list's items by position
+            return
         picked = self.expr(_without_from(value), env, flow, "ctor")
         if picked.tensors is not None and len(picked.tensors) > 1:  # `from rows -> concat`
             held = tuple(self.hold(t.shared(), scope, flow.hint) for t in picked.tensors)
             flow.current, flow.listed = held[-1], held
             return
+        if picked.tensors is None and picked.listed is not None:  # built in the forward
+            self.take_list(picked.listed, flow)
+            return
         if picked.tensors is None or len(picked.tensors) != 1:
             raise Unsupported("`from` a value that is not one tensor")
         flow.current = self.hold(picked.tensors[0].shared(), scope, flow.hint)
+
+    @staticmethod
+    def take_list(listed: TensorList, flow: Flow) -> None:
+        """A list of tensors as the current value (`from s`, `from ys -> add`): item by item
+        where the constructor knows how many, else the list itself; the current tensor is
+        its first, which a layer taking one tensor reads."""
+        items = listed.known_items()
+        flow.listed = items if items is not None else listed
+        flow.current = items[0] if items else listed.item(P.lit(0), _index_of(listed, 0))
 
     def applied_list(self, stmt: syn.Assign, scope: Scope, flow: Flow, env: Env) -> None:
         """`rows = [from f -> conv -> cls_logits for f in features]`: the chain applied to
@@ -924,11 +962,10 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         group = flow.groups.get(dotted)
         if dotted == "in":
             flow.current = flow.block_input
-        elif group is not None:  # `from s`: every output of the call labeled s
-            items = tuple(group) if isinstance(group, list) else group.known_items()
-            flow.listed = items if items is not None else group
-            flow.current = items[0] if items else \
-                group.item(P.lit(0), _index_of(group, 0))  # type: ignore[union-attr]
+        elif isinstance(group, list):  # `from s`: every output of the call labeled s
+            flow.listed, flow.current = tuple(group), group[0]
+        elif group is not None:
+            self.take_list(group, flow)
         else:
             tensor = flow.labels.get(dotted)
             if tensor is None:
@@ -953,7 +990,8 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         item = syn.Element(value.left.span, None, None, value.left)
 
         def fill(inner: Scope, inner_flow: Flow) -> None:
-            if inner.fwd is None and inner.mode == "chain":
+            if inner.fwd is None and inner.mode == "chain" and \
+                    not self.reads_a_pass(inner):
                 try:
                     self.loop(ast.Name("_", ast.Store()), P.call("range", [count]), item,
                               inner, inner_flow, env)

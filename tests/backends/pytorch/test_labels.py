@@ -207,3 +207,41 @@ network n(flag: bool = true) {
     assert '"c" + spec_str(flag) + str(len(spec_str(ws))) + str(k + 1)' in source
     model = generated_model(net, tmp_path, "str_labels")
     assert_state_matches_ir(model, net)
+
+
+TAPPED_REPEAT = """block unit(c: int) { conv(c, 3, p=1) -> relu }
+network n {
+    input x: [3, 8, 8]
+    stages: unit(6) * 5
+    from stages.1 -> a: conv(2, 1)
+    from stages.3 -> b: conv(2, 1)
+    output a, b, stages.0, stages
+}"""
+
+
+def test_a_pass_of_a_repeat_is_read_by_its_position(tmp_path):
+    """`from stages.3` reads the fourth pass of `unit(6) * 5`. Passes 2 to 5 see the same
+    shape, so the IR holds them as one run of the same definition: `stages.3` used to be
+    an unknown tensor there (and found where the shapes kept changing). The module is called
+    in parts that end at the passes read; each output is checked against torch's functions
+    on the model's own weights."""
+    net = netdsl.load(TAPPED_REPEAT)
+    names = [r.name for r in net.stats().layers]
+    assert [n for n in names if n.count(".") == 1] == [f"stages.{k}" for k in range(5)]
+    assert net.graph["a"].inputs == ["stages.1.1"] and net.graph["b"].inputs == ["stages.3.1"]
+    x = torch.randn(2, 3, 8, 8)
+    for model in (netdsl.build(net).eval(), generated_model(net, tmp_path, "tapped_repeat")):
+        assert_state_matches_ir(model, net)
+        s = model.state_dict()
+        passes, t = [], x
+        for k in range(5):
+            t = F.relu(F.conv2d(t, s[f"stages.{k}.0.weight"], s[f"stages.{k}.0.bias"],
+                                padding=1))
+            passes.append(t)
+        with torch.no_grad():
+            a, b, first, last = model(x)
+        for got, tap, name in ((a, passes[1], "a"), (b, passes[3], "b")):
+            torch.testing.assert_close(got, F.conv2d(tap, s[f"{name}.weight"], s[f"{name}.bias"]),
+                                       rtol=0, atol=1e-5)
+        torch.testing.assert_close(first, passes[0], rtol=0, atol=1e-5)
+        torch.testing.assert_close(last, passes[4], rtol=0, atol=1e-5)
