@@ -61,6 +61,20 @@ network n {
     }
 }
 """,
+    # a run of passes split where later layers read one pass (`from stages.2`)
+    "split_run": """
+block unit(c: int) {
+    conv(c, 3, p=1) -> relu
+}
+network n {
+    input x: [3, 16, 16]
+    stages: unit(8) * 6
+    from stages.2 -> a: conv(4, 1)
+    from stages.4 -> b: conv(4, 1)
+    from stages.0 -> c: conv(4, 1)
+    concat(a, b)
+}
+""",
 }
 
 
