@@ -557,13 +557,6 @@ class Calls:
                                                tensors=scope)
         current = flow.current
         assert current is not None
-        if bdef.inline and label is None:
-            if any(p.type in ("tensor", "tensors") for p in bdef.params):
-                raise Unsupported("an inline block with tensor parameters")
-            self.inline(bdef, bound, scope, flow)
-            return
-        rank = current.rank
-        inputs = None
         # missing tensor parameters take the current tensors, in order
         listed = self.listed_current
         pending = list(listed) if isinstance(listed, tuple) else \
@@ -573,6 +566,12 @@ class Calls:
         def given(flow: Flow, scope: Scope, env: Env) -> list[Any]:
             return [t if t is not None else pending.pop(0) if pending else current
                     for t in tensors(flow, scope, env)]
+
+        if bdef.inline and label is None:
+            self.inline(bdef, bound, scope, flow, given(flow, scope, env))
+            return
+        rank = current.rank
+        inputs = None
 
         if any(p.type == "tensors" for p in bdef.params):  # the rank of its lists' tensors
             inputs = given(flow, scope, env)
@@ -834,11 +833,19 @@ class Calls:
             flow.current = Tensor(shape, caxis=current.caxis)
 
     def inline(self, bdef: syn.BlockDef, bound: dict[str, tuple[Value, bool]], scope: Scope,
-               flow: Flow) -> None:
-        """An unlabeled call of an inline block: its body in the caller's scope."""
+               flow: Flow, tensors: list[Any]) -> None:
+        """An unlabeled call of an inline block: its body in the caller's scope, from the
+        current tensor (its `in`), its tensor parameters names of the tensors given (`from
+        b`, `add(b)`)."""
         env = Env()
+        given = [p for p in bdef.params if p.type in ("tensor", "tensors")]
         for p in bdef.params:
-            env.vars[p.name] = bound[p.name][0]
+            if p not in given:
+                env.vars[p.name] = bound[p.name][0]
+        for p, tensor in zip(given, tensors, strict=True):
+            env.vars[p.name] = Value(None, listed=tensor) if isinstance(tensor, TensorList) \
+                else Value(None, tensors=tuple(t.shared() for t in tensor)) \
+                if isinstance(tensor, tuple) else Value(None, tensors=(tensor.shared(),))
         # a body that reads its input tensor again must not overwrite it in place
         inner_flow = flow.fork(flow.current.shared() if reads_block_input(bdef.body) and
                                flow.current else flow.current)

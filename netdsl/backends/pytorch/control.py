@@ -13,6 +13,7 @@ from netdsl.backends.pytorch.pystmt import (
     assign,
     assigns,
     if_chain,
+    loop_target,
     rename,
     returns,
     self_attr,
@@ -422,7 +423,7 @@ class ControlFlow:
         if end is not None and (end.is_name(placeholder) or same):
             # the channels do not change: the body reads the channels from before the loop
             substitute_name(trial_ctor, placeholder, first)
-            scope.ctor.append(ast.For(_used(target, trial_ctor), iterable.node,
+            scope.ctor.append(ast.For(loop_target(target, trial_ctor), iterable.node,
                                       trial_ctor or [ast.Pass()], []))
             flow.current = replace(start, shape=_kept(start.shape, inner_flow.current.shape)) \
                 .with_channels(first)
@@ -433,7 +434,7 @@ class ControlFlow:
         substitute_name(trial_ctor, placeholder, P.name(var))
         if first is None or not first.is_name(var):
             scope.ctor.append(assign(var, first.node))
-        scope.ctor.append(ast.For(_used(target, trial_ctor), iterable.node, trial_ctor, []))
+        scope.ctor.append(ast.For(loop_target(target, trial_ctor), iterable.node, trial_ctor, []))
         channels = P.name(var, (end.deps if end else frozenset()))
         after = inner_flow.current.shape if inner_flow.current else (None,) * len(start.shape)
         flow.current = replace(start, shape=_kept(start.shape, after)).with_channels(channels)
@@ -483,14 +484,6 @@ def _count_loop(scope: Scope, per_pass: int, iterable: Py) -> None:
         scope.dynamic = (scope.dynamic or frozenset()) | iterable.deps | {"loop"}
     else:
         scope.counter += per_pass * passes
-
-
-def _used(target: ast.expr, body: list[ast.stmt]) -> ast.expr:
-    """A loop variable the body does not read is written `_`."""
-    if isinstance(target, ast.Name) and not any(
-            isinstance(n, ast.Name) and n.id == target.id for s in body for n in ast.walk(s)):
-        return ast.Name("_", ast.Store())
-    return target
 
 
 def _unbind(labels: Any, before: dict[str, Tensor]) -> dict[str, Tensor]:

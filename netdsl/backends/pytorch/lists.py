@@ -26,7 +26,7 @@ from netdsl.backends.pytorch.flow import (
     TensorList,
 )
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
-from netdsl.backends.pytorch.pystmt import assign
+from netdsl.backends.pytorch.pystmt import assign, loop_target
 from netdsl.backends.pytorch.syntax import over_range, single, walk
 from netdsl.backends.pytorch.values import (
     IN,
@@ -389,7 +389,8 @@ class Lists:
                 listed, length=_grown(listed.length, after.listed.length, marks[name], passes)))
         self.count_passes(scope, inner.counter, passes, deps)
         scope.fwd.extend(pre)
-        scope.fwd.append(ast.For(ast.Name(var, ast.Store()), fwd_iter.node, body, []))
+        scope.fwd.append(ast.For(loop_target(ast.Name(var, ast.Store()), body), fwd_iter.node,
+                                 body, []))
 
     def carried(self, stmt: syn.For, scope: Scope, flow: Flow, env: Env, pre: list[ast.stmt],
                 deps: frozenset[str]) -> tuple[dict[str, Tensor], dict[str, TensorList]]:

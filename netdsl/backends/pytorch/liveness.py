@@ -126,17 +126,19 @@ def drop_unread(body: list[ast.stmt]) -> list[ast.stmt]:
     """Assignments in a forward that nothing reads: of values that call nothing (a size the
     constructor needed, `d = x.shape[-1]`; `n = len(features)`), dropped; of a layer's output
     (a layer after the last `output`), the call kept without the name, as the spec's figures
-    count it."""
+    count it. From the last statement back, so that what only a dropped statement read is
+    unread too (`a` of a dead `s = a + b`)."""
     out: list[ast.stmt] = []
-    for i, s in enumerate(body):
+    read: set[str] = set()
+    for s in reversed(body):
         if isinstance(s, ast.Assign) and len(s.targets) == 1 and \
-                isinstance(s.targets[0], ast.Name) and \
-                not any(s.targets[0].id in _names(later, ast.Load) for later in body[i + 1:]):
+                isinstance(s.targets[0], ast.Name) and s.targets[0].id not in read:
             if not any(isinstance(n, ast.Call) and not _is_len(n) for n in ast.walk(s.value)):
                 continue
             s = ast.copy_location(ast.Expr(s.value), s)
         out.append(s)
-    return out
+        read |= _names(s, ast.Load)
+    return out[::-1]
 
 
 def inline_returns(body: list[ast.stmt]) -> list[ast.stmt]:

@@ -119,3 +119,10 @@ def registration_pair(stmt: ast.stmt) -> tuple[str | None, ast.expr]:
 def numbered(items: list[tuple[str | None, ast.expr]]) -> list[tuple[str, ast.expr]]:
     return [(k if k is not None else str(i), v) for i, (k, v) in enumerate(items)]
 
+
+def loop_target(target: ast.expr, body: list[ast.stmt]) -> ast.expr:
+    """A loop variable the body does not read is written `_`."""
+    if isinstance(target, ast.Name) and not any(
+            isinstance(n, ast.Name) and n.id == target.id for s in body for n in ast.walk(s)):
+        return ast.Name("_", ast.Store())
+    return target

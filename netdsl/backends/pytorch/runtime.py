@@ -1,10 +1,12 @@
-"""Run-time pieces that torch.nn lacks: LeNet-5's connection-table convolution and trainable
-subsampling, TensorFlow's SAME padding, cropping, L2 normalisation with a learned scale,
-channel shuffle, stochastic depth, a permutation module, ConvNeXt's channels-first layer
-norm, the causal mask of GPT's attention, and Swin's shifted window attention.
+"""Run-time pieces that torch.nn lacks: LeNet-5's connection-table convolution and
+trainable subsampling, TensorFlow's SAME padding, cropping, L2 normalisation with a
+learned scale, channel shuffle, stochastic depth, a permutation module, ConvNeXt's
+channels-first layer norm, the causal mask of GPT's attention, and Swin's shifted window
+attention.
 
-Each definition here uses only `torch`, `nn` and `F`, because codegen copies the source of the
-ones a network uses into the standalone model file (so the file imports only torch).
+Each definition here uses only `torch`, `nn` and `F`, because codegen copies the source
+of the ones a network uses into the standalone model file (so the file imports only
+torch), which is held to the generated files' lint: 88 columns.
 """
 
 from __future__ import annotations
@@ -195,8 +197,8 @@ def center_crop(x: Tensor, size: list[int]) -> Tensor:
 def pad_same(x: Tensor, kernel_size: int | list[int], stride: int | list[int],
              dilation: int | list[int] = 1, value: float = 0.0) -> Tensor:
     """Pad the spatial axes of x as TensorFlow's SAME does, from x's own size (timm's
-    Conv2dSame): a window of stride s then gives ceil(size / s) outputs, and an odd total
-    puts its extra pixel after (bottom, right)."""
+    Conv2dSame): a window of stride s then gives ceil(size / s) outputs, and an odd
+    total puts its extra pixel after (bottom, right)."""
     sizes = x.shape[2:]
     n = len(sizes)
     kernel_size = [kernel_size] * n if isinstance(kernel_size, int) else kernel_size
@@ -212,9 +214,9 @@ def pad_same(x: Tensor, kernel_size: int | list[int], stride: int | list[int],
 
 def avg_pool_valid(x: Tensor, kernel_size: int | list[int], stride: int | list[int],
                    pads: list[int] | None, ceil_mode: bool = False) -> Tensor:
-    """Average pooling over padding that torch's own layer cannot add (`pads` in F.pad's order,
-    or None for TensorFlow's SAME), dividing each window by its pixels inside the input
-    (count_include_pad=False, as TensorFlow's average pooling does)."""
+    """Average pooling over padding that torch's own layer cannot add (`pads` in
+    F.pad's order, or None for TensorFlow's SAME), dividing each window by its pixels
+    inside the input (count_include_pad=False, as TensorFlow's average pooling does)."""
     n = x.dim() - 2
     pool = (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)[n - 1]
     ones = torch.ones((1, 1, *x.shape[2:]), dtype=x.dtype, device=x.device)
@@ -290,8 +292,9 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None)
 
 
 def spec_str(value: object, inner: bool = False) -> str:
-    """`str(value)` as netdsl writes values: a string as itself, `true`, `none`, and lists as
-    `[1, "a", [true]]`, where Python's `str` writes `True`, `None` and `(1, 'a', (True,))`."""
+    """`str(value)` as netdsl writes values: a string as itself, `true`, `none`, and
+    lists as `[1, "a", [true]]`, where Python's `str` writes `True`, `None` and
+    `(1, 'a', (True,))`."""
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(spec_str(v, inner=True) for v in value) + "]"
     if value is None:
@@ -299,5 +302,6 @@ def spec_str(value: object, inner: bool = False) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' if inner else value
+        quoted = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{quoted}"' if inner else value
     return str(value)

@@ -304,6 +304,48 @@ network net {
     assert _ruff(source, tmp_path) == "All checks passed!\n"
 
 
+def test_labeled_layers_only_a_dead_merge_reads_are_computed_but_not_named(
+        tmp_path: Path) -> None:
+    """`add(a)` after the last `output` is dropped (it has no weights); `a` and `b`, which
+    only it read, keep their calls without their names (ruff F841 flagged `a = self.a(x)`:
+    the unread assignments were found front to back, while the merge still read them)."""
+    spec = """
+network net {
+    input x: [3, 4, 4]
+    a: conv(4, 1)
+    from x -> b: conv(4, 1)
+    add(a)
+    output x
+}
+"""
+    source = generate(netdsl.load(spec))
+    assert "        self.a(x)\n        self.b(x)\n        return x" in source
+    assert _ruff(source, tmp_path) == "All checks passed!\n"
+
+
+def test_a_forward_loop_whose_variable_is_unread_names_it_underscore(tmp_path: Path) -> None:
+    spec = """
+block crops(n: int = 2) {
+    for i in range(n) { crop(size=[2, 2]) }
+}
+network net {
+    input x: [3, 8, 8]
+    shared s: crops(2)
+    a = from x -> s
+    from a -> s
+}
+"""
+    source = generate(netdsl.load(spec))
+    assert "        for _ in range(self.n):\n            x = center_crop(x, [2, 2])" in source
+    assert _ruff(source, tmp_path) == "All checks passed!\n"
+
+
+def test_the_run_time_helpers_pass_the_generated_files_lint(tmp_path: Path) -> None:
+    """Their source is copied into the files that use them (`pad_same` for `p=same`,
+    `spec_str`), which ruff checks at 88 columns: three of them were wider."""
+    assert _ruff(RUNTIME_FILE.read_text(), tmp_path) == "All checks passed!\n"
+
+
 def test_positions_after_ifs_are_named_once_not_copied_into_each_branch() -> None:
     """Each `if deep { relu }` moves the positions after it. The position was one expression
     copied into both branches of the next: 2^n copies (20 ifs did not compile in two

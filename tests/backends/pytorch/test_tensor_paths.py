@@ -1,11 +1,12 @@
 """Tensors named by dotted paths and positions, in the compiled module as in the analysis: a
 label inside a group or an output of a call given in a list or to a block's tensor parameter
 (`lsum([s.lo, s.hi, g.a])`, `gate(g.a, s.hi)`), a layer of a list's items by position
-(`from o.2`), a list made in a block read whole (`from ys -> add`), and blocks made for one
-size of their input called where the forward cannot follow the size (after a crop). Each was
-refused by `netdsl compile` ("the tensor attribute 'lo'", "`from` a value that is not one
-tensor", "made for one size of its input"); each output is checked against torch's functions
-on the model's own weights."""
+(`from o.2`), a list made in a block read whole (`from ys -> add`), the tensor parameters of an
+inline block, and blocks made for one size of their input called where the forward cannot
+follow the size (after a crop). Each was refused by `netdsl compile` ("the tensor attribute
+'lo'", "`from` a value that is not one tensor", "an inline block with tensor parameters",
+"made for one size of its input"); each output is checked against torch's functions on the
+model's own weights."""
 
 from __future__ import annotations
 
@@ -122,3 +123,30 @@ def test_blocks_made_for_one_size_after_a_crop(tmp_path):
             torch.testing.assert_close(model(x), expected, rtol=0, atol=1e-5)
             with pytest.raises(ValueError, match="built for 16x16 inputs"):
                 model(torch.randn(1, 3, 20, 20))
+
+
+INLINE_TENSORS = """inline block pair(a: tensor, b: tensor, k: int = 1) {
+    conv(4, k, p=k // 2)
+    add(from b -> conv(4, 1) -> relu, a)
+}
+network n {
+    input x: [4, 8, 8]
+    input y: [4, 8, 8]
+    from y -> pair(b=x)
+    pair(x, y, k=3)
+}"""
+
+
+def test_an_inline_block_with_tensor_parameters(tmp_path):
+    """Its body runs in the caller's forward from the current tensor; the tensor parameters
+    name the tensors given, a missing one the current tensor (`a` of `from y -> pair(b=x)`
+    is `y`)."""
+    net = netdsl.load(INLINE_TENSORS)
+    x, y = torch.randn(2, 4, 8, 8), torch.randn(2, 4, 8, 8)
+    for model in _models(net, tmp_path, "inline_tensors"):
+        assert_state_matches_ir(model, net)
+        s = model.state_dict()
+        first = _conv(y, s, "0") + F.relu(_conv(x, s, "1")) + y
+        expected = _conv(first, s, "4", 1) + F.relu(_conv(y, s, "5")) + x
+        with torch.no_grad():
+            torch.testing.assert_close(model(x, y), expected, rtol=0, atol=1e-5)
