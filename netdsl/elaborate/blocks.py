@@ -172,6 +172,7 @@ class Blocks:
         try:
             current = el.statements.body(bdef.body, None if has_ports else port(0),
                                          Naming("", None, path=path))
+            definition.settle()
             if not definition.outputs:
                 el.statements.set_outputs(current, site.span)
         except SpecError as exc:

@@ -109,6 +109,8 @@ class Builder:
         definition.meta["layers"] = definition.meta.get("layers", 0) + layers * more
         self.charge((1 + layers) * more, call.span)
         naming.counter += more
+        if call.count == 1:
+            definition.add_run(call)
         call.count += more
         last = call.member(call.count - 1)
         call.outputs = [call.inputs[int(ref[1:])] if ref.startswith("$") else f"{last}.{ref}"

@@ -125,6 +125,7 @@ class Elaborator(Resolver):
         top = Definition(net.name, None, dict(bound), net.span, [])
         self.frame = Frame(self.program.env.child(**bound), top)
         errors, current = self.body(net.body)
+        top.settle()
         errors += [_unknown_input(net, key, top.network_inputs) for key in self.input_overrides]
         errors += self.unused_instances(top)
         if errors:

@@ -73,12 +73,10 @@ class Frame:
         prefix, _, position = dotted.rpartition(".")
         if not (position.isascii() and position.isdigit()) or len(position) > 18:
             return None
-        for call in self.definition.calls():
-            scope, _, first = call.name.rpartition(".")
-            if call.count > 1 and scope == prefix and \
-                    int(first) <= int(position) < int(first) + call.count:
-                return self.definition.split_run(call, int(position) - int(first))
-        return None
+        run = self.definition.run_at(prefix, int(position))
+        if run is None:
+            return None
+        return self.definition.split_run(run, int(position) - int(run.name.rpartition(".")[2]))
 
     def bind_label(self, label: str, full: str, ref: Current) -> None:
         """Make the tensor `ref` reachable by its label and by its local dotted name."""

@@ -16,6 +16,7 @@ its parameters belong to the instance, counted once; its MACs and activations to
 
 from __future__ import annotations
 
+from bisect import bisect_right, insort
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -137,6 +138,8 @@ class Definition:
     instances: list[Instance] = field(default_factory=list)  # shared modules declared here
     expectations: list[Expectation] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)  # the analyses' figures, once
+    runs: dict[str, list[Call]] = field(default_factory=dict)  # per scope, by first position
+    tails: dict[str, str] = field(default_factory=dict)  # a split run's rest, until settled
 
     def shape(self, ref: str) -> Shape:
         return self.values[ref]
@@ -153,10 +156,21 @@ class Definition:
     def output_shapes(self) -> list[Shape]:
         return [self.values[ref] for ref in self.outputs]
 
+    def add_run(self, run: Call) -> None:
+        """Index a run (a call with `count` > 1) by its scope and first position."""
+        insort(self.runs.setdefault(run.name.rpartition(".")[0], []), run, key=_first)
+
+    def run_at(self, scope: str, position: int) -> Call | None:
+        """The run of `scope` (`layer1`) whose members include `position`."""
+        runs = self.runs.get(scope, [])
+        at = bisect_right(runs, position, key=_first) - 1
+        run = runs[at] if at >= 0 else None
+        return run if run is not None and position < _first(run) + run.count else None
+
     def split_run(self, run: Call, k: int) -> Call:
         """Cut `run` after its member `k` so that this member's outputs are the outputs of a
         call, as a later `from layer1.1` needs; return the call ending there. The members
-        after `k` become a second run, placed right after the first."""
+        after `k` become a second run, which `settle` places right after the first."""
         if not 0 <= k < run.count - 1:
             return run
         last = run.member(k)
@@ -168,12 +182,31 @@ class Definition:
         run.outputs, run.count = head_outputs, k + 1
         for ref, shape in zip(head_outputs, callee.output_shapes(), strict=True):
             self.values.setdefault(ref, shape)
-        items = list(self.items.items())
-        at = next(i for i, (name, _) in enumerate(items) if name == run.name) + 1
-        self.items = dict(items[:at] + [(tail.name, tail)] + items[at:])
+        self.items[tail.name] = tail
+        if run.name in self.tails:
+            self.tails[tail.name] = self.tails[run.name]
+        self.tails[run.name] = tail.name
+        self.add_run(tail)
         siblings = self.scopes[run.scope[-1]].children if run.scope else self.top
         siblings.insert(siblings.index(run.name) + 1, tail.name)
         return run
+
+    def settle(self) -> None:
+        """Put the items back in execution order once the body is elaborated: each split
+        run's rest right after its head (they were appended, to keep each split cheap)."""
+        if not self.tails:
+            return
+        rests = set(self.tails.values())
+        ordered: dict[str, Node | Call] = {}
+        for name, item in self.items.items():
+            if name in rests:
+                continue
+            ordered[name] = item
+            while name in self.tails:
+                name = self.tails[name]
+                ordered[name] = self.items[name]
+        self.items = ordered
+        self.tails.clear()
 
     def producer(self, ref: str) -> Node | None:
         """The node that makes the value `ref`, looked up through calls; None for a port."""
@@ -192,3 +225,8 @@ class Definition:
 
     def __repr__(self) -> str:
         return f"<Definition {self.name}: {len(self.items)} items, {len(self.inputs)} inputs>"
+
+
+def _first(call: Call) -> int:
+    """The position of a run's first member (`layer1.1`: 1)."""
+    return int(call.name.rpartition(".")[2])

@@ -99,6 +99,22 @@ def test_a_repeat_is_one_run_of_one_definition_named_like_a_loop():
     assert len({id(c.definition) for c in written.top.calls()}) == 1
 
 
+def test_a_pass_of_a_run_read_later_splits_the_run_in_execution_order():
+    """`from s.4` reads the fifth pass of a run: the run is cut there (the passes, their
+    names and the flat graph are those of the unsplit repeat) and the calls stay in the
+    order they run, whatever order the passes are read in."""
+    head = "block unit() { conv(3, 3, p=1) }"
+    body = "s: unit * 8\nfrom s.4 -> a: relu\nfrom s.1 -> b: relu\nfrom s.6 -> c: relu\n"
+    net = netdsl.load(f"{head}\nnetwork n {{\n{X}{body}}}\n")
+    plain = netdsl.load(f"{head}\nnetwork n {{\n{X}s: unit * 8\n}}\n")
+    assert [(c.name, c.count) for c in net.top.calls()] == \
+        [("s.0", 2), ("s.2", 3), ("s.5", 2), ("s.7", 1)]
+    assert list(net.top.items) == ["x", "s.0", "s.2", "s.5", "s.7", "a", "b", "c"]
+    assert net.top.scopes["s"].children == ["s.0", "s.2", "s.5", "s.7"]
+    assert [n.name for n in net.graph][:9] == [n.name for n in plain.graph]
+    assert [net.graph[t].inputs for t in "abc"] == [["s.4.0"], ["s.1.0"], ["s.6.0"]]
+
+
 def test_a_block_called_on_another_shape_is_another_definition():
     head = "block b() { conv(4, 3, p=1) }"
     net = netdsl.load(f"{head}\nnetwork n {{\n{X}b\nb\nmaxpool(2)\nb\n}}\n")
