@@ -4,8 +4,11 @@ visible, many messages in linear time, and a stop after `MAX_ERRORS` as compiler
 from __future__ import annotations
 
 import difflib
+import tracemalloc
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import netdsl
 from netdsl import errors
@@ -45,15 +48,42 @@ def test_wide_characters_keep_the_caret_under_the_span():
     assert quoted.endswith("nope")
 
 
-def test_many_messages_split_the_file_once(monkeypatch):
+def test_many_messages_index_the_file_once(monkeypatch):
     calls = []
-    real = errors.source_lines
-    monkeypatch.setattr(errors, "source_lines", lambda text: calls.append(1) or real(text))
+    real = errors.LineIndex
+    monkeypatch.setattr(errors, "LineIndex", lambda text: calls.append(1) or real(text))
     sources = SourceCache()
     sources.add("f.net", "\n".join(f"line {i}" for i in range(5000)))
     for i in range(1, 5001):
         assert render(_diag(i, 1), sources).splitlines()[1] == f"    line {i - 1}"
     assert len(calls) == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", "\n", "\r\n", "\n\n", "bc", "\r"]), max_size=400),
+       st.integers(1, 64))
+def test_a_line_index_finds_the_lines_split_finds(parts, block):
+    """Lines as `str.split` finds them (each without a final "\\r"), looked up in blocks of
+    any size, before and past both ends."""
+    text = "".join(parts)
+    index = errors.LineIndex(text, block)
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    for number in range(-1, len(lines) + 3):
+        assert index.line(number) == (lines[number - 1] if 1 <= number <= len(lines) else None)
+
+
+def test_a_line_far_into_a_large_file_is_found_without_splitting_it():
+    """3,000,000 lines: a list of them would take 170 MB; the index takes 8 bytes per 4,096
+    characters."""
+    text = "x\n" * 3_000_000 + "last"
+    tracemalloc.start()
+    try:
+        index = errors.LineIndex(text)
+        assert index.line(3_000_001) == "last" and index.line(1_234_567) == "x"
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2_000_000
 
 
 def test_render_all_stops_after_max_errors_and_counts_the_rest():

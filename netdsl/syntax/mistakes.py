@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
-from netdsl.errors import Diagnostic, Span
+from netdsl.errors import Diagnostic, LineIndex, Span
 from netdsl.syntax.lexer import BRACKETS, SpecLexer
 
 _CLOSER_TYPES = {"RPAR": "(", "RSQB": "[", "RBRACE": "{"}
@@ -75,9 +75,10 @@ def syntax_diagnostic(exc: UnexpectedInput, path: str, text: str,
         return _eof_diagnostic(text, path)
     shown = "end of line" if tok.type == "_NL" else repr(str(tok.value))
     span = token_span(tok, path) if tok.type != "_NL" else Span(path, line, col, line, col + 1)
-    lines = text.split("\n")
-    current = lines[line - 1] if line <= len(lines) else ""
-    opener = _unclosed("\n".join(lines[:line - 1] + [current[:col - 1]]))
+    start = LineIndex(text).start(line)
+    end = text.find("\n", start) if start is not None else -1
+    current = "" if start is None else text[start:end] if end >= 0 else text[start:]
+    opener = _unclosed((text[:start] if start is not None else text + "\n") + current[:col - 1])
     mistake = _Mistake(tok, set(exc.expected), opener, _previous(lexer, current[:col - 1]),
                        current[col - 1 + len(tok.value):], lexer)
     notes: list[tuple[Span | None, str]] = []
@@ -234,22 +235,21 @@ def _eof_diagnostic(text: str, path: str) -> Diagnostic:
 
 def _unclosed(text: str) -> _Opener | None:
     """The innermost bracket `text` leaves open (strings and comments skipped)."""
-    stack: list[tuple[int, int, str, int]] = []
+    stack: list[int] = []
     code = re.sub(r'"([^"\\\n]|\\.)*"|#[^\n]*', lambda m: " " * len(m.group()), text)
-    line, col = 1, 1
-    for at, ch in enumerate(code):
-        if ch in BRACKETS:
-            stack.append((line, col, ch, at))
-        elif ch in ")]}" and stack:
+    for bracket in _BRACKET.finditer(code):  # the brackets alone: a file may be 50 MB
+        if bracket.group() in BRACKETS:
+            stack.append(bracket.start())
+        elif stack:
             stack.pop()
-        if ch == "\n":
-            line, col = line + 1, 1
-        else:
-            col += 1
     if not stack:
         return None
-    line, col, ch, at = stack[-1]
-    return _Opener(line, col, ch, code[at + 1:])
+    at = stack[-1]
+    line, col = code.count("\n", 0, at) + 1, at - code.rfind("\n", 0, at)
+    return _Opener(line, col, code[at], code[at + 1:])
+
+
+_BRACKET = re.compile(r"[()\[\]{}]")
 
 
 _CLOSED_GROUP = re.compile(r"\([^()\[\]{}]*\)|\[[^()\[\]{}]*\]|\{[^()\[\]{}]*\}")

@@ -15,7 +15,7 @@ from pathlib import Path
 import lark
 from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from netdsl.errors import SOURCES, Diagnostic, NetdslError, Span
+from netdsl.errors import SOURCES, Diagnostic, LineIndex, NetdslError, Span
 from netdsl.limits import STEPS_HELP
 from netdsl.syntax import ast
 from netdsl.syntax.lalr import Driver
@@ -96,7 +96,6 @@ def _parse_recovering(text: str, path: str, limit: TokenLimit) -> ast.Module:
     do not balance (blanking it would only cause more errors), at the end of the file, and
     after `MAX_SYNTAX_ERRORS`."""
     source = text + "\n"
-    lines: list[str] = []  # split only after an error: a list of lines costs 8 bytes a line
     errors: list[Diagnostic] = []
     blanked: set[int] = set()
     while True:
@@ -107,13 +106,13 @@ def _parse_recovering(text: str, path: str, limit: TokenLimit) -> ast.Module:
             line = _error_line(exc)
             if any(span and span.line != line for span, _ in errors[-1].notes):
                 raise NetdslError(errors) from None  # a bracket open since an earlier line
-            lines = lines or source.split("\n")
-            if (line is None or line in blanked or len(errors) >= MAX_SYNTAX_ERRORS
-                    or not 1 <= line <= len(lines) or not _balanced(lines[line - 1])):
+            start = LineIndex(source).start(line) if line is not None else None
+            end = source.find("\n", start) if start is not None else -1
+            if (start is None or end < 0 or line in blanked or len(errors) >= MAX_SYNTAX_ERRORS
+                    or not _balanced(source[start:end])):
                 raise NetdslError(errors) from None
             blanked.add(line)
-            lines[line - 1] = ""
-            source = "\n".join(lines)
+            source = source[:start] + source[end:]
             continue
         if errors:
             raise NetdslError(errors)
