@@ -247,7 +247,7 @@ def _constructor(info: ClassInfo) -> list[ast.stmt]:
         stores.append(ast.Assign([ast.Attribute(ast.Name("self", ast.Load()), "out_channels",
                                                 ast.Store())], info.out_expr))
     ctor = _prune_locals(_list_literals(ctor), stores)
-    ctor = _dict_literals(ctor)
+    ctor = _named_first(_dict_literals(ctor))
     head, ctor = _super_call(info, ctor)
     return head + ctor + stores
 
@@ -312,6 +312,77 @@ def _prune(stmts: list[ast.stmt], loads: set[str]) -> list[ast.stmt]:
 
 def _flat(stmts: list[ast.stmt]) -> list[ast.AST]:
     return [n for s in stmts for n in ast.walk(s) if isinstance(n, ast.stmt)]
+
+
+def _named_first(ctor: list[ast.stmt]) -> list[ast.stmt]:
+    """`channels = make_divisible(32 * width, 8)` right after a statement that wrote the same
+    expression (`ConvBnAct(3, make_divisible(32 * width, 8), ...)`) goes before it, and the
+    statement reads the name: the expression once, as a person writes it. Only where the
+    statement neither reads nor sets the name nor sets what the expression reads."""
+    out: list[ast.stmt] = []
+    for stmt in ctor:
+        for field in ("body", "orelse"):
+            if isinstance(stmt, (ast.If, ast.For)) and getattr(stmt, field, None):
+                setattr(stmt, field, _named_first(getattr(stmt, field)))
+        before = out[-1] if out else None
+        if _names_what(stmt, before):
+            assert isinstance(stmt, ast.Assign) and before is not None
+            target = stmt.targets[0]
+            assert isinstance(target, ast.Name)
+            out[-1] = _Replace(stmt.value, target.id).visit(before)
+            out.insert(len(out) - 1, stmt)
+            continue
+        out.append(stmt)
+    return out
+
+
+def _names_what(stmt: ast.stmt, before: ast.stmt | None) -> bool:
+    """Whether `stmt` (`name = expr`) names an expression `before` computes."""
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and
+            isinstance(stmt.targets[0], ast.Name) and isinstance(before, (ast.Assign, ast.Expr))
+            and any(isinstance(n, (ast.Call, ast.BinOp)) for n in ast.walk(stmt.value))
+            and _arithmetic(stmt.value)):
+        return False
+    name = stmt.targets[0].id
+    expr = ast.dump(stmt.value)
+    stored = {t.id for t in ast.walk(before) if isinstance(t, ast.Name) and
+              isinstance(t.ctx, ast.Store)}
+    read = {n.id for n in ast.walk(stmt.value) if isinstance(n, ast.Name)}
+    return name not in {n.id for n in ast.walk(before) if isinstance(n, ast.Name)} and \
+        not stored & read and any(ast.dump(n) == expr for n in ast.walk(before)
+                                  if isinstance(n, ast.expr))
+
+
+def _arithmetic(expr: ast.expr) -> bool:
+    """Whether `expr` computes a value without making an object that one name for both
+    uses would share: it calls only functions (`make_divisible`, `int`, `math.ceil`), no
+    class (`nn.Sequential()`, `Block(...)`), and makes no list, dict or set."""
+    for n in ast.walk(expr):
+        if isinstance(n, (ast.List, ast.ListComp, ast.Dict, ast.DictComp, ast.Set,
+                          ast.SetComp)):
+            return False
+        if not isinstance(n, ast.Call):
+            continue
+        func = n.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and \
+                func.value.id == "math":
+            continue
+        if not isinstance(func, ast.Name) or func.id[:1].isupper() or \
+                func.id in ("list", "dict", "set"):
+            return False
+    return True
+
+
+class _Replace(ast.NodeTransformer):
+    """Every occurrence of an expression replaced by a name."""
+
+    def __init__(self, expr: ast.expr, name: str):
+        self.expr, self.name = ast.dump(expr), name
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        if isinstance(node, ast.expr) and ast.dump(node) == self.expr:
+            return ast.Name(self.name, ast.Load())
+        return super().generic_visit(node)
 
 
 def _list_literals(ctor: list[ast.stmt]) -> list[ast.stmt]:

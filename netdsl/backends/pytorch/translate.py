@@ -816,9 +816,10 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         generator knows item by item."""
         if scope.fwd is None:
             raise NotChain
-        if isinstance(value, syn.From) and ".".join(value.path) in flow.labels:
+        if isinstance(value, syn.From) and len(value.path) > 1 and \
+                ".".join(value.path) in flow.labels:
             self.from_(value, flow, scope)  # `from ys.2`: a layer of a list's items by position
-            return
+            return  # (a name alone is the value's, a comprehension's item, as in the analysis)
         picked = self.expr(_without_from(value), env, flow, "ctor")
         if picked.tensors is not None and len(picked.tensors) > 1:  # `from rows -> concat`
             held = tuple(self.hold(t.shared(), scope, flow.hint) for t in picked.tensors)

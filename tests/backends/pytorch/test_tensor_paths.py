@@ -150,3 +150,30 @@ def test_an_inline_block_with_tensor_parameters(tmp_path):
         expected = _conv(first, s, "4", 1) + F.relu(_conv(y, s, "5")) + x
         with torch.no_grad():
             torch.testing.assert_close(model(x, y), expected, rtol=0, atol=1e-5)
+
+
+SHADOWED = """inline block two(c: int) {
+    t = from in -> conv(c, 1)
+    from t -> relu
+}
+network n {
+    input x: [3, 8, 8]
+    g: { "0": conv(2, 1) -> relu }
+    from x -> two(4)
+    o = [from t -> conv(5, 1) for t in [x, g.0]]
+    from o[0] -> add(o[1])
+}"""
+
+
+def test_a_comprehension_s_item_is_not_a_label_of_the_same_name(tmp_path):
+    """`t` of the comprehension is its item, as in the analysis, though the inline block
+    called before it labels a tensor `t` in the same forward."""
+    net = netdsl.load(SHADOWED)
+    x = torch.randn(2, 3, 8, 8)
+    for model in _models(net, tmp_path, "shadowed"):
+        assert_state_matches_ir(model, net)
+        s = model.state_dict()
+        g0 = _conv(x, s, "g.0")
+        with torch.no_grad():
+            torch.testing.assert_close(model(x), _conv(x, s, "3") + _conv(g0, s, "4"),
+                                       rtol=0, atol=1e-5)

@@ -71,8 +71,8 @@ class MobilenetV2(nn.Sequential):
         self, classes: int = 1000, width: float = 1.0, drop: float = 0.2,
     ) -> None:
         super().__init__()
-        features = [ConvBnAct(3, make_divisible(32 * width, 8), 3, s=2)]
         channels = make_divisible(32 * width, 8)
+        features = [ConvBnAct(3, channels, 3, s=2)]
         for row in MOBILENET_V2:
             for i in range(row[2]):
                 features.append(
