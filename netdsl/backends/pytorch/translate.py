@@ -1005,10 +1005,13 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             for _ in range(count.const):
                 self.element(item, inner, inner_flow, env)
 
+        passed = self.listed_current
         if label is None:
             fill(scope, flow)
         else:
             self.child_scope(label, scope, flow, fill)
+        if type(count.const) is int and count.const == 0:
+            flow.listed = passed  # no pass: the tensors it was given go on, all of them
 
 
 # ---------------------------------------------------------------- helpers

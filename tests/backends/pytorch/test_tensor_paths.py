@@ -5,8 +5,8 @@ label inside a group or an output of a call given in a list or to a block's tens
 inline block, and blocks made for one size of their input called where the forward cannot
 follow the size (after a crop). Each was refused by `netdsl compile` ("the tensor attribute
 'lo'", "`from` a value that is not one tensor", "an inline block with tensor parameters",
-"made for one size of its input"); each output is checked against torch's functions on the
-model's own weights."""
+"made for one size of its input"). Also the tensors a repeat of no pass hands on. Each output
+is checked against torch's functions on the model's own weights."""
 
 from __future__ import annotations
 
@@ -177,3 +177,30 @@ def test_a_comprehension_s_item_is_not_a_label_of_the_same_name(tmp_path):
         with torch.no_grad():
             torch.testing.assert_close(model(x), _conv(x, s, "3") + _conv(g0, s, "4"),
                                        rtol=0, atol=1e-5)
+
+
+NO_PASS = """block two(c: int) {
+    u: conv(c, 1)
+    from in -> v: conv(c, 3, p=1)
+    output u, v
+}
+block unit(c: int) { conv(c, 1) }
+network n {
+    input x: [3, 8, 8]
+    two(4)
+    unit(4) * 0
+}"""
+
+
+def test_a_repeat_of_no_pass_passes_on_every_tensor(tmp_path):
+    """The network ends at both outputs of `two`, as the analysis says: the repeat of zero
+    passes made the module return only the first."""
+    net = netdsl.load(NO_PASS)
+    assert len(net.stats().outputs) == 2
+    x = torch.randn(2, 3, 8, 8)
+    for model in _models(net, tmp_path, "no_pass"):
+        s = model.state_dict()
+        with torch.no_grad():
+            u, v = model(x)
+        torch.testing.assert_close(u, _conv(x, s, "0.u"), rtol=0, atol=1e-5)
+        torch.testing.assert_close(v, _conv(x, s, "0.v", 1), rtol=0, atol=1e-5)
