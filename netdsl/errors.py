@@ -201,13 +201,20 @@ class LineIndex:
             at = self.text.index("\n", at) + 1
         return at
 
-    def line(self, number: int) -> str | None:
-        """Line `number` without its end ("\n" or "\r\n")."""
+    def bounds(self, number: int) -> tuple[int, int] | None:
+        """Where line `number` starts and where its "\n" (or the text) ends it."""
         start = self.start(number)
         if start is None:
             return None
         end = self.text.find("\n", start)
-        line = self.text[start:] if end < 0 else self.text[start:end]
+        return start, len(self.text) if end < 0 else end
+
+    def line(self, number: int) -> str | None:
+        """Line `number` without its end ("\n" or "\r\n")."""
+        bounds = self.bounds(number)
+        if bounds is None:
+            return None
+        line = self.text[bounds[0]:bounds[1]]
         return line[:-1] if line.endswith("\r") else line
 
 

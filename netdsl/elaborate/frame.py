@@ -73,10 +73,7 @@ class Frame:
         prefix, _, position = dotted.rpartition(".")
         if not (position.isascii() and position.isdigit()) or len(position) > 18:
             return None
-        run = self.definition.run_at(prefix, int(position))
-        if run is None:
-            return None
-        return self.definition.split_run(run, int(position) - int(run.name.rpartition(".")[2]))
+        return self.definition.run_ending_at(prefix, int(position))
 
     def bind_label(self, label: str, full: str, ref: Current) -> None:
         """Make the tensor `ref` reachable by its label and by its local dotted name."""

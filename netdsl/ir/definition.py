@@ -160,12 +160,15 @@ class Definition:
         """Index a run (a call with `count` > 1) by its scope and first position."""
         insort(self.runs.setdefault(run.name.rpartition(".")[0], []), run, key=_first)
 
-    def run_at(self, scope: str, position: int) -> Call | None:
-        """The run of `scope` (`layer1`) whose members include `position`."""
+    def run_ending_at(self, scope: str, position: int) -> Call | None:
+        """The call whose last member is `scope.position` (`layer1.2`), the run of `scope`
+        that holds it split there; None if no run holds it."""
         runs = self.runs.get(scope, [])
         at = bisect_right(runs, position, key=_first) - 1
         run = runs[at] if at >= 0 else None
-        return run if run is not None and position < _first(run) + run.count else None
+        if run is None or position >= _first(run) + run.count:
+            return None
+        return self.split_run(run, position - _first(run))
 
     def split_run(self, run: Call, k: int) -> Call:
         """Cut `run` after its member `k` so that this member's outputs are the outputs of a

@@ -75,10 +75,9 @@ def syntax_diagnostic(exc: UnexpectedInput, path: str, text: str,
         return _eof_diagnostic(text, path)
     shown = "end of line" if tok.type == "_NL" else repr(str(tok.value))
     span = token_span(tok, path) if tok.type != "_NL" else Span(path, line, col, line, col + 1)
-    start = LineIndex(text).start(line)
-    end = text.find("\n", start) if start is not None else -1
-    current = "" if start is None else text[start:end] if end >= 0 else text[start:]
-    opener = _unclosed((text[:start] if start is not None else text + "\n") + current[:col - 1])
+    bounds = LineIndex(text).bounds(line)
+    current = text[bounds[0]:bounds[1]] if bounds else ""
+    opener = _unclosed((text[:bounds[0]] if bounds else text + "\n") + current[:col - 1])
     mistake = _Mistake(tok, set(exc.expected), opener, _previous(lexer, current[:col - 1]),
                        current[col - 1 + len(tok.value):], lexer)
     notes: list[tuple[Span | None, str]] = []

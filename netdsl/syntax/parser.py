@@ -106,11 +106,11 @@ def _parse_recovering(text: str, path: str, limit: TokenLimit) -> ast.Module:
             line = _error_line(exc)
             if any(span and span.line != line for span, _ in errors[-1].notes):
                 raise NetdslError(errors) from None  # a bracket open since an earlier line
-            start = LineIndex(source).start(line) if line is not None else None
-            end = source.find("\n", start) if start is not None else -1
-            if (start is None or end < 0 or line in blanked or len(errors) >= MAX_SYNTAX_ERRORS
+            bounds = LineIndex(source).bounds(line) if line is not None else None
+            start, end = bounds or (0, 0)
+            if (start == end or line in blanked or len(errors) >= MAX_SYNTAX_ERRORS
                     or not _balanced(source[start:end])):
-                raise NetdslError(errors) from None
+                raise NetdslError(errors) from None  # (blanking an empty line changes nothing)
             blanked.add(line)
             source = source[:start] + source[end:]
             continue
