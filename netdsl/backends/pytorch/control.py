@@ -76,12 +76,20 @@ class ControlFlow:
         reads the input's size makes the block a class per size, as the issue's specialized
         classes: a module cannot rebuild itself for each input it is given."""
         try:
-            return self.py(cond, env, flow, "ctor")
+            return self.decides(self.py(cond, env, flow, "ctor"))
         except RuntimeOnly:
             if self.info.is_network or SIZES in self.info.binding:
                 raise
             raise Specialize(frozenset({SIZES}), "its structure depends on the size of "
                                                  "its input") from None
+
+    def decides(self, value: Py) -> Py:
+        """A value the constructor chooses structure by (a test, a number of passes): one
+        read from the input's size makes the module check, when it runs, the size it was
+        built for, as a layer made from that size does."""
+        if SIZE in value.deps:
+            self.size_dependent = True
+        return value
 
     def branches(self, tests: list[Py], bodies: list[tuple[syn.Stmt, ...]], scope: Scope,
                  flow: Flow, env: Env, paths: Tensor | None) -> list[Tensor] | None:
@@ -353,6 +361,8 @@ class ControlFlow:
 
     def _s_For(self, stmt: syn.For, scope: Scope, flow: Flow, env: Env) -> None:
         iterable = self.expr(stmt.iterable, env, flow, "ctor")
+        if iterable.py is not None:
+            self.decides(iterable.py)
         if iterable.py is None and (iterable.tensors is not None or iterable.listed is not None):
             if scope.fwd is None:
                 raise NotChain

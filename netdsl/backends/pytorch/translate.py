@@ -987,7 +987,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
 
     def repeat(self, value: syn.BinOp, label: str | Py | None, el: syn.Element, scope: Scope,
                flow: Flow, env: Env) -> None:
-        count = self.py(value.right, env, flow, "ctor")
+        count = self.decides(self.py(value.right, env, flow, "ctor"))
         item = syn.Element(value.left.span, None, None, value.left)
 
         def fill(inner: Scope, inner_flow: Flow) -> None:

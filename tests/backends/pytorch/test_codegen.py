@@ -177,6 +177,30 @@ def test_a_constructor_that_needs_the_input_size_checks_it() -> None:
         model(torch.zeros(2, 1, 28, 28))
 
 
+SIZE_DECIDES = {
+    "if": "if x.h > 4 { conv(8, 3, p=1) } else { conv(8, 1) }",
+    "inline_residual": "tail(8)",
+    "repeat_count": "conv(8, 3, p=1) * (x.h // 8)",
+    "loop_range": "for i in range(x.w // 8) { conv(8, 1) }",
+}
+
+
+@pytest.mark.parametrize("body", SIZE_DECIDES.values(), ids=list(SIZE_DECIDES))
+def test_a_network_whose_structure_its_input_s_size_decides_checks_that_size(
+        body: str) -> None:
+    """The constructor chose the 3x3 convolution (or two passes) for 16x16: at 4x4 the
+    analysis chooses other layers, so the module refuses that size rather than compute what
+    the spec does not say. Only the layers' own arguments used to set the check."""
+    spec = ("inline block tail(c: int) {\n    residual(when = in.h > 4) { conv(c, 3, p=1) }\n}\n"
+            f"network n {{\n    input x: [8, 16, 16]\n    {body}\n}}\n")
+    net = netdsl.load(spec)
+    model = netdsl.build(net)
+    (expected,) = net.stats().outputs.values()
+    assert tuple(model(torch.zeros(1, 8, 16, 16)).shape[1:]) == tuple(expected)
+    with pytest.raises(ValueError, match=r"built for 16x16 inputs, got \[4, 4\]"):
+        model(torch.zeros(1, 8, 4, 4))
+
+
 CHANNELS_LAST_INPUT = """
 network n {
     input x: [8, 6, 3]
