@@ -91,6 +91,12 @@ class ControlFlow:
             self.size_dependent = True
         return value
 
+    def decided(self, value: Value) -> Value:
+        """What a list of layers or tensors is made over (`range(x.h // 8)`), as `decides`."""
+        if value.py is not None:
+            self.decides(value.py)
+        return value
+
     def branches(self, tests: list[Py], bodies: list[tuple[syn.Stmt, ...]], scope: Scope,
                  flow: Flow, env: Env, paths: Tensor | None) -> list[Tensor] | None:
         """Translate an `if` whose branches are chosen at construction time: the constructor
@@ -360,9 +366,7 @@ class ControlFlow:
         return self.store(key, test)
 
     def _s_For(self, stmt: syn.For, scope: Scope, flow: Flow, env: Env) -> None:
-        iterable = self.expr(stmt.iterable, env, flow, "ctor")
-        if iterable.py is not None:
-            self.decides(iterable.py)
+        iterable = self.decided(self.expr(stmt.iterable, env, flow, "ctor"))
         if iterable.py is None and (iterable.tensors is not None or iterable.listed is not None):
             if scope.fwd is None:
                 raise NotChain

@@ -181,7 +181,7 @@ class Lists:
         """What a comprehension runs over, when the class writes it for any length: a list of
         tensors of any length, or values only the constructor knows (`range(n)`)."""
         try:
-            iterable = self.expr(e.iterable, env, flow, "ctor")
+            iterable = self.decided(self.expr(e.iterable, env, flow, "ctor"))
         except RuntimeOnly:
             return None
         if iterable.listed is not None:

@@ -849,7 +849,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         assert isinstance(e, syn.Comprehension)
         if scope.fwd is None:
             raise NotChain
-        iterable = self.expr(e.iterable, env, flow, "ctor")
+        iterable = self.decided(self.expr(e.iterable, env, flow, "ctor"))
         items = iterable.tensors
         if items is None and iterable.listed is not None:
             items = iterable.listed.known_items()
@@ -896,7 +896,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         in the forward; the label names the list of results."""
         if scope.fwd is None or scope.owner.sequential:
             raise NotChain
-        iterable = self.expr(e.iterable, env, flow, "ctor")
+        iterable = self.decided(self.expr(e.iterable, env, flow, "ctor"))
         items = iterable.tensors
         if items is None and iterable.py is not None and isinstance(iterable.py.const, tuple):
             items = iterable.py.const

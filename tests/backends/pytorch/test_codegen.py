@@ -182,6 +182,8 @@ SIZE_DECIDES = {
     "inline_residual": "tail(8)",
     "repeat_count": "conv(8, 3, p=1) * (x.h // 8)",
     "loop_range": "for i in range(x.w // 8) { conv(8, 1) }",
+    "tensor_list": "ys = [from x -> conv(4, 1) for i in range(x.h // 8)]\n    concat",
+    "layer_list": "ys: [from x -> conv(4, 1) for i in range(x.h // 8)]\n    concat",
 }
 
 
