@@ -324,16 +324,31 @@ def _named_first(ctor: list[ast.stmt]) -> list[ast.stmt]:
         for field in ("body", "orelse"):
             if isinstance(stmt, (ast.If, ast.For)) and getattr(stmt, field, None):
                 setattr(stmt, field, _named_first(getattr(stmt, field)))
-        before = out[-1] if out else None
-        if _names_what(stmt, before):
-            assert isinstance(stmt, ast.Assign) and before is not None
-            target = stmt.targets[0]
-            assert isinstance(target, ast.Name)
-            out[-1] = _Replace(stmt.value, target.id).visit(before)
-            out.insert(len(out) - 1, stmt)
+        at = _computed_at(stmt, out)
+        if at is not None:
+            target = stmt.targets[0]  # type: ignore[attr-defined]
+            out[at] = _Replace(stmt.value, target.id).visit(out[at])  # type: ignore[attr-defined]
+            out.insert(at, stmt)
             continue
         out.append(stmt)
     return out
+
+
+def _computed_at(stmt: ast.stmt, before: list[ast.stmt], reach: int = 3) -> int | None:
+    """Which of the last `reach` statements before `stmt` (`name = expr`) computes `expr`,
+    where the statements after it neither mention `name` nor set what `expr` reads."""
+    if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1 or \
+            not isinstance(stmt.targets[0], ast.Name):
+        return None
+    name = stmt.targets[0].id
+    read = {n.id for n in ast.walk(stmt.value) if isinstance(n, ast.Name)}
+    for at in range(len(before) - 1, max(len(before) - 1 - reach, -1), -1):
+        if _names_what(stmt, before[at]):
+            return at
+        names = [n for n in ast.walk(before[at]) if isinstance(n, ast.Name)]
+        if any(n.id == name or n.id in read and isinstance(n.ctx, ast.Store) for n in names):
+            return None
+    return None
 
 
 def _names_what(stmt: ast.stmt, before: ast.stmt | None) -> bool:

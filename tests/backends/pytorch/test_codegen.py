@@ -366,12 +366,13 @@ network net {
     assert _ruff(source, tmp_path) == "All checks passed!\n"
 
 
-def test_a_width_the_constructor_computes_is_written_once() -> None:
-    """MobileNet's stem width was written in the stem's call and again for the running
-    channels; the constructor names it first, as torchvision's `input_channel` is."""
-    source = generate(netdsl.load(SPECS / "mobilenet_v2.net"))
+@pytest.mark.parametrize("name", ["mobilenet_v2", "efficientnet_b0"])
+def test_a_width_the_constructor_computes_is_written_once(name: str) -> None:
+    """The stem's width was written in the stem's call and again for the running channels;
+    the constructor names it first, as torchvision's `input_channel` is."""
+    source = generate(netdsl.load(SPECS / f"{name}.net"))
     assert "        channels = make_divisible(32 * width, 8)\n" \
-        "        features = [ConvBnAct(3, channels, 3, s=2)]\n" in source
+        "        features = [ConvBnAct(3, channels, 3, s=2" in source
     assert source.count("make_divisible(32 * width, 8)") == 1
 
 
@@ -380,10 +381,14 @@ def test_a_module_made_twice_is_not_named_once() -> None:
     `extra = layers` would make them one (SSD's extra layers)."""
     from netdsl.backends.pytorch.render import _named_first
     ctor = ast.parse("extra = nn.Sequential()\nlayers = nn.Sequential()\n"
-                     "a = Block(w * 2)\nb = w * 2\nc = f(w) + 1\nd = f(w) + 1\n").body
+                     "a = Block(w * 2)\nb = w * 2\nc = f(w) + 1\nd = f(w) + 1\n"
+                     "e = g(v)\nk = 0\nh = g(v)\n"
+                     "m = g(u)\nu = u + 1\nn = g(u)\n").body
     assert ast.unparse(ast.Module(_named_first(ctor), [])).splitlines() == [
         "extra = nn.Sequential()", "layers = nn.Sequential()",
-        "b = w * 2", "a = Block(b)", "d = f(w) + 1", "c = d"]
+        "b = w * 2", "a = Block(b)", "d = f(w) + 1", "c = d",
+        "h = g(v)", "e = h", "k = 0",  # past a statement that touches neither
+        "m = g(u)", "u = u + 1", "n = g(u)"]  # not past one that changes what it reads
 
 
 def test_the_run_time_helpers_pass_the_generated_files_lint(tmp_path: Path) -> None:

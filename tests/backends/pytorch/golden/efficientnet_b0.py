@@ -154,9 +154,9 @@ class EfficientnetB0(nn.Sequential):
     ) -> None:
         super().__init__()
         total = sum([math.ceil(r[4] * depth) for r in B0])
-        features = [ConvBnAct(3, make_divisible(32 * width, 8), 3, s=2, act=nn.SiLU)]
-        first = 0
         channels = make_divisible(32 * width, 8)
+        features = [ConvBnAct(3, channels, 3, s=2, act=nn.SiLU)]
+        first = 0
         for r in B0:
             n = math.ceil(r[4] * depth)
             features.append(
