@@ -112,12 +112,16 @@ class Calls:
         bdef, bound, tensors = self.bind_call(self.gen.program.blocks[func],
                                               decl_args + arg_asts, (), {}, env, flow,
                                               tensors=scope)
-        self.shared_made[name] = ("block",)
         current = flow.current
         assert current is not None
         inputs = [t if t is not None else current for t in tensors(flow, scope, env)]
         info = self.gen.variant(bdef, {k: v for k, (v, _) in bound.items()}, current.rank,
-                                sizes=_spatial(current), caxis=current.caxis)
+                                sizes=self.call_sizes(bdef, current, span),
+                                caxis=current.caxis)
+        made = info.twin or info  # the class its first call made it of
+        if self.shared_made.setdefault(name, ("block", made))[1] is not made:
+            raise Unsupported(f"the shared module '{name}' on an input for which its block "
+                              f"is another class (made for one size of its input)")
         info = info.for_call(_arguments(info, bound))
         several = inputs if info.channel_params else None
         inputs = inputs or [current]

@@ -204,3 +204,31 @@ def test_a_repeat_of_no_pass_passes_on_every_tensor(tmp_path):
             u, v = model(x)
         torch.testing.assert_close(u, _conv(x, s, "0.u"), rtol=0, atol=1e-5)
         torch.testing.assert_close(v, _conv(x, s, "0.v", 1), rtol=0, atol=1e-5)
+
+
+SHARED_FOR_SIZE = """block up(c: int) {
+    if in.h > 4 { conv(c, 3, p=1) -> upsample(2) } else { conv(c, 1) }
+}
+network n {
+    input x: [4, 8, 8]
+    shared s: up(4)
+    s
+    s
+}"""
+
+
+def test_a_shared_module_made_for_one_size_called_at_two(tmp_path):
+    """Both calls (on 8x8, then 16x16) choose the same layers: one class, one module called
+    twice. (Had they chosen other layers, compile would refuse, rather than call a module
+    built for the first.)"""
+    net = netdsl.load(SHARED_FOR_SIZE)
+    assert "# `up` for 8x8 and 16x16 inputs" in net.to_source()
+    x = torch.randn(2, 4, 8, 8)
+    for model in _models(net, tmp_path, "shared_for_size"):
+        assert_state_matches_ir(model, net)
+        s = model.state_dict()
+        once = F.interpolate(_conv(x, s, "s.0", 1), scale_factor=2.0)
+        with torch.no_grad():
+            torch.testing.assert_close(model(x), F.interpolate(_conv(once, s, "s.0", 1),
+                                                               scale_factor=2.0),
+                                       rtol=0, atol=1e-5)
