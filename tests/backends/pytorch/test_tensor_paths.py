@@ -210,7 +210,8 @@ SHARED_FOR_SIZE = """block up(c: int) {
     if in.h > 4 { conv(c, 3, p=1) -> upsample(2) } else { conv(c, 1) }
 }
 network n {
-    input x: [4, 8, 8]
+    input x: [4, 12, 12]
+    crop(size=[8, 8])
     shared s: up(4)
     s
     s
@@ -218,16 +219,17 @@ network n {
 
 
 def test_a_shared_module_made_for_one_size_called_at_two(tmp_path):
-    """Both calls (on 8x8, then 16x16) choose the same layers: one class, one module called
-    twice. (Had they chosen other layers, compile would refuse, rather than call a module
+    """Both calls (on 8x8 after the crop, then 16x16) choose the same layers: one class,
+    one module called twice; the sizes are the analysis's where the forward lost them.
+    (Had the calls chosen other layers, compile would refuse, rather than call a module
     built for the first.)"""
     net = netdsl.load(SHARED_FOR_SIZE)
     assert "# `up` for 8x8 and 16x16 inputs" in net.to_source()
-    x = torch.randn(2, 4, 8, 8)
+    x = torch.randn(2, 4, 12, 12)
     for model in _models(net, tmp_path, "shared_for_size"):
         assert_state_matches_ir(model, net)
         s = model.state_dict()
-        once = F.interpolate(_conv(x, s, "s.0", 1), scale_factor=2.0)
+        once = F.interpolate(_conv(x[:, :, 2:10, 2:10], s, "s.0", 1), scale_factor=2.0)
         with torch.no_grad():
             torch.testing.assert_close(model(x), F.interpolate(_conv(once, s, "s.0", 1),
                                                                scale_factor=2.0),
