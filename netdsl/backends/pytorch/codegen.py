@@ -14,7 +14,10 @@ from netdsl.backends.pytorch.generator import Generator
 
 
 def generate(network: Any) -> str:
-    """The standalone Python source of a loaded netdsl Network."""
+    """The standalone Python source of a loaded netdsl Network. A network the analysis
+    rejects (a shared module whose later call needs other weights) is rejected here with the
+    analysis's message, as `netdsl stats` gives it, before any code is written for it."""
+    network.stats()
     return Generator(network).run()
 
 

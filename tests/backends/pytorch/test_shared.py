@@ -4,6 +4,7 @@ in the built module and in the generated file."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -111,3 +112,26 @@ def test_a_shared_module_in_a_labeled_comprehension_is_one_module(tmp_path):
         assert len(outs) == 6
         for got, want in zip(outs, expected, strict=True):
             torch.testing.assert_close(got, want)
+
+
+def test_compile_rejects_a_shared_module_the_analysis_rejects():
+    """The shared conv's second call is on 8 channels, its weights made for 4: `stats`
+    says so, and compile (which did not run the analysis) wrote a module that failed only
+    when run. It now gives the analysis's message, located at the call."""
+    spec = """
+network n {
+    input x: [4, 8, 8]
+    shared s: conv(4, 3, p=1)
+    s
+    conv(8, 1)
+    s
+}
+"""
+    net = netdsl.load(spec)
+    for make in (net.to_source, lambda: netdsl.build(net)):
+        with pytest.raises(netdsl.NetdslError) as info:
+            make()
+        diagnostic = info.value.diagnostics[0]
+        assert diagnostic.message == ("the shared module 's' needs 292 weights here but 148 "
+                                      "at its first application")  # 8 * 4 * 9 + 4, 4 * 4 * 9 + 4
+        assert (diagnostic.span.line, diagnostic.span.col) == (7, 5)
