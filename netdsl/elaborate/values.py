@@ -30,6 +30,12 @@ CALL_STEPS = 8  # a call of a `def` costs this many steps besides its expression
 TENSOR_ATTRIBUTES = ("c", "shape", "rank", "h", "w", "d", "l")
 
 
+def reads_size(e: ast.Attribute) -> bool:
+    """Whether `t.c` reads a size of a tensor (`.c`, `.h`, `.shape`, ...) rather than naming
+    a label inside it; quoted (`g."c"`), it is the label."""
+    return e.attr in TENSOR_ATTRIBUTES and not e.quoted
+
+
 @dataclass(frozen=True)
 class TensorValue:
     """A tensor seen from an expression: its node and shape."""
@@ -361,7 +367,7 @@ class Evaluator:
         """A label inside a labeled group by its dotted path (`concat(branch1.conv)`,
         `"block1-0".conv`); the tensor attributes (`enc4.c`, `.h`, `.shape`...) keep their
         meaning unless quoted."""
-        if e.attr in TENSOR_ATTRIBUTES and not e.quoted:
+        if reads_size(e):
             return None
         parts = [e.attr]
         value: ast.Expr = e.value

@@ -97,23 +97,32 @@ class Call:
         """The name of each call of a run (the one name of a plain call)."""
         return [self.member(k) for k in range(self.count)]
 
+    @property
+    def numbered_in(self) -> str:
+        """The scope a run's members are numbered in (`layer1` of `layer1.1`)."""
+        return self.name.rpartition(".")[0]
+
+    @property
+    def first(self) -> int:
+        """The position of a run's first member (`layer1.1`: 1)."""
+        return int(self.name.rpartition(".")[2])
+
     def member(self, k: int) -> str:
         """The name of call `k` of a run."""
         if k == 0:
             return self.name
-        prefix, _, first = self.name.rpartition(".")
-        return f"{prefix}.{int(first) + k}" if prefix else str(int(first) + k)
+        prefix = self.numbered_in
+        return f"{prefix}.{self.first + k}" if prefix else str(self.first + k)
 
     def member_of(self, ref: str) -> str | None:
         """The rest of `ref` below the member of this call it names, or None."""
         if self.count == 1:
             return ref[len(self.name) + 1:] if ref.startswith(self.name + ".") else None
-        prefix, _, first = self.name.rpartition(".")
-        lead = f"{prefix}." if prefix else ""
+        lead = f"{self.numbered_in}." if self.numbered_in else ""
         if not ref.startswith(lead):
             return None
         position, dot, rest = ref[len(lead):].partition(".")
-        if dot and position.isdigit() and int(first) <= int(position) < int(first) + self.count:
+        if dot and position.isdigit() and self.first <= int(position) < self.first + self.count:
             return rest
         return None
 
@@ -158,7 +167,7 @@ class Definition:
 
     def add_run(self, run: Call) -> None:
         """Index a run (a call with `count` > 1) by its scope and first position."""
-        insort(self.runs.setdefault(run.name.rpartition(".")[0], []), run, key=_first)
+        insort(self.runs.setdefault(run.numbered_in, []), run, key=_first)
 
     def run_ending_at(self, scope: str, position: int) -> Call | None:
         """The call whose last member is `scope.position` (`layer1.2`), the run of `scope`
@@ -166,9 +175,9 @@ class Definition:
         runs = self.runs.get(scope, [])
         at = bisect_right(runs, position, key=_first) - 1
         run = runs[at] if at >= 0 else None
-        if run is None or position >= _first(run) + run.count:
+        if run is None or position >= run.first + run.count:
             return None
-        return self.split_run(run, position - _first(run))
+        return self.split_run(run, position - run.first)
 
     def split_run(self, run: Call, k: int) -> Call:
         """Cut `run` after its member `k` so that this member's outputs are the outputs of a
@@ -230,6 +239,5 @@ class Definition:
         return f"<Definition {self.name}: {len(self.items)} items, {len(self.inputs)} inputs>"
 
 
-def _first(call: Call) -> int:
-    """The position of a run's first member (`layer1.1`: 1)."""
-    return int(call.name.rpartition(".")[2])
+def _first(call: Call) -> int:  # a sort key
+    return call.first

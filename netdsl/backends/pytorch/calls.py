@@ -14,7 +14,7 @@ from netdsl.backends.pytorch.expressions import coerce_attribute
 from netdsl.backends.pytorch.flow import Flow, Scope, Tensor, TensorList
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
 from netdsl.backends.pytorch.pystmt import assign
-from netdsl.backends.pytorch.shapes import Shape
+from netdsl.backends.pytorch.shapes import Shape, with_found_sizes
 from netdsl.backends.pytorch.syntax import dotted_path, reads_block_input, single
 from netdsl.backends.pytorch.values import (
     IN,
@@ -30,7 +30,7 @@ from netdsl.backends.pytorch.values import (
     Value,
 )
 from netdsl.elaborate.constructs import passes_input
-from netdsl.elaborate.values import TENSOR_ATTRIBUTES, LayerRef
+from netdsl.elaborate.values import LayerRef, reads_size
 from netdsl.ops import REGISTRY
 from netdsl.ops.base import REQUIRED, WHOLE_KINDS, Op, whole
 from netdsl.syntax import ast as syn
@@ -614,11 +614,7 @@ class Calls:
         sizes = _spatial(current)
         if None not in sizes or not self.info.is_network or span is None:
             return sizes
-        found = self.gen.facts.call_sizes(bdef.name, span)
-        if found is None or len(found) != len(sizes):
-            return sizes
-        return tuple(Py(ast.Constant(d), d, frozenset({SIZE})) if s is None else s
-                     for s, d in zip(sizes, found, strict=True))
+        return with_found_sizes(sizes, self.gen.facts.call_sizes(bdef.name, span))
 
     def several_outputs(self, info: ClassInfo, label: str | None, scope: Scope,
                         flow: Flow) -> None:
@@ -739,9 +735,9 @@ class Calls:
             return env.find(value.id).tensors is not None
         if isinstance(value, (syn.From, syn.BlockInput)) or path is None:
             return isinstance(value, (syn.From, syn.BlockInput))
-        root, _, rest = path.partition(".")
-        return path in flow.labels or bool(rest) and root in flow.labels and (
-            rest.rpartition(".")[2] not in TENSOR_ATTRIBUTES or value.quoted)  # `g.a`, not `g.c`
+        root = path.partition(".")[0]
+        return path in flow.labels or isinstance(value, syn.Attribute) and \
+            root in flow.labels and not reads_size(value)  # `g.a`, not `g.c`
 
     def instantiate(self, info: ClassInfo, bound: dict[str, tuple[Value, str | None]],
                     current: Tensor, inputs: list[Tensor] | None = None) -> Py:

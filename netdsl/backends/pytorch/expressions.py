@@ -23,7 +23,7 @@ from netdsl.backends.pytorch.values import (
     Unsupported,
     Value,
 )
-from netdsl.elaborate.values import TENSOR_ATTRIBUTES, LayerRef
+from netdsl.elaborate.values import LayerRef, reads_size
 from netdsl.errors import SpecError
 from netdsl.ops.base import Symbol
 from netdsl.syntax import ast as syn
@@ -187,7 +187,7 @@ class Expressions:
     def labeled_tensor(e: syn.Attribute, flow: Flow | None) -> Tensor | None:
         """The tensor a dotted path names (`g.a`, `s.lo`); the tensor attributes (`g.c`)
         keep their meaning unless quoted, as in the analysis."""
-        if flow is None or e.attr in TENSOR_ATTRIBUTES and not e.quoted:
+        if flow is None or reads_size(e):
             return None
         path = dotted_path(e)
         return flow.labels.get(path) if path is not None else None

@@ -98,7 +98,7 @@ class Facts:
         for scope in self._instances.get(block, []):
             source = self._input_of(scope) if scope.span == span else None
             if source is not None:
-                found.add(tuple(d for i, d in enumerate(self.graph[source].shape) if i != into))
+                found.add(self._sizes(source, into))
         return found.pop() if len(found) == 1 else None
 
     def output_sizes(self, block: str, sizes: tuple[int, ...], args: dict[str, Any]
@@ -113,11 +113,13 @@ class Facts:
             if source is None or scope.output is None or \
                     any(k not in scope.args or scope.args[k] != v for k, v in args.items()):
                 continue
-            given = self.graph[source].shape
-            if tuple(d for i, d in enumerate(given) if i != into) == tuple(sizes):
-                made = self.graph[scope.output].shape
-                found.add(tuple(d for i, d in enumerate(made) if i != out))
+            if self._sizes(source, into) == tuple(sizes):
+                found.add(self._sizes(scope.output, out))
         return found.pop() if len(found) == 1 else None
+
+    def _sizes(self, ref: str, channel_axis: int) -> tuple[int, ...]:
+        """The shape of a tensor of the graph without its channels."""
+        return tuple(d for i, d in enumerate(self.graph[ref].shape) if i != channel_axis)
 
     def ties(self) -> list[tuple[str, str, str]]:
         """(layer, attribute, layer): each weight one layer shares with another, by the

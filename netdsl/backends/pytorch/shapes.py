@@ -259,3 +259,13 @@ def concat(attrs: dict[str, Py], inputs: list[Shape]) -> Shape:
             total = binop("+", total, p)  # type: ignore[arg-type]
         total = simplify(total)  # type: ignore[arg-type]
     return first[:axis] + (total,) + first[axis + 1:]
+
+
+def with_found_sizes(sizes: tuple[Py | None, ...], found: tuple[int, ...] | None
+                     ) -> tuple[Py | None, ...]:
+    """`sizes` with those the forward lost (None) taken from `found`, the analysis's: sizes
+    of the input the network is built for, which its forward then checks."""
+    if found is None or len(found) != len(sizes):
+        return sizes
+    return tuple(Py(ast.Constant(d), d, frozenset({SIZE})) if s is None else s
+                 for s, d in zip(sizes, found, strict=True))

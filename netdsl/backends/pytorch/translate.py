@@ -43,7 +43,7 @@ from netdsl.backends.pytorch.names import BUILTIN_NAMES, METHOD_NAMES, MODULE_AT
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
 from netdsl.backends.pytorch.pystmt import all_names, assign, returns
 from netdsl.backends.pytorch.scopes import Scoping, full_path
-from netdsl.backends.pytorch.shapes import Shape
+from netdsl.backends.pytorch.shapes import Shape, with_found_sizes
 from netdsl.backends.pytorch.syntax import (
     dotted_path,
     label_counts,
@@ -406,11 +406,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         if bound is None or None not in sizes:
             return sizes
         args = {k: v for k, v in self.info.binding.items() if k != SIZES}
-        found = self.gen.facts.output_sizes(self.bdef.name, bound, args)
-        if found is None or len(found) != len(sizes):
-            return sizes
-        return tuple(Py(ast.Constant(d), d, frozenset({SIZE})) if s is None else s
-                     for s, d in zip(sizes, found, strict=True))
+        return with_found_sizes(sizes, self.gen.facts.output_sizes(self.bdef.name, bound, args))
 
     def finish_outputs(self, current: Tensor) -> None:
         """The block's output channels as an expression of its parameters, when they are one."""
