@@ -35,6 +35,7 @@ ERROR_CODES: dict[str, str] = {
     "usage": "a command-line argument that is not valid",
     "trace": "a PyTorch model that torch.fx cannot trace (`netdsl import`)",
     "unmapped": "a PyTorch call that no operator of netdsl describes (`netdsl import`)",
+    "unused": "computation that no output depends on (a warning)",
 }
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from netdsl.analysis import Stats, check_expectations, summarize
 from netdsl.analysis.memory import DTYPE_BYTES, live_curve
 from netdsl.analysis.training import OPTIMIZER_STATE, training_memory
+from netdsl.analysis.unused import unused_warnings
 from netdsl.bundled import model_names, model_path
 from netdsl.elaborate import Program, elaborate, load_program, read_source
 from netdsl.elaborate.budget import Budget
@@ -113,6 +114,11 @@ class Network:
         """The `expect` statements that do not hold (byte counts in elements of `dtype`);
         evaluating them spends what is left of the load's work budget."""
         return check_expectations(self.top.expectations, self.stats(dtype), self.program.budget)
+
+    def warnings(self) -> list[Diagnostic]:
+        """Computation no output depends on (a layer nothing reads, an input never used):
+        what `netdsl check` warns of, in source order."""
+        return unused_warnings(self.top)
 
     def _repr_html_(self) -> str:
         """Jupyter's display: the totals, the diagram collapsed to its top blocks, and the

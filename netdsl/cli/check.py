@@ -1,16 +1,21 @@
-"""`netdsl check FILE...`: load each spec and verify its `expect` statements."""
+"""`netdsl check FILE...`: load each spec, verify its `expect` statements and warn of
+computation no output depends on."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from netdsl.cli.command import Command, Exit
 from netdsl.cli.loading import STDIN, STDIN_NAME, add_loading_options, load_network
-from netdsl.errors import Diagnostic, NetdslError, Span
+from netdsl.errors import Diagnostic, NetdslError, Span, render
+from netdsl.limits import MAX_ERRORS
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="spec files ('-': stdin)")
+    parser.add_argument("--strict", action="store_true",
+                        help="fail (exit 2) on warnings too, as a CI job wants")
     add_loading_options(parser)
 
 
@@ -19,16 +24,32 @@ def run(args: argparse.Namespace) -> int:
         raise NetdslError(Diagnostic("standard input ('-') can be checked only once",
                                      Span.file(STDIN_NAME), "usage"))
     failures: list[Diagnostic] = []
+    warnings: list[Diagnostic] = []
     for path in args.files:
         try:
-            failures += load_network(args, path).check(args.dtype)
+            network = load_network(args, path)
+            failures += network.check(args.dtype)
         except NetdslError as exc:
             failures += exc.diagnostics
+            continue
+        warnings += network.warnings()
+    _print_warnings(warnings)
     if failures:
         raise NetdslError(failures)
-    return Exit.OK
+    return Exit.USER if warnings and args.strict else Exit.OK
+
+
+def _print_warnings(warnings: list[Diagnostic]) -> None:
+    shown = [render(w) for w in warnings[:MAX_ERRORS]]
+    hidden = len(warnings) - len(shown)
+    if hidden:
+        shown.append(f"... {hidden:,} more warning{'s' if hidden != 1 else ''} not shown")
+    if shown:
+        print("\n".join(shown), file=sys.stderr)
 
 
 COMMAND = Command("check", "validate specs and their `expect` figures", arguments, run,
-                  "Load every FILE and verify the figures its `expect` statements state. Prints "
-                  "nothing when all hold; exit 2 with located diagnostics otherwise.")
+                  "Load every FILE and verify the figures its `expect` statements state, and "
+                  "warn of layers whose result nothing uses. Prints nothing when all is well; "
+                  "exit 2 with located diagnostics otherwise (warnings alone exit 0, or 2 with "
+                  "--strict).")

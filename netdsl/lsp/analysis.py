@@ -97,6 +97,7 @@ def _networks(out: Analysis, max_nodes: int) -> list[Diagnostic]:
             network = Network(out.program, elaborate(out.program, item.name, {}, max_nodes),
                               out.path)
             problems += network.check()
+            problems += [w for w in network.warnings() if canonical(w.span.path) == out.path]
         except NetdslError as exc:
             problems += exc.diagnostics
             continue

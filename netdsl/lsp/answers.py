@@ -24,6 +24,8 @@ from netdsl.lsp.sources import canonical
 from netdsl.lsp.symbols import Symbol, definition, outline
 from netdsl.syntax.formatter import format_source
 
+_SEVERITY = {"error": types.DiagnosticSeverity.Error,
+             "warning": types.DiagnosticSeverity.Warning}
 _SYMBOL_KINDS = {"network": types.SymbolKind.Module, "block": types.SymbolKind.Class,
                  "function": types.SymbolKind.Function, "value": types.SymbolKind.Constant,
                  "input": types.SymbolKind.Variable, "shared": types.SymbolKind.Object,
@@ -91,7 +93,7 @@ class Answers:
         if d.help:
             message += f"\nhelp: {d.help}"
         return types.Diagnostic(self.range(loc.anchor, path), message,
-                                severity=types.DiagnosticSeverity.Error, code=d.code,
+                                severity=_SEVERITY[d.severity], code=d.code,
                                 source="netdsl", related_information=related or None)
 
     # ------------------------------------------------------------ requests

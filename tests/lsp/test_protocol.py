@@ -233,6 +233,23 @@ def test_document_symbols_nest_labels_in_their_definitions(editor):
     assert [c.name for c in network.children][:4] == ["x", "conv1", "bn1", "layer1"]
 
 
+def test_a_dead_branch_is_a_warning_in_this_file_only(editor, tmp_path):
+    """`netdsl check`'s warnings, as warnings; a dead layer inside an imported block is the
+    library's business, not shown at the importer."""
+    lib = tmp_path / "lib.net"
+    lib.write_text("block unit {\n    conv(8, 1)\n    from in -> relu\n}\n")
+    main = tmp_path / "main.net"
+    text = ('import "lib.net"\n\nnetwork n {\n    input x: [3, 32, 32]\n'
+            "    a: conv(4, 1)\n    from x -> unit\n}\n")
+    main.write_text(text)
+    (problem,) = editor.open(main)
+    assert problem.severity == types.DiagnosticSeverity.Warning and problem.code == "unused"
+    assert problem.message.startswith("the result of this conv is never used\nhelp: ")
+    assert (problem.range.start.line, problem.range.start.character) == at(text, "a: conv")
+    fixed = text.replace("    from x -> unit", "    unit")
+    assert editor.edit(main, fixed) == []
+
+
 def _project(tmp_path: Path, width: int) -> tuple[Path, Path]:
     lib = tmp_path / "lib.net"
     lib.write_text(f"block unit(s: int = 1) {{\n    conv({width}, 3, s=s, p=1)\n    relu\n}}\n")
