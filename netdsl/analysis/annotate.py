@@ -55,7 +55,7 @@ def annotate(graph: Graph) -> None:
         meta["elements"] = numel(out)
         if node.op is None:
             set_counts(meta, NO_COUNTS)
-            meta["rf"] = input_field(out, [nodes[u].op for u in graph.users(node.name)])
+            meta["rf"] = input_field(out, _layout_readers(graph, node.name))
             continue
         if node.op.stored:
             meta["elements"] = 0  # a parameter, not an activation
@@ -69,3 +69,20 @@ def annotate(graph: Graph) -> None:
             counts = (0, 0, *counts[2:])
         set_counts(meta, counts)
         meta["rf"] = compose(figures.rule, [source["rf"] for source in sources])
+
+
+def _layout_readers(graph: Graph, name: str) -> list[Op]:
+    """The operators that decide the layout of `name`: its readers, and past a layer
+    indifferent to the layout (an activation, a sum), that layer's readers."""
+    found: list[Op] = []
+    seen = {name}
+    todo = [name]
+    while todo:
+        for user in graph.users(todo.pop()):
+            op = graph.nodes[user].op
+            if op.channel_axis is not None:
+                found.append(op)
+            elif user not in seen:
+                seen.add(user)
+                todo.append(user)
+    return found

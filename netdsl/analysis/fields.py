@@ -10,7 +10,7 @@ from typing import Any
 
 from netdsl.analysis.annotate import node_figures
 from netdsl.analysis.receptive_field import Field, compose, compose_relative, input_field
-from netdsl.ir import Call, Definition, port
+from netdsl.ir import Call, Definition, Node, port
 from netdsl.ops import Op
 
 Fields = dict[str, Any]  # reference -> Field, GLOBAL or None
@@ -32,16 +32,41 @@ def walk(d: Definition, inputs: list[Any]) -> Fields:
     return fields
 
 
-def readers(d: Definition, ref: str) -> Iterator[Op]:
-    """The operators of the layers that read `ref` of `d` themselves, inside the blocks it is
-    passed to too."""
-    for item in d.items.values():
-        if ref not in item.inputs:
+def readers(d: Definition, ref: str) -> list[Op]:
+    """The operators of the layers that decide the layout of `ref` of `d`: those that read it,
+    inside the blocks it is passed to too, and, past a layer indifferent to the layout (an
+    activation, a sum), that layer's readers, out of the block it ends if need be."""
+    found: list[Op] = []
+    seen: set[tuple[int, str]] = set()
+    todo: list[tuple[Definition, str, tuple[tuple[Definition, Call], ...]]] = [(d, ref, ())]
+    while todo:
+        where, value, callers = todo.pop()
+        if (id(where), value) in seen:
             continue
-        if isinstance(item, Call):
-            yield from readers(item.definition, port(item.inputs.index(ref)))
-        elif item.op is not None:
-            yield item.op
+        seen.add((id(where), value))
+        for item in _users(where).get(value, ()):
+            if isinstance(item, Call):
+                todo.append((item.definition, port(item.inputs.index(value)),
+                             (*callers, (where, item))))
+            elif item.op.channel_axis is None:
+                todo.append((where, item.name, callers))
+            else:
+                found.append(item.op)
+        if callers and value in where.outputs:
+            caller, call = callers[-1]
+            todo.append((caller, call.outputs[where.outputs.index(value)], callers[:-1]))
+    return found
+
+
+def _users(d: Definition) -> dict[str, list[Node | Call]]:
+    """The items of `d` that read each reference (kept in `d.meta`)."""
+    found = d.meta.get("users")
+    if found is None:
+        found = d.meta["users"] = {}
+        for item in d.items.values():
+            for ref in dict.fromkeys(item.inputs):
+                found.setdefault(ref, []).append(item)
+    return found
 
 
 def relative(d: Definition) -> Fields | None:

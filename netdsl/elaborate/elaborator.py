@@ -142,27 +142,48 @@ class Elaborator(Resolver):
 
     def body(self, stmts: tuple[ast.Stmt, ...]) -> tuple[list[Diagnostic], Any]:
         """The network's statements, each on its own: an error is reported and the next
-        statement tried, until one has no input to go on from."""
+        statement tried, until one has no input to go on from.
+
+        A statement that reads what a failed one made (the current tensor after it, or one of
+        its labels) is *tainted*: its input's shape is not the one the user meant, so a shape
+        error in it would only echo the first; it is dropped. Other mistakes in it (an unknown
+        name, a wrong argument) are still reported."""
         errors: list[Diagnostic] = []
         current: Any = None
+        failed = False  # the current tensor comes from a failed statement
+        tainted_names: set[str] = set()
         naming = Naming("", None)
         for stmt in stmts:
+            makes = self.makes_tensors(stmt)
+            tainted = (failed and makes and _reads_current(stmt)) or _mentions(stmt,
+                                                                              tainted_names)
             try:
                 current = self.statements.statement(stmt, current, naming)
-            except FollowOnError:
-                continue
             except SpecError as exc:
-                if isinstance(stmt, ast.Assign):
-                    self.frame.env.vars[stmt.name] = Poisoned()
-                exc.span = exc.span or stmt.span  # every message is located
-                errors.append(self.diagnostic(exc))
+                self.poison(stmt)
+                if not isinstance(exc, FollowOnError) and not (tainted and exc.code == "shape"):
+                    exc.span = exc.span or stmt.span  # every message is located
+                    errors.append(self.diagnostic(exc))
+                tainted = True
                 if exc.code == "limit" or len(errors) >= MAX_ERRORS or current is None:
                     break
-            except RecursionError:
-                errors.append(Diagnostic("the statement is nested too deeply to evaluate",
-                                         stmt.span, "limit", help="split it into named values"))
-                break
+            if makes:
+                failed = tainted
+            if tainted:
+                tainted_names.update(_bound_names(stmt))
         return errors, current
+
+    def makes_tensors(self, stmt: ast.Stmt) -> bool:
+        """Whether `stmt` applies layers (and so sets the current tensor)."""
+        return _chain_of(stmt) is not None or isinstance(stmt, (ast.If, ast.For)) or (
+            isinstance(stmt, ast.Assign) and self.layers.applies_layers(stmt.value))
+
+    def poison(self, stmt: ast.Stmt) -> None:
+        """Mark the names `stmt` would have bound, and did not, as failed."""
+        vars_, tensors = self.frame.env.vars, self.frame.tensors
+        for name in _bound_names(stmt):
+            if name not in tensors and not isinstance(vars_.get(name), TensorValue):
+                vars_[name] = Poisoned()
 
     def unused_instances(self, top: Definition) -> list[Diagnostic]:
         out = []
@@ -248,3 +269,39 @@ def _unknown_input(net: ast.BlockDef, key: str, inputs: Iterable[str]) -> Diagno
     return Diagnostic(f"--input names '{key}', which is not an input of '{net.name}'", net.span,
                       "usage", help=f"inputs: {', '.join(inputs)}",
                       argument=Override("input", key))
+
+
+def _chain_of(stmt: ast.Stmt) -> ast.Chain | None:
+    """The chain of layers a statement applies, if it is one (`a, b = <chain>` too)."""
+    chain = stmt.value if isinstance(stmt, ast.Unpack) else stmt
+    return chain if isinstance(chain, ast.Chain) else None
+
+
+def _reads_current(stmt: ast.Stmt) -> bool:
+    """Whether a statement that applies layers may read the current tensor: all but a chain
+    that starts `from` (an `if`, a `for` or an assignment is taken to)."""
+    chain = _chain_of(stmt)
+    return chain is None or not isinstance(chain.elements[0].value, ast.From)
+
+
+def _mentions(stmt: ast.Stmt, names: set[str]) -> bool:
+    """Whether `stmt` reads one of `names` (`from a`, `from a.b`, `concat(a)`, `a.c`)."""
+    if not names:
+        return False
+    for node in walk(stmt):
+        if isinstance(node, ast.From) and node.path[0] in names:
+            return True
+        if isinstance(node, ast.Name) and node.id in names:
+            return True
+    return False
+
+
+def _bound_names(stmt: ast.Stmt) -> Iterable[str]:
+    """The labels and names `stmt` binds, at any depth."""
+    if isinstance(stmt, ast.Assign):
+        yield stmt.name
+    elif isinstance(stmt, ast.Unpack):
+        yield from stmt.names
+    for node in walk(stmt):
+        if isinstance(node, ast.Element) and isinstance(node.label, str):
+            yield node.label

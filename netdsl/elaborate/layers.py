@@ -189,7 +189,16 @@ class Layers:
             return True
         if isinstance(value, ast.Name) and self.tensor_named(value.id) is not None:
             return True
+        if isinstance(value, ast.Index) and self.picks_tensor(value):
+            return True
         return self.tensor_list(chain) is not None
+
+    def picks_tensor(self, value: ast.Index) -> bool:
+        """`xs[0]`, `levels[-1]`: an item of a list of tensors is a tensor argument."""
+        try:
+            return isinstance(self.el.evaluator.eval(value, self.el.frame.env), TensorValue)
+        except SpecError:
+            return False
 
     def calls_on_items(self, e: ast.Comprehension) -> bool:
         """`[tb(t) for t in levels]`, `[head(t) for t in levels]`: a layer called on the items
@@ -479,7 +488,7 @@ class Layers:
         if found is AMBIGUOUS:
             raise SpecError(f"the label '{dotted}' names several tensors", "name", value.span,
                             help="use its dotted name, e.g. from branch1.conv")
-        if found is None and isinstance(self.el.frame.env.find(dotted), Poisoned):
+        if found is None and Poisoned.named(self.el.frame.env, dotted):
             raise FollowOnError.of(dotted, value.span)
         if found is None:
             raise SpecError(f"unknown tensor '{dotted}'", "name", value.span,

@@ -207,7 +207,7 @@ class Statements:
             return [(dotted, bound.node)]
         if isinstance(bound, tuple) and bound and all(isinstance(t, TensorValue) for t in bound):
             return [(f"{dotted}.{i}", t.node) for i, t in enumerate(bound)]
-        if isinstance(bound, Poisoned):  # its own error was reported
+        if Poisoned.named(frame.env, dotted):  # its own error was reported
             raise FollowOnError.of(dotted, span)
         raise SpecError(f"unknown tensor '{dotted}' in output", "name", span,
                         help=did_you_mean(dotted, frame.tensors))

@@ -101,6 +101,12 @@ class Poisoned:
     """The value of a definition that failed: using it raises `FollowOnError`, not a second
     report of the same mistake."""
 
+    @staticmethod
+    def named(env: Env, dotted: str) -> bool:
+        """Whether `dotted` (`a`, or `a.b` inside it) names what a failed statement made."""
+        return any(isinstance(env.find(name), Poisoned)
+                   for name in (dotted, dotted.partition(".")[0]))
+
 
 @dataclass(frozen=True)
 class Unavailable:

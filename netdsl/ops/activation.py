@@ -11,6 +11,7 @@ from netdsl.ops.base import Op, ShapeError, attr, numel
 @dataclass(frozen=True)
 class _Activation(Op):
     family = "activation"
+    channel_axis = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class PReLU(_Activation):
     """Leaky ReLU with a learned slope: one shared, or one per channel with `channels=true`."""
 
     name = "prelu"
+    channel_axis = 0  # one slope per channel on the first axis
 
     channels: bool = attr(False, kind="bool", doc="one slope per channel")
     init: float = attr(0.25, kind="float")
@@ -123,6 +125,7 @@ class Softmax(_Activation):
     """Softmax along an axis (0, the channels, by default; the batch is not counted)."""
 
     name = "softmax"
+    channel_axis = 0  # along an axis counted as laid out
 
     axis: int = attr(0, kind="int", alias="dim")
 

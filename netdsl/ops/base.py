@@ -144,8 +144,9 @@ class Op:
     # the axis of its (first) input whose size its construction takes as the channels: 0
     # (channels first: convolutions, batch norm), or -1 for an operator on the last axis
     # (linear, layer norm, attention), which tells that a network input it reads is laid out
-    # channels last ([H, W, C], [tokens, dim])
-    channel_axis: ClassVar[int] = 0
+    # channels last ([H, W, C], [tokens, dim]); None for one indifferent to the layout (an
+    # activation, a dropout, a sum), whose readers tell instead
+    channel_axis: ClassVar[int | None] = 0
     memory_note: ClassVar[str | None] = None  # what the memory figures leave out for it
     symbol: ClassVar[str | None] = None  # drawn in place of the name in diagrams ("+")
     _parameters: ClassVar[Parameters | None] = None  # per class, see `parameters()`

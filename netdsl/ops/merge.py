@@ -48,6 +48,7 @@ class Add(_Merge):
     axes of size 1 stretch as in torch."""
 
     name = "add"
+    channel_axis = None
     overwritable = True
     symbol = "+"
     passes_gradient = True
@@ -81,6 +82,7 @@ class Mul(_Merge):
     """Elementwise product with broadcasting (SE gating: [C, H, W] x [C, 1, 1])."""
 
     name = "mul"
+    channel_axis = None
     symbol = "\u00d7"
 
     def infer_shape(self, inputs):

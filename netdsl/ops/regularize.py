@@ -13,6 +13,7 @@ class Dropout(Op):
 
     name = "dropout"
     family = "regularize"
+    channel_axis = None
     inference_identity = True  # torch's dropout returns its input in eval mode
 
     p: float = attr(0.5, kind="prob")
@@ -33,6 +34,7 @@ class Dropout2d(Dropout):
     """Zeroes whole channels with probability p while training."""
 
     name = "dropout2d"
+    channel_axis = 0  # drops whole channels of the first axis
 
     def infer_shape(self, inputs):
         (x,) = inputs

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 import netdsl
+from netdsl.analysis import analyse
 from netdsl.ops.attention import _window_span
 
 
@@ -88,6 +89,41 @@ def test_an_input_its_readers_take_on_the_last_axis_is_laid_out_channels_last():
     tokens = field("linear(4)", (7, 2))  # each token's features alone
     assert (tokens["size"], tokens["layout"]) == ([1], [[0], []])
     assert field("conv(4, 3, p=1)", (2, 10, 10))["size"] == [3, 3]  # channels first
+
+
+class _PreNorm(nn.Module):
+    """A pre-norm residual on a sequence, after a dropout: how a transformer's encoder starts.
+    The sum and the dropout read the input too, but indifferent to its layout."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.linear = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = nn.functional.dropout(x, 0.1, training=False)
+        return x + self.linear(self.norm(x))
+
+
+@pytest.mark.parametrize("body", [
+    "dropout(0.1) -> add { identity; { layernorm -> linear(4) } }",
+    "relu -> add { identity; { layernorm -> linear(4) } }",
+    "add { identity; { layernorm -> linear(4) } }",
+    "b",  # the same inside a block, whose caller reads its output with a linear layer
+])
+def test_layers_indifferent_to_the_layout_let_the_layers_after_them_decide(body):
+    """A residual sum, a dropout or an activation reads a sequence as it is: the layers after
+    them tell its layout. Read as channels first, the sum made the linear layer mix the token
+    axis, and each token's field was `global` (autograd: the token alone)."""
+    seen = read(constant(_PreNorm(4)), (6, 4), (2, 0)).any(-1)
+    assert seen.nonzero().flatten().tolist() == [2]
+    spec = ("block b { add { identity; relu } }\n"
+            f"network n {{\n input x: [6, 4]\n{body}\n linear(4)\n}}\n")
+    network = netdsl.load(spec)
+    for row in network.stats().layers[1:]:  # the analysis over the blocks
+        assert row.rf.as_dict()["size"] == [1], (row.name, row.rf)
+    analyse(network.graph)  # and over the flat layer graph
+    assert [n.meta["rf"].layout for n in network.graph][-1] == ((0,), ())
 
 
 class _Attend(nn.Module):

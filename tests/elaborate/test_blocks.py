@@ -43,6 +43,17 @@ def test_a_tensor_given_to_a_value_parameter_is_an_error():
         graph(X + "p: conv(2, 1)\nb(p)", "block b(w) { conv(w, 1) }")
 
 
+def test_items_of_a_list_of_tensors_are_tensor_arguments_of_an_assignment():
+    """`y = fuse(xs[0], xs[1])` names the tensor the call makes, as `y = fuse(p, q)` does; an
+    item given to a value parameter is the same type error as the tensor itself."""
+    body = X + "p: conv(2, 1)\nq: conv(5, 1)\nxs = [p, q]\ny = fuse(xs[0], xs[-1])\noutput y"
+    g = graph(body, FUSE)  # `y =` names a value, not layers: they are numbered
+    assert g["2.0"].inputs == ["p"] and g["2.1"].inputs == ["q"]
+    assert [(n.name, n.shape) for n in g.output_nodes()] == [("2.2", (4, 8, 8))]
+    with pytest.raises(netdsl.NetdslError, match="'c' must be int, got the tensor 'q'"):
+        graph(X + "p: conv(2, 1)\nq: conv(5, 1)\nxs = [p, q]\ny = fuse(p, q, xs[1])", FUSE)
+
+
 def test_several_outputs_are_named_by_the_label_and_the_block_outputs():
     g = graph(X + "s: split(4)\nfrom s.hi -> conv(1, 1)\noutput s.lo, s.hi", SPLIT)
     # lo: 1x1 keeps 8x8; hi: 3x3/2 p=1 gives 4x4
