@@ -71,10 +71,11 @@ class Span:
 @dataclass
 class Override:
     """A network parameter or input named by the caller (`--set`, `--input`, or `load`'s
-    keyword arguments) that the network does not have."""
+    keyword arguments) that the network does not have, or not of that type."""
 
     kind: str  # "parameter" or "input"
     name: str
+    quote: bool = False  # the value should have been text: suggest quoting it
 
 
 @dataclass

@@ -96,9 +96,13 @@ def at_argument(diag: Diagnostic, args: argparse.Namespace) -> Diagnostic:
     text, name = texts[index], diag.argument.name
     col = text.find(name) + 1 if name else 1
     SOURCES.add(option, "\n".join(texts))
+    help_ = diag.help
+    if diag.argument.quote:
+        value = text.partition("=")[2].strip()
+        help_ = f"to pass it as text, quote it: --set {name}='\"{value}\"'"
     return Diagnostic(diag.message, Span(option, lines[index], col, lines[index],
                                          col + max(len(name), 1)),
-                      "usage", help=diag.help)
+                      "usage", help=help_)
 
 
 def _set_name(text: str) -> str:

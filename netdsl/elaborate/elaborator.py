@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from netdsl.elaborate.blocks import Blocks, signature
+from netdsl.elaborate.blocks import Blocks, check_type, signature
 from netdsl.elaborate.builder import Builder
 from netdsl.elaborate.cache import DefinitionCache
 from netdsl.elaborate.constructs import CONSTRUCTS
@@ -118,6 +118,7 @@ class Elaborator(Resolver):
     def network(self, name: str | None, overrides: dict[str, Any]) -> Definition:
         net = self.pick(name)
         self.check_parameter_names(net, overrides)
+        self.check_parameter_types(net, overrides)
         try:  # a bad --set or load(..., name=value) is the user's error, located at the network
             bound = self.bind_network(net, overrides)
         except SpecError as exc:
@@ -249,6 +250,19 @@ class Elaborator(Resolver):
                     notes=list(self.program.import_notes(net.span)),
                     help=did_you_mean(key, names) or f"signature: {signature(net)}",
                     argument=Override("parameter", key)))
+
+    def check_parameter_types(self, net: ast.BlockDef, overrides: dict[str, Any]) -> None:
+        """Every overridden typed parameter has a value of its type (the caller's mistake,
+        marked for the command line to show at its `--set`)."""
+        for p in net.params:
+            if p.name not in overrides or p.type is None:
+                continue
+            try:
+                check_type(net.name, p, overrides[p.name], net.span)
+            except SpecError as exc:
+                raise NetdslError(Diagnostic(
+                    exc.message, net.span, "type", notes=list(self.program.import_notes(net.span)),
+                    argument=Override("parameter", p.name, quote=p.type == "str"))) from None
 
     def check_input_names(self, net: ast.BlockDef, names: Iterable[str]) -> None:
         """Every named `--input` is one the network declares somewhere in its body (whether

@@ -423,6 +423,8 @@ class Layers:
     def build_op(self, cls: type[Op], args: list[Any], kwargs: dict[str, Any],
                  site: Site) -> Op:
         """The operator for evaluated arguments, one object per distinct scalar call."""
+        for name in cls.whole_floats(args, kwargs):
+            self.el.program.whole_floats.add((site.span, name))
         key = _call_key(cls, args, kwargs)
         operator = self.ops.get(key) if key is not None else None
         if operator is None:

@@ -30,6 +30,9 @@ class Program:
     env: Env = field(default_factory=builtin_env)
     imported_by: dict[str, Span] = field(default_factory=dict)  # path -> the import statement
     budget: Budget = field(default_factory=Budget)  # the work budget of the whole load
+    # (call site, attribute) where a whole-number attribute was given a float (`conv(64 * w)`
+    # with w = 1.0): the analysis reads 64.0 as 64, and so must the compiled module
+    whole_floats: set[tuple[Span, str]] = field(default_factory=set)
 
     def import_notes(self, span: Span | None) -> list[tuple[Span | None, str]]:
         """'imported from a.net:1:1' notes for a span in an imported file."""

@@ -290,6 +290,18 @@ class Op:
         op.validate()
         return op
 
+    @classmethod
+    def whole_floats(cls, args: list[Any], kwargs: dict[str, Any]) -> list[str]:
+        """The whole-number attributes given a float (64.0 for `out`), which `coerce` reads
+        as ints."""
+        if not any(type(v) is float for v in (*args, *kwargs.values())):
+            return []
+        table = cls.parameters()
+        given = [*zip(table.positional, args, strict=False),
+                 *((table.by_name.get(k), v) for k, v in kwargs.items())]
+        return [f.name for f, v in given if f is not None and type(v) is float
+                and f.metadata.get("kind") in WHOLE_KINDS]
+
     def validate(self) -> None:
         """Check relations between attributes; raise SpecError."""
 
@@ -409,7 +421,7 @@ def _bare_layer_name(value: Any) -> str | None:
 
 
 # the kinds of attribute that hold whole numbers, which `coerce` takes 2.0 for as 2
-WHOLE_KINDS = frozenset({"size", "count", "int", "ints", "counts", "shape", "table"})
+WHOLE_KINDS = frozenset({"size", "count", "int", "ints", "counts", "shape", "table", "padding"})
 
 
 def whole(value: Any) -> Any:

@@ -139,6 +139,21 @@ def test_a_parameter_set_twice_and_an_include_that_is_no_folder_say_so(netdsl, t
                       "--include /etc/passwd: not a folder")
 
 
+def test_a_set_value_of_the_wrong_type_is_shown_at_its_argument(netdsl, tmp_path):
+    """`--set version=1_0` for a `str` parameter reads the number 10: the mistake is in the
+    argument, which the message quotes, with how to pass text."""
+    spec = tmp_path / "v.net"
+    spec.write_text('network n(version: str = "1_0", c: int = 4) {\n    input x: [3, 8, 8]\n'
+                    "    conv(c, 1)\n}\n")
+    done = netdsl("check", str(spec), "--set", "c=4", "--set", "version=1_1")
+    assert_user_error(done, "--set:2:1: error: 'n' parameter 'version' must be str, got int 11",
+                      "    version=1_1\n", "help: to pass it as text, quote it: "
+                      "--set version='\"1_1\"'")
+    assert_user_error(netdsl("check", str(spec), "--set", "c=2.5"),
+                      "--set:1:1: error: 'n' parameter 'c' must be int, got float 2.5")
+    assert netdsl("check", str(spec), "--set", 'version="1_1"').returncode == 0
+
+
 def test_check_sees_set_and_input(netdsl, tmp_path):
     spec = tmp_path / "expect.net"
     spec.write_text("network n(c: int = 4) {\n    input x: [3, 8, 8]\n    conv(c, 3)\n"

@@ -384,10 +384,14 @@ class Calls:
         cls = REGISTRY[func]
         for name, f in ((f.name, f) for f in cls.parameters().fields):
             attrs.setdefault(name, P.lit(None if f.default is REQUIRED else f.default))
-            if f.metadata.get("kind") in WHOLE_KINDS and attrs[name].known:
+            if f.metadata.get("kind") not in WHOLE_KINDS:
+                continue
+            if attrs[name].known:
                 ints = whole(attrs[name].const)  # `permute([2.0, 1, 0])`, as loading reads it
                 if ints is not attrs[name].const:
                     attrs[name] = P.lit(ints)
+            elif (span, name) in self.gen.program.whole_floats:  # `64 * w`, w = 1.0
+                attrs[name] = P.call("int", [attrs[name]])
         if any(v.deps & {RT, SIZE} for v in attrs.values()) and (
                 lowering.holds_state(func, attrs) or not row.has_function()):
             attrs = self.built_attrs(func, attrs, span)

@@ -146,6 +146,34 @@ def test_floats_read_as_the_spec_wrote_them() -> None:
     assert "0.037500000000000006" not in source and "stochastic_depth(x, 0.0" not in source
 
 
+WIDTH_MULTIPLIER = """
+block b(c) {
+    conv(c, 3, p=1) -> bn -> relu
+}
+network n(w: float = 1.0) {
+    input x: [3, 8, 8]
+    conv(64 * w, 1)
+    conv(32, 3, p=1.0)
+    b(16 * w)
+    flatten
+    linear(10 * w)
+}
+"""
+
+
+@pytest.mark.parametrize("w", [1.0, 1.5])
+def test_a_whole_float_where_an_int_is_needed_is_an_int_in_the_module(w: float) -> None:
+    """The language reads 64.0 channels as 64 (`conv(64 * w)` with a float width multiplier),
+    so the module must: torch refuses floats for sizes (`nn.Conv2d(3, 64.0, 1)`)."""
+    network = netdsl.load(WIDTH_MULTIPLIER, w=w)
+    model = netdsl.build(network)
+    assert sum(p.numel() for p in model.parameters()) == network.stats().params
+    assert model(torch.zeros(1, 3, 8, 8)).shape == (1, int(10 * w))
+    source = generate(network)
+    assert "nn.Conv2d(3, int(64 * w), 1)" in source and "padding=1)" in source
+    assert "nn.Conv2d(32, 64, 3" not in source  # the channels flow as expressions
+
+
 def test_sizes_come_from_tensors_at_run_time() -> None:
     """A spec that reads its input's size works at a size other than the one it was loaded
     with, as torch computes it."""
