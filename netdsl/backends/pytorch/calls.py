@@ -11,7 +11,14 @@ from netdsl.backends.pytorch import ops as lowering
 from netdsl.backends.pytorch import pyexpr as P
 from netdsl.backends.pytorch.classinfo import ClassInfo
 from netdsl.backends.pytorch.expressions import coerce_attribute
-from netdsl.backends.pytorch.flow import Flow, Scope, Tensor, TensorList
+from netdsl.backends.pytorch.flow import (
+    Flow,
+    Scope,
+    Tensor,
+    TensorList,
+    as_computed,
+    as_samples,
+)
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
 from netdsl.backends.pytorch.pystmt import assign
 from netdsl.backends.pytorch.shapes import Shape, with_found_sizes
@@ -43,11 +50,13 @@ if TYPE_CHECKING:
 class Input(lowering.Input):
     """The lowering's view of the first input of a layer."""
 
-    def __init__(self, translator: Any, tensor: Tensor, span: Any = None):
+    def __init__(self, translator: Any, tensor: Tensor, span: Any = None,
+                 batched: bool | None = None):
         self.translator = translator
         self.tensor = tensor
         self.rank = tensor.rank
         self.span = span
+        self.batched = tensor.batched if batched is None else batched
 
     def dim(self, axis: int) -> Py:
         value = self.tensor.shape[axis]
@@ -368,13 +377,14 @@ class Calls:
                  label: str | Py | None, scope: Scope, flow: Flow, span: Any, take: bool = True,
                  arg_asts: tuple[syn.Arg, ...] = (), args: tuple[Any, ...] = (),
                  kwargs: dict[str, Any] | None = None, env: Env | None = None) -> None:
+        row = lowering.lowering(func)
+        batched = row.batched(attrs, [t.batched for t in inputs])
         self._apply_op(func, attrs, given, inputs, label, scope, flow, span, take, arg_asts,
                        args, kwargs, env)
         if flow.current is not None:  # where the channels went (permute, transpose)
-            axis = lowering.lowering(func).channel_axis(attrs, inputs[0].caxis,
-                                                        len(inputs[0].shape))
+            axis = row.channel_axis(attrs, inputs[0].caxis, len(inputs[0].shape))
             flow.current = replace(flow.current, caxis=axis if 0 <= axis < len(
-                flow.current.shape) else 0)
+                flow.current.shape) else 0, batched=batched)
 
     def _apply_op(self, func: str, attrs: dict[str, Py], given: set[str], inputs: list[Tensor],
                   label: str | Py | None, scope: Scope, flow: Flow, span: Any, take: bool,
@@ -396,7 +406,11 @@ class Calls:
                 lowering.holds_state(func, attrs) or not row.has_function()):
             attrs = self.built_attrs(func, attrs, span)
         shape = self.out_shape(func, attrs, inputs, span)
-        x = Input(self, inputs[0], span)
+        # a layer whose code needs a batch axis computes a tensor without one as one sample;
+        # a merge's axes are its result's (`merged` aligns its inputs on the batch axis)
+        as_sample = not row.unbatched and not all(t.batched for t in inputs)
+        x = Input(self, inputs[0], span, batched=as_sample or any(
+            t.batched for t in (inputs if cls.variadic else inputs[:1])))
         pad = None
         if row.pad is not None:
             try:
@@ -405,8 +419,11 @@ class Calls:
                 raise Unsupported(f"'{func}': {exc}") from None
             if padded is not None:
                 attrs, pad = padded
+        if as_sample and row.results(attrs):
+            raise Unsupported(f"'{func}' with results on a tensor without a batch axis")
         if scope.mode == "chain":
-            if len(inputs) > 1 or pad is not None or row.applies_module or row.results(attrs):
+            if len(inputs) > 1 or pad is not None or row.applies_module or row.results(attrs) \
+                    or not inputs[0].batched:
                 raise NotChain
             inplace = cls.in_place and self.previous_overwritable(scope)
             if any(v.deps & {RT, SIZE} for v in attrs.values()):
@@ -420,7 +437,7 @@ class Calls:
             self.register(label, module, scope, overwritable=cls.overwritable)
             flow.current = Tensor(shape)
             return
-        vars_ = [Py(t.node) for t in inputs]
+        vars_ = as_samples(inputs) if as_sample else merged(row, inputs, len(shape))
         if pad is not None:
             vars_[0] = pad(vars_[0])
         # an attribute read from a tensor's size is the forward's to compute, not baked in
@@ -447,6 +464,8 @@ class Calls:
                     result = row.apply(attrs, vars_, x, state=ref)
                 else:
                     result = P.call(ref, vars_)
+                if as_sample:
+                    result = as_computed(result, inputs)
                 self.assign_op_result(cls, attrs, label, result, inputs, shape, scope, flow)
                 return
         if take:
@@ -468,6 +487,8 @@ class Calls:
             result = lowering.invoke(func, fattrs, vars_, x, training, inplace)
         except NotImplementedError as exc:
             raise Unsupported(f"'{func}': {exc}") from None
+        if as_sample:
+            result = as_computed(result, inputs)
         self.gen.helpers.update(row.helpers)
         self.assign_op_result(cls, attrs, label, result, inputs, shape, scope, flow)
 
@@ -833,6 +854,8 @@ class Calls:
         if scope.fwd is not None:
             self.apply_call(Py(scope.owner.ref(name)), [current], shape, scope, flow,
                             overwritable=False)
+        elif not current.batched:  # a forward gives it a batch of one
+            raise NotChain
         else:
             flow.current = Tensor(shape, caxis=current.caxis)
 
@@ -926,6 +949,8 @@ class Calls:
             self.optional_module(factory, module, label, shape, scope, flow)
             return
         if scope.mode == "chain":
+            if not current.batched:  # a forward gives it a batch of one
+                raise NotChain
             self.register(label, module, scope, overwritable=overwritable)
             if shape[0] is None:
                 name = label if isinstance(label, str) else ""
@@ -957,6 +982,25 @@ class Calls:
         scope.ctor.append(scope.owner.register(label, Py(ast.IfExp(
             test.node, module.node, P.call("nn.Identity").node))))
         self.apply_call(Py(attr), [current], shape, scope, flow, overwritable=False)
+
+
+def merged(row: lowering.Lowering, inputs: list[Tensor], rank: int) -> list[Py]:
+    """The forward's values of a layer's inputs, those of a merge aligned on the batch axis:
+    a batched tensor of fewer axes than the broadcast result gets them after its batch
+    (`x[:, None]`, as the analysis pads a shape on the left), and a concatenation's tensor
+    without a batch axis is expanded to the batch of one that has it."""
+    values = [Py(t.node) for t in inputs]
+    if row.shape is lowering.shapes.broadcast:
+        return [v if not t.batched or len(t.shape) == rank else Py(ast.Subscript(
+            v.node, ast.Tuple([ast.Slice(), *[ast.Constant(None)] * (rank - len(t.shape))],
+                              ast.Load()), ast.Load()))
+                for t, v in zip(inputs, values, strict=True)]
+    batch = next((v for t, v in zip(inputs, values, strict=True) if t.batched), None)
+    if row.shape is not lowering.shapes.concat or batch is None:
+        return values
+    size = P.subscript(P.attr(batch, "shape"), P.lit(0))
+    return [v if t.batched else P.call(P.attr(v, "expand"), [size, *[P.lit(-1)] * len(t.shape)])
+            for t, v in zip(inputs, values, strict=True)]
 
 
 def _put(value: Py | None, mapping: dict[str, Py | None], axis: int | None,

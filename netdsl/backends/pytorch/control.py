@@ -267,6 +267,9 @@ class ControlFlow:
         every branch assigns."""
         shape = self.join_shapes([e.shape for e in ends], ctors,
                                  fresh=fresh or hint == PATH_VARIABLE, caxis=ends[0].caxis)
+        if len({e.batched for e in ends}) > 1:
+            raise Unsupported("branches of which one ends in a tensor without a batch axis "
+                              "(a parameter's) and another in one with it")
         if scope.fwd is None:
             return Tensor(shape, caxis=ends[0].caxis)
         vars_ = [e.var for e in ends]
@@ -303,7 +306,8 @@ class ControlFlow:
                 fwd.append(assign(target, ast.Name(var, ast.Load())))
         if hoisted is not None:
             scope.fwd.append(assign(target, ast.Name(hoisted, ast.Load())))
-        return Tensor(shape, target, owned=True, fresh=fresh, caxis=ends[0].caxis)
+        return Tensor(shape, target, owned=True, fresh=fresh, caxis=ends[0].caxis,
+                      batched=ends[0].batched)
 
     def join_shapes(self, shapes: list[Shape], ctors: list[list[ast.stmt]],
                     fresh: bool = False, caxis: int = 0) -> Shape:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from netdsl.backends.pytorch.pyexpr import (
     UNKNOWN,
     Py,
+    attr,
     binop,
     call,
     dotted,
@@ -37,6 +38,8 @@ class Tensor:
     `owned`: no one else reads the variable, so the next layer may rebind it (`x = f(x)`).
     `fresh`: made in this forward by a layer whose backward does not need its output, and read
     by nothing else: an activation may overwrite it in place.
+    `batched`: it has the batch axis first; a parameter without `batch=true`, and what is
+    computed from it alone, has none (the same for every sample, it broadcasts in a merge).
     """
 
     shape: Shape
@@ -45,6 +48,7 @@ class Tensor:
     fresh: bool = False
     caxis: int = 0  # the axis of its channels: 0, or the last of a channels-last map
     read: ast.expr | None = None  # without a variable: how the forward reads it (`features[i]`)
+    batched: bool = True
 
     @property
     def rank(self) -> int:
@@ -70,6 +74,21 @@ class Tensor:
         """The same tensor with `channels` on its channel axis."""
         axis = self.channel_axis
         return replace(self, shape=self.shape[:axis] + (channels,) + self.shape[axis + 1:])
+
+
+def as_samples(inputs: list[Tensor]) -> list[Py]:
+    """The forward's values of `inputs` for a layer whose code needs a batch axis: a tensor
+    without one is given a batch of one (`self.pos.unsqueeze(0)`), computed as one sample."""
+    return [Py(t.node) if t.batched else call(attr(Py(t.node), "unsqueeze"), [lit(0)])
+            for t in inputs]
+
+
+def as_computed(result: Py, inputs: list[Tensor]) -> Py:
+    """A result `as_samples` gave a batch of one, without it again (`.squeeze(0)`), where
+    none of `inputs` had a batch axis; else as it is, broadcast to theirs."""
+    if any(t.batched for t in inputs):
+        return result
+    return call(attr(result, "squeeze"), [lit(0)])
 
 
 ITEM = "__item__"  # an item's index in the expression of a list's channels per item

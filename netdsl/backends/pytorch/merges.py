@@ -191,14 +191,15 @@ class Merges:
             if when.const is True:
                 inner.fwd.append(assign(target, added.node))  # type: ignore[union-attr]
                 inner_flow.current = Tensor(shape, target, owned=True, fresh=True,
-                                            caxis=entry.caxis)
+                                            caxis=entry.caxis,
+                                            batched=entry.batched or result.batched)
                 return
             test = self.flag_named(when, "use_residual")
             if not result.owned:
                 inner.fwd.append(assign(target, result.node))  # type: ignore
             inner.fwd.append(ast.If(test.node, [assign(target, added.node)], []))  # type: ignore
             inner_flow.current = Tensor(shape, target, owned=True, fresh=False,
-                                        caxis=entry.caxis)
+                                        caxis=entry.caxis, batched=entry.batched or result.batched)
 
         if label is None:
             fill(scope, flow)

@@ -45,10 +45,12 @@ REQUIRED: Any = object()
 
 
 class Input:
-    """What a lowering may ask of its (first) input: the number of spatial axes, and the size
-    of an axis as an expression of the generated constructor (the channels are axis 0)."""
+    """What a lowering may ask of its (first) input: the number of spatial axes, whether it has
+    a batch axis (a parameter without `batch=true` has none), and the size of an axis as an
+    expression of the generated constructor (the channels are axis 0)."""
 
     rank: int = 2
+    batched: bool = True
 
     def dim(self, axis: int) -> Py:
         raise NotImplementedError("the translator knows the input's sizes")
@@ -118,6 +120,10 @@ class Lowering:
     `pad`: padding torch's layer cannot add itself (asymmetric pairs, TensorFlow's SAME at a
     stride > 1), done by the forward on the input first, with the layer's own padding 0 (its
     state dict is torch's).
+    `unbatched`: its code also takes a tensor without a batch axis (a parameter's), counting
+    its axes by `Input.batched`; any other layer is given a batch of one there. `batched`:
+    whether its output has a batch axis, from its inputs' (a parameter's has one only when it
+    is stored with it).
     """
 
     module: str | None = None
@@ -135,6 +141,8 @@ class Lowering:
     results: Callable[[dict[str, Py]], tuple[str, ...]] = lambda attrs: ()
     reads: str | None = None
     moves: Callable[[dict[str, Py], int, int], int] | None = None
+    unbatched: bool = False
+    batched: Callable[[dict[str, Py], list[bool]], bool] = lambda attrs, inputs: any(inputs)
 
     def channel_axis(self, attrs: dict[str, Py], axis: int, rank: int) -> int:
         """The axis of the output that carries the channels the input carried at `axis`."""
@@ -158,11 +166,20 @@ def compact(value: Py) -> Py:
     return value
 
 
-def convert(value: Py, how: str) -> Py:
+def dim(value: Py, x: Input | None = None) -> Py:
+    """An IR axis (batch excluded) as torch's dim: one more where the tensor has a batch axis
+    first, as is; a negative axis counts from the end either way."""
+    lead = 1 if x is None or x.batched else 0
+    if type(value.const) is int:
+        return lit(value.const + lead if value.const >= 0 else value.const)
+    return binop("+", value, lit(lead)) if lead else value
+
+
+def convert(value: Py, how: str, x: Input | None = None) -> Py:
+    """An attribute as torch's argument: "axis" a torch dim of input `x` (see `dim`), "float"
+    a float, any other a per-axis value written once where it can be (`compact`)."""
     if how == "axis":
-        if type(value.const) is int:
-            return lit(value.const + 1 if value.const >= 0 else value.const)
-        return binop("+", value, lit(1))
+        return dim(value, x)
     if how == "float":
         c = value.const
         if isinstance(c, tuple):
@@ -189,7 +206,7 @@ def arguments(args: tuple[Arg, ...], attrs: dict[str, Py], x: Input,
         elif arg.source == "@features":
             value = x.features()
         else:
-            value = convert(attrs[arg.source], arg.convert)
+            value = convert(attrs[arg.source], arg.convert, x)
         if arg.positional and not keywords:
             positional.append(value)
         elif not is_default(value, arg.default):
@@ -440,14 +457,14 @@ def _per_axis_list(value: Py, rank: int) -> Py:
 def _reshape(attrs: dict[str, Py], inputs: list[Py], x: Input, state: Py | None = None) -> Py:
     """`x.reshape(batch, *shape)`: the batch is the input's, the rest as the spec gives."""
     shape = attrs["shape"]
-    batch = subscript(attr(inputs[0], "shape"), lit(0))
+    batch = [subscript(attr(inputs[0], "shape"), lit(0))] if x.batched else []
     if isinstance(shape.const, tuple):
         dims = [lit(d) for d in shape.const]
     elif isinstance(shape.node, ast.Tuple):
         dims = [Py(e) for e in shape.node.elts]
     else:
         dims = [Py(ast.Starred(shape.node, ast.Load()))]
-    return call(attr(inputs[0], "reshape"), [batch, *dims])
+    return call(attr(inputs[0], "reshape"), [*batch, *dims])
 
 
 def _unflatten(attrs: dict[str, Py], x: Input) -> Py | None:
@@ -455,15 +472,16 @@ def _unflatten(attrs: dict[str, Py], x: Input) -> Py | None:
     one stays an nn.Sequential, as YOLO's 7x7x30 head); any other rank's has none."""
     if x.rank != 0:
         return None
-    return call("nn.Unflatten", [lit(1), attrs["shape"]])
+    return call("nn.Unflatten", [dim(lit(0), x), attrs["shape"]])
 
 
 def _narrow(attrs: dict[str, Py], inputs: list[Py], x: Input, state: Py | None = None) -> Py:
     """`slice(start, stop, axis)` as Python slicing, which takes a negative stop as it is."""
     start = attrs["start"]
-    index: list[ast.expr] = [ast.Slice(None, None)] * (attrs["axis"].const + 1)
+    index: list[ast.expr] = [ast.Slice(None, None)] * dim(attrs["axis"], x).const
     index.append(ast.Slice(None if start.const == 0 else start.node, attrs["stop"].node))
-    return Py(ast.Subscript(inputs[0].node, ast.Tuple(index, ast.Load()), ast.Load()))
+    key = index[0] if len(index) == 1 else ast.Tuple(index, ast.Load())
+    return Py(ast.Subscript(inputs[0].node, key, ast.Load()))
 
 
 def _infix(symbol: str) -> Apply:
@@ -480,13 +498,13 @@ def _concat(attrs: dict[str, Py], inputs: list[Py], x: Input, state: Py | None =
         items = Py(inputs[0].node.value)
     else:
         items = Py(ast.List([i.node for i in inputs], ast.Load()))
-    return call("torch.cat", [items, convert(attrs["axis"], "axis")])
+    return call("torch.cat", [items, dim(attrs["axis"], x)])
 
 
 def _flatten_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
                    state: Py | None = None) -> Py:
-    end = convert(attrs["end"], "axis")
-    args = [inputs[0], convert(attrs["start"], "axis")]
+    end = dim(attrs["end"], x)
+    args = [inputs[0], dim(attrs["start"], x)]
     return call("torch.flatten", args if is_default(end, -1) else [*args, end])
 
 
@@ -579,11 +597,11 @@ def _avg_pool_valid(attrs: dict[str, Py], inputs: list[Py], x: Input) -> Py:
 # ---------------------------------------------------------------- tokens, layouts, parameters
 
 
-def _dims(order: Py) -> Py:
-    """A permutation of the IR's axes as torch dims, the batch first."""
+def _dims(order: Py, x: Input) -> Py:
+    """A permutation of the IR's axes as torch dims, the batch (where there is one) first."""
     if not isinstance(order.const, tuple):
         raise NotImplementedError("a permutation known only at run time")
-    dims = (0, *(a + 1 for a in order.const))
+    dims = (0, *(a + 1 for a in order.const)) if x.batched else order.const
     return Py(literal_node(dims, lists=True), dims)
 
 
@@ -609,7 +627,7 @@ def _last_axis(attrs: dict[str, Py], axis: int, rank: int) -> int:
 
 def _permute_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
                    state: Py | None = None) -> Py:
-    return call(attr(inputs[0], "permute"), [_dims(attrs["order"])])
+    return call(attr(inputs[0], "permute"), [_dims(attrs["order"], x)])
 
 
 def _transpose_order(attrs: dict[str, Py], x: Input) -> Py:
@@ -617,18 +635,17 @@ def _transpose_order(attrs: dict[str, Py], x: Input) -> Py:
     first, second = (attrs[k].const % rank for k in ("first", "second"))
     order = list(range(rank))
     order[first], order[second] = second, first
-    return call("Permute", [_dims(lit(tuple(order)))])
+    return call("Permute", [_dims(lit(tuple(order)), x)])
 
 
 def _transpose_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
                      state: Py | None = None) -> Py:
-    return call(attr(inputs[0], "transpose"), [convert(attrs["first"], "axis"),
-                                               convert(attrs["second"], "axis")])
+    return call(attr(inputs[0], "transpose"), [dim(attrs["first"], x), dim(attrs["second"], x)])
 
 
 def _select_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
                   state: Py | None = None) -> Py:
-    return call(attr(inputs[0], "select"), [convert(attrs["axis"], "axis"), attrs["index"]])
+    return call(attr(inputs[0], "select"), [dim(attrs["axis"], x), attrs["index"]])
 
 
 def _parameter(attrs: dict[str, Py], x: Input) -> Py:
@@ -650,10 +667,13 @@ def _parameter(attrs: dict[str, Py], x: Input) -> Py:
 
 def _parameter_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
                      state: Py | None = None) -> Py:
-    """A parameter with a batch axis is expanded to the input's batch (a view, no copy)."""
+    """A parameter with a batch axis is expanded to the input's batch (a view, no copy); an
+    input without one gives it no batch to take (`self.token[0]`)."""
     assert state is not None
     if not attrs["batch"].const:
         return state
+    if not x.batched:
+        return subscript(state, lit(0))
     batch = subscript(attr(inputs[0], "shape"), lit(0))
     return call(attr(state, "expand"), [batch, *[lit(-1)] * len(shapes.items(attrs["shape"]))])
 
@@ -758,7 +778,7 @@ LOWERINGS: dict[str, Lowering] = {
                           args=(pos("channels", "@channels"), kw("kernel_size", "kernel", 2))),
     "linear": Lowering("nn.Linear", state=True, shape=shapes.linear,
                        args=(pos("in_features", "@features"), pos("out_features", "out"),
-                             kw("bias", default=True)), moves=_last_axis),
+                             kw("bias", default=True)), moves=_last_axis, unbatched=True),
     "maxpool": Lowering("nn.MaxPool{n}d", "F.max_pool{n}d", shape=shapes.pool,
                         args=(*POOL_ARGS, kw("dilation", default=1),
                               kw("return_indices", "indices", False)),
@@ -778,7 +798,7 @@ LOWERINGS: dict[str, Lowering] = {
                    args=(pos("num_features", "@channels"), kw("eps", default=1e-5),
                          kw("momentum", default=0.1), kw("affine", default=True))),
     "layernorm": Lowering("nn.LayerNorm", "F.layer_norm", args=NORM_ARGS, state="affine",
-                          rule=_layernorm, apply=_layernorm_apply),
+                          rule=_layernorm, apply=_layernorm_apply, unbatched=True),
     "groupnorm": Lowering("nn.GroupNorm", "F.group_norm", state="affine",
                           args=(pos("num_groups", "groups"), pos("num_channels", "@channels"),
                                 kw("eps", default=1e-5), kw("affine", default=True)),
@@ -790,31 +810,34 @@ LOWERINGS: dict[str, Lowering] = {
     "lrn": Lowering("nn.LocalResponseNorm", "F.local_response_norm",
                     args=(pos("size"), kw("alpha", default=1e-4), kw("beta", default=0.75),
                           kw("k", default=1.0))),
-    "dropout": Lowering("nn.Dropout", "F.dropout", args=DROPOUT_ARGS, **REGULARIZER),
+    "dropout": Lowering("nn.Dropout", "F.dropout", args=DROPOUT_ARGS, **REGULARIZER,
+                        unbatched=True),
     "dropout2d": Lowering("nn.Dropout{n}d", "F.dropout{n}d", args=DROPOUT_ARGS,
                           rule=_dropout_nd, apply=_dropout_nd_apply, **REGULARIZER),
     "stochastic_depth": Lowering("StochasticDepth", "stochastic_depth",
                                  args=(pos("p"), kw("mode", default="row")),
                                  helpers=("StochasticDepth", "stochastic_depth"),
                                  **REGULARIZER),
-    "relu": Lowering("nn.ReLU", "F.relu"),
-    "relu6": Lowering("nn.ReLU6", "F.relu6"),
+    "relu": Lowering("nn.ReLU", "F.relu", unbatched=True),
+    "relu6": Lowering("nn.ReLU6", "F.relu6", unbatched=True),
     "leaky_relu": Lowering("nn.LeakyReLU", "F.leaky_relu",
-                           args=(kw("negative_slope", "slope", 0.01),)),
+                           args=(kw("negative_slope", "slope", 0.01),), unbatched=True),
     "prelu": Lowering("nn.PReLU", state=True, rule=_prelu),
-    "elu": Lowering("nn.ELU", "F.elu", args=(kw("alpha", default=1.0),)),
-    "gelu": Lowering("nn.GELU", "F.gelu", args=(kw("approximate", default="none"),)),
-    "silu": Lowering("nn.SiLU", "F.silu"),
-    "hardswish": Lowering("nn.Hardswish", "F.hardswish"),
-    "hardsigmoid": Lowering("nn.Hardsigmoid", "F.hardsigmoid"),
-    "sigmoid": Lowering("nn.Sigmoid", "torch.sigmoid"),
-    "tanh": Lowering("nn.Tanh", "torch.tanh"),
-    "softmax": Lowering("nn.Softmax", "F.softmax", args=(kw("dim", "axis", convert="axis"),)),
+    "elu": Lowering("nn.ELU", "F.elu", args=(kw("alpha", default=1.0),), unbatched=True),
+    "gelu": Lowering("nn.GELU", "F.gelu", args=(kw("approximate", default="none"),),
+                     unbatched=True),
+    "silu": Lowering("nn.SiLU", "F.silu", unbatched=True),
+    "hardswish": Lowering("nn.Hardswish", "F.hardswish", unbatched=True),
+    "hardsigmoid": Lowering("nn.Hardsigmoid", "F.hardsigmoid", unbatched=True),
+    "sigmoid": Lowering("nn.Sigmoid", "torch.sigmoid", unbatched=True),
+    "tanh": Lowering("nn.Tanh", "torch.tanh", unbatched=True),
+    "softmax": Lowering("nn.Softmax", "F.softmax", args=(kw("dim", "axis", convert="axis"),),
+                        unbatched=True),
     "flatten": Lowering("nn.Flatten", "torch.flatten", shape=shapes.flatten,
                         args=(kw("start_dim", "start", 1, convert="axis"),
                               kw("end_dim", "end", -1, convert="axis")),
-                        apply=_flatten_apply),
-    "reshape": Lowering(rule=_unflatten, apply=_reshape, shape=shapes.reshape),
+                        apply=_flatten_apply, unbatched=True),
+    "reshape": Lowering(rule=_unflatten, apply=_reshape, shape=shapes.reshape, unbatched=True),
     "upsample": Lowering("nn.Upsample", "F.interpolate", rule=_upsample, apply=_interpolate,
                          shape=shapes.resized),
     "crop": Lowering(apply=_crop, helpers=("center_crop", "crop_at"), shape=shapes.resized),
@@ -823,7 +846,8 @@ LOWERINGS: dict[str, Lowering] = {
                        args=(pos("channels", "@channels"), kw("scale", default=1.0),
                              kw("eps", default=1e-12)), helpers=("L2Norm",)),
     "scale": Lowering(apply=lambda attrs, inputs, x, state=None: binop("*", inputs[0],
-                                                                       attrs["factor"])),
+                                                                       attrs["factor"]),
+                      unbatched=True),
     "roi_align": Lowering(apply=_roi("torchvision.ops.roi_align"), shape=shapes.roi),
     "roi_pool": Lowering(apply=_roi("torchvision.ops.roi_pool"), shape=shapes.roi),
     "unpool": Lowering(apply=_unpool_apply, shape=shapes.unpooled, reads="pool"),
@@ -831,19 +855,20 @@ LOWERINGS: dict[str, Lowering] = {
                             args=(pos("num_channels", "@channels"), kw("eps", default=1e-5),
                                   kw("elementwise_affine", "affine", True))),
     "permute": Lowering(apply=_permute_apply, shape=shapes.permute, moves=_permuted,
-                        rule=lambda attrs, x: call("Permute", [_dims(attrs["order"])]),
-                        helpers=("Permute",)),
+                        rule=lambda attrs, x: call("Permute", [_dims(attrs["order"], x)]),
+                        helpers=("Permute",), unbatched=True),
     "transpose": Lowering(apply=_transpose_apply, shape=shapes.transpose, moves=_transposed,
-                          rule=_transpose_order, helpers=("Permute",)),
-    "select": Lowering(apply=_select_apply, shape=shapes.select),
+                          rule=_transpose_order, helpers=("Permute",), unbatched=True),
+    "select": Lowering(apply=_select_apply, shape=shapes.select, unbatched=True),
     "patch_merge": Lowering(apply=lambda attrs, inputs, x, state=None: call(
         "patch_merge", [inputs[0], attrs["factor"]]), shape=shapes.patch_merge,
         helpers=("patch_merge",)),
     "parameter": Lowering(rule=_parameter, apply=_parameter_apply, state=True,
-                          applies_module=True, shape=shapes.parameter),
+                          applies_module=True, shape=shapes.parameter, unbatched=True,
+                          batched=lambda attrs, inputs: attrs["batch"].const is True and inputs[0]),
     "embedding": Lowering("nn.Embedding", state=True, shape=shapes.embedding,
                           args=(pos("num_embeddings", "vocab"), pos("embedding_dim", "dim")),
-                          moves=_embedded),
+                          moves=_embedded, unbatched=True),
     "attention": Lowering(rule=_attention, apply=_attention_apply, state=True,
                           applies_module=True, helpers=("causal_mask",),
                           args=(pos("embed_dim", "@features"), pos("num_heads", "heads"),
@@ -852,16 +877,16 @@ LOWERINGS: dict[str, Lowering] = {
                                  helpers=("ShiftedWindowAttention",)),
     "channel_shuffle": Lowering("nn.ChannelShuffle", "channel_shuffle",
                                 args=(pos("groups"),), helpers=("channel_shuffle",)),
-    "slice": Lowering(apply=_narrow, shape=shapes.narrow),
-    "matmul": Lowering(apply=_infix("@"), shape=shapes.matmul),
+    "slice": Lowering(apply=_narrow, shape=shapes.narrow, unbatched=True),
+    "matmul": Lowering(apply=_infix("@"), shape=shapes.matmul, unbatched=True),
     "pixel_shuffle": Lowering("nn.PixelShuffle", "F.pixel_shuffle",
                               args=(pos("upscale_factor", "factor"),), shape=shapes.shuffle),
     "pixel_unshuffle": Lowering("nn.PixelUnshuffle", "F.pixel_unshuffle",
                                 args=(pos("downscale_factor", "factor"),),
                                 shape=shapes.unshuffle),
-    "add": Lowering(apply=_infix("+"), shape=shapes.broadcast),
-    "mul": Lowering(apply=_infix("*"), shape=shapes.broadcast),
-    "concat": Lowering(apply=_concat, shape=shapes.concat),
+    "add": Lowering(apply=_infix("+"), shape=shapes.broadcast, unbatched=True),
+    "mul": Lowering(apply=_infix("*"), shape=shapes.broadcast, unbatched=True),
+    "concat": Lowering(apply=_concat, shape=shapes.concat, unbatched=True),
 }
 
 

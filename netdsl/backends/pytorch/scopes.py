@@ -18,6 +18,8 @@ from netdsl.backends.pytorch.flow import (
     Scope,
     SequentialOwner,
     Tensor,
+    as_computed,
+    as_samples,
 )
 from netdsl.backends.pytorch.names import MODULE_ATTRIBUTES
 from netdsl.backends.pytorch.pyexpr import Py
@@ -332,7 +334,9 @@ class Scoping:
 
     def apply_call(self, func: Py, inputs: list[Tensor], shape: Shape, scope: Scope, flow: Flow,
                    overwritable: bool) -> None:
-        result = P.call(func, [Py(t.node) for t in inputs])
+        """`x = self.block(x)`; a module written for a batch computes a tensor without a
+        batch axis as one sample."""
+        result = as_computed(P.call(func, as_samples(inputs)), inputs)
         self.assign_result(result, inputs, shape, scope, flow, overwritable)
 
     def assign_result(self, value: Py, inputs: list[Tensor], shape: Shape, scope: Scope,
@@ -347,7 +351,8 @@ class Scoping:
             var = self.fnames.reserve(flow.hint)
             self.temps[var] = flow.hint
         scope.fwd.append(assign(var, value.node))
-        flow.current = Tensor(shape, var, owned=True, fresh=overwritable, caxis=first.caxis)
+        flow.current = Tensor(shape, var, owned=True, fresh=overwritable, caxis=first.caxis,
+                              batched=any(t.batched for t in inputs))
 
     def child_channels(self, name: str, scope: Scope) -> Py:
         """The output channels of a child just registered, as the constructor reads them:
