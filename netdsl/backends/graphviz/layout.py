@@ -237,15 +237,29 @@ def _reference_inputs(node: Node) -> int:
 
 
 def _mark_skips(diagram: Diagram) -> None:
-    """A skip is an edge from a box that feeds several, into a box fed by several, that jumps
-    over at least one box: the identity path of a residual, a DenseNet concat, U-Net's encoder
-    tensor cropped for the decoder. A size-only reference does not count as feeding a box."""
-    order = {b.id: i for i, b in enumerate(diagram.boxes)}
-    fan_out: dict[str, int] = {}
-    fan_in: dict[str, int] = {}
+    """A skip is an edge that jumps over a path between the same two boxes: the identity path
+    of a residual, a DenseNet concat, U-Net's encoder tensor cropped for the decoder. The
+    tensors a block with several inputs takes (FPN's levels) are its inputs, not skips. A
+    size-only reference does not count as feeding a box."""
+    feeds: dict[str, set[str]] = {}
     for e in diagram.edges:
-        fan_out[e.src] = fan_out.get(e.src, 0) + (0 if e.ref else 1)
-        fan_in[e.dst] = fan_in.get(e.dst, 0) + 1
+        if not e.ref:
+            feeds.setdefault(e.src, set()).add(e.dst)
+    reach = _reach(diagram, feeds)
+    bit = {box.id: 1 << i for i, box in enumerate(diagram.boxes)}
     for e in diagram.edges:
-        e.skip = not e.ref and (fan_out[e.src] > 1 and fan_in[e.dst] > 1
-                  and order[e.dst] - order[e.src] > 1)
+        e.skip = not e.ref and any(reach[w] & bit[e.dst] for w in feeds.get(e.src, ())
+                                   if w != e.dst)
+
+
+def _reach(diagram: Diagram, feeds: dict[str, set[str]]) -> dict[str, int]:
+    """The boxes each box leads to, itself included, as a bit set over the boxes' positions
+    (which every edge goes forward in)."""
+    reach: dict[str, int] = {}
+    for i in reversed(range(len(diagram.boxes))):
+        box = diagram.boxes[i].id
+        mask = 1 << i
+        for w in feeds.get(box, ()):
+            mask |= reach.get(w, 0)
+        reach[box] = mask
+    return reach

@@ -134,6 +134,26 @@ def test_residual_identity_paths_are_skip_edges(networks):
     assert dot.count("shape=circle") == 8
 
 
+def test_the_tensors_a_block_takes_are_its_inputs_not_skips():
+    """Edges into a block of several tensor parameters are skips only where they jump over
+    another path between the same boxes (FPN's laterals from the backbone's stages), not where
+    they are the only way the tensor reaches it (separate inputs, a detection head's levels)."""
+    spec = """
+block fuse(a: tensor, b: tensor) { from a -> add(from b -> conv(4, 1)) }
+network n {
+    input p: [4, 8, 8]
+    input q: [4, 8, 8]
+    f: fuse(p, q)
+    s: conv(4, 3, p=1)
+    g: fuse(f, s)
+}
+"""
+    diagram = diagram_of(netdsl.load(spec), depth=1)
+    edges = {(e.src, e.dst): e.skip for e in diagram.edges}
+    assert edges[("p", "f")] is False and edges[("q", "f")] is False
+    assert edges[("f", "g")] is True and edges[("s", "g")] is False  # f also reaches g by s
+
+
 def test_labels_show_paper_notation_shapes_and_params(networks):
     dot = dot_of(networks("resnet50"), depth=ALL)
     assert "conv 7x7/2, 64" in dot and "maxpool 3x3/2" in dot and "linear 1000" in dot
