@@ -23,7 +23,7 @@ from netdsl.elaborate.values import (
 )
 from netdsl.errors import SpecError, did_you_mean
 from netdsl.ir import Call, Instance, Node
-from netdsl.names import checked_label, is_word
+from netdsl.names import checked_label
 from netdsl.notation import described, value_text
 from netdsl.ops import REGISTRY, Op, TensorArg, TiedWeight
 from netdsl.ops.base import Symbol
@@ -67,11 +67,10 @@ class Layers:
         if isinstance(el.label, str):
             return checked_label(el.label, el.label_span)
         text = self.el.evaluator.eval(el.label, self.el.frame.env)
-        if not isinstance(text, str) or not is_word(text):
-            raise SpecError(f"a computed label must be a name, got {value_text(text)}", "label",
-                            el.label_span,
-                            help="letters, digits and '_', not starting with a digit")
-        return checked_label(str(text), el.label_span)
+        if not isinstance(text, str):
+            raise SpecError(f"a computed label must be a string, got {value_text(text)}",
+                            "label", el.label_span, help='make one: ("block" + str(i))')
+        return checked_label(text, el.label_span)
 
     def layer(self, value: ast.Expr | ast.Merge, site: Site) -> Current:
         """Apply one element at `site`; return the new current tensor(s)."""

@@ -139,6 +139,34 @@ def test_quoted_labels_that_are_not_identifiers_name_groups_and_lists(tmp_path):
             torch.testing.assert_close(g, e)
 
 
+COMPUTED = """
+block unit(c: int) { conv(c, 3, p=1) -> relu }
+network n(depths: list = [2, 1]) {
+    input x: [3, 8, 8]
+    for s in range(len(depths)) {
+        for j in range(depths[s]) {
+            ("block" + str(s + 1) + "-" + str(j)): unit(4)
+        }
+    }
+}"""
+
+
+def test_computed_labels_are_any_string_a_quoted_label_may_be(tmp_path):
+    """RegNet's `block1-0`, made in a loop: the names of the state dict and of the forward's
+    calls are the spec's, and the module is the chain of its units."""
+    net = netdsl.load(COMPUTED)
+    x = torch.randn(2, 3, 8, 8)
+    for model in (netdsl.build(net).eval(), generated_model(net, tmp_path, "computed").eval()):
+        assert_state_matches_ir(model, net)
+        assert [k for k in model.state_dict() if k.endswith("weight")] == [
+            "block1-0.0.weight", "block1-1.0.weight", "block2-0.0.weight"]
+        with torch.no_grad():
+            expected = x
+            for name in ("block1-0", "block1-1", "block2-0"):
+                expected = F.relu(getattr(model, name)[0](expected))
+            torch.testing.assert_close(model(x), expected)
+
+
 NAMED_INPUTS = """block lateral(c5: tensor) { from c5 -> inner: conv(8, 1) -> relu }
 network n {
     input image: [3, 8, 8]
