@@ -67,6 +67,7 @@ class Generator:
         self.source_name = Path(network.source_path).name
         self.globals: dict[str, str] = {}  # spec global -> Python name, in first-use order
         self.functions: dict[str, str] = {}  # spec global def -> Python name
+        self.function_sources: dict[str, str] = {}  # Python name -> its definition
         self.module = Namespace(_runtime_names() | {"make_divisible", "partial"} | METHOD_NAMES)
         self.global_names = {name: self.module.reserve(name, "global")
                              for name in self._program_globals()}
@@ -355,12 +356,23 @@ class Generator:
                 exc.span = info.bdef.span
                 raise exc
 
+    def define_functions(self) -> None:
+        """Each spec `def` the classes call, written once, and those its body reads in turn
+        (writing a body registers the `def`s and constants it reads): the module is rendered
+        from tables that are complete."""
+        while pending := [n for n in self.functions
+                          if self.functions[n] not in self.function_sources]:
+            for name in pending:
+                py = self.functions[name]
+                self.function_sources[py] = render.render_function(self, name, py)
+
     # ------------------------------------------------------------ the module
 
     def run(self) -> str:
         try:
             top = self.network_class()
             self.check_exports()
+            self.define_functions()
         except Unsupported as exc:
             raise NetdslError(Diagnostic(f"cannot compile '{self.facts.name}' to PyTorch: {exc}",
                                          exc.span, "value",

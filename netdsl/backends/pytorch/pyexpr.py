@@ -4,7 +4,7 @@ depends on (what a class would have to be specialised on to make it a constant).
 
 Integer arithmetic on constants folds (`64 * 4` is written 256); float arithmetic does not, so
 a float reads as the spec wrote it or as the generated constructor computes it, never as a
-rounded repr such as 0.037500000000000006. `ast.unparse` places the parentheses.
+rounded repr such as 0.037500000000000006. The writer's `unparse` places the parentheses.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from netdsl.backends.pytorch.writer import unparse
 from netdsl.names import is_identifier  # noqa: F401 - the generator reads it as P.is_identifier
 from netdsl.ops.base import Symbol
 
@@ -33,7 +34,7 @@ class Py:
         return self.const is not UNKNOWN
 
     def text(self) -> str:
-        return ast.unparse(self.node)
+        return unparse(self.node)
 
     def is_name(self, name: str | None = None) -> bool:
         return isinstance(self.node, ast.Name) and (name is None or self.node.id == name)
@@ -246,8 +247,18 @@ def boolop(op: str, left: Py, right: Py) -> Py:
     if right.known and isinstance(right.const, bool):
         if op == "and" and right.const or op == "or" and not right.const:
             return left
-    node = ast.BoolOp(ast.And() if op == "and" else ast.Or(), [left.node, right.node])
-    return Py(node, UNKNOWN, deps)
+    operator = ast.And if op == "and" else ast.Or
+    values = [v for side in (left.node, right.node) for v in _operands(side, operator)]
+    return Py(ast.BoolOp(operator(), values), UNKNOWN, deps)
+
+
+def _operands(node: ast.expr, operator: type[ast.boolop]) -> list[ast.expr]:
+    """`a and b` as the operands of a longer `and` (one chain, as Python parses `a and b and
+    c`, not `(a and b) and c`: `and` and `or` are associative, in value and in what they
+    evaluate)."""
+    if isinstance(node, ast.BoolOp) and isinstance(node.op, operator):
+        return list(node.values)
+    return [node]
 
 
 def negate(value: Py) -> Py:

@@ -40,11 +40,12 @@ def module(gen: Generator, top: ClassInfo) -> str:
     classes = _constructed({info.name: render_class(info) for info in gen.classes}, top.name)
     definitions = {py: _wrap_constant(f"{py} = " + ast.unparse(literal_node(
         gen.program.env.vars[name], lists=True))) for name, py in gen.globals.items()}
-    definitions.update((py, render_function(gen, name, py)) for name, py in gen.functions.items())
+    definitions.update(gen.function_sources)
     read = _read(definitions, "\n".join(classes))  # a loop the classes unrolled reads no list
     values = set(gen.globals.values())
     constants = [text for py, text in definitions.items() if py in read and py in values]
-    functions = [text for py, text in definitions.items() if py in read and py not in values]
+    functions = [gen.function_sources[py] for py in _callees_first(gen.function_sources)
+                 if py in read]
     body = "\n".join(constants + functions + classes)
     helpers = helper_sources(body, gen.helpers)
     used = _names("\n\n".join([body, *helpers]))
@@ -71,6 +72,26 @@ def _read(definitions: dict[str, str], text: str) -> set[str]:
             read.add(name)
             todo.append(definitions[name])
     return read
+
+
+def _callees_first(functions: dict[str, str]) -> list[str]:
+    """The functions' names, each after those it calls (`def g(v) = f(v) * 2` after `f`),
+    otherwise in their order."""
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        for callee in sorted(_names(functions[name]) & functions.keys(),
+                             key=list(functions).index):
+            visit(callee)
+        order.append(name)
+
+    for name in functions:
+        visit(name)
+    return order
 
 
 def _constructed(classes: dict[str, str], top: str) -> list[str]:

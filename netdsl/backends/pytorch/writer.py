@@ -1,25 +1,70 @@
 """Renders generated statements (`ast` trees) as source lines of at most 88 columns: a line
-that is too long breaks inside its outermost call or list, arguments packed or one a line, as
-black would write it."""
+that is too long breaks inside its outermost call or list, arguments packed or one a line, or
+before its loosest operators, as black would write it; parentheses only where Python's grammar
+needs them."""
 
 from __future__ import annotations
 
 import ast
 
+try:  # ast.unparse's machinery, with how tightly each expression binds (Python's grammar);
+    from _ast_unparse import Unparser as _PythonUnparser  # a module of its own since 3.14
+    from _ast_unparse import _Precedence
+except ImportError:
+    from ast import _Precedence
+    from ast import _Unparser as _PythonUnparser
+
 INDENT = "    "
 WIDTH = 88
 
 
-def _unparse(node: ast.AST) -> str:
-    """`ast.unparse`, with a generator that is a call's only argument in the call's own
-    parentheses (`nn.ModuleList(m for c in cs)`, not `nn.ModuleList((m for c in cs))`)."""
-    text = ast.unparse(node)
-    for call in ast.walk(node):
-        if isinstance(call, ast.Call) and len(call.args) == 1 and not call.keywords and \
-                isinstance(call.args[0], ast.GeneratorExp):
-            doubled = ast.unparse(call)
-            text = text.replace(doubled, ast.unparse(call.func) + ast.unparse(call.args[0]))
-    return text
+class _Unparser(_PythonUnparser):
+    """`ast.unparse` with minimal parentheses where it adds more: every operand of `and` or
+    `or` binds as tightly as the operator needs (ast.unparse raises the level operand by
+    operand, writing `a and b and (c > 1)`), an exponent may be negated (`2 ** -k`, not
+    `2 ** (-k)`), and a generator that is a call's only argument is in the call's own
+    parentheses (`nn.ModuleList(m for c in cs)`)."""
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> None:
+        operator = self.boolops[type(node.op).__name__]
+        precedence = self.boolop_precedence[operator]
+        with self.require_parens(precedence, node):
+            self.set_precedence(precedence.next(), *node.values)
+            self.interleave(lambda: self.write(f" {operator} "), self.traverse, node.values)
+
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        if not isinstance(node.op, ast.Pow):
+            super().visit_BinOp(node)
+            return
+        (_, base, binding), (_, exponent, exponent_binding) = _operands(node)
+        with self.require_parens(_Precedence.POWER, node):
+            self.set_precedence(binding, base)
+            self.traverse(base)
+            self.write(" ** ")
+            self.set_precedence(exponent_binding, exponent)
+            self.traverse(exponent)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if len(node.args) == 1 and not node.keywords and \
+                isinstance(node.args[0], ast.GeneratorExp):
+            self.set_precedence(_Precedence.ATOM, node.func)
+            self.traverse(node.func)
+            self.traverse(node.args[0])
+            return
+        super().visit_Call(node)
+
+
+def unparse(node: ast.AST) -> str:
+    """The source of a tree, on one line."""
+    return _Unparser().visit(node)
+
+
+def _bound(node: ast.expr, precedence: _Precedence) -> str:
+    """The source of an expression where the grammar needs `precedence`: parenthesised when
+    it binds more loosely (`b + c` after `a -`)."""
+    unparser = _Unparser()
+    unparser.set_precedence(precedence, node)
+    return unparser.visit(node)
 
 
 def statements(body: list[ast.stmt], depth: int) -> list[str]:
@@ -33,12 +78,12 @@ def statement(stmt: ast.stmt, depth: int) -> list[str]:
     ast.fix_missing_locations(stmt)
     pad = INDENT * depth
     if isinstance(stmt, ast.If):
-        lines = [f"{pad}if {expression(stmt.test, len(pad) + 3)}:"]
+        lines = [f"{pad}if {_header(stmt.test, len(pad) + 3, pad)}:"]
         lines += statements(stmt.body, depth + 1) or [f"{pad}{INDENT}pass"]
         orelse = stmt.orelse
         while len(orelse) == 1 and isinstance(orelse[0], ast.If):
             inner = orelse[0]
-            lines.append(f"{pad}elif {expression(inner.test, len(pad) + 5)}:")
+            lines.append(f"{pad}elif {_header(inner.test, len(pad) + 5, pad)}:")
             lines += statements(inner.body, depth + 1) or [f"{pad}{INDENT}pass"]
             orelse = inner.orelse
         if orelse:
@@ -46,32 +91,33 @@ def statement(stmt: ast.stmt, depth: int) -> list[str]:
             lines += statements(orelse, depth + 1)
         return lines
     if isinstance(stmt, ast.For):
-        head = f"{pad}for {_unparse(stmt.target)} in {expression(stmt.iter, len(pad) + 8)}:"
-        return [head] + statements(stmt.body, depth + 1)
-    text = _unparse(stmt)
+        head = f"{pad}for {unparse(stmt.target)} in "
+        return [f"{head}{_header(stmt.iter, len(head), pad)}:"] + statements(stmt.body, depth + 1)
+    text = unparse(stmt)
     if len(pad) + len(text) <= WIDTH:
         return [pad + text]
     return _broken(stmt, pad)
 
 
-def expression(node: ast.expr, column: int) -> str:
-    """An expression starting at `column`, broken over lines when too long."""
-    text = _unparse(node)
-    if column + len(text) <= WIDTH:
+def _header(node: ast.expr, column: int, pad: str) -> str:
+    """The expression of an `if` or a `for` (indented by `pad`) starting at `column`, before
+    the colon that ends the line, broken over lines when too long."""
+    text = unparse(node)
+    if column + len(text) + 1 <= WIDTH:
         return text
-    return "\n".join(_lines(node, column, "", INDENT * (column // len(INDENT))))
+    return "\n".join(_lines(node, column + 1, "", pad))  # the colon's column counted
 
 
 def _broken(stmt: ast.stmt, pad: str) -> list[str]:
     """A long simple statement: `lead = value` with the value broken."""
     if isinstance(stmt, ast.Assign):
-        lead = " = ".join(_unparse(t) for t in stmt.targets) + " = "
+        lead = " = ".join(unparse(t) for t in stmt.targets) + " = "
         value = stmt.value
         target = stmt.targets[0]
         if len(stmt.targets) == 1 and isinstance(target, ast.Tuple) and \
                 len(pad) + len(lead) > WIDTH - 24:
             # many names: one a line, as black writes them
-            names = [f"{pad}{INDENT}{_unparse(e)}," for e in target.elts]
+            names = [f"{pad}{INDENT}{unparse(e)}," for e in target.elts]
             return [pad + "("] + names + _lines(value, len(pad) + 4, pad + ") = ", pad)
     elif isinstance(stmt, ast.Return) and stmt.value is not None:
         lead, value = "return ", stmt.value
@@ -80,105 +126,148 @@ def _broken(stmt: ast.stmt, pad: str) -> list[str]:
     elif isinstance(stmt, ast.Raise) and stmt.exc is not None:
         lead, value = "raise ", stmt.exc
     else:
-        return [pad + _unparse(stmt)]
+        return [pad + unparse(stmt)]
     return _lines(value, len(pad) + len(lead), pad + lead, pad)
 
 
 def _lines(node: ast.expr, column: int, lead: str, pad: str) -> list[str]:
     """`node` written after `lead` (which ends at `column`), continuation lines at `pad`."""
-    text = _unparse(node)
+    text = unparse(node)
     if column + len(text) <= WIDTH:
         return [lead + text]
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
             isinstance(node.func.value, ast.Call) and \
-            column + len(_unparse(node.func)) + 1 > WIDTH:
+            column + len(unparse(node.func)) + 1 > WIDTH:
         # `f(...).unflatten(0, n)`: the inner call broken, the method after its bracket
         lines = _lines(node.func.value, column, lead, pad)
-        tail = _unparse(ast.Call(ast.Name("_"), node.args, node.keywords))[1:]
+        tail = unparse(ast.Call(ast.Name("_"), node.args, node.keywords))[1:]
         lines[-1] += f".{node.func.attr}{tail}"
         return lines
     if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords and \
             isinstance(node.args[0], ast.GeneratorExp):  # `nn.ModuleList(m for c in cs)`
-        return _comprehension(node.args[0], lead + _unparse(node.func) + "(", ")", pad)
+        return _comprehension(node.args[0], lead + unparse(node.func) + "(", ")", pad)
     if isinstance(node, ast.ListComp):
         return _comprehension(node, lead + "[", "]", pad)
     if isinstance(node, ast.Call):
-        head = _unparse(node.func) + "("
-        items = [_unparse(a) if not isinstance(a, ast.Starred) else _unparse(a)
+        head = unparse(node.func) + "("
+        items = [unparse(a) if not isinstance(a, ast.Starred) else unparse(a)
                  for a in node.args]
-        items += [f"{k.arg}={_unparse(k.value)}" if k.arg else f"**{_unparse(k.value)}"
+        items += [f"{k.arg}={unparse(k.value)}" if k.arg else f"**{unparse(k.value)}"
                   for k in node.keywords]
         nodes = list(node.args) + [k.value for k in node.keywords]
         names = [""] * len(node.args) + [f"{k.arg}=" for k in node.keywords]
         return _bracketed(lead + head, ")", items, nodes, names, pad)
     if isinstance(node, ast.Dict):
-        items = [f"{_unparse(k)}: {_unparse(v)}" for k, v in zip(node.keys, node.values,
+        items = [f"{unparse(k)}: {unparse(v)}" for k, v in zip(node.keys, node.values,
                                                                        strict=True)]
-        labels = [f"{_unparse(k)}: " for k in node.keys]
+        labels = [f"{unparse(k)}: " for k in node.keys]
         return _bracketed(lead + "{", "}", items, list(node.values), labels, pad)
     if isinstance(node, (ast.List, ast.Tuple)):
         opener, closer = ("[", "]") if isinstance(node, ast.List) else ("(", ")")
-        items = [_unparse(e) for e in node.elts]
+        items = [unparse(e) for e in node.elts]
         if all(_literal(e) for e in node.elts):
             return _packed(lead + opener, closer, items, pad)
         return _bracketed(lead + opener, closer, items, list(node.elts), [""] * len(items), pad)
     if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Call):
-        index = f"[{_unparse(node.slice)}]"  # `self.attn(...)[0]`
+        index = f"[{unparse(node.slice)}]"  # `self.attn(...)[0]`
         lines = _lines(node.value, column, lead, pad)
         lines[-1] += index
         return lines
-    if isinstance(node, ast.BinOp):
+    if isinstance(node, _OPERATORS):
         return _operator_lines(node, lead, pad)
-    if isinstance(node, ast.BoolOp | ast.Compare | ast.IfExp):
-        return [lead + "(", pad + INDENT + text, pad + ")"]
+    if isinstance(node, ast.UnaryOp):  # `not (...)`, `-f(...)`
+        operator = _Unparser.unop[type(node.op).__name__]
+        precedence = _Unparser.unop_precedence[operator]
+        prefix = operator + (" " if precedence is not _Precedence.FACTOR else "")
+        return _operand_lines(node.operand, precedence, column + len(prefix), lead + prefix,
+                              pad)
     return [lead + text]
 
 
 def _comprehension(node: ast.ListComp | ast.GeneratorExp, opening: str, closer: str,
                    pad: str) -> list[str]:
     """A comprehension in its brackets: on one continuation line if it fits, else its element
-    and its `for` on two (as black breaks them)."""
+    and each of its `for`s and `if`s on a line of its own (as black breaks them)."""
     inner = pad + INDENT
-    element = _unparse(node.elt)
-    loops = " ".join(_unparse(g).strip() for g in node.generators)  # `for c in cs`
-    whole = f"{element} {loops}"
+    element = unparse(node.elt)
+    clauses: list[tuple[str, ast.expr, _Precedence]] = []  # `for c in`, cs; `if`, cond
+    for loop in node.generators:
+        head = f"{'async ' * loop.is_async}for {_bound(loop.target, _Precedence.TUPLE)} in "
+        clauses.append((head, loop.iter, _Precedence.TEST.next()))
+        clauses += [("if ", cond, _Precedence.TEST.next()) for cond in loop.ifs]
+    whole = element + "".join(f" {head}{_bound(e, p)}" for head, e, p in clauses)
     if len(inner) + len(whole) <= WIDTH:
         return [opening, inner + whole, pad + closer]
-    return [opening, inner + element, inner + loops, pad + closer]
+    lines = [opening, *_lines(node.elt, len(inner), inner, inner)]
+    for head, expr, precedence in clauses:
+        lines += _operand_lines(expr, precedence, len(inner + head), inner + head, inner)
+    return lines + [pad + closer]
 
 
-_SAME_LEVEL = ((ast.Add, ast.Sub), (ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.MatMult))
+_OPERATORS = (ast.BinOp, ast.BoolOp, ast.Compare, ast.IfExp)  # broken before an operator
 
 
-def _chain(node: ast.BinOp) -> list[tuple[str, ast.expr]]:
-    """The operands of a left-leaning chain of operators of one precedence (`a + b - c`)."""
-    level = next((ops for ops in _SAME_LEVEL if isinstance(node.op, ops)), (type(node.op),))
-    parts: list[tuple[str, ast.expr]] = []
-    current: ast.expr = node
-    while isinstance(current, ast.BinOp) and isinstance(current.op, level):
-        symbol = _unparse(ast.BinOp(ast.Name("a"), current.op, ast.Name("b")))[2:-2]
-        parts.append((symbol, current.right))
-        current = current.left
-    parts.append(("", current))
-    return parts[::-1]
+def _operands(node: ast.expr) -> list[tuple[str, ast.expr, _Precedence]]:
+    """An operator expression as black breaks it: each operand after the operator before
+    it (the first after none), with how tightly the grammar needs it to bind. A chain of
+    operators of one level is one break (`a + b - c`); `**` binds right to left."""
+    if isinstance(node, ast.IfExp):
+        tight = _Precedence.TEST.next()
+        return [("", node.body, tight), ("if", node.test, tight),
+                ("else", node.orelse, _Precedence.TEST)]
+    if isinstance(node, ast.BoolOp):
+        operator = _Unparser.boolops[type(node.op).__name__]
+        tight = _Unparser.boolop_precedence[operator].next()
+        return [(operator if i else "", value, tight) for i, value in enumerate(node.values)]
+    if isinstance(node, ast.Compare):
+        tight = _Precedence.CMP.next()
+        return [("", node.left, tight)] + [
+            (_Unparser.cmpops[type(op).__name__], value, tight)
+            for op, value in zip(node.ops, node.comparators, strict=True)]
+    if isinstance(node.op, ast.Pow):  # `a ** b ** c` is `a ** (b ** c)`; `2 ** -k` is valid
+        return [("", node.left, _Precedence.POWER.next()), ("**", node.right, _Precedence.FACTOR)]
+    level = _binary(node)[1]
+    chain: list[tuple[str, ast.expr, _Precedence]] = []
+    while isinstance(node, ast.BinOp) and _binary(node)[1] is level:
+        chain.append((_binary(node)[0], node.right, level.next()))
+        node = node.left
+    chain.append(("", node, level))
+    return chain[::-1]
 
 
-def _operator_lines(node: ast.BinOp, lead: str, pad: str) -> list[str]:
-    """A long arithmetic expression in parentheses, one operand a line, each after its
-    operator (as black breaks it); an operand that is itself an expression is parenthesised."""
+def _binary(node: ast.BinOp) -> tuple[str, _Precedence]:
+    """A binary operation's operator and how tightly it binds."""
+    operator = _Unparser.binop[type(node.op).__name__]
+    return operator, _Unparser.binop_precedence[operator]
+
+
+def _operator_lines(node: ast.expr, lead: str, pad: str) -> list[str]:
+    """A long operator expression in parentheses: on one continuation line if it fits, else
+    broken before each of its loosest operators, one operand a line (as black breaks it)."""
     inner = pad + INDENT
+    text = unparse(node)
+    if len(inner) + len(text) <= WIDTH:
+        return [lead + "(", inner + text, pad + ")"]
     lines = [lead + "("]
-    for symbol, operand in _chain(node):
-        prefix = inner + (f"{symbol} " if symbol else "")
-        text = _unparse(operand)
-        if isinstance(operand, ast.BinOp | ast.BoolOp | ast.Compare | ast.IfExp):
-            text = f"({text})"
-        if len(prefix) + len(text) <= WIDTH or not isinstance(operand, ast.BinOp):
-            lines.append(prefix + text)
-        else:
-            lines += _operator_lines(operand, prefix, inner)
-    lines.append(pad + ")")
-    return lines
+    for operator, operand, precedence in _operands(node):
+        prefix = inner + (f"{operator} " if operator else "")
+        lines += _operand_lines(operand, precedence, len(prefix), prefix, inner)
+    return lines + [pad + ")"]
+
+
+def _operand_lines(node: ast.expr, precedence: _Precedence, column: int, lead: str,
+                   pad: str) -> list[str]:
+    """An operand written after `lead` where the grammar needs `precedence`; too long, an
+    operator expression breaks in parentheses of its own, anything else in its brackets."""
+    text = _bound(node, precedence)
+    if column + len(text) <= WIDTH:
+        return [lead + text]
+    if isinstance(node, _OPERATORS):
+        return _operator_lines(node, lead, pad)
+    if text != unparse(node):  # parenthesised where it stands (`(-x) ** 2`)
+        inner = pad + INDENT
+        return [lead + "(", *_lines(node, len(inner), inner, inner), pad + ")"]
+    return _lines(node, column, lead, pad)
 
 
 def _literal(node: ast.expr) -> bool:

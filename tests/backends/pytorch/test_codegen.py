@@ -341,6 +341,118 @@ network net {
     assert _ruff(kept, tmp_path) == "All checks passed!\n"
 
 
+SPEC_FUNCTIONS = {
+    "def calling a def": "def f(v) = v + 1\ndef g(v) = f(v) * 2\n%s",
+    "constant a def reads": "K = 3\ndef g(v) = v * K\n%s",
+    "table a def reads": "T = [4, 8, 16]\ndef g(i) = T[i]\n%s",
+    "defs and constants reading each other": "K = 2\nT = [4, 8, K * 8]\n"
+                                             "def f(v) = T[v] + K\ndef e(v) = f(v) - f(0)\n"
+                                             "def g(v) = e(v) * K + f(v)\n%s",
+}
+CALLED_FROM = {
+    "the network": "network n(a: int = 1) {\n    input x: [3, 8, 8]\n    conv(g(a), 1)\n}\n",
+    "a block": "block b(c: int) { conv(g(c), 1) }\n"
+               "network n(a: int = 1) {\n    input x: [3, 8, 8]\n    b(a)\n}\n",
+}
+
+
+@pytest.mark.parametrize("caller", list(CALLED_FROM))
+@pytest.mark.parametrize("functions", list(SPEC_FUNCTIONS))
+def test_what_a_spec_function_reads_is_written_before_it(functions: str, caller: str,
+                                                         tmp_path: Path) -> None:
+    """A `def` only another `def` called crashed the compiler (its body, written while the
+    module's functions were listed, registered a new one: `dictionary changed size during
+    iteration`), and a constant only a `def` read was not written (NameError as it built, ruff
+    F821). Now the module holds every function and constant its functions read, each function
+    after those it calls, and builds what the analysis counts for any argument."""
+    spec = SPEC_FUNCTIONS[functions] % CALLED_FROM[caller]
+    source = generate(netdsl.load(spec))
+    assert _ruff(source, tmp_path) == "All checks passed!\n"
+    defined = [n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)]
+    for function in defined:
+        body = next(n for n in ast.parse(source).body if getattr(n, "name", None) == function)
+        called = {n.func.id for n in ast.walk(body) if isinstance(n, ast.Call)
+                  and isinstance(n.func, ast.Name) and n.func.id in defined}
+        assert all(defined.index(c) < defined.index(function) for c in called - {function})
+    for a in (1, 2):
+        network = netdsl.load(spec, a=a)
+        model = _build(source, a=a).eval()
+        assert_state_matches_ir(model, network)
+        with torch.no_grad():
+            out = model(torch.randn(2, 3, 8, 8))
+        shapes = [network.graph[n].shape for n in network.graph.outputs.values()]
+        assert [tuple(out.shape[1:])] == shapes
+
+
+LONG_EXPRESSIONS = {
+    "and chain": ("""
+network n(a: int = 2, b: int = 2, c: int = 2) {
+    input x: [3, 8, 8]
+    if a > 1 and b > 1 and c > 1 { conv(8, 1) } else { conv(4, 1) }
+}
+""", "if a > 1 and b > 1 and c > 1:", [{}, {"b": 1}]),
+    "conditionals and a long if": ("""
+network n(version: str = "1_0", classes: int = 1000, drop: float = 0.5, width: float = 1.0) {
+    input x: [3, 8, 8]
+    channels_after_the_stem = int(width * 64) if version == "1_0" else int(width * 32) + 8
+    if version == "1_0" and classes > 10 and drop < 0.7 and width > 0.25 and classes < 100000 {
+        conv(channels_after_the_stem, 1)
+    } else {
+        conv(16, 1)
+    }
+    conv(int(width * 64) if version == "1_0"
+         else int(width * 32) + channels_after_the_stem, 1)
+}
+""", """        channels_after_the_stem = (
+            int(width * 64) if version == "1_0" else int(width * 32) + 8
+        )
+        if (
+            version == "1_0"
+            and classes > 10
+            and drop < 0.7
+            and width > 0.25
+            and classes < 100000
+        ):""", [{}, {"version": "1_1"}, {"drop": 0.8, "width": 0.5}]),
+    "a long comprehension": ("""
+WIDTHS = [8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120, 128, 136]
+network n(alpha: float = 1.0) {
+    input x: [3, 8, 8]
+    d = [int(c * alpha) if int(c * alpha) >= 0.9 * c * alpha
+         else int(c * alpha) + 8000 for c in WIDTHS]
+    conv(d[1], 1)
+}
+""", """        d = [
+            (
+                int(c * alpha)
+                if int(c * alpha) >= 0.9 * c * alpha
+                else int(c * alpha) + 8000
+            )
+            for c in WIDTHS
+        ]""", [{}, {"alpha": 0.25}]),
+}
+
+
+@pytest.mark.parametrize("name", list(LONG_EXPRESSIONS))
+def test_long_expressions_break_before_operators_with_minimal_parentheses(
+        name: str, tmp_path: Path) -> None:
+    """A conditional as an argument, an `if`'s condition, a comprehension's element were one
+    line past ruff's width (E501); an `and` chain read `if (a > 1 and b > 1) and c > 1`. Now
+    they break as black breaks them, with the parentheses Python needs, and build what the
+    analysis counts for each value of the network's parameters."""
+    spec, excerpt, arguments = LONG_EXPRESSIONS[name]
+    source = generate(netdsl.load(spec))
+    assert excerpt in source
+    assert _ruff(source, tmp_path) == "All checks passed!\n"
+    for params in arguments:
+        network = netdsl.load(spec, **params)
+        model = _build(source, **params).eval()
+        assert_state_matches_ir(model, network)
+        with torch.no_grad():
+            out = model(torch.randn(2, 3, 8, 8))
+        shapes = [network.graph[n].shape for n in network.graph.outputs.values()]
+        assert [tuple(out.shape[1:])] == shapes
+
+
 def test_a_layer_after_the_last_output_is_computed_but_not_named(tmp_path: Path) -> None:
     """The conv after `b` reads no one: its call stays (the spec's MACs count it), its
     variable goes (ruff F841: `x = getattr(self, "3")(b)` never read)."""
