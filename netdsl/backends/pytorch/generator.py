@@ -67,7 +67,8 @@ class Generator:
         self.source_name = Path(network.source_path).name
         self.globals: dict[str, str] = {}  # spec global -> Python name, in first-use order
         self.functions: dict[str, str] = {}  # spec global def -> Python name
-        self.module = Namespace(_runtime_names() | {"make_divisible", "partial"} | METHOD_NAMES)
+        self.module = Namespace(_runtime_names() | {"make_divisible", "partial"} | METHOD_NAMES
+                                | render.WRAPPED.keys())
         self.global_names = {name: self.module.reserve(name, "global")
                              for name in self._program_globals()}
         self.classes: list[ClassInfo] = []
