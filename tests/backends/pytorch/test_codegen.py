@@ -93,7 +93,8 @@ def test_every_spec_compiles_to_source_that_passes_ruff(tmp_path: Path, specs: l
         imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         assert imported <= {"torch", "torch.nn", "torch.nn.functional", "math", "collections",
-                            "collections.abc", "functools", "torchvision"}, path.name
+                            "collections.abc", "functools", "torchvision",
+                            "torchvision.ops"}, path.name
 
 
 @pytest.mark.parametrize("spec", zoo_params())
