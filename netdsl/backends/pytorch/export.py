@@ -30,10 +30,11 @@ def to_bytes(module: Any, network: Any, fmt: str) -> bytes:
 
 @contextmanager
 def _quiet_tracing() -> Iterator[None]:
-    """Tracing records a built module's check of its input size (`if x.shape[2:] != (32, 32)`)
-    as the constant it is at the traced size, which is what an export fixes, and says so in a
-    TracerWarning; torch also says that torch.jit's tracing is deprecated. Neither is for the
-    user to act on, so both are silenced here and nothing else is."""
+    """Tracing records a built module's check of its input size (`torch._assert(x.shape[2:]
+    == (32, 32), ...)`) as the constant it is at the traced size, which is what an export
+    fixes, and says so in a TracerWarning; torch also says that torch.jit's tracing is
+    deprecated. Neither is for the user to act on, so both are silenced here and nothing
+    else is."""
     import torch
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)

@@ -68,7 +68,8 @@ class Generator:
         self.globals: dict[str, str] = {}  # spec global -> Python name, in first-use order
         self.functions: dict[str, str] = {}  # spec global def -> Python name
         self.function_sources: dict[str, str] = {}  # Python name -> its definition
-        self.module = Namespace(_runtime_names() | {"make_divisible", "partial"} | METHOD_NAMES)
+        self.module = Namespace(_runtime_names() | {"make_divisible", "partial"} | METHOD_NAMES
+                                | render.WRAPPED.keys())
         self.global_names = {name: self.module.reserve(name, "global")
                              for name in self._program_globals()}
         self.classes: list[ClassInfo] = []

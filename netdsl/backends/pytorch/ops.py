@@ -434,9 +434,9 @@ def _interpolate(attrs: dict[str, Py], inputs: list[Py], x: Input,
 
 def _crop(attrs: dict[str, Py], inputs: list[Py], x: Input, state: Py | None = None) -> Py:
     """Centre crop to another tensor's spatial size (U-Net's skips) or to a given size."""
-    if len(inputs) > 1:
-        size = call("list", [subscript(attr(inputs[1], "shape"),
-                                       Py(ast.Slice(ast.Constant(2), None)))])
+    if len(inputs) > 1:  # `[t.shape[2], t.shape[3]]`: axis by axis, which torch.fx traces
+        size = Py(ast.List([subscript(attr(inputs[1], "shape"), lit(2 + axis)).node
+                            for axis in range(x.rank)], ast.Load()))
     else:
         size = _per_axis_list(attrs["size"], x.rank)
     offset = attrs["offset"]
@@ -729,14 +729,16 @@ def _l2norm_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
 
 
 def _roi(target: str) -> Apply:
-    """boxes [batch, N, 4]: a list of per-image boxes to torchvision.ops, N maps per image."""
+    """boxes [batch, N, 4]: per-image boxes to torchvision.ops' `target` (`boxes.unbind()`,
+    which torch.fx records, where `list(boxes)` would iterate its proxy), N maps per image;
+    the module imports it and has torch.fx record it whole (render.WRAPPED)."""
     def apply(attrs: dict[str, Py], inputs: list[Py], x: Input, state: Py | None = None) -> Py:
         named = {"output_size": compact(attrs["size"]), "spatial_scale": attrs["scale"]}
         if "sampling" in attrs and not is_default(attrs["sampling"], -1):
             named["sampling_ratio"] = attrs["sampling"]
         if "aligned" in attrs and not is_default(attrs["aligned"], False):
             named["aligned"] = attrs["aligned"]
-        pooled = call(target, [inputs[0], call("list", [inputs[1]])], named)
+        pooled = call(target, [inputs[0], call(attr(inputs[1], "unbind"), [])], named)
         return call(attr(pooled, "unflatten"), [lit(0), subscript(
             attr(inputs[1], "shape"), Py(ast.Slice(None, ast.Constant(2))))])
     return apply
@@ -848,8 +850,8 @@ LOWERINGS: dict[str, Lowering] = {
     "scale": Lowering(apply=lambda attrs, inputs, x, state=None: binop("*", inputs[0],
                                                                        attrs["factor"]),
                       unbatched=True),
-    "roi_align": Lowering(apply=_roi("torchvision.ops.roi_align"), shape=shapes.roi),
-    "roi_pool": Lowering(apply=_roi("torchvision.ops.roi_pool"), shape=shapes.roi),
+    "roi_align": Lowering(apply=_roi("roi_align"), shape=shapes.roi),
+    "roi_pool": Lowering(apply=_roi("roi_pool"), shape=shapes.roi),
     "unpool": Lowering(apply=_unpool_apply, shape=shapes.unpooled, reads="pool"),
     "layernorm2d": Lowering("LayerNorm2d", state="affine", helpers=("LayerNorm2d",),
                             args=(pos("num_channels", "@channels"), kw("eps", default=1e-5),

@@ -7,6 +7,10 @@ attention.
 Each definition here uses only `torch`, `nn` and `F`, because codegen copies the source
 of the ones a network uses into the standalone model file (so the file imports only
 torch), which is held to the generated files' lint: 88 columns.
+
+The generated modules are traceable by torch.fx, as torchvision's are: a function
+whose Python branches on its input's size at run time is `@torch.fx.wrap`ped (as
+torchvision's shifted_window_attention is), which records it as one call.
 """
 
 from __future__ import annotations
@@ -93,7 +97,7 @@ def causal_mask(x: Tensor) -> Tensor:
     """True where token i would attend to a later token: the mask of causal
     attention over the tokens of x [N, tokens, dim]."""
     length = x.shape[1]
-    return torch.ones(length, length, dtype=torch.bool, device=x.device).triu(1)
+    return x.new_ones(length, length, dtype=torch.bool).triu(1)
 
 
 class ShiftedWindowAttention(nn.Module):
@@ -125,56 +129,71 @@ class ShiftedWindowAttention(nn.Module):
         self.register_buffer("relative_position_index", index)
 
     def forward(self, x: Tensor) -> Tensor:
-        n, height, width, dim = x.shape
-        rows, cols = self.window
-        tokens, heads = rows * cols, self.heads
-        pad_h, pad_w = -height % rows, -width % cols
-        if pad_h or pad_w:
-            x = F.pad(x, (0, 0, 0, pad_w, 0, pad_h))
-        ph, pw = height + pad_h, width + pad_w
-        shift = [self.shift[0] if rows < ph else 0, self.shift[1] if cols < pw else 0]
-        if any(shift):
-            x = torch.roll(x, (-shift[0], -shift[1]), dims=(1, 2))
-        x = x.view(n, ph // rows, rows, pw // cols, cols, dim).transpose(2, 3)
-        x = self.qkv(x.reshape(-1, tokens, dim))  # [windows, tokens, 3 * dim]
-        x = x.view(-1, tokens, 3, heads, dim // heads).permute(2, 0, 3, 1, 4)
-        q, k, v = x.unbind(0)
-        del x  # q, k and v hold it
-        scores = (q * (dim // heads) ** -0.5) @ k.transpose(-2, -1)
-        del q, k
-        bias = self.relative_position_bias_table[self.relative_position_index]
-        scores += bias.view(tokens, tokens, -1).permute(2, 0, 1)
-        del bias
-        if any(shift):
-            scores.view(n, -1, heads, tokens, tokens).add_(
-                self.shift_mask((ph, pw), shift, scores)[None, :, None])
-        scores = F.dropout(scores.softmax(-1), self.dropout, self.training)
-        x = scores @ v
-        del scores, v
-        x = self.proj(x.transpose(1, 2).reshape(-1, tokens, dim))
-        x = x.view(n, ph // rows, pw // cols, rows, cols, dim).transpose(2, 3)
-        x = x.reshape(n, ph, pw, dim)
-        if any(shift):
-            x = torch.roll(x, (shift[0], shift[1]), dims=(1, 2))
-        return x[:, :height, :width].contiguous() if pad_h or pad_w else x
+        return shifted_window_attention(
+            x, self.qkv.weight, self.qkv.bias, self.proj.weight, self.proj.bias,
+            self.relative_position_bias_table, self.relative_position_index,
+            self.window, self.shift, self.heads, self.dropout, self.training)
 
-    def shift_mask(self, size: tuple[int, int], shift: list[int],
-                   like: Tensor) -> Tensor:
-        """[windows, tokens, tokens]: -100 between positions of a window that the
-        shift brought together from opposite edges of the map, else 0."""
-        labels = []
-        for length, window, by in zip(size, self.window, shift, strict=True):
-            region = torch.zeros(length, device=like.device)
-            if by:
-                region[length - window:length - by] = 1
-                region[length - by:] = 2
-            labels.append(region)
-        grid = labels[0][:, None] * 3 + labels[1][None, :]
-        rows, cols = self.window
-        grid = grid.view(size[0] // rows, rows, size[1] // cols, cols).transpose(1, 2)
-        grid = grid.reshape(-1, rows * cols)
-        apart = grid[:, None, :] != grid[:, :, None]
-        return apart.to(like.dtype).mul_(-100.0)
+
+@torch.fx.wrap
+def shifted_window_attention(x: Tensor, qkv_weight: Tensor, qkv_bias: Tensor | None,
+                             proj_weight: Tensor, proj_bias: Tensor | None,
+                             bias_table: Tensor, bias_index: Tensor, window: list[int],
+                             shift: list[int], heads: int, dropout: float = 0.0,
+                             training: bool = False) -> Tensor:
+    """ShiftedWindowAttention's computation, from its weights (a function, as
+    torchvision's, since its padding and shifts follow the map's size at run time)."""
+    n, height, width, dim = x.shape
+    rows, cols = window
+    tokens = rows * cols
+    pad_h, pad_w = -height % rows, -width % cols
+    if pad_h or pad_w:
+        x = F.pad(x, (0, 0, 0, pad_w, 0, pad_h))
+    ph, pw = height + pad_h, width + pad_w
+    shift = [shift[0] if rows < ph else 0, shift[1] if cols < pw else 0]
+    if any(shift):
+        x = torch.roll(x, (-shift[0], -shift[1]), dims=(1, 2))
+    x = x.view(n, ph // rows, rows, pw // cols, cols, dim).transpose(2, 3)
+    x = F.linear(x.reshape(-1, tokens, dim), qkv_weight, qkv_bias)
+    x = x.view(-1, tokens, 3, heads, dim // heads).permute(2, 0, 3, 1, 4)
+    q, k, v = x.unbind(0)
+    del x  # q, k and v hold it
+    scores = (q * (dim // heads) ** -0.5) @ k.transpose(-2, -1)
+    del q, k
+    bias = bias_table[bias_index]
+    scores += bias.view(tokens, tokens, -1).permute(2, 0, 1)
+    del bias
+    if any(shift):
+        scores.view(n, -1, heads, tokens, tokens).add_(
+            shift_mask((ph, pw), window, shift, scores)[None, :, None])
+    scores = F.dropout(scores.softmax(-1), dropout, training)
+    x = scores @ v
+    del scores, v
+    x = F.linear(x.transpose(1, 2).reshape(-1, tokens, dim), proj_weight, proj_bias)
+    x = x.view(n, ph // rows, pw // cols, rows, cols, dim).transpose(2, 3)
+    x = x.reshape(n, ph, pw, dim)
+    if any(shift):
+        x = torch.roll(x, (shift[0], shift[1]), dims=(1, 2))
+    return x[:, :height, :width].contiguous() if pad_h or pad_w else x
+
+
+def shift_mask(size: tuple[int, int], window: list[int], shift: list[int],
+               like: Tensor) -> Tensor:
+    """[windows, tokens, tokens]: -100 between positions of a window that the shift
+    brought together from opposite edges of the map, else 0."""
+    labels = []
+    for length, extent, by in zip(size, window, shift, strict=True):
+        region = torch.zeros(length, device=like.device)
+        if by:
+            region[length - extent:length - by] = 1
+            region[length - by:] = 2
+        labels.append(region)
+    grid = labels[0][:, None] * 3 + labels[1][None, :]
+    rows, cols = window
+    grid = grid.view(size[0] // rows, rows, size[1] // cols, cols).transpose(1, 2)
+    grid = grid.reshape(-1, rows * cols)
+    apart = grid[:, None, :] != grid[:, :, None]
+    return apart.to(like.dtype).mul_(-100.0)
 
 
 def patch_merge(x: Tensor, factor: int) -> Tensor:
@@ -186,6 +205,15 @@ def patch_merge(x: Tensor, factor: int) -> Tensor:
     return torch.cat([x[:, row::factor, col::factor] for row, col in offsets], -1)
 
 
+def run_layers(layers: nn.Sequential, x: Tensor) -> Tensor:
+    """x through `layers` in turn, as `layers(x)` does, for a slice of a network's
+    nn.Sequential (`self.backbone[:5]`): the slice is a new module, installed nowhere,
+    which torch.fx cannot call; the layers it holds are the network's own."""
+    for layer in layers:
+        x = layer(x)
+    return x
+
+
 def center_crop(x: Tensor, size: list[int]) -> Tensor:
     """Crop the spatial axes of x to `size`, keeping the centre (U-Net's skips)."""
     for axis, length in enumerate(size):
@@ -194,6 +222,7 @@ def center_crop(x: Tensor, size: list[int]) -> Tensor:
     return x
 
 
+@torch.fx.wrap
 def pad_same(x: Tensor, kernel_size: int | list[int], stride: int | list[int],
              dilation: int | list[int] = 1, value: float = 0.0) -> Tensor:
     """Pad the spatial axes of x as TensorFlow's SAME does, from x's own size (timm's
@@ -212,6 +241,7 @@ def pad_same(x: Tensor, kernel_size: int | list[int], stride: int | list[int],
     return F.pad(x, pads, value=value)
 
 
+@torch.fx.wrap
 def avg_pool_valid(x: Tensor, kernel_size: int | list[int], stride: int | list[int],
                    pads: list[int] | None, ceil_mode: bool = False) -> Tensor:
     """Average pooling over padding that torch's own layer cannot add (`pads` in
@@ -251,9 +281,7 @@ class L2Norm(nn.Module):
 
 def channel_shuffle(x: Tensor, groups: int) -> Tensor:
     """Interleave the channels of `groups` groups (ShuffleNet)."""
-    batch, channels = x.shape[0], x.shape[1]
-    grouped = x.reshape(batch, groups, channels // groups, *x.shape[2:])
-    return grouped.transpose(1, 2).reshape(x.shape)
+    return x.unflatten(1, (groups, -1)).transpose(1, 2).flatten(1, 2)
 
 
 def stochastic_depth(x: Tensor, p: float, mode: str = "row",

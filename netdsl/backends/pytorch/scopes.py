@@ -211,23 +211,38 @@ class Scoping:
 
     def apply_in_parts(self, label: str, chain: Py, start: Tensor | None, taps: list,
                        made: tuple[Tensor, Scope], scope: Scope, flow: Flow) -> None:
-        """`backbone_4 = self.backbone[:5](x)`, `x = self.backbone[5:](backbone_4)`: an
-        nn.Sequential's slice shares its layers, so the state dict keeps its names."""
+        """`backbone_4 = run_layers(self.backbone[:5], x)`, then `x = run_layers(
+        self.backbone[5:], backbone_4)`: an nn.Sequential's slice shares its layers, so the
+        state dict keeps its names, and `run_layers` calls them one by one, which torch.fx
+        traces (it cannot call the slice, a module installed nowhere)."""
         assert start is not None
         end, chain_scope = made
         first = 0
         current = start
         for inner, position, tensor in taps:
-            part = _part(chain, first, position)
             flow.current = current
-            self.apply_call(part, [current], tensor.shape, scope, flow, overwritable=False)
+            self.apply_part(chain, first, position, current, tensor.shape, scope, flow)
             self.bind_label(f"{label}.{inner}", flow, scope)
             current = flow.current.shared()
             first = position
         flow.current = current
         if chain_scope.dynamic or first < chain_scope.counter:
-            self.apply_call(_part(chain, first, None), [current], end.shape, scope, flow,
+            self.apply_part(chain, first, None, current, end.shape, scope, flow)
+
+    def apply_part(self, chain: Py, first: int, stop: int | None, current: Tensor,
+                   shape: Shape, scope: Scope, flow: Flow) -> None:
+        """The layers first..stop of a chain on `current`: `self.features[2](x)` for one,
+        `run_layers(self.features[2:5], x)` for several."""
+        if stop == first + 1:
+            self.apply_call(P.subscript(chain, P.lit(first)), [current], shape, scope, flow,
                             overwritable=False)
+            return
+        bounds = ast.Slice(ast.Constant(first) if first else None,
+                           ast.Constant(stop) if stop is not None else None)
+        self.gen.helpers.add("run_layers")
+        result = P.call("run_layers", [Py(ast.Subscript(chain.node, bounds, ast.Load())),
+                                       Py(current.node)])
+        self.assign_result(result, [current], shape, scope, flow, overwritable=False)
 
     def namespace(self, label: str | Py, scope: Scope, flow: Flow, fill: Any) -> None:
         """A labeled non-chain scope in a module: its layers in a ModuleDict."""
@@ -370,15 +385,6 @@ class Scoping:
 
     def previous_overwritable(self, scope: Scope) -> bool:
         return scope.last_overwritable
-
-
-def _part(chain: Py, first: int, stop: int | None) -> Py:
-    """`self.features[2:5]`, or `self.features[2]` for one layer."""
-    if stop == first + 1:
-        return P.subscript(chain, P.lit(first))
-    bounds = ast.Slice(ast.Constant(first) if first else None,
-                       ast.Constant(stop) if stop is not None else None)
-    return Py(ast.Subscript(chain.node, bounds, ast.Load()))
 
 
 def full_path(labels: MutableMapping[str, Tensor], name: str) -> str:

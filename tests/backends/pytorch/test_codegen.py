@@ -93,7 +93,8 @@ def test_every_spec_compiles_to_source_that_passes_ruff(tmp_path: Path, specs: l
         imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         assert imported <= {"torch", "torch.nn", "torch.nn.functional", "math", "collections",
-                            "collections.abc", "functools", "torchvision"}, path.name
+                            "collections.abc", "functools", "torchvision",
+                            "torchvision.ops"}, path.name
 
 
 @pytest.mark.parametrize("spec", zoo_params())
@@ -201,7 +202,7 @@ network n {
 def test_a_constructor_that_needs_the_input_size_checks_it() -> None:
     model = netdsl.build(SPECS / "lenet5.net")
     assert model(torch.zeros(2, 1, 32, 32)).shape == (2, 10)
-    with pytest.raises(ValueError, match="32x32"):
+    with pytest.raises(AssertionError, match="32x32"):
         model(torch.zeros(2, 1, 28, 28))
 
 
@@ -227,7 +228,7 @@ def test_a_network_whose_structure_its_input_s_size_decides_checks_that_size(
     model = netdsl.build(net)
     (expected,) = net.stats().outputs.values()
     assert tuple(model(torch.zeros(1, 8, 16, 16)).shape[1:]) == tuple(expected)
-    with pytest.raises(ValueError, match=r"built for 16x16 inputs, got \[4, 4\]"):
+    with pytest.raises(AssertionError, match="built for 16x16 inputs, got 4x4"):
         model(torch.zeros(1, 8, 4, 4))
 
 
@@ -253,7 +254,7 @@ def test_an_input_read_as_channels_last_has_its_other_axes_as_sizes(flat: bool) 
     with torch.no_grad():
         assert tuple(model(torch.randn(2, 8, 6, 3)).shape[1:]) == out
         if flat:
-            with pytest.raises(ValueError, match=r"built for 8x6 inputs, got \[16, 12\]"):
+            with pytest.raises(AssertionError, match="built for 8x6 inputs, got 16x12"):
                 model(torch.randn(2, 16, 12, 3))
         else:
             assert model(torch.randn(2, 16, 12, 3)).shape == (2, 16, 12, 16)
@@ -1160,7 +1161,7 @@ def test_a_block_whose_structure_depends_on_its_input_size_is_a_class_per_size()
     assert out == (8, 8, 8)
     assert model(torch.zeros(1, 3, 32, 32)).shape[1:] == out
     assert sum(p.numel() for p in model.parameters()) == stats.params
-    with pytest.raises(ValueError, match="built for 32x32 inputs"):
+    with pytest.raises(AssertionError, match="built for 32x32 inputs"):
         model(torch.zeros(1, 3, 64, 64))
 
 

@@ -8,38 +8,10 @@ import pytest
 import torch
 
 import netdsl
-from tests.backends.pytorch.conftest import assert_state_matches_ir
+from tests.backends.pytorch.conftest import assert_state_matches_ir, example, small
 from tests.conftest import spec_paths
 
 SPECS = spec_paths()
-
-
-def small(path):
-    """The spec at a small input size where its layers allow one (the CI has two cores), else
-    at its own size. Counts and shapes are compared against the IR of that same size."""
-    native = netdsl.load(path)
-    graph = native.graph
-    shapes = {name: graph[name].shape for name in graph.inputs}
-    if len(shapes) != 1 or any(len(s) != 3 or s[1] <= 96 for s in shapes.values()):
-        return native
-    (name, shape), = shapes.items()
-    for size in (64, 80, 96):
-        try:
-            network = netdsl.load(path, inputs={name: (shape[0], size, size)})
-        except netdsl.NetdslError:
-            continue
-        if network.stats().params == native.stats().params:
-            return network
-    return native
-
-
-def example(graph, name: str) -> torch.Tensor:
-    """A random batch of one for an input: token ids where an embedding reads it."""
-    shape = graph[name].shape
-    vocab = [graph[u].op.vocab for u in graph.users(name) if graph[u].op_name == "embedding"]
-    if vocab:
-        return torch.randint(0, min(vocab), (1, *shape))
-    return torch.randn(1, *shape)
 
 
 @pytest.mark.parametrize("path", [  # every spec but LeNet-5 is a full-size model

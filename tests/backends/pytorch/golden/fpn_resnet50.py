@@ -8,6 +8,15 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 
+def run_layers(layers: nn.Sequential, x: Tensor) -> Tensor:
+    """x through `layers` in turn, as `layers(x)` does, for a slice of a network's
+    nn.Sequential (`self.backbone[:5]`): the slice is a new module, installed nowhere,
+    which torch.fx cannot call; the layers it holds are the network's own."""
+    for layer in layers:
+        x = layer(x)
+    return x
+
+
 class Bottleneck(nn.Module):
     def __init__(
         self, in_channels: int, width: int, s: int = 1, groups: int = 1,
@@ -148,7 +157,7 @@ class Fpn(nn.Module):
             return (*layer_blocks, pool)
         if self.extra_blocks is not None:
             extra_blocks_p6 = self.extra_blocks[0](layer_blocks[n - 1])
-            extra_blocks_p7 = self.extra_blocks[1:3](extra_blocks_p6)
+            extra_blocks_p7 = run_layers(self.extra_blocks[1:3], extra_blocks_p6)
             return (*layer_blocks, extra_blocks_p6, extra_blocks_p7)
         return tuple(layer_blocks)
 

@@ -82,8 +82,8 @@ class Lenet5(nn.Sequential):
         self.out = nn.Linear(84, classes)
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.shape[2:] != (32, 32):
-            raise ValueError(
-                f"Lenet5 is built for 32x32 inputs, got {list(x.shape[2:])}"
-            )
+        torch._assert(
+            x.shape[2:] == (32, 32),
+            f"Lenet5 is built for 32x32 inputs, got {x.shape[2]}x{x.shape[3]}",
+        )
         return super().forward(x)

@@ -57,25 +57,25 @@ class Unet(nn.Module):
         del x
         up4 = self.up4(center)
         del center
-        x = center_crop(enc4, list(up4.shape[2:]))
+        x = center_crop(enc4, [up4.shape[2], up4.shape[3]])
         del enc4
         x = torch.cat([x, up4], 1)
         del up4
         x = self.dec4(x)
         up3 = self.up3(x)
-        x = center_crop(enc3, list(up3.shape[2:]))
+        x = center_crop(enc3, [up3.shape[2], up3.shape[3]])
         del enc3
         x = torch.cat([x, up3], 1)
         del up3
         x = self.dec3(x)
         up2 = self.up2(x)
-        x = center_crop(enc2, list(up2.shape[2:]))
+        x = center_crop(enc2, [up2.shape[2], up2.shape[3]])
         del enc2
         x = torch.cat([x, up2], 1)
         del up2
         x = self.dec2(x)
         up1 = self.up1(x)
-        x = center_crop(enc1, list(up1.shape[2:]))
+        x = center_crop(enc1, [up1.shape[2], up1.shape[3]])
         del enc1
         x = torch.cat([x, up1], 1)
         del up1
