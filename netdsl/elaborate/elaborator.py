@@ -32,7 +32,7 @@ from netdsl.errors import (
     SpecError,
     did_you_mean,
 )
-from netdsl.ir import Definition, Expectation, Instance
+from netdsl.ir import Definition, Expectation
 from netdsl.limits import MAX_ERRORS, MAX_NODES
 from netdsl.ops import REGISTRY
 from netdsl.syntax import ast
@@ -89,6 +89,13 @@ class Elaborator(Resolver):
 
     def layer_names(self) -> set[str]:
         return set(REGISTRY) | set(self.program.blocks) | set(CONSTRUCTS)
+
+    def layer_kind(self, name: str) -> str | None:
+        if name in REGISTRY:
+            return "operator"
+        if name in self.program.blocks:
+            return "block"
+        return "layer" if name in CONSTRUCTS else None
 
     def tensor_at(self, path: ast.From) -> Any:
         return self.layers.tensor_value(self.layers.from_tensor(path))
@@ -188,8 +195,8 @@ class Elaborator(Resolver):
 
     def unused_instances(self, top: Definition) -> list[Diagnostic]:
         out = []
-        for value in self.frame.env.vars.values():
-            if isinstance(value, Instance) and value.calls == 0:
+        for value in top.instances:  # those a group declared too
+            if value.calls == 0:
                 out.append(Diagnostic(f"the shared module '{value.name}' is never applied",
                                       value.span, "name",
                                       help=f"apply it in a chain: from x -> {value.name}"))
@@ -316,6 +323,8 @@ def _bound_names(stmt: ast.Stmt) -> Iterable[str]:
         yield stmt.name
     elif isinstance(stmt, ast.Unpack):
         yield from stmt.names
+    elif isinstance(stmt, ast.Shared):
+        yield stmt.name
     for node in walk(stmt):
         if isinstance(node, ast.Element) and isinstance(node.label, str):
             yield node.label

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from netdsl.elaborate.naming import Naming
-from netdsl.elaborate.values import Env
+from netdsl.elaborate.values import UNBOUND, Env
 from netdsl.errors import Span, SpecError
 from netdsl.ir import Call, Definition
 
@@ -28,6 +28,9 @@ class Frame:
     call_sites: tuple[tuple[str, Span], ...] = ()
     tensors: dict[str, Any] = field(default_factory=dict)  # label -> reference(s)
     ports: list[tuple[str, str]] = field(default_factory=list)  # (flat name, kind) per port
+    # each `shared` declaration made so far, with what its name meant before it: a group
+    # forgets those made in it when it ends
+    declared: list[tuple[Env, str, Any]] = field(default_factory=list)
 
     def no_input(self, span: Span) -> SpecError:
         """A layer applied where no tensor flows in: before the network's input, or in a
@@ -74,6 +77,16 @@ class Frame:
         if not (position.isascii() and position.isdigit()) or len(position) > 18:
             return None
         return self.definition.run_ending_at(prefix, int(position))
+
+    def forget_shared(self, mark: int) -> None:
+        """Undo the `shared` declarations made since `declared` was `mark` long: a shared
+        module is visible in the group that declares it, not after it."""
+        while len(self.declared) > mark:
+            env, name, before = self.declared.pop()
+            if before is UNBOUND:
+                env.vars.pop(name, None)
+            else:
+                env.vars[name] = before
 
     def bind_label(self, label: str, full: str, ref: Current) -> None:
         """Make the tensor `ref` reachable by its label and by its local dotted name."""

@@ -19,6 +19,7 @@ from netdsl.elaborate.values import (
     Poisoned,
     TensorValue,
     call_number_help,
+    hides,
     single,
 )
 from netdsl.errors import SpecError, did_you_mean
@@ -113,12 +114,20 @@ class Layers:
         return out
 
     def _Group(self, group: ast.Group, site: Site) -> Current:
-        if site.label is None:
-            out = self.el.statements.body(group.body, site.current, site.naming)
-        else:
-            scope = self.el.builder.open(site.label, site.span, site.naming, "group")
-            out = self.el.statements.body(group.body, site.current, site.naming.inner(scope))
-            scope.output = out if isinstance(out, str) else None
+        """A group's statements; the shared modules it declares are its own (its labels and
+        `=` names are reachable after it)."""
+        frame = self.el.frame
+        mark = len(frame.declared)
+        try:
+            if site.label is None:
+                out = self.el.statements.body(group.body, site.current, site.naming)
+            else:
+                scope = self.el.builder.open(site.label, site.span, site.naming, "group")
+                out = self.el.statements.body(group.body, site.current,
+                                              site.naming.inner(scope))
+                scope.output = out if isinstance(out, str) else None
+        finally:
+            frame.forget_shared(mark)
         if out is None:
             raise SpecError("an empty group has no input to pass on", "name", site.span)
         return out
@@ -300,7 +309,13 @@ class Layers:
         bound = self.el.frame.env.find(func)
         if bound is not UNBOUND and bound is not None:
             if isinstance(bound, Instance):
-                return self.apply_instance(bound, arg_asts, site)
+                try:
+                    return self.apply_instance(bound, arg_asts, site)
+                except SpecError as exc:  # a label or arguments: meant for what it hides?
+                    hidden = self.el.layer_kind(func)
+                    if hidden is None or exc.code not in ("label", "arg"):
+                        raise
+                    raise hides(func, bound, hidden, func_span) from None
             if isinstance(bound, TensorValue):
                 raise SpecError(f"'{func}' is a tensor, not a layer", "type", func_span,
                                 help=f"to continue from it, write: from {func} -> ...")

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from netdsl.elaborate.frame import AMBIGUOUS, Current, Site
 from netdsl.elaborate.naming import Naming
-from netdsl.elaborate.values import FollowOnError, Function, LayerRef, Poisoned, TensorValue
+from netdsl.elaborate.values import (
+    UNBOUND,
+    FollowOnError,
+    Function,
+    LayerRef,
+    Poisoned,
+    TensorValue,
+)
 from netdsl.errors import Span, SpecError, did_you_mean
 from netdsl.ir import Expectation, Instance
 from netdsl.notation import described, value_text
@@ -243,5 +250,7 @@ class Statements:
         local = naming.take(stmt.name, stmt.span, position=False)
         instance = Instance(local, target, {}, stmt.span, el.frame.definition)
         el.frame.definition.instances.append(instance)
-        el.frame.env.vars[stmt.name] = instance
+        env = el.frame.env
+        el.frame.declared.append((env, stmt.name, env.vars.get(stmt.name, UNBOUND)))
+        env.vars[stmt.name] = instance
         return current

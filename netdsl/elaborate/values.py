@@ -181,6 +181,10 @@ class Resolver:
     def layer_names(self) -> set[str]:
         return set()
 
+    def layer_kind(self, name: str) -> str | None:
+        """What the layer `name` is (`operator`, `block`), None if no layer is so named."""
+        return None
+
     def tensor_names(self) -> set[str]:
         """Names `tensor` knows, for a did-you-mean."""
         return set()
@@ -546,6 +550,9 @@ class Evaluator:
             args, kwargs = self.arguments(e.args, env, symbols=True)
             return LayerRef(func.name, func.args + tuple(args), func.kwargs + tuple(kwargs.items()))
         if not isinstance(func, Function):
+            hidden = self.resolver.layer_kind(e.func)
+            if hidden is not None and kind_text(func) == "shared module":
+                raise hides(e.func, func, hidden, e.func_span)
             raise SpecError(f"'{e.func}' is {kind_text(func, article=True)}, not a function",
                             "type", e.func_span)
         args, kwargs = self.arguments(e.args, env, symbols)
@@ -610,6 +617,17 @@ def call_number_help(name: str) -> str:
     module = name.partition("#")[0]
     return (f"'{name}' names a call of the shared module '{module}' as `netdsl stats` does, in "
             f"`expect` only; to use a call's output, name it: t = from x -> {module}")
+
+
+def hides(name: str, module: Any, layer: str, span: Span | None) -> SpecError:
+    """`conv(2, 1)` after `shared conv: ...`: the name is the shared module's for the rest of
+    the body (or of the group that declares it), and hides the operator or block."""
+    return SpecError(f"'{name}' is the shared module declared at {module.span}, whose name "
+                     f"hides the {layer} '{name}' here", "name", span,
+                     help=f"a shared module's name means the module for the rest of its body, "
+                          f"or of the group `{{ }}` that declares it: call the {layer} before "
+                          f"the declaration, declare the module in a group around its calls, "
+                          f"or name it otherwise")
 
 
 def single(chain: ast.Chain) -> ast.Expr:

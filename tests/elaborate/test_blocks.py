@@ -182,6 +182,24 @@ def test_a_shared_operator_and_an_unused_shared_module():
         netdsl.load(HEAD + "network n {\n" + X + "shared h: head(8)\nrelu\n}\n")
 
 
+def test_a_shared_module_declared_in_a_group_is_visible_in_that_group_only():
+    """As the calls of a module are its forward's: two heads' `shared conv` are two modules,
+    and after a group `conv` is the operator again (it once stayed the group's module)."""
+    net = netdsl.load("network n {\n" + X + "a: { shared conv: conv(3, 3, p=1); conv -> conv }\n"
+                      "b: { shared conv: relu; conv }\nc: conv(4, 1)\n}\n")
+    assert [(n.name, n.op_name) for n in net.graph if n.op_name != "input"] == [
+        ("a.conv", "conv"), ("a.conv#2", "conv"), ("b.conv", "relu"), ("c", "conv")]
+    assert net.stats().params == (3 * 3 * 9 + 3) + (3 * 4 + 4)
+    with pytest.raises(netdsl.NetdslError, match="'g.h' is never applied"):
+        netdsl.load("network n {\n" + X + "g: { shared h: relu; relu }\n}\n")
+
+
+def test_a_shared_module_named_as_an_operator_says_it_hides_it():
+    with pytest.raises(netdsl.NetdslError, match="'conv' is the shared module declared at .*"
+                                                 "hides the operator 'conv' here"):
+        netdsl.load("network n {\n" + X + "shared conv: relu\nconv\nout: conv(2, 1)\n}\n")
+
+
 def test_comprehensions_of_values_and_of_tensors():
     g = graph(X + "widths = [w * 2 for w in [1, 2, 3, 4] if w % 2 == 0]\n"
                   "convs = [from x -> conv(w, 1) for w in widths]\n"

@@ -971,6 +971,21 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
 
     def group(self, body: tuple[syn.Stmt, ...], label: str | Py | None, scope: Scope, flow: Flow,
               env: Env) -> None:
+        """A group's statements; the shared modules it declares are its own, as the
+        elaborator scopes them (two heads' `shared conv` are two modules)."""
+        before = (dict(self.shared), dict(self.shared_made), dict(self.shared_homes))
+        try:
+            self.group_body(body, label, scope, flow, env)
+        finally:
+            for name in [n for n, s in self.shared.items() if before[0].get(n) is not s]:
+                for now, then in zip((self.shared, self.shared_made, self.shared_homes), before,
+                                     strict=True):
+                    now.pop(name, None)
+                    if name in then:
+                        now[name] = then[name]
+
+    def group_body(self, body: tuple[syn.Stmt, ...], label: str | Py | None, scope: Scope,
+                   flow: Flow, env: Env) -> None:
         if label is None:
             self.body(body, scope, flow, env)
             return

@@ -7,6 +7,8 @@ from collections import OrderedDict
 
 import torch
 from torch import nn
+from torchvision.models.detection.fcos import FCOSHead
+from torchvision.models.detection.retinanet import RetinaNetHead
 
 
 class Residual(nn.Module):
@@ -395,3 +397,102 @@ class LabelsAtTwoDepths(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.b(x)
+
+
+def _tower(c: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c, c, 3, padding=1), nn.ReLU())
+
+
+class ConvOnTwo(nn.Module):
+    """A child named as an operator (`conv`, as torchvision's FCOS and RetinaNet heads name
+    their towers) called on two inputs, and a convolution called on both after it: the
+    shared `conv` hid the operator from the declaration of `out`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = _tower(4)
+        self.out = nn.Conv2d(4, 2, 1)
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.out(self.conv(a)), self.out(self.conv(b))
+
+
+class ConvTwice(nn.Module):
+    """A child named `conv` applied twice, then a convolution of the model's own."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = _tower(4)
+        self.out = nn.Conv2d(4, 2, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.conv(self.conv(x)))
+
+
+class _Head(nn.Module):
+    """Layers without a forward: the model's forward calls them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tower = _tower(4)
+        self.logits = nn.Conv2d(4, 2, 1)
+
+
+class TwoHeadsOnTwo(nn.Module):
+    """Two heads, each applied to two inputs by the model's forward: each head's outputs are
+    named in its group (`logits_2`, `logits_3`), and the second head's names must not be the
+    first's again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.head = _Head()
+        self.other = _Head()
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(h.logits(h.tower(x)) for h in (self.head, self.other) for x in (a, b))
+
+
+class EachOutput(nn.Module):
+    """The output of every item of a module list, as SSD's extra layers return them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.extra = nn.ModuleList([nn.Conv2d(4, 4, 1), nn.Conv2d(4, 4, 3, stride=2)])
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        outs = []
+        for block in self.extra:
+            x = block(x)
+            outs.append(x)
+        return tuple(outs)
+
+
+class FcosLevels(FCOSHead):
+    """torchvision's FCOS head applied to each level by the model's forward: every tower and
+    predictor is called five times (the `conv` towers of both heads too), and its outputs are
+    the levels' maps."""
+
+    def __init__(self) -> None:
+        super().__init__(64, 1, 5)
+
+    def forward(self, p3: torch.Tensor, p4: torch.Tensor,  # type: ignore[override]
+                p5: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        c, r = self.classification_head, self.regression_head
+        levels = (p3, p4, p5)
+        outs = [c.cls_logits(c.conv(x)) for x in levels]
+        for x in levels:
+            t = r.conv(x)
+            outs += [torch.relu(r.bbox_reg(t)), r.bbox_ctrness(t)]
+        return tuple(outs)
+
+
+class RetinaLevels(RetinaNetHead):
+    """torchvision's RetinaNet head, its own forward, on three levels."""
+
+    def __init__(self) -> None:
+        super().__init__(32, 9, 5)
+
+    def forward(self, p3: torch.Tensor, p4: torch.Tensor,  # type: ignore[override]
+                p5: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        found = super().forward([p3, p4, p5])
+        return found["cls_logits"], found["bbox_regression"]

@@ -91,6 +91,38 @@ def test_a_module_called_at_several_sites_is_one_shared_module() -> None:
     assert f"expect params == {sum(p.numel() for p in model.parameters())}" in text
 
 
+def test_a_shared_module_named_as_an_operator_leaves_the_operator_to_the_other_layers() -> None:
+    """A shared module's name hides the operator of that name after its declaration: a
+    shared module whose layer is that operator is declared before it, and the calls of one
+    that layers of the operator follow are a group, which the module is visible in alone."""
+    text = round_trip(import_models.ConvOnTwo(), (4, 8, 8), (4, 4, 4))
+    assert "shared out: conv(2, 1)\n    shared conv: conv_block\n" in text
+    text = round_trip(import_models.ConvTwice(), (4, 8, 8))
+    assert "{\n        shared conv: conv_block\n        conv -> conv\n    }\n    out: conv(2, 1)" \
+        in text
+
+
+def test_each_output_made_in_a_group_is_its_own() -> None:
+    """Outputs made inside a child's group (a head applied to two inputs, the items of a
+    module list) are each named, not the group's first one repeated; two groups' `=` names
+    are distinct, as a group does not scope them."""
+    text = round_trip(import_models.TwoHeadsOnTwo(), (4, 8, 8), (4, 4, 4))
+    assert "output logits_2, logits_3, logits_4, logits_5" in text
+    text = round_trip(import_models.EachOutput(), (4, 8, 8))
+    assert "output extra.0, extra\n" in text
+
+
+def test_torchvisions_detection_heads_with_shared_towers_round_trip() -> None:
+    """FCOS's head called level by level (both heads' towers named `conv`, next to their
+    `conv` predictors) and RetinaNet's head with its own forward: the specs load, take the
+    heads' weights strictly and compute torchvision's outputs (round_trip)."""
+    levels = [(64, 8, 8), (64, 4, 4), (64, 2, 2)]
+    text = round_trip(import_models.FcosLevels(), *levels)
+    assert "shared cls_logits: conv(5, 3, p=1)\n        shared conv: conv_block" in text
+    text = round_trip(import_models.RetinaLevels(), *[(32, *s[1:]) for s in levels])
+    assert "shared bbox_reg: conv(36, 3, p=1)\n        shared conv: conv_block" in text
+
+
 def test_items_of_a_module_list_called_in_a_loop_are_a_group_of_their_container() -> None:
     text = round_trip(import_models.Looped(), (3, 16, 16))
     assert "layers: {" in text and '"1": conv(8, 3, p=1)' in text and "heads: {" in text

@@ -135,3 +135,31 @@ network n {
         assert diagnostic.message == ("the shared module 's' needs 292 weights here but 148 "
                                       "at its first application")  # 8 * 4 * 9 + 4, 4 * 4 * 9 + 4
         assert (diagnostic.span.line, diagnostic.span.col) == (7, 5)
+
+
+HEADS = """network n {
+    input x: [3, 8, 8]
+    a: { shared conv: conv(3, 3, p=1); conv -> relu -> conv }
+    b: { shared conv: conv(3, 3, p=1); conv -> conv }
+    { shared conv: conv(4, 1); conv }
+    c: conv(2, 1)
+}"""
+
+
+def test_a_shared_module_declared_in_a_group_is_that_groups(tmp_path):
+    """Two heads' `shared conv` (torchvision's FCOS heads both name their tower so) are two
+    submodules, each called twice in its head; after the group `conv` is the operator again."""
+    net = netdsl.load(HEADS)
+    x = torch.randn(2, 3, 8, 8)
+    for model in (netdsl.build(net).eval(), generated_model(net, tmp_path, "heads").eval()):
+        s = model.state_dict()
+        assert sorted(s) == ["a.conv.bias", "a.conv.weight", "b.conv.bias", "b.conv.weight",
+                             "c.bias", "c.weight", "conv.bias", "conv.weight"]
+
+        def conv(t, name, padding=0, s=s):
+            return F.conv2d(t, s[f"{name}.weight"], s[f"{name}.bias"], padding=padding)
+
+        a = conv(F.relu(conv(x, "a.conv", 1)), "a.conv", 1)
+        b = conv(conv(a, "b.conv", 1), "b.conv", 1)
+        with torch.no_grad():
+            torch.testing.assert_close(model(x), conv(conv(b, "conv"), "c"), rtol=0, atol=1e-5)

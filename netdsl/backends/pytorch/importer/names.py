@@ -4,6 +4,7 @@ References to tensors of an enclosing body stay unresolved until that body is na
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -38,6 +39,9 @@ def resolve(body: list[Element], known: dict[fx.Node, str]) -> list[Element]:
 class _Namer:
     def __init__(self, known: dict[fx.Node, str]) -> None:
         self.known = known
+        # names no group's path sets apart: `=` names, which a group does not scope, and the
+        # labels at the top of the body
+        self.flat: set[str] = set(known.values())
 
     def ref(self, value: Any) -> Any:
         if isinstance(value, NodeRef) and value.node in self.known:
@@ -62,6 +66,8 @@ class _Namer:
 
     def _define(self, nodes: list[Any], label: str | None, prefix: str) -> None:
         if label is not None:
+            if not prefix:
+                self.flat.add(label)
             for node in nodes:
                 if node is not None:
                     self.known[node] = prefix + label
@@ -82,8 +88,9 @@ class _Namer:
         inner = prefix + e.label + "." if e.label else prefix
         out = replace(e, body=self.body(e.body, inner))
         last = _made_last(e.body)
-        if e.label and len(last) == 1:  # a labeled group's tensor is its last layer's
-            self._define(last, e.label, prefix)
+        if e.label and len(last) == 1 and getattr(e.body[-1], "bind", None) is None:
+            self._define(last, e.label, prefix)  # a labeled group's tensor is its last layer's
+            # (a shared module's call keeps the name `=` gave it: `logits_3`, not `head`)
         return out
 
     def child(self, e: Child, prefix: str) -> Element:
@@ -101,9 +108,20 @@ class _Namer:
         return replace(e, layer=self.element(e.layer, prefix))
 
     def use(self, e: Use, prefix: str) -> Element:
-        out = replace(e, tensors=[self.ref(t) for t in e.tensors], source=self.ref(e.source))
-        self._define(list(e.outputs), e.bind, "")  # a name given by `=`, not a layer's label
+        bind = self._unique(e.bind) if e.bind is not None else None
+        out = replace(e, tensors=[self.ref(t) for t in e.tensors], source=self.ref(e.source),
+                      bind=bind)
+        self._define(list(e.outputs), bind, "")  # a name given by `=`, not a layer's label
         return out
+
+    def _unique(self, name: str) -> str:
+        """A name given by `=` in an inline group is one of the whole body: the same name in
+        two groups (each head of a detector naming its `conv_2`) is made two."""
+        base, k = re.sub(r"_\d+\Z", "", name), 1  # `conv_2` taken: `conv_7`, not `conv_2_2`
+        while name in self.flat:
+            k += 1
+            name = f"{base}_{k}"
+        return name
 
     def from_(self, e: From, prefix: str) -> Element:
         return From(self.ref(e.ref))

@@ -23,6 +23,8 @@ from netdsl.backends.pytorch.importer.elements import (
     Op,
     Ref,
     Repeat,
+    Shared,
+    Use,
 )
 from netdsl.backends.pytorch.importer.writer import Writer
 from netdsl.names import is_word
@@ -261,3 +263,92 @@ def _relabel(e: Element, names: dict[int, str]) -> Element:
         return x
 
     return visit(e)
+
+
+# ---------------------------------------------------------------- shared names
+
+
+def unhide(body: list[Element]) -> list[Element]:
+    """A shared module's name means that module for the rest of its body (of its group), so
+    one named as an operator or a block (torchvision's FCOS head calls its `conv` tower on
+    every level, and has `conv` layers besides) hides it: a declaration whose own layer is
+    that operator goes first (`shared cls_logits: conv(...)`, then `shared conv: ...`), and a
+    body that calls the operator after the declaration holds the module's calls in a group of
+    their own, which it is visible in alone. Nested groups first, as they are scopes."""
+    body = [_unhide_inner(e) for e in body]
+    declared = [e for e in body if isinstance(e, Shared)]
+    rest = [e for e in body if not isinstance(e, Shared)]
+    hidden = {d.name for d in declared} & {n for e in body for n in _callees(e)}
+    if not hidden:
+        return body
+    for decl in declared:
+        if decl.name in hidden and any(decl.name in _callees(e) for e in rest):
+            rest = _grouped(decl, rest)
+    kept = [d for d in declared if not any(d is x for e in rest for x in _shared_in(e))]
+    return _declaration_order(kept) + rest
+
+
+def _unhide_inner(e: Element) -> Element:
+    if isinstance(e, Group):
+        return replace(e, body=unhide(e.body))
+    if isinstance(e, Merge):
+        return replace(e, branches=[unhide(b) for b in e.branches])
+    return e
+
+
+def _grouped(decl: Shared, body: list[Element]) -> list[Element]:
+    """`body` with the calls of `decl` and what lies between them in a group that declares
+    it, when no call of the operator it hides lies there too (else left: the importer's check
+    of the spec refuses it)."""
+    calls = [k for k, e in enumerate(body) if decl.name in _applied(e)]
+    if not calls:
+        return body
+    first, last = calls[0], calls[-1]
+    if any(decl.name in _callees(e) for e in body[first:last + 1]):
+        return body
+    return body[:first] + [Group(None, [decl, *body[first:last + 1]])] + body[last + 1:]
+
+
+def _declaration_order(declared: list[Shared]) -> list[Shared]:
+    """Declarations ordered so that each precedes those whose names its layer calls, in their
+    order otherwise (a cycle keeps it)."""
+    pending, ordered = list(declared), []
+    while pending:
+        free = next((d for d in pending if not any(
+            d.name in _callees(other) for other in pending if other is not d)), pending[0])
+        pending.remove(free)
+        ordered.append(free)
+    return ordered
+
+
+def _parts(e: Element) -> list[Element]:
+    """The elements `e` holds."""
+    if isinstance(e, (Group, For)):
+        return e.body
+    if isinstance(e, Merge):
+        return [x for b in e.branches for x in b]
+    if isinstance(e, If):
+        return e.then + e.orelse
+    if isinstance(e, Repeat):
+        return [e.element]
+    if isinstance(e, Shared):
+        return [e.layer]
+    return []
+
+
+def _callees(e: Element) -> set[str]:
+    """The operators and blocks `e` calls by name (a shared module's calls are not)."""
+    own = {e.call.name} if isinstance(e, (Op, Merge)) else {e.block} if isinstance(e, Call) \
+        else set()
+    return own.union(*(_callees(x) for x in _parts(e)))
+
+
+def _applied(e: Element) -> set[str]:
+    """The shared modules `e` calls."""
+    own = {e.name} if isinstance(e, Use) else set()
+    return own.union(*(_applied(x) for x in _parts(e)))
+
+
+def _shared_in(e: Element) -> list[Shared]:
+    """The declarations `e` holds."""
+    return [e] if isinstance(e, Shared) else [d for x in _parts(e) for d in _shared_in(x)]

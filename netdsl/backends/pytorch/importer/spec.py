@@ -22,7 +22,7 @@ from netdsl.backends.pytorch.importer.elements import (
 )
 from netdsl.backends.pytorch.importer.generalize import ABSENT, Block, Generalizer, Instances
 from netdsl.backends.pytorch.importer.names import resolve
-from netdsl.backends.pytorch.importer.passes import shorten
+from netdsl.backends.pytorch.importer.passes import shorten, unhide
 from netdsl.backends.pytorch.importer.report import inside
 from netdsl.backends.pytorch.importer.structure import NodeRef, Structured, Structurer
 from netdsl.backends.pytorch.importer.tree import Instance, ModuleTree
@@ -155,7 +155,7 @@ class SpecBuilder:
 
     def network(self, name: str, figures: Figures, header: list[str]) -> str:
         inputs = {n: _input_name(n) for n in self.tree.inputs}
-        body = shorten(resolve(self.expand(self.tree.root), inputs))
+        body = unhide(shorten(resolve(self.expand(self.tree.root), inputs)))
         lines = [f"# {h}" if h else "" for h in header]
         for key in self.order:
             lines += ["", *self._block_text(key)]
@@ -178,7 +178,7 @@ class SpecBuilder:
         head = f"block {block.name}({', '.join(params)}) {{" if params else \
             f"block {block.name} {{"
         origin = f"# {cls.__module__}.{cls.__qualname__}"
-        return [origin, head, *Writer().body(block.body), "}"]
+        return [origin, head, *Writer().body(unhide(block.body)), "}"]
 
 
 def _holds_own_kind(inst: Instance) -> bool:

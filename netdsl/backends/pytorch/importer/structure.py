@@ -262,42 +262,36 @@ class Structurer:
                 self.labels[i] = self._fresh(item.shared or (
                     _base(item.node) if item.node is not None else "t"))
         body: list[Element] = []
-        current: Any = ("in", 0) if self.inst.inputs else None
+        # the one tensor the chain is at: an item of several outputs (a group, a block) leaves
+        # it unknown, so that what reads one of them starts from it by name
+        current: fx.Node | None = self.inst.inputs[0] if self.inst.inputs else None
         for i, item in enumerate(self.items):
-            deps = self.deps[i]
+            sources = item.inputs(self.tree.canon)
             if item.shared:
                 named = self._label(i) is not None
-                if deps and deps[0] != current and not named:
-                    body.append(From(self._name(deps[0])))
-                tensors = [self._name(d) for d in deps] if len(deps) > 1 else []
-                source = self._name(deps[0]) if named and deps else None
+                if sources and sources[0] is not current and not named:
+                    body.append(From(NodeRef(sources[0])))
+                tensors = [NodeRef(s) for s in sources] if len(sources) > 1 else []
+                source = NodeRef(sources[0]) if named and sources else None
                 body.append(Use(item.shared, item, tensors, self._label(i), source,
                                 item.outputs()))
-                current = i
-                continue
-            if item.child is not None and len(deps) > 1:
-                element: list[Element] = [Child(self._label(i), item.child,
-                                                [self._name(d) for d in deps])]
+            elif item.child is not None and len(sources) > 1:
+                body.append(Child(self._label(i), item.child, [NodeRef(s) for s in sources]))
             else:
-                if deps and deps[0] != current:
-                    body.append(From(self._name(deps[0])))
+                if sources and sources[0] is not current:
+                    body.append(From(NodeRef(sources[0])))
                 element = self._elements(i)
-                if len(deps) > 1:
+                if len(sources) > 1:
                     call = element[0].call
                     element[0] = Op(element[0].label, OpCall(
-                        call.name, tuple(self._name(d) for d in deps[1:]) + call.args,
+                        call.name, tuple(NodeRef(s) for s in sources[1:]) + call.args,
                         call.kwargs), element[0].node)
-            body.extend(element)
-            current = i
-        last = [self.producer[o] for o in self.inst.outputs]
-        if last != [current]:
-            body.append(Output([self._name(v) for v in last]))
+                body.extend(element)
+            made = item.outputs()
+            current = made[0] if len(made) == 1 else None
+        if self.inst.outputs != [current]:
+            body.append(Output([NodeRef(o) for o in self.inst.outputs]))
         return body
-
-    def _name(self, vertex: Any) -> NodeRef:
-        if isinstance(vertex, tuple):
-            return self._entry(vertex)
-        return NodeRef(self.items[vertex].outputs()[0])
 
 
 def _start_at(merge: Merge, current: NodeRef) -> None:
