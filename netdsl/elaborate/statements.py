@@ -205,7 +205,7 @@ class Statements:
         if found is not None and found is not AMBIGUOUS:
             if isinstance(found, str):
                 return [(dotted, found)]
-            return [(f"{dotted}.{i}", ref) for i, ref in enumerate(found)]
+            return [(self.item_name(dotted, i, ref), ref) for i, ref in enumerate(found)]
         position = frame.position(dotted) if found is None else None
         if position is not None:
             return [(dotted, position)]
@@ -218,6 +218,27 @@ class Statements:
             raise FollowOnError.of(dotted, span)
         raise SpecError(f"unknown tensor '{dotted}' in output", "name", span,
                         help=did_you_mean(dotted, frame.tensors))
+
+    def item_name(self, label: str, index: int, ref: str) -> str:
+        """The output name of one of the tensors a label holds: one that reaches that very
+        tensor in `from` and in `expect`, as the table names it. `label.<index>` may be
+        another layer by position (`t.0`, the first layer inside the call `t`); then the
+        name the label gives it (`t.a.0`, a call's output by the block's output name), or
+        the layer that made it (`o.1`, the second layer of a labeled comprehension)."""
+        frame = self.el.frame
+        given = [k for k, v in frame.tensors.items() if v == ref and k.startswith(label + ".")]
+        for name in (f"{label}.{index}", *given, ref):
+            if self.reaches(name) == ref:
+                return name
+        return f"{label}.{index}"
+
+    def reaches(self, name: str) -> str | None:
+        """The tensor a dotted name reaches in both `from` (a label, then a position) and
+        `expect` (the table's row, then a label); None where they differ or neither does."""
+        frame = self.el.frame
+        found = frame.tensors.get(name) or frame.position(name)
+        row = frame.definition.layer(name)
+        return found if isinstance(found, str) and row in (None, found) else None
 
     def set_outputs(self, current: Current, span: Span) -> None:
         """A body without `output` returns what it ends at."""

@@ -232,6 +232,22 @@ class Definition:
                     return call.definition.producer(rest)
         return None
 
+    def layer(self, dotted: str) -> str | None:
+        """The value the stats table's row `dotted` shows (relative to this body: a node, a
+        call's first output, a layer inside a call), which `expect` reads by that name; None
+        where no row of one call has that name."""
+        item = self.items.get(dotted)
+        if isinstance(item, Node):
+            return dotted
+        if isinstance(item, Call):
+            return item.outputs[0] if item.outputs else None
+        for call in self.calls():
+            rest = call.member_of(dotted)
+            if rest is not None and call.count == 1:
+                inner = call.definition.layer(rest)
+                return None if inner is None or is_port(inner) else f"{call.name}.{inner}"
+        return None
+
     def calls(self) -> list[Call]:
         return [item for item in self.items.values() if isinstance(item, Call)]
 

@@ -15,6 +15,7 @@ import pytest
 import torch
 import torchvision
 
+import netdsl
 from tests.conftest import SPECS, run_cli
 
 R50 = str(SPECS / "resnet50.net")
@@ -152,3 +153,56 @@ def test_user_errors_exit_2(args):
     done = run_cli(*args)
     assert done.returncode == 2, done.stderr
     assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+
+
+OUTPUT_NAMES = """block two(xs: tensors, c: int = 3) {
+    a = [from x -> conv(2, 1) -> conv(c, 1) for x in xs]
+    output a
+}
+block split(c: int) {
+    lo: conv(c, 1)
+    from in -> hi: conv(c + 1, 3, s=2, p=1)
+    output lo, hi
+}
+inline block both(xs: tensors) {
+    w: two(xs, 9)
+    output w
+}
+network n {
+    input p: [4, 8, 8]
+    input q: [4, 4, 4]
+    t: two([p, q])
+    from q -> s: split(5)
+    o: [from x -> conv(7, 1) -> conv(8, 1) for x in [p, q]]
+    both([q, p])
+    output t, s, o
+}
+"""
+
+
+def test_every_output_name_reaches_its_tensor(tmp_path):
+    """The outputs line names each output by a name that reaches that very tensor, in
+    `expect` and in `from`: `t.0` is the first layer inside the call `t`, not its first
+    output (`t.a.0`, by the block's output name); `o.0` the first conv of a labeled
+    comprehension, not its first item's result (`o.1`). The shapes differ tensor by
+    tensor, so an `expect` of the shape finds the very tensor; each `from` must start at
+    the output's node."""
+    spec = tmp_path / "names.net"
+    spec.write_text(OUTPUT_NAMES)
+    table = run_cli("stats", str(spec))
+    done = run_cli("stats", str(spec), "--format", "json")
+    assert table.returncode == done.returncode == 0, table.stderr + done.stderr
+    outputs = json.loads(done.stdout)["outputs"]
+    line = next(line for line in table.stdout.splitlines() if line.startswith("outputs:"))
+    assert line.split(None, 1)[1] == ", ".join(f"{k} {'x'.join(map(str, v))}"
+                                                for k, v in outputs.items())
+    assert list(outputs) == ["w.a.0", "w.a.1", "t.a.0", "t.a.1", "s.lo", "s.hi", "o.1", "o.3"]
+    body = "".join(f"    expect {name}.shape == {shape}\n    from {name} -> r{i}: relu\n"
+                   for i, (name, shape) in enumerate(outputs.items()))
+    checked = netdsl.load(OUTPUT_NAMES.rstrip()[:-1] + body + "}\n")
+    graph = checked.graph
+    for i, name in enumerate(outputs):
+        assert graph[f"r{i}"].inputs == [graph.outputs[name]]
+    spec.write_text(OUTPUT_NAMES.rstrip()[:-1] + body + "}\n")
+    done = run_cli("check", str(spec))
+    assert done.returncode == 0, done.stderr

@@ -704,7 +704,7 @@ class Calls:
             name = a.name
             if name is None:
                 while index < len(params) and kinds[params[index]] == "tensor" and \
-                        not self._is_tensor_arg(a.value, flow, env):
+                        not self.is_tensor_arg(a.value, env, flow):
                     index += 1  # a missing first tensor is the current one
                 if index >= len(params):
                     raise Unsupported(f"the arguments of this call of '{bdef.name}'")
@@ -749,20 +749,25 @@ class Calls:
         bound.update({k: (Value(_count(v)), None) for k, v in lists.items()})
         return bdef, bound, tensor_args
 
-    def _is_tensor_arg(self, chain: syn.Chain, flow: Flow, env: Env) -> bool:
-        """Whether a positional argument names a tensor (a label, `in`, a chain of layers,
-        a name bound to a tensor: a comprehension's item)."""
+    def is_tensor_arg(self, chain: syn.Chain, env: Env, flow: Flow) -> bool:
+        """Whether an argument gives tensors, as the analysis decides: a chain of layers,
+        `in`, a label (`g.a`, not `g.c`), a name bound to tensors (a comprehension's item),
+        an item or a list of them (`xs[0]`, `[a, b]`, the label of a call of several
+        outputs)."""
         if len(chain.elements) != 1 or chain.elements[0].label is not None:
             return True
         value = chain.elements[0].value
-        path = dotted_path(value)
+        if isinstance(value, (syn.From, syn.BlockInput)):
+            return True
         if isinstance(value, syn.Name) and env.find(value.id) is not None:
-            return env.find(value.id).tensors is not None
-        if isinstance(value, (syn.From, syn.BlockInput)) or path is None:
-            return isinstance(value, (syn.From, syn.BlockInput))
-        root = path.partition(".")[0]
-        return path in flow.labels or isinstance(value, syn.Attribute) and \
-            root in flow.labels and not reads_size(value)  # `g.a`, not `g.c`
+            bound = env.find(value.id)
+            return bound.tensors is not None or bound.listed is not None
+        path = dotted_path(value)
+        if path is not None and (path in flow.labels or isinstance(value, syn.Attribute) and
+                                 path.partition(".")[0] in flow.labels and
+                                 not reads_size(value)):
+            return True
+        return self.tensor_list_arg(chain, env, flow) is not None
 
     def instantiate(self, info: ClassInfo, bound: dict[str, tuple[Value, str | None]],
                     current: Tensor, inputs: list[Tensor] | None = None) -> Py:

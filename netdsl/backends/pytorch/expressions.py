@@ -126,6 +126,9 @@ class Expressions:
         return self.info.rank
 
     def _e_BlockInput(self, e: syn.BlockInput, env: Env, flow: Flow | None, where: str) -> Value:
+        if flow is not None and flow.block_input is not None and where == "ctor" and \
+                self.lists_tensors:  # `[in, t]`: a tensor, as a label is
+            return Value(None, tensors=(flow.block_input,))
         raise Unsupported("`in` as a value")
 
     def _e_Attribute(self, e: syn.Attribute, env: Env, flow: Flow | None, where: str) -> Value:

@@ -97,14 +97,15 @@ def uses_block_input(stmts: tuple[syn.Stmt, ...]) -> bool:
 
 
 def reads_block_input(stmts: tuple[syn.Stmt, ...]) -> bool:
-    """Whether the body reads its input tensor (`from in`, `add(in)`), not only its sizes
-    (`in.c`)."""
+    """Whether the body reads its input tensor (`from in`, `add(in)`, `t = in`, `[in, t]`),
+    not only its sizes (`in.c`): some `in` is not the base of an attribute."""
+    inputs = sizes = 0
     for n in walk(stmts):
         if isinstance(n, syn.From) and n.path[:1] == ("in",):
             return True
-        if isinstance(n, syn.Element) and isinstance(n.value, syn.BlockInput):
-            return True
-    return False
+        inputs += isinstance(n, syn.BlockInput)
+        sizes += isinstance(n, syn.Attribute) and isinstance(n.value, syn.BlockInput)
+    return inputs > sizes
 
 
 def first_label(chain: syn.Chain, blocks: Any) -> str | None:

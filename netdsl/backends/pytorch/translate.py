@@ -590,11 +590,12 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
                 return
             self.applied_list(stmt, scope, flow, env)  # items the constructor knows
             return
-        path = dotted_path(stmt.value)
-        if path is not None and path in flow.labels and env.find(path) is None:
-            flow.labels[stmt.name] = flow.labels[path]  # `inter = r5`: another name, a tensor
+        named = self.named_tensor(stmt.value, flow, env)
+        if named is not None:
+            flow.labels[stmt.name] = named  # `inter = r5`, `t = in`: another name, a tensor
             return
-        if self.applies_layers(stmt.value, env, flow):  # `d = concat(a, b)`: a tensor
+        if _makes_tensors(stmt.value) or self.applies_layers(stmt.value, env, flow):
+            # `t = { conv(4, 1) }`, `t = from x`, `d = concat(a, b)`: a chain's tensor(s)
             element = syn.Element(stmt.value.span, None, None, stmt.value)
             self._s_Unpack(syn.Unpack(stmt.span, (stmt.name,), (stmt.span,),
                                       syn.Chain(stmt.value.span, (element,))), scope, flow, env)
@@ -720,10 +721,8 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             else:
                 self.layer_list(value, label, scope, flow, env)
             return
-        elif isinstance(value, syn.From) and _listed(env, value.path[0]) or from_base(value):
-            self.from_listed(value, flow, scope, env)
-        elif isinstance(value, syn.From):
-            self.from_(value, flow, scope)
+        elif isinstance(value, syn.From) or from_base(value):
+            self.from_(value, flow, scope, env)
         elif isinstance(value, syn.BinOp) and value.op == "*" and self.is_layer_expr(value.left,
                                                                                     env):
             self.repeat(value, label, el, scope, flow, env)
@@ -763,6 +762,17 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             return str(value.const)
         return ComputedLabel(value.node, value.const, value.deps, source=(el.label, env, flow))
 
+    @staticmethod
+    def named_tensor(value: syn.Expr, flow: Flow, env: Env) -> Tensor | None:
+        """The tensor an assignment's right side names without applying a layer: a label
+        (`r5`, `s.hi`) or `in`."""
+        if isinstance(value, syn.BlockInput):
+            return flow.block_input
+        path = dotted_path(value)
+        if path is None or env.find(path) is not None:
+            return None
+        return flow.labels.get(path)
+
     def calls_on_items(self, e: syn.Comprehension, env: Env, flow: Flow) -> bool:
         """`[tb(t) for t in levels]`: a layer called on the items of a list of tensors, as
         the elaborator decides."""
@@ -784,18 +794,6 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             (self.is_layer_expr(value, env) or value.func in self.shared) and \
             any(self.is_tensor_arg(a.value, env, flow) for a in value.args)
 
-    def is_tensor_arg(self, chain: syn.Chain, env: Env, flow: Flow) -> bool:
-        first = chain.elements[0].value
-        if len(chain.elements) > 1 or isinstance(first, (syn.From, syn.BlockInput)):
-            return True
-        if isinstance(first, syn.Name):
-            bound = env.find(first.id)
-            if bound is not None:
-                return bound.tensors is not None or bound.listed is not None
-            if first.id in flow.labels:
-                return True
-        return self.tensor_list_arg(chain, env, flow) is not None
-
     def is_layer_expr(self, e: syn.Expr, env: Env) -> bool:
         if isinstance(e, (syn.Group, syn.Merge)):
             return True
@@ -814,7 +812,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             raise NotChain
         if isinstance(value, syn.From) and len(value.path) > 1 and \
                 ".".join(value.path) in flow.labels:
-            self.from_(value, flow, scope)  # `from ys.2`: a layer of a list's items by position
+            self.from_label(value, flow, scope)  # `from ys.2`: a layer of the items by position
             return  # (a name alone is the value's, a comprehension's item, as in the analysis)
         picked = self.expr(_without_from(value), env, flow, "ctor")
         if picked.tensors is not None and len(picked.tensors) > 1:  # `from rows -> concat`
@@ -952,7 +950,15 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         flow.current = results[-1] if results else flow.current
         flow.listed = tuple(results)
 
-    def from_(self, value: syn.From, flow: Flow, scope: Scope) -> None:
+    def from_(self, value: syn.Expr, flow: Flow, scope: Scope, env: Env) -> None:
+        """`from t`, `from xs`, `from levels[0]`: the chain goes on from a labeled tensor or
+        from a list's tensors."""
+        if isinstance(value, syn.From) and not _listed(env, value.path[0]):
+            self.from_label(value, flow, scope)
+        else:
+            self.from_listed(value, flow, scope, env)
+
+    def from_label(self, value: syn.From, flow: Flow, scope: Scope) -> None:
         if scope.fwd is None:
             raise NotChain
         dotted = ".".join(value.path)
@@ -991,7 +997,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             return
         start, rest = _leading_from(body)
         if start is not None and scope.fwd is not None:
-            self.from_(start, flow, scope)  # `{ from t -> a -> b }`: a chain applied to t
+            self.from_(start, flow, scope, env)  # `{ from t -> a -> b }`: a chain applied to t
             body = rest
         self.child_scope(label, scope, flow,
                          lambda inner, inner_flow: self.body(body, inner, inner_flow, env))
@@ -1095,10 +1101,15 @@ def from_base(value: syn.Expr) -> bool:
     return isinstance(value, syn.From)
 
 
+def _makes_tensors(value: syn.Expr) -> bool:
+    """Whether an expression applies layers whatever its names mean, as the analysis
+    decides: a `from` (or an index into one), a group or a merge."""
+    return isinstance(value, (syn.From, syn.Group, syn.Merge)) or from_base(value)
+
+
 def _applies_layers(chain: syn.Chain) -> bool:
     """Whether a comprehension's element is a chain that applies layers (`from f -> ...`)."""
-    first = chain.elements[0].value
-    return len(chain.elements) > 1 or isinstance(first, syn.From) or from_base(first)
+    return len(chain.elements) > 1 or _makes_tensors(chain.elements[0].value)
 
 
 def _index_of(listed: TensorList, k: int) -> ast.expr:

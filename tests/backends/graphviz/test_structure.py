@@ -217,7 +217,8 @@ def test_hourglass_draws_every_stack_output(stacks):
 def test_fpn_draws_its_five_levels_as_outputs(networks):
     dot = dot_of(networks("fpn_resnet50"), depth=1)
     boxes = _output_boxes(dot)
-    assert sorted(boxes.values()) == [f"fpn.{i}" for i in range(5)]
+    # by the block's output names, which reach them (`fpn.0` is the FPN's first layer)
+    assert sorted(boxes.values()) == [f"fpn.layer_blocks.{i}" for i in range(4)] + ["fpn.pool"]
     assert all(("fpn", box) in dot_edges(dot) for box in boxes)
 
 
