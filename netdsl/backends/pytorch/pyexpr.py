@@ -46,8 +46,9 @@ class Py:
 
 
 def literal_node(value: Any, lists: bool = False) -> ast.expr:
-    """The literal of a spec value: language lists become tuples (lists with `lists`), bare
-    words strings; every string goes through ast.Constant, so no spec text can become code."""
+    """The literal of a spec value: language lists become tuples (lists with `lists`, for a
+    torch argument that is no spec value), bare words strings; every string goes through
+    ast.Constant, so no spec text can become code."""
     if isinstance(value, Symbol):
         return ast.Constant(str(value))
     if value is None or isinstance(value, (bool, int, float, str)):
@@ -246,8 +247,11 @@ def boolop(op: str, left: Py, right: Py) -> Py:
     if right.known and isinstance(right.const, bool):
         if op == "and" and right.const or op == "or" and not right.const:
             return left
-    node = ast.BoolOp(ast.And() if op == "and" else ast.Or(), [left.node, right.node])
-    return Py(node, UNKNOWN, deps)
+    kind = ast.And if op == "and" else ast.Or
+    # `a and b and c` as one chain, not `(a and b) and c`
+    values = left.node.values if isinstance(left.node, ast.BoolOp) and \
+        isinstance(left.node.op, kind) else [left.node]
+    return Py(ast.BoolOp(kind(), [*values, right.node]), UNKNOWN, deps)
 
 
 def negate(value: Py) -> Py:
@@ -275,6 +279,17 @@ def tuple_of(items: list[Py]) -> Py:
     const = tuple(i.const for i in items) if all(i.known for i in items) else UNKNOWN
     return folded(ast.Tuple([i.node for i in items], ast.Load()), const,
                   frozenset().union(*(i.deps for i in items)))
+
+
+def spec_list(items: ast.expr, const: Any = UNKNOWN,
+              deps: frozenset[str] = frozenset()) -> Py:
+    """A list of the language that a generator or a `range` makes, as the tuple every spec
+    list is in generated code (the evaluator's lists are tuples): `tuple(f(i) for i in ws)`,
+    so that `==`, `+` and `str` treat it as they treat a literal `(1, 2)`. A loop over it
+    reads the generator itself (`without_tuple`)."""
+    if isinstance(items, ast.ListComp):
+        items = ast.GeneratorExp(items.elt, items.generators)
+    return Py(ast.Call(ast.Name("tuple", ast.Load()), [items], []), const, deps)
 
 
 def list_of(items: list[Py]) -> Py:
@@ -364,6 +379,40 @@ def _fold(node: ast.expr) -> tuple[ast.expr, Any]:
     return node, UNKNOWN
 
 
+_ITERATES = frozenset({"sum", "min", "max", "tuple"})  # builtins that only loop over a list
+
+
+class _Iterated(ast.NodeTransformer):
+    """Where a list is only looped over (a `for`, a comprehension, `sum(...)`), the tuple
+    made of a generator or a range is the generator or the range itself."""
+
+    def visit_For(self, node: ast.For) -> ast.For:
+        self.generic_visit(node)
+        node.iter = _untupled(node.iter)
+        return node
+
+    def visit_comprehension(self, node: ast.comprehension) -> ast.comprehension:
+        self.generic_visit(node)
+        node.iter = _untupled(node.iter)
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.Call:
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id in _ITERATES and \
+                len(node.args) == 1 and not node.keywords:
+            node.args = [_untupled(node.args[0])]
+        return node
+
+
+def _untupled(node: ast.expr) -> ast.expr:
+    return node.args[0] if _is_call(node, "tuple") and len(node.args) == 1 else node  # type: ignore[attr-defined]
+
+
+def without_tuple(node: ast.AST) -> ast.AST:
+    """`node` with every list it only iterates read as its generator (`_Iterated`)."""
+    return _Iterated().visit(node)
+
+
 def _is_call(node: ast.expr, func: str) -> bool:
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
         node.func.id == func and not node.keywords
@@ -382,6 +431,8 @@ def _length(node: ast.expr) -> ast.expr | None:
                                                         [node.generators[0].iter], [])
     if _is_call(node, "range") and len(node.args) == 1:  # type: ignore[attr-defined]
         return node.args[0]  # type: ignore[attr-defined]
+    if _is_call(node, "tuple") and len(node.args) == 1:  # type: ignore[attr-defined]
+        return _length(node.args[0])  # type: ignore[attr-defined]
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult) and \
             isinstance(node.left, ast.List):
         inner = _length(node.left)

@@ -12,7 +12,7 @@ import functools
 import io
 import textwrap
 import tokenize
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from netdsl.backends.pytorch import writer
 from netdsl.backends.pytorch.classinfo import ClassInfo
@@ -39,7 +39,7 @@ IMPORTS = {
 def module(gen: Generator, top: ClassInfo) -> str:
     classes = _constructed({info.name: render_class(info) for info in gen.classes}, top.name)
     definitions = {py: _wrap_constant(f"{py} = " + ast.unparse(literal_node(
-        gen.program.env.vars[name], lists=True))) for name, py in gen.globals.items()}
+        gen.program.env.vars[name]))) for name, py in gen.globals.items()}
     definitions.update((py, render_function(gen, name, py)) for name, py in gen.functions.items())
     read = _read(definitions, "\n".join(classes))  # a loop the classes unrolled reads no list
     values = set(gen.globals.values())
@@ -166,14 +166,10 @@ def runtime_definitions() -> dict[str, Helper]:
 
 
 def render_function(gen: Generator, name: str, py: str) -> str:
-    from netdsl.backends.pytorch.translate import ClassTranslator  # noqa: F401
-    func = gen.program.env.vars[name]
-    return f"def {py}({', '.join(func.params)}):\n{INDENT}return {_global_expr(gen, func)}"
-
-
-def _global_expr(gen: Generator, func: Any) -> str:
     from netdsl.backends.pytorch.globals import translate_global
-    return translate_global(gen, func)
+    func = gen.program.env.vars[name]
+    body = writer.statement(ast.Return(translate_global(gen, func)), 1)
+    return "\n".join([f"def {py}({', '.join(func.params)}):", *body])
 
 
 def render_class(info: ClassInfo) -> str:

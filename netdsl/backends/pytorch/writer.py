@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import ast
 
+from netdsl.backends.pytorch.pyexpr import without_tuple
+
 INDENT = "    "
 WIDTH = 88
 
@@ -30,6 +32,7 @@ def statements(body: list[ast.stmt], depth: int) -> list[str]:
 
 
 def statement(stmt: ast.stmt, depth: int) -> list[str]:
+    stmt = without_tuple(stmt)  # type: ignore[assignment]
     ast.fix_missing_locations(stmt)
     pad = INDENT * depth
     if isinstance(stmt, ast.If):
@@ -127,10 +130,8 @@ def _lines(node: ast.expr, column: int, lead: str, pad: str) -> list[str]:
         lines = _lines(node.value, column, lead, pad)
         lines[-1] += index
         return lines
-    if isinstance(node, ast.BinOp):
+    if isinstance(node, ast.BinOp | ast.BoolOp | ast.Compare | ast.IfExp):
         return _operator_lines(node, lead, pad)
-    if isinstance(node, ast.BoolOp | ast.Compare | ast.IfExp):
-        return [lead + "(", pad + INDENT + text, pad + ")"]
     return [lead + text]
 
 
@@ -163,20 +164,46 @@ def _chain(node: ast.BinOp) -> list[tuple[str, ast.expr]]:
     return parts[::-1]
 
 
-def _operator_lines(node: ast.BinOp, lead: str, pad: str) -> list[str]:
-    """A long arithmetic expression in parentheses, one operand a line, each after its
-    operator (as black breaks it); an operand that is itself an expression is parenthesised."""
+def _operands(node: ast.BinOp | ast.BoolOp | ast.Compare | ast.IfExp,
+              ) -> list[tuple[str, ast.expr]]:
+    """An expression's operands, each after the word or symbol before it (`a`, `and b`;
+    `8`, `if c`, `else 4`), in the order they are written."""
+    if isinstance(node, ast.BinOp):
+        return _chain(node)
+    if isinstance(node, ast.BoolOp):
+        word = "and" if isinstance(node.op, ast.And) else "or"
+        return [("" if k == 0 else word, v) for k, v in enumerate(node.values)]
+    if isinstance(node, ast.Compare):
+        symbols = [_unparse(ast.Compare(ast.Name("a"), [op], [ast.Name("b")]))[2:-2]
+                   for op in node.ops]
+        return [("", node.left), *zip(symbols, node.comparators, strict=True)]
+    return [("", node.body), ("if", node.test), ("else", node.orelse)]
+
+
+# the operands each kind of expression writes in parentheses on its own line
+_PARENTHESISED = {ast.BinOp: (ast.BinOp, ast.BoolOp, ast.Compare, ast.IfExp),
+                  ast.BoolOp: (ast.BoolOp, ast.IfExp),
+                  ast.Compare: (ast.BoolOp, ast.Compare, ast.IfExp, ast.UnaryOp),
+                  ast.IfExp: (ast.IfExp,)}
+
+
+def _operator_lines(node: ast.BinOp | ast.BoolOp | ast.Compare | ast.IfExp, lead: str,
+                    pad: str) -> list[str]:
+    """A long expression in parentheses, one operand a line, each after its operator (as
+    black breaks it: `a`, `and b`; `8`, `if c`, `else 4`); an operand that is itself an
+    expression is parenthesised, and broken in turn when it is still too long."""
     inner = pad + INDENT
     lines = [lead + "("]
-    for symbol, operand in _chain(node):
+    for symbol, operand in _operands(node):
         prefix = inner + (f"{symbol} " if symbol else "")
         text = _unparse(operand)
-        if isinstance(operand, ast.BinOp | ast.BoolOp | ast.Compare | ast.IfExp):
+        if isinstance(operand, _PARENTHESISED[type(node)]) and \
+                not (isinstance(operand, ast.UnaryOp) and not isinstance(operand.op, ast.Not)):
             text = f"({text})"
-        if len(prefix) + len(text) <= WIDTH or not isinstance(operand, ast.BinOp):
+        if len(prefix) + len(text) <= WIDTH:
             lines.append(prefix + text)
         else:
-            lines += _operator_lines(operand, prefix, inner)
+            lines += _lines(operand, len(prefix), prefix, inner)
     lines.append(pad + ")")
     return lines
 
