@@ -197,11 +197,14 @@ def _operator_lines(node: ast.BinOp | ast.BoolOp | ast.Compare | ast.IfExp, lead
     for symbol, operand in _operands(node):
         prefix = inner + (f"{symbol} " if symbol else "")
         text = _unparse(operand)
-        if isinstance(operand, _PARENTHESISED[type(node)]) and \
-                not (isinstance(operand, ast.UnaryOp) and not isinstance(operand.op, ast.Not)):
+        grouped = isinstance(operand, _PARENTHESISED[type(node)]) and \
+            not (isinstance(operand, ast.UnaryOp) and not isinstance(operand.op, ast.Not))
+        if grouped:
             text = f"({text})"
-        if len(prefix) + len(text) <= WIDTH:
+        if len(prefix) + len(text) <= WIDTH or grouped and isinstance(operand, ast.UnaryOp):
             lines.append(prefix + text)
+        elif grouped:  # in its own parentheses, however long it is unbroken
+            lines += _operator_lines(operand, prefix, inner)  # type: ignore[arg-type]
         else:
             lines += _lines(operand, len(prefix), prefix, inner)
     lines.append(pad + ")")

@@ -49,10 +49,15 @@ def list_expressions(draw: st.DrawFn, depth: int = 2) -> str:
 
 @st.composite
 def specs(draw: st.DrawFn) -> str:
+    """The probes in the network, or in a block that takes the lists as parameters."""
     probes = draw(st.lists(st.sampled_from(PROBES), min_size=2, max_size=4, unique=True))
-    return (HEAD + "network n(k: int = 2, ws: list = [0, 1]) {\n    input image: [3, 2, 2]\n"
-            f"    a = {draw(list_expressions())}\n    b = {draw(list_expressions())}\n"
-            + "".join(f"    conv({p}, 1)\n" for p in probes) + "}\n")
+    convs = "".join(f"    conv({p}, 1)\n" for p in probes)
+    a, b = draw(list_expressions()), draw(list_expressions())
+    head = "network n(k: int = 2, ws: list = [0, 1]) {\n    input image: [3, 2, 2]\n"
+    if draw(st.booleans()):
+        return HEAD + head + f"    a = {a}\n    b = {b}\n" + convs + "}\n"
+    return (HEAD + "block probes(a: list, b: list, k: int) {\n" + convs + "}\n" + head
+            + f"    probes({a}, {b}, k)\n}}\n")
 
 
 def _channels_by_analysis(network: netdsl.Network) -> list[int]:
