@@ -323,10 +323,20 @@ class Expressions:
                 raise Unsupported("a comprehension of values known only at run time")
             items.append(value.py)
         made = P.tuple_of(items) if decided else None
-        if made is not None and (made.known or not isinstance(iterable.node, ast.Name) or
-                                 e.condition is not None):
+        if made is not None and len(items) <= P.FOLDED_ITEMS and \
+                (made.known or not isinstance(iterable.node, ast.Name) or
+                 e.condition is not None):
             return Value(made)
-        return self.python_comprehension(e, element, iterable, env, flow, where)
+        try:
+            written = self.python_comprehension(e, element, iterable, env, flow, where)
+        except Unsupported:
+            if made is None:
+                raise
+            return Value(made)  # an element only its items' values can write
+        if made is None or not made.known:
+            return written
+        # a longer list stays the spec's expression, its value known all the same
+        return Value(Py(written.py.node, made.const, written.py.deps))  # type: ignore[union-attr]
 
     def python_comprehension(self, e: syn.Comprehension, element: syn.Expr, iterable: Py,
                              env: Env, flow: Flow | None, where: str) -> Value:
@@ -345,7 +355,7 @@ class Expressions:
         loop = ast.comprehension(ast.Name(var, ast.Store()), iterable.node,
                                  [c.node for c in conditions], 0)
         deps = body.deps | iterable.deps | frozenset().union(*(c.deps for c in conditions))
-        return Value(Py(ast.ListComp(body.node, [loop]), UNKNOWN, deps))
+        return Value(P.spec_list(ast.GeneratorExp(body.node, [loop]), UNKNOWN, deps))
 
     def names_tensors(self, element: syn.Expr, flow: Flow | None) -> bool:
         """Whether an expression names a labeled tensor or a labeled call's outputs."""
@@ -502,7 +512,7 @@ class Expressions:
             self.gen.helpers.add(func)
         made = P.call(func, args, kwargs)
         if e.func == "range":  # `for _ in range(4)` as the spec says, not `in (0, 1, 2, 3)`
-            return Value(Py(made.node, const, made.deps))
+            return Value(P.spec_list(made.node, const, made.deps))
         return Value(P.folded(made.node, const, made.deps))
 
     def exact_str(self, e: syn.Expr, env: Env) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from typing import TYPE_CHECKING, Any
 
 from netdsl.backends.pytorch import pyexpr as P
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from netdsl.backends.pytorch.generator import Generator
 
 
-def translate_global(gen: Generator, func: Any) -> str:
+def translate_global(gen: Generator, func: Any) -> ast.expr:
     """The body of `def f(a, b) = expr` as a Python expression of a and b."""
     from netdsl.backends.pytorch.translate import ClassTranslator
     span = Span("<def>", 1, 1, 1, 1)
@@ -23,4 +24,4 @@ def translate_global(gen: Generator, func: Any) -> str:
     env = Env()
     for p in func.params:
         env.vars[p] = Value(P.name(p))
-    return translator.py(func.body, env, None, "ctor").text()
+    return translator.py(func.body, env, None, "ctor").node

@@ -47,8 +47,9 @@ class Py:
 
 
 def literal_node(value: Any, lists: bool = False) -> ast.expr:
-    """The literal of a spec value: language lists become tuples (lists with `lists`), bare
-    words strings; every string goes through ast.Constant, so no spec text can become code."""
+    """The literal of a spec value: language lists become tuples (lists with `lists`, for a
+    torch argument that is no spec value), bare words strings; every string goes through
+    ast.Constant, so no spec text can become code."""
     if isinstance(value, Symbol):
         return ast.Constant(str(value))
     if value is None or isinstance(value, (bool, int, float, str)):
@@ -288,6 +289,17 @@ def tuple_of(items: list[Py]) -> Py:
                   frozenset().union(*(i.deps for i in items)))
 
 
+def spec_list(items: ast.expr, const: Any = UNKNOWN,
+              deps: frozenset[str] = frozenset()) -> Py:
+    """A list of the language that a generator or a `range` makes, as the tuple every spec
+    list is in generated code (the evaluator's lists are tuples): `tuple(f(i) for i in ws)`,
+    so that `==`, `+` and `str` treat it as they treat a literal `(1, 2)`. A loop over it
+    reads the generator itself (`writer.without_tuple`)."""
+    if isinstance(items, ast.ListComp):
+        items = ast.GeneratorExp(items.elt, items.generators)
+    return Py(ast.Call(ast.Name("tuple", ast.Load()), [items], []), const, deps)
+
+
 def list_of(items: list[Py]) -> Py:
     """`[a, b]`: a list the forward passes or a constructor takes (never folded)."""
     return Py(ast.List([i.node for i in items], ast.Load()), UNKNOWN,
@@ -393,6 +405,8 @@ def _length(node: ast.expr) -> ast.expr | None:
                                                         [node.generators[0].iter], [])
     if _is_call(node, "range") and len(node.args) == 1:  # type: ignore[attr-defined]
         return node.args[0]  # type: ignore[attr-defined]
+    if _is_call(node, "tuple") and len(node.args) == 1:  # type: ignore[attr-defined]
+        return _length(node.args[0])  # type: ignore[attr-defined]
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult) and \
             isinstance(node.left, ast.List):
         inner = _length(node.left)

@@ -12,7 +12,7 @@ import functools
 import io
 import textwrap
 import tokenize
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from netdsl.backends.pytorch import writer
 from netdsl.backends.pytorch.classinfo import ClassInfo
@@ -43,7 +43,7 @@ WRAPPED = {"roi_align": "torchvision.ops", "roi_pool": "torchvision.ops"}
 def module(gen: Generator, top: ClassInfo) -> str:
     classes = _constructed({info.name: render_class(info) for info in gen.classes}, top.name)
     definitions = {py: _wrap_constant(f"{py} = " + ast.unparse(literal_node(
-        gen.program.env.vars[name], lists=True))) for name, py in gen.globals.items()}
+        gen.program.env.vars[name]))) for name, py in gen.globals.items()}
     definitions.update(gen.function_sources)
     read = _read(definitions, "\n".join(classes))  # a loop the classes unrolled reads no list
     values = set(gen.globals.values())
@@ -204,14 +204,10 @@ def _first_line(item: ast.ClassDef | ast.FunctionDef) -> int:
 
 
 def render_function(gen: Generator, name: str, py: str) -> str:
-    from netdsl.backends.pytorch.translate import ClassTranslator  # noqa: F401
-    func = gen.program.env.vars[name]
-    return f"def {py}({', '.join(func.params)}):\n{INDENT}return {_global_expr(gen, func)}"
-
-
-def _global_expr(gen: Generator, func: Any) -> str:
     from netdsl.backends.pytorch.globals import translate_global
-    return translate_global(gen, func)
+    func = gen.program.env.vars[name]
+    body = writer.statement(ast.Return(translate_global(gen, func)), 1)
+    return "\n".join([f"def {py}({', '.join(func.params)}):", *body])
 
 
 def render_class(info: ClassInfo) -> str:

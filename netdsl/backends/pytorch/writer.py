@@ -75,6 +75,7 @@ def statements(body: list[ast.stmt], depth: int) -> list[str]:
 
 
 def statement(stmt: ast.stmt, depth: int) -> list[str]:
+    stmt = without_tuple(stmt)  # type: ignore[assignment]
     ast.fix_missing_locations(stmt)
     pad = INDENT * depth
     if isinstance(stmt, ast.If):
@@ -328,3 +329,42 @@ def signature(name: str, params: list[str], returns: str, depth: int = 1) -> lis
         current = f"{current} {p}," if current else f"{p},"
     lines += [inner + current, f"{pad}) -> {returns}:"]
     return lines
+
+
+# ---------------------------------------------------------------- lists only iterated
+
+_ITERATES = frozenset({"sum", "min", "max", "tuple"})  # builtins that only loop over a list
+
+
+class _Iterated(ast.NodeTransformer):
+    """Where a list is only looped over (a `for`, a comprehension, `sum(...)`), the tuple
+    made of a generator or a range is the generator or the range itself."""
+
+    def visit_For(self, node: ast.For) -> ast.For:
+        self.generic_visit(node)
+        node.iter = _untupled(node.iter)
+        return node
+
+    def visit_comprehension(self, node: ast.comprehension) -> ast.comprehension:
+        self.generic_visit(node)
+        node.iter = _untupled(node.iter)
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.Call:
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id in _ITERATES and \
+                len(node.args) == 1 and not node.keywords:
+            node.args = [_untupled(node.args[0])]
+        return node
+
+
+def _untupled(node: ast.expr) -> ast.expr:
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+            node.func.id == "tuple" and len(node.args) == 1 and not node.keywords:
+        return node.args[0]
+    return node
+
+
+def without_tuple(node: ast.AST) -> ast.AST:
+    """`node` with every list it only iterates read as its generator (`_Iterated`)."""
+    return _Iterated().visit(node)

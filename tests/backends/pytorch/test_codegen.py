@@ -338,7 +338,7 @@ network net {
     assert _ruff(source, tmp_path) == "All checks passed!\n"
     kept = generate(netdsl.load("WS = [2, 4]\nnetwork net(i: int = 0) {\n input x: [3, 8, 8]\n"
                                 " conv(WS[i], 1)\n}\n"))
-    assert "from torch import nn\n\nWS = [2, 4]\n\n\nclass Net" in kept
+    assert "from torch import nn\n\nWS = (2, 4)\n\n\nclass Net" in kept
     assert _ruff(kept, tmp_path) == "All checks passed!\n"
 
 

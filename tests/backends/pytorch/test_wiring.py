@@ -241,7 +241,7 @@ network n {
     b([2, 4, 6])
 }
 """)
-    assert "sum([w * 2 for w in widths])" in net.to_source()
+    assert "sum(w * 2 for w in widths)" in net.to_source()  # a generator, as Python sums
     assert [tuple(p.shape) for p in model.parameters()] == [(24, 3, 1, 1), (24,), (6, 24, 1, 1),
                                                             (6,)]
     assert sum(p.numel() for p in model.parameters()) == net.stats().params

@@ -235,3 +235,32 @@ def test_a_long_expression_breaks_before_its_loosest_operators(source: str,
     comprehension's element (they were one line past the width, ruff E501); a sum's terms
     without parentheses (`+ (divisor * 1000)`)."""
     assert _written(source) == lines
+
+
+def test_long_conditions_break_one_operand_a_line():
+    """`and`/`or` chains, conditional expressions and comparisons were one parenthesised line
+    of any length (E501): each operand on its own line after its word, as black writes them,
+    and broken in turn when still too long."""
+    source = ("x = nn.Conv2d(3, 8 if widths_of_the_stage == (0, 1) and depths_of_the_stage == "
+              "(0, 1) and ratios_of_the_stage == (2, 2, 0, 1) and not groups_of_the_stage or "
+              "first_widths_of_the_stage != (1, 2, 2) else 4, 1)")
+    lines = _written(source)
+    assert all(len(line) <= writer.WIDTH for line in lines)
+    assert ast.dump(ast.parse("\n".join(s.strip() for s in lines))) == ast.dump(ast.parse(source))
+    stripped = [line.strip() for line in lines]
+    assert "if (" in stripped and "else 4" in stripped
+    assert "and depths_of_the_stage == (0, 1)" in stripped
+    compared = _written("return " + " + ".join(f"value_{k}" for k in range(20)) + " == "
+                        + " + ".join(f"other_{k}" for k in range(20)), 1)
+    assert all(len(line) <= writer.WIDTH for line in compared)
+    assert any(line.strip().startswith("== (") for line in compared)
+
+
+def test_an_operand_keeps_its_parentheses_when_it_fits_only_without_them():
+    """`(a if c else b) + d` broken where the conditional fits a line bare but not in its
+    parentheses: it was written bare, and Python read `a if c else (b + d)`."""
+    conditional = "(tuple(i for i in range(k)) if k > 1 else tuple(i for i in range(k)))"
+    source = f"x = f(3, {conditional} + (tuple(i for i in range(k)) + tuple(i for i in range(k))))"
+    lines = _written(source, 3)
+    assert all(len(line) <= writer.WIDTH for line in lines)
+    assert ast.dump(ast.parse("\n".join(s.strip() for s in lines))) == ast.dump(ast.parse(source))

@@ -43,10 +43,10 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None)
     return new
 
 
-B0 = [
-    [1, 3, 1, 16, 1], [6, 3, 2, 24, 2], [6, 5, 2, 40, 2], [6, 3, 2, 80, 3],
-    [6, 5, 1, 112, 3], [6, 5, 2, 192, 4], [6, 3, 1, 320, 1],
-]
+B0 = (
+    (1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3),
+    (6, 5, 1, 112, 3), (6, 5, 2, 192, 4), (6, 3, 1, 320, 1),
+)
 
 
 class ConvBnAct(nn.Sequential):
@@ -153,7 +153,7 @@ class EfficientnetB0(nn.Sequential):
         self, classes: int = 1000, width: float = 1.0, depth: float = 1.0,
     ) -> None:
         super().__init__()
-        total = sum([math.ceil(r[4] * depth) for r in B0])
+        total = sum(math.ceil(r[4] * depth) for r in B0)
         channels = make_divisible(32 * width, 8)
         features = [ConvBnAct(3, channels, 3, s=2, act=nn.SiLU)]
         first = 0

@@ -16,10 +16,10 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None)
     return new
 
 
-MOBILENET_V2 = [
-    [1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1],
-    [6, 160, 3, 2], [6, 320, 1, 1],
-]
+MOBILENET_V2 = (
+    (1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
+    (6, 160, 3, 2), (6, 320, 1, 1),
+)
 
 
 class ConvBnAct(nn.Sequential):
