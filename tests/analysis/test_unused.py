@@ -91,6 +91,22 @@ def test_blocks_calls_repeats_and_inputs():
     ]
 
 
+def test_the_dead_items_of_blocks_agree_with_torch_fx():
+    """What torch.fx eliminates from the built model is what the warnings name: the calls
+    nothing reads (`1`, `4`: the second and third `two`; the unread passes `l.2`, `l.3`) and
+    the layer of `two` no output of it reads (`spare`, in each call); and `0.hi`, an output of
+    a call whose other output is used, which is no warning: the block's output is not dead
+    inside the block."""
+    network = netdsl.load(BLOCKS)
+    fx_dead, _ = _torch_dead(network)
+    assert fx_dead == {"1.lo", "1.hi", "1.spare", "4.lo", "4.hi", "4.spare", "l.2.0", "l.2.1",
+                       "l.3.0", "l.3.1", "0.spare", "0.hi"}
+    top = dead_items(network.top)
+    assert top == {"y", "1", "l.2", "4"}
+    two = next(c.definition for c in network.top.calls() if c.name == "0")
+    assert dead_items(two) == {"spare", "3"}  # the spare conv and its relu
+
+
 def test_check_prints_warnings_and_passes_unless_strict(tmp_path):
     spec = tmp_path / "dead.net"
     spec.write_text(BRANCHES)

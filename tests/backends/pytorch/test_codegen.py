@@ -422,14 +422,14 @@ network n(alpha: float = 1.0) {
          else int(c * alpha) + 8000 for c in WIDTHS]
     conv(d[1], 1)
 }
-""", """        d = [
+""", """        d = tuple(
             (
                 int(c * alpha)
                 if int(c * alpha) >= 0.9 * c * alpha
                 else int(c * alpha) + 8000
             )
             for c in WIDTHS
-        ]""", [{}, {"alpha": 0.25}]),
+        )""", [{}, {"alpha": 0.25}]),
 }
 
 
