@@ -311,7 +311,8 @@ def _line(diagnostic: Diagnostic) -> str:
 def test_a_call_over_the_batch_axis_is_a_located_refusal(how: str, call: str) -> None:
     """torch's dim 0 is the batch: `softmax(dim=0)` was imported as a softmax over the
     channels, which torch computes alike at batch 1 only, so the import's check passed and the
-    spec was silently wrong; `nn.Flatten(0)` was an unlocated "misread"."""
+    spec was silently wrong; `nn.Flatten(0)` was an unlocated "misread". A module is named
+    with its class (`1` of a Sequential says little)."""
     model = import_models.OverTheBatch(how)
     x = torch.randn(2, 3, 4, 4)
     if how != "cat":
@@ -321,6 +322,7 @@ def test_a_call_over_the_batch_axis_is_a_located_refusal(how: str, call: str) ->
     assert f"{call} the batch axis (dim=0)" in diagnostic.message
     assert {"module": "self.softmax(", "flatten": "self.flatten("}.get(how, "dim=0)") in \
         _line(diagnostic)
+    assert how != "flatten" or "cannot import `flatten` (Flatten)" in diagnostic.message
 
 
 def test_the_import_checks_itself_on_a_batch_of_two_different_samples() -> None:

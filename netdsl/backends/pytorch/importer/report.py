@@ -31,29 +31,32 @@ def check_mapped(tree: ModuleTree) -> None:
                 target = None if item.node.op == "get_attr" else item.node.target
                 calls.setdefault((*line, item.node.op, target), []).append(
                     (inst, item.node, item.unmapped.reason))
-    found = [_unmapped(*same[0], len(same) - 1) for same in calls.values()]
+    found = [_unmapped(*same[0], tree.root.module, len(same) - 1) for same in calls.values()]
     found += tree.problems
     if found:
         raise NetdslError(found)
 
 
-def _unmapped(inst: Instance, node: fx.Node, reason: str, others: int) -> Diagnostic:
+def _unmapped(inst: Instance, node: fx.Node, reason: str, model: nn.Module,
+              others: int) -> Diagnostic:
     """One call no operator describes, reported once for all the calls its line makes (in
     every instance of a class: MaxViT's 176 attention layers)."""
     where = f"module '{inst.path}' ({inst.cls.__qualname__})" if inst.path else \
         f"model {inst.cls.__qualname__}"
     also = f" (and {others} more call{'s' if others > 1 else ''} of this line)" if others else ""
-    return Diagnostic(f"cannot import `{_described(node)}` in {where}: {reason}{also}",
+    return Diagnostic(f"cannot import {_described(node, model)} in {where}: {reason}{also}",
                       source_line(node), "unmapped", help=HELP)
 
 
-def _described(node: fx.Node) -> str:
+def _described(node: fx.Node, model: nn.Module) -> str:
     target = node.target
     if node.op == "call_function":
-        return getattr(target, "__name__", str(target))
+        return f"`{getattr(target, '__name__', str(target))}`"
     if node.op == "call_method":
-        return f".{target}()"
-    return str(target)
+        return f"`.{target}()`"
+    if node.op == "call_module":  # `1` of a Sequential says little without its class
+        return f"`{target}` ({type(model.get_submodule(str(target))).__qualname__})"
+    return f"`{target}`"
 
 
 def inside(name: str, modules: Sequence[str]) -> bool:
