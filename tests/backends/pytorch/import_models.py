@@ -496,3 +496,113 @@ class RetinaLevels(RetinaNetHead):
                 p5: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         found = super().forward([p3, p4, p5])
         return found["cls_logits"], found["bbox_regression"]
+
+
+class OverTheBatch(nn.Module):
+    """A call over the batch axis (dim 0), which mixes the samples: the spec said the same
+    call over the channels, which agrees at batch 1, where the import checked itself."""
+
+    def __init__(self, how: str) -> None:
+        super().__init__()
+        self.how = how
+        self.score = nn.Conv2d(3, 1, 1)
+        self.softmax, self.flatten = nn.Softmax(dim=0), nn.Flatten(0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.how == "softmax":
+            return x * torch.softmax(self.score(x), dim=0)
+        if self.how == "cat":
+            return torch.cat([x, x * self.score(x)], dim=0)
+        if self.how == "module":
+            return self.softmax(self.score(x))
+        return self.flatten(self.score(x))
+
+
+class ReturnedInOrder(nn.Module):
+    """`return logits, features`: the outputs in the order the forward returns them, nested
+    in tuples and dicts too."""
+
+    def __init__(self, how: str) -> None:
+        super().__init__()
+        self.how = how
+        self.conv = nn.Conv2d(3, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> object:
+        f = self.conv(x)
+        if self.how == "swapped":
+            return torch.sigmoid(f), f
+        if self.how == "nested":
+            return f, (torch.relu(f), torch.sigmoid(f))
+        return {"features": f, "heads": (torch.sigmoid(f), torch.relu(f))}
+
+
+class Swapped(nn.Module):
+    """Some of the tensors chunk() returns, taken as items or concatenated as they are."""
+
+    def __init__(self, listed: bool) -> None:
+        super().__init__()
+        self.listed = listed
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.listed:
+            a, b = torch.relu(x).chunk(3, dim=1)[1:]
+            return torch.cat([b, a], dim=1)
+        return torch.cat(torch.relu(x).chunk(2, dim=1)[::-1], dim=1)
+
+
+class NamedLikeTheInput(nn.Module):
+    """A child named as the forward's input (`self.x` in `forward(self, x)`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.x = nn.Conv2d(3, 4, 1)
+        self.input_ = nn.Conv2d(4, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.input_(self.x(x))
+
+
+class TiedAutoencoder(nn.Module):
+    """The decoder uses the encoder's weight (one tensor); `conv` ties two convolutions, which
+    the language cannot."""
+
+    def __init__(self, conv: bool = False) -> None:
+        super().__init__()
+        kind, c = (nn.Conv2d, (4, 4, 1)) if conv else (nn.Linear, (16, 16))
+        self.enc, self.dec = kind(*c, bias=False), kind(*c)
+        self.dec.weight = self.enc.weight
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dec(torch.relu(self.enc(x)))
+
+
+class PooledWithIndices(nn.Module):
+    """`y, _ = pool(x)`: only the pooled map is read; an LSTM's states are not."""
+
+    def __init__(self, lstm: bool = False) -> None:
+        super().__init__()
+        self.pool = nn.MaxPool2d(2, return_indices=True)
+        self.rnn = nn.LSTM(8, 8, batch_first=True) if lstm else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.rnn is not None:
+            y, (h, c) = self.rnn(x)
+            return y
+        y, _ = self.pool(x)
+        return y[..., 0]
+
+
+class _Odd(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.erfinv(x * 0.5)
+
+
+class OddTwice(nn.Module):
+    """Two instances of a class whose forward makes a call no operator describes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first, self.second = _Odd(), _Odd()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.second(self.first(x))

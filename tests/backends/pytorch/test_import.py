@@ -15,6 +15,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 import netdsl
+from netdsl.errors import Diagnostic
 from netdsl.syntax.formatter import format_source
 from tests.backends.pytorch import import_models
 
@@ -42,10 +43,17 @@ def round_trip(model: torch.nn.Module, *shapes: tuple[int, ...]) -> str:
     built.load_state_dict(model.state_dict(), strict=True)
     with torch.no_grad():
         expected, got = model(*xs), built(*xs)
-    if isinstance(expected, dict):
-        expected, got = expected["out"], got["out"] if isinstance(got, dict) else got
-    torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+    torch.testing.assert_close(_tensors(got), _tensors(expected), atol=1e-5, rtol=0)
     return text
+
+
+def _tensors(value: object) -> list[torch.Tensor]:
+    """The tensors of a forward's result in order: a dict's values, nested tuples' items."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in _tensors(v)]
+    return [value]
 
 
 def test_tiny_net_round_trips_with_a_block_and_a_repeat() -> None:
@@ -314,3 +322,100 @@ def test_python_names_that_are_reserved_words_become_names() -> None:
 def test_a_network_name_that_is_no_name_is_refused() -> None:
     with pytest.raises(netdsl.NetdslError, match="'my net' is not a name of the language"):
         netdsl.from_torch(import_models.Network(), torch.randn(1, 3, 8, 8), name="my net")
+
+
+def _refusal(model: torch.nn.Module, *shape: int) -> Diagnostic:
+    """The one located error importing `model` gives, and the line of its source it is at."""
+    with pytest.raises(netdsl.NetdslError) as caught:
+        netdsl.from_torch(model, torch.randn(1, *shape))
+    (diagnostic,) = caught.value.diagnostics
+    assert diagnostic.span is not None and diagnostic.span.path.endswith("import_models.py")
+    return diagnostic
+
+
+def _line(diagnostic: Diagnostic) -> str:
+    return Path(diagnostic.span.path).read_text().splitlines()[diagnostic.span.line - 1]
+
+
+@pytest.mark.parametrize(("how", "call"), [
+    ("softmax", "a softmax over"), ("cat", "a concatenation along"),
+    ("module", "a softmax over"), ("flatten", "a flatten that merges")])
+def test_a_call_over_the_batch_axis_is_a_located_refusal(how: str, call: str) -> None:
+    """torch's dim 0 is the batch: `softmax(dim=0)` was imported as a softmax over the
+    channels, which torch computes alike at batch 1 only, so the import's check passed and the
+    spec was silently wrong; `nn.Flatten(0)` was an unlocated "misread". A module is named
+    with its class (`1` of a Sequential says little)."""
+    model = import_models.OverTheBatch(how)
+    x = torch.randn(2, 3, 4, 4)
+    if how != "cat":
+        with torch.no_grad():  # torch mixes the samples: the first's output depends on both
+            assert not torch.allclose(model(x)[:1], model(x[:1]))
+    diagnostic = _refusal(model, 3, 4, 4)
+    assert f"{call} the batch axis (dim=0)" in diagnostic.message
+    assert {"module": "self.softmax(", "flatten": "self.flatten("}.get(how, "dim=0)") in \
+        _line(diagnostic)
+    assert how != "flatten" or "cannot import `flatten` (Flatten)" in diagnostic.message
+
+
+def test_the_import_checks_itself_on_a_batch_of_two_different_samples() -> None:
+    """A model whose calls mix the samples of a batch in a way no rule refuses (a reshape of
+    batch 1 that looks like a flatten) is refused by the import's own check, which runs on two
+    samples: at batch 1 it agreed, and the spec was silently wrong."""
+    class Mixed(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.relu(x).reshape(1, -1).softmax(-1)
+    with pytest.raises(netdsl.NetdslError, match="a reshape that changes the batch axis"):
+        netdsl.from_torch(Mixed(), torch.randn(1, 3, 4))
+
+
+@pytest.mark.parametrize("how", ["swapped", "nested", "dict"])
+def test_outputs_are_written_in_the_order_the_forward_returns_them(how: str) -> None:
+    """`return torch.sigmoid(f), f` was `output conv, sigmoid`, then refused as a misread;
+    outputs nested in a tuple (or a dict's tuple) were netdsl's internal error."""
+    text = round_trip(import_models.ReturnedInOrder(how), (3, 4, 4))
+    assert {"swapped": "output sigmoid, conv", "nested": "output conv, relu, sigmoid",
+            "dict": "output conv, sigmoid, relu"}[how] in text
+
+
+def test_items_of_some_of_the_tensors_chunk_returns_import_or_are_refused() -> None:
+    """`torch.cat(x.chunk(2, dim=1)[::-1], dim=1)` was netdsl's internal error (a TypeError)."""
+    text = round_trip(import_models.Swapped(listed=True), (6, 4, 4))
+    assert "slice(4, 6)" in text and "slice(2, 4)" in text
+    diagnostic = _refusal(import_models.Swapped(listed=False), 4, 4, 4)
+    assert "a concatenation of a sequence of tensors that the forward does not list" in \
+        diagnostic.message and "[::-1]" in _line(diagnostic)
+
+
+def test_an_input_named_like_a_child_is_renamed() -> None:
+    """`self.x` with `forward(self, x)`: the spec labeled both `x` and did not load."""
+    text = round_trip(import_models.NamedLikeTheInput(), (3, 4, 4))
+    assert "input x2: [3, 4, 4]" in text and "x: conv(4, 1)" in text
+    assert "input_: conv(4, 1)" in text
+
+
+def test_a_tied_weight_is_the_languages_tie_or_a_located_refusal() -> None:
+    """The decoder holds the encoder's weight: torch counts it once, the spec counted it twice
+    and failed its own `expect params`; now `weight=enc`, checked by `netdsl check`."""
+    model = import_models.TiedAutoencoder()
+    text = round_trip(model, (16,))
+    assert "dec: linear(16, weight=enc)" in text
+    assert f"expect params == {sum(p.numel() for p in model.parameters())}" in text
+    diagnostic = _refusal(import_models.TiedAutoencoder(conv=True), 4, 3, 3)
+    assert "it shares its weight with module 'enc' (tied weights)" in diagnostic.message
+    assert "self.dec(torch.relu(self.enc(x)))" in _line(diagnostic)
+
+
+def test_the_items_a_module_returns_besides_its_output_that_nobody_reads_are_left_out() -> None:
+    """`y, _ = pool(x)` was refused as "attention weights"; `y[..., 0]` as "indexing of the
+    batch axis"; an LSTM gave a second, bogus error besides its own."""
+    text = round_trip(import_models.PooledWithIndices(), (3, 4, 4))
+    assert "maxpool(2, indices=true) -> select(0, axis=2)" in text
+    diagnostic = _refusal(import_models.PooledWithIndices(lstm=True), 5, 8)
+    assert "netdsl has no operator for torch.nn.modules.rnn.LSTM" in diagnostic.message
+
+
+def test_a_call_no_operator_describes_is_reported_once_for_every_instance() -> None:
+    """MaxViT's unmapped einsum was 176 errors, one per attention layer."""
+    diagnostic = _refusal(import_models.OddTwice(), 3)
+    assert "erfinv" in diagnostic.message and "(and 1 more call of this line)" in \
+        diagnostic.message

@@ -23,8 +23,9 @@ from netdsl.backends.pytorch.importer.mapping import (
     Unmapped,
     Value,
     Word,
+    axis,
 )
-from netdsl.backends.pytorch.importer.modules import _axis, _compact, _kwargs
+from netdsl.backends.pytorch.importer.modules import _compact, _kwargs
 
 _ACTIVATIONS = {"relu": "relu", "relu_": "relu", "relu6": "relu6", "silu": "silu",
                 "hardswish": "hardswish", "hardsigmoid": "hardsigmoid", "sigmoid": "sigmoid",
@@ -33,6 +34,11 @@ _MERGES = {operator.add: "add", torch.add: "add", operator.iadd: "add", operator
            torch.mul: "mul", operator.imul: "mul", operator.matmul: "matmul",
            torch.matmul: "matmul", torch.bmm: "matmul"}
 _METHOD_MERGES = frozenset({"add", "mul", "matmul"})
+_SPLITS = frozenset({"chunk", "split", "unbind"})
+# What the items after the first of a leaf module's tuple are (the first is its output).
+_MORE_RESULTS = {"MultiheadAttention": "its attention weights"} | {
+    f"{kind}{n}d": "the indices of its maxima" for kind in ("MaxPool", "AdaptiveMaxPool")
+    for n in (1, 2, 3)}
 
 
 class Calls:
@@ -100,13 +106,18 @@ class Calls:
     def function_cat(self) -> Mapping:
         tensors = self.ctx.arg(0, "tensors")
         dim = self.ctx.value(self.ctx.arg(1, "dim", 0))
+        if not isinstance(tensors, (list, tuple)):
+            return Unmapped("a concatenation of a sequence of tensors that the forward does not "
+                            "list one by one (take the items apart first: `a, b = x.chunk(2, "
+                            "dim=1)`, then `torch.cat([b, a], dim=1)`)")
         if len(tensors) == 1:
             return Alias(tensors[0])
+        concat_axis = axis(dim, len(self.ctx.shape(tensors[0])), "a concatenation along")
         inputs = list(tensors)
         earlier, size = self._earlier_concat(inputs, dim)
         if earlier is not None:  # cat([*a, *b]) after cat(a) = cat(cat(a), *b)
             inputs = [earlier] + inputs[size:]
-        return Layers([OpCall("concat", (), _kwargs(axis=(_axis(dim), 0)))], inputs)
+        return Layers([OpCall("concat", (), _kwargs(axis=(concat_axis, 0)))], inputs)
 
     function_concat = function_cat
 
@@ -145,7 +156,8 @@ class Calls:
         dim = self.ctx.value(self.ctx.arg(1, "dim"))
         if dim is None:
             return Unmapped("softmax without dim")
-        return self._on_first(OpCall("softmax", (), _kwargs(axis=(_axis(dim), 0))))
+        over = axis(dim, len(self._in_shape), "a softmax over")
+        return self._on_first(OpCall("softmax", (), _kwargs(axis=(over, 0))))
 
     method_softmax = function_softmax
 
@@ -242,10 +254,9 @@ class Calls:
         start = self.ctx.value(self.ctx.arg(1, "start_dim", 0))
         end = self.ctx.value(self.ctx.arg(2, "end_dim", -1))
         rank = len(self._in_shape)
-        if start % rank == 0:
-            return Unmapped("a flatten that merges the batch axis")
-        return self._on_first(OpCall("flatten", (), _kwargs(start=(_axis(start % rank), 0),
-                                                             end=(_axis(end), -1))))
+        first = axis(start % rank, rank, "a flatten that merges")
+        last = axis(end, rank, "a flatten that merges")
+        return self._on_first(OpCall("flatten", (), _kwargs(start=(first, 0), end=(last, -1))))
 
     method_flatten = function_flatten
 
@@ -282,11 +293,9 @@ class Calls:
 
     def function_transpose(self) -> Mapping:
         rank = len(self._in_shape)
-        a = self.ctx.value(self.ctx.arg(1, "dim0")) % rank
-        b = self.ctx.value(self.ctx.arg(2, "dim1")) % rank
-        if 0 in (a, b):
-            return Unmapped("a transpose of the batch axis")
-        return self._on_first(OpCall("transpose", (a - 1, b - 1)))
+        a, b = (axis(self.ctx.value(self.ctx.arg(i, name)) % rank, rank, "a transpose of")
+                for i, name in ((1, "dim0"), (2, "dim1")))
+        return self._on_first(OpCall("transpose", (a, b)))
 
     method_transpose = function_transpose
 
@@ -308,9 +317,7 @@ class Calls:
     method_narrow = function_narrow
 
     def _slice(self, dim: int, start: int, stop: int) -> Mapping:
-        if dim == 0:
-            return Unmapped("a slice of the batch axis")
-        kwargs = _kwargs(axis=(dim - 1, 0))
+        kwargs = _kwargs(axis=(axis(dim, len(self._in_shape), "a slice of"), 0))
         return Layers([OpCall("slice", (start, stop), kwargs)], [self.node.args[0]])
 
     def method_chunk(self) -> Mapping:
@@ -321,35 +328,71 @@ class Calls:
 
     def function_getitem(self) -> Mapping:
         source, index = self.node.args[0], self.node.args[1]
-        value = self.ctx.values.get(source)
-        if isinstance(value, torch.Tensor):
+        if isinstance(self.ctx.values.get(source), torch.Tensor):
             return self._index(index)
-        if source.op == "call_module":  # (output, weights) of attention
-            return Alias(source) if index == 0 else Unmapped("attention weights")
-        if source.op in ("call_method", "call_function"):
+        if not self.node.users:
+            return Value()  # an item no one reads (`y, _ = pool(x)`): nothing to compute
+        if isinstance(self.ctx.earlier.get(self._made_by(source)), Unmapped):
+            return Alias(source)  # an item of a call reported itself (an LSTM's output)
+        if isinstance(index, slice):
+            return Value()  # some of x.chunk()'s tensors: their users take the items
+        source, index = self._unsliced(source, self.ctx.value(index))
+        if source.op == "call_module":
+            return self._module_item(source, index)
+        name = getattr(source.target, "__name__", source.target)
+        if source.op in ("call_method", "call_function") and name in _SPLITS:
             return self._item(source, index)
         return Unmapped("an item of a value netdsl cannot follow")
+
+    def _made_by(self, node: fx.Node) -> fx.Node:
+        """The node whose value `node` is (through items of a call that stand for it)."""
+        while isinstance(self.ctx.earlier.get(node), Alias):
+            node = self.ctx.earlier[node].source  # type: ignore[union-attr]
+        return node
+
+    def _unsliced(self, source: fx.Node, index: int) -> tuple[fx.Node, int]:
+        """An item of some of a tuple's items (`x.chunk(4)[1:][0]`) as the tuple's item."""
+        while source.op == "call_function" and source.target is operator.getitem \
+                and isinstance(source.args[1], slice):
+            items, chosen = source.args
+            bounds = slice(*(self.ctx.value(b) for b in (chosen.start, chosen.stop,
+                                                         chosen.step)))
+            index = range(len(self.ctx.values[items]))[bounds][index]
+            source = items
+        return source, index
+
+    def _module_item(self, source: fx.Node, index: int) -> Mapping:
+        """Item `index` of a leaf module's tuple: the first is its output, which its layer
+        gives (attention's, a max pooling's that also returns indices); no operator gives the
+        others."""
+        if index == 0:
+            return Alias(source)
+        module = self.ctx.model.get_submodule(str(source.target))
+        what = _MORE_RESULTS.get(type(module).__name__, "not its output")
+        return Unmapped(f"item {index} of what {type(module).__qualname__} returns ({what}); "
+                        f"a spec's layer gives only the module's output")
 
     def _item(self, source: fx.Node, index: int) -> Mapping:
         """Item `index` of x.chunk / x.split / x.unbind: a slice or a select of x."""
         name = getattr(source.target, "__name__", source.target)
         tensor = source.args[0]
-        shape = self.ctx.shape(tensor)
+        rank = len(self.ctx.shape(tensor))
         ctx = Context(source, self.ctx.values, self.ctx.model)
-        dim = self.ctx.value(ctx.arg(2 if name != "unbind" else 1, "dim", 0)) % len(shape)
-        if dim == 0:
-            return Unmapped("a split of the batch axis")
+        dim = self.ctx.value(ctx.arg(2 if name != "unbind" else 1, "dim", 0)) % rank
+        kwargs = _kwargs(axis=(axis(dim, rank, "a split of"), 0))
         if name == "unbind":
-            call = OpCall("select", (index,), _kwargs(axis=(dim - 1, 0)))
-            return Layers([call], [tensor])
+            return Layers([OpCall("select", (index,), kwargs)], [tensor])
         sizes = [t.shape[dim] for t in self.ctx.values[source]]
         start = sum(sizes[:index])
-        kwargs = _kwargs(axis=(dim - 1, 0))
         return Layers([OpCall("slice", (start, start + sizes[index]), kwargs)], [tensor])
 
     def _index(self, index: Any) -> Mapping:
         """x[:, i] (select) or x[:, a:b] (slice) on one axis after the batch."""
         items = index if isinstance(index, tuple) else (index,)
+        ellipsis = next((k for k, item in enumerate(items) if item is Ellipsis), None)
+        if ellipsis is not None:  # `x[..., 0]`: every axis the other items do not index
+            every = (slice(None),) * (len(self._in_shape) - len(items) + 1)
+            items = items[:ellipsis] + every + items[ellipsis + 1:]
         if not items or items[0] != slice(None):
             return Unmapped("indexing of the batch axis")
         chosen = [(d, item) for d, item in enumerate(items) if item != slice(None)]

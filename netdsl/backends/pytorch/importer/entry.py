@@ -24,7 +24,8 @@ def from_torch(model: nn.Module, example_input: Any, *, name: str | None = None,
     example = tuple(example_input) if isinstance(example_input, (tuple, list)) \
         else (example_input,)
     model.eval()
-    traced = trace(model, example)
+    batch = _two_samples(example)
+    traced = trace(model, batch)
     tree = build_tree(traced)
     check_mapped(tree)
     unused = uncalled(model, traced.graph)
@@ -40,21 +41,39 @@ def from_torch(model: nn.Module, example_input: Any, *, name: str | None = None,
             help="letters, digits and '_', not starting with a digit, and no reserved word"))
     network = name or network_name(type(model).__name__)
     text = format_source(SpecBuilder(tree, traced.values).network(network, figures, header))
-    verify(text, model, example, unused)
+    verify(text, model, batch, unused)
     return text
 
 
+def _two_samples(example: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The example as a batch of two different samples: the importer traces and checks on it,
+    so that a call mixing the samples of a batch (a softmax over the batch axis, a reshape
+    that moves it) differs from the spec, whose layers compute each sample alone; at batch 1
+    both agree. The second sample is the first with its values shuffled: of the same type and
+    range (an embedding's token ids stay ids)."""
+    import torch
+    if not all(isinstance(x, torch.Tensor) and x.dim() > 0 and len(x) == 1 for x in example):
+        return example
+    generator = torch.Generator().manual_seed(0)
+    return tuple(torch.cat([x, x.flatten()[torch.randperm(x.numel(), generator=generator)]
+                            .view_as(x)]) for x in example)
+
+
 def verify(text: str, model: nn.Module, example: tuple[Any, ...], unused: list[str]) -> None:
-    """The spec computes what the model computes: it loads, its module takes the model's
-    weights strictly (but those of modules never called) and gives the model's outputs on the
-    example. Where it does not, the importer misread the model: a located refusal, not a spec
-    that is silently wrong."""
+    """The spec computes what the model computes: it loads, holds its own expectations (the
+    model's counts), its module takes the model's weights strictly (but those of modules never
+    called) and gives the model's outputs on the example. Where it does not, the importer
+    misread the model: a refusal, not a spec that is silently wrong."""
     import torch
 
     import netdsl
     step = "load"
     try:
         network = netdsl.load(text)
+        step = "hold its own expectations"
+        failed = network.check()
+        if failed:
+            raise NetdslError(failed)
         step = "build"
         built = netdsl.build(network).eval()
         step = "take the model's weights"

@@ -58,14 +58,33 @@ class Unmapped:
     reason: str
 
 
+class BatchAxis(Exception):  # noqa: N818 - a refusal, carried out of a rule by `axis`
+    """A call over the batch axis: a spec's layers compute each sample of a batch alone, so no
+    operator says it. `map_node` makes it the call's `Unmapped`."""
+
+
+def axis(dim: int, rank: int, what: str) -> int:
+    """The axis of the language that torch's `dim` of a tensor of `rank` axes is: the batch
+    axis is not one of them (a dim counted from the end stays so). `what` says the call for
+    the refusal of the batch axis: "a softmax over"."""
+    if dim % rank == 0:
+        raise BatchAxis(f"{what} the batch axis (dim={dim}); a spec's layers compute each "
+                        f"sample of a batch alone")
+    return dim if dim < 0 else dim - 1
+
+
+Mapping = Layers | Alias | Value | Unmapped
+
+
 @dataclass
 class Context:
-    """What a mapping rule may look at: the node, the values every node took, the model."""
+    """What a mapping rule may look at: the node, the values every node took, the model, and
+    the mappings of the nodes before it."""
 
     node: fx.Node
     values: dict[fx.Node, Any]
     model: nn.Module
-    earlier: dict[fx.Node, Layers] = field(default_factory=dict)
+    earlier: dict[fx.Node, Mapping] = field(default_factory=dict)
 
     def value(self, arg: Any) -> Any:
         """The concrete value of an argument (a node's recorded value, else the literal)."""
@@ -89,8 +108,6 @@ class Context:
         return node.kwargs.get(name, default)
 
 
-Mapping = Layers | Alias | Value | Unmapped
-
 
 def is_mapped_module(module: nn.Module) -> bool:
     """Whether torch.fx should stop at this module: netdsl has one operator for it."""
@@ -108,12 +125,15 @@ def map_node(ctx: Context) -> Mapping:
         return Unmapped(f"an in-place call that overwrites '{overwritten}', which is read "
                         f"again after it (a spec's layers never overwrite a tensor another "
                         f"reads)")
-    if node.op == "call_module":
-        return Modules(ctx).map(ctx.model.get_submodule(str(node.target)))
-    if node.op in ("call_function", "call_method"):
-        if not _makes_tensors(ctx.values.get(node)):
-            return Value()
-        return Calls(ctx).map()
+    try:
+        if node.op == "call_module":
+            return Modules(ctx).map(ctx.model.get_submodule(str(node.target)))
+        if node.op in ("call_function", "call_method"):
+            if not _makes_tensors(ctx.values.get(node)):
+                return Value()
+            return Calls(ctx).map()
+    except BatchAxis as refusal:
+        return Unmapped(str(refusal))
     if node.op == "get_attr":
         return _attribute(ctx)
     raise AssertionError(node.op)

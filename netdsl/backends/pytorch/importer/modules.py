@@ -20,6 +20,7 @@ from netdsl.backends.pytorch.importer.mapping import (
     OpCall,
     Unmapped,
     Word,
+    axis,
 )
 
 # The classes mapped here besides torch.nn's, by module and name (imported only if present).
@@ -51,11 +52,6 @@ def _kwargs(**pairs: tuple[Any, Any]) -> tuple[tuple[str, Any], ...]:
 
 def _one(name: str, *args: Any, **kwargs: tuple[Any, Any]) -> list[OpCall]:
     return [OpCall(name, args, _kwargs(**kwargs))]
-
-
-def _axis(dim: int) -> int:
-    """A torch dim as an axis of the language (the batch excluded)."""
-    return dim - 1 if dim > 0 else dim
 
 
 # A subclass of a described torch.nn class that overrides only these still runs as it does.
@@ -102,8 +98,32 @@ class Modules:
         tensors = [a for a in self.ctx.node.args if self.ctx.is_tensor(a)]
         result = getattr(self, described.__name__)(module)
         if isinstance(result, list):
-            return Layers(result, tensors[:1])
+            return self._tied(module, Layers(result, tensors[:1]))
         return result
+
+    def _tied(self, module: nn.Module, layers: Layers) -> Mapping:
+        """`layers`, where the module holds no parameter of a module called before it; a
+        linear layer whose weight is that of a linear or embedding layer called before it (a
+        tied autoencoder's decoder, GPT-2's output layer) takes it by `weight=`, the language's
+        tie. Any other sharing is refused: the spec would count and load the tensor twice."""
+        modules = {node: self.ctx.model.get_submodule(str(node.target))
+                   for node, mapping in self.ctx.earlier.items()
+                   if node.op == "call_module" and isinstance(mapping, Layers)}
+        earlier = {id(p): node for node, other in modules.items() if other is not module
+                   for p in other.parameters()}  # the module itself again: a shared module
+        shared = [(name, earlier[id(p)]) for name, p in module.named_parameters()
+                  if id(p) in earlier]
+        if not shared:
+            return layers
+        (name, holder), *more = shared
+        if isinstance(module, nn.Linear) and name == "weight" and not more and isinstance(
+                self.ctx.model.get_submodule(str(holder.target)), (nn.Linear, nn.Embedding)):
+            call = layers.calls[0]
+            layers.calls[0] = OpCall(call.name, call.args, call.kwargs + (("weight", holder),))
+            return layers
+        return Unmapped(f"it shares its {name} with module '{holder.target}' (tied weights); a "
+                        f"spec ties only a linear layer's weight, to that of a linear or "
+                        f"embedding layer called before it (`linear(out, weight=label)`)")
 
     @property
     def _input(self) -> tuple[int, ...]:
@@ -237,7 +257,7 @@ class Modules:
     def Softmax(self, m: nn.Softmax) -> Any:  # noqa: N802
         if m.dim is None:
             return Unmapped("softmax without dim")
-        return _one("softmax", axis=(_axis(m.dim), 0))
+        return _one("softmax", axis=(axis(m.dim, len(self._input), "a softmax over"), 0))
 
     # ------------------------------------------------------------ pooling
 
@@ -283,7 +303,9 @@ class Modules:
         return Alias(self.ctx.node.args[0])
 
     def Flatten(self, m: nn.Flatten) -> Any:  # noqa: N802
-        return _one("flatten", start=(_axis(m.start_dim), 0), end=(_axis(m.end_dim), -1))
+        rank = len(self._input)
+        return _one("flatten", start=(axis(m.start_dim, rank, "a flatten that merges"), 0),
+                    end=(axis(m.end_dim, rank, "a flatten that merges"), -1))
 
     def Permute(self, m: nn.Module) -> Any:  # noqa: N802
         dims = list(m.dims)

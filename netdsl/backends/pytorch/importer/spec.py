@@ -119,7 +119,7 @@ class SpecBuilder:
             return self.blocks[key]
         self.busy.add(key)
         instances = self.instances[key]
-        inputs = _tensor_params(instances[0])
+        inputs = _tensor_params(instances[0], set().union(*map(self._labels, instances)))
         bodies = []
         for inst in instances:
             known = dict(zip(inst.inputs, inputs or ["in"], strict=False))
@@ -132,6 +132,12 @@ class SpecBuilder:
         self.blocks[key] = block
         self.order.append(key)
         return block
+
+    def _labels(self, inst: Instance) -> set[str]:
+        """The names an instance's body gives (its layers' labels, its shared modules'), which
+        its tensor inputs' names must not be (`self.x = nn.Conv2d(...)` in `forward(self, x)`)."""
+        given = {name for item in inst.items for name in (item.label, item.shared) if name}
+        return given | set(self.structured[id(inst)].labels.values())
 
     def _channels(self, inst: Instance) -> int | None:
         value = self.values.get(inst.inputs[0]) if inst.inputs else None
@@ -154,7 +160,10 @@ class SpecBuilder:
     # ------------------------------------------------------------ text
 
     def network(self, name: str, figures: Figures, header: list[str]) -> str:
-        inputs = {n: _input_name(n) for n in self.tree.inputs}
+        inputs: dict[fx.Node, str] = {}
+        taken = self._labels(self.tree.root)
+        for node in self.tree.inputs:
+            inputs[node] = _unused(_input_name(node), taken | set(inputs.values()))
         body = unhide(shorten(resolve(self.expand(self.tree.root), inputs)))
         lines = [f"# {h}" if h else "" for h in header]
         for key in self.order:
@@ -185,11 +194,24 @@ def _holds_own_kind(inst: Instance) -> bool:
     return any(kind(inner) == kind(inst) for inner in inst.walk()[:-1])
 
 
-def _tensor_params(inst: Instance) -> list[str]:
-    """Names of a block's tensor parameters when it takes several tensors."""
+def _tensor_params(inst: Instance, taken: set[str]) -> list[str]:
+    """Names of a block's tensor parameters when it takes several tensors (`x0`, `x1`; `x_0`
+    where the body labels a layer `x0`)."""
     if len(inst.inputs) <= 1:
         return []
-    return [f"x{k}" for k in range(len(inst.inputs))]
+    prefix = "x"
+    while any(f"{prefix}{k}" in taken for k in range(len(inst.inputs))):
+        prefix += "_"
+    return [f"{prefix}{k}" for k in range(len(inst.inputs))]
+
+
+def _unused(base: str, taken: set[str]) -> str:
+    """`base`, or `base` numbered (`x2`) where the body labels a layer `base`."""
+    name, k = base, 1
+    while name in taken:
+        k += 1
+        name = f"{base}{k}"
+    return name
 
 
 def _type(p: Any) -> str:

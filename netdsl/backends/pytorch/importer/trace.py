@@ -104,7 +104,8 @@ def _failed(model: nn.Module, node: fx.Node, exc: Exception) -> NetdslError:
     return NetdslError(Diagnostic(
         f"module {name} fails on the example input: {first}", source_line(node), "trace",
         help="give the input shape the model expects with --input (channels first, no batch "
-             "axis)"))
+             "axis); netdsl runs the model on a batch of two samples, as a spec describes "
+             "any batch"))
 
 
 def source_line(node: fx.Node, within: type | None = None) -> Span | None:

@@ -12,6 +12,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from torch import fx, nn
 
 from netdsl.backends.pytorch.importer.mapping import (
@@ -95,8 +96,7 @@ class ModuleTree:
     root: Instance
     mappings: dict[fx.Node, Mapping]
     inputs: list[fx.Node]
-    outputs: list[fx.Node]
-    output_keys: list[str] | None  # the keys of a dict the model returns
+    outputs: list[fx.Node]  # in the order the forward returns them
     problems: list[Diagnostic]  # what a spec cannot say as the model does it
 
     def canon(self, node: fx.Node) -> fx.Node:
@@ -109,7 +109,7 @@ class ModuleTree:
 def build_tree(traced: Trace) -> ModuleTree:
     mappings = _map_all(traced)
     root = Instance("", traced.model, None)
-    tree = ModuleTree(root, mappings, [], [], None, [])
+    tree = ModuleTree(root, mappings, [], [], [])
     instances: dict[str, Instance] = {"": root}
     place = _Placer(traced.model, tree.problems)
     for node in traced.graph.nodes:
@@ -117,8 +117,9 @@ def build_tree(traced: Trace) -> ModuleTree:
             tree.inputs.append(node)
             continue
         if node.op == "output":
-            tree.outputs, tree.output_keys = _results(node.args[0], tree.canon)
-            tree.problems += _output_problems(tree.outputs, node, root)
+            returned = _results(node.args[0])
+            tree.problems += _output_problems(returned, traced.values, root, tree.canon)
+            tree.outputs = [tree.canon(out) for out in returned if isinstance(out, fx.Node)]
             continue
         mapping = mappings[node]
         if isinstance(mapping, (Alias, Value)):
@@ -130,6 +131,7 @@ def build_tree(traced: Trace) -> ModuleTree:
         place(owner, label, item)
     _drop_repeated_labels(root, traced.model)
     tree.problems += _share(root, traced.model)
+    tree.problems += _tie_problems(root)
     _interfaces(tree)
     if _hoist_concats(tree):
         _interfaces(tree)  # a hoisted concat is no longer an output of the module it left
@@ -138,23 +140,20 @@ def build_tree(traced: Trace) -> ModuleTree:
 
 def _map_all(traced: Trace) -> dict[fx.Node, Mapping]:
     mappings: dict[fx.Node, Mapping] = {}
-    earlier: dict[fx.Node, Layers] = {}
     for node in traced.graph.nodes:
-        if node.op in ("placeholder", "output"):
-            continue
-        mapping = map_node(Context(node, traced.values, traced.model, earlier))
-        mappings[node] = mapping
-        if isinstance(mapping, Layers):
-            earlier[node] = mapping
+        if node.op not in ("placeholder", "output"):
+            mappings[node] = map_node(Context(node, traced.values, traced.model, mappings))
     return mappings
 
 
-def _results(value: Any, canon: Any) -> tuple[list[fx.Node], list[str] | None]:
-    if isinstance(value, fx.Node):
-        return [canon(value)], None
+def _results(value: Any) -> list[Any]:
+    """What the forward returns, in order: a dict's values and the items of nested tuples and
+    lists one after another (the spec's outputs are one list, as `verify` compares them)."""
     if isinstance(value, dict):
-        return [canon(v) for v in value.values()], [str(k) for k in value]
-    return [canon(v) for v in value], None
+        value = list(value.values())
+    if isinstance(value, (tuple, list)):
+        return [out for v in value for out in _results(v)]
+    return [value]
 
 
 def _relative(path: str, owner: str) -> str:
@@ -262,11 +261,19 @@ def _drop_repeated_labels(instance: Instance, model: nn.Module) -> None:
             item.label = None
 
 
-def _output_problems(outputs: list[fx.Node], node: fx.Node, root: Instance) -> list[Diagnostic]:
+def _output_problems(returned: list[Any], values: dict[fx.Node, Any], root: Instance,
+                     canon: Any) -> list[Diagnostic]:
     """A spec's outputs are distinct tensors that layers make: a model that returns its input,
-    or one tensor twice (`return y, y`), cannot be said (its spec lost an output)."""
-    found = []
+    one tensor twice (`return y, y`), something other than a tensor, or tensors it does not
+    take apart (`return x.chunk(2)`), cannot be said (its spec lost an output)."""
     at = _return_line(root.module)  # torch.fx records no stack for its output node
+    if not all(isinstance(values.get(out), torch.Tensor) for out in returned):
+        return [_located("the model returns something other than tensors taken one by one "
+                         "(a constant, or a sequence of tensors such as `x.chunk(2)`)", at,
+                         "a spec's outputs are tensors its layers make; return them one by "
+                         "one: `a, b = x.chunk(2, dim=1)`, `return a, b`")]
+    outputs = [canon(out) for out in returned]
+    found = []
     if any(out.op == "placeholder" for out in outputs):
         found.append(_located("the model returns its input as an output", at,
                               "a spec's outputs are tensors its layers make"))
@@ -333,6 +340,23 @@ def _share(root: Instance, model: nn.Module) -> list[Diagnostic]:
     return problems
 
 
+def _tie_problems(root: Instance) -> list[Diagnostic]:
+    """A tied weight (`dec: linear(16, weight=enc)`) names a layer labeled in the same body:
+    why any tie of the model cannot be said so."""
+    problems = []
+    for inst in root.walk():
+        labeled = {item.node for item in inst.items if item.label and item.shared is None}
+        for item in inst.items:
+            holder = dict(item.layers.calls[0].kwargs).get("weight") if item.layers else None
+            if isinstance(holder, fx.Node) and holder not in labeled:
+                problems.append(_problem(
+                    f"module '{item.node.target}' shares its weight with module "
+                    f"'{holder.target}' (tied weights), which is no layer of the same forward",
+                    item.node, inst, "a spec ties a weight to a layer labeled in the same body "
+                    "(`linear(out, weight=label)`): call both modules from one forward"))
+    return problems
+
+
 def _node_of(item: Item) -> fx.Node | None:
     """A node of the item: its own, or the first its instance made."""
     if item.child is not None:
@@ -358,6 +382,8 @@ def _interfaces(tree: ModuleTree) -> None:
                                if s not in members])
         inst.outputs = [n for n in inst.nodes()
                         if any(u is None or u not in members for u in users.get(n, []))]
+    made = set(tree.root.outputs)  # the network's, in the order the forward returns them
+    tree.root.outputs = [n for n in _unique(tree.outputs) if n in made]
 
 
 def _refs(item: Item) -> list[fx.Node]:
