@@ -524,16 +524,23 @@ def render_forward(info: ClassInfo) -> list[str]:
 
 
 def _returns(fwd: list[ast.stmt]) -> str:
+    """The forward's return annotation: each tensor of a few, `tuple[Tensor, ...]` for more
+    (FCOS's 15 outputs would not fit a line)."""
     counts = {len(s.value.elts) if isinstance(s.value, ast.Tuple) else 1
               for s in ast.walk(ast.Module(fwd, [])) if isinstance(s, ast.Return)
               and s.value is not None}
     if counts == {1}:
         return "Tensor"
-    if len(counts) == 1:
+    if len(counts) == 1 and max(counts) <= _MAX_SPELT:
         return f"tuple[{', '.join(['Tensor'] * counts.pop())}]"
-    if len(counts) == 2 and 1 in counts:  # `Tensor | tuple[Tensor, Tensor]`
+    if len(counts) == 1:
+        return "tuple[Tensor, ...]"
+    if len(counts) == 2 and 1 in counts and max(counts) <= _MAX_SPELT:  # `Tensor | tuple[...]`
         return f"Tensor | tuple[{', '.join(['Tensor'] * max(counts))}]"
     return "Tensor | tuple[Tensor, ...]"
+
+
+_MAX_SPELT = 5  # tensors a return annotation names one by one (a line's worth)
 
 
 def _size_check(info: ClassInfo) -> list[ast.stmt]:

@@ -147,6 +147,21 @@ def test_floats_read_as_the_spec_wrote_them() -> None:
     assert "0.037500000000000006" not in source and "stochastic_depth(x, 0.0" not in source
 
 
+@pytest.mark.parametrize(("outputs", "annotation"), [
+    (2, "tuple[Tensor, Tensor]"), (5, f"tuple[{', '.join(['Tensor'] * 5)}]"),
+    (12, "tuple[Tensor, ...]")])
+def test_a_forward_of_many_outputs_is_annotated_within_the_line(outputs: int,
+                                                               annotation: str) -> None:
+    """FCOS's fifteen outputs spelt one by one made the `def forward` line 135 columns."""
+    names = [f"o{i}" for i in range(outputs)]
+    body = "\n".join(f"    {n}: {{ from x -> relu }}" for n in names)
+    source = generate(netdsl.load(f"network n {{\n    input x: [4, 8, 8]\n{body}\n"
+                                  f"    output {', '.join(names)}\n}}\n"))
+    assert f"    def forward(self, x: Tensor) -> {annotation}:\n" in source
+    assert max(map(len, source.splitlines())) <= 88
+    assert len(_build(source)(torch.zeros(1, 4, 8, 8))) == outputs
+
+
 WIDTH_MULTIPLIER = """
 block b(c) {
     conv(c, 3, p=1) -> bn -> relu
