@@ -57,6 +57,9 @@ class Builder:
         if len(inputs) < op.min_inputs:
             raise SpecError(f"'{op.name}' needs at least {op.min_inputs} inputs, got "
                             f"{len(inputs)}", "arg", span)
+        if op.max_inputs is not None and len(inputs) > op.max_inputs:
+            raise SpecError(f"'{op.name}' takes {op.max_inputs} inputs, got {len(inputs)}",
+                            "arg", span)
         key = (op, tuple(shapes))
         shape = self.shapes.get(key)
         if shape is None:

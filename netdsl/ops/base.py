@@ -125,6 +125,7 @@ class Op:
     family: ClassVar[str] = "other"  # conv, linear, pool, norm, activation, merge, shape, ...
     variadic: ClassVar[bool] = False  # positional arguments are extra input tensors (merges)
     min_inputs: ClassVar[int] = 1
+    max_inputs: ClassVar[int | None] = None  # a difference or a quotient takes exactly two
     is_view: ClassVar[bool] = False  # output aliases the input's memory (flatten, reshape)
     # at inference the output is the input tensor itself (dropout in eval mode)
     inference_identity: ClassVar[bool] = False

@@ -1,4 +1,5 @@
-"""Merges of several tensors: elementwise sum, broadcasting product, channel concatenation."""
+"""Merges of several tensors: elementwise sum, difference, product and quotient, channel
+concatenation."""
 
 from __future__ import annotations
 
@@ -37,9 +38,19 @@ class _Merge(Op):
 
 
 def _elementwise(inputs: list[Shape], out: Shape) -> rf.Merge:
-    """The merge rule of add and mul: broadcast inputs are the gates."""
+    """The merge rule of the elementwise merges: broadcast inputs are the gates."""
     size = numel(out)
     return rf.Merge(tuple(i for i, s in enumerate(inputs) if numel(s) < size))
+
+
+def _same_or_broadcast(op: str, broadcast: bool, inputs: list[Shape]) -> Shape:
+    """The shape of add's and sub's result: one shape, or any that broadcast when asked to."""
+    if broadcast:
+        return broadcast_shape(op, inputs)
+    first = inputs[0]
+    if any(s != first for s in inputs[1:]):
+        raise ShapeError(f"{op} needs tensors of one shape, got {describe(inputs)}")
+    return first
 
 
 @dataclass(frozen=True)
@@ -57,12 +68,7 @@ class Add(_Merge):
                            doc="broadcast axes of size 1, as GCNet adds a [C, 1, 1] context")
 
     def infer_shape(self, inputs):
-        if self.broadcast:
-            return broadcast_shape("add", inputs)
-        first = inputs[0]
-        if any(s != first for s in inputs[1:]):
-            raise ShapeError(f"add needs tensors of one shape, got {describe(inputs)}")
-        return first
+        return _same_or_broadcast(self.name, self.broadcast, inputs)
 
     def flops(self, inputs, out):
         return (len(inputs) - 1) * numel(out)
@@ -96,6 +102,53 @@ class Mul(_Merge):
 
     def summary(self, inputs):
         return "x"
+
+
+@dataclass(frozen=True)
+class Sub(_Merge):
+    """The first tensor minus the second, of one shape (`x - mean`); with `broadcast=true`, axes
+    of size 1 stretch as in torch."""
+
+    name = "sub"
+    channel_axis = None
+    overwritable = True
+    max_inputs = 2
+    symbol = "\u2212"
+
+    broadcast: bool = attr(False, kind="bool", keyword_only=True,
+                           doc="broadcast axes of size 1, as `x - mean` with a [C, 1, 1] mean")
+
+    def infer_shape(self, inputs):
+        return _same_or_broadcast(self.name, self.broadcast, inputs)
+
+    def receptive_field(self, inputs, out):
+        return _elementwise(inputs, out)
+
+    def summary(self, inputs):
+        return "-"
+
+    def saved(self, inputs, out):
+        return ()  # a difference's gradients are its output's and its negation
+
+
+@dataclass(frozen=True)
+class Div(_Merge):
+    """The first tensor divided by the second, with broadcasting (`x / norm`, [C, H, W] by
+    [1, H, W])."""
+
+    name = "div"
+    channel_axis = None
+    max_inputs = 2
+    symbol = "\u00f7"
+
+    def infer_shape(self, inputs):
+        return broadcast_shape(self.name, inputs)
+
+    def receptive_field(self, inputs, out):
+        return _elementwise(inputs, out)
+
+    def summary(self, inputs):
+        return "/"
 
 
 @dataclass(frozen=True)

@@ -195,12 +195,37 @@ class L2Norm(Op):
 
 @dataclass(frozen=True)
 class Scale(Op):
-    """Multiplication by a constant (FCN-8s at-once scales pool3 by 0.0001, pool4 by 0.01)."""
+    """Multiplication by a constant (FCN-8s at-once scales pool3 by 0.0001, pool4 by 0.01);
+    with `divide=true`, division by it (`x / 3`, which `x * (1/3)` rounds differently)."""
 
     name = "scale"
     family = "norm"
 
     factor: float = attr(kind="float")
+    divide: bool = attr(False, kind="bool", keyword_only=True,
+                        doc="divide by the factor instead (a temperature)")
 
     def summary(self, inputs):
-        return f"x{self.factor:g}"
+        return f"{'/' if self.divide else 'x'}{self.factor:g}"
+
+    def saved(self, inputs, out):
+        return ()  # the gradient is the output's times (or over) the constant
+
+
+@dataclass(frozen=True)
+class Shift(Op):
+    """Addition of a constant (`x + 1`; `1 - x` is `scale(-1) -> shift(1)`)."""
+
+    name = "shift"
+    family = "norm"
+    channel_axis = None
+    overwritable = True
+    passes_gradient = True
+
+    value: float = attr(kind="float")
+
+    def summary(self, inputs):
+        return f"{self.value:+g}"
+
+    def saved(self, inputs, out):
+        return ()  # a sum's gradient is its output's

@@ -81,6 +81,22 @@ def test_saved_activations_are_what_autograd_keeps():
     assert stats.training.saved_bytes == measured
 
 
+@pytest.mark.parametrize("body", [
+    "conv(8, 3, p=1) -> shift(1) -> conv(8, 1)",
+    "conv(8, 3, p=1) -> scale(3) -> conv(8, 1)",
+    "conv(8, 3, p=1) -> scale(3, divide=true) -> conv(8, 1)",
+    "c: conv(8, 3, p=1) -> m: conv(8, 1)\n from c -> relu -> sub(m) -> conv(8, 1)",
+    "c: conv(8, 3, p=1) -> relu -> div(from c -> sigmoid) -> conv(8, 1)",
+])
+def test_arithmetic_keeps_what_autograd_keeps(body):
+    """A constant's product, quotient and sum keep nothing (scale counted its input), a
+    difference nothing, a quotient of tensors both of them."""
+    net = "network n {\n input x: [3, 8, 8]\n " + body + "\n}"
+    kept = kept_for_backward(netdsl.build(net).train(), torch.randn(4, 3, 8, 8))
+    stats = netdsl.load(net).stats(batch=4, train="sgd")
+    assert stats.training.saved_bytes == storage_bytes(kept)
+
+
 def test_gradients_and_optimizer_state_are_torchs():
     model = torch_net().train()
     for name, states in (("sgd", ("momentum_buffer",)), ("adam", ("exp_avg", "exp_avg_sq"))):

@@ -235,6 +235,16 @@ class _Scale(nn.Module):
         return x * 0.01
 
 
+class _Divide(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x / 3
+
+
+class _Shift(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + 1.5
+
+
 ELEMENTWISE = [
     ("relu", nn.ReLU), ("relu6", nn.ReLU6), ("leaky_relu(0.2)", lambda: nn.LeakyReLU(0.2)),
     ("prelu", nn.PReLU), ("prelu(channels=true)", lambda: nn.PReLU(5)),
@@ -246,6 +256,7 @@ ELEMENTWISE = [
     ("dropout2d", nn.Dropout2d),
     ("channel_shuffle(5)", lambda: nn.ChannelShuffle(5)),
     ("l2norm", _L2Norm), ("l2norm(20)", lambda: _L2Norm(5)), ("scale(0.01)", _Scale),
+    ("scale(3, divide=true)", _Divide), ("shift(1.5)", _Shift),
 ]
 
 
@@ -388,6 +399,33 @@ def test_roi_pooling_needs_boxes_and_a_map(op):
         netdsl.load(f"network n {{\n input x: [4, 16, 20]\n input boxes: [3, 4]\n l: {op}\n}}\n")
 
 
+ARITHMETIC = [
+    ("sub(m, broadcast=true)", "m: avgpool(global)\nfrom x", lambda x: x - x.mean((2, 3), True)),
+    ("div(from x -> sigmoid)", "", lambda x: x / torch.sigmoid(x)),
+    ("div(m)", "m: conv(1, 1)\nfrom x", lambda x: x / x[:, :1]),
+    ("scale(3, divide=true)", "", lambda x: x / 3),
+    ("shift(-2)", "", lambda x: x - 2),
+]
+
+
+@pytest.mark.parametrize("op, extra, compute", ARITHMETIC, ids=[a[0] for a in ARITHMETIC])
+def test_arithmetic_against_torch(op, extra, compute):
+    """sub, div, scale(divide=true), shift: torch's result shape, and as many FLOPs as
+    FlopCounterMode's count besides (it counts none of these: one per output element each)."""
+    x = torch.zeros(1, 4, 6, 6)
+    with FlopCounterMode(display=False) as counter:
+        out = compute(x)
+    ours = layer(op, (4, 6, 6), extra)
+    assert ours["output"] == list(out.shape[1:]) and ours["params"] == 0
+    assert counter.get_total_flops() == 0 and ours["flops"] == out[0].numel()
+
+
+def test_sub_and_div_take_two_inputs():
+    for op in ("sub(p, q)", "div(p, q)"):
+        with pytest.raises(netdsl.NetdslError, match="takes 2 inputs"):
+            layer(op, (4, 6, 6), "p: relu\nfrom x\nq: sigmoid\nfrom x")
+
+
 def test_merges_against_torch():
     """add/mul/concat: the output of torch's own operators on tensors of those shapes."""
     a, b = torch.zeros(1, 4, 6, 6), torch.zeros(1, 4, 1, 1)
@@ -403,6 +441,9 @@ def test_merges_against_torch():
     ("add(p)", "p: conv(3, 1)\nfrom x"),
     ("concat(p)", "p: maxpool(2)\nfrom x"),
     ("mul(p)", "p: conv(3, 1)\nfrom x"),
+    ("sub(p)", "p: conv(3, 1)\nfrom x"),
+    ("sub(p)", "p: avgpool(global)\nfrom x"),  # broadcasting only when asked
+    ("div(p)", "p: conv(3, 1)\nfrom x"),
 ])
 def test_merge_shape_errors_are_user_errors(op, extra):
     with pytest.raises(netdsl.NetdslError):
@@ -487,6 +528,20 @@ class _Gate(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * x.mean((2, 3), keepdim=True)
+
+
+class _Centre(nn.Module):
+    """x - mean(x): `sub(m, broadcast=true)` with `m: avgpool(global)`."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x - x.mean((2, 3), keepdim=True)
+
+
+class _Ratio(nn.Module):
+    """x / sigmoid(x): `div(from x -> sigmoid)`."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x / torch.sigmoid(x)
 
 
 class _Stack(nn.Module):
@@ -740,6 +795,8 @@ class Case(NamedTuple):
 OTHERS = [
     Case("add(from x -> relu)", (4, 6, 6), _Residual),
     Case("mul(se)", (4, 6, 6), _Gate, "se: avgpool(global)\nfrom x"),
+    Case("sub(m, broadcast=true)", (4, 6, 6), _Centre, "m: avgpool(global)\nfrom x"),
+    Case("div(from x -> sigmoid)", (4, 6, 6), _Ratio),
     Case("concat(p)", (4, 6, 6), _Stack, "p: conv(3, 1)\nfrom x"),
     Case("matmul { identity; conv(4, [1, 2]) }", (4, 3, 3), _SelfMatmul),
     Case("crop(size=[4, 6])", (3, 8, 9), lambda: _CenterCrop((4, 6))),

@@ -493,6 +493,16 @@ def _infix(symbol: str) -> Apply:
     return apply
 
 
+def _scale(attrs: dict[str, Py], inputs: list[Py], x: Input, state: Py | None = None) -> Py:
+    """`x * factor`, or `x / factor` with `divide=true`; a block whose parameter says which
+    is translated once per value."""
+    divide = attrs["divide"]
+    if not divide.known:
+        raise Specialize(frozenset(d for d in divide.deps if not d.startswith("@")),
+                         "its divide decides the operator")
+    return binop("/" if divide.const else "*", inputs[0], attrs["factor"])
+
+
 def _concat(attrs: dict[str, Py], inputs: list[Py], x: Input, state: Py | None = None) -> Py:
     if len(inputs) == 1 and isinstance(inputs[0].node, ast.Starred):  # a list: torch.cat(rows)
         items = Py(inputs[0].node.value)
@@ -847,8 +857,9 @@ LOWERINGS: dict[str, Lowering] = {
                        state=lambda attrs: attrs["scale"].const is not None,
                        args=(pos("channels", "@channels"), kw("scale", default=1.0),
                              kw("eps", default=1e-12)), helpers=("L2Norm",)),
-    "scale": Lowering(apply=lambda attrs, inputs, x, state=None: binop("*", inputs[0],
-                                                                       attrs["factor"]),
+    "scale": Lowering(apply=_scale, unbatched=True),
+    "shift": Lowering(apply=lambda attrs, inputs, x, state=None: binop("+", inputs[0],
+                                                                       attrs["value"]),
                       unbatched=True),
     "roi_align": Lowering(apply=_roi("roi_align"), shape=shapes.roi),
     "roi_pool": Lowering(apply=_roi("roi_pool"), shape=shapes.roi),
@@ -888,6 +899,8 @@ LOWERINGS: dict[str, Lowering] = {
                                 shape=shapes.unshuffle),
     "add": Lowering(apply=_infix("+"), shape=shapes.broadcast, unbatched=True),
     "mul": Lowering(apply=_infix("*"), shape=shapes.broadcast, unbatched=True),
+    "sub": Lowering(apply=_infix("-"), shape=shapes.broadcast, unbatched=True),
+    "div": Lowering(apply=_infix("/"), shape=shapes.broadcast, unbatched=True),
     "concat": Lowering(apply=_concat, shape=shapes.concat, unbatched=True),
 }
 

@@ -606,3 +606,40 @@ class OddTwice(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.second(self.first(x))
+
+
+class Arithmetic(nn.Module):
+    """Each form of elementwise arithmetic real models write: a normalisation `x - mean`, a
+    gate `1 - z`, a temperature `x / 3`, a halving `x / 2`, an offset `x + 1.0`, a negation,
+    a quotient of two tensors, and torch's function and method spellings."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.gate = nn.Conv2d(8, 8, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x)
+        x = x - x.mean((2, 3), keepdim=True)
+        z = torch.sigmoid(self.gate(x))
+        x = (1 - z) * x + z * torch.tanh(x)
+        x = x / 3 + x / 2
+        x = -(x + 1.0) - 0.5
+        x = torch.sub(x, z) + torch.rsub(z, 2) + x.sub(z)
+        return torch.div(x, z + 1) + x.div(4) + torch.true_divide(x, 0.1)
+
+
+class OddArithmetic(nn.Module):
+    """Arithmetic that is not sub, div, scale or shift: torch.sub's `alpha`, a floor division,
+    a number divided by a tensor."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.kind == "alpha":
+            return torch.sub(x, torch.relu(x), alpha=2)
+        if self.kind == "floor":
+            return torch.div(x, 2, rounding_mode="floor")
+        return 2 / x

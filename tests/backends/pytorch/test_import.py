@@ -419,3 +419,29 @@ def test_a_call_no_operator_describes_is_reported_once_for_every_instance() -> N
     diagnostic = _refusal(import_models.OddTwice(), 3)
     assert "erfinv" in diagnostic.message and "(and 1 more call of this line)" in \
         diagnostic.message
+
+
+def test_elementwise_arithmetic_round_trips_bit_for_bit() -> None:
+    """`x - y`, `1 - z`, `x / 3`, `x + 1.0`, `-x` and torch's spellings were refused ("no
+    operator"); a division by a power of two is a product, by anything else a quotient, so the
+    spec computes what the model does to the last bit."""
+    model = import_models.Arithmetic()
+    text = round_trip(model, (3, 8, 8))
+    for written in ("sub(mean, broadcast=true)", "scale(-1) -> shift(1) -> mul", "scale(0.5)",
+                    "scale(3, divide=true)", "shift(1.0) -> scale(-1)", "shift(-0.5)",
+                    "div(add_4)", "scale(0.25)", "scale(0.1, divide=true)"):
+        assert written in text
+    built = netdsl.build(netdsl.load(text)).eval()
+    built.load_state_dict(model.state_dict())
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(built(x), model(x))
+
+
+@pytest.mark.parametrize(("kind", "message"), [
+    ("alpha", "sub with alpha=2"), ("floor", "div with rounding_mode='floor'"),
+    ("reciprocal", "div of int 2 by a tensor")])
+def test_arithmetic_the_language_has_no_operator_for_is_a_located_refusal(
+        kind: str, message: str) -> None:
+    diagnostic = _refusal(import_models.OddArithmetic(kind), 3, 4, 4)
+    assert message in diagnostic.message and "return" in _line(diagnostic)

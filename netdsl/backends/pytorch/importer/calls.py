@@ -31,9 +31,14 @@ _ACTIVATIONS = {"relu": "relu", "relu_": "relu", "relu6": "relu6", "silu": "silu
                 "hardswish": "hardswish", "hardsigmoid": "hardsigmoid", "sigmoid": "sigmoid",
                 "tanh": "tanh", "elu": "elu", "gelu": "gelu", "leaky_relu": "leaky_relu"}
 _MERGES = {operator.add: "add", torch.add: "add", operator.iadd: "add", operator.mul: "mul",
-           torch.mul: "mul", operator.imul: "mul", operator.matmul: "matmul",
+           torch.mul: "mul", operator.imul: "mul", operator.sub: "sub", torch.sub: "sub",
+           operator.isub: "sub", torch.rsub: "rsub", operator.truediv: "div", torch.div: "div",
+           operator.itruediv: "div", torch.true_divide: "div", operator.matmul: "matmul",
            torch.matmul: "matmul", torch.bmm: "matmul"}
-_METHOD_MERGES = frozenset({"add", "mul", "matmul"})
+_METHOD_MERGES = frozenset({"add", "mul", "sub", "rsub", "div", "matmul"})
+# The arguments of torch's arithmetic that change what it computes: `alpha` scales the second
+# operand (`torch.sub(x, y, alpha=2)`), a `rounding_mode` makes a division a floor or truncation.
+_NEUTRAL = {"alpha": 1, "rounding_mode": None}
 _SPLITS = frozenset({"chunk", "split", "unbind"})
 # What the items after the first of a leaf module's tuple are (the first is its output).
 _MORE_RESULTS = {"MultiheadAttention": "its attention weights"} | {
@@ -88,20 +93,47 @@ class Calls:
 
     def merge(self, name: str) -> Mapping:
         args = list(self.node.args[:2])
+        if name == "rsub":  # torch.rsub(x, y) = y - x
+            name, args = "sub", args[::-1]
+        changed = {k: v for k, v in self.node.kwargs.items() if _NEUTRAL.get(k, v) != v}
+        if changed:
+            return Unmapped(f"{name} with {', '.join(f'{k}={v!r}' for k, v in changed.items())}")
         tensors = [a for a in args if self.ctx.is_tensor(a)]
         if len(tensors) == 1:
             other = self.ctx.value(args[1] if args[0] is tensors[0] else args[0])
-            if name == "mul" and isinstance(other, (int, float)) and not isinstance(other, bool):
-                return Layers([OpCall("scale", (other,))], tensors)
+            if isinstance(other, (int, float)) and not isinstance(other, bool):
+                return self._with_constant(name, other, tensors[0], args[0] is tensors[0])
             return Unmapped(f"{name} of a tensor and {type(other).__name__} {other!r}")
         if len(tensors) != 2:
             return Unmapped(f"{name} of {len(tensors)} tensors")
-        if name != "matmul" and isinstance(tensors[0], fx.Node) and tensors[0].op == "get_attr":
+        if name in ("add", "mul") and isinstance(tensors[0], fx.Node) \
+                and tensors[0].op == "get_attr":
             tensors.reverse()  # `scale * x`: the chain goes on from x (both ops commute)
         shapes = [self.ctx.shape(t) for t in tensors]
-        if name == "add" and shapes[0] != shapes[1]:
-            return Layers([OpCall("add", (), (("broadcast", True),))], tensors)
+        if name in ("add", "sub") and shapes[0] != shapes[1]:
+            return Layers([OpCall(name, (), (("broadcast", True),))], tensors)
         return Layers([OpCall(name)], tensors)
+
+    def _with_constant(self, name: str, c: float, tensor: fx.Node, first: bool) -> Mapping:
+        """Arithmetic of a tensor and a number as `scale` (x c, / c) and `shift` (+ c)."""
+        if name == "add":
+            calls = [OpCall("shift", (c,))]
+        elif name == "mul":
+            calls = [OpCall("scale", (c,))]
+        elif name == "sub" and first:
+            calls = [OpCall("shift", (-c,))]
+        elif name == "sub":  # `1 - x`
+            calls = [OpCall("scale", (-1,))] + ([OpCall("shift", (c,))] if c else [])
+        elif name == "div" and first:
+            calls = [_divided_by(c)]
+        else:
+            return Unmapped(f"{name} of {type(c).__name__} {c!r} by a tensor")
+        return Layers(calls, [tensor])
+
+    def function_neg(self) -> Mapping:
+        return self._on_first(OpCall("scale", (-1,)))
+
+    method_neg = function_neg
 
     def function_cat(self) -> Mapping:
         tensors = self.ctx.arg(0, "tensors")
@@ -436,3 +468,13 @@ def _size_of(arg: Any) -> fx.Node | None:
     if source.op == "call_method" and source.target == "size":
         return source.args[0]
     return None
+
+
+def _divided_by(c: float) -> OpCall:
+    """`x / c` as `scale(1 / c)` where the reciprocal is exact (c a power of two that float32
+    holds), so that torch's product equals its quotient bit for bit; else as
+    `scale(c, divide=true)`."""
+    mantissa, exponent = math.frexp(c)
+    if abs(mantissa) == 0.5 and -125 < exponent < 126:
+        return OpCall("scale", (1 / c,))
+    return OpCall("scale", (c,), (("divide", True),))

@@ -32,7 +32,7 @@ from netdsl.backends.pytorch.importer.elements import (
 from netdsl.backends.pytorch.importer.mapping import OpCall
 from netdsl.backends.pytorch.importer.tree import Instance, Item, ModuleTree
 
-MERGES = frozenset({"add", "concat", "mul", "matmul"})
+MERGES = frozenset({"add", "concat", "mul", "sub", "div", "matmul"})
 ROOT = ("root",)
 
 
