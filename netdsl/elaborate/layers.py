@@ -91,9 +91,10 @@ class Layers:
         if cls is None or not cls.variadic:
             known = sorted(n for n, c in REGISTRY.items() if c.variadic) + sorted(
                 n for n, c in CONSTRUCTS.items() if c.takes_body)
+            hint = did_you_mean(m.func, known)
             raise SpecError(f"'{m.func}' does not take a body of paths", "arg", m.func_span,
-                            help=did_you_mean(m.func, known) or
-                            f"merges with a body: {', '.join(known)}")
+                            help=f"{hint + ' ' if hint else ''}merges with a body: "
+                                 f"{', '.join(known)}")
         current = self.need_input(site)
         args, kwargs = self.el.evaluator.arguments(m.args, self.el.frame.env, symbols=True)
         if args:
@@ -522,6 +523,8 @@ class Layers:
                 found = self.tensor_named(value.id)
                 if found is not None:
                     return found
+                if Poisoned.named(el.frame.env, value.id):  # its own error was reported
+                    raise FollowOnError.of(value.id, value.span)
                 if not self.is_layer_expr(value):
                     raise SpecError(f"unknown tensor or layer '{value.id}'", "name", value.span,
                                     help=did_you_mean(value.id, set(el.frame.tensors) |

@@ -59,6 +59,7 @@ class Add(_Merge):
     axes of size 1 stretch as in torch."""
 
     name = "add"
+    known_as = ("plus",)
     channel_axis = None
     overwritable = True
     symbol = "+"
@@ -110,6 +111,7 @@ class Sub(_Merge):
     of size 1 stretch as in torch."""
 
     name = "sub"
+    known_as = ("subtract", "minus", "difference")
     channel_axis = None
     overwritable = True
     max_inputs = 2
@@ -137,6 +139,7 @@ class Div(_Merge):
     [1, H, W])."""
 
     name = "div"
+    known_as = ("divide", "true_divide", "quotient")
     channel_axis = None
     max_inputs = 2
     symbol = "\u00f7"
