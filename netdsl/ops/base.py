@@ -252,8 +252,8 @@ class Op:
                 parts.append(f"{f.name}={_shown(f.default)}")
             if f.metadata.get("alias"):
                 parts[-1] += f" (or {f.metadata['alias']}=)"
-        if cls.variadic:
-            parts.insert(0, "tensors...")
+        if cls.variadic:  # the paths merged with the current tensor (`sub`: the one)
+            parts.insert(0, "tensors..." if cls.max_inputs is None else "tensor")
         return f"{cls.name}({', '.join(parts)})"
 
     @classmethod

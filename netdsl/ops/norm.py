@@ -200,6 +200,7 @@ class Scale(Op):
 
     name = "scale"
     family = "norm"
+    channel_axis = None  # elementwise: the layers after it tell an input's layout
 
     factor: float = attr(kind="float")
     divide: bool = attr(False, kind="bool", keyword_only=True,

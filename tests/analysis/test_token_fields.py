@@ -109,6 +109,7 @@ class _PreNorm(nn.Module):
     "dropout(0.1) -> add { identity; { layernorm -> linear(4) } }",
     "relu -> add { identity; { layernorm -> linear(4) } }",
     "add { identity; { layernorm -> linear(4) } }",
+    "scale(-1) -> shift(1) -> add { identity; { layernorm -> linear(4) } }",  # 1 - x
     "b",  # the same inside a block, whose caller reads its output with a linear layer
 ])
 def test_layers_indifferent_to_the_layout_let_the_layers_after_them_decide(body):
