@@ -87,6 +87,8 @@ def test_saved_activations_are_what_autograd_keeps():
     "conv(8, 3, p=1) -> scale(3, divide=true) -> conv(8, 1)",
     "c: conv(8, 3, p=1) -> m: conv(8, 1)\n from c -> relu -> sub(m) -> conv(8, 1)",
     "c: conv(8, 3, p=1) -> relu -> div(from c -> sigmoid) -> conv(8, 1)",
+    "conv(8, 3, p=1) -> avgpool(global) -> conv(8, 1)",
+    "conv(8, 3, p=1) -> avgpool(2) -> conv(8, 1)",
 ])
 def test_arithmetic_keeps_what_autograd_keeps(body):
     """A constant's product, quotient and sum keep nothing (scale counted its input), a
