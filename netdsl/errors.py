@@ -265,13 +265,21 @@ def render_all(diagnostics: list[Diagnostic], limit: int = MAX_ERRORS,
                sources: SourceCache = SOURCES) -> str:
     """Every diagnostic up to `limit`, then how many more there were, then the count, as a
     compiler reports them; the text ends with a newline."""
-    shown = [render(d, sources) for d in diagnostics[:limit]]
-    hidden = len(diagnostics) - len(shown)
-    if hidden > 0:
-        shown.append(f"... {hidden:,} more error{'s' if hidden != 1 else ''} not shown")
+    shown = render_first(diagnostics, "error", limit, sources)
     if len(diagnostics) > 1:
         shown.append(f"{len(diagnostics):,} errors")
     return "\n".join(shown) + "\n"
+
+
+def render_first(diagnostics: list[Diagnostic], noun: str, limit: int = MAX_ERRORS,
+                 sources: SourceCache = SOURCES) -> list[str]:
+    """Each diagnostic up to `limit`, rendered, then how many more there were (`... 3 more
+    warnings not shown`)."""
+    shown = [render(d, sources) for d in diagnostics[:limit]]
+    hidden = len(diagnostics) - len(shown)
+    if hidden > 0:
+        shown.append(f"... {hidden:,} more {noun}{'s' if hidden != 1 else ''} not shown")
+    return shown
 
 
 def _short(text: str) -> str:

@@ -8,8 +8,7 @@ import sys
 
 from netdsl.cli.command import Command, Exit
 from netdsl.cli.loading import STDIN, STDIN_NAME, add_loading_options, load_network
-from netdsl.errors import Diagnostic, NetdslError, Span, render
-from netdsl.limits import MAX_ERRORS
+from netdsl.errors import Diagnostic, NetdslError, Span, render_first
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,12 +39,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_warnings(warnings: list[Diagnostic]) -> None:
-    shown = [render(w) for w in warnings[:MAX_ERRORS]]
-    hidden = len(warnings) - len(shown)
-    if hidden:
-        shown.append(f"... {hidden:,} more warning{'s' if hidden != 1 else ''} not shown")
-    if shown:
-        print("\n".join(shown), file=sys.stderr)
+    if warnings:
+        print("\n".join(render_first(warnings, "warning")), file=sys.stderr)
 
 
 COMMAND = Command("check", "validate specs and their `expect` figures", arguments, run,

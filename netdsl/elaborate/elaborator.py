@@ -162,7 +162,9 @@ class Elaborator(Resolver):
         tainted_names: set[str] = set()
         naming = Naming("", None)
         for stmt in stmts:
-            makes = self.makes_tensors(stmt)
+            # whether `stmt` makes tensors matters only after an error (the question may
+            # evaluate part of it: a statement without errors is not asked)
+            makes = self.makes_tensors(stmt) if failed else None
             tainted = (failed and makes and _reads_current(stmt)) or _mentions(stmt,
                                                                               tainted_names)
             try:
@@ -175,7 +177,8 @@ class Elaborator(Resolver):
                 tainted = True
                 if exc.code == "limit" or len(errors) >= MAX_ERRORS or current is None:
                     break
-            if makes:
+            if (failed or tainted) and (makes if makes is not None
+                                        else self.makes_tensors(stmt)):
                 failed = tainted
             if tainted:
                 tainted_names.update(_bound_names(stmt))
