@@ -205,7 +205,12 @@ class Statements:
         if found is not None and found is not AMBIGUOUS:
             if isinstance(found, str):
                 return [(dotted, found)]
-            return [(self.item_name(dotted, i, ref), ref) for i, ref in enumerate(found)]
+            inside: dict[str, list[str]] = {}  # tensor -> the labels under `dotted` it has
+            for key, value in frame.tensors.items():
+                if isinstance(value, str) and key.startswith(dotted + "."):
+                    inside.setdefault(value, []).append(key)
+            return [(self.item_name(dotted, i, ref, inside.get(ref, [])), ref)
+                    for i, ref in enumerate(found)]
         position = frame.position(dotted) if found is None else None
         if position is not None:
             return [(dotted, position)]
@@ -219,14 +224,13 @@ class Statements:
         raise SpecError(f"unknown tensor '{dotted}' in output", "name", span,
                         help=did_you_mean(dotted, frame.tensors))
 
-    def item_name(self, label: str, index: int, ref: str) -> str:
+    def item_name(self, label: str, index: int, ref: str, given: list[str]) -> str:
         """The output name of one of the tensors a label holds: one that reaches that very
         tensor in `from` and in `expect`, as the table names it. `label.<index>` may be
         another layer by position (`t.0`, the first layer inside the call `t`); then the
         name the label gives it (`t.a.0`, a call's output by the block's output name), or
-        the layer that made it (`o.1`, the second layer of a labeled comprehension)."""
-        frame = self.el.frame
-        given = [k for k, v in frame.tensors.items() if v == ref and k.startswith(label + ".")]
+        the layer that made it (`o.1`, the second layer of a labeled comprehension). `given`:
+        the labels under `label` that name `ref`."""
         for name in (f"{label}.{index}", *given, ref):
             if self.reaches(name) == ref:
                 return name

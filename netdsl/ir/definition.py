@@ -241,10 +241,11 @@ class Definition:
             return dotted
         if isinstance(item, Call):
             return item.outputs[0] if item.outputs else None
-        for call in self.calls():
-            rest = call.member_of(dotted)
-            if rest is not None and call.count == 1:
-                inner = call.definition.layer(rest)
+        parts = dotted.split(".")
+        for k in range(len(parts) - 1, 0, -1):  # the call the name is inside, looked up
+            call = self.items.get(".".join(parts[:k]))
+            if isinstance(call, Call) and call.count == 1:
+                inner = call.definition.layer(".".join(parts[k:]))
                 return None if inner is None or is_port(inner) else f"{call.name}.{inner}"
         return None
 
