@@ -243,7 +243,9 @@ def render_class(info: ClassInfo) -> str:
 
 def _named_channels(body: list[ast.stmt], info: ClassInfo) -> tuple[list[ast.stmt], str]:
     """A block that names its input's channels (`c = in.c`, `d = in.shape[-1]`) takes them
-    under that name (`CnBlock(c, ...)`, not `c = in_channels` in its constructor)."""
+    under that name (`CnBlock(c, ...)`, not `c = in_channels` in its constructor). So does one
+    whose running channels start from its input's and nothing else reads those (torchvision's
+    `make_layers` updates `in_channels` as it goes): `channels = in_channels` is not written."""
     for i, stmt in enumerate(body):
         if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and
                 isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Name) and
@@ -252,12 +254,22 @@ def _named_channels(body: list[ast.stmt], info: ClassInfo) -> tuple[list[ast.stm
         alias = stmt.targets[0].id
         stores = [n for s in body for n in ast.walk(s)
                   if isinstance(n, ast.Name) and n.id == alias and isinstance(n.ctx, ast.Store)]
-        if len(stores) != 1 or alias in {p.py for p in info.params}:
+        if alias in {p.py for p in info.params} or len(stores) > 1 and not _only_source(
+                body, i, info.channels, alias):
             return body, info.channels
         renamed = [_Renamed(info.channels, alias).visit(copy.deepcopy(s))
                    for j, s in enumerate(body) if j != i]
         return renamed, alias
     return body, info.channels
+
+
+def _only_source(body: list[ast.stmt], i: int, channels: str, alias: str) -> bool:
+    """Whether statement i, `alias = channels`, is the only one reading `channels` and the
+    first one naming `alias`."""
+    def names(stmts: list[ast.stmt]) -> set[str]:
+        return {n.id for s in stmts for n in ast.walk(s) if isinstance(n, ast.Name)}
+    rest = body[:i] + body[i + 1:]
+    return channels not in names(rest) and alias not in names(body[:i])
 
 
 class _Renamed(ast.NodeTransformer):

@@ -5,11 +5,13 @@ into a forward, no code injection, and the `netdsl compile` command as a user ru
 from __future__ import annotations
 
 import ast
+import importlib.util
 import os
 import py_compile
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
@@ -24,6 +26,7 @@ from tests.backends.pytorch.conftest import assert_state_matches_ir, import_sour
 from tests.conftest import FAST_SPECS, SPECS, run_cli, spec_paths, zoo_params
 
 GOLDEN = Path(__file__).parent / "golden"
+BENCH_CODEGEN = SPECS.parent / "bench" / "codegen.py"
 GOLDEN_SPECS = ["lenet5", "resnet50", "mobilenet_v2", "efficientnet_b0", "unet", "inception_v3",
                 "fpn_resnet50"]
 
@@ -46,6 +49,14 @@ def _assigned(source: str, cls: str, target: str) -> str:
     init = next(n for n in _classes(source)[cls].body if isinstance(n, ast.FunctionDef))
     return next(ast.unparse(n.value) for n in ast.walk(init) if isinstance(n, ast.Assign)
                 and ast.unparse(n.targets[0]) == target)
+
+
+def _codegen_bench() -> ModuleType:
+    """bench/codegen.py, whose measures the goals of the compiled code are stated in."""
+    spec = importlib.util.spec_from_file_location("bench_codegen", BENCH_CODEGEN)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _build(source: str, **params: object) -> torch.nn.Module:
@@ -1189,3 +1200,45 @@ def test_a_block_that_names_its_input_channels_takes_them_under_that_name() -> N
         "    def __init__(self, c: int, drop: float, scale: float = 1e-06) -> None:"
     assert "nn.Conv2d(c, c, 7, padding=3, groups=c)" in block
     assert "in_channels" not in block.split("class ", 2)[1]
+
+
+@pytest.mark.parametrize("path", zoo_params(
+    [SPECS / f"{n}.net" for n in sorted(_codegen_bench().TORCHVISION)]))
+def test_compiled_file_is_no_longer_than_torchvisions_classes(path: Path) -> None:
+    """The goal of bench/codegen.md: a class per block used plus the network's, in a file no
+    longer than torchvision's model classes for the same network (inspect.getsource)."""
+    bench = _codegen_bench()
+    measured = bench.measure(path)
+    assert measured["classes"] == measured["blocks"] + 1
+    assert measured["lines"] <= bench.torchvision_classes(path.stem)[1]
+
+
+RUNNING_CHANNELS = """
+block stack(widths: list) {
+    for w in widths { conv(w, 3, p=1) -> relu }
+    MIX
+}
+network n {
+    input x: [3, 16, 16]
+    s: stack([8, 16])
+}
+"""
+
+
+@pytest.mark.parametrize("reads_input_again", [False, True])
+def test_running_channels_start_from_the_input_channels_under_one_name(
+        tmp_path: Path, reads_input_again: bool) -> None:
+    """A block whose running channels start from its input's takes them under the running
+    name, as torchvision's make_layers updates `in_channels`; where the block reads its input's
+    channels again, the input keeps its own name and the loop a copy."""
+    spec = tmp_path / "n.net"
+    spec.write_text(RUNNING_CHANNELS.replace("MIX", "conv(in.c, 1)" if reads_input_again else ""))
+    net = netdsl.load(spec)
+    source = generate(net)
+    stack = _classes(source)["Stack"]
+    assert _init_params(stack)[0] == ("in_channels" if reads_input_again else "channels")
+    assert ("channels = in_channels" in ast.unparse(stack)) == reads_input_again
+    model = _build(source)
+    assert sum(p.numel() for p in model.parameters()) == net.stats().params
+    assert tuple(model(torch.zeros(2, 3, 16, 16)).shape[1:]) == \
+        (3 if reads_input_again else 16, 16, 16)

@@ -126,12 +126,11 @@ class Mbconv(nn.Module):
 
 class MbconvStage(nn.Sequential):
     def __init__(
-        self, in_channels: int, t: int, k: int, out: int, n: int, s: int, first: int,
+        self, channels: int, t: int, k: int, out: int, n: int, s: int, first: int,
         total: int, drop: float = 0.2, unit: Callable[..., nn.Module] = Mbconv,
         eps: float = 1e-05,
     ) -> None:
         super().__init__()
-        channels = in_channels
         for j in range(n):
             self.append(
                 unit(
