@@ -163,8 +163,7 @@ def receptive_field(network: netdsl.network.Network) -> str:
     d = rf.as_dict()
     if rf.causal:
         return f"causal ({d['size'][0]} tokens) at `{name}"
-    size = "x".join(str(s) for s in d["size"])
-    stride = "x".join(str(s) for s in d["stride"])
+    size, stride = _axes(d["size"]), _axes(d["stride"])
     gate = " + global context" if rf.global_context else ""
     return f"{size} / {stride}{gate} at `{name}"
 

@@ -181,6 +181,8 @@ def _rank(rule: rules.Rule) -> int:
         return len(rule.kernel)
     if isinstance(rule, rules.Resample):
         return len(rule.scale)
+    if isinstance(rule, rules.Spread):
+        return len(rule.ratio)
     if isinstance(rule, rules.Shift):
         return len(rule.offset)
     raise AssertionError(rule)
@@ -313,8 +315,16 @@ def _channels_last(rule: rules.OnAxes, field: Field) -> Field | None:
     return _on_axes(rule.rule, rule.axes, field)
 
 
+def _normalize(rule: rules.Normalize, field: Field) -> Field:
+    """Statistics over axes that carry the grid: the element's field, with global context."""
+    layout = field.carried()
+    if any(layout[t] for t in rule.axes):
+        return field._replace(global_context=True)
+    return field
+
+
 _RELAYOUT = {rules.Permute: _permute, rules.Regroup: _regroup, rules.Select: _select,
-             rules.Attend: _attend, rules.OnAxes: _channels_last}
+             rules.Attend: _attend, rules.OnAxes: _channels_last, rules.Normalize: _normalize}
 
 
 def _apply(rule: rules.Rule, i: int, a: Axis) -> Axis:
@@ -340,6 +350,10 @@ def _apply(rule: rules.Rule, i: int, a: Axis) -> Axis:
         grow = rule.extra * a.stride
         start = a.start - rule.before * a.stride if scale > 1 else a.start
         return Axis(a.size + grow, a.stride / scale, start, a.min_size + grow)
+    if isinstance(rule, rules.Spread):
+        grow = (rule.hi[i] - rule.lo[i]) * a.stride
+        return Axis(a.size + grow, a.stride * rule.ratio[i], a.start + rule.lo[i] * a.stride,
+                    a.min_size + (rule.least[i] - 1) * a.stride)
     if isinstance(rule, rules.Shift):
         if a.phases is not None:
             return _axis(a.phases.window(1, 1, -rule.offset[i]))

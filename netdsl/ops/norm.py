@@ -64,7 +64,7 @@ class LayerNorm(Op):
         return 5 * numel(out)
 
     def receptive_field(self, inputs, out):
-        return rf.mix(tuple(range(-self.axes, 0)), inputs[0])
+        return rf.Normalize(tuple(range(-self.axes, 0)))
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,9 @@ class GroupNorm(Op):
     def flops(self, inputs, out):
         return 5 * numel(out)
 
+    def receptive_field(self, inputs, out):
+        return rf.Normalize(tuple(range(len(inputs[0]))))  # a group's channels, every position
+
 
 @dataclass(frozen=True)
 class InstanceNorm(Op):
@@ -139,6 +142,9 @@ class InstanceNorm(Op):
 
     def flops(self, inputs, out):
         return 5 * numel(out)
+
+    def receptive_field(self, inputs, out):
+        return rf.Normalize(tuple(range(1, len(inputs[0]))))  # each channel, every position
 
 
 @dataclass(frozen=True)

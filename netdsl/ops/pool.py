@@ -85,7 +85,7 @@ class _Pool(Op):
 
     def receptive_field(self, inputs, out):
         if self.is_global:
-            return rf.GLOBAL
+            return rf.mix(tuple(range(1, len(inputs[0]))), inputs[0])
         k, s, p, d = self.geometry(inputs[0])
         return rf.Window(k, s, p.before, d)
 
@@ -203,14 +203,9 @@ class _Adaptive(Op):
 
     def receptive_field(self, inputs, out):
         x = inputs[0]
-        if all(o == 1 for o in out[1:]):
-            return rf.GLOBAL
-        # windows of start floor(i*L/o) and end ceil((i+1)*L/o); exact when o divides L
-        sizes = list(zip(x[1:], out[1:], strict=True))
-        k = tuple(-(-length // o) + (length % o != 0) for length, o in sizes)
-        s = tuple(max(length // o, 1) for length, o in sizes)
-        n = len(k)
-        return rf.Window(k, s, (0,) * n, (1,) * n)
+        if all(o == 1 for o in out[1:]):  # every position of each channel
+            return rf.mix(tuple(range(1, len(x))), x)
+        return rf.pooled(list(zip(x[1:], out[1:], strict=True)))
 
     def summary(self, inputs):
         size = per_axis(self.size, len(inputs[0]) - 1, "size")

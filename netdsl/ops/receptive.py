@@ -7,6 +7,7 @@ composes them along the graph.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,43 @@ class Resample(Rule):
     scale: tuple[float, ...]
     extra: int = 0
     before: int = 0
+
+
+@dataclass(frozen=True)
+class Spread(Rule):
+    """A resize by a fraction: along each axis, output i reads input pixels from
+    i * ratio + lo to i * ratio + hi at most, and at least `least` of them. Made by `pooled`
+    and `cornered` below, from the windows torch reads."""
+
+    ratio: tuple[Fraction, ...]
+    lo: tuple[Fraction, ...]
+    hi: tuple[Fraction, ...]
+    least: tuple[int, ...]
+
+
+def pooled(sizes: list[tuple[int, int]]) -> Window | Spread:
+    """Adaptive pooling from length L to o per axis: output i averages (or takes the maximum
+    of) pixels floor(i * L / o) .. ceil((i + 1) * L / o) - 1. With L / o = p / q in lowest
+    terms, i * L / o falls at every fraction k / q past a whole pixel, so the window starts at
+    most (q - 1) / q before it and ends at most (p - 1) / q after it (p - 1 when q is 1, a
+    plain window of p pixels)."""
+    ratios = [Fraction(length, o) for length, o in sizes]
+    if all(r.denominator == 1 for r in ratios):
+        k = tuple(int(r) for r in ratios)
+        return Window(k, k, (0,) * len(k), (1,) * len(k))
+    return Spread(tuple(ratios), tuple(Fraction(1 - r.denominator, r.denominator) for r in ratios),
+                  tuple(Fraction(r.numerator - 1, r.denominator) for r in ratios),
+                  tuple(-(-r.numerator // r.denominator) for r in ratios))
+
+
+def cornered(sizes: list[tuple[int, int]]) -> Spread:
+    """Linear resampling with align_corners from length L to o > 1 per axis: output i reads
+    around i * (L - 1) / (o - 1), the two pixels on either side of it, or the one it falls on.
+    With that ratio p / q in lowest terms the pair starts at most (q - 1) / q before it and
+    ends at most as far after it."""
+    ratios = [Fraction(length - 1, o - 1) for length, o in sizes]
+    reach = tuple(Fraction(r.denominator - 1, r.denominator) for r in ratios)
+    return Spread(tuple(ratios), tuple(-x for x in reach), reach, (1,) * len(ratios))
 
 
 @dataclass(frozen=True)
@@ -145,6 +183,16 @@ class Attend(Rule):
     lo: tuple[int, ...]
     hi: tuple[int, ...]
     least: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Normalize(Rule):
+    """Each element is normalised by statistics over `axes` (negative: from the end): layer,
+    group and instance norm. It keeps its own field and, where those axes carry the grid, sees
+    the rest of the map only through the statistics, as through an SE gate: the field is kept
+    and marked global context."""
+
+    axes: tuple[int, ...]
 
 
 @dataclass(frozen=True)

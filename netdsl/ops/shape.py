@@ -141,6 +141,9 @@ class Upsample(Op):
         scale = tuple(o / i for o, i in zip(out[1:], inputs[0][1:], strict=True))
         if self.mode == "nearest":
             return rf.Resample(scale)
+        sizes = list(zip(inputs[0][1:], out[1:], strict=True))
+        if self.align_corners and all(length > 1 and o > 1 for length, o in sizes):
+            return rf.cornered(sizes)
         return rf.Resample(scale, 1, 0 if self.align_corners else 1)
 
     def summary(self, inputs):

@@ -471,3 +471,86 @@ def test_phases_are_bounded():
     assert kept.phases is not None and kept.phases.period == 64 == MAX_FIELD_PHASES
     assert capped.phases is None and capped.stride == Fraction(1, 2 ** 40)
     assert capped.min_size == 1 and capped.size < 2
+
+
+def _extents_per_output(model: nn.Module, shape: tuple[int, ...], side: int) -> list[Extent]:
+    """Autograd's extent of every output along the diagonal (i, i)."""
+    return [gradient_extent(model, shape, (i, i)) for i in range(side)]
+
+
+# Resizes by a fraction: each output's autograd extent lies inside the field netdsl places at
+# it, and (from the input, whose pixels all see alike) the union over the outputs is the field.
+RESIZES = [
+    ("upsample(size=[24, 24], mode=bilinear, align_corners=true)",
+     lambda: nn.Upsample(size=(24, 24), mode="bilinear", align_corners=True), (1, 16, 16)),
+    ("upsample(2, mode=bilinear, align_corners=true)",
+     lambda: nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True), (1, 16, 16)),
+    ("upsample(size=[9, 9], mode=bilinear, align_corners=true)",
+     lambda: nn.Upsample(size=(9, 9), mode="bilinear", align_corners=True), (1, 16, 16)),
+    ("adaptive_avgpool(6)", lambda: nn.AdaptiveAvgPool2d(6), (1, 4, 4)),
+    ("adaptive_avgpool(4)", lambda: nn.AdaptiveAvgPool2d(4), (1, 11, 11)),
+    ("adaptive_avgpool(7)", lambda: nn.AdaptiveAvgPool2d(7), (1, 100, 100)),
+    ("adaptive_avgpool(5)", lambda: nn.AdaptiveAvgPool2d(5), (1, 16, 16)),
+]
+
+
+@pytest.mark.parametrize("body, make, shape", RESIZES, ids=[c[0] for c in RESIZES])
+def test_resizes_by_a_fraction_match_autograd(body, make, shape):
+    net = netdsl.load(f"network n {{\n input x: [{', '.join(map(str, shape))}]\n {body}\n}}\n")
+    out = net.stats().layers[-1]
+    rf, side = out.rf.axes[0], out.output[-1]
+    extents = [e[0] for e in _extents_per_output(positive(make()), shape, side)]
+    below = [Fraction(first) - (rf.start + i * rf.stride) for i, (first, _) in enumerate(extents)]
+    above = [rf.start + i * rf.stride + rf.size - 1 - last for i, (_, last) in enumerate(extents)]
+    assert min(below) == 0 and min(above) == 0  # every output inside, the bounds reached
+    assert rf.min_size == min(last - first + 1 for first, last in extents)
+
+
+def test_resizes_after_strided_layers_cover_every_output():
+    """After a convolution and a pooling the field of each pixel is wider than the step: every
+    output of the resize still lies inside the field placed at it."""
+    chain = "conv(1, 3, p=1) -> avgpool(2) -> upsample(size=[23, 23], mode=bilinear, " \
+            "align_corners=true) -> adaptive_avgpool(10)"
+    model = positive(nn.Sequential(nn.Conv2d(1, 1, 3, padding=1), nn.AvgPool2d(2),
+                                   nn.Upsample(size=(23, 23), mode="bilinear",
+                                               align_corners=True), nn.AdaptiveAvgPool2d(10)))
+    net = netdsl.load(f"network n {{\n input x: [1, 32, 32]\n {chain}\n}}\n")
+    rf = net.stats().layers[-1].rf.axes[0]
+    for i, ((first, last), _) in enumerate(_extents_per_output(model, (1, 32, 32), 10)):
+        assert rf.start + i * rf.stride <= first and last <= rf.start + i * rf.stride + rf.size - 1
+
+
+@pytest.mark.parametrize("norm, make", [
+    ("groupnorm(1)", lambda: nn.GroupNorm(1, 2)),
+    ("groupnorm(2)", lambda: nn.GroupNorm(2, 2)),
+    ("instancenorm", lambda: nn.InstanceNorm2d(2)),
+    ("layernorm(3)", lambda: nn.LayerNorm([2, 16, 16])),
+])
+def test_norms_over_the_map_keep_the_field_and_note_global_context(norm, make):
+    """Group, instance and layer norm over the map normalise each element by statistics of the
+    whole map: autograd finds every pixel, and the field is reported as an SE gate's is, the
+    convolution's own marked global context."""
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), make())
+    with torch.no_grad():
+        model[0].weight.normal_()
+    assert gradient_extent(model, (1, 16, 16), (8, 8)) == [(0, 15), (0, 15)]
+    rf = field(f"conv(2, 3, p=1) -> {norm}", (1, 16, 16))
+    assert (rf["size"], rf["stride"], rf["global_context"]) == ([3, 3], [1, 1], True)
+
+
+class _Tokens(nn.Module):
+    def forward(self, x):
+        return x.flatten(2).transpose(1, 2)
+
+
+def test_pooling_a_sequence_features_keeps_each_tokens_field():
+    """Pooling a [tokens, features] sequence to one feature averages each token's features:
+    token 5 of a 4 x 4 patch grid still reads its 4 x 4 patch (autograd), not the image."""
+    model = positive(nn.Sequential(nn.Conv2d(3, 8, 4, 4), _Tokens(), nn.AdaptiveAvgPool1d(1)))
+    x = torch.ones(1, 3, 16, 16, requires_grad=True)
+    model(x)[0, 5, 0].backward()
+    rows, cols = x.grad[0].abs().sum(0).nonzero().unbind(1)
+    rf = field("conv(8, 4, s=4) -> flatten(1) -> transpose(0, 1) -> adaptive_avgpool(1)",
+               (3, 16, 16))
+    assert (int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max())) == (4, 7, 4, 7)
+    assert rf != "global" and rf["size"] == [4, 4] and rf["stride"] == [4, 4]
