@@ -232,9 +232,14 @@ class Calls:
         nodes = [Py(ast.Starred(p.node, ast.Load())) if isinstance(p, TensorList) else Py(p.node)
                  for p in parts]
         result = lowering.invoke(func, attrs, nodes, Input(self, items[0], span), P.lit(False))
+        # a list counts as one tensor of all its items' channels (where the constructor
+        # can give them), along no other axis
+        shape = lowering.shapes.concat(attrs, [
+            p.shape[:p.caxis] + (p.total_channels(),) + p.shape[p.caxis + 1:]
+            if isinstance(p, TensorList) else p.shape for p in parts])
         axis = attrs["axis"].const
-        shape = list(items[0].shape)
-        shape[axis] = None
+        if axis % len(shape) != items[0].caxis:
+            shape = shape[:axis] + (None,) + shape[axis + 1:]
         scope.take()
         self.assign_result(result, items, tuple(shape), scope, flow, True)
         flow.current = replace(flow.current, caxis=items[0].caxis)
@@ -715,9 +720,10 @@ class Calls:
                 continue
             try:
                 v = self.expr(single(a.value), env, flow, "ctor")
-            except RuntimeOnly:
+            except RuntimeOnly as exc:
                 if not bdef.inline:
-                    raise
+                    self.made_for_size(exc, f"'{bdef.name}', which it calls, takes a value "
+                                            f"read from its input's size")
                 # `anchor_rows(anchors[i], 4)` in a loop the forward runs: its forward's value
                 v = Value(None, runtime=self.py(single(a.value), env, flow, "fwd"))
             if kinds.get(name) == "tensors":
@@ -927,8 +933,8 @@ class Calls:
             shape = current.shape if preserves else (None,) * len(current.shape)
             overwritable = False
         else:
-            infos = [self.gen.variant(self.gen.program.blocks[r.name], {}, current.rank,
-                                      probe=True, sizes=_spatial(current)) for r in real]
+            infos = [self.gen.layer_class(r, current.rank, probe=True,
+                                          sizes=_spatial(current))[0] for r in real]
             channels = current.shape[0]
             if channels is None:
                 raise Unsupported("a block on a tensor whose channels only the forward knows")

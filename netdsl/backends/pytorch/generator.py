@@ -104,6 +104,15 @@ class Generator:
     def apply_builtin(self, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         return BUILTINS[name](self.budget, *args, **kwargs)
 
+    def apply_function(self, name: str, args: list[Any], call: syn.Call) -> Any:
+        """A spec `def` on constants, as the elaborator computes it; UNKNOWN where it
+        refuses (the generated code then calls it as written)."""
+        try:
+            return Evaluator(_Layers(self), self.budget).apply(self.program.env.vars[name],
+                                                               args, {}, call)
+        except SpecError:
+            return UNKNOWN
+
     def arithmetic(self, op: str, a: Any, b: Any) -> Any:
         """The language's `a op b` on constants, UNKNOWN where it is refused or too costly."""
         try:
@@ -155,17 +164,21 @@ class Generator:
             x.rank = rank
             self.helpers.update(lowering.lowering(ref.name).helpers)
             return lowering.factory(ref.name, attrs, given, x)
+        info, args = self.layer_class(ref, rank)
+        bound = {p.py: args[p.spec].py for p in info.params if p.spec in args}
+        cls = P.name(info.name)
+        return P.call("partial", [cls], bound) if bound else cls
+
+    def layer_class(self, ref: LayerRef, rank: int, probe: bool = False,
+                    sizes: tuple[Py | None, ...] = ()) -> tuple[ClassInfo, dict[str, Value]]:
+        """The class a block used as a value stands for, with the arguments it is bound to
+        (`unit(n=3)`): the one its factory names, and so the one whose output channels a
+        caller that applies it reads."""
         bdef = self.program.blocks[ref.name]
         params = [p.name for p in bdef.params]
         args = {params[i]: Value(self._const(v, rank)) for i, v in enumerate(ref.args)}
         args.update({k: Value(self._const(v, rank)) for k, v in ref.kwargs})
-        for key, value in args.items():
-            if isinstance(value.py.const, LayerRef) or key:
-                pass
-        info = self.variant(bdef, args, rank)
-        bound = {p.py: args[p.spec].py for p in info.params if p.spec in args}
-        cls = P.name(info.name)
-        return P.call("partial", [cls], bound) if bound else cls
+        return self.variant(bdef, args, rank, probe=probe, sizes=sizes), args
 
     def _const(self, value: Any, rank: int) -> Py:
         if isinstance(value, LayerRef):

@@ -53,6 +53,7 @@ class Value:
     store: str | None = None
     layers: tuple[LayerRef, ...] | None = None
     function: syn.Def | None = None
+    closure: Any = None  # the Env a `def` of the body was made in, which its body reads
     tensors: tuple[Any, ...] | None = None  # a list of tensors (a forward's Tensors, in order)
     listed: Any = None  # a list of tensors of any length in one forward variable (TensorList)
     # Python's `str` of it is the language's: surely an int, a float or a string (a range
