@@ -184,6 +184,10 @@ class ControlFlow:
             return None
         counts = {len(r[4]) for r in going}
         if len(counts) > 1:
+            if not deps and IN in tested:  # nothing a class could be written per value of
+                raise Unsupported("the number of paths of a merge depends on the input's "
+                                  "channels (`in.c`), and a class is written for any number "
+                                  "of them")
             raise Specialize(deps, "the number of paths of a merge depends on it")
         n = counts.pop()
         self.join_labels([bound[results.index(r)] for r in going], going, scope, flow, start)

@@ -175,3 +175,22 @@ network n(m: int = 3) {
     x = torch.randn(2, 4, 8, 8)
     with torch.no_grad():
         torch.testing.assert_close(model(x), layers[2](layers[1](layers[0](x))))
+
+
+def test_a_merge_path_chosen_by_the_input_channels_is_refused_at_the_if_naming_them():
+    """Not compiled yet (a class takes any number of input channels); the message names
+    what the paths depend on and points at the `if`, not at the block's call."""
+    text = """block b {
+    add { conv(8, 1); if in.c == 8 { identity } }
+}
+network n {
+    input x: [8, 8, 8]
+    b
+}
+"""
+    netdsl.load(text)  # the analysis accepts it
+    with pytest.raises(netdsl.NetdslError) as caught:
+        netdsl.build(text)
+    (diagnostic,) = caught.value.diagnostics
+    assert "input's channels (`in.c`)" in diagnostic.message
+    assert (diagnostic.span.line, diagnostic.span.col) == (2, 23)
