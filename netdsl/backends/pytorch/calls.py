@@ -126,7 +126,7 @@ class Calls:
         inputs = [t if t is not None else current for t in tensors(flow, scope, env)]
         info = self.gen.variant(bdef, {k: v for k, (v, _) in bound.items()}, current.rank,
                                 sizes=self.call_sizes(bdef, current, span),
-                                caxis=current.caxis)
+                                caxis=current.caxis, channels=current.shape[current.caxis])
         made = info.twin or info  # the class its first call made it of
         if self.shared_made.setdefault(name, ("block", made))[1] is not made:
             raise Unsupported(f"the shared module '{name}' on an input for which its block "
@@ -612,7 +612,8 @@ class Calls:
             rank = next(t.rank if isinstance(t, TensorList) else t[0].rank for t in inputs
                         if isinstance(t, TensorList) or isinstance(t, tuple) and t)
         info = self.gen.variant(bdef, {k: v for k, (v, _) in bound.items()}, rank,
-                                sizes=self.call_sizes(bdef, current, span), caxis=current.caxis)
+                                sizes=self.call_sizes(bdef, current, span), caxis=current.caxis,
+                                channels=current.shape[current.caxis])
         info = info.for_call(_arguments(info, bound))
         if info.channel_params:  # a block of tensor parameters: called on them
             if inputs is None:
@@ -933,8 +934,9 @@ class Calls:
             shape = current.shape if preserves else (None,) * len(current.shape)
             overwritable = False
         else:
-            infos = [self.gen.layer_class(r, current.rank, probe=True,
-                                          sizes=_spatial(current))[0] for r in real]
+            infos = [self.gen.layer_class(r, current.rank, probe=True, sizes=_spatial(current),
+                                          channels=current.shape[current.caxis])[0]
+                     for r in real]
             channels = current.shape[0]
             if channels is None:
                 raise Unsupported("a block on a tensor whose channels only the forward knows")

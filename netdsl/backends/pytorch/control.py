@@ -23,6 +23,7 @@ from netdsl.backends.pytorch.shapes import Shape
 from netdsl.backends.pytorch.syntax import over_range, walk
 from netdsl.backends.pytorch.values import (
     IN,
+    IN_CHANNELS,
     SIZE,
     SIZES,
     Env,
@@ -184,10 +185,9 @@ class ControlFlow:
             return None
         counts = {len(r[4]) for r in going}
         if len(counts) > 1:
-            if not deps and IN in tested:  # nothing a class could be written per value of
-                raise Unsupported("the number of paths of a merge depends on the input's "
-                                  "channels (`in.c`), and a class is written for any number "
-                                  "of them")
+            if not deps and IN in tested:  # a class per number of input channels
+                raise Specialize(frozenset({IN_CHANNELS}), "the number of paths of a merge "
+                                                           "depends on its input's channels")
             raise Specialize(deps, "the number of paths of a merge depends on it")
         n = counts.pop()
         self.join_labels([bound[results.index(r)] for r in going], going, scope, flow, start)

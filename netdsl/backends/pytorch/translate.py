@@ -56,6 +56,7 @@ from netdsl.backends.pytorch.syntax import (
 )
 from netdsl.backends.pytorch.values import (
     IN,
+    IN_CHANNELS,
     SIZE,
     SIZES,
     SPATIAL,
@@ -137,7 +138,8 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             scope = Scope(self.mode, owner, ctor, fwd)
             flow = Flow(None)
         else:
-            channels = P.name(info.channels, frozenset({IN}))
+            channels = P.name(info.channels, frozenset({IN}), info.binding.get(
+                IN_CHANNELS, UNKNOWN))  # a class made for one number of them knows it
             bound = info.binding.get(SIZES)  # a class made for one size of its input
             sizes = [P.name(f"__size{i}__", frozenset({SPATIAL})) for i in range(info.rank)] \
                 if bound is None else [Py(ast.Constant(d), d, frozenset({SIZE})) for d in bound]

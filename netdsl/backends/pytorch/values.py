@@ -12,6 +12,7 @@ from netdsl.elaborate.values import LayerRef
 from netdsl.syntax import ast as syn
 
 SIZES = "in.size"  # the key of a class made for one size of its input (no parameter's name)
+IN_CHANNELS = "in.c"  # the key of a class made for one number of input channels
 
 
 class Specialize(Exception):

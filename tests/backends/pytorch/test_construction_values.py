@@ -2,9 +2,9 @@
 a block passed bound as a layer (`stage(unit(n=3), 16)`), a size read from the input and
 passed to a nested block (MLP-Mixer's token MLP), the channels of a concatenation of a
 comprehension's tensors, a tensor picked from a growing list by a loop's variable or a
-`def` of it, a merge's path chosen by the input's channels. Each compiles, and torch's
-module has the analysis's parameters per layer and output shapes, and computes what the
-same layers written by hand compute."""
+`def` of it, a merge's path chosen by the input's channels (a class per number of them).
+Each compiles, and torch's module has the analysis's parameters per layer and output
+shapes, and computes what the same layers written by hand compute."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 import netdsl
+import netdsl.backends.pytorch.codegen
 from tests.backends.pytorch.conftest import assert_state_matches_ir
 
 
@@ -177,20 +178,43 @@ network n(m: int = 3) {
         torch.testing.assert_close(model(x), layers[2](layers[1](layers[0](x))))
 
 
-def test_a_merge_path_chosen_by_the_input_channels_is_refused_at_the_if_naming_them():
-    """Not compiled yet (a class takes any number of input channels); the message names
-    what the paths depend on and points at the `if`, not at the block's call."""
-    text = """block b {
+
+MERGE_IF = """block b {
     add { conv(8, 1); if in.c == 8 { identity } }
 }
-network n {
-    input x: [8, 8, 8]
+block outer {
+    b
     b
 }
+network n {
+    input x: [4, 8, 8]
+    b
+    b
+    conv(4, 1)
+    outer
+}
 """
-    netdsl.load(text)  # the analysis accepts it
-    with pytest.raises(netdsl.NetdslError) as caught:
-        netdsl.build(text)
-    (diagnostic,) = caught.value.diagnostics
-    assert "input's channels (`in.c`)" in diagnostic.message
-    assert (diagnostic.span.line, diagnostic.span.col) == (2, 23)
+
+
+class _Residual(nn.Module):
+    """conv(8, 1), plus the input where it has 8 channels."""
+
+    def __init__(self, in_channels: int) -> None:
+        super().__init__()
+        self.add_module("0", nn.Conv2d(in_channels, 8, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = getattr(self, "0")(x)
+        return out + x if x.shape[1] == 8 else out
+
+
+def test_a_merge_path_chosen_by_the_input_channels_makes_a_class_per_channel_count():
+    """`if in.c == 8 { identity }` in an `add`: the block is written once per number of
+    input channels it is called on (a comment says so), and so is a block calling it on its
+    own input; the module computes conv(x) + x on 8 channels and conv(x) on 4."""
+    network, model = built(MERGE_IF)
+    source = netdsl.backends.pytorch.codegen.generate(network)
+    assert "# `b` with in.c=4:" in source and "# `b` with in.c=8:" in source
+    by_hand = nn.Sequential(_Residual(4), _Residual(8), nn.Conv2d(8, 4, 1),
+                            nn.Sequential(_Residual(4), _Residual(8)))
+    same_as(model, by_hand, (4, 8, 8))
