@@ -126,7 +126,7 @@ class Calls:
         inputs = [t if t is not None else current for t in tensors(flow, scope, env)]
         info = self.gen.variant(bdef, {k: v for k, (v, _) in bound.items()}, current.rank,
                                 sizes=self.call_sizes(bdef, current, span),
-                                caxis=current.caxis)
+                                caxis=current.caxis, channels=current.shape[current.caxis])
         made = info.twin or info  # the class its first call made it of
         if self.shared_made.setdefault(name, ("block", made))[1] is not made:
             raise Unsupported(f"the shared module '{name}' on an input for which its block "
@@ -232,9 +232,14 @@ class Calls:
         nodes = [Py(ast.Starred(p.node, ast.Load())) if isinstance(p, TensorList) else Py(p.node)
                  for p in parts]
         result = lowering.invoke(func, attrs, nodes, Input(self, items[0], span), P.lit(False))
+        # a list counts as one tensor of all its items' channels (where the constructor
+        # can give them), along no other axis
+        shape = lowering.shapes.concat(attrs, [
+            p.shape[:p.caxis] + (p.total_channels(),) + p.shape[p.caxis + 1:]
+            if isinstance(p, TensorList) else p.shape for p in parts])
         axis = attrs["axis"].const
-        shape = list(items[0].shape)
-        shape[axis] = None
+        if axis % len(shape) != items[0].caxis:
+            shape = shape[:axis] + (None,) + shape[axis + 1:]
         scope.take()
         self.assign_result(result, items, tuple(shape), scope, flow, True)
         flow.current = replace(flow.current, caxis=items[0].caxis)
@@ -607,7 +612,8 @@ class Calls:
             rank = next(t.rank if isinstance(t, TensorList) else t[0].rank for t in inputs
                         if isinstance(t, TensorList) or isinstance(t, tuple) and t)
         info = self.gen.variant(bdef, {k: v for k, (v, _) in bound.items()}, rank,
-                                sizes=self.call_sizes(bdef, current, span), caxis=current.caxis)
+                                sizes=self.call_sizes(bdef, current, span), caxis=current.caxis,
+                                channels=current.shape[current.caxis])
         info = info.for_call(_arguments(info, bound))
         if info.channel_params:  # a block of tensor parameters: called on them
             if inputs is None:
@@ -715,9 +721,10 @@ class Calls:
                 continue
             try:
                 v = self.expr(single(a.value), env, flow, "ctor")
-            except RuntimeOnly:
+            except RuntimeOnly as exc:
                 if not bdef.inline:
-                    raise
+                    self.made_for_size(exc, f"'{bdef.name}', which it calls, takes a value "
+                                            f"read from its input's size")
                 # `anchor_rows(anchors[i], 4)` in a loop the forward runs: its forward's value
                 v = Value(None, runtime=self.py(single(a.value), env, flow, "fwd"))
             if kinds.get(name) == "tensors":
@@ -927,8 +934,9 @@ class Calls:
             shape = current.shape if preserves else (None,) * len(current.shape)
             overwritable = False
         else:
-            infos = [self.gen.variant(self.gen.program.blocks[r.name], {}, current.rank,
-                                      probe=True, sizes=_spatial(current)) for r in real]
+            infos = [self.gen.layer_class(r, current.rank, probe=True, sizes=_spatial(current),
+                                          channels=current.shape[current.caxis])[0]
+                     for r in real]
             channels = current.shape[0]
             if channels is None:
                 raise Unsupported("a block on a tensor whose channels only the forward knows")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from netdsl.backends.pytorch import pyexpr as P
 from netdsl.backends.pytorch.flow import Flow, Offset, Scope, Tensor
@@ -23,6 +23,7 @@ from netdsl.backends.pytorch.shapes import Shape
 from netdsl.backends.pytorch.syntax import over_range, walk
 from netdsl.backends.pytorch.values import (
     IN,
+    IN_CHANNELS,
     SIZE,
     SIZES,
     Env,
@@ -44,7 +45,8 @@ PATH_VARIABLE = "identity"
 
 class Unroll(Exception):
     """A constructor loop whose passes see different sizes, calling classes made for one
-    size: written once per pass instead."""
+    size, or pick different tensors of a list (`nodes[k - 1]`): written once per pass
+    instead."""
 
 
 class ControlFlow:
@@ -77,11 +79,17 @@ class ControlFlow:
         classes: a module cannot rebuild itself for each input it is given."""
         try:
             return self.decides(self.py(cond, env, flow, "ctor"))
-        except RuntimeOnly:
-            if self.info.is_network or SIZES in self.info.binding:
-                raise
-            raise Specialize(frozenset({SIZES}), "its structure depends on the size of "
-                                                 "its input") from None
+        except RuntimeOnly as exc:
+            self.made_for_size(exc, "its structure depends on the size of its input")
+
+    def made_for_size(self, exc: RuntimeOnly, why: str) -> NoReturn:
+        """A value the constructor needs was read from the input's size: the class is made
+        for the one size its input has, which makes that value a constant (and the module
+        checks its input against it); a class that already is, or the network, cannot know
+        it."""
+        if self.info.is_network or SIZES in self.info.binding:
+            raise exc
+        raise Specialize(frozenset({SIZES}), why) from None
 
     def decides(self, value: Py) -> Py:
         """A value the constructor chooses structure by (a test, a number of passes): one
@@ -177,6 +185,9 @@ class ControlFlow:
             return None
         counts = {len(r[4]) for r in going}
         if len(counts) > 1:
+            if not deps and IN in tested:  # a class per number of input channels
+                raise Specialize(frozenset({IN_CHANNELS}), "the number of paths of a merge "
+                                                           "depends on its input's channels")
             raise Specialize(deps, "the number of paths of a merge depends on it")
         n = counts.pop()
         self.join_labels([bound[results.index(r)] for r in going], going, scope, flow, start)
@@ -421,12 +432,15 @@ class ControlFlow:
         inner_flow = flow.fork(start.with_channels(P.name(placeholder)))
         made_for_size = self.gen.made_for_size
         marked = dict(scope.marks)
+        self.constructor_loops += 1
         try:
             self._loop_body(body, inner, inner_flow, env)
         except Specialize as exc:
             if SIZES in exc.names:
                 raise Unroll from None  # a pass calls a class made for the size it sees
             raise
+        finally:
+            self.constructor_loops -= 1
         if any(mark is not marked.get(name) for name, mark in scope.marks.items()):
             raise Unroll  # the body reads a pass's tensor (`from s.0`): its channels are that
             # pass's, not the running variable's after the loop

@@ -4,9 +4,11 @@ value is read back from an attribute and a size from a tensor)."""
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from netdsl.backends.pytorch import pyexpr as P
+from netdsl.backends.pytorch.control import Unroll
 from netdsl.backends.pytorch.flow import Flow, Tensor, TensorList
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
 from netdsl.backends.pytorch.syntax import dotted_path, over_range, single, walk
@@ -215,6 +217,8 @@ class Expressions:
             return Value(None, tensors=(self.pick(listed.listed, e.index, env, flow),))
         if listed is not None and listed.tensors is not None:
             index = self.py(e.index, env, flow, where)
+            if type(index.const) is not int and self.constructor_loops:
+                raise Unroll  # a pass's variable picks the tensor: the passes written out
             if type(index.const) is not int or \
                     not -len(listed.tensors) <= index.const < len(listed.tensors):
                 raise Unsupported("an index into a list of tensors known only at construction")
@@ -472,13 +476,15 @@ class Expressions:
         if bound is not None and bound.function is not None:
             args = [self.py(single(a.value), env, flow, where) for a in e.args]
             name = bound.py.text() if bound.py is not None else e.func
-            return Value(P.call(name, args))
+            return Value(self.applied(P.call(name, args), args, lambda known: self.local_def(
+                bound, known, flow, where)))
         if bound is not None and bound.layers is not None:
             return self.layer_value(e, bound, env, flow)
         glob = self.gen.global_function(e.func)
         if glob is not None:
             args = [self.py(single(a.value), env, flow, where) for a in e.args]
-            return Value(P.call(glob, args))
+            return Value(self.applied(P.call(glob, args), args, lambda known: (
+                self.gen.apply_function(e.func, known, e))))
         if e.func in self.gen.BUILTINS:
             return self.builtin(e, env, flow, where)
         if self.gen.is_layer_name(e.func):
@@ -487,6 +493,29 @@ class Expressions:
             raise Unsupported(f"a call of the shared module '{e.func}' as a value (a group "
                               f"names what it makes: `c: {{ {e.func}(...) }}`)")
         raise Unsupported(f"the function '{e.func}'")
+
+    @staticmethod
+    def applied(call: Py, args: list[Py], value_of: Callable[[list[Any]], Any]) -> Py:
+        """A call of a spec `def`, written as the call; its value known where its arguments
+        are (`nodes[f(k)]` in a pass of an unrolled loop picks one tensor)."""
+        if not all(a.known for a in args):
+            return call
+        return Py(call.node, value_of([a.const for a in args]), call.deps)
+
+    def local_def(self, function: Value, args: list[Any], flow: Flow | None, where: str) -> Any:
+        """A `def` of the body on constants: its body, in the scope it was made in, with its
+        parameters bound to them."""
+        stmt = function.function
+        assert stmt is not None and function.closure is not None
+        if len(args) != len(stmt.params):
+            return UNKNOWN
+        inner = function.closure.child()
+        for p, value in zip(stmt.params, args, strict=True):
+            inner.vars[p] = Value(P.lit(value))
+        try:
+            return self.py(stmt.body, inner, flow, where).const
+        except (Unsupported, RuntimeOnly):
+            return UNKNOWN
 
     def builtin(self, e: syn.Call, env: Env, flow: Flow | None, where: str) -> Value:
         if e.func == "len" and len(e.args) == 1 and e.args[0].name is None:

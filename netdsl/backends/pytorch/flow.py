@@ -24,6 +24,7 @@ from netdsl.backends.pytorch.pyexpr import (
     lit,
     name,
     names_in,
+    simplify,
     substitute,
 )
 from netdsl.backends.pytorch.shapes import Shape
@@ -194,6 +195,15 @@ class TensorList:
         if type(self.length.const) is int and self.length.const <= 2:
             return list_of([channels] * self.length.const)
         return binop("*", list_of([channels]), self.length)
+
+    def total_channels(self) -> Py | None:
+        """The channels of its items together, which their concatenation has (`2 * len(ks)`,
+        `sum(in_channels_list)`); None where the constructor cannot give them."""
+        uniform = self.shape[self.caxis]
+        if uniform is not None and self.length is not None:
+            return simplify(binop("*", uniform, self.length))
+        channels = self.channels()
+        return None if channels is None else call("sum", [channels])
 
     def known_items(self) -> tuple[Tensor, ...] | None:
         """Each item, read from the list, where the constructor knows how many there are

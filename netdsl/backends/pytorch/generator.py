@@ -20,6 +20,9 @@ from netdsl.backends.pytorch.names import METHOD_NAMES, Namespace
 from netdsl.backends.pytorch.pyexpr import UNKNOWN, Py
 from netdsl.backends.pytorch.translate import ClassTranslator
 from netdsl.backends.pytorch.values import (
+    IN,
+    IN_CHANNELS,
+    SIZE,
     SIZES,
     Env,
     NotChain,
@@ -104,6 +107,15 @@ class Generator:
     def apply_builtin(self, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         return BUILTINS[name](self.budget, *args, **kwargs)
 
+    def apply_function(self, name: str, args: list[Any], call: syn.Call) -> Any:
+        """A spec `def` on constants, as the elaborator computes it; UNKNOWN where it
+        refuses (the generated code then calls it as written)."""
+        try:
+            return Evaluator(_Layers(self), self.budget).apply(self.program.env.vars[name],
+                                                               args, {}, call)
+        except SpecError:
+            return UNKNOWN
+
     def arithmetic(self, op: str, a: Any, b: Any) -> Any:
         """The language's `a op b` on constants, UNKNOWN where it is refused or too costly."""
         try:
@@ -155,17 +167,23 @@ class Generator:
             x.rank = rank
             self.helpers.update(lowering.lowering(ref.name).helpers)
             return lowering.factory(ref.name, attrs, given, x)
+        info, args = self.layer_class(ref, rank)
+        bound = {p.py: args[p.spec].py for p in info.params if p.spec in args}
+        cls = P.name(info.name)
+        return P.call("partial", [cls], bound) if bound else cls
+
+    def layer_class(self, ref: LayerRef, rank: int, probe: bool = False,
+                    sizes: tuple[Py | None, ...] = (), channels: Py | None = None,
+                    ) -> tuple[ClassInfo, dict[str, Value]]:
+        """The class a block used as a value stands for, with the arguments it is bound to
+        (`unit(n=3)`): the one its factory names, and so the one whose output channels a
+        caller that applies it reads."""
         bdef = self.program.blocks[ref.name]
         params = [p.name for p in bdef.params]
         args = {params[i]: Value(self._const(v, rank)) for i, v in enumerate(ref.args)}
         args.update({k: Value(self._const(v, rank)) for k, v in ref.kwargs})
-        for key, value in args.items():
-            if isinstance(value.py.const, LayerRef) or key:
-                pass
-        info = self.variant(bdef, args, rank)
-        bound = {p.py: args[p.spec].py for p in info.params if p.spec in args}
-        cls = P.name(info.name)
-        return P.call("partial", [cls], bound) if bound else cls
+        return self.variant(bdef, args, rank, probe=probe, sizes=sizes,
+                            channels=channels), args
 
     def _const(self, value: Any, rank: int) -> Py:
         if isinstance(value, LayerRef):
@@ -202,19 +220,21 @@ class Generator:
 
     def variant(self, bdef: syn.BlockDef, args: dict[str, Value], rank: int,
                 probe: bool = False, sizes: tuple[Py | None, ...] = (),
-                caxis: int | None = None) -> ClassInfo:
+                caxis: int | None = None, channels: Py | None = None) -> ClassInfo:
         """The class of a call of `bdef` with `args` on an input of `rank` spatial axes (whose
-        `sizes` a class made for one input size is made for) whose channels are on axis
-        `caxis` (as the caller's flow tracked them; by default as the analysis finds them)."""
+        `sizes` a class made for one input size is made for, and `channels` one made for one
+        number of input channels) whose channels are on axis `caxis` (as the caller's flow
+        tracked them; by default as the analysis finds them)."""
         name = bdef.name
         axis = self.facts.channel_axis(name) if caxis is None else caxis
-        params = {p.name for p in bdef.params} | {SIZES}
+        params = {p.name for p in bdef.params} | {SIZES, IN_CHANNELS}
         while True:
             keys = self.keys.get(name, frozenset())
             binding = {}
             for key in sorted(keys):
-                if key == SIZES:
-                    binding[key] = _sizes(name, sizes, probe)
+                if key in (SIZES, IN_CHANNELS):
+                    binding[key] = _sizes(name, sizes, probe) if key == SIZES else \
+                        _channels(name, channels, probe)
                     if binding[key] is None:
                         break
                     continue
@@ -464,6 +484,22 @@ def blocks_reached(program: Any, network: str) -> list[str]:
             if not block.inline:
                 seen.append(name)
     return seen
+
+
+def _channels(name: str, channels: Py | None, probe: bool) -> int | None:
+    """The input channels a class made for one number of them is made for; a caller that
+    does not know them is made per value of what they come from (None when probing)."""
+    if channels is not None and type(channels.const) is int:
+        return channels.const
+    if probe:
+        return None
+    if channels is None:
+        raise Unsupported(f"'{name}' is made for one number of input channels, which its use "
+                          f"as a layer value does not give")
+    deps = channels.deps - {SIZE}
+    raise Specialize(deps - {IN} | ({IN_CHANNELS} if IN in deps else set()),
+                     f"'{name}' is made for one number of input channels, and so is a block "
+                     f"that calls it")
 
 
 def _sizes(name: str, sizes: tuple[Py | None, ...], probe: bool) -> tuple[int, ...] | None:

@@ -265,10 +265,7 @@ class Lists:
             ctor_target, ctor_iter = ctor_var, iterable.py.node
             inner_env.vars[e.var] = Value(P.name(ctor_var, iterable.py.deps),
                                           runtime=P.name(item_var))
-            targets = ast.Name(item_var, ast.Store())
-            fwd_iter = self.py(e.iterable, env, flow, "fwd").node
-            owner = ListOwner(attr, ast.Subscript(attr, ast.Name(item_var, ast.Load()),
-                                                  ast.Load()))
+            targets, fwd_iter, owner = self.values_loop(e, label, attr, item_var, env, flow)
             start = flow.current.shared() if flow.current else None
         body: list[ast.stmt] = []
         ctor: list[ast.stmt] = []
@@ -284,6 +281,8 @@ class Lists:
             scope.registered.append(label)
         elif over is not None:  # the items call a shared module: no layers of their own
             targets, fwd_iter = ast.Name(item_var, ast.Store()), over.node
+        if fwd_iter is None:  # layers made over values: zipped with them where it reads them
+            targets, fwd_iter = self.zipped(e, attr, owner, item_var, body, sub, env, flow)
         scope.take()
         result = sub.current
         assert result is not None
@@ -295,6 +294,39 @@ class Lists:
         env.vars[label] = Value(None, listed=listed)
         flow.current = listed.item(P.lit(-1), _index(var, -1))
         flow.listed = listed
+
+    def values_loop(self, e: syn.Comprehension, label: str, attr: ast.expr, item_var: str,
+                    env: Env, flow: Flow) -> tuple[ast.expr, ast.expr | None, ListOwner]:
+        """How a forward runs a list of layers made over values (`for k in ks`): item i's
+        layer is the list's item i, not item k. Only over `range(n)` are the two the same
+        (`self.blocks[i]`); else the layers are the loop's items, and what else it runs over
+        (None here) waits for the body, which may not read the values (`zipped`)."""
+        iterable = e.iterable
+        if isinstance(iterable, syn.Call) and over_range(iterable, env) and \
+                len(iterable.args) == 1:
+            return ast.Name(item_var, ast.Store()), self.py(e.iterable, env, flow, "fwd").node, \
+                ListOwner(attr, ast.Subscript(attr, ast.Name(item_var, ast.Load()), ast.Load()))
+        module_var = self.fnames.reserve(_singular(label))
+        return ast.Name(module_var, ast.Store()), None, \
+            ListOwner(attr, ast.Name(module_var, ast.Load()))
+
+    def zipped(self, e: syn.Comprehension, attr: ast.expr, owner: ListOwner, item_var: str,
+               body: list[ast.stmt], sub: Flow, env: Env,
+               flow: Flow) -> tuple[ast.expr, ast.expr]:
+        """The loop over a list of layers and the values it was made over: the layers alone
+        (`for block in self.blocks`) when the forward does not read the values, else zipped
+        with them."""
+        assert isinstance(owner.item, ast.Name) and sub.current is not None
+        reads = item_var in P.names_in(ast.Module([*body, ast.Expr(sub.current.node)], []))
+        layer = ast.Name(owner.item.id, ast.Store())
+        if owner.modules and not reads:
+            return layer, attr
+        values = self.py(e.iterable, env, flow, "fwd").node
+        if not owner.modules:  # the items call a shared module: the values alone
+            return ast.Name(item_var, ast.Store()), values
+        zipped = ast.Call(ast.Name("zip", ast.Load()), [attr, values],
+                          [ast.keyword("strict", ast.Constant(True))])
+        return ast.Tuple([layer, ast.Name(item_var, ast.Store())], ast.Store()), zipped
 
     def channels_loop(self, over: TensorList) -> tuple[str, ast.expr, Py]:
         """How a constructor runs over a list's items: the generator's variable, what it runs

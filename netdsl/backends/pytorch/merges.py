@@ -105,7 +105,11 @@ class Merges:
                 if tests[0].const is True:
                     out += self.paths(bodies[0], entry, scope, flow, env)
                     continue
-                ends = self.branches(tests, bodies, scope, flow, env, paths=entry)
+                try:
+                    ends = self.branches(tests, bodies, scope, flow, env, paths=entry)
+                except Unsupported as exc:
+                    exc.span = exc.span or stmt.span  # the `if`, not the merge around it
+                    raise
                 out += ends or []
             elif isinstance(stmt, syn.For) and self.tensor_items(stmt.iterable, env, flow):
                 for item in self.tensor_items(stmt.iterable, env, flow):  # a path per tensor

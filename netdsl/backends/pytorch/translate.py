@@ -56,6 +56,7 @@ from netdsl.backends.pytorch.syntax import (
 )
 from netdsl.backends.pytorch.values import (
     IN,
+    IN_CHANNELS,
     SIZE,
     SIZES,
     SPATIAL,
@@ -107,6 +108,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         self.filling: set[str] = set()  # the locals of the Sequentials being built
         self.listed_current: tuple[Tensor, ...] | None = None  # see Flow.listed
         self.lists_tensors = False  # a tensor's name stands for itself (in a list of tensors)
+        self.constructor_loops = 0  # the constructor loops (`for` of a chain) being written
         self.outputs: list[tuple[str, Tensor]] = []
         self.label_vars: set[str] = set()
         self.unpacked: list[tuple[str, list[str]]] = []  # a list input and its items' names
@@ -136,7 +138,8 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
             scope = Scope(self.mode, owner, ctor, fwd)
             flow = Flow(None)
         else:
-            channels = P.name(info.channels, frozenset({IN}))
+            channels = P.name(info.channels, frozenset({IN}), info.binding.get(
+                IN_CHANNELS, UNKNOWN))  # a class made for one number of them knows it
             bound = info.binding.get(SIZES)  # a class made for one size of its input
             sizes = [P.name(f"__size{i}__", frozenset({SPATIAL})) for i in range(info.rank)] \
                 if bound is None else [Py(ast.Constant(d), d, frozenset({SIZE})) for d in bound]
@@ -629,7 +632,12 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
                                         exact_str=self.exact_str(stmt.value, env))
             return
         if scope.fwd is None:
-            raise NotChain
+            if value.py is None:
+                raise NotChain
+            # `n = in.shape[0]` in a class made for one size: a constant the layers of a
+            # Sequential are built with, which no forward needs
+            env.vars[stmt.name] = Value(value.py, exact_str=self.exact_str(stmt.value, env))
+            return
         computed = value.runtime if value.py is None and value.runtime is not None else \
             self.expr(stmt.value, env, flow, "fwd").py
         assert computed is not None
@@ -650,7 +658,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
                                [ast.Return(body.node)], [], None, None)
         func.lineno = 0  # type: ignore[attr-defined]
         scope.ctor.append(func)
-        env.vars[stmt.name] = Value(P.name(local), function=stmt)
+        env.vars[stmt.name] = Value(P.name(local), function=stmt, closure=env)
 
     def _s_Output(self, stmt: syn.Output, scope: Scope, flow: Flow, env: Env) -> None:
         if scope.fwd is None:

@@ -12,6 +12,7 @@ from netdsl.elaborate.values import LayerRef
 from netdsl.syntax import ast as syn
 
 SIZES = "in.size"  # the key of a class made for one size of its input (no parameter's name)
+IN_CHANNELS = "in.c"  # the key of a class made for one number of input channels
 
 
 class Specialize(Exception):
@@ -53,6 +54,7 @@ class Value:
     store: str | None = None
     layers: tuple[LayerRef, ...] | None = None
     function: syn.Def | None = None
+    closure: Any = None  # the Env a `def` of the body was made in, which its body reads
     tensors: tuple[Any, ...] | None = None  # a list of tensors (a forward's Tensors, in order)
     listed: Any = None  # a list of tensors of any length in one forward variable (TensorList)
     # Python's `str` of it is the language's: surely an int, a float or a string (a range

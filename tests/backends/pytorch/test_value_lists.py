@@ -120,9 +120,10 @@ def test_a_long_def_is_broken_within_the_width(tmp_path: Path) -> None:
 
 
 def test_a_long_comprehension_over_a_constant_range_stays_the_specs_expression() -> None:
-    """`[f(i) for i in range(200)]` was written as 200 calls, one a line."""
-    source = ("def f(i) = i * 2\nnetwork n {\n    input x: [3, 8, 8]\n"
-              "    ws = [f(i) for i in range(200)]\n    conv(ws[-1], 1)\n}\n")
+    """`[f(i) for i in range(200)]` was written as 200 calls, one a line. (Indexed by a
+    parameter: `ws[-1]` is the constant 398, which the layer is then written with.)"""
+    source = ("def f(i) = i * 2\nnetwork n(k: int = -1) {\n    input x: [3, 8, 8]\n"
+              "    ws = [f(i) for i in range(200)]\n    conv(ws[k], 1)\n}\n")
     generated = generate(netdsl.load(source))
     assert "ws = tuple(f(i) for i in range(200))" in generated
     assert len(generated.splitlines()) < 20
