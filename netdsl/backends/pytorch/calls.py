@@ -944,14 +944,17 @@ class Calls:
                     if a.name is None]
             kwargs = {a.name: self.py(single(a.value), env, flow, "ctor") for a in arg_asts
                       if a.name}
-            for r, info in zip(real, infos, strict=True):
-                params = [p.name for p in self.gen.program.blocks[r.name].params
-                          if p.type not in ("tensor", "tensors")]
-                if (set(params[:len(args)]) | set(kwargs)) & set(info.binding):
+            given = self.given_after_bound(real, infos, len(args), factory)
+            for r, info, names in zip(real, infos, given, strict=True):
+                if (set(names) | set(kwargs)) & set(info.binding):
                     raise Specialize(factory.deps, f"block '{r.name}', which it takes, is "
                                                    f"written for one value of an argument "
                                                    f"the call gives")
-            module = P.call(factory, [channels, *args], kwargs)
+            if any(r.args for r in real):  # a partial binds the first ones: name the rest
+                named = dict(zip(_py_names(infos[0], given[0]), args, strict=True))
+                module = P.call(factory, [channels], {**named, **kwargs})
+            else:
+                module = P.call(factory, [channels, *args], kwargs)
             preserves = all(i.out is not None and i.out.is_name(i.channels) for i in infos)
             shape = current.shape if preserves else (None,) + (None,) * current.rank
             if not preserves:
@@ -971,6 +974,23 @@ class Calls:
             flow.current = Tensor(shape, caxis=current.caxis)
             return
         self.apply_module(module, label, shape, scope, flow, None)
+
+    def given_after_bound(self, refs: list[LayerRef], infos: list[ClassInfo], count: int,
+                          factory: Py) -> list[list[str]]:
+        """The parameters a call's `count` positional arguments fill in each value a layer
+        parameter may take: those after the ones the value binds (`unit(4)` then `u(16)` gives
+        n=16, as functools.partial would). Where any value binds some, the forward passes
+        them by name, so every value must name them alike."""
+        given = []
+        for r in refs:
+            params = [p.name for p in self.gen.program.blocks[r.name].params
+                      if p.type not in ("tensor", "tensors")]
+            given.append(params[len(r.args):len(r.args) + count])
+        if any(r.args for r in refs) and len({tuple(_py_names(i, g))
+                                              for i, g in zip(infos, given, strict=True)}) > 1:
+            raise Specialize(factory.deps, "the values its layer parameter takes give the "
+                                           "call's arguments to different parameters")
+        return given
 
     def optional_module(self, factory: Py, module: Py, label: str | Py | None, shape: Shape,
                         scope: Scope, flow: Flow) -> None:
@@ -1087,3 +1107,8 @@ def _built(value: Py, built: Any) -> Py:
         return Py(ast.Tuple(items, ast.Load()), UNKNOWN, value.deps - {RT, SIZE})
     return P.lit(built)
 
+
+def _py_names(info: ClassInfo, names: list[str]) -> list[str]:
+    """The Python names of the class's parameters for the spec's parameter `names`."""
+    by_spec = {p.spec: p.py for p in info.params}
+    return [by_spec.get(n, n) for n in names]

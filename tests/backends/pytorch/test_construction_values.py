@@ -218,3 +218,30 @@ def test_a_merge_path_chosen_by_the_input_channels_makes_a_class_per_channel_cou
     by_hand = nn.Sequential(_Residual(4), _Residual(8), nn.Conv2d(8, 4, 1),
                             nn.Sequential(_Residual(4), _Residual(8)))
     same_as(model, by_hand, (4, 8, 8))
+
+
+BOUND_THEN_CALLED = """
+block unit(c: int, k: int = 1) { conv(c, k, p=k // 2) -> relu }
+block stage(u: layer, k: int) {
+    u(k)
+    u(k)
+}
+network n {
+    input x: [8, 16, 16]
+    STAGES
+}
+"""
+
+
+@pytest.mark.parametrize("stages, widths, kernels", [
+    ("stage(unit(4), 3)", [4, 4], [3, 3]),
+    ("stage(unit(4), 3)\n    stage(unit, 5)", [4, 4, 5, 5], [3, 3, 1, 1]),
+])
+def test_a_bound_layer_value_takes_the_calls_arguments_after_its_own(stages, widths, kernels):
+    """`unit(4)` binds c; `u(k)` then gives the next parameter, k, as functools.partial does.
+    The compiled module builds the layers the analysis counts, also where the same block is
+    passed bound in one call and unbound (`u(k)` is then c) in another."""
+    _, model = built(BOUND_THEN_CALLED.replace("STAGES", stages))
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert [c.out_channels for c in convs] == widths
+    assert [c.kernel_size[0] for c in convs] == kernels
