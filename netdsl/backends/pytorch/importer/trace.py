@@ -7,6 +7,7 @@ error naming the innermost module being traced and the line of its source that f
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import linecache
@@ -125,8 +126,10 @@ def source_line(node: fx.Node, within: type | None = None) -> Span | None:
     return None
 
 
+@functools.cache
 def _source_lines(cls: type) -> tuple[str, int, int] | None:
-    """The file of a class's source and the range of its lines, [first, end)."""
+    """The file of a class's source and the range of its lines, [first, end) (asked for
+    every layer a problem or a container places: inspect parses the file each time)."""
     try:
         lines, first = inspect.getsourcelines(cls)
         return inspect.getsourcefile(cls), first, first + len(lines)
