@@ -643,3 +643,93 @@ class OddArithmetic(nn.Module):
         if self.kind == "floor":
             return torch.div(x, 2, rounding_mode="floor")
         return 2 / x
+
+
+class DenseLoop(nn.Module):
+    """Each item of a module list merged with the tensor it read, in the loop that calls it:
+    DenseNet's growth `torch.cat([x, layer(x)], 1)`, with a `relu` after the convolution, or
+    a residual `layer(x) + x`."""
+
+    def __init__(self, how: str, n: int = 3) -> None:
+        super().__init__()
+        self.how = how
+        growth = 0 if how == "residual" else 2
+        self.stem = nn.Conv2d(3, 4, 1)
+        self.layers = nn.ModuleList([nn.Conv2d(4 + growth * i, 2 if growth else 4, 3, padding=1)
+                                     for i in range(n)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        for layer in self.layers:
+            if self.how == "cat":
+                x = torch.cat([x, layer(x)], 1)
+            elif self.how == "cat_relu":
+                x = torch.cat([x, torch.relu(layer(x))], 1)
+            else:
+                x = layer(x) + x
+        return x
+
+
+class _Block(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv(x)
+
+
+class BlockTwice(nn.Module):
+    """A block called twice under a name a spec cannot give a shared module (`block`, a
+    keyword), defined in the file of the model that calls it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.block = _Block()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.block(self.block(x))
+
+
+class SummedBranches(nn.Module):
+    """Python's `sum()` of a module list's outputs (it starts from 0), and arithmetic that
+    leaves a tensor as it is."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.branches = nn.ModuleList([nn.Conv2d(3, 4, k, padding=k // 2) for k in (1, 3)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = sum(b(x) for b in self.branches)
+        return (1 * y - 0) / 1 + 0.0
+
+
+class PooledAfterLoop(nn.Module):
+    """A mean over the spatial axes after the loop over a module list, then a classifier."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList([nn.Conv2d(3, 3, 1) for _ in range(2)])
+        self.head = nn.Linear(3, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for b in self.blocks:
+            x = torch.relu(b(x))
+        x = torch.sigmoid(x)
+        return self.head(x.mean((2, 3)))
+
+
+class GroupNormed(nn.Module):
+    """timm's GroupNorm1 (PoolFormer's) and GroupNorm, whose forwards call F.group_norm, and
+    F.group_norm called alone; with `passed`, of weights the forward passes in."""
+
+    def __init__(self, passed: bool = False) -> None:
+        from timm.layers import GroupNorm, GroupNorm1
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+        self.norm1, self.norm2 = GroupNorm1(4), GroupNorm(4, num_groups=2)
+        self.weight = nn.Parameter(torch.rand(4)) if passed else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.norm2(self.norm1(self.conv(x)))
+        return torch.nn.functional.group_norm(x, 2, self.weight, eps=1e-3)

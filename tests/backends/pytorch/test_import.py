@@ -445,3 +445,65 @@ def test_arithmetic_the_language_has_no_operator_for_is_a_located_refusal(
         kind: str, message: str) -> None:
     diagnostic = _refusal(import_models.OddArithmetic(kind), 3, 4, 4)
     assert message in diagnostic.message and "return" in _line(diagnostic)
+
+
+@pytest.mark.parametrize("how", ["cat", "cat_relu", "residual"])
+@pytest.mark.parametrize("n", [2, 3])
+def test_merges_among_the_items_of_a_module_list_keep_the_items_torchs_names(
+        how: str, n: int) -> None:
+    """A dense loop `x = torch.cat([x, layer(x)], 1)` was refused as a misread: the merge
+    after `layers.0` took position 1 of the group, the name of the next convolution. A merge
+    there is labeled and written inline (`concat: concat("1": conv(...))`), its branch in the
+    group's scope: the state_dict loads strictly (round_trip), at two sizes."""
+    model = import_models.DenseLoop(how, n)
+    text = round_trip(model, (3, 8, 8))
+    round_trip(model, (3, 12, 12))
+    op = "add" if how == "residual" else "concat"
+    assert f'{op}_2: {op}("1": conv(' in text if how != "cat_relu" else \
+        '"1": conv(' in text  # a relu takes position 1: `relu: relu`, the merges stay
+
+
+def test_a_refused_shared_module_is_located_at_the_call_of_the_module_that_calls_it() -> None:
+    """It was located in the shared module's own forward, which shares the file."""
+    diagnostic = _refusal(import_models.BlockTwice(), 3, 8, 8)
+    assert "module 'block' is called at several sites" in diagnostic.message
+    assert "return self.block(self.block(x))" in _line(diagnostic)
+
+
+@pytest.mark.parametrize("imports", [True, False])
+def test_importing_leaves_each_module_in_the_mode_it_was_in(imports: bool) -> None:
+    """`from_torch` left the model in eval mode, an import that failed too."""
+    model = import_models.TinyNet() if imports else import_models.Unmapped()
+    model.train()
+    next(model.children()).eval()
+    modes = {name: m.training for name, m in model.named_modules()}
+    try:
+        netdsl.from_torch(model, torch.randn(1, 3, 16, 16))
+    except netdsl.NetdslError:
+        assert not imports
+    assert {name: m.training for name, m in model.named_modules()} == modes
+    assert model.training and not next(model.children()).training
+
+
+def test_arithmetic_that_leaves_a_tensor_as_it_is_is_no_layer() -> None:
+    """`sum(b(x) for b in self.branches)` starts from 0: it left a `shift(0)`."""
+    text = round_trip(import_models.SummedBranches(), (3, 8, 8))
+    assert "shift" not in text and "scale" not in text
+    assert "branches: {\n        add {\n" in text
+
+
+def test_layers_after_the_loop_over_a_module_list_follow_its_group() -> None:
+    """`x.mean((2, 3))` after `for b in self.blocks` was in the group (`blocks.3`, a name the
+    model has not, counted in the group's totals); the loop's own `relu` stays in it."""
+    text = round_trip(import_models.PooledAfterLoop(), (3, 8, 8))
+    assert '"1": conv(3, 1) -> relu\n    }\n    sigmoid -> adaptive_avgpool(1) -> flatten\n' \
+        in text
+
+
+def test_group_norm_as_timms_modules_and_as_a_function_round_trips() -> None:
+    """timm's GroupNorm1 (PoolFormer's) calls F.group_norm, which had no mapping."""
+    text = round_trip(import_models.GroupNormed(), (3, 8, 8))
+    assert "norm1: groupnorm(1) -> norm2: groupnorm(2)" in text
+    assert "groupnorm(2, eps=0.001, affine=false)" in text
+    diagnostic = _refusal(import_models.GroupNormed(passed=True), 3, 8, 8)
+    assert "a group norm of weights the forward passes in" in diagnostic.message

@@ -39,6 +39,10 @@ _METHOD_MERGES = frozenset({"add", "mul", "sub", "rsub", "div", "matmul"})
 # The arguments of torch's arithmetic that change what it computes: `alpha` scales the second
 # operand (`torch.sub(x, y, alpha=2)`), a `rounding_mode` makes a division a floor or truncation.
 _NEUTRAL = {"alpha": 1, "rounding_mode": None}
+# The number that leaves a tensor as it is under each operation, on either side of it, or
+# only on its right (`x - 0`, `x / 1`).
+_NEUTRAL_CONSTANTS = {"add": 0, "mul": 1}
+_RIGHT_NEUTRAL = {"sub": 0, "div": 1}
 _SPLITS = frozenset({"chunk", "split", "unbind"})
 # What the items after the first of a leaf module's tuple are (the first is its output).
 _MORE_RESULTS = {"MultiheadAttention": "its attention weights"} | {
@@ -115,7 +119,11 @@ class Calls:
         return Layers([OpCall(name)], tensors)
 
     def _with_constant(self, name: str, c: float, tensor: fx.Node, first: bool) -> Mapping:
-        """Arithmetic of a tensor and a number as `scale` (x c, / c) and `shift` (+ c)."""
+        """Arithmetic of a tensor and a number as `scale` (x c, / c) and `shift` (+ c); one that
+        leaves the tensor as it is (`x + 0`, `1 * x`, `x / 1`) is no layer: Python's
+        `sum(branches)` starts from 0."""
+        if self._neutral(name, c, tensor, first):
+            return Alias(tensor)
         if name == "add":
             calls = [OpCall("shift", (c,))]
         elif name == "mul":
@@ -129,6 +137,12 @@ class Calls:
         else:
             return Unmapped(f"{name} of {type(c).__name__} {c!r} by a tensor")
         return Layers(calls, [tensor])
+
+    def _neutral(self, name: str, c: float, tensor: fx.Node, first: bool) -> bool:
+        """Whether `tensor name c` (`c name tensor` where not `first`) is the tensor itself, of
+        its own type (an integer tensor plus 0.0 is a float tensor)."""
+        same = c == _NEUTRAL_CONSTANTS.get(name) or first and c == _RIGHT_NEUTRAL.get(name)
+        return same and (isinstance(c, int) or self.ctx.value(tensor).is_floating_point())
 
     def function_neg(self) -> Mapping:
         return self._on_first(OpCall("scale", (-1,)))
@@ -201,6 +215,18 @@ class Calls:
         p = self.ctx.value(self.ctx.arg(1, "p"))
         mode = self.ctx.value(self.ctx.arg(2, "mode"))
         return self._on_first(OpCall("stochastic_depth", (p,), _kwargs(mode=(Word(mode), "row"))))
+
+    def function_group_norm(self) -> Mapping:
+        """`F.group_norm(x, groups)`: `groupnorm(groups, affine=false)`. Weights the forward
+        passes in are its module's (timm's GroupNorm1, mapped as the module it is) or
+        tensors the operator, which holds its own, cannot take."""
+        if self.ctx.arg(2, "weight") is not None or self.ctx.arg(3, "bias") is not None:
+            return Unmapped("a group norm of weights the forward passes in (netdsl's "
+                            "groupnorm holds its own weight and bias: use nn.GroupNorm)")
+        groups = self.ctx.value(self.ctx.arg(1, "num_groups"))
+        eps = self.ctx.value(self.ctx.arg(4, "eps", 1e-5))
+        return self._on_first(OpCall("groupnorm", (groups,),
+                                     _kwargs(eps=(eps, 1e-5), affine=(False, True))))
 
     # ------------------------------------------------------------ pooling and resizing
 

@@ -62,12 +62,21 @@ class Group:
 @dataclass
 class Merge:
     """`add { branch; branch }`: each branch starts from the current tensor; an empty branch
-    is `identity`."""
+    is `identity`. An `inline` merge, whose first branch is the current tensor, is written as
+    its operator with the other branches as its tensor arguments, `concat: concat(conv(2, 1))`:
+    its label names its tensor without opening a scope, so its branches' layers keep their
+    names in the enclosing one (a merge among the items of a module list)."""
 
     label: str | None
     call: OpCall
     branches: list[list[Element]]
     node: Any = None
+    inline: bool = False
+
+    @property
+    def scope(self) -> str | None:
+        """The label that its branches' layers are named in, if any."""
+        return None if self.inline else self.label
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from torch import nn
@@ -23,7 +25,26 @@ def from_torch(model: nn.Module, example_input: Any, *, name: str | None = None,
     describes, raises `NetdslError` with a message located in the model's source."""
     example = tuple(example_input) if isinstance(example_input, (tuple, list)) \
         else (example_input,)
+    with _in_eval_mode(model):
+        return _spec(model, example, name, origin)
+
+
+@contextmanager
+def _in_eval_mode(model: nn.Module) -> Iterator[None]:
+    """The model in eval mode while it is imported (a spec describes inference: dropout off,
+    batch norm on its running statistics), then each module's own mode again, whether the
+    import succeeded or not: importing a model in training must leave it training."""
+    modes = [(module, module.training) for module in model.modules()]
     model.eval()
+    try:
+        yield
+    finally:
+        for module, training in modes:
+            module.training = training
+
+
+def _spec(model: nn.Module, example: tuple[Any, ...], name: str | None,
+          origin: str | None) -> str:
     batch = _two_samples(example)
     traced = trace(model, batch)
     tree = build_tree(traced)

@@ -29,7 +29,9 @@ OTHER_CLASSES = {
     "torchvision.ops.stochastic_depth": ("StochasticDepth",),
     "torchvision.models.convnext": ("LayerNorm2d",),
     "torchvision.models.swin_transformer": ("ShiftedWindowAttention",),
-    "timm.layers.norm": ("LayerNorm2d",),
+    # nn.GroupNorm whose forward calls F.group_norm itself (or timm's fast kernel, off unless
+    # asked for), with one group by default in GroupNorm1 (PoolFormer's)
+    "timm.layers.norm": ("LayerNorm2d", "GroupNorm", "GroupNorm1"),
     "timm.layers.norm_act": ("BatchNormAct2d", "GroupNormAct"),
     "timm.layers.linear": ("Linear",),  # nn.Linear whose forward casts for TorchScript
     "timm.layers.conv2d_same": ("Conv2dSame",),
@@ -207,6 +209,8 @@ class Modules:
 
     def GroupNorm(self, m: nn.GroupNorm) -> Any:  # noqa: N802
         return _one("groupnorm", m.num_groups, eps=(m.eps, 1e-5), affine=(m.affine, True))
+
+    GroupNorm1 = GroupNorm  # noqa: N815 - timm's: nn.GroupNorm made with one group
 
     def InstanceNorm2d(self, m: nn.InstanceNorm2d) -> Any:  # noqa: N802
         if m.track_running_stats:

@@ -78,7 +78,7 @@ class _Namer:
         return out
 
     def merge(self, e: Merge, prefix: str) -> Element:
-        inner = prefix + e.label + "." if e.label else prefix
+        inner = prefix + e.scope + "." if e.scope else prefix
         out = replace(e, call=self.opcall(e.call),
                       branches=[self.body(b, inner) for b in e.branches])
         self._define([e.node], e.label, prefix)

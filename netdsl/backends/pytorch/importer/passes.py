@@ -78,7 +78,10 @@ def _drop_positions(body: list[Element], named: set[str]) -> None:
     it (LR-ASPP's `backbone.4`: a spec names only labeled tensors); an unlabeled operator whose
     position is another layer's label (a functional `relu` between the items of a module list
     called in a loop: `"0": conv`, relu, `"1": conv`) is labeled by its operator instead, so
-    that the label keeps its layer."""
+    that the label keeps its layer. So is a merge there (a dense loop, `x = torch.cat([x,
+    layer(x)], 1)`: `"0": conv`, concat, `"1": conv`), written inline, as a label on a merge
+    written with branches would name their layers in a scope of its own (`concat.0`, where
+    torch has `layers.0`); then every merge of that scope is, to read alike."""
     scopes: list[list[tuple[Element, int]]] = [[]]
     _positions(body, [0], scopes[0], scopes)
     for scope in scopes:
@@ -86,9 +89,26 @@ def _drop_positions(body: list[Element], named: set[str]) -> None:
             if isinstance(e, (Op, Call)) and e.label == str(k) and e.label not in named:
                 e.label = None
         taken = {e.label for e, _ in scope if e.label}
+        if any(isinstance(e, Merge) and e.label is None and str(k) in taken for e, k in scope):
+            for e, _ in scope:
+                if isinstance(e, Merge) and e.label is None and _inlined(e):
+                    e.label = _fresh(e.call.name, taken)
         for e, k in scope:
             if isinstance(e, Op) and e.label is None and str(k) in taken:
                 e.label = _fresh(e.call.name, taken)
+
+
+# Merges whose operands may change places: the same number to the last bit (x + y == y + x).
+_COMMUTING = frozenset({"add", "mul"})
+
+
+def _inlined(e: Merge) -> bool:
+    """Makes `e` an inline merge if it can be one: its first branch is the current tensor
+    (the second, of two that commute, goes first). Whether it is."""
+    if len(e.branches) == 2 and not e.branches[1] and e.call.name in _COMMUTING:
+        e.branches.reverse()
+    e.inline = not e.branches[0]
+    return e.inline
 
 
 def _positions(body: list[Element], counter: list[int], here: list[tuple[Element, int]],
@@ -99,8 +119,9 @@ def _positions(body: list[Element], counter: list[int], here: list[tuple[Element
     transparent and its contents named in the enclosing scope."""
     for e in body:
         if isinstance(e, (Merge, Group)):
-            inner, inner_counter = (here, counter) if e.label is None else ([], [0])
-            if e.label is not None:
+            scope = e.scope if isinstance(e, Merge) else e.label
+            inner, inner_counter = (here, counter) if scope is None else ([], [0])
+            if scope is not None:
                 scopes.append(inner)
             for part in e.branches if isinstance(e, Merge) else [e.body]:
                 _positions(part, inner_counter, inner, scopes)

@@ -7,6 +7,7 @@ error naming the innermost module being traced and the line of its source that f
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import linecache
@@ -110,22 +111,29 @@ def _failed(model: nn.Module, node: fx.Node, exc: Exception) -> NetdslError:
 
 def source_line(node: fx.Node, within: type | None = None) -> Span | None:
     """The last line of the node's recorded stack that lies outside torch and netdsl; with
-    `within`, the last in that class's source file if any is."""
-    frames = _FRAME.findall(node.meta.get("stack_trace") or "")
-    own = _source_file(within) if within is not None else None
+    `within`, the last in that class's source if any is (the line of its forward that called
+    the module making the node: a model and its blocks often share one file)."""
+    frames = [(path, int(line)) for path, line in
+              _FRAME.findall(node.meta.get("stack_trace") or "")]
+    own = _source_lines(within) if within is not None else None
     latest = frames[::-1]
-    for path, line in [f for f in latest if own and f[0] == own] + latest:
+    for path, line in [f for f in latest if own and f[0] == own[0] and
+                       own[1] <= f[1] < own[2]] + latest:
         outside = "/torch/" not in path and not path.startswith(_NETDSL)
-        span = line_span(path, int(line)) if outside else None
+        span = line_span(path, line) if outside else None
         if span is not None:
             return span
     return None
 
 
-def _source_file(cls: type) -> str | None:
+@functools.cache
+def _source_lines(cls: type) -> tuple[str, int, int] | None:
+    """The file of a class's source and the range of its lines, [first, end) (asked for
+    every layer a problem or a container places: inspect parses the file each time)."""
     try:
-        return inspect.getsourcefile(cls)
-    except TypeError:
+        lines, first = inspect.getsourcelines(cls)
+        return inspect.getsourcefile(cls), first, first + len(lines)
+    except (OSError, TypeError):
         return None
 
 

@@ -129,6 +129,7 @@ def build_tree(traced: Trace) -> ModuleTree:
         item = Item(node, mapping if isinstance(mapping, Layers) else None,
                     unmapped=mapping if isinstance(mapping, Unmapped) else None)
         place(owner, label, item)
+    _close_containers(root, tree.canon)
     _drop_repeated_labels(root, traced.model)
     tree.problems += _share(root, traced.model)
     tree.problems += _tie_problems(root)
@@ -238,6 +239,51 @@ SHARED_HELP = "a shared module is declared, by its name, in the one module whose
 
 def _open(item: Item) -> bool:
     return item.child is not None and item.child.synthetic
+
+
+def _close_containers(instance: Instance, canon: Any) -> None:
+    """The layers without weights that joined a container after its last item, and that the
+    loop calling its items did not make between them (the pooling after the loop: `for b in
+    self.blocks: x = b(x)`, then `x.mean((2, 3))`), follow the container's group instead: they
+    are no layers of the container. A line of the forward the loop ran between items (its
+    `relu`) made the last item's too, and a merge of several items' tensors (`torch.cat([b(x)
+    for b in self.branches], 1)`) can only be written with them: both stay. Inner containers
+    first."""
+    for item in list(instance.items):
+        if item.child is None:
+            continue
+        _close_containers(item.child, canon)
+        if not item.child.synthetic:
+            continue
+        inner = item.child.items
+        last = max((k for k, it in enumerate(inner) if not _joined(it)), default=-1)
+        looped = {_line(it, instance) for it in inner[:last] if _joined(it)}
+        made = {node for it in inner[:last + 1] for node in _made(it)}
+        stay = last + 1
+        while stay < len(inner) and (_line(inner[stay], instance) in looped
+                                     or len(made & set(inner[stay].inputs(canon))) > 1):
+            made.update(_made(inner[stay]))
+            stay += 1
+        after = instance.items.index(item) + 1
+        instance.items[after:after] = inner[stay:]
+        del inner[stay:]
+
+
+def _joined(item: Item) -> bool:
+    """Whether an item of a container joined it (a layer without weights made while its group
+    was open) rather than being one of its items."""
+    return item.child is None and item.label is None
+
+
+def _made(item: Item) -> list[fx.Node]:
+    """The nodes an item makes (before the instances' outputs are known)."""
+    return item.child.nodes() if item.child is not None else [item.node]
+
+
+def _line(item: Item, owner: Instance) -> tuple[str, int] | None:
+    """The line of the owner's forward that made the item's node."""
+    span = source_line(item.node, type(owner.module)) if item.node is not None else None
+    return (span.path, span.line) if span is not None else None
 
 
 def _has_state(model: nn.Module, path: str) -> bool:

@@ -139,6 +139,9 @@ class Writer:
         return _labeled(e.label, "{\n" + "\n".join(inner) + "\n}")
 
     def merge(self, e: Merge) -> str:
+        if e.inline:  # the current tensor, then each other branch as a tensor argument
+            others = tuple(Expr(self.branch(b)) for b in e.branches[1:])
+            return _labeled(e.label, call_text(OpCall(e.call.name, others, e.call.kwargs)))
         head = call_text(e.call)
         branches = [self.branch(b) for b in e.branches]
         return _labeled(e.label, head + " {\n" + "\n".join(branches) + "\n}")
