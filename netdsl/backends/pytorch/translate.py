@@ -105,6 +105,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         self.shared_made: dict[str, Any] = {}  # name -> how a later call applies it
         self.shared_homes: dict[str, Scope] = {}  # name -> the scope that declared it
         self.filling: set[str] = set()  # the locals of the Sequentials being built
+        self.inlining: set[str] = set()  # the inline blocks whose bodies are being written
         self.listed_current: tuple[Tensor, ...] | None = None  # see Flow.listed
         self.lists_tensors = False  # a tensor's name stands for itself (in a list of tensors)
         self.outputs: list[tuple[str, Tensor]] = []
@@ -503,7 +504,6 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         sub.results = None
         sub.listed = flow.listed  # a merge that starts the chain takes a list made before
         self._s_Chain(stmt.value, scope, sub, env)
-        flow.outputs.extend(sub.outputs[len(flow.outputs):])  # an inline block's `output`
         if len(stmt.names) == 1 and _several(sub.listed):
             self.bind_several(stmt.names[0], sub.listed, scope, flow)  # `t = from x -> b()`
             return
@@ -589,6 +589,10 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
                 self.applied_list_any(stmt, iterable, scope, flow, env)
                 return
             self.applied_list(stmt, scope, flow, env)  # items the constructor knows
+            return
+        if isinstance(stmt.value, syn.ListExpr) and \
+                any(isinstance(item, syn.Chain) for item in stmt.value.items):
+            self.applied_items(stmt, stmt.value, scope, flow, env)
             return
         named = self.named_tensor(stmt.value, flow, env)
         if named is not None:
@@ -855,14 +859,41 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         results = []
         for item in items:
             inner_env = self.bound_item(e, item, env)
-            if not self.kept(e, inner_env, flow):
+            if self.kept(e, inner_env, flow):
+                results.append(self.applied_chain(e.element, stmt.name, scope, flow, inner_env))
+        self.made_list(stmt.name, results, flow, env)
+
+    def applied_items(self, stmt: syn.Assign, e: syn.ListExpr, scope: Scope, flow: Flow,
+                      env: Env) -> None:
+        """`ys = [from x -> conv(2, 1), from x -> conv(4, 1), x]`: each chain applied in the
+        forward, in turn; the results (and the tensors named among them) are a list of
+        tensors, the current value."""
+        if scope.fwd is None:
+            raise NotChain
+        results: list[Tensor] = []
+        for item in e.items:
+            if isinstance(item, syn.Chain):
+                results.append(self.applied_chain(item, stmt.name, scope, flow, env))
                 continue
-            sub = flow.fork(flow.current.shared() if flow.current else None, hint=stmt.name)
-            sub.labels = flow.labels
-            self._s_Chain(e.element, scope, sub, inner_env)
-            assert sub.current is not None
-            results.append(sub.current.shared())
-        env.vars[stmt.name] = Value(None, tensors=tuple(results))
+            value = self.tensor_list(syn.ListExpr(item.span, (item,)), env, flow)
+            if value is None or value.tensors is None:
+                raise Unsupported("a list of chains with an item that is not a tensor")
+            results += [t.shared() for t in value.tensors]
+        self.made_list(stmt.name, results, flow, env)
+
+    def applied_chain(self, chain: syn.Chain, hint: str, scope: Scope, flow: Flow,
+                      env: Env) -> Tensor:
+        """The tensor one item of a list applies its chain to make, from the current tensor."""
+        sub = flow.fork(flow.current.shared() if flow.current else None, hint=hint)
+        sub.labels = flow.labels
+        self._s_Chain(chain, scope, sub, env)
+        assert sub.current is not None
+        return sub.current.shared()
+
+    @staticmethod
+    def made_list(name: str, results: list[Tensor], flow: Flow, env: Env) -> None:
+        """`name` for the list of tensors a statement made, which is the current value."""
+        env.vars[name] = Value(None, tensors=tuple(results))
         flow.current = results[-1] if results else flow.current
         flow.listed = tuple(results)
 
