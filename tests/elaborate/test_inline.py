@@ -139,7 +139,8 @@ class _NestedUNet(torch.nn.Module):
 
 def test_recursive_list_outputs_make_unet_plus_plus_as_torch_does():
     """The layers, their parameters and the output shape of the hand-written network (the
-    generator cannot write a list output of one yet, so torch checks the structure)."""
+    generator cannot yet loop over a name given a call's several outputs, `for b in rest`, so
+    torch checks the structure)."""
     theirs = _NestedUNet()
     out = theirs(torch.zeros(1, 3, 16, 16))
     for kind in ("inline block", "block"):

@@ -57,6 +57,28 @@ network n {
     assert list(net.stats().outputs.values()) == [(3 * 4, 8, 8)]  # three items of 4
 
 
+def test_a_compiled_block_returns_its_list_of_one_as_a_tuple():
+    spec = """
+block b(x: tensor) {
+    row = [from x -> conv(4, 1)]
+    output row
+}
+network n {
+    input x: [4, 8, 8]
+    r = b(x)
+    for t in r { from t -> conv(2, 1) }
+}
+"""
+    model = netdsl.build(netdsl.load(spec)).eval()
+    c0, c1 = _convs(model)
+    x = torch.randn(1, 4, 8, 8)
+    with torch.no_grad():
+        assert torch.allclose(model(x), c1(c0(x)), atol=1e-6)
+        (inner,) = [m for m in model.children() if not isinstance(m, torch.nn.Conv2d)]
+        made = inner(x)
+        assert isinstance(made, tuple) and len(made) == 1
+
+
 def test_a_block_whose_output_is_one_tensor_returns_the_tensor():
     spec = ("block b(x: tensor) {\n    y = from x -> conv(4, 1)\n    output y\n}\n"
             "network n {\n    input x: [4, 8, 8]\n    r = b(x)\n    from r -> conv(2, 1)\n}\n")

@@ -507,6 +507,10 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         if len(stmt.names) == 1 and _several(sub.listed):
             self.bind_several(stmt.names[0], sub.listed, scope, flow)  # `t = from x -> b()`
             return
+        if len(stmt.names) == 1 and isinstance(sub.listed, TensorList):  # a list a block gave
+            self.assign_list(stmt.names[0], Value(None, listed=sub.listed), scope, env)
+            flow.current, flow.listed = sub.current, sub.listed
+            return
         made = sub.results if len(stmt.names) > 1 else [sub.current]
         if made is None or len(made) != len(stmt.names):
             raise Unsupported(f"{len(stmt.names)} names for what this chain makes")
@@ -671,6 +675,9 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
                 flow.outputs.append((dotted, group))
                 continue
             if tensor is None and listed is not None and listed.tensors is not None:
+                if len(stmt.names) == 1 and len(listed.tensors) == 1:  # a list, of one
+                    flow.outputs.append((dotted, _list_of_one(listed.tensors[0])))
+                    continue
                 flow.outputs.extend((f"{dotted}.{i}", t) for i, t in enumerate(listed.tensors))
                 continue
             if dotted in flow.groups:  # `output fpn`: every output of a labeled call
@@ -1211,3 +1218,10 @@ def _list_vars(env: Env) -> set[str]:
     """The forward's variables that hold lists of tensors (`inner_blocks`, `merged`)."""
     return {v.listed.var for v in env.vars.values()
             if v.listed is not None and v.listed.var is not None}
+
+
+def _list_of_one(tensor: Tensor) -> TensorList:
+    """The list of one tensor that an `output` of a list returns (`return (x,)`): a list
+    still, which its callers loop over and index."""
+    return TensorList(None, tensor.shape, P.lit(1), caxis=tensor.caxis, whole=True,
+                      read=ast.Tuple([tensor.node], ast.Load()), items=(tensor,))
