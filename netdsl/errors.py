@@ -36,6 +36,7 @@ ERROR_CODES: dict[str, str] = {
     "trace": "a PyTorch model that torch.fx cannot trace (`netdsl import`)",
     "unmapped": "a PyTorch call that no operator of netdsl describes (`netdsl import`)",
     "unused": "computation that no output depends on (a warning)",
+    "twice": "a merge that takes one tensor twice (a warning)",
 }
 
 

@@ -10,7 +10,8 @@ from typing import Any
 from netdsl.analysis import Stats, check_expectations, summarize
 from netdsl.analysis.memory import DTYPE_BYTES, live_curve
 from netdsl.analysis.training import OPTIMIZER_STATE, training_memory
-from netdsl.analysis.unused import unused_warnings
+from netdsl.analysis.twice import twice_warnings
+from netdsl.analysis.unused import once_each, unused_warnings
 from netdsl.bundled import model_names, model_path
 from netdsl.elaborate import Program, elaborate, load_program, read_source
 from netdsl.elaborate.budget import Budget
@@ -116,9 +117,9 @@ class Network:
         return check_expectations(self.top.expectations, self.stats(dtype), self.program.budget)
 
     def warnings(self) -> list[Diagnostic]:
-        """Computation no output depends on (a layer nothing reads, an input never used):
-        what `netdsl check` warns of, in source order."""
-        return unused_warnings(self.top)
+        """Computation no output depends on (a layer nothing reads, an input never used) and
+        merges that take one tensor twice: what `netdsl check` warns of, in source order."""
+        return once_each(unused_warnings(self.top) + twice_warnings(self.top))
 
     def _repr_html_(self) -> str:
         """Jupyter's display: the totals, the diagram collapsed to its top blocks, and the

@@ -124,3 +124,44 @@ def test_parameters_from_python_must_be_values_of_the_language(value, message):
 def test_a_python_list_parameter_is_a_list_of_the_language():
     spec = "network n(sizes: list = [4]) {\n    input x: [3, 8, 8]\n    conv(sizes[0], 1)\n}\n"
     assert netdsl.load(spec, sizes=[6, 7]).graph["0"].shape == (6, 8, 8)
+
+
+LAYER_PARAM = """
+block unit(c: int, act: layer = relu) {
+    conv(c, 3, p=1) -> act
+}
+network n(act: layer = relu) {
+    input x: [3, 8, 8]
+    unit(4, act)
+    act
+}
+"""
+
+
+def test_a_layer_parameter_is_set_from_outside_by_an_operator_or_block_name():
+    """`load(..., act="gelu")` and `--set act=gelu` give the operator gelu, as torch's GELU
+    computes it."""
+    import torch
+    net = netdsl.load(LAYER_PARAM, act="gelu")
+    assert [n.op.name for n in net.graph if n.op is not None] == ["conv", "gelu", "gelu"]
+    model = netdsl.build(LAYER_PARAM, act="gelu").eval()
+    (conv,) = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    x = torch.randn(1, 3, 8, 8)
+    gelu = torch.nn.GELU()
+    with torch.no_grad():
+        assert torch.allclose(model(x), gelu(gelu(conv(x))), atol=1e-6)
+
+
+def test_a_layer_parameter_set_to_no_layer_says_which_is_nearest():
+    with pytest.raises(netdsl.NetdslError) as info:
+        netdsl.load(LAYER_PARAM, act="gleu")
+    (diag,) = info.value.diagnostics
+    assert diag.message == "'n' parameter 'act' must be a layer, and 'gleu' names no " \
+                           "operator or block"
+    assert diag.help == "did you mean 'gelu'?" and diag.span.line == 5
+
+
+def test_a_layer_parameter_may_name_a_block():
+    spec = LAYER_PARAM.replace("network n(act: layer = relu)", "block head { conv(2, 1) }\n"
+                               "network n(act: layer = relu)")
+    assert list(netdsl.load(spec, act="head").stats().outputs.values()) == [(2, 8, 8)]

@@ -7,6 +7,8 @@ definition is looked at once, so the cost follows the definitions, not the layer
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from netdsl.errors import Diagnostic, Span
 from netdsl.ir import Call, Definition, Node
 
@@ -15,14 +17,19 @@ _HELP = "label it and read it (`from LABEL -> ...`), list it in `output`, or rem
 
 def unused_warnings(top: Definition) -> list[Diagnostic]:
     """One warning per spec location where computation is never used, in source order."""
+    return once_each(diag for d in definitions(top) for diag in _unused_in(d))
+
+
+def once_each(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Warnings said once per location and message (a block's are found in each of its
+    definitions), in source order."""
     found: dict[tuple[Span, str], Diagnostic] = {}
-    for d in _definitions(top):
-        for diag in _unused_in(d):
-            found.setdefault((diag.span, diag.message), diag)
+    for diag in diagnostics:
+        found.setdefault((diag.span, diag.message), diag)
     return sorted(found.values(), key=lambda g: (g.span.path, g.span.line, g.span.col))
 
 
-def _definitions(top: Definition) -> list[Definition]:
+def definitions(top: Definition) -> list[Definition]:
     """`top` and every definition called from it, each once."""
     seen: dict[int, Definition] = {id(top): top}
     stack = [top]

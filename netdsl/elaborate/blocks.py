@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from netdsl.elaborate.frame import Frame, Site
+from netdsl.elaborate.frame import Frame, Returned, Site, returned_value
 from netdsl.elaborate.naming import Naming
 from netdsl.elaborate.values import LayerRef, TensorValue, single
 from netdsl.errors import Span, SpecError, did_you_mean
@@ -116,13 +116,14 @@ class Blocks:
     def result(self, call: Call, site: Site) -> Any:
         """A call's output(s); a label on a call with several outputs also names each of them
         by the block's output names (`fpn.p3`)."""
-        if len(call.outputs) == 1:
-            return call.outputs[0]
+        value = returned_value(call.outputs, call.definition.listed)
+        if isinstance(value, str):
+            return value
         if site.label is not None:
             full = site.naming.full(site.label)
             for name, ref in zip(call.definition.output_names, call.outputs, strict=True):
                 self.el.frame.tensors[f"{full}.{name}"] = ref
-        return tuple(call.outputs)
+        return value
 
     @staticmethod
     def outer(ref: str, call: str, binding: Binding) -> str:
@@ -202,15 +203,19 @@ class Blocks:
 
     def inline(self, bdef: ast.BlockDef, binding: Binding, site: Site) -> Any:
         """An unlabeled call of an `inline block`: its layers and labels join the caller's
-        scope (its values do not)."""
+        scope (its values do not); its `output` names the call's value, as a block's does."""
         el = self.el
         outer = el.frame
         env = el.program.env.child(**binding.values)
+        returned = Returned()
         el.frame = Frame(env, outer.definition, outer.path, site.current,
                          outer.call_sites + ((bdef.name, site.span),), outer.tensors,
-                         outer.ports)
+                         outer.ports, returned=returned)
         try:
-            return el.statements.body(bdef.body, site.current, site.naming)
+            current = el.statements.body(bdef.body, site.current, site.naming)
+            if not returned.outputs:
+                return current
+            return returned_value(returned.outputs, returned.listed)
         except SpecError as exc:
             if exc.call_sites is None:
                 exc.call_sites = el.frame.call_sites

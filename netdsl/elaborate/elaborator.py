@@ -23,7 +23,15 @@ from netdsl.elaborate.loader import Program
 from netdsl.elaborate.naming import Naming
 from netdsl.elaborate.shared import Shared
 from netdsl.elaborate.statements import Statements
-from netdsl.elaborate.values import Evaluator, FollowOnError, Poisoned, Resolver, TensorValue
+from netdsl.elaborate.values import (
+    Evaluator,
+    FollowOnError,
+    LayerRef,
+    Poisoned,
+    Resolver,
+    TensorValue,
+    holds_tensors,
+)
 from netdsl.errors import (
     Diagnostic,
     NetdslError,
@@ -98,6 +106,12 @@ class Elaborator(Resolver):
         return "layer" if name in CONSTRUCTS else None
 
     def tensor_at(self, path: ast.From) -> Any:
+        """What `from path` names as a value: a name bound to a list of lists of tensors is
+        that list (`from rows[0][0]`), anything else the tensor(s) of `from`."""
+        if len(path.path) == 1:
+            bound = self.frame.env.find(path.path[0])
+            if isinstance(bound, tuple) and holds_tensors(bound):
+                return bound
         return self.layers.tensor_value(self.layers.from_tensor(path))
 
     def applies_layers(self, chain: ast.Chain) -> bool:
@@ -125,6 +139,7 @@ class Elaborator(Resolver):
     def network(self, name: str | None, overrides: dict[str, Any]) -> Definition:
         net = self.pick(name)
         self.check_parameter_names(net, overrides)
+        overrides = self.layer_overrides(net, overrides)
         self.check_parameter_types(net, overrides)
         try:  # a bad --set or load(..., name=value) is the user's error, located at the network
             bound = self.bind_network(net, overrides)
@@ -143,6 +158,11 @@ class Elaborator(Resolver):
                                          help="declare one: input x: [3, 224, 224]"))
         if not top.outputs:
             refs = (current,) if isinstance(current, str) else current or ()
+            if not refs:  # a list of tensors it ends at is empty
+                raise NetdslError(Diagnostic(
+                    f"network '{net.name}' ends at an empty list of tensors: it has no output",
+                    net.body[-1].span if net.body else net.span, "name",
+                    help="end it at a tensor, or name its outputs: output a, b"))
             top.outputs.extend(refs)
             top.output_names.extend(refs)
         top.expectations = self.expectations
@@ -173,7 +193,7 @@ class Elaborator(Resolver):
                 self.poison(stmt)
                 if not isinstance(exc, FollowOnError) and not (tainted and exc.code == "shape"):
                     exc.span = exc.span or stmt.span  # every message is located
-                    errors.append(self.diagnostic(exc))
+                    _add_once(errors, self.diagnostic(exc))
                 tainted = True
                 if exc.code == "limit" or len(errors) >= MAX_ERRORS or current is None:
                     break
@@ -261,6 +281,30 @@ class Elaborator(Resolver):
                     help=did_you_mean(key, names) or f"signature: {signature(net)}",
                     argument=Override("parameter", key)))
 
+    def layer_overrides(self, net: ast.BlockDef, overrides: dict[str, Any]) -> dict[str, Any]:
+        """The overrides with a `layer` parameter given as text from outside (`--set
+        act=gelu`, `load(..., act="gelu")`, where a value is a number, a bool, text or a list)
+        read as the operator or block it names."""
+        out = dict(overrides)
+        for p in net.params:
+            text = overrides.get(p.name)
+            if p.type == "layer" and isinstance(text, str):
+                out[p.name] = self.named_layer(net, p.name, text.strip())
+        return out
+
+    def named_layer(self, net: ast.BlockDef, param: str, text: str) -> LayerRef:
+        """The layer `text` names, or the caller's error (marked for the command line to show
+        at its `--set`)."""
+        if self.is_layer(text):
+            return LayerRef(text)
+        shown = text if len(text) <= 80 else text[:60] + "..."
+        raise NetdslError(Diagnostic(
+            f"'{net.name}' parameter '{param}' must be a layer, and '{shown}' names no operator "
+            "or block", net.span, "name", notes=list(self.program.import_notes(net.span)),
+            help=did_you_mean(text, self.layer_names()) if text.isidentifier() else
+            "give the name of an operator or a block: --set act=gelu",
+            argument=Override("parameter", param)))
+
     def check_parameter_types(self, net: ast.BlockDef, overrides: dict[str, Any]) -> None:
         """Every overridden typed parameter has a value of its type (the caller's mistake,
         marked for the command line to show at its `--set`)."""
@@ -286,6 +330,14 @@ class Elaborator(Resolver):
         site = Site(None, net.span, Naming("", None), None)
         blocks = self.blocks
         return blocks.complete(net, blocks.parameters(net), dict(overrides), site).values
+
+
+def _add_once(errors: list[Diagnostic], diag: Diagnostic) -> None:
+    """Report an error once: the same mistake inside a block called from two statements
+    fails each of them, at the same place with the same words (only the call sites in its
+    notes differ)."""
+    if not any(e.span == diag.span and e.message == diag.message for e in errors):
+        errors.append(diag)
 
 
 def _unknown_input(net: ast.BlockDef, key: str, inputs: Iterable[str]) -> Diagnostic:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from netdsl.elaborate.naming import Naming
-from netdsl.elaborate.values import UNBOUND, Env
+from netdsl.elaborate.values import UNBOUND, Env, TensorValue
 from netdsl.errors import Span, SpecError
 from netdsl.ir import Call, Definition
 
@@ -15,6 +15,22 @@ from netdsl.ir import Call, Definition
 Current = Union[str, tuple[str, ...], None]
 
 AMBIGUOUS: Any = object()  # a short label that names several tensors of one body
+
+
+@dataclass
+class Returned:
+    """What an unlabeled call of an `inline block` returns: its `output` statement's tensors,
+    which are the call's value rather than outputs of the definition it joins."""
+
+    outputs: list[str] = field(default_factory=list)
+    output_names: list[str] = field(default_factory=list)
+    listed: bool = False
+
+
+def returned_value(outputs: list[str], listed: bool) -> Current:
+    """A call's value: its one output, or the list of them (a list output stays a list, even
+    of one tensor)."""
+    return outputs[0] if len(outputs) == 1 and not listed else tuple(outputs)
 
 
 @dataclass
@@ -31,6 +47,12 @@ class Frame:
     # each `shared` declaration made so far, with what its name meant before it: a group
     # forgets those made in it when it ends
     declared: list[tuple[Env, str, Any]] = field(default_factory=list)
+    returned: Returned | None = None  # set in an inline call's body: where `output` goes
+
+    @property
+    def output_target(self) -> Definition | Returned:
+        """Where an `output` statement puts its tensors."""
+        return self.returned if self.returned is not None else self.definition
 
     def no_input(self, span: Span) -> SpecError:
         """A layer applied where no tensor flows in: before the network's input, or in a
@@ -48,6 +70,20 @@ class Frame:
         if ref.startswith("$"):
             return self.ports[int(ref[1:])][0]
         return f"{self.path}.{ref}" if self.path else ref
+
+    def local(self, ref: str) -> str:
+        """A reference as this body's text names it: by a name bound to it (`a = from x ->
+        ...`, a tensor parameter), `in`, or its local name."""
+        if ref == self.block_input:
+            return "in"
+        env: Env | None = self.env
+        while env is not None:
+            found = next((name for name, value in env.vars.items()
+                          if isinstance(value, TensorValue) and value.node == ref), None)
+            if found is not None:
+                return found
+            env = env.parent
+        return ref
 
     def kind(self, ref: str) -> str:
         """What makes the tensor `ref`: an operator's name, `input` or a block's output."""

@@ -20,6 +20,7 @@ from netdsl.elaborate.values import (
     TensorValue,
     call_number_help,
     hides,
+    holds_tensors,
     single,
 )
 from netdsl.errors import SpecError, did_you_mean
@@ -110,6 +111,7 @@ class Layers:
             operator = self.build_op(cls, [], kwargs, site)
             out = self.el.builder.node(inner.take(None, site.span), operator, paths, site.span,
                                        inner)
+            self.note_twice(out, paths, [f"path {i}" for i in range(len(paths))])
         if scope is not None:
             scope.output = out
         return out
@@ -147,9 +149,10 @@ class Layers:
     def _Call(self, value: ast.Call, site: Site) -> Current:
         return self.apply(value.func, value.func_span, value.args, _NO_ARGS, site)
 
-    def _Comprehension(self, value: ast.Comprehension, site: Site) -> Current:
-        """A list of tensors as an element: a label names the list and opens a scope whose
-        items take positions, as a labeled repeat's do."""
+    def _Comprehension(self, value: ast.Comprehension | ast.ListExpr, site: Site) -> Current:
+        """A list of tensors as an element (a comprehension, or a list of chains): a label
+        names the list and opens a scope whose items take positions, as a labeled repeat's
+        do."""
         el = self.el
         scope, inner = el.builder.scoped(site.label, site.span, site.naming, 'list')
         outer = el.naming
@@ -161,7 +164,9 @@ class Layers:
         refs = self.references(made, value.span)
         if scope is not None:
             scope.output = refs[-1] if refs else None
-        return refs[0] if len(refs) == 1 and site.label is None else refs
+        return refs
+
+    _ListExpr = _Comprehension
 
     def references(self, value: Any, span: Any) -> tuple[str, ...]:
         """The references of a tensor or a list of tensors."""
@@ -186,6 +191,8 @@ class Layers:
             return True
         if isinstance(value, ast.Comprehension):
             return self.el.applies_layers(value.element) or self.calls_on_items(value)
+        if isinstance(value, ast.ListExpr):  # `[from x -> conv(2, 1), from x -> conv(4, 1)]`
+            return any(type(item) is ast.Chain for item in value.items)
         if isinstance(value, ast.Call) and self.is_layer_expr(value):
             return any(self.is_tensor_arg(arg.value) for arg in value.args)
         return False
@@ -355,9 +362,11 @@ class Layers:
                                 site.span, help="a merge needs at least one tensor")
             inputs = list(site.current)
             current = inputs[-1]
+            roles = [f"item {i} of the current tensors" for i in range(len(inputs))]
         else:
             current = self.need_input(site)
             inputs = [current]
+            roles = ["the current tensor"]
         args, kwargs = list(preset.args), dict(preset.kwargs)
         ties: dict[str, str] = {}  # attribute -> the layer whose weight it shares
         table = cls.parameters()
@@ -380,11 +389,13 @@ class Layers:
                                     help=f"write `{cls.name}` alone to merge the current "
                                          "tensors, or start elsewhere with `from`")
                 inputs.extend(listed)  # `concat(rows)`: every tensor of the list
+                roles += [f"item {i} of its list" for i in range(len(listed))]
                 continue
             elif (cls.variadic and arg.name is None) or (
                     field_ is not None and field_.name in table.tensors):
                 ref = self.path(arg.value, site.with_current(current))
                 inputs.append(ref)
+                roles.append(f"its argument '{_describe(arg.value)}'")
                 value: Any = self.tensor_arg(_describe(arg.value), ref)
                 if cls.variadic and arg.name is None:
                     continue
@@ -402,9 +413,26 @@ class Layers:
         if name is None:
             name = site.naming.take(site.label, site.span)
         ref = self.el.builder.node(name, operator, inputs, site.span, site.naming)
+        if cls.variadic:
+            self.note_twice(ref, inputs, roles)
         if ties:
             self.el.frame.definition.items[ref].meta["ties"] = ties
         return ref
+
+    def note_twice(self, ref: str, inputs: list[str], roles: list[str]) -> None:
+        """Record on a merge a tensor it takes twice (`concat([x] + ys)` right after x: the
+        current tensor and an item of its list), for the warning `netdsl check` gives: it
+        doubles the tensor silently. `roles` says where each input came from."""
+        first: dict[str, int] = {}
+        for i, tensor in enumerate(inputs):
+            if tensor in first:
+                node = self.el.frame.definition.items[ref]
+                node.meta["twice"] = (f"{node.op_name} takes '{self.el.frame.local(tensor)}' "
+                                      f"twice: as {roles[first[tensor]]} and as {roles[i]}",
+                                      _TAKES_CURRENT if "current" in roles[first[tensor]]
+                                      else None)
+                return
+            first[tensor] = i
 
     def tied_weight(self, chain: ast.Chain) -> tuple[TiedWeight, str]:
         """`weight=wte`: the weight of the layer labeled `wte` earlier in this body, and that
@@ -501,6 +529,10 @@ class Layers:
             if isinstance(bound, tuple) and bound and all(isinstance(t, TensorValue)
                                                           for t in bound):
                 return tuple(t.node for t in bound)
+            if isinstance(bound, tuple) and holds_tensors(bound):
+                raise SpecError(f"'{dotted}' is a list of lists of tensors: `from` takes a "
+                                "tensor or a list of tensors", "type", value.span,
+                                help=f"index it: from {dotted}[0][0]")
         found = self.el.frame.tensors.get(dotted) or self.el.frame.position(dotted)
         if found is AMBIGUOUS:
             raise SpecError(f"the label '{dotted}' names several tensors", "name", value.span,
@@ -525,6 +557,11 @@ class Layers:
                     return found
                 if Poisoned.named(el.frame.env, value.id):  # its own error was reported
                     raise FollowOnError.of(value.id, value.span)
+                bound = el.frame.env.find(value.id)
+                if isinstance(bound, tuple) and holds_tensors(bound):
+                    raise SpecError(f"'{value.id}' is a list of tensors, not one tensor",
+                                    "type", value.span,
+                                    help=f"pick one of its tensors: {value.id}[0]")
                 if not self.is_layer_expr(value):
                     raise SpecError(f"unknown tensor or layer '{value.id}'", "name", value.span,
                                     help=did_you_mean(value.id, set(el.frame.tensors) |
@@ -556,6 +593,8 @@ class Layers:
         return found
 
 
+_TAKES_CURRENT = ("a merge takes the current tensor first: write its list without it, or start "
+                  "elsewhere with `from`")
 _LIST_SYNTAX = (ast.Name, ast.Index, ast.ListExpr, ast.BinOp)  # what may spell a list of tensors
 
 

@@ -14,6 +14,7 @@ from netdsl.elaborate.values import (
     LayerRef,
     Poisoned,
     TensorValue,
+    holds_tensors,
 )
 from netdsl.errors import Span, SpecError, did_you_mean
 from netdsl.ir import Expectation, Instance
@@ -188,39 +189,48 @@ class Statements:
 
     def _Output(self, stmt: ast.Output, current: Current, naming: Naming) -> Current:
         outputs: list[tuple[str, str]] = []
+        listed = False
         for path in stmt.names:
-            outputs += self.resolve_output(".".join(path), stmt.span)
-        definition = self.el.frame.definition
+            found, listed = self.resolve_output(".".join(path), stmt.span)
+            outputs += found
+        target = self.el.frame.output_target
+        target.listed = listed and len(stmt.names) == 1
         for name, ref in outputs:
-            if name in definition.output_names:
+            if name in target.output_names:
                 raise SpecError(f"'{name}' is an output twice", "name", stmt.span)
-            definition.output_names.append(name)
-            definition.outputs.append(ref)
+            target.output_names.append(name)
+            target.outputs.append(ref)
         return current
 
-    def resolve_output(self, dotted: str, span: Span) -> list[tuple[str, str]]:
-        """An output's name(s) and reference(s): a label, or a value holding tensors."""
+    def resolve_output(self, dotted: str, span: Span) -> tuple[list[tuple[str, str]], bool]:
+        """An output's name(s) and reference(s): a label, or a value holding tensors; and
+        whether it is a list (of any length)."""
         frame = self.el.frame
         found = frame.tensors.get(dotted)
         if found is not None and found is not AMBIGUOUS:
             if isinstance(found, str):
-                return [(dotted, found)]
+                return [(dotted, found)], False
             inside: dict[str, list[str]] = {}  # tensor -> the labels under `dotted` it has
             for key, value in frame.tensors.items():
                 if isinstance(value, str) and key.startswith(dotted + "."):
                     inside.setdefault(value, []).append(key)
             return [(self.item_name(dotted, i, ref, inside.get(ref, [])), ref)
-                    for i, ref in enumerate(found)]
+                    for i, ref in enumerate(found)], True
         position = frame.position(dotted) if found is None else None
         if position is not None:
-            return [(dotted, position)]
+            return [(dotted, position)], False
         bound = frame.env.find(dotted)
         if isinstance(bound, TensorValue):
-            return [(dotted, bound.node)]
+            return [(dotted, bound.node)], False
         if isinstance(bound, tuple) and bound and all(isinstance(t, TensorValue) for t in bound):
-            return [(f"{dotted}.{i}", t.node) for i, t in enumerate(bound)]
+            return [(f"{dotted}.{i}", t.node) for i, t in enumerate(bound)], True
         if Poisoned.named(frame.env, dotted):  # its own error was reported
             raise FollowOnError.of(dotted, span)
+        if isinstance(bound, tuple) and holds_tensors(bound):
+            raise SpecError(f"'{dotted}' is a list of lists of tensors: an output is a tensor "
+                            "or a list of tensors", "type", span,
+                            help="join lists with `+` (row + rest) rather than nest them "
+                                 "(row + [rest])")
         raise SpecError(f"unknown tensor '{dotted}' in output", "name", span,
                         help=did_you_mean(dotted, frame.tensors))
 

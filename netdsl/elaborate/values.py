@@ -69,6 +69,14 @@ class TensorValue:
         return value
 
 
+def holds_tensors(value: Any) -> bool:
+    """Whether a value is a tensor or a list, at any depth, of nothing but tensors (a list of
+    lists of them: U-Net++'s rows of nodes)."""
+    if isinstance(value, tuple):
+        return bool(value) and all(holds_tensors(v) for v in value)
+    return isinstance(value, TensorValue)
+
+
 @dataclass(frozen=True)
 class LayerRef:
     """An operator or block used as a value, possibly with arguments bound: `leaky_relu(0.2)`."""
@@ -472,8 +480,11 @@ class Evaluator:
         return value
 
     def _ListExpr(self, e: ast.ListExpr, env: Env, symbols: bool) -> Any:
-        return self.budget.new_list(tuple(self.eval(item, env, symbols) for item in e.items),
-                                    e.span)
+        """`[a, b]`; an item that is a chain applies its layers (the resolver applies it)
+        and is the tensor it makes."""
+        return self.budget.new_list(tuple(
+            self.resolver.apply_chain(item, env, 0, 1) if type(item) is ast.Chain
+            else self.eval(item, env, symbols) for item in e.items), e.span)
 
     def _From(self, e: ast.From, env: Env, symbols: bool) -> Any:
         """`from name` used in an expression (`from levels[0] -> conv(8, 1)`): the tensor."""

@@ -143,6 +143,7 @@ class Definition:
     values: dict[str, Shape] = field(default_factory=dict)  # shape of every reference
     outputs: list[str] = field(default_factory=list)  # references, in output order
     output_names: list[str] = field(default_factory=list)
+    listed: bool = False  # the outputs are one list (`output row`), a list even of one tensor
     network_inputs: list[str] = field(default_factory=list)  # the network's input nodes
     instances: list[Instance] = field(default_factory=list)  # shared modules declared here
     expectations: list[Expectation] = field(default_factory=list)

@@ -91,7 +91,10 @@ class Call(Node):
 
 @dataclass
 class ListExpr(Node):
-    items: tuple[Expr, ...]
+    """`[a, b]`; an item that applies layers beyond an expression is a `Chain`
+    (`[from x -> conv(2, 1), from x -> conv(4, 1)]`)."""
+
+    items: tuple[Expr | Chain, ...]
 
 
 @dataclass

@@ -80,6 +80,10 @@ _STATEMENTS = frozenset({ast.Input, ast.Output, ast.Expect, ast.Assign, ast.Unpa
                          ast.Def, ast.If, ast.For, ast.Chain})
 
 
+_CHAIN_ITEMS = frozenset({ast.Chain, ast.Element, ast.Merge})  # what `?chain` passes up, bar
+# a bare expression
+
+
 def _element(x: Any) -> ast.Element:
     return x if type(x) is ast.Element else ast.Element(x.span, None, None, x)
 
@@ -401,7 +405,10 @@ class ToAst(Transformer):
         return ast.Call(self._span(c), str(name), self._tok_span(name), c[2] or ())
 
     def list(self, c):
-        return ast.ListExpr(self._span(c), tuple(_syntax(c)))
+        """`[a, b]`; an item that is more than an expression (`from x -> conv(2, 1)`, a
+        labeled element, a merge) is a chain, as a comprehension's item is."""
+        return ast.ListExpr(self._span(c), tuple(
+            _chain(x) if type(x) in _CHAIN_ITEMS else x for x in _syntax(c)))
 
     def tuple(self, c):
         return ast.ListExpr(self._span(c), tuple(_syntax(c)))

@@ -251,3 +251,14 @@ def test_a_function_given_to_set_is_located_in_its_argument(netdsl, two, value, 
         f"--set:1:3: error: --set c must be a number, bool, string or list, not {shown}  [type]")
     assert ("help: to pass the word, quote it: --set c='\"len\"'" in done.stderr) == \
         (value == "len")
+
+
+def test_set_gives_a_layer_parameter_an_operator_by_name(netdsl, tmp_path):
+    path = tmp_path / "act.net"
+    path.write_text("network n(act: layer = relu) {\n    input x: [3, 8, 8]\n"
+                    "    conv(4, 3) -> act\n}\n")
+    done = netdsl("compile", str(path), "-o", "-", "--set", "act=gelu")
+    assert done.returncode == 0, done.stderr
+    assert "act: Callable[..., nn.Module] = nn.GELU" in done.stdout
+    assert_user_error(netdsl("check", str(path), "--set", "act=gleu"), "names no operator",
+                      "did you mean 'gelu'?")

@@ -175,7 +175,7 @@ network n {
     from q -> s: split(5)
     o: [from x -> conv(7, 1) -> conv(8, 1) for x in [p, q]]
     both([q, p])
-    output t, s, o
+    output w, t, s, o
 }
 """
 

@@ -41,6 +41,7 @@ from netdsl.elaborate.values import LayerRef, reads_size
 from netdsl.ops import REGISTRY
 from netdsl.ops.base import REQUIRED, WHOLE_KINDS, Op, whole
 from netdsl.syntax import ast as syn
+from netdsl.syntax.tree import walk
 
 if TYPE_CHECKING:
     pass
@@ -890,9 +891,18 @@ class Calls:
                                flow.current else flow.current)
         inner_flow.labels = flow.labels  # an inline block's labels are the caller's
         inner_flow.block_input = flow.current.shared() if flow.current else None
-        inner_flow.outputs = flow.outputs
-        self.body(bdef.body, scope, inner_flow, env)
-        flow.current = inner_flow.current
+        inner_flow.outputs = []  # its `output` names the call's value, not the caller's outputs
+        if any(isinstance(node, syn.Output) for stmt in bdef.body
+               if not isinstance(stmt, syn.Output) for node in walk(stmt)):
+            raise Unsupported("an `output` inside an `if` of an inline block")
+        if bdef.name in self.inlining:  # its body would be written into itself without end
+            raise Unsupported("an inline block that calls itself")
+        self.inlining.add(bdef.name)
+        try:
+            self.body(bdef.body, scope, inner_flow, env)
+        finally:
+            self.inlining.discard(bdef.name)
+        inline_value(inner_flow, flow)
 
     def layer_call(self, value: Value, arg_asts: tuple[syn.Arg, ...], label: str | Py | None,
                    span: Any, scope: Scope, flow: Flow, env: Env) -> None:
@@ -1112,3 +1122,18 @@ def _py_names(info: ClassInfo, names: list[str]) -> list[str]:
     """The Python names of the class's parameters for the spec's parameter `names`."""
     by_spec = {p.spec: p.py for p in info.params}
     return [by_spec.get(n, n) for n in names]
+
+
+def inline_value(inner: Flow, flow: Flow) -> None:
+    """The value of an inline call, as the elaborator gives it: the tensors its `output`
+    names (one tensor; several, as a call of several outputs gives them; a list), or the
+    tensor its body ends at."""
+    made = [t for _, t in inner.outputs]
+    if not made:
+        flow.current = inner.current
+    elif len(made) == 1 and isinstance(made[0], Tensor):
+        flow.current, flow.results, flow.listed = made[0], None, None
+    elif all(isinstance(t, Tensor) for t in made):
+        flow.current, flow.results, flow.listed = made[0], made, tuple(made)
+    else:
+        raise Unsupported("an inline block whose `output` is a list of any length")

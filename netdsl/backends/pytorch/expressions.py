@@ -272,6 +272,8 @@ class Expressions:
                      for k in range(listed.length.const))
 
     def _e_ListExpr(self, e: syn.ListExpr, env: Env, flow: Flow | None, where: str) -> Value:
+        if any(isinstance(item, syn.Chain) for item in e.items):  # only as a statement's value
+            raise Unsupported("a list of chains other than a name's value (ys = [...])")
         tensors = self.tensor_list(e, env, flow)
         if tensors is not None:
             return tensors

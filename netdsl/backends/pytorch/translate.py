@@ -106,6 +106,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         self.shared_made: dict[str, Any] = {}  # name -> how a later call applies it
         self.shared_homes: dict[str, Scope] = {}  # name -> the scope that declared it
         self.filling: set[str] = set()  # the locals of the Sequentials being built
+        self.inlining: set[str] = set()  # the inline blocks whose bodies are being written
         self.listed_current: tuple[Tensor, ...] | None = None  # see Flow.listed
         self.lists_tensors = False  # a tensor's name stands for itself (in a list of tensors)
         self.constructor_loops = 0  # the constructor loops (`for` of a chain) being written
@@ -506,9 +507,12 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         sub.results = None
         sub.listed = flow.listed  # a merge that starts the chain takes a list made before
         self._s_Chain(stmt.value, scope, sub, env)
-        flow.outputs.extend(sub.outputs[len(flow.outputs):])  # an inline block's `output`
         if len(stmt.names) == 1 and _several(sub.listed):
             self.bind_several(stmt.names[0], sub.listed, scope, flow)  # `t = from x -> b()`
+            return
+        if len(stmt.names) == 1 and isinstance(sub.listed, TensorList):  # a list a block gave
+            self.assign_list(stmt.names[0], Value(None, listed=sub.listed), scope, env)
+            flow.current, flow.listed = sub.current, sub.listed
             return
         made = sub.results if len(stmt.names) > 1 else [sub.current]
         if made is None or len(made) != len(stmt.names):
@@ -593,6 +597,10 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
                 return
             self.applied_list(stmt, scope, flow, env)  # items the constructor knows
             return
+        if isinstance(stmt.value, syn.ListExpr) and \
+                any(isinstance(item, syn.Chain) for item in stmt.value.items):
+            self.applied_items(stmt, stmt.value, scope, flow, env)
+            return
         named = self.named_tensor(stmt.value, flow, env)
         if named is not None:
             flow.labels[stmt.name] = named  # `inter = r5`, `t = in`: another name, a tensor
@@ -675,6 +683,9 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
                 flow.outputs.append((dotted, group))
                 continue
             if tensor is None and listed is not None and listed.tensors is not None:
+                if len(stmt.names) == 1 and len(listed.tensors) == 1:  # a list, of one
+                    flow.outputs.append((dotted, _list_of_one(listed.tensors[0])))
+                    continue
                 flow.outputs.extend((f"{dotted}.{i}", t) for i, t in enumerate(listed.tensors))
                 continue
             if dotted in flow.groups:  # `output fpn`: every output of a labeled call
@@ -863,14 +874,41 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         results = []
         for item in items:
             inner_env = self.bound_item(e, item, env)
-            if not self.kept(e, inner_env, flow):
+            if self.kept(e, inner_env, flow):
+                results.append(self.applied_chain(e.element, stmt.name, scope, flow, inner_env))
+        self.made_list(stmt.name, results, flow, env)
+
+    def applied_items(self, stmt: syn.Assign, e: syn.ListExpr, scope: Scope, flow: Flow,
+                      env: Env) -> None:
+        """`ys = [from x -> conv(2, 1), from x -> conv(4, 1), x]`: each chain applied in the
+        forward, in turn; the results (and the tensors named among them) are a list of
+        tensors, the current value."""
+        if scope.fwd is None:
+            raise NotChain
+        results: list[Tensor] = []
+        for item in e.items:
+            if isinstance(item, syn.Chain):
+                results.append(self.applied_chain(item, stmt.name, scope, flow, env))
                 continue
-            sub = flow.fork(flow.current.shared() if flow.current else None, hint=stmt.name)
-            sub.labels = flow.labels
-            self._s_Chain(e.element, scope, sub, inner_env)
-            assert sub.current is not None
-            results.append(sub.current.shared())
-        env.vars[stmt.name] = Value(None, tensors=tuple(results))
+            value = self.tensor_list(syn.ListExpr(item.span, (item,)), env, flow)
+            if value is None or value.tensors is None:
+                raise Unsupported("a list of chains with an item that is not a tensor")
+            results += [t.shared() for t in value.tensors]
+        self.made_list(stmt.name, results, flow, env)
+
+    def applied_chain(self, chain: syn.Chain, hint: str, scope: Scope, flow: Flow,
+                      env: Env) -> Tensor:
+        """The tensor one item of a list applies its chain to make, from the current tensor."""
+        sub = flow.fork(flow.current.shared() if flow.current else None, hint=hint)
+        sub.labels = flow.labels
+        self._s_Chain(chain, scope, sub, env)
+        assert sub.current is not None
+        return sub.current.shared()
+
+    @staticmethod
+    def made_list(name: str, results: list[Tensor], flow: Flow, env: Env) -> None:
+        """`name` for the list of tensors a statement made, which is the current value."""
+        env.vars[name] = Value(None, tensors=tuple(results))
         flow.current = results[-1] if results else flow.current
         flow.listed = tuple(results)
 
@@ -1188,3 +1226,10 @@ def _list_vars(env: Env) -> set[str]:
     """The forward's variables that hold lists of tensors (`inner_blocks`, `merged`)."""
     return {v.listed.var for v in env.vars.values()
             if v.listed is not None and v.listed.var is not None}
+
+
+def _list_of_one(tensor: Tensor) -> TensorList:
+    """The list of one tensor that an `output` of a list returns (`return (x,)`): a list
+    still, which its callers loop over and index."""
+    return TensorList(None, tensor.shape, P.lit(1), caxis=tensor.caxis, whole=True,
+                      read=ast.Tuple([tensor.node], ast.Load()), items=(tensor,))

@@ -329,8 +329,9 @@ network n {
 }
 network n {
     input x: [4, 8, 8]
-    b()
-    conv(8, 1)
+    p, q = b()
+    from q -> c: conv(8, 1)
+    output lo, q, c
 }
 """,
     "an inline block's outputs in an assignment": """inline block two(c: int) {
