@@ -198,7 +198,7 @@ def input_shapes(pairs: list[str]) -> dict[str, tuple[int, ...]]:
     for pair in pairs:
         name, sep, dims = pair.rpartition("=")
         try:
-            shape = tuple(int(d) for d in dims.lower().replace(",", "x").split("x"))
+            shape = tuple(int(d) for d in dims.lower().split(_separator(dims)))
         except ValueError:
             shape = ()
         if not shape or any(d <= 0 for d in shape):
@@ -208,6 +208,12 @@ def input_shapes(pairs: list[str]) -> dict[str, tuple[int, ...]]:
                 help="whole numbers >= 1 separated by x: --input 3x224x224, --input x=3x32x32")
         out[name if sep else ""] = shape
     return out
+
+
+def _separator(dims: str) -> str:
+    """Sizes are separated by x (3x224x224), or by commas when there is no x (3,224,224): never
+    both, so that two shapes in one argument (3x8x8,3x8x8) are no shape of six sizes."""
+    return "," if "," in dims and "x" not in dims.lower() else "x"
 
 
 def positive(text: str) -> int:
