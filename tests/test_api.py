@@ -171,3 +171,15 @@ def test_build_refuses_weights_past_max_bytes_at_the_heaviest_layer():
         netdsl.build("network n {\n    input x: [3, 8, 8]\n    flatten -> linear(2 ** 31)\n}\n")
     with pytest.raises(netdsl.NetdslError, match="max_bytes must be a whole number >= 1"):
         netdsl.build(spec, max_bytes=0)
+
+
+def test_a_lone_surrogate_in_a_string_is_refused():
+    """No character, and no file or stream can hold it: it reached labels and the ONNX export
+    as a UnicodeEncodeError."""
+    spec = 'network n(s: str = "a") {\n    input x: [3, 8, 8]\n    (s): conv(4, 3)\n}\n'
+    with pytest.raises(netdsl.NetdslError, match="holds '\\\\ud800', a lone surrogate"):
+        netdsl.load(spec, s="b\ud800")
+    with pytest.raises(netdsl.NetdslError) as caught:
+        netdsl.load(spec.replace('"a"', '"\udcff"'))
+    assert str(caught.value).startswith("<string>:1:21: error: the text holds '\\udcff'")
+    str(caught.value).encode("utf-8")

@@ -315,3 +315,16 @@ def test_an_input_with_two_shapes_is_no_shape_of_both_sizes(netdsl, spec):
     done = netdsl("check", spec, "--input", "x=3x8x8,3x8x8")
     assert_user_error(done, "--input needs [name=]CxHxW, got 'x=3x8x8,3x8x8'")
     assert netdsl("check", spec, "--input", "x=3,9,9").returncode == 0
+
+
+@pytest.mark.parametrize("command", LOADING)
+def test_a_byte_that_is_not_utf8_in_a_set_string_is_located(netdsl, tmp_path, command):
+    """Python hands a non-UTF-8 byte of an argument on as a lone surrogate; it reached labels:
+    render and report failed writing it (UnicodeEncodeError, exit 1), compile wrote it into
+    the .py file."""
+    path = tmp_path / "label.net"
+    path.write_text('network n(s: str = "a") {\n    input x: [3, 8, 8]\n    (s): conv(4, 3)\n}\n')
+    done = netdsl(command, str(path), *WRITES[command], "--set", 's="a\udcff"')
+    assert_user_error(done, "--set:1:5: error: the text holds '\\udcff', a lone surrogate")
+    assert done.stdout == ""
+    done.stderr.encode("utf-8")  # the quoted argument shows it as '?'
