@@ -215,13 +215,13 @@ def _existing(path: str, otherwise: str | None = None) -> str:
     """`path` if something is there (reading it reports anything else), else the bundled model
     of that name (`resnet50`), else a clear error that suggests the spec file or model meant
     (or says `otherwise`)."""
-    if os.path.lexists(path):
+    if not _absent(path):
         return path
     bundled = model_path(path)
     if bundled is not None:
         return str(bundled)
     candidate = path + ".net"
-    if Path(candidate).is_file():
+    if _is_file(candidate):
         hint = f"did you mean '{candidate}'?"
     else:
         folder = Path(path).parent
@@ -230,6 +230,27 @@ def _existing(path: str, otherwise: str | None = None) -> str:
     raise NetdslError(Diagnostic(
         f"no such spec file or bundled model: {path}", Span.file(path), "io",
         help=hint or otherwise or "`netdsl zoo` lists the bundled models"))
+
+
+def _absent(path: str) -> bool:
+    """Nothing is at `path`. A name too long, a loop of symlinks, a folder not to be entered:
+    something may be, and reading it says what is wrong with it (a bundled model of the name,
+    or a name to suggest, would answer a question not asked)."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError, ValueError):  # ValueError: a NUL
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def _is_file(path: str) -> bool:
+    """A regular file is at `path` (not when the name is too long to look it up)."""
+    try:
+        return Path(path).is_file()
+    except OSError:
+        return False
 
 
 def _instantiate(text: str, path: str, network: str | None, limits: tuple[int, int, tuple],

@@ -183,3 +183,10 @@ def test_a_lone_surrogate_in_a_string_is_refused():
         netdsl.load(spec.replace('"a"', '"\udcff"'))
     assert str(caught.value).startswith("<string>:1:21: error: the text holds '\\udcff'")
     str(caught.value).encode("utf-8")
+
+
+@pytest.mark.parametrize("path", ["a" * 10_000, "a" * 252, "specs/" + "a" * 251])
+def test_a_path_too_long_is_a_netdsl_error(path):
+    """The system's OSError (File name too long) escaped from the bundled-model lookup."""
+    with pytest.raises(netdsl.NetdslError, match=r"\[io\]"):
+        netdsl.load(path)

@@ -328,3 +328,15 @@ def test_a_byte_that_is_not_utf8_in_a_set_string_is_located(netdsl, tmp_path, co
     assert_user_error(done, "--set:1:5: error: the text holds '\\udcff', a lone surrogate")
     assert done.stdout == ""
     done.stderr.encode("utf-8")  # the quoted argument shows it as '?'
+
+
+@pytest.mark.parametrize("length", [300, 252])  # the name itself too long; the name + '.net'
+def test_a_spec_name_too_long_is_read_or_not_found_not_written(netdsl, tmp_path, length):
+    """The lookup of a bundled model (specs/NAME.net) or of NAME.net failed with the system's
+    'File name too long', reported as 'cannot write /…/specs/NAME.net'."""
+    name = "a" * length
+    done = netdsl("check", name, cwd=tmp_path)
+    expected = (f"{name}: error: cannot read " if length > 255 else
+                f"{name}: error: no such spec file or bundled model: ")
+    assert_user_error(done, expected)
+    assert "cannot write" not in done.stderr and "specs" not in done.stderr
