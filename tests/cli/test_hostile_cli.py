@@ -265,8 +265,8 @@ def test_an_output_name_that_names_no_format_is_located_at_its_suffix(netdsl, sp
     assert f"\n    {output}\n" in done.stderr
 
 
-@pytest.mark.parametrize("command", ["check", "fmt"])
-def test_standard_input_twice_is_located_at_stdin(netdsl, command):
+@pytest.mark.parametrize("command", ["check", "fmt", "diff"])  # diff: read it twice, the
+def test_standard_input_twice_is_located_at_stdin(netdsl, command):  # second time empty
     assert_user_error(netdsl(command, "-", "-"), "<stdin>: error: standard input ('-') can be")
 
 
@@ -340,3 +340,11 @@ def test_a_spec_name_too_long_is_read_or_not_found_not_written(netdsl, tmp_path,
                 f"{name}: error: no such spec file or bundled model: ")
     assert_user_error(done, expected)
     assert "cannot write" not in done.stderr and "specs" not in done.stderr
+
+
+def test_diff_of_standard_input_with_itself_reads_it_once(netdsl):
+    """`diff - --set-b ...` compares the spec with itself: read twice, the second read found
+    nothing ('the file defines no network')."""
+    done = netdsl("diff", "-", "--set-b", "c=8", "--format", "json", stdin=NET)
+    assert done.returncode == 0, done.stderr
+    assert '"params"' in done.stdout
