@@ -16,7 +16,8 @@ __all__ = ["Diagnostic", "NetdslError", "Network", "build", "from_torch", "load"
 
 
 def build(spec: Any, network: str | None = None, **params: Any) -> Any:
-    """Lower a spec (path, source text or loaded `Network`) to a torch.nn.Module."""
+    """Lower a spec (path, source text or loaded `Network`) to a torch.nn.Module; `max_bytes`
+    (keyword) bounds the memory its weights may take (see `netdsl.limits`)."""
     from netdsl.backends.pytorch import build as _build
     return _build(spec, network, **params)
 

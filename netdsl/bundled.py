@@ -36,7 +36,10 @@ def model_path(name: str) -> Path | None:
     if not stem or not re.fullmatch(r"[A-Za-z0-9_]+", stem):
         return None
     path = ZOO / f"{stem}{SUFFIX}"
-    return path if path.is_file() else None
+    try:
+        return path if path.is_file() else None
+    except OSError:  # a name too long for the folder's file system: no model has it
+        return None
 
 
 def citation(path: Path) -> str:

@@ -315,10 +315,11 @@ def _quote(span: Span, sources: SourceCache) -> list[str]:
 
 def _visible(char: str) -> str:
     """A character as it is quoted: tabs as a space, control and line-breaking characters
-    (a form feed, U+2028, a stray carriage return) as '?', so the terminal shows one line."""
+    (a form feed, U+2028, a stray carriage return) as '?', so the terminal shows one line; a
+    lone surrogate (no character, which no stream can write) as '?' too."""
     if char == "\t":
         return " "
-    if char < " " or char == "\x7f" or unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+    if char < " " or char == "\x7f" or unicodedata.category(char) in ("Cc", "Zl", "Zp", "Cs"):
         return "?"
     return char
 

@@ -1,7 +1,8 @@
 """Every bound netdsl puts on the work a spec can cause, in one place.
 
 The adjustable ones are the work budget's defaults (`--max-steps`, `--max-nodes`; keyword
-arguments of `netdsl.load`); the fixed ones are far beyond any real network and exist so that no
+arguments of `netdsl.load`) and the memory a built module may take (`--max-bytes`, of
+`netdsl.build`); the fixed ones are far beyond any real network and exist so that no
 input can exhaust time, memory or the interpreter's stack. The README's promises section lists
 them; `netdsl.elaborate.budget` does the accounting.
 """
@@ -15,6 +16,12 @@ STEPS_OPTION = "--max-steps"
 NODES_OPTION = "--max-nodes"
 STEPS_HELP = (f"if the spec is meant to do this much work, raise the budget with {STEPS_OPTION} N "
               f"(netdsl.load(..., max_steps=N))")
+# the memory `netdsl.build` and `netdsl compile` may ask torch for: the weights, and to export
+# (which runs the network once) its example input and activations too
+MAX_BYTES = 16 * 2 ** 30
+BYTES_OPTION = "--max-bytes"
+BYTES_HELP = (f"if the network is meant to be this large, raise the bound with {BYTES_OPTION} N "
+              f"(netdsl.build(..., max_bytes=N))")
 TOKEN_STEPS = 4  # a token parsed costs as much as a few evaluation steps
 
 # Fixed: values.

@@ -186,17 +186,43 @@ def load_source(text: str, network: str | None = None, *, source_name: str = "<s
                         inputs, params)
 
 
+def positive_argument(name: str, value: Any, path: str | None = None) -> None:
+    """A bound passed from Python (`max_steps`, `max_nodes`, `max_bytes`) is a whole number
+    >= 1, as the command line's options are; else an error at the spec it was passed for."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise NetdslError(Diagnostic(f"{name} must be a whole number >= 1, got {value!r}",
+                                     Span.file(path) if path else None, "usage"))
+
+
+def _input_shapes(inputs: Any, path: str) -> dict[str, tuple[Any, ...]] | None:
+    """`inputs` from Python: names to shapes given as lists or tuples (whose sizes the
+    elaborator checks where the input is declared). A string is no shape: "3x8x8" is the
+    command line's spelling, and read as a sequence it was nine sizes of one character."""
+    if inputs is None:
+        return None
+    if not isinstance(inputs, dict):
+        raise NetdslError(Diagnostic(
+            f"inputs must be a dict of input names to shapes, got {type(inputs).__name__}",
+            Span.file(path), "usage", help='e.g. inputs={"x": (3, 224, 224)}'))
+    for name, shape in inputs.items():
+        if not isinstance(shape, (list, tuple)):
+            raise NetdslError(Diagnostic(
+                f"inputs[{name!r}] must be a list or tuple of sizes, got {shape!r}",
+                Span.file(path), "usage", help=f"e.g. inputs={{{name!r}: (3, 224, 224)}}"))
+    return {name: tuple(shape) for name, shape in inputs.items()}
+
+
 def _existing(path: str, otherwise: str | None = None) -> str:
     """`path` if something is there (reading it reports anything else), else the bundled model
     of that name (`resnet50`), else a clear error that suggests the spec file or model meant
     (or says `otherwise`)."""
-    if os.path.lexists(path):
+    if not _absent(path):
         return path
     bundled = model_path(path)
     if bundled is not None:
         return str(bundled)
     candidate = path + ".net"
-    if Path(candidate).is_file():
+    if _is_file(candidate):
         hint = f"did you mean '{candidate}'?"
     else:
         folder = Path(path).parent
@@ -207,9 +233,33 @@ def _existing(path: str, otherwise: str | None = None) -> str:
         help=hint or otherwise or "`netdsl zoo` lists the bundled models"))
 
 
+def _absent(path: str) -> bool:
+    """Nothing is at `path`. A name too long, a loop of symlinks, a folder not to be entered:
+    something may be, and reading it says what is wrong with it (a bundled model of the name,
+    or a name to suggest, would answer a question not asked)."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError, ValueError):  # ValueError: a NUL
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def _is_file(path: str) -> bool:
+    """A regular file is at `path` (not when the name is too long to look it up)."""
+    try:
+        return Path(path).is_file()
+    except OSError:
+        return False
+
+
 def _instantiate(text: str, path: str, network: str | None, limits: tuple[int, int, tuple],
                  inputs: dict[str, tuple[int, ...]] | None, params: dict[str, Any]) -> Network:
     max_nodes, max_steps, include = limits
+    positive_argument("max_nodes", max_nodes, path)
+    positive_argument("max_steps", max_steps, path)
+    inputs = _input_shapes(inputs, path)
     try:
         params = {name: language_value(value) for name, value in params.items()}
     except SpecError as exc:

@@ -51,6 +51,8 @@ class Variant:
     outputs: dict[str, tuple[int, ...]] = field(default_factory=dict)
     failed: list[str] = field(default_factory=list)  # messages of `expect`s that do not hold
     error: str | None = None
+    where: str = ""  # the error's place (path:line:col) and code, for the command's message
+    code: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.settings, "params": self.params, "macs": self.macs, "flops": self.flops,
@@ -245,7 +247,9 @@ class _Runner:
             stats = summarize(top, self.dtype)
             problems = check_expectations(top.expectations, stats, self.program.budget)
         except NetdslError as exc:
-            variant.error = exc.diagnostics[0].message if exc.diagnostics else str(exc)
+            first = exc.diagnostics[0]
+            variant.error, variant.code = first.message, first.code
+            variant.where = str(first.span) if first.span else ""
             return variant
         variant.params, variant.macs, variant.flops = stats.params, stats.macs, stats.flops
         variant.peak_activation_bytes = stats.peak_activation_bytes

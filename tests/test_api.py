@@ -165,3 +165,69 @@ def test_a_layer_parameter_may_name_a_block():
     spec = LAYER_PARAM.replace("network n(act: layer = relu)", "block head { conv(2, 1) }\n"
                                "network n(act: layer = relu)")
     assert list(netdsl.load(spec, act="head").stats().outputs.values()) == [(2, 8, 8)]
+
+
+# ------------------------------------------------------------------ bad arguments from Python
+
+TINY = "network n {\n    input x: [3, 8, 8]\n    conv(4, 3)\n}\n"
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ({"max_steps": 0}, "max_steps must be a whole number >= 1, got 0"),  # was a ValueError
+    ({"max_steps": "5"}, "max_steps must be a whole number >= 1, got '5'"),
+    ({"max_nodes": 1.5}, "max_nodes must be a whole number >= 1, got 1.5"),  # was accepted
+    ({"max_nodes": True}, "max_nodes must be a whole number >= 1, got True"),
+    ({"inputs": {"x": "3x8x8"}}, "inputs['x'] must be a list or tuple of sizes, got '3x8x8'"),
+    ({"inputs": [(3, 8, 8)]}, "inputs must be a dict of input names to shapes, got list"),
+])
+def test_bad_arguments_are_netdsl_errors_at_the_spec(arguments, message):
+    """`inputs={"x": "3x8x8"}` was read character by character: 'gives x 5 dimensions'."""
+    with pytest.raises(netdsl.NetdslError) as caught:
+        netdsl.load(TINY, **arguments)
+    assert str(caught.value).startswith(f"<string>: error: {message}  [usage]")
+
+
+def test_an_input_shape_may_be_a_list():
+    """A list was refused as 'an input shape must be a list of positive ints, got [3, 9, 9]'."""
+    assert netdsl.load(TINY, inputs={"x": [3, 9, 9]}).stats().outputs == \
+        netdsl.load(TINY, inputs={"x": (3, 9, 9)}).stats().outputs
+
+
+def test_build_refuses_weights_past_max_bytes_at_the_heaviest_layer():
+    """`linear(2 ** 31)` asked torch for 1.5 TiB: its allocator's RuntimeError (exit 1). The
+    bound is torch's own count of the module's elements, at float32's 4 bytes (the batch
+    counter of a norm too): exactly that builds, a byte less not."""
+    torch = pytest.importorskip("torch")
+    spec = ("network n {\n    input x: [3, 8, 8]\n    conv(4, 3) -> bn\n"
+            "    flatten -> linear(7)\n}\n")
+    module = netdsl.build(spec)
+    weights = 4 * sum(t.numel() for t in (*module.parameters(), *module.buffers()))
+    assert isinstance(netdsl.build(spec, max_bytes=weights), torch.nn.Module)
+    with pytest.raises(netdsl.NetdslError) as caught:
+        netdsl.build(spec, max_bytes=weights - 1)
+    assert f"{weights:,} bytes at float32, more than the bound of {weights - 1:,}" in \
+        str(caught.value)
+    assert str(caught.value).startswith("<string>:4:16: error: the network's weights")
+    with pytest.raises(netdsl.NetdslError, match=r"<string>:3:16: error: .* 1\.51 TiB"):
+        netdsl.build("network n {\n    input x: [3, 8, 8]\n    flatten -> linear(2 ** 31)\n}\n")
+    with pytest.raises(netdsl.NetdslError, match="max_bytes must be a whole number >= 1"):
+        netdsl.build(spec, max_bytes=0)
+
+
+def test_a_lone_surrogate_in_a_string_is_refused():
+    """No character, and no file or stream can hold it: it reached labels and the ONNX export
+    as a UnicodeEncodeError."""
+    spec = 'network n(s: str = "a") {\n    input x: [3, 8, 8]\n    (s): conv(4, 3)\n}\n'
+    with pytest.raises(netdsl.NetdslError, match="holds '\\\\ud800', a lone surrogate"):
+        netdsl.load(spec, s="b\ud800")
+    with pytest.raises(netdsl.NetdslError) as caught:
+        netdsl.load(spec.replace('"a"', '"\udcff"'))
+    assert str(caught.value).startswith("<string>:1:21: error: the text holds '\\udcff'")
+    str(caught.value).encode("utf-8")
+
+
+@pytest.mark.parametrize("path", ["a" * 10_000, "a" * 252, "specs/" + "a" * 251])
+def test_a_path_too_long_is_a_netdsl_error(path):
+    """The system's OSError (File name too long) escaped from the bundled-model lookup."""
+    with pytest.raises(netdsl.NetdslError, match=r"\[io\]"):
+        netdsl.load(path)

@@ -24,7 +24,7 @@ def human(value: int | float) -> str:
 
 
 def human_bytes(value: int) -> str:
-    for scale, unit in ((2 ** 30, "GiB"), (2 ** 20, "MiB"), (2 ** 10, "KiB")):
+    for scale, unit in ((2 ** 40, "TiB"), (2 ** 30, "GiB"), (2 ** 20, "MiB"), (2 ** 10, "KiB")):
         if value >= scale:
             return f"{value / scale:.3g} {unit}"
     return f"{value} B"

@@ -7,8 +7,8 @@ import argparse
 import sys
 
 from netdsl.cli.command import Command, Exit
-from netdsl.cli.loading import STDIN, STDIN_NAME, add_loading_options, load_network
-from netdsl.errors import Diagnostic, NetdslError, Span, render_first
+from netdsl.cli.loading import add_loading_options, load_network, stdin_once
+from netdsl.errors import Diagnostic, NetdslError, render_first
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,9 +19,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.files.count(STDIN) > 1:
-        raise NetdslError(Diagnostic("standard input ('-') can be checked only once",
-                                     Span.file(STDIN_NAME), "usage"))
+    stdin_once(args.files, "checked")
     failures: list[Diagnostic] = []
     warnings: list[Diagnostic] = []
     for path in args.files:

@@ -7,7 +7,14 @@ from __future__ import annotations
 import argparse
 
 from netdsl.cli.command import Command, Exit
-from netdsl.cli.loading import add_loading_options, load_network, spec_files
+from netdsl.cli.loading import (
+    STDIN,
+    add_loading_options,
+    load_network,
+    read_stdin,
+    spec_files,
+    stdin_once,
+)
 from netdsl.cli.output import Format, add_output_options, choose_format, depth, write_output
 
 DIFFS = [Format("table", ".txt"), Format("json", ".json")]
@@ -27,21 +34,25 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     add_loading_options(parser)
 
 
-def _side(args: argparse.Namespace, path: str, sets: list[str]) -> tuple[object, str]:
+def _side(args: argparse.Namespace, path: str, sets: list[str],
+          text: str | None) -> tuple[object, str]:
     """One side's network under the shared options and its own --set-a/--set-b, and how the
     output names it."""
     side = argparse.Namespace(**vars(args))
     side.set = [*args.set, *sets]
     label = " ".join([path, *(f"--set {s}" for s in side.set)])
-    return load_network(side, path), label
+    return load_network(side, path, text), label
 
 
 def run(args: argparse.Namespace) -> int:
     from netdsl.analysis.compare import compare
     from netdsl.backends.comparison import FORMATS
     fmt = choose_format(DIFFS, args.output, args.format)
-    a, label_a = _side(args, args.a, args.set_a)
-    b, label_b = _side(args, args.b or args.a, args.set_b)
+    stdin_once([args.a, args.b], "compared")
+    # one spec under two sets of parameters: standard input is read once, for both
+    text = read_stdin() if args.a == STDIN and args.b is None else None
+    a, label_a = _side(args, args.a, args.set_a, text)
+    b, label_b = _side(args, args.b or args.a, args.set_b, text)
     comparison = compare(a.stats(args.dtype), b.stats(args.dtype), args.depth)  # type: ignore[attr-defined]
     text = FORMATS[fmt.name](comparison, (label_a, label_b))
     write_output(args.output, text, protect=[*spec_files(a), *spec_files(b)])

@@ -12,8 +12,8 @@ import difflib
 import sys
 
 from netdsl.cli.command import Command, Exit
-from netdsl.cli.loading import STDIN, STDIN_NAME, positive, read_stdin
-from netdsl.errors import Diagnostic, NetdslError, Span
+from netdsl.cli.loading import STDIN, STDIN_NAME, positive, read_stdin, stdin_once
+from netdsl.errors import Diagnostic, NetdslError
 from netdsl.limits import MAX_STEPS, STEPS_OPTION
 
 
@@ -32,9 +32,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.files.count(STDIN) > 1:
-        raise NetdslError(Diagnostic("standard input ('-') can be formatted only once",
-                                     Span.file(STDIN_NAME), "usage"))
+    stdin_once(args.files, "formatted")
     changed = False
     failures: list[Diagnostic] = []
     for path in args.files:

@@ -12,16 +12,20 @@ import argparse
 import ast
 import importlib
 import importlib.util
+import math
 import sys
 from pathlib import Path
 from typing import Any
 
-from netdsl.cli.command import Command, Exit
+from netdsl.backends.table import human_bytes
+from netdsl.cli.command import Command, Exit, argument_error
 from netdsl.cli.output import Format, add_output_options, choose_format, write_output
 from netdsl.errors import Diagnostic, NetdslError
+from netdsl.limits import MAX_BYTES
 
 SPEC = Format("net", ".net")
 DEFAULT_INPUT = "3x224x224"
+EXAMPLE_BYTES = 4  # float32, torch.randn's
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,19 +44,49 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     choose_format([SPEC], args.output, args.format)
+    _check_name(args.name)
+    shapes = args.input or [input_shape(DEFAULT_INPUT)]
+    _check_example(shapes)
     factory = load_factory(args.model)
     positional, keywords = factory_arguments(args.args)
     import torch
 
+    from netdsl.backends.pytorch.bounds import allocating
     from netdsl.backends.pytorch.importer import from_torch
     model = _call(factory, args.model, positional, keywords)
-    shapes = args.input or [input_shape(DEFAULT_INPUT)]
     torch.manual_seed(0)
-    example = tuple(torch.randn(1, *shape) for shape in shapes)
+    with allocating("for the example input"):
+        example = tuple(torch.randn(1, *shape) for shape in shapes)
     name = args.name or _name(args.model, positional)
-    text = from_torch(model, example, name=name, origin=args.model)
+    try:
+        text = from_torch(model, example, name=name, origin=args.model)
+    except SystemExit as exc:  # the model's forward ending the process
+        raise _usage(f"running '{args.model}' failed: SystemExit: {exc}", None) from None
     write_output(args.output, text)
     return Exit.OK
+
+
+def _check_name(name: str | None) -> None:
+    """`--name`, refused before any model code runs (an operator's name was refused only by
+    the check of the written spec, as a misreading of the model)."""
+    from netdsl.backends.pytorch.importer.entry import NAME_HELP, name_problem
+    problem = name_problem(name) if name is not None else None
+    if problem:
+        raise argument_error("--name", name, problem, help=NAME_HELP)
+
+
+def _check_example(shapes: list[tuple[int, ...]]) -> None:
+    """The example inputs, as the batch of two samples the importer runs the model on, within
+    the memory a built model may take (`netdsl.limits.MAX_BYTES`): 3x99999x99999 was torch's
+    allocator failing."""
+    for shape in shapes:
+        size = 2 * math.prod(shape) * EXAMPLE_BYTES
+        if size > MAX_BYTES:
+            text = "x".join(map(str, shape))
+            raise argument_error(
+                "--input", text, f"an example input of {text} takes {human_bytes(size)} as the "
+                f"batch of two samples the model is run on, more than the bound of "
+                f"{MAX_BYTES:,} bytes", help="give the input size the model is meant for")
 
 
 def input_shape(text: str) -> tuple[int, ...]:
@@ -138,12 +172,13 @@ def _call(factory: Any, target: str, positional: list[Any], keywords: dict[str, 
 
 
 def _run_user_code(action: Any, what: str) -> Any:
-    """Run the model's own code; whatever it raises is a problem of the input, reported."""
+    """Run the model's own code; whatever it raises is a problem of the input, reported:
+    `sys.exit(3)` too (it ended netdsl silently, with the model's status)."""
     try:
         return action()
     except NetdslError:
         raise
-    except Exception as exc:  # noqa: BLE001 - the user's code may raise anything
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's code may raise anything
         raise _usage(f"{what} failed: {type(exc).__name__}: {exc}",
                      "check the factory's arguments (--args)") from None
 

@@ -54,15 +54,24 @@ def add_loading_options(parser: argparse.ArgumentParser) -> None:
                             "in check (default float32)")
 
 
-def load_network(args: argparse.Namespace, path: str) -> Any:
-    """The network of spec `path` (`-`: standard input) under the shared options."""
+def stdin_once(paths: list[str], verb: str) -> None:
+    """Standard input read for two specs would give the second nothing: an error."""
+    if paths.count(STDIN) > 1:
+        raise NetdslError(Diagnostic(f"standard input ('-') can be {verb} only once",
+                                     Span.file(STDIN_NAME), "usage"))
+
+
+def load_network(args: argparse.Namespace, path: str, text: str | None = None) -> Any:
+    """The network of spec `path` (`-`: standard input, or `text` when it has been read
+    already) under the shared options."""
     from netdsl.network import load_file, load_source
     options = {"max_nodes": args.max_nodes, "max_steps": args.max_steps,
                "include": include_path(args.include), "inputs": input_shapes(args.input),
                **overrides(args.set, args.max_steps)}
     with arguments_blamed(args):
         if path == STDIN:
-            return load_source(read_stdin(), args.network, source_name=STDIN_NAME, **options)
+            text = read_stdin() if text is None else text
+            return load_source(text, args.network, source_name=STDIN_NAME, **options)
         return load_file(path, args.network, **options)
 
 
@@ -198,7 +207,7 @@ def input_shapes(pairs: list[str]) -> dict[str, tuple[int, ...]]:
     for pair in pairs:
         name, sep, dims = pair.rpartition("=")
         try:
-            shape = tuple(int(d) for d in dims.lower().replace(",", "x").split("x"))
+            shape = tuple(int(d) for d in dims.lower().split(_separator(dims)))
         except ValueError:
             shape = ()
         if not shape or any(d <= 0 for d in shape):
@@ -208,6 +217,12 @@ def input_shapes(pairs: list[str]) -> dict[str, tuple[int, ...]]:
                 help="whole numbers >= 1 separated by x: --input 3x224x224, --input x=3x32x32")
         out[name if sep else ""] = shape
     return out
+
+
+def _separator(dims: str) -> str:
+    """Sizes are separated by x (3x224x224), or by commas when there is no x (3,224,224): never
+    both, so that two shapes in one argument (3x8x8,3x8x8) are no shape of six sizes."""
+    return "," if "," in dims and "x" not in dims.lower() else "x"
 
 
 def positive(text: str) -> int:

@@ -59,13 +59,15 @@ def add_output_options(parser: argparse.ArgumentParser, formats: Sequence[Format
                              f"output: {formats[0].name}); it must agree with a suffix that does")
 
 
-def choose_format(formats: Sequence[Format], output: str, requested: str | None) -> Format:
-    """The format to write `output` in: `requested` (--format) or the one its suffix names."""
+def choose_format(formats: Sequence[Format], output: str, requested: str | None,
+                  option: str = "-o") -> Format:
+    """The format to write `output` (the argument of `option`) in: `requested` (--format) or
+    the one its suffix names."""
     by_name = {f.name: f for f in formats}
     if output == STDOUT:
         chosen = by_name[requested or formats[0].name]
         if chosen.binary and sys.stdout.isatty():
-            raise _usage(output, f"refusing to write {chosen.name} (binary) to a terminal",
+            raise _usage(option, output, f"refusing to write {chosen.name} (binary) to a terminal",
                          f"redirect it (> out{chosen.suffix}) or write a file "
                          f"(-o out{chosen.suffix})")
         return chosen
@@ -73,13 +75,14 @@ def choose_format(formats: Sequence[Format], output: str, requested: str | None)
     by_suffix = {f.suffix: f for f in formats}
     if requested is None:
         if suffix not in by_suffix:
-            raise _usage(output, f"cannot tell the output format from '{output}'",
-                         f"end the output name in {_suffixes(formats)}, or give --format")
+            raise _usage(option, output, f"cannot tell the output format from '{output}'",
+                         f"end the output name in {_suffixes(formats)}"
+                         f"{', or give --format' if option == '-o' else ''}")
         return by_suffix[suffix]
     chosen = by_name[requested]
     if suffix in by_suffix and by_suffix[suffix] is not chosen:
-        raise _usage(output, f"--format {requested} disagrees with the suffix of '{output}', which "
-                     f"means {by_suffix[suffix].name}",
+        raise _usage(option, output, f"--format {requested} disagrees with the suffix of "
+                     f"'{output}', which means {by_suffix[suffix].name}",
                      f"name the file *{chosen.suffix}, or drop --format")
     return chosen
 
@@ -104,8 +107,8 @@ def _suffixes(formats: Sequence[Format]) -> str:
     return ", ".join(f.suffix for f in formats)
 
 
-def _usage(output: str, message: str, help: str) -> NetdslError:
+def _usage(option: str, output: str, message: str, help: str) -> NetdslError:
     """A usage error located at the suffix of `-o OUT` (all of it when it has none)."""
     suffix = len(Path(output).suffix)
     start = len(output) - suffix + 1 if suffix else 1
-    return argument_error("-o", output, message, (start, len(output) + 1), help)
+    return argument_error(option, output, message, (start, len(output) + 1), help)

@@ -8,10 +8,12 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import replace
 from typing import Any
 
-from netdsl.cli.command import Command, Exit
+from netdsl.cli.command import Command, Exit, argument_error
 from netdsl.cli.loading import (
+    SET_SOURCE,
     STDIN,
     STDIN_NAME,
     add_loading_options,
@@ -21,10 +23,12 @@ from netdsl.cli.loading import (
     positive,
     read_stdin,
 )
-from netdsl.cli.output import Format, add_output_options, choose_format, write_output
-from netdsl.errors import Diagnostic, NetdslError
+from netdsl.cli.output import STDOUT, Format, add_output_options, choose_format, write_output
+from netdsl.errors import SOURCES, Diagnostic, NetdslError, Span
 
 TABLES = [Format("table", ".txt"), Format("csv", ".csv"), Format("json", ".json")]
+PLOT = Format("html", ".html")
+PLOT_OPTION = "--plot"
 PROGRESS_AFTER = 1.0  # seconds: a shorter sweep shows no progress bar
 MAX_VARIANTS = 100_000
 
@@ -32,7 +36,7 @@ MAX_VARIANTS = 100_000
 def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="spec file ('-': stdin)")
     add_output_options(parser, TABLES, required=False)
-    parser.add_argument("--plot", metavar="OUT.html", default=None,
+    parser.add_argument(PLOT_OPTION, metavar="OUT.html", default=None,
                         help="also write params against MACs, with the Pareto front, as a "
                              "self-contained HTML page (needs plotly)")
     parser.add_argument("--jobs", type=positive, default=None, metavar="N",
@@ -46,27 +50,69 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def axes(pairs: list[str]) -> tuple[list[Any], dict[str, Any]]:
-    """`--set name=v1,v2,...` as swept axes; a single value is a fixed parameter."""
+    """`--set name=v1,v2,...` as swept axes; a single value is a fixed parameter. A problem is
+    located in its argument, as `parse_setting` locates one in a single value."""
     from netdsl.sweep import Axis
     swept: list[Axis] = []
     fixed: dict[str, Any] = {}
     for pair in pairs:
         name, sep, text = pair.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise _setting_error(pair, f"--set needs name=value[,value...], got '{pair}'",
+                                 (1, max(len(name), 1) + 1))
+        start = len(name) + 1  # where the values begin in `pair`
         name = name.strip()
-        if not sep or not name.isidentifier():
-            raise _usage(f"--set needs name=value[,value...], got '{pair}'")
-        texts = [v.strip() for v in split_values(text)]
-        if not texts or any(not v for v in texts):
-            raise _usage(f"--set {name} has an empty value: '{pair}'")
-        values = tuple(parse_setting(f"{name}={v}")[1] for v in texts)  # bounded, located
+        values = []
+        for value, offset in _values(text):
+            if not value.strip():
+                raise _setting_error(pair, f"--set {name} has an empty value: '{pair}'",
+                                     (start + offset + 1, start + offset + len(value) + 1),
+                                     help="values are separated by single commas: "
+                                          "--set width=0.5,1.0")
+            values.append(_value(name, value, pair, start + offset))
         if any(a.name == name for a in swept) or name in fixed:
-            raise _usage(f"--set {name} is given twice", "give its values once, separated "
-                                                        "by commas")
+            raise _setting_error(pair, f"--set {name} is given twice",
+                                 (pair.index(name) + 1, pair.index(name) + len(name) + 1),
+                                 help="give its values once, separated by commas")
         if len(values) == 1:
             fixed[name] = values[0]
         else:
-            swept.append(Axis(name, values))
+            swept.append(Axis(name, tuple(values)))
     return swept, fixed
+
+
+def _values(text: str) -> list[tuple[str, int]]:
+    """The values of one --set and where each starts in `text`."""
+    out, at = [], 0
+    for value in split_values(text):
+        out.append((value, at))
+        at += len(value) + 1
+    return out
+
+
+def _value(name: str, value: str, pair: str, offset: int) -> Any:
+    """One value, evaluated as `--set name=value` is (bounded); a problem in it located in
+    the whole argument `pair`, where the value starts at `offset`."""
+    try:
+        return parse_setting(f"{name}={value}")[1]
+    except NetdslError as exc:
+        shift = offset - len(name) - 1
+        SOURCES.add(SET_SOURCE, pair)
+        exc.diagnostics = [_shifted(d, shift) for d in exc.diagnostics]
+        raise
+
+
+def _shifted(diag: Diagnostic, columns: int) -> Diagnostic:
+    span = diag.span
+    if span is None or span.path != SET_SOURCE or span.line != 1 or span.end_line != 1:
+        return diag
+    return replace(diag, span=replace(span, col=span.col + columns,
+                                      end_col=span.end_col + columns))
+
+
+def _setting_error(pair: str, message: str, columns: tuple[int, int],
+                   help: str = "--set NAME=V1,V2,...: --set width=0.5,0.75,1.0") -> NetdslError:
+    return argument_error(SET_SOURCE, pair, message, columns, help=help)
 
 
 def split_values(text: str) -> list[str]:
@@ -95,16 +141,13 @@ def run(args: argparse.Namespace) -> int:
     from netdsl.sweep import combinations, sweep
     fmt = choose_format(TABLES, args.output, args.format)
     if args.plot is not None:
-        choose_format([Format("html", ".html")], args.plot, None)
-        if args.output not in (None, "-") and os.path.realpath(args.output) == \
-                os.path.realpath(args.plot):
-            raise _usage(f"the table and the plot would both be written to {args.plot}",
-                         "give --plot another file")
+        _check_plot(args.plot, args.output)
     swept, fixed = axes(args.set)
     count = len(combinations(swept)) if swept else 1
     if count > MAX_VARIANTS:
-        raise _usage(f"{count:,} combinations: more than {MAX_VARIANTS:,}",
-                     "sweep fewer values at once")
+        raise NetdslError(Diagnostic(f"{count:,} combinations: more than {MAX_VARIANTS:,}",
+                                     Span.file(SET_SOURCE), "limit",
+                                     help="sweep fewer values at once"))
     if args.file == STDIN:
         program = load_program(read_stdin(), STDIN_NAME)
     else:
@@ -120,7 +163,8 @@ def run(args: argparse.Namespace) -> int:
     names = [a.name for a in swept]
     for v in variants:
         if v.error:
-            print(f"netdsl: variant {_label(v.settings)}: {v.error}", file=sys.stderr)
+            print(f"{v.where or _shown(args.file)}: error: variant {_label(v.settings)}: "
+                  f"{v.error}  [{v.code}]", file=sys.stderr)
     if all(v.error for v in variants):  # nothing to tabulate: no file is written or replaced
         return Exit.USER
     protect = program.files
@@ -128,6 +172,19 @@ def run(args: argparse.Namespace) -> int:
     if args.plot is not None:
         write_output(args.plot, _plot(variants, names, args.file), protect=protect)
     return Exit.OK
+
+
+def _check_plot(plot: str, table: str) -> None:
+    """`--plot OUT.html`: an HTML name, and not where the table goes (standard output
+    included), located at the argument."""
+    choose_format([PLOT], plot, None, option=PLOT_OPTION)
+    both = plot == table == STDOUT or STDOUT not in (plot, table) and \
+        os.path.realpath(plot) == os.path.realpath(table)
+    if both:
+        where = "standard output" if plot == STDOUT else plot
+        raise argument_error(PLOT_OPTION, plot,
+                             f"the table and the plot would both be written to {where}",
+                             help="give --plot another file, or the table one with -o")
 
 
 def _progress(variants: Any, total: int, enabled: bool) -> Any:
@@ -151,6 +208,10 @@ def _progress(variants: Any, total: int, enabled: bool) -> Any:
             bar.close()
 
 
+def _shown(path: str) -> str:
+    return STDIN_NAME if path == STDIN else path
+
+
 def _label(settings: dict[str, Any]) -> str:
     from netdsl.notation import value_text
     return ", ".join(f"{k}={value_text(v)}" for k, v in settings.items()) or "(defaults)"
@@ -169,10 +230,6 @@ def _plot(variants: list[Any], names: list[str], path: str) -> str:
             f"<script>{plotly_js()}</script><script>const figure = {figure_json(figure)};\n"
             "Plotly.newPlot('sweep', figure.data, figure.layout, "
             "{responsive: true, displaylogo: false});</script></body></html>\n")
-
-
-def _usage(message: str, help: str | None = None) -> NetdslError:
-    return NetdslError(Diagnostic(message, None, "usage", help=help))
 
 
 COMMAND = Command("sweep", "every combination of parameter values, one row each",

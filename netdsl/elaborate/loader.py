@@ -131,7 +131,7 @@ def _key(path: str) -> str:
     return str(Path(path).resolve())
 
 
-def _reserved(name: str) -> str | None:
+def reserved(name: str) -> str | None:
     """What a top-level name would hide, or None: operators, `identity`, `residual` and the
     builtin functions keep their meaning in every spec, whatever it imports."""
     if name in REGISTRY or name in CONSTRUCTS:
@@ -151,7 +151,7 @@ def _define(program: Program) -> None:
             if isinstance(item, ast.Import):
                 continue
             name = item.name
-            hidden = _reserved(name)
+            hidden = reserved(name)
             if hidden is not None:
                 errors.append(Diagnostic(f"'{name}' is already {hidden}", item.span, "name",
                                          notes=program.import_notes(item.span),

@@ -236,7 +236,9 @@ def checked(value: Any, span: Any) -> Any:
 def language_value(value: Any) -> Any:
     """A value from Python (`netdsl.load(..., name=value)`) as a value of the language: ints
     of at most `MAX_INT_BITS` bits, finite floats, bools, strings and lists (tuples) of them."""
-    if isinstance(value, (bool, str)):
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, bool):
         return value
     if isinstance(value, numbers.Integral):
         return checked(int(value), None)
@@ -248,6 +250,17 @@ def language_value(value: Any) -> Any:
         return items
     raise SpecError(f"a parameter must be an int, float, bool, string or list, got "
                     f"{type(value).__name__}", "type")
+
+
+def _text(value: str) -> str:
+    """A string from Python, which may hold what no text file can: a lone surrogate (a byte
+    that was not UTF-8), no character, which no label or file name can be written with."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise SpecError(f"a parameter string holds {value[exc.start]!r}, a lone surrogate: no "
+                        f"character", "value") from None
+    return value
 
 
 def _num(value: Any, what: str, span: Any) -> int | float:

@@ -17,7 +17,6 @@ import asyncio
 import logging
 import sys
 import threading
-import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -28,6 +27,7 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from netdsl import __version__
 from netdsl.errors import Diagnostic, NetdslError
+from netdsl.lsp import transport
 from netdsl.lsp.answers import Answers
 from netdsl.lsp.session import Session
 from netdsl.lsp.sources import canonical
@@ -63,11 +63,18 @@ class NetdslServer(LanguageServer):
         self.answers.codec = self.workspace.position_codec
         return await asyncio.wrap_future(self.worker.submit(self._guarded, job))
 
+    async def ask(self, uri: str, question: Callable[[str], T]) -> T | None:
+        """Answer a request about a document on the analysis thread; None for a document the
+        client has not opened (requests are about open documents: there is no text to answer
+        from)."""
+        path = _path(uri)
+        return await self.work(lambda: question(path) if self.session.is_open(path) else None)
+
     def _guarded(self, job: Callable[[], T]) -> T | None:
         try:
             return job()
         except Exception:  # noqa: BLE001 - a bug must not end the editor's session
-            log.error("netdsl: internal error\n%s", traceback.format_exc())
+            log.error("netdsl: internal error", exc_info=True)
             return None
 
     async def changed(self, uri: str) -> None:
@@ -133,41 +140,39 @@ def build() -> NetdslServer:
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     async def hover(ls: NetdslServer, params: types.HoverParams) -> types.Hover | None:
-        path = _path(params.text_document.uri)
-        return await ls.work(lambda: ls.answers.hover(path, params.position))
+        return await ls.ask(params.text_document.uri,
+                            lambda path: ls.answers.hover(path, params.position))
 
     @server.feature(types.TEXT_DOCUMENT_DEFINITION)
     async def definition(ls: NetdslServer,
                          params: types.DefinitionParams) -> types.Location | None:
-        path = _path(params.text_document.uri)
-        return await ls.work(lambda: ls.answers.definition(path, params.position))
+        return await ls.ask(params.text_document.uri,
+                            lambda path: ls.answers.definition(path, params.position))
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     async def symbols(ls: NetdslServer,
                       params: types.DocumentSymbolParams) -> list[types.DocumentSymbol] | None:
-        path = _path(params.text_document.uri)
-        return await ls.work(lambda: ls.answers.symbols(path))
+        return await ls.ask(params.text_document.uri, ls.answers.symbols)
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION,
                     types.CompletionOptions(trigger_characters=[".", "(", ","]))
     async def completion(ls: NetdslServer,
                          params: types.CompletionParams) -> types.CompletionList | None:
-        path = _path(params.text_document.uri)
-        return await ls.work(lambda: ls.answers.completion(path, params.position))
+        return await ls.ask(params.text_document.uri,
+                            lambda path: ls.answers.completion(path, params.position))
 
     @server.feature(types.TEXT_DOCUMENT_FORMATTING)
     async def formatting(ls: NetdslServer, params: types.DocumentFormattingParams
                          ) -> list[types.TextEdit] | None:
-        path = _path(params.text_document.uri)
-        return await ls.work(lambda: ls.answers.formatting(path))
+        return await ls.ask(params.text_document.uri, ls.answers.formatting)
 
     @server.feature(types.TEXT_DOCUMENT_INLAY_HINT, types.InlayHintOptions(resolve_provider=False))
     async def inlay_hints(ls: NetdslServer,
                           params: types.InlayHintParams) -> list[types.InlayHint] | None:
         if not ls.inlay_hints:
             return None
-        path = _path(params.text_document.uri)
-        return await ls.work(lambda: ls.answers.inlay_hints(path, params.range))
+        return await ls.ask(params.text_document.uri,
+                            lambda path: ls.answers.inlay_hints(path, params.range))
 
     return server
 
@@ -176,9 +181,10 @@ def serve() -> None:
     """Run the server on standard input and output until the client exits."""
     handler = logging.StreamHandler()
     handler.setFormatter(SummaryFormatter("%(name)s: %(message)s"))
+    handler.addFilter(transport.OneLine())
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
     stdin = BoundedInput(sys.stdin.buffer)
-    build().start_io(stdin=stdin)
+    build().start_io(stdin=stdin, stdout=transport.KeptOutput(sys.stdout.buffer))
     if stdin.refused is not None:
         raise NetdslError(Diagnostic(
             f"the client sent a message of {stdin.refused:,} bytes, more than the "

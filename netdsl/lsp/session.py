@@ -44,6 +44,9 @@ class Session:
                 changed.append(other)
         return changed
 
+    def is_open(self, path: str) -> bool:
+        return canonical(path) in self.texts
+
     def close(self, path: str) -> None:
         path = canonical(path)
         for table in (self.texts, self.analyses, self.parsed):

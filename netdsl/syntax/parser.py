@@ -67,12 +67,7 @@ def parse(text: str, path: str = "<string>", limit: TokenLimit | None = None) ->
     The parse reads at most `limit`'s tokens (by default, the default work budget's)."""
     limit = limit or TokenLimit()
     SOURCES.add(path, text)
-    if "\x00" in text:
-        at = text.index("\x00")
-        line = text[:at].count("\n") + 1
-        col = at - (text.rfind("\n", 0, at) + 1) + 1
-        raise NetdslError(Diagnostic("the file contains a NUL byte: is it a binary file?",
-                                     Span(path, line, col, line, col + 1), "syntax"))
+    _refuse_unreadable(text, path)
     try:
         with _PARSING, token_limit(limit):
             _TO_AST.path = path
@@ -88,6 +83,25 @@ def parse(text: str, path: str = "<string>", limit: TokenLimit | None = None) ->
     except RecursionError:  # e.g. `- - - ... 1` 20,000 times: its tree is that deep
         raise NetdslError(Diagnostic("the file is nested too deeply to parse", Span.file(path),
                                      "limit", help="split expressions into named values")) from None
+
+
+_UNREADABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _refuse_unreadable(text: str, path: str) -> None:
+    """A NUL (a binary file) or a lone surrogate: the latter is no character, but what Python
+    makes of a byte that is not UTF-8 in a command-line argument (`--set s="\\xff"`) or what a
+    caller's string may hold; as a label or a name it cannot be written to any file."""
+    found = _UNREADABLE.search(text)
+    if found is None:
+        return
+    at = found.start()
+    line = text.count("\n", 0, at) + 1
+    col = at - (text.rfind("\n", 0, at) + 1) + 1
+    message = ("the file contains a NUL byte: is it a binary file?" if found.group() == "\x00"
+               else f"the text holds {found.group()!r}, a lone surrogate: no character, a byte "
+                    f"that is not UTF-8")
+    raise NetdslError(Diagnostic(message, Span(path, line, col, line, col + 1), "syntax"))
 
 
 def _parse_recovering(text: str, path: str, limit: TokenLimit) -> ast.Module:

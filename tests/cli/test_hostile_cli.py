@@ -265,6 +265,86 @@ def test_an_output_name_that_names_no_format_is_located_at_its_suffix(netdsl, sp
     assert f"\n    {output}\n" in done.stderr
 
 
-@pytest.mark.parametrize("command", ["check", "fmt"])
-def test_standard_input_twice_is_located_at_stdin(netdsl, command):
+@pytest.mark.parametrize("command", ["check", "fmt", "diff"])  # diff: read it twice, the
+def test_standard_input_twice_is_located_at_stdin(netdsl, command):  # second time empty
     assert_user_error(netdsl(command, "-", "-"), "<stdin>: error: standard input ('-') can be")
+
+
+# ------------------------------------------------------------------ memory a built model takes
+
+HUGE = "network n {\n    input x: [3, 8, 8]\n    flatten -> linear(2 ** 31)\n}\n"
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".pt2", ".onnx"])
+def test_compile_refuses_weights_past_the_bound_before_building(netdsl, tmp_path, suffix):
+    """torch's allocator refused 1.5 TiB with a RuntimeError: an internal error, exit 1."""
+    spec, out = tmp_path / "huge.net", tmp_path / f"model{suffix}"
+    spec.write_text(HUGE)
+    done = netdsl("compile", str(spec), "-o", str(out))
+    assert_user_error(done, f"{spec}:3:16: error: the network's weights would take 1.51 TiB",
+                      "--max-bytes N")
+    assert not out.exists()
+
+
+def test_compile_refuses_running_an_example_input_past_the_bound(netdsl, tmp_path):
+    """Exporting runs the network once: the input and the activations count, at the layer
+    while whose run the most are alive (the convolution: its input and output; the relu
+    after it runs in place)."""
+    spec, out = tmp_path / "wide.net", tmp_path / "model.pt"
+    spec.write_text("network n {\n    input x: [3, 64, 64]\n    conv(1, 1)\n    relu\n}\n")
+    done = netdsl("compile", str(spec), "-o", str(out), "--max-bytes", "40000")
+    assert_user_error(done, f"{spec}:3:5: error: running the network on an example input "
+                            f"would take 64 KiB (16 B of weights, 64 KiB of activations): "
+                            f"65,552 bytes")
+    assert not out.exists()
+    assert netdsl("compile", str(spec), "-o", str(out), "--max-bytes", "70000").returncode == 0
+    assert out.stat().st_size > 0
+
+
+def test_an_allocation_torch_refuses_is_a_user_error(netdsl, tmp_path):
+    """Past a raised bound, the machine's memory is the limit: torch's allocator error is said
+    as such (exit 2), not as a bug of netdsl's."""
+    spec = tmp_path / "huge.net"
+    spec.write_text(HUGE)
+    done = netdsl("compile", str(spec), "-o", str(tmp_path / "m.pt"), "--max-bytes", str(2 ** 60))
+    assert_user_error(done, "error: torch could not allocate the memory for the weights")
+
+
+def test_an_input_with_two_shapes_is_no_shape_of_both_sizes(netdsl, spec):
+    """The comma was read as an x: '--input gives x 6 dimensions'."""
+    done = netdsl("check", spec, "--input", "x=3x8x8,3x8x8")
+    assert_user_error(done, "--input needs [name=]CxHxW, got 'x=3x8x8,3x8x8'")
+    assert netdsl("check", spec, "--input", "x=3,9,9").returncode == 0
+
+
+@pytest.mark.parametrize("command", LOADING)
+def test_a_byte_that_is_not_utf8_in_a_set_string_is_located(netdsl, tmp_path, command):
+    """Python hands a non-UTF-8 byte of an argument on as a lone surrogate; it reached labels:
+    render and report failed writing it (UnicodeEncodeError, exit 1), compile wrote it into
+    the .py file."""
+    path = tmp_path / "label.net"
+    path.write_text('network n(s: str = "a") {\n    input x: [3, 8, 8]\n    (s): conv(4, 3)\n}\n')
+    done = netdsl(command, str(path), *WRITES[command], "--set", 's="a\udcff"')
+    assert_user_error(done, "--set:1:5: error: the text holds '\\udcff', a lone surrogate")
+    assert done.stdout == ""
+    done.stderr.encode("utf-8")  # the quoted argument shows it as '?'
+
+
+@pytest.mark.parametrize("length", [300, 252])  # the name itself too long; the name + '.net'
+def test_a_spec_name_too_long_is_read_or_not_found_not_written(netdsl, tmp_path, length):
+    """The lookup of a bundled model (specs/NAME.net) or of NAME.net failed with the system's
+    'File name too long', reported as 'cannot write /…/specs/NAME.net'."""
+    name = "a" * length
+    done = netdsl("check", name, cwd=tmp_path)
+    expected = (f"{name}: error: cannot read " if length > 255 else
+                f"{name}: error: no such spec file or bundled model: ")
+    assert_user_error(done, expected)
+    assert "cannot write" not in done.stderr and "specs" not in done.stderr
+
+
+def test_diff_of_standard_input_with_itself_reads_it_once(netdsl):
+    """`diff - --set-b ...` compares the spec with itself: read twice, the second read found
+    nothing ('the file defines no network')."""
+    done = netdsl("diff", "-", "--set-b", "c=8", "--format", "json", stdin=NET)
+    assert done.returncode == 0, done.stderr
+    assert '"params"' in done.stdout

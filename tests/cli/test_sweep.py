@@ -139,3 +139,47 @@ def test_progress_bar_after_a_second(monkeypatch):
     monkeypatch.setattr(sys, "stderr", quiet)
     assert list(sweep._progress(iter(range(5)), 5, False)) == [0, 1, 2, 3, 4]
     assert quiet.getvalue() == ""
+
+
+# ------------------------------------------------------------------ arguments, located
+
+NET = "network n(c: int = 4) {\n    input x: [3, 8, 8]\n    conv(c, 3)\n}\n"
+
+
+@pytest.fixture
+def small(tmp_path):
+    path = tmp_path / "p.net"
+    path.write_text(NET)
+    return str(path)
+
+
+@pytest.mark.parametrize("arguments, where, words", [
+    # reported at -o, with a hint about --format, which --plot does not take
+    (["--plot", "p.net"], "--plot:1:2", "cannot tell the output format from 'p.net'"),
+    (["--set", "c="], "--set:1:3", "--set c has an empty value"),  # were unlocated
+    (["--set", "c=1,,2"], "--set:1:5", "--set c has an empty value"),
+    (["--set", "c=1", "--set", "c=2,3"], "--set:1:1", "--set c is given twice"),
+    (["--set", "c=1,(2"], "--set:1:5",  # was at column 3, of 'c=(2'
+     "unexpected end of file: this '(' is never closed"),
+    (["--set", "c=1,2", "--format", "csv", "-o", "x.html", "--plot", "x.html"], "--plot:1:1",
+     "the table and the plot would both be written to x.html"),
+    # wrote the table and a 4.8 MB page, one after the other, to standard output
+    (["--set", "c=1,2", "--plot", "-"], "--plot:1:1",
+     "the table and the plot would both be written to standard output"),
+])
+def test_a_bad_argument_is_located(cli, small, tmp_path, arguments, where, words):
+    done = cli("sweep", small, *arguments, cwd=tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith(f"{where}: error: {words}"), done.stderr
+    assert "--format" not in done.stderr.partition("help:")[2] or "--plot" not in where
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_a_failed_variant_is_located_with_its_code(cli, small):
+    """`variant c=[1, 2]: ...` had neither a place nor a code."""
+    done = cli("sweep", small, "--set", "c=[1,2],[3]")
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"{small}:1:1: error: variant c=[1, 2]: 'n' parameter 'c' must be int, got list "
+        f"[1, 2]  [type]",
+        f"{small}:1:1: error: variant c=[3]: 'n' parameter 'c' must be int, got list [3]  [type]"]

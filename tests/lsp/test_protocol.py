@@ -6,6 +6,8 @@ The figures a hover shows are checked against torchvision's modules, not against
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -333,3 +335,72 @@ def test_a_message_that_is_no_json_is_logged_in_one_line():
     assert "Traceback" not in done.stderr.decode()
     assert done.stderr.decode().splitlines()[-1].startswith("JSONDecodeError: Expecting")
     assert b'"method": "window/showMessage"' in done.stdout
+
+
+def _frames(*messages: dict) -> bytes:
+    """Messages as a client writes them, after initialize and initialized."""
+    opening = ({"id": 0, "method": "initialize",
+                "params": {"capabilities": {}, "processId": None, "rootUri": None}},
+               {"method": "initialized", "params": {}})
+    out = b""
+    for message in (*opening, *messages):
+        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+        out += b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    return out
+
+
+def _answers(stdout: bytes) -> dict[int, object]:
+    """The results of the server's responses, by request id (but initialize's)."""
+    bodies = re.split(rb"Content-Length: \d+\r\n(?:[^\r\n]*\r\n)*?\r\n", stdout)[1:]
+    messages = [json.loads(body) for body in bodies]
+    return {m["id"]: m.get("result", m.get("error")) for m in messages if m.get("id")}
+
+
+def _opened(path: Path, text: str) -> dict:
+    return {"method": "textDocument/didOpen", "params": {"textDocument": {
+        "uri": uri_of(path), "languageId": "netdsl", "version": 1, "text": text}}}
+
+
+def test_a_session_that_shuts_down_and_exits_ends_with_status_0():
+    """pygls closes standard output at `exit`; the program flushed it afterwards and ended with
+    'internal error: ValueError: I/O operation on closed file' (exit 1) after every session."""
+    done = _serve(_frames({"id": 1, "method": "shutdown"}, {"method": "exit"}))
+    assert (done.returncode, done.stderr.decode()) == (0, "")
+    assert _answers(done.stdout)[1] is None
+
+
+def test_requests_about_a_document_never_opened_are_answered_null(tmp_path):
+    """Each request read the document's text by path: a KeyError logged with its traceback."""
+    where = {"textDocument": {"uri": uri_of(tmp_path / "nope.net")},
+             "position": {"line": 0, "character": 0}}
+    document = {"textDocument": where["textDocument"]}
+    lines = {"start": {"line": 0, "character": 0}, "end": {"line": 1, "character": 0}}
+    requests = [("hover", where), ("definition", where), ("completion", where),
+                ("documentSymbol", document), ("inlayHint", {**document, "range": lines}),
+                ("formatting", {**document, "options": {"tabSize": 4, "insertSpaces": True}})]
+    done = _serve(_frames(*({"id": n, "method": f"textDocument/{method}", "params": params}
+                            for n, (method, params) in enumerate(requests, 1)),
+                          {"id": 99, "method": "shutdown"}, {"method": "exit"}))
+    assert (done.returncode, done.stderr.decode()) == (0, "")
+    assert _answers(done.stdout) == dict.fromkeys([*range(1, len(requests) + 1), 99])
+
+
+def test_parameters_that_do_not_fit_the_protocol_are_logged_one_line_each(tmp_path):
+    """pygls logged cattrs's exception group with its traceback, some sixty lines a message; a
+    request still pending when the input ends logged asyncio's CancelledError."""
+    path = tmp_path / "x.net"
+    uri = uri_of(path)
+    hover = {"textDocument": {"uri": uri}, "position": {"line": 1, "character": 3}}
+    done = _serve(_frames(
+        _opened(path, RESNET50.read_text()),
+        {"id": 1, "method": "textDocument/hover",
+         "params": {**hover, "position": {"line": -1, "character": 0}}},
+        {"method": "textDocument/didChange",
+         "params": {"textDocument": {"uri": uri, "version": "x"}, "contentChanges": []}},
+        *({"id": n, "method": "textDocument/hover", "params": hover} for n in range(2, 8))))
+    log = done.stderr.decode()
+    assert done.returncode == 0
+    assert "Traceback" not in log and "Cancelled" not in log and "+-" not in log
+    assert "ValueError: Position.line should be in range [0:2147483647], but was -1." in log
+    assert "ValueError: invalid literal for int() with base 10: 'x'" in log
+    assert len(log.splitlines()) == 8  # each problem: pygls's two records, with its summary

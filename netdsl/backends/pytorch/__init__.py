@@ -12,6 +12,8 @@ import hashlib
 import linecache
 from typing import Any
 
+from netdsl.limits import MAX_BYTES
+
 
 def _network(spec: Any, network: str | None, params: dict[str, Any]) -> Any:
     from netdsl.network import Network, load
@@ -32,14 +34,21 @@ def module_namespace(source: str, label: str) -> dict[str, Any]:
     return namespace
 
 
-def build(spec: Any, network: str | None = None, **params: Any) -> Any:
+def build(spec: Any, network: str | None = None, *, max_bytes: int = MAX_BYTES,
+          **params: Any) -> Any:
     """Lower a spec (path, source text or loaded `netdsl.Network`) to a torch.nn.Module whose
-    submodule names are the layer names of `netdsl stats`."""
+    submodule names are the layer names of `netdsl stats`. A network whose weights would take
+    more than `max_bytes` is refused, located, before torch allocates them."""
+    from netdsl.backends.pytorch.bounds import allocating, refuse_oversized
     from netdsl.backends.pytorch.codegen import generate, network_class
+    from netdsl.network import positive_argument
+    positive_argument("max_bytes", max_bytes)
     net = _network(spec, network, params)
+    refuse_oversized(net, max_bytes)
     source = generate(net)
     namespace = module_namespace(source, net.name)
-    return namespace[network_class(source)]()
+    with allocating("for the weights"):
+        return namespace[network_class(source)]()
 
 
 __all__ = ["build"]

@@ -12,6 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from netdsl.backends.pytorch.bounds import allocating, refuse_oversized
+from netdsl.limits import MAX_BYTES
+
 SUFFIXES = {"torchscript": ".pt", "exported": ".pt2", "onnx": ".onnx"}  # each format's usual one
 FORMATS = tuple(SUFFIXES)
 
@@ -22,9 +25,12 @@ def example_inputs(network: Any, batch: int = 1) -> tuple[Any, ...]:
     return tuple(torch.randn(batch, *graph[name].shape) for name in graph.inputs)
 
 
-def to_bytes(module: Any, network: Any, fmt: str) -> bytes:
-    """The bytes of `module` (a built network) in format `fmt`."""
-    with _quiet_tracing():
+def to_bytes(module: Any, network: Any, fmt: str, max_bytes: int = MAX_BYTES) -> bytes:
+    """The bytes of `module` (a built network) in format `fmt`. Tracing runs the network once
+    on an example input: refused, located, when that and the weights take more than
+    `max_bytes`."""
+    refuse_oversized(network, max_bytes, running=True)
+    with _quiet_tracing(), allocating("to run the network on an example input"):
         return _to_bytes(module, network, fmt)
 
 

@@ -12,6 +12,7 @@ from netdsl.backends.pytorch.importer.report import check_mapped, inside, uncall
 from netdsl.backends.pytorch.importer.spec import SpecBuilder, count, network_name
 from netdsl.backends.pytorch.importer.trace import trace
 from netdsl.backends.pytorch.importer.tree import build_tree
+from netdsl.elaborate.loader import reserved
 from netdsl.errors import Diagnostic, NetdslError
 from netdsl.names import is_spec_name
 from netdsl.syntax.formatter import format_source
@@ -23,6 +24,8 @@ def from_torch(model: nn.Module, example_input: Any, *, name: str | None = None,
     axis, or a tuple of them). `name` names the network; `origin` says where the model came
     from in the spec's first comment. A model torch.fx cannot trace, or with a call no operator
     describes, raises `NetdslError` with a message located in the model's source."""
+    if name is not None and name_problem(name):
+        raise NetdslError(Diagnostic(name_problem(name), None, "usage", help=NAME_HELP))
     example = tuple(example_input) if isinstance(example_input, (tuple, list)) \
         else (example_input,)
     with _in_eval_mode(model):
@@ -56,14 +59,23 @@ def _spec(model: nn.Module, example: tuple[Any, ...], name: str | None,
         header.append(f"Not called on the example input, so not described here nor counted in "
                       f"the expectations (the model's state_dict holds them): "
                       f"{', '.join(unused)}.")
-    if name is not None and not is_spec_name(name):
-        raise NetdslError(Diagnostic(
-            f"the network's name '{name}' is not a name of the language", None, "usage",
-            help="letters, digits and '_', not starting with a digit, and no reserved word"))
     network = name or network_name(type(model).__name__)
     text = format_source(SpecBuilder(tree, traced.values).network(network, figures, header))
     verify(text, model, batch, unused)
     return text
+
+
+NAME_HELP = ("letters, digits and '_', not starting with a digit, and no reserved word, "
+             "operator or builtin function")
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot name the network, or None: it must be a name of the language that
+    no operator or builtin function already is (refused before the model is traced)."""
+    if not is_spec_name(name):
+        return f"the network's name '{name}' is not a name of the language"
+    hidden = reserved(name)
+    return f"the network's name '{name}' is already {hidden}" if hidden else None
 
 
 def _two_samples(example: tuple[Any, ...]) -> tuple[Any, ...]:

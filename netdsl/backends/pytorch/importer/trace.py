@@ -74,9 +74,10 @@ def trace(model: nn.Module, example: tuple[torch.Tensor, ...]) -> Trace:
     model.eval()
     tracer = _Tracer()
     try:
-        graph = tracer.trace(model)
+        graph = tracer.trace(model, concrete_args=_defaults_beyond(model, len(example)))
     except Exception as exc:  # noqa: BLE001 - any failure of tracing is reported, located
         raise _untraceable(model, tracer, exc) from None
+    _drop_fixed(graph, len(example))
     module = fx.GraphModule(model, graph)
     values: dict[fx.Node, Any] = {}
 
@@ -94,6 +95,37 @@ def trace(model: nn.Module, example: tuple[torch.Tensor, ...]) -> Trace:
         if node.op == "placeholder" and isinstance(values.get(node), torch.Tensor):
             node.meta["netdsl_shape"] = tuple(values[node].shape[1:])
     return Trace(model, graph, values)
+
+
+def _defaults_beyond(model: nn.Module, given: int) -> dict[str, Any] | None:
+    """The parameters of `forward` after the example's inputs that have defaults (`y=1`,
+    `*, targets=None`), fixed at them: they are options of the call, not inputs (traced as
+    inputs, they had no example value and no shape)."""
+    try:
+        parameters = list(inspect.signature(model.forward).parameters.values())
+    except (TypeError, ValueError):  # a forward without a signature Python can read
+        return None
+    named = [p for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    return {p.name: p.default for p in named[given:] if p.default is not p.empty} or None
+
+
+def _drop_fixed(graph: fx.Graph, given: int) -> None:
+    """The placeholders torch.fx keeps for the parameters fixed at their defaults, with its
+    checks that they have them (`_assert_is_none`, `_assert(y == 1)`): what the model computes
+    uses the values themselves, so the graph's inputs are the example's."""
+    for node in [n for n in graph.nodes if n.op == "placeholder"][given:]:
+        checks: set[fx.Node] = set()
+        waiting = list(node.users)
+        while waiting:
+            user = waiting.pop()
+            if user not in checks:
+                checks.add(user)
+                waiting += user.users
+        if any(n.op == "output" for n in checks):
+            continue  # an input the model computes with: the run reports it missing
+        for check in reversed([n for n in graph.nodes if n in checks]):
+            graph.erase_node(check)
+        graph.erase_node(node)
 
 
 def _failed(model: nn.Module, node: fx.Node, exc: Exception) -> NetdslError:
