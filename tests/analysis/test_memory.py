@@ -204,6 +204,13 @@ COMPILED = {
     # (ZFNet's conv1 .. conv5 were followed by relus that copied)
     "expected_layer": network("c1: conv(8, 3, p=1) -> relu\navgpool(2)\n"
                               "expect c1.output == [8, 12, 12]", (3, 12, 12)),
+    # a label named like an operator: the bare `relu` after it calls the operator, it does not
+    # read the label, so it works in place (it copied, a third above the count)
+    "label_named_bn": network("bn: bn\nrelu", (8, 16, 16)),
+    "label_named_relu": network("relu: conv(8, 1)\nrelu", (8, 16, 16)),
+    "bare_operator_after_its_label": network("b", (8, 16, 16),
+                                             "block b {\n bn: bn\n relu\n conv(8, 1)\n bn\n"
+                                             " relu\n}"),
 }
 
 
