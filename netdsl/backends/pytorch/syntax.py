@@ -74,10 +74,10 @@ def referenced_labels(stmts: tuple[syn.Stmt, ...],
 
 
 def layer_names(stmts: tuple[syn.Stmt, ...]) -> set[int]:
-    """The plain names a body applies as layers, by node id: an element of a chain (`bn1: bn`
-    then `relu`) calls the operator or block of that name even where a label has it too, as
-    the elaborator applies it; only a tensor argument of one name (`add(relu)`) or a list
-    item's element reads a label by it."""
+    """The plain names a body applies as layers, by node id: an element of a chain calls the
+    operator or block of that name even where a label has it too (`relu: conv(8, 1)` then
+    `relu`), as the elaborator applies it; only a tensor argument of one name (`add(relu)`)
+    or a list item's element reads a label by it."""
     chains = [n.value if isinstance(n, syn.Arg) else n.element for n in walk(stmts)
               if isinstance(n, (syn.Arg, syn.Comprehension))]
     reads = {id(chain) for chain in chains if len(chain.elements) == 1}
