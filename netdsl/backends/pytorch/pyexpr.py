@@ -331,26 +331,31 @@ def names_in(node: ast.AST) -> list[str]:
 
 
 def simplify(value: Py) -> Py:
-    """An integer's expression as a person writes it: integer constants folded bottom up, a
-    sum of integer multiples of the same names or read values written once (`base * 8 + base
-    * 8` as `base * 16`, `2 * width - width` as `width`, `0 * self.c` as 0). For values that
-    are integers (sizes, channels, int attributes): it reads every name as a number."""
+    """An integer's expression as a person writes it: integer constants folded bottom up,
+    like terms of a sum collected where that leaves fewer terms (`base * 8 + base * 8` as
+    `base * 16`, `2 * width - width` as `width`, `0 * self.c` as 0), a product as written.
+    For values that are integers (sizes, channels, int attributes): it reads every name as a
+    number."""
     node, const = _fold(value.node)
     if const is not UNKNOWN and _foldable(const):
         return Py(literal_node(const), const, value.deps)
     atoms: dict[str, ast.expr] = {}
     poly = _polynomial(node, atoms)
     if poly is not None:
-        collected = _from_polynomial(poly, atoms)
-        if _size(collected) < _size(node):  # else as written: `4 * f(w)`, not `f(w) * 4`
-            node = collected
+        if sum(1 for v in poly.values() if v) < _terms(node):  # else as written: `c * 14 *
+            node = _from_polynomial(poly, atoms)  # 14` (h by w), `4 * f(w)`, `(a + b) * 2`
         if isinstance(node, ast.Constant):  # the names cancelled out
             const = node.value
     return Py(node, const if const is not UNKNOWN else value.const, value.deps)
 
 
-def _size(node: ast.expr) -> int:
-    return sum(1 for _ in ast.walk(node))
+def _terms(node: ast.expr) -> int:
+    """The terms of a sum as written (`a * 2 - b + 1`: 3)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+        return _terms(node.left) + _terms(node.right)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return _terms(node.operand)
+    return 1
 
 
 def _fold(node: ast.expr) -> tuple[ast.expr, Any]:

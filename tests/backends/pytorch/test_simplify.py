@@ -50,7 +50,7 @@ def _value(node: ast.expr) -> int:
 def test_a_simplified_integer_expression_computes_the_same_and_is_no_longer(tree):
     simple = P.simplify(P.Py(tree)).node
     assert _value(simple) == _value(tree)
-    assert sum(1 for _ in ast.walk(simple)) <= sum(1 for _ in ast.walk(tree))
+    assert len(ast.unparse(simple)) <= len(ast.unparse(tree))
 
 
 @pytest.mark.parametrize("source, text", [
@@ -61,6 +61,8 @@ def test_a_simplified_integer_expression_computes_the_same_and_is_no_longer(tree
     ("(0 + 1) * self.width", "self.width"),
     ("base * 8 + base * 8", "base * 16"),
     ("4 * make_divisible(320 * width, 8)", "4 * make_divisible(320 * width, 8)"),  # as written
+    ("c * 14 * 14", "c * 14 * 14"),  # channels by height by width
+    ("(a + b) * 2", "(a + b) * 2"),  # not expanded
 ])
 def test_integer_expressions_are_written_simplified(source, text):
     assert P.simplify(P.Py(ast.parse(source, mode="eval").body)).text() == text
