@@ -423,6 +423,7 @@ def _bare_layer_name(value: Any) -> str | None:
 
 # the kinds of attribute that hold whole numbers, which `coerce` takes 2.0 for as 2
 WHOLE_KINDS = frozenset({"size", "count", "int", "ints", "counts", "shape", "table", "padding"})
+INT_KINDS = frozenset({"size", "count", "int"})  # of them, those that hold one int
 
 
 def whole(value: Any) -> Any:

@@ -159,6 +159,15 @@ block enc() {
 }
 """
 
+THREE = """
+block three() {
+    a: conv(16, 1)
+    b: conv(2, 1)
+    z: conv(4, 1)
+    output b, a, z
+}
+"""
+
 COMPILED = {
     "chain": network("conv(8, 3, p=1) -> relu -> avgpool(2) -> conv(4, 3, s=2, p=1) -> relu "
                      "-> flatten -> linear(10)", (3, 16, 16)),
@@ -204,6 +213,19 @@ COMPILED = {
     # (ZFNet's conv1 .. conv5 were followed by relus that copied)
     "expected_layer": network("c1: conv(8, 3, p=1) -> relu\navgpool(2)\n"
                               "expect c1.output == [8, 12, 12]", (3, 12, 12)),
+    # a label named like an operator: the bare `relu` after it calls the operator, it does not
+    # read the label, so it works in place (it copied, a third above the count)
+    "label_named_bn": network("bn: bn\nrelu", (8, 16, 16)),
+    "label_named_relu": network("relu: conv(8, 1)\nrelu", (8, 16, 16)),
+    # outputs of a block that nothing reads go as the block returns (PSPNet's backbone gives
+    # four maps, its head reads one): the module held them to the end, a fifth above the count
+    "unread_outputs": network("t: three\nfrom t.b -> conv(32, 3, p=1) -> concat(t.z) -> "
+                              "conv(32, 3, p=1)", (4, 16, 16), THREE),
+    "one_output_read": network("t: three\nfrom t.b -> conv(32, 3, p=1) -> conv(32, 3, p=1)",
+                               (4, 16, 16), THREE),
+    "bare_operator_after_its_label": network("b", (8, 16, 16),
+                                             "block b {\n bn: bn\n relu\n conv(8, 1)\n bn\n"
+                                             " relu\n}"),
 }
 
 

@@ -573,7 +573,8 @@ class Calls:
     def out_shape(self, func: str, attrs: dict[str, Py], inputs: list[Tensor],
                   span: Any) -> Shape:
         row = lowering.lowering(func)
-        return row.shape(attrs, [t.shape for t in inputs])
+        return tuple(None if size is None else P.simplify(size)
+                     for size in row.shape(attrs, [t.shape for t in inputs]))
 
     def built_size(self, span: Any, axis: int) -> Py:
         """A size the constructor needs but only the input knows: the size the network was

@@ -27,7 +27,7 @@ from netdsl.backends.pytorch.values import (
 )
 from netdsl.elaborate.values import LayerRef, reads_size
 from netdsl.errors import SpecError
-from netdsl.ops.base import Symbol
+from netdsl.ops.base import INT_KINDS, Symbol
 from netdsl.syntax import ast as syn
 
 if TYPE_CHECKING:
@@ -592,6 +592,8 @@ def coerce_attribute(f: Any, value: Py) -> Py:
     kind = f.metadata.get("kind")
     if kind in ("float", "prob") and type(value.const) is int:
         return P.lit(float(value.const))
+    if kind in INT_KINDS:  # `slice(i * width, (i + 1) * width)` in a loop unrolled: i = 0
+        return P.simplify(value)
     return value
 
 

@@ -131,6 +131,10 @@ def drop_unread(body: list[ast.stmt]) -> list[ast.stmt]:
     out: list[ast.stmt] = []
     read: set[str] = set()
     for s in reversed(body):
+        if _unpacks(s):
+            s, release = _unpacked_read(s, read, out)  # type: ignore[arg-type]
+            if release is not None:
+                out.append(release)
         if isinstance(s, ast.Assign) and len(s.targets) == 1 and \
                 isinstance(s.targets[0], ast.Name) and s.targets[0].id not in read:
             if not any(isinstance(n, ast.Call) and not _is_len(n) for n in ast.walk(s.value)):
@@ -139,6 +143,33 @@ def drop_unread(body: list[ast.stmt]) -> list[ast.stmt]:
         out.append(s)
         read |= _names(s, ast.Load)
     return out[::-1]
+
+
+def _unpacks(s: ast.stmt) -> bool:
+    return isinstance(s, ast.Assign) and len(s.targets) == 1 and \
+        isinstance(s.targets[0], ast.Tuple) and \
+        all(isinstance(e, ast.Name) for e in s.targets[0].elts)
+
+
+def _unpacked_read(s: ast.Assign, read: set[str], after: list[ast.stmt],
+                   ) -> tuple[ast.stmt, ast.stmt | None]:
+    """An unpacking of a call's outputs, of which some are never read (PSPNet's backbone
+    gives four maps, the head reads the last): the one read taken by its index (`x =
+    self.backbone(image)[3]`), or the others bound to `_`, deleted right away when more is
+    made after; the spec's figures free an output nobody reads as soon as the call returns.
+    With the `del` (if any) to put after it. `after`: the statements after it, reversed."""
+    names = [e.id for e in s.targets[0].elts]  # type: ignore[attr-defined]
+    kept = [k for k, name in enumerate(names) if name in read]
+    if len(kept) == len(names):
+        return s, None
+    if len(kept) <= 1:  # one read, or none (the call kept without names, as a lone value's)
+        target = ast.Name(names[kept[0]] if kept else "_", ast.Store())
+        value = ast.Subscript(s.value, ast.Constant(kept[0]), ast.Load()) if kept else s.value
+        return ast.copy_location(ast.Assign([target], value), s), None
+    elts = [ast.Name(name if k in kept else "_", ast.Store()) for k, name in enumerate(names)]
+    unpack = ast.copy_location(ast.Assign([ast.Tuple(elts, ast.Store())], s.value), s)
+    held = _allocates(after[::-1])
+    return unpack, ast.Delete([ast.Name("_", ast.Del())]) if held else None
 
 
 def inline_returns(body: list[ast.stmt]) -> list[ast.stmt]:

@@ -331,17 +331,31 @@ def names_in(node: ast.AST) -> list[str]:
 
 
 def simplify(value: Py) -> Py:
-    """Fold integer constants bottom up; write a sum of integer multiples of the same names
-    once (`base * 8 + base * 8` as `base * 16`)."""
+    """An integer's expression as a person writes it: integer constants folded bottom up,
+    like terms of a sum collected where that leaves fewer terms (`base * 8 + base * 8` as
+    `base * 16`, `2 * width - width` as `width`, `0 * self.c` as 0), a product as written.
+    For values that are integers (sizes, channels, int attributes): it reads every name as a
+    number."""
     node, const = _fold(value.node)
     if const is not UNKNOWN and _foldable(const):
         return Py(literal_node(const), const, value.deps)
-    poly = _polynomial(node)
+    atoms: dict[str, ast.expr] = {}
+    poly = _polynomial(node, atoms)
     if poly is not None:
-        node = _from_polynomial(poly)
+        if sum(1 for v in poly.values() if v) < _terms(node):  # else as written: `c * 14 *
+            node = _from_polynomial(poly, atoms)  # 14` (h by w), `4 * f(w)`, `(a + b) * 2`
         if isinstance(node, ast.Constant):  # the names cancelled out
             const = node.value
     return Py(node, const if const is not UNKNOWN else value.const, value.deps)
+
+
+def _terms(node: ast.expr) -> int:
+    """The terms of a sum as written (`a * 2 - b + 1`: 3)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+        return _terms(node.left) + _terms(node.right)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return _terms(node.operand)
+    return 1
 
 
 def _fold(node: ast.expr) -> tuple[ast.expr, Any]:
@@ -414,17 +428,23 @@ def _length(node: ast.expr) -> ast.expr | None:
     return None
 
 
-def _polynomial(node: ast.expr) -> dict[tuple[str, ...], int] | None:
-    """A sum of integer multiples of products of names, or None."""
+_ATOMS = (ast.Name, ast.Attribute, ast.Call, ast.Subscript)  # values read as they are
+
+
+def _polynomial(node: ast.expr, atoms: dict[str, ast.expr]) -> dict[tuple[str, ...], int] | None:
+    """A sum of integer multiples of products of atoms (names, `self.width`, `len(xs)`), or
+    None; `atoms` gathers each atom's node by its text."""
     if isinstance(node, ast.Constant) and type(node.value) is int:
         return {(): node.value}
-    if isinstance(node, ast.Name):
-        return {(node.id,): 1}
+    if isinstance(node, _ATOMS):
+        text = ast.unparse(node)
+        atoms[text] = node
+        return {(text,): 1}
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        inner = _polynomial(node.operand)
+        inner = _polynomial(node.operand, atoms)
         return None if inner is None else {k: -v for k, v in inner.items()}
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
-        a, b = _polynomial(node.left), _polynomial(node.right)
+        a, b = _polynomial(node.left, atoms), _polynomial(node.right, atoms)
         if a is None or b is None:
             return None
         if isinstance(node.op, ast.Mult):
@@ -442,12 +462,12 @@ def _polynomial(node: ast.expr) -> dict[tuple[str, ...], int] | None:
     return None
 
 
-def _from_polynomial(poly: dict[tuple[str, ...], int]) -> ast.expr:
+def _from_polynomial(poly: dict[tuple[str, ...], int], atoms: dict[str, ast.expr]) -> ast.expr:
     terms = [(k, v) for k, v in poly.items() if v != 0]
-    terms.sort(key=lambda kv: len(kv[0]) == 0)  # names first, the constant last
+    terms.sort(key=lambda kv: len(kv[0]) == 0)  # atoms first, the constant last
     node: ast.expr | None = None
     for monomial, coef in terms:
-        factors: list[ast.expr] = [ast.Name(n, ast.Load()) for n in monomial]
+        factors: list[ast.expr] = [atoms[a] for a in monomial]
         magnitude = abs(coef)
         if magnitude != 1 or not factors:
             factors.append(ast.Constant(magnitude))

@@ -44,6 +44,27 @@ def if_chain(tests: list[Py], bodies: list[list[ast.stmt]]) -> list[ast.stmt]:
     return orelse
 
 
+def tidy_branches(stmts: list[ast.stmt]) -> list[ast.stmt]:
+    """Branches as a person writes them, once pruning has emptied some: `if a: pass / else:
+    b` as `if not a: b` (`a != c` where the comparison has an inverse), an empty `else`
+    dropped, an `if` left with nothing in either branch dropped (its test only reads values)."""
+    out: list[ast.stmt] = []
+    for s in stmts:
+        if isinstance(s, (ast.If, ast.For)):
+            s.body = tidy_branches(s.body)
+            s.orelse = tidy_branches(s.orelse)
+        if isinstance(s, ast.If):
+            if not s.body and not s.orelse:
+                continue
+            if not s.body:
+                s = ast.If(P.negate(Py(s.test)).node, s.orelse, [])
+        if isinstance(s, ast.For) and not s.body:
+            s.body = [ast.Pass()]
+        if not isinstance(s, ast.Pass):
+            out.append(s)
+    return out
+
+
 def all_names(body: list[ast.stmt]) -> set[str]:
     return {n.id for s in body for n in ast.walk(s) if isinstance(n, ast.Name)}
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from netdsl.backends.pytorch import writer
 from netdsl.backends.pytorch.classinfo import ClassInfo
 from netdsl.backends.pytorch.pyexpr import literal_node
+from netdsl.backends.pytorch.pystmt import tidy_branches
 
 if TYPE_CHECKING:
     from netdsl.backends.pytorch.generator import Generator
@@ -293,7 +294,7 @@ def _constructor(info: ClassInfo) -> list[ast.stmt]:
         stores.append(ast.Assign([ast.Attribute(ast.Name("self", ast.Load()), "out_channels",
                                                 ast.Store())], info.out_expr))
     ctor = _prune_locals(_list_literals(ctor), stores)
-    ctor = _named_first(_dict_literals(ctor))
+    ctor = tidy_branches(_named_first(_dict_literals(ctor)))
     head, ctor = _super_call(info, ctor)
     return head + ctor + stores
 
@@ -529,7 +530,7 @@ def render_forward(info: ClassInfo) -> list[str]:
                                    [ast.Name(v, ast.Load()) for v in info.inputs], []))]
     returns = info.returns or _returns(fwd)
     check = _size_check(info) if info.is_network and info.size_check else []
-    fwd = check + fwd
+    fwd = check + tidy_branches(fwd)
     lines = writer.signature("forward", ["self", inputs] if inputs else ["self"], returns)
     lines += writer.statements(fwd, 2)
     return lines

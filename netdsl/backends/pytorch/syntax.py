@@ -52,8 +52,11 @@ def referenced_labels(stmts: tuple[syn.Stmt, ...],
     named = labels(stmts) | {n.name for n in walk(stmts) if isinstance(n, syn.Input)}
     computed = any(isinstance(n, syn.Element) and n.label is not None
                    and not isinstance(n.label, str) for n in walk(stmts))
+    calls = layer_names(stmts)
     out = set()
     for n in walk(stmts, skip):
+        if id(n) in calls:
+            continue
         if isinstance(n, syn.From):
             out.add(".".join(n.path))
             out.add(n.path[0])
@@ -68,6 +71,18 @@ def referenced_labels(stmts: tuple[syn.Stmt, ...],
                 out.add(".".join(path))
                 out.add(path[0])
     return out
+
+
+def layer_names(stmts: tuple[syn.Stmt, ...]) -> set[int]:
+    """The plain names a body applies as layers, by node id: an element of a chain calls the
+    operator or block of that name even where a label has it too (`relu: conv(8, 1)` then
+    `relu`), as the elaborator applies it; only a tensor argument of one name (`add(relu)`)
+    or a list item's element reads a label by it."""
+    chains = [n.value if isinstance(n, syn.Arg) else n.element for n in walk(stmts)
+              if isinstance(n, (syn.Arg, syn.Comprehension))]
+    reads = {id(chain) for chain in chains if len(chain.elements) == 1}
+    return {id(e.value) for n in walk(stmts) if isinstance(n, syn.Chain) and id(n) not in reads
+            for e in n.elements if isinstance(e.value, syn.Name)}
 
 
 def names_read(stmts: tuple[syn.Stmt, ...]) -> set[str]:

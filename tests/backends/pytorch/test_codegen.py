@@ -1242,3 +1242,44 @@ def test_running_channels_start_from_the_input_channels_under_one_name(
     assert sum(p.numel() for p in model.parameters()) == net.stats().params
     assert tuple(model(torch.zeros(2, 3, 16, 16)).shape[1:]) == \
         (3 if reads_input_again else 16, 16, 16)
+
+
+
+IDENTITY_FIRST = """
+block b(c: int, s: int = 1) {
+    add {
+        conv(c, 1, s=s)
+        if COND { identity } else { shortcut: conv(c, 1, s=s) }
+    }
+}
+network n {
+    input x: [8, 8, 8]
+    b(8)
+    b(16)
+    b(16, s=2)
+}
+"""
+
+
+@pytest.mark.parametrize("cond, test", [
+    ("in.c == c", "if in_channels != c:"),
+    ("in.c == c and s == 1", "if not (in_channels == c and s == 1):"),
+])
+def test_an_if_whose_first_branch_makes_nothing_is_written_with_its_test_negated(cond, test):
+    """`if in_channels == c: pass / else: self.shortcut = ...` reads as `if in_channels != c:
+    self.shortcut = ...` (`not` where the test has no inverse comparison); the module computes
+    the spec's sums, checked with torch's functional calls."""
+    net = netdsl.load(IDENTITY_FIRST.replace("COND", cond).replace(
+        "b(16, s=2)", "b(16, s=2)" if "s ==" in cond else ""))
+    source = generate(net)
+    assert "pass" not in source and f"\n        {test}\n" in source, source
+    model = netdsl.build(net).eval()
+    x = torch.randn(2, 8, 8, 8)
+    expected = x
+    for block, s in zip(model, [1, 1, 2], strict=False):
+        main = getattr(block, "0")
+        shortcut = getattr(block, "shortcut", None)
+        expected = F.conv2d(expected, main.weight, main.bias, stride=s) + (
+            expected if shortcut is None else
+            F.conv2d(expected, shortcut.weight, shortcut.bias, stride=s))
+    torch.testing.assert_close(model(x), expected)

@@ -38,6 +38,20 @@ def test_a_block_never_overwrites_its_callers_tensor():
     torch.testing.assert_close(model(x), F.relu(c) + c, rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("body", ["bn: bn\n relu", "relu: conv(8, 1)\n relu",
+                                  "bn: bn\n relu\n conv(8, 1)\n bn\n relu"])
+def test_a_bare_operator_named_like_a_label_calls_it_and_runs_in_place(body):
+    """A chain's bare `relu` (or `bn`) applies the operator, as the elaborator reads it, even
+    where a label has its name: no later read of the label keeps the relu from its input."""
+    net = netdsl.load(f"network n {{\n input x: [8, 6, 6]\n {body}\n}}")
+    source = generate(net)
+    assert "ReLU()" not in source and "inplace=True" in source
+    model = netdsl.build(net).train()
+    model(torch.randn(2, 8, 6, 6)).square().mean().backward()  # autograd raises if the relu
+    # overwrote a tensor it saved
+    assert all(p.grad is not None for p in model.parameters())
+
+
 @pytest.mark.slow  # a full-size ResNet-18, trained one step
 def test_resnet_relus_are_in_place_and_training_backward_works():
     network = netdsl.load(SPECS / "resnet18.net", classes=10)

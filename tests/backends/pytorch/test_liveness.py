@@ -6,7 +6,12 @@ from __future__ import annotations
 import ast
 import textwrap
 
-from netdsl.backends.pytorch.liveness import inline_attributes, parameter_views, release
+from netdsl.backends.pytorch.liveness import (
+    drop_unread,
+    inline_attributes,
+    parameter_views,
+    release,
+)
 
 
 def _released(source: str, params: list[str], keep: set[str] = frozenset()) -> str:
@@ -234,3 +239,30 @@ def test_a_name_bound_before_a_branch_is_deleted_in_it_when_nothing_follows_the_
     assert "del x" not in lines
     assert (_runs(source, ["x", "a"], x=1, a=True), _runs(source, ["x", "a"], x=1, a=False)) == \
         (2, 1)  # both paths run
+
+
+def _dropped(source: str) -> str:
+    return ast.unparse(ast.Module(drop_unread(ast.parse(textwrap.dedent(source)).body), []))
+
+
+def test_outputs_of_a_call_nobody_reads_are_not_held():
+    """PSPNet's backbone gives four maps and the head reads the last: the others go as the
+    call returns, as netdsl's peak frees an output nobody reads (tests/analysis/test_memory.py
+    measures the module)."""
+    assert _dropped("""
+        a, b, c, d = self.backbone(x)
+        return self.head(d)
+    """).splitlines()[0] == "d = self.backbone(x)[3]"
+    assert _dropped("""
+        a, b, c = self.t(x)
+        y = f(a)
+        return cat(y, c)
+    """).splitlines()[:2] == ["a, _, c = self.t(x)", "del _"]
+    assert _dropped("""
+        a, b = self.t(x)
+        return a + b
+    """).splitlines()[0] == "a, b = self.t(x)"
+    assert _dropped("""
+        a, b = self.t(x)
+        return x
+    """).splitlines()[0] == "self.t(x)"
