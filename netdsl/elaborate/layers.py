@@ -360,6 +360,7 @@ class Layers:
             inputs = [current]
         args, kwargs = list(preset.args), dict(preset.kwargs)
         ties: dict[str, str] = {}  # attribute -> the layer whose weight it shares
+        spans: dict[str | None, Any] = {}  # attribute -> its argument, where its errors point
         table = cls.parameters()
         env = self.el.frame.env
         for arg in arg_asts:
@@ -369,6 +370,8 @@ class Layers:
             index = len(args)
             field_ = table.by_name.get(arg.name) if arg.name else (
                 table.positional[index] if index < len(table.positional) else None)
+            if field_ is not None:
+                spans[field_.name] = arg.span
             if field_ is not None and field_.name in table.weights:
                 value, ties[field_.name] = self.tied_weight(arg.value)
             elif cls.variadic and arg.name is None and \
@@ -398,10 +401,14 @@ class Layers:
                 raise SpecError(f"argument '{arg.name}' given twice", "arg", arg.span)
             else:
                 kwargs[arg.name] = value
-        operator = self.build_op(cls, args, kwargs, site)
-        if name is None:
-            name = site.naming.take(site.label, site.span)
-        ref = self.el.builder.node(name, operator, inputs, site.span, site.naming)
+        try:
+            operator = self.build_op(cls, args, kwargs, site)
+            if name is None:
+                name = site.naming.take(site.label, site.span)
+            ref = self.el.builder.node(name, operator, inputs, site.span, site.naming)
+        except SpecError as exc:  # an attribute at fault: at its argument, if the call gave it
+            exc.span = spans.get(exc.attribute, exc.span)
+            raise
         if ties:
             self.el.frame.definition.items[ref].meta["ties"] = ties
         return ref

@@ -25,7 +25,7 @@ from netdsl.backends.pytorch.values import (
 )
 from netdsl.elaborate.values import LayerRef, reads_size
 from netdsl.errors import SpecError
-from netdsl.ops.base import Symbol
+from netdsl.ops.base import FLOAT_KINDS, Symbol, whole
 from netdsl.syntax import ast as syn
 
 if TYPE_CHECKING:
@@ -558,9 +558,13 @@ class Expressions:
 
 
 def coerce_attribute(f: Any, value: Py) -> Py:
+    """A constant attribute as loading reads it for its kind: an int where a float is meant
+    (`1` as `1.0`), an int where a shape is (`reshape(192)` as `[192]`)."""
     kind = f.metadata.get("kind")
-    if kind in ("float", "prob") and type(value.const) is int:
+    if kind in FLOAT_KINDS and type(value.const) is int:
         return P.lit(float(value.const))
+    if kind == "shape" and type(whole(value.const)) is int:
+        return P.lit((whole(value.const),))
     return value
 
 
