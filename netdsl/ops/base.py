@@ -519,11 +519,12 @@ def axis_index(op: Op, attribute: str, rank: int) -> int:
 
 
 def per_axis(value: int | tuple[int, ...], n: int, what: str) -> tuple[int, ...]:
-    """Broadcast an int to one value per spatial axis; check a tuple's length."""
+    """Broadcast an int to one value per spatial axis; check a tuple's length. `what` is the
+    attribute's name, where the error is located."""
     if isinstance(value, tuple):
         if len(value) != n:
             raise ShapeError(f"{what} has {len(value)} values for {n} spatial "
-                             f"ax{'is' if n == 1 else 'es'}")
+                             f"ax{'is' if n == 1 else 'es'}", what)
         return value
     return (value,) * n
 

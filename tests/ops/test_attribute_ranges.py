@@ -177,3 +177,15 @@ def test_a_negative_axis_in_range_is_taken_as_torch_takes_it():
     model = netdsl.build(spec("concat(x, dim=-1)"))
     with torch.no_grad():
         assert torch.equal(model(x), torch.cat([x, x], dim=-1))
+
+
+@pytest.mark.parametrize("op, argument, torch_form", [
+    ("conv(8, [3, 3, 3])", "[3, 3, 3]", lambda x: nn.Conv2d(3, 8, (3, 3, 3))(x)),
+    ("maxpool(2, s=[2, 2, 2])", "s=", lambda x: nn.MaxPool2d(2, stride=(2, 2, 2))(x)),
+])
+def test_a_per_axis_attribute_of_the_wrong_length_is_said_at_the_attribute(op, argument,
+                                                                            torch_form):
+    with pytest.raises(RuntimeError):
+        torch_form(torch.zeros(2, 3, 8, 8))
+    message, col = refusal(op)
+    assert "values for 2 spatial axes" in message and col == column_of(op, argument)
