@@ -27,7 +27,7 @@ from netdsl.ir import Call, Instance, Node
 from netdsl.names import checked_label
 from netdsl.notation import described, value_text
 from netdsl.ops import REGISTRY, Op, TensorArg, TiedWeight
-from netdsl.ops.base import Symbol
+from netdsl.ops.base import Symbol, one_entry
 from netdsl.syntax import ast
 
 if TYPE_CHECKING:
@@ -395,6 +395,8 @@ class Layers:
                 value = self.el.evaluator.eval(single(arg.value), env, symbols=True)
                 if isinstance(value, TensorValue):
                     _tensor_misuse(value, arg)
+                if field_ is not None and one_entry(field_, value):
+                    self.el.program.one_entry.add(arg.span)
             if arg.name is None:
                 args.append(value)
             elif arg.name in kwargs:

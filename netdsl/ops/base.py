@@ -387,9 +387,8 @@ def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
             raise bad("a list of non-empty lists of channel indices")
         return tuple(tuple(_int(i, "count", bad) for i in row) for row in value)
     if kind == "shape":
-        value = whole(value)
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = (value,)
+        if one_entry(f, value):
+            value = (whole(value),)
         if not isinstance(value, tuple):
             raise bad("a list of ints")
         return tuple(_int(v, "int", bad) for v in value)
@@ -447,6 +446,12 @@ def _bare_layer_name(value: Any) -> str | None:
     if isinstance(value, str) or getattr(value, "args", True) or getattr(value, "kwargs", True):
         return None
     return getattr(value, "name", None)
+
+
+def one_entry(f: dataclasses.Field, value: Any) -> bool:
+    """A single number given for a list of ints (`reshape(192)`), which `coerce` reads as a
+    one-entry list, as torch's `x.reshape(n, 192)` takes it."""
+    return f.metadata.get("kind") == "shape" and type(whole(value)) is int
 
 
 # the kinds of attribute that hold whole numbers, which `coerce` takes 2.0 for as 2

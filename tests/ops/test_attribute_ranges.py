@@ -189,3 +189,21 @@ def test_a_per_axis_attribute_of_the_wrong_length_is_said_at_the_attribute(op, a
         torch_form(torch.zeros(2, 3, 8, 8))
     message, col = refusal(op)
     assert "values for 2 spatial axes" in message and col == column_of(op, argument)
+
+
+@pytest.mark.parametrize("source", [
+    "network n(k: int = 192) {\n    input x: [3, 8, 8]\n    reshape(k)\n}\n",
+    "block b(k: int) {\n    reshape(k) -> linear(k)\n}\n"
+    "network n {\n    input x: [3, 8, 8]\n    b(192) -> b(192)\n}\n",
+])
+def test_an_int_given_by_a_parameter_is_a_one_entry_shape_in_code(source):
+    """`reshape(k)` with k = 192: the compiled module takes `x.reshape(n, k)`, as the analysis
+    reads it (it wrote `*k`, a TypeError at forward)."""
+    net = netdsl.load(source)
+    model = netdsl.build(net)
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        out = model(x)
+    assert out.shape == (2, 192)
+    if "linear" not in source:
+        assert torch.equal(out, x.reshape(2, 192))

@@ -25,7 +25,7 @@ from netdsl.backends.pytorch.values import (
 )
 from netdsl.elaborate.values import LayerRef, reads_size
 from netdsl.errors import SpecError
-from netdsl.ops.base import FLOAT_KINDS, Symbol, whole
+from netdsl.ops.base import FLOAT_KINDS, Symbol, one_entry, whole
 from netdsl.syntax import ast as syn
 
 if TYPE_CHECKING:
@@ -557,14 +557,17 @@ class Expressions:
         return Value(self.gen.layer_factory(ref, self._rank(flow)), layers=(ref,))
 
 
-def coerce_attribute(f: Any, value: Py) -> Py:
-    """A constant attribute as loading reads it for its kind: an int where a float is meant
-    (`1` as `1.0`), an int where a shape is (`reshape(192)` as `[192]`)."""
+def coerce_attribute(f: Any, value: Py, single: bool = False) -> Py:
+    """An attribute as loading reads it for its kind: an int where a float is meant (`1` as
+    `1.0`), a number where a list is (`reshape(192)` as `[192]`; `single`: loading found one
+    in an expression, `reshape(k)`)."""
     kind = f.metadata.get("kind")
     if kind in FLOAT_KINDS and type(value.const) is int:
         return P.lit(float(value.const))
-    if kind == "shape" and type(whole(value.const)) is int:
+    if value.known and one_entry(f, value.const):
         return P.lit((whole(value.const),))
+    if single and not value.known:
+        return Py(ast.Tuple([value.node], ast.Load()), deps=value.deps)
     return value
 
 
