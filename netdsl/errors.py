@@ -140,12 +140,15 @@ class SpecError(Exception):
     """
 
     def __init__(self, message: str, code: str = "value", span: Span | None = None,
-                 help: str | None = None, notes: list[tuple[Span | None, str]] | None = None):
+                 help: str | None = None, notes: list[tuple[Span | None, str]] | None = None,
+                 attribute: str | None = None):
         super().__init__(message)
         self.message = message
         self.code = code
         self.span = span
         self.help = help
+        # the operator attribute at fault, whose argument the caller locates the error at
+        self.attribute = attribute
         # the chain of block calls (outermost first) the error happened in; set once, by the
         # innermost block it escapes from
         self.call_sites: tuple[tuple[str, Span], ...] | None = None

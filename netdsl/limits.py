@@ -31,6 +31,7 @@ MAX_VALUE_DEPTH = 100  # lists nested in lists
 MAX_CALL_DEPTH = 100  # nested calls of `def` functions
 MAX_BLOCK_DEPTH = 64  # nested block calls
 TORCH_INT_MAX = 2 ** 63 - 1  # operator attributes must fit torch's 64-bit integers
+FLOAT32_MAX = 3.4028234663852886e38  # and their floats torch's float32 (its largest finite value)
 # phases a receptive field keeps exactly (the product of the upsampling factors since the last
 # strided layer); past it the field is their union alone, as for a resize by a fraction
 MAX_FIELD_PHASES = 64

@@ -68,7 +68,8 @@ class Builder:
             except ShapeError as exc:
                 raise SpecError(f"{op.name} '{self.el.frame.flat(name)}': {exc}", "shape", span,
                                 help=self.shape_help(inputs) if len(inputs) > 1 else
-                                f"its input has shape {shape_text(shapes[0], 'list')}") from None
+                                f"its input has shape {shape_text(shapes[0], 'list')}",
+                                attribute=exc.attribute) from None
             if any(d < 1 for d in shape):  # upsample(0.01) of a 32 x 32 map; torch refuses
                 raise SpecError(f"{op.name} '{self.el.frame.flat(name)}' would make an empty "
                                 f"tensor, of shape {shape_text(shape, 'list')}", "shape", span,

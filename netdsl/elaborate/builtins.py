@@ -47,9 +47,12 @@ def _range(budget: Budget, *args: Any) -> tuple[int, ...]:
     if not 1 <= len(args) <= 3:
         raise SpecError("'range' takes 1 to 3 ints", "arg")
     ints = [_int("range", a) for a in args]
+    if len(ints) == 3 and ints[2] == 0:
+        raise SpecError("'range' needs a step other than 0", "value")
     r = range(*ints)
-    budget.check_list(len(r), 1, None)
-    budget.charge(len(r), None)
+    length = (r[-1] - r[0]) // r.step + 1 if r else 0  # len(r) fails past 2 ** 63
+    budget.check_list(length, 1, None)
+    budget.charge(length, None)
     return tuple(r)
 
 

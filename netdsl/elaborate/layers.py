@@ -28,7 +28,7 @@ from netdsl.ir import Call, Instance, Node
 from netdsl.names import checked_label
 from netdsl.notation import described, value_text
 from netdsl.ops import REGISTRY, Op, TensorArg, TiedWeight
-from netdsl.ops.base import Symbol
+from netdsl.ops.base import Symbol, one_entry
 from netdsl.syntax import ast
 
 if TYPE_CHECKING:
@@ -369,6 +369,7 @@ class Layers:
             roles = ["the current tensor"]
         args, kwargs = list(preset.args), dict(preset.kwargs)
         ties: dict[str, str] = {}  # attribute -> the layer whose weight it shares
+        spans: dict[str | None, Any] = {}  # attribute -> its argument, where its errors point
         table = cls.parameters()
         env = self.el.frame.env
         for arg in arg_asts:
@@ -378,6 +379,8 @@ class Layers:
             index = len(args)
             field_ = table.by_name.get(arg.name) if arg.name else (
                 table.positional[index] if index < len(table.positional) else None)
+            if field_ is not None:
+                spans[field_.name] = arg.span
             if field_ is not None and field_.name in table.weights:
                 value, ties[field_.name] = self.tied_weight(arg.value)
             elif cls.variadic and arg.name is None and \
@@ -403,16 +406,22 @@ class Layers:
                 value = self.el.evaluator.eval(single(arg.value), env, symbols=True)
                 if isinstance(value, TensorValue):
                     _tensor_misuse(value, arg)
+                if field_ is not None and one_entry(field_, value):
+                    self.el.program.one_entry.add(arg.span)
             if arg.name is None:
                 args.append(value)
             elif arg.name in kwargs:
                 raise SpecError(f"argument '{arg.name}' given twice", "arg", arg.span)
             else:
                 kwargs[arg.name] = value
-        operator = self.build_op(cls, args, kwargs, site)
-        if name is None:
-            name = site.naming.take(site.label, site.span)
-        ref = self.el.builder.node(name, operator, inputs, site.span, site.naming)
+        try:
+            operator = self.build_op(cls, args, kwargs, site)
+            if name is None:
+                name = site.naming.take(site.label, site.span)
+            ref = self.el.builder.node(name, operator, inputs, site.span, site.naming)
+        except SpecError as exc:  # an attribute at fault: at its argument, if the call gave it
+            exc.span = spans.get(exc.attribute, exc.span)
+            raise
         if cls.variadic:
             self.note_twice(ref, inputs, roles)
         if ties:

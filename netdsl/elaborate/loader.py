@@ -33,6 +33,9 @@ class Program:
     # (call site, attribute) where a whole-number attribute was given a float (`conv(64 * w)`
     # with w = 1.0): the analysis reads 64.0 as 64, and so must the compiled module
     whole_floats: set[tuple[Span, str]] = field(default_factory=set)
+    # arguments that gave a list attribute a single number (`reshape(k)`, k = 192), which the
+    # analysis reads as a one-entry list, and so must the compiled module
+    one_entry: set[Span] = field(default_factory=set)
 
     def import_notes(self, span: Span | None) -> list[tuple[Span | None, str]]:
         """'imported from a.net:1:1' notes for a span in an imported file."""

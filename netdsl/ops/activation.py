@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netdsl.ops import receptive as rf
-from netdsl.ops.base import Op, ShapeError, attr, numel
+from netdsl.ops.base import Op, attr, axis_index, numel
 
 
 @dataclass(frozen=True)
@@ -130,10 +130,8 @@ class Softmax(_Activation):
     axis: int = attr(0, kind="int", alias="dim")
 
     def infer_shape(self, inputs):
-        (x,) = inputs
-        if not -len(x) <= self.axis < len(x):
-            raise ShapeError(f"axis {self.axis} is out of range for shape of rank {len(x)}")
-        return x
+        axis_index(self, "axis", len(inputs[0]))
+        return inputs[0]
 
     def flops(self, inputs, out):
         return 3 * numel(out)

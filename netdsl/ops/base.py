@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from netdsl.errors import OTHER_NAMES, SpecError, did_you_mean
-from netdsl.limits import TORCH_INT_MAX
+from netdsl.limits import FLOAT32_MAX, TORCH_INT_MAX
 from netdsl.notation import described, shape_text, value_text
 from netdsl.ops import receptive as rf
 
@@ -31,7 +31,12 @@ REGISTRY: dict[str, type[Op]] = {}
 
 
 class ShapeError(Exception):
-    """A shape rule does not fit its inputs; the message says why, without position."""
+    """A shape rule does not fit its inputs; the message says why, without position.
+    `attribute`: the attribute at fault (an axis out of range), where the caller locates it."""
+
+    def __init__(self, message: str, attribute: str | None = None):
+        super().__init__(message)
+        self.attribute = attribute
 
 
 class Symbol(str):
@@ -79,9 +84,11 @@ def attr(default: Any = REQUIRED, *, kind: str = "int", alias: str | None = None
          size_only: bool = False) -> Any:
     """Declare an operator attribute.
 
-    kinds: size (int >= 1), count (int >= 0), int, float, prob (0 <= p <= 1), bool, ints (an int
+    kinds: size (int >= 1), count (int >= 0), int, float, positive (float > 0: an eps),
+    nonnegative (float >= 0: a standard deviation), prob (0 <= p <= 1), bool, ints (an int
     or one per spatial axis), counts (the same, >= 0), padding (see `netdsl.ops.padding`),
-    choice (one of `choices`), table (list of lists of ints), shape (list of ints), tensor
+    choice (one of `choices`), table (list of lists of ints), shape (list of ints; an int is a
+    one-entry list, as torch's `x.reshape(n, 192)` takes it), tensor
     (another tensor), weight (another layer's weight, shared), any. `size_only`: a tensor
     attribute whose values are not read, only its size (crop's and upsample's `to`), which
     diagrams draw as a reference, not as data.
@@ -335,7 +342,8 @@ def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
 
     def bad(expected: str) -> SpecError:
         where = f"'{op}' parameter '{f.name}'"
-        return SpecError(f"{where} must be {expected}, got {described(value, limit=80)}", "type")
+        return SpecError(f"{where} must be {expected}, got {described(value, limit=80)}", "type",
+                         attribute=f.name)
 
     if kind == "any":
         ints = [v for v in (value if isinstance(value, tuple) else (value,)) if type(v) is int]
@@ -354,14 +362,8 @@ def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
         if not isinstance(value, bool):
             raise bad("true or false")
         return value
-    if kind == "float":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise bad("a number")
-        return float(value)
-    if kind == "prob":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise bad("a probability between 0 and 1")
-        return float(value)
+    if kind in FLOAT_KINDS:
+        return _float(value, kind, bad)
     if kind in ("size", "count", "int"):
         return _int(value, kind, bad)
     if kind == "padding":
@@ -385,12 +387,37 @@ def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
             raise bad("a list of non-empty lists of channel indices")
         return tuple(tuple(_int(i, "count", bad) for i in row) for row in value)
     if kind == "shape":
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = (value,)
+        if one_entry(f, value):
+            value = (whole(value),)
         if not isinstance(value, tuple):
             raise bad("a list of ints")
         return tuple(_int(v, "int", bad) for v in value)
     raise AssertionError(kind)
+
+
+# The kinds of attribute that hold a real number: the values each takes, and how a message says
+# them. torch rejects an eps <= 0 (batch norm while training; layer and group norm and
+# F.normalize divide by sqrt(0) or by the root of a negative and give NaN; instance norm's
+# kernel takes 0) and a negative standard deviation.
+FLOAT_KINDS: dict[str, tuple[Callable[[float], bool], str]] = {
+    "float": (lambda v: True, "a number"),
+    "positive": (lambda v: v > 0, "a number > 0"),
+    "nonnegative": (lambda v: v >= 0, "a number >= 0"),
+    "prob": (lambda v: 0 <= v <= 1, "a probability between 0 and 1"),
+}
+
+
+def _float(value: Any, kind: str, bad: Any) -> float:
+    """A number of a float kind. Past float32's largest finite value it is refused: torch
+    computes in float32 (the default dtype), and makes PReLU's init, a parameter's value or a
+    leaky slope a float32 it cannot hold ("value cannot be converted to type float without
+    overflow")."""
+    fits, expected = FLOAT_KINDS[kind]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not fits(value):
+        raise bad(expected)
+    if not -FLOAT32_MAX <= value <= FLOAT32_MAX:
+        raise bad(f"{expected} that float32 holds (at most {FLOAT32_MAX:.8g} in magnitude)")
+    return float(value)
 
 
 def _padding(value: Any, bad: Any) -> Any:
@@ -419,6 +446,12 @@ def _bare_layer_name(value: Any) -> str | None:
     if isinstance(value, str) or getattr(value, "args", True) or getattr(value, "kwargs", True):
         return None
     return getattr(value, "name", None)
+
+
+def one_entry(f: dataclasses.Field, value: Any) -> bool:
+    """A single number given for a list of ints (`reshape(192)`), which `coerce` reads as a
+    one-entry list, as torch's `x.reshape(n, 192)` takes it."""
+    return f.metadata.get("kind") == "shape" and type(whole(value)) is int
 
 
 # the kinds of attribute that hold whole numbers, which `coerce` takes 2.0 for as 2
@@ -480,12 +513,24 @@ def merged_stride(shape: Sequence[int], strides: Strides) -> int | None:
     return kept[-1][1] if kept else 1
 
 
+def axis_index(op: Op, attribute: str, rank: int) -> int:
+    """The axis an attribute names (negative counts from the end, the batch is not counted) as
+    an index of a rank-`rank` input; a ShapeError at the attribute if it has no such axis, as
+    torch's "Dimension out of range"."""
+    axis = getattr(op, attribute)
+    if not -rank <= axis < rank:
+        raise ShapeError(f"{attribute} {axis} is out of range for a tensor of rank {rank} "
+                         f"(axes {-rank} to {rank - 1}; the batch is not counted)", attribute)
+    return axis + rank if axis < 0 else axis
+
+
 def per_axis(value: int | tuple[int, ...], n: int, what: str) -> tuple[int, ...]:
-    """Broadcast an int to one value per spatial axis; check a tuple's length."""
+    """Broadcast an int to one value per spatial axis; check a tuple's length. `what` is the
+    attribute's name, where the error is located."""
     if isinstance(value, tuple):
         if len(value) != n:
             raise ShapeError(f"{what} has {len(value)} values for {n} spatial "
-                             f"ax{'is' if n == 1 else 'es'}")
+                             f"ax{'is' if n == 1 else 'es'}", what)
         return value
     return (value,) * n
 

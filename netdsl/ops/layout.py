@@ -12,14 +12,7 @@ from dataclasses import dataclass
 from netdsl.errors import SpecError
 from netdsl.notation import shape_text
 from netdsl.ops import receptive as rf
-from netdsl.ops.base import Op, ShapeError, attr
-
-
-def _axis(axis: int, rank: int, what: str) -> int:
-    """A possibly negative axis as an index; raise if it is out of range."""
-    if not -rank <= axis < rank:
-        raise ShapeError(f"{what} {axis} is out of range for a tensor of rank {rank}")
-    return axis + rank if axis < 0 else axis
+from netdsl.ops.base import Op, ShapeError, attr, axis_index
 
 
 @dataclass(frozen=True)
@@ -42,7 +35,7 @@ class Permute(Op):
         (x,) = inputs
         if len(self.order) != len(x):
             raise ShapeError(f"permute order {list(self.order)} has {len(self.order)} axes for "
-                             f"a tensor of rank {len(x)}")
+                             f"a tensor of rank {len(x)}", "order")
         return tuple(x[i] for i in self.order)
 
     def flops(self, inputs, out):
@@ -70,7 +63,7 @@ class Transpose(Op):
     second: int = attr(kind="int")
 
     def order(self, rank: int) -> tuple[int, ...]:
-        a, b = _axis(self.first, rank, "axis"), _axis(self.second, rank, "axis")
+        a, b = axis_index(self, "first", rank), axis_index(self, "second", rank)
         order = list(range(rank))
         order[a], order[b] = b, a
         return tuple(order)
@@ -105,7 +98,7 @@ class Select(Op):
 
     def infer_shape(self, inputs):
         (x,) = inputs
-        axis = _axis(self.axis, len(x), "axis")
+        axis = axis_index(self, "axis", len(x))
         if not -x[axis] <= self.index < x[axis]:
             raise ShapeError(f"index {self.index} is out of range for axis {self.axis} of shape "
                              f"{shape_text(x, 'list')}")
@@ -115,12 +108,12 @@ class Select(Op):
         return 0
 
     def receptive_field(self, inputs, out):
-        axis = _axis(self.axis, len(inputs[0]), "axis")
+        axis = axis_index(self, "axis", len(inputs[0]))
         length = inputs[0][axis]
         return rf.Select(axis, self.index % length, length)
 
     def view_strides(self, inputs, strides, out):
-        axis = _axis(self.axis, len(inputs[0]), "axis")
+        axis = axis_index(self, "axis", len(inputs[0]))
         return strides[:axis] + strides[axis + 1:]
 
     def summary(self, inputs):

@@ -29,14 +29,12 @@ class Parameter(Op):
                        "expanded to the batch (torchvision's class_token and pos_embedding); "
                        "without it the tensor broadcasts from the right (a layer scale)")
     value: float = attr(0.0, kind="float", doc="initial value (the mean, with std)")
-    std: float = attr(0.0, kind="float", doc="standard deviation of a normal initialisation")
+    std: float = attr(0.0, kind="nonnegative", doc="standard deviation of a normal initialisation")
 
     def validate(self) -> None:
         if not self.shape or any(d < 1 for d in self.shape):
             raise SpecError(f"'parameter' shape must be a list of positive ints, got "
                             f"{list(self.shape)}", "value", help="e.g. parameter([1, 768])")
-        if self.std < 0:
-            raise SpecError("'parameter' std must be >= 0", "value")
 
     def infer_shape(self, inputs):
         return self.shape

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from netdsl.notation import shape_text
 from netdsl.ops import receptive as rf
-from netdsl.ops.base import Op, Shape, ShapeError, attr, numel
+from netdsl.ops.base import Op, Shape, ShapeError, attr, axis_index, numel
 
 
 def describe(inputs: list[Shape]) -> str:
@@ -166,8 +166,8 @@ class Concat(_Merge):
 
     def infer_shape(self, inputs):
         rank = len(inputs[0])
-        axis = self.axis + rank if self.axis < 0 else self.axis
-        if not 0 <= axis < rank or any(len(s) != rank for s in inputs):
+        axis = axis_index(self, "axis", rank)
+        if any(len(s) != rank for s in inputs):
             raise ShapeError(f"concat along axis {self.axis} needs tensors of one rank, got "
                              f"{describe(inputs)}")
         for i in range(rank):

@@ -19,7 +19,7 @@ class BatchNorm(Op):
     family = "norm"
     known_as = ("batchnorm", "batch_norm", "batchnorm2d")
 
-    eps: float = attr(1e-5, kind="float")
+    eps: float = attr(1e-5, kind="positive")
     momentum: float = attr(0.1, kind="float")
     affine: bool = attr(True, kind="bool")
 
@@ -48,7 +48,7 @@ class LayerNorm(Op):
     family = "norm"
 
     axes: int = attr(1, kind="size", doc="how many trailing axes are normalised")
-    eps: float = attr(1e-5, kind="float")
+    eps: float = attr(1e-5, kind="positive")
     affine: bool = attr(True, kind="bool")
 
     def infer_shape(self, inputs):
@@ -75,7 +75,7 @@ class LayerNorm2d(Op):
     name = "layernorm2d"
     family = "norm"
 
-    eps: float = attr(1e-5, kind="float")
+    eps: float = attr(1e-5, kind="positive")
     affine: bool = attr(True, kind="bool")
 
     def infer_shape(self, inputs):
@@ -102,7 +102,7 @@ class GroupNorm(Op):
     family = "norm"
 
     groups: int = attr(kind="size")
-    eps: float = attr(1e-5, kind="float")
+    eps: float = attr(1e-5, kind="positive")
     affine: bool = attr(True, kind="bool")
 
     def infer_shape(self, inputs):
@@ -128,7 +128,7 @@ class InstanceNorm(Op):
     name = "instancenorm"
     family = "norm"
 
-    eps: float = attr(1e-5, kind="float")
+    eps: float = attr(1e-5, kind="nonnegative")
     affine: bool = attr(False, kind="bool")
 
     def infer_shape(self, inputs):
@@ -186,7 +186,7 @@ class L2Norm(Op):
     known_as = ("normalize", "l2_normalize", "l2normalize", "l2_norm")
 
     scale: float | None = attr(None, kind="float", doc="initial learned scale; none: no scale")
-    eps: float = attr(1e-12, kind="float", doc="the norm's floor, as F.normalize")
+    eps: float = attr(1e-12, kind="positive", doc="the norm's floor, as F.normalize")
 
     def params(self, inputs, out):
         return inputs[0][0] if self.scale is not None else 0

@@ -14,6 +14,7 @@ from netdsl.ops.base import (
     ShapeError,
     TensorArg,
     attr,
+    axis_index,
     merged_stride,
     numel,
     per_axis,
@@ -35,10 +36,11 @@ class Flatten(Op):
 
     def infer_shape(self, inputs):
         (x,) = inputs
-        end = self.end + len(x) if self.end < 0 else self.end
-        if not self.start <= end < max(len(x), 1):
+        axis_index(self, "start", len(x))
+        end = axis_index(self, "end", len(x))
+        if self.start > end:
             raise ShapeError(f"cannot flatten axes {self.start} to {self.end} of shape "
-                             f"{shape_text(x, 'list')}")
+                             f"{shape_text(x, 'list')}: the start is after the end")
         return x[:self.start] + (numel(x[self.start:end + 1]),) + x[end + 1:]
 
     def view_strides(self, inputs, strides, out):
@@ -71,7 +73,8 @@ class Reshape(Op):
         total = numel(x)
         unknown = [i for i, d in enumerate(self.shape) if d == -1]
         if len(unknown) > 1 or any(d == 0 or d < -1 for d in self.shape):
-            raise ShapeError(f"reshape target {shape_text(self.shape, 'list')} is not valid")
+            raise ShapeError(f"reshape target {shape_text(self.shape, 'list')} is not valid: its "
+                             f"sizes are positive, one may be -1", "shape")
         known = numel(d for d in self.shape if d != -1)
         if unknown:
             if total % known:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from netdsl.notation import shape_text
 from netdsl.ops import receptive as rf
-from netdsl.ops.base import Op, ShapeError, attr, numel
+from netdsl.ops.base import Op, ShapeError, attr, axis_index, numel
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,7 @@ class Slice(Op):
 
     def infer_shape(self, inputs):
         (x,) = inputs
-        if self.axis >= len(x):
-            raise ShapeError(f"axis {self.axis} is out of range for shape {shape_text(x, 'list')}")
+        axis_index(self, "axis", len(x))
         start, stop = self._bounds(x[self.axis])
         return x[:self.axis] + (stop - start,) + x[self.axis + 1:]
 

@@ -85,3 +85,23 @@ def test_values_are_named_by_what_they_are():
 def test_no_infinity_and_no_oversized_int_is_ever_made(text, message):
     with pytest.raises(SpecError, match=message):
         ev(text)
+
+
+@pytest.mark.parametrize("text", ["range(10 ** 70)", "range(-10 ** 70, 0)",
+                                  "range(0, -10 ** 70, -1)"])
+def test_a_range_past_the_list_bound_says_so_however_long(text):
+    """len() of a Python range fails past 2 ** 63 with a message in Python's terms; the bound
+    of a list is the language's."""
+    with pytest.raises(SpecError, match="a list may hold"):
+        ev(text)
+
+
+def test_a_range_of_huge_bounds_and_few_values_is_python_s():
+    assert ev("range(-10 ** 70, 10 ** 70, 10 ** 69)") == tuple(
+        range(-10 ** 70, 10 ** 70, 10 ** 69))
+    assert ev("range(10 ** 70, 10 ** 70 + 3)") == tuple(range(10 ** 70, 10 ** 70 + 3))
+
+
+def test_a_range_of_step_zero_is_an_error_in_the_language_s_terms():
+    with pytest.raises(SpecError, match="step other than 0"):
+        ev("range(0, 5, 0)")

@@ -336,10 +336,12 @@ class Calls:
         tensors: list[syn.Chain] = []
         index = 0
         for value in args:
-            values[table.positional[index].name] = self.const_py(value)
+            f = table.positional[index]
+            values[f.name] = coerce_attribute(f, self.const_py(value))
             index += 1
         for key, value in kwargs.items():
-            values[table.by_name[key].name] = self.const_py(value)
+            f = table.by_name[key]
+            values[f.name] = coerce_attribute(f, self.const_py(value))
         for a in arg_asts:
             if a.name is None:
                 if cls.variadic:
@@ -366,7 +368,7 @@ class Calls:
                 v = self.lenient_expr(single(a.value), env, flow, where)
             finally:
                 self.lenient = False
-            values[f.name] = coerce_attribute(f, v.py)
+            values[f.name] = coerce_attribute(f, v.py, a.span in self.gen.program.one_entry)
         given = set(values)
         for f in table.fields:
             if f.name not in values:

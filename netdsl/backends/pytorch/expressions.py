@@ -27,7 +27,7 @@ from netdsl.backends.pytorch.values import (
 )
 from netdsl.elaborate.values import LayerRef, reads_size
 from netdsl.errors import SpecError
-from netdsl.ops.base import INT_KINDS, Symbol
+from netdsl.ops.base import FLOAT_KINDS, INT_KINDS, Symbol, one_entry, whole
 from netdsl.syntax import ast as syn
 
 if TYPE_CHECKING:
@@ -588,10 +588,17 @@ class Expressions:
         return Value(self.gen.layer_factory(ref, self._rank(flow)), layers=(ref,))
 
 
-def coerce_attribute(f: Any, value: Py) -> Py:
+def coerce_attribute(f: Any, value: Py, single: bool = False) -> Py:
+    """An attribute as loading reads it for its kind: an int where a float is meant (`1` as
+    `1.0`), a number where a list is (`reshape(192)` as `[192]`; `single`: loading found one
+    in an expression, `reshape(k)`)."""
     kind = f.metadata.get("kind")
-    if kind in ("float", "prob") and type(value.const) is int:
+    if kind in FLOAT_KINDS and type(value.const) is int:
         return P.lit(float(value.const))
+    if value.known and one_entry(f, value.const):
+        return P.lit((whole(value.const),))
+    if single and not value.known:
+        return Py(ast.Tuple([value.node], ast.Load()), deps=value.deps)
     if kind in INT_KINDS:  # `slice(i * width, (i + 1) * width)` in a loop unrolled: i = 0
         return P.simplify(value)
     return value
