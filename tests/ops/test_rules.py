@@ -198,6 +198,8 @@ NORMS = [
     ("layernorm", (4, 10), lambda: nn.LayerNorm(10)),
     ("layernorm(axes=2)", (4, 10), lambda: nn.LayerNorm((4, 10))),
     ("layernorm(affine=false)", (4, 10), lambda: nn.LayerNorm(10, elementwise_affine=False)),
+    ("layernorm(bias=false)", (4, 10), lambda: nn.LayerNorm(10, bias=False)),
+    ("layernorm(axes=2, bias=false)", (4, 10), lambda: nn.LayerNorm((4, 10), bias=False)),
     ("groupnorm(3)", (6, 4, 4), lambda: nn.GroupNorm(3, 6)),
     ("groupnorm(2, affine=false)", (6, 4, 4), lambda: nn.GroupNorm(2, 6, affine=False)),
     ("instancenorm", (6, 4, 4), lambda: nn.InstanceNorm2d(6)),

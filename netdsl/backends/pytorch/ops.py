@@ -369,9 +369,10 @@ def _trailing(attrs: dict[str, Py], x: Input) -> Py:
 
 def _layernorm(attrs: dict[str, Py], x: Input) -> Py:
     named = arguments(NORM_ARGS, attrs, x)[1]
-    affine = attrs["affine"]
-    if not (affine.known and affine.const is True):
-        named["elementwise_affine"] = affine
+    for name, torch_name in (("affine", "elementwise_affine"), ("bias", "bias")):
+        value = attrs[name]
+        if not (value.known and value.const is True):
+            named[torch_name] = value
     return call("nn.LayerNorm", [_trailing(attrs, x)], named)
 
 

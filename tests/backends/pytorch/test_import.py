@@ -507,3 +507,9 @@ def test_group_norm_as_timms_modules_and_as_a_function_round_trips() -> None:
     assert "groupnorm(2, eps=0.001, affine=false)" in text
     diagnostic = _refusal(import_models.GroupNormed(passed=True), 3, 8, 8)
     assert "a group norm of weights the forward passes in" in diagnostic.message
+
+
+def test_a_layer_norm_without_bias_round_trips() -> None:
+    """nn.LayerNorm(bias=False) was refused: the operator had no `bias`."""
+    model = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.LayerNorm(8, bias=False))
+    assert "layernorm(bias=false)" in round_trip(model, (5, 8))
