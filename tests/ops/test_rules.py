@@ -606,6 +606,10 @@ LAYOUT = [
     ("flatten(1)", (8, 3, 4), lambda: _Lambda(lambda x: x.flatten(2))),
     ("flatten(0, 1)", (8, 3, 4), lambda: _Lambda(lambda x: x.flatten(1, 2))),
     ("flatten(1, end=-2)", (8, 3, 4, 5), lambda: _Lambda(lambda x: x.flatten(2, -2))),
+    ("mean(0)", (7, 5), lambda: _Lambda(lambda x: x.mean(1))),
+    ("mean(dim=-1)", (3, 4, 5), lambda: _Lambda(lambda x: x.mean(-1))),
+    ("mean(1, keep=true)", (3, 4, 5), lambda: _Lambda(lambda x: x.mean(2, keepdim=True))),
+    ("mean(0, keepdim=true)", (6,), lambda: _Lambda(lambda x: x.mean(1, keepdim=True))),
 ]
 
 

@@ -659,6 +659,13 @@ def _select_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
     return call(attr(inputs[0], "select"), [dim(attrs["axis"], x), attrs["index"]])
 
 
+def _mean_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
+                state: Py | None = None) -> Py:
+    keep = attrs["keep"]
+    named = {} if keep.known and keep.const is False else {"keepdim": keep}
+    return call(attr(inputs[0], "mean"), [dim(attrs["axis"], x)], named)
+
+
 def _parameter(attrs: dict[str, Py], x: Input) -> Py:
     """nn.Parameter(initial tensor), made as torchvision makes class tokens (zeros), position
     embeddings (normal) and layer scales (a constant)."""
@@ -874,6 +881,7 @@ LOWERINGS: dict[str, Lowering] = {
     "transpose": Lowering(apply=_transpose_apply, shape=shapes.transpose, moves=_transposed,
                           rule=_transpose_order, helpers=("Permute",), unbatched=True),
     "select": Lowering(apply=_select_apply, shape=shapes.select, unbatched=True),
+    "mean": Lowering(apply=_mean_apply, shape=shapes.mean, unbatched=True),
     "patch_merge": Lowering(apply=lambda attrs, inputs, x, state=None: call(
         "patch_merge", [inputs[0], attrs["factor"]]), shape=shapes.patch_merge,
         helpers=("patch_merge",)),
