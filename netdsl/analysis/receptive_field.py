@@ -323,8 +323,17 @@ def _normalize(rule: rules.Normalize, field: Field) -> Field:
     return field
 
 
+def _reduce(rule: rules.Reduce, field: Field) -> Field | str | None:
+    """Every output reads the whole axis; the axis then goes, as a selected one does."""
+    read = _attend(rule.over, field)
+    if rule.keep or not isinstance(read, Field):
+        return read
+    return _select(rules.Select(rule.axis, 0, rule.length), read)
+
+
 _RELAYOUT = {rules.Permute: _permute, rules.Regroup: _regroup, rules.Select: _select,
-             rules.Attend: _attend, rules.OnAxes: _channels_last, rules.Normalize: _normalize}
+             rules.Attend: _attend, rules.OnAxes: _channels_last, rules.Normalize: _normalize,
+             rules.Reduce: _reduce}
 
 
 def _apply(rule: rules.Rule, i: int, a: Axis) -> Axis:

@@ -10,6 +10,7 @@ from netdsl.ops import (
     merge,
     norm,
     pool,
+    reduce,
     regularize,
     roi,
     shape,
@@ -19,4 +20,4 @@ from netdsl.ops.base import REGISTRY, Op, Shape, ShapeError, Symbol, TensorArg, 
 
 __all__ = ["REGISTRY", "Op", "Shape", "ShapeError", "Symbol", "TensorArg", "TiedWeight",
            "activation", "attention", "conv", "layout", "learned", "linear", "merge", "norm",
-           "pool", "regularize", "roi", "shape", "tensor"]
+           "pool", "reduce", "regularize", "roi", "shape", "tensor"]

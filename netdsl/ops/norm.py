@@ -50,6 +50,8 @@ class LayerNorm(Op):
     axes: int = attr(1, kind="size", doc="how many trailing axes are normalised")
     eps: float = attr(1e-5, kind="positive")
     affine: bool = attr(True, kind="bool")
+    bias: bool = attr(True, kind="bool", keyword_only=True,
+                      doc="the learned shift beside the scale (torch's bias=False: T5, some ViTs)")
 
     def infer_shape(self, inputs):
         (x,) = inputs
@@ -58,7 +60,7 @@ class LayerNorm(Op):
         return x
 
     def params(self, inputs, out):
-        return 2 * numel(inputs[0][-self.axes:]) if self.affine else 0
+        return (1 + self.bias) * numel(inputs[0][-self.axes:]) if self.affine else 0
 
     def flops(self, inputs, out):
         return 5 * numel(out)

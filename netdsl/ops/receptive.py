@@ -196,6 +196,17 @@ class Normalize(Rule):
 
 
 @dataclass(frozen=True)
+class Reduce(Rule):
+    """A reduction along `axis` (of `length`): each output reads the whole axis (`over`), which
+    is removed unless `keep`."""
+
+    over: Attend
+    axis: int
+    length: int
+    keep: bool
+
+
+@dataclass(frozen=True)
 class OnAxes(Rule):
     """A geometric rule (`Window`, ...) over chosen tensor axes instead of channels first's
     axes 1..n: a channels-last operator such as Swin's patch merging."""

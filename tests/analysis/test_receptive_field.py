@@ -554,3 +554,25 @@ def test_pooling_a_sequence_features_keeps_each_tokens_field():
                (3, 16, 16))
     assert (int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max())) == (4, 7, 4, 7)
     assert rf != "global" and rf["size"] == [4, 4] and rf["stride"] == [4, 4]
+
+
+@pytest.mark.parametrize("tail, reduce, rf_expected", [
+    # over the tokens: every token read, the whole image
+    ("mean(0)", lambda t: t.mean(1)[0, 0], "global"),
+    # over each token's features: token 5 reads its own 4 x 4 patch
+    ("mean(1)", lambda t: t.mean(2)[0, 5], ([4, 4], [4, 4])),
+    ("mean(1, keep=true)", lambda t: t.mean(2, keepdim=True)[0, 5, 0], ([4, 4], [4, 4])),
+])
+def test_a_mean_over_an_axis_reads_that_axis_whole(tail, reduce, rf_expected):
+    """The field netdsl gives equals the extent autograd finds for one output."""
+    model = positive(nn.Sequential(nn.Conv2d(3, 8, 4, 4), _Tokens()))
+    x = torch.ones(1, 3, 16, 16, requires_grad=True)
+    reduce(model(x)).backward()
+    rows, cols = x.grad[0].abs().sum(0).nonzero().unbind(1)
+    rf = field(f"conv(8, 4, s=4) -> flatten(1) -> transpose(0, 1) -> {tail}", (3, 16, 16))
+    if rf_expected == "global":
+        assert rf == "global" and (int(rows.max()) - int(rows.min()) + 1) == 16
+    else:
+        assert (rf["size"], rf["stride"]) == rf_expected
+        assert (int(rows.max()) - int(rows.min()) + 1, int(cols.max()) - int(cols.min()) + 1) \
+            == tuple(rf_expected[0])

@@ -198,6 +198,8 @@ NORMS = [
     ("layernorm", (4, 10), lambda: nn.LayerNorm(10)),
     ("layernorm(axes=2)", (4, 10), lambda: nn.LayerNorm((4, 10))),
     ("layernorm(affine=false)", (4, 10), lambda: nn.LayerNorm(10, elementwise_affine=False)),
+    ("layernorm(bias=false)", (4, 10), lambda: nn.LayerNorm(10, bias=False)),
+    ("layernorm(axes=2, bias=false)", (4, 10), lambda: nn.LayerNorm((4, 10), bias=False)),
     ("groupnorm(3)", (6, 4, 4), lambda: nn.GroupNorm(3, 6)),
     ("groupnorm(2, affine=false)", (6, 4, 4), lambda: nn.GroupNorm(2, 6, affine=False)),
     ("instancenorm", (6, 4, 4), lambda: nn.InstanceNorm2d(6)),
@@ -604,6 +606,10 @@ LAYOUT = [
     ("flatten(1)", (8, 3, 4), lambda: _Lambda(lambda x: x.flatten(2))),
     ("flatten(0, 1)", (8, 3, 4), lambda: _Lambda(lambda x: x.flatten(1, 2))),
     ("flatten(1, end=-2)", (8, 3, 4, 5), lambda: _Lambda(lambda x: x.flatten(2, -2))),
+    ("mean(0)", (7, 5), lambda: _Lambda(lambda x: x.mean(1))),
+    ("mean(dim=-1)", (3, 4, 5), lambda: _Lambda(lambda x: x.mean(-1))),
+    ("mean(1, keep=true)", (3, 4, 5), lambda: _Lambda(lambda x: x.mean(2, keepdim=True))),
+    ("mean(0, keepdim=true)", (6,), lambda: _Lambda(lambda x: x.mean(1, keepdim=True))),
 ]
 
 

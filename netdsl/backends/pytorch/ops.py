@@ -369,9 +369,10 @@ def _trailing(attrs: dict[str, Py], x: Input) -> Py:
 
 def _layernorm(attrs: dict[str, Py], x: Input) -> Py:
     named = arguments(NORM_ARGS, attrs, x)[1]
-    affine = attrs["affine"]
-    if not (affine.known and affine.const is True):
-        named["elementwise_affine"] = affine
+    for name, torch_name in (("affine", "elementwise_affine"), ("bias", "bias")):
+        value = attrs[name]
+        if not (value.known and value.const is True):
+            named[torch_name] = value
     return call("nn.LayerNorm", [_trailing(attrs, x)], named)
 
 
@@ -658,6 +659,13 @@ def _select_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
     return call(attr(inputs[0], "select"), [dim(attrs["axis"], x), attrs["index"]])
 
 
+def _mean_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
+                state: Py | None = None) -> Py:
+    keep = attrs["keep"]
+    named = {} if keep.known and keep.const is False else {"keepdim": keep}
+    return call(attr(inputs[0], "mean"), [dim(attrs["axis"], x)], named)
+
+
 def _parameter(attrs: dict[str, Py], x: Input) -> Py:
     """nn.Parameter(initial tensor), made as torchvision makes class tokens (zeros), position
     embeddings (normal) and layer scales (a constant)."""
@@ -873,6 +881,7 @@ LOWERINGS: dict[str, Lowering] = {
     "transpose": Lowering(apply=_transpose_apply, shape=shapes.transpose, moves=_transposed,
                           rule=_transpose_order, helpers=("Permute",), unbatched=True),
     "select": Lowering(apply=_select_apply, shape=shapes.select, unbatched=True),
+    "mean": Lowering(apply=_mean_apply, shape=shapes.mean, unbatched=True),
     "patch_merge": Lowering(apply=lambda attrs, inputs, x, state=None: call(
         "patch_merge", [inputs[0], attrs["factor"]]), shape=shapes.patch_merge,
         helpers=("patch_merge",)),

@@ -149,6 +149,13 @@ def select(attrs: dict[str, Py], inputs: list[Shape]) -> Shape:
     return x[:axis] + x[axis + 1:]
 
 
+def mean(attrs: dict[str, Py], inputs: list[Shape]) -> Shape:
+    """The axis reduced: removed, or of size 1 with `keep`."""
+    x = inputs[0]
+    axis = attrs["axis"].const % len(x)
+    return x[:axis] + ((lit(1),) if attrs["keep"].const is True else ()) + x[axis + 1:]
+
+
 def patch_merge(attrs: dict[str, Py], inputs: list[Shape]) -> Shape:
     """A channels-last map [H, W, C]: each factor x factor patch into the channels."""
     x, r = inputs[0], attrs["factor"]

@@ -9,6 +9,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import pytest
 import torch
 
 import netdsl
@@ -91,3 +92,12 @@ def example(graph, name: str) -> torch.Tensor:
     if vocab:
         return torch.randint(0, min(vocab), (1, *shape))
     return torch.randn(1, *shape)
+
+
+@pytest.fixture
+def one_thread():
+    """torch on one thread for the test (two test workers share the CI's two cores)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

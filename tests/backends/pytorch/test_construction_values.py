@@ -16,13 +16,7 @@ import netdsl
 import netdsl.backends.pytorch.codegen
 from tests.backends.pytorch.conftest import assert_state_matches_ir
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def built(text: str) -> tuple[netdsl.Network, nn.Module]:

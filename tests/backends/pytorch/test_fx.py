@@ -15,13 +15,7 @@ import netdsl
 from tests.backends.pytorch.conftest import example, small
 from tests.conftest import SPECS, spec_paths
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def assert_traces_to_the_same(network: netdsl.Network) -> None:

@@ -507,3 +507,25 @@ def test_group_norm_as_timms_modules_and_as_a_function_round_trips() -> None:
     assert "groupnorm(2, eps=0.001, affine=false)" in text
     diagnostic = _refusal(import_models.GroupNormed(passed=True), 3, 8, 8)
     assert "a group norm of weights the forward passes in" in diagnostic.message
+
+
+def test_a_layer_norm_without_bias_round_trips() -> None:
+    """nn.LayerNorm(bias=False) was refused: the operator had no `bias`."""
+    model = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.LayerNorm(8, bias=False))
+    assert "layernorm(bias=false)" in round_trip(model, (5, 8))
+
+
+class _TokenMean(torch.nn.Module):
+    """An MLP-Mixer's or a ViT's average over the tokens: `x.mean(dim=1)`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = torch.nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x).mean(dim=1)
+
+
+def test_a_mean_over_the_tokens_round_trips() -> None:
+    """It was refused as 'a mean over axes other than all the spatial ones'."""
+    assert "fc: linear(8) -> mean(0)" in round_trip(_TokenMean(), (5, 8))

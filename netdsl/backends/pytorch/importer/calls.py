@@ -297,8 +297,11 @@ class Calls:
         rank = len(self._in_shape)
         dims = [dims] if isinstance(dims, int) else list(dims or [])
         spatial = sorted(d % rank for d in dims)
+        if len(dims) == 1 and not (rank >= 3 and spatial == list(range(2, rank))):
+            over = axis(dims[0], rank, "a mean over")
+            return self._on_first(OpCall("mean", (over,), _kwargs(keep=(bool(keep), False))))
         if rank < 3 or spatial != list(range(2, rank)):
-            return Unmapped("a mean over axes other than all the spatial ones")
+            return Unmapped("a mean over several axes other than all the spatial ones")
         calls = [OpCall("adaptive_avgpool", (1,))]
         if not keep:
             calls.append(OpCall("flatten"))

@@ -199,10 +199,9 @@ class Modules:
         axes = len(m.normalized_shape)
         if tuple(self._input[-axes:]) != tuple(m.normalized_shape):
             return Unmapped("a layer norm over axes that are not the input's last ones")
-        if m.elementwise_affine and m.bias is None:
-            return Unmapped("a layer norm with a weight and no bias")
         return _one("layernorm", axes=(axes, 1), eps=(m.eps, 1e-5),
-                    affine=(m.elementwise_affine, True))
+                    affine=(m.elementwise_affine, True),
+                    bias=(not m.elementwise_affine or m.bias is not None, True))
 
     def LayerNorm2d(self, m: nn.LayerNorm) -> Any:  # noqa: N802
         return _one("layernorm2d", eps=(m.eps, 1e-5), affine=(m.elementwise_affine, True))
