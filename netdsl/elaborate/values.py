@@ -89,6 +89,15 @@ class LayerRef:
     def notation(self) -> str:
         return self.name
 
+    def bound_text(self) -> str:
+        """The value as the call that made it, `unit(4)` or `leaky_relu(slope=0.2)`: what a
+        comment about a class written for it shows (`str` of it, `notation`, is the name)."""
+        if not self.args and not self.kwargs:
+            return self.name
+        given = [value_text(a) for a in self.args] + \
+            [f"{k}={value_text(v)}" for k, v in self.kwargs]
+        return f"{self.name}({', '.join(given)})"
+
 
 @dataclass(frozen=True)
 class Function:

@@ -428,7 +428,7 @@ def _listed(items: list[str]) -> str:
 
 def _show(value: Any) -> str:
     if isinstance(value, LayerRef):
-        return value.name
+        return value.bound_text()
     if isinstance(value, bool):
         return "true" if value else "false"
     return repr(value)

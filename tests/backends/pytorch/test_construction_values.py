@@ -235,7 +235,10 @@ def test_a_bound_layer_value_takes_the_calls_arguments_after_its_own(stages, wid
     """`unit(4)` binds c; `u(k)` then gives the next parameter, k, as functools.partial does.
     The compiled module builds the layers the analysis counts, also where the same block is
     passed bound in one call and unbound (`u(k)` is then c) in another."""
-    _, model = built(BOUND_THEN_CALLED.replace("STAGES", stages))
+    network, model = built(BOUND_THEN_CALLED.replace("STAGES", stages))
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     assert [c.out_channels for c in convs] == widths
     assert [c.kernel_size[0] for c in convs] == kernels
+    if len(widths) > 2:  # a class per way of calling, each comment naming its value whole
+        source = netdsl.backends.pytorch.codegen.generate(network)
+        assert "# `stage` with u=unit(4): " in source and "# `stage` with u=unit: " in source
