@@ -25,7 +25,7 @@ class Slice(Op):
 
     start: int = attr(kind="count")
     stop: int = attr(kind="int", doc="exclusive; negative counts from the end")
-    axis: int = attr(0, kind="count", alias="dim")
+    axis: int = attr(0, kind="int", alias="dim", doc="negative counts from the end")
 
     def _bounds(self, length: int) -> tuple[int, int]:
         stop = self.stop + length if self.stop < 0 else self.stop
@@ -36,15 +36,15 @@ class Slice(Op):
 
     def infer_shape(self, inputs):
         (x,) = inputs
-        axis_index(self, "axis", len(x))
-        start, stop = self._bounds(x[self.axis])
-        return x[:self.axis] + (stop - start,) + x[self.axis + 1:]
+        axis = axis_index(self, "axis", len(x))
+        start, stop = self._bounds(x[axis])
+        return x[:axis] + (stop - start,) + x[axis + 1:]
 
     def flops(self, inputs, out):
         return 0
 
     def receptive_field(self, inputs, out):
-        return rf.OnAxes(rf.Shift((self.start,)), (self.axis,))
+        return rf.OnAxes(rf.Shift((self.start,)), (axis_index(self, "axis", len(inputs[0])),))
 
     def view_strides(self, inputs, strides, out):
         return strides  # torch's narrow

@@ -493,6 +493,8 @@ class _Slice(nn.Module):
 TENSOR_OPS = [
     ("slice(2, 5)", (6, 5, 5), lambda: _Slice(2, 5, 0)),
     ("slice(1, -1, axis=2)", (6, 5, 5), lambda: _Slice(1, -1, 2)),
+    ("slice(0, 2, axis=-1)", (6, 5, 4), lambda: _Lambda(lambda x: x[..., 0:2])),
+    ("slice(1, 3, dim=-2)", (6, 5, 4), lambda: _Lambda(lambda x: x[..., 1:3, :])),
     ("pixel_shuffle(2)", (8, 3, 5), lambda: nn.PixelShuffle(2)),
     ("pixel_unshuffle(3)", (2, 6, 9), lambda: nn.PixelUnshuffle(3)),
     ("stochastic_depth(0.2)", (4, 3, 3), nn.Identity),  # an identity at inference

@@ -479,8 +479,12 @@ def _unflatten(attrs: dict[str, Py], x: Input) -> Py | None:
 def _narrow(attrs: dict[str, Py], inputs: list[Py], x: Input, state: Py | None = None) -> Py:
     """`slice(start, stop, axis)` as Python slicing, which takes a negative stop as it is."""
     start = attrs["start"]
-    index: list[ast.expr] = [ast.Slice(None, None)] * dim(attrs["axis"], x).const
-    index.append(ast.Slice(None if start.const == 0 else start.node, attrs["stop"].node))
+    at = dim(attrs["axis"], x).const
+    cut = ast.Slice(None if start.const == 0 else start.node, attrs["stop"].node)
+    if at >= 0:
+        index: list[ast.expr] = [ast.Slice(None, None)] * at + [cut]
+    else:  # counted from the end: x[..., a:b] for the last axis
+        index = [ast.Constant(...), cut] + [ast.Slice(None, None)] * (-at - 1)
     key = index[0] if len(index) == 1 else ast.Tuple(index, ast.Load())
     return Py(ast.Subscript(inputs[0].node, key, ast.Load()))
 

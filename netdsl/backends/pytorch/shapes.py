@@ -215,7 +215,7 @@ def _axis(node: ast.expr, whole: Py) -> Py | None:
 
 def narrow(attrs: dict[str, Py], inputs: list[Shape]) -> Shape:
     x = inputs[0]
-    axis = attrs["axis"].const
+    axis = attrs["axis"].const % len(x)
     start, stop = attrs["start"], attrs["stop"]
     if type(stop.const) is int and stop.const < 0:
         length = x[axis]
