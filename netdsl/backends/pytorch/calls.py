@@ -28,6 +28,7 @@ from netdsl.backends.pytorch.values import (
     RT,
     RUNTIME,
     SIZE,
+    SIZES,
     SPATIAL,
     Env,
     NotChain,
@@ -582,6 +583,9 @@ class Calls:
         """A size the constructor needs but only the input knows: the size the network was
         built with, when every instance of the layer saw the same one."""
         sizes = self.gen.facts.input_sizes(span, axis) if span is not None else set()
+        if len(sizes) > 1 and getattr(self, "bdef", None) is not None:
+            # a block made once per input size, where its instances see different ones
+            raise Specialize(frozenset({SIZES}), "a layer in it is built from its input's size")
         if len(sizes) != 1:
             raise Unsupported("a layer whose construction depends on its input's size, which "
                               "differs between its instances")

@@ -242,3 +242,20 @@ def test_a_bound_layer_value_takes_the_calls_arguments_after_its_own(stages, wid
     if len(widths) > 2:  # a class per way of calling, each comment naming its value whole
         source = netdsl.backends.pytorch.codegen.generate(network)
         assert "# `stage` with u=unit(4): " in source and "# `stage` with u=unit: " in source
+
+
+def test_a_block_built_from_its_inputs_size_is_written_once_per_size_its_calls_see():
+    """`l2` reads the last axis, which is the features of the tokens at one call and the
+    token count after a transpose at the other: check accepted it and compile refused it
+    ('a layer whose construction depends on its input's size, which differs between its
+    instances'). Each call now has its class, and the module computes the two linears."""
+    network = netdsl.load("block l2 { linear(3) }\nnetwork n {\n    input x: [6, 4]\n    a: l2\n"
+                          "    from x -> transpose(0, 1) -> b: l2\n    output a, b\n}\n")
+    model = netdsl.build(network).eval()
+    assert_state_matches_ir(model, network)
+    x = torch.randn(2, 6, 4)
+    first, second = (m for m in model.modules() if isinstance(m, nn.Linear))
+    with torch.no_grad():
+        a, b = model(x)
+        assert torch.equal(a, first(x)) and torch.equal(b, second(x.transpose(1, 2)))
+    assert [tuple(a.shape[1:]), tuple(b.shape[1:])] == list(network.stats().outputs.values())
