@@ -451,6 +451,9 @@ class Evaluator:
                 return base.attribute(e.attr)
             except SpecError as exc:
                 exc.span = e.span
+                if e.attr.isdigit():  # `add(f.1)`: a layer inside f, by its number
+                    exc.help = f"to name the layer '{base.label}.{e.attr}' here, write " \
+                               f"`from {base.label}.{e.attr}`"
                 raise
         if hasattr(base, "attribute"):  # analysis records in `expect`
             try:
