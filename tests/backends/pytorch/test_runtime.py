@@ -161,3 +161,33 @@ def test_an_input_of_token_ids_exports(spec) -> None:
         torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4,
                                    msg=lambda m, fmt=fmt: f"{fmt}: {m}")
 
+
+class Unpooling(torch.nn.Module):
+    """maxpool(3, s=2, p=1, indices=true) -> conv(4, 1) -> unpool, by hand, with torch's own
+    max unpooling."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c = torch.nn.Conv2d(4, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pooled, indices = torch.nn.functional.max_pool2d(x, 3, 2, 1, return_indices=True)
+        return torch.nn.functional.max_unpool2d(self.c(pooled), indices, 3, 2, 1,
+                                                output_size=x.shape[2:])
+
+
+def test_unpooling_exports() -> None:
+    """Once, TorchScript and ONNX export of a network that unpools failed: torch's
+    F.max_unpool2d cannot be traced (its size check reads a traced size: 'cond must be a
+    bool, but got a Tensor') and has no ONNX form."""
+    network = netdsl.load("network n { input x: [4, 9, 7]\n"
+                          "p: maxpool(3, s=2, p=1, indices=true)\n c: conv(4, 1)\n unpool(p) }")
+    reference = Unpooling().eval()
+    model = netdsl.build(network).eval()
+    model.load_state_dict(reference.state_dict())
+    x = torch.randn(1, 4, 9, 7)
+    with torch.no_grad():
+        expected = reference(x)
+    for fmt, got in _exported_runs(network, model, x).items():
+        torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5,
+                                   msg=lambda m, fmt=fmt: f"{fmt}: {m}")
