@@ -224,6 +224,12 @@ class Op:
         """The shape of the layer's `weight`, which another layer may share; None: none."""
         return None
 
+    def id_count(self) -> int | None:
+        """How many distinct integer ids its input holds, for an operator that reads ids
+        rather than values (an embedding: its vocabulary); None for one that reads values.
+        An example input for it must be such ids, the lookup takes no floats."""
+        return None
+
     def receptive_field(self, inputs: list[Shape], out: Shape) -> rf.Rule:
         return rf.IDENTITY
 

@@ -81,6 +81,9 @@ class Embedding(Op):
     def flops(self, inputs, out):
         return 0  # a lookup
 
+    def id_count(self):
+        return self.vocab
+
     def receptive_field(self, inputs, out):
         return rf.Embed(len(inputs[0]))
 

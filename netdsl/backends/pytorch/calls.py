@@ -542,7 +542,9 @@ class Calls:
         result = lowering.invoke(func, pool_attrs, [Py(current.node), P.name(indices),
                                                     P.name(size)], Input(self, current, span),
                                  P.lit(False))
-        shape = lowering.lowering(func).shape({}, [current.shape])
+        row = lowering.lowering(func)
+        self.gen.helpers.update(row.helpers)
+        shape = row.shape({}, [current.shape])
         scope.take()
         self.assign_result(result, [current], shape, scope, flow, False)
 

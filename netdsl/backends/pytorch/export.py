@@ -1,7 +1,8 @@
 """Serialized forms of a built module: TorchScript (traced), torch.export (.pt2) and ONNX.
 
-All three trace the module in eval mode on zero example inputs of the IR's input shapes with a
-batch of 1; the batch axis is kept dynamic where the format allows it.
+All three trace the module in eval mode on random example inputs of the IR's input shapes with
+a batch of 1 (token ids for an input an embedding reads); the batch axis is kept dynamic where
+the format allows it.
 """
 
 from __future__ import annotations
@@ -20,9 +21,19 @@ FORMATS = tuple(SUFFIXES)
 
 
 def example_inputs(network: Any, batch: int = 1) -> tuple[Any, ...]:
-    import torch
     graph = network.graph
-    return tuple(torch.randn(batch, *graph[name].shape) for name in graph.inputs)
+    return tuple(example_input(graph, name, batch) for name in graph.inputs)
+
+
+def example_input(graph: Any, name: str, batch: int = 1) -> Any:
+    """Random values for input `name`, or random token ids where a layer reads it as ids (an
+    embedding, whose lookup takes no floats): below the smallest vocabulary of those."""
+    import torch
+    shape = (batch, *graph[name].shape)
+    counts = [n for user in graph.users(name) if (n := graph[user].op.id_count()) is not None]
+    if counts:
+        return torch.randint(0, min(counts), shape)
+    return torch.randn(shape)
 
 
 def to_bytes(module: Any, network: Any, fmt: str, max_bytes: int = MAX_BYTES) -> bytes:
@@ -64,12 +75,26 @@ def _to_bytes(module: Any, network: Any, fmt: str) -> bytes:
         names = list(network.graph.inputs)
         outputs = [_onnx_name(name) for name in network.graph.outputs]
         axes = {name: {0: "batch"} for name in names + outputs}
-        with torch.no_grad():
+        with torch.no_grad(), _no_attention_fast_path():
             torch.onnx.export(module, inputs, buffer, input_names=names, output_names=outputs,
                               dynamic_axes=axes, dynamo=False)
     else:
         raise ValueError(f"unknown export format {fmt!r}")
     return buffer.getvalue()
+
+
+@contextmanager
+def _no_attention_fast_path() -> Iterator[None]:
+    """nn.MultiheadAttention without grad runs as one fused operator
+    (`aten::_native_multi_head_attention`) that has no ONNX form; its ordinary path, what it
+    computes while training, has one."""
+    import torch
+    enabled = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        yield
+    finally:
+        torch.backends.mha.set_fastpath_enabled(enabled)
 
 
 def _onnx_name(name: str) -> str:

@@ -23,7 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from netdsl.backends.pytorch import pyexpr as P
 from netdsl.backends.pytorch import shapes
 from netdsl.backends.pytorch.pyexpr import (
     UNKNOWN,
@@ -769,14 +768,9 @@ def _roi(target: str) -> Apply:
 def _unpool_apply(attrs: dict[str, Py], inputs: list[Py], x: Input,
                   state: Py | None = None) -> Py:
     """Max unpooling by a pool's switches (`inputs`: the values, the pool's indices and its
-    input's size), with the pool's window (`attrs`: the pool's attributes)."""
-    kernel = attrs["kernel"]
-    stride = attrs["stride"] if attrs["stride"].const is not None else kernel
-    named = {} if P.same(stride, kernel) else {"stride": compact(stride)}
-    if not is_default(attrs["padding"], 0):
-        named["padding"] = compact(attrs["padding"])
-    return call(f"F.max_unpool{x.rank}d", [inputs[0], inputs[1], compact(kernel)],
-                {**named, "output_size": inputs[2]})
+    input's size); the pool's window (`attrs`) is not needed: the switches are positions in
+    that size."""
+    return call("max_unpool", inputs[:3])
 
 
 CONV_ARGS = (pos("in_channels", "@channels"), pos("out_channels", "out"),
@@ -875,7 +869,8 @@ LOWERINGS: dict[str, Lowering] = {
                       unbatched=True),
     "roi_align": Lowering(apply=_roi("roi_align"), shape=shapes.roi),
     "roi_pool": Lowering(apply=_roi("roi_pool"), shape=shapes.roi),
-    "unpool": Lowering(apply=_unpool_apply, shape=shapes.unpooled, reads="pool"),
+    "unpool": Lowering(apply=_unpool_apply, shape=shapes.unpooled, reads="pool",
+                       helpers=("max_unpool",)),
     "layernorm2d": Lowering("LayerNorm2d", state="affine", helpers=("LayerNorm2d",),
                             args=(pos("num_channels", "@channels"), kw("eps", default=1e-5),
                                   kw("elementwise_affine", "affine", True))),

@@ -1,8 +1,8 @@
 """Run-time pieces that torch.nn lacks: LeNet-5's connection-table convolution and
 trainable subsampling, TensorFlow's SAME padding, cropping, L2 normalisation with a
 learned scale, channel shuffle, stochastic depth, a permutation module, ConvNeXt's
-channels-first layer norm, the causal mask of GPT's attention, and Swin's shifted window
-attention.
+channels-first layer norm, the causal mask of GPT's attention, Swin's shifted window
+attention, and max unpooling in a form the exporters take.
 
 Each definition here uses only `torch`, `nn` and `F`, because codegen copies the source
 of the ones a network uses into the standalone model file (so the file imports only
@@ -257,6 +257,15 @@ def avg_pool_valid(x: Tensor, kernel_size: int | list[int], stride: int | list[i
     return pool(x, kernel_size, stride, ceil_mode=ceil_mode) / pool(
         ones, kernel_size, stride, ceil_mode=ceil_mode)
 
+
+def max_unpool(x: Tensor, indices: Tensor, size: torch.Size) -> Tensor:
+    """F.max_unpool{1,2,3}d to `size`, the pooled input's spatial size: each value put
+    back where its pool's `indices` took it from, zeros elsewhere. Written as the
+    scatter it is because torch's own fails under torch.jit.trace (its size check reads
+    a traced size) and has no ONNX form: this one exports to both."""
+    shape = x.shape[:2] + size
+    out = x.new_zeros(shape).flatten(2)
+    return out.scatter_(2, indices.flatten(2), x.flatten(2)).view(shape)
 
 def crop_at(x: Tensor, size: list[int], offset: list[int]) -> Tensor:
     """Crop the spatial axes of x to `size` from `offset` (Caffe's crop layer)."""

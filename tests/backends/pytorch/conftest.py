@@ -14,6 +14,7 @@ import torch
 
 import netdsl
 from netdsl.backends.pytorch.codegen import generate, network_class
+from netdsl.backends.pytorch.export import example_input
 
 
 def import_source(source: str, folder: Path, stem: str) -> ModuleType:
@@ -87,11 +88,7 @@ def small(path):
 
 def example(graph, name: str) -> torch.Tensor:
     """A random batch of one for an input: token ids where an embedding reads it."""
-    shape = graph[name].shape
-    vocab = [graph[u].op.vocab for u in graph.users(name) if graph[u].op_name == "embedding"]
-    if vocab:
-        return torch.randint(0, min(vocab), (1, *shape))
-    return torch.randn(1, *shape)
+    return example_input(graph, name)
 
 
 @pytest.fixture

@@ -127,3 +127,67 @@ def test_spec_str_writes_values_as_the_language_s_str(value):
     assert spec_str(value) == BUILTINS["str"](Budget(), value)
     if isinstance(value, tuple):  # a list passed as a Python list reads the same
         assert spec_str(list(value)) == spec_str(value)
+
+
+def _exported_runs(network, model, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """`model` on the batch `x` as each export format's file, loaded back, computes it (ONNX in
+    onnxruntime)."""
+    data = {fmt: to_bytes(model, network, fmt) for fmt in ("torchscript", "exported", "onnx")}
+    session = onnxruntime.InferenceSession(data["onnx"], providers=["CPUExecutionProvider"])
+    (name,) = network.graph.inputs
+    with torch.no_grad():
+        return {"torchscript": torch.jit.load(io.BytesIO(data["torchscript"]))(x),
+                "exported": torch.export.load(io.BytesIO(data["exported"])).module()(x),
+                "onnx": torch.from_numpy(session.run(None, {name: x.numpy()})[0])}
+
+
+@pytest.mark.parametrize("spec", [
+    "network ids { input x: [5]\n embedding(10, 4) }",
+    SPECS / "gpt2_small.net"])
+def test_an_input_of_token_ids_exports(spec) -> None:
+    """Once, every export of a network whose input an embedding reads failed: its example input
+    was floats, which the lookup refuses ('Expected tensor for argument #1 'indices' to have
+    one of the following scalar types: Long, Int')."""
+    sizes = {"vocab": 50, "context": 8, "num_layers": 2, "num_heads": 2, "width": 16}
+    network = netdsl.load(spec, **(sizes if not isinstance(spec, str) else {}))
+    torch.manual_seed(0)
+    model = netdsl.build(network).eval()
+    (name,) = network.graph.inputs
+    vocab = 10 if isinstance(spec, str) else sizes["vocab"]
+    x = torch.randint(0, vocab, (1, *network.graph[name].shape))
+    with torch.no_grad():
+        expected = model(x)
+    for fmt, got in _exported_runs(network, model, x).items():
+        torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4,
+                                   msg=lambda m, fmt=fmt: f"{fmt}: {m}")
+
+
+class Unpooling(torch.nn.Module):
+    """maxpool(3, s=2, p=1, indices=true) -> conv(4, 1) -> unpool, by hand, with torch's own
+    max unpooling."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c = torch.nn.Conv2d(4, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pooled, indices = torch.nn.functional.max_pool2d(x, 3, 2, 1, return_indices=True)
+        return torch.nn.functional.max_unpool2d(self.c(pooled), indices, 3, 2, 1,
+                                                output_size=x.shape[2:])
+
+
+def test_unpooling_exports() -> None:
+    """Once, TorchScript and ONNX export of a network that unpools failed: torch's
+    F.max_unpool2d cannot be traced (its size check reads a traced size: 'cond must be a
+    bool, but got a Tensor') and has no ONNX form."""
+    network = netdsl.load("network n { input x: [4, 9, 7]\n"
+                          "p: maxpool(3, s=2, p=1, indices=true)\n c: conv(4, 1)\n unpool(p) }")
+    reference = Unpooling().eval()
+    model = netdsl.build(network).eval()
+    model.load_state_dict(reference.state_dict())
+    x = torch.randn(1, 4, 9, 7)
+    with torch.no_grad():
+        expected = reference(x)
+    for fmt, got in _exported_runs(network, model, x).items():
+        torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5,
+                                   msg=lambda m, fmt=fmt: f"{fmt}: {m}")
