@@ -75,7 +75,7 @@ def _to_bytes(module: Any, network: Any, fmt: str) -> bytes:
         names = list(network.graph.inputs)
         outputs = [_onnx_name(name) for name in network.graph.outputs]
         axes = {name: {0: "batch"} for name in names + outputs}
-        with torch.no_grad(), _no_attention_fast_path():
+        with torch.no_grad(), _no_attention_fast_path(), _onnx_weight_names(module):
             torch.onnx.export(module, inputs, buffer, input_names=names, output_names=outputs,
                               dynamic_axes=axes, dynamo=False)
     else:
@@ -101,3 +101,22 @@ def _onnx_name(name: str) -> str:
     """An output's name in the ONNX graph: the table's, but a position (`1`, the last layer
     of a network without labels) is no name the exporter takes: `output_1`."""
     return f"output_{name}" if name[:1].isdigit() else name
+
+
+@contextmanager
+def _onnx_weight_names(module: Any) -> Iterator[None]:
+    """The exporter names the graph's weights by their state_dict keys; a parameter the
+    network holds by its position (`register_parameter("0", ...)`) has a key it refuses (a
+    number; `0.weight` it takes), so while it exports, the module's state_dict gives that one
+    `parameter_0`, in its place."""
+    def renamed(module: Any, state: dict, prefix: str, metadata: Any) -> None:
+        items = [(f"parameter_{key}" if key.isdigit() else key, value)
+                 for key, value in state.items()]
+        state.clear()
+        state.update(items)
+
+    handle = module.register_state_dict_post_hook(renamed)
+    try:
+        yield
+    finally:
+        handle.remove()

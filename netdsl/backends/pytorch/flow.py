@@ -319,13 +319,20 @@ class SequentialOwner(Owner):
 
 class ModuleOwner(Owner):
     """Children as attributes of `self` (`self.conv1`, `getattr(self, "3")`), or of a
-    ModuleDict attribute that holds a labeled group's layers (`self.select["0"]`)."""
+    ModuleDict attribute that holds a labeled group's layers (`self.select["0"]`).
+
+    A parameter is no module: it is registered on the owner by its name, which is the
+    state_dict key the spec's layer table gives (`t.0`), and read as an attribute
+    (`getattr(self.t, "0")`), as a ModuleDict's items hold modules only."""
 
     def __init__(self, base: ast.expr, is_dict: bool = False):
         self.base = base
         self.is_dict = is_dict
+        self.parameters: set[str] = set()  # the names of the parameters registered
 
     def register(self, name: str | Py | Position | None, module: Py) -> ast.stmt:
+        if _is_parameter(module) and not (isinstance(name, str) and is_identifier(name)):
+            return self._register_parameter(name, module)  # type: ignore[arg-type]
         if isinstance(name, Position):
             if self.is_dict:
                 return ast.Assign([ast.Subscript(self.base, name.ctor, ast.Store())], module.node)
@@ -334,24 +341,29 @@ class ModuleOwner(Owner):
         assert isinstance(name, str)
         if is_identifier(name):
             return ast.Assign([ast.Attribute(self.base, name, ast.Store())], module.node)
-        if _is_parameter(module) and not self.is_dict:  # a parameter named by its position
-            return _expr(ast.Call(ast.Attribute(self.base, "register_parameter", ast.Load()),
-                                  [ast.Constant(name), module.node], []))
         if self.is_dict:
             return ast.Assign([ast.Subscript(self.base, ast.Constant(name), ast.Store())],
                               module.node)
         return _expr(ast.Call(ast.Attribute(self.base, "add_module", ast.Load()),
                               [ast.Constant(name), module.node], []))
 
+    def _register_parameter(self, name: str | Position, module: Py) -> ast.stmt:
+        """`self.t.register_parameter("0", nn.Parameter(...))`: a parameter named by its
+        position, which is no attribute name."""
+        key = name.ctor if isinstance(name, Position) else ast.Constant(name)
+        self.parameters.add(name.text if isinstance(name, Position) else name)
+        return _expr(ast.Call(ast.Attribute(self.base, "register_parameter", ast.Load()),
+                              [key, module.node], []))
+
     def ref(self, name: str | Position, ctor: bool = False) -> ast.expr:
         if isinstance(name, Position):
             key = copy.deepcopy(name.ctor if ctor else name.fwd)
-            if self.is_dict:
+            if self.is_dict and name.text not in self.parameters:
                 return ast.Subscript(self.base, key, ast.Load())
             return ast.Call(ast.Name("getattr", ast.Load()), [self.base, key], [])
         if is_identifier(name):
             return ast.Attribute(self.base, name, ast.Load())
-        if self.is_dict:
+        if self.is_dict and name not in self.parameters:
             return ast.Subscript(self.base, ast.Constant(name), ast.Load())
         return ast.Call(ast.Name("getattr", ast.Load()), [self.base, ast.Constant(name)], [])
 

@@ -111,6 +111,23 @@ def test_onnx_runs_in_onnxruntime(spec, small) -> None:
     np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
 
 
+def test_onnx_names_a_parameter_held_by_its_position() -> None:
+    """The exporter refuses a weight named `0` (an unlabeled parameter of the network): the
+    graph names it `parameter_0`, and the module keeps its state_dict key `0`."""
+    network = netdsl.load("network n {\n    input x: [1, 6, 6]\n    concat(dim=0) "
+                          "{ parameter([1, 6, 6], batch=true, std=1); identity }\n}\n")
+    model = netdsl.build(network).eval()
+    graph = onnx.load_from_string(to_bytes(model, network, "onnx"))
+    assert [w.name for w in graph.graph.initializer] == ["parameter_0"]
+    assert list(model.state_dict()) == ["0"]
+    session = onnxruntime.InferenceSession(graph.SerializeToString(),
+                                           providers=["CPUExecutionProvider"])
+    x = torch.randn(3, 1, 6, 6)
+    (got,) = session.run(None, {"x": x.numpy()})
+    expected = torch.cat([getattr(model, "0").detach().expand(3, -1, -1, -1), x], dim=1)
+    np.testing.assert_allclose(got, expected.numpy(), atol=1e-6, rtol=0)
+
+
 SPEC_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=5)
     | st.floats(allow_nan=False, width=64),

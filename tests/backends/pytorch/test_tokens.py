@@ -4,6 +4,7 @@ computation written with torch directly."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
@@ -54,3 +55,46 @@ def test_parameters_broadcast_and_unlabeled_ones_are_registered_by_position():
     torch.testing.assert_close(model(x), x * 0.5)
     assert 'register_parameter("0"' in generate(netdsl.load(
         "network n {\n input x: [3, 2, 2]\n mul { identity; parameter([3, 1, 1]) }\n}\n"))
+
+
+PARAMETERS_IN_GROUPS = {
+    "a merge": ("t: mul { identity; parameter([4, 1, 1], value=1) }", (4, 6, 6)),
+    "a broadcast add": ("t: add(broadcast=true) { identity; parameter([4, 1, 1]) }",
+                        (4, 6, 6)),
+    "a group": ("t: { parameter([4, 6, 6]) }", (4, 6, 6)),
+    "a group with a module": ("g: { conv(4, 1); parameter([4, 6, 6]) }", (4, 6, 6)),
+    "a repeat": ("t: { parameter([4, 6, 6]) } * 2", (4, 6, 6)),
+    "a comprehension": ("ys: [from x -> mul { identity; parameter([4, 1, 1]) } "
+                        "for i in range(2)]\nconcat", (4, 6, 6)),
+    "a token": ("c: concat(dim=0) { parameter([1, 6, 6], batch=true); identity }", (1, 6, 6)),
+    "the network": ("concat(dim=0) { parameter([1, 6, 6], batch=true); identity }", (1, 6, 6)),
+}
+
+
+@pytest.mark.parametrize("body", PARAMETERS_IN_GROUPS.values(), ids=PARAMETERS_IN_GROUPS.keys())
+def test_an_unlabeled_parameter_in_a_group_is_held_by_its_layer_name(body) -> None:
+    """A ModuleDict holds modules only: a parameter in a labeled group is registered on it,
+    its state_dict key the layer's name in the analysis (`t.0`), so a state dict keyed by
+    those names loads strictly."""
+    source, shape = body
+    network = netdsl.load(f"network n {{\n input x: {list(shape)}\n{source}\n}}\n")
+    graph, stats = network.graph, network.stats()
+    model = netdsl.build(network).eval()
+    parameters = {name: node.shape for name, node in graph.nodes.items()
+                  if node.op is not None and node.op.name == "parameter"}
+    state = model.state_dict()
+    assert {name: tuple(state[name].shape[-len(s):]) for name, s in parameters.items()} == \
+        parameters  # a parameter with a batch axis holds a batch of one
+    assert sum(p.numel() for p in model.parameters()) == stats.params
+    model.load_state_dict({key: torch.randn_like(value) for key, value in state.items()})
+    with torch.no_grad():
+        out = model(torch.randn(2, *shape))
+    (expected,) = stats.outputs.values()
+    assert tuple(out.shape[-len(expected):]) == tuple(expected)  # a parameter has no batch
+
+
+def test_an_unlabeled_parameter_of_a_merge_in_a_group_computes_what_torch_does() -> None:
+    model = built("t: mul { identity; parameter([3, 1, 1], value=0.5) }", (3, 2, 2))
+    scale = dict(model.named_parameters())["t.0"]
+    x = torch.randn(2, 3, 2, 2)
+    torch.testing.assert_close(model(x), x * scale)
