@@ -370,7 +370,7 @@ def coerce(op: str, f: dataclasses.Field, value: Any) -> Any:
         return value
     if kind in FLOAT_KINDS:
         return _float(value, kind, bad)
-    if kind in ("size", "count", "int"):
+    if kind in INT_KINDS:
         return _int(value, kind, bad)
     if kind == "padding":
         return _padding(value, bad)

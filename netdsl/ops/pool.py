@@ -85,7 +85,7 @@ class _Pool(Op):
 
     def receptive_field(self, inputs, out):
         if self.is_global:
-            return rf.mix(tuple(range(1, len(inputs[0]))), inputs[0])
+            return rf.pooled(inputs[0], out)
         k, s, p, d = self.geometry(inputs[0])
         return rf.Window(k, s, p.before, d)
 
@@ -202,10 +202,7 @@ class _Adaptive(Op):
         return numel(inputs[0])  # every input element is read once
 
     def receptive_field(self, inputs, out):
-        x = inputs[0]
-        if all(o == 1 for o in out[1:]):  # every position of each channel
-            return rf.mix(tuple(range(1, len(x))), x)
-        return rf.pooled(list(zip(x[1:], out[1:], strict=True)))
+        return rf.pooled(inputs[0], out)
 
     def summary(self, inputs):
         size = per_axis(self.size, len(inputs[0]) - 1, "size")

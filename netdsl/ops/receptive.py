@@ -66,13 +66,17 @@ class Spread(Rule):
     least: tuple[int, ...]
 
 
-def pooled(sizes: list[tuple[int, int]]) -> Window | Spread:
-    """Adaptive pooling from length L to o per axis: output i averages (or takes the maximum
-    of) pixels floor(i * L / o) .. ceil((i + 1) * L / o) - 1. With L / o = p / q in lowest
-    terms, i * L / o falls at every fraction k / q past a whole pixel, so the window starts at
-    most (q - 1) / q before it and ends at most (p - 1) / q after it (p - 1 when q is 1, a
-    plain window of p pixels)."""
-    ratios = [Fraction(length, o) for length, o in sizes]
+def pooled(x: tuple[int, ...], out: tuple[int, ...]) -> Window | Spread | Attend:
+    """Pooling of a [C, *spatial] map x to `out`, adaptive or global. To 1 everywhere, each
+    channel's every position (`mix`: global on an image, each token's own on the features of
+    a sequence). Otherwise, from length L to o per axis, output i averages (or takes the
+    maximum of) pixels floor(i * L / o) .. ceil((i + 1) * L / o) - 1. With L / o = p / q in
+    lowest terms, i * L / o falls at every fraction k / q past a whole pixel, so the window
+    starts at most (q - 1) / q before it and ends at most (p - 1) / q after it (p - 1 when q
+    is 1, a plain window of p pixels)."""
+    if all(o == 1 for o in out[1:]):
+        return mix(tuple(range(1, len(x))), x)
+    ratios = [Fraction(length, o) for length, o in zip(x[1:], out[1:], strict=True)]
     if all(r.denominator == 1 for r in ratios):
         k = tuple(int(r) for r in ratios)
         return Window(k, k, (0,) * len(k), (1,) * len(k))
