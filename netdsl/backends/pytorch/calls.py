@@ -37,6 +37,7 @@ from netdsl.backends.pytorch.values import (
     Unsupported,
     Value,
 )
+from netdsl.elaborate.blocks import TENSOR_TYPES
 from netdsl.elaborate.constructs import passes_input
 from netdsl.elaborate.values import LayerRef, reads_size
 from netdsl.ops import REGISTRY
@@ -756,13 +757,13 @@ class Calls:
                 defaults.vars[p.name] = v
         if tensors is None:
             return out
-        wanted = [p.name for p in bdef.params if p.type in ("tensor", "tensors")]
+        wanted = [p.name for p in bdef.params if p.type in TENSOR_TYPES]
 
         def tensor_args(flow: Flow, scope: Scope, env: Env) -> list[Any]:
             return [lists[n] if n in lists else
                     self.tensor_path(chains[n], scope, flow, env) if n in chains else None
                     for n in wanted]
-        bound = {k: v for k, v in out.items() if kinds.get(k) not in ("tensor", "tensors")}
+        bound = {k: v for k, v in out.items() if kinds.get(k) not in TENSOR_TYPES}
         bound.update({k: (Value(_count(v)), None) for k, v in lists.items()})
         return bdef, bound, tensor_args
 
@@ -887,7 +888,7 @@ class Calls:
         current tensor (its `in`), its tensor parameters names of the tensors given (`from
         b`, `add(b)`)."""
         env = Env()
-        given = [p for p in bdef.params if p.type in ("tensor", "tensors")]
+        given = [p for p in bdef.params if p.type in TENSOR_TYPES]
         for p in bdef.params:
             if p not in given:
                 env.vars[p.name] = bound[p.name][0]
@@ -1003,7 +1004,7 @@ class Calls:
         given = []
         for r in refs:
             params = [p.name for p in self.gen.program.blocks[r.name].params
-                      if p.type not in ("tensor", "tensors")]
+                      if p.type not in TENSOR_TYPES]
             given.append(params[len(r.args):len(r.args) + count])
         if any(r.args for r in refs) and len({tuple(_py_names(i, g))
                                               for i, g in zip(infos, given, strict=True)}) > 1:

@@ -67,6 +67,7 @@ from netdsl.backends.pytorch.values import (
     Unsupported,
     Value,
 )
+from netdsl.elaborate.blocks import TENSOR_TYPES
 from netdsl.elaborate.constructs import passes_input
 from netdsl.elaborate.values import LayerRef
 from netdsl.errors import SpecError
@@ -243,7 +244,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
     def tensor_inputs(self) -> list[Tensor | TensorList]:
         """A block's tensor parameters as the forward's inputs; the constructor takes each
         one's channels (`a_channels`)."""
-        params = [p for p in self.bdef.params if p.type in ("tensor", "tensors")]
+        params = [p for p in self.bdef.params if p.type in TENSOR_TYPES]
         self.info.channel_params = []
         self.info.lists = set()
         tensors = []
@@ -306,7 +307,7 @@ class ClassTranslator(Calls, Merges, Scoping, ControlFlow, Expressions, Lists):
         info = self.info
         info.params = []
         for p in self.bdef.params:
-            if p.type in ("tensor", "tensors"):
+            if p.type in TENSOR_TYPES:
                 continue
             if p.name in info.binding:
                 value = info.binding[p.name]
